@@ -42,8 +42,11 @@ json server_side_apply(const json& live, const json& applied, const std::string&
 
 // After a create/update/patch that is not an apply: records `manager` (operation "Update" — or the
 // equivalent for create) as owning the fields of `updated` that differ from `old` (null for create).
-// Keeps the list sorted like the real server and drops managers left owning nothing.
+// Keeps the list sorted like the real server and drops managers left owning nothing. `subresource` is
+// "status" or "scale" for writes through those endpoints (recorded in the entry), else empty. A body that
+// carries its own managedFields replaces the stored ones (how clients reset them).
 void update_managed_fields(json& updated, const json& old, const std::string& manager,
-                           const std::string& api_version, const std::string& now_rfc3339);
+                           const std::string& api_version, const std::string& now_rfc3339,
+                           const std::string& subresource = "");
 
 }  // namespace kubelite

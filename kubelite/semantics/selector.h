@@ -46,7 +46,9 @@ struct FieldSelector {
 std::vector<std::string> supported_field_selectors(const std::string& group, const std::string& resource);
 
 // Parses "metadata.name=x,status.phase!=Running"; a field outside `supported` →
-// ApiError(400, "BadRequest", "field label not supported: <field>") — the real server's message form.
+// ApiError(400, "BadRequest", ...) with the real server's message: for kinds that support only the two
+// metadata fields `"<field>" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+// for kinds with extra fields `field label not supported: <field>`.
 FieldSelector parse_field_selector(std::string_view text, const std::vector<std::string>& supported);
 
 }  // namespace kubelite

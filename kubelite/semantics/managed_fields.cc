@@ -1,0 +1,442 @@
+// Server-side apply and managedFields bookkeeping in the FieldsV1 format of sigs.k8s.io/structured-merge-diff:
+// a field set is a set of paths whose elements are "f:<field>", "k:<json of the list-map keys>" (items of
+// associative lists) and "v:<json value>" (items of sets); a path whose node also has children is written
+// with a "." child. Ownership, conflicts and removal follow the server-side apply documentation.
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "kubelite/semantics/patch.h"
+#include "kubelite/semantics/patch_schema.h"
+
+namespace kubelite {
+namespace {
+
+using Path = std::vector<std::string>;
+using FieldSet = std::set<Path>;
+
+// Server-owned or identifying fields never appear in a field set.
+bool ignored(const Path& parent, const std::string& key) {
+  if (parent.empty()) return key == "apiVersion" || key == "kind";
+  if (parent.size() == 1 && parent[0] == "f:metadata") {
+    static const std::set<std::string> server_owned = {
+        "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+        "deletionGracePeriodSeconds", "managedFields", "selfLink"};
+    return server_owned.count(key) > 0;
+  }
+  return false;
+}
+
+// The list-map key of an item: its key fields as a JSON object. Service and container ports are keyed by
+// port and protocol, and protocol defaults to TCP before the key is taken.
+std::string item_key(const json& item, const std::vector<std::string>& keys) {
+  json k = json::object();
+  for (const auto& name : keys) {
+    auto it = item.is_object() ? item.find(name) : item.end();
+    if (it != item.end())
+      k[name] = *it;
+    else if (name == "protocol")
+      k[name] = "TCP";
+  }
+  return "k:" + k.dump();
+}
+
+const schema::Field* list_field(const std::string& type, const std::string& name, const json& value) {
+  const schema::Field* f = schema::field(type, name);
+  return f && value.is_array() && !value.empty() && f->list != schema::ListType::Atomic ? f : nullptr;
+}
+
+// Paths whose struct always exists in the typed object (so an Update never "creates" them).
+bool always_present(const std::string& key) {
+  return key == "metadata" || key == "spec" || key == "status" || key == "template" || key == "jobTemplate";
+}
+
+// Every field of `value` (an object of struct `type`). With `old` (Update), only fields that differ from it,
+// plus the maps and list items the update created; without (Apply), every leaf and list item.
+void collect(const json& value, const std::string& type, const json* old, bool update, Path& path, FieldSet& out) {
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    const std::string& key = it.key();
+    if (ignored(path, key) || it->is_null()) continue;
+    const schema::Field* f = schema::field(type, key);
+    const json* before = nullptr;
+    if (old && old->is_object()) {
+      auto o = old->find(key);
+      if (o != old->end()) before = &*o;
+    }
+    path.push_back("f:" + key);
+    if (it->is_object() && !it->empty() && !(f && f->atomic)) {
+      if (update && !before && !always_present(key)) out.insert(path);
+      collect(*it, f ? f->type : "", before, update, path, out);
+    } else if (const schema::Field* lf = list_field(type, key, *it)) {
+      for (const json& item : *it) {
+        if (lf->list == schema::ListType::Set) {
+          path.push_back("v:" + item.dump());
+          bool existed = before && before->is_array() && std::find(before->begin(), before->end(), item) != before->end();
+          if (!update || !existed) out.insert(path);
+        } else {
+          path.push_back(item_key(item, lf->keys));
+          const json* old_item = nullptr;
+          if (before && before->is_array())
+            for (const json& b : *before)
+              if (item_key(b, lf->keys) == path.back()) old_item = &b;
+          if (!update || !old_item) out.insert(path);
+          if (item.is_object()) collect(item, lf->type, old_item, update, path, out);
+        }
+        path.pop_back();
+      }
+    } else if (!update || !before || *before != *it) {
+      out.insert(path);
+    }
+    path.pop_back();
+  }
+}
+
+FieldSet field_set(const json& object, const std::string& type, const json* old, bool update) {
+  FieldSet out;
+  Path path;
+  if (object.is_object()) collect(object, type, old, update, path, out);
+  return out;
+}
+
+// Navigation by path element; null when the element does not exist.
+json* child(json& node, const std::string& element) {
+  if (element.size() < 2) return nullptr;
+  const std::string body = element.substr(2);
+  if (element[0] == 'f') {
+    if (!node.is_object()) return nullptr;
+    auto it = node.find(body);
+    return it == node.end() ? nullptr : &*it;
+  }
+  if (!node.is_array()) return nullptr;
+  if (element[0] == 'k') {
+    json keys = json::parse(body, nullptr, false);
+    if (!keys.is_object()) return nullptr;
+    std::vector<std::string> names;
+    for (auto it = keys.begin(); it != keys.end(); ++it) names.push_back(it.key());
+    for (json& item : node)
+      if (item_key(item, names) == element) return &item;
+    return nullptr;
+  }
+  if (element[0] == 'v') {
+    json wanted = json::parse(body, nullptr, false);
+    for (json& item : node)
+      if (item == wanted) return &item;
+  }
+  return nullptr;
+}
+
+const json* lookup(const json& doc, const Path& path) {
+  json* node = const_cast<json*>(&doc);
+  for (const auto& e : path)
+    if (!(node = child(*node, e))) return nullptr;
+  return node;
+}
+
+void remove_path(json& doc, const Path& path) {
+  if (path.empty()) return;
+  json* parent = &doc;
+  for (size_t i = 0; i + 1 < path.size(); ++i)
+    if (!(parent = child(*parent, path[i]))) return;
+  json* target = child(*parent, path.back());
+  if (!target) return;
+  if (parent->is_object()) {
+    parent->erase(path.back().substr(2));
+  } else {
+    for (auto it = parent->begin(); it != parent->end(); ++it)
+      if (&*it == target) {
+        parent->erase(it);
+        break;
+      }
+  }
+}
+
+// ".spec.containers[name=\"nginx\"].image" — structured-merge-diff's Path.String().
+std::string path_string(const Path& path) {
+  std::string s;
+  for (const auto& e : path) {
+    const std::string body = e.substr(2);
+    if (e[0] == 'f') {
+      s += "." + body;
+    } else if (e[0] == 'v') {
+      s += "[=" + body + "]";
+    } else {
+      json keys = json::parse(body, nullptr, false);
+      std::string inner;
+      for (auto it = keys.begin(); it != keys.end(); ++it) inner += (inner.empty() ? "" : ",") + it.key() + "=" + it->dump();
+      s += "[" + inner + "]";
+    }
+  }
+  return s;
+}
+
+json to_fields_v1(const FieldSet& set) {
+  json root = json::object();
+  for (const Path& p : set) {
+    json* node = &root;
+    for (const auto& e : p) node = &(*node)[e];
+    if (node->is_null()) *node = json::object();
+  }
+  // A member that also has children is marked with ".".
+  for (const Path& p : set) {
+    json* node = &root;
+    for (const auto& e : p) node = &(*node)[e];
+    if (!node->empty() && !node->contains(".")) (*node)["."] = json::object();
+  }
+  return root;
+}
+
+void from_fields_v1(const json& node, Path& path, FieldSet& out) {
+  if (!node.is_object()) return;
+  if (node.empty() && !path.empty()) out.insert(path);
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it.key() == ".") {
+      out.insert(path);
+      continue;
+    }
+    path.push_back(it.key());
+    from_fields_v1(*it, path, out);
+    path.pop_back();
+  }
+}
+
+struct Entry {
+  std::string manager, operation, api_version, time, subresource;
+  FieldSet fields;
+  bool same_owner(const Entry& o) const {
+    return manager == o.manager && operation == o.operation && subresource == o.subresource;
+  }
+};
+
+std::vector<Entry> read_entries(const json& object) {
+  std::vector<Entry> entries;
+  if (!object.is_object()) return entries;
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return entries;
+  auto mf = meta->find("managedFields");
+  if (mf == meta->end() || !mf->is_array()) return entries;
+  for (const json& e : *mf) {
+    if (!e.is_object()) continue;
+    Entry entry{e.value("manager", ""), e.value("operation", ""), e.value("apiVersion", ""), e.value("time", ""),
+                e.value("subresource", ""), {}};
+    Path path;
+    if (auto f = e.find("fieldsV1"); f != e.end()) from_fields_v1(*f, path, entry.fields);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+// Drops owners of nothing and fields that no longer exist, sorts like the apiserver (operation, time,
+// manager, apiVersion) and stores the list in the object.
+void write_entries(json& object, std::vector<Entry> entries) {
+  for (auto& e : entries)
+    for (auto it = e.fields.begin(); it != e.fields.end();)
+      it = lookup(object, *it) ? std::next(it) : e.fields.erase(it);
+  entries.erase(std::remove_if(entries.begin(), entries.end(), [](const Entry& e) { return e.fields.empty(); }),
+                entries.end());
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    if (a.operation != b.operation) return a.operation < b.operation;
+    if (a.time != b.time) return a.time < b.time;
+    if (a.manager != b.manager) return a.manager < b.manager;
+    return a.api_version < b.api_version;
+  });
+  json list = json::array();
+  for (const auto& e : entries) {
+    json j = {{"manager", e.manager}, {"operation", e.operation}, {"apiVersion", e.api_version},
+              {"time", e.time},       {"fieldsType", "FieldsV1"},  {"fieldsV1", to_fields_v1(e.fields)}};
+    if (!e.subresource.empty()) j["subresource"] = e.subresource;
+    list.push_back(std::move(j));
+  }
+  if (!object["metadata"].is_object()) object["metadata"] = json::object();
+  if (list.empty())
+    object["metadata"].erase("managedFields");
+  else
+    object["metadata"]["managedFields"] = std::move(list);
+}
+
+std::string group_of(const std::string& api_version) {
+  auto slash = api_version.find('/');
+  return slash == std::string::npos ? "" : api_version.substr(0, slash);
+}
+
+std::string type_of(const json& object, const std::string& api_version) {
+  return schema::root_type(group_of(object.value("apiVersion", api_version)), object.value("kind", ""));
+}
+
+// Apply's merge: maps merge, associative lists merge item by item, sets union, everything else replaces.
+void apply_merge(json& live, const json& applied, const std::string& type) {
+  for (auto it = applied.begin(); it != applied.end(); ++it) {
+    if (it->is_null()) continue;
+    const std::string& key = it.key();
+    const schema::Field* f = schema::field(type, key);
+    auto existing = live.find(key);
+    if (existing == live.end()) {
+      live[key] = *it;
+    } else if (it->is_object() && existing->is_object() && !(f && f->atomic)) {
+      apply_merge(*existing, *it, f ? f->type : "");
+    } else if (it->is_array() && existing->is_array() && f && f->list == schema::ListType::Set) {
+      for (const json& v : *it)
+        if (std::find(existing->begin(), existing->end(), v) == existing->end()) existing->push_back(v);
+    } else if (it->is_array() && existing->is_array() && f && f->list == schema::ListType::Map) {
+      json merged = json::array();
+      // Applied items in the applied order, each merged into its live twin; live-only items after them.
+      for (const json& item : *it) {
+        json out = item;
+        for (const json& l : *existing)
+          if (item_key(l, f->keys) == item_key(item, f->keys) && l.is_object() && item.is_object()) {
+            out = l;
+            apply_merge(out, item, f->type);
+          }
+        merged.push_back(out);
+      }
+      for (const json& l : *existing) {
+        bool applied_too = false;
+        for (const json& item : *it) applied_too = applied_too || item_key(l, f->keys) == item_key(item, f->keys);
+        if (!applied_too) merged.push_back(l);
+      }
+      *existing = merged;
+    } else {
+      *existing = *it;
+    }
+  }
+}
+
+bool has_descendant(const FieldSet& set, const Path& path) {
+  auto it = set.upper_bound(path);
+  return it != set.end() && it->size() > path.size() && std::equal(path.begin(), path.end(), it->begin());
+}
+
+std::string manager_description(const Entry& e) {
+  std::string s = "\"" + e.manager + "\"";
+  if (!e.subresource.empty()) s += " with subresource \"" + e.subresource + "\"";
+  if (e.operation == "Update") s += " using " + e.api_version;
+  return s;
+}
+
+}  // namespace
+
+json server_side_apply(const json& live, const json& applied, const std::string& manager, bool force,
+                       const std::string& api_version, const std::string& now_rfc3339) {
+  if (manager.empty()) {
+    json details = {{"group", "meta.k8s.io"},
+                    {"kind", "PatchOptions"},
+                    {"causes", json::array({{{"reason", "FieldValueRequired"},
+                                             {"message", "Required value: is required for apply patch"},
+                                             {"field", "fieldManager"}}})}};
+    throw ApiError(422, "Invalid",
+                   "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                   details);
+  }
+  if (!applied.is_object()) throw ApiError(400, "BadRequest", "apply patch must be an object");
+  if (applied.contains("metadata") && applied["metadata"].is_object() &&
+      applied["metadata"].contains("managedFields") && !applied["metadata"]["managedFields"].is_null())
+    throw ApiError(400, "BadRequest", "metadata.managedFields must be nil");
+
+  const std::string type = type_of(applied, api_version);
+  const FieldSet applied_set = field_set(applied, type, nullptr, false);
+  Entry mine{manager, "Apply", api_version, now_rfc3339, "", applied_set};
+
+  if (live.is_null()) {
+    json created = json::object();
+    apply_merge(created, applied, type);
+    write_entries(created, {mine});
+    return created;
+  }
+
+  std::vector<Entry> entries = read_entries(live);
+  FieldSet previously_applied;
+  struct Conflict {
+    const Entry* owner;
+    Path path;
+  };
+  std::vector<Conflict> conflicts;
+  for (const Entry& e : entries) {
+    if (e.same_owner(mine)) {
+      previously_applied = e.fields;
+      continue;
+    }
+    for (const Path& p : applied_set) {
+      if (!e.fields.count(p) || has_descendant(applied_set, p)) continue;
+      const json* have = lookup(live, p);
+      const json* want = lookup(applied, p);
+      if (have && want && *have != *want) conflicts.push_back({&e, p});
+    }
+  }
+  if (!conflicts.empty() && !force) {
+    json causes = json::array();
+    for (const auto& c : conflicts)
+      causes.push_back({{"reason", "FieldManagerConflict"},
+                        {"message", "conflict with " + manager_description(*c.owner)},
+                        {"field", path_string(c.path)}});
+    std::string message;
+    if (conflicts.size() == 1) {
+      message = "Apply failed with 1 conflict: conflict with " + manager_description(*conflicts[0].owner) + ": " +
+                path_string(conflicts[0].path);
+    } else {
+      std::vector<std::string> owners;
+      for (const auto& c : conflicts) owners.push_back(manager_description(*c.owner));
+      std::sort(owners.begin(), owners.end());
+      owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
+      std::string lines;
+      for (const auto& o : owners) {
+        lines += (lines.empty() ? "" : "\n") + std::string("conflicts with ") + o + ":";
+        for (const auto& c : conflicts)
+          if (manager_description(*c.owner) == o) lines += "\n- " + path_string(c.path);
+      }
+      message = "Apply failed with " + std::to_string(conflicts.size()) + " conflicts: " + lines;
+    }
+    throw ApiError(409, "Conflict", message, json{{"causes", causes}});
+  }
+
+  json result = live;
+  apply_merge(result, applied, type);
+
+  // Fields this manager applied before and omits now go away unless someone else still owns them.
+  FieldSet owned_by_others;
+  for (const Entry& e : entries)
+    if (!e.same_owner(mine)) owned_by_others.insert(e.fields.begin(), e.fields.end());
+  std::vector<Path> dropped;
+  for (const Path& p : previously_applied)
+    if (!applied_set.count(p) && !owned_by_others.count(p) && !has_descendant(applied_set, p)) dropped.push_back(p);
+  for (auto it = dropped.rbegin(); it != dropped.rend(); ++it) remove_path(result, *it);
+
+  std::vector<Entry> updated;
+  for (Entry& e : entries) {
+    if (e.same_owner(mine)) continue;
+    if (force)
+      for (const auto& c : conflicts)
+        if (c.owner == &e) e.fields.erase(c.path);
+    updated.push_back(std::move(e));
+  }
+  updated.push_back(std::move(mine));
+  write_entries(result, std::move(updated));
+  return result;
+}
+
+void update_managed_fields(json& updated, const json& old, const std::string& manager,
+                           const std::string& api_version, const std::string& now_rfc3339,
+                           const std::string& subresource) {
+  // A body that carries managedFields (a client resetting them) wins over the stored ones.
+  std::vector<Entry> entries = read_entries(updated);
+  if (entries.empty()) entries = read_entries(old);
+  const std::string type = type_of(updated, api_version);
+  const FieldSet changed = field_set(updated, type, old.is_null() ? nullptr : &old, true);
+
+  bool found = false;
+  for (Entry& e : entries) {
+    if (e.manager == manager && e.operation == "Update" && e.subresource == subresource) {
+      found = true;
+      if (!changed.empty()) {
+        e.fields.insert(changed.begin(), changed.end());
+        e.time = now_rfc3339;
+        e.api_version = api_version;
+      }
+    } else {
+      for (const Path& p : changed) e.fields.erase(p);
+    }
+  }
+  if (!found && !changed.empty())
+    entries.push_back(Entry{manager, "Update", api_version, now_rfc3339, subresource, changed});
+  write_entries(updated, std::move(entries));
+}
+
+}  // namespace kubelite

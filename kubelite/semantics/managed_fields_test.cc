@@ -1,0 +1,194 @@
+#include <gtest/gtest.h>
+
+#include "kubelite/semantics/patch.h"
+
+namespace kubelite {
+namespace {
+
+json j(const char* text) { return json::parse(text); }
+const char* kT0 = "2026-01-01T00:00:00Z";
+const char* kT1 = "2026-01-01T00:00:01Z";
+
+const char* kAppliedDeployment = R"({
+  "apiVersion":"apps/v1","kind":"Deployment",
+  "metadata":{"name":"web","namespace":"t","labels":{"app":"web"}},
+  "spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},
+    "template":{"metadata":{"labels":{"app":"web"}},
+      "spec":{"containers":[{"name":"nginx","image":"nginx:1","ports":[{"containerPort":80}]}]}}}})";
+
+const json& entry(const json& obj, size_t i) { return obj["metadata"]["managedFields"].at(i); }
+
+TEST(ServerSideApply, CreateRecordsApplyEntryInFieldsV1) {
+  json out = server_side_apply(nullptr, j(kAppliedDeployment), "kubectl", false, "apps/v1", kT0);
+  EXPECT_EQ(out["spec"]["replicas"], 2);
+  ASSERT_EQ(out["metadata"]["managedFields"].size(), 1u);
+  const json& e = entry(out, 0);
+  EXPECT_EQ(e["manager"], "kubectl");
+  EXPECT_EQ(e["operation"], "Apply");
+  EXPECT_EQ(e["apiVersion"], "apps/v1");
+  EXPECT_EQ(e["time"], kT0);
+  EXPECT_EQ(e["fieldsType"], "FieldsV1");
+  EXPECT_EQ(e["fieldsV1"], j(R"({
+    "f:metadata":{"f:labels":{"f:app":{}}},
+    "f:spec":{"f:replicas":{},"f:selector":{},
+      "f:template":{"f:metadata":{"f:labels":{"f:app":{}}},
+        "f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{},"f:name":{},
+          "f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{}}}}}}}}})"));
+}
+
+TEST(ServerSideApply, MissingFieldManagerIs422PatchOptions) {
+  try {
+    server_side_apply(nullptr, j(kAppliedDeployment), "", false, "apps/v1", kT0);
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.code, 422);
+    EXPECT_EQ(e.reason, "Invalid");
+    EXPECT_EQ(e.details["kind"], "PatchOptions");
+    EXPECT_EQ(e.details["group"], "meta.k8s.io");
+    EXPECT_EQ(e.details["causes"][0]["reason"], "FieldValueRequired");
+    EXPECT_EQ(e.details["causes"][0]["field"], "fieldManager");
+  }
+}
+
+TEST(ServerSideApply, ConflictWithAnotherManagerUnlessForced) {
+  json live = server_side_apply(nullptr, j(kAppliedDeployment), "first", false, "apps/v1", kT0);
+  json second = j(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":5}})");
+  try {
+    server_side_apply(live, second, "second", false, "apps/v1", kT1);
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.code, 409);
+    EXPECT_EQ(e.reason, "Conflict");
+    EXPECT_STREQ(e.what(), "Apply failed with 1 conflict: conflict with \"first\": .spec.replicas");
+    ASSERT_EQ(e.details["causes"].size(), 1u);
+    EXPECT_EQ(e.details["causes"][0]["reason"], "FieldManagerConflict");
+    EXPECT_EQ(e.details["causes"][0]["field"], ".spec.replicas");
+  }
+  json forced = server_side_apply(live, second, "second", true, "apps/v1", kT1);
+  EXPECT_EQ(forced["spec"]["replicas"], 5);
+  EXPECT_EQ(forced["spec"]["template"], live["spec"]["template"]);
+  ASSERT_EQ(forced["metadata"]["managedFields"].size(), 2u);
+  EXPECT_EQ(entry(forced, 0)["manager"], "first");
+  EXPECT_FALSE(entry(forced, 0)["fieldsV1"]["f:spec"].contains("f:replicas"));
+  EXPECT_EQ(entry(forced, 1)["manager"], "second");
+  EXPECT_EQ(entry(forced, 1)["fieldsV1"], j(R"({"f:spec":{"f:replicas":{}}})"));
+}
+
+TEST(ServerSideApply, SameValueIsSharedOwnershipNotAConflict) {
+  json live = server_side_apply(nullptr, j(kAppliedDeployment), "first", false, "apps/v1", kT0);
+  json same = j(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":2}})");
+  json out = server_side_apply(live, same, "second", false, "apps/v1", kT1);
+  EXPECT_EQ(out["metadata"]["managedFields"].size(), 2u);
+}
+
+TEST(ServerSideApply, ConflictWithUpdateManagerNamesItsApiVersion) {
+  json live = j(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":1,"paused":false}})");
+  update_managed_fields(live, nullptr, "kubectl-client-side-apply", "apps/v1", kT0);
+  json applied = j(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":3,"paused":true}})");
+  try {
+    server_side_apply(live, applied, "kubectl", false, "apps/v1", kT1);
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.code, 409);
+    EXPECT_STREQ(e.what(),
+                 "Apply failed with 2 conflicts: conflicts with \"kubectl-client-side-apply\" using apps/v1:\n"
+                 "- .spec.paused\n- .spec.replicas");
+    EXPECT_EQ(e.details["causes"].size(), 2u);
+    EXPECT_EQ(e.details["causes"][0]["message"], "conflict with \"kubectl-client-side-apply\" using apps/v1");
+  }
+}
+
+TEST(ServerSideApply, OmittedFieldsAreRemovedUnlessOwnedByOthers) {
+  json applied = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","labels":{"a":"1","b":"2"}},"data":{"x":"1","y":"2"}})");
+  json live = server_side_apply(nullptr, applied, "m", false, "v1", kT0);
+  // Another manager takes over label b by updating it.
+  json old = live;
+  live["metadata"]["labels"]["b"] = "3";
+  update_managed_fields(live, old, "editor", "v1", kT1);
+  json again = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"x":"1"}})");
+  json out = server_side_apply(live, again, "m", false, "v1", kT1);
+  EXPECT_EQ(out["data"], j(R"({"x":"1"})"));
+  EXPECT_EQ(out["metadata"]["labels"], j(R"({"b":"3"})"));
+}
+
+TEST(ServerSideApply, AssociativeListsMergeByKeyAndSetsUnion) {
+  json live = server_side_apply(nullptr, j(kAppliedDeployment), "a", false, "apps/v1", kT0);
+  json sidecar = j(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","finalizers":["x/y"]},
+    "spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}})");
+  json out = server_side_apply(live, sidecar, "b", false, "apps/v1", kT1);
+  auto& containers = out["spec"]["template"]["spec"]["containers"];
+  ASSERT_EQ(containers.size(), 2u);
+  EXPECT_EQ(containers[1]["name"], "nginx");
+  EXPECT_EQ(containers[0]["name"], "sidecar");
+  EXPECT_EQ(out["metadata"]["finalizers"], j(R"(["x/y"])"));
+  EXPECT_TRUE(entry(out, 1)["fieldsV1"]["f:metadata"]["f:finalizers"].contains("v:\"x/y\""));
+}
+
+TEST(ServerSideApply, ManagedFieldsInTheBodyAreRejected) {
+  json applied = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","managedFields":[{}]}})");
+  try {
+    server_side_apply(nullptr, applied, "m", false, "v1", kT0);
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.code, 400);
+  }
+}
+
+TEST(UpdateManagedFields, CreateRecordsUpdateOperationWithDotForNewMaps) {
+  json cm = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"t","uid":"u",
+                 "labels":{"a":"1"}},"data":{"k":"v"}})");
+  update_managed_fields(cm, nullptr, "kubectl-create", "v1", kT0);
+  ASSERT_EQ(cm["metadata"]["managedFields"].size(), 1u);
+  const json& e = entry(cm, 0);
+  EXPECT_EQ(e["operation"], "Update");
+  EXPECT_EQ(e["manager"], "kubectl-create");
+  EXPECT_EQ(e["fieldsType"], "FieldsV1");
+  EXPECT_EQ(e["time"], kT0);
+  EXPECT_FALSE(e.contains("subresource"));
+  EXPECT_EQ(e["fieldsV1"], j(R"({"f:data":{".":{},"f:k":{}},"f:metadata":{"f:labels":{".":{},"f:a":{}}}})"));
+}
+
+TEST(UpdateManagedFields, ChangedFieldsMoveToTheWriterAndEmptyManagersDisappear) {
+  json cm = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"k":"v"}})");
+  update_managed_fields(cm, nullptr, "creator", "v1", kT0);
+  json old = cm;
+  cm["data"]["k"] = "v2";
+  cm["data"]["n"] = "new";
+  update_managed_fields(cm, old, "patcher", "v1", kT1);
+  ASSERT_EQ(cm["metadata"]["managedFields"].size(), 2u);
+  EXPECT_EQ(entry(cm, 0)["manager"], "creator");
+  EXPECT_EQ(entry(cm, 0)["fieldsV1"], j(R"({"f:data":{}})"));  // keeps ownership of the map itself
+  EXPECT_EQ(entry(cm, 1)["manager"], "patcher");
+  EXPECT_EQ(entry(cm, 1)["fieldsV1"], j(R"({"f:data":{"f:k":{},"f:n":{}}})"));
+
+  // Deleting every field "creator" owned leaves it owning nothing: its entry goes away.
+  old = cm;
+  cm.erase("data");
+  update_managed_fields(cm, old, "patcher", "v1", kT1);
+  EXPECT_FALSE(cm["metadata"].contains("managedFields"));
+}
+
+TEST(UpdateManagedFields, NoChangeAddsNoEntryAndSubresourceIsRecorded) {
+  json cm = j(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"replicas":1}})");
+  update_managed_fields(cm, nullptr, "creator", "apps/v1", kT0);
+  json old = cm;
+  update_managed_fields(cm, old, "noop", "apps/v1", kT1);
+  EXPECT_EQ(cm["metadata"]["managedFields"].size(), 1u);
+  cm["status"] = {{"replicas", 1}};
+  update_managed_fields(cm, old, "controller", "apps/v1", kT1, "status");
+  ASSERT_EQ(cm["metadata"]["managedFields"].size(), 2u);
+  EXPECT_EQ(entry(cm, 1)["subresource"], "status");
+  EXPECT_EQ(entry(cm, 1)["fieldsV1"], j(R"({"f:status":{"f:replicas":{}}})"));
+}
+
+TEST(UpdateManagedFields, ApplyEntriesSortBeforeUpdateEntries) {
+  json live = server_side_apply(nullptr, j(kAppliedDeployment), "z-applier", false, "apps/v1", kT1);
+  json old = live;
+  live["spec"]["paused"] = true;
+  update_managed_fields(live, old, "a-updater", "apps/v1", kT0);
+  EXPECT_EQ(entry(live, 0)["operation"], "Apply");
+  EXPECT_EQ(entry(live, 1)["operation"], "Update");
+}
+
+}  // namespace
+}  // namespace kubelite
