@@ -1,0 +1,1085 @@
+#!/usr/bin/env python3
+"""Black-box conformance suite for kubelite: one test per item of the checklist in
+shared/spec/kube-api.md §12 (test_NN_...), plus bad-input tests. Starts $ARCA_BUILD_DIR/kubelite/kubelite on
+port 0 and talks plain HTTP to it with the standard library only."""
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from klclient import AGG_ACCEPT, AGG_CONTENT_TYPE, TABLE_ACCEPT, Kubelite  # noqa: E402
+
+SERVER = None
+NS = "t"
+MERGE = "application/merge-patch+json"
+JSONPATCH = "application/json-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def setUpModule():
+    global SERVER
+    SERVER = Kubelite()
+    r = SERVER.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    if r.status != 201:
+        raise RuntimeError("cannot create namespace %s: %r" % (NS, r))
+
+
+def tearDownModule():
+    if SERVER:
+        SERVER.cleanup()
+
+
+def unique(prefix="o"):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def configmap(name, ns=NS, labels=None, data=None, **meta):
+    m = {"name": name, "namespace": ns}
+    if labels is not None:
+        m["labels"] = labels
+    m.update(meta)
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": m, "data": data or {"k": "v"}}
+
+
+def deployment(name, replicas=1, containers=None):
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": containers or [{"name": "nginx", "image": "nginx:1.25"}]}}}}
+
+
+def cm_path(ns=NS, name=None):
+    return "/api/v1/namespaces/%s/configmaps" % ns + ("/" + name if name else "")
+
+
+def secret(name, ns=NS, labels=None, **meta):
+    """Secrets for list/watch tests: unlike ConfigMaps, no controller adds one to a new namespace."""
+    m = {"name": name, "namespace": ns}
+    if labels is not None:
+        m["labels"] = labels
+    m.update(meta)
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": m, "stringData": {"k": "v"}}
+
+
+def sec_path(ns=NS, name=None):
+    return "/api/v1/namespaces/%s/secrets" % ns + ("/" + name if name else "")
+
+
+def deploy_path(name=None):
+    return "/apis/apps/v1/namespaces/%s/deployments" % NS + ("/" + name if name else "")
+
+
+def shirt_crd(plural="shirts", group="stable.example.com", kind="Shirt", name=None):
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": name or "%s.%s" % (plural, group)},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"plural": plural, "singular": plural[:-1], "kind": kind},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                       "spec": {"type": "object", "properties": {
+                                           "color": {"type": "string"}, "size": {"type": "string"}}}}}}}]}}
+
+
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def condition(obj, ctype):
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return c.get("status")
+    return None
+
+
+def wait_until(predicate, timeout=10, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+_established = set()
+
+
+def ensure_crd(plural="shirts", group="stable.example.com", kind="Shirt"):
+    """Creates the CRD if needed and waits until it is Established and served."""
+    name = "%s.%s" % (plural, group)
+    if name in _established:
+        return
+    r = SERVER.post(CRD_PATH, shirt_crd(plural, group, kind))
+    assert r.status in (201, 409), r
+
+    def ready():
+        got = SERVER.get(CRD_PATH + "/" + name)
+        return got.status == 200 and condition(got.json, "Established") == "True"
+
+    assert wait_until(ready), "CRD %s never became Established" % name
+    assert wait_until(lambda: SERVER.get("/apis/%s/v1/namespaces/%s/%s" % (group, NS, plural)).status == 200), \
+        "CRD %s Established but its resources are not served" % name
+    _established.add(name)
+
+
+def make_namespace(name):
+    r = SERVER.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    assert r.status == 201, r
+    return r.json
+
+
+class Base(unittest.TestCase):
+    maxDiff = 4000
+
+    def assertStatus(self, r, code, reason=None, message=None):
+        self.assertEqual(r.status, code, r)
+        self.assertIsNotNone(r.json, "body is not JSON: %r" % r)
+        self.assertEqual(r.json.get("kind"), "Status", r)
+        self.assertEqual(r.json.get("apiVersion"), "v1", r)
+        self.assertEqual(r.json.get("status"), "Failure", r)
+        self.assertEqual(r.json.get("code"), code, r)
+        if reason is not None:
+            self.assertEqual(r.json.get("reason"), reason, r)
+        if message is not None:
+            self.assertEqual(r.json.get("message"), message, r)
+        self.assertTrue(r.content_type.startswith("application/json"), r)
+
+    def create(self, path, body, code=201):
+        r = SERVER.post(path, body)
+        self.assertEqual(r.status, code, r)
+        return r.json
+
+
+class Discovery(Base):
+    def test_01_version(self):
+        r = SERVER.get("/version")
+        self.assertEqual(r.status, 200, r)
+        for field in ("major", "minor", "gitVersion"):
+            self.assertIsInstance(r.json.get(field), str, r)
+        self.assertEqual(r.json["major"], "1")
+        self.assertEqual(r.json["minor"], "31", "the kubectl dispatcher must pick kubectl 1.31 (JSON-only)")
+
+    def test_02_api_legacy(self):
+        r = SERVER.get("/api", accept=None)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.content_type.split(";")[0].strip(), "application/json", r)
+        self.assertNotIn("apidiscovery", r.content_type)
+        self.assertEqual(r.json["kind"], "APIVersions")
+        self.assertEqual(r.json["versions"], ["v1"])
+        self.assertNotIn("apiVersion", r.json)
+
+    def test_03_api_aggregated(self):
+        r = SERVER.get("/api", accept=AGG_ACCEPT)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.content_type.replace(" ", ""), AGG_CONTENT_TYPE)
+        self.assertEqual(r.json["kind"], "APIGroupDiscoveryList")
+        self.assertEqual(r.json["apiVersion"], "apidiscovery.k8s.io/v2")
+        self.assertEqual(len(r.json["items"]), 1)
+        item = r.json["items"][0]
+        self.assertEqual([v["version"] for v in item["versions"]], ["v1"])
+        resources = {res["resource"]: res for res in item["versions"][0]["resources"]}
+        self.assertEqual(resources["namespaces"]["scope"], "Cluster")
+        self.assertEqual(resources["configmaps"]["scope"], "Namespaced")
+
+    def aggregated_groups(self):
+        r = SERVER.get("/apis", accept=AGG_ACCEPT)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.content_type.replace(" ", ""), AGG_CONTENT_TYPE)
+        self.assertEqual(r.json["kind"], "APIGroupDiscoveryList")
+        return r.json["items"]
+
+    def test_04_apis_aggregated(self):
+        groups = {g["metadata"]["name"]: g for g in self.aggregated_groups()}
+        self.assertIn("apps", groups)
+        v1 = [v for v in groups["apps"]["versions"] if v["version"] == "v1"][0]
+        deployments = [res for res in v1["resources"] if res["resource"] == "deployments"][0]
+        subs = {s["subresource"]: s for s in deployments.get("subresources", [])}
+        self.assertIn("status", subs)
+        self.assertIn("scale", subs)
+        self.assertEqual(subs["scale"]["responseKind"], {"group": "autoscaling", "version": "v1", "kind": "Scale"})
+        self.assertEqual(deployments["scope"], "Namespaced")
+
+    def test_05_apis_legacy_matches_aggregated(self):
+        aggregated = [(g["metadata"]["name"], [v["version"] for v in g["versions"]]) for g in self.aggregated_groups()]
+        r = SERVER.get("/apis", accept="application/json")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["kind"], "APIGroupList")
+        self.assertEqual(r.json["apiVersion"], "v1")
+        legacy = []
+        for g in r.json["groups"]:
+            versions = [v["version"] for v in g["versions"]]
+            self.assertEqual(g["preferredVersion"]["version"], versions[0], g)
+            for v in g["versions"]:
+                self.assertEqual(v["groupVersion"], "%s/%s" % (g["name"], v["version"]))
+            legacy.append((g["name"], versions))
+        self.assertEqual(legacy, aggregated)
+
+    def test_06_api_v1_resource_list(self):
+        r = SERVER.get("/api/v1")
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("apiVersion", r.json)
+        self.assertEqual(r.json["kind"], "APIResourceList")
+        self.assertEqual(r.json["groupVersion"], "v1")
+        res = {x["name"]: x for x in r.json["resources"]}
+        self.assertEqual(res["pods/log"]["singularName"], "")
+        self.assertEqual(res["pods/log"]["verbs"], ["get"])
+        self.assertEqual(res["pods"]["singularName"], "pod")
+        self.assertTrue(res["pods"]["namespaced"])
+        self.assertFalse(res["namespaces"]["namespaced"])
+
+    def test_07_apps_v1_resource_list(self):
+        r = SERVER.get("/apis/apps/v1")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["apiVersion"], "v1")
+        self.assertEqual(r.json["groupVersion"], "apps/v1")
+        res = {x["name"]: x for x in r.json["resources"]}
+        self.assertEqual(res["deployments/scale"]["group"], "autoscaling")
+        self.assertEqual(res["deployments/scale"]["version"], "v1")
+        self.assertEqual(res["deployments/scale"]["kind"], "Scale")
+        self.assertEqual(res["deployments"]["kind"], "Deployment")
+
+    def test_08_unknown_group_404(self):
+        r = SERVER.get("/apis/no.such/v1/things")
+        self.assertStatus(r, 404, "NotFound", "the server could not find the requested resource")
+
+    def test_09_openapi_v3(self):
+        r = SERVER.get("/openapi/v3")
+        self.assertEqual(r.status, 200, r)
+        entry = r.json["paths"]["apis/apps/v1"]
+        self.assertTrue(entry["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1"), entry)
+        self.assertIn("api/v1", r.json["paths"])
+        doc = SERVER.get(entry["serverRelativeURL"])
+        self.assertEqual(doc.status, 200, doc)
+        found = False
+        for item in doc.json["paths"].values():
+            op = item.get("patch")
+            if op and op.get("x-kubernetes-group-version-kind") == {"group": "apps", "version": "v1",
+                                                                    "kind": "Deployment"}:
+                found = found or any(p.get("name") == "fieldValidation" for p in op.get("parameters", []))
+        self.assertTrue(found, "no patch operation for apps/v1 Deployment with a fieldValidation parameter")
+
+
+class Create(Base):
+    def test_10_create_configmap_server_metadata(self):
+        name = unique("cm")
+        r = SERVER.post(cm_path(), configmap(name))
+        self.assertEqual(r.status, 201, r)
+        meta = r.json["metadata"]
+        self.assertRegex(meta["uid"], UUID_RE)
+        self.assertTrue(meta["resourceVersion"])
+        self.assertIsInstance(meta["resourceVersion"], str)
+        self.assertRegex(meta["creationTimestamp"], TIME_RE)
+        self.assertNotIn("generation", meta)
+        self.assertEqual(r.json["kind"], "ConfigMap")
+        self.assertEqual(r.json["apiVersion"], "v1")
+        self.assertEqual(r.json["data"], {"k": "v"})
+
+    def test_11_deployment_generation(self):
+        name = unique("dep")
+        d = self.create(deploy_path(), deployment(name))
+        self.assertEqual(d["metadata"]["generation"], 1)
+        d["spec"]["replicas"] = 3
+        r = SERVER.put(deploy_path(name), d)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["metadata"]["generation"], 2)
+        r = SERVER.patch(deploy_path(name), {"metadata": {"labels": {"extra": "yes"}}}, MERGE)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["metadata"]["generation"], 2)
+        self.assertEqual(r.json["metadata"]["labels"]["extra"], "yes")
+
+    def test_12_already_exists(self):
+        name = unique("cm")
+        self.create(cm_path(), configmap(name))
+        r = SERVER.post(cm_path(), configmap(name, data={"other": "x"}))
+        self.assertStatus(r, 409, "AlreadyExists", 'configmaps "%s" already exists' % name)
+        self.assertEqual(r.json["details"]["name"], name)
+        self.assertEqual(r.json["details"]["kind"], "configmaps")
+        self.assertEqual(SERVER.get(cm_path(name=name)).json["data"], {"k": "v"})
+
+    def test_13_generate_name(self):
+        body = configmap(None)
+        del body["metadata"]["name"]
+        body["metadata"]["generateName"] = "x-"
+        r = SERVER.post(cm_path(), body)
+        self.assertEqual(r.status, 201, r)
+        self.assertRegex(r.json["metadata"]["name"], r"^x-[bcdfghjklmnpqrstvwxz2456789]{5}$")
+        self.assertEqual(r.json["metadata"]["generateName"], "x-")
+        self.assertEqual(SERVER.get(cm_path(name=r.json["metadata"]["name"])).status, 200)
+
+    def test_14_no_name_no_generate_name(self):
+        body = configmap(None)
+        del body["metadata"]["name"]
+        r = SERVER.post(cm_path(), body)
+        self.assertStatus(r, 422, "Invalid")
+        self.assertIn("metadata.name: Required value: name or generateName is required", r.json["message"])
+
+    def test_15_resource_version_on_create(self):
+        r = SERVER.post(cm_path(), configmap(unique("cm"), resourceVersion="5"))
+        self.assertEqual(r.status, 500, r)
+        self.assertEqual(r.json["kind"], "Status")
+        self.assertEqual(r.json["message"], "resourceVersion should not be set on objects to be created")
+
+    def test_16_missing_namespace(self):
+        r = SERVER.post(cm_path("no-such-ns"), configmap("a", ns="no-such-ns"))
+        self.assertStatus(r, 404, "NotFound", 'namespaces "no-such-ns" not found')
+
+    def test_17_every_write_changes_resource_version(self):
+        name = unique("dep")
+        seen = []
+        d = self.create(deploy_path(), deployment(name))
+        seen.append(d["metadata"]["resourceVersion"])
+        d["spec"]["replicas"] = 2
+        r = SERVER.put(deploy_path(name), d)
+        self.assertEqual(r.status, 200, r)
+        seen.append(r.json["metadata"]["resourceVersion"])
+        r = SERVER.patch(deploy_path(name), {"metadata": {"annotations": {"a": "b"}}}, MERGE)
+        self.assertEqual(r.status, 200, r)
+        seen.append(r.json["metadata"]["resourceVersion"])
+        status_body = r.json
+        status_body["status"] = {"observedGeneration": 1, "replicas": 2}
+        r = SERVER.put(deploy_path(name) + "/status", status_body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"]["replicas"], 2)
+        seen.append(r.json["metadata"]["resourceVersion"])
+        self.assertEqual(len(set(seen)), len(seen), seen)
+
+    def test_18_stale_update_conflict(self):
+        name = unique("cm")
+        first = self.create(cm_path(), configmap(name))
+        newer = dict(first, data={"k": "v2"})
+        self.assertEqual(SERVER.put(cm_path(name=name), newer).status, 200)
+        stale = dict(first, data={"k": "stale"})
+        r = SERVER.put(cm_path(name=name), stale)
+        self.assertStatus(r, 409, "Conflict")
+        self.assertTrue(r.json["message"].startswith('Operation cannot be fulfilled on configmaps "%s": ' % name), r)
+        self.assertTrue(r.json["message"].endswith(
+            "the object has been modified; please apply your changes to the latest version and try again"), r)
+        self.assertEqual(SERVER.get(cm_path(name=name)).json["data"], {"k": "v2"})
+
+    def test_19_put_name_mismatch(self):
+        name = unique("cm")
+        obj = self.create(cm_path(), configmap(name))
+        obj["metadata"]["name"] = name + "-other"
+        r = SERVER.put(cm_path(name=name), obj)
+        self.assertStatus(r, 400, "BadRequest")
+        self.assertEqual(SERVER.get(cm_path(name=name + "-other")).status, 404)
+
+
+class Patch(Base):
+    def test_20_merge_patch_removes_label(self):
+        name = unique("cm")
+        self.create(cm_path(), configmap(name, labels={"a": "1", "b": "2"}))
+        r = SERVER.patch(cm_path(name=name), {"metadata": {"labels": {"a": None}}}, MERGE)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["metadata"]["labels"], {"b": "2"})
+        self.assertEqual(SERVER.get(cm_path(name=name)).json["metadata"]["labels"], {"b": "2"})
+
+    def test_21_json_patch(self):
+        name = unique("cm")
+        before = self.create(cm_path(), configmap(name))
+        r = SERVER.patch(cm_path(name=name), [{"op": "replace", "path": "/data/k", "value": "v2"}], JSONPATCH)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["data"], {"k": "v2"})
+        self.assertNotEqual(r.json["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"])
+        r = SERVER.patch(cm_path(name=name), [{"op": "replace", "path": "/data/missing", "value": "x"}], JSONPATCH)
+        self.assertStatus(r, 422, "Invalid")
+        self.assertEqual(SERVER.get(cm_path(name=name)).json["data"], {"k": "v2"})
+
+    def test_22_strategic_merge_patch(self):
+        name = unique("dep")
+        self.create(deploy_path(), deployment(name))
+        patch = {"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "busybox"}]}}}}
+        r = SERVER.patch(deploy_path(name), patch, STRATEGIC)
+        self.assertEqual(r.status, 200, r)
+        names = [c["name"] for c in r.json["spec"]["template"]["spec"]["containers"]]
+        self.assertEqual(sorted(names), ["nginx", "sidecar"])
+        ensure_crd()
+        shirt = {"apiVersion": "stable.example.com/v1", "kind": "Shirt", "metadata": {"name": unique("s")},
+                 "spec": {"color": "blue"}}
+        base = "/apis/stable.example.com/v1/namespaces/%s/shirts" % NS
+        self.create(base, shirt)
+        r = SERVER.patch(base + "/" + shirt["metadata"]["name"], {"spec": {"color": "red"}}, STRATEGIC)
+        self.assertStatus(r, 415, "UnsupportedMediaType")
+        self.assertEqual(SERVER.get(base + "/" + shirt["metadata"]["name"]).json["spec"]["color"], "blue")
+
+    def test_23_apply_creates_and_requires_field_manager(self):
+        name = unique("cm")
+        body = json.dumps(configmap(name))
+        r = SERVER.patch(cm_path(name=name), body, APPLY, query={"fieldManager": "t"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["data"], {"k": "v"})
+        managers = [(m["manager"], m["operation"]) for m in r.json["metadata"]["managedFields"]]
+        self.assertIn(("t", "Apply"), managers)
+        other = unique("cm")
+        r = SERVER.patch(cm_path(name=other), json.dumps(configmap(other)), APPLY)
+        self.assertStatus(r, 422, "Invalid")
+        self.assertEqual(r.json["details"]["kind"], "PatchOptions")
+        causes = r.json["details"].get("causes", [])
+        self.assertIn(("FieldValueRequired", "fieldManager"), [(c.get("reason"), c.get("field")) for c in causes])
+        self.assertEqual(SERVER.get(cm_path(name=other)).status, 404)
+
+    def test_24_apply_conflicts_and_force(self):
+        name = unique("dep")
+        first = deployment(name, replicas=1)
+        r = SERVER.patch(deploy_path(name), json.dumps(first), APPLY, query={"fieldManager": "first"})
+        self.assertEqual(r.status, 201, r)
+        second = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+                  "spec": {"replicas": 4}}
+        r = SERVER.patch(deploy_path(name), json.dumps(second), APPLY, query={"fieldManager": "second", "force": "false"})
+        self.assertStatus(r, 409, "Conflict")
+        causes = r.json["details"]["causes"]
+        self.assertIn("FieldManagerConflict", [c["reason"] for c in causes])
+        self.assertIn(".spec.replicas", [c.get("field") for c in causes])
+        self.assertEqual(SERVER.get(deploy_path(name)).json["spec"]["replicas"], 1)
+        r = SERVER.patch(deploy_path(name), json.dumps(second), APPLY, query={"fieldManager": "second", "force": "true"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["spec"]["replicas"], 4)
+        self.assertEqual(r.json["spec"]["template"]["spec"]["containers"][0]["name"], "nginx")
+
+    def test_25_managed_fields_after_create(self):
+        r = SERVER.post(cm_path(), configmap(unique("cm")), query={"fieldManager": "creator"})
+        self.assertEqual(r.status, 201, r)
+        entries = r.json["metadata"]["managedFields"]
+        self.assertEqual(len(entries), 1, entries)
+        e = entries[0]
+        for field in ("manager", "operation", "apiVersion", "time"):
+            self.assertTrue(e.get(field), e)
+        self.assertEqual(e["manager"], "creator")
+        self.assertEqual(e["operation"], "Update")
+        self.assertEqual(e["apiVersion"], "v1")
+        self.assertEqual(e["fieldsType"], "FieldsV1")
+        self.assertIn("f:data", e["fieldsV1"])
+
+    def test_26_dry_run(self):
+        name = unique("cm")
+        r = SERVER.post(cm_path(), configmap(name), query={"dryRun": "All"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["metadata"]["name"], name)
+        self.assertEqual(SERVER.get(cm_path(name=name)).status, 404)
+        self.create(cm_path(), configmap(name))
+        r = SERVER.delete(cm_path(name=name), query={"dryRun": "All"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(SERVER.get(cm_path(name=name)).status, 200)
+
+
+class List(Base):
+    def three_in_new_namespace(self, labels=({"a": "1"}, {"a": "2"}, {})):
+        ns = unique("ns")
+        make_namespace(ns)
+        for i, lab in enumerate(labels):
+            self.create(sec_path(ns), secret("c%d" % i, ns=ns, labels=dict(lab)))
+        return ns
+
+    def test_27_limit_and_continue(self):
+        ns = self.three_in_new_namespace()
+        path = sec_path(ns)
+        r = SERVER.get(path, query={"limit": 2})
+        self.assertEqual(len(r.json["items"]), 2, r)
+        self.assertTrue(r.json["metadata"].get("continue"))
+        self.assertEqual(r.json["metadata"].get("remainingItemCount"), 1)
+        rv = r.json["metadata"]["resourceVersion"]
+        self.create(path, secret("c9", ns=ns))
+        r2 = SERVER.get(path, query={"limit": 2, "continue": r.json["metadata"]["continue"]})
+        self.assertEqual(r2.status, 200, r2)
+        self.assertEqual([i["metadata"]["name"] for i in r2.json["items"]], ["c2"], "later pages use the snapshot")
+        self.assertFalse(r2.json["metadata"].get("continue"))
+        self.assertEqual(r2.json["metadata"]["resourceVersion"], rv)
+
+    def test_28_bad_and_expired_continue(self):
+        r = SERVER.get(cm_path(), query={"limit": 1, "continue": "!!not-a-token!!"})
+        self.assertStatus(r, 400, "BadRequest")
+        ns = self.three_in_new_namespace()
+        page = SERVER.get(sec_path(ns), query={"limit": 1})
+        token = page.json["metadata"]["continue"]
+        expired = None
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            decoded = json.loads(base64.urlsafe_b64decode(padded))
+            if isinstance(decoded, dict) and "rv" in decoded:
+                decoded["rv"] = 1
+                expired = base64.urlsafe_b64encode(json.dumps(decoded).encode()).decode().rstrip("=")
+        except (ValueError, TypeError):
+            pass
+        if expired is None:
+            # Opaque token: outlive the server's history with writes, then reuse the old token.
+            for i in range(1500):
+                SERVER.patch(sec_path(ns, "c0"), {"stringData": {"i": str(i)}}, MERGE)
+            expired = token
+        r = SERVER.get(sec_path(ns), query={"limit": 1, "continue": expired})
+        self.assertStatus(r, 410, "Expired")
+
+    def test_29_order_and_item_kinds(self):
+        base = unique("ord")
+        make_namespace(base)
+        make_namespace(base + "-b")
+        for ns in (base, base + "-b"):
+            self.create(cm_path(ns), configmap("x", ns=ns, labels={"order": base}))
+        r = SERVER.get("/api/v1/configmaps", query={"labelSelector": "order=" + base})
+        self.assertEqual(r.status, 200, r)
+        keys = ["%s/%s" % (i["metadata"]["namespace"], i["metadata"]["name"]) for i in r.json["items"]]
+        self.assertEqual(keys, [base + "-b/x", base + "/x"])
+        self.assertEqual(r.json["kind"], "ConfigMapList")
+        self.assertEqual(r.json["apiVersion"], "v1")
+        for item in r.json["items"]:
+            self.assertNotIn("kind", item)
+            self.assertNotIn("apiVersion", item)
+        all_ns = SERVER.get("/api/v1/namespaces").json["items"]
+        names = [n["metadata"]["name"] for n in all_ns]
+        self.assertEqual(names, sorted(names, key=lambda s: s.encode()))
+        ensure_crd()
+        shirts = "/apis/stable.example.com/v1/namespaces/%s/shirts" % base
+        self.create(shirts, {"apiVersion": "stable.example.com/v1", "kind": "Shirt", "metadata": {"name": "s"},
+                             "spec": {"color": "red"}})
+        r = SERVER.get(shirts)
+        self.assertEqual(r.json["kind"], "ShirtList")
+        self.assertEqual(r.json["items"][0]["kind"], "Shirt")
+        self.assertEqual(r.json["items"][0]["apiVersion"], "stable.example.com/v1")
+
+    def test_30_label_selectors(self):
+        ns = self.three_in_new_namespace()
+        path = sec_path(ns)
+        expected = {"a=1": 1, "a!=1": 2, "a in (1,2)": 2, "a notin (1)": 2, "a": 2, "!a": 1, "a=1,a=2": 0,
+                    "a==1": 1, "a in (2, 3), a": 1}
+        for selector, count in expected.items():
+            r = SERVER.get(path, query={"labelSelector": selector})
+            self.assertEqual(r.status, 200, (selector, r))
+            self.assertEqual(len(r.json["items"]), count, selector)
+        r = SERVER.get(path, query={"labelSelector": "a in (1"})
+        self.assertStatus(r, 400, "BadRequest")
+
+    def test_31_field_selectors(self):
+        ns = self.three_in_new_namespace()
+        r = SERVER.get(sec_path(ns), query={"fieldSelector": "metadata.name=c1"})
+        self.assertEqual([i["metadata"]["name"] for i in r.json["items"]], ["c1"])
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        created = self.create("/api/v1/namespaces/%s/pods" % ns, pod)
+        created["status"] = dict(created.get("status") or {}, phase="Running")
+        r = SERVER.put("/api/v1/namespaces/%s/pods/p/status" % ns, created)
+        self.assertEqual(r.status, 200, r)
+        r = SERVER.get("/api/v1/namespaces/%s/pods" % ns, query={"fieldSelector": "status.phase=Running"})
+        self.assertEqual([i["metadata"]["name"] for i in r.json["items"]], ["p"])
+        r = SERVER.get("/api/v1/namespaces/%s/pods" % ns, query={"fieldSelector": "status.phase!=Running"})
+        self.assertEqual(r.json["items"], [])
+        r = SERVER.get("/apis/networking.k8s.io/v1/namespaces/%s/ingresses" % ns,
+                       query={"fieldSelector": "foo.bar=x"})
+        self.assertStatus(r, 400, "BadRequest")
+        self.assertIn('"foo.bar" is not a known field selector', r.json["message"])
+        self.assertIn('"metadata.name"', r.json["message"])
+        self.assertIn('"metadata.namespace"', r.json["message"])
+
+    def test_32_table_accept(self):
+        name = unique("cm")
+        self.create(cm_path(), configmap(name))
+        r = SERVER.get(cm_path(), accept=TABLE_ACCEPT, query={"limit": 500})
+        self.assertEqual(r.status, 200, r)
+        if r.json["kind"] == "Table":
+            self.assertEqual(r.json["apiVersion"], "meta.k8s.io/v1")
+            self.assertTrue(r.json["columnDefinitions"])
+            self.assertEqual(r.json["columnDefinitions"][0]["name"], "Name")
+            rows = {row["object"]["metadata"]["name"]: row for row in r.json["rows"]}
+            self.assertIn(name, rows)
+            self.assertEqual(rows[name]["object"]["kind"], "PartialObjectMetadata")
+            self.assertEqual(rows[name]["cells"][0], name)
+            self.assertTrue(r.json["metadata"]["resourceVersion"])
+        else:
+            self.assertEqual(r.json["kind"], "ConfigMapList")
+
+
+class WatchTests(Base):
+    def test_33_watch_without_rv_sends_added_first(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        for i in range(3):
+            self.create(cm_path(ns), configmap("w%d" % i, ns=ns, labels={"w": "1"}))
+        w = SERVER.watch(cm_path(ns), {"labelSelector": "w=1"})
+        try:
+            self.assertEqual(w.status, 200)
+            added = [w.next() for _ in range(3)]
+            self.assertEqual([e and e["type"] for e in added], ["ADDED"] * 3, added)
+            self.assertEqual(sorted(e["object"]["metadata"]["name"] for e in added), ["w0", "w1", "w2"])
+            SERVER.patch(cm_path(ns, "w1"), {"data": {"k": "changed"}}, MERGE)
+            ev = w.next()
+            self.assertEqual((ev["type"], ev["object"]["metadata"]["name"]), ("MODIFIED", "w1"))
+        finally:
+            w.close()
+
+    def test_34_watch_from_list_rv(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        listed = SERVER.get(sec_path(ns))
+        rv = listed.json["metadata"]["resourceVersion"]
+        w = SERVER.watch(sec_path(ns), {"resourceVersion": rv})
+        try:
+            self.create(sec_path(ns), secret("a", ns=ns))
+            SERVER.patch(sec_path(ns, "a"), {"stringData": {"k": "2"}}, MERGE)
+            self.assertEqual(SERVER.delete(sec_path(ns, "a")).status, 200)
+            events = [w.next() for _ in range(3)]
+            self.assertEqual([e and e["type"] for e in events], ["ADDED", "MODIFIED", "DELETED"], events)
+            rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
+            self.assertEqual(rvs, sorted(rvs))
+            self.assertEqual(len(set(rvs)), 3)
+            for e in events:
+                self.assertEqual(e["object"]["kind"], "Secret")
+                self.assertEqual(e["object"]["apiVersion"], "v1")
+            time.sleep(0.1)
+            self.assertTrue(all(line.endswith(b"\n") for line in w.raw[:3]), w.raw[:3])
+            self.assertEqual(w.bad_lines, [])
+        finally:
+            w.close()
+
+    def test_35_change_between_list_and_watch(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        rv = SERVER.get(sec_path(ns)).json["metadata"]["resourceVersion"]
+        self.create(sec_path(ns), secret("between", ns=ns))
+        w = SERVER.watch(sec_path(ns), {"resourceVersion": rv})
+        try:
+            ev = w.next()
+            self.assertIsNotNone(ev, "change made between LIST and WATCH was not delivered")
+            self.assertEqual((ev["type"], ev["object"]["metadata"]["name"]), ("ADDED", "between"))
+        finally:
+            w.close()
+
+    def test_36_watch_with_label_selector_relabel(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        self.create(cm_path(ns), configmap("r", ns=ns, labels={"a": "1"}))
+        rv = SERVER.get(cm_path(ns)).json["metadata"]["resourceVersion"]
+        w = SERVER.watch(cm_path(ns), {"resourceVersion": rv, "labelSelector": "a=1"})
+        try:
+            SERVER.patch(cm_path(ns, "r"), {"metadata": {"labels": {"a": "2"}}}, MERGE)
+            ev = w.next()
+            self.assertEqual(ev and ev["type"], "DELETED", ev)
+            self.assertEqual(ev["object"]["metadata"]["name"], "r")
+            SERVER.patch(cm_path(ns, "r"), {"metadata": {"labels": {"a": "1"}}}, MERGE)
+            ev = w.next()
+            self.assertEqual(ev and ev["type"], "ADDED", ev)
+            self.assertEqual(ev["object"]["metadata"]["labels"], {"a": "1"})
+        finally:
+            w.close()
+
+    def test_37_bookmarks(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+        rv = SERVER.get(path).json["metadata"]["resourceVersion"]
+        w = SERVER.watch(path, {"resourceVersion": rv, "allowWatchBookmarks": "true", "timeoutSeconds": "3"})
+        try:
+            w.ended.wait(6)
+            while True:
+                ev = w.next(timeout=0.1, skip_bookmarks=False)
+                if ev is None:
+                    break
+                if ev["type"] == "BOOKMARK":
+                    self.assertEqual(ev["object"]["kind"], "Deployment")
+                    self.assertEqual(ev["object"]["apiVersion"], "apps/v1")
+                    self.assertEqual(list(ev["object"]["metadata"].keys()), ["resourceVersion"], ev)
+                    self.assertEqual(set(ev["object"].keys()) - {"kind", "apiVersion", "metadata"}, set(), ev)
+        finally:
+            w.close()
+
+    def test_38_too_old_resource_version(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        w = SERVER.watch(cm_path(ns), {"resourceVersion": "1"})
+        try:
+            if w.status == 410:
+                status = json.loads(w.body)
+                self.assertEqual((status["kind"], status["reason"], status["code"]), ("Status", "Expired", 410))
+            else:
+                self.assertEqual(w.status, 200)
+                ev = w.next(timeout=5, skip_bookmarks=True)
+                self.assertIsNotNone(ev, "no 410 and no ERROR event for resourceVersion=1")
+                self.assertEqual(ev["type"], "ERROR", ev)
+                self.assertEqual(ev["object"]["kind"], "Status")
+                self.assertEqual(ev["object"]["reason"], "Expired")
+                self.assertEqual(ev["object"]["code"], 410)
+        finally:
+            w.close()
+
+    def test_39_watch_timeout(self):
+        start = time.time()
+        w = SERVER.watch(cm_path(), {"timeoutSeconds": "1"})
+        try:
+            self.assertEqual(w.status, 200)
+            self.assertTrue(w.ended.wait(4), "watch with timeoutSeconds=1 still open after 4 s")
+            self.assertLess(time.time() - start, 3.5)
+        finally:
+            w.close()
+
+
+class Delete(Base):
+    def test_40_delete_configmap(self):
+        name = unique("cm")
+        created = self.create(cm_path(), configmap(name))
+        w = SERVER.watch(cm_path(), {"resourceVersion": created["metadata"]["resourceVersion"],
+                                     "fieldSelector": "metadata.name=" + name})
+        try:
+            r = SERVER.delete(cm_path(name=name), {"propagationPolicy": "Background"})
+            self.assertEqual(r.status, 200, r)
+            if r.json["kind"] == "Status":
+                self.assertEqual(r.json["status"], "Success")
+                self.assertEqual(r.json["details"]["uid"], created["metadata"]["uid"])
+                self.assertEqual(r.json["details"]["name"], name)
+            else:
+                self.assertEqual(r.json["metadata"]["uid"], created["metadata"]["uid"])
+            self.assertStatus(SERVER.get(cm_path(name=name)), 404, "NotFound", 'configmaps "%s" not found' % name)
+            ev = w.next()
+            self.assertEqual(ev and ev["type"], "DELETED", ev)
+            self.assertEqual(ev["object"]["metadata"]["name"], name)
+        finally:
+            w.close()
+
+    def test_41_finalizers(self):
+        name = unique("cm")
+        created = self.create(cm_path(), configmap(name, finalizers=["x/y"]))
+        w = SERVER.watch(cm_path(), {"resourceVersion": created["metadata"]["resourceVersion"],
+                                     "fieldSelector": "metadata.name=" + name})
+        try:
+            r = SERVER.delete(cm_path(name=name))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["kind"], "ConfigMap")
+            self.assertTrue(r.json["metadata"].get("deletionTimestamp"), r)
+            got = SERVER.get(cm_path(name=name))
+            self.assertEqual(got.status, 200)
+            self.assertTrue(got.json["metadata"]["deletionTimestamp"])
+            ev = w.next()
+            self.assertEqual(ev and ev["type"], "MODIFIED", ev)
+            r = SERVER.patch(cm_path(name=name), {"metadata": {"finalizers": None}}, MERGE)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(SERVER.get(cm_path(name=name)).status, 404)
+            ev = w.next()
+            self.assertEqual(ev and ev["type"], "DELETED", ev)
+        finally:
+            w.close()
+
+    def owner_and_dependent(self):
+        owner = self.create(cm_path(), configmap(unique("owner")))
+        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]["name"],
+               "uid": owner["metadata"]["uid"], "blockOwnerDeletion": True}
+        dep = self.create(cm_path(), configmap(unique("dep"), ownerReferences=[ref]))
+        return owner["metadata"]["name"], dep["metadata"]["name"]
+
+    def test_42_propagation_policies(self):
+        owner, dep = self.owner_and_dependent()
+        r = SERVER.delete(cm_path(name=owner), {"propagationPolicy": "Foreground"})
+        self.assertEqual(r.status, 200, r)
+        got = SERVER.get(cm_path(name=owner))
+        # The owner stays (with foregroundDeletion) until the garbage collector removed the dependent.
+        if got.status == 200:
+            self.assertIn("foregroundDeletion", got.json["metadata"].get("finalizers", []))
+            self.assertTrue(got.json["metadata"].get("deletionTimestamp"))
+        self.assertTrue(wait_until(lambda: SERVER.get(cm_path(name=dep)).status == 404, 10),
+                        "dependent not removed after Foreground delete of its owner")
+        self.assertTrue(wait_until(lambda: SERVER.get(cm_path(name=owner)).status == 404, 10),
+                        "owner not removed after its dependents were gone")
+        owner, dep = self.owner_and_dependent()
+        self.assertEqual(SERVER.delete(cm_path(name=owner), {"propagationPolicy": "Background"}).status, 200)
+        self.assertEqual(SERVER.get(cm_path(name=owner)).status, 404)
+        self.assertTrue(wait_until(lambda: SERVER.get(cm_path(name=dep)).status == 404, 10),
+                        "dependent not removed after Background delete of its owner")
+        owner, dep = self.owner_and_dependent()
+        self.assertEqual(SERVER.delete(cm_path(name=owner), {"propagationPolicy": "Orphan"}).status, 200)
+        self.assertTrue(wait_until(lambda: SERVER.get(cm_path(name=owner)).status == 404, 10))
+        self.assertTrue(wait_until(lambda: not SERVER.get(cm_path(name=dep)).json["metadata"].get("ownerReferences"), 10),
+                        "Orphan did not remove the ownerReference from the dependent")
+
+    def test_42b_foreground_waits_for_blocking_dependent(self):
+        owner, dep = self.owner_and_dependent()
+        SERVER.patch(cm_path(name=dep), {"metadata": {"finalizers": ["x/hold"]}}, MERGE)
+        self.assertEqual(SERVER.delete(cm_path(name=owner), {"propagationPolicy": "Foreground"}).status, 200)
+        time.sleep(0.5)
+        got = SERVER.get(cm_path(name=owner))
+        self.assertEqual(got.status, 200, "owner vanished while a blocking dependent still exists")
+        self.assertIn("foregroundDeletion", got.json["metadata"]["finalizers"])
+        SERVER.patch(cm_path(name=dep), {"metadata": {"finalizers": None}}, MERGE)
+        self.assertTrue(wait_until(lambda: SERVER.get(cm_path(name=owner)).status == 404, 10))
+
+    def test_43_uid_precondition(self):
+        name = unique("cm")
+        created = self.create(cm_path(), configmap(name))
+        r = SERVER.delete(cm_path(name=name), {"preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}})
+        self.assertStatus(r, 409, "Conflict")
+        self.assertTrue(r.json["message"].startswith('Operation cannot be fulfilled on configmaps "%s": ' % name), r)
+        self.assertIn("Precondition failed: UID in precondition:", r.json["message"])
+        self.assertEqual(SERVER.get(cm_path(name=name)).status, 200)
+        r = SERVER.delete(cm_path(name=name), {"preconditions": {"uid": created["metadata"]["uid"]}})
+        self.assertEqual(r.status, 200, r)
+
+
+class Namespaces(Base):
+    def test_44_new_namespace_fields(self):
+        name = unique("ns")
+        ns = make_namespace(name)
+        self.assertEqual(ns["spec"]["finalizers"], ["kubernetes"])
+        self.assertEqual(ns["status"]["phase"], "Active")
+        self.assertEqual(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], name)
+        self.assertTrue(wait_until(lambda: SERVER.get("/api/v1/namespaces/%s/serviceaccounts/default" % name).status == 200, 5),
+                        "no ServiceAccount default in a new namespace")
+        self.assertTrue(wait_until(lambda: SERVER.get(cm_path(name, "kube-root-ca.crt")).status == 200, 5),
+                        "no ConfigMap kube-root-ca.crt in a new namespace")
+
+    def test_45_namespace_deletion(self):
+        name = unique("ns")
+        created = make_namespace(name)
+        self.create(cm_path(name), configmap("held", ns=name, finalizers=["x/y"]))
+        w = SERVER.watch("/api/v1/namespaces", {"resourceVersion": created["metadata"]["resourceVersion"],
+                                                "fieldSelector": "metadata.name=" + name})
+        try:
+            r = SERVER.delete("/api/v1/namespaces/" + name)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["status"]["phase"], "Terminating")
+            self.assertTrue(r.json["metadata"]["deletionTimestamp"])
+            r = SERVER.post(cm_path(name), configmap("late", ns=name))
+            self.assertStatus(r, 403, "Forbidden")
+            self.assertIn("because it is being terminated", r.json["message"])
+            self.assertEqual(r.json["message"], 'configmaps "late" is forbidden: unable to create new content in '
+                                                'namespace %s because it is being terminated' % name)
+            self.assertEqual(r.json["details"]["causes"][0]["reason"], "NamespaceTerminating")
+            r = SERVER.delete("/api/v1/namespaces/" + name)
+            self.assertStatus(r, 409, "Conflict")
+            # Content removal is asynchronous: the held ConfigMap keeps the namespace alive.
+            time.sleep(0.5)
+            self.assertEqual(SERVER.get("/api/v1/namespaces/" + name).status, 200)
+            held = SERVER.get(cm_path(name, "held"))
+            self.assertEqual(held.status, 200)
+            self.assertTrue(held.json["metadata"]["deletionTimestamp"])
+            r = SERVER.patch(cm_path(name, "held"), {"metadata": {"finalizers": None}}, MERGE)
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(wait_until(lambda: SERVER.get("/api/v1/namespaces/" + name).status == 404, 10),
+                            "namespace not gone after its content was removed")
+            self.assertEqual(SERVER.get(cm_path(name, "held")).status, 404)
+            deleted = None
+            for _ in range(10):
+                ev = w.next(timeout=3)
+                if ev is None or ev["type"] == "DELETED":
+                    deleted = ev
+                    break
+            self.assertIsNotNone(deleted, "watch on namespaces saw no DELETED")
+        finally:
+            w.close()
+
+    def test_46_default_namespace_undeletable(self):
+        r = SERVER.delete("/api/v1/namespaces/default")
+        self.assertStatus(r, 403, "Forbidden", 'namespaces "default" is forbidden: this namespace may not be deleted')
+        self.assertEqual(SERVER.get("/api/v1/namespaces/default").json["status"]["phase"], "Active")
+
+    def test_46b_fresh_server_content(self):
+        names = {n["metadata"]["name"] for n in SERVER.get("/api/v1/namespaces").json["items"]}
+        self.assertTrue({"default", "kube-system", "kube-public", "kube-node-lease"} <= names, names)
+        svc = SERVER.get("/api/v1/namespaces/default/services/kubernetes")
+        self.assertEqual(svc.status, 200, svc)
+        self.assertEqual(svc.json["spec"]["ports"][0]["port"], 443)
+
+
+class CRDs(Base):
+    def test_47_crd_established(self):
+        r = SERVER.post(CRD_PATH, shirt_crd("jackets", "wear.example.com", "Jacket"))
+        self.assertEqual(r.status, 201, r)
+        name = "jackets.wear.example.com"
+
+        def established():
+            got = SERVER.get(CRD_PATH + "/" + name).json
+            return got if condition(got, "Established") == "True" else None
+
+        crd = wait_until(established)
+        self.assertIsNotNone(crd, "CRD never Established")
+        self.assertEqual(condition(crd, "NamesAccepted"), "True")
+        self.assertEqual(crd["status"]["acceptedNames"]["kind"], "Jacket")
+        self.assertEqual(crd["status"]["storedVersions"], ["v1"])
+        groups = SERVER.get("/apis").json["groups"]
+        gvs = [v["groupVersion"] for g in groups for v in g["versions"]]
+        self.assertIn("wear.example.com/v1", gvs)
+        r = SERVER.get("/apis/wear.example.com/v1/namespaces/%s/jackets" % NS)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["kind"], "JacketList")
+        self.assertEqual(r.json["apiVersion"], "wear.example.com/v1")
+        self.assertEqual(r.json["items"], [])
+
+    def test_48_crd_bad_name(self):
+        r = SERVER.post(CRD_PATH, shirt_crd("hats", "wear.example.com", "Hat", name="wrong.wear.example.com"))
+        self.assertStatus(r, 422, "Invalid")
+        self.assertEqual(SERVER.get(CRD_PATH + "/wrong.wear.example.com").status, 404)
+
+    def test_49_crd_delete(self):
+        ensure_crd("gadgets", "gone.example.com", "Gadget")
+        base = "/apis/gone.example.com/v1/namespaces/%s/gadgets" % NS
+        self.create(base, {"apiVersion": "gone.example.com/v1", "kind": "Gadget", "metadata": {"name": "g1"}})
+        r = SERVER.delete(CRD_PATH + "/gadgets.gone.example.com")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(wait_until(lambda: SERVER.get(CRD_PATH + "/gadgets.gone.example.com").status == 404, 10),
+                        "CRD not removed")
+        gvs = [v["groupVersion"] for g in SERVER.get("/apis").json["groups"] for v in g["versions"]]
+        self.assertNotIn("gone.example.com/v1", gvs)
+        agg = SERVER.get("/apis", accept=AGG_ACCEPT).json["items"]
+        self.assertNotIn("gone.example.com", [g["metadata"]["name"] for g in agg])
+        self.assertEqual(SERVER.get(base).status, 404)
+        # Re-creating the CRD must not resurrect the old custom resources.
+        _established.discard("gadgets.gone.example.com")
+        ensure_crd("gadgets", "gone.example.com", "Gadget")
+        self.assertEqual(SERVER.get(base).json["items"], [])
+
+
+class RealKubectl(Base):
+    def test_50_real_kubectl(self):
+        kubectl = shutil.which("kubectl") or "/usr/bin/kubectl"
+        fixtures = os.environ.get("ARCA_FIXTURES", os.path.join(os.path.dirname(__file__), "../../../shared/fixtures"))
+        manifests = os.path.join(fixtures, "kubernetes", "manifests")
+        tmp = tempfile.mkdtemp(prefix="kubectl-")
+        try:
+            def run(*args, timeout=60):
+                cmd = [kubectl, "--kubeconfig", SERVER.kubeconfig, "--cache-dir", os.path.join(tmp, "cache")] + list(args)
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+                self.assertEqual(p.returncode, 0, "%s\nstdout: %s\nstderr: %s" % (" ".join(args), p.stdout, p.stderr))
+                return p.stdout
+
+            ns = unique("k50")
+            run("api-resources")
+            run("create", "ns", ns)
+            files = sorted(os.listdir(manifests))
+            files.sort(key=lambda f: 0 if "resource-definition" in f else 1)
+            for f in files:
+                run("apply", "-n", ns, "-f", os.path.join(manifests, f))
+                if "resource-definition" in f:
+                    run("wait", "--for=condition=Established", "crd/shirts.stable.example.com", "--timeout=20s")
+            out = run("get", "all", "-n", ns)
+            self.assertIn("deployment.apps/nginx-deployment", out)
+            run("patch", "deploy", "nginx-deployment", "-n", ns, "--type", "merge", "-p", '{"spec":{"replicas":4}}')
+            run("patch", "deploy", "nginx-deployment", "-n", ns, "--type", "json",
+                "-p", '[{"op":"replace","path":"/spec/replicas","value":5}]')
+            run("patch", "deploy", "nginx-deployment", "-n", ns, "--type", "strategic",
+                "-p", '{"metadata":{"labels":{"tier":"web"}}}')
+            run("scale", "deploy", "nginx-deployment", "-n", ns, "--replicas=2")
+            got = json.loads(run("get", "deploy", "nginx-deployment", "-n", ns, "-o", "json"))
+            self.assertEqual(got["spec"]["replicas"], 2)
+            self.assertEqual(got["metadata"]["labels"]["tier"], "web")
+            run("wait", "--for=jsonpath={.status.phase}=Active", "ns/" + ns, "--timeout=10s")
+            start = time.time()
+            run("delete", "ns", ns, "--timeout=60s", timeout=90)
+            self.assertLess(time.time() - start, 60)
+            self.assertEqual(SERVER.get("/api/v1/namespaces/" + ns).status, 404)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BadInput(Base):
+    """Malformed or invalid requests get the real Status, and nothing stored changes."""
+
+    def snapshot(self, ns):
+        items = SERVER.get(cm_path(ns)).json["items"]
+        return sorted(json.dumps(i, sort_keys=True) for i in items)
+
+    def setUp(self):
+        self.ns = unique("bad")
+        make_namespace(self.ns)
+        self.create(cm_path(self.ns), configmap("keep", ns=self.ns))
+        self.before = self.snapshot(self.ns)
+
+    def tearDown(self):
+        self.assertEqual(self.snapshot(self.ns), self.before, "a rejected request changed stored objects")
+
+    def test_malformed_json_create(self):
+        r = SERVER.post(cm_path(self.ns), b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"')
+        self.assertStatus(r, 400, "BadRequest")
+
+    def test_malformed_yaml_create(self):
+        r = SERVER.post(cm_path(self.ns), b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x\n  bad",
+                        content_type="application/yaml")
+        self.assertStatus(r, 400, "BadRequest")
+
+    def test_yaml_create_works(self):
+        r = SERVER.post(cm_path(self.ns), b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  a: b\n",
+                        content_type="application/yaml")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["data"], {"a": "b"})
+        self.assertEqual(SERVER.delete(cm_path(self.ns, "y")).status, 200)
+
+    def test_malformed_json_update_and_patches(self):
+        path = cm_path(self.ns, "keep")
+        self.assertStatus(SERVER.put(path, b'{"metadata": '), 400, "BadRequest")
+        self.assertStatus(SERVER.patch(path, b'{"data": ', MERGE), 400, "BadRequest")
+        self.assertStatus(SERVER.patch(path, b'{"op": "add"}', JSONPATCH), 400, "BadRequest")
+        self.assertStatus(SERVER.patch(path, b'[{"op": ', JSONPATCH), 400, "BadRequest")
+        self.assertStatus(SERVER.patch(path, b'{"data": ', STRATEGIC), 400, "BadRequest")
+
+    def test_unsupported_media_type(self):
+        r = SERVER.patch(cm_path(self.ns, "keep"), b'{"data":{}}', "text/plain")
+        self.assertStatus(r, 415, "UnsupportedMediaType")
+
+    def test_unknown_resource(self):
+        r = SERVER.get("/api/v1/namespaces/%s/widgets" % self.ns)
+        self.assertStatus(r, 404, "NotFound", "the server could not find the requested resource")
+        r = SERVER.post("/api/v1/namespaces/%s/widgets" % self.ns, {"metadata": {"name": "w"}})
+        self.assertStatus(r, 404, "NotFound")
+
+    def test_invalid_names(self):
+        r = SERVER.post(cm_path(self.ns), configmap("Bad_Name", ns=self.ns))
+        self.assertStatus(r, 422, "Invalid")
+        self.assertTrue(r.json["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value'), r)
+        self.assertIn("metadata.name", [c.get("field") for c in r.json["details"]["causes"]])
+        self.assertEqual(r.json["details"]["kind"], "ConfigMap")
+        r = SERVER.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}})
+        self.assertStatus(r, 422, "Invalid")
+        self.assertEqual(SERVER.get("/api/v1/namespaces/a.b").status, 404)
+        r = SERVER.post(cm_path(self.ns), configmap("x" * 254, ns=self.ns))
+        self.assertStatus(r, 422, "Invalid")
+
+    def test_body_namespace_and_kind_mismatch(self):
+        r = SERVER.post(cm_path(self.ns), configmap("m", ns="other"))
+        self.assertStatus(r, 400, "BadRequest",
+                          "the namespace of the provided object does not match the namespace sent on the request")
+        body = configmap("m", ns=self.ns)
+        body["kind"] = "Secret"
+        self.assertStatus(SERVER.post(cm_path(self.ns), body), 400, "BadRequest")
+
+    def test_method_not_allowed(self):
+        r = SERVER.delete("/api/v1/namespaces")
+        self.assertStatus(r, 405, "MethodNotAllowed")
+
+    def test_update_missing_object(self):
+        r = SERVER.put(cm_path(self.ns, "absent"), configmap("absent", ns=self.ns))
+        self.assertStatus(r, 404, "NotFound", 'configmaps "absent" not found')
+        r = SERVER.patch(cm_path(self.ns, "absent"), {"data": {"a": "b"}}, MERGE)
+        self.assertStatus(r, 404, "NotFound")
+
+
+class Tls(Base):
+    """--tls: credentials are required and both the token and the client certificate are accepted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tls = Kubelite(tls=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tls.cleanup()
+
+    def test_tls_requires_credentials(self):
+        self.assertEqual(self.tls.scheme, "https")
+        self.assertIsNotNone(self.tls.ca_file, "kubeconfig has no certificate-authority-data")
+        r = self.tls.get("/api/v1/namespaces", send_token=False)
+        self.assertIn(r.status, (401, 403), r)
+        self.assertEqual(r.json["kind"], "Status")
+        r = self.tls.get("/api/v1/namespaces", token="wrong-token")
+        self.assertStatus(r, 401, "Unauthorized")
+        r = self.tls.get("/api/v1/namespaces")
+        self.assertEqual(r.status, 200, r)
+        r = self.tls.get("/api/v1/namespaces", send_token=False, cert=self.tls.client_cert_files())
+        self.assertEqual(r.status, 200, r)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

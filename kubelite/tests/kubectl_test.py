@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Drives the REAL preinstalled kubectl (/usr/bin/kubectl, the dispatcher that runs the kubectl matching the
+server's /version minor) against kubelite over plain HTTP, over TLS with the bearer token (context
+"kubelite") and over TLS with the client certificate (context "kubelite-cert"). Every command must succeed
+and print the objects expected; each run uses a private KUBECONFIG, HOME and --cache-dir."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from klclient import Kubelite  # noqa: E402
+
+KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+FIXTURES = os.environ.get("ARCA_FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                           "../../../shared/fixtures")
+MANIFESTS = os.path.join(FIXTURES, "kubernetes", "manifests")
+BIG = os.path.join(FIXTURES, "big-manifests")
+CRD_FILE = "crd-shirt-resource-definition.yaml"
+CR_FILE = "crd-shirt-resources.yaml"
+# Files whose objects name their own namespace ("default"): applied without -n.
+OWN_NAMESPACE = {"configmaps.yaml", "networkpolicy.yaml"}
+# The objects each fixture holds, as kubectl names them in its output ("<kind>.<group>/<name>").
+EXPECTED_OBJECTS = {
+    "configmaps.yaml": ["configmap/special-config", "configmap/env-config"],
+    CR_FILE: ["shirt.stable.example.com/example1", "shirt.stable.example.com/example2",
+              "shirt.stable.example.com/example3"],
+    "cronjob-hello.kubectl-generated.yaml": ["cronjob.batch/hello"],
+    "deployment-nginx.yaml": ["deployment.apps/nginx-deployment"],
+    "guestbook-all-in-one.yaml": ["service/redis-master", "deployment.apps/redis-master", "service/redis-replica",
+                                  "deployment.apps/redis-replica", "service/frontend", "deployment.apps/frontend"],
+    "ingress-minimal.yaml": ["ingress.networking.k8s.io/minimal-ingress"],
+    "ingress-tf-serving.yaml": ["ingress.networking.k8s.io/tf-serving-ingress"],
+    "job-pi.yaml": ["job.batch/pi"],
+    "networkpolicy.yaml": ["networkpolicy.networking.k8s.io/test-network-policy"],
+    "pv-claim.yaml": ["persistentvolumeclaim/task-pv-claim"],
+    "pv-hostpath.yaml": ["persistentvolume/my-model-pv"],
+    "pv-volume.yaml": ["persistentvolume/task-pv-volume"],
+    "pvc-prebound.yaml": ["persistentvolumeclaim/my-model-pvc"],
+    "rbac-role-rolebinding.yaml": ["role.rbac.authorization.k8s.io/elasticsearch",
+                                   "rolebinding.rbac.authorization.k8s.io/elasticsearch"],
+    "secret-basic-auth.yaml": ["secret/secret-basic-auth"],
+    "serviceaccount.yaml": ["serviceaccount/elasticsearch"],
+    "statefulset-cassandra.yaml": ["statefulset.apps/cassandra", "storageclass.storage.k8s.io/fast"],
+    "statefulset-web.yaml": ["service/nginx", "statefulset.apps/web"],
+}
+
+
+class KubectlError(AssertionError):
+    pass
+
+
+class KubectlScenario:
+    """The whole command list; subclasses choose the transport."""
+
+    TLS = False
+    CONTEXT = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Kubelite(tls=cls.TLS)
+        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
+        cls.kubeconfig = os.path.join(cls.home, "kubeconfig")
+        shutil.copy(cls.server.kubeconfig, cls.kubeconfig)
+        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.kubeconfig)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        shutil.rmtree(cls.home, ignore_errors=True)
+
+    def kubectl_args(self, args):
+        base = [KUBECTL, "--cache-dir", os.path.join(self.home, "cache")]
+        if self.CONTEXT:
+            base += ["--context", self.CONTEXT]
+        return base + list(args)
+
+    def kubectl(self, *args, ok=True, timeout=90, stdin=None):
+        p = subprocess.run(self.kubectl_args(args), capture_output=True, text=True, timeout=timeout,
+                           env=self.env, input=stdin)
+        if ok and p.returncode != 0:
+            raise KubectlError("kubectl %s → rc=%d\nstdout: %s\nstderr: %s\nserver log tail:\n%s" % (
+                " ".join(args), p.returncode, p.stdout[-3000:], p.stderr[-3000:], self.server.read_log()[-1500:]))
+        return p if not ok else p.stdout
+
+    def get_json(self, *args):
+        return json.loads(self.kubectl("get", *args, "-o", "json"))
+
+    def assertApplied(self, out, objects, verb):
+        for obj in objects:
+            self.assertRegex(out, r"(?m)^%s %s$" % (re.escape(obj), verb), out)
+
+    # The steps run in name order and build on each other (one server per transport).
+    def test_01_discovery(self):
+        # Discovery through the dispatcher: it must have picked a JSON-speaking kubectl from /version.
+        out = self.kubectl("api-resources")
+        rows = [line.split() for line in out.splitlines()]
+        self.assertIn("NAME", rows[0])
+        deploy_row = [r for r in rows if r and r[0] == "deployments"]
+        self.assertTrue(deploy_row and "apps/v1" in deploy_row[0] and "Deployment" in deploy_row[0], out)
+        self.assertTrue(any(r and r[0] == "namespaces" and "false" in r for r in rows), out)
+        out = self.kubectl("version", "-o", "json")
+        self.assertEqual(json.loads(out)["serverVersion"]["minor"], "31")
+
+    def test_02_create_namespaces(self):
+        ns, ns_ssa = "kt", "kt-ssa"
+        self.assertEqual(self.kubectl("create", "ns", ns).strip(), "namespace/%s created" % ns)
+        self.assertEqual(self.kubectl("create", "namespace", ns_ssa).strip(), "namespace/%s created" % ns_ssa)
+        created = self.get_json("ns", ns)
+        self.assertEqual(created["status"]["phase"], "Active")
+        self.assertEqual(created["metadata"]["labels"]["kubernetes.io/metadata.name"], ns)
+
+    def test_03_apply_client_side(self):
+        ns = "kt"
+        # CRD first, then wait for it, then every other manifest (client-side apply).
+        out = self.kubectl("apply", "-f", os.path.join(MANIFESTS, CRD_FILE))
+        self.assertEqual(out.strip(), "customresourcedefinition.apiextensions.k8s.io/shirts.stable.example.com created")
+        out = self.kubectl("wait", "--for=condition=Established", "crd/shirts.stable.example.com", "--timeout=30s")
+        self.assertIn("condition met", out)
+        files = sorted(f for f in os.listdir(MANIFESTS) if f.endswith(".yaml") and f != CRD_FILE)
+        self.assertEqual(set(files), set(EXPECTED_OBJECTS), "fixture list changed: update EXPECTED_OBJECTS")
+        for f in files:
+            args = ["apply", "-f", os.path.join(MANIFESTS, f)] + ([] if f in OWN_NAMESPACE else ["-n", ns])
+            self.assertApplied(self.kubectl(*args), EXPECTED_OBJECTS[f], "created")
+        # Re-applying changes nothing.
+        out = self.kubectl("apply", "-n", ns, "-f", os.path.join(MANIFESTS, "deployment-nginx.yaml"))
+        self.assertApplied(out, ["deployment.apps/nginx-deployment"], "unchanged")
+
+        d = self.get_json("deploy", "nginx-deployment", "-n", ns)
+        self.assertEqual(d["spec"]["replicas"], 3)
+        self.assertEqual(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.14.2")
+        self.assertEqual(d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], 80)
+        self.assertIn("kubectl.kubernetes.io/last-applied-configuration", d["metadata"]["annotations"])
+        self.assertEqual(d["metadata"]["namespace"], ns)
+        secret = self.get_json("secret", "secret-basic-auth", "-n", ns)
+        self.assertEqual(secret["type"], "kubernetes.io/basic-auth")
+        self.assertEqual(secret["data"]["username"], "YWRtaW4=")  # stringData became data
+        self.assertNotIn("stringData", secret)
+        cm = self.get_json("cm", "special-config", "-n", "default")
+        self.assertEqual(cm["data"], {"special.how": "very"})
+
+        # Client-side apply of a changed manifest goes through a strategic merge patch.
+        changed = os.path.join(self.home, "deploy-changed.yaml")
+        with open(os.path.join(MANIFESTS, "deployment-nginx.yaml")) as src, open(changed, "w") as dst:
+            dst.write(src.read().replace("replicas: 3", "replicas: 5").replace("nginx:1.14.2", "nginx:1.16.1"))
+        self.assertApplied(self.kubectl("apply", "-n", ns, "-f", changed), ["deployment.apps/nginx-deployment"],
+                           "configured")
+        d = self.get_json("deploy", "nginx-deployment", "-n", ns)
+        self.assertEqual(d["spec"]["replicas"], 5)
+        self.assertEqual([c["image"] for c in d["spec"]["template"]["spec"]["containers"]], ["nginx:1.16.1"])
+
+    def test_04_apply_server_side(self):
+        ns, ns_ssa = "kt", "kt-ssa"
+        files = sorted(f for f in os.listdir(MANIFESTS) if f.endswith(".yaml") and f != CRD_FILE)
+        changed = os.path.join(self.home, "deploy-changed.yaml")
+        # Server-side apply of every manifest into a second namespace, then over the client-side objects.
+        for f in files:
+            args = ["apply", "--server-side", "-f", os.path.join(MANIFESTS, f)]
+            args += [] if f in OWN_NAMESPACE else ["-n", ns_ssa]
+            self.assertApplied(self.kubectl(*args), EXPECTED_OBJECTS[f], "serverside-applied")
+        d = self.get_json("deploy", "nginx-deployment", "-n", ns_ssa)
+        self.assertEqual(d["spec"]["replicas"], 3)
+        managers = {(m["manager"], m["operation"]) for m in d["metadata"]["managedFields"]}
+        self.assertIn(("kubectl", "Apply"), managers)
+        self.assertNotIn("kubectl.kubernetes.io/last-applied-configuration", d["metadata"].get("annotations", {}))
+        out = self.kubectl("apply", "--server-side", "-n", ns, "-f", changed)
+        self.assertApplied(out, ["deployment.apps/nginx-deployment"], "serverside-applied")
+        # A conflicting server-side apply fails without --force-conflicts and wins with it.
+        p = self.kubectl("apply", "--server-side", "-n", ns, "-f", os.path.join(MANIFESTS, "deployment-nginx.yaml"),
+                         "--field-manager", "other", ok=False)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("conflict", p.stderr)
+        self.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager", "other", "-n", ns,
+                     "-f", os.path.join(MANIFESTS, "deployment-nginx.yaml"))
+        self.assertEqual(self.get_json("deploy", "nginx-deployment", "-n", ns)["spec"]["replicas"], 3)
+
+    def test_05_custom_resources(self):
+        ns = "kt"
+        # Custom resources: read, table, selectable field, patch, delete.
+        shirts = self.get_json("shirts", "-n", ns)
+        self.assertEqual(sorted((s["metadata"]["name"], s["spec"]["color"]) for s in shirts["items"]),
+                         [("example1", "blue"), ("example2", "blue"), ("example3", "green")])
+        table = self.kubectl("get", "shirts", "-n", ns)
+        self.assertTrue(table.splitlines()[0].startswith("NAME"), table)
+        self.assertEqual(sorted(line.split()[0] for line in table.splitlines()[1:]),
+                         ["example1", "example2", "example3"])
+        out = self.kubectl("get", "shirts", "-n", ns, "--field-selector", "spec.color=green", "-o", "name")
+        self.assertEqual(out.split(), ["shirt.stable.example.com/example3"])
+        self.kubectl("patch", "shirt", "example1", "-n", ns, "--type", "merge", "-p", '{"spec":{"color":"red"}}')
+        self.assertEqual(self.get_json("shirt", "example1", "-n", ns)["spec"]["color"], "red")
+        self.assertEqual(self.kubectl("delete", "shirt", "example2", "-n", ns).strip(),
+                         'shirt.stable.example.com "example2" deleted')
+        p = self.kubectl("get", "shirt", "example2", "-n", ns, ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("NotFound", p.stderr)
+        out = self.kubectl("create", "-n", ns, "-f", "-", stdin=json.dumps({
+            "apiVersion": "stable.example.com/v1", "kind": "Shirt", "metadata": {"name": "example4"},
+            "spec": {"color": "black", "size": "L"}}))
+        self.assertEqual(out.strip(), "shirt.stable.example.com/example4 created")
+
+    def test_06_create_and_get(self):
+        ns, ns_ssa = "kt", "kt-ssa"
+        # create (typed generators and -f), get in all output forms.
+        self.assertEqual(self.kubectl("create", "configmap", "made", "-n", ns, "--from-literal=k=v").strip(),
+                         "configmap/made created")
+        self.assertEqual(self.kubectl("create", "deployment", "web", "-n", ns, "--image=nginx:1.25",
+                                      "--replicas=2").strip(), "deployment.apps/web created")
+        web = self.get_json("deploy", "web", "-n", ns)
+        self.assertEqual(web["spec"]["replicas"], 2)
+        self.assertEqual(web["spec"]["selector"]["matchLabels"], {"app": "web"})
+        all_cms = self.get_json("configmaps", "-A")
+        self.assertEqual(all_cms["kind"], "List")
+        keys = {(i["metadata"]["namespace"], i["metadata"]["name"]) for i in all_cms["items"]}
+        self.assertTrue({(ns, "made"), ("default", "special-config"), ("default", "env-config")} <= keys, keys)
+        self.assertTrue(all(i["kind"] == "ConfigMap" and i["apiVersion"] == "v1" for i in all_cms["items"]))
+        made = [i for i in all_cms["items"] if i["metadata"]["name"] == "made"][0]
+        self.assertEqual(made["data"], {"k": "v"})
+        yaml_out = self.kubectl("get", "deploy", "-A", "-o", "yaml")
+        self.assertIn("kind: List", yaml_out)
+        self.assertRegex(yaml_out, r"(?m)^    name: nginx-deployment$")
+        self.assertRegex(yaml_out, r"(?m)^    namespace: %s$" % ns_ssa)
+        table = self.kubectl("get", "deploy", "-n", ns)
+        header = table.splitlines()[0].split()
+        self.assertEqual(header[0], "NAME")
+        names = [line.split()[0] for line in table.splitlines()[1:]]
+        self.assertEqual(sorted(names), ["frontend", "nginx-deployment", "redis-master", "redis-replica", "web"])
+        wide = self.kubectl("get", "ns")
+        self.assertRegex(wide, r"(?m)^%s\s" % ns)
+        self.assertRegex(self.kubectl("get", "all", "-n", ns), r"deployment.apps/nginx-deployment")
+
+    def test_07_patch_scale_label(self):
+        ns = "kt"
+        # patch with all three types, scale, label.
+        self.kubectl("patch", "deploy", "nginx-deployment", "-n", ns, "--type", "merge", "-p", '{"spec":{"replicas":4}}')
+        self.assertEqual(self.get_json("deploy", "nginx-deployment", "-n", ns)["spec"]["replicas"], 4)
+        self.kubectl("patch", "deploy", "nginx-deployment", "-n", ns, "--type", "json",
+                     "-p", '[{"op":"replace","path":"/spec/replicas","value":6}]')
+        self.assertEqual(self.get_json("deploy", "nginx-deployment", "-n", ns)["spec"]["replicas"], 6)
+        self.kubectl("patch", "deploy", "nginx-deployment", "-n", ns, "--type", "strategic",
+                     "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}')
+        d = self.get_json("deploy", "nginx-deployment", "-n", ns)
+        self.assertEqual(sorted(c["name"] for c in d["spec"]["template"]["spec"]["containers"]), ["nginx", "sidecar"])
+        out = self.kubectl("scale", "deploy", "nginx-deployment", "-n", ns, "--replicas=2")
+        self.assertEqual(out.strip(), "deployment.apps/nginx-deployment scaled")
+        self.assertEqual(self.get_json("deploy", "nginx-deployment", "-n", ns)["spec"]["replicas"], 2)
+        out = self.kubectl("label", "deploy", "nginx-deployment", "-n", ns, "team=a")
+        self.assertEqual(out.strip(), "deployment.apps/nginx-deployment labeled")
+        labels = self.get_json("deploy", "nginx-deployment", "-n", ns)["metadata"]["labels"]
+        self.assertEqual(labels, {"app.kubernetes.io/name": "nginx", "team": "a"})
+
+    def test_08_get_and_delete_by_label(self):
+        ns = "kt"
+        self.kubectl("label", "cm", "made", "-n", ns, "tier=x")
+        self.kubectl("create", "configmap", "other", "-n", ns, "--from-literal=a=b")
+        self.kubectl("label", "cm", "other", "-n", ns, "tier=y")
+        self.assertEqual(self.kubectl("get", "cm", "-n", ns, "-l", "tier=x", "-o", "name").split(), ["configmap/made"])
+        self.assertEqual(self.kubectl("get", "cm", "-n", ns, "-l", "tier in (x,y)", "-o", "name").split(),
+                         ["configmap/made", "configmap/other"])
+        self.assertEqual(self.kubectl("get", "cm", "-n", ns, "-l", "tier,tier notin (x)", "-o", "name").split(),
+                         ["configmap/other"])
+        self.assertEqual(self.kubectl("delete", "cm", "-n", ns, "-l", "tier=x").strip(), 'configmap "made" deleted')
+        p = self.kubectl("get", "cm", "made", "-n", ns, ok=False)
+        self.assertIn("NotFound", p.stderr)
+        self.assertEqual(self.kubectl("get", "cm", "other", "-n", ns, "-o", "name").strip(), "configmap/other")
+
+    def test_09_get_watch(self):
+        self.watch_sees_new_object("kt")
+
+    def test_10_delete_namespace(self):
+        ns = "kt"
+        # wait --for=jsonpath, then delete the namespace and wait for it to be gone.
+        self.assertIn("condition met", self.kubectl("wait", "--for=jsonpath={.status.phase}=Active", "ns/" + ns,
+                                                    "--timeout=10s"))
+        start = time.time()
+        out = self.kubectl("delete", "ns", ns, "--wait", "--timeout=60s", timeout=90)
+        self.assertEqual(out.strip(), 'namespace "%s" deleted' % ns)
+        self.assertLess(time.time() - start, 60)
+        p = self.kubectl("get", "ns", ns, ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('namespaces "%s" not found' % ns, p.stderr)
+        p = self.kubectl("get", "deploy", "-n", ns, "-o", "name", ok=False)
+        self.assertEqual(p.stdout.strip(), "")
+
+    def test_11_delete_crd(self):
+        ns_ssa = "kt-ssa"
+        self.assertEqual(len(self.get_json("shirts", "-n", ns_ssa)["items"]), 3)
+        # CRD deletion removes its resources everywhere.
+        self.kubectl("delete", "crd", "shirts.stable.example.com", "--timeout=60s")
+        p = self.kubectl("get", "shirts", "-n", ns_ssa, ok=False)
+        self.assertNotEqual(p.returncode, 0)
+
+    def watch_sees_new_object(self, ns):
+        self.kubectl("create", "configmap", "pre", "-n", ns, "--from-literal=a=b")
+        proc = subprocess.Popen(self.kubectl_args(["get", "cm", "-n", ns, "-w", "--output-watch-events", "-o", "json"]),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        seen = []
+        lock = threading.Condition()
+
+        def reader():
+            for line in proc.stdout:
+                with lock:
+                    seen.append(line)
+                    lock.notify_all()
+
+        threading.Thread(target=reader, daemon=True).start()
+
+        def wait_for(predicate, timeout):
+            deadline = time.time() + timeout
+            with lock:
+                while not predicate("".join(seen)):
+                    remaining = deadline - time.time()
+                    if remaining <= 0:
+                        return False
+                    lock.wait(remaining)
+            return True
+
+        try:
+            self.assertTrue(wait_for(lambda text: '"name": "pre"' in text, 20), "get -w never listed cm/pre")
+            self.kubectl("create", "configmap", "watched", "-n", ns, "--from-literal=w=1")
+
+            def saw_event(text):
+                events = split_json_objects(text)
+                return any(e.get("type") == "ADDED" and e["object"]["metadata"]["name"] == "watched" for e in events)
+
+            self.assertTrue(wait_for(saw_event, 20), "get -w did not print the ADDED event: %s" % "".join(seen)[-2000:])
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+
+def split_json_objects(text):
+    """kubectl -o json -w prints one pretty-printed JSON document after another."""
+    decoder = json.JSONDecoder()
+    out, i = [], 0
+    while i < len(text):
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            break
+        try:
+            obj, i = decoder.raw_decode(text, i)
+        except ValueError:
+            break
+        out.append(obj)
+    return out
+
+
+class OverHttp(KubectlScenario, unittest.TestCase):
+    def test_big_manifests_server_side(self):
+        ns = "big"
+        self.kubectl("create", "ns", ns)
+        for name, expected in (("big-microservices-demo.yaml", 35),
+                               ("big-cert-manager-crd-certificates.yaml", 1),
+                               ("big-prometheus-operator-crd-prometheuses.yaml", 1),
+                               ("big-prometheus-operator-crd-alertmanagers.yaml", 1)):
+            out = self.kubectl("apply", "--server-side", "-n", ns, "-f", os.path.join(BIG, name), timeout=180)
+            applied = re.findall(r"(?m)^\S+ serverside-applied$", out)
+            self.assertEqual(len(applied), expected, out)
+        deploys = self.get_json("deploy", "-n", ns)["items"]
+        self.assertEqual(len(deploys), 12)
+        frontend = self.get_json("svc", "frontend-external", "-n", ns)
+        self.assertEqual(frontend["spec"]["type"], "LoadBalancer")
+        self.assertTrue(30000 <= frontend["spec"]["ports"][0]["nodePort"] <= 32767, frontend["spec"])
+        crd = self.get_json("crd", "prometheuses.monitoring.coreos.com")
+        self.assertGreater(len(json.dumps(crd)), 500000)
+        out = self.kubectl("wait", "--for=condition=Established", "crd/prometheuses.monitoring.coreos.com",
+                           "--timeout=30s")
+        self.assertIn("condition met", out)
+        # The CRD's resources are served and accept a server-side applied object.
+        self.kubectl("apply", "--server-side", "-n", ns, "-f", "-", stdin=json.dumps({
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus", "metadata": {"name": "p"},
+            "spec": {"replicas": 1}}))
+        self.assertEqual(self.get_json("prometheus", "p", "-n", ns)["spec"]["replicas"], 1)
+
+
+class OverTlsWithToken(KubectlScenario, unittest.TestCase):
+    TLS = True
+    CONTEXT = "kubelite"
+
+
+class OverTlsWithClientCertificate(KubectlScenario, unittest.TestCase):
+    TLS = True
+    CONTEXT = "kubelite-cert"
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
