@@ -1,0 +1,232 @@
+#include "store/local_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace arca::store {
+namespace {
+
+// Temporary files live beside their target (so rename is atomic) and are never listed.
+constexpr std::string_view kTempPrefix = ".arca-tmp-";
+
+class LocalStore : public ObjectStore {
+ public:
+  LocalStore(std::string root, std::string bucket) : dir_(fs::path(root) / bucket), bucket_(std::move(bucket)) {}
+
+  void put(const std::string& key, const Reader& body) override {
+    fs::path target = path_of(key);
+    require_bucket();
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) fail(key, "cannot create directory: " + ec.message());
+    static std::atomic<unsigned> counter{0};
+    fs::path temp = target.parent_path() / (std::string(kTempPrefix) + std::to_string(getpid()) + "-" +
+                                            std::to_string(counter++));
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) fail(key, std::string("cannot create temporary file: ") + std::strerror(errno));
+    try {
+      std::vector<char> buffer(1 << 20);
+      while (size_t n = body(buffer.data(), buffer.size())) {
+        for (size_t done = 0; done < n;) {
+          ssize_t w = ::write(fd, buffer.data() + done, n - done);
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) fail(key, std::string("write failed: ") + std::strerror(errno));
+          done += static_cast<size_t>(w);
+        }
+      }
+      // fsync before rename: after a crash the key holds either the old or the complete new content.
+      if (::fsync(fd) != 0) fail(key, std::string("fsync failed: ") + std::strerror(errno));
+    } catch (...) {
+      ::close(fd);
+      ::unlink(temp.c_str());
+      throw;
+    }
+    ::close(fd);
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+      int err = errno;
+      ::unlink(temp.c_str());
+      fail(key, std::string("rename failed: ") + std::strerror(err));
+    }
+    int dirfd = ::open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd >= 0) {
+      ::fsync(dirfd);
+      ::close(dirfd);
+    }
+  }
+
+  void get(const std::string& key, const Writer& sink) override {
+    fs::path path = path_of(key);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      require_bucket();
+      if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) throw not_found(key);
+      fail(key, std::string("cannot open: ") + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw not_found(key);
+    }
+    std::vector<char> buffer(1 << 20);
+    try {
+      for (;;) {
+        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(key, std::string("read failed: ") + std::strerror(errno));
+        if (n == 0) break;
+        sink(buffer.data(), static_cast<size_t>(n));
+      }
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+  }
+
+  HeadResult head(const std::string& key) override {
+    fs::path path = path_of(key);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      require_bucket();
+      return {};
+    }
+    return {true, static_cast<uint64_t>(st.st_size), etag_of(st)};
+  }
+
+  ListPage list(const ListRequest& request) override {
+    require_bucket();
+    if (!request.prefix.empty() && request.prefix.find('\0') != std::string::npos)
+      throw StoreError(ErrorKind::InvalidArgument, describe() + ": invalid list prefix");
+    // Walk only the directory the prefix names (its part up to the last '/'), like an index range scan.
+    std::string dir_part = request.prefix.substr(0, request.prefix.rfind('/') + 1);
+    if (dir_part.find("..") != std::string::npos) return {};
+    std::vector<std::pair<std::string, struct stat>> keys;
+    fs::path start = dir_ / dir_part;
+    std::error_code ec;
+    if (fs::is_directory(start, ec)) {
+      for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::recursive_directory_iterator();
+           it.increment(ec)) {
+        if (!it->is_regular_file()) continue;
+        if (it->path().filename().string().rfind(kTempPrefix, 0) == 0) continue;
+        std::string key = fs::relative(it->path(), dir_).generic_string();
+        if (key.rfind(request.prefix, 0) != 0) continue;
+        struct stat st {};
+        if (::stat(it->path().c_str(), &st) == 0) keys.emplace_back(key, st);
+      }
+      if (ec) fail(request.prefix, "listing failed: " + ec.message());
+    }
+    std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Continuation is the last key or common prefix handed out: the next page starts after it.
+    ListPage page;
+    int count = 0;
+    std::string last;
+    for (const auto& [key, st] : keys) {
+      std::string entry = key;
+      bool is_prefix = false;
+      if (!request.delimiter.empty()) {
+        auto d = key.find(request.delimiter, request.prefix.size());
+        if (d != std::string::npos) {
+          entry = key.substr(0, d + request.delimiter.size());
+          is_prefix = true;
+        }
+      }
+      if (!request.continuation.empty() && entry <= request.continuation) continue;
+      if (is_prefix && !page.common_prefixes.empty() && page.common_prefixes.back() == entry) continue;
+      if (count == request.max_keys) {
+        page.next_continuation = last;
+        break;
+      }
+      if (is_prefix) {
+        page.common_prefixes.push_back(entry);
+      } else {
+        page.objects.push_back({key, static_cast<uint64_t>(st.st_size), etag_of(st), ""});
+      }
+      last = entry;
+      ++count;
+    }
+    return page;
+  }
+
+  void remove(const std::string& key) override {
+    fs::path path = path_of(key);
+    require_bucket();
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR)
+      fail(key, std::string("delete failed: ") + std::strerror(errno));
+    // Empty parent directories disappear, as "directories" do in object storage.
+    for (fs::path p = path.parent_path(); p != dir_ && p.string().size() > dir_.string().size();
+         p = p.parent_path()) {
+      if (::rmdir(p.c_str()) != 0) break;
+    }
+  }
+
+  std::string signed_get_url(const std::string& key, std::chrono::seconds) override {
+    throw StoreError(ErrorKind::Unsupported, describe() + ": the local driver has no signed URLs (key " + key + ")");
+  }
+
+  std::string describe() const override { return "local://" + dir_.string(); }
+
+ private:
+  // Keys are relative paths made of ordinary names: nothing can point outside the bucket directory.
+  fs::path path_of(const std::string& key) const {
+    auto bad = [&](const char* why) {
+      return StoreError(ErrorKind::InvalidArgument, describe() + ": invalid key \"" + key + "\": " + why);
+    };
+    if (key.empty()) throw bad("empty");
+    if (key.find('\0') != std::string::npos) throw bad("contains NUL");
+    if (key.front() == '/') throw bad("absolute path");
+    size_t start = 0;
+    while (start <= key.size()) {
+      size_t end = key.find('/', start);
+      if (end == std::string::npos) end = key.size();
+      std::string_view part(key.data() + start, end - start);
+      if (part.empty()) throw bad("empty path component");
+      if (part == "." || part == "..") throw bad("'.' or '..' component");
+      if (part.substr(0, kTempPrefix.size()) == kTempPrefix) throw bad("reserved name");
+      start = end + 1;
+    }
+    return dir_ / key;
+  }
+
+  void require_bucket() const {
+    struct stat st {};
+    if (::stat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      throw StoreError(ErrorKind::NoSuchBucket, describe() + ": bucket \"" + bucket_ + "\" does not exist");
+  }
+
+  StoreError not_found(const std::string& key) const {
+    return StoreError(ErrorKind::NotFound, describe() + ": object \"" + key + "\" not found");
+  }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& cause) const {
+    throw StoreError(ErrorKind::Failed, describe() + ": \"" + key + "\": " + cause);
+  }
+
+  static std::string etag_of(const struct stat& st) {
+    return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "-" +
+           std::to_string(st.st_size);
+  }
+
+  fs::path dir_;
+  std::string bucket_;
+};
+
+}  // namespace
+
+std::unique_ptr<ObjectStore> open_local_store(const std::string& root, const std::string& bucket) {
+  if (root.empty()) throw StoreError(ErrorKind::InvalidArgument, "local store: config \"root\" is required");
+  if (bucket.empty() || bucket.find('/') != std::string::npos || bucket == "." || bucket == "..")
+    throw StoreError(ErrorKind::InvalidArgument, "local store: invalid bucket name \"" + bucket + "\"");
+  return std::make_unique<LocalStore>(root, bucket);
+}
+
+}  // namespace arca::store

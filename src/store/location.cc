@@ -1,0 +1,31 @@
+#include "store/location.h"
+
+#include "store/azure_store.h"
+#include "store/local_store.h"
+#include "store/s3_store.h"
+
+namespace arca::store {
+
+std::unique_ptr<ObjectStore> open_store(const LocationConfig& location) {
+  // Velero trims slashes from the bucket; a '/' inside it is an error (ARNs aside, which arca does not use).
+  LocationConfig l = location;
+  while (!l.bucket.empty() && l.bucket.front() == '/') l.bucket.erase(0, 1);
+  while (!l.bucket.empty() && l.bucket.back() == '/') l.bucket.pop_back();
+  if (l.bucket.empty()) throw StoreError(ErrorKind::InvalidArgument, "objectStorage.bucket is required");
+  if (l.bucket.find('/') != std::string::npos)
+    throw StoreError(ErrorKind::InvalidArgument, "bucket \"" + l.bucket + "\" must not contain '/' (use the prefix)");
+  const std::string& p = l.provider;
+  if (p == "aws" || p == "velero.io/aws") return open_s3_store(l);
+  if (p == "azure" || p == "velero.io/azure") return open_azure_store(l);
+  if (p == "local") {
+    for (const auto& [key, value] : l.config)
+      if (key != "root" && key != "bucket" && key != "prefix")
+        throw StoreError(ErrorKind::InvalidArgument, "local: unknown config key: " + key);
+    auto root = l.config.find("root");
+    return open_local_store(root == l.config.end() ? "" : root->second, l.bucket);
+  }
+  throw StoreError(ErrorKind::InvalidArgument,
+                   "unknown provider \"" + p + "\" (expected local, aws, velero.io/aws, azure or velero.io/azure)");
+}
+
+}  // namespace arca::store

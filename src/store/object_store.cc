@@ -1,0 +1,71 @@
+#include "store/object_store.h"
+
+#include <fstream>
+#include <istream>
+#include <ostream>
+
+namespace arca::store {
+
+const char* to_string(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::NotFound: return "NotFound";
+    case ErrorKind::NoSuchBucket: return "NoSuchBucket";
+    case ErrorKind::AccessDenied: return "AccessDenied";
+    case ErrorKind::Unreachable: return "Unreachable";
+    case ErrorKind::InvalidArgument: return "InvalidArgument";
+    case ErrorKind::Unsupported: return "Unsupported";
+    case ErrorKind::Failed: return "Failed";
+  }
+  return "Failed";
+}
+
+void put_string(ObjectStore& store, const std::string& key, const std::string& data) {
+  size_t offset = 0;
+  store.put(key, [&](char* buffer, size_t capacity) {
+    size_t n = std::min(capacity, data.size() - offset);
+    std::copy_n(data.data() + offset, n, buffer);
+    offset += n;
+    return n;
+  });
+}
+
+void put_stream(ObjectStore& store, const std::string& key, std::istream& in) {
+  store.put(key, [&](char* buffer, size_t capacity) {
+    in.read(buffer, static_cast<std::streamsize>(capacity));
+    if (in.bad()) throw StoreError(ErrorKind::Failed, "reading the data for " + key + " failed");
+    return static_cast<size_t>(in.gcount());
+  });
+}
+
+void put_file(ObjectStore& store, const std::string& key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw StoreError(ErrorKind::InvalidArgument, "cannot open " + path + " to upload as " + key);
+  put_stream(store, key, in);
+}
+
+std::string get_string(ObjectStore& store, const std::string& key) {
+  std::string out;
+  store.get(key, [&](const char* data, size_t size) { out.append(data, size); });
+  return out;
+}
+
+void get_stream(ObjectStore& store, const std::string& key, std::ostream& out) {
+  store.get(key, [&](const char* data, size_t size) {
+    out.write(data, static_cast<std::streamsize>(size));
+    if (!out) throw StoreError(ErrorKind::Failed, "writing the download of " + key + " failed");
+  });
+}
+
+ListPage list_all(ObjectStore& store, const std::string& prefix, const std::string& delimiter) {
+  ListPage all;
+  ListRequest request{prefix, delimiter, "", 1000};
+  do {
+    ListPage page = store.list(request);
+    all.objects.insert(all.objects.end(), page.objects.begin(), page.objects.end());
+    all.common_prefixes.insert(all.common_prefixes.end(), page.common_prefixes.begin(), page.common_prefixes.end());
+    request.continuation = page.next_continuation;
+  } while (!request.continuation.empty());
+  return all;
+}
+
+}  // namespace arca::store

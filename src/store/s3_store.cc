@@ -1,0 +1,380 @@
+#include "store/s3_store.h"
+
+#include <zlib.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <vector>
+
+#include "store/crypto.h"
+#include "store/http.h"
+
+namespace arca::store {
+namespace {
+
+const std::string kProvider = "aws";
+// Parts of a multipart upload: the one buffer a streaming put holds. S3 needs ≥ 5 MiB for all but the last.
+constexpr size_t kPartSize = 8 << 20;
+
+std::string trim(std::string s) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+// One profile of an AWS shared-credentials INI file; nothing of the file's content goes into messages.
+AwsCredentials read_credentials_file(const std::string& path, const std::string& profile) {
+  std::ifstream in(path);
+  if (!in) throw StoreError(ErrorKind::InvalidArgument, "aws: cannot read credentials file " + path);
+  AwsCredentials creds;
+  bool found = false, in_profile = false;
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      std::string name = trim(line.substr(1, line.size() - 2));
+      if (name.rfind("profile ", 0) == 0) name = trim(name.substr(8));  // config-file style headers
+      in_profile = name == profile;
+      found = found || in_profile;
+      continue;
+    }
+    if (!in_profile) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    if (key == "aws_access_key_id") creds.access_key_id = value;
+    else if (key == "aws_secret_access_key") creds.secret_access_key = value;
+    else if (key == "aws_session_token") creds.session_token = value;
+  }
+  if (!found)
+    throw StoreError(ErrorKind::InvalidArgument, "aws: credentials file " + path + " has no profile \"" + profile + "\"");
+  if (creds.access_key_id.empty() || creds.secret_access_key.empty())
+    throw StoreError(ErrorKind::InvalidArgument, "aws: profile \"" + profile + "\" in credentials file " + path +
+                                                     " lacks aws_access_key_id or aws_secret_access_key");
+  return creds;
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+struct Endpoint {
+  std::string scheme;     // "https"
+  std::string authority;  // host[:port], also the signed Host header
+  std::string base_path;  // path of s3Url without trailing '/', usually ""
+};
+
+Endpoint parse_endpoint(const std::string& url) {
+  auto sep = url.find("://");
+  if (sep == std::string::npos)
+    throw StoreError(ErrorKind::InvalidArgument, "aws: config \"s3Url\" \"" + url + "\" is not an http(s) URL");
+  Endpoint e;
+  e.scheme = url.substr(0, sep);
+  if (e.scheme != "http" && e.scheme != "https")
+    throw StoreError(ErrorKind::InvalidArgument, "aws: config \"s3Url\" \"" + url + "\" is not an http(s) URL");
+  std::string rest = url.substr(sep + 3);
+  auto slash = rest.find('/');
+  e.authority = rest.substr(0, slash);
+  if (slash != std::string::npos) e.base_path = rest.substr(slash);
+  while (!e.base_path.empty() && e.base_path.back() == '/') e.base_path.pop_back();
+  // Default ports are not part of the signed Host (clients and servers omit them).
+  auto strip = [&](const std::string& port) {
+    if (e.authority.size() > port.size() && e.authority.compare(e.authority.size() - port.size(), port.size(), port) == 0)
+      e.authority.resize(e.authority.size() - port.size());
+  };
+  strip(e.scheme == "https" ? ":443" : ":80");
+  if (e.authority.empty())
+    throw StoreError(ErrorKind::InvalidArgument, "aws: config \"s3Url\" \"" + url + "\" has no host");
+  return e;
+}
+
+std::string utc_now(const char* format) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
+std::string crc32_base64(std::string_view data) {
+  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
+  std::string be = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
+                    static_cast<char>(crc)};
+  return base64_encode(be);
+}
+
+// Fills `buffer` from `body` as far as it goes; returns the bytes read (short only at the end of the data).
+size_t fill(const Reader& body, std::string& buffer) {
+  size_t used = 0;
+  while (used < buffer.size()) {
+    size_t n = body(buffer.data() + used, buffer.size() - used);
+    if (n == 0) break;
+    used += n;
+  }
+  return used;
+}
+
+class S3Store : public ObjectStore {
+ public:
+  S3Store(const LocationConfig& location, AwsCredentials creds)
+      : bucket_(location.bucket), creds_(std::move(creds)), http_(tls_from_config(location.config, kProvider)) {
+    const auto& c = location.config;
+    auto get = [&](const char* key) {
+      auto it = c.find(key);
+      return it == c.end() ? std::string() : it->second;
+    };
+    region_ = get("region").empty() ? "us-east-1" : get("region");
+    std::string s3_url = get("s3Url");
+    endpoint_ = parse_endpoint(s3_url.empty() ? "https://s3." + region_ + ".amazonaws.com" : s3_url);
+    std::string public_url = get("publicUrl");
+    public_endpoint_ = public_url.empty() ? endpoint_ : parse_endpoint(public_url);
+    path_style_ = config_flag(c, "s3ForcePathStyle", kProvider);
+    sse_ = get("serverSideEncryption");
+    kms_key_id_ = get("kmsKeyId");
+    if (!kms_key_id_.empty()) sse_ = "aws:kms";
+    if (!sse_.empty() && sse_ != "AES256" && sse_ != "aws:kms")
+      throw StoreError(ErrorKind::InvalidArgument,
+                       "aws: config \"serverSideEncryption\" must be AES256 or aws:kms, not \"" + sse_ + "\"");
+    storage_class_ = get("storageClass");
+    checksum_ = get("checksumAlgorithm");
+    if (!checksum_.empty() && checksum_ != "CRC32" && checksum_ != "SHA256")
+      throw StoreError(ErrorKind::InvalidArgument,
+                       "aws: config \"checksumAlgorithm\" must be empty, CRC32 or SHA256, not \"" + checksum_ + "\"");
+    if (bucket_.empty()) throw StoreError(ErrorKind::InvalidArgument, "aws: bucket is required");
+  }
+
+  void put(const std::string& key, const Reader& body) override {
+    std::string buffer(kPartSize, '\0');
+    size_t n = fill(body, buffer);
+    if (n < buffer.size()) {
+      buffer.resize(n);
+      auto r = send("PUT", key, "", buffer, with_checksum(upload_headers(), buffer));
+      if (r.status != 200) throw error_for(r, key);
+      return;
+    }
+    multipart_put(key, body, buffer);
+  }
+
+  void get(const std::string& key, const Writer& sink) override {
+    auto r = send("GET", key, "", {}, {}, &sink);
+    if (r.status != 200) throw error_for(r, key);
+  }
+
+  HeadResult head(const std::string& key) override {
+    auto r = send("HEAD", key, "", {}, {});
+    if (r.status == 404) return {};
+    if (r.status != 200) throw error_for(r, key);
+    HeadResult h{true, 0, r.headers["etag"]};
+    if (auto it = r.headers.find("content-length"); it != r.headers.end()) h.size = std::stoull(it->second);
+    return h;
+  }
+
+  ListPage list(const ListRequest& request) override {
+    std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"},
+                                                              {"max-keys", std::to_string(request.max_keys)}};
+    if (!request.continuation.empty()) query.emplace_back("continuation-token", request.continuation);
+    if (!request.delimiter.empty()) query.emplace_back("delimiter", request.delimiter);
+    if (!request.prefix.empty()) query.emplace_back("prefix", request.prefix);
+    auto r = send("GET", "", canonical_query(query), {}, {});
+    if (r.status != 200) throw error_for(r, "(list " + request.prefix + ")");
+    ListPage page;
+    for (auto contents : xml_elements(r.body, "Contents")) {
+      ObjectInfo info;
+      info.key = xml_value(contents, "Key");
+      std::string size = xml_value(contents, "Size");
+      info.size = size.empty() ? 0 : std::stoull(size);
+      info.etag = xml_value(contents, "ETag");
+      info.last_modified = xml_value(contents, "LastModified");
+      page.objects.push_back(std::move(info));
+    }
+    for (auto prefixes : xml_elements(r.body, "CommonPrefixes")) page.common_prefixes.push_back(xml_value(prefixes, "Prefix"));
+    if (xml_value(r.body, "IsTruncated") == "true") {
+      page.next_continuation = xml_value(r.body, "NextContinuationToken");
+      if (page.next_continuation.empty())
+        throw StoreError(ErrorKind::Failed, describe() + ": truncated listing without a continuation token");
+    }
+    return page;
+  }
+
+  void remove(const std::string& key) override {
+    auto r = send("DELETE", key, "", {}, {});
+    if (r.status != 204 && r.status != 200 && r.status != 404) throw error_for(r, key);
+    if (r.status == 404 && xml_value(r.body, "Code") == "NoSuchBucket") throw error_for(r, key);
+  }
+
+  std::string signed_get_url(const std::string& key, std::chrono::seconds ttl) override {
+    // SigV4 query signing (the same algorithm as the header form; the payload is not signed).
+    std::string amz_date = utc_now("%Y%m%dT%H%M%SZ");
+    std::string date = amz_date.substr(0, 8);
+    std::string scope = date + "/" + region_ + "/s3/aws4_request";
+    auto [authority, path] = locate(public_endpoint_, key);
+    std::vector<std::pair<std::string, std::string>> query = {
+        {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+        {"X-Amz-Credential", creds_.access_key_id + "/" + scope},
+        {"X-Amz-Date", amz_date},
+        {"X-Amz-Expires", std::to_string(ttl.count())},
+        {"X-Amz-SignedHeaders", "host"}};
+    if (!creds_.session_token.empty()) query.emplace_back("X-Amz-Security-Token", creds_.session_token);
+    std::string canonical = canonical_query(query);
+    std::string canonical_request =
+        "GET\n" + path + "\n" + canonical + "\nhost:" + authority + "\n\nhost\nUNSIGNED-PAYLOAD";
+    std::string string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + hex(sha256(canonical_request));
+    std::string k = hmac_sha256("AWS4" + creds_.secret_access_key, date);
+    k = hmac_sha256(k, region_);
+    k = hmac_sha256(k, "s3");
+    k = hmac_sha256(k, "aws4_request");
+    std::string signature = hex(hmac_sha256(k, string_to_sign));
+    return public_endpoint_.scheme + "://" + authority + path + "?" + canonical + "&X-Amz-Signature=" + signature;
+  }
+
+  std::string describe() const override { return "s3://" + bucket_; }
+
+ private:
+  // Host and encoded path of `key` (empty key: the bucket itself) for virtual-hosted or path-style addressing.
+  std::pair<std::string, std::string> locate(const Endpoint& e, const std::string& key) const {
+    std::string encoded = uri_encode(key, true);
+    if (path_style_) return {e.authority, e.base_path + "/" + bucket_ + (key.empty() ? "" : "/" + encoded)};
+    return {bucket_ + "." + e.authority, e.base_path + "/" + encoded};
+  }
+
+  // libcurl signs the query as given, so it must already be canonical: sorted, RFC 3986-encoded (env.md).
+  static std::string canonical_query(std::vector<std::pair<std::string, std::string>> params) {
+    for (auto& [k, v] : params) {
+      k = uri_encode(k, false);
+      v = uri_encode(v, false);
+    }
+    std::sort(params.begin(), params.end());
+    std::string out;
+    for (const auto& [k, v] : params) out += (out.empty() ? "" : "&") + k + "=" + v;
+    return out;
+  }
+
+  std::vector<std::string> upload_headers() const {
+    std::vector<std::string> h;
+    if (!sse_.empty()) h.push_back("x-amz-server-side-encryption: " + sse_);
+    if (!kms_key_id_.empty()) h.push_back("x-amz-server-side-encryption-aws-kms-key-id: " + kms_key_id_);
+    if (!storage_class_.empty()) h.push_back("x-amz-storage-class: " + storage_class_);
+    return h;
+  }
+
+  std::vector<std::string> with_checksum(std::vector<std::string> headers, std::string_view body) const {
+    if (checksum_ == "CRC32") headers.push_back("x-amz-checksum-crc32: " + crc32_base64(body));
+    if (checksum_ == "SHA256") headers.push_back("x-amz-checksum-sha256: " + base64_encode(sha256(body)));
+    return headers;
+  }
+
+  HttpResponse send(const std::string& method, const std::string& key, const std::string& query,
+                    std::string_view body, std::vector<std::string> headers, const Writer* sink = nullptr) {
+    auto [authority, path] = locate(endpoint_, key);
+    HttpRequest request;
+    request.method = method;
+    request.url = endpoint_.scheme + "://" + authority + path + (query.empty() ? "" : "?" + query);
+    request.body = body;
+    request.sink = sink;
+    request.headers = std::move(headers);
+    // libcurl's SigV4 is right only with this header present (env.md); the hash also protects the payload.
+    request.headers.push_back("x-amz-content-sha256: " + hex(sha256(body)));
+    if (!creds_.session_token.empty()) request.headers.push_back("x-amz-security-token: " + creds_.session_token);
+    request.aws_sigv4 = "aws:amz:" + region_ + ":s3";
+    request.user_password = creds_.access_key_id + ":" + creds_.secret_access_key;
+    return http_.perform(request, describe() + " " + method + " " + (key.empty() ? "(bucket)" : key) + " at " +
+                                      endpoint_.scheme + "://" + endpoint_.authority);
+  }
+
+  void multipart_put(const std::string& key, const Reader& body, std::string& buffer) {
+    auto headers = upload_headers();
+    if (!checksum_.empty()) headers.push_back("x-amz-checksum-algorithm: " + checksum_);
+    auto r = send("POST", key, "uploads=", {}, headers);
+    if (r.status != 200) throw error_for(r, key);
+    std::string upload_id = xml_value(r.body, "UploadId");
+    if (upload_id.empty()) throw StoreError(ErrorKind::Failed, describe() + ": \"" + key + "\": no UploadId returned");
+    std::string complete = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
+    try {
+      size_t n = buffer.size();
+      for (int part = 1; n > 0; ++part) {
+        std::string_view data(buffer.data(), n);
+        auto part_headers = with_checksum({}, data);
+        auto pr = send("PUT", key, canonical_query({{"partNumber", std::to_string(part)}, {"uploadId", upload_id}}),
+                       data, part_headers);
+        if (pr.status != 200) throw error_for(pr, key);
+        complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + xml_escape(pr.headers["etag"]) +
+                    "</ETag>";
+        for (const auto& h : part_headers) {
+          // "x-amz-checksum-crc32: V" → <ChecksumCRC32>V</ChecksumCRC32>
+          auto colon = h.find(": ");
+          std::string tag = checksum_ == "CRC32" ? "ChecksumCRC32" : "ChecksumSHA256";
+          complete += "<" + tag + ">" + h.substr(colon + 2) + "</" + tag + ">";
+        }
+        complete += "</Part>";
+        if (n < buffer.size()) break;
+        n = fill(body, buffer);
+      }
+      complete += "</CompleteMultipartUpload>";
+      auto cr = send("POST", key, canonical_query({{"uploadId", upload_id}}), complete, {});
+      // S3 may report a failed completion inside a 200 answer.
+      if (cr.status != 200 || cr.body.find("<Error>") != std::string::npos) throw error_for(cr, key);
+    } catch (...) {
+      try {
+        send("DELETE", key, canonical_query({{"uploadId", upload_id}}), {}, {});
+      } catch (const StoreError&) {
+        // The original failure matters more; an unfinished upload is reclaimed by bucket lifecycle rules.
+      }
+      throw;
+    }
+  }
+
+  StoreError error_for(const HttpResponse& r, const std::string& key) const {
+    std::string code = xml_value(r.body, "Code");
+    std::string message = xml_value(r.body, "Message");
+    std::string where = describe() + ": \"" + key + "\": ";
+    std::string cause = "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
+                        (message.empty() ? "" : ": " + message);
+    if (code == "NoSuchBucket") return {ErrorKind::NoSuchBucket, describe() + ": bucket \"" + bucket_ + "\" does not exist"};
+    if (code == "NoSuchKey" || (r.status == 404 && code.empty())) return {ErrorKind::NotFound, where + "not found"};
+    if (r.status == 401 || r.status == 403 || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch")
+      return {ErrorKind::AccessDenied, where + "access denied (" + cause + ")"};
+    if (r.status == 301 || code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed")
+      return {ErrorKind::InvalidArgument, where + "wrong region or endpoint (" + cause + ")"};
+    return {ErrorKind::Failed, where + cause};
+  }
+
+  std::string bucket_;
+  AwsCredentials creds_;
+  HttpClient http_;
+  std::string region_;
+  Endpoint endpoint_, public_endpoint_;
+  bool path_style_ = false;
+  std::string sse_, kms_key_id_, storage_class_, checksum_;
+};
+
+}  // namespace
+
+AwsCredentials load_aws_credentials(const std::string& credentials_file, const std::string& profile_in) {
+  std::string profile = !profile_in.empty() ? profile_in : !env("AWS_PROFILE").empty() ? env("AWS_PROFILE") : "default";
+  if (!credentials_file.empty()) return read_credentials_file(credentials_file, profile);
+  if (!env("AWS_ACCESS_KEY_ID").empty() && !env("AWS_SECRET_ACCESS_KEY").empty())
+    return {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")};
+  std::string file = env("AWS_SHARED_CREDENTIALS_FILE");
+  if (file.empty() && !env("HOME").empty()) file = env("HOME") + "/.aws/credentials";
+  if (file.empty() || !std::ifstream(file))
+    throw StoreError(ErrorKind::InvalidArgument,
+                     "aws: no credentials (no credentials file, AWS_ACCESS_KEY_ID unset, no ~/.aws/credentials)");
+  return read_credentials_file(file, profile);
+}
+
+std::unique_ptr<ObjectStore> open_s3_store(const LocationConfig& location) {
+  reject_unknown_keys(location.config,
+                      {"region", "s3Url", "publicUrl", "s3ForcePathStyle", "insecureSkipTLSVerify", "caCert", "profile",
+                       "serverSideEncryption", "kmsKeyId", "storageClass", "checksumAlgorithm", "bucket", "prefix",
+                       "credentialsFile"},
+                      kProvider);
+  auto profile = location.config.count("profile") ? location.config.at("profile") : std::string();
+  return std::make_unique<S3Store>(location, load_aws_credentials(location.credentials_file, profile));
+}
+
+}  // namespace arca::store
