@@ -71,7 +71,11 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::st
     return std::nullopt;
   }
   if (pos != text.size()) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm) - offset);
+  std::time_t seconds = timegm(&tm) - offset;
+  // system_clock counts nanoseconds in 64 bits, which ends in 2262: later dates mean "never expires".
+  using std::chrono::system_clock;
+  if (seconds >= system_clock::to_time_t(system_clock::time_point::max()) - 1) return system_clock::time_point::max();
+  return system_clock::from_time_t(seconds);
 }
 
 CredentialProvider::CredentialProvider(const RestConfig& config) : cluster_(config.cluster), user_(config.user) {}

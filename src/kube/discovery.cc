@@ -188,6 +188,7 @@ void add_resource_list(const nlohmann::json& list, DiscoveryData& into) {
 
 const ApiResource* resolve_resource(const DiscoveryData& data, std::string_view raw_input) {
   std::string input = lower(raw_input);
+  if (input.empty() || input.front() == '.') return nullptr;
   struct Interpretation {
     std::string resource, version, group;
     bool any_group;

@@ -328,7 +328,10 @@ HttpResponse Transport::perform(const HttpRequest& request, const std::function<
       if (attempt.stopped_by_caller) return std::move(attempt.response);
       std::string cause = attempt.error_text[0] ? attempt.error_text : curl_easy_strerror(attempt.code);
       if (is_tls_failure(attempt.code)) throw tls_error("tls: " + cause + " (server " + config_.cluster.server + ")");
-      if (attempt.delivered) throw connection_error("the connection dropped while reading the answer: " + cause);
+      if (attempt.delivered) {
+        attempt.response.dropped = true;
+        return std::move(attempt.response);
+      }
       if (can_retry && idempotent) {
         std::this_thread::sleep_for(backoff(attempt_number));
         continue;

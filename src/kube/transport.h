@@ -31,6 +31,7 @@ struct HttpResponse {
   std::string content_type;
   std::string body;  // for streams: only a non-2xx answer's body
   std::vector<std::string> warnings;  // texts of `Warning: 299 - "..."` headers
+  bool dropped = false;  // stream only: the connection broke after part of the body was delivered
 };
 
 // client-go's token bucket: `burst` requests at once, then `qps` per second.
@@ -62,7 +63,7 @@ class Transport {
 
   // Like send, but a 2xx body goes to `on_data` chunk by chunk as it arrives (return false to stop);
   // a non-2xx body is kept in the response. Retries happen only before the first chunk was delivered.
-  // A connection that drops mid-body throws KubeError(Connection); a cancel or `false` ends quietly.
+  // A connection that drops mid-body sets `dropped`; a cancel or `false` ends quietly.
   HttpResponse stream(const HttpRequest& request, const std::function<bool(std::string_view)>& on_data);
 
   const RestConfig& config() const { return config_; }
