@@ -1,0 +1,76 @@
+#pragma once
+// The Kubernetes REST API on top of the registry and the store, independent of the HTTP library:
+// one request in, one response (or a watch stream) out.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kubelite/registry.h"
+#include "kubelite/store.h"
+
+namespace kubelite {
+
+struct ApiRequest {
+  std::string method;  // GET, POST, PUT, PATCH, DELETE
+  std::string path;
+  std::map<std::string, std::string> query;  // decoded
+  std::string accept, content_type, user_agent;
+  std::string body;
+};
+
+// A running watch: next() blocks up to `wait` for events and appends newline-terminated JSON events to
+// `out`; it returns false once the stream is over (timeout, too-old version, server stopping).
+class WatchStream {
+ public:
+  virtual ~WatchStream() = default;
+  virtual bool next(std::string& out, std::chrono::milliseconds wait) = 0;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. Warning
+  std::unique_ptr<WatchStream> watch;                          // set: stream instead of body
+};
+
+struct ApiOptions {
+  size_t watch_history = 10000;  // change events kept for watches that resume from a resourceVersion
+  std::string data_dir;          // empty: memory only
+  std::string server_address;    // host:port, for /api's serverAddressByClientCIDRs
+  std::string ca_pem;            // ConfigMap kube-root-ca.crt in every namespace
+};
+
+class Api {
+ public:
+  explicit Api(ApiOptions options);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  ApiResponse handle(const ApiRequest& request);
+  // Creates one object from a manifest (for --load); throws ApiError.
+  void create_from_manifest(const nlohmann::json& object);
+  // Starts the background controllers (namespace cleanup, garbage collection, volume binding, CRD
+  // cleanup). Separate from construction so that bulk loading does not race them.
+  void start_controllers();
+  void set_server_address(const std::string& address) { options_.server_address = address; }
+  Store& store() { return store_; }
+
+  struct Impl;
+
+ private:
+  ApiOptions options_;
+  Registry registry_;
+  Store store_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kubelite

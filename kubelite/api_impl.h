@@ -1,0 +1,115 @@
+#pragma once
+// Internals of Api shared by the request handlers (api.cc, api_reads.cc, api_writes.cc) and the
+// background controllers (controllers.cc). Not a public interface.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <list>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "kubelite/api.h"
+#include "kubelite/builtins.h"
+#include "kubelite/objects.h"
+
+namespace kubelite {
+
+using json = nlohmann::json;
+
+// A request's target: resource, namespace, name, subresource (each may be empty).
+struct Target {
+  ResourcePtr r;
+  std::string ns, name, sub;
+  std::string key() const { return r->namespaced ? ns + "/" + name : name; }
+};
+
+struct WriteOptions {
+  std::string manager;      // fieldManager, or derived from the User-Agent
+  bool dry_run = false;
+  bool managed_fields_done = false;  // server-side apply already computed managedFields
+  std::string subresource;           // "status" for status writes
+};
+
+struct DeleteOptions {
+  std::string propagation;  // "", Orphan, Background, Foreground
+  std::string precondition_uid, precondition_rv;
+  bool dry_run = false;
+};
+
+// Consistent list pages: the first page's matching objects are kept so that continue tokens read the same
+// snapshot (kube-api.md §4); evicted snapshots answer 410 Expired.
+struct ListSnapshot {
+  std::string scope;  // resource + namespace + selectors the token is valid for
+  uint64_t rv;
+  std::vector<ObjectPtr> items;
+  std::chrono::steady_clock::time_point created;
+};
+
+struct Api::Impl {
+  Impl(ApiOptions& options, Registry& registry, Store& store) : options(options), registry(registry), store(store) {}
+  ~Impl();
+
+  ApiOptions& options;
+  Registry& registry;
+  Store& store;
+
+  // --- api.cc: routing ---
+  ApiResponse route(const ApiRequest& req);
+  Target parse_target(const std::vector<std::string>& segments, size_t start, const std::string& group,
+                      const std::string& version);
+  void seed();  // namespaces and the kubernetes Service of a fresh cluster
+
+  // --- api_reads.cc ---
+  ApiResponse get(const Target& t, const ApiRequest& req);
+  ApiResponse list(const Target& t, const ApiRequest& req);
+  ApiResponse watch(const Target& t, const ApiRequest& req);
+  std::mutex snapshots_mu;
+  std::list<ListSnapshot> snapshots;  // most recent first
+
+  // --- api_writes.cc (callers hold the store lock exclusively) ---
+  ApiResponse create(const Target& t, const ApiRequest& req);
+  ApiResponse update(const Target& t, const ApiRequest& req);
+  ApiResponse patch(const Target& t, const ApiRequest& req);
+  ApiResponse remove(const Target& t, const ApiRequest& req);
+  ApiResponse remove_collection(const Target& t, const ApiRequest& req);
+
+  // The shared write pipeline. `object` carries apiVersion/kind or not; results are full objects.
+  json create_object(const ResourceInfo& r, const std::string& ns, json object, const WriteOptions& w);
+  json update_object(const ResourceInfo& r, const json& old, json updated, const WriteOptions& w);
+  // Returns the object's last state (200 body) and whether it is gone.
+  json delete_object(const ResourceInfo& r, const json& old, const DeleteOptions& d, bool& gone);
+  json commit(const ResourceInfo& r, json object);  // assigns resourceVersion and stores
+  void erase(const ResourceInfo& r, const json& last_state);
+  json read(const ResourceInfo& r, const std::string& key) const;  // null when absent
+  ClusterState cluster_state();
+  void register_crd(const json& crd);
+
+  // --- controllers.cc ---
+  void start_controllers();
+  void controller_loop();
+  void wake_controllers() {
+    controllers_dirty = true;
+    controllers_cv.notify_all();
+  }
+  bool run_namespace_cleanup();
+  bool run_garbage_collection();
+  bool run_crd_cleanup();
+  bool run_volume_binding();
+  std::thread controller_thread;
+  std::mutex controllers_mu;
+  std::condition_variable controllers_cv;
+  std::atomic<bool> controllers_dirty{false};
+  std::atomic<bool> stopping{false};
+  // Guarded by the store lock: uids of removed objects whose dependents the garbage collector must delete.
+  std::set<std::string> gc_deleted_uids;
+  std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;
+};
+
+// "{"apiVersion":...,"kind":...,<stored fields>}" — stored objects omit both, the serving version adds them.
+std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored_json);
+std::string manager_from(const ApiRequest& req);
+
+}  // namespace kubelite

@@ -1,0 +1,677 @@
+// Create, update, patch, delete and deletecollection, and the write pipeline they share
+// (kube-api.md §3, §6, §7, §9). Every function here runs with the store lock held exclusively.
+#include <set>
+
+#include "kubelite/api_impl.h"
+#include "kubelite/builtins.h"
+#include "kubelite/semantics/patch.h"
+#include "kubelite/semantics/selector.h"
+#include "kubelite/semantics/validation.h"
+
+namespace kubelite {
+
+namespace {
+
+std::string query(const ApiRequest& req, const std::string& name) {
+  auto it = req.query.find(name);
+  return it == req.query.end() ? "" : it->second;
+}
+
+ApiError invalid_dry_run(const std::string& value) {
+  return ApiError(400, "BadRequest", "Invalid dryRun value: " + value + ", only \"All\" is supported");
+}
+
+WriteOptions write_options(const ApiRequest& req) {
+  WriteOptions w;
+  w.manager = manager_from(req);
+  std::string dry = query(req, "dryRun");
+  if (!dry.empty() && dry != "All")
+    throw invalid_dry_run(dry);
+  w.dry_run = dry == "All";
+  return w;
+}
+
+ApiResponse object_response(int status, const json& object) {
+  ApiResponse res;
+  res.status = status;
+  res.body = object.dump();
+  return res;
+}
+
+bool is(const ResourceInfo& r, const char* group, const char* resource) {
+  return r.group == group && r.resource == resource;
+}
+
+std::string string_at(const json& object, const char* a, const char* b) {
+  if (!object.contains(a) || !object[a].is_object()) return "";
+  const json& v = object[a].value(b, json());
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+json without_kind(json object) {
+  object.erase("apiVersion");
+  object.erase("kind");
+  return object;
+}
+
+// Compares two objects ignoring what every write changes anyway.
+bool same_content(json a, json b) {
+  for (json* o : {&a, &b}) {
+    (*o).erase("apiVersion");
+    (*o).erase("kind");
+    if ((*o).contains("metadata")) {
+      (*o)["metadata"].erase("resourceVersion");
+      (*o)["metadata"].erase("managedFields");
+    }
+  }
+  return a == b;
+}
+
+// Scale subresource view (autoscaling/v1) of a workload or custom resource.
+json scale_of(const ResourceInfo& r, const json& object) {
+  std::string spec_path = ".spec.replicas", status_path = ".status.replicas";
+  if (r.custom) {
+    const json& scale = r.crd_version["subresources"]["scale"];
+    spec_path = scale.value("specReplicasPath", spec_path);
+    status_path = scale.value("statusReplicasPath", status_path);
+  }
+  auto at = [&](const std::string& path) -> json {
+    json::json_pointer p("/" + [&] {
+      std::string s = path.substr(1);
+      std::replace(s.begin(), s.end(), '.', '/');
+      return s;
+    }());
+    return object.contains(p) ? object[p] : json(0);
+  };
+  const json& meta = object["metadata"];
+  json scale = {{"kind", "Scale"},
+                {"apiVersion", "autoscaling/v1"},
+                {"metadata",
+                 {{"name", meta["name"]},
+                  {"uid", meta["uid"]},
+                  {"resourceVersion", meta["resourceVersion"]},
+                  {"creationTimestamp", meta["creationTimestamp"]}}},
+                {"spec", {{"replicas", at(spec_path)}}},
+                {"status", {{"replicas", at(status_path)}}}};
+  if (meta.contains("namespace")) scale["metadata"]["namespace"] = meta["namespace"];
+  if (object.contains("spec") && object["spec"].contains("selector") && object["spec"]["selector"].contains("matchLabels")) {
+    std::string selector;
+    for (const auto& [k, v] : object["spec"]["selector"]["matchLabels"].items())
+      selector += (selector.empty() ? "" : ",") + k + "=" + v.get<std::string>();
+    scale["status"]["selector"] = selector;
+  }
+  return scale;
+}
+
+void set_replicas(const ResourceInfo& r, json& object, const json& replicas) {
+  std::string path = ".spec.replicas";
+  if (r.custom) path = r.crd_version["subresources"]["scale"].value("specReplicasPath", path);
+  std::string s = path.substr(1);
+  std::replace(s.begin(), s.end(), '.', '/');
+  object[json::json_pointer("/" + s)] = replicas;
+}
+
+}  // namespace
+
+ClusterState Api::Impl::cluster_state() {
+  auto ips = std::make_shared<std::set<std::string>>();
+  auto ports = std::make_shared<std::set<int>>();
+  for (const auto& [key, o] : store.collection("/services")) {
+    json svc = json::parse(o->json);
+    const json& spec = svc.value("spec", json::object());
+    if (spec.contains("clusterIP")) ips->insert(spec["clusterIP"].get<std::string>());
+    for (const auto& p : spec.value("ports", json::array()))
+      if (p.contains("nodePort")) ports->insert(p["nodePort"].get<int>());
+  }
+  ClusterState state;
+  state.cluster_ip_in_use = [ips](const std::string& ip) { return ips->count(ip) > 0; };
+  state.node_port_in_use = [ports](int port) { return ports->count(port) > 0; };
+  state.default_storage_class = [this] {
+    for (const auto& [key, o] : store.collection("storage.k8s.io/storageclasses")) {
+      json sc = json::parse(o->json);
+      if (string_at(sc["metadata"], "annotations", "storageclass.kubernetes.io/is-default-class") == "true") return key;
+    }
+    return std::string();
+  };
+  return state;
+}
+
+json Api::Impl::commit(const ResourceInfo& r, json object) {
+  object = without_kind(std::move(object));
+  uint64_t rv = store.next_rv();
+  object["metadata"]["resourceVersion"] = std::to_string(rv);
+  auto stored = std::make_shared<StoredObject>();
+  const json& meta = object["metadata"];
+  stored->key = r.namespaced ? meta.value("namespace", "") + "/" + meta.value("name", "") : meta.value("name", "");
+  stored->json = object.dump();
+  stored->rv = rv;
+  store.put(r.storage_id(), stored);
+  object["apiVersion"] = r.api_version();
+  object["kind"] = r.kind;
+  return object;
+}
+
+void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
+  json object = without_kind(last_state);
+  uint64_t rv = store.next_rv();
+  object["metadata"]["resourceVersion"] = std::to_string(rv);
+  auto stored = std::make_shared<StoredObject>();
+  const json& meta = object["metadata"];
+  stored->key = r.namespaced ? meta.value("namespace", "") + "/" + meta.value("name", "") : meta.value("name", "");
+  stored->json = object.dump();
+  stored->rv = rv;
+  store.remove(r.storage_id(), stored);
+  gc_deleted_uids.insert(meta.value("uid", ""));
+  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions")) {
+    const json& spec = object["spec"];
+    registry.remove_custom(spec.value("group", ""), spec["names"].value("plural", ""));
+  }
+  if (is(r, "", "namespaces")) namespaces_terminating_since.erase(meta.value("name", ""));
+}
+
+void Api::Impl::register_crd(const json& crd) {
+  if (crd.contains("metadata") && crd["metadata"].contains("deletionTimestamp")) {
+    // A CRD being deleted keeps serving its resources until the cleanup has removed them.
+  }
+  bool established = false;
+  for (const auto& c : crd.value("status", json::object()).value("conditions", json::array()))
+    if (c.value("type", "") == "Established" && c.value("status", "") == "True") established = true;
+  if (established) registry.add_custom(crd);
+}
+
+// CustomResourceDefinition admission: name rule, defaults, and the status the apiextensions controllers write.
+static void prepare_crd(const ResourceInfo& r, json& crd, bool names_conflict) {
+  json& spec = crd["spec"];
+  std::string name = crd["metadata"].value("name", "");
+  std::string group = spec.value("group", "");
+  json& names = spec["names"];
+  std::string plural = names.value("plural", "");
+  std::vector<FieldCause> causes;
+  if (name != plural + "." + group)
+    causes.push_back({"FieldValueInvalid", "metadata.name",
+                      "Invalid value: \"" + name + "\": must be spec.names.plural+\".\"+spec.group"});
+  if (plural.empty()) causes.push_back({"FieldValueRequired", "spec.names.plural", "Required value"});
+  if (names.value("kind", "").empty()) causes.push_back({"FieldValueRequired", "spec.names.kind", "Required value"});
+  std::string scope = spec.value("scope", "");
+  if (scope != "Namespaced" && scope != "Cluster")
+    causes.push_back({"FieldValueNotSupported", "spec.scope",
+                      "Unsupported value: \"" + scope + "\": supported values: \"Cluster\", \"Namespaced\""});
+  int storage = 0;
+  std::string storage_version;
+  for (const auto& v : spec.value("versions", json::array()))
+    if (v.value("storage", false)) {
+      ++storage;
+      storage_version = v.value("name", "");
+    }
+  if (storage != 1)
+    causes.push_back({"FieldValueInvalid", "spec.versions",
+                      "Invalid value: " + spec.value("versions", json::array()).dump() +
+                          ": must have exactly one version marked as storage version"});
+  if (!causes.empty()) throw invalid(r, name, causes);
+  if (!names.contains("listKind")) names["listKind"] = names["kind"].get<std::string>() + "List";
+  if (!names.contains("singular")) {
+    std::string singular = names["kind"].get<std::string>();
+    std::transform(singular.begin(), singular.end(), singular.begin(), ::tolower);
+    names["singular"] = singular;
+  }
+  if (!spec.contains("conversion")) spec["conversion"] = {{"strategy", "None"}};
+  std::string now = now_rfc3339();
+  if (names_conflict) {
+    crd["status"] = {{"acceptedNames", {{"plural", ""}, {"kind", ""}}},
+                     {"storedVersions", {storage_version}},
+                     {"conditions",
+                      {{{"type", "NamesAccepted"}, {"status", "False"}, {"lastTransitionTime", now},
+                        {"reason", "PluralConflict"}, {"message", "\"" + plural + "\" is already in use"}},
+                       {{"type", "Established"}, {"status", "False"}, {"lastTransitionTime", now},
+                        {"reason", "NotAccepted"}, {"message", "not all names are accepted"}}}}};
+    return;
+  }
+  crd["status"] = {{"acceptedNames", names},
+                   {"storedVersions", {storage_version}},
+                   {"conditions",
+                    {{{"type", "NamesAccepted"}, {"status", "True"}, {"lastTransitionTime", now},
+                      {"reason", "NoConflicts"}, {"message", "no conflicts found"}},
+                     {{"type", "Established"}, {"status", "True"}, {"lastTransitionTime", now},
+                      {"reason", "InitialNamesAccepted"}, {"message", "the initial names have been accepted"}}}}};
+}
+
+json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json object, const WriteOptions& w) {
+  if (!object.is_object()) throw bad_request("the body of the request is not a JSON object");
+  std::string kind = object.value("kind", "");
+  if (!kind.empty() && kind != r.kind)
+    throw bad_request("the kind in the data (" + kind + ") does not match the expected kind (" + r.kind + ")");
+  std::string api_version = object.value("apiVersion", "");
+  if (!api_version.empty() && api_version != r.api_version())
+    throw bad_request("the API version in the data (" + api_version + ") does not match the expected API version (" +
+                      r.api_version() + ")");
+  if (!object.contains("metadata") || !object["metadata"].is_object()) object["metadata"] = json::object();
+  json& meta = object["metadata"];
+  if (r.namespaced) {
+    std::string body_ns = meta.value("namespace", "");
+    if (!body_ns.empty() && body_ns != ns)
+      throw bad_request("the namespace of the provided object does not match the namespace sent on the request");
+    meta["namespace"] = ns;
+  } else {
+    meta.erase("namespace");
+  }
+  if (!meta.value("resourceVersion", "").empty())
+    throw ApiError(500, "", "resourceVersion should not be set on objects to be created");
+  std::string name = meta.value("name", "");
+  bool generated = false;
+  if (name.empty()) {
+    std::string prefix = meta.value("generateName", "");
+    if (prefix.empty())
+      throw invalid(r, "", {{"FieldValueRequired", "metadata.name", "Required value: name or generateName is required"}});
+    name = generated_name(prefix);
+    meta["name"] = name;
+    generated = true;
+  }
+  bool label_names = is(r, "", "namespaces") || is(r, "", "services");
+  std::vector<std::string> problems = label_names ? is_dns1123_label(name) : is_dns1123_subdomain(name);
+  if (!problems.empty())
+    throw invalid(r, name, {{"FieldValueInvalid", "metadata.name",
+                             "Invalid value: \"" + name + "\": " + join_problems(problems)}});
+  if (r.namespaced) {
+    ObjectPtr namespace_object = store.get("/namespaces", ns);
+    if (!namespace_object)
+      throw ApiError(404, "NotFound", "namespaces \"" + ns + "\" not found",
+                     {{"name", ns}, {"group", ""}, {"kind", "namespaces"}});
+    if (namespace_object->json.find("\"deletionTimestamp\"") != std::string::npos)
+      throw ApiError(403, "Forbidden",
+                     r.qualified_resource() + " \"" + name + "\" is forbidden: unable to create new content in namespace " +
+                         ns + " because it is being terminated",
+                     {{"name", name},
+                      {"group", r.group},
+                      {"kind", r.resource},
+                      {"causes", json::array({{{"reason", "NamespaceTerminating"},
+                                               {"message", "namespace " + ns + " is being terminated"},
+                                               {"field", "metadata.namespace"}}})}});
+  }
+  std::string key = r.namespaced ? ns + "/" + name : name;
+  if (store.get(r.storage_id(), key)) {
+    if (generated)
+      throw ApiError(409, "AlreadyExists",
+                     r.qualified_resource() + " \"" + name +
+                         "\" already exists, the server was not able to generate a unique name for the object",
+                     {{"name", name}, {"group", r.group}, {"kind", r.resource}});
+    throw already_exists(r, name);
+  }
+  meta["uid"] = new_uid();
+  meta["creationTimestamp"] = now_rfc3339();
+  for (const char* k : {"deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink"}) meta.erase(k);
+  if (!w.managed_fields_done) meta.erase("managedFields");
+  if (tracks_generation(r)) meta["generation"] = 1;
+  if (r.subresource("status")) object.erase("status");
+  object["apiVersion"] = r.api_version();
+  object["kind"] = r.kind;
+  bool is_crd = is(r, "apiextensions.k8s.io", "customresourcedefinitions");
+  if (is_crd) prepare_crd(r, object, registry.names_conflict(object));
+  default_new_object(r, object, cluster_state());
+  if (!w.managed_fields_done) update_managed_fields(object, nullptr, w.manager, r.api_version(), now_rfc3339());
+  if (w.dry_run) return object;
+  json stored = commit(r, std::move(object));
+  if (is_crd) register_crd(stored);
+  if (is(r, "", "namespaces")) {
+    // What the serviceaccount and root-ca-cert-publisher controllers add to every new namespace.
+    WriteOptions controller;
+    controller.manager = "kube-controller-manager";
+    create_object(*registry.find("", "v1", "serviceaccounts"), name, {{"metadata", {{"name", "default"}}}}, controller);
+    if (!options.ca_pem.empty())
+      create_object(*registry.find("", "v1", "configmaps"), name,
+                    {{"metadata", {{"name", "kube-root-ca.crt"},
+                                   {"annotations", {{"kubernetes.io/description",
+                                                     "Contains a CA bundle that can be used to verify the "
+                                                     "kube-apiserver when using internal endpoints such as the "
+                                                     "internal service IP or kubernetes.default.svc. No other usage "
+                                                     "is guaranteed across distributions of Kubernetes clusters."}}}}},
+                     {"data", {{"ca.crt", options.ca_pem}}}},
+                    controller);
+  }
+  return stored;
+}
+
+json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updated, const WriteOptions& w) {
+  if (!updated.is_object()) throw bad_request("the body of the request is not a JSON object");
+  const json& old_meta = old["metadata"];
+  std::string name = old_meta.value("name", "");
+  if (!updated.contains("metadata") || !updated["metadata"].is_object()) updated["metadata"] = json::object();
+  json& meta = updated["metadata"];
+  std::string body_rv = meta.value("resourceVersion", "");
+  if (!body_rv.empty() && body_rv != old_meta.value("resourceVersion", "")) throw modified_conflict(r, name);
+  std::string body_uid = meta.value("uid", "");
+  if (!body_uid.empty() && body_uid != old_meta.value("uid", ""))
+    throw conflict(r, name,
+                   "StorageError: invalid object, Code: 4, Key: /registry/" + r.resource + "/" +
+                       (r.namespaced ? old_meta.value("namespace", "") + "/" : "") + name +
+                       ", ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: " +
+                       body_uid + ", UID in object meta: " + old_meta.value("uid", ""));
+  for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                        "name", "namespace"}) {
+    if (old_meta.contains(k)) meta[k] = old_meta[k];
+    else meta.erase(k);
+  }
+  meta["resourceVersion"] = old_meta["resourceVersion"];
+  if (!meta.contains("managedFields") && old_meta.contains("managedFields")) meta["managedFields"] = old_meta["managedFields"];
+  meta.erase("selfLink");
+  if (w.subresource == "status") {
+    // /status changes only the status (and the managedFields bookkeeping).
+    json status = updated.value("status", json());
+    json managed = meta.value("managedFields", json());
+    updated = old;
+    if (status.is_null()) updated.erase("status");
+    else updated["status"] = status;
+    if (!managed.is_null()) updated["metadata"]["managedFields"] = managed;
+  } else if (r.subresource("status")) {
+    if (old.contains("status")) updated["status"] = old["status"];
+    else updated.erase("status");
+  }
+  if (is(r, "", "namespaces") && w.subresource != "finalize") {
+    json& spec = updated["spec"];
+    spec["finalizers"] = old.value("spec", json::object()).value("finalizers", json::array());
+  }
+  if (old_meta.contains("deletionTimestamp")) {
+    std::set<std::string> before;
+    for (const auto& f : old_meta.value("finalizers", json::array())) before.insert(f.get<std::string>());
+    for (const auto& f : meta.value("finalizers", json::array()))
+      if (!before.count(f.get<std::string>()))
+        throw invalid(r, name, {{"FieldValueForbidden", "metadata.finalizers",
+                                 "Forbidden: no new finalizers can be added if the object is being deleted, found new "
+                                 "finalizers []string{\"" + f.get<std::string>() + "\"}"}});
+  }
+  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions")) {
+    json spec = updated["spec"];
+    if (spec.value("group", "") != old["spec"].value("group", ""))
+      throw invalid(r, name, {{"FieldValueInvalid", "spec.group", "Invalid value: " + spec["group"].dump() + ": field is immutable"}});
+  }
+  check_update(r, old, updated);
+  if (tracks_generation(r) && changes_generation(r, old, updated))
+    meta["generation"] = old_meta.value("generation", 0) + 1;
+  updated["apiVersion"] = r.api_version();
+  updated["kind"] = r.kind;
+  json old_with_kind = old;
+  old_with_kind["apiVersion"] = r.api_version();
+  old_with_kind["kind"] = r.kind;
+  if (same_content(old_with_kind, updated) && !w.managed_fields_done) return old_with_kind;  // no-op: nothing written
+  if (!w.managed_fields_done) update_managed_fields(updated, old_with_kind, w.manager, r.api_version(), now_rfc3339());
+  if (w.dry_run) return updated;
+  bool deleting = updated["metadata"].contains("deletionTimestamp");
+  bool finalizers_left = !updated["metadata"].value("finalizers", json::array()).empty();
+  bool namespace_finalizers_left =
+      is(r, "", "namespaces") && !updated.value("spec", json::object()).value("finalizers", json::array()).empty();
+  if (deleting && !finalizers_left && !namespace_finalizers_left) {
+    erase(r, updated);
+    return updated;
+  }
+  json stored = commit(r, std::move(updated));
+  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions") && !deleting) register_crd(stored);
+  if (deleting) wake_controllers();
+  return stored;
+}
+
+json Api::Impl::delete_object(const ResourceInfo& r, const json& old, const DeleteOptions& d, bool& gone) {
+  gone = false;
+  const json& old_meta = old["metadata"];
+  std::string name = old_meta.value("name", "");
+  std::string key_path = "/registry/" + r.resource + "/" + (r.namespaced ? old_meta.value("namespace", "") + "/" : "") + name;
+  if (!d.precondition_uid.empty() && d.precondition_uid != old_meta.value("uid", ""))
+    throw conflict(r, name,
+                   "StorageError: invalid object, Code: 4, Key: " + key_path +
+                       ", ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: " +
+                       d.precondition_uid + ", UID in object meta: " + old_meta.value("uid", ""));
+  if (!d.precondition_rv.empty() && d.precondition_rv != old_meta.value("resourceVersion", ""))
+    throw conflict(r, name,
+                   "StorageError: invalid object, Code: 4, Key: " + key_path +
+                       ", ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: ResourceVersion in precondition: " +
+                       d.precondition_rv + ", ResourceVersion in object meta: " + old_meta.value("resourceVersion", ""));
+  json object = old;
+  object["apiVersion"] = r.api_version();
+  object["kind"] = r.kind;
+  json& meta = object["metadata"];
+  bool already_deleting = meta.contains("deletionTimestamp");
+  if (is(r, "", "namespaces")) {
+    if (name == "default" || name == "kube-system" || name == "kube-public")
+      throw ApiError(403, "Forbidden", "namespaces \"" + name + "\" is forbidden: this namespace may not be deleted",
+                     {{"name", name}, {"group", ""}, {"kind", "namespaces"}});
+    if (already_deleting)
+      throw conflict(r, name,
+                     "The system is ensuring all content is removed from this namespace.  Upon completion, this "
+                     "namespace will automatically be purged by the system.");
+    meta["deletionTimestamp"] = now_rfc3339();
+    meta["deletionGracePeriodSeconds"] = 0;
+    object["status"]["phase"] = "Terminating";
+    if (d.dry_run) return object;
+    namespaces_terminating_since[name] = std::chrono::steady_clock::now();
+    return commit(r, std::move(object));
+  }
+  std::vector<std::string> finalizers;
+  for (const auto& f : meta.value("finalizers", json::array())) finalizers.push_back(f.get<std::string>());
+  auto add_finalizer = [&](const std::string& f) {
+    if (std::find(finalizers.begin(), finalizers.end(), f) == finalizers.end()) finalizers.push_back(f);
+  };
+  std::string policy = d.propagation;
+  if (policy.empty() && is(r, "batch", "jobs")) policy = "Orphan";
+  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions")) add_finalizer("customresourcecleanup.apiextensions.k8s.io");
+  if (!already_deleting) {
+    if (policy == "Foreground") add_finalizer("foregroundDeletion");
+    if (policy == "Orphan") add_finalizer("orphan");
+  }
+  if (finalizers.empty()) {
+    gone = true;
+    if (!d.dry_run) erase(r, object);
+    return object;
+  }
+  if (already_deleting) return object;
+  meta["finalizers"] = finalizers;
+  meta["deletionTimestamp"] = now_rfc3339();
+  meta["deletionGracePeriodSeconds"] = 0;
+  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions"))
+    object["status"]["conditions"].push_back({{"type", "Terminating"},
+                                              {"status", "True"},
+                                              {"lastTransitionTime", now_rfc3339()},
+                                              {"reason", "InstanceDeletionInProgress"},
+                                              {"message", "CustomResource deletion is in progress"}});
+  if (d.dry_run) return object;
+  wake_controllers();
+  return commit(r, std::move(object));
+}
+
+ApiResponse Api::Impl::create(const Target& t, const ApiRequest& req) {
+  WriteOptions w = write_options(req);
+  json body = decode_body(req.body, req.content_type);
+  return object_response(201, create_object(*t.r, t.ns, std::move(body), w));
+}
+
+static bool creates_on_update(const ResourceInfo& r) {
+  return r.group.empty() &&
+         (r.resource == "services" || r.resource == "endpoints" || r.resource == "limitranges" || r.resource == "events");
+}
+
+ApiResponse Api::Impl::update(const Target& t, const ApiRequest& req) {
+  const ResourceInfo& r = *t.r;
+  WriteOptions w = write_options(req);
+  w.subresource = t.sub;
+  json body = decode_body(req.body, req.content_type);
+  if (!body.is_object()) throw bad_request("the body of the request is not a JSON object");
+  json meta = body.value("metadata", json::object());
+  std::string body_name = meta.value("name", "");
+  if (!body_name.empty() && body_name != t.name)
+    throw bad_request("the name of the object (" + body_name + ") does not match the name on the URL (" + t.name + ")");
+  if (r.namespaced && !meta.value("namespace", "").empty() && meta.value("namespace", "") != t.ns)
+    throw bad_request("the namespace of the provided object does not match the namespace sent on the request");
+  json old = read(r, t.key());
+  if (old.is_null()) {
+    if (creates_on_update(r) && t.sub.empty()) return object_response(201, create_object(r, t.ns, std::move(body), w));
+    throw not_found(r, t.name);
+  }
+  if (t.sub == "scale") {
+    std::string rv = meta.value("resourceVersion", "");
+    if (!rv.empty() && rv != old["metadata"].value("resourceVersion", "")) throw modified_conflict(r, t.name);
+    json updated = old;
+    set_replicas(r, updated, body.value("spec", json::object()).value("replicas", 0));
+    return object_response(200, scale_of(r, update_object(r, old, updated, w)));
+  }
+  if (t.sub == "finalize") {
+    json updated = old;
+    updated["spec"]["finalizers"] = body.value("spec", json::object()).value("finalizers", json::array());
+    return object_response(200, update_object(r, old, updated, w));
+  }
+  return object_response(200, update_object(r, old, std::move(body), w));
+}
+
+ApiResponse Api::Impl::patch(const Target& t, const ApiRequest& req) {
+  const ResourceInfo& r = *t.r;
+  WriteOptions w = write_options(req);
+  w.subresource = t.sub;
+  std::string type = req.content_type.substr(0, req.content_type.find(';'));
+  std::string force = query(req, "force");
+  bool apply = type == "application/apply-patch+yaml";
+  if (!force.empty() && !apply)
+    throw ApiError(422, "Invalid",
+                   "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
+                   {{"group", "meta.k8s.io"},
+                    {"kind", "PatchOptions"},
+                    {"causes", json::array({{{"reason", "FieldValueForbidden"},
+                                             {"message", "Forbidden: may not be specified for non-apply patch"},
+                                             {"field", "force"}}})}});
+  if (!apply && type != "application/merge-patch+json" && type != "application/json-patch+json" &&
+      type != "application/strategic-merge-patch+json")
+    throw ApiError(415, "UnsupportedMediaType",
+                   "the body of the request was in an unknown format - accepted media types include: "
+                   "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml" +
+                       std::string(supports_strategic_merge(r.group, r.kind) && !r.custom
+                                       ? ", application/strategic-merge-patch+json"
+                                       : ""));
+  if (type == "application/strategic-merge-patch+json" && (r.custom || !supports_strategic_merge(r.group, r.kind)))
+    throw ApiError(415, "UnsupportedMediaType",
+                   "the body of the request was in an unknown format - accepted media types include: "
+                   "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+  json body = decode_body(req.body, apply ? "application/yaml" : "application/json");
+  json old = read(r, t.key());
+  if (apply) {
+    std::string manager = query(req, "fieldManager");
+    w.manager = manager;
+    w.managed_fields_done = true;
+    if (!body.is_object()) throw bad_request("the body of the request is not a JSON object");
+    if (body.contains("metadata") && body["metadata"].contains("managedFields"))
+      throw bad_request("metadata.managedFields must be nil");
+    if (old.is_null()) {
+      if (!t.sub.empty()) throw not_found(r, t.name);
+      json created = server_side_apply(nullptr, body, manager, force == "true", r.api_version(), now_rfc3339());
+      if (!created.contains("metadata")) created["metadata"] = json::object();
+      created["metadata"]["name"] = t.name;
+      return object_response(201, create_object(r, t.ns, std::move(created), w));
+    }
+    json live = old;
+    live["apiVersion"] = r.api_version();
+    live["kind"] = r.kind;
+    json merged = server_side_apply(live, body, manager, force == "true", r.api_version(), now_rfc3339());
+    return object_response(200, update_object(r, old, std::move(merged), w));
+  }
+  if (old.is_null()) throw not_found(r, t.name);
+  json target = old;
+  target["apiVersion"] = r.api_version();
+  target["kind"] = r.kind;
+  if (t.sub == "scale") target = scale_of(r, target);
+  json patched;
+  if (type == "application/merge-patch+json") patched = apply_merge_patch(target, body);
+  else if (type == "application/json-patch+json") patched = apply_json_patch(target, body);
+  else patched = apply_strategic_merge_patch(target, body, r.group, r.kind);
+  if (t.sub == "scale") {
+    std::string rv = patched["metadata"].value("resourceVersion", "");
+    if (!rv.empty() && rv != old["metadata"].value("resourceVersion", "")) throw modified_conflict(r, t.name);
+    json updated = old;
+    set_replicas(r, updated, patched.value("spec", json::object()).value("replicas", 0));
+    return object_response(200, scale_of(r, update_object(r, old, updated, w)));
+  }
+  std::string patched_name = patched.value("metadata", json::object()).value("name", "");
+  if (patched_name != t.name)
+    throw bad_request("the name of the object (" + patched_name + ") does not match the name on the URL (" + t.name + ")");
+  return object_response(200, update_object(r, old, std::move(patched), w));
+}
+
+static DeleteOptions delete_options(const ApiRequest& req) {
+  DeleteOptions d;
+  if (!req.body.empty()) {
+    json body = decode_body(req.body, req.content_type.empty() ? "application/json" : req.content_type);
+    if (body.is_object()) {
+      d.propagation = body.value("propagationPolicy", "");
+      if (body.contains("preconditions") && body["preconditions"].is_object()) {
+        d.precondition_uid = body["preconditions"].value("uid", "");
+        d.precondition_rv = body["preconditions"].value("resourceVersion", "");
+      }
+      for (const auto& v : body.value("dryRun", json::array()))
+        if (v == "All") d.dry_run = true;
+      if (body.contains("orphanDependents") && body["orphanDependents"].is_boolean() && d.propagation.empty())
+        d.propagation = body["orphanDependents"].get<bool>() ? "Orphan" : "Background";
+    }
+  }
+  auto q = [&](const char* name) {
+    auto it = req.query.find(name);
+    return it == req.query.end() ? std::string() : it->second;
+  };
+  if (!q("propagationPolicy").empty()) d.propagation = q("propagationPolicy");
+  if (q("dryRun") == "All") d.dry_run = true;
+  else if (!q("dryRun").empty()) throw invalid_dry_run(q("dryRun"));
+  if (!d.propagation.empty() && d.propagation != "Orphan" && d.propagation != "Background" && d.propagation != "Foreground")
+    throw ApiError(422, "Invalid",
+                   "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + d.propagation +
+                       "\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
+                   {{"group", "meta.k8s.io"}, {"kind", "DeleteOptions"}});
+  return d;
+}
+
+static json success_status(const ResourceInfo& r, const json& object) {
+  const json& meta = object["metadata"];
+  json details = {{"name", meta.value("name", "")}, {"kind", r.resource}, {"uid", meta.value("uid", "")}};
+  if (!r.group.empty()) details["group"] = r.group;
+  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}, {"details", details}};
+}
+
+ApiResponse Api::Impl::remove(const Target& t, const ApiRequest& req) {
+  const ResourceInfo& r = *t.r;
+  DeleteOptions d = delete_options(req);
+  json old = read(r, t.key());
+  if (old.is_null()) throw not_found(r, t.name);
+  bool gone = false;
+  json result = delete_object(r, old, d, gone);
+  ApiResponse res;
+  if (is(r, "batch", "jobs") && d.propagation.empty())
+    res.headers.emplace_back("Warning",
+                             "299 - \"child pods are preserved by default when jobs are deleted; set "
+                             "propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress "
+                             "this warning\"");
+  // Kinds registered to return the deleted object (STORE finalizeDelete) versus a Success Status.
+  bool returns_object = is(r, "", "pods") || is(r, "", "serviceaccounts") || is(r, "", "namespaces");
+  res.body = (gone && !returns_object ? success_status(r, result) : result).dump();
+  return res;
+}
+
+ApiResponse Api::Impl::remove_collection(const Target& t, const ApiRequest& req) {
+  const ResourceInfo& r = *t.r;
+  DeleteOptions d = delete_options(req);
+  json deleted = json::array();
+  std::vector<ObjectPtr> candidates;
+  std::string prefix = t.ns.empty() ? "" : t.ns + "/";
+  for (const auto& [key, o] : store.collection(r.storage_id()))
+    if (prefix.empty() || key.compare(0, prefix.size(), prefix) == 0) candidates.push_back(o);
+  std::string labels = query(req, "labelSelector"), fields = query(req, "fieldSelector");
+  auto label_selector = parse_label_selector(labels);
+  std::vector<std::string> supported;
+  if (!r.custom) supported = supported_field_selectors(r.group, r.resource);
+  else supported = {"metadata.name", "metadata.namespace"};
+  auto field_selector = parse_field_selector(fields, supported);
+  for (const auto& o : candidates) {
+    json object = json::parse(o->json);
+    if (!label_selector.matches(object["metadata"].value("labels", json()))) continue;
+    if (!field_selector.matches(object)) continue;
+    bool gone = false;
+    deleted.push_back(delete_object(r, object, d, gone));
+  }
+  json list = {{"kind", r.kind + "List"},
+               {"apiVersion", r.api_version()},
+               {"metadata", {{"resourceVersion", std::to_string(store.current_rv())}}},
+               {"items", deleted}};
+  return object_response(200, list);
+}
+
+}  // namespace kubelite

@@ -1,0 +1,314 @@
+#include "kubelite/builtins.h"
+
+#include <openssl/rand.h>
+
+#include "kubelite/objects.h"
+
+namespace kubelite {
+
+using json = nlohmann::json;
+
+namespace {
+
+bool is(const ResourceInfo& r, const char* group, const char* resource) {
+  return r.group == group && r.resource == resource;
+}
+
+void set_default(json& object, const char* key, const json& value) {
+  if (!object.contains(key) || object[key].is_null()) object[key] = value;
+}
+
+void default_container(json& c) {
+  set_default(c, "terminationMessagePath", "/dev/termination-log");
+  set_default(c, "terminationMessagePolicy", "File");
+  std::string image = c.value("image", "");
+  // The tag is what follows the last ':' after the last '/' (a registry port is not a tag).
+  size_t slash = image.rfind('/');
+  size_t colon = image.rfind(':');
+  bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+  bool latest = !tagged || image.substr(colon + 1) == "latest";
+  if (image.find('@') != std::string::npos) latest = false;
+  set_default(c, "imagePullPolicy", latest ? "Always" : "IfNotPresent");
+  if (c.contains("ports") && c["ports"].is_array())
+    for (auto& p : c["ports"]) set_default(p, "protocol", "TCP");
+  set_default(c, "resources", json::object());
+}
+
+// Pod spec defaults (also applied to workload templates, as the real server's defaulting does).
+void default_pod_spec(json& spec) {
+  set_default(spec, "restartPolicy", "Always");
+  set_default(spec, "dnsPolicy", "ClusterFirst");
+  set_default(spec, "schedulerName", "default-scheduler");
+  set_default(spec, "terminationGracePeriodSeconds", 30);
+  set_default(spec, "securityContext", json::object());
+  for (const char* list : {"containers", "initContainers"})
+    if (spec.contains(list) && spec[list].is_array())
+      for (auto& c : spec[list]) default_container(c);
+}
+
+void default_template(json& object) {
+  if (object.contains("spec") && object["spec"].contains("template") && object["spec"]["template"].contains("spec"))
+    default_pod_spec(object["spec"]["template"]["spec"]);
+}
+
+std::string random_suffix() { return generated_name("").substr(0, 5); }
+
+// Pods: ServiceAccount admission and the API defaults of kube-api.md §10.
+void default_pod(json& pod) {
+  json& spec = pod["spec"];
+  default_pod_spec(spec);
+  set_default(spec, "serviceAccountName", "default");
+  set_default(spec, "serviceAccount", spec["serviceAccountName"]);
+  set_default(spec, "enableServiceLinks", true);
+  set_default(spec, "priority", 0);
+  set_default(spec, "preemptionPolicy", "PreemptLowerPriority");
+  if (!spec.contains("tolerations")) {
+    spec["tolerations"] = json::array();
+    for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"})
+      spec["tolerations"].push_back(
+          {{"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"}, {"tolerationSeconds", 300}});
+  }
+  if (spec.value("automountServiceAccountToken", true)) {
+    bool has_token_volume = false;
+    for (const auto& v : spec.value("volumes", json::array()))
+      if (v.value("name", "").starts_with("kube-api-access-")) has_token_volume = true;
+    if (!has_token_volume) {
+      std::string name = "kube-api-access-" + random_suffix();
+      json volume = {
+          {"name", name},
+          {"projected",
+           {{"defaultMode", 420},
+            {"sources", json::array({{{"serviceAccountToken", {{"expirationSeconds", 3607}, {"path", "token"}}}},
+                                     {{"configMap",
+                                       {{"name", "kube-root-ca.crt"},
+                                        {"items", json::array({{{"key", "ca.crt"}, {"path", "ca.crt"}}})}}}},
+                                     {{"downwardAPI",
+                                       {{"items", json::array({{{"path", "namespace"},
+                                                                {"fieldRef",
+                                                                 {{"apiVersion", "v1"},
+                                                                  {"fieldPath", "metadata.namespace"}}}}})}}}}})}}}};
+      if (!spec.contains("volumes")) spec["volumes"] = json::array();
+      spec["volumes"].push_back(volume);
+      for (auto& c : spec["containers"]) {
+        if (!c.contains("volumeMounts")) c["volumeMounts"] = json::array();
+        c["volumeMounts"].push_back(
+            {{"name", name}, {"readOnly", true}, {"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"}});
+      }
+    }
+  }
+  pod["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
+}
+
+std::string ip_string(uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
+         "." + std::to_string(ip & 255);
+}
+
+void default_service(const ResourceInfo& r, json& svc, const ClusterState& cluster) {
+  json& spec = svc["spec"];
+  set_default(spec, "type", "ClusterIP");
+  set_default(spec, "sessionAffinity", "None");
+  std::string type = spec["type"].get<std::string>();
+  std::string name = svc["metadata"].value("name", "");
+  if (type != "ExternalName") {
+    std::string ip = spec.value("clusterIP", "");
+    if (ip.empty()) {
+      // The service CIDR 10.96.0.0/12; .1 is the kubernetes Service.
+      for (uint32_t candidate = (10u << 24) | (96u << 16) | 1; candidate < ((10u << 24) | (112u << 16)); ++candidate) {
+        if (!cluster.cluster_ip_in_use(ip_string(candidate))) {
+          ip = ip_string(candidate);
+          break;
+        }
+      }
+    } else if (ip != "None" && cluster.cluster_ip_in_use(ip)) {
+      throw invalid(r, name, {{"FieldValueInvalid", "spec.clusterIPs",
+                               "Invalid value: []string{\"" + ip + "\"}: failed to allocate IP " + ip +
+                                   ": provided IP is already allocated"}});
+    }
+    spec["clusterIP"] = ip;
+    spec["clusterIPs"] = json::array({ip});
+    set_default(spec, "ipFamilies", json::array({"IPv4"}));
+    set_default(spec, "ipFamilyPolicy", "SingleStack");
+    set_default(spec, "internalTrafficPolicy", "Cluster");
+  }
+  bool needs_node_port = type == "NodePort" || type == "LoadBalancer";
+  if (needs_node_port) set_default(spec, "externalTrafficPolicy", "Cluster");
+  if (spec.contains("ports"))
+    for (auto& p : spec["ports"]) {
+      set_default(p, "protocol", "TCP");
+      if (!p.contains("targetPort")) p["targetPort"] = p.value("port", 0);
+      if (needs_node_port && !p.contains("nodePort")) {
+        unsigned char b[2];
+        for (int attempt = 0; attempt < 10000; ++attempt) {
+          RAND_bytes(b, 2);
+          int port = 30000 + ((b[0] << 8) | b[1]) % 2768;
+          if (!cluster.node_port_in_use(port)) {
+            p["nodePort"] = port;
+            break;
+          }
+        }
+      }
+    }
+  svc["status"] = {{"loadBalancer", json::object()}};
+}
+
+void default_job(const ResourceInfo& r, json& job) {
+  json& spec = job["spec"];
+  std::string uid = job["metadata"].value("uid", "");
+  std::string name = job["metadata"].value("name", "");
+  set_default(spec, "parallelism", 1);
+  set_default(spec, "completions", 1);
+  set_default(spec, "backoffLimit", 6);
+  set_default(spec, "completionMode", "NonIndexed");
+  set_default(spec, "suspend", false);
+  set_default(spec, "podReplacementPolicy", "TerminatingOrFailed");
+  json& labels = spec["template"]["metadata"]["labels"];
+  if (!spec.value("manualSelector", false)) {
+    if (spec.contains("selector") && !spec["selector"].is_null())
+      throw invalid(r, name, {{"FieldValueInvalid", "spec.selector",
+                               "Invalid value: " + spec["selector"].dump() + ": `selector` not auto-generated"}});
+    spec["selector"] = {{"matchLabels", {{"batch.kubernetes.io/controller-uid", uid}}}};
+    labels["batch.kubernetes.io/controller-uid"] = uid;
+    labels["batch.kubernetes.io/job-name"] = name;
+    labels["controller-uid"] = uid;
+    labels["job-name"] = name;
+  }
+  json& meta = job["metadata"];
+  if (!meta.contains("labels") || meta["labels"].empty()) meta["labels"] = labels;
+  default_template(job);
+  job["status"] = json::object();
+}
+
+void default_secret(const ResourceInfo& r, json& secret) {
+  set_default(secret, "type", "Opaque");
+  if (secret.contains("stringData")) {
+    if (!secret.contains("data") || secret["data"].is_null()) secret["data"] = json::object();
+    for (const auto& [k, v] : secret["stringData"].items())
+      secret["data"][k] = base64_encode(v.is_string() ? v.get<std::string>() : v.dump());
+    secret.erase("stringData");
+  }
+}
+
+}  // namespace
+
+void default_new_object(const ResourceInfo& r, json& object, const ClusterState& cluster) {
+  if (r.custom) return;
+  json& meta = object["metadata"];
+  std::string name = meta.value("name", "");
+  if (is(r, "", "namespaces")) {
+    meta["labels"]["kubernetes.io/metadata.name"] = name;
+    object["spec"] = {{"finalizers", json::array({"kubernetes"})}};
+    object["status"] = {{"phase", "Active"}};
+  } else if (is(r, "", "pods")) {
+    default_pod(object);
+  } else if (is(r, "", "services")) {
+    default_service(r, object, cluster);
+  } else if (is(r, "", "secrets")) {
+    default_secret(r, object);
+  } else if (is(r, "", "persistentvolumeclaims")) {
+    json& spec = object["spec"];
+    set_default(spec, "volumeMode", "Filesystem");
+    if (!spec.contains("storageClassName")) {
+      std::string cls = cluster.default_storage_class();
+      if (!cls.empty()) spec["storageClassName"] = cls;
+    }
+    object["status"] = {{"phase", "Pending"}};
+  } else if (is(r, "", "persistentvolumes")) {
+    json& spec = object["spec"];
+    set_default(spec, "volumeMode", "Filesystem");
+    set_default(spec, "persistentVolumeReclaimPolicy", "Retain");
+    object["status"] = {{"phase", "Available"}};
+  } else if (is(r, "batch", "jobs")) {
+    default_job(r, object);
+  } else if (is(r, "batch", "cronjobs")) {
+    json& spec = object["spec"];
+    set_default(spec, "concurrencyPolicy", "Allow");
+    set_default(spec, "suspend", false);
+    set_default(spec, "successfulJobsHistoryLimit", 3);
+    set_default(spec, "failedJobsHistoryLimit", 1);
+    if (spec.contains("jobTemplate")) default_template(spec["jobTemplate"]);
+  } else if (is(r, "apps", "deployments")) {
+    json& spec = object["spec"];
+    set_default(spec, "replicas", 1);
+    set_default(spec, "revisionHistoryLimit", 10);
+    set_default(spec, "progressDeadlineSeconds", 600);
+    set_default(spec, "strategy",
+                {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}}}});
+    default_template(object);
+  } else if (is(r, "apps", "statefulsets")) {
+    json& spec = object["spec"];
+    set_default(spec, "replicas", 1);
+    set_default(spec, "revisionHistoryLimit", 10);
+    set_default(spec, "podManagementPolicy", "OrderedReady");
+    set_default(spec, "updateStrategy", {{"type", "RollingUpdate"}, {"rollingUpdate", {{"partition", 0}}}});
+    set_default(spec, "persistentVolumeClaimRetentionPolicy", {{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}});
+    default_template(object);
+  } else if (is(r, "apps", "daemonsets") || is(r, "apps", "replicasets")) {
+    if (r.resource == "replicasets") set_default(object["spec"], "replicas", 1);
+    default_template(object);
+  }
+}
+
+void check_update(const ResourceInfo& r, const json& old, json& object) {
+  if (r.custom) return;
+  std::string name = old["metadata"].value("name", "");
+  auto immutable = [&](const char* field_path, const json& before, const json& after) {
+    if (before != after)
+      throw invalid(r, name, {{"FieldValueInvalid", field_path, "Invalid value: " + after.dump() + ": field is immutable"}});
+  };
+  const json& old_spec = old.value("spec", json::object());
+  json& spec = object["spec"];
+  if (is(r, "", "services")) {
+    if (!spec.contains("clusterIP") || spec["clusterIP"] == "") {
+      if (old_spec.contains("clusterIP")) spec["clusterIP"] = old_spec["clusterIP"];
+      if (old_spec.contains("clusterIPs")) spec["clusterIPs"] = old_spec["clusterIPs"];
+    }
+    immutable("spec.clusterIPs[0]", old_spec.value("clusterIP", json()), spec.value("clusterIP", json()));
+    for (const char* key : {"type", "sessionAffinity", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"})
+      if (!spec.contains(key) && old_spec.contains(key)) spec[key] = old_spec[key];
+  } else if (is(r, "apps", "deployments") || is(r, "apps", "statefulsets") || is(r, "apps", "daemonsets") ||
+             is(r, "apps", "replicasets")) {
+    immutable("spec.selector", old_spec.value("selector", json()), spec.value("selector", json()));
+  } else if (is(r, "batch", "jobs")) {
+    immutable("spec.selector", old_spec.value("selector", json()), spec.value("selector", json()));
+  } else if (is(r, "", "namespaces")) {
+    object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+    if (!spec.contains("finalizers")) spec["finalizers"] = old_spec.value("finalizers", json::array());
+  } else if (is(r, "", "secrets")) {
+    default_secret(r, object);
+  } else if (is(r, "", "persistentvolumeclaims")) {
+    if (old_spec.contains("volumeName") && !old_spec["volumeName"].get<std::string>().empty())
+      if (!spec.contains("volumeName")) spec["volumeName"] = old_spec["volumeName"];
+  }
+  if (spec.is_null() || (spec.is_object() && spec.empty() && !old.contains("spec"))) object.erase("spec");
+}
+
+bool tracks_generation(const ResourceInfo& r) {
+  if (r.custom) return true;
+  static const std::vector<std::string> tracked = {
+      "apps/deployments",  "apps/replicasets", "apps/statefulsets", "apps/daemonsets",
+      "batch/jobs",        "batch/cronjobs",   "/replicationcontrollers",
+      "apiextensions.k8s.io/customresourcedefinitions", "policy/poddisruptionbudgets",
+      "networking.k8s.io/ingresses", "networking.k8s.io/networkpolicies", "autoscaling/horizontalpodautoscalers"};
+  return std::find(tracked.begin(), tracked.end(), r.storage_id()) != tracked.end();
+}
+
+bool changes_generation(const ResourceInfo& r, const json& old, const json& updated) {
+  if (r.custom) {
+    bool status_sub = r.subresource("status") != nullptr;
+    json a = old, b = updated;
+    a.erase("metadata");
+    b.erase("metadata");
+    if (status_sub) {
+      a.erase("status");
+      b.erase("status");
+    }
+    return a != b;
+  }
+  if (old.value("spec", json()) != updated.value("spec", json())) return true;
+  if (is(r, "apps", "deployments"))
+    return old["metadata"].value("annotations", json::object()) != updated["metadata"].value("annotations", json::object());
+  return false;
+}
+
+}  // namespace kubelite

@@ -1,0 +1,33 @@
+#pragma once
+// Server-side behaviour of built-in kinds that backup and restore run into (kube-api.md §10): defaults,
+// allocations, generated selectors and immutable fields.
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+#include "kubelite/registry.h"
+
+namespace kubelite {
+
+// What defaulting needs to know about other stored objects.
+struct ClusterState {
+  std::function<bool(const std::string& ip)> cluster_ip_in_use;
+  std::function<bool(int port)> node_port_in_use;
+  std::function<std::string()> default_storage_class;  // "" when no StorageClass is marked default
+};
+
+// Applies create-time defaults and admission of built-in kinds to `object` (which already has its uid and
+// name); throws ApiError (422) for invalid values such as a re-posted generated Job selector.
+void default_new_object(const ResourceInfo& r, nlohmann::json& object, const ClusterState& cluster);
+
+// Checks an update of a built-in kind (immutable fields → 422) and carries over what the server owns
+// (e.g. an omitted Service clusterIP keeps the allocated one).
+void check_update(const ResourceInfo& r, const nlohmann::json& old, nlohmann::json& object);
+
+// Whether metadata.generation is maintained for this resource.
+bool tracks_generation(const ResourceInfo& r);
+// Whether a change from `old` to `updated` is a change of desired state that bumps generation.
+bool changes_generation(const ResourceInfo& r, const nlohmann::json& old, const nlohmann::json& updated);
+
+}  // namespace kubelite

@@ -1,0 +1,353 @@
+// The controllers a real cluster runs beside the API server, reduced to what the API shows: namespace
+// cleanup, garbage collection of dependents (background/foreground/orphan), CRD instance cleanup and
+// PersistentVolume binding (kube-api.md §7, §9, §10).
+#include "kubelite/api_impl.h"
+
+namespace kubelite {
+
+namespace {
+
+bool is(const ResourceInfo& r, const char* group, const char* resource) {
+  return r.group == group && r.resource == resource;
+}
+
+bool has_finalizer(const json& object, const std::string& f) {
+  for (const auto& x : object["metadata"].value("finalizers", json::array()))
+    if (x == f) return true;
+  return false;
+}
+
+void drop_finalizer(json& object, const std::string& f) {
+  json kept = json::array();
+  for (const auto& x : object["metadata"].value("finalizers", json::array()))
+    if (x != f) kept.push_back(x);
+  if (kept.empty()) object["metadata"].erase("finalizers");
+  else object["metadata"]["finalizers"] = kept;
+}
+
+}  // namespace
+
+void Api::Impl::start_controllers() {
+  controller_thread = std::thread([this] { controller_loop(); });
+}
+
+void Api::Impl::controller_loop() {
+  while (!stopping) {
+    {
+      std::unique_lock lock(controllers_mu);
+      controllers_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return controllers_dirty.load() || stopping.load(); });
+    }
+    if (stopping) return;
+    controllers_dirty = false;
+    // Passes repeat while they make progress: one deletion can unblock the next (dependents, then owners).
+    for (int round = 0; round < 100; ++round) {
+      bool progress = false;
+      {
+        std::unique_lock lock(store.mutex());
+        progress |= run_garbage_collection();
+        progress |= run_crd_cleanup();
+        progress |= run_namespace_cleanup();
+        progress |= run_volume_binding();
+      }
+      store.notify();
+      if (!progress) break;
+    }
+  }
+}
+
+// Namespaces in Terminating: delete their content, then the "kubernetes" finalizer, then the namespace.
+bool Api::Impl::run_namespace_cleanup() {
+  bool progress = false;
+  ResourcePtr namespaces = registry.find("", "v1", "namespaces");
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> terminating;
+  for (const auto& [name, since] : namespaces_terminating_since)
+    // The DELETE has answered before cleanup starts, so clients can observe Terminating.
+    if (now - since >= std::chrono::milliseconds(200)) terminating.push_back(name);
+  for (const auto& [key, o] : store.collection("/namespaces"))
+    if (!namespaces_terminating_since.count(key) && o->json.find("\"deletionTimestamp\"") != std::string::npos)
+      namespaces_terminating_since[key] = now;  // e.g. after a restart
+  for (const std::string& ns : terminating) {
+    json object = read(*namespaces, ns);
+    if (object.is_null()) {
+      namespaces_terminating_since.erase(ns);
+      continue;
+    }
+    bool remaining = false;
+    std::string prefix = ns + "/";
+    for (const ResourcePtr& r : registry.all_storage_resources()) {
+      if (!r->namespaced) continue;
+      const Collection& c = store.collection(r->storage_id());
+      std::vector<ObjectPtr> inside;
+      for (auto it = c.lower_bound(prefix); it != c.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+        inside.push_back(it->second);
+      for (const ObjectPtr& o : inside) {
+        remaining = true;
+        if (o->json.find("\"deletionTimestamp\"") != std::string::npos) continue;
+        DeleteOptions d;
+        d.propagation = "Background";
+        bool gone = false;
+        delete_object(*r, json::parse(o->json), d, gone);
+        progress = true;
+      }
+    }
+    if (remaining) continue;
+    WriteOptions w;
+    w.manager = "kube-controller-manager";
+    w.subresource = "finalize";
+    json updated = object;
+    updated["spec"]["finalizers"] = json::array();
+    update_object(*namespaces, object, updated, w);
+    progress = true;
+  }
+  return progress;
+}
+
+// Dependents of removed owners (background), owners waiting for dependents (foreground), and owners whose
+// dependents must be orphaned.
+bool Api::Impl::run_garbage_collection() {
+  std::set<std::string> deleted = std::move(gc_deleted_uids);
+  gc_deleted_uids.clear();
+  // Owners being deleted with foregroundDeletion/orphan finalizers, by uid.
+  struct Owner {
+    ResourcePtr r;
+    json object;
+    bool foreground;
+  };
+  std::map<std::string, Owner> owners;
+  std::vector<ResourcePtr> resources = registry.all_storage_resources();
+  for (const ResourcePtr& r : resources)
+    for (const auto& [key, o] : store.collection(r->storage_id())) {
+      if (o->json.find("\"deletionTimestamp\"") == std::string::npos) continue;
+      bool fg = o->json.find("\"foregroundDeletion\"") != std::string::npos;
+      bool orphan = o->json.find("\"orphan\"") != std::string::npos;
+      if (!fg && !orphan) continue;
+      json object = json::parse(o->json);
+      if (has_finalizer(object, "foregroundDeletion")) owners[object["metadata"]["uid"]] = {r, object, true};
+      else if (has_finalizer(object, "orphan")) owners[object["metadata"]["uid"]] = {r, object, false};
+    }
+  if (deleted.empty() && owners.empty()) return false;
+  bool progress = false;
+  std::set<std::string> blocked;  // foreground owners that still have dependents
+  for (const ResourcePtr& r : resources) {
+    std::vector<ObjectPtr> dependents;
+    for (const auto& [key, o] : store.collection(r->storage_id()))
+      if (o->json.find("\"ownerReferences\"") != std::string::npos) dependents.push_back(o);
+    for (const ObjectPtr& o : dependents) {
+      json object = json::parse(o->json);
+      const json& refs = object["metadata"].value("ownerReferences", json::array());
+      bool all_owners_deleted = !refs.empty();
+      bool orphan_from = false;
+      std::string foreground_owner;
+      for (const auto& ref : refs) {
+        std::string uid = ref.value("uid", "");
+        auto owner = owners.find(uid);
+        if (owner != owners.end() && !owner->second.foreground) orphan_from = true;
+        if (owner != owners.end() && owner->second.foreground) foreground_owner = uid;
+        if (!deleted.count(uid) && foreground_owner != uid) all_owners_deleted = false;
+      }
+      if (orphan_from) {
+        json updated = object;
+        json kept = json::array();
+        for (const auto& ref : refs) {
+          auto owner = owners.find(ref.value("uid", ""));
+          if (owner == owners.end() || owner->second.foreground) kept.push_back(ref);
+        }
+        if (kept.empty()) updated["metadata"].erase("ownerReferences");
+        else updated["metadata"]["ownerReferences"] = kept;
+        WriteOptions w;
+        w.manager = "kube-controller-manager";
+        update_object(*r, object, updated, w);
+        progress = true;
+        continue;
+      }
+      if (!foreground_owner.empty()) blocked.insert(foreground_owner);
+      if (all_owners_deleted && !object["metadata"].contains("deletionTimestamp")) {
+        DeleteOptions d;
+        d.propagation = foreground_owner.empty() ? "Background" : "Foreground";
+        bool gone = false;
+        delete_object(*r, object, d, gone);
+        progress = true;
+      }
+    }
+  }
+  // Owners whose dependents are gone (foreground) or released (orphan) lose their finalizer.
+  for (auto& [uid, owner] : owners) {
+    if (owner.foreground && blocked.count(uid)) continue;
+    json updated = owner.object;
+    drop_finalizer(updated, owner.foreground ? "foregroundDeletion" : "orphan");
+    WriteOptions w;
+    w.manager = "kube-controller-manager";
+    update_object(*owner.r, owner.object, updated, w);
+    progress = true;
+  }
+  return progress;
+}
+
+// Deleted CRDs: remove every custom resource, then the cleanup finalizer (the CRD then leaves discovery).
+bool Api::Impl::run_crd_cleanup() {
+  ResourcePtr crds = registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  std::vector<json> deleting;
+  for (const auto& [key, o] : store.collection(crds->storage_id()))
+    if (o->json.find("\"deletionTimestamp\"") != std::string::npos) deleting.push_back(json::parse(o->json));
+  bool progress = false;
+  for (const json& crd : deleting) {
+    if (!has_finalizer(crd, "customresourcecleanup.apiextensions.k8s.io")) continue;
+    std::string group = crd["spec"].value("group", "");
+    std::string plural = crd["spec"]["names"].value("plural", "");
+    std::string storage_id = group + "/" + plural;
+    ResourcePtr r;
+    for (const auto& v : crd["spec"].value("versions", json::array()))
+      if (!r) r = registry.find(group, v.value("name", ""), plural);
+    bool remaining = false;
+    if (r) {
+      std::vector<ObjectPtr> instances;
+      for (const auto& [key, o] : store.collection(storage_id)) instances.push_back(o);
+      for (const ObjectPtr& o : instances) {
+        remaining = true;
+        if (o->json.find("\"deletionTimestamp\"") != std::string::npos) continue;
+        DeleteOptions d;
+        d.propagation = "Background";
+        bool gone = false;
+        delete_object(*r, json::parse(o->json), d, gone);
+        progress = true;
+      }
+    }
+    if (remaining) continue;
+    json updated = crd;
+    drop_finalizer(updated, "customresourcecleanup.apiextensions.k8s.io");
+    WriteOptions w;
+    w.manager = "kube-apiserver";
+    update_object(*crds, crd, updated, w);
+    progress = true;
+  }
+  return progress;
+}
+
+// PersistentVolume controller: static binding (by class and size, or pre-bound by volumeName/claimRef),
+// dynamic provisioning through a StorageClass, and Released volumes when their claim goes away.
+bool Api::Impl::run_volume_binding() {
+  ResourcePtr pvcs = registry.find("", "v1", "persistentvolumeclaims");
+  ResourcePtr pvs = registry.find("", "v1", "persistentvolumes");
+  auto quantity = [](const std::string& q) -> double {
+    size_t i = 0;
+    while (i < q.size() && (std::isdigit(static_cast<unsigned char>(q[i])) || q[i] == '.')) ++i;
+    double n = i ? std::stod(q.substr(0, i)) : 0;
+    std::string unit = q.substr(i);
+    static const std::map<std::string, double> units = {{"", 1},      {"k", 1e3},  {"M", 1e6},  {"G", 1e9},
+                                                        {"T", 1e12},  {"Ki", 1024.0}, {"Mi", 1048576.0},
+                                                        {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
+    auto u = units.find(unit);
+    return n * (u == units.end() ? 1 : u->second);
+  };
+  bool progress = false;
+  WriteOptions w;
+  w.manager = "kube-controller-manager";
+  std::vector<json> claims, volumes;
+  for (const auto& [key, o] : store.collection(pvcs->storage_id())) claims.push_back(json::parse(o->json));
+  for (const auto& [key, o] : store.collection(pvs->storage_id())) volumes.push_back(json::parse(o->json));
+  std::set<std::string> claim_uids;
+  for (const json& c : claims) claim_uids.insert(c["metadata"].value("uid", ""));
+  // Bound volumes whose claim is gone are Released (Retain) or removed (Delete).
+  for (json& pv : volumes) {
+    const json& ref = pv["spec"].value("claimRef", json());
+    if (pv.value("status", json::object()).value("phase", "") != "Bound" || !ref.is_object()) continue;
+    if (claim_uids.count(ref.value("uid", ""))) continue;
+    if (pv["spec"].value("persistentVolumeReclaimPolicy", "Retain") == "Delete") {
+      DeleteOptions d;
+      bool gone = false;
+      delete_object(*pvs, pv, d, gone);
+    } else {
+      json updated = pv;
+      updated["status"]["phase"] = "Released";
+      WriteOptions sw = w;
+      sw.subresource = "status";
+      pv = update_object(*pvs, pv, updated, sw);
+    }
+    progress = true;
+  }
+  for (const json& claim : claims) {
+    if (claim.value("status", json::object()).value("phase", "") != "Pending") continue;
+    if (claim["metadata"].contains("deletionTimestamp")) continue;
+    const json& spec = claim["spec"];
+    std::string ns = claim["metadata"].value("namespace", "");
+    std::string name = claim["metadata"].value("name", "");
+    std::string cls = spec.value("storageClassName", "");
+    std::string wanted_volume = spec.value("volumeName", "");
+    double request = quantity(spec.value("resources", json::object()).value("requests", json::object()).value("storage", "0"));
+    json* chosen = nullptr;
+    for (json& pv : volumes) {
+      const json& pv_spec = pv["spec"];
+      std::string phase = pv.value("status", json::object()).value("phase", "");
+      const json& ref = pv_spec.value("claimRef", json());
+      bool prebound_to_claim = ref.is_object() && ref.value("name", "") == name && ref.value("namespace", "") == ns;
+      if (!wanted_volume.empty()) {
+        if (pv["metadata"].value("name", "") == wanted_volume && (phase == "Available" || prebound_to_claim)) chosen = &pv;
+        continue;
+      }
+      if (phase != "Available") continue;
+      if (ref.is_object() && !prebound_to_claim) continue;
+      if (pv_spec.value("storageClassName", "") != cls) continue;
+      if (quantity(pv_spec.value("capacity", json::object()).value("storage", "0")) < request) continue;
+      if (!chosen || prebound_to_claim) chosen = &pv;
+    }
+    json volume;
+    if (chosen) {
+      volume = *chosen;
+    } else if (wanted_volume.empty() && !cls.empty()) {
+      ObjectPtr sc = store.get("storage.k8s.io/storageclasses", cls);
+      if (!sc) continue;
+      json storage_class = json::parse(sc->json);
+      if (storage_class.value("volumeBindingMode", "Immediate") == "WaitForFirstConsumer") continue;
+      std::string pv_name = "pvc-" + claim["metadata"].value("uid", "");
+      json pv = {{"metadata",
+                  {{"name", pv_name},
+                   {"annotations", {{"pv.kubernetes.io/provisioned-by", storage_class.value("provisioner", "")}}},
+                   {"finalizers", json::array({"kubernetes.io/pv-protection"})}}},
+                 {"spec",
+                  {{"capacity", {{"storage", spec["resources"]["requests"].value("storage", "1Gi")}}},
+                   {"accessModes", spec.value("accessModes", json::array({"ReadWriteOnce"}))},
+                   {"storageClassName", cls},
+                   {"persistentVolumeReclaimPolicy", storage_class.value("reclaimPolicy", "Delete")},
+                   {"hostPath", {{"path", "/tmp/kubelite/" + pv_name}, {"type", ""}}},
+                   {"volumeMode", spec.value("volumeMode", "Filesystem")}}}};
+      volume = create_object(*pvs, "", pv, w);
+    } else {
+      continue;
+    }
+    // Bind both sides.
+    json pv_updated = volume;
+    bool controller_set_ref = !pv_updated["spec"].contains("claimRef");
+    pv_updated["spec"]["claimRef"] = {{"kind", "PersistentVolumeClaim"},
+                                      {"namespace", ns},
+                                      {"name", name},
+                                      {"uid", claim["metadata"]["uid"]},
+                                      {"apiVersion", "v1"},
+                                      {"resourceVersion", claim["metadata"]["resourceVersion"]}};
+    if (controller_set_ref) pv_updated["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] = "yes";
+    json bound_pv = update_object(*pvs, volume, pv_updated, w);
+    json pv_status = bound_pv;
+    pv_status["status"]["phase"] = "Bound";
+    WriteOptions sw = w;
+    sw.subresource = "status";
+    update_object(*pvs, bound_pv, pv_status, sw);
+    json claim_updated = claim;
+    bool controller_set_name = wanted_volume.empty();
+    claim_updated["spec"]["volumeName"] = volume["metadata"]["name"];
+    claim_updated["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] = "yes";
+    if (controller_set_name) claim_updated["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] = "yes";
+    if (!chosen) claim_updated["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] =
+        volume["metadata"]["annotations"].value("pv.kubernetes.io/provisioned-by", "");
+    json bound_claim = update_object(*pvcs, claim, claim_updated, w);
+    json claim_status = bound_claim;
+    claim_status["status"] = {{"phase", "Bound"},
+                              {"accessModes", volume["spec"].value("accessModes", json::array())},
+                              {"capacity", volume["spec"].value("capacity", json::object())}};
+    update_object(*pvcs, bound_claim, claim_status, sw);
+    if (chosen) (*chosen)["status"]["phase"] = "Bound";
+    progress = true;
+  }
+  return progress;
+}
+
+}  // namespace kubelite

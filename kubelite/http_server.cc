@@ -1,0 +1,147 @@
+#include "kubelite/http_server.h"
+
+#include <httplib.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include <stdexcept>
+
+#include "kubelite/objects.h"
+
+namespace kubelite {
+
+namespace {
+
+X509* load_cert(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  return cert;
+}
+
+EVP_PKEY* load_key(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  return key;
+}
+
+// Client certificates are optional (token clients send none) but, when sent, must chain to our CA: the
+// handshake fails otherwise.
+bool configure_tls(SSL_CTX& ctx, const Pki& pki) {
+  X509* server_cert = load_cert(pki.server_cert_pem);
+  EVP_PKEY* server_key = load_key(pki.server_key_pem);
+  X509* ca = load_cert(pki.ca_cert_pem);
+  bool ok = server_cert && server_key && ca && SSL_CTX_use_certificate(&ctx, server_cert) == 1 &&
+            SSL_CTX_use_PrivateKey(&ctx, server_key) == 1 &&
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(&ctx), ca) == 1;
+  if (ok) {
+    STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
+    SSL_CTX_set_client_CA_list(&ctx, names);
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  }
+  X509_free(server_cert);
+  EVP_PKEY_free(server_key);
+  X509_free(ca);
+  return ok;
+}
+
+ApiRequest to_api_request(const httplib::Request& req) {
+  ApiRequest r;
+  r.method = req.method;
+  r.path = req.path;
+  for (const auto& [k, v] : req.params) r.query.emplace(k, v);
+  r.accept = req.get_header_value("Accept");
+  r.content_type = req.get_header_value("Content-Type");
+  r.user_agent = req.get_header_value("User-Agent");
+  r.body = req.body;
+  return r;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Api& api;
+  HttpServerOptions options;
+  std::unique_ptr<httplib::Server> server;
+
+  bool authenticated(const httplib::Request& req) const {
+    if (!options.tls) return true;
+    std::string auth = req.get_header_value("Authorization");
+    if (!options.token.empty() && auth == "Bearer " + options.token) return true;
+    // A presented certificate was verified against our CA during the handshake.
+    return req.ssl && SSL_get0_peer_certificate(req.ssl) && SSL_get_verify_result(req.ssl) == X509_V_OK;
+  }
+
+  void serve(const httplib::Request& req, httplib::Response& res) {
+    if (!authenticated(req)) {
+      res.status = 401;
+      res.set_content(status_of(ApiError(401, "Unauthorized", "Unauthorized")).dump(), "application/json");
+      return;
+    }
+    ApiResponse out = api.handle(to_api_request(req));
+    res.status = out.status;
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    if (!out.watch) {
+      res.set_content(std::move(out.body), out.content_type);
+      return;
+    }
+    // Watch events must reach the client as they happen; httplib's gzip would hold them back in its
+    // compressor, so the stream is sent uncompressed (the Request is ours to adjust before the reply).
+    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+    std::shared_ptr<WatchStream> watch(std::move(out.watch));
+    res.set_chunked_content_provider("application/json", [watch](size_t, httplib::DataSink& sink) {
+      std::string chunk;
+      bool more = watch->next(chunk, std::chrono::milliseconds(500));
+      if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;
+      if (!more) sink.done();
+      return true;
+    });
+  }
+};
+
+HttpServer::HttpServer(Api& api, const HttpServerOptions& options) : impl_(std::make_unique<Impl>(Impl{api, options, nullptr})) {
+  if (options.tls) {
+    const Pki* pki = options.tls;
+    impl_->server = std::make_unique<httplib::SSLServer>([pki](SSL_CTX& ctx) { return configure_tls(ctx, *pki); });
+  } else {
+    impl_->server = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& s = *impl_->server;
+  size_t threads = options.threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_keep_alive_max_count(1000000);
+  s.set_keep_alive_timeout(30);
+  s.set_read_timeout(30);
+  s.set_write_timeout(30);
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) { impl_->serve(req, res); };
+  s.Get(".*", handler);
+  s.Post(".*", handler);
+  s.Put(".*", handler);
+  s.Patch(".*", handler);
+  s.Delete(".*", handler);
+}
+
+HttpServer::~HttpServer() = default;
+
+int HttpServer::bind() {
+  httplib::Server& s = *impl_->server;
+  if (!s.is_valid()) throw std::runtime_error("cannot set up the TLS context");
+  int port = impl_->options.port;
+  if (port == 0) {
+    port = s.bind_to_any_port(impl_->options.bind_address);
+    if (port < 0) throw std::runtime_error("cannot listen on " + impl_->options.bind_address);
+  } else if (!s.bind_to_port(impl_->options.bind_address, port)) {
+    throw std::runtime_error("cannot listen on " + impl_->options.bind_address + ":" + std::to_string(port));
+  }
+  return port;
+}
+
+void HttpServer::run() { impl_->server->listen_after_bind(); }
+
+void HttpServer::stop() { impl_->server->stop(); }
+
+}  // namespace kubelite

@@ -1,0 +1,144 @@
+// kubelite: a Kubernetes-API-compatible server for tests, benchmarks and demos.
+//   kubelite --port 0 --kubeconfig-out FILE [--data-dir DIR] [--tls] [--token T] [--load DIR] [--bind ADDR]
+// Start-up contract (tests/support/kubelite_process.h): listen first, then write the kubeconfig atomically,
+// then print the server URL on stdout.
+#include <CLI/CLI.hpp>
+#include <openssl/rand.h>
+#include <signal.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "kubelite/api.h"
+#include "kubelite/http_server.h"
+#include "kubelite/objects.h"
+#include "kubelite/pki.h"
+
+namespace {
+
+std::string random_token() {
+  unsigned char bytes[24];
+  RAND_bytes(bytes, sizeof bytes);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+// Loads every *.yaml, *.yml and *.json file of `dir` (sorted by name). Objects that already exist (a data
+// directory from an earlier run) are skipped; anything else wrong stops the start with one line.
+size_t load_manifests(kubelite::Api& api, const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw std::runtime_error("--load: " + dir + " is not a directory");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    std::string ext = entry.path().extension().string();
+    if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  size_t loaded = 0;
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<nlohmann::json> docs;
+    try {
+      docs = kubelite::decode_manifests(text.str());
+    } catch (const std::exception& e) {
+      throw std::runtime_error("--load: " + file.string() + ": " + e.what());
+    }
+    for (const auto& doc : docs) {
+      try {
+        api.create_from_manifest(doc);
+        ++loaded;
+      } catch (const kubelite::ApiError& e) {
+        if (e.code == 409) continue;
+        throw std::runtime_error("--load: " + file.string() + ": " + e.what());
+      }
+    }
+  }
+  return loaded;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kubelite: a Kubernetes-API-compatible test server"};
+  int port = 0;
+  std::string kubeconfig_out, data_dir, token, load_dir, bind_address = "127.0.0.1";
+  bool tls = false;
+  size_t watch_history = 10000;
+  app.add_option("--port", port, "TCP port (0: any free port)");
+  app.add_option("--kubeconfig-out", kubeconfig_out, "where to write the kubeconfig once listening")->required();
+  app.add_option("--data-dir", data_dir, "persist objects in this directory (default: memory only)");
+  app.add_flag("--tls", tls, "serve HTTPS with a generated CA; require a bearer token or client certificate");
+  app.add_option("--token", token, "bearer token to accept (default: random)");
+  app.add_option("--load", load_dir, "create every manifest (*.yaml, *.json) of this directory at start");
+  app.add_option("--bind", bind_address, "address to listen on");
+  app.add_option("--watch-history", watch_history, "change events kept for watches resuming from a resourceVersion");
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are handled by one thread (sigwait) so that the server stops cleanly.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    if (token.empty()) token = random_token();
+    if (!data_dir.empty()) std::filesystem::create_directories(data_dir);
+    kubelite::Pki pki = kubelite::generate_pki();
+    kubelite::ApiOptions options;
+    options.watch_history = watch_history;
+    options.data_dir = data_dir;
+    options.ca_pem = pki.ca_cert_pem;
+    kubelite::Api api(options);
+    if (!load_dir.empty()) {
+      size_t n = load_manifests(api, load_dir);
+      std::cerr << "kubelite: loaded " << n << " objects from " << load_dir << "\n";
+      std::unique_lock lock(api.store().mutex());
+      api.store().reset_history();
+    }
+    kubelite::HttpServerOptions http;
+    http.bind_address = bind_address;
+    http.port = port;
+    http.tls = tls ? &pki : nullptr;
+    http.token = token;
+    kubelite::HttpServer server(api, http);
+    int bound = server.bind();
+    std::string host = bind_address == "0.0.0.0" ? "127.0.0.1" : bind_address;
+    std::string url = std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(bound);
+    api.set_server_address(host + ":" + std::to_string(bound));
+    api.start_controllers();
+    kubelite::write_file_atomically(kubeconfig_out,
+                                    kubelite::kubeconfig_yaml({url, token, tls ? &pki : nullptr}));
+    std::cout << url << std::endl;
+    std::atomic<bool> signalled{false};
+    std::thread signal_thread([&] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      signalled = true;
+      server.stop();
+    });
+    server.run();
+    // run() also returns when listening fails: wake the signal thread with a process-directed signal.
+    if (!signalled) kill(getpid(), SIGTERM);
+    signal_thread.join();
+  } catch (const std::exception& e) {
+    std::cerr << "kubelite: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

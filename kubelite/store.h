@@ -1,0 +1,84 @@
+#pragma once
+// In-memory object storage: one map per resource ordered by "<namespace>/<name>" bytes, one global
+// resourceVersion counter, a bounded history of change events for watches, and (optionally) an
+// append-only log that makes the state survive restarts, kill -9 included.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace kubelite {
+
+// Objects are immutable once stored: readers, list snapshots and watch events share them.
+struct StoredObject {
+  std::string key;   // "<namespace>/<name>", or "<name>" when cluster-scoped
+  std::string json;  // compact JSON without apiVersion/kind (the serving version adds them)
+  uint64_t rv = 0;
+};
+using ObjectPtr = std::shared_ptr<const StoredObject>;
+using Collection = std::map<std::string, ObjectPtr>;
+
+enum class EventType { Added, Modified, Deleted };
+
+struct Event {
+  uint64_t rv;
+  std::string storage_id;  // "<group>/<resource>"
+  EventType type;
+  ObjectPtr object;    // the new state (for Deleted: the last state, at the deletion's resourceVersion)
+  ObjectPtr previous;  // the state before (null for Added): watches with selectors need both
+};
+
+class Store {
+ public:
+  explicit Store(size_t history_capacity) : history_capacity_(history_capacity) {}
+  ~Store();
+
+  // Readers hold it shared, writers exclusive, for the whole read-modify-write.
+  std::shared_mutex& mutex() { return mu_; }
+
+  // --- with the lock held ---
+  ObjectPtr get(const std::string& storage_id, const std::string& key) const;
+  const Collection& collection(const std::string& storage_id) const;  // empty when none
+  uint64_t current_rv() const { return rv_; }
+  uint64_t next_rv() { return ++rv_; }
+  // Stores `object` (whose json already carries metadata.resourceVersion == object->rv).
+  void put(const std::string& storage_id, ObjectPtr object);
+  // Removes the object; `last_state` carries the deletion's resourceVersion.
+  void remove(const std::string& storage_id, ObjectPtr last_state);
+  // Changes with rv > `after` for watches; false when `after` is older than the retained history.
+  bool history_since(uint64_t after, std::deque<Event>& out) const;
+  uint64_t oldest_watchable_rv() const { return history_start_; }
+  // Forgets the history so far (after start-up loading: those objects are not "changes").
+  void reset_history();
+  // Every storage id that currently holds objects.
+  std::vector<std::string> storage_ids() const;
+
+  // Wakes watchers; call after releasing the exclusive lock.
+  void notify() { changed_.notify_all(); }
+  std::condition_variable_any& changed() { return changed_; }
+
+  // --- persistence (call before serving) ---
+  // Replays DIR/objects.log, rewrites it compacted (temp + rename), and appends every later write to it.
+  // Throws std::runtime_error naming the file on I/O errors.
+  void open_log(const std::string& dir);
+
+ private:
+  void record(const std::string& storage_id, EventType type, ObjectPtr object, ObjectPtr previous);
+  void append_log(const std::string& storage_id, const StoredObject& object, bool deleted);
+
+  mutable std::shared_mutex mu_;
+  std::condition_variable_any changed_;
+  std::unordered_map<std::string, Collection> collections_;
+  uint64_t rv_ = 0;
+  std::deque<Event> history_;
+  size_t history_capacity_;
+  uint64_t history_start_ = 0;  // watches may start from any rv >= this
+  int log_fd_ = -1;
+};
+
+}  // namespace kubelite

@@ -1,0 +1,138 @@
+#include "kubelite/tables.h"
+
+#include "kubelite/objects.h"
+
+namespace kubelite {
+
+using json = nlohmann::json;
+
+namespace {
+
+json column(const std::string& name, const std::string& type, const std::string& format, const std::string& description,
+            int priority = 0) {
+  return {{"name", name}, {"type", type}, {"format", format}, {"description", description}, {"priority", priority}};
+}
+
+const char* kNameDescription =
+    "Name must be unique within a namespace. Is required when creating resources, although some resources may allow "
+    "a client to request the generation of an appropriate name automatically.";
+const char* kAgeDescription =
+    "CreationTimestamp is a timestamp representing the server time when this object was created.";
+
+// duration.HumanDuration of apimachinery, shortened to the forms kubectl users see most.
+std::string human_age(long long s) {
+  if (s < 0) s = 0;
+  if (s < 120) return std::to_string(s) + "s";
+  long long m = s / 60;
+  if (m < 10) return std::to_string(m) + "m" + (s % 60 ? std::to_string(s % 60) + "s" : "");
+  if (m < 180) return std::to_string(m) + "m";
+  long long h = m / 60;
+  if (h < 8) return std::to_string(h) + "h" + (m % 60 ? std::to_string(m % 60) + "m" : "");
+  if (h < 48) return std::to_string(h) + "h";
+  long long d = h / 24;
+  if (d < 8) return std::to_string(d) + "d" + (h % 24 ? std::to_string(h % 24) + "h" : "");
+  if (d < 365 * 2) return std::to_string(d) + "d";
+  return std::to_string(d / 365) + "y";
+}
+
+// A CRD printer column's simple JSONPath (".spec.color", ".status.items[0]" is not supported).
+json eval_path(const json& object, const std::string& path) {
+  const json* cur = &object;
+  size_t pos = path.starts_with(".") ? 1 : 0;
+  while (pos < path.size()) {
+    size_t dot = path.find('.', pos);
+    std::string key = path.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+    if (!cur->is_object() || !cur->contains(key)) return nullptr;
+    cur = &(*cur)[key];
+    if (dot == std::string::npos) break;
+    pos = dot + 1;
+  }
+  return *cur;
+}
+
+bool is(const ResourceInfo& r, const char* group, const char* resource) {
+  return r.group == group && r.resource == resource;
+}
+
+}  // namespace
+
+bool wants_table(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
+
+json table_columns(const ResourceInfo& r) {
+  json name = column("Name", "string", "name", kNameDescription);
+  json age = column("Age", "string", "", kAgeDescription);
+  if (is(r, "", "namespaces"))
+    return {name, column("Status", "string", "", "The status of the namespace"), age};
+  if (is(r, "", "configmaps")) return {name, column("Data", "string", "", "Data contains the configuration data."), age};
+  if (is(r, "", "secrets"))
+    return {name, column("Type", "string", "", "The type of the secret"), column("Data", "string", "", "Data"), age};
+  if (is(r, "", "pods"))
+    return {name, column("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."),
+            column("Status", "string", "", "The aggregate status of the containers in this pod."),
+            column("Restarts", "string", "", "The number of times the containers in this pod have been restarted."),
+            age};
+  if (is(r, "apps", "deployments"))
+    return {name, column("Ready", "string", "", "Number of the pod with ready state"),
+            column("Up-to-date", "string", "", "Total number of non-terminated pods targeted by this deployment."),
+            column("Available", "string", "", "Total number of available pods."), age};
+  if (is(r, "", "services"))
+    return {name, column("Type", "string", "", "Type of the service."),
+            column("Cluster-IP", "string", "", "IP address of the service."),
+            column("External-IP", "string", "", "External IPs of the service."),
+            column("Port(s)", "string", "", "Ports of the service."), age};
+  if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
+    json cols = {name};
+    for (const auto& c : r.crd_version["additionalPrinterColumns"])
+      cols.push_back(column(c.value("name", ""), c.value("type", "string"), c.value("format", ""),
+                            c.value("description", ""), c.value("priority", 0)));
+    cols.push_back(age);
+    return cols;
+  }
+  return {name, column("Created At", "date", "", kAgeDescription)};
+}
+
+json table_row(const ResourceInfo& r, const json& object) {
+  const json& meta = object.at("metadata");
+  std::string name = meta.value("name", "");
+  std::string age = human_age(seconds_since(meta.value("creationTimestamp", "")));
+  json cells;
+  const json& spec = object.value("spec", json::object());
+  const json& status = object.value("status", json::object());
+  if (is(r, "", "namespaces")) {
+    cells = {name, status.value("phase", ""), age};
+  } else if (is(r, "", "configmaps")) {
+    cells = {name, object.value("data", json::object()).size() + object.value("binaryData", json::object()).size(), age};
+  } else if (is(r, "", "secrets")) {
+    cells = {name, object.value("type", ""), object.value("data", json::object()).size(), age};
+  } else if (is(r, "", "pods")) {
+    size_t containers = spec.value("containers", json::array()).size();
+    cells = {name, "0/" + std::to_string(containers), status.value("phase", "Pending"), "0", age};
+  } else if (is(r, "apps", "deployments")) {
+    int replicas = spec.value("replicas", 1);
+    cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(replicas),
+             status.value("updatedReplicas", 0), status.value("availableReplicas", 0), age};
+  } else if (is(r, "", "services")) {
+    std::string ports;
+    for (const auto& p : spec.value("ports", json::array())) {
+      if (!ports.empty()) ports += ",";
+      ports += std::to_string(p.value("port", 0));
+      if (p.contains("nodePort")) ports += ":" + std::to_string(p.value("nodePort", 0));
+      ports += "/" + p.value("protocol", std::string("TCP"));
+    }
+    std::string type = spec.value("type", "ClusterIP");
+    cells = {name, type, spec.value("clusterIP", ""), type == "LoadBalancer" ? "<pending>" : "<none>",
+             ports.empty() ? "<none>" : ports, age};
+  } else if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
+    cells = {name};
+    for (const auto& c : r.crd_version["additionalPrinterColumns"]) cells.push_back(eval_path(object, c.value("jsonPath", "")));
+    cells.push_back(age);
+  } else {
+    cells = {name, meta.value("creationTimestamp", "")};
+  }
+  json partial_meta = meta;
+  partial_meta.erase("managedFields");
+  return {{"cells", cells},
+          {"object", {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", partial_meta}}}};
+}
+
+}  // namespace kubelite
