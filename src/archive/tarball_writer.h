@@ -1,0 +1,41 @@
+#pragma once
+// Writes a backup tarball as Velero does (velero-backup.md §3): gzip'd tar of regular files with mode 0755,
+// no directory entries, `metadata/version` first, preferred-version items twice. Streams: memory does not
+// grow with the number or size of entries.
+#include <ctime>
+#include <string_view>
+
+#include "archive/parallel_gzip.h"
+#include "archive/paths.h"
+
+namespace arca::archive {
+
+struct TarballOptions {
+  GzipOptions gzip;
+  std::time_t mtime = 0;  // 0: now (Velero stamps entries with the time of writing)
+};
+
+class TarballWriter {
+ public:
+  // Writes `metadata/version` at once.
+  explicit TarballWriter(ByteSink out, TarballOptions options = {});
+  TarballWriter(const TarballWriter&) = delete;
+  TarballWriter& operator=(const TarballWriter&) = delete;
+
+  // One regular file. Paths are relative, without "..", as Velero's extractor requires.
+  void add_file(std::string_view path, std::string_view content);
+  // An item under resources/: the unversioned path, then, when `version` is the resource's preferred version,
+  // the `<version>-preferredversion` copy; a non-preferred version goes only under `<version>/`.
+  void add_item(const ItemLocation& item, std::string_view version, bool preferred, std::string_view json);
+  // The end-of-archive blocks and the last gzip blocks. The tarball is incomplete without it.
+  void finish();
+
+ private:
+  void write_header(std::string_view path, char type, size_t size);
+  void write_padded(std::string_view data);
+
+  ParallelGzip gzip_;
+  std::time_t mtime_;
+};
+
+}  // namespace arca::archive
