@@ -14,6 +14,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::Unreachable: return "Unreachable";
     case ErrorKind::InvalidArgument: return "InvalidArgument";
     case ErrorKind::Unsupported: return "Unsupported";
+    case ErrorKind::AlreadyExists: return "AlreadyExists";
     case ErrorKind::Failed: return "Failed";
   }
   return "Failed";

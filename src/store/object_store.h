@@ -19,6 +19,7 @@ enum class ErrorKind {
   Unreachable,      // DNS, connect, TLS or timeout: the endpoint could not be talked to
   InvalidArgument,  // a bad key, config value or credentials file
   Unsupported,      // the driver cannot do this (e.g. signed URLs on the local driver)
+  AlreadyExists,    // refusing to overwrite (e.g. a backup of that name is already stored)
   Failed,           // anything else the server or file system reported
 };
 const char* to_string(ErrorKind kind);

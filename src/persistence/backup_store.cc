@@ -1,0 +1,185 @@
+#include "persistence/backup_store.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace arca::persistence {
+
+using store::ErrorKind;
+using store::StoreError;
+
+std::string gzip_bytes(const std::string& data) {
+  z_stream z{};
+  if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw StoreError(ErrorKind::Failed, "gzip: initialisation failed");
+  std::string out(deflateBound(&z, data.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw StoreError(ErrorKind::Failed, "gzip: compression failed");
+  return out;
+}
+
+std::string gunzip_bytes(const std::string& data, const std::string& what) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw StoreError(ErrorKind::Failed, "gunzip: initialisation failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buffer[64 * 1024];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END || z.avail_in > 0) {
+    if (rc == Z_STREAM_END) inflateReset(&z);  // another gzip member follows
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof buffer;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - z.avail_out);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) throw StoreError(ErrorKind::Failed, what + ": not valid gzip (corrupt or truncated)");
+  return out;
+}
+
+namespace {
+
+void put_bytes(store::ObjectStore& store, const std::string& key, const std::string& bytes) {
+  store::put_string(store, key, bytes);
+}
+
+// Best-effort cleanup after a failed upload: the original error is what the caller needs to see.
+void remove_quietly(store::ObjectStore& store, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    try {
+      store.remove(key);
+    } catch (const StoreError&) {
+    }
+  }
+}
+
+}  // namespace
+
+void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload) {
+  const std::string& b = upload.name;
+  if (b.empty() || b.find('/') != std::string::npos)
+    throw StoreError(ErrorKind::InvalidArgument, "invalid backup name \"" + b + "\"");
+  std::string metadata_key = backup_key(layout, b, BackupFile::Metadata);
+  if (store.head(metadata_key).exists)
+    throw StoreError(ErrorKind::AlreadyExists, "backup already exists in object storage (" + store.describe() + "/" +
+                                                   metadata_key + ")");
+  try {
+    put_bytes(store, backup_key(layout, b, BackupFile::Logs), gzip_bytes(upload.log_text));
+  } catch (const StoreError&) {
+    // Velero only logs this failure: a backup without its log is still a backup.
+  }
+  std::vector<std::string> uploaded;
+  try {
+    std::string tarball_key = backup_key(layout, b, BackupFile::Tarball);
+    store.put(tarball_key, upload.tarball);
+    uploaded.push_back(tarball_key);
+    const std::pair<BackupFile, const std::string*> files[] = {
+        {BackupFile::PodVolumeBackups, &upload.podvolumebackups_json},
+        {BackupFile::VolumeSnapshots, &upload.volumesnapshots_json},
+        {BackupFile::ItemOperations, &upload.itemoperations_json},
+        {BackupFile::ResourceList, &upload.resource_list_json},
+        {BackupFile::Results, &upload.results_json},
+        {BackupFile::VolumeInfo, &upload.volumeinfo_json},
+    };
+    for (const auto& [file, json] : files) {
+      std::string key = backup_key(layout, b, file);
+      put_bytes(store, key, gzip_bytes(*json + "\n"));  // json.Encoder output ends in a newline
+      uploaded.push_back(key);
+    }
+    put_bytes(store, metadata_key, upload.metadata_json);
+  } catch (...) {
+    remove_quietly(store, uploaded);
+    throw;
+  }
+}
+
+void put_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
+                     const store::Reader& body) {
+  store.put(backup_key(layout, backup, file), body);
+}
+
+std::vector<std::string> list_backups(store::ObjectStore& store, const Layout& layout) {
+  std::string dir = backups_dir(layout);
+  store::ListPage all = store::list_all(store, dir, "/");
+  std::vector<std::string> names;
+  for (const auto& prefix : all.common_prefixes) {
+    if (prefix.size() <= dir.size() + 1 || prefix.compare(0, dir.size(), dir) != 0) continue;
+    std::string name = prefix.substr(dir.size(), prefix.size() - dir.size() - 1);
+    if (backup_exists(store, layout, name)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+bool backup_exists(store::ObjectStore& store, const Layout& layout, const std::string& backup) {
+  return store.head(backup_key(layout, backup, BackupFile::Metadata)).exists;
+}
+
+std::string read_backup_metadata(store::ObjectStore& store, const Layout& layout, const std::string& backup) {
+  std::string key = backup_key(layout, backup, BackupFile::Metadata);
+  std::string text = store::get_string(store, key);
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  std::string where = store.describe() + "/" + key;
+  if (doc.is_discarded() || !doc.is_object()) throw StoreError(ErrorKind::Failed, where + ": not a JSON object");
+  if (doc.value("kind", "") != "Backup" || doc.value("apiVersion", "") != "velero.io/v1")
+    throw StoreError(ErrorKind::Failed, where + ": not a velero.io/v1 Backup (kind/apiVersion missing or different)");
+  return text;
+}
+
+std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, const Layout& layout,
+                                                 const std::string& backup, BackupFile file) {
+  std::string key = backup_key(layout, backup, file);
+  std::string bytes;
+  try {
+    bytes = store::get_string(store, key);
+  } catch (const StoreError& e) {
+    if (e.kind() == ErrorKind::NotFound) return std::nullopt;
+    throw;
+  }
+  return gunzip_bytes(bytes, store.describe() + "/" + key);
+}
+
+void delete_backup(store::ObjectStore& store, const Layout& layout, const std::string& backup) {
+  if (backup.empty() || backup.find('/') != std::string::npos)
+    throw StoreError(ErrorKind::InvalidArgument, "invalid backup name \"" + backup + "\"");
+  store.remove(backup_key(layout, backup, BackupFile::Metadata));
+  for (const auto& object : store::list_all(store, backup_dir(layout, backup)).objects) store.remove(object.key);
+}
+
+void put_restore_file(store::ObjectStore& store, const Layout& layout, const std::string& restore, RestoreFile file,
+                      const std::string& content) {
+  put_bytes(store, restore_key(layout, restore, file), gzip_bytes(content));
+}
+
+void delete_restore(store::ObjectStore& store, const Layout& layout, const std::string& restore) {
+  if (restore.empty() || restore.find('/') != std::string::npos)
+    throw StoreError(ErrorKind::InvalidArgument, "invalid restore name \"" + restore + "\"");
+  for (const auto& object : store::list_all(store, restore_dir(layout, restore)).objects) store.remove(object.key);
+}
+
+void validate_location(store::ObjectStore& store, const Layout& layout) {
+  store::ListPage top = store::list_all(store, layout.prefix, "/");
+  for (const auto& prefix : top.common_prefixes) {
+    std::string dir = prefix.substr(layout.prefix.size());
+    if (!dir.empty() && dir.back() == '/') dir.pop_back();
+    if (!is_valid_top_level_dir(dir))
+      throw StoreError(ErrorKind::InvalidArgument, store.describe() + "/" + layout.prefix +
+                                                       ": unexpected top-level directory \"" + dir +
+                                                       "\" (Velero allows backups, restores, restic, metadata, "
+                                                       "plugins, kopia)");
+  }
+}
+
+}  // namespace arca::persistence

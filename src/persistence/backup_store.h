@@ -1,0 +1,66 @@
+#pragma once
+// Backups and restores in a storage location: upload in a safe order, list as Velero's sync does, read
+// metadata and files back, delete. Everything goes through store::ObjectStore.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "persistence/layout.h"
+#include "store/object_store.h"
+
+namespace arca::persistence {
+
+// What a finished backup run hands over. The JSON documents are json.Encoder-style compact JSON (a trailing
+// newline is added here) and are gzip'd here; the tarball streams from `tarball` (e.g. a temporary file).
+struct BackupUpload {
+  std::string name;
+  std::string metadata_json;  // velero-backup.json: the Backup with kind/apiVersion, indented as Velero does
+  store::Reader tarball;
+  std::string log_text;  // the backup log lines, gzip'd here
+  std::string podvolumebackups_json = "null";
+  std::string volumesnapshots_json = "null";
+  std::string itemoperations_json = "null";
+  std::string resource_list_json = "{}";
+  std::string results_json = R"({"errors":{},"warnings":{}})";
+  std::string volumeinfo_json = "null";
+};
+
+// Uploads every file of the backup. velero-backup.json goes LAST, so that a location never shows a backup
+// (sync counts only those with metadata) whose files are incomplete. Refuses (AlreadyExists) when the
+// backup's metadata is already stored; on any failure removes what this call uploaded, then rethrows.
+// A failed log upload is not fatal (as in Velero): the log key is then simply absent.
+void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload);
+
+// Replaces one file of an existing backup (the finalizer rewrites the tarball, volume info and metadata).
+void put_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
+                     const store::Reader& body);
+
+// Names of the backups in the location: directories under backups/ (listed with delimiter "/", page by page)
+// that hold a velero-backup.json. Sorted.
+std::vector<std::string> list_backups(store::ObjectStore& store, const Layout& layout);
+bool backup_exists(store::ObjectStore& store, const Layout& layout, const std::string& backup);
+
+// velero-backup.json, checked to be a velero.io/v1 Backup; NotFound names the key when it is missing.
+std::string read_backup_metadata(store::ObjectStore& store, const Layout& layout, const std::string& backup);
+// A gzip'd file of the backup, decompressed; nullopt when the file is absent (all of them are optional).
+std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, const Layout& layout,
+                                                 const std::string& backup, BackupFile file);
+
+// Deletes velero-backup.json first (the backup stops being listed at once), then every other key under
+// backups/B/. Deleting a backup that is not there is not an error.
+void delete_backup(store::ObjectStore& store, const Layout& layout, const std::string& backup);
+
+// A restore's gzip'd file (logs, results, ...): `content` is gzip'd here.
+void put_restore_file(store::ObjectStore& store, const Layout& layout, const std::string& restore, RestoreFile file,
+                      const std::string& content);
+void delete_restore(store::ObjectStore& store, const Layout& layout, const std::string& restore);
+
+// Velero's BSL validation: top-level directories under the prefix must be ones Velero knows. Throws
+// StoreError(InvalidArgument) naming the first stray one; store errors (missing bucket, ...) pass through.
+void validate_location(store::ObjectStore& store, const Layout& layout);
+
+// gzip of `data` in one member (the small JSON and log files).
+std::string gzip_bytes(const std::string& data);
+std::string gunzip_bytes(const std::string& data, const std::string& what);
+
+}  // namespace arca::persistence

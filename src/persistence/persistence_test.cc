@@ -1,0 +1,261 @@
+// The bucket layout against the local driver (with fault injection) and against s3rver and azurite.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "archive/tarball_reader.h"
+#include "archive/tarball_writer.h"
+#include "persistence/backup_store.h"
+#include "store/fault_store.h"
+#include "store/location.h"
+#include "tests/support/object_servers.h"
+
+namespace arca::persistence {
+namespace {
+
+using store::ErrorKind;
+using store::StoreError;
+using testsupport::TempDir;
+
+std::string metadata(const std::string& name) {
+  return "{\n  \"kind\": \"Backup\",\n  \"apiVersion\": \"velero.io/v1\",\n  \"metadata\": {\n    \"name\": \"" + name +
+         "\"\n  },\n  \"status\": {\n    \"phase\": \"Completed\"\n  }\n}\n";
+}
+
+store::Reader reader_of(std::shared_ptr<std::string> data) {
+  auto offset = std::make_shared<size_t>(0);
+  return [data, offset](char* buffer, size_t capacity) {
+    size_t n = std::min(capacity, data->size() - *offset);
+    std::copy_n(data->data() + *offset, n, buffer);
+    *offset += n;
+    return n;
+  };
+}
+
+BackupUpload upload_of(const std::string& name, const std::string& tarball = "tarball bytes") {
+  BackupUpload u;
+  u.name = name;
+  u.metadata_json = metadata(name);
+  u.tarball = reader_of(std::make_shared<std::string>(tarball));
+  u.log_text = "time=now level=info msg=\"Backup completed\"\n";
+  u.resource_list_json = R"({"v1/ConfigMap":["shop/a"]})";
+  return u;
+}
+
+TEST(Layout, KeysAreVelerosExactly) {
+  Layout l = make_layout("/team/velero/");
+  EXPECT_EQ(l.prefix, "team/velero/");
+  EXPECT_EQ(make_layout("").prefix, "");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::Metadata), "team/velero/backups/b1/velero-backup.json");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::Tarball), "team/velero/backups/b1/b1.tar.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::Logs), "team/velero/backups/b1/b1-logs.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::PodVolumeBackups), "team/velero/backups/b1/b1-podvolumebackups.json.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::VolumeSnapshots), "team/velero/backups/b1/b1-volumesnapshots.json.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::ItemOperations), "team/velero/backups/b1/b1-itemoperations.json.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::ResourceList), "team/velero/backups/b1/b1-resource-list.json.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::Results), "team/velero/backups/b1/b1-results.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::VolumeInfo), "team/velero/backups/b1/b1-volumeinfo.json.gz");
+  EXPECT_EQ(backup_key(l, "b1", BackupFile::CsiVolumeSnapshotClasses),
+            "team/velero/backups/b1/b1-csi-volumesnapshotclasses.json.gz");
+  EXPECT_EQ(restore_key(l, "r1", RestoreFile::Logs), "team/velero/restores/r1/restore-r1-logs.gz");
+  EXPECT_EQ(restore_key(l, "r1", RestoreFile::Results), "team/velero/restores/r1/restore-r1-results.gz");
+  EXPECT_EQ(restore_key(l, "r1", RestoreFile::ResourceList), "team/velero/restores/r1/restore-r1-resource-list.json.gz");
+  EXPECT_EQ(restore_key(l, "r1", RestoreFile::ItemOperations),
+            "team/velero/restores/r1/restore-r1-itemoperations.json.gz");
+  EXPECT_EQ(restore_key(l, "r1", RestoreFile::VolumeInfo), "team/velero/restores/r1/r1-volumeinfo.json.gz");
+  EXPECT_EQ(revision_key(l), "team/velero/metadata/revision");
+}
+
+class LocalLocation : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir.file("root/bucket"));
+    inner = store::open_store({"local", "bucket", {{"root", dir.file("root")}}, ""});
+  }
+  TempDir dir;
+  std::unique_ptr<store::ObjectStore> inner;
+  Layout layout = make_layout("velero");
+};
+
+TEST_F(LocalLocation, UploadOrderPutsMetadataLastAndEveryFileIsThere) {
+  store::FaultStore recorder(*inner);
+  put_backup(recorder, layout, upload_of("b1"));
+  std::vector<std::string> puts;
+  for (const auto& call : recorder.calls())
+    if (call.rfind("put ", 0) == 0) puts.push_back(call.substr(4));
+  std::vector<std::string> expected = {
+      "velero/backups/b1/b1-logs.gz",
+      "velero/backups/b1/b1.tar.gz",
+      "velero/backups/b1/b1-podvolumebackups.json.gz",
+      "velero/backups/b1/b1-volumesnapshots.json.gz",
+      "velero/backups/b1/b1-itemoperations.json.gz",
+      "velero/backups/b1/b1-resource-list.json.gz",
+      "velero/backups/b1/b1-results.gz",
+      "velero/backups/b1/b1-volumeinfo.json.gz",
+      "velero/backups/b1/velero-backup.json",
+  };
+  EXPECT_EQ(puts, expected);
+  EXPECT_EQ(read_backup_metadata(*inner, layout, "b1"), metadata("b1"));
+  EXPECT_EQ(read_backup_gzip_file(*inner, layout, "b1", BackupFile::ResourceList), "{\"v1/ConfigMap\":[\"shop/a\"]}\n");
+  EXPECT_EQ(read_backup_gzip_file(*inner, layout, "b1", BackupFile::PodVolumeBackups), "null\n");
+  EXPECT_FALSE(read_backup_gzip_file(*inner, layout, "b1", BackupFile::CsiVolumeSnapshots).has_value());
+  EXPECT_EQ(store::get_string(*inner, backup_key(layout, "b1", BackupFile::Tarball)), "tarball bytes");
+}
+
+TEST_F(LocalLocation, ListingCountsOnlyBackupsWithMetadata) {
+  put_backup(*inner, layout, upload_of("b2"));
+  put_backup(*inner, layout, upload_of("b1"));
+  store::put_string(*inner, "velero/backups/half/half.tar.gz", "no metadata yet");
+  EXPECT_EQ(list_backups(*inner, layout), (std::vector<std::string>{"b1", "b2"}));
+  EXPECT_TRUE(backup_exists(*inner, layout, "b1"));
+  EXPECT_FALSE(backup_exists(*inner, layout, "half"));
+  // Another prefix is another location.
+  EXPECT_TRUE(list_backups(*inner, make_layout("other")).empty());
+}
+
+TEST_F(LocalLocation, FailedUploadRemovesItsFilesAndTouchesNothingElse) {
+  put_backup(*inner, layout, upload_of("kept"));
+  for (const char* failing : {"b1.tar.gz", "b1-results.gz", "velero-backup.json"}) {
+    store::FaultStore faulty(*inner);
+    faulty.add_fault({"put", failing, 0, ErrorKind::Unreachable, -1});
+    EXPECT_THROW(put_backup(faulty, layout, upload_of("b1")), StoreError) << failing;
+    EXPECT_FALSE(backup_exists(*inner, layout, "b1")) << failing;
+    auto left = store::list_all(*inner, backup_dir(layout, "b1")).objects;
+    // Only the log may stay behind (as in Velero); never a tarball or metadata.
+    for (const auto& o : left) EXPECT_EQ(o.key, "velero/backups/b1/b1-logs.gz") << failing;
+  }
+  EXPECT_EQ(list_backups(*inner, layout), std::vector<std::string>{"kept"});
+  EXPECT_EQ(store::get_string(*inner, backup_key(layout, "kept", BackupFile::Tarball)), "tarball bytes");
+}
+
+TEST_F(LocalLocation, ExistingBackupIsNeverOverwritten) {
+  put_backup(*inner, layout, upload_of("b1", "first"));
+  try {
+    put_backup(*inner, layout, upload_of("b1", "second"));
+    FAIL() << "overwrote an existing backup";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::AlreadyExists);
+    EXPECT_NE(std::string(e.what()).find("backup already exists in object storage"), std::string::npos);
+  }
+  EXPECT_EQ(store::get_string(*inner, backup_key(layout, "b1", BackupFile::Tarball)), "first");
+}
+
+TEST_F(LocalLocation, DeleteRemovesMetadataFirstThenEverything) {
+  put_backup(*inner, layout, upload_of("b1"));
+  put_backup(*inner, layout, upload_of("b10"));  // shares the "b1" prefix: must survive
+  put_restore_file(*inner, layout, "r1", RestoreFile::Results, "{}");
+  store::FaultStore recorder(*inner);
+  delete_backup(recorder, layout, "b1");
+  auto calls = recorder.calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.front(), "remove velero/backups/b1/velero-backup.json");
+  EXPECT_TRUE(store::list_all(*inner, backup_dir(layout, "b1")).objects.empty());
+  EXPECT_EQ(list_backups(*inner, layout), std::vector<std::string>{"b10"});
+  delete_backup(*inner, layout, "b1");  // again: nothing there, no error
+  delete_restore(*inner, layout, "r1");
+  EXPECT_TRUE(store::list_all(*inner, restore_dir(layout, "r1")).objects.empty());
+}
+
+TEST_F(LocalLocation, MissingBackupOrPrefixIsOneClearError) {
+  try {
+    read_backup_metadata(*inner, make_layout("no/such/prefix"), "b1");
+    FAIL();
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::NotFound);
+    EXPECT_NE(std::string(e.what()).find("no/such/prefix/backups/b1/velero-backup.json"), std::string::npos) << e.what();
+  }
+  store::put_string(*inner, backup_key(layout, "bad", BackupFile::Metadata), R"({"kind":"Restore"})");
+  EXPECT_THROW(read_backup_metadata(*inner, layout, "bad"), StoreError);
+  store::put_string(*inner, backup_key(layout, "bad", BackupFile::Results), "not gzip");
+  EXPECT_THROW(read_backup_gzip_file(*inner, layout, "bad", BackupFile::Results), StoreError);
+}
+
+TEST_F(LocalLocation, ValidationRefusesStrayTopLevelDirectories) {
+  put_backup(*inner, layout, upload_of("b1"));
+  put_restore_file(*inner, layout, "r1", RestoreFile::Logs, "log");
+  EXPECT_NO_THROW(validate_location(*inner, layout));
+  store::put_string(*inner, "velero/photos/cat.jpg", "meow");
+  try {
+    validate_location(*inner, layout);
+    FAIL();
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"photos\""), std::string::npos) << e.what();
+  }
+}
+
+// A real tarball through a real S3 server and back, and the same bad-input cases there.
+TEST(RemoteLocations, TarballRoundTripThroughS3AndAzure) {
+  TempDir dir;
+  auto s3 = testsupport::start_s3rver(dir);
+  testsupport::create_bucket(s3, "velero");
+  auto azure = testsupport::start_azurite(dir);
+  testsupport::create_container(azure, "velero");
+  std::ofstream(dir.file("aws")) << "[default]\naws_access_key_id=S3RVER\naws_secret_access_key=S3RVER\n";
+  std::ofstream(dir.file("azure")) << "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=" << testsupport::Azurite::kAccountKey << "\n";
+  std::vector<store::LocationConfig> locations = {
+      {"aws", "velero", {{"region", "us-east-1"}, {"s3Url", s3.url}, {"s3ForcePathStyle", "true"}}, dir.file("aws")},
+      {"azure", "velero", {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
+       dir.file("azure")}};
+  for (const auto& location : locations) {
+    SCOPED_TRACE(location.provider);
+    auto store = store::open_store(location);
+    Layout layout = make_layout("cluster-a");
+    // Write the tarball to a file as the backup run does, then upload it from the file.
+    std::string tar_path = dir.file("b1.tar.gz");
+    {
+      std::ofstream out(tar_path, std::ios::binary);
+      archive::TarballWriter writer([&](const char* d, size_t n) { out.write(d, static_cast<std::streamsize>(n)); });
+      for (int i = 0; i < 500; ++i)
+        writer.add_item({"configmaps", "shop", "cm-" + std::to_string(i)}, "v1", true,
+                        R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-)" + std::to_string(i) + "\"}}");
+      writer.finish();
+    }
+    std::ifstream in(tar_path, std::ios::binary);
+    BackupUpload upload = upload_of("b1");
+    upload.tarball = [&](char* buffer, size_t capacity) {
+      in.read(buffer, static_cast<std::streamsize>(capacity));
+      return static_cast<size_t>(in.gcount());
+    };
+    put_backup(*store, layout, upload);
+    EXPECT_EQ(list_backups(*store, layout), std::vector<std::string>{"b1"});
+    EXPECT_EQ(read_backup_metadata(*store, layout, "b1"), metadata("b1"));
+    std::string downloaded = store::get_string(*store, backup_key(layout, "b1", BackupFile::Tarball));
+    size_t offset = 0;
+    archive::TarballReader reader([&](char* buffer, size_t capacity) {
+      size_t n = std::min(capacity, downloaded.size() - offset);
+      std::copy_n(downloaded.data() + offset, n, buffer);
+      offset += n;
+      return n;
+    });
+    int entries = 0;
+    while (auto e = reader.next()) ++entries;
+    EXPECT_EQ(entries, 1001);
+    // A truncated tarball in storage is reported by the reader, not silently shortened.
+    store::put_string(*store, "cluster-a/backups/cut/cut.tar.gz", downloaded.substr(0, downloaded.size() / 2));
+    std::string cut = store::get_string(*store, "cluster-a/backups/cut/cut.tar.gz");
+    offset = 0;
+    archive::TarballReader cut_reader([&](char* buffer, size_t capacity) {
+      size_t n = std::min(capacity, cut.size() - offset);
+      std::copy_n(cut.data() + offset, n, buffer);
+      offset += n;
+      return n;
+    });
+    EXPECT_THROW(while (cut_reader.next()) {}, archive::ArchiveError);
+    delete_backup(*store, layout, "b1");
+    EXPECT_TRUE(list_backups(*store, layout).empty());
+    // A wrong bucket is one clear error.
+    auto wrong = location;
+    wrong.bucket = "nope";
+    auto missing = store::open_store(wrong);
+    try {
+      list_backups(*missing, layout);
+      ADD_FAILURE() << "listing a missing bucket succeeded";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::NoSuchBucket) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace arca::persistence
