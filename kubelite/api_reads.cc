@@ -81,13 +81,19 @@ void for_each_in_scope(const Collection& c, const std::string& ns, const std::st
 
 std::string encode_continue(uint64_t rv, const std::string& start_key) {
   // The real server's token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}.
+  // Like the real server, URL-safe base64 without padding, so the token survives in a query string.
   json token = {{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", start_key + std::string(1, '\0')}};
-  return base64_encode(token.dump());
+  std::string text = base64_encode(token.dump());
+  for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return text;
 }
 
 bool decode_continue(const std::string& text, uint64_t& rv, std::string& start_key) {
-  std::string raw;
-  if (!base64_decode(text, raw)) return false;
+  std::string standard = text, raw;
+  for (char& c : standard) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (standard.size() % 4) standard += '=';
+  if (!base64_decode(standard, raw)) return false;
   try {
     json token = json::parse(raw);
     if (token.value("v", "") != "meta.k8s.io/v1" || !token["rv"].is_number_unsigned()) return false;
