@@ -694,8 +694,6 @@ bool is_empty(const T& v) {
     return !v.has_value();
   } else if constexpr (std::is_same_v<T, json>) {
     return v.is_null();
-  } else if constexpr (Described<T>) {
-    return encode(v).empty();
   } else {
     return v.empty();  // strings, vectors, maps
   }
@@ -703,10 +701,19 @@ bool is_empty(const T& v) {
 
 // Go's omitempty: empty values are left out, except required fields (Velero declares those without omitempty,
 // and the API server rejects an object that lacks them); an unset pointer (std::optional) is always left out.
+// Nested structs are encoded once and dropped when they come out empty.
 template <class F, class M>
-bool omitted(const F& field, const M& value) {
-  if constexpr (is_optional<M>::value) return !value.has_value();
-  return !field.options.required && is_empty(value);
+void put_field(json& out, const F& field, const M& value) {
+  if constexpr (is_optional<M>::value) {
+    if (!value) return;
+  } else if constexpr (Described<M>) {
+    json encoded = encode(value);
+    if (!encoded.empty() || field.options.required) out[std::string(field.name)] = std::move(encoded);
+    return;
+  } else {
+    if (!field.options.required && is_empty(value)) return;
+  }
+  out[std::string(field.name)] = encode(value);
 }
 
 template <class T>
@@ -733,12 +740,7 @@ json encode(const T& value) {
       out["apiVersion"] = Describe<T>::api_version;
       out["kind"] = Describe<T>::kind;
     }
-    std::apply(
-        [&](const auto&... f) {
-          ((omitted(f, value.*(f.member)) ? void() : void(out[std::string(f.name)] = encode(value.*(f.member)))),
-           ...);
-        },
-        Describe<T>::fields);
+    std::apply([&](const auto&... f) { (put_field(out, f, value.*(f.member)), ...); }, Describe<T>::fields);
     if constexpr (requires { value.unknown; }) {
       if (value.unknown.is_object()) {
         for (const auto& [key, item] : value.unknown.items()) {

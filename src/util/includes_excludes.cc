@@ -46,8 +46,8 @@ bool IncludesExcludes::should_include(std::string_view name) const {
 }
 
 bool IncludesExcludes::includes_everything() const {
-  std::set<std::string> inc(includes.begin(), includes.end());
-  return excludes.empty() && (inc.empty() || (inc.size() == 1 && contains(inc, "*")));
+  // As a set, the includes are {} or {"*"}: every entry is "*". Called per item, so no set is built.
+  return excludes.empty() && std::all_of(includes.begin(), includes.end(), [](const std::string& s) { return s == "*"; });
 }
 
 std::vector<std::string> validate_includes_excludes(const std::vector<std::string>& includes_list,
