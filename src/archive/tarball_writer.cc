@@ -11,10 +11,8 @@ constexpr size_t kBlock = 512;
 
 void octal(char* field, size_t width, uint64_t value) {
   // width-1 digits, zero padded, then NUL (what Go's archive/tar writes for USTAR).
-  std::string digits(width - 1, '0');
-  for (size_t i = width - 1; i-- > 0 && value > 0; value >>= 3) digits[i] = static_cast<char>('0' + (value & 7));
+  for (size_t i = width - 1; i-- > 0; value >>= 3) field[i] = static_cast<char>('0' + (value & 7));
   if (value != 0) throw std::length_error("tar: value does not fit its header field");
-  std::memcpy(field, digits.data(), width - 1);
   field[width - 1] = '\0';
 }
 
