@@ -179,14 +179,14 @@ struct TarballReader::State {
       std::string what = "tarball entry \"" + path.substr(0, 200) + "\"";
       uint64_t size = pax_size ? *pax_size : parse_number(h + 124, 12, what);
       char type = h[156];
+      if (size > limits.max_entry_size)
+        throw ArchiveError(what + ": " + std::to_string(size) + " bytes exceeds the limit of " +
+                           std::to_string(limits.max_entry_size));
       switch (type) {
         case '0':
         case '\0':
         case '7': {
           std::string checked = checked_path(path);
-          if (size > limits.max_entry_size)
-            throw ArchiveError(what + ": " + std::to_string(size) + " bytes exceeds the limit of " +
-                               std::to_string(limits.max_entry_size));
           remaining = size;
           padding = (kBlock - size % kBlock) % kBlock;
           current_path = checked;
