@@ -124,6 +124,15 @@ TEST(ServerSideApply, AssociativeListsMergeByKeyAndSetsUnion) {
   EXPECT_TRUE(entry(out, 1)["fieldsV1"]["f:metadata"]["f:finalizers"].contains("v:\"x/y\""));
 }
 
+TEST(ServerSideApply, AtomicSelectorIsOneFieldAndReplacedWhole) {
+  json live = server_side_apply(nullptr, j(kAppliedDeployment), "a", false, "apps/v1", kT0);
+  json applied = j(kAppliedDeployment);
+  applied["spec"]["selector"] = j(R"({"matchLabels":{"tier":"x"}})");
+  json out = server_side_apply(live, applied, "a", false, "apps/v1", kT1);
+  EXPECT_EQ(out["spec"]["selector"], j(R"({"matchLabels":{"tier":"x"}})"));
+  EXPECT_EQ(entry(out, 0)["fieldsV1"]["f:spec"]["f:selector"], json::object());
+}
+
 TEST(ServerSideApply, ManagedFieldsInTheBodyAreRejected) {
   json applied = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","managedFields":[{}]}})");
   try {

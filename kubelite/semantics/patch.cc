@@ -213,8 +213,10 @@ struct Merged {
 Merged merge_map(const json& original, const json& patch, const std::string& type);
 
 json merge_value(const json* original, const json& patch, const schema::Field* field) {
+  // Strategic merge patch follows only the Go patch tags: structs that server-side apply treats as atomic
+  // (a Deployment's selector) still merge key by key here.
   const std::string type = field ? field->type : "";
-  if (patch.is_object() && !(field && field->atomic)) {
+  if (patch.is_object()) {
     Merged m = merge_map(original && original->is_object() ? *original : json::object(), patch, type);
     return m.deleted ? json() : m.value;  // null: the caller removes the key
   }

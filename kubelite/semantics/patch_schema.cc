@@ -40,7 +40,8 @@ const std::map<std::string, Fields>& types() {
                     {"schedulingGates", map_list("", "name")},
                     {"resourceClaims", map_list("", "name", {}, true)}};
     t["PodTemplateSpec"] = {{"metadata", object("ObjectMeta")}, {"spec", object("PodSpec")}};
-    t["ServiceSpec"] = {{"ports", map_list("", "port", {"port", "protocol"})}};
+    t["ServiceSpec"] = {{"ports", map_list("", "port", {"port", "protocol"})}, {"selector", atomic_object()}};
+    t["ServiceAccount"] = {{"metadata", object("ObjectMeta")}, {"secrets", map_list("", "name")}};
     t["NodeSpec"] = {{"podCIDRs", set_list()}};
     t["DeploymentSpec"] = {{"template", object("PodTemplateSpec")},
                            {"selector", atomic_object()},
@@ -91,6 +92,7 @@ std::string root_type(const std::string& group, const std::string& kind) {
       {{"", "Node"}, "Node"},
       {{"", "ReplicationController"}, "ReplicationController"},
       {{"", "PodTemplate"}, "PodTemplate"},
+      {{"", "ServiceAccount"}, "ServiceAccount"},
       {{"apps", "Deployment"}, "Deployment"},
       {{"apps", "StatefulSet"}, "StatefulSet"},
       {{"apps", "DaemonSet"}, "DaemonSet"},

@@ -16,7 +16,8 @@ struct Field {
   std::string merge_key;          // strategic merge patch key of a Map list (patchMergeKey)
   std::vector<std::string> keys;  // server-side apply keys of a Map list (x-kubernetes-list-map-keys)
   bool retain_keys = false;       // patchStrategy retainKeys
-  bool atomic = false;            // a struct replaced as a whole (x-kubernetes-map-type: atomic)
+  bool atomic = false;            // server-side apply replaces it as a whole (x-kubernetes-map-type: atomic);
+                                  // strategic merge patch still merges it
 };
 
 // The field `name` of struct `type`, or null when nothing special is known about it.

@@ -228,6 +228,13 @@ TEST(StrategicMergePatch, ErrorsAndCustomResources) {
   EXPECT_FALSE(supports_strategic_merge("stable.example.com", "Shirt"));
 }
 
+TEST(StrategicMergePatch, SelectorMapsMergeEvenThoughApplyTreatsThemAsAtomic) {
+  json out = smp(j(kDeployment), R"({"spec":{"selector":{"matchLabels":{"tier":"front"}}}})");
+  EXPECT_EQ(out["spec"]["selector"]["matchLabels"], j(R"({"app":"web","tier":"front"})"));
+  json sa = smp(j(R"({"secrets":[{"name":"a"}]})"), R"({"secrets":[{"name":"b"}]})", "", "ServiceAccount");
+  EXPECT_EQ(sa["secrets"], j(R"([{"name":"a"},{"name":"b"}])"));
+}
+
 TEST(StrategicMergePatch, ConfigMapDataMergesLikeAMap) {
   json out = smp(j(R"({"data":{"a":"1","b":"2"}})"), R"({"data":{"b":null,"c":"3"}})", "", "ConfigMap");
   EXPECT_EQ(out["data"], j(R"({"a":"1","c":"3"})"));

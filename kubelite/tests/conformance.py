@@ -16,7 +16,11 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import AGG_ACCEPT, AGG_CONTENT_TYPE, TABLE_ACCEPT, Kubelite  # noqa: E402
+from klclient import AGG_ACCEPT, AGG_CONTENT_TYPE, TABLE_ACCEPT, Kubelite, parse_simple_yaml  # noqa: E402
+
+FIXTURES = os.environ.get("ARCA_FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                           "../../../shared/fixtures")
+MANIFESTS = os.path.join(FIXTURES, "kubernetes", "manifests")
 
 SERVER = None
 NS = "t"
@@ -698,6 +702,24 @@ class WatchTests(Base):
         finally:
             w.close()
 
+    def test_37b_initial_events_end_bookmark(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+        self.create(path, dict(deployment("d"), metadata={"name": "d", "namespace": ns}))
+        w = SERVER.watch(path, {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
+                                "allowWatchBookmarks": "true"})
+        try:
+            ev = w.next(skip_bookmarks=False)
+            self.assertEqual((ev["type"], ev["object"]["metadata"]["name"]), ("ADDED", "d"), ev)
+            ev = w.next(skip_bookmarks=False)
+            self.assertEqual(ev and ev["type"], "BOOKMARK", ev)
+            self.assertEqual((ev["object"]["kind"], ev["object"]["apiVersion"]), ("Deployment", "apps/v1"))
+            self.assertTrue(ev["object"]["metadata"]["resourceVersion"])
+            self.assertEqual(ev["object"]["metadata"]["annotations"], {"k8s.io/initial-events-end": "true"})
+        finally:
+            w.close()
+
     def test_38_too_old_resource_version(self):
         ns = unique("ns")
         make_namespace(ns)
@@ -894,9 +916,11 @@ class Namespaces(Base):
 
 class CRDs(Base):
     def test_47_crd_established(self):
-        r = SERVER.post(CRD_PATH, shirt_crd("jackets", "wear.example.com", "Jacket"))
+        with open(os.path.join(MANIFESTS, "crd-shirt-resource-definition.yaml")) as f:
+            fixture = parse_simple_yaml(f.read())
+        r = SERVER.post(CRD_PATH, fixture)
         self.assertEqual(r.status, 201, r)
-        name = "jackets.wear.example.com"
+        name = "shirts.stable.example.com"
 
         def established():
             got = SERVER.get(CRD_PATH + "/" + name).json
@@ -905,19 +929,40 @@ class CRDs(Base):
         crd = wait_until(established)
         self.assertIsNotNone(crd, "CRD never Established")
         self.assertEqual(condition(crd, "NamesAccepted"), "True")
-        self.assertEqual(crd["status"]["acceptedNames"]["kind"], "Jacket")
+        self.assertEqual(crd["status"]["acceptedNames"]["kind"], "Shirt")
+        self.assertEqual(crd["status"]["acceptedNames"]["listKind"], "ShirtList")
         self.assertEqual(crd["status"]["storedVersions"], ["v1"])
+        _established.add(name)
         groups = SERVER.get("/apis").json["groups"]
         gvs = [v["groupVersion"] for g in groups for v in g["versions"]]
-        self.assertIn("wear.example.com/v1", gvs)
-        r = SERVER.get("/apis/wear.example.com/v1/namespaces/%s/jackets" % NS)
+        self.assertIn("stable.example.com/v1", gvs)
+        r = SERVER.get("/apis/stable.example.com/v1/namespaces/%s/shirts" % NS)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json["kind"], "JacketList")
-        self.assertEqual(r.json["apiVersion"], "wear.example.com/v1")
+        self.assertEqual(r.json["kind"], "ShirtList")
+        self.assertEqual(r.json["apiVersion"], "stable.example.com/v1")
         self.assertEqual(r.json["items"], [])
+        # Custom resources then work like built-ins, with the CRD's selectable fields and printer columns.
+        base = "/apis/stable.example.com/v1/namespaces/%s/shirts" % NS
+        for n, color in (("s47-a", "blue"), ("s47-b", "green")):
+            self.create(base, {"apiVersion": "stable.example.com/v1", "kind": "Shirt", "metadata": {"name": n},
+                               "spec": {"color": color, "size": "M"}})
+        r = SERVER.get(base, query={"fieldSelector": "spec.color=green"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([i["metadata"]["name"] for i in r.json["items"]], ["s47-b"])
+        r = SERVER.get(base, query={"fieldSelector": "spec.weight=1"})
+        self.assertStatus(r, 400, "BadRequest")
+        r = SERVER.get(base, accept=TABLE_ACCEPT)
+        if r.json["kind"] == "Table":
+            columns = [c["name"] for c in r.json["columnDefinitions"]]
+            self.assertIn("Color", columns)
+            row = [row for row in r.json["rows"] if row["object"]["metadata"]["name"] == "s47-b"][0]
+            self.assertEqual(row["cells"][columns.index("Color")], "green")
+        for n in ("s47-a", "s47-b"):
+            self.assertEqual(SERVER.delete(base + "/" + n).status, 200)
 
     def test_48_crd_bad_name(self):
         r = SERVER.post(CRD_PATH, shirt_crd("hats", "wear.example.com", "Hat", name="wrong.wear.example.com"))
+        self.assertEqual(r.json.get("details", {}).get("kind"), "CustomResourceDefinition", r)
         self.assertStatus(r, 422, "Invalid")
         self.assertEqual(SERVER.get(CRD_PATH + "/wrong.wear.example.com").status, 404)
 
