@@ -132,7 +132,9 @@ TEST_F(CrdsInKubelite, TypedObjectsRoundTripThroughTheApiServer) {
 
   // Status written by a controller comes back typed.
   stored.status.phase = BackupPhase::InProgress;
-  stored.status.progress = BackupProgress{10, 3};
+  stored.status.progress.emplace();
+  stored.status.progress->total_items = 10;
+  stored.status.progress->items_backed_up = 3;
   Reply updated = http("PUT", url("/apis/velero.io/v1/namespaces/velero/backups/nightly"), json(stored).dump());
   ASSERT_EQ(updated.status, 200) << updated.body;
   Backup after = json::parse(updated.body).get<Backup>();

@@ -153,6 +153,7 @@ struct ObjectReference {
   std::string api_version;
   std::string resource_version;
   std::string field_path;
+  json unknown;
 };
 
 // corev1.SecretKeySelector
@@ -160,6 +161,7 @@ struct SecretKeySelector {
   std::string name;
   std::string key;
   std::optional<bool> optional;
+  json unknown;
 };
 
 // corev1.TypedLocalObjectReference
@@ -167,6 +169,7 @@ struct TypedLocalObjectReference {
   std::string api_group;
   std::string kind;
   std::string name;
+  json unknown;
 };
 
 // ---- Backup ------------------------------------------------------------------------------------------------
@@ -203,10 +206,12 @@ struct BackupHooks {
 // The labels a Schedule's template puts on the Backups it creates.
 struct BackupTemplateMetadata {
   Labels labels;
+  json unknown;
 };
 
 struct BackupUploaderConfig {
   int parallel_files_upload = 0;
+  json unknown;
 };
 
 struct BackupSpec {
@@ -243,11 +248,13 @@ struct BackupSpec {
 struct HookStatus {
   int hooks_attempted = 0;
   int hooks_failed = 0;
+  json unknown;
 };
 
 struct BackupProgress {
   int total_items = 0;
   int items_backed_up = 0;
+  json unknown;
 };
 
 struct BackupStatus {
@@ -285,6 +292,7 @@ struct Backup {
 struct RestoreStatusSpec {
   std::vector<std::string> included_resources;
   std::vector<std::string> excluded_resources;
+  json unknown;
 };
 
 struct ExecRestoreHook {
@@ -328,6 +336,7 @@ struct RestoreHooks {
 struct RestoreUploaderConfig {
   std::optional<bool> write_sparse_files;
   int parallel_files_download = 0;
+  json unknown;
 };
 
 struct RestoreSpec {
@@ -355,6 +364,7 @@ struct RestoreSpec {
 struct RestoreProgress {
   int total_items = 0;
   int items_restored = 0;
+  json unknown;
 };
 
 struct RestoreStatus {
@@ -484,6 +494,7 @@ struct DeleteBackupRequest {
 struct DownloadTarget {
   DownloadTargetKind kind = DownloadTargetKind::unset;
   std::string name;
+  json unknown;
 };
 
 struct DownloadRequestSpec {
@@ -512,6 +523,7 @@ struct ServerStatusRequestSpec {
 struct PluginInfo {
   std::string name;
   std::string kind;
+  json unknown;
 };
 
 struct ServerStatusRequestStatus {
@@ -545,6 +557,7 @@ struct BackupRepositoryMaintenanceStatus {
   std::optional<Timestamp> start_timestamp;
   std::optional<Timestamp> complete_timestamp;
   std::string message;
+  json unknown;
 };
 
 struct BackupRepositoryStatus {
@@ -566,6 +579,7 @@ struct BackupRepository {
 struct DataMoveProgress {
   int64_t total_bytes = 0;
   int64_t bytes_done = 0;
+  json unknown;
 };
 
 struct PodVolumeBackupSpec {
@@ -638,6 +652,7 @@ struct CSISnapshotSpec {
   std::string storage_class;
   std::string snapshot_class;
   std::string driver;
+  json unknown;
 };
 
 struct DataUploadSpec {
@@ -681,6 +696,7 @@ struct TargetVolumeSpec {
   std::string pvc;
   std::string pv;
   std::string namespace_;
+  json unknown;
 };
 
 struct DataDownloadSpec {

@@ -113,7 +113,8 @@ TEST(ValidateBackupStorageLocation, Rules) {
   spec.provider = "aws";
   spec.object_storage.bucket = "b/sub";
   spec.object_storage.ca_cert = "LS0t";
-  spec.object_storage.ca_cert_ref = SecretKeySelector{"ca", "ca.crt", std::nullopt};
+  spec.object_storage.ca_cert_ref.emplace();
+  spec.object_storage.ca_cert_ref->key = "ca.crt";
   EXPECT_THAT(validate_backup_storage_location(spec),
               ElementsAre(HasSubstr("must not contain a '/'"), "cannot specify both caCert and caCertRef in objectStorage"));
   spec.object_storage = {};
