@@ -46,11 +46,19 @@ struct Backends {
 
 Backends* backends = nullptr;
 
+// The servers live for the whole test program and stop with it (a leaked server would outlive the test).
+class BackendsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { backends = new Backends(); }
+  void TearDown() override {
+    delete backends;
+    backends = nullptr;
+  }
+};
+[[maybe_unused]] auto* const backends_environment = ::testing::AddGlobalTestEnvironment(new BackendsEnvironment);
+
 class StoreContract : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    if (!backends) backends = new Backends();
-  }
   void SetUp() override { store = open_store(backends->location(GetParam())); }
   // Keys unique per test so the drivers share one bucket without interference.
   std::string key(const std::string& name) {
@@ -196,7 +204,6 @@ INSTANTIATE_TEST_SUITE_P(Drivers, StoreContract, ::testing::Values("local", "aws
 
 // What s3cmd, an independent S3 client, sees of what arca wrote.
 TEST(S3Store, S3cmdListsAndReadsWhatArcaWrote) {
-  if (!backends) backends = new Backends();
   auto store = open_store(backends->location("aws"));
   put_string(*store, "s3cmd/backups/b1/velero-backup.json", "{\"kind\":\"Backup\"}");
   put_string(*store, "s3cmd/backups/b1/with space.txt", "spaced");
@@ -233,7 +240,6 @@ std::pair<long, std::string> plain_get(const std::string& url) {
 }
 
 TEST(AzureStore, SasUrlIsAcceptedByAzuriteAndExpires) {
-  if (!backends) backends = new Backends();
   auto store = open_store(backends->location("azure"));
   put_string(*store, "sas/backups/b 1/b 1-logs.gz", "log bytes");
   auto [status, body] = plain_get(store->signed_get_url("sas/backups/b 1/b 1-logs.gz", std::chrono::seconds(600)));
@@ -245,7 +251,6 @@ TEST(AzureStore, SasUrlIsAcceptedByAzuriteAndExpires) {
 }
 
 TEST(AzureStore, WrongKeyIsAccessDenied) {
-  if (!backends) backends = new Backends();
   std::string bad = backends->dir.file("bad-azure");
   std::ofstream(bad) << "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=" << "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=" << "\n";
   auto good = open_store(backends->location("azure"));
@@ -265,7 +270,6 @@ TEST(AzureStore, WrongKeyIsAccessDenied) {
 }
 
 TEST(AzureStore, SasTokenAuthenticatesRequests) {
-  if (!backends) backends = new Backends();
   auto keyed = open_store(backends->location("azure"));
   put_string(*keyed, "sas-auth/x.json", "via sas");
   // A blob SAS from the keyed store, used as the credential of a key-less store.
@@ -280,7 +284,6 @@ TEST(AzureStore, SasTokenAuthenticatesRequests) {
 }
 
 TEST(S3Store, PresignedUrlFetchesTheObject) {
-  if (!backends) backends = new Backends();
   auto store = open_store(backends->location("aws"));
   put_string(*store, "presign/b+1/file name.gz", "presigned");
   std::string url = store->signed_get_url("presign/b+1/file name.gz", std::chrono::seconds(600));
@@ -293,7 +296,6 @@ TEST(S3Store, PresignedUrlFetchesTheObject) {
 }
 
 TEST(StoreErrors, UnreachableEndpointNamesTheEndpoint) {
-  if (!backends) backends = new Backends();
   auto loc = backends->location("aws");
   int port = testsupport::free_port();  // nothing listens there
   loc.config["s3Url"] = "http://127.0.0.1:" + std::to_string(port);
@@ -309,7 +311,6 @@ TEST(StoreErrors, UnreachableEndpointNamesTheEndpoint) {
 }
 
 TEST(StoreErrors, BadConfigurationIsRejectedUpFront) {
-  if (!backends) backends = new Backends();
   auto expect_invalid = [](LocationConfig loc, const std::string& mentions) {
     try {
       open_store(loc);
@@ -338,7 +339,6 @@ TEST(StoreErrors, BadConfigurationIsRejectedUpFront) {
 }
 
 TEST(LocalStore, KeysCannotEscapeTheBucket) {
-  if (!backends) backends = new Backends();
   auto store = open_store(backends->location("local"));
   for (std::string bad : {"../outside", "a/../../outside", "/etc/passwd", "a//b", "a/./b", ""}) {
     try {
@@ -380,6 +380,41 @@ TEST(AwsCredentials, ProfilesAndEnvironment) {
   } catch (const StoreError& e) {
     EXPECT_EQ(std::string(e.what()).find("SK1"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace arca::store
+
+namespace arca::store {
+namespace {
+
+// TLS is verified unless the BSL turns it off: against azurite over HTTPS with a self-signed certificate.
+TEST(StoreTls, CaCertTrustsAndInsecureSkipsVerification) {
+  TempDir dir;
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir.file("key.pem") + " -out " +
+                    dir.file("cert.pem") + " -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 " +
+                    "> " + dir.file("openssl.log") + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << testsupport::read_file(dir.file("openssl.log"));
+  auto azure = testsupport::start_azurite(dir, dir.file("cert.pem"), dir.file("key.pem"));
+  testsupport::create_container(azure, "tls");
+  std::ofstream(dir.file("creds")) << "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=" << testsupport::Azurite::kAccountKey << "\n";
+  LocationConfig loc{"azure", "tls", {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
+                     dir.file("creds")};
+  // Unknown CA: refused, and the message says it is about the certificate.
+  try {
+    put_string(*open_store(loc), "x", "y");
+    FAIL() << "an untrusted certificate was accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unreachable) << e.what();
+    EXPECT_NE(std::string(e.what()).find("certificate"), std::string::npos) << e.what();
+  }
+  auto trusted = loc;
+  trusted.config["caCert"] = testsupport::read_file(dir.file("cert.pem"));
+  put_string(*open_store(trusted), "x", "with caCert");
+  EXPECT_EQ(get_string(*open_store(trusted), "x"), "with caCert");
+  auto insecure = loc;
+  insecure.config["insecureSkipTLSVerify"] = "true";
+  EXPECT_EQ(get_string(*open_store(insecure), "x"), "with caCert");
 }
 
 }  // namespace

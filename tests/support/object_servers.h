@@ -32,8 +32,9 @@ struct Azurite {
       "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 };
 
-// Starts azurite-blob in memory. Throws std::runtime_error with the server's log if not ready within 20 s.
-Azurite start_azurite(const TempDir& dir);
+// Starts azurite-blob in memory; with `cert_path`/`key_path` (PEM) it serves HTTPS. Throws
+// std::runtime_error with the server's log if not ready within 20 s.
+Azurite start_azurite(const TempDir& dir, const std::string& cert_path = "", const std::string& key_path = "");
 // Creates a container with a SharedKey-signed request (azurite checks it).
 void create_container(const Azurite& server, const std::string& container);
 
