@@ -6,6 +6,7 @@ talks to the proxy, the proxy forwards to s3rver and keeps the raw requests. For
 canonical request from the method, the decoded path and query, and the headers the driver said it signed, and
 must arrive at the same signature. The presigned URL is checked the same way with botocore's query signer.
 """
+import base64
 import hashlib
 import http.client
 import http.server
@@ -17,6 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import zlib
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -130,14 +132,19 @@ def main():
         try:
             wait_port(s3_port)
             conn = http.client.HTTPConnection("127.0.0.1", s3_port)
-            conn.request("PUT", "/arca")
-            assert conn.getresponse().status == 200
+            # s3rver takes a Host of "arca.localhost" as the bucket "arca.localhost" (CNAME style).
+            for bucket in ("/arca", "/arca.localhost"):
+                conn.request("PUT", bucket)
+                response = conn.getresponse()
+                assert response.status == 200, response.read()
+                response.read()
             proxy = http.server.ThreadingHTTPServer(("127.0.0.1", proxy_port), make_proxy(s3_port))
             threading.Thread(target=proxy.serve_forever, daemon=True).start()
             creds = tmp + "/credentials"
             with open(creds, "w") as f:
                 f.write(f"[default]\naws_access_key_id = {ACCESS}\naws_secret_access_key = {SECRET}\n")
-            out = subprocess.run([build + "/src/store/sigv4_client", f"http://127.0.0.1:{proxy_port}", creds] + KEYS,
+            out = subprocess.run([build + "/src/store/sigv4_client", f"http://127.0.0.1:{proxy_port}",
+                                  f"http://localhost:{proxy_port}", creds] + KEYS,
                                  capture_output=True, text=True, timeout=120)
             assert out.returncode == 0, out.stderr
             presigned, listed = out.stdout.split()
@@ -158,16 +165,27 @@ def main():
                  "GET list-type&max-keys&prefix", "GET continuation-token&list-type&max-keys&prefix",
                  "GET delimiter&list-type&max-keys&prefix"]:
         assert kind in kinds, f"no {kind!r} request was made; saw {sorted(kinds)}"
+    vhost = [(m, p) for m, p, h, _ in recorded if h.get("Host", "").startswith("arca.localhost:")]
+    assert ("PUT", "/sig/vhost%20key.json") in vhost and ("GET", "/sig/vhost%20key.json") in vhost, vhost
     # Keys travel RFC 3986-encoded in the path.
-    paths = {urllib.parse.unquote(p.partition("?")[0]) for _, p, _, _ in recorded}
+    paths = {urllib.parse.unquote(p.partition("?")[0]) for _, p, h, _ in recorded if h.get("Host", "").startswith("127.")}
     for key in KEYS:
         assert "/arca/" + key in paths, key
     raw = {p.partition("?")[0] for _, p, _, _ in recorded}
     assert "/arca/sig/plus%2Bsign.json" in raw and "/arca/sig/with%20space.json" in raw, sorted(raw)
     # SSE and storage class go on uploads and are signed (checked above via the x-amz- rule).
-    uploads = [h for m, p, h, _ in recorded if m == "PUT" and "?" not in p]
+    uploads = [h for m, p, h, _ in recorded if m == "PUT" and "?" not in p and p.startswith("/arca/")]
+    assert len(uploads) >= len(KEYS)
     assert all(h.get("x-amz-server-side-encryption") == "AES256" for h in uploads)
     assert all(h.get("x-amz-storage-class") == "STANDARD_IA" for h in uploads)
+    # CRC32 checksums: on the single PUT and on each part, matching the bytes sent.
+    crc_puts = [(h, b) for m, p, h, b in recorded if m == "PUT" and "/sig/crc/" in p]
+    assert len(crc_puts) == 3, len(crc_puts)  # one small object, two parts
+    for h, body in crc_puts:
+        want = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        assert h.get("x-amz-checksum-crc32") == want, (h.get("x-amz-checksum-crc32"), want)
+    creates = [h for m, p, h, _ in recorded if m == "POST" and p.endswith("?uploads=") and "/sig/crc/" in p]
+    assert creates and creates[0].get("x-amz-checksum-algorithm") == "CRC32"
     check_presigned(presigned)
     print(f"ok: {len(recorded)} requests and one presigned URL agree with botocore")
 

@@ -1,14 +1,15 @@
 // Drives the aws driver through every kind of request it makes, for sigv4_botocore_test.py, which records
 // the requests on their way to s3rver and recomputes each signature with botocore.
-// Usage: sigv4_client S3URL CREDENTIALS_FILE KEY... ; prints the presigned URL of the first key.
+// Usage: sigv4_client S3URL VHOST_S3URL CREDENTIALS_FILE KEY... ; prints a presigned URL and the listed count.
+// VHOST_S3URL is used with virtual-hosted addressing (bucket in the host name).
 #include <iostream>
 
 #include "store/location.h"
 
 int main(int argc, char** argv) {
   using namespace arca::store;
-  if (argc < 4) {
-    std::cerr << "usage: sigv4_client S3URL CREDENTIALS_FILE KEY...\n";
+  if (argc < 6) {
+    std::cerr << "usage: sigv4_client S3URL VHOST_S3URL CREDENTIALS_FILE KEY KEY...\n";
     return 2;
   }
   try {
@@ -16,9 +17,9 @@ int main(int argc, char** argv) {
                             "arca",
                             {{"region", "us-west-2"}, {"s3Url", argv[1]}, {"s3ForcePathStyle", "true"},
                              {"serverSideEncryption", "AES256"}, {"storageClass", "STANDARD_IA"}},
-                            argv[2]};
+                            argv[3]};
     auto store = open_store(location);
-    for (int i = 3; i < argc; ++i) {
+    for (int i = 4; i < argc; ++i) {
       put_string(*store, argv[i], std::string("content of ") + argv[i]);
       store->head(argv[i]);
       get_string(*store, argv[i]);
@@ -34,8 +35,19 @@ int main(int argc, char** argv) {
     list_all(*store, "sig/", "/");
     // Multipart: create, two parts, complete.
     put_string(*store, "sig/multi part+1.bin", std::string((8 << 20) + 1000, 'x'));
-    store->remove(argv[3]);
-    std::cout << store->signed_get_url(argv[4], std::chrono::seconds(900)) << "\n" << listed << "\n";
+    // Integrity checksums (Velero's checksumAlgorithm) travel as signed x-amz-checksum-* headers.
+    location.config["checksumAlgorithm"] = "CRC32";
+    auto checksummed = open_store(location);
+    put_string(*checksummed, "sig/crc/small.json", "{\"checksummed\":true}");
+    put_string(*checksummed, "sig/crc/multi.bin", std::string((8 << 20) + 10, 'c'));
+    // Virtual-hosted addressing: the bucket moves into the Host header, which is signed.
+    LocationConfig vhost{"aws", "arca", {{"region", "us-west-2"}, {"s3Url", argv[2]}}, argv[3]};
+    auto vhost_store = open_store(vhost);
+    put_string(*vhost_store, "sig/vhost key.json", "virtual");
+    if (get_string(*vhost_store, "sig/vhost key.json") != "virtual") return 1;
+    list_all(*vhost_store, "sig/vhost");
+    store->remove(argv[4]);
+    std::cout << store->signed_get_url(argv[5], std::chrono::seconds(900)) << "\n" << listed << "\n";
   } catch (const StoreError& e) {
     std::cerr << e.what() << "\n";
     return 1;
