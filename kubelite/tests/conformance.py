@@ -985,6 +985,242 @@ class CRDs(Base):
         self.assertEqual(SERVER.get(base).json["items"], [])
 
 
+class ServerBehaviour(Base):
+    """Server-side behaviour beyond the checklist that backup and restore run into (kube-api.md §3, §4, §6, §10)."""
+
+    def test_put_with_other_uid_is_conflict(self):
+        name = unique("cm")
+        obj = self.create(cm_path(), configmap(name))
+        obj["metadata"]["uid"] = "11111111-2222-3333-4444-555555555555"
+        r = SERVER.put(cm_path(name=name), obj)
+        self.assertStatus(r, 409, "Conflict")
+        self.assertIn("Precondition failed: UID in precondition", r.json["message"])
+        del obj["metadata"]["uid"]
+        obj["data"] = {"k": "no-uid"}
+        r = SERVER.put(cm_path(name=name), obj)
+        self.assertEqual(r.status, 200, r)
+        self.assertRegex(r.json["metadata"]["uid"], UUID_RE)
+
+    def test_server_owned_metadata_is_kept_on_update(self):
+        name = unique("cm")
+        obj = self.create(cm_path(), configmap(name))
+        sent = json.loads(json.dumps(obj))
+        sent["metadata"]["creationTimestamp"] = "2000-01-01T00:00:00Z"
+        r = SERVER.put(cm_path(name=name), sent)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["metadata"]["creationTimestamp"], obj["metadata"]["creationTimestamp"])
+        self.assertEqual(r.json["metadata"]["uid"], obj["metadata"]["uid"])
+
+    def test_deployment_generation_counts_annotations_not_labels(self):
+        name = unique("dep")
+        self.create(deploy_path(), deployment(name))
+        r = SERVER.patch(deploy_path(name), {"metadata": {"labels": {"x": "1"}}}, MERGE)
+        self.assertEqual(r.json["metadata"]["generation"], 1)
+        r = SERVER.patch(deploy_path(name), {"metadata": {"annotations": {"x": "1"}}}, MERGE)
+        self.assertEqual(r.json["metadata"]["generation"], 2)
+
+    def test_status_and_scale_subresources(self):
+        name = unique("dep")
+        d = self.create(deploy_path(), deployment(name, replicas=2))
+        d["status"] = {"replicas": 7}
+        d["spec"]["replicas"] = 3
+        r = SERVER.put(deploy_path(name), d)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["spec"]["replicas"], 3)
+        self.assertNotEqual((r.json.get("status") or {}).get("replicas"), 7, "main resource PUT changed status")
+        body = r.json
+        body["status"] = {"replicas": 5}
+        body["spec"]["replicas"] = 9
+        r = SERVER.put(deploy_path(name) + "/status", body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"]["replicas"], 5)
+        self.assertEqual(r.json["spec"]["replicas"], 3, "/status PUT changed spec")
+        scale = SERVER.get(deploy_path(name) + "/scale")
+        self.assertEqual(scale.status, 200, scale)
+        self.assertEqual((scale.json["kind"], scale.json["apiVersion"]), ("Scale", "autoscaling/v1"))
+        self.assertEqual(scale.json["spec"]["replicas"], 3)
+        self.assertEqual(scale.json["metadata"]["name"], name)
+        r = SERVER.patch(deploy_path(name) + "/scale", {"spec": {"replicas": 4}}, MERGE)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["kind"], "Scale")
+        self.assertEqual(SERVER.get(deploy_path(name)).json["spec"]["replicas"], 4)
+
+    def test_service_cluster_ip_allocation_and_immutability(self):
+        name = unique("svc")
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+               "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]}}
+        created = self.create("/api/v1/namespaces/%s/services" % NS, svc)
+        spec = created["spec"]
+        self.assertRegex(spec["clusterIP"], r"^\d+\.\d+\.\d+\.\d+$")
+        self.assertEqual(spec["clusterIPs"], [spec["clusterIP"]])
+        self.assertEqual(spec["type"], "ClusterIP")
+        self.assertEqual(spec["sessionAffinity"], "None")
+        self.assertEqual(spec["ipFamilies"], ["IPv4"])
+        self.assertEqual(spec["ipFamilyPolicy"], "SingleStack")
+        self.assertEqual(spec["internalTrafficPolicy"], "Cluster")
+        self.assertEqual(spec["ports"][0]["protocol"], "TCP")
+        self.assertEqual(spec["ports"][0]["targetPort"], 80)
+        changed = json.loads(json.dumps(created))
+        octets = spec["clusterIP"].split(".")
+        octets[-1] = str((int(octets[-1]) + 1) % 250 + 1)
+        changed["spec"]["clusterIP"] = ".".join(octets)
+        changed["spec"]["clusterIPs"] = [changed["spec"]["clusterIP"]]
+        r = SERVER.put("/api/v1/namespaces/%s/services/%s" % (NS, name), changed)
+        self.assertStatus(r, 422, "Invalid")
+        self.assertIn("field is immutable", r.json["message"])
+        clash = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name + "-2"},
+                 "spec": {"clusterIP": spec["clusterIP"], "ports": [{"port": 80}]}}
+        r = SERVER.post("/api/v1/namespaces/%s/services" % NS, clash)
+        self.assertStatus(r, 422, "Invalid")
+        headless = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name + "-h"},
+                    "spec": {"clusterIP": "None", "ports": [{"port": 80}]}}
+        self.assertEqual(self.create("/api/v1/namespaces/%s/services" % NS, headless)["spec"]["clusterIP"], "None")
+        node_port = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name + "-np"},
+                     "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+        np = self.create("/api/v1/namespaces/%s/services" % NS, node_port)["spec"]["ports"][0]["nodePort"]
+        self.assertTrue(30000 <= np <= 32767, np)
+
+    def test_job_selector_generation_and_repost(self):
+        name = unique("job")
+        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+               "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                              "containers": [{"name": "pi", "image": "perl"}]}}}}
+        created = self.create("/apis/batch/v1/namespaces/%s/jobs" % NS, job)
+        uid = created["metadata"]["uid"]
+        self.assertEqual(created["spec"]["selector"]["matchLabels"], {"batch.kubernetes.io/controller-uid": uid})
+        labels = created["spec"]["template"]["metadata"]["labels"]
+        for key, value in (("batch.kubernetes.io/controller-uid", uid), ("batch.kubernetes.io/job-name", name),
+                           ("controller-uid", uid), ("job-name", name)):
+            self.assertEqual(labels.get(key), value, labels)
+        other_ns = unique("ns")
+        make_namespace(other_ns)
+        repost = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": created["spec"]}
+        r = SERVER.post("/apis/batch/v1/namespaces/%s/jobs" % other_ns, repost)
+        self.assertStatus(r, 422, "Invalid")
+        self.assertIn("`selector` not auto-generated", r.json["message"])
+
+    def test_pod_defaults(self):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": unique("pod")},
+               "spec": {"containers": [{"name": "a", "image": "nginx"}, {"name": "b", "image": "nginx:1.25"}]}}
+        created = self.create("/api/v1/namespaces/%s/pods" % NS, pod)
+        spec = created["spec"]
+        self.assertEqual(spec["serviceAccountName"], "default")
+        self.assertEqual(spec["restartPolicy"], "Always")
+        self.assertEqual(spec["dnsPolicy"], "ClusterFirst")
+        self.assertEqual(spec["schedulerName"], "default-scheduler")
+        self.assertEqual(spec["terminationGracePeriodSeconds"], 30)
+        self.assertEqual(spec["enableServiceLinks"], True)
+        self.assertEqual(spec["priority"], 0)
+        self.assertEqual(sorted(t["key"] for t in spec["tolerations"]),
+                         ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"])
+        self.assertTrue(all(t["effect"] == "NoExecute" and t["tolerationSeconds"] == 300 for t in spec["tolerations"]))
+        volumes = [v for v in spec["volumes"] if v["name"].startswith("kube-api-access-")]
+        self.assertEqual(len(volumes), 1, spec["volumes"])
+        self.assertRegex(volumes[0]["name"], r"^kube-api-access-[a-z0-9]{5}$")
+        sources = volumes[0]["projected"]["sources"]
+        self.assertEqual(sources[0]["serviceAccountToken"]["expirationSeconds"], 3607)
+        self.assertEqual(sources[1]["configMap"]["name"], "kube-root-ca.crt")
+        by_name = {c["name"]: c for c in spec["containers"]}
+        self.assertEqual(by_name["a"]["imagePullPolicy"], "Always")
+        self.assertEqual(by_name["b"]["imagePullPolicy"], "IfNotPresent")
+        for c in spec["containers"]:
+            self.assertEqual(c["terminationMessagePath"], "/dev/termination-log")
+            self.assertEqual(c["terminationMessagePolicy"], "File")
+            mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+            mount = mounts["/var/run/secrets/kubernetes.io/serviceaccount"]
+            self.assertEqual((mount["name"], mount["readOnly"]), (volumes[0]["name"], True))
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": unique("pod")},
+               "spec": {"automountServiceAccountToken": False, "containers": [{"name": "a", "image": "nginx"}]}}
+        created = self.create("/api/v1/namespaces/%s/pods" % NS, pod)
+        self.assertFalse([v for v in created["spec"].get("volumes", []) if v["name"].startswith("kube-api-access-")])
+
+    def test_secret_string_data(self):
+        body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": unique("sec")},
+                "stringData": {"user": "admin"}, "data": {"other": "eA=="}}
+        created = self.create(sec_path(), body)
+        self.assertEqual(created["data"], {"user": "YWRtaW4=", "other": "eA=="})
+        self.assertNotIn("stringData", created)
+        self.assertEqual(created["type"], "Opaque")
+
+    def test_static_pv_binding_and_release(self):
+        pv_name, pvc_name = unique("pv"), unique("pvc")
+        pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv_name},
+              "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                       "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "manual-" + pv_name,
+                       "hostPath": {"path": "/tmp/x"}}}
+        self.create("/api/v1/persistentvolumes", pv)
+        pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": pvc_name},
+               "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "manual-" + pv_name,
+                        "resources": {"requests": {"storage": "1Gi"}}}}
+        claim = self.create("/api/v1/namespaces/%s/persistentvolumeclaims" % NS, pvc)
+        self.assertEqual(claim["spec"]["volumeMode"], "Filesystem")
+        claim_path = "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, pvc_name)
+        bound = wait_until(lambda: (lambda c: c if c.get("status", {}).get("phase") == "Bound" else None)(
+            SERVER.get(claim_path).json))
+        self.assertIsNotNone(bound, "claim never Bound")
+        self.assertEqual(bound["spec"]["volumeName"], pv_name)
+        self.assertEqual(bound["metadata"]["annotations"].get("pv.kubernetes.io/bind-completed"), "yes")
+        volume = SERVER.get("/api/v1/persistentvolumes/" + pv_name).json
+        self.assertEqual(volume["status"]["phase"], "Bound")
+        ref = volume["spec"]["claimRef"]
+        self.assertEqual((ref["namespace"], ref["name"], ref["uid"]), (NS, pvc_name, claim["metadata"]["uid"]))
+        self.assertEqual(SERVER.delete(claim_path).status, 200)
+        released = wait_until(lambda: SERVER.get("/api/v1/persistentvolumes/" + pv_name).json["status"]["phase"]
+                              == "Released")
+        self.assertTrue(released, "PV not Released after its claim was deleted")
+
+    def test_dynamic_provisioning_through_default_storage_class(self):
+        classes = SERVER.get("/apis/storage.k8s.io/v1/storageclasses").json["items"]
+        default = [c for c in classes if (c["metadata"].get("annotations") or {}).get(
+            "storageclass.kubernetes.io/is-default-class") == "true"]
+        if not default:
+            # A fresh cluster need not have one: make one, the way a cluster admin (or a kind/minikube) does.
+            sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                  "metadata": {"name": "standard",
+                               "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+                  "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
+                  "volumeBindingMode": "Immediate"}
+            default = [self.create("/apis/storage.k8s.io/v1/storageclasses", sc)]
+        pvc_name = unique("pvc")
+        pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": pvc_name},
+               "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "2Gi"}}}}
+        claim = self.create("/api/v1/namespaces/%s/persistentvolumeclaims" % NS, pvc)
+        self.assertEqual(claim["spec"]["storageClassName"], default[0]["metadata"]["name"])
+        path = "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, pvc_name)
+        bound = wait_until(lambda: (lambda c: c if c.get("status", {}).get("phase") == "Bound" else None)(
+            SERVER.get(path).json))
+        self.assertIsNotNone(bound, "claim never Bound through the default class")
+        pv = SERVER.get("/api/v1/persistentvolumes/" + bound["spec"]["volumeName"]).json
+        self.assertIn("pv.kubernetes.io/provisioned-by", pv["metadata"]["annotations"])
+        self.assertEqual(pv["spec"]["claimRef"]["uid"], claim["metadata"]["uid"])
+
+    def test_too_large_resource_version(self):
+        r = SERVER.get(cm_path(), query={"resourceVersion": "999999999", "resourceVersionMatch": "NotOlderThan"})
+        self.assertStatus(r, 504, "Timeout")
+        self.assertIn("Too large resource version", r.json["message"])
+
+    def test_delete_collection_by_label(self):
+        ns = unique("ns")
+        make_namespace(ns)
+        for i, lab in enumerate(("a", "a", "b")):
+            self.create(cm_path(ns), configmap("d%d" % i, ns=ns, labels={"g": lab}))
+        r = SERVER.delete(cm_path(ns), query={"labelSelector": "g=a"})
+        self.assertEqual(r.status, 200, r)
+        left = [i["metadata"]["name"] for i in SERVER.get(cm_path(ns), query={"labelSelector": "g"}).json["items"]]
+        self.assertEqual(left, ["d2"])
+
+    def test_unsatisfiable_accept(self):
+        r = SERVER.get(cm_path(), accept="application/xml")
+        self.assertStatus(r, 406, "NotAcceptable")
+
+    def test_create_on_update_for_services(self):
+        name = unique("svc")
+        body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": {"ports": [{"port": 81}]}}
+        r = SERVER.put("/api/v1/namespaces/%s/services/%s" % (NS, name), body)
+        self.assertEqual(r.status, 201, r)
+        self.assertTrue(r.json["spec"]["clusterIP"])
+
+
 class RealKubectl(Base):
     def test_50_real_kubectl(self):
         kubectl = shutil.which("kubectl") or "/usr/bin/kubectl"
