@@ -207,6 +207,12 @@ RestConfig from_kubeconfig(const MergedKubeconfig& merged, const LoadOptions& op
     }
     config.user.username = scalar(user.body, "username");
     config.user.password = scalar(user.body, "password");
+    if (const YAML::Node provider = user.body["auth-provider"]; provider && provider.IsMap()) {
+      // The in-tree gcp/azure/oidc providers were removed from client-go in 1.26; their replacements are
+      // exec plugins. Going on without credentials would only produce a puzzling 401 later.
+      throw config_error(user_what + " uses auth-provider \"" + scalar(provider, "name") +
+                         "\", which is not supported: use an exec credential plugin (gke-gcloud-auth-plugin, kubelogin)");
+    }
     if (const YAML::Node exec = user.body["exec"]; exec && exec.IsMap()) {
       config.user.exec = parse_exec(exec, user, user_name);
     }

@@ -223,6 +223,20 @@ contexts:
   line = error_of(opts(dir.file("unreadable-ca")));
   EXPECT_NE(line.find(dir.file("no/such/ca.crt")), std::string::npos) << line;
 
+  write(dir.file("provider"), R"(current-context: c
+clusters:
+- name: k
+  cluster: {server: "https://k"}
+users:
+- name: u
+  user: {auth-provider: {name: gcp}}
+contexts:
+- name: c
+  context: {cluster: k, user: u}
+)");
+  line = error_of(opts(dir.file("provider")));
+  EXPECT_NE(line.find("auth-provider \"gcp\", which is not supported"), std::string::npos) << line;
+
   line = error_of({});  // no file at all, not in a cluster
   EXPECT_NE(line.find("no kubeconfig found"), std::string::npos) << line;
   for (const std::string& l : {line}) EXPECT_EQ(l.find('\n'), std::string::npos);

@@ -2,7 +2,10 @@
 // that converges after its resourceVersion has expired — all against a real kubelite process.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
+#include <optional>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -209,6 +212,38 @@ TEST_F(StreamTest, WatchFromAnUnknownOldVersionIsGone) {
     e = error;
   }
   EXPECT_TRUE(is_gone(e)) << e.what();
+}
+
+// A watch whose server dies must end with a connection error after a few reconnection attempts,
+// never hang.
+TEST(Watch, EndsWithAConnectionErrorWhenTheServerIsGone) {
+  testsupport::TempDir dir;
+  testsupport::Kubelite kubelite = testsupport::start_kubelite(dir);
+  Client client(config_from(kubelite.kubeconfig));
+  ApiResource ns = client.discovery.resolve("namespaces");
+  std::atomic<int> events{0};
+  std::optional<KubeError> error;
+  std::atomic<bool> finished{false};
+  std::thread watcher([&] {
+    try {
+      watch(*client.transport, ns, "", {}, [&](const WatchEvent&) {
+        ++events;
+        return true;
+      });
+    } catch (const KubeError& e) {
+      error = e;
+    }
+    finished = true;
+  });
+  while (events < 4) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the initial ADDED events
+  kubelite.process.signal(SIGKILL);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!finished && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(finished) << "the watch hangs after its server died";
+  watcher.join();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind(), ErrorKind::Connection) << error->what();
+  EXPECT_EQ(std::string(error->what()).rfind("Unable to connect to the server: ", 0), 0u) << error->what();
 }
 
 // An informer against a kubelite that keeps almost no watch history: a burst of writes makes its watch
