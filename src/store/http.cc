@@ -238,8 +238,10 @@ std::string xml_escape(std::string_view text) {
 
 std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag) {
   std::vector<std::string_view> out;
-  std::string open = "<" + std::string(tag);
-  std::string close = "</" + std::string(tag) + ">";
+  std::string open(1, '<');
+  open.append(tag);
+  std::string close = "</";
+  close.append(tag).append(">");
   size_t pos = 0;
   while ((pos = xml.find(open, pos)) != std::string_view::npos) {
     size_t after = pos + open.size();
