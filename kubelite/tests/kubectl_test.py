@@ -393,6 +393,64 @@ class OverHttp(KubectlScenario, unittest.TestCase):
         self.assertEqual(self.get_json("prometheus", "p", "-n", ns)["spec"]["replicas"], 1)
 
 
+    def test_more_commands(self):
+        ns = "misc"
+        self.kubectl("create", "ns", ns)
+        deploy = os.path.join(MANIFESTS, "deployment-nginx.yaml")
+        # Server-side dry runs store nothing.
+        out = self.kubectl("create", "cm", "dry", "-n", ns, "--from-literal=a=b", "--dry-run=server", "-o", "name")
+        self.assertEqual(out.strip(), "configmap/dry")
+        self.assertIn("NotFound", self.kubectl("get", "cm", "dry", "-n", ns, ok=False).stderr)
+        out = self.kubectl("apply", "-n", ns, "-f", deploy, "--dry-run=server")
+        self.assertIn("deployment.apps/nginx-deployment created (server dry run)", out)
+        self.assertIn("NotFound", self.kubectl("get", "deploy", "nginx-deployment", "-n", ns, ok=False).stderr)
+        # replace (PUT with the live resourceVersion), annotate, label overwrite and removal.
+        self.kubectl("apply", "-n", ns, "-f", deploy)
+        replaced = os.path.join(self.home, "replaced.yaml")
+        with open(deploy) as src, open(replaced, "w") as dst:
+            dst.write(src.read().replace("replicas: 3", "replicas: 7"))
+        self.assertEqual(self.kubectl("replace", "-n", ns, "-f", replaced).strip(),
+                         "deployment.apps/nginx-deployment replaced")
+        d = self.get_json("deploy", "nginx-deployment", "-n", ns)
+        self.assertEqual(d["spec"]["replicas"], 7)
+        self.assertEqual(d["metadata"]["generation"], 2)
+        self.kubectl("annotate", "deploy", "nginx-deployment", "-n", ns, "note=hi")
+        self.kubectl("label", "deploy", "nginx-deployment", "-n", ns, "app.kubernetes.io/name=web", "--overwrite")
+        self.kubectl("label", "deploy", "nginx-deployment", "-n", ns, "extra=1")
+        self.kubectl("label", "deploy", "nginx-deployment", "-n", ns, "extra-")
+        d = self.get_json("deploy", "nginx-deployment", "-n", ns)
+        self.assertEqual(d["metadata"]["annotations"]["note"], "hi")
+        self.assertEqual(d["metadata"]["labels"], {"app.kubernetes.io/name": "web"})
+        # Paginated get, raw get, api-versions, logs of a missing pod.
+        for i in range(5):
+            self.kubectl("create", "cm", "page%d" % i, "-n", ns, "--from-literal=i=%d" % i)
+        out = self.kubectl("get", "cm", "-n", ns, "--chunk-size=2", "-o", "name")
+        self.assertEqual([l for l in out.split() if "page" in l], ["configmap/page%d" % i for i in range(5)])
+        raw = json.loads(self.kubectl("get", "--raw", "/api/v1/namespaces/%s/configmaps?limit=2" % ns))
+        self.assertEqual(len(raw["items"]), 2)
+        self.assertTrue(raw["metadata"]["continue"])
+        versions = self.kubectl("api-versions").split()
+        self.assertIn("apps/v1", versions)
+        self.assertIn("v1", versions)
+        p = self.kubectl("logs", "nopod", "-n", ns, ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('pods "nopod" not found', p.stderr)
+        # delete -f, then everything in the file is gone.
+        self.assertEqual(self.kubectl("delete", "-n", ns, "-f", deploy).strip(),
+                         'deployment.apps "nginx-deployment" deleted')
+        self.assertIn("NotFound", self.kubectl("get", "deploy", "nginx-deployment", "-n", ns, ok=False).stderr)
+        # Creating into a terminating namespace is refused with the real message.
+        self.kubectl("create", "cm", "held", "-n", ns)
+        self.kubectl("patch", "cm", "held", "-n", ns, "--type", "merge", "-p", '{"metadata":{"finalizers":["x/y"]}}')
+        self.kubectl("delete", "ns", ns, "--wait=false")
+        p = self.kubectl("create", "cm", "late", "-n", ns, ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("unable to create new content in namespace %s because it is being terminated" % ns, p.stderr)
+        self.assertEqual(self.kubectl("get", "ns", ns, "-o", "jsonpath={.status.phase}"), "Terminating")
+        self.kubectl("patch", "cm", "held", "-n", ns, "--type", "json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+        self.kubectl("wait", "--for=delete", "ns/" + ns, "--timeout=30s")
+
+
 class OverTlsWithToken(KubectlScenario, unittest.TestCase):
     TLS = True
     CONTEXT = "kubelite"
