@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
           gz_bytes += n;
           out.write(d, static_cast<std::streamsize>(n));
         },
-        {{level, threads, 4 << 20}, 0});
+        {{level, threads, arca::archive::GzipOptions{}.block_size}, 0});
     while (json_bytes < target) {
       const std::string& item = items[count % items.size()];
       writer.add_item({"pods", "shop", "pod-" + std::to_string(count)}, "v1", false, item);

@@ -19,7 +19,7 @@ using ByteSink = std::function<void(const char* data, size_t size)>;
 struct GzipOptions {
   int level = 6;                   // libdeflate level; 6 is gzip's default and ends near `gzip -6` in size
   unsigned threads = 0;            // 0: one per core
-  size_t block_size = 4 << 20;     // larger blocks cost memory, smaller ones ratio (each restarts the window)
+  size_t block_size = 1 << 20;     // larger blocks cost memory, smaller ones ratio (each restarts the window)
 };
 
 class ParallelGzip {
