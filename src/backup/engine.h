@@ -1,0 +1,40 @@
+#pragma once
+// The backup run (velero-backup.md §3-§6): discovery-driven collection with Velero's filters, the
+// built-in item actions, de-duplication, and the tarball. It streams: list pages → raw item bytes → tar
+// writer, so memory stays flat whatever the cluster size. Related kinds that actions pull in (PVCs, PVs,
+// PriorityClasses, ClusterRoleBindings/ClusterRoles) are indexed once per backup into a spool file.
+#include <functional>
+#include <string>
+
+#include "api/types.h"
+#include "archive/parallel_gzip.h"
+#include "backup/backup_log.h"
+#include "kube/discovery.h"
+
+namespace arca::kube {
+class Transport;
+}
+
+namespace arca::backup {
+
+struct RunOptions {
+  int page_size = 500;  // the server's --client-page-size
+  archive::GzipOptions gzip;
+  // Called after every backed-up item with (items seen so far, items backed up); the caller throttles.
+  std::function<void(int total_items, int items_backed_up)> on_progress;
+};
+
+struct RunResult {
+  int items_backed_up = 0;
+  int hooks_attempted = 0;
+  // `B-resource-list.json.gz` content before gzip: {"<apiVersion>/<Kind>": ["ns/name", ...sorted]}, compact.
+  std::string resource_list;
+};
+
+// Backs up what `backup.spec` selects (spec defaults already filled in by the controller) into a
+// gzip'd tar written to `tar_out`. Per-item problems are logged as errors (⇒ PartiallyFailed); fatal ones
+// (listing namespaces, discovery, the tar sink) throw.
+RunResult run_backup(const api::Backup& backup, kube::Transport& transport, kube::Discovery& discovery,
+                     const archive::ByteSink& tar_out, BackupLog& log, const RunOptions& options = {});
+
+}  // namespace arca::backup

@@ -1,0 +1,31 @@
+#include "controller/context.h"
+
+#include "kube/errors.h"
+
+namespace arca::controller {
+
+ServerContext make_context(kube::Transport& transport, kube::Discovery& discovery, const Clock& clock,
+                           ServerSettings settings) {
+  auto lookup = [&](const char* group, const char* resource) {
+    try {
+      return discovery.lookup(group, "v1", resource);
+    } catch (const kube::KubeError&) {
+      if (std::string(group) == "velero.io")
+        throw std::runtime_error(std::string("the velero.io CRDs are not installed (no ") + resource +
+                                 ".velero.io); run `arca install --crds-only` first");
+      throw;
+    }
+  };
+  return ServerContext{transport,
+                       discovery,
+                       clock,
+                       std::move(settings),
+                       lookup("velero.io", "backups"),
+                       lookup("velero.io", "backupstoragelocations"),
+                       lookup("velero.io", "deletebackuprequests"),
+                       lookup("velero.io", "downloadrequests"),
+                       lookup("", "secrets"),
+                       lookup("", "namespaces")};
+}
+
+}  // namespace arca::controller

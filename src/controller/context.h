@@ -1,0 +1,36 @@
+#pragma once
+// What every controller of `arca server` shares: the API connection, the clock, the server's settings
+// and the velero.io resources resolved once through discovery.
+#include <string>
+
+#include "controller/clock.h"
+#include "kube/discovery.h"
+#include "util/duration.h"
+
+namespace arca::kube {
+class Transport;
+}
+
+namespace arca::controller {
+
+struct ServerSettings {
+  std::string namespace_name = "velero";
+  Duration default_backup_ttl = std::chrono::hours(720);
+  std::string default_backup_storage_location = "default";
+  Duration store_validation_frequency = std::chrono::minutes(1);
+  int client_page_size = 500;
+};
+
+struct ServerContext {
+  kube::Transport& transport;
+  kube::Discovery& discovery;
+  const Clock& clock;
+  ServerSettings settings;
+  kube::ApiResource backups, locations, delete_requests, download_requests, secrets, namespaces;
+};
+
+// Resolves the resources above; throws one line naming what is missing (e.g. CRDs not installed).
+ServerContext make_context(kube::Transport& transport, kube::Discovery& discovery, const Clock& clock,
+                           ServerSettings settings);
+
+}  // namespace arca::controller

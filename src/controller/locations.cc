@@ -1,0 +1,93 @@
+#include "controller/locations.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "api/validation.h"
+#include "kube/dynamic.h"
+#include "persistence/backup_store.h"
+#include "store/location.h"
+
+namespace arca::controller {
+namespace {
+
+std::string base64_decode(const std::string& in) {
+  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int value = 0, bits = -8;
+  for (char c : in) {
+    auto pos = chars.find(c);
+    if (pos == std::string::npos) continue;
+    value = (value << 6) + static_cast<int>(pos);
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((value >> bits) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+std::string write_private_file(const std::string& content) {
+  char path[] = "/tmp/arca-credentials-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) throw std::runtime_error("cannot create a temporary credentials file");
+  fchmod(fd, 0600);
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write a temporary credentials file");
+  return path;
+}
+
+}  // namespace
+
+OpenLocation::OpenLocation(std::unique_ptr<store::ObjectStore> store, persistence::Layout layout,
+                           std::string credentials_file)
+    : store_(std::move(store)), layout_(std::move(layout)), credentials_file_(std::move(credentials_file)) {}
+
+OpenLocation::~OpenLocation() {
+  store_.reset();
+  if (!credentials_file_.empty()) std::remove(credentials_file_.c_str());
+}
+
+std::unique_ptr<OpenLocation> open_location(const api::BackupStorageLocation& location, kube::Transport& transport,
+                                            const kube::ApiResource& secrets) {
+  store::LocationConfig config;
+  config.provider = location.spec.provider;
+  config.bucket = location.spec.object_storage.bucket;
+  config.config = location.spec.config;
+  std::string credentials;
+  if (location.spec.credential && !location.spec.credential->name.empty()) {
+    const auto& ref = *location.spec.credential;
+    auto secret = kube::DynamicClient(transport).get(secrets, location.metadata.namespace_, ref.name);
+    if (!secret.contains("data") || !secret["data"].contains(ref.key))
+      throw std::runtime_error("credential secret " + ref.name + " has no key " + ref.key);
+    credentials = write_private_file(base64_decode(secret["data"][ref.key].get<std::string>()));
+    config.credentials_file = credentials;
+  }
+  try {
+    return std::make_unique<OpenLocation>(store::open_store(config),
+                                          persistence::make_layout(location.spec.object_storage.prefix), credentials);
+  } catch (...) {
+    if (!credentials.empty()) std::remove(credentials.c_str());
+    throw;
+  }
+}
+
+std::string check_location(const api::BackupStorageLocation& location, kube::Transport& transport,
+                           const kube::ApiResource& secrets) {
+  auto problems = api::validate_backup_storage_location(location.spec);
+  if (!problems.empty()) return problems.front();
+  try {
+    auto open = open_location(location, transport, secrets);
+    persistence::validate_location(open->store(), open->layout());
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+}  // namespace arca::controller

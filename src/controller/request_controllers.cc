@@ -1,0 +1,221 @@
+#include "controller/request_controllers.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "api/types.h"
+#include "controller/locations.h"
+#include "kube/dynamic.h"
+#include "kube/errors.h"
+#include "persistence/backup_store.h"
+#include "util/names.h"
+
+namespace arca::controller {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::chrono::milliseconds until(Timestamp when, Timestamp now) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+}
+
+void patch_status(ServerContext& ctx, const kube::ApiResource& resource, const std::string& ns, const std::string& name,
+                  const nlohmann::json& status, const std::string& subresource) {
+  kube::DynamicClient(ctx.transport)
+      .patch(resource, ns, name, kube::PatchType::Merge, nlohmann::json{{"status", status}}.dump(), {}, subresource);
+}
+
+std::optional<api::BackupStorageLocation> get_location(ServerContext& ctx, const std::string& name) {
+  try {
+    return kube::DynamicClient(ctx.transport)
+        .get(ctx.locations, ctx.settings.namespace_name, name)
+        .get<api::BackupStorageLocation>();
+  } catch (const kube::KubeError& e) {
+    if (kube::is_not_found(e)) return std::nullopt;
+    throw;
+  }
+}
+
+// Velero serves only Available locations; one the BSL controller has not looked at yet is checked here.
+std::string location_problem(ServerContext& ctx, const api::BackupStorageLocation& l, const char* action) {
+  if (l.spec.access_mode == api::AccessMode::ReadOnly)
+    return std::string("cannot ") + action + " because backup storage location " + l.metadata.name +
+           " is currently in read-only mode";
+  std::string problem = l.status.phase == api::LocationPhase::Available ? ""
+                        : l.status.phase == api::LocationPhase::Unavailable
+                            ? l.status.message
+                            : check_location(l, ctx.transport, ctx.secrets);
+  if (l.status.phase == api::LocationPhase::Unavailable && problem.empty()) problem = "Unavailable";
+  if (problem.empty()) return "";
+  return std::string("cannot ") + action + " because backup storage location " + l.metadata.name +
+         " is unavailable: " + problem;
+}
+
+std::optional<persistence::BackupFile> backup_file(api::DownloadTargetKind kind) {
+  using K = api::DownloadTargetKind;
+  using F = persistence::BackupFile;
+  switch (kind) {
+    case K::BackupLog: return F::Logs;
+    case K::BackupContents: return F::Tarball;
+    case K::BackupVolumeSnapshots: return F::VolumeSnapshots;
+    case K::BackupItemOperations: return F::ItemOperations;
+    case K::BackupResourceList: return F::ResourceList;
+    case K::BackupResults: return F::Results;
+    case K::BackupVolumeInfos: return F::VolumeInfo;
+    case K::CSIBackupVolumeSnapshots: return F::CsiVolumeSnapshots;
+    case K::CSIBackupVolumeSnapshotContents: return F::CsiVolumeSnapshotContents;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
+ReconcileFn location_reconciler(ServerContext& ctx) {
+  return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
+    if (!cached) return {};
+    auto bsl = cached->get<api::BackupStorageLocation>();
+    auto frequency = std::chrono::duration_cast<std::chrono::seconds>(
+        bsl.spec.validation_frequency.value_or(ctx.settings.store_validation_frequency));
+    auto now = ctx.clock.now();
+    if (bsl.status.phase != api::LocationPhase::unset && bsl.status.last_validation_time) {
+      if (frequency.count() <= 0) return {};
+      auto due = *bsl.status.last_validation_time + frequency;
+      if (now < due) return {until(due, now)};
+    }
+    std::string problem = check_location(bsl, ctx.transport, ctx.secrets);
+    nlohmann::json status = {{"phase", problem.empty() ? "Available" : "Unavailable"},
+                             {"lastValidationTime", format_rfc3339(now)},
+                             {"message", problem.empty() ? nlohmann::json() : nlohmann::json(problem)}};
+    if (bsl.status.phase != (problem.empty() ? api::LocationPhase::Available : api::LocationPhase::Unavailable))
+      spdlog::info("backup-location={} phase={} {}", key, status["phase"].get<std::string>(), problem);
+    patch_status(ctx, ctx.locations, bsl.metadata.namespace_, bsl.metadata.name, status, "status");
+    return {frequency.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(frequency) : 0ms};
+  };
+}
+
+ReconcileFn delete_request_reconciler(ServerContext& ctx) {
+  return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
+    if (!cached) return {};
+    kube::DynamicClient client(ctx.transport);
+    const std::string ns = cached->at("metadata").value("namespace", "");
+    api::DeleteBackupRequest request;
+    try {
+      request = client.get(ctx.delete_requests, ns, cached->at("metadata").value("name", ""))
+                    .get<api::DeleteBackupRequest>();
+    } catch (const kube::KubeError& e) {
+      if (kube::is_not_found(e)) return {};
+      throw;
+    }
+    if (request.status.phase == api::DeleteBackupRequestPhase::Processed) return {};
+    const std::string& name = request.metadata.name;
+    auto processed = [&](const std::vector<std::string>& errors) {
+      patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "Processed"}, {"errors", errors}}, "status");
+      spdlog::info("deletebackuprequest={} processed{}{}", key, errors.empty() ? "" : ": ",
+                   errors.empty() ? "" : errors.front());
+      return ReconcileResult{};
+    };
+    const std::string& backup_name = request.spec.backup_name;
+    if (backup_name.empty()) return processed({"spec.backupName is required"});
+    api::Backup backup;
+    try {
+      backup = client.get(ctx.backups, ns, backup_name).get<api::Backup>();
+    } catch (const kube::KubeError& e) {
+      if (kube::is_not_found(e)) return processed({"backup not found"});
+      throw;
+    }
+    using P = api::BackupPhase;
+    if (backup.status.phase == P::InProgress || backup.status.phase == P::Finalizing ||
+        backup.status.phase == P::FinalizingPartiallyFailed)
+      return processed({"backup is still in progress"});
+    auto location = get_location(ctx, backup.spec.storage_location);
+    if (!location) return processed({"backup storage location " + backup.spec.storage_location + " not found"});
+    if (auto problem = location_problem(ctx, *location, "delete backup"); !problem.empty()) return processed({problem});
+
+    patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}}, "status");
+    update_object<api::Backup>(ctx.transport, ctx.backups, ns, backup_name, [](api::Backup& b) {
+      b.status.phase = P::Deleting;
+      return true;
+    });
+    std::vector<std::string> errors;
+    try {
+      auto open = open_location(*location, ctx.transport, ctx.secrets);
+      persistence::delete_backup(open->store(), open->layout(), backup_name);
+    } catch (const std::exception& e) {
+      errors.push_back(std::string("error deleting backup from backup storage: ") + e.what());
+    }
+    if (!errors.empty()) return processed(errors);
+    try {
+      client.remove(ctx.backups, ns, backup_name);
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) return processed({std::string("error deleting backup: ") + e.what()});
+    }
+    processed({});
+    // Done: the requests for this backup have served their purpose.
+    kube::ListOptions selector;
+    selector.label_selector = "velero.io/backup-name=" + valid_label_value(backup_name);
+    try {
+      client.remove_collection(ctx.delete_requests, ns, selector);
+      client.remove(ctx.delete_requests, ns, name);
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) spdlog::warn("deletebackuprequest={} cleanup: {}", key, e.what());
+    }
+    return {};
+  };
+}
+
+ReconcileFn download_request_reconciler(ServerContext& ctx) {
+  return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
+    if (!cached) return {};
+    auto request = cached->get<api::DownloadRequest>();
+    const std::string& ns = request.metadata.namespace_;
+    auto now = ctx.clock.now();
+    if (request.status.phase == api::DownloadRequestPhase::Processed) {
+      if (request.status.expiration && *request.status.expiration > now)
+        return {until(*request.status.expiration, now)};
+      try {
+        kube::DynamicClient(ctx.transport).remove(ctx.download_requests, ns, request.metadata.name);
+      } catch (const kube::KubeError& e) {
+        if (!kube::is_not_found(e)) throw;
+      }
+      return {};
+    }
+    auto file = backup_file(request.spec.target.kind);
+    if (!file) {
+      spdlog::error("downloadrequest={}: target kind {} is not served", key, api::to_string(request.spec.target.kind));
+      return {};
+    }
+    api::Backup backup;
+    try {
+      backup = kube::DynamicClient(ctx.transport).get(ctx.backups, ns, request.spec.target.name).get<api::Backup>();
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) throw;
+      spdlog::error("downloadrequest={}: backup {} not found", key, request.spec.target.name);
+      return {};
+    }
+    auto location = get_location(ctx, backup.spec.storage_location);
+    if (!location) {
+      spdlog::error("downloadrequest={}: backup storage location {} not found", key, backup.spec.storage_location);
+      return {};
+    }
+    auto open = open_location(*location, ctx.transport, ctx.secrets);
+    std::string object = persistence::backup_key(open->layout(), backup.metadata.name, *file);
+    std::string url;
+    try {
+      url = open->store().signed_get_url(object, std::chrono::minutes(10));
+    } catch (const store::StoreError& e) {
+      if (e.kind() != store::ErrorKind::Unsupported || location->spec.provider != "local") throw;
+      // The local driver has no URLs: its objects are files, readable where the server and CLI share a disk.
+      auto root = location->spec.config.count("root") ? location->spec.config.at("root") : "";
+      url = "file://" + std::filesystem::absolute(std::filesystem::path(root) / location->spec.object_storage.bucket /
+                                                  object)
+                            .string();
+    }
+    auto expiration = now + std::chrono::minutes(10);
+    patch_status(ctx, ctx.download_requests, ns, request.metadata.name,
+                 {{"phase", "Processed"}, {"downloadURL", url}, {"expiration", format_rfc3339(expiration)}}, "");
+    return {until(expiration, now)};
+  };
+}
+
+}  // namespace arca::controller

@@ -1,0 +1,68 @@
+#include "controller/server.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "controller/backup_controller.h"
+#include "controller/request_controllers.h"
+#include "kube/transport.h"
+
+namespace arca::controller {
+
+const std::vector<std::string>& controller_names() {
+  static const std::vector<std::string> names = {"backup", "backup-deletion", "download-request",
+                                                 "backup-storage-location"};
+  return names;
+}
+
+void run_server(const ServerOptions& options, const Clock& clock) {
+  for (const auto& name : options.disabled_controllers)
+    if (std::find(controller_names().begin(), controller_names().end(), name) == controller_names().end())
+      throw std::invalid_argument("invalid controller name \"" + name + "\" in --disable-controllers");
+  // Signals are taken by sigwait below, never by a worker thread in the middle of a backup.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto config = kube::load_config(options.kube);
+  config.qps = options.client_qps;
+  config.burst = options.client_burst;
+  kube::Transport transport(config);
+  kube::Discovery discovery(transport);
+  ServerContext ctx = make_context(transport, discovery, clock, options.settings);
+  const std::string& ns = ctx.settings.namespace_name;
+
+  fail_interrupted_backups(ctx);
+
+  auto enabled = [&](const std::string& name) {
+    return std::find(options.disabled_controllers.begin(), options.disabled_controllers.end(), name) ==
+           options.disabled_controllers.end();
+  };
+  std::vector<std::unique_ptr<Controller>> controllers;
+  if (enabled("backup-storage-location"))
+    controllers.push_back(std::make_unique<Controller>("backup-storage-location", transport, ctx.locations, ns,
+                                                       location_reconciler(ctx)));
+  if (enabled("backup"))
+    controllers.push_back(std::make_unique<Controller>("backup", transport, ctx.backups, ns, backup_reconciler(ctx)));
+  if (enabled("backup-deletion"))
+    controllers.push_back(std::make_unique<Controller>("backup-deletion", transport, ctx.delete_requests, ns,
+                                                       delete_request_reconciler(ctx)));
+  if (enabled("download-request"))
+    controllers.push_back(std::make_unique<Controller>("download-request", transport, ctx.download_requests, ns,
+                                                       download_request_reconciler(ctx)));
+  for (auto& c : controllers) c->start();
+  spdlog::info("arca server started in namespace {} with {} controllers", ns, controllers.size());
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received signal {}, shutting down", received);
+  for (auto& c : controllers) c->stop();
+  spdlog::info("arca server stopped");
+}
+
+}  // namespace arca::controller

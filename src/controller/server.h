@@ -1,0 +1,29 @@
+#pragma once
+// `arca server`: the controllers of velero.io objects in one namespace, until SIGTERM/SIGINT.
+#include <string>
+#include <vector>
+
+#include "controller/clock.h"
+#include "controller/context.h"
+#include "kube/config.h"
+
+namespace arca::controller {
+
+struct ServerOptions {
+  kube::LoadOptions kube;
+  ServerSettings settings;
+  double client_qps = 100;
+  int client_burst = 100;
+  // Names from velero's --disable-controllers that arca has: backup, backup-deletion, download-request,
+  // backup-storage-location.
+  std::vector<std::string> disabled_controllers;
+};
+
+// The controller names run_server knows, for validating --disable-controllers.
+const std::vector<std::string>& controller_names();
+
+// Blocks SIGTERM/SIGINT, starts the controllers (after failing interrupted backups), waits for a signal,
+// then stops them gracefully: a running backup finishes first. Throws on start-up problems.
+void run_server(const ServerOptions& options, const Clock& clock);
+
+}  // namespace arca::controller
