@@ -41,25 +41,10 @@ json label_selector_schema() {
 
 }  // namespace mapping
 
-#define ARCA_API_JSON(T)                                                            \
-  void to_json(json& j, const T& value) { j = mapping::encode(value); }           \
+#define ARCA_API_DEFINE_JSON(T)                                                 \
+  void to_json(json& j, const T& value) { j = mapping::encode(value); }         \
   void from_json(const json& j, T& value) { mapping::decode(j, value, std::string{}); }
-ARCA_API_JSON(ObjectMeta)
-ARCA_API_JSON(Backup)
-ARCA_API_JSON(Restore)
-ARCA_API_JSON(Schedule)
-ARCA_API_JSON(BackupStorageLocation)
-ARCA_API_JSON(VolumeSnapshotLocation)
-ARCA_API_JSON(DeleteBackupRequest)
-ARCA_API_JSON(DownloadRequest)
-ARCA_API_JSON(ServerStatusRequest)
-ARCA_API_JSON(BackupRepository)
-ARCA_API_JSON(PodVolumeBackup)
-ARCA_API_JSON(PodVolumeRestore)
-ARCA_API_JSON(DataUpload)
-ARCA_API_JSON(DataDownload)
-ARCA_API_JSON(BackupSpec)
-ARCA_API_JSON(RestoreSpec)
-#undef ARCA_API_JSON
+ARCA_API_JSON_TYPES(ARCA_API_DEFINE_JSON)
+#undef ARCA_API_DEFINE_JSON
 
 }  // namespace arca::api

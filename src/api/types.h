@@ -733,25 +733,28 @@ struct DataDownload {
 };
 
 // ---- JSON (apiVersion and kind are written by to_json and checked by from_json) ----------------------------
-#define ARCA_API_JSON(T)                      \
-  void to_json(json& j, const T& value);      \
+// Every kind and its spec and status convert with nlohmann (`json j = backup; j.get<Backup>()`); from_json
+// throws DecodeError naming the field path. The list is shared with types.cc.
+#define ARCA_API_JSON_TYPES(X)                                                                                 \
+  X(ObjectMeta)                                                                                                 \
+  X(Backup) X(BackupSpec) X(BackupStatus)                                                                       \
+  X(Restore) X(RestoreSpec) X(RestoreStatus)                                                                    \
+  X(Schedule) X(ScheduleSpec) X(ScheduleStatus)                                                                 \
+  X(BackupStorageLocation) X(BackupStorageLocationSpec) X(BackupStorageLocationStatus)                          \
+  X(VolumeSnapshotLocation) X(VolumeSnapshotLocationSpec) X(VolumeSnapshotLocationStatus)                       \
+  X(DeleteBackupRequest) X(DeleteBackupRequestSpec) X(DeleteBackupRequestStatus)                                \
+  X(DownloadRequest) X(DownloadRequestSpec) X(DownloadRequestStatus)                                            \
+  X(ServerStatusRequest) X(ServerStatusRequestSpec) X(ServerStatusRequestStatus)                                \
+  X(BackupRepository) X(BackupRepositorySpec) X(BackupRepositoryStatus)                                         \
+  X(PodVolumeBackup) X(PodVolumeBackupSpec) X(PodVolumeBackupStatus)                                            \
+  X(PodVolumeRestore) X(PodVolumeRestoreSpec) X(PodVolumeRestoreStatus)                                         \
+  X(DataUpload) X(DataUploadSpec) X(DataUploadStatus)                                                           \
+  X(DataDownload) X(DataDownloadSpec) X(DataDownloadStatus)
+
+#define ARCA_API_DECLARE_JSON(T)         \
+  void to_json(json& j, const T& value); \
   void from_json(const json& j, T& value);
-ARCA_API_JSON(ObjectMeta)
-ARCA_API_JSON(Backup)
-ARCA_API_JSON(Restore)
-ARCA_API_JSON(Schedule)
-ARCA_API_JSON(BackupStorageLocation)
-ARCA_API_JSON(VolumeSnapshotLocation)
-ARCA_API_JSON(DeleteBackupRequest)
-ARCA_API_JSON(DownloadRequest)
-ARCA_API_JSON(ServerStatusRequest)
-ARCA_API_JSON(BackupRepository)
-ARCA_API_JSON(PodVolumeBackup)
-ARCA_API_JSON(PodVolumeRestore)
-ARCA_API_JSON(DataUpload)
-ARCA_API_JSON(DataDownload)
-ARCA_API_JSON(BackupSpec)
-ARCA_API_JSON(RestoreSpec)
-#undef ARCA_API_JSON
+ARCA_API_JSON_TYPES(ARCA_API_DECLARE_JSON)
+#undef ARCA_API_DECLARE_JSON
 
 }  // namespace arca::api

@@ -57,7 +57,7 @@ const char* kVeleroBackup = R"({
     "completionTimestamp": "2024-01-02T03:05:00Z",
     "warnings": 2,
     "progress": {"totalItems": 120, "itemsBackedUp": 120},
-    "hookStatus": {"hooksAttempted": 1},
+    "hookStatus": {"hooksAttempted": 1, "hooksSkippedInAFutureVersion": 2},
     "someFutureCounter": 7
   },
   "someFutureTopLevelField": "kept"
@@ -94,6 +94,17 @@ TEST(ApiTypes, RoundTripKeepsEveryFieldIncludingUnknownOnes) {
   json expected = original;
   expected["spec"].erase("metadata");
   EXPECT_EQ(written, expected) << written.dump(2);
+}
+
+TEST(ApiTypes, SpecAndStatusConvertOnTheirOwn) {
+  BackupStatus status;
+  status.phase = BackupPhase::InProgress;
+  status.progress.emplace();
+  status.progress->total_items = 5;
+  json patch{{"status", status}};  // what a controller sends as a merge patch
+  EXPECT_EQ(patch.dump(), R"({"status":{"phase":"InProgress","progress":{"totalItems":5}}})");
+  EXPECT_EQ(patch["status"].get<BackupStatus>().progress->total_items, 5);
+  EXPECT_THROW(json::parse(R"({"phase":7})").get<RestoreStatus>(), DecodeError);
 }
 
 TEST(ApiTypes, OmitsEmptyFieldsLikeOmitempty) {
