@@ -378,9 +378,10 @@ json server_side_apply(const json& live, const json& applied, const std::string&
       owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
       std::string lines;
       for (const auto& o : owners) {
-        lines += (lines.empty() ? "" : "\n") + std::string("conflicts with ") + o + ":";
+        if (!lines.empty()) lines += '\n';
+        lines.append("conflicts with ").append(o).append(":");
         for (const auto& c : conflicts)
-          if (manager_description(*c.owner) == o) lines += "\n- " + path_string(c.path);
+          if (manager_description(*c.owner) == o) lines.append("\n- ").append(path_string(c.path));
       }
       message = "Apply failed with " + std::to_string(conflicts.size()) + " conflicts: " + lines;
     }
