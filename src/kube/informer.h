@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kube/discovery.h"
+#include "kube/watch.h"
 
 namespace arca::kube {
 
@@ -63,7 +64,7 @@ class Informer {
  private:
   void run();
   std::string relist();
-  void apply(const struct WatchEvent& event);
+  void apply(const WatchEvent& event);
   void resync_loop();
   bool sleep_unless_stopped(std::chrono::milliseconds duration);
 
