@@ -57,7 +57,7 @@ enum class RepositoryType { unset, kopia, restic };  // also the uploader type o
 enum class MaintenanceResult { unset, Succeeded, Failed };
 // Phases shared by PodVolumeBackup/Restore and DataUpload/DataDownload.
 enum class VolumeOperationPhase { unset, New, Accepted, Prepared, InProgress, Canceling, Canceled, Completed, Failed };
-enum class NodeOS { unset, auto_, linux, windows };
+enum class NodeOS { unset, auto_, linux, windows };  // auto_: "auto" is a C++ keyword
 enum class HookErrorMode { unset, Continue, Fail };
 
 template <> struct EnumNames<BackupPhase> {

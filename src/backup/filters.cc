@@ -65,6 +65,14 @@ std::optional<std::vector<std::string>> NamespaceScope::namespaces_to_list() con
   return out;
 }
 
+std::vector<std::string> NamespaceScope::missing_namespaces(const std::vector<std::string>& existing) const {
+  std::vector<std::string> out;
+  for (const auto& ns : namespaces_to_list().value_or(std::vector<std::string>{})) {
+    if (!contains(existing, ns)) out.push_back(ns);
+  }
+  return out;
+}
+
 NamespaceScope resolve_namespace_scope(const std::vector<std::string>& includes,
                                        const std::vector<std::string>& excludes,
                                        const std::vector<std::string>& existing_namespaces) {

@@ -34,6 +34,8 @@ struct NamespaceScope {
   bool should_include(const std::string& ns) const { return !includes_nothing && filter.should_include(ns); }
   // Namespaced resources are listed cluster-wide (nullopt) when "*" is included, else once per namespace here.
   std::optional<std::vector<std::string>> namespaces_to_list() const;
+  // Included names that do not exist: Velero logs an error for each (the backup ends PartiallyFailed).
+  std::vector<std::string> missing_namespaces(const std::vector<std::string>& existing_namespaces) const;
 };
 
 // Expansion happens when the includes are non-empty, none is exactly "*", and some include or exclude has a glob

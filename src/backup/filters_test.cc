@@ -92,6 +92,8 @@ TEST(NamespaceScope, StarListsClusterWideAndExcludesWin) {
   EXPECT_TRUE(scope.should_include("brand-new"));  // not expanded: glob matching per item
   auto plain = resolve_namespace_scope({"ns1", "ns2", "gone"}, {"ns2"}, kExisting);
   EXPECT_EQ(plain.namespaces_to_list(), (std::vector<std::string>{"ns1", "gone"}));  // missing names kept verbatim
+  EXPECT_EQ(plain.missing_namespaces(kExisting), std::vector<std::string>{"gone"});
+  EXPECT_THAT(scope.missing_namespaces(kExisting), IsEmpty());
   auto excluded_by_glob = resolve_namespace_scope({"ns1", "ns2"}, {"ns[2]"}, kExisting);
   EXPECT_EQ(excluded_by_glob.namespaces_to_list(), std::vector<std::string>{"ns1"});
 }
