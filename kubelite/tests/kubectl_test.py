@@ -53,6 +53,36 @@ EXPECTED_OBJECTS = {
 }
 
 
+SMP_BEFORE = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: smp}
+spec:
+  selector: {matchLabels: {app: smp}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1}}
+  template:
+    metadata: {labels: {app: smp}}
+    spec:
+      containers:
+      - {name: a, image: img-a, env: [{name: X, value: "1"}, {name: Y, value: "2"}]}
+      - {name: b, image: img-b}
+      volumes: [{name: v, emptyDir: {}}]
+"""
+SMP_AFTER = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: smp}
+spec:
+  selector: {matchLabels: {app: smp}}
+  strategy: {type: Recreate}
+  template:
+    metadata: {labels: {app: smp}}
+    spec:
+      containers:
+      - {name: b, image: img-b}
+      - {name: a, image: img-a, env: [{name: X, value: "1"}]}
+      volumes: [{name: v, configMap: {name: cm}}]
+"""
+
+
 class KubectlError(AssertionError):
     pass
 
@@ -421,6 +451,20 @@ class OverHttp(KubectlScenario, unittest.TestCase):
         d = self.get_json("deploy", "nginx-deployment", "-n", ns)
         self.assertEqual(d["metadata"]["annotations"]["note"], "hi")
         self.assertEqual(d["metadata"]["labels"], {"app.kubernetes.io/name": "web"})
+        # Client-side apply computes strategic patches with $setElementOrder, $retainKeys and $patch: delete.
+        first, second = os.path.join(self.home, "smp1.yaml"), os.path.join(self.home, "smp2.yaml")
+        with open(first, "w") as f:
+            f.write(SMP_BEFORE)
+        with open(second, "w") as f:
+            f.write(SMP_AFTER)
+        self.kubectl("apply", "-n", ns, "-f", first)
+        self.assertApplied(self.kubectl("apply", "-n", ns, "-f", second), ["deployment.apps/smp"], "configured")
+        spec = self.get_json("deploy", "smp", "-n", ns)["spec"]
+        self.assertEqual(spec["strategy"], {"type": "Recreate"})
+        containers = spec["template"]["spec"]["containers"]
+        self.assertEqual([c["name"] for c in containers], ["b", "a"])
+        self.assertEqual(containers[1]["env"], [{"name": "X", "value": "1"}])
+        self.assertEqual(spec["template"]["spec"]["volumes"], [{"name": "v", "configMap": {"name": "cm"}}])
         # Paginated get, raw get, api-versions, logs of a missing pod.
         for i in range(5):
             self.kubectl("create", "cm", "page%d" % i, "-n", ns, "--from-literal=i=%d" % i)
