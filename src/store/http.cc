@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "store/crypto.h"
 
@@ -15,6 +17,7 @@ struct Transfer {
   HttpResponse* response;
   CURL* curl;
   size_t sent = 0;
+  bool* delivered;  // set once the sink received bytes: such a request cannot be repeated
 };
 
 size_t on_read(char* buffer, size_t size, size_t count, void* user) {
@@ -30,6 +33,7 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
   long status = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300 && t->request->sink) {
+    *t->delivered = true;
     (*t->request->sink)(data, size * count);
   } else if (t->response->body.size() < (1 << 20)) {  // error documents are small; never buffer a stray body
     t->response->body.append(data, size * count);
@@ -79,9 +83,27 @@ void HttpClient::give_back(void* handle) {
 }
 
 HttpResponse HttpClient::perform(const HttpRequest& request, const std::string& what) {
+  // Transient failures (connection trouble, 429, 5xx) are retried, as the cloud SDKs Velero uses do, unless
+  // part of a response body already went to the caller's sink.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    bool delivered = false, retryable = false;
+    try {
+      HttpResponse response = perform_once(request, what, delivered, retryable);
+      bool transient = response.status == 429 || response.status >= 500;
+      if (!transient || delivered || attempt == kAttempts) return response;
+    } catch (const StoreError&) {
+      if (!retryable || delivered || attempt == kAttempts) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));  // 400 ms, then 1.6 s
+  }
+}
+
+HttpResponse HttpClient::perform_once(const HttpRequest& request, const std::string& what, bool& delivered,
+                                      bool& retryable) {
   CURL* curl = static_cast<CURL*>(take_handle());
   HttpResponse response;
-  Transfer transfer{&request, &response, curl};
+  Transfer transfer{&request, &response, curl, 0, &delivered};
   curl_slist* headers = nullptr;
   // Without this libcurl adds "Expect: 100-continue" to large uploads, costing a round trip. Not with SigV4:
   // libcurl would sign the suppressed header as "expect:" although it is never sent (the botocore test saw it).
@@ -135,6 +157,9 @@ HttpResponse HttpClient::perform(const HttpRequest& request, const std::string& 
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     std::string cause = error[0] ? error : curl_easy_strerror(rc);
+    // Certificate, DNS and URL problems do not go away by asking again; dropped connections may.
+    retryable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
+                rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE;
     curl_easy_cleanup(curl);  // a failed connection is not worth keeping
     throw StoreError(ErrorKind::Unreachable, what + ": " + cause);
   }

@@ -42,6 +42,7 @@ class HttpClient {
   HttpResponse perform(const HttpRequest& request, const std::string& what);
 
  private:
+  HttpResponse perform_once(const HttpRequest& request, const std::string& what, bool& delivered, bool& retryable);
   void* take_handle();
   void give_back(void* handle);
 

@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <curl/curl.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <thread>
 
 #include <cstdlib>
 #include <cstring>
@@ -417,6 +421,49 @@ TEST(StoreTls, CaCertTrustsAndInsecureSkipsVerification) {
   auto insecure = loc;
   insecure.config["insecureSkipTLSVerify"] = "true";
   EXPECT_EQ(get_string(*open_store(insecure), "x"), "with caCert");
+}
+
+}  // namespace
+}  // namespace arca::store
+
+namespace arca::store {
+namespace {
+
+// Transient answers are retried; lasting ones end in one error after a bounded number of attempts.
+TEST(StoreRetries, ServiceUnavailableIsRetriedThenReported) {
+  httplib::Server server;
+  std::atomic<int> requests{0};
+  std::atomic<int> failures_left{1};
+  server.Get(".*", [&](const httplib::Request&, httplib::Response& res) {
+    ++requests;
+    if (failures_left-- > 0) {
+      res.status = 503;
+      res.set_content("<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
+                      "application/xml");
+    } else {
+      res.set_content("payload", "application/octet-stream");
+    }
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  TempDir dir;
+  std::ofstream(dir.file("creds")) << "[default]\naws_access_key_id=AK\naws_secret_access_key=SK\n";
+  auto store = open_store({"aws", "b", {{"s3Url", "http://127.0.0.1:" + std::to_string(port)},
+                                        {"s3ForcePathStyle", "true"}}, dir.file("creds")});
+  EXPECT_EQ(get_string(*store, "k"), "payload");
+  EXPECT_EQ(requests.load(), 2);
+  requests = 0;
+  failures_left = 100;
+  try {
+    get_string(*store, "k");
+    ADD_FAILURE() << "a lasting 503 was not reported";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Failed);
+    EXPECT_NE(std::string(e.what()).find("503 SlowDown"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(requests.load(), 3);
+  server.stop();
+  serving.join();
 }
 
 }  // namespace
