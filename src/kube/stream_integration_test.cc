@@ -314,6 +314,41 @@ TEST(Informer, ConvergesAfterItsWatchExpires) {
   informer.stop();
 }
 
+// kube-apiservers restart (upgrades, crashes): an informer must ride through it. kubelite is restarted
+// on the same port with the same --data-dir, so the client sees its stream end and the server come back.
+TEST(Informer, SurvivesAServerRestart) {
+  testsupport::TempDir dir;
+  std::string port = std::to_string(testsupport::free_port());
+  std::string kubeconfig = dir.file("kubeconfig");
+  auto start_server = [&] {
+    std::remove(kubeconfig.c_str());
+    testsupport::ChildProcess server({testsupport::build_dir() + "/kubelite/kubelite", "--port", port,
+                                      "--kubeconfig-out", kubeconfig, "--data-dir", dir.file("data")},
+                                     dir.file("kubelite.log"));
+    EXPECT_TRUE(testsupport::wait_for_file(kubeconfig, std::chrono::seconds(10))) << server.log();
+    return server;
+  };
+  testsupport::ChildProcess server = start_server();
+  Client client(config_from(kubeconfig));
+  ApiResource cm = client.discovery.resolve("cm");
+  Informer informer(*client.transport, cm, "default");
+  informer.start();
+  ASSERT_TRUE(informer.wait_for_sync(std::chrono::seconds(10)));
+  client.dynamic.create(cm, "default", config_map("default", "before"));
+
+  server.stop();
+  server = start_server();
+  client.dynamic.create(cm, "default", config_map("default", "after"));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((!informer.get("default/before") || !informer.get("default/after")) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(informer.get("default/before"), nullptr);
+  EXPECT_NE(informer.get("default/after"), nullptr) << informer.last_error();
+  informer.stop();
+}
+
 TEST(Informer, ResyncRepeatsEveryObjectToUpdateHandlers) {
   testsupport::TempDir dir;
   testsupport::Kubelite kubelite = testsupport::start_kubelite(dir);
