@@ -1,0 +1,798 @@
+#include "restore/engine.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "kube/dynamic.h"
+#include "kube/errors.h"
+#include "kube/transport.h"
+#include "restore/diff.h"
+#include "restore/item_actions.h"
+#include "util/includes_excludes.h"
+
+namespace arca::restore {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kCrdResource = "customresourcedefinitions.apiextensions.k8s.io";
+
+// ---- spool: the tarball's items, one file per resource directory ---------------------------------------
+struct SpoolFile {
+  std::string path;
+  std::FILE* file = nullptr;
+  size_t items = 0;
+};
+
+void write_field(std::FILE* file, std::string_view field) {
+  uint32_t size = static_cast<uint32_t>(field.size());
+  if (std::fwrite(&size, sizeof size, 1, file) != 1 || std::fwrite(field.data(), 1, field.size(), file) != field.size())
+    throw std::runtime_error("cannot write the restore spool: " + std::string(std::strerror(errno)));
+}
+
+bool read_field(std::FILE* file, std::string& field) {
+  uint32_t size = 0;
+  if (std::fread(&size, sizeof size, 1, file) != 1) return false;
+  field.resize(size);
+  return std::fread(field.data(), 1, size, file) == size;
+}
+
+struct SpooledItem {
+  std::string ns;  // "" for cluster-scoped
+  std::string name;
+  std::string json;
+};
+
+class Spool {
+ public:
+  explicit Spool(const std::string& parent) {
+    std::string base = parent.empty() ? fs::temp_directory_path().string() : parent;
+    std::string pattern = base + "/arca-restore-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("cannot create the restore spool under " + base + ": " + std::strerror(errno));
+    dir_ = pattern;
+  }
+  ~Spool() {
+    for (auto& [resource, spool] : files_)
+      if (spool.file != nullptr) std::fclose(spool.file);
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  void add(const std::string& resource, const SpooledItem& item) {
+    auto& spool = files_[resource];
+    if (spool.file == nullptr) {
+      spool.path = dir_ + "/" + std::to_string(files_.size());
+      spool.file = std::fopen(spool.path.c_str(), "w+");
+      if (spool.file == nullptr) throw std::runtime_error("cannot write the restore spool " + spool.path);
+    }
+    write_field(spool.file, item.ns);
+    write_field(spool.file, item.name);
+    write_field(spool.file, item.json);
+    ++spool.items;
+  }
+
+  std::vector<std::string> resources() const {
+    std::vector<std::string> names;
+    for (const auto& [resource, spool] : files_) names.push_back(resource);
+    return names;
+  }
+  size_t items(const std::string& resource) const {
+    auto it = files_.find(resource);
+    return it == files_.end() ? 0 : it->second.items;
+  }
+  size_t total_items() const {
+    size_t total = 0;
+    for (const auto& [resource, spool] : files_) total += spool.items;
+    return total;
+  }
+
+  // Calls `each` for every item of `resource` in tarball order.
+  void read(const std::string& resource, const std::function<void(SpooledItem&&)>& each) {
+    auto it = files_.find(resource);
+    if (it == files_.end()) return;
+    std::FILE* file = it->second.file;
+    std::fflush(file);
+    std::rewind(file);
+    for (;;) {
+      SpooledItem item;
+      if (!read_field(file, item.ns) || !read_field(file, item.name) || !read_field(file, item.json)) break;
+      each(std::move(item));
+    }
+  }
+
+ private:
+  std::string dir_;
+  std::map<std::string, SpoolFile> files_;
+};
+
+// resources/<dir>/{cluster|namespaces/<ns>}/<name>.json; version directories and anything deeper are not items.
+bool parse_item_path(const std::string& path, std::string& resource, SpooledItem& item) {
+  static constexpr std::string_view kPrefix = "resources/";
+  if (path.rfind(kPrefix, 0) != 0) return false;
+  std::vector<std::string> parts;
+  size_t start = kPrefix.size();
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    parts.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  auto strip_json = [](const std::string& file, std::string& name) {
+    if (file.size() <= 5 || file.compare(file.size() - 5, 5, ".json") != 0) return false;
+    name = file.substr(0, file.size() - 5);
+    return true;
+  };
+  if (parts.size() == 3 && parts[1] == "cluster") {
+    resource = parts[0];
+    item.ns.clear();
+    return strip_json(parts[2], item.name);
+  }
+  if (parts.size() == 4 && parts[1] == "namespaces") {
+    resource = parts[0];
+    item.ns = parts[2];
+    return strip_json(parts[3], item.name);
+  }
+  return false;
+}
+
+// ---- a bounded worker pool: items of one tier in parallel, tiers one after another ----------------------
+class WorkerPool {
+ public:
+  WorkerPool(int workers, size_t queue_limit) : limit_(queue_limit) {
+    for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { work(); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& thread : threads_) thread.join();
+  }
+  void submit(std::function<void()> task) {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return queue_.size() < limit_; });
+    queue_.push_back(std::move(task));
+    ready_.notify_one();
+  }
+  void wait_idle() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [&] { return queue_.empty() && busy_ == 0; });
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+        room_.notify_one();
+      }
+      task();
+      std::lock_guard lock(mutex_);
+      if (--busy_ == 0 && queue_.empty()) idle_.notify_all();
+    }
+  }
+  size_t limit_;
+  std::mutex mutex_;
+  std::condition_variable ready_, room_, idle_;
+  std::deque<std::function<void()>> queue_;
+  int busy_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+std::pair<std::string, std::string> split_resource_dir(const std::string& dir) {
+  size_t dot = dir.find('.');
+  if (dot == std::string::npos) return {dir, ""};
+  return {dir.substr(0, dot), dir.substr(dot + 1)};
+}
+
+std::string version_of(const std::string& api_version) {
+  size_t slash = api_version.find('/');
+  return slash == std::string::npos ? api_version : api_version.substr(slash + 1);
+}
+
+std::string resource_id(const std::string& group_resource, const std::string& ns, const std::string& name) {
+  return ns.empty() ? group_resource + "/" + name : group_resource + "/" + ns + "/" + name;
+}
+
+Labels labels_of(const json& item) {
+  Labels labels;
+  auto it = item.find("metadata");
+  if (it == item.end() || !it->contains("labels") || !(*it)["labels"].is_object()) return labels;
+  for (const auto& [key, value] : (*it)["labels"].items())
+    if (value.is_string()) labels[key] = value.get<std::string>();
+  return labels;
+}
+
+bool crd_ready(const json& crd) {
+  bool established = false, names_accepted = false;
+  for (const auto& condition : crd.value("/status/conditions"_json_pointer, json::array())) {
+    bool is_true = condition.value("status", "") == "True";
+    if (condition.value("type", "") == "Established") established = is_true;
+    if (condition.value("type", "") == "NamesAccepted") names_accepted = is_true;
+  }
+  return established && names_accepted;
+}
+
+// ---- one restore run ---------------------------------------------------------------------------------------
+class Run {
+ public:
+  Run(const api::Restore& restore, kube::Transport& transport, kube::Discovery& discovery, RestoreLog& log,
+      const EngineOptions& options, RestoreOutcome& outcome)
+      : restore_(restore),
+        spec_(restore.spec),
+        client_(transport),
+        discovery_(discovery),
+        log_(log),
+        options_(options),
+        out_(outcome),
+        spool_(options.spool_dir) {}
+
+  void execute(const archive::ByteSource& tarball) {
+    if (!spool_tarball(tarball)) return;
+    build_filters();
+    load_plugin_configs();
+    total_estimate_ = static_cast<int>(spool_.total_items());
+    auto order = order_resources(options_.priorities, spool_.resources(), discovery_.data().get());
+
+    // Pass 1: CRDs, so that pass 2 can create their custom resources.
+    if (spool_.items(kCrdResource) > 0) {
+      restore_resource(kCrdResource);
+      if (crds_changed_) discovery_.refresh();
+    }
+    for (const auto& resource : order)
+      if (resource != kCrdResource) restore_resource(resource);
+
+    out_.items_restored = out_.total_items = static_cast<int>(out_.resources.size());
+    std::sort(out_.dry_run.begin(), out_.dry_run.end(),
+              [](const DryRunItem& a, const DryRunItem& b) { return a.resource_id < b.resource_id; });
+    log_.info("restore completed");
+  }
+
+ private:
+  // ---- reading ----
+  bool spool_tarball(const archive::ByteSource& tarball) {
+    bool saw_resources = false;
+    try {
+      archive::TarballReader reader(tarball);
+      while (auto entry = reader.next()) {
+        std::string resource;
+        SpooledItem item;
+        if (entry->path.rfind("resources/", 0) == 0) saw_resources = true;
+        if (!parse_item_path(entry->path, resource, item)) continue;
+        item.json = reader.read_content();
+        if (resource == "namespaces") backed_up_namespaces_[item.name] = item.json;
+        spool_.add(resource, item);
+      }
+    } catch (const archive::ArchiveError& e) {
+      add_velero_error(std::string("error extracting backup tarball: ") + e.what());
+      return false;
+    }
+    if (!saw_resources) {
+      std::string message = "zero items to be restored: the backup tarball has no resources directory";
+      log_.warning(message);
+      std::lock_guard lock(results_mutex_);
+      out_.warnings.velero.push_back(message);
+      return false;
+    }
+    return true;
+  }
+
+  // ---- filters ----
+  void build_filters() {
+    auto data = discovery_.data();
+    auto resolve_all = [&](const std::vector<std::string>& names) {
+      std::vector<std::string> resolved;
+      for (const auto& name : names) {
+        const kube::ApiResource* resource = name == "*" ? nullptr : kube::resolve_resource(*data, name);
+        resolved.push_back(resource != nullptr ? resource->group_resource() : name);
+      }
+      return resolved;
+    };
+    resource_filter_ = {resolve_all(spec_.included_resources), resolve_all(spec_.excluded_resources)};
+    namespace_filter_ = {spec_.included_namespaces, spec_.excluded_namespaces};
+  }
+
+  bool cluster_scoped_allowed() const {
+    if (spec_.include_cluster_resources) return *spec_.include_cluster_resources;
+    return namespace_filter_.includes_everything();
+  }
+
+  static bool must_have(const std::string& resource) {
+    return resource == "datauploads.velero.io" || resource == "volumesnapshotcontents.snapshot.storage.k8s.io";
+  }
+
+  bool selected_by_labels(const json& item) const {
+    if (spec_.label_selector) return selector_matches(*spec_.label_selector, labels_of(item));
+    if (!spec_.or_label_selectors.empty()) {
+      Labels labels = labels_of(item);
+      return std::any_of(spec_.or_label_selectors.begin(), spec_.or_label_selectors.end(),
+                         [&](const LabelSelector& s) { return selector_matches(s, labels); });
+    }
+    return true;
+  }
+
+  std::string target_namespace(const std::string& ns) const {
+    auto mapped = spec_.namespace_mapping.find(ns);
+    return mapped == spec_.namespace_mapping.end() ? ns : mapped->second;
+  }
+
+  // ---- plugin configuration (change-storage-class, change-image-name) ----
+  std::map<std::string, std::string> plugin_config(const std::string& plugin) {
+    std::map<std::string, std::string> data;
+    try {
+      kube::ApiResource config_maps = discovery_.lookup("", "v1", "configmaps");
+      kube::ListOptions selector;
+      selector.label_selector = "velero.io/plugin-config," + plugin + "=RestoreItemAction";
+      client_.list(config_maps, options_.plugin_namespace, selector, [&](const kube::ListItem& item) {
+        json cm = item.parse();
+        for (const auto& [key, value] : cm.value("data", json::object()).items())
+          if (value.is_string()) data[key] = value.get<std::string>();
+      });
+    } catch (const kube::KubeError& e) {
+      log_.warning("cannot read the configuration of plugin " + plugin + ": " + e.what());
+    }
+    return data;
+  }
+
+  void load_plugin_configs() {
+    actions_.spec = &spec_;
+    actions_.storage_class_mapping = plugin_config("velero.io/change-storage-class");
+    actions_.image_name_rules = plugin_config("velero.io/change-image-name");
+    actions_.storage_class_exists = [this](const std::string& name) {
+      try {
+        client_.get(discovery_.lookup("storage.k8s.io", "v1", "storageclasses"), "", name);
+        return true;
+      } catch (const kube::KubeError&) {
+        return false;
+      }
+    };
+    actions_.service_accounts = [this](const std::string& ns) { return service_accounts(ns); };
+  }
+
+  std::vector<std::string> service_accounts(const std::string& ns) {
+    std::lock_guard lock(service_accounts_mutex_);
+    auto cached = service_accounts_.find(ns);
+    if (cached != service_accounts_.end()) return cached->second;
+    std::vector<std::string> names;
+    try {
+      client_.list(discovery_.lookup("", "v1", "serviceaccounts"), ns, {},
+                   [&](const kube::ListItem& item) { names.emplace_back(item.name); });
+    } catch (const kube::KubeError& e) {
+      log_.warning("cannot list service accounts in namespace " + ns + ": " + e.what());
+    }
+    return service_accounts_[ns] = names;
+  }
+
+  // ---- results ----
+  void add_error(const std::string& ns, const std::string& message) {
+    log_.error(message);
+    std::lock_guard lock(results_mutex_);
+    out_.errors.add(ns, message);
+  }
+  void add_warning(const std::string& ns, const std::string& message) {
+    log_.warning(message);
+    std::lock_guard lock(results_mutex_);
+    out_.warnings.add(ns, message);
+  }
+  void add_velero_error(const std::string& message) {
+    log_.error(message);
+    std::lock_guard lock(results_mutex_);
+    out_.errors.velero.push_back(message);
+  }
+  void add_dry_run(const std::string& id, DryRunVerdict verdict, std::string diff = {}) {
+    std::lock_guard lock(results_mutex_);
+    out_.dry_run.push_back({id, verdict, std::move(diff)});
+  }
+  void item_done() {
+    int done = ++processed_;
+    if (options_.on_progress) options_.on_progress(std::max(total_estimate_, done), done);
+  }
+
+  // ---- namespaces ----
+  struct NamespaceState {
+    std::once_flag once;
+    std::string error;  // non-empty: items of this namespace fail with it
+  };
+
+  // Velero's EnsureNamespaceExistsAndIsReady: an existing namespace is used as is (after waiting out its
+  // termination); a missing one is created with the backed-up labels, annotations and spec.
+  std::string ensure_namespace(const std::string& original, const std::string& target) {
+    std::shared_ptr<NamespaceState> state;
+    {
+      std::lock_guard lock(namespaces_mutex_);
+      auto& slot = namespaces_[target];
+      if (!slot) slot = std::make_shared<NamespaceState>();
+      state = slot;
+    }
+    std::call_once(state->once, [&] {
+      try {
+        state->error = create_namespace_if_missing(original, target);
+      } catch (const kube::KubeError& e) {
+        state->error = "error ensuring namespace " + target + " exists: " + e.what();
+      }
+    });
+    return state->error;
+  }
+
+  std::string create_namespace_if_missing(const std::string& original, const std::string& target) {
+    kube::ApiResource namespaces = discovery_.lookup("", "v1", "namespaces");
+    auto deadline = std::chrono::steady_clock::now() + options_.terminating_timeout;
+    for (;;) {
+      try {
+        json live = client_.get(namespaces, "", target);
+        bool terminating = live.value("/status/phase"_json_pointer, std::string()) == "Terminating" ||
+                           live["metadata"].contains("deletionTimestamp");
+        if (!terminating) return {};
+        if (options_.dry_run) return {};
+        if (std::chrono::steady_clock::now() > deadline)
+          return "timed out waiting for terminating namespace " + target + " to disappear before restoring";
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      } catch (const kube::KubeError& e) {
+        if (!kube::is_not_found(e)) throw;
+        break;
+      }
+    }
+    json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", target}}}};
+    auto backed_up = backed_up_namespaces_.find(original);
+    if (backed_up != backed_up_namespaces_.end()) {
+      json from_backup = json::parse(backed_up->second, nullptr, false);
+      if (from_backup.is_object()) {
+        for (const char* field : {"labels", "annotations"})
+          if (from_backup["metadata"].contains(field)) ns["metadata"][field] = from_backup["metadata"][field];
+        if (from_backup.contains("spec")) ns["spec"] = from_backup["spec"];
+      }
+    }
+    if (options_.dry_run) {
+      add_dry_run(resource_id("namespaces", "", target), DryRunVerdict::would_create);
+      return {};
+    }
+    try {
+      client_.create(namespaces, "", ns);
+      out_.resources.record("v1/Namespace", "", target, ItemAction::created);
+      log_.info("created namespace " + target);
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_already_exists(e)) throw;
+    }
+    return {};
+  }
+
+  // ---- tiers ----
+  void restore_resource(const std::string& resource) {
+    bool excluded = !resource_filter_.should_include(resource) ||
+                    std::count(non_restorable_resources().begin(), non_restorable_resources().end(), resource) > 0;
+    if (excluded && !must_have(resource)) {
+      log_.info("skipping resource " + resource + ": excluded");
+      processed_ += static_cast<int>(spool_.items(resource));
+      return;
+    }
+    log_.info("restoring resource " + resource);
+    if (resource == "namespaces") {
+      spool_.read(resource, [&](SpooledItem&& item) {
+        if (cluster_scoped_allowed() && namespace_filter_.should_include(item.name)) {
+          std::string error = ensure_namespace(item.name, target_namespace(item.name));
+          if (!error.empty()) add_velero_error(error);
+        }
+        item_done();
+      });
+      return;
+    }
+    spool_.read(resource, [&](SpooledItem&& item) {
+      auto shared = std::make_shared<SpooledItem>(std::move(item));
+      pool_.submit([this, resource, shared] {
+        try {
+          restore_item(resource, *shared);
+        } catch (const std::exception& e) {
+          add_error(target_namespace(shared->ns),
+                    "error restoring " + resource_id(resource, target_namespace(shared->ns), shared->name) + ": " +
+                        e.what());
+        }
+        item_done();
+      });
+    });
+    pool_.wait_idle();
+  }
+
+  void restore_item(const std::string& resource, const SpooledItem& spooled) {
+    const std::string& original_ns = spooled.ns;
+    const std::string target_ns = target_namespace(original_ns);
+    const std::string id = resource_id(resource, target_ns, spooled.name);
+    bool bypass = must_have(resource);
+    if (original_ns.empty()) {
+      if (!cluster_scoped_allowed()) return;
+    } else if (!bypass && !namespace_filter_.should_include(original_ns)) {
+      return;
+    }
+    json item = json::parse(spooled.json, nullptr, false);
+    if (!item.is_object()) {
+      add_error(target_ns, "error decoding " + id + ": not a JSON object");
+      return;
+    }
+    if (!bypass && !selected_by_labels(item)) return;
+    if (is_completed(resource, item)) return;
+    const std::string kind_key = item.value("apiVersion", "") + "/" + item.value("kind", "");
+    if (is_mirror_pod(resource, item)) {
+      out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::skipped);
+      return;
+    }
+    if (!original_ns.empty()) {
+      std::string error = ensure_namespace(original_ns, target_ns);
+      if (!error.empty()) {
+        add_velero_error(error);
+        return;
+      }
+    }
+    const json from_backup = item;
+
+    if (resource == "persistentvolumes") {
+      // No volume snapshots here: a Delete-policy PV is left to dynamic provisioning, others are recreated as-is.
+      if (item.value("/spec/persistentVolumeReclaimPolicy"_json_pointer, std::string()) == "Delete") {
+        {
+          std::lock_guard lock(dynamic_pvs_mutex_);
+          dynamic_pvs_.insert(spooled.name);
+        }
+        log_.info("skipping " + id + ": its reclaim policy is Delete, it will be provisioned dynamically");
+        out_.resources.record(kind_key, "", spooled.name, ItemAction::skipped);
+        return;
+      }
+      reset_volume_binding(item);
+      if (item.contains("/spec/claimRef/namespace"_json_pointer))
+        item["spec"]["claimRef"]["namespace"] = target_namespace(item["spec"]["claimRef"]["namespace"].get<std::string>());
+    }
+
+    json saved_status = item.value("status", json());
+    reset_metadata_and_status(item);
+    ActionOutcome action = run_item_actions(resource, item, target_ns, actions_);
+    if (!action.error.empty()) {
+      add_error(target_ns, "error preparing " + id + ": " + action.error);
+      out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
+      return;
+    }
+    if (action.skip) {
+      log_.info("skipping " + id + ": a restore item action said so");
+      out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::skipped);
+      return;
+    }
+    if (resource == "persistentvolumeclaims" && item.contains("/spec/volumeName"_json_pointer)) {
+      reset_volume_binding(item);
+      std::lock_guard lock(dynamic_pvs_mutex_);
+      if (dynamic_pvs_.count(item["spec"]["volumeName"].get<std::string>()) != 0) item["spec"].erase("volumeName");
+    }
+    if (options_.modifiers != nullptr)
+      for (const auto& error : apply_modifiers(*options_.modifiers, resource, from_backup, original_ns, item))
+        add_error(target_ns, error);
+    if (!target_ns.empty()) item["metadata"]["namespace"] = target_ns;
+    add_restore_labels(item, spec_.backup_name, restore_.metadata.name);
+
+    auto [plural, group] = split_resource_dir(resource);
+    kube::ApiResource api = discovery_.lookup(group, version_of(item.value("apiVersion", "")), plural);
+    if (options_.dry_run) {
+      dry_run_item(api, id, target_ns, spooled.name, item);
+      return;
+    }
+    json created;
+    try {
+      created = client_.create(api, target_ns, item);
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_already_exists(e)) {
+        add_error(target_ns, "error restoring " + id + ": " + e.what());
+        out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
+        return;
+      }
+      existing_item(api, id, kind_key, target_ns, spooled.name, item);
+      return;
+    }
+    out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
+    after_create(api, resource, id, target_ns, from_backup, saved_status, created);
+  }
+
+  void after_create(const kube::ApiResource& api, const std::string& resource, const std::string& id,
+                    const std::string& target_ns, const json& from_backup, const json& saved_status, json created) {
+    if (!saved_status.is_null() && should_restore_status(spec_, resource, from_backup)) {
+      for (int attempt = 0;; ++attempt) {
+        try {
+          created["status"] = saved_status;
+          created = client_.update(api, target_ns, created, {}, "status");
+          break;
+        } catch (const kube::KubeError& e) {
+          if (kube::is_conflict(e) && attempt < 3) {
+            created = client_.get(api, target_ns, created["metadata"].value("name", ""));
+            continue;
+          }
+          add_warning(target_ns, "could not restore status of " + id + ": " + e.what());
+          break;
+        }
+      }
+    }
+    const json backed_up_fields = from_backup.value("/metadata/managedFields"_json_pointer, json());
+    if (backed_up_fields.is_array() && !backed_up_fields.empty() &&
+        created.value("/metadata/managedFields"_json_pointer, json()) != backed_up_fields) {
+      try {
+        json patch = {{"metadata", {{"managedFields", backed_up_fields}}}};
+        client_.patch(api, target_ns, created["metadata"].value("name", ""), kube::PatchType::Merge, patch.dump());
+      } catch (const kube::KubeError& e) {
+        if (kube::is_not_found(e))
+          add_warning(target_ns, "could not restore managedFields of " + id + ": " + e.what());
+        else
+          add_error(target_ns, "could not restore managedFields of " + id + ": " + e.what());
+      }
+    }
+    if (resource == kCrdResource) {
+      crds_changed_ = true;
+      wait_crd_ready(api, id, created["metadata"].value("name", ""));
+    }
+  }
+
+  void wait_crd_ready(const kube::ApiResource& api, const std::string& id, const std::string& name) {
+    auto deadline = std::chrono::steady_clock::now() + options_.resource_timeout;
+    for (;;) {
+      try {
+        if (crd_ready(client_.get(api, "", name))) return;
+      } catch (const kube::KubeError& e) {
+        if (!kube::is_not_found(e)) {
+          add_error("", "error waiting for " + id + ": " + e.what());
+          return;
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        add_error("", "CRD " + name + " is not available to use for custom resources");
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  // §3.5: an object of that name exists. Never replaced; patched only with existingResourcePolicy update.
+  void existing_item(const kube::ApiResource& api, const std::string& id, const std::string& kind_key,
+                     const std::string& target_ns, const std::string& name, const json& desired) {
+    json live_raw;
+    try {
+      live_raw = client_.get(api, target_ns, name);
+    } catch (const kube::KubeError& e) {
+      add_warning(target_ns, "could not restore " + id + ": it already exists and cannot be read: " + e.what());
+      out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
+      return;
+    }
+    json live = normalized_live(live_raw, desired);
+    bool update = spec_.existing_resource_policy == "update";
+    auto patch = [&](const json& body) {
+      client_.patch(api, target_ns, name, kube::PatchType::Merge, body.dump());
+    };
+    json labels_only = {{"metadata", {{"labels", desired["metadata"]["labels"]}}}};
+    if (live == desired) {
+      if (update) {
+        try {
+          patch(labels_only);
+        } catch (const kube::KubeError& e) {
+          add_error(target_ns, "could not add restore labels to " + id + ": " + e.what());
+        }
+      }
+      log_.info("skipping " + id + ": identical to the backed-up version");
+      out_.resources.record(kind_key, target_ns, name, ItemAction::skipped);
+      return;
+    }
+    if (api.group_resource() == "serviceaccounts") {
+      json merged = live_raw;
+      for (const char* list : {"secrets", "imagePullSecrets"})
+        for (const auto& entry : desired.value(list, json::array())) {
+          json& into = merged[list];
+          if (!into.is_array()) into = json::array();
+          bool present = std::any_of(into.begin(), into.end(),
+                                     [&](const json& e) { return e.value("name", "") == entry.value("name", ""); });
+          if (!present) into.push_back(entry);
+        }
+      for (const char* field : {"labels", "annotations"})
+        for (const auto& [key, value] : desired["metadata"].value(field, json::object()).items())
+          if (!merged["metadata"].contains(field) || !merged["metadata"][field].contains(key))
+            merged["metadata"][field][key] = value;
+      try {
+        patch(merge_patch_between(live_raw, merged));
+        out_.resources.record(kind_key, target_ns, name, ItemAction::updated);
+      } catch (const kube::KubeError& e) {
+        add_warning(target_ns, "could not merge " + id + " into the existing service account: " + e.what());
+        out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
+      }
+      return;
+    }
+    if (update) {
+      json live_unlabelled = live;
+      for (const char* label : {"velero.io/backup-name", "velero.io/restore-name"})
+        if (live_unlabelled["metadata"].contains("labels")) live_unlabelled["metadata"]["labels"].erase(label);
+      try {
+        patch(merge_patch_between(live_unlabelled, desired));
+        log_.info("updated " + id + " to the backed-up version");
+        out_.resources.record(kind_key, target_ns, name, ItemAction::updated);
+        return;
+      } catch (const kube::KubeError& e) {
+        add_warning(target_ns, "could not update " + id + " to the backed-up version: " + e.what());
+      }
+      try {
+        patch(labels_only);
+      } catch (const kube::KubeError& e) {
+        add_error(target_ns, "could not add restore labels to " + id + ": " + e.what());
+      }
+      out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
+      return;
+    }
+    add_warning(target_ns, "could not restore, " + desired.value("kind", "") + " \"" + name +
+                               "\" already exists. Warning: the in-cluster version is different than the backed-up "
+                               "version");
+    out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
+  }
+
+  void dry_run_item(const kube::ApiResource& api, const std::string& id, const std::string& target_ns,
+                    const std::string& name, const json& desired) {
+    try {
+      json live = normalized_live(client_.get(api, target_ns, name), desired);
+      if (live == desired)
+        add_dry_run(id, DryRunVerdict::identical);
+      else
+        add_dry_run(id, DryRunVerdict::differs, unified_json_diff(live, desired));
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) throw;
+      add_dry_run(id, DryRunVerdict::would_create);
+    }
+  }
+
+  const api::Restore& restore_;
+  const api::RestoreSpec& spec_;
+  kube::DynamicClient client_;
+  kube::Discovery& discovery_;
+  RestoreLog& log_;
+  const EngineOptions& options_;
+  RestoreOutcome& out_;
+  Spool spool_;
+  WorkerPool pool_{options_.workers, static_cast<size_t>(std::max(1, options_.workers)) * 4};
+
+  IncludesExcludes resource_filter_, namespace_filter_;
+  ActionContext actions_;
+  std::map<std::string, std::string> backed_up_namespaces_;  // original name → Namespace JSON
+  std::mutex results_mutex_, namespaces_mutex_, service_accounts_mutex_, dynamic_pvs_mutex_;
+  std::map<std::string, std::shared_ptr<NamespaceState>> namespaces_;
+  std::map<std::string, std::vector<std::string>> service_accounts_;
+  std::set<std::string> dynamic_pvs_;
+  std::atomic<int> processed_{0};
+  int total_estimate_ = 0;
+  std::atomic<bool> crds_changed_{false};
+};
+
+}  // namespace
+
+void run_restore(const api::Restore& restore, const archive::ByteSource& tarball, kube::Transport& transport,
+                 kube::Discovery& discovery, RestoreLog& log, const EngineOptions& options, RestoreOutcome& outcome) {
+  Run run(restore, transport, discovery, log, options, outcome);
+  run.execute(tarball);
+}
+
+std::string to_string(DryRunVerdict verdict) {
+  switch (verdict) {
+    case DryRunVerdict::would_create: return "would create";
+    case DryRunVerdict::identical: return "skipped, identical";
+    case DryRunVerdict::differs: return "differs";
+  }
+  return "";
+}
+
+}  // namespace arca::restore

@@ -1,0 +1,63 @@
+#pragma once
+// The restore run (velero-restore.md §2.3-§3): the backup tarball is read once as a stream and its items are
+// spooled to disk per resource; resources are then restored in priority order (CRDs first, waiting until they
+// are Established), and the items of one resource are created in parallel by a bounded worker pool. Existing
+// objects are never overwritten unless existingResourcePolicy is `update`. A dry run changes nothing and says
+// per object what would happen.
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "archive/tarball_reader.h"
+#include "kube/discovery.h"
+#include "restore/modifiers.h"
+#include "restore/priorities.h"
+#include "restore/results.h"
+
+namespace arca::kube {
+class Transport;
+}
+
+namespace arca::restore {
+
+struct EngineOptions {
+  Priorities priorities = default_priorities();
+  int workers = 16;                          // concurrent creates inside one resource tier
+  std::string spool_dir;                     // where items wait for their tier; "" = $TMPDIR or /tmp
+  std::string plugin_namespace = "velero";   // where plugin config ConfigMaps live
+  std::chrono::milliseconds resource_timeout = std::chrono::minutes(10);     // CRD readiness
+  std::chrono::milliseconds terminating_timeout = std::chrono::minutes(10);  // terminating namespaces
+  bool dry_run = false;
+  const ResourceModifiers* modifiers = nullptr;  // already validated (the controller reads the ConfigMap)
+  // Called after every processed item with (estimated total, processed so far); the caller throttles.
+  std::function<void(int total_items, int items_restored)> on_progress;
+};
+
+enum class DryRunVerdict { would_create, identical, differs };
+
+struct DryRunItem {
+  std::string resource_id;  // <group.resource>/<ns>/<name> or <group.resource>/<name>, target namespace
+  DryRunVerdict verdict;
+  std::string diff;         // unified diff of the normalised objects when they differ
+};
+
+struct RestoreOutcome {
+  Result errors;
+  Result warnings;
+  ResourceList resources;
+  int total_items = 0;
+  int items_restored = 0;
+  std::vector<DryRunItem> dry_run;  // sorted by resource id
+};
+
+// Restores the tarball read from `tarball` as `restore.spec` says (the controller has validated the spec and
+// appended the non-restorable resources to excludedResources). Per-item problems become warnings/errors in the
+// outcome; an unreadable tarball is a Velero error. Throws only when the spool cannot be written.
+void run_restore(const api::Restore& restore, const archive::ByteSource& tarball, kube::Transport& transport,
+                 kube::Discovery& discovery, RestoreLog& log, const EngineOptions& options, RestoreOutcome& outcome);
+
+std::string to_string(DryRunVerdict verdict);
+
+}  // namespace arca::restore
