@@ -1475,6 +1475,70 @@ class BadInput(Base):
         self.assertStatus(r, 404, "NotFound")
 
 
+class Validation(Base):
+    """Field validation of the real server (422 Invalid with field causes; wrong JSON types are 400). Each
+    expectedFailure names validation kubelite does not do yet; nothing may be stored either way."""
+
+    def rejected(self, path, body, code, reason):
+        r = SERVER.post(path, body)
+        self.assertStatus(r, code, reason)
+        self.assertEqual(SERVER.get(path + "/" + body["metadata"]["name"]).status, 404, "rejected object was stored")
+        return r.json
+
+    @unittest.expectedFailure  # kubelite does not validate label values
+    def test_invalid_label_value(self):
+        name = unique("cm")
+        status = self.rejected(cm_path(), configmap(name, labels={"a": "has space"}), 422, "Invalid")
+        self.assertTrue(status["message"].startswith(
+            'ConfigMap "%s" is invalid: metadata.labels: Invalid value: "has space": a valid label must be' % name),
+            status["message"])
+        self.assertEqual(status["details"]["causes"][0]["field"], "metadata.labels")
+
+    @unittest.expectedFailure  # kubelite does not validate label keys
+    def test_invalid_label_key(self):
+        status = self.rejected(cm_path(), configmap(unique("cm"), labels={"-a": "x"}), 422, "Invalid")
+        self.assertIn('metadata.labels: Invalid value: "-a": name part must consist of', status["message"])
+
+    @unittest.expectedFailure  # kubelite does not validate finalizer names
+    def test_invalid_finalizer_name(self):
+        status = self.rejected(cm_path(), configmap(unique("cm"), finalizers=["bad finalizer"]), 422, "Invalid")
+        self.assertIn('metadata.finalizers[0]: Invalid value: "bad finalizer"', status["message"])
+
+    @unittest.expectedFailure  # kubelite does not validate ConfigMap keys
+    def test_invalid_configmap_key(self):
+        status = self.rejected(cm_path(), configmap(unique("cm"), data={"bad key!": "v"}), 422, "Invalid")
+        self.assertIn("a valid config key must consist of alphanumeric characters", status["message"])
+
+    @unittest.expectedFailure  # kubelite does not check a workload's selector against its template labels
+    def test_selector_must_match_template(self):
+        body = deployment(unique("dep"))
+        body["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+        status = self.rejected(deploy_path(), body, 422, "Invalid")
+        self.assertIn("`selector` does not match template `labels`", status["message"])
+
+    @unittest.expectedFailure  # kubelite stores values of the wrong JSON type instead of answering 400
+    def test_wrong_json_types(self):
+        self.rejected(cm_path(), configmap(unique("cm"), labels={"a": 1}), 400, "BadRequest")
+        self.rejected(cm_path(), configmap(unique("cm"), data={"k": 1}), 400, "BadRequest")
+        body = deployment(unique("dep"))
+        body["spec"]["replicas"] = "3"
+        self.rejected(deploy_path(), body, 400, "BadRequest")
+
+    def test_immutable_selector(self):
+        name = unique("dep")
+        d = self.create(deploy_path(), deployment(name))
+        d["spec"]["selector"] = {"matchLabels": {"app": name, "extra": "x"}}
+        d["spec"]["template"]["metadata"]["labels"]["extra"] = "x"
+        r = SERVER.put(deploy_path(name), d)
+        self.assertStatus(r, 422, "Invalid")
+        self.assertTrue(r.json["message"].startswith('Deployment.apps "%s" is invalid: spec.selector: Invalid value: '
+                                                     % name), r)
+        self.assertTrue(r.json["message"].endswith("field is immutable"), r)
+        self.assertEqual(r.json["details"]["kind"], "Deployment")
+        self.assertEqual(r.json["details"]["group"], "apps")
+        self.assertEqual(r.json["details"]["causes"][0]["field"], "spec.selector")
+
+
 class Tls(Base):
     """--tls: credentials are required and both the token and the client certificate are accepted."""
 
