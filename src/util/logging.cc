@@ -131,7 +131,13 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format) {
 
 void setup_logging(const LogOptions& options) {
   auto level = parse_log_level(options.level);
-  auto logger = std::make_shared<spdlog::logger>("arca", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  spdlog::sink_ptr sink;
+  if (options.to_stdout) {
+    sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  } else {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
+  auto logger = std::make_shared<spdlog::logger>("arca", sink);
   logger->set_formatter(make_log_formatter(options.format));
   logger->set_level(level);
   spdlog::set_default_logger(logger);

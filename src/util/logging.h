@@ -18,6 +18,9 @@ enum class LogFormat { text, json };
 struct LogOptions {
   std::string level = "info";
   LogFormat format = LogFormat::text;
+  // The server logs to stdout like Velero's (cloud dashboards flag stderr lines as errors); the CLI keeps
+  // stderr so that its command output stays clean.
+  bool to_stdout = false;
 };
 
 struct InvalidLogOption : std::invalid_argument {
@@ -31,7 +34,7 @@ LogFormat parse_log_format(std::string_view format);
 // A formatter that renders Velero's text or JSON line and redacts the message.
 std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format);
 
-// Configures the default logger (stderr) with the level and format.
+// Configures the default logger with the level, format and stream.
 void setup_logging(const LogOptions& options);
 
 // Masks credentials in free text: `Bearer <token>`, `Authorization:` header values, AWS access key ids

@@ -60,6 +60,14 @@ TEST(Logging, LinesAreRedacted) {
   EXPECT_THAT(line, HasSubstr("<redacted>"));
 }
 
+TEST(Logging, SetupInstallsTheDefaultLoggerWithItsLevel) {
+  setup_logging({.level = "debug", .format = LogFormat::json, .to_stdout = true});
+  EXPECT_EQ(spdlog::default_logger()->level(), spdlog::level::debug);
+  EXPECT_EQ(spdlog::default_logger()->name(), "arca");
+  EXPECT_THROW(setup_logging({.level = "verbose"}), InvalidLogOption);
+  EXPECT_EQ(spdlog::default_logger()->level(), spdlog::level::debug);  // a bad option changes nothing
+}
+
 TEST(Redact, MasksTokensKeysAndSecretData) {
   EXPECT_EQ(redact("Authorization: Bearer eyJhbGciOi.x-y_z"), "Authorization: <redacted>");
   EXPECT_EQ(redact("token is bearer sometoken123"), "token is bearer <redacted>");
