@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace arca::persistence {
@@ -149,6 +151,33 @@ std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, cons
     throw;
   }
   return gunzip_bytes(bytes, store.describe() + "/" + key);
+}
+
+void download_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
+                          const std::string& path) {
+  std::string temp = path + ".download";
+  std::string key = backup_key(layout, backup, file);
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) throw StoreError(ErrorKind::InvalidArgument, "cannot write " + temp + " to download " + key);
+    try {
+      store::get_stream(store, key, out);
+      out.close();
+      if (!out) throw StoreError(ErrorKind::Failed, "writing " + temp + " failed while downloading " + key);
+    } catch (...) {
+      std::remove(temp.c_str());
+      throw;
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::remove(temp.c_str());
+    throw StoreError(ErrorKind::Failed, "cannot move the download of " + key + " to " + path);
+  }
+}
+
+std::string signed_backup_file_url(store::ObjectStore& store, const Layout& layout, const std::string& backup,
+                                   BackupFile file, std::chrono::seconds ttl) {
+  return store.signed_get_url(backup_key(layout, backup, file), ttl);
 }
 
 void delete_backup(store::ObjectStore& store, const Layout& layout, const std::string& backup) {

@@ -1,6 +1,7 @@
 #pragma once
 // Backups and restores in a storage location: upload in a safe order, list as Velero's sync does, read
 // metadata and files back, delete. Everything goes through store::ObjectStore.
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,14 @@ std::string read_backup_metadata(store::ObjectStore& store, const Layout& layout
 // A gzip'd file of the backup, decompressed; nullopt when the file is absent (all of them are optional).
 std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, const Layout& layout,
                                                  const std::string& backup, BackupFile file);
+
+// Downloads one file of the backup to `path` (e.g. the tarball, which restore then reads from disk as Velero
+// does); `path` is written through a temporary file, so it never holds a partial download.
+void download_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
+                          const std::string& path);
+// A URL for `velero backup download`/`logs`-style DownloadRequests (Velero signs them for 10 minutes).
+std::string signed_backup_file_url(store::ObjectStore& store, const Layout& layout, const std::string& backup,
+                                   BackupFile file, std::chrono::seconds ttl = std::chrono::minutes(10));
 
 // Deletes velero-backup.json first (the backup stops being listed at once), then every other key under
 // backups/B/. Deleting a backup that is not there is not an error.

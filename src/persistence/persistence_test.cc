@@ -220,7 +220,13 @@ TEST(RemoteLocations, TarballRoundTripThroughS3AndAzure) {
     put_backup(*store, layout, upload);
     EXPECT_EQ(list_backups(*store, layout), std::vector<std::string>{"b1"});
     EXPECT_EQ(read_backup_metadata(*store, layout, "b1"), metadata("b1"));
-    std::string downloaded = store::get_string(*store, backup_key(layout, "b1", BackupFile::Tarball));
+    // Restore's path: download to a file, then read it from disk.
+    download_backup_file(*store, layout, "b1", BackupFile::Tarball, dir.file("restore.tar.gz"));
+    std::string downloaded = testsupport::read_file(dir.file("restore.tar.gz"));
+    EXPECT_EQ(downloaded, testsupport::read_file(tar_path));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("restore.tar.gz.download")));
+    std::string url = signed_backup_file_url(*store, layout, "b1", BackupFile::Logs);
+    EXPECT_NE(url.find("b1-logs.gz"), std::string::npos) << url;
     size_t offset = 0;
     archive::TarballReader reader([&](char* buffer, size_t capacity) {
       size_t n = std::min(capacity, downloaded.size() - offset);
@@ -244,6 +250,14 @@ TEST(RemoteLocations, TarballRoundTripThroughS3AndAzure) {
     EXPECT_THROW(while (cut_reader.next()) {}, archive::ArchiveError);
     delete_backup(*store, layout, "b1");
     EXPECT_TRUE(list_backups(*store, layout).empty());
+    try {
+      download_backup_file(*store, layout, "b1", BackupFile::Tarball, dir.file("gone.tar.gz"));
+      ADD_FAILURE() << "downloaded a deleted backup";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::NotFound) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("gone.tar.gz")));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("gone.tar.gz.download")));
     // A wrong bucket is one clear error.
     auto wrong = location;
     wrong.bucket = "nope";

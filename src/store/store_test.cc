@@ -5,13 +5,12 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <thread>
-
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "store/fault_store.h"
 #include "store/location.h"
