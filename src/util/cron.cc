@@ -221,4 +221,12 @@ std::optional<Timestamp> cron_next(const CronSchedule& s, Timestamp after) {
   return std::nullopt;
 }
 
+std::optional<Timestamp> schedule_due_time(const CronSchedule& schedule, Timestamp created,
+                                           std::optional<Timestamp> last_backup,
+                                           std::optional<Timestamp> last_skipped) {
+  Timestamp reference = last_backup.value_or(created);
+  if (last_skipped && *last_skipped > reference) reference = *last_skipped;
+  return cron_next(schedule, reference);
+}
+
 }  // namespace arca

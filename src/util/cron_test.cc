@@ -33,6 +33,25 @@ TEST(Cron, SpecVectorHourlyScheduleWaitsForItsFirstTick) {
   EXPECT_EQ(next("0 * * * *", "2024-01-02T10:59:59Z"), "2024-01-02T11:00:00Z");
 }
 
+TEST(Cron, SpecVector17DueTimesWithoutCatchUp) {
+  CronSchedule hourly = parse_cron("0 * * * *");
+  Timestamp created = at("2024-01-02T10:15:00Z");
+  // New schedule: due at the first tick after creation, not at creation.
+  EXPECT_EQ(schedule_due_time(hourly, created, std::nullopt, std::nullopt), at("2024-01-02T11:00:00Z"));
+  // Last backup at 11:00, then paused for five hours: at 16:30 the schedule is due once (11:00 < 16:30) …
+  auto due = schedule_due_time(hourly, created, at("2024-01-02T11:00:00Z"), std::nullopt);
+  EXPECT_EQ(due, at("2024-01-02T12:00:00Z"));
+  EXPECT_GT(at("2024-01-02T16:30:00Z"), *due);
+  // … and after that one backup the next is the following tick, not the missed ones.
+  EXPECT_EQ(schedule_due_time(hourly, created, at("2024-01-02T16:30:00Z"), std::nullopt), at("2024-01-02T17:00:00Z"));
+  // skipImmediately records lastSkipped; a later skip moves the reference.
+  EXPECT_EQ(schedule_due_time(hourly, created, at("2024-01-02T11:00:00Z"), at("2024-01-02T13:20:00Z")),
+            at("2024-01-02T14:00:00Z"));
+  EXPECT_EQ(schedule_due_time(hourly, created, at("2024-01-02T15:00:00Z"), at("2024-01-02T13:20:00Z")),
+            at("2024-01-02T16:00:00Z"));
+  EXPECT_EQ(schedule_due_time(parse_cron("@every 2s"), created, std::nullopt, std::nullopt), at("2024-01-02T10:15:02Z"));
+}
+
 TEST(Cron, RangesStepsListsAndNames) {
   EXPECT_EQ(next("*/15 * * * *", "2024-01-02T10:07:00Z"), "2024-01-02T10:15:00Z");
   EXPECT_EQ(next("5,35 * * * *", "2024-01-02T10:07:00Z"), "2024-01-02T10:35:00Z");
