@@ -339,6 +339,27 @@ TEST_F(ExecPluginTest, ExpiredCredentialsRunThePluginAgain) {
   EXPECT_EQ(runs(), 3u);
 }
 
+TEST_F(ExecPluginTest, V1beta1DefaultsAndClusterInfo) {
+  // v1beta1 needs no interactiveMode (IfAvailable); provideClusterInfo hands the plugin the cluster.
+  write(dir.file("bin/info"), R"(#!/bin/sh
+echo "$KUBERNETES_EXEC_INFO" > "$1"
+printf '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"beta"}}'
+)");
+  chmod(dir.file("bin/info").c_str(), 0755);
+  write(dir.file("config"), "current-context: c\nclusters:\n- name: k\n  cluster: {server: \"https://k.example:6443\", "
+                            "certificate-authority-data: \"Y2EtcGVt\"}\nusers:\n- name: u\n  user:\n    exec:\n"
+                            "      apiVersion: client.authentication.k8s.io/v1beta1\n      command: bin/info\n"
+                            "      args: [\"" + dir.file("info.json") + "\"]\n      provideClusterInfo: true\n"
+                            "contexts:\n- name: c\n  context: {cluster: k, user: u}\n");
+  RestConfig config = load_config(opts(dir.file("config")));
+  EXPECT_EQ(config.user.exec->interactive_mode, "IfAvailable");
+  EXPECT_EQ(CredentialProvider(config).current().bearer_token, "beta");
+  std::string info = read(dir.file("info.json"));
+  EXPECT_NE(info.find(R"("apiVersion":"client.authentication.k8s.io/v1beta1")"), std::string::npos) << info;
+  EXPECT_NE(info.find(R"("server":"https://k.example:6443")"), std::string::npos) << info;
+  EXPECT_NE(info.find(R"("certificate-authority-data":"Y2EtcGVt")"), std::string::npos) << info;
+}
+
 TEST_F(ExecPluginTest, PluginFailuresAreOneLine) {
   auto failure = [&](const std::string& path) {
     try {
