@@ -288,6 +288,23 @@ TEST(AzureStore, SasTokenAuthenticatesRequests) {
   EXPECT_THROW(sas_store->signed_get_url("sas-auth/x.json", std::chrono::seconds(60)), StoreError);
 }
 
+TEST(S3Store, UnknownAccessKeyIsAccessDenied) {
+  auto good = open_store(backends->location("aws"));
+  put_string(*good, "denied/keep.json", "kept");
+  std::string bad = backends->dir.file("bad-aws");
+  std::ofstream(bad) << "[default]\naws_access_key_id=NOSUCHKEY\naws_secret_access_key=TOPSECRETVALUE\n";
+  auto loc = backends->location("aws");
+  loc.credentials_file = bad;
+  try {
+    put_string(*open_store(loc), "denied/keep.json", "overwritten");
+    FAIL() << "an unknown access key was accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::AccessDenied) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("TOPSECRETVALUE"), std::string::npos) << "secret leaked: " << e.what();
+  }
+  EXPECT_EQ(get_string(*good, "denied/keep.json"), "kept");
+}
+
 TEST(S3Store, PresignedUrlFetchesTheObject) {
   auto store = open_store(backends->location("aws"));
   put_string(*store, "presign/b+1/file name.gz", "presigned");
