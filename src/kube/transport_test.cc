@@ -33,6 +33,11 @@ class ScriptedServer {
     };
     server_.Get("/unavailable", unavailable);
     server_.Post("/unavailable", unavailable);
+    // Through a proxy the request line carries the absolute URL; record it.
+    server_.Get(R"(http://.*)", [this](const httplib::Request& req, httplib::Response& res) {
+      proxied_ = req.path;
+      res.set_content("{}", "application/json");
+    });
     server_.Get("/agent", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(req.get_header_value("User-Agent") + "|" + req.get_header_value("Authorization"), "text/plain");
     });
@@ -51,12 +56,15 @@ class ScriptedServer {
   }
   int throttled() const { return throttled_; }
   int unavailable() const { return unavailable_; }
+  int port() const { return port_; }
+  std::string proxied() const { return proxied_; }
 
  private:
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
   std::atomic<int> throttled_{0}, unavailable_{0};
+  std::string proxied_;
 };
 
 TEST(Transport, TooManyRequestsIsRetriedAfterRetryAfter) {
@@ -100,6 +108,18 @@ TEST(Transport, SendsArcaUserAgentAndBearerToken) {
   std::string body = transport.send(request).body;
   EXPECT_EQ(body.rfind("arca/", 0), 0u) << body;
   EXPECT_NE(body.find("|Bearer programmatic-token"), std::string::npos) << body;
+}
+
+TEST(Transport, ProxyUrlCarriesTheRequests) {
+  ScriptedServer proxy;
+  RestConfig config;
+  config.cluster.server = "http://api.cluster.invalid:6443";
+  config.cluster.proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+  Transport transport(config);
+  HttpRequest request;
+  request.path = "/api/v1/namespaces";
+  EXPECT_EQ(transport.send(request).status, 200);
+  EXPECT_EQ(proxy.proxied(), "http://api.cluster.invalid:6443/api/v1/namespaces");
 }
 
 TEST(QueryEscape, EncodesSelectorsAndTokens) {
