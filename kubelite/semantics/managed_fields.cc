@@ -46,9 +46,11 @@ const schema::Field* list_field(const std::string& type, const std::string& name
   return f && value.is_array() && !value.empty() && f->list != schema::ListType::Atomic ? f : nullptr;
 }
 
-// Paths whose struct always exists in the typed object (so an Update never "creates" them).
+// Non-pointer structs of the Go types: they always exist in the typed object, so an Update never "creates"
+// them and their entry gets no "." (maps and pointer structs such as rollingUpdate do).
 bool always_present(const std::string& key) {
-  return key == "metadata" || key == "spec" || key == "status" || key == "template" || key == "jobTemplate";
+  return key == "metadata" || key == "spec" || key == "status" || key == "template" || key == "jobTemplate" ||
+         key == "strategy" || key == "updateStrategy";
 }
 
 // Every field of `value` (an object of struct `type`). With `old` (Update), only fields that differ from it,

@@ -157,6 +157,21 @@ TEST(UpdateManagedFields, CreateRecordsUpdateOperationWithDotForNewMaps) {
   EXPECT_EQ(e["fieldsV1"], j(R"({"f:data":{".":{},"f:k":{}},"f:metadata":{"f:labels":{".":{},"f:a":{}}}})"));
 }
 
+TEST(UpdateManagedFields, DeploymentCreateLooksLikeTheRealServers) {
+  json d = j(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","labels":{"app":"web"}},
+    "spec":{"replicas":1,"selector":{"matchLabels":{"app":"web"}},
+      "strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":"25%"}},
+      "template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"nginx","image":"nginx",
+        "resources":{}}]}}}})");
+  update_managed_fields(d, nullptr, "kubectl-create", "apps/v1", kT0);
+  EXPECT_EQ(entry(d, 0)["fieldsV1"], j(R"({
+    "f:metadata":{"f:labels":{".":{},"f:app":{}}},
+    "f:spec":{"f:replicas":{},"f:selector":{},
+      "f:strategy":{"f:rollingUpdate":{".":{},"f:maxSurge":{}},"f:type":{}},
+      "f:template":{"f:metadata":{"f:labels":{".":{},"f:app":{}}},
+        "f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{},"f:name":{},"f:resources":{}}}}}}})"));
+}
+
 TEST(UpdateManagedFields, ChangedFieldsMoveToTheWriterAndEmptyManagersDisappear) {
   json cm = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"k":"v"}})");
   update_managed_fields(cm, nullptr, "creator", "v1", kT0);
