@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -33,10 +34,24 @@ class WatchStream {
   virtual bool next(std::string& out, std::chrono::milliseconds wait) = 0;
 };
 
+// A response body assembled from pieces that stay valid while `hold` lives: large LISTs are written from the
+// stored objects themselves, without first copying them into one string.
+struct PiecewiseBody {
+  std::vector<std::string_view> pieces;
+  std::vector<ObjectPtr> hold;
+  std::vector<std::string> owned;  // pieces that are not stored objects (reserved up front: views stay valid)
+  size_t size = 0;
+  void add(std::string_view piece) {
+    pieces.push_back(piece);
+    size += piece.size();
+  }
+};
+
 struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::shared_ptr<PiecewiseBody> pieces;  // set: the body (instead of `body`)
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Warning
   std::unique_ptr<WatchStream> watch;                          // set: stream instead of body
 };

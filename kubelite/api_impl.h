@@ -83,6 +83,7 @@ struct Api::Impl {
   json delete_object(const ResourceInfo& r, const json& old, const DeleteOptions& d, bool& gone);
   json commit(const ResourceInfo& r, json object);  // assigns resourceVersion and stores
   void erase(const ResourceInfo& r, const json& last_state);
+  void note_change(const ResourceInfo& r);  // flags the controllers that care about this resource
   json read(const ResourceInfo& r, const std::string& key) const;  // null when absent
   ClusterState cluster_state();
   void register_crd(const json& crd);
@@ -105,6 +106,10 @@ struct Api::Impl {
   std::atomic<bool> stopping{false};
   // Guarded by the store lock: uids of removed objects whose dependents the garbage collector must delete.
   std::set<std::string> gc_deleted_uids;
+  // Guarded by the store lock: owners being deleted with a foregroundDeletion or orphan finalizer.
+  std::set<std::pair<std::string, std::string>> gc_owners;  // (storage id, key)
+  bool gc_owners_scanned = false;
+  std::atomic<bool> volumes_dirty{true};  // a PV, PVC or StorageClass changed
   std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;
 };
 

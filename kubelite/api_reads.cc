@@ -256,24 +256,31 @@ ApiResponse Api::Impl::list(const Target& t, const ApiRequest& req) {
     res.body = table.dump();
     return res;
   }
-  // The list is assembled from the stored JSON texts without parsing them: this is what makes large
-  // LISTs stream at memory speed.
-  std::string head = "{\"kind\":\"" + r.kind + "List" + "\",\"apiVersion\":\"" + r.api_version() +
-                     "\",\"metadata\":" + meta.dump() + ",\"items\":[";
-  size_t total = head.size() + 2;
-  for (const auto& o : page) total += o->json.size() + 1 + (r.custom ? r.api_version().size() + r.kind.size() + 32 : 0);
-  std::string& body = res.body;
-  body.reserve(total);
-  body += head;
+  // The list is written from the stored JSON texts without parsing or copying them: this is what makes
+  // large LISTs stream at memory speed.
+  auto body = std::make_shared<PiecewiseBody>();
+  body->owned.reserve(3);
+  body->owned.push_back("{\"kind\":\"" + r.kind + "List\",\"apiVersion\":\"" + r.api_version() +
+                        "\",\"metadata\":" + meta.dump() + ",\"items\":[");
+  // Built-in list items carry no apiVersion/kind; custom resources' items do (kube-api.md §4).
+  body->owned.push_back("{\"apiVersion\":\"" + r.api_version() + "\",\"kind\":\"" + r.kind + "\",");
+  body->owned.push_back("]}");
+  body->add(body->owned[0]);
   bool first = true;
   for (const auto& o : page) {
-    if (!first) body += ',';
+    if (!first) body->add(",");
     first = false;
-    // Built-in list items carry no apiVersion/kind; custom resources' items do (kube-api.md §4).
-    if (r.custom) body += serialize_with_kind(r, o->json);
-    else body += o->json;
+    std::string_view text = o->json;
+    if (r.custom && text.size() > 2) {
+      body->add(body->owned[1]);
+      body->add(text.substr(1));
+    } else {
+      body->add(text);
+    }
   }
-  body += "]}";
+  body->add(body->owned[2]);
+  body->hold = std::move(page);
+  res.pieces = std::move(body);
   return res;
 }
 

@@ -114,18 +114,29 @@ void set_replicas(const ResourceInfo& r, json& object, const json& replicas) {
 }  // namespace
 
 ClusterState Api::Impl::cluster_state() {
-  auto ips = std::make_shared<std::set<std::string>>();
-  auto ports = std::make_shared<std::set<int>>();
-  for (const auto& [key, o] : store.collection("/services")) {
-    json svc = json::parse(o->json);
-    const json& spec = svc.value("spec", json::object());
-    if (spec.contains("clusterIP")) ips->insert(spec["clusterIP"].get<std::string>());
-    for (const auto& p : spec.value("ports", json::array()))
-      if (p.contains("nodePort")) ports->insert(p["nodePort"].get<int>());
-  }
+  // Built on first use: only Service creation needs the allocated IPs and ports.
+  struct Allocated {
+    bool scanned = false;
+    std::set<std::string> ips;
+    std::set<int> ports;
+  };
+  auto allocated = std::make_shared<Allocated>();
+  auto scan = [this, allocated]() -> Allocated& {
+    if (!allocated->scanned) {
+      allocated->scanned = true;
+      for (const auto& [key, o] : store.collection("/services")) {
+        json svc = json::parse(o->json);
+        const json& spec = svc.value("spec", json::object());
+        if (spec.contains("clusterIP")) allocated->ips.insert(spec["clusterIP"].get<std::string>());
+        for (const auto& p : spec.value("ports", json::array()))
+          if (p.contains("nodePort")) allocated->ports.insert(p["nodePort"].get<int>());
+      }
+    }
+    return *allocated;
+  };
   ClusterState state;
-  state.cluster_ip_in_use = [ips](const std::string& ip) { return ips->count(ip) > 0; };
-  state.node_port_in_use = [ports](int port) { return ports->count(port) > 0; };
+  state.cluster_ip_in_use = [scan](const std::string& ip) { return scan().ips.count(ip) > 0; };
+  state.node_port_in_use = [scan](int port) { return scan().ports.count(port) > 0; };
   state.default_storage_class = [this] {
     for (const auto& [key, o] : store.collection("storage.k8s.io/storageclasses")) {
       json sc = json::parse(o->json);
@@ -134,6 +145,11 @@ ClusterState Api::Impl::cluster_state() {
     return std::string();
   };
   return state;
+}
+
+void Api::Impl::note_change(const ResourceInfo& r) {
+  if (is(r, "", "persistentvolumeclaims") || is(r, "", "persistentvolumes") || is(r, "storage.k8s.io", "storageclasses"))
+    volumes_dirty = true;
 }
 
 json Api::Impl::commit(const ResourceInfo& r, json object) {
@@ -146,6 +162,7 @@ json Api::Impl::commit(const ResourceInfo& r, json object) {
   stored->json = object.dump();
   stored->rv = rv;
   store.put(r.storage_id(), stored);
+  note_change(r);
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
   return object;
@@ -161,6 +178,7 @@ void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
   stored->json = object.dump();
   stored->rv = rv;
   store.remove(r.storage_id(), stored);
+  note_change(r);
   gc_deleted_uids.insert(meta.value("uid", ""));
   if (is(r, "apiextensions.k8s.io", "customresourcedefinitions")) {
     const json& spec = object["spec"];
@@ -471,6 +489,9 @@ json Api::Impl::delete_object(const ResourceInfo& r, const json& old, const Dele
                                               {"reason", "InstanceDeletionInProgress"},
                                               {"message", "CustomResource deletion is in progress"}});
   if (d.dry_run) return object;
+  if (std::find(finalizers.begin(), finalizers.end(), "foregroundDeletion") != finalizers.end() ||
+      std::find(finalizers.begin(), finalizers.end(), "orphan") != finalizers.end())
+    gc_owners.insert({r.storage_id(), r.namespaced ? meta.value("namespace", "") + "/" + name : name});
   wake_controllers();
   return commit(r, std::move(object));
 }

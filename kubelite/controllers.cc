@@ -47,7 +47,7 @@ void Api::Impl::controller_loop() {
         progress |= run_garbage_collection();
         progress |= run_crd_cleanup();
         progress |= run_namespace_cleanup();
-        progress |= run_volume_binding();
+        if (volumes_dirty.exchange(false)) progress |= run_volume_binding();
       }
       store.notify();
       if (!progress) break;
@@ -115,17 +115,33 @@ bool Api::Impl::run_garbage_collection() {
     bool foreground;
   };
   std::map<std::string, Owner> owners;
+  if (!gc_owners_scanned) {
+    // After a restart: owners whose deletion was in progress when the server stopped.
+    gc_owners_scanned = true;
+    for (const ResourcePtr& r : registry.all_storage_resources())
+      for (const auto& [key, o] : store.collection(r->storage_id()))
+        if (o->json.find("\"deletionTimestamp\"") != std::string::npos &&
+            (o->json.find("\"foregroundDeletion\"") != std::string::npos || o->json.find("\"orphan\"") != std::string::npos))
+          gc_owners.insert({r->storage_id(), key});
+  }
+  if (deleted.empty() && gc_owners.empty()) return false;
   std::vector<ResourcePtr> resources = registry.all_storage_resources();
-  for (const ResourcePtr& r : resources)
-    for (const auto& [key, o] : store.collection(r->storage_id())) {
-      if (o->json.find("\"deletionTimestamp\"") == std::string::npos) continue;
-      bool fg = o->json.find("\"foregroundDeletion\"") != std::string::npos;
-      bool orphan = o->json.find("\"orphan\"") != std::string::npos;
-      if (!fg && !orphan) continue;
-      json object = json::parse(o->json);
-      if (has_finalizer(object, "foregroundDeletion")) owners[object["metadata"]["uid"]] = {r, object, true};
-      else if (has_finalizer(object, "orphan")) owners[object["metadata"]["uid"]] = {r, object, false};
+  for (auto it = gc_owners.begin(); it != gc_owners.end();) {
+    ResourcePtr r;
+    for (const ResourcePtr& candidate : resources)
+      if (candidate->storage_id() == it->first) r = candidate;
+    ObjectPtr o = r ? store.get(it->first, it->second) : nullptr;
+    json object = o ? json::parse(o->json) : json();
+    if (o && has_finalizer(object, "foregroundDeletion")) {
+      owners[object["metadata"]["uid"]] = {r, object, true};
+    } else if (o && has_finalizer(object, "orphan")) {
+      owners[object["metadata"]["uid"]] = {r, object, false};
+    } else {
+      it = gc_owners.erase(it);
+      continue;
     }
+    ++it;
+  }
   if (deleted.empty() && owners.empty()) return false;
   bool progress = false;
   std::set<std::string> blocked;  // foreground owners that still have dependents

@@ -4,6 +4,7 @@
 // then print the server URL on stdout.
 #include <CLI/CLI.hpp>
 #include <openssl/rand.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <unistd.h>
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
       std::unique_lock lock(api.store().mutex());
       api.store().reset_history();
     }
+    // Loading and log replay parse far more than they keep: give the parse buffers back to the system.
+    malloc_trim(0);
     kubelite::HttpServerOptions http;
     http.bind_address = bind_address;
     http.port = port;
