@@ -1,5 +1,6 @@
 #include "kube/watch.h"
 
+#include <optional>
 #include <random>
 #include <thread>
 
