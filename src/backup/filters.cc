@@ -23,23 +23,6 @@ void exclude_by_default(std::vector<std::string>& includes, std::vector<std::str
   if (!any_glob_match(excludes, resource)) excludes.push_back(resource);
 }
 
-std::vector<std::string> expand(const std::vector<std::string>& patterns, const std::vector<std::string>& existing) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& name) {
-    if (!contains(out, name)) out.push_back(name);
-  };
-  for (const auto& pattern : patterns) {
-    if (!has_glob_chars(pattern)) {
-      add(pattern);
-      continue;
-    }
-    for (const auto& ns : existing) {
-      if (glob_match(pattern, ns)) add(ns);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void apply_default_filters(api::BackupSpec& spec) {
@@ -78,12 +61,9 @@ NamespaceScope resolve_namespace_scope(const std::vector<std::string>& includes,
                                        const std::vector<std::string>& existing_namespaces) {
   NamespaceScope scope;
   scope.filter = {includes, excludes};
-  bool has_star = contains(includes, "*");
-  bool any_glob = std::any_of(includes.begin(), includes.end(), has_glob_chars) ||
-                  std::any_of(excludes.begin(), excludes.end(), has_glob_chars);
-  if (includes.empty() || has_star || !any_glob) return scope;
-  scope.filter.includes = expand(includes, existing_namespaces);
-  scope.filter.excludes = expand(excludes, existing_namespaces);
+  auto expanded = expand_namespace_wildcards(scope.filter, existing_namespaces);
+  if (!expanded) return scope;
+  scope.filter = std::move(*expanded);
   if (scope.filter.includes.empty()) {
     scope.includes_nothing = true;
     scope.warnings.push_back("no existing namespace matches the included namespace patterns; the backup includes "

@@ -35,7 +35,35 @@ std::string rfc1123_label_error(std::string_view s) {
          "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc')";
 }
 
+std::vector<std::string> expand_patterns(const std::vector<std::string>& patterns,
+                                         const std::vector<std::string>& existing) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& name) {
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  for (const auto& pattern : patterns) {
+    if (!has_glob_chars(pattern)) {
+      add(pattern);
+      continue;
+    }
+    for (const auto& name : existing) {
+      if (glob_match(pattern, name)) add(name);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<IncludesExcludes> expand_namespace_wildcards(const IncludesExcludes& lists,
+                                                           const std::vector<std::string>& existing) {
+  const auto& in = lists.includes;
+  const auto& ex = lists.excludes;
+  bool star = std::find(in.begin(), in.end(), "*") != in.end();
+  auto globbed = [](const std::vector<std::string>& v) { return std::any_of(v.begin(), v.end(), has_glob_chars); };
+  if (in.empty() || star || !(globbed(in) || globbed(ex))) return std::nullopt;
+  return IncludesExcludes{expand_patterns(in, existing), expand_patterns(ex, existing)};
+}
 
 bool IncludesExcludes::excluded(std::string_view name) const { return any_match(excludes, name); }
 

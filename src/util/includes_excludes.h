@@ -2,6 +2,7 @@
 // Velero's IncludesExcludes (pkg/util/collections/includes_excludes.go): an include list and an exclude list of
 // glob patterns where excludes win, an empty include list or '*' includes everything; plus the list validation
 // rules Velero applies to backup and restore specs, returning Velero's messages.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,14 @@ struct IncludesExcludes {
   // True if some exclude pattern matches (used for "explicitly excluded").
   bool excluded(std::string_view name) const;
 };
+
+// Velero's namespace wildcard expansion (pkg/util/wildcard): applies when the includes are non-empty, none is
+// exactly "*", and some include or exclude has a glob character. Each glob pattern is then replaced by the names
+// it matches among `existing` (plain names are kept verbatim, duplicates dropped). nullopt when it does not
+// apply. What an expansion that leaves no includes means differs: a backup covers no namespace, a restore
+// covers all of them (velero-restore.md §2.7).
+std::optional<IncludesExcludes> expand_namespace_wildcards(const IncludesExcludes& lists,
+                                                           const std::vector<std::string>& existing);
 
 // Old-style lists (resources, restore namespaces): includes may not mix '*' with names, excludes may not
 // contain '*', no item may be in both lists.

@@ -33,6 +33,18 @@ TEST(IncludesExcludes, ExplicitIncludesWithGlobs) {
   EXPECT_FALSE(ie.includes_everything());
 }
 
+TEST(ExpandNamespaceWildcards, OnlyWhenAGlobIsUsedWithoutABareStar) {
+  const std::vector<std::string> existing{"app-a", "app-b", "db", "kube-system"};
+  auto expanded = expand_namespace_wildcards({{"app-*", "db", "gone"}, {"app-[b]"}}, existing);
+  ASSERT_TRUE(expanded.has_value());
+  EXPECT_EQ(expanded->includes, (std::vector<std::string>{"app-a", "app-b", "db", "gone"}));
+  EXPECT_EQ(expanded->excludes, std::vector<std::string>{"app-b"});
+  EXPECT_THAT(expand_namespace_wildcards({{"nothing-*"}, {}}, existing)->includes, IsEmpty());
+  EXPECT_FALSE(expand_namespace_wildcards({{"*"}, {"kube-*"}}, existing).has_value());
+  EXPECT_FALSE(expand_namespace_wildcards({{}, {"kube-*"}}, existing).has_value());
+  EXPECT_FALSE(expand_namespace_wildcards({{"db"}, {"x"}}, existing).has_value());
+}
+
 TEST(ValidateIncludesExcludes, OldRules) {
   EXPECT_THAT(validate_includes_excludes({"pods"}, {"secrets"}), IsEmpty());
   EXPECT_THAT(validate_includes_excludes({"*", "pods"}, {}),
