@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   store->get("backups/big/big.tar.gz", [&](const char*, size_t n) { received += n; });
   double down = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::printf("s3 upload: %.0f MiB in %.2f s = %.0f MB/s (multipart, 8 MiB parts)\n", size / 1048576.0, up,
+  std::printf("s3 upload: %.0f MiB in %.2f s = %.0f MB/s (multipart, 8 MiB parts, two in flight)\n", size / 1048576.0, up,
               size / 1e6 / up);
   std::printf("s3 download: %.0f MiB in %.2f s = %.0f MB/s\n", received / 1048576.0, down, received / 1e6 / down);
   std::printf("peak RSS: %ld MiB before, %ld MiB after the upload, %ld MiB at the end (limit 64 MiB)\n", rss_before,

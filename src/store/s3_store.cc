@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <vector>
 
 #include "store/crypto.h"
@@ -14,7 +15,7 @@ namespace arca::store {
 namespace {
 
 const std::string kProvider = "aws";
-// Parts of a multipart upload: the one buffer a streaming put holds. S3 needs ≥ 5 MiB for all but the last.
+// Parts of a multipart upload; a streaming put holds two (one uploading, one filling). S3 needs ≥ 5 MiB for all but the last.
 constexpr size_t kPartSize = 8 << 20;
 
 std::string trim(std::string s) {
@@ -133,7 +134,10 @@ class S3Store : public ObjectStore {
     endpoint_ = parse_endpoint(s3_url.empty() ? "https://s3." + region_ + ".amazonaws.com" : s3_url);
     std::string public_url = get("publicUrl");
     public_endpoint_ = public_url.empty() ? endpoint_ : parse_endpoint(public_url);
-    path_style_ = config_flag(c, "s3ForcePathStyle", kProvider);
+    // A bucket name with dots cannot be a TLS host label under a wildcard certificate: the AWS SDKs address
+    // such buckets by path, and so do we.
+    path_style_ = config_flag(c, "s3ForcePathStyle", kProvider) ||
+                  (bucket_.find('.') != std::string::npos && endpoint_.scheme == "https");
     sse_ = get("serverSideEncryption");
     kms_key_id_ = get("kmsKeyId");
     if (!kms_key_id_.empty()) sse_ = "aws:kms";
@@ -295,25 +299,24 @@ class S3Store : public ObjectStore {
     if (upload_id.empty()) throw StoreError(ErrorKind::Failed, describe() + ": \"" + key + "\": no UploadId returned");
     std::string complete = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
     try {
+      // Two buffers: one part uploads on a helper thread while the next is read from the body, so a slow
+      // producer and a slow network overlap. Memory stays at two parts.
+      std::string spare(buffer.size(), '\0');
+      std::string* buffers[2] = {&buffer, &spare};
+      std::future<std::string> in_flight;  // the <Part> element of the previous part
       size_t n = buffer.size();
-      for (int part = 1; n > 0; ++part) {
-        std::string_view data(buffer.data(), n);
-        auto part_headers = with_checksum({}, data);
-        auto pr = send("PUT", key, canonical_query({{"partNumber", std::to_string(part)}, {"uploadId", upload_id}}),
-                       data, part_headers);
-        if (pr.status != 200) throw error_for(pr, key);
-        complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + xml_escape(pr.headers["etag"]) +
-                    "</ETag>";
-        for (const auto& h : part_headers) {
-          // "x-amz-checksum-crc32: V" → <ChecksumCRC32>V</ChecksumCRC32>
-          auto colon = h.find(": ");
-          std::string tag = checksum_ == "CRC32" ? "ChecksumCRC32" : "ChecksumSHA256";
-          complete += "<" + tag + ">" + h.substr(colon + 2) + "</" + tag + ">";
-        }
-        complete += "</Part>";
+      for (int part = 1, current = 0;; ++part, current = 1 - current) {
+        std::string_view data(buffers[current]->data(), n);
+        auto next = std::async(std::launch::async, [this, &key, &upload_id, part, data] {
+          return upload_part(key, upload_id, part, data);
+        });
+        if (in_flight.valid()) complete += in_flight.get();  // its buffer is free again after this
+        in_flight = std::move(next);
         if (n < buffer.size()) break;
-        n = fill(body, buffer);
+        n = fill(body, *buffers[1 - current]);
+        if (n == 0) break;
       }
+      complete += in_flight.get();
       complete += "</CompleteMultipartUpload>";
       auto cr = send("POST", key, canonical_query({{"uploadId", upload_id}}), complete, {});
       // S3 may report a failed completion inside a 200 answer.
@@ -326,6 +329,22 @@ class S3Store : public ObjectStore {
       }
       throw;
     }
+  }
+
+  // Uploads one part; returns its <Part> element for CompleteMultipartUpload.
+  std::string upload_part(const std::string& key, const std::string& upload_id, int part, std::string_view data) {
+    auto part_headers = with_checksum({}, data);
+    auto r = send("PUT", key, canonical_query({{"partNumber", std::to_string(part)}, {"uploadId", upload_id}}), data,
+                  part_headers);
+    if (r.status != 200) throw error_for(r, key);
+    std::string element =
+        "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + xml_escape(r.headers["etag"]) + "</ETag>";
+    for (const auto& h : part_headers) {
+      // "x-amz-checksum-crc32: V" → <ChecksumCRC32>V</ChecksumCRC32>
+      std::string tag = checksum_ == "CRC32" ? "ChecksumCRC32" : "ChecksumSHA256";
+      element += "<" + tag + ">" + h.substr(h.find(": ") + 2) + "</" + tag + ">";
+    }
+    return element + "</Part>";
   }
 
   StoreError error_for(const HttpResponse& r, const std::string& key) const {
