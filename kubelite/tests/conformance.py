@@ -229,6 +229,10 @@ class Discovery(Base):
                 self.assertEqual(v["groupVersion"], "%s/%s" % (g["name"], v["version"]))
             legacy.append((g["name"], versions))
         self.assertEqual(legacy, aggregated)
+        apps = SERVER.get("/apis/apps")
+        self.assertEqual(apps.status, 200, apps)
+        self.assertEqual((apps.json["kind"], apps.json["apiVersion"], apps.json["name"]), ("APIGroup", "v1", "apps"))
+        self.assertEqual(apps.json["preferredVersion"], {"groupVersion": "apps/v1", "version": "v1"})
 
     def test_06_api_v1_resource_list(self):
         r = SERVER.get("/api/v1")
@@ -938,6 +942,18 @@ class CRDs(Base):
         groups = SERVER.get("/apis").json["groups"]
         gvs = [v["groupVersion"] for g in groups for v in g["versions"]]
         self.assertIn("stable.example.com/v1", gvs)
+        agg = {g["metadata"]["name"]: g for g in SERVER.get("/apis", accept=AGG_ACCEPT).json["items"]}
+        shirts = [res for res in agg["stable.example.com"]["versions"][0]["resources"] if res["resource"] == "shirts"]
+        self.assertEqual(len(shirts), 1, agg["stable.example.com"])
+        self.assertEqual(shirts[0]["scope"], "Namespaced")
+        self.assertEqual(shirts[0]["responseKind"]["kind"], "Shirt")
+        self.assertEqual(shirts[0]["singularResource"], "shirt")
+        rl = SERVER.get("/apis/stable.example.com/v1")
+        self.assertEqual(rl.status, 200, rl)
+        entry = [res for res in rl.json["resources"] if res["name"] == "shirts"][0]
+        self.assertEqual((entry["kind"], entry["namespaced"], entry["singularName"]), ("Shirt", True, "shirt"))
+        self.assertEqual(sorted(entry["verbs"]), ["create", "delete", "deletecollection", "get", "list", "patch",
+                                                  "update", "watch"])
         r = SERVER.get("/apis/stable.example.com/v1/namespaces/%s/shirts" % NS)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["kind"], "ShirtList")
