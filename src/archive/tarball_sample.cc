@@ -1,14 +1,38 @@
 // Writes a sample backup tarball and a manifest of what it should contain (a JSON array of [path, content]),
-// for the independent Python reader test and as the fuzzer's seed corpus.
-// Usage: tarball_sample OUT.tar.gz MANIFEST.json
+// for the independent Python reader test and as the fuzzer's seed corpus; with --read, prints what arca's
+// reader finds in a tarball (the same manifest form), so Python can hand it tarballs of its own making.
+// Usage: tarball_sample OUT.tar.gz MANIFEST.json | tarball_sample --read IN.tar.gz
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "archive/tarball_reader.h"
 #include "archive/tarball_writer.h"
+
+namespace {
+
+int read_tarball(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  arca::archive::TarballReader reader([&](char* buffer, size_t capacity) {
+    in.read(buffer, static_cast<std::streamsize>(capacity));
+    return static_cast<size_t>(in.gcount());
+  });
+  nlohmann::json manifest = nlohmann::json::array();
+  try {
+    while (auto entry = reader.next()) manifest.push_back({entry->path, reader.read_content(), entry->mode});
+  } catch (const arca::archive::ArchiveError& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  std::cout << manifest.dump() << "\n";
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace arca::archive;
+  if (argc == 3 && std::string(argv[1]) == "--read") return read_tarball(argv[2]);
   if (argc != 3) {
     std::cerr << "usage: tarball_sample OUT.tar.gz MANIFEST.json\n";
     return 2;
