@@ -237,11 +237,8 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
   if (m == "POST") {
     if (!t.name.empty() && t.sub.empty()) throw method_not_allowed();
     allowed("create");
-    if (!t.sub.empty()) throw method_not_allowed();  // eviction/token/binding: not modelled
-    {
-      std::unique_lock lock(store.mutex());
-      res = create(t, req);
-    }
+    std::unique_lock lock(store.mutex());
+    res = t.sub.empty() ? create(t, req) : create_subresource(t, req);
   } else if (m == "PUT") {
     if (t.name.empty()) throw method_not_allowed();
     allowed("update");

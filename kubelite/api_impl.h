@@ -71,6 +71,7 @@ struct Api::Impl {
 
   // --- api_writes.cc (callers hold the store lock exclusively) ---
   ApiResponse create(const Target& t, const ApiRequest& req);
+  ApiResponse create_subresource(const Target& t, const ApiRequest& req);  // eviction, binding, token
   ApiResponse update(const Target& t, const ApiRequest& req);
   ApiResponse patch(const Target& t, const ApiRequest& req);
   ApiResponse remove(const Target& t, const ApiRequest& req);
@@ -116,5 +117,7 @@ struct Api::Impl {
 // "{"apiVersion":...,"kind":...,<stored fields>}" — stored objects omit both, the serving version adds them.
 std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored_json);
 std::string manager_from(const ApiRequest& req);
+// Field selectors a resource accepts: the built-in lists, or a CRD version's selectableFields.
+std::vector<std::string> field_selectors_of(const ResourceInfo& r);
 
 }  // namespace kubelite

@@ -38,16 +38,6 @@ struct Filter {
   }
 };
 
-std::vector<std::string> field_selectors_of(const ResourceInfo& r) {
-  if (!r.custom) return supported_field_selectors(r.group, r.resource);
-  std::vector<std::string> out = {"metadata.name", "metadata.namespace"};
-  for (const auto& f : r.crd_version.value("selectableFields", json::array())) {
-    std::string path = f.value("jsonPath", "");
-    out.push_back(path.starts_with(".") ? path.substr(1) : path);
-  }
-  return out;
-}
-
 Filter make_filter(const ResourceInfo& r, const ApiRequest& req) {
   Filter f;
   std::string labels = query(req, "labelSelector");
@@ -108,6 +98,16 @@ bool decode_continue(const std::string& text, uint64_t& rv, std::string& start_k
 
 }  // namespace
 
+std::vector<std::string> field_selectors_of(const ResourceInfo& r) {
+  if (!r.custom) return supported_field_selectors(r.group, r.resource);
+  std::vector<std::string> out = {"metadata.name", "metadata.namespace"};
+  for (const auto& f : r.crd_version.value("selectableFields", json::array())) {
+    std::string path = f.value("jsonPath", "");
+    out.push_back(path.starts_with(".") ? path.substr(1) : path);
+  }
+  return out;
+}
+
 json Api::Impl::read(const ResourceInfo& r, const std::string& key) const {
   ObjectPtr o = store.get(r.storage_id(), key);
   return o ? json::parse(o->json) : json();
@@ -121,6 +121,14 @@ ApiResponse Api::Impl::get(const Target& t, const ApiRequest& req) {
   }
   if (!o) throw not_found(*t.r, t.name);
   ApiResponse res;
+  if (t.sub == "log") {
+    // No container ever runs here, so every log is empty.
+    res.content_type = "text/plain";
+    return res;
+  }
+  if (t.sub == "exec" || t.sub == "attach" || t.sub == "portforward") throw bad_request("Upgrade request required");
+  if (t.sub == "proxy")
+    throw ApiError(503, "ServiceUnavailable", "no endpoints available for " + t.r->resource + " \"" + t.name + "\"");
   if (t.sub == "scale") {
     json object = json::parse(o->json);
     json scale = {{"kind", "Scale"},

@@ -1,5 +1,6 @@
 // Create, update, patch, delete and deletecollection, and the write pipeline they share
 // (kube-api.md §3, §6, §7, §9). Every function here runs with the store lock held exclusively.
+#include <ctime>
 #include <set>
 
 #include "kubelite/api_impl.h"
@@ -502,6 +503,77 @@ ApiResponse Api::Impl::create(const Target& t, const ApiRequest& req) {
   return object_response(201, create_object(*t.r, t.ns, std::move(body), w));
 }
 
+static DeleteOptions delete_options(const ApiRequest& req) {
+  DeleteOptions d;
+  if (!req.body.empty()) {
+    json body = decode_body(req.body, req.content_type.empty() ? "application/json" : req.content_type);
+    if (body.is_object()) {
+      d.propagation = body.value("propagationPolicy", "");
+      if (body.contains("preconditions") && body["preconditions"].is_object()) {
+        d.precondition_uid = body["preconditions"].value("uid", "");
+        d.precondition_rv = body["preconditions"].value("resourceVersion", "");
+      }
+      for (const auto& v : body.value("dryRun", json::array()))
+        if (v == "All") d.dry_run = true;
+      if (body.contains("orphanDependents") && body["orphanDependents"].is_boolean() && d.propagation.empty())
+        d.propagation = body["orphanDependents"].get<bool>() ? "Orphan" : "Background";
+    }
+  }
+  auto q = [&](const char* name) {
+    auto it = req.query.find(name);
+    return it == req.query.end() ? std::string() : it->second;
+  };
+  if (!q("propagationPolicy").empty()) d.propagation = q("propagationPolicy");
+  if (q("dryRun") == "All") d.dry_run = true;
+  else if (!q("dryRun").empty()) throw invalid_dry_run(q("dryRun"));
+  if (!d.propagation.empty() && d.propagation != "Orphan" && d.propagation != "Background" && d.propagation != "Foreground")
+    throw ApiError(422, "Invalid",
+                   "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + d.propagation +
+                       "\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
+                   {{"group", "meta.k8s.io"}, {"kind", "DeleteOptions"}});
+  return d;
+}
+
+ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req) {
+  const ResourceInfo& r = *t.r;
+  json body = decode_body(req.body, req.content_type);
+  json old = read(r, t.key());
+  if (old.is_null()) throw not_found(r, t.name);
+  json success = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}, {"code", 201}};
+  if (is(r, "", "pods") && t.sub == "eviction") {
+    // No PodDisruptionBudget is ever violated here: an eviction is a delete with the Eviction's options.
+    ApiRequest as_delete = req;
+    as_delete.body = body.value("deleteOptions", json::object()).dump();
+    as_delete.content_type = "application/json";
+    bool gone = false;
+    DeleteOptions d = delete_options(as_delete);
+    delete_object(r, old, d, gone);
+    return object_response(201, success);
+  }
+  if (is(r, "", "pods") && t.sub == "binding") {
+    json updated = old;
+    updated["spec"]["nodeName"] = body.value("target", json::object()).value("name", "");
+    WriteOptions w = write_options(req);
+    update_object(r, old, updated, w);
+    return object_response(201, success);
+  }
+  if (is(r, "", "serviceaccounts") && t.sub == "token") {
+    long long seconds = body.value("spec", json::object()).value("expirationSeconds", 3600LL);
+    std::time_t expires = std::time(nullptr) + seconds;
+    std::tm tm{};
+    gmtime_r(&expires, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json request = body;
+    request["apiVersion"] = "authentication.k8s.io/v1";
+    request["kind"] = "TokenRequest";
+    request["metadata"] = {{"name", t.name}, {"namespace", t.ns}, {"creationTimestamp", nullptr}};
+    request["status"] = {{"token", "kubelite-sa-" + new_uid()}, {"expirationTimestamp", stamp}};
+    return object_response(201, request);
+  }
+  throw method_not_allowed();
+}
+
 static bool creates_on_update(const ResourceInfo& r) {
   return r.group.empty() &&
          (r.resource == "services" || r.resource == "endpoints" || r.resource == "limitranges" || r.resource == "events");
@@ -610,37 +682,6 @@ ApiResponse Api::Impl::patch(const Target& t, const ApiRequest& req) {
   return object_response(200, update_object(r, old, std::move(patched), w));
 }
 
-static DeleteOptions delete_options(const ApiRequest& req) {
-  DeleteOptions d;
-  if (!req.body.empty()) {
-    json body = decode_body(req.body, req.content_type.empty() ? "application/json" : req.content_type);
-    if (body.is_object()) {
-      d.propagation = body.value("propagationPolicy", "");
-      if (body.contains("preconditions") && body["preconditions"].is_object()) {
-        d.precondition_uid = body["preconditions"].value("uid", "");
-        d.precondition_rv = body["preconditions"].value("resourceVersion", "");
-      }
-      for (const auto& v : body.value("dryRun", json::array()))
-        if (v == "All") d.dry_run = true;
-      if (body.contains("orphanDependents") && body["orphanDependents"].is_boolean() && d.propagation.empty())
-        d.propagation = body["orphanDependents"].get<bool>() ? "Orphan" : "Background";
-    }
-  }
-  auto q = [&](const char* name) {
-    auto it = req.query.find(name);
-    return it == req.query.end() ? std::string() : it->second;
-  };
-  if (!q("propagationPolicy").empty()) d.propagation = q("propagationPolicy");
-  if (q("dryRun") == "All") d.dry_run = true;
-  else if (!q("dryRun").empty()) throw invalid_dry_run(q("dryRun"));
-  if (!d.propagation.empty() && d.propagation != "Orphan" && d.propagation != "Background" && d.propagation != "Foreground")
-    throw ApiError(422, "Invalid",
-                   "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + d.propagation +
-                       "\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
-                   {{"group", "meta.k8s.io"}, {"kind", "DeleteOptions"}});
-  return d;
-}
-
 static json success_status(const ResourceInfo& r, const json& object) {
   const json& meta = object["metadata"];
   json details = {{"name", meta.value("name", "")}, {"kind", r.resource}, {"uid", meta.value("uid", "")}};
@@ -677,10 +718,7 @@ ApiResponse Api::Impl::remove_collection(const Target& t, const ApiRequest& req)
     if (prefix.empty() || key.compare(0, prefix.size(), prefix) == 0) candidates.push_back(o);
   std::string labels = query(req, "labelSelector"), fields = query(req, "fieldSelector");
   auto label_selector = parse_label_selector(labels);
-  std::vector<std::string> supported;
-  if (!r.custom) supported = supported_field_selectors(r.group, r.resource);
-  else supported = {"metadata.name", "metadata.namespace"};
-  auto field_selector = parse_field_selector(fields, supported);
+  auto field_selector = parse_field_selector(fields, field_selectors_of(r));
   for (const auto& o : candidates) {
     json object = json::parse(o->json);
     if (!label_selector.matches(object["metadata"].value("labels", json()))) continue;
