@@ -20,10 +20,12 @@ std::chrono::milliseconds until(Timestamp when, Timestamp now) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
 }
 
+// Through the status subresource where the CRD declares one (then the main resource ignores status).
 void patch_status(ServerContext& ctx, const kube::ApiResource& resource, const std::string& ns, const std::string& name,
-                  const nlohmann::json& status, const std::string& subresource) {
+                  const nlohmann::json& status) {
   kube::DynamicClient(ctx.transport)
-      .patch(resource, ns, name, kube::PatchType::Merge, nlohmann::json{{"status", status}}.dump(), {}, subresource);
+      .patch(resource, ns, name, kube::PatchType::Merge, nlohmann::json{{"status", status}}.dump(), {},
+             resource.subresource("status") ? "status" : "");
 }
 
 std::optional<api::BackupStorageLocation> get_location(ServerContext& ctx, const std::string& name) {
@@ -89,7 +91,7 @@ ReconcileFn location_reconciler(ServerContext& ctx) {
                              {"message", problem.empty() ? nlohmann::json() : nlohmann::json(problem)}};
     if (bsl.status.phase != (problem.empty() ? api::LocationPhase::Available : api::LocationPhase::Unavailable))
       spdlog::info("backup-location={} phase={} {}", key, status["phase"].get<std::string>(), problem);
-    patch_status(ctx, ctx.locations, bsl.metadata.namespace_, bsl.metadata.name, status, "status");
+    patch_status(ctx, ctx.locations, bsl.metadata.namespace_, bsl.metadata.name, status);
     return {frequency.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(frequency) : 0ms};
   };
 }
@@ -110,7 +112,7 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
     if (request.status.phase == api::DeleteBackupRequestPhase::Processed) return {};
     const std::string& name = request.metadata.name;
     auto processed = [&](const std::vector<std::string>& errors) {
-      patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "Processed"}, {"errors", errors}}, "status");
+      patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "Processed"}, {"errors", errors}});
       spdlog::info("deletebackuprequest={} processed{}{}", key, errors.empty() ? "" : ": ",
                    errors.empty() ? "" : errors.front());
       return ReconcileResult{};
@@ -132,7 +134,7 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
     if (!location) return processed({"backup storage location " + backup.spec.storage_location + " not found"});
     if (auto problem = location_problem(ctx, *location, "delete backup"); !problem.empty()) return processed({problem});
 
-    patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}}, "status");
+    patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}});
     update_object<api::Backup>(ctx.transport, ctx.backups, ns, backup_name, [](api::Backup& b) {
       b.status.phase = P::Deleting;
       return true;
@@ -213,7 +215,7 @@ ReconcileFn download_request_reconciler(ServerContext& ctx) {
     }
     auto expiration = now + std::chrono::minutes(10);
     patch_status(ctx, ctx.download_requests, ns, request.metadata.name,
-                 {{"phase", "Processed"}, {"downloadURL", url}, {"expiration", format_rfc3339(expiration)}}, "");
+                 {{"phase", "Processed"}, {"downloadURL", url}, {"expiration", format_rfc3339(expiration)}});
     return {until(expiration, now)};
   };
 }

@@ -1,0 +1,90 @@
+#pragma once
+// The work behind each `arca` command. main.cc only parses flags (CLI11) into these option structs; every
+// function returns the process exit code or throws an exception whose what() is the one line to print.
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kube/config.h"
+#include "kube/discovery.h"
+
+namespace arca::kube {
+class Transport;
+}
+
+namespace arca::cli {
+
+struct Globals {
+  std::string kubeconfig, kubecontext, namespace_name;
+};
+
+// The connection to the cluster, made on first use.
+class Session {
+ public:
+  explicit Session(Globals globals);
+  ~Session();
+  const std::string& ns() const { return globals_.namespace_name; }
+  kube::Transport& transport();
+  kube::Discovery& discovery();
+  // A velero.io/v1 resource; a clear error when the CRDs are not installed.
+  kube::ApiResource velero(const std::string& resource);
+  kube::ApiResource core(const std::string& resource);
+
+ private:
+  Globals globals_;
+  std::unique_ptr<kube::Transport> transport_;
+  std::unique_ptr<kube::Discovery> discovery_;
+};
+
+struct BackupCreateOptions {
+  std::string name;
+  std::string ttl;
+  std::vector<std::string> include_namespaces, exclude_namespaces, include_resources, exclude_resources,
+      include_cluster_scoped, exclude_cluster_scoped, include_namespace_scoped, exclude_namespace_scoped,
+      volume_snapshot_locations;
+  std::optional<bool> include_cluster_resources, snapshot_volumes, default_volumes_to_fs_backup, snapshot_move_data;
+  std::map<std::string, std::string> labels, annotations;
+  std::string selector, or_selector, storage_location, ordered_resources, from_schedule, data_mover;
+  std::string csi_snapshot_timeout, item_operation_timeout;
+  bool wait = false;
+  std::string output;  // "": submit; json|yaml: print only
+};
+int backup_create(Session& session, const BackupCreateOptions& options, std::ostream& out);
+
+int backup_get(Session& session, const std::vector<std::string>& names, const std::string& selector,
+               const std::string& output, std::ostream& out);
+int backup_describe(Session& session, const std::vector<std::string>& names, bool details, std::ostream& out);
+
+struct DownloadOptions {
+  std::chrono::seconds timeout{60};
+  bool insecure_skip_tls_verify = false;
+  std::string cacert;
+};
+int backup_logs(Session& session, const std::string& name, const DownloadOptions& options, std::ostream& out);
+int backup_download(Session& session, const std::string& name, std::string path, bool force,
+                    const DownloadOptions& options, std::ostream& out);
+int backup_delete(Session& session, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out);
+
+struct LocationCreateOptions {
+  std::string name, provider, bucket, prefix, credential, access_mode, output;
+  std::map<std::string, std::string> config, labels;
+  bool is_default = false;
+  std::string validation_frequency, backup_sync_period;
+};
+int location_create(Session& session, const LocationCreateOptions& options, std::ostream& out);
+int location_get(Session& session, const std::vector<std::string>& names, const std::string& output, std::ostream& out);
+
+// `arca install --crds-only`: creates or updates every velero.io CRD, waits until discovery serves them.
+int install_crds(Session& session, std::ostream& out);
+
+// "a=1,b=2" → map (Velero's map flags); throws on an entry without '='.
+std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag);
+// Velero's stringArray: the last occurrence wins, split on commas.
+std::vector<std::string> last_csv(const std::vector<std::string>& values);
+// Tri-state flags: "" (bare) or true/false.
+std::optional<bool> parse_optional_bool(const std::vector<std::string>& values, const std::string& flag);
+
+}  // namespace arca::cli

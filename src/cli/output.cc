@@ -1,0 +1,235 @@
+#include "cli/output.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
+
+#include "api/validation.h"
+#include "util/label_selector.h"
+
+namespace arca::cli {
+namespace {
+
+YAML::Node to_node(const nlohmann::json& j) {
+  YAML::Node n;
+  switch (j.type()) {
+    case nlohmann::json::value_t::object:
+      n = YAML::Node(YAML::NodeType::Map);
+      for (auto& [k, v] : j.items()) n[k] = to_node(v);
+      break;
+    case nlohmann::json::value_t::array:
+      n = YAML::Node(YAML::NodeType::Sequence);
+      for (const auto& v : j) n.push_back(to_node(v));
+      break;
+    case nlohmann::json::value_t::string: n = j.get<std::string>(); break;
+    case nlohmann::json::value_t::null: n = YAML::Node(YAML::NodeType::Null); break;
+    default: n = YAML::Load(j.dump()); break;
+  }
+  return n;
+}
+
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 3, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string go_time(const std::optional<Timestamp>& t) {
+  if (!t) return "<nil>";
+  std::string s = format_rfc3339(*t);  // 2024-01-02T03:04:05Z
+  return s.substr(0, 10) + " " + s.substr(11, 8) + " +0000 UTC";
+}
+
+std::string list_or(const std::vector<std::string>& list, const std::string& empty) {
+  if (list.empty()) return empty;
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::string to_yaml(const nlohmann::json& value) {
+  YAML::Emitter out;
+  out << to_node(value);
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string format_objects(const std::vector<nlohmann::json>& objects, const std::string& format) {
+  nlohmann::json value = objects.size() == 1 ? objects.front()
+                                             : nlohmann::json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", objects}};
+  if (format == "json") return value.dump(4) + "\n";
+  if (format == "yaml") return to_yaml(value);
+  throw std::invalid_argument("invalid output format \"" + format + "\"; valid values are 'table', 'json', and 'yaml'");
+}
+
+std::string human_duration(std::chrono::seconds d) {
+  long s = d.count();
+  if (s < 0) s = -s;
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  if (s < 48 * 3600) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+void sort_backups(std::vector<api::Backup>& backups) {
+  static const std::regex timestamped("^(.*)-([0-9]{14})$");
+  auto key = [](const api::Backup& b) {
+    std::smatch m;
+    if (std::regex_match(b.metadata.name, m, timestamped)) return std::make_pair(m[1].str(), m[2].str());
+    return std::make_pair(b.metadata.name, std::string());
+  };
+  std::stable_sort(backups.begin(), backups.end(), [&](const api::Backup& a, const api::Backup& b) {
+    auto ka = key(a), kb = key(b);
+    if (ka.first != kb.first) return ka.first < kb.first;
+    return ka.second > kb.second;  // newest first within a schedule's group
+  });
+}
+
+std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now) {
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "STATUS", "ERRORS", "WARNINGS", "CREATED", "EXPIRES", "STORAGE LOCATION", "SELECTOR"}};
+  for (const auto& b : backups) {
+    std::string status = b.metadata.deletion_timestamp ? "Deleting"
+                         : b.status.phase == api::BackupPhase::unset
+                             ? "New"
+                             : std::string(api::to_string(b.status.phase));
+    std::optional<Timestamp> expires = b.status.expiration;
+    if (!expires && b.spec.ttl && b.spec.ttl->count() > 0 && b.metadata.creation_timestamp)
+      expires = *b.metadata.creation_timestamp + std::chrono::duration_cast<std::chrono::seconds>(*b.spec.ttl);
+    std::string expires_cell = !expires ? "n/a"
+                               : *expires >= now ? human_duration(*expires - now)
+                                                 : human_duration(now - *expires) + " ago";
+    const LabelSelector* selector = b.spec.label_selector ? &*b.spec.label_selector : nullptr;
+    rows.push_back({b.metadata.name, status, std::to_string(b.status.errors), std::to_string(b.status.warnings),
+                    go_time(b.status.start_timestamp), expires_cell, b.spec.storage_location,
+                    format_label_selector(selector)});
+  }
+  return table(rows);
+}
+
+std::string location_table(const std::vector<api::BackupStorageLocation>& locations) {
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "PROVIDER", "BUCKET/PREFIX", "PHASE", "LAST VALIDATED", "ACCESS MODE", "DEFAULT"}};
+  for (const auto& l : locations) {
+    const auto& os = l.spec.object_storage;
+    rows.push_back({l.metadata.name, l.spec.provider, os.prefix.empty() ? os.bucket : os.bucket + "/" + os.prefix,
+                    l.status.phase == api::LocationPhase::unset ? "Unknown" : std::string(api::to_string(l.status.phase)),
+                    l.status.last_validation_time ? go_time(l.status.last_validation_time) : "Unknown",
+                    l.spec.access_mode == api::AccessMode::unset ? "ReadWrite"
+                                                                  : std::string(api::to_string(l.spec.access_mode)),
+                    l.spec.is_default ? "true" : ""});
+  }
+  return table(rows);
+}
+
+std::string describe_backup(const api::Backup& b, bool details, const std::string& resource_list_json) {
+  std::ostringstream out;
+  auto map_text = [](const std::map<std::string, std::string>& m) {
+    if (m.empty()) return std::string("<none>");
+    std::string s;
+    for (const auto& [k, v] : m) s += (s.empty() ? "" : "\n             ") + k + "=" + v;
+    return s;
+  };
+  const auto& spec = b.spec;
+  const auto& st = b.status;
+  out << "Name:         " << b.metadata.name << "\n";
+  out << "Namespace:    " << b.metadata.namespace_ << "\n";
+  out << "Labels:       " << map_text(b.metadata.labels) << "\n";
+  out << "Annotations:  " << map_text(b.metadata.annotations) << "\n\n";
+  std::string phase = st.phase == api::BackupPhase::unset ? "New" : std::string(api::to_string(st.phase));
+  out << "Phase:  " << phase;
+  if (st.phase == api::BackupPhase::Failed || st.phase == api::BackupPhase::PartiallyFailed)
+    out << " (run `arca backup logs " << b.metadata.name << "` for more information)";
+  out << "\n\n";
+  if (!st.failure_reason.empty()) out << "Failure reason:  " << st.failure_reason << "\n\n";
+  if (!st.validation_errors.empty()) {
+    out << "Validation errors:";
+    for (const auto& e : st.validation_errors) out << "  " << e << "\n";
+    out << "\n";
+  }
+  if (st.errors > 0) out << "Errors:    " << st.errors << "\n";
+  if (st.warnings > 0) out << "Warnings:  " << st.warnings << "\n";
+  if (st.errors > 0 || st.warnings > 0) out << "\n";
+  out << "Namespaces:\n  Included:  " << list_or(spec.included_namespaces, "*")
+      << "\n  Excluded:  " << list_or(spec.excluded_namespaces, "<none>") << "\n\n";
+  out << "Resources:\n";
+  if (api::uses_old_resource_filters(spec)) {
+    out << "  Included:        " << list_or(spec.included_resources, "*") << "\n";
+    out << "  Excluded:        " << list_or(spec.excluded_resources, "<none>") << "\n";
+    out << "  Cluster-scoped:  "
+        << (!spec.include_cluster_resources ? "auto" : *spec.include_cluster_resources ? "included" : "excluded")
+        << "\n\n";
+  } else {
+    out << "  Included cluster-scoped:    " << list_or(spec.included_cluster_scoped_resources, "<none>") << "\n";
+    out << "  Excluded cluster-scoped:    " << list_or(spec.excluded_cluster_scoped_resources, "<none>") << "\n";
+    out << "  Included namespace-scoped:  " << list_or(spec.included_namespace_scoped_resources, "*") << "\n";
+    out << "  Excluded namespace-scoped:  " << list_or(spec.excluded_namespace_scoped_resources, "<none>") << "\n\n";
+  }
+  const LabelSelector* selector = spec.label_selector ? &*spec.label_selector : nullptr;
+  out << "Label selector:  " << format_label_selector(selector) << "\n\n";
+  std::string ors;
+  for (const auto& s : spec.or_label_selectors) ors += (ors.empty() ? "" : " or ") + to_selector_string(s);
+  out << "Or label selector:  " << (ors.empty() ? "<none>" : ors) << "\n\n";
+  out << "Storage Location:  " << spec.storage_location << "\n\n";
+  out << "Velero-Native Snapshot PVs:  "
+      << (!spec.snapshot_volumes ? "auto" : *spec.snapshot_volumes ? "true" : "false") << "\n";
+  out << "File System Backup (Default):  " << (spec.default_volumes_to_fs_backup.value_or(false) ? "true" : "false")
+      << "\n";
+  out << "Snapshot Move Data:          " << (spec.snapshot_move_data.value_or(false) ? "true" : "false") << "\n";
+  out << "Data Mover:                  " << (spec.datamover.empty() ? "velero" : spec.datamover) << "\n\n";
+  out << "TTL:  " << (spec.ttl ? format_duration(*spec.ttl) : "0s") << "\n\n";
+  out << "CSISnapshotTimeout:    " << (spec.csi_snapshot_timeout ? format_duration(*spec.csi_snapshot_timeout) : "0s")
+      << "\n";
+  out << "ItemOperationTimeout:  "
+      << (spec.item_operation_timeout ? format_duration(*spec.item_operation_timeout) : "0s") << "\n\n";
+  out << "Hooks:  " << (spec.hooks.resources.empty() ? "<none>" : std::to_string(spec.hooks.resources.size()) + " resource hook specs") << "\n\n";
+  out << "Backup Format Version:  " << (st.format_version.empty() ? "<n/a>" : st.format_version) << "\n\n";
+  auto opt_time = [](const std::optional<Timestamp>& t) { return t ? format_rfc3339(*t) : std::string("<n/a>"); };
+  out << "Started:    " << opt_time(st.start_timestamp) << "\n";
+  out << "Completed:  " << opt_time(st.completion_timestamp) << "\n\n";
+  out << "Expiration:  " << opt_time(st.expiration) << "\n\n";
+  if (st.progress) {
+    bool running = st.phase == api::BackupPhase::InProgress;
+    out << (running ? "Estimated total items to be backed up:  " : "Total items to be backed up:  ")
+        << st.progress->total_items << "\n";
+    out << (running ? "Items backed up so far:                 " : "Items backed up:              ")
+        << st.progress->items_backed_up << "\n\n";
+  }
+  if (details) {
+    out << "Resource List:\n";
+    if (resource_list_json.empty()) {
+      out << "  <backup resource list not found>\n";
+    } else {
+      auto list = nlohmann::json::parse(resource_list_json);
+      for (auto& [type, names] : list.items()) {
+        out << "  " << type << ":\n";
+        for (const auto& n : names) out << "    - " << n.get<std::string>() << "\n";
+      }
+    }
+    out << "\n";
+  }
+  if (st.hook_status) {
+    out << "HooksAttempted:  " << st.hook_status->hooks_attempted << "\n";
+    out << "HooksFailed:     " << st.hook_status->hooks_failed << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace arca::cli

@@ -1,0 +1,28 @@
+#pragma once
+// How `arca` prints objects (velero-cli.md §4, §10): kubectl-style tables with Velero's columns, JSON/YAML,
+// and `backup describe`.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+
+namespace arca::cli {
+
+// "json" or "yaml" of one object, or of a List when there are several (a list of one prints the object).
+std::string format_objects(const std::vector<nlohmann::json>& objects, const std::string& format);
+std::string to_yaml(const nlohmann::json& value);
+
+// Velero's backup list order: `<prefix>-<14 digits>` names grouped by prefix, newest first; others by name.
+void sort_backups(std::vector<api::Backup>& backups);
+std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now);
+std::string location_table(const std::vector<api::BackupStorageLocation>& locations);
+
+// `backup describe`; `details` adds the resource list (given already decompressed, or "" when unavailable).
+std::string describe_backup(const api::Backup& backup, bool details, const std::string& resource_list_json);
+
+// "29d", "5h", "3m": Velero's short human duration.
+std::string human_duration(std::chrono::seconds d);
+
+}  // namespace arca::cli
