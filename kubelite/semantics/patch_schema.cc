@@ -7,14 +7,13 @@ namespace {
 
 using Fields = std::map<std::string, Field>;
 
-Field object(const char* type, bool retain_keys = false) { return Field{type, ListType::Atomic, "", {}, retain_keys, false}; }
-Field atomic_object() { return Field{"", ListType::Atomic, "", {}, false, true}; }
-Field map_list(const char* item_type, const char* merge_key, std::vector<std::string> keys = {},
-               bool retain_keys = false) {
+Field object(const char* type) { return Field{type, ListType::Atomic, "", {}, false}; }
+Field atomic_object() { return Field{"", ListType::Atomic, "", {}, true}; }
+Field map_list(const char* item_type, const char* merge_key, std::vector<std::string> keys = {}) {
   if (keys.empty()) keys = {merge_key};
-  return Field{item_type, ListType::Map, merge_key, std::move(keys), retain_keys, false};
+  return Field{item_type, ListType::Map, merge_key, std::move(keys), false};
 }
-Field set_list() { return Field{"", ListType::Set, "", {}, false, false}; }
+Field set_list() { return Field{"", ListType::Set, "", {}, false}; }
 
 const std::map<std::string, Fields>& types() {
   static const std::map<std::string, Fields> all = [] {
@@ -32,20 +31,18 @@ const std::map<std::string, Fields>& types() {
     t["PodSpec"] = {{"containers", map_list("Container", "name")},
                     {"initContainers", map_list("Container", "name")},
                     {"ephemeralContainers", map_list("Container", "name")},
-                    {"volumes", map_list("", "name", {}, true)},
+                    {"volumes", map_list("", "name")},
                     {"imagePullSecrets", map_list("", "name")},
                     {"hostAliases", map_list("", "ip")},
                     {"topologySpreadConstraints",
                      map_list("", "topologyKey", {"topologyKey", "whenUnsatisfiable"})},
                     {"schedulingGates", map_list("", "name")},
-                    {"resourceClaims", map_list("", "name", {}, true)}};
+                    {"resourceClaims", map_list("", "name")}};
     t["PodTemplateSpec"] = {{"metadata", object("ObjectMeta")}, {"spec", object("PodSpec")}};
     t["ServiceSpec"] = {{"ports", map_list("", "port", {"port", "protocol"})}, {"selector", atomic_object()}};
     t["ServiceAccount"] = {{"metadata", object("ObjectMeta")}, {"secrets", map_list("", "name")}};
     t["NodeSpec"] = {{"podCIDRs", set_list()}};
-    t["DeploymentSpec"] = {{"template", object("PodTemplateSpec")},
-                           {"selector", atomic_object()},
-                           {"strategy", object("", true)}};
+    t["DeploymentSpec"] = {{"template", object("PodTemplateSpec")}, {"selector", atomic_object()}};
     t["WorkloadSpec"] = {{"template", object("PodTemplateSpec")}, {"selector", atomic_object()}};
     t["JobTemplateSpec"] = {{"metadata", object("ObjectMeta")}, {"spec", object("WorkloadSpec")}};
     t["CronJobSpec"] = {{"jobTemplate", object("JobTemplateSpec")}};

@@ -1,6 +1,7 @@
 #pragma once
 // The patch metadata of the built-in types (the Go struct tags patchStrategy/patchMergeKey and the OpenAPI
-// x-kubernetes-list-type/-list-map-keys) that strategic merge patch and server-side apply need. Only the
+// x-kubernetes-list-type/-list-map-keys) that strategic merge patch and server-side apply need. (patchStrategy
+// retainKeys is not listed: the server honours a $retainKeys directive wherever a client sends one.) Only the
 // fields whose behaviour differs from the defaults are described: an unknown field is a map that merges
 // key by key, or a list that is replaced as a whole ("atomic").
 #include <string>
@@ -15,7 +16,6 @@ struct Field {
   ListType list = ListType::Atomic;
   std::string merge_key;          // strategic merge patch key of a Map list (patchMergeKey)
   std::vector<std::string> keys;  // server-side apply keys of a Map list (x-kubernetes-list-map-keys)
-  bool retain_keys = false;       // patchStrategy retainKeys
   bool atomic = false;            // server-side apply replaces it as a whole (x-kubernetes-map-type: atomic);
                                   // strategic merge patch still merges it
 };
