@@ -42,7 +42,6 @@ const std::map<std::string, Fields>& types() {
     t["ServiceSpec"] = {{"ports", map_list("", "port", {"port", "protocol"})}, {"selector", atomic_object()}};
     t["ServiceAccount"] = {{"metadata", object("ObjectMeta")}, {"secrets", map_list("", "name")}};
     t["NodeSpec"] = {{"podCIDRs", set_list()}};
-    t["DeploymentSpec"] = {{"template", object("PodTemplateSpec")}, {"selector", atomic_object()}};
     t["WorkloadSpec"] = {{"template", object("PodTemplateSpec")}, {"selector", atomic_object()}};
     t["JobTemplateSpec"] = {{"metadata", object("ObjectMeta")}, {"spec", object("WorkloadSpec")}};
     t["CronJobSpec"] = {{"jobTemplate", object("JobTemplateSpec")}};
@@ -59,7 +58,7 @@ const std::map<std::string, Fields>& types() {
     root("Namespace", nullptr, "Status");
     root("Node", "NodeSpec", "NodeStatus");
     root("ReplicationController", "ReplicationControllerSpec", "Status");
-    root("Deployment", "DeploymentSpec", "Status");
+    root("Deployment", "WorkloadSpec", "Status");
     root("StatefulSet", "WorkloadSpec", "Status");
     root("DaemonSet", "WorkloadSpec", "Status");
     root("ReplicaSet", "WorkloadSpec", "Status");
