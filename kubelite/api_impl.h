@@ -100,6 +100,7 @@ struct Api::Impl {
   bool run_garbage_collection();
   bool run_crd_cleanup();
   bool run_volume_binding();
+  bool run_workload_status();
   std::thread controller_thread;
   std::mutex controllers_mu;
   std::condition_variable controllers_cv;
@@ -110,7 +111,8 @@ struct Api::Impl {
   // Guarded by the store lock: owners being deleted with a foregroundDeletion or orphan finalizer.
   std::set<std::pair<std::string, std::string>> gc_owners;  // (storage id, key)
   bool gc_owners_scanned = false;
-  std::atomic<bool> volumes_dirty{true};  // a PV, PVC or StorageClass changed
+  std::atomic<bool> volumes_dirty{true};    // a PV, PVC or StorageClass changed
+  std::atomic<bool> workloads_dirty{true};  // a Deployment or StatefulSet changed
   std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;
 };
 

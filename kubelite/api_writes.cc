@@ -151,6 +151,7 @@ ClusterState Api::Impl::cluster_state() {
 void Api::Impl::note_change(const ResourceInfo& r) {
   if (is(r, "", "persistentvolumeclaims") || is(r, "", "persistentvolumes") || is(r, "storage.k8s.io", "storageclasses"))
     volumes_dirty = true;
+  if (is(r, "apps", "deployments") || is(r, "apps", "statefulsets")) workloads_dirty = true;
 }
 
 json Api::Impl::commit(const ResourceInfo& r, json object) {

@@ -48,6 +48,7 @@ void Api::Impl::controller_loop() {
         progress |= run_crd_cleanup();
         progress |= run_namespace_cleanup();
         if (volumes_dirty.exchange(false)) progress |= run_volume_binding();
+        if (workloads_dirty.exchange(false)) progress |= run_workload_status();
       }
       store.notify();
       if (!progress) break;
@@ -264,10 +265,12 @@ bool Api::Impl::run_volume_binding() {
   for (const auto& [key, o] : store.collection(pvs->storage_id())) volumes.push_back(json::parse(o->json));
   std::set<std::string> claim_uids;
   for (const json& c : claims) claim_uids.insert(c["metadata"].value("uid", ""));
-  // Bound volumes whose claim is gone are Released (Retain) or removed (Delete).
+  // Volumes bound to a claim that is gone are Released (Retain) or removed (Delete); a restored volume whose
+  // claimRef still names the old claim's uid is Released too (kube-api.md §10).
   for (json& pv : volumes) {
     const json& ref = pv["spec"].value("claimRef", json());
-    if (pv.value("status", json::object()).value("phase", "") != "Bound" || !ref.is_object()) continue;
+    std::string phase = pv.value("status", json::object()).value("phase", "");
+    if ((phase != "Bound" && phase != "Available") || !ref.is_object() || ref.value("uid", "").empty()) continue;
     if (claim_uids.count(ref.value("uid", ""))) continue;
     if (pv["spec"].value("persistentVolumeReclaimPolicy", "Retain") == "Delete") {
       DeleteOptions d;
@@ -362,6 +365,56 @@ bool Api::Impl::run_volume_binding() {
     update_object(*pvcs, bound_claim, claim_status, sw);
     if (chosen) (*chosen)["status"]["phase"] = "Bound";
     progress = true;
+  }
+  return progress;
+}
+
+// What the Deployment and StatefulSet controllers report once every replica is up: no pods run here, so
+// the desired state is reported as reached (kubectl rollout status / wait --for=condition=Available finish).
+bool Api::Impl::run_workload_status() {
+  bool progress = false;
+  for (const char* resource : {"deployments", "statefulsets"}) {
+    ResourcePtr r = registry.find("apps", "v1", resource);
+    std::vector<json> stale;
+    for (const auto& [key, o] : store.collection(r->storage_id())) {
+      json object = json::parse(o->json);
+      if (object["metadata"].contains("deletionTimestamp")) continue;
+      if (object.value("status", json::object()).value("observedGeneration", 0) != object["metadata"].value("generation", 0))
+        stale.push_back(std::move(object));
+    }
+    for (const json& object : stale) {
+      int replicas = object["spec"].value("replicas", 1);
+      json status = {{"observedGeneration", object["metadata"].value("generation", 0)},
+                     {"replicas", replicas},
+                     {"readyReplicas", replicas},
+                     {"availableReplicas", replicas},
+                     {"updatedReplicas", replicas}};
+      if (replicas == 0)
+        for (const char* k : {"readyReplicas", "availableReplicas", "updatedReplicas"}) status.erase(k);
+      std::string now = now_rfc3339();
+      if (r->resource == "deployments") {
+        status["conditions"] = {{{"type", "Available"}, {"status", "True"}, {"lastUpdateTime", now},
+                                 {"lastTransitionTime", now}, {"reason", "MinimumReplicasAvailable"},
+                                 {"message", "Deployment has minimum availability."}},
+                                {{"type", "Progressing"}, {"status", "True"}, {"lastUpdateTime", now},
+                                 {"lastTransitionTime", now}, {"reason", "NewReplicaSetAvailable"},
+                                 {"message", "ReplicaSet \"" + object["metadata"].value("name", "") +
+                                                 "\" has successfully progressed."}}};
+      } else {
+        std::string revision = object["metadata"].value("name", "") + "-kubelite";
+        status["currentReplicas"] = replicas;
+        status["currentRevision"] = revision;
+        status["updateRevision"] = revision;
+        status["collisionCount"] = 0;
+      }
+      json updated = object;
+      updated["status"] = status;
+      WriteOptions w;
+      w.manager = "kube-controller-manager";
+      w.subresource = "status";
+      update_object(*r, object, updated, w);
+      progress = true;
+    }
   }
   return progress;
 }

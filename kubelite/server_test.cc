@@ -340,6 +340,90 @@ TEST(KubeliteServer, CustomResourceDefinitionLifecycle) {
   EXPECT_EQ(http("GET", widgets).object()["items"].size(), 0u);
 }
 
+TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
+  TempDir dir;
+  Kubelite k = testsupport::start_kubelite(dir);
+  std::string api = k.server + "/api/v1";
+  auto pv = [](const std::string& name, const std::string& cls, const json& claim_ref) {
+    json v = {{"apiVersion", "v1"},
+              {"kind", "PersistentVolume"},
+              {"metadata", {{"name", name}}},
+              {"spec",
+               {{"capacity", {{"storage", "5Gi"}}},
+                {"accessModes", {"ReadWriteOnce"}},
+                {"storageClassName", cls},
+                {"hostPath", {{"path", "/tmp/" + name}}}}}};
+    if (!claim_ref.is_null()) v["spec"]["claimRef"] = claim_ref;
+    return v;
+  };
+  auto pvc = [](const std::string& name, const std::string& cls) {
+    return json{{"apiVersion", "v1"},
+                {"kind", "PersistentVolumeClaim"},
+                {"metadata", {{"name", name}}},
+                {"spec",
+                 {{"accessModes", {"ReadWriteOnce"}},
+                  {"storageClassName", cls},
+                  {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+  };
+  // Static binding by class and size.
+  ASSERT_EQ(http("POST", api + "/persistentvolumes", pv("static", "manual", nullptr).dump()).status, 201);
+  ASSERT_EQ(http("POST", api + "/namespaces/default/persistentvolumeclaims", pvc("claim", "manual").dump()).status, 201);
+  EXPECT_TRUE(eventually([&] {
+    json claim = http("GET", api + "/namespaces/default/persistentvolumeclaims/claim").object();
+    return claim["status"].value("phase", "") == "Bound" && claim["spec"].value("volumeName", "") == "static";
+  }));
+  json bound = http("GET", api + "/persistentvolumes/static").object();
+  EXPECT_EQ(bound["status"]["phase"], "Bound");
+  EXPECT_EQ(bound["spec"]["claimRef"]["name"], "claim");
+  // Dynamic provisioning through a StorageClass.
+  json sc = {{"apiVersion", "storage.k8s.io/v1"},
+             {"kind", "StorageClass"},
+             {"metadata", {{"name", "fast"}}},
+             {"provisioner", "example.com/fast"}};
+  ASSERT_EQ(http("POST", k.server + "/apis/storage.k8s.io/v1/storageclasses", sc.dump()).status, 201);
+  ASSERT_EQ(http("POST", api + "/namespaces/default/persistentvolumeclaims", pvc("dynamic", "fast").dump()).status, 201);
+  std::string provisioned;
+  EXPECT_TRUE(eventually([&] {
+    json claim = http("GET", api + "/namespaces/default/persistentvolumeclaims/dynamic").object();
+    provisioned = claim["spec"].value("volumeName", "");
+    return claim["status"].value("phase", "") == "Bound";
+  }));
+  json dynamic = http("GET", api + "/persistentvolumes/" + provisioned).object();
+  EXPECT_EQ(dynamic["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"], "example.com/fast");
+  // A restored volume whose claimRef names a claim uid that does not exist here is Released.
+  json stale_ref = {{"kind", "PersistentVolumeClaim"}, {"namespace", "default"}, {"name", "old"},
+                    {"uid", "00000000-0000-4000-8000-000000000000"}, {"apiVersion", "v1"}};
+  ASSERT_EQ(http("POST", api + "/persistentvolumes", pv("restored", "manual", stale_ref).dump()).status, 201);
+  EXPECT_TRUE(eventually([&] {
+    return http("GET", api + "/persistentvolumes/restored").object()["status"].value("phase", "") == "Released";
+  }));
+
+  // A Deployment is reported available once created (no pods run here).
+  json deployment = {{"apiVersion", "apps/v1"},
+                     {"kind", "Deployment"},
+                     {"metadata", {{"name", "web"}}},
+                     {"spec",
+                      {{"replicas", 2},
+                       {"selector", {{"matchLabels", {{"app", "web"}}}}},
+                       {"template",
+                        {{"metadata", {{"labels", {{"app", "web"}}}}},
+                         {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx:1.25"}}}}}}}}}}};
+  std::string deployments = k.server + "/apis/apps/v1/namespaces/default/deployments";
+  ASSERT_EQ(http("POST", deployments, deployment.dump()).status, 201);
+  EXPECT_TRUE(eventually([&] {
+    json status = http("GET", deployments + "/web").object()["status"];
+    return status.value("availableReplicas", 0) == 2 && status.value("observedGeneration", 0) == 1;
+  }));
+  // Defaults and the immutable selector.
+  json stored = http("GET", deployments + "/web").object();
+  EXPECT_EQ(stored["spec"]["revisionHistoryLimit"], 10);
+  EXPECT_EQ(stored["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+  stored["spec"]["selector"]["matchLabels"]["app"] = "other";
+  Reply immutable = http("PUT", deployments + "/web", stored.dump());
+  EXPECT_EQ(immutable.status, 422);
+  EXPECT_EQ(immutable.object()["details"]["causes"][0]["field"], "spec.selector");
+}
+
 TEST(KubeliteServer, LoadsTheFixtureManifestsAtStart) {
   TempDir dir;
   KubeliteOptions options;
