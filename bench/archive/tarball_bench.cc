@@ -32,26 +32,27 @@ std::vector<std::string> make_items(size_t count) {
     std::string ts = "2026-11-" + std::to_string(10 + rng() % 18) + "T" + std::to_string(10 + rng() % 13) + ":" +
                      std::to_string(10 + rng() % 49) + ":" + std::to_string(10 + rng() % 49) + "Z";
     std::string ip = "10.244." + std::to_string(rng() % 255) + "." + std::to_string(rng() % 255);
-    std::string j = R"({"apiVersion":"v1","kind":"Pod","metadata":{"creationTimestamp":")" + ts +
-                    R"(","generateName":")" + app + R"(-","labels":{"app":")" + app +
-                    R"(","pod-template-hash":")" + hex(10) + R"(","tier":"backend"},"managedFields":[{"apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:generateName":{},"f:labels":{".":{},"f:app":{},"f:pod-template-hash":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\")" +
-                    uid + R"(\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\")" + app +
-                    R"(\"}":{".":{},"f:image":{},"f:imagePullPolicy":{},"f:name":{},"f:ports":{},"f:resources":{}}}}},"manager":"kube-controller-manager","operation":"Update","time":")" +
-                    ts + R"("}],"name":")" + name + R"(","namespace":"shop-)" + std::to_string(rng() % 20) +
-                    R"(","ownerReferences":[{"apiVersion":"apps/v1","blockOwnerDeletion":true,"controller":true,"kind":"ReplicaSet","name":")" +
-                    app + "-" + hex(10) + R"(","uid":")" + hex(8) + "-" + hex(4) + "-" + hex(4) + "-" + hex(4) + "-" +
-                    hex(12) + R"("}],"resourceVersion":")" + std::to_string(rng() % 10000000) + R"(","uid":")" + uid +
-                    R"("},"spec":{"containers":[{"env":[{"name":"LOG_LEVEL","value":"info"},{"name":"REGION","value":"eu-west-)" +
-                    std::to_string(rng() % 3) + R"("}],"image":"registry.example.com/)" + app + ":" + hex(7) +
-                    R"(","imagePullPolicy":"IfNotPresent","name":")" + app +
-                    R"(","ports":[{"containerPort":8080,"protocol":"TCP"}],"resources":{"limits":{"cpu":")" +
-                    std::to_string(100 + rng() % 900) + R"(m","memory":")" + std::to_string(64 + rng() % 960) +
-                    R"(Mi"}},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","volumeMounts":[{"mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","name":"kube-api-access-)" +
-                    hex(5) + R"(","readOnly":true}]}],"dnsPolicy":"ClusterFirst","nodeName":"node-)" +
-                    std::to_string(rng() % 50) + R"(","restartPolicy":"Always","schedulerName":"default-scheduler","serviceAccountName":"default"},"status":{"conditions":[{"lastProbeTime":null,"lastTransitionTime":")" +
-                    ts + R"(","status":"True","type":"Ready"}],"hostIP":"192.168.)" + std::to_string(rng() % 255) +
-                    "." + std::to_string(rng() % 255) + R"(","phase":"Running","podIP":")" + ip +
-                    R"(","qosClass":"Burstable","startTime":")" + ts + R"("}})";
+    std::string j =
+        R"({"apiVersion":"v1","kind":"Pod","metadata":{"creationTimestamp":")" + ts + R"(","generateName":")" + app +
+        R"(-","labels":{"app":")" + app + R"(","pod-template-hash":")" + hex(10) +
+        R"(","tier":"backend"},"managedFields":[{"apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:generateName":{},"f:labels":{".":{},"f:app":{},"f:pod-template-hash":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\")" +
+        uid + R"(\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\")" + app +
+        R"(\"}":{".":{},"f:image":{},"f:imagePullPolicy":{},"f:name":{},"f:ports":{},"f:resources":{}}}}},"manager":"kube-controller-manager","operation":"Update","time":")" +
+        ts + R"("}],"name":")" + name + R"(","namespace":"shop-)" + std::to_string(rng() % 20) +
+        R"(","ownerReferences":[{"apiVersion":"apps/v1","blockOwnerDeletion":true,"controller":true,"kind":"ReplicaSet","name":")" +
+        app + "-" + hex(10) + R"(","uid":")" + hex(8) + "-" + hex(4) + "-" + hex(4) + "-" + hex(4) + "-" + hex(12) +
+        R"("}],"resourceVersion":")" + std::to_string(rng() % 10000000) + R"(","uid":")" + uid +
+        R"("},"spec":{"containers":[{"env":[{"name":"LOG_LEVEL","value":"info"},{"name":"REGION","value":"eu-west-)" +
+        std::to_string(rng() % 3) + R"("}],"image":"registry.example.com/)" + app + ":" + hex(7) +
+        R"(","imagePullPolicy":"IfNotPresent","name":")" + app +
+        R"(","ports":[{"containerPort":8080,"protocol":"TCP"}],"resources":{"limits":{"cpu":")" +
+        std::to_string(100 + rng() % 900) + R"(m","memory":")" + std::to_string(64 + rng() % 960) +
+        R"(Mi"}},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","volumeMounts":[{"mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","name":"kube-api-access-)" +
+        hex(5) + R"(","readOnly":true}]}],"dnsPolicy":"ClusterFirst","nodeName":"node-)" + std::to_string(rng() % 50) +
+        R"(","restartPolicy":"Always","schedulerName":"default-scheduler","serviceAccountName":"default"},"status":{"conditions":[{"lastProbeTime":null,"lastTransitionTime":")" +
+        ts + R"(","status":"True","type":"Ready"}],"hostIP":"192.168.)" + std::to_string(rng() % 255) + "." +
+        std::to_string(rng() % 255) + R"(","phase":"Running","podIP":")" + ip +
+        R"(","qosClass":"Burstable","startTime":")" + ts + R"("}})";
     items.push_back(std::move(j));
   }
   return items;
@@ -109,8 +110,8 @@ int main(int argc, char** argv) {
   }
   std::remove(path.c_str());
   std::printf("tarball writer: %zu items, %.1f MB JSON in %.2f s = %.0f MB/s (threads=%u, level %d)\n", count,
-              json_bytes / 1e6, seconds, json_bytes / 1e6 / seconds, threads ? threads : std::thread::hardware_concurrency(),
-              level);
+              json_bytes / 1e6, seconds, json_bytes / 1e6 / seconds,
+              threads ? threads : std::thread::hardware_concurrency(), level);
   // On a shared machine wall time depends on the neighbours; CPU time says what two free cores would do.
   std::printf("cpu: %.2f s = %.0f MB/s per core-second -> %.0f MB/s on 2 free cores\n", cpu, json_bytes / 1e6 / cpu,
               2 * json_bytes / 1e6 / cpu);

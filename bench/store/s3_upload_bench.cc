@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   auto server = testsupport::start_s3rver(dir);
   testsupport::create_bucket(server, "bench");
   std::ofstream(dir.file("credentials")) << "[default]\naws_access_key_id=S3RVER\naws_secret_access_key=S3RVER\n";
-  auto store = open_store({"aws", "bench", {{"s3Url", server.url}, {"s3ForcePathStyle", "true"}}, dir.file("credentials")});
+  auto store =
+      open_store({"aws", "bench", {{"s3Url", server.url}, {"s3ForcePathStyle", "true"}}, dir.file("credentials")});
   long rss_before = peak_rss_mib();
 
   // Compressed-looking bytes without holding them: a cheap xorshift stream.
@@ -56,8 +57,8 @@ int main(int argc, char** argv) {
   store->get("backups/big/big.tar.gz", [&](const char*, size_t n) { received += n; });
   double down = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::printf("s3 upload: %.0f MiB in %.2f s = %.0f MB/s (multipart, 8 MiB parts, two in flight)\n", size / 1048576.0, up,
-              size / 1e6 / up);
+  std::printf("s3 upload: %.0f MiB in %.2f s = %.0f MB/s (multipart, 8 MiB parts, two in flight)\n", size / 1048576.0,
+              up, size / 1e6 / up);
   std::printf("s3 download: %.0f MiB in %.2f s = %.0f MB/s\n", received / 1048576.0, down, received / 1e6 / down);
   std::printf("peak RSS: %ld MiB before, %ld MiB after the upload, %ld MiB at the end (limit 64 MiB)\n", rss_before,
               rss_after_put, peak_rss_mib());

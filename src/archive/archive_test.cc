@@ -48,10 +48,10 @@ TEST(Paths, VeleroLayout) {
   EXPECT_EQ(resource_dir("deployments", "apps"), "deployments.apps");
   ItemLocation pod{"pods", "default", "web-0"};
   EXPECT_EQ(item_path(pod), "resources/pods/namespaces/default/web-0.json");
-  EXPECT_EQ(item_path(pod, preferred_version_dir("v1")), "resources/pods/v1-preferredversion/namespaces/default/web-0.json");
+  EXPECT_EQ(item_path(pod, preferred_version_dir("v1")),
+            "resources/pods/v1-preferredversion/namespaces/default/web-0.json");
   ItemLocation crd{resource_dir("customresourcedefinitions", "apiextensions.k8s.io"), "", "backups.velero.io"};
-  EXPECT_EQ(item_path(crd),
-            "resources/customresourcedefinitions.apiextensions.k8s.io/cluster/backups.velero.io.json");
+  EXPECT_EQ(item_path(crd), "resources/customresourcedefinitions.apiextensions.k8s.io/cluster/backups.velero.io.json");
 }
 
 TEST(Tarball, RoundTripKeepsVeleroOrderModesAndContent) {
@@ -121,14 +121,18 @@ TEST(Tarball, WriterRefusesEscapingPaths) {
 }
 
 // Hand-made tar entries for inputs no honest writer produces.
-std::string raw_header(const std::string& name, char type, const std::string& size_field, const std::string& link = "") {
+std::string raw_header(const std::string& name, char type, const std::string& size_field,
+                       const std::string& link = "") {
   char h[512] = {0};
   std::memcpy(h, name.data(), std::min<size_t>(name.size(), 100));
   std::memcpy(h + 100, "0000644", 7);
   std::memcpy(h + 124, size_field.data(), std::min<size_t>(size_field.size(), 12));
   h[156] = type;
   std::memcpy(h + 157, link.data(), link.size());
-  std::memcpy(h + 257, "ustar\0" "00", 8);
+  std::memcpy(h + 257,
+              "ustar\0"
+              "00",
+              8);
   std::memset(h + 148, ' ', 8);
   unsigned sum = 0;
   for (unsigned char c : h) sum += c;
@@ -194,7 +198,8 @@ TEST(TarballReader, RejectsMaliciousEntries) {
 
 TEST(TarballReader, ReportsCorruptAndTruncatedInput) {
   std::string good = write_tarball([](TarballWriter& w) {
-    for (int i = 0; i < 200; ++i) w.add_item({"pods", "ns", "p" + std::to_string(i)}, "v1", true, std::string(900, 'x' + i % 2));
+    for (int i = 0; i < 200; ++i)
+      w.add_item({"pods", "ns", std::to_string(i)}, "v1", true, std::string(900, 'x' + i % 2));
   });
   EXPECT_EQ(read_all(good).size(), 401u);
   EXPECT_NE(error_of(good.substr(0, good.size() / 2)).find("truncated"), std::string::npos);

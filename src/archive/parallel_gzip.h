@@ -17,9 +17,9 @@ namespace arca::archive {
 using ByteSink = std::function<void(const char* data, size_t size)>;
 
 struct GzipOptions {
-  int level = 6;                   // libdeflate level; 6 is gzip's default and ends near `gzip -6` in size
-  unsigned threads = 0;            // 0: one per core
-  size_t block_size = 1 << 20;     // larger blocks cost memory, smaller ones ratio (each restarts the window)
+  int level = 6;                // libdeflate level; 6 is gzip's default and ends near `gzip -6` in size
+  unsigned threads = 0;         // 0: one per core
+  size_t block_size = 1 << 20;  // larger blocks cost memory, smaller ones ratio (each restarts the window)
 };
 
 class ParallelGzip {

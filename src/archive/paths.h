@@ -21,4 +21,7 @@ struct ItemLocation {
 };
 std::string item_path(const ItemLocation& item, std::string_view version_dir = "");
 
+// True when a "/"-separated path has a ".." component (it could climb out of the extraction directory).
+bool has_parent_component(std::string_view path);
+
 }  // namespace arca::archive

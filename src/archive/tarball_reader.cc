@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "archive/paths.h"
+
 namespace arca::archive {
 namespace {
 
@@ -93,7 +95,9 @@ uint64_t parse_number(const char* field, size_t width, const std::string& what) 
   return value;
 }
 
-std::string field_string(const char* field, size_t width) { return std::string(field, strnlen(field, width)); }
+std::string field_string(const char* field, size_t width) {
+  return std::string(field, strnlen(field, width));
+}
 
 }  // namespace
 
@@ -135,7 +139,7 @@ struct TarballReader::State {
     while (path.rfind("./", 0) == 0) path.erase(0, 2);
     if (path.empty()) throw ArchiveError("tarball: entry with an empty path");
     if (path.front() == '/') throw ArchiveError(quoted + ": absolute path");
-    if (("/" + path + "/").find("/../") != std::string::npos) throw ArchiveError(quoted + ": path escapes with \"..\"");
+    if (has_parent_component(path)) throw ArchiveError(quoted + ": path escapes with \"..\"");
     if (path.find('\\') != std::string::npos) throw ArchiveError(quoted + ": path contains a backslash");
     return path;
   }
@@ -211,14 +215,11 @@ struct TarballReader::State {
           continue;
         }
         case '1':
-        case '2':
-          throw ArchiveError(what + ": links are not allowed in a backup tarball");
+        case '2': throw ArchiveError(what + ": links are not allowed in a backup tarball");
         case '3':
         case '4':
-        case '6':
-          throw ArchiveError(what + ": device and FIFO entries are not allowed in a backup tarball");
-        default:
-          throw ArchiveError(what + ": unsupported tar entry type '" + std::string(1, type) + "'");
+        case '6': throw ArchiveError(what + ": device and FIFO entries are not allowed in a backup tarball");
+        default: throw ArchiveError(what + ": unsupported tar entry type '" + std::string(1, type) + "'");
       }
     }
   }
@@ -243,7 +244,8 @@ struct TarballReader::State {
       if (space == std::string::npos) throw ArchiveError(what + ": malformed PAX header");
       uint64_t len = 0;
       for (size_t i = pos; i < space; ++i) {
-        if (records[i] < '0' || records[i] > '9' || len > records.size()) throw ArchiveError(what + ": malformed PAX header");
+        if (records[i] < '0' || records[i] > '9' || len > records.size())
+          throw ArchiveError(what + ": malformed PAX header");
         len = len * 10 + (records[i] - '0');
       }
       if (len <= space - pos + 1 || pos + len > records.size() || records[pos + len - 1] != '\n')
@@ -268,7 +270,9 @@ TarballReader::TarballReader(ByteSource source, ReaderLimits limits)
 
 TarballReader::~TarballReader() = default;
 
-std::optional<TarEntry> TarballReader::next() { return state_->next(); }
+std::optional<TarEntry> TarballReader::next() {
+  return state_->next();
+}
 
 std::string TarballReader::read_content() {
   std::string data(state_->remaining, '\0');

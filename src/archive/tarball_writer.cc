@@ -61,7 +61,8 @@ void TarballWriter::write_header(std::string_view path, char type, size_t size) 
   if (!split_ustar(path, prefix, name)) {
     // A PAX header carries the long or non-ASCII path (as Go's archive/tar does).
     std::string records = pax_record("path", path);
-    std::string pax_name = "PaxHeaders.0/" + std::string(path.substr(path.rfind('/') + 1)).substr(0, 80);
+    std::string pax_name = "PaxHeaders.0/";
+    pax_name.append(path.substr(path.rfind('/') + 1).substr(0, 80));
     write_header(is_ascii(pax_name) ? pax_name : "PaxHeaders.0/entry", 'x', records.size());
     write_padded(records);
     prefix = {};
@@ -75,7 +76,10 @@ void TarballWriter::write_header(std::string_view path, char type, size_t size) 
   octal(h + 136, 12, static_cast<uint64_t>(mtime_));
   std::memset(h + 148, ' ', 8);
   h[156] = type;
-  std::memcpy(h + 257, "ustar\0" "00", 8);
+  std::memcpy(h + 257,
+              "ustar\0"
+              "00",
+              8);
   std::memcpy(h + 345, prefix.data(), prefix.size());
   unsigned sum = 0;
   for (unsigned char c : h) sum += c;
@@ -92,7 +96,7 @@ void TarballWriter::write_padded(std::string_view data) {
 
 void TarballWriter::add_file(std::string_view path, std::string_view content) {
   if (path.empty() || path.front() == '/' || path.find('\0') != std::string_view::npos ||
-      ("/" + std::string(path) + "/").find("/../") != std::string::npos)
+      has_parent_component(path))
     throw std::invalid_argument("tarball: invalid entry path \"" + std::string(path) + "\"");
   write_header(path, '0', content.size());
   write_padded(content);

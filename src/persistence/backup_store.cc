@@ -74,8 +74,8 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     throw StoreError(ErrorKind::InvalidArgument, "invalid backup name \"" + b + "\"");
   std::string metadata_key = backup_key(layout, b, BackupFile::Metadata);
   if (store.head(metadata_key).exists)
-    throw StoreError(ErrorKind::AlreadyExists, "backup already exists in object storage (" + store.describe() + "/" +
-                                                   metadata_key + ")");
+    throw StoreError(ErrorKind::AlreadyExists,
+                     "backup already exists in object storage (" + store.describe() + "/" + metadata_key + ")");
   try {
     put_bytes(store, backup_key(layout, b, BackupFile::Logs), gzip_bytes(upload.log_text));
   } catch (const StoreError&) {

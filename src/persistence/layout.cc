@@ -10,7 +10,9 @@ Layout make_layout(std::string_view prefix) {
   return {prefix.empty() ? std::string() : std::string(prefix) + "/"};
 }
 
-std::string backups_dir(const Layout& layout) { return layout.prefix + "backups/"; }
+std::string backups_dir(const Layout& layout) {
+  return layout.prefix + "backups/";
+}
 
 std::string backup_dir(const Layout& layout, std::string_view backup) {
   return backups_dir(layout) + std::string(backup) + "/";
@@ -53,11 +55,13 @@ std::string restore_key(const Layout& layout, std::string_view restore, RestoreF
   return dir;
 }
 
-std::string revision_key(const Layout& layout) { return layout.prefix + "metadata/revision"; }
+std::string revision_key(const Layout& layout) {
+  return layout.prefix + "metadata/revision";
+}
 
 bool is_valid_top_level_dir(std::string_view dir) {
-  static constexpr std::array<std::string_view, 6> valid = {"backups", "restores", "restic",
-                                                            "metadata", "plugins", "kopia"};
+  static constexpr std::array<std::string_view, 6> valid = {"backups",  "restores", "restic",
+                                                            "metadata", "plugins",  "kopia"};
   for (auto v : valid)
     if (v == dir) return true;
   return false;

@@ -60,7 +60,8 @@ TEST(Layout, KeysAreVelerosExactly) {
             "team/velero/backups/b1/b1-csi-volumesnapshotclasses.json.gz");
   EXPECT_EQ(restore_key(l, "r1", RestoreFile::Logs), "team/velero/restores/r1/restore-r1-logs.gz");
   EXPECT_EQ(restore_key(l, "r1", RestoreFile::Results), "team/velero/restores/r1/restore-r1-results.gz");
-  EXPECT_EQ(restore_key(l, "r1", RestoreFile::ResourceList), "team/velero/restores/r1/restore-r1-resource-list.json.gz");
+  EXPECT_EQ(restore_key(l, "r1", RestoreFile::ResourceList),
+            "team/velero/restores/r1/restore-r1-resource-list.json.gz");
   EXPECT_EQ(restore_key(l, "r1", RestoreFile::ItemOperations),
             "team/velero/restores/r1/restore-r1-itemoperations.json.gz");
   EXPECT_EQ(restore_key(l, "r1", RestoreFile::VolumeInfo), "team/velero/restores/r1/r1-volumeinfo.json.gz");
@@ -163,7 +164,8 @@ TEST_F(LocalLocation, MissingBackupOrPrefixIsOneClearError) {
     FAIL();
   } catch (const StoreError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::NotFound);
-    EXPECT_NE(std::string(e.what()).find("no/such/prefix/backups/b1/velero-backup.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no/such/prefix/backups/b1/velero-backup.json"), std::string::npos)
+        << e.what();
   }
   store::put_string(*inner, backup_key(layout, "bad", BackupFile::Metadata), R"({"kind":"Restore"})");
   EXPECT_THROW(read_backup_metadata(*inner, layout, "bad"), StoreError);
@@ -195,7 +197,9 @@ TEST(RemoteLocations, TarballRoundTripThroughS3AndAzure) {
   std::ofstream(dir.file("azure")) << "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=" << testsupport::Azurite::kAccountKey << "\n";
   std::vector<store::LocationConfig> locations = {
       {"aws", "velero", {{"region", "us-east-1"}, {"s3Url", s3.url}, {"s3ForcePathStyle", "true"}}, dir.file("aws")},
-      {"azure", "velero", {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
+      {"azure",
+       "velero",
+       {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
        dir.file("azure")}};
   for (const auto& location : locations) {
     SCOPED_TRACE(location.provider);
@@ -207,8 +211,9 @@ TEST(RemoteLocations, TarballRoundTripThroughS3AndAzure) {
       std::ofstream out(tar_path, std::ios::binary);
       archive::TarballWriter writer([&](const char* d, size_t n) { out.write(d, static_cast<std::streamsize>(n)); });
       for (int i = 0; i < 500; ++i)
-        writer.add_item({"configmaps", "shop", "cm-" + std::to_string(i)}, "v1", true,
-                        R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-)" + std::to_string(i) + "\"}}");
+        writer.add_item(
+            {"configmaps", "shop", "cm-" + std::to_string(i)}, "v1", true,
+            R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-)" + std::to_string(i) + "\"}}");
       writer.finish();
     }
     std::ifstream in(tar_path, std::ios::binary);
@@ -247,7 +252,7 @@ TEST(RemoteLocations, TarballRoundTripThroughS3AndAzure) {
       offset += n;
       return n;
     });
-    EXPECT_THROW(while (cut_reader.next()) {}, archive::ArchiveError);
+    EXPECT_THROW(while (cut_reader.next()){}, archive::ArchiveError);
     delete_backup(*store, layout, "b1");
     EXPECT_TRUE(list_backups(*store, layout).empty());
     try {

@@ -7,6 +7,7 @@
 
 #include "store/crypto.h"
 #include "store/http.h"
+#include "store/parts.h"
 
 namespace arca::store {
 namespace {
@@ -39,16 +40,6 @@ std::map<std::string, std::string> read_env_file(const std::string& path) {
   return values;
 }
 
-size_t fill(const Reader& body, std::string& buffer) {
-  size_t used = 0;
-  while (used < buffer.size()) {
-    size_t n = body(buffer.data() + used, buffer.size() - used);
-    if (n == 0) break;
-    used += n;
-  }
-  return used;
-}
-
 class AzureStore : public ObjectStore {
  public:
   AzureStore(const LocationConfig& location, std::string account, std::string account_uri, std::string key,
@@ -78,16 +69,15 @@ class AzureStore : public ObjectStore {
     }
     // Uncommitted blocks are invisible and expire on their own, so a failed upload leaves nothing behind.
     std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
-    for (int index = 0; n > 0; ++index) {
-      char id_text[16];
-      std::snprintf(id_text, sizeof id_text, "%010d", index);  // equal lengths, as Azure requires
-      std::string id = base64_encode(id_text);
-      auto r = send("PUT", key, {{"blockid", id}, {"comp", "block"}}, std::string_view(buffer.data(), n), {});
-      if (r.status != 201) throw error_for(r, key);
+    for (const auto& id : upload_parts(body, buffer, [&](int number, std::string_view data) {
+           char id_text[16];
+           std::snprintf(id_text, sizeof id_text, "%010d", number);  // equal lengths, as Azure requires
+           std::string id = base64_encode(id_text);
+           auto r = send("PUT", key, {{"blockid", id}, {"comp", "block"}}, data, {});
+           if (r.status != 201) throw error_for(r, key);
+           return id;
+         }))
       list += "<Latest>" + id + "</Latest>";
-      if (n < buffer.size()) break;
-      n = fill(body, buffer);
-    }
     list += "</BlockList>";
     auto r = send("PUT", key, {{"comp", "blocklist"}}, list, {});
     if (r.status != 201) throw error_for(r, key);
@@ -139,7 +129,8 @@ class AzureStore : public ObjectStore {
 
   std::string signed_get_url(const std::string& key, std::chrono::seconds ttl) override {
     if (key_.empty())
-      throw StoreError(ErrorKind::Unsupported, describe() + ": signed URLs need the storage account key (key " + key + ")");
+      throw StoreError(ErrorKind::Unsupported,
+                       describe() + ": signed URLs need the storage account key (key " + key + ")");
     // Service SAS for one blob, read only (string-to-sign layout of versions 2020-12-06 and later).
     std::time_t expiry = std::time(nullptr) + ttl.count();
     std::tm tm{};
@@ -149,7 +140,8 @@ class AzureStore : public ObjectStore {
     std::string resource = "/blob/" + account_ + "/" + container_ + "/" + key;
     std::string to_sign = std::string("r\n\n") + se + "\n" + resource + "\n\n\n\n" + kApiVersion + "\nb\n\n\n\n\n\n\n";
     std::string sig = base64_encode(hmac_sha256(key_, to_sign));
-    return url_of(key) + "?sv=" + kApiVersion + "&se=" + uri_encode(se, false) + "&sr=b&sp=r&sig=" + uri_encode(sig, false);
+    return url_of(key) + "?sv=" + kApiVersion + "&se=" + uri_encode(se, false) +
+           "&sr=b&sp=r&sig=" + uri_encode(sig, false);
   }
 
   std::string describe() const override { return "azure://" + account_ + "/" + container_; }
@@ -168,7 +160,8 @@ class AzureStore : public ObjectStore {
     headers.push_back("x-ms-date: " + http_date(std::time(nullptr)));
     headers.push_back("x-ms-version: " + kApiVersion);
     if (!key_.empty()) {
-      headers.push_back("Authorization: SharedKey " + account_ + ":" + shared_key_signature(method, key, query, body, headers));
+      headers.push_back("Authorization: SharedKey " + account_ + ":" +
+                        shared_key_signature(method, key, query, body, headers));
     } else {
       query_string += (query_string.empty() ? "" : "&") + sas_;
     }
@@ -178,14 +171,16 @@ class AzureStore : public ObjectStore {
     request.body = body;
     request.sink = sink;
     request.headers = std::move(headers);
-    return http_.perform(request, describe() + " " + method + " " + (key.empty() ? "(container)" : key) + " at " + base_);
+    return http_.perform(request,
+                         describe() + " " + method + " " + (key.empty() ? "(container)" : key) + " at " + base_);
   }
 
   // https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key (Blob, version ≥ 2015-02-21).
   std::string shared_key_signature(const std::string& method, const std::string& key,
                                    const std::vector<std::pair<std::string, std::string>>& sorted_query,
                                    std::string_view body, const std::vector<std::string>& headers) const {
-    std::string content_length = (method == "PUT" || method == "POST") && !body.empty() ? std::to_string(body.size()) : "";
+    std::string content_length =
+        (method == "PUT" || method == "POST") && !body.empty() ? std::to_string(body.size()) : "";
     std::string to_sign = method + "\n\n\n" + content_length + "\n\n\n\n\n\n\n\n\n";
     std::vector<std::string> ms_headers;
     for (const auto& h : headers) {
@@ -208,8 +203,8 @@ class AzureStore : public ObjectStore {
     if (code.empty()) code = r.headers["x-ms-error-code"];
     std::string message = xml_value(r.body, "Message");
     if (auto nl = message.find('\n'); nl != std::string::npos) message.resize(nl);  // Azure adds RequestId lines
-    std::string cause = "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
-                        (message.empty() ? "" : ": " + message);
+    std::string cause =
+        "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) + (message.empty() ? "" : ": " + message);
     if (code == "ContainerNotFound")
       return {ErrorKind::NoSuchBucket, describe() + ": container \"" + container_ + "\" does not exist"};
     std::string where = describe() + ": \"" + key + "\": ";
@@ -228,11 +223,11 @@ class AzureStore : public ObjectStore {
 std::unique_ptr<ObjectStore> open_azure_store(const LocationConfig& location) {
   // resourceGroup and subscriptionId are accepted because Velero BSLs carry them (its plugin fetches account
   // keys through ARM with them); arca takes the key from the credentials instead.
-  reject_unknown_keys(location.config,
-                      {"storageAccount", "storageAccountURI", "storageAccountKeyEnvVar", "resourceGroup",
-                       "subscriptionId", "blockSizeInBytes", "insecureSkipTLSVerify", "caCert", "bucket", "prefix",
-                       "credentialsFile"},
-                      kProvider);
+  reject_unknown_keys(
+      location.config,
+      {"storageAccount", "storageAccountURI", "storageAccountKeyEnvVar", "resourceGroup", "subscriptionId",
+       "blockSizeInBytes", "insecureSkipTLSVerify", "caCert", "bucket", "prefix", "credentialsFile"},
+      kProvider);
   auto get = [&](const char* key) {
     auto it = location.config.find(key);
     return it == location.config.end() ? std::string() : it->second;
@@ -263,8 +258,9 @@ std::unique_ptr<ObjectStore> open_azure_store(const LocationConfig& location) {
   std::string key = key_b64.empty() ? "" : base64_decode(key_b64, "azure: storage account key in " + key_var);
   std::string sas = lookup("AZURE_STORAGE_SAS_TOKEN");
   if (key.empty() && sas.empty())
-    throw StoreError(ErrorKind::InvalidArgument,
-                     "azure: no credentials: set " + key_var + " or AZURE_STORAGE_SAS_TOKEN in the credentials file or environment");
+    throw StoreError(
+        ErrorKind::InvalidArgument,
+        "azure: no credentials: set " + key_var + " or AZURE_STORAGE_SAS_TOKEN in the credentials file or environment");
   return std::make_unique<AzureStore>(location, account, uri, key, sas, block_size);
 }
 

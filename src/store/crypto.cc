@@ -85,8 +85,7 @@ std::string uri_decode(std::string_view text) {
   };
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && value(text[i + 1]) >= 0 &&
-        value(text[i + 2]) >= 0) {
+    if (text[i] == '%' && i + 2 < text.size() && value(text[i + 1]) >= 0 && value(text[i + 2]) >= 0) {
       out.push_back(static_cast<char>(value(text[i + 1]) * 16 + value(text[i + 2])));
       i += 2;
     } else {

@@ -5,7 +5,7 @@
 
 namespace arca::store {
 
-std::string sha256(std::string_view data);  // raw 32 bytes
+std::string sha256(std::string_view data);                             // raw 32 bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string hex(std::string_view raw);
 std::string base64_encode(std::string_view raw);

@@ -17,8 +17,8 @@ struct TlsOptions {
 };
 
 struct HttpRequest {
-  std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
-  std::string url;             // already encoded
+  std::string method = "GET";        // GET, HEAD, PUT, POST, DELETE
+  std::string url;                   // already encoded
   std::vector<std::string> headers;  // "Name: value"
   std::string_view body;             // sent for PUT and POST
   const Writer* sink = nullptr;      // receives a 2xx response body; otherwise it is kept in `body`
@@ -52,8 +52,7 @@ class HttpClient {
 };
 
 // BSL config handling shared by the HTTP drivers; `provider` names the driver in messages.
-bool config_flag(const std::map<std::string, std::string>& config, const std::string& key,
-                 const std::string& provider);
+bool config_flag(const std::map<std::string, std::string>& config, const std::string& key, const std::string& provider);
 // insecureSkipTLSVerify and caCert (PEM, or base64 of PEM as in objectStorage.caCert).
 TlsOptions tls_from_config(const std::map<std::string, std::string>& config, const std::string& provider);
 // Velero's plugins refuse config keys they do not know; so do we, naming them.

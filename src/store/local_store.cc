@@ -30,8 +30,8 @@ class LocalStore : public ObjectStore {
     fs::create_directories(target.parent_path(), ec);
     if (ec) fail(key, "cannot create directory: " + ec.message());
     static std::atomic<unsigned> counter{0};
-    fs::path temp = target.parent_path() / (std::string(kTempPrefix) + std::to_string(getpid()) + "-" +
-                                            std::to_string(counter++));
+    fs::path temp =
+        target.parent_path() / (std::string(kTempPrefix) + std::to_string(getpid()) + "-" + std::to_string(counter++));
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) fail(key, std::string("cannot create temporary file: ") + std::strerror(errno));
     try {
@@ -163,8 +163,7 @@ class LocalStore : public ObjectStore {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR)
       fail(key, std::string("delete failed: ") + std::strerror(errno));
     // Empty parent directories disappear, as "directories" do in object storage.
-    for (fs::path p = path.parent_path(); p != dir_ && p.string().size() > dir_.string().size();
-         p = p.parent_path()) {
+    for (fs::path p = path.parent_path(); p != dir_ && p.string().size() > dir_.string().size(); p = p.parent_path()) {
       if (::rmdir(p.c_str()) != 0) break;
     }
   }

@@ -5,17 +5,18 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
-#include <future>
 #include <vector>
 
 #include "store/crypto.h"
 #include "store/http.h"
+#include "store/parts.h"
 
 namespace arca::store {
 namespace {
 
 const std::string kProvider = "aws";
-// Parts of a multipart upload; a streaming put holds two (one uploading, one filling). S3 needs ≥ 5 MiB for all but the last.
+// Parts of a multipart upload; a streaming put holds two (one uploading, one filling). S3 needs at least
+// 5 MiB for all but the last.
 constexpr size_t kPartSize = 8 << 20;
 
 std::string trim(std::string s) {
@@ -46,12 +47,16 @@ AwsCredentials read_credentials_file(const std::string& path, const std::string&
     auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    if (key == "aws_access_key_id") creds.access_key_id = value;
-    else if (key == "aws_secret_access_key") creds.secret_access_key = value;
-    else if (key == "aws_session_token") creds.session_token = value;
+    if (key == "aws_access_key_id")
+      creds.access_key_id = value;
+    else if (key == "aws_secret_access_key")
+      creds.secret_access_key = value;
+    else if (key == "aws_session_token")
+      creds.session_token = value;
   }
   if (!found)
-    throw StoreError(ErrorKind::InvalidArgument, "aws: credentials file " + path + " has no profile \"" + profile + "\"");
+    throw StoreError(ErrorKind::InvalidArgument,
+                     "aws: credentials file " + path + " has no profile \"" + profile + "\"");
   if (creds.access_key_id.empty() || creds.secret_access_key.empty())
     throw StoreError(ErrorKind::InvalidArgument, "aws: profile \"" + profile + "\" in credentials file " + path +
                                                      " lacks aws_access_key_id or aws_secret_access_key");
@@ -84,7 +89,8 @@ Endpoint parse_endpoint(const std::string& url) {
   while (!e.base_path.empty() && e.base_path.back() == '/') e.base_path.pop_back();
   // Default ports are not part of the signed Host (clients and servers omit them).
   auto strip = [&](const std::string& port) {
-    if (e.authority.size() > port.size() && e.authority.compare(e.authority.size() - port.size(), port.size(), port) == 0)
+    if (e.authority.size() > port.size() &&
+        e.authority.compare(e.authority.size() - port.size(), port.size(), port) == 0)
       e.authority.resize(e.authority.size() - port.size());
   };
   strip(e.scheme == "https" ? ":443" : ":80");
@@ -107,17 +113,6 @@ std::string crc32_base64(std::string_view data) {
   std::string be = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
                     static_cast<char>(crc)};
   return base64_encode(be);
-}
-
-// Fills `buffer` from `body` as far as it goes; returns the bytes read (short only at the end of the data).
-size_t fill(const Reader& body, std::string& buffer) {
-  size_t used = 0;
-  while (used < buffer.size()) {
-    size_t n = body(buffer.data() + used, buffer.size() - used);
-    if (n == 0) break;
-    used += n;
-  }
-  return used;
 }
 
 class S3Store : public ObjectStore {
@@ -196,7 +191,8 @@ class S3Store : public ObjectStore {
       info.last_modified = xml_value(contents, "LastModified");
       page.objects.push_back(std::move(info));
     }
-    for (auto prefixes : xml_elements(r.body, "CommonPrefixes")) page.common_prefixes.push_back(xml_value(prefixes, "Prefix"));
+    for (auto prefixes : xml_elements(r.body, "CommonPrefixes"))
+      page.common_prefixes.push_back(xml_value(prefixes, "Prefix"));
     if (xml_value(r.body, "IsTruncated") == "true") {
       page.next_continuation = xml_value(r.body, "NextContinuationToken");
       if (page.next_continuation.empty())
@@ -217,12 +213,11 @@ class S3Store : public ObjectStore {
     std::string date = amz_date.substr(0, 8);
     std::string scope = date + "/" + region_ + "/s3/aws4_request";
     auto [authority, path] = locate(public_endpoint_, key);
-    std::vector<std::pair<std::string, std::string>> query = {
-        {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
-        {"X-Amz-Credential", creds_.access_key_id + "/" + scope},
-        {"X-Amz-Date", amz_date},
-        {"X-Amz-Expires", std::to_string(ttl.count())},
-        {"X-Amz-SignedHeaders", "host"}};
+    std::vector<std::pair<std::string, std::string>> query = {{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+                                                              {"X-Amz-Credential", creds_.access_key_id + "/" + scope},
+                                                              {"X-Amz-Date", amz_date},
+                                                              {"X-Amz-Expires", std::to_string(ttl.count())},
+                                                              {"X-Amz-SignedHeaders", "host"}};
     if (!creds_.session_token.empty()) query.emplace_back("X-Amz-Security-Token", creds_.session_token);
     std::string canonical = canonical_query(query);
     std::string canonical_request =
@@ -272,8 +267,8 @@ class S3Store : public ObjectStore {
     return headers;
   }
 
-  HttpResponse send(const std::string& method, const std::string& key, const std::string& query,
-                    std::string_view body, std::vector<std::string> headers, const Writer* sink = nullptr) {
+  HttpResponse send(const std::string& method, const std::string& key, const std::string& query, std::string_view body,
+                    std::vector<std::string> headers, const Writer* sink = nullptr) {
     auto [authority, path] = locate(endpoint_, key);
     HttpRequest request;
     request.method = method;
@@ -299,24 +294,10 @@ class S3Store : public ObjectStore {
     if (upload_id.empty()) throw StoreError(ErrorKind::Failed, describe() + ": \"" + key + "\": no UploadId returned");
     std::string complete = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
     try {
-      // Two buffers: one part uploads on a helper thread while the next is read from the body, so a slow
-      // producer and a slow network overlap. Memory stays at two parts.
-      std::string spare(buffer.size(), '\0');
-      std::string* buffers[2] = {&buffer, &spare};
-      std::future<std::string> in_flight;  // the <Part> element of the previous part
-      size_t n = buffer.size();
-      for (int part = 1, current = 0;; ++part, current = 1 - current) {
-        std::string_view data(buffers[current]->data(), n);
-        auto next = std::async(std::launch::async, [this, &key, &upload_id, part, data] {
-          return upload_part(key, upload_id, part, data);
-        });
-        if (in_flight.valid()) complete += in_flight.get();  // its buffer is free again after this
-        in_flight = std::move(next);
-        if (n < buffer.size()) break;
-        n = fill(body, *buffers[1 - current]);
-        if (n == 0) break;
-      }
-      complete += in_flight.get();
+      for (const auto& part : upload_parts(body, buffer, [&](int number, std::string_view data) {
+             return upload_part(key, upload_id, number, data);
+           }))
+        complete += part;
       complete += "</CompleteMultipartUpload>";
       auto cr = send("POST", key, canonical_query({{"uploadId", upload_id}}), complete, {});
       // S3 may report a failed completion inside a 200 answer.
@@ -351,9 +332,10 @@ class S3Store : public ObjectStore {
     std::string code = xml_value(r.body, "Code");
     std::string message = xml_value(r.body, "Message");
     std::string where = describe() + ": \"" + key + "\": ";
-    std::string cause = "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
-                        (message.empty() ? "" : ": " + message);
-    if (code == "NoSuchBucket") return {ErrorKind::NoSuchBucket, describe() + ": bucket \"" + bucket_ + "\" does not exist"};
+    std::string cause =
+        "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) + (message.empty() ? "" : ": " + message);
+    if (code == "NoSuchBucket")
+      return {ErrorKind::NoSuchBucket, describe() + ": bucket \"" + bucket_ + "\" does not exist"};
     if (code == "NoSuchKey" || (r.status == 404 && code.empty())) return {ErrorKind::NotFound, where + "not found"};
     if (r.status == 401 || r.status == 403 || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch")
       return {ErrorKind::AccessDenied, where + "access denied (" + cause + ")"};
@@ -387,11 +369,11 @@ AwsCredentials load_aws_credentials(const std::string& credentials_file, const s
 }
 
 std::unique_ptr<ObjectStore> open_s3_store(const LocationConfig& location) {
-  reject_unknown_keys(location.config,
-                      {"region", "s3Url", "publicUrl", "s3ForcePathStyle", "insecureSkipTLSVerify", "caCert", "profile",
-                       "serverSideEncryption", "kmsKeyId", "storageClass", "checksumAlgorithm", "bucket", "prefix",
-                       "credentialsFile"},
-                      kProvider);
+  reject_unknown_keys(
+      location.config,
+      {"region", "s3Url", "publicUrl", "s3ForcePathStyle", "insecureSkipTLSVerify", "caCert", "profile",
+       "serverSideEncryption", "kmsKeyId", "storageClass", "checksumAlgorithm", "bucket", "prefix", "credentialsFile"},
+      kProvider);
   auto profile = location.config.count("profile") ? location.config.at("profile") : std::string();
   return std::make_unique<S3Store>(location, load_aws_credentials(location.credentials_file, profile));
 }

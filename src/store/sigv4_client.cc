@@ -15,8 +15,11 @@ int main(int argc, char** argv) {
   try {
     LocationConfig location{"aws",
                             "arca",
-                            {{"region", "us-west-2"}, {"s3Url", argv[1]}, {"s3ForcePathStyle", "true"},
-                             {"serverSideEncryption", "AES256"}, {"storageClass", "STANDARD_IA"}},
+                            {{"region", "us-west-2"},
+                             {"s3Url", argv[1]},
+                             {"s3ForcePathStyle", "true"},
+                             {"serverSideEncryption", "AES256"},
+                             {"storageClass", "STANDARD_IA"}},
                             argv[3]};
     auto store = open_store(location);
     for (int i = 4; i < argc; ++i) {

@@ -1,7 +1,6 @@
 // Every driver against a real backend started here: a directory, s3rver (S3) and azurite (Azure Blob).
-#include <gtest/gtest.h>
-
 #include <curl/curl.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
@@ -40,9 +39,13 @@ struct Backends {
   LocationConfig location(const std::string& provider, const std::string& bucket = "arca") {
     if (provider == "local") return {"local", bucket, {{"root", dir.file("local")}}, ""};
     if (provider == "aws")
-      return {"velero.io/aws", bucket, {{"region", "minio"}, {"s3Url", s3.url}, {"s3ForcePathStyle", "true"}},
+      return {"velero.io/aws",
+              bucket,
+              {{"region", "minio"}, {"s3Url", s3.url}, {"s3ForcePathStyle", "true"}},
               aws_credentials};
-    return {"azure", bucket, {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
+    return {"azure",
+            bucket,
+            {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
             azure_credentials};
   }
 };
@@ -161,8 +164,7 @@ TEST_P(StoreContract, ListPagesAndDelimiter) {
   // s3rver 3.7.1 drops common prefixes here (it reports only metadata/); real S3 and the others do not.
   if (GetParam() == "aws") return;
   auto top = list_all(*store, key(""), "/");
-  EXPECT_EQ(top.common_prefixes,
-            (std::vector<std::string>{key("backups/"), key("metadata/"), key("restores/")}));
+  EXPECT_EQ(top.common_prefixes, (std::vector<std::string>{key("backups/"), key("metadata/"), key("restores/")}));
 }
 
 TEST_P(StoreContract, LargeObjectStreamsInParts) {
@@ -257,7 +259,9 @@ TEST(AzureStore, SasUrlIsAcceptedByAzuriteAndExpires) {
 
 TEST(AzureStore, WrongKeyIsAccessDenied) {
   std::string bad = backends->dir.file("bad-azure");
-  std::ofstream(bad) << "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=" << "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=" << "\n";
+  std::ofstream(bad) << "AZURE_STORAGE_ACCOUNT_ACCESS_KEY="
+                     << "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
+                     << "\n";
   auto good = open_store(backends->location("azure"));
   put_string(*good, "denied/keep.json", "kept");
   auto loc = backends->location("azure");
@@ -414,13 +418,15 @@ namespace {
 TEST(StoreTls, CaCertTrustsAndInsecureSkipsVerification) {
   TempDir dir;
   std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir.file("key.pem") + " -out " +
-                    dir.file("cert.pem") + " -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 " +
-                    "> " + dir.file("openssl.log") + " 2>&1";
+                    dir.file("cert.pem") + " -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 " + "> " +
+                    dir.file("openssl.log") + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << testsupport::read_file(dir.file("openssl.log"));
   auto azure = testsupport::start_azurite(dir, dir.file("cert.pem"), dir.file("key.pem"));
   testsupport::create_container(azure, "tls");
   std::ofstream(dir.file("creds")) << "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=" << testsupport::Azurite::kAccountKey << "\n";
-  LocationConfig loc{"azure", "tls", {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
+  LocationConfig loc{"azure",
+                     "tls",
+                     {{"storageAccount", "devstoreaccount1"}, {"storageAccountURI", azure.account_uri}},
                      dir.file("creds")};
   // Unknown CA: refused, and the message says it is about the certificate.
   try {
@@ -464,8 +470,10 @@ TEST(StoreRetries, ServiceUnavailableIsRetriedThenReported) {
   std::thread serving([&] { server.listen_after_bind(); });
   TempDir dir;
   std::ofstream(dir.file("creds")) << "[default]\naws_access_key_id=AK\naws_secret_access_key=SK\n";
-  auto store = open_store({"aws", "b", {{"s3Url", "http://127.0.0.1:" + std::to_string(port)},
-                                        {"s3ForcePathStyle", "true"}}, dir.file("creds")});
+  auto store = open_store({"aws",
+                           "b",
+                           {{"s3Url", "http://127.0.0.1:" + std::to_string(port)}, {"s3ForcePathStyle", "true"}},
+                           dir.file("creds")});
   EXPECT_EQ(get_string(*store, "k"), "payload");
   EXPECT_EQ(requests.load(), 2);
   requests = 0;

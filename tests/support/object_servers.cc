@@ -13,7 +13,9 @@
 namespace testsupport {
 namespace {
 
-std::string node_bin(const std::string& name) { return source_dir() + "/node_modules/.bin/" + name; }
+std::string node_bin(const std::string& name) {
+  return source_dir() + "/node_modules/.bin/" + name;
+}
 
 // Waits for the port while the server lives, so a server that exits at start fails the test at once.
 bool wait_while_running(ChildProcess& process, int port, std::chrono::seconds timeout) {
@@ -36,7 +38,8 @@ long http_put(const std::string& url, const std::vector<std::string>& headers) {
   // Only ever the test's own server with its throw-away certificate; the code under test verifies TLS.
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
   CURLcode rc = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -48,7 +51,8 @@ long http_put(const std::string& url, const std::vector<std::string>& headers) {
 
 std::string base64(const unsigned char* data, size_t size) {
   std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  out.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size))));
+  out.resize(
+      static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size))));
   return out;
 }
 
@@ -61,8 +65,9 @@ S3rver start_s3rver(const TempDir& dir) {
   std::string data = dir.file("s3rver");
   std::filesystem::create_directories(data);
   // Without the legacy provider s3rver's ListObjectsV2 pagination answers 500 on Node 20 (env.md).
-  s.process = ChildProcess({node_bin("s3rver"), "-d", data, "-a", "127.0.0.1", "-p", std::to_string(s.port), "--silent"},
-                           dir.file("s3rver.log"), {{"NODE_OPTIONS", "--openssl-legacy-provider"}});
+  s.process =
+      ChildProcess({node_bin("s3rver"), "-d", data, "-a", "127.0.0.1", "-p", std::to_string(s.port), "--silent"},
+                   dir.file("s3rver.log"), {{"NODE_OPTIONS", "--openssl-legacy-provider"}});
   if (!wait_while_running(s.process, s.port, std::chrono::seconds(10)))
     throw std::runtime_error("s3rver did not become ready in 10 s; log:\n" + s.process.log());
   return s;
@@ -70,7 +75,8 @@ S3rver start_s3rver(const TempDir& dir) {
 
 void create_bucket(const S3rver& server, const std::string& bucket) {
   long status = http_put(server.url + "/" + bucket, {});
-  if (status != 200) throw std::runtime_error("s3rver: creating bucket " + bucket + " answered " + std::to_string(status));
+  if (status != 200)
+    throw std::runtime_error("s3rver: creating bucket " + bucket + " answered " + std::to_string(status));
 }
 
 std::string write_s3cmd_config(const S3rver& server, const TempDir& dir) {
@@ -87,9 +93,9 @@ Azurite start_azurite(const TempDir& dir, const std::string& cert_path, const st
   a.port = free_port();
   a.account_uri = (cert_path.empty() ? "http" : "https") + std::string("://127.0.0.1:") + std::to_string(a.port) + "/" +
                   Azurite::kAccount;
-  std::vector<std::string> argv = {node_bin("azurite-blob"), "--blobHost", "127.0.0.1", "--blobPort",
-                                   std::to_string(a.port), "--inMemoryPersistence", "--extentMemoryLimit", "256",
-                                   "--disableTelemetry", "--silent"};
+  std::vector<std::string> argv = {
+      node_bin("azurite-blob"), "--blobHost",          "127.0.0.1", "--blobPort",         std::to_string(a.port),
+      "--inMemoryPersistence",  "--extentMemoryLimit", "256",       "--disableTelemetry", "--silent"};
   if (!cert_path.empty()) argv.insert(argv.end(), {"--cert", cert_path, "--key", key_path});
   a.process = ChildProcess(argv, dir.file("azurite.log"));
   if (!wait_while_running(a.process, a.port, std::chrono::seconds(20)))
@@ -105,8 +111,8 @@ void create_container(const Azurite& server, const std::string& container) {
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   const std::string version = "2021-12-02";
   // SharedKey: path-style emulator URLs put the account in the path, and the canonical resource repeats it.
-  std::string to_sign = "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:" + std::string(date) + "\nx-ms-version:" + version + "\n/" +
-                        Azurite::kAccount + "/" + Azurite::kAccount + "/" + container + "\nrestype:container";
+  std::string to_sign = "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:" + std::string(date) + "\nx-ms-version:" + version +
+                        "\n/" + Azurite::kAccount + "/" + Azurite::kAccount + "/" + container + "\nrestype:container";
   std::string key_b64 = Azurite::kAccountKey;
   std::vector<unsigned char> key(key_b64.size());
   int key_len = EVP_DecodeBlock(key.data(), reinterpret_cast<const unsigned char*>(key_b64.data()),

@@ -7,9 +7,9 @@ src=${ARCA_SOURCE_DIR:?run through ctest}/src
 out=${ARCA_BUILD_DIR:?run through ctest}/src/archive/fuzz
 mkdir -p "$out"
 fuzzer=$out/tarball_reader_fuzz
-sources=("$src/archive/fuzz/tarball_reader_fuzz.cc" "$src/archive/tarball_reader.cc")
+sources=("$src/archive/fuzz/tarball_reader_fuzz.cc" "$src/archive/tarball_reader.cc" "$src/archive/paths.cc")
 # Rebuild only when a source or header is newer than the binary.
-if [[ ! -x $fuzzer ]] || [[ -n $(find "${sources[@]}" "$src/archive/tarball_reader.h" -newer "$fuzzer") ]]; then
+if [[ ! -x $fuzzer ]] || [[ -n $(find "${sources[@]}" "$src/archive/tarball_reader.h" "$src/archive/paths.h" -newer "$fuzzer") ]]; then
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$src" "${sources[@]}" -lz -o "$fuzzer.tmp"
   mv "$fuzzer.tmp" "$fuzzer"
