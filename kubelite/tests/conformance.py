@@ -160,6 +160,17 @@ class Base(unittest.TestCase):
             self.assertEqual(r.json.get("message"), message, r)
         self.assertTrue(r.content_type.startswith("application/json"), r)
 
+    def update(self, path, mutate, subresource=""):
+        """GET, change, PUT — again on a 409, like every real client: controllers (a Deployment's status) may
+        write the object between our GET and our PUT."""
+        for _ in range(10):
+            obj = SERVER.get(path).json
+            mutate(obj)
+            r = SERVER.put(path + subresource, obj)
+            if r.status != 409 or "the object has been modified" not in r.json.get("message", ""):
+                return r
+        return r
+
     def create(self, path, body, code=201):
         r = SERVER.post(path, body)
         self.assertEqual(r.status, code, r)
@@ -298,8 +309,7 @@ class Create(Base):
         name = unique("dep")
         d = self.create(deploy_path(), deployment(name))
         self.assertEqual(d["metadata"]["generation"], 1)
-        d["spec"]["replicas"] = 3
-        r = SERVER.put(deploy_path(name), d)
+        r = self.update(deploy_path(name), lambda o: o["spec"].update(replicas=3))
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["metadata"]["generation"], 2)
         r = SERVER.patch(deploy_path(name), {"metadata": {"labels": {"extra": "yes"}}}, MERGE)
@@ -348,16 +358,14 @@ class Create(Base):
         seen = []
         d = self.create(deploy_path(), deployment(name))
         seen.append(d["metadata"]["resourceVersion"])
-        d["spec"]["replicas"] = 2
-        r = SERVER.put(deploy_path(name), d)
+        r = self.update(deploy_path(name), lambda o: o["spec"].update(replicas=2))
         self.assertEqual(r.status, 200, r)
         seen.append(r.json["metadata"]["resourceVersion"])
         r = SERVER.patch(deploy_path(name), {"metadata": {"annotations": {"a": "b"}}}, MERGE)
         self.assertEqual(r.status, 200, r)
         seen.append(r.json["metadata"]["resourceVersion"])
-        status_body = r.json
-        status_body["status"] = {"observedGeneration": 1, "replicas": 2}
-        r = SERVER.put(deploy_path(name) + "/status", status_body)
+        r = self.update(deploy_path(name), lambda o: o.update(status={"observedGeneration": 1, "replicas": 2}),
+                        "/status")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["status"]["replicas"], 2)
         seen.append(r.json["metadata"]["resourceVersion"])
@@ -578,9 +586,9 @@ class List(Base):
         self.assertEqual([i["metadata"]["name"] for i in r.json["items"]], ["c1"])
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-        created = self.create("/api/v1/namespaces/%s/pods" % ns, pod)
-        created["status"] = dict(created.get("status") or {}, phase="Running")
-        r = SERVER.put("/api/v1/namespaces/%s/pods/p/status" % ns, created)
+        self.create("/api/v1/namespaces/%s/pods" % ns, pod)
+        r = self.update("/api/v1/namespaces/%s/pods/p" % ns,
+                        lambda o: o.update(status=dict(o.get("status") or {}, phase="Running")), "/status")
         self.assertEqual(r.status, 200, r)
         r = SERVER.get("/api/v1/namespaces/%s/pods" % ns, query={"fieldSelector": "status.phase=Running"})
         self.assertEqual([i["metadata"]["name"] for i in r.json["items"]], ["p"])
@@ -1039,17 +1047,21 @@ class ServerBehaviour(Base):
 
     def test_status_and_scale_subresources(self):
         name = unique("dep")
-        d = self.create(deploy_path(), deployment(name, replicas=2))
-        d["status"] = {"replicas": 7}
-        d["spec"]["replicas"] = 3
-        r = SERVER.put(deploy_path(name), d)
+        self.create(deploy_path(), deployment(name, replicas=2))
+
+        def spec_and_status(o):
+            o["spec"]["replicas"] = 3
+            o["status"] = {"replicas": 7}
+
+        r = self.update(deploy_path(name), spec_and_status)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["spec"]["replicas"], 3)
         self.assertNotEqual((r.json.get("status") or {}).get("replicas"), 7, "main resource PUT changed status")
-        body = r.json
-        body["status"] = {"replicas": 5}
-        body["spec"]["replicas"] = 9
-        r = SERVER.put(deploy_path(name) + "/status", body)
+        def status_and_spec(o):
+            o["spec"]["replicas"] = 9
+            o["status"] = {"replicas": 5}
+
+        r = self.update(deploy_path(name), status_and_spec, "/status")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["status"]["replicas"], 5)
         self.assertEqual(r.json["spec"]["replicas"], 3, "/status PUT changed spec")
@@ -1582,10 +1594,13 @@ class Validation(Base):
 
     def test_immutable_selector(self):
         name = unique("dep")
-        d = self.create(deploy_path(), deployment(name))
-        d["spec"]["selector"] = {"matchLabels": {"app": name, "extra": "x"}}
-        d["spec"]["template"]["metadata"]["labels"]["extra"] = "x"
-        r = SERVER.put(deploy_path(name), d)
+        self.create(deploy_path(), deployment(name))
+
+        def new_selector(o):
+            o["spec"]["selector"] = {"matchLabels": {"app": name, "extra": "x"}}
+            o["spec"]["template"]["metadata"]["labels"]["extra"] = "x"
+
+        r = self.update(deploy_path(name), new_selector)
         self.assertStatus(r, 422, "Invalid")
         self.assertTrue(r.json["message"].startswith('Deployment.apps "%s" is invalid: spec.selector: Invalid value: '
                                                      % name), r)
