@@ -53,15 +53,20 @@ void default_template(json& object) {
 
 std::string random_suffix() { return generated_name("").substr(0, 5); }
 
-// Pods: ServiceAccount admission and the API defaults of kube-api.md §10.
+// Pod API defaults (every write).
 void default_pod(json& pod) {
   json& spec = pod["spec"];
   default_pod_spec(spec);
+  set_default(spec, "enableServiceLinks", true);
+  set_default(spec, "preemptionPolicy", "PreemptLowerPriority");
+}
+
+// Pod admission at create: ServiceAccount, DefaultTolerationSeconds, Priority (kube-api.md §10).
+void admit_pod(json& pod) {
+  json& spec = pod["spec"];
   set_default(spec, "serviceAccountName", "default");
   set_default(spec, "serviceAccount", spec["serviceAccountName"]);
-  set_default(spec, "enableServiceLinks", true);
   set_default(spec, "priority", 0);
-  set_default(spec, "preemptionPolicy", "PreemptLowerPriority");
   if (!spec.contains("tolerations")) {
     spec["tolerations"] = json::array();
     for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"})
@@ -104,10 +109,21 @@ std::string ip_string(uint32_t ip) {
          "." + std::to_string(ip & 255);
 }
 
-void default_service(const ResourceInfo& r, json& svc, const ClusterState& cluster) {
+// Service API defaults (every write).
+void default_service(json& svc) {
   json& spec = svc["spec"];
   set_default(spec, "type", "ClusterIP");
   set_default(spec, "sessionAffinity", "None");
+  if (spec.contains("ports"))
+    for (auto& p : spec["ports"]) {
+      set_default(p, "protocol", "TCP");
+      if (!p.contains("targetPort")) p["targetPort"] = p.value("port", 0);
+    }
+}
+
+// Service allocation at create: cluster IP and node ports.
+void allocate_service(const ResourceInfo& r, json& svc, const ClusterState& cluster) {
+  json& spec = svc["spec"];
   std::string type = spec["type"].get<std::string>();
   std::string name = svc["metadata"].value("name", "");
   if (type != "ExternalName") {
@@ -135,8 +151,6 @@ void default_service(const ResourceInfo& r, json& svc, const ClusterState& clust
   if (needs_node_port) set_default(spec, "externalTrafficPolicy", "Cluster");
   if (spec.contains("ports"))
     for (auto& p : spec["ports"]) {
-      set_default(p, "protocol", "TCP");
-      if (!p.contains("targetPort")) p["targetPort"] = p.value("port", 0);
       if (needs_node_port && !p.contains("nodePort")) {
         unsigned char b[2];
         for (int attempt = 0; attempt < 10000; ++attempt) {
@@ -152,16 +166,22 @@ void default_service(const ResourceInfo& r, json& svc, const ClusterState& clust
   svc["status"] = {{"loadBalancer", json::object()}};
 }
 
-void default_job(const ResourceInfo& r, json& job) {
+void default_job(json& job) {
   json& spec = job["spec"];
-  std::string uid = job["metadata"].value("uid", "");
-  std::string name = job["metadata"].value("name", "");
   set_default(spec, "parallelism", 1);
   set_default(spec, "completions", 1);
   set_default(spec, "backoffLimit", 6);
   set_default(spec, "completionMode", "NonIndexed");
   set_default(spec, "suspend", false);
   set_default(spec, "podReplacementPolicy", "TerminatingOrFailed");
+  default_template(job);
+}
+
+// The selector and labels the Job REST strategy generates at create (kube-api.md §10).
+void generate_job_selector(const ResourceInfo& r, json& job) {
+  json& spec = job["spec"];
+  std::string uid = job["metadata"].value("uid", "");
+  std::string name = job["metadata"].value("name", "");
   json& labels = spec["template"]["metadata"]["labels"];
   if (!spec.value("manualSelector", false)) {
     if (spec.contains("selector") && !spec["selector"].is_null())
@@ -175,7 +195,6 @@ void default_job(const ResourceInfo& r, json& job) {
   }
   json& meta = job["metadata"];
   if (!meta.contains("labels") || meta["labels"].empty()) meta["labels"] = labels;
-  default_template(job);
   job["status"] = json::object();
 }
 
@@ -189,37 +208,22 @@ void default_secret(const ResourceInfo& r, json& secret) {
   }
 }
 
-}  // namespace
-
-void default_new_object(const ResourceInfo& r, json& object, const ClusterState& cluster) {
-  if (r.custom) return;
-  json& meta = object["metadata"];
-  std::string name = meta.value("name", "");
-  if (is(r, "", "namespaces")) {
-    meta["labels"]["kubernetes.io/metadata.name"] = name;
-    object["spec"] = {{"finalizers", json::array({"kubernetes"})}};
-    object["status"] = {{"phase", "Active"}};
-  } else if (is(r, "", "pods")) {
+// The API defaults applied on every write (decoding defaults in the real server): idempotent.
+void apply_defaults(const ResourceInfo& r, json& object) {
+  if (is(r, "", "pods")) {
     default_pod(object);
   } else if (is(r, "", "services")) {
-    default_service(r, object, cluster);
+    default_service(object);
   } else if (is(r, "", "secrets")) {
     default_secret(r, object);
   } else if (is(r, "", "persistentvolumeclaims")) {
-    json& spec = object["spec"];
-    set_default(spec, "volumeMode", "Filesystem");
-    if (!spec.contains("storageClassName")) {
-      std::string cls = cluster.default_storage_class();
-      if (!cls.empty()) spec["storageClassName"] = cls;
-    }
-    object["status"] = {{"phase", "Pending"}};
+    set_default(object["spec"], "volumeMode", "Filesystem");
   } else if (is(r, "", "persistentvolumes")) {
     json& spec = object["spec"];
     set_default(spec, "volumeMode", "Filesystem");
     set_default(spec, "persistentVolumeReclaimPolicy", "Retain");
-    object["status"] = {{"phase", "Available"}};
   } else if (is(r, "batch", "jobs")) {
-    default_job(r, object);
+    default_job(object);
   } else if (is(r, "batch", "cronjobs")) {
     json& spec = object["spec"];
     set_default(spec, "concurrencyPolicy", "Allow");
@@ -249,6 +253,35 @@ void default_new_object(const ResourceInfo& r, json& object, const ClusterState&
   }
 }
 
+}  // namespace
+
+void default_new_object(const ResourceInfo& r, json& object, const ClusterState& cluster) {
+  if (r.custom) return;
+  apply_defaults(r, object);
+  json& meta = object["metadata"];
+  std::string name = meta.value("name", "");
+  if (is(r, "", "namespaces")) {
+    meta["labels"]["kubernetes.io/metadata.name"] = name;
+    object["spec"] = {{"finalizers", json::array({"kubernetes"})}};
+    object["status"] = {{"phase", "Active"}};
+  } else if (is(r, "", "pods")) {
+    admit_pod(object);
+  } else if (is(r, "", "services")) {
+    allocate_service(r, object, cluster);
+  } else if (is(r, "", "persistentvolumeclaims")) {
+    json& spec = object["spec"];
+    if (!spec.contains("storageClassName")) {
+      std::string cls = cluster.default_storage_class();
+      if (!cls.empty()) spec["storageClassName"] = cls;
+    }
+    object["status"] = {{"phase", "Pending"}};
+  } else if (is(r, "", "persistentvolumes")) {
+    object["status"] = {{"phase", "Available"}};
+  } else if (is(r, "batch", "jobs")) {
+    generate_job_selector(r, object);
+  }
+}
+
 void check_update(const ResourceInfo& r, const json& old, json& object) {
   if (r.custom) return;
   std::string name = old["metadata"].value("name", "");
@@ -274,13 +307,19 @@ void check_update(const ResourceInfo& r, const json& old, json& object) {
   } else if (is(r, "", "namespaces")) {
     object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
     if (!spec.contains("finalizers")) spec["finalizers"] = old_spec.value("finalizers", json::array());
-  } else if (is(r, "", "secrets")) {
-    default_secret(r, object);
+  } else if (is(r, "", "configmaps") || is(r, "", "secrets")) {
+    if (old.value("immutable", false)) {
+      if (r.resource == "secrets") default_secret(r, object);  // compare data after stringData is folded in
+      for (const char* field : {"immutable", "data", "binaryData"})
+        if (old.value(field, json()) != object.value(field, json()))
+          throw invalid(r, name, {{"FieldValueForbidden", field, "Forbidden: field is immutable when `immutable` is set"}});
+    }
   } else if (is(r, "", "persistentvolumeclaims")) {
     if (old_spec.contains("volumeName") && !old_spec["volumeName"].get<std::string>().empty())
       if (!spec.contains("volumeName")) spec["volumeName"] = old_spec["volumeName"];
   }
   if (spec.is_null() || (spec.is_object() && spec.empty() && !old.contains("spec"))) object.erase("spec");
+  apply_defaults(r, object);
 }
 
 bool tracks_generation(const ResourceInfo& r) {
