@@ -93,7 +93,7 @@ class AzureStore : public ObjectStore {
     if (r.status == 404 && r.headers["x-ms-error-code"] != "ContainerNotFound") return {};
     if (r.status != 200) throw error_for(r, key);
     HeadResult h{true, 0, r.headers["etag"]};
-    if (auto it = r.headers.find("content-length"); it != r.headers.end()) h.size = std::stoull(it->second);
+    h.size = parse_size(r.headers["content-length"], describe() + ": \"" + key + "\": Content-Length");
     return h;
   }
 
@@ -110,7 +110,7 @@ class AzureStore : public ObjectStore {
       ObjectInfo info;
       info.key = xml_value(blob, "Name");
       std::string size = xml_value(blob, "Content-Length");
-      info.size = size.empty() ? 0 : std::stoull(size);
+      info.size = parse_size(size, describe() + ": listed size of \"" + info.key + "\"");
       info.etag = xml_value(blob, "Etag");
       info.last_modified = xml_value(blob, "Last-Modified");
       page.objects.push_back(std::move(info));

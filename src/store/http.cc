@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "store/crypto.h"
@@ -200,6 +201,13 @@ void reject_unknown_keys(const std::map<std::string, std::string>& config, const
   if (!unknown.empty()) throw StoreError(ErrorKind::InvalidArgument, provider + ": unknown config keys: " + unknown);
 }
 
+uint64_t parse_size(const std::string& text, const std::string& what) {
+  if (text.empty()) return 0;
+  if (text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw StoreError(ErrorKind::Failed, what + ": not a size: \"" + text.substr(0, 40) + "\"");
+  return std::stoull(text);
+}
+
 std::string xml_unescape(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -224,11 +232,13 @@ std::string xml_unescape(std::string_view text) {
     else if (entity == "apos")
       out += '\'';
     else if (!entity.empty() && entity[0] == '#') {
-      unsigned long cp = entity.size() > 1 && (entity[1] == 'x' || entity[1] == 'X')
-                             ? std::stoul(std::string(entity.substr(2)), nullptr, 16)
-                             : std::stoul(std::string(entity.substr(1)));
-      // UTF-8 encode the code point.
-      if (cp < 0x80) {
+      bool hex_form = entity.size() > 1 && (entity[1] == 'x' || entity[1] == 'X');
+      std::string digits(entity.substr(hex_form ? 2 : 1));
+      char* end = nullptr;
+      unsigned long cp = std::strtoul(digits.c_str(), &end, hex_form ? 16 : 10);
+      if (digits.empty() || *end != '\0' || cp > 0x10FFFF) {
+        out.append(text.substr(i, semi - i + 1));  // not a character reference: keep it as it came
+      } else if (cp < 0x80) {
         out += static_cast<char>(cp);
       } else if (cp < 0x800) {
         out += static_cast<char>(0xC0 | (cp >> 6));

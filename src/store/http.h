@@ -1,5 +1,6 @@
 #pragma once
 // A small libcurl client shared by the S3 and Azure drivers. Internal to store/.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,9 @@ TlsOptions tls_from_config(const std::map<std::string, std::string>& config, con
 // Velero's plugins refuse config keys they do not know; so do we, naming them.
 void reject_unknown_keys(const std::map<std::string, std::string>& config, const std::vector<std::string>& known,
                          const std::string& provider);
+
+// A decimal byte count from a server; empty is 0. Throws StoreError(Failed) naming `what` when malformed.
+uint64_t parse_size(const std::string& text, const std::string& what);
 
 // The text of the first <tag>…</tag> in `xml` (entities decoded), or "".
 std::string xml_value(std::string_view xml, std::string_view tag);

@@ -169,7 +169,7 @@ class S3Store : public ObjectStore {
     if (r.status == 404) return {};
     if (r.status != 200) throw error_for(r, key);
     HeadResult h{true, 0, r.headers["etag"]};
-    if (auto it = r.headers.find("content-length"); it != r.headers.end()) h.size = std::stoull(it->second);
+    h.size = parse_size(r.headers["content-length"], describe() + ": \"" + key + "\": Content-Length");
     return h;
   }
 
@@ -186,7 +186,7 @@ class S3Store : public ObjectStore {
       ObjectInfo info;
       info.key = xml_value(contents, "Key");
       std::string size = xml_value(contents, "Size");
-      info.size = size.empty() ? 0 : std::stoull(size);
+      info.size = parse_size(size, describe() + ": listed size of \"" + info.key + "\"");
       info.etag = xml_value(contents, "ETag");
       info.last_modified = xml_value(contents, "LastModified");
       page.objects.push_back(std::move(info));

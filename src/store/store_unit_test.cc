@@ -1,0 +1,48 @@
+// The store's internal building blocks: encodings, HMAC, the small XML reader, size parsing.
+#include <gtest/gtest.h>
+
+#include "store/crypto.h"
+#include "store/http.h"
+
+namespace arca::store {
+namespace {
+
+TEST(Crypto, KnownVectors) {
+  // RFC 4231 test case 2.
+  EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(base64_encode("any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw==");
+  EXPECT_EQ(base64_decode("YW55IGNhcm5hbCBwbGVhcw==", "t"), "any carnal pleas");
+  EXPECT_THROW(base64_decode("not base64!", "the key"), StoreError);
+}
+
+TEST(Crypto, Rfc3986Encoding) {
+  EXPECT_EQ(uri_encode("a b+c=d/é~_-.", false), "a%20b%2Bc%3Dd%2F%C3%A9~_-.");
+  EXPECT_EQ(uri_encode("backups/b 1/x", true), "backups/b%201/x");
+  EXPECT_EQ(uri_decode("a%20b%2Bc%2F%C3%A9%zz"), "a b+c/é%zz");
+}
+
+TEST(Xml, ElementsValuesAndEntities) {
+  std::string xml =
+      "<R><KeyMarker>no</KeyMarker><Contents><Key>a &amp; b &#233;&#x65E5;</Key><Size>12</Size></Contents>"
+      "<Contents><Key/><Size>0</Size></Contents><Code>&#xZZ;&bogus;</Code></R>";
+  auto contents = xml_elements(xml, "Contents");
+  ASSERT_EQ(contents.size(), 2u);
+  EXPECT_EQ(xml_value(contents[0], "Key"), "a & b é日");
+  EXPECT_EQ(xml_value(contents[1], "Key"), "");
+  EXPECT_EQ(xml_elements(xml, "Key").size(), 2u);  // <KeyMarker> is not <Key>
+  EXPECT_EQ(xml_value(xml, "Code"), "&#xZZ;&bogus;");
+  EXPECT_EQ(xml_escape("<a&'\">"), "&lt;a&amp;&apos;&quot;&gt;");
+}
+
+TEST(Sizes, ServerNumbersAreChecked) {
+  EXPECT_EQ(parse_size("", "x"), 0u);
+  EXPECT_EQ(parse_size("1073741824", "x"), 1073741824u);
+  EXPECT_THROW(parse_size("12abc", "x"), StoreError);
+  EXPECT_THROW(parse_size("-1", "x"), StoreError);
+  EXPECT_THROW(parse_size("99999999999999999999999", "x"), StoreError);
+}
+
+}  // namespace
+}  // namespace arca::store
