@@ -370,7 +370,8 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   ASSERT_EQ(http("POST", api + "/namespaces/default/persistentvolumeclaims", pvc("claim", "manual").dump()).status, 201);
   EXPECT_TRUE(eventually([&] {
     json claim = http("GET", api + "/namespaces/default/persistentvolumeclaims/claim").object();
-    return claim["status"].value("phase", "") == "Bound" && claim["spec"].value("volumeName", "") == "static";
+    return claim.value("status", json::object()).value("phase", "") == "Bound" &&
+           claim["spec"].value("volumeName", "") == "static";
   }));
   json bound = http("GET", api + "/persistentvolumes/static").object();
   EXPECT_EQ(bound["status"]["phase"], "Bound");
@@ -386,7 +387,7 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   EXPECT_TRUE(eventually([&] {
     json claim = http("GET", api + "/namespaces/default/persistentvolumeclaims/dynamic").object();
     provisioned = claim["spec"].value("volumeName", "");
-    return claim["status"].value("phase", "") == "Bound";
+    return claim.value("status", json::object()).value("phase", "") == "Bound";
   }));
   json dynamic = http("GET", api + "/persistentvolumes/" + provisioned).object();
   EXPECT_EQ(dynamic["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"], "example.com/fast");
@@ -395,7 +396,8 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
                     {"uid", "00000000-0000-4000-8000-000000000000"}, {"apiVersion", "v1"}};
   ASSERT_EQ(http("POST", api + "/persistentvolumes", pv("restored", "manual", stale_ref).dump()).status, 201);
   EXPECT_TRUE(eventually([&] {
-    return http("GET", api + "/persistentvolumes/restored").object()["status"].value("phase", "") == "Released";
+    return http("GET", api + "/persistentvolumes/restored").object().value("status", json::object()).value("phase", "") ==
+           "Released";
   }));
 
   // A Deployment is reported available once created (no pods run here).
@@ -411,7 +413,7 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   std::string deployments = k.server + "/apis/apps/v1/namespaces/default/deployments";
   ASSERT_EQ(http("POST", deployments, deployment.dump()).status, 201);
   EXPECT_TRUE(eventually([&] {
-    json status = http("GET", deployments + "/web").object()["status"];
+    json status = http("GET", deployments + "/web").object().value("status", json::object());
     return status.value("availableReplicas", 0) == 2 && status.value("observedGeneration", 0) == 1;
   }));
   // Defaults and the immutable selector.
