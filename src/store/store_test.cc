@@ -199,11 +199,18 @@ TEST_P(StoreContract, FailedUploadLeavesThePreviousObject) {
   std::string k = key("precious.json");
   put_string(*store, k, "original");
   FaultStore faulty(*store);
-  faulty.add_fault({"put", "precious", 0, ErrorKind::Failed, 1000});
-  std::string big = random_bytes(9 << 20, 3);  // crosses one part/block: the failure is mid multipart
+  // The body breaks after the first 8 MiB part/block went out: the failure is in the middle of a multipart
+  // (S3) or block (Azure) upload, which must be abandoned, not completed.
+  faulty.add_fault({"put", "precious", 0, ErrorKind::Failed, (9 << 20) + 4096});
+  std::string big = random_bytes(12 << 20, 3);
   EXPECT_THROW(put_string(faulty, k, big), StoreError);
   EXPECT_EQ(get_string(*store, k), "original");
   EXPECT_EQ(faulty.calls(), std::vector<std::string>{"put " + k});
+  // And one that breaks before anything was sent.
+  FaultStore early(*store);
+  early.add_fault({"put", "precious", 0, ErrorKind::Failed, 1000});
+  EXPECT_THROW(put_string(early, k, big), StoreError);
+  EXPECT_EQ(get_string(*store, k), "original");
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, StoreContract, ::testing::Values("local", "aws", "azure"),
