@@ -347,8 +347,8 @@ class Run {
       kube::ListOptions selector;
       selector.label_selector = "velero.io/plugin-config," + plugin + "=RestoreItemAction";
       client_.list(config_maps, options_.plugin_namespace, selector, [&](const kube::ListItem& item) {
-        json cm = item.parse();
-        for (const auto& [key, value] : cm.value("data", json::object()).items())
+        const json data_of_item = item.parse().value("data", json::object());
+        for (const auto& [key, value] : data_of_item.items())
           if (value.is_string()) data[key] = value.get<std::string>();
       });
     } catch (const kube::KubeError& e) {
@@ -703,10 +703,12 @@ class Run {
                                      [&](const json& e) { return e.value("name", "") == entry.value("name", ""); });
           if (!present) into.push_back(entry);
         }
-      for (const char* field : {"labels", "annotations"})
-        for (const auto& [key, value] : desired["metadata"].value(field, json::object()).items())
+      for (const char* field : {"labels", "annotations"}) {
+        const json wanted = desired["metadata"].value(field, json::object());
+        for (const auto& [key, value] : wanted.items())
           if (!merged["metadata"].contains(field) || !merged["metadata"][field].contains(key))
             merged["metadata"][field][key] = value;
+      }
       try {
         patch(merge_patch_between(live_raw, merged));
         out_.resources.record(kind_key, target_ns, name, ItemAction::updated);

@@ -58,6 +58,12 @@ void job_action(json& job) {
     erase_at(job, p, "controller-uid");
     erase_at(job, p, "batch.kubernetes.io/controller-uid");
   }
+  // Velero leaves `selector: {}` for the API server to fill in; an absent selector means the same to the Job
+  // strategy (it generates one) and is also accepted by servers that refuse an empty non-manual selector.
+  json::json_pointer selector("/spec/selector");
+  if (job.contains(selector) && !job.value("/spec/manualSelector"_json_pointer, false) &&
+      job.at(selector).value("matchLabels", json::object()).empty() && !job.at(selector).contains("matchExpressions"))
+    job["spec"].erase("selector");
 }
 
 // Node ports the user wrote (last-applied configuration or a managedFields entry) survive; the others were
