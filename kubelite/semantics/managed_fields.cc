@@ -3,6 +3,7 @@
 // associative lists) and "v:<json value>" (items of sets); a path whose node also has children is written
 // with a "." child. Ownership, conflicts and removal follow the server-side apply documentation.
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -264,6 +265,66 @@ std::string type_of(const json& object, const std::string& api_version) {
   return schema::root_type(group_of(object.value("apiVersion", api_version)), object.value("kind", ""));
 }
 
+void apply_merge(json& live, const json& applied, const std::string& type);
+
+// The order structured-merge-diff gives a merged associative list or set (typed/merge.go visitListItems):
+// live and applied items are walked together, live-only items stay where they were, applied items keep
+// the applied order and new ones land where the applied list puts them.
+json merge_list_in_order(const json& live, const json& applied, const schema::Field& f) {
+  auto key = [&](const json& item) {
+    return f.list == schema::ListType::Set ? item.dump() : item_key(item, f.keys);
+  };
+  auto merged_item = [&](const json* l, const json& r) {
+    if (f.list == schema::ListType::Set || !l || !l->is_object() || !r.is_object()) return r;
+    json out = *l;
+    apply_merge(out, r, f.type);
+    return out;
+  };
+  std::vector<std::string> lk, rk;
+  std::map<std::string, const json*> lhs, rhs;
+  for (const json& l : live) lhs.emplace(lk.emplace_back(key(l)), &l);
+  for (const json& r : applied) rhs.emplace(rk.emplace_back(key(r)), &r);
+  std::vector<std::string> shared;
+  for (const auto& k : rk)
+    if (lhs.count(k)) shared.push_back(k);
+  size_t next_shared = 0;  // index into `shared` of the shared item expected next
+  std::set<std::string> done;
+  json out = json::array();
+  size_t li = 0, ri = 0;
+  while (li < lk.size() || ri < rk.size()) {
+    if (li < lk.size() && ri < rk.size()) {
+      if (lk[li] == rk[ri]) {
+        done.insert(rk[ri]);
+        out.push_back(merged_item(lhs[lk[li]], applied[ri]));
+        ++li, ++ri, ++next_shared;
+        continue;
+      }
+      if (rhs.count(lk[li]) && next_shared < shared.size() && shared[next_shared] != lk[li]) {
+        ++li;  // shared, but the applied order puts another shared item first
+        continue;
+      }
+    }
+    if (li < lk.size()) {
+      if (!rhs.count(lk[li])) {
+        out.push_back(live[li]);
+        ++li;
+        continue;
+      }
+      if (done.count(lk[li])) {
+        ++li;
+        continue;
+      }
+    }
+    if (ri < rk.size()) {
+      done.insert(rk[ri]);
+      out.push_back(merged_item(lhs.count(rk[ri]) ? lhs[rk[ri]] : nullptr, applied[ri]));
+      if (next_shared < shared.size() && shared[next_shared] == rk[ri]) ++next_shared;
+      ++ri;
+    }
+  }
+  return out;
+}
+
 // Apply's merge: maps merge, associative lists merge item by item, sets union, everything else replaces.
 void apply_merge(json& live, const json& applied, const std::string& type) {
   for (auto it = applied.begin(); it != applied.end(); ++it) {
@@ -275,27 +336,8 @@ void apply_merge(json& live, const json& applied, const std::string& type) {
       live[key] = *it;
     } else if (it->is_object() && existing->is_object() && !(f && f->atomic)) {
       apply_merge(*existing, *it, f ? f->type : "");
-    } else if (it->is_array() && existing->is_array() && f && f->list == schema::ListType::Set) {
-      for (const json& v : *it)
-        if (std::find(existing->begin(), existing->end(), v) == existing->end()) existing->push_back(v);
-    } else if (it->is_array() && existing->is_array() && f && f->list == schema::ListType::Map) {
-      json merged = json::array();
-      // Applied items in the applied order, each merged into its live twin; live-only items after them.
-      for (const json& item : *it) {
-        json out = item;
-        for (const json& l : *existing)
-          if (item_key(l, f->keys) == item_key(item, f->keys) && l.is_object() && item.is_object()) {
-            out = l;
-            apply_merge(out, item, f->type);
-          }
-        merged.push_back(out);
-      }
-      for (const json& l : *existing) {
-        bool applied_too = false;
-        for (const json& item : *it) applied_too = applied_too || item_key(l, f->keys) == item_key(item, f->keys);
-        if (!applied_too) merged.push_back(l);
-      }
-      *existing = merged;
+    } else if (it->is_array() && existing->is_array() && f && f->list != schema::ListType::Atomic) {
+      *existing = merge_list_in_order(*existing, *it, *f);
     } else {
       *existing = *it;
     }

@@ -118,8 +118,8 @@ TEST(ServerSideApply, AssociativeListsMergeByKeyAndSetsUnion) {
   json out = server_side_apply(live, sidecar, "b", false, "apps/v1", kT1);
   auto& containers = out["spec"]["template"]["spec"]["containers"];
   ASSERT_EQ(containers.size(), 2u);
-  EXPECT_EQ(containers[1]["name"], "nginx");
-  EXPECT_EQ(containers[0]["name"], "sidecar");
+  EXPECT_EQ(containers[0]["name"], "nginx");  // live items keep their place, new ones are appended
+  EXPECT_EQ(containers[1]["name"], "sidecar");
   EXPECT_EQ(out["metadata"]["finalizers"], j(R"(["x/y"])"));
   EXPECT_TRUE(entry(out, 1)["fieldsV1"]["f:metadata"]["f:finalizers"].contains("v:\"x/y\""));
 }
@@ -131,6 +131,31 @@ TEST(ServerSideApply, AtomicSelectorIsOneFieldAndReplacedWhole) {
   json out = server_side_apply(live, applied, "a", false, "apps/v1", kT1);
   EXPECT_EQ(out["spec"]["selector"], j(R"({"matchLabels":{"tier":"x"}})"));
   EXPECT_EQ(entry(out, 0)["fieldsV1"]["f:spec"]["f:selector"], json::object());
+}
+
+TEST(ServerSideApply, ListOrderFollowsStructuredMergeDiff) {
+  auto deployment_with = [](const char* containers) {
+    json d = j(kAppliedDeployment);
+    d["spec"]["template"]["spec"]["containers"] = j(containers);
+    return d;
+  };
+  auto names = [](const json& d) {
+    std::vector<std::string> n;
+    for (const auto& c : d["spec"]["template"]["spec"]["containers"]) n.push_back(c["name"]);
+    return n;
+  };
+  json live = server_side_apply(nullptr, deployment_with(R"([{"name":"a"},{"name":"b"},{"name":"c"}])"), "m",
+                                false, "apps/v1", kT0);
+  // The same manager reorders and inserts: the applied order wins.
+  json out = server_side_apply(live, deployment_with(R"([{"name":"c"},{"name":"x"},{"name":"a"},{"name":"b"}])"),
+                               "m", false, "apps/v1", kT1);
+  EXPECT_EQ(names(out), (std::vector<std::string>{"c", "x", "a", "b"}));
+  // Another manager's partial list: live items are emitted as the walk meets them, so the new item follows c.
+  out = server_side_apply(live, deployment_with(R"([{"name":"b"},{"name":"y"}])"), "other", false, "apps/v1", kT1);
+  EXPECT_EQ(names(out), (std::vector<std::string>{"a", "b", "c", "y"}));
+  // A new item applied in front of a shared one goes before it.
+  out = server_side_apply(live, deployment_with(R"([{"name":"y"},{"name":"b"}])"), "other", false, "apps/v1", kT1);
+  EXPECT_EQ(names(out), (std::vector<std::string>{"a", "y", "b", "c"}));
 }
 
 TEST(ServerSideApply, ManagedFieldsInTheBodyAreRejected) {
