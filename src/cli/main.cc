@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/day2_commands.h"
 #include "controller/server.h"
 #include "util/duration.h"
 #include "util/logging.h"
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
     };
   });
 
+  cli::add_day2_commands(app, globals, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -74,7 +74,16 @@ api::Backup backup_for_schedule(const api::Schedule& schedule, Timestamp now) {
 ReconcileFn schedule_reconciler(ServerContext& ctx, kube::ApiResource schedules) {
   return [&ctx, schedules](const std::string&, const kube::ObjectPtr& cached) -> ReconcileResult {
     if (!cached) return {};
-    auto schedule = cached->get<api::Schedule>();
+    // The informer's copy may predate our own lastBackup write; deciding on it could create a second backup.
+    api::Schedule schedule;
+    try {
+      schedule = kube::DynamicClient(ctx.transport)
+                     .get(schedules, ctx.settings.namespace_name, (*cached)["metadata"]["name"].get<std::string>())
+                     .get<api::Schedule>();
+    } catch (const kube::KubeError& e) {
+      if (kube::is_not_found(e)) return {};
+      throw;
+    }
     const std::string& name = schedule.metadata.name;
     if (schedule.spec.paused) return {};  // Velero does not reconcile paused schedules at all
 

@@ -7,6 +7,8 @@
 #include <memory>
 
 #include "controller/backup_controller.h"
+#include "controller/gc_controller.h"
+#include "controller/schedule_controller.h"
 #include "controller/request_controllers.h"
 #include "kube/transport.h"
 
@@ -55,6 +57,8 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   if (enabled("download-request"))
     controllers.push_back(std::make_unique<Controller>("download-request", transport, ctx.download_requests, ns,
                                                        download_request_reconciler(ctx)));
+  controllers.push_back(make_schedule_controller(ctx));
+  controllers.push_back(make_gc_controller(ctx));
   for (auto& c : controllers) c->start();
   spdlog::info("arca server started in namespace {} with {} controllers", ns, controllers.size());
 

@@ -1,0 +1,33 @@
+#pragma once
+// The day-two commands of `arca` (schedules; more as they land), registered on the command tree by main.cc
+// with one call. Each command sets `action`, which main runs after parsing, as for the other commands.
+#include <functional>
+
+#include "cli/commands.h"
+
+namespace CLI {
+class App;
+}
+
+namespace arca::cli {
+
+void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action);
+
+// Schedules (velero-cli.md §7, §10). `template_options` carries the backup-create filters of the template.
+struct ScheduleCreateOptions {
+  std::string name, schedule, output;
+  BackupCreateOptions template_options;
+  bool use_owner_references = false, paused = false;
+  std::optional<bool> skip_immediately;
+  int keep_last = 0;  // arca extension: see kKeepLastAnnotation in controller/gc_controller.h
+};
+int schedule_create(Session& session, const ScheduleCreateOptions& options, std::ostream& out);
+int schedule_get(Session& session, const std::vector<std::string>& names, const std::string& selector,
+                 const std::string& output, std::ostream& out);
+int schedule_describe(Session& session, const std::vector<std::string>& names, std::ostream& out);
+int schedule_delete(Session& session, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out);
+// pause/unpause: exactly one of names, --all, selector.
+int schedule_set_paused(Session& session, const std::vector<std::string>& names, bool all, const std::string& selector,
+                        bool paused, std::optional<bool> skip_immediately, std::ostream& out);
+
+}  // namespace arca::cli

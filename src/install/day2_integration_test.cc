@@ -1,0 +1,101 @@
+// Day-two operations against real processes: kubelite, `arca server` and the `arca` CLI on a local store.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "src/install/day2_test_env.h"
+
+using namespace std::chrono_literals;
+using day2test::Cluster;
+using day2test::eventually;
+using nlohmann::json;
+
+namespace {
+
+std::vector<json> completed(const std::vector<json>& backups) {
+  std::vector<json> out;
+  for (const auto& b : backups)
+    if (b.value("/status/phase"_json_pointer, std::string()) == "Completed") out.push_back(b);
+  return out;
+}
+
+bool stored(const Cluster& c, const std::string& backup) {
+  return std::filesystem::exists(c.store_root() + "/bucket/backups/" + backup + "/velero-backup.json");
+}
+
+}  // namespace
+
+TEST(Schedule, Every2sProducesNamedBackupsFromTheTemplate) {
+  Cluster c;
+  c.start_server();
+  c.arca_ok({"schedule", "create", "nightly", "--schedule", "@every 2s", "--include-namespaces", "velero", "--labels",
+             "team=ops", "--ttl", "1h"});
+  ASSERT_TRUE(eventually([&] { return completed(c.items("backups")).size() >= 2; }, 20s)) << c.server(0).log();
+  c.arca_ok({"schedule", "pause", "nightly"});
+
+  std::regex name("^nightly-[0-9]{14}$");
+  for (const auto& b : completed(c.items("backups"))) {
+    std::string n = b["metadata"]["name"];
+    EXPECT_TRUE(std::regex_match(n, name)) << n;
+    EXPECT_EQ(b["metadata"]["labels"]["velero.io/schedule-name"], "nightly");
+    EXPECT_EQ(b["metadata"]["labels"]["team"], "ops");
+    EXPECT_EQ(b["spec"]["includedNamespaces"], json::array({"velero"}));
+    EXPECT_EQ(b["spec"]["ttl"], "1h0m0s");
+    EXPECT_TRUE(stored(c, n)) << n;
+  }
+  auto schedules = c.items("schedules");
+  ASSERT_EQ(schedules.size(), 1u);
+  EXPECT_EQ(schedules[0]["status"]["phase"], "Enabled");
+  EXPECT_TRUE(schedules[0]["status"].contains("lastBackup"));
+  EXPECT_EQ(schedules[0]["spec"]["paused"], true);
+
+  // Paused: no more backups.
+  auto count = c.items("backups").size();
+  std::this_thread::sleep_for(4s);
+  EXPECT_EQ(c.items("backups").size(), count);
+  auto get = c.arca_ok({"schedule", "get"});
+  EXPECT_NE(get.find("@every 2s"), std::string::npos) << get;
+}
+
+TEST(Schedule, InvalidCronFailsValidationAndCreatesNothing) {
+  Cluster c;
+  c.start_server();
+  c.arca_ok({"schedule", "create", "broken", "--schedule", "61 * * * *"});
+  ASSERT_TRUE(eventually([&] { return c.items("schedules")[0].value("/status/phase"_json_pointer, std::string()) == "FailedValidation"; }, 10s));
+  auto errors = c.items("schedules")[0]["status"]["validationErrors"];
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].get<std::string>().find("61"), std::string::npos) << errors;
+  EXPECT_TRUE(c.items("backups").empty());
+  auto missing = c.arca({"schedule", "create", "nocron"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.output.find("--schedule is required"), std::string::npos) << missing.output;
+}
+
+TEST(GarbageCollection, ExpiredBackupsDisappearFromStoreAndCluster) {
+  Cluster c;
+  c.start_server();
+  c.arca_ok({"backup", "create", "short", "--include-namespaces", "velero", "--ttl", "3s", "--wait"});
+  c.arca_ok({"backup", "create", "long", "--include-namespaces", "velero", "--ttl", "1h", "--wait"});
+  ASSERT_TRUE(stored(c, "short"));
+  ASSERT_TRUE(eventually([&] { return c.items("backups").size() == 1 && !stored(c, "short"); }, 20s)) << c.server(0).log();
+  EXPECT_EQ(c.items("backups")[0]["metadata"]["name"], "long");
+  EXPECT_TRUE(stored(c, "long"));
+  EXPECT_NE(c.server(0).log().find("backup=short expired"), std::string::npos);
+}
+
+TEST(GarbageCollection, KeepLastNeverDeletesTheNewestGoodBackups) {
+  Cluster c;
+  c.start_server();
+  c.arca_ok({"schedule", "create", "hourly", "--schedule", "@every 1s", "--include-namespaces", "velero", "--ttl", "1s",
+             "--keep-last", "2"});
+  ASSERT_TRUE(eventually([&] { return completed(c.items("backups")).size() >= 2; }, 20s)) << c.server(0).log();
+  std::this_thread::sleep_for(3s);  // more backups come and expire
+  c.arca_ok({"schedule", "pause", "hourly"});
+  // Everything has expired; only the two newest Completed backups stay, in the cluster and in the store.
+  ASSERT_TRUE(eventually([&] { return c.items("backups").size() == 2; }, 20s)) << c.server(0).log();
+  std::this_thread::sleep_for(3s);
+  auto backups = c.items("backups");
+  ASSERT_EQ(backups.size(), 2u);
+  for (const auto& b : backups) EXPECT_TRUE(stored(c, b["metadata"]["name"])) << b["metadata"]["name"];
+}

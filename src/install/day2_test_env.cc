@@ -1,0 +1,85 @@
+#include "src/install/day2_test_env.h"
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace day2test {
+
+using namespace std::chrono_literals;
+
+std::string arca_binary() { return testsupport::build_dir() + "/src/cli/arca"; }
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+Cluster::Cluster(std::string store_root) : kubelite_(testsupport::start_kubelite(dir_)), store_root_(std::move(store_root)) {
+  if (store_root_.empty()) store_root_ = dir_.file("store");
+  std::filesystem::create_directories(store_root_ + "/bucket");
+  auto ns = kubectl({"create", "namespace", "velero"});
+  if (ns.exit_code != 0) throw std::runtime_error("kubectl create namespace: " + ns.output);
+  arca_ok({"install", "--crds-only"});
+  arca_ok({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
+           "root=" + store_root_, "--default"});
+}
+
+Cluster::~Cluster() {
+  for (auto& s : servers_) s->stop();
+}
+
+static CommandResult run(const std::vector<std::string>& argv, const std::string& log, std::chrono::seconds timeout) {
+  testsupport::ChildProcess p(argv, log);
+  int status = p.wait(timeout);
+  CommandResult r;
+  r.output = testsupport::read_file(log);
+  r.exit_code = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+CommandResult Cluster::arca(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  std::vector<std::string> argv = {arca_binary(), "--kubeconfig", kubelite_.kubeconfig};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, dir_.file("arca-" + std::to_string(++commands_) + ".log"), timeout);
+}
+
+std::string Cluster::arca_ok(const std::vector<std::string>& args) {
+  auto r = arca(args);
+  if (r.exit_code != 0) {
+    std::string line;
+    for (const auto& a : args) line += " " + a;
+    throw std::runtime_error("arca" + line + " exited " + std::to_string(r.exit_code) + ": " + r.output);
+  }
+  return r.output;
+}
+
+CommandResult Cluster::kubectl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite_.kubeconfig};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, dir_.file("kubectl-" + std::to_string(++commands_) + ".log"), std::chrono::seconds(60));
+}
+
+size_t Cluster::start_server(const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {arca_binary(), "--kubeconfig", kubelite_.kubeconfig, "server"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  servers_.push_back(std::make_unique<testsupport::ChildProcess>(
+      argv, dir_.file("server-" + std::to_string(servers_.size()) + ".log")));
+  return servers_.size() - 1;
+}
+
+std::vector<nlohmann::json> Cluster::items(const std::string& resource) {
+  auto r = kubectl({"-n", "velero", "get", resource + ".velero.io", "-o", "json"});
+  if (r.exit_code != 0) throw std::runtime_error("kubectl get " + resource + ": " + r.output);
+  // The log holds stderr too (kubectl warnings come before the JSON).
+  auto list = nlohmann::json::parse(r.output.substr(std::min(r.output.find('{'), r.output.size())));
+  return list["items"].get<std::vector<nlohmann::json>>();
+}
+
+}  // namespace day2test
