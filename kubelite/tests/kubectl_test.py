@@ -517,6 +517,13 @@ class OverTlsWithToken(KubectlScenario, unittest.TestCase):
     TLS = True
     CONTEXT = "kubelite"
 
+    def test_wrong_token_is_refused(self):
+        p = self.kubectl("get", "ns", "--token", "not-the-token", ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        # Discovery meets the 401 first; client-go words it "the server has asked for the client to provide
+        # credentials", as against a real cluster.
+        self.assertIn("error: You must be logged in to the server", p.stderr)
+
 
 class OverTlsWithClientCertificate(KubectlScenario, unittest.TestCase):
     TLS = True
