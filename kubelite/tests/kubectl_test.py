@@ -346,43 +346,61 @@ class KubectlScenario:
 
     def watch_sees_new_object(self, ns):
         self.kubectl("create", "configmap", "pre", "-n", ns, "--from-literal=a=b")
-        proc = subprocess.Popen(self.kubectl_args(["get", "cm", "-n", ns, "-w", "--output-watch-events", "-o", "json"]),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
-        seen = []
-        lock = threading.Condition()
 
-        def reader():
-            for line in proc.stdout:
-                with lock:
-                    seen.append(line)
-                    lock.notify_all()
+        def saw_json(name):
+            return lambda text: any(e.get("type") == "ADDED" and e["object"]["metadata"]["name"] == name
+                                    for e in split_json_objects(text))
 
-        threading.Thread(target=reader, daemon=True).start()
+        def saw_row(name):
+            return lambda text: re.search(r"(?m)^%s\s+\d+\s" % re.escape(name), text) is not None
 
-        def wait_for(predicate, timeout):
-            deadline = time.time() + timeout
-            with lock:
-                while not predicate("".join(seen)):
-                    remaining = deadline - time.time()
-                    if remaining <= 0:
-                        return False
-                    lock.wait(remaining)
-            return True
+        # -o json asks for plain objects; the default output watches with the Table Accept header.
+        for args, saw, new in ((["-o", "json", "--output-watch-events"], saw_json, "watched"),
+                               ([], saw_row, "watched-table")):
+            with KubectlStream(self.kubectl_args(["get", "cm", "-n", ns, "-w"] + args), self.env) as stream:
+                self.assertTrue(stream.wait_for(saw("pre"), 20), "get -w never listed cm/pre: %s" % stream.text())
+                self.kubectl("create", "configmap", new, "-n", ns, "--from-literal=w=1")
+                self.assertTrue(stream.wait_for(saw(new), 20),
+                                "get -w did not print the new object: %s" % stream.text())
 
-        try:
-            def saw(name):
-                return lambda text: any(e.get("type") == "ADDED" and e["object"]["metadata"]["name"] == name
-                                        for e in split_json_objects(text))
 
-            self.assertTrue(wait_for(saw("pre"), 20), "get -w never listed cm/pre: %s" % "".join(seen)[-2000:])
-            self.kubectl("create", "configmap", "watched", "-n", ns, "--from-literal=w=1")
-            self.assertTrue(wait_for(saw("watched"), 20),
-                            "get -w did not print the ADDED event: %s" % "".join(seen)[-2000:])
-        finally:
-            proc.kill()
-            proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
+class KubectlStream:
+    """A long-running kubectl (get -w) whose output is collected by a thread."""
+
+    def __init__(self, argv, env):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    def text(self):
+        with self.cond:
+            return "".join(self.lines)[-2000:]
+
+    def wait_for(self, predicate, timeout):
+        deadline = time.time() + timeout
+        with self.cond:
+            while not predicate("".join(self.lines)):
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    return False
+                self.cond.wait(remaining)
+        return True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 def split_json_objects(text):
