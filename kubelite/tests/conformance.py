@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Black-box conformance suite for kubelite: one test per item of the checklist in
-shared/spec/kube-api.md §12 (test_NN_...), plus bad-input tests. Starts $ARCA_BUILD_DIR/kubelite/kubelite on
-port 0 and talks plain HTTP to it with the standard library only."""
+shared/spec/kube-api.md §12 (test_NN_...; item 50 drives the real kubectl), then bad input, field validation,
+the server behaviour backup and restore meet (§3-§10), custom resource subresources, persistence and TLS.
+Starts $ARCA_BUILD_DIR/kubelite/kubelite on port 0 and talks HTTP to it with the standard library only.
+Behaviour kubelite does not have yet is marked unittest.expectedFailure with a comment naming it."""
 
 import base64
 import json
