@@ -31,6 +31,8 @@ struct WriteOptions {
   bool dry_run = false;
   bool managed_fields_done = false;  // server-side apply already computed managedFields
   std::string subresource;           // "status" for status writes
+  std::string field_validation = "Warn";          // Ignore | Warn | Strict (unknown fields of custom resources)
+  std::vector<std::string>* warnings = nullptr;   // Warning headers for the response
 };
 
 struct DeleteOptions {
@@ -74,6 +76,8 @@ struct Api::Impl {
   ApiResponse create_subresource(const Target& t, const ApiRequest& req);  // eviction, binding, token
   ApiResponse update(const Target& t, const ApiRequest& req);
   ApiResponse patch(const Target& t, const ApiRequest& req);
+  ApiResponse update_unwarned(const Target& t, const ApiRequest& req, std::vector<std::string>& warnings);
+  ApiResponse patch_unwarned(const Target& t, const ApiRequest& req, std::vector<std::string>& warnings);
   ApiResponse remove(const Target& t, const ApiRequest& req);
   ApiResponse remove_collection(const Target& t, const ApiRequest& req);
 
@@ -83,6 +87,8 @@ struct Api::Impl {
   // Returns the object's last state (200 body) and whether it is gone.
   json delete_object(const ResourceInfo& r, const json& old, const DeleteOptions& d, bool& gone);
   json commit(const ResourceInfo& r, json object);  // assigns resourceVersion and stores
+  // Prunes a custom resource's unknown fields per fieldValidation (Strict: 400, Warn: Warning header).
+  void enforce_schema(const ResourceInfo& r, json& object, const WriteOptions& w);
   void erase(const ResourceInfo& r, const json& last_state);
   void note_change(const ResourceInfo& r);  // flags the controllers that care about this resource
   json read(const ResourceInfo& r, const std::string& key) const;  // null when absent

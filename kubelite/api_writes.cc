@@ -5,6 +5,7 @@
 
 #include "kubelite/api_impl.h"
 #include "kubelite/builtins.h"
+#include "kubelite/pruning.h"
 #include "kubelite/semantics/patch.h"
 #include "kubelite/semantics/selector.h"
 #include "kubelite/semantics/validation.h"
@@ -29,7 +30,18 @@ WriteOptions write_options(const ApiRequest& req) {
   if (!dry.empty() && dry != "All")
     throw invalid_dry_run(dry);
   w.dry_run = dry == "All";
+  std::string validation = query(req, "fieldValidation");
+  if (!validation.empty()) {
+    if (validation != "Ignore" && validation != "Warn" && validation != "Strict")
+      throw bad_request("fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"" + validation + "\"");
+    w.field_validation = validation;
+  }
   return w;
+}
+
+ApiResponse with_warnings(ApiResponse res, const std::vector<std::string>& warnings) {
+  for (const auto& text : warnings) res.headers.emplace_back("Warning", "299 - " + json(text).dump());
+  return res;
 }
 
 ApiResponse object_response(int status, const json& object) {
@@ -146,6 +158,19 @@ ClusterState Api::Impl::cluster_state() {
     return std::string();
   };
   return state;
+}
+
+void Api::Impl::enforce_schema(const ResourceInfo& r, json& object, const WriteOptions& w) {
+  if (!r.custom || !r.crd_version.contains("schema")) return;
+  std::vector<std::string> removed = prune_unknown_fields(object, r.crd_version["schema"].value("openAPIV3Schema", json::object()));
+  if (removed.empty() || w.field_validation == "Ignore") return;
+  if (w.field_validation == "Strict") {
+    std::string message = "strict decoding error: ";
+    for (size_t i = 0; i < removed.size(); ++i) message += (i ? ", " : "") + std::string("unknown field \"") + removed[i] + "\"";
+    throw bad_request(message);
+  }
+  if (w.warnings)
+    for (const auto& field : removed) w.warnings->push_back("unknown field \"" + field + "\"");
 }
 
 void Api::Impl::note_change(const ResourceInfo& r) {
@@ -324,6 +349,7 @@ json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json
   if (r.subresource("status")) object.erase("status");
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
+  enforce_schema(r, object, w);
   bool is_crd = is(r, "apiextensions.k8s.io", "customresourcedefinitions");
   if (is_crd) prepare_crd(r, object, registry.names_conflict(object));
   default_new_object(r, object, cluster_state());
@@ -403,6 +429,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
     if (spec.value("group", "") != old["spec"].value("group", ""))
       throw invalid(r, name, {{"FieldValueInvalid", "spec.group", "Invalid value: " + spec["group"].dump() + ": field is immutable"}});
   }
+  enforce_schema(r, updated, w);
   check_update(r, old, updated);
   if (tracks_generation(r) && changes_generation(r, old, updated))
     meta["generation"] = old_meta.value("generation", 0) + 1;
@@ -500,8 +527,10 @@ json Api::Impl::delete_object(const ResourceInfo& r, const json& old, const Dele
 
 ApiResponse Api::Impl::create(const Target& t, const ApiRequest& req) {
   WriteOptions w = write_options(req);
+  std::vector<std::string> warnings;
+  w.warnings = &warnings;
   json body = decode_body(req.body, req.content_type);
-  return object_response(201, create_object(*t.r, t.ns, std::move(body), w));
+  return with_warnings(object_response(201, create_object(*t.r, t.ns, std::move(body), w)), warnings);
 }
 
 static DeleteOptions delete_options(const ApiRequest& req) {
@@ -581,8 +610,15 @@ static bool creates_on_update(const ResourceInfo& r) {
 }
 
 ApiResponse Api::Impl::update(const Target& t, const ApiRequest& req) {
+  std::vector<std::string> warnings;
+  ApiResponse res = update_unwarned(t, req, warnings);
+  return with_warnings(std::move(res), warnings);
+}
+
+ApiResponse Api::Impl::update_unwarned(const Target& t, const ApiRequest& req, std::vector<std::string>& warnings) {
   const ResourceInfo& r = *t.r;
   WriteOptions w = write_options(req);
+  w.warnings = &warnings;
   w.subresource = t.sub;
   json body = decode_body(req.body, req.content_type);
   if (!body.is_object()) throw bad_request("the body of the request is not a JSON object");
@@ -613,8 +649,15 @@ ApiResponse Api::Impl::update(const Target& t, const ApiRequest& req) {
 }
 
 ApiResponse Api::Impl::patch(const Target& t, const ApiRequest& req) {
+  std::vector<std::string> warnings;
+  ApiResponse res = patch_unwarned(t, req, warnings);
+  return with_warnings(std::move(res), warnings);
+}
+
+ApiResponse Api::Impl::patch_unwarned(const Target& t, const ApiRequest& req, std::vector<std::string>& warnings) {
   const ResourceInfo& r = *t.r;
   WriteOptions w = write_options(req);
+  w.warnings = &warnings;
   w.subresource = t.sub;
   std::string type = req.content_type.substr(0, req.content_type.find(';'));
   std::string force = query(req, "force");

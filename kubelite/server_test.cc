@@ -27,9 +27,10 @@ struct Reply {
 };
 
 struct Credentials {
-  std::string ca_file;    // verify the server with this CA (TLS)
-  std::string token;      // bearer token
-  std::string cert_file, key_file;  // client certificate
+  std::string ca_file = {};    // verify the server with this CA (TLS)
+  std::string token = {};      // bearer token
+  std::string cert_file = {};  // client certificate and its key
+  std::string key_file = {};
 };
 
 size_t append(char* data, size_t size, size_t n, void* out) {
@@ -136,13 +137,13 @@ TEST(KubeliteServer, TlsAcceptsTokenAndClientCertificateAndRefusesAnonymous) {
   ASSERT_FALSE(k.ca_file.empty());
   std::string url = k.server + "/api/v1/namespaces/default";
 
-  Reply anonymous = http("GET", url, "", "application/json", {k.ca_file});
+  Reply anonymous = http("GET", url, "", "application/json", {.ca_file = k.ca_file});
   EXPECT_EQ(anonymous.status, 401);
   EXPECT_EQ(anonymous.object()["reason"], "Unauthorized");
   EXPECT_EQ(anonymous.object()["kind"], "Status");
 
-  EXPECT_EQ(http("GET", url, "", "application/json", {k.ca_file, "wrong-token"}).status, 401);
-  Reply with_token = http("GET", url, "", "application/json", {k.ca_file, k.token});
+  EXPECT_EQ(http("GET", url, "", "application/json", {.ca_file = k.ca_file, .token = "wrong-token"}).status, 401);
+  Reply with_token = http("GET", url, "", "application/json", {.ca_file = k.ca_file, .token = k.token});
   EXPECT_EQ(with_token.status, 200) << with_token.body;
 
   // The client certificate of the "kubelite-cert" context.
@@ -161,7 +162,8 @@ TEST(KubeliteServer, TlsAcceptsTokenAndClientCertificateAndRefusesAnonymous) {
   };
   std::ofstream(dir.file("client.crt")) << field("client-certificate-data");
   std::ofstream(dir.file("client.key")) << field("client-key-data");
-  Reply with_cert = http("GET", url, "", "application/json", {k.ca_file, "", dir.file("client.crt"), dir.file("client.key")});
+  Reply with_cert = http("GET", url, "", "application/json",
+                         {.ca_file = k.ca_file, .cert_file = dir.file("client.crt"), .key_file = dir.file("client.key")});
   EXPECT_EQ(with_cert.status, 200) << with_cert.body;
 }
 
@@ -330,6 +332,14 @@ TEST(KubeliteServer, CustomResourceDefinitionLifecycle) {
   ASSERT_EQ(listed["items"].size(), 1u);
   EXPECT_EQ(listed["items"][0]["kind"], "Widget");  // custom resource list items keep their kind
   EXPECT_EQ(http("PATCH", widgets + "/w1", R"({"spec":{"size":4}})", "application/strategic-merge-patch+json").status, 415);
+  // The structural schema declares no spec fields: unknown fields are refused (Strict) or pruned (default Warn).
+  json extra = widget;
+  extra["metadata"]["name"] = "w2";
+  Reply strict = http("POST", widgets + "?fieldValidation=Strict", extra.dump());
+  EXPECT_EQ(strict.status, 400);
+  EXPECT_EQ(strict.object()["message"], "strict decoding error: unknown field \"spec\"");
+  ASSERT_EQ(http("POST", widgets, extra.dump()).status, 201);
+  EXPECT_FALSE(http("GET", widgets + "/w2").object().contains("spec"));
 
   ASSERT_EQ(http("DELETE", crds + "/widgets.example.com").status, 200);
   EXPECT_TRUE(eventually([&] { return http("GET", crds + "/widgets.example.com").status == 404; }));
