@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "controller/backup_controller.h"
+#include "controller/backup_sync_controller.h"
 #include "controller/gc_controller.h"
 #include "controller/schedule_controller.h"
 #include "controller/request_controllers.h"
@@ -59,6 +60,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
                                                        download_request_reconciler(ctx)));
   controllers.push_back(make_schedule_controller(ctx));
   controllers.push_back(make_gc_controller(ctx));
+  controllers.push_back(make_backup_sync_controller(ctx));
   for (auto& c : controllers) c->start();
   spdlog::info("arca server started in namespace {} with {} controllers", ns, controllers.size());
 

@@ -99,3 +99,29 @@ TEST(GarbageCollection, KeepLastNeverDeletesTheNewestGoodBackups) {
   ASSERT_EQ(backups.size(), 2u);
   for (const auto& b : backups) EXPECT_TRUE(stored(c, b["metadata"]["name"])) << b["metadata"]["name"];
 }
+
+TEST(BackupSync, ASecondClusterOnTheSameBucketListsTheBackupsAndOrphansGo) {
+  Cluster first;
+  first.start_server();
+  first.arca_ok({"backup", "create", "before-migration", "--include-namespaces", "velero", "--wait"});
+  first.arca_ok({"backup", "create", "doomed", "--include-namespaces", "velero", "--wait"});
+  ASSERT_TRUE(stored(first, "before-migration"));
+
+  // An empty cluster whose default location is the same bucket.
+  Cluster second(first.store_root(), {"--backup-sync-period", "1s"});
+  ASSERT_TRUE(second.items("backups").empty());
+  second.start_server();
+  ASSERT_TRUE(eventually([&] { return second.items("backups").size() == 2; }, 20s)) << second.server(0).log();
+  for (const auto& b : second.items("backups")) {
+    EXPECT_EQ(b["status"]["phase"], "Completed") << b;
+    EXPECT_EQ(b["spec"]["storageLocation"], "default");
+    EXPECT_EQ(b["metadata"]["labels"]["velero.io/storage-location"], "default");
+  }
+  auto get = second.arca_ok({"backup", "get", "before-migration"});
+  EXPECT_NE(get.find("Completed"), std::string::npos) << get;
+
+  // Storage of one backup disappears behind the clusters' backs: the second cluster drops its Backup.
+  std::filesystem::remove_all(first.store_root() + "/bucket/backups/doomed");
+  ASSERT_TRUE(eventually([&] { return second.items("backups").size() == 1; }, 20s)) << second.server(0).log();
+  EXPECT_EQ(second.items("backups")[0]["metadata"]["name"], "before-migration");
+}

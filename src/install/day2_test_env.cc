@@ -21,14 +21,16 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
   }
 }
 
-Cluster::Cluster(std::string store_root) : kubelite_(testsupport::start_kubelite(dir_)), store_root_(std::move(store_root)) {
+Cluster::Cluster(std::string store_root, const std::vector<std::string>& location_flags) : kubelite_(testsupport::start_kubelite(dir_)), store_root_(std::move(store_root)) {
   if (store_root_.empty()) store_root_ = dir_.file("store");
   std::filesystem::create_directories(store_root_ + "/bucket");
   auto ns = kubectl({"create", "namespace", "velero"});
   if (ns.exit_code != 0) throw std::runtime_error("kubectl create namespace: " + ns.output);
   arca_ok({"install", "--crds-only"});
-  arca_ok({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
-           "root=" + store_root_, "--default"});
+  std::vector<std::string> create = {"backup-location", "create", "default", "--provider", "local", "--bucket",
+                                     "bucket", "--config", "root=" + store_root_, "--default"};
+  create.insert(create.end(), location_flags.begin(), location_flags.end());
+  arca_ok(create);
 }
 
 Cluster::~Cluster() {

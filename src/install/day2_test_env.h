@@ -24,7 +24,8 @@ class Cluster {
  public:
   // Starts kubelite, creates namespace velero, installs the CRDs and a default BSL on store_root/bucket.
   // An empty store_root puts the store inside this cluster's temporary directory.
-  explicit Cluster(std::string store_root = "");
+  // `location_flags` are added to `arca backup-location create`.
+  explicit Cluster(std::string store_root = "", const std::vector<std::string>& location_flags = {});
   ~Cluster();
 
   CommandResult arca(const std::vector<std::string>& args, std::chrono::seconds timeout = std::chrono::seconds(60));
