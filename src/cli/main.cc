@@ -25,6 +25,8 @@ CLI::Option* optional_bool(CLI::App* app, const std::string& name, std::vector<s
 int main(int argc, char** argv) {
   CLI::App app{"arca: back up and restore Kubernetes cluster resources (Velero-compatible)", "arca"};
   app.require_subcommand(1);
+  // Global flags may follow the subcommand, as cobra's persistent flags may.
+  app.fallthrough();
   cli::Globals globals;
   const char* env_ns = std::getenv("VELERO_NAMESPACE");
   globals.namespace_name = env_ns && *env_ns ? env_ns : "velero";

@@ -1,0 +1,145 @@
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "archive/tarball_reader.h"
+#include "persistence/backup_store.h"
+
+namespace fs = std::filesystem;
+
+namespace integration {
+
+std::string gunzip(const std::string& data) { return arca::persistence::gunzip_bytes(data, "test file"); }
+
+Cluster::Cluster(const std::map<std::string, std::string>& manifests) {
+  std::string load = dir_.file("load");
+  fs::create_directories(load);
+  fs::copy(testsupport::fixtures_dir() + "/kubernetes/manifests", load + "/fixtures");
+  for (const auto& [name, text] : manifests) std::ofstream(load + "/" + name) << text;
+  testsupport::KubeliteOptions options;
+  options.load_dir = load;
+  kubelite_ = testsupport::start_kubelite(dir_, options);
+
+  store_root_ = dir_.file("store");
+  fs::create_directories(bucket_dir());
+  auto install = arca({"install", "--crds-only"});
+  if (install.exit_code != 0) throw std::runtime_error("arca install failed: " + install.err);
+
+  arca::kube::LoadOptions load_options;
+  load_options.kubeconfig = kubelite_.kubeconfig;
+  transport_ = std::make_unique<arca::kube::Transport>(arca::kube::load_config(load_options));
+  discovery_ = std::make_unique<arca::kube::Discovery>(*transport_);
+  client_ = std::make_unique<arca::kube::DynamicClient>(*transport_);
+
+  auto bsl = arca({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
+                   "root=" + store_root_, "--default"});
+  if (bsl.exit_code != 0) throw std::runtime_error("arca backup-location create failed: " + bsl.err);
+  start_server();
+}
+
+Cluster::~Cluster() = default;
+
+void Cluster::start_server(const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {testsupport::build_dir() + "/src/cli/arca", "server", "--kubeconfig",
+                                   kubelite_.kubeconfig, "--store-validation-frequency", "1s"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  server_ = testsupport::ChildProcess(argv, dir_.file("server-" + std::to_string(++server_starts_) + ".log"));
+  // Ready once the BSL is validated by this server.
+  for (int i = 0; i < 100; ++i) {
+    auto get = arca({"backup-location", "get", "default", "-o", "json"});
+    if (get.exit_code == 0 && nlohmann::json::parse(get.out).value("/status/phase"_json_pointer, "") == "Available")
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("arca server did not validate the BSL: " + server_.log());
+}
+
+CliResult Cluster::arca(const std::vector<std::string>& args) const {
+  std::string out_path = dir_.file("cli.out"), err_path = dir_.file("cli.err");
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = ::open("/dev/null", O_RDONLY);
+    dup2(out, 1);
+    dup2(err, 2);
+    dup2(in, 0);
+    std::vector<std::string> argv = {testsupport::build_dir() + "/src/cli/arca", "--kubeconfig", kubelite_.kubeconfig};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (auto& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    execv(c[0], c.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, testsupport::read_file(out_path),
+          testsupport::read_file(err_path)};
+}
+
+std::string Cluster::backup_file(const std::string& backup, const std::string& file) const {
+  return bucket_dir() + "/backups/" + backup + "/" + file;
+}
+
+bool Cluster::exists(const std::string& path) const { return fs::exists(path); }
+
+std::vector<std::string> Cluster::store_listing() const {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(bucket_dir()))
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), bucket_dir()).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::map<std::string, std::string> Cluster::tarball(const std::string& backup) const {
+  std::ifstream in(backup_file(backup, backup + ".tar.gz"), std::ios::binary);
+  if (!in) throw std::runtime_error("no tarball for backup " + backup);
+  arca::archive::TarballReader reader([&](char* buffer, size_t capacity) {
+    in.read(buffer, static_cast<std::streamsize>(capacity));
+    return static_cast<size_t>(in.gcount());
+  });
+  std::map<std::string, std::string> entries;
+  while (auto entry = reader.next()) entries[entry->path] = reader.read_content();
+  return entries;
+}
+
+nlohmann::json Cluster::gz_json(const std::string& backup, const std::string& file) const {
+  return nlohmann::json::parse(gunzip(testsupport::read_file(backup_file(backup, file))));
+}
+
+nlohmann::json Cluster::metadata(const std::string& backup) const {
+  return nlohmann::json::parse(testsupport::read_file(backup_file(backup, "velero-backup.json")));
+}
+
+arca::kube::ApiResource Cluster::resource(const std::string& group, const std::string& resource) {
+  return discovery_->lookup(group, "v1", resource);
+}
+
+nlohmann::json Cluster::get_backup(const std::string& name) {
+  return client_->get(resource("velero.io", "backups"), "velero", name);
+}
+
+nlohmann::json Cluster::wait_for_phase(const std::string& name, const std::vector<std::string>& phases, int seconds) {
+  nlohmann::json b;
+  for (int i = 0; i < seconds * 20; ++i) {
+    try {
+      b = get_backup(name);
+      auto phase = b.value("/status/phase"_json_pointer, std::string());
+      if (std::find(phases.begin(), phases.end(), phase) != phases.end()) return b;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return b;
+}
+
+}  // namespace integration

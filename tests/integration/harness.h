@@ -1,0 +1,67 @@
+#pragma once
+// One kubelite, one local object store and one `arca server` for a whole test binary (real processes,
+// real sockets), plus the `arca` CLI run as a process and readers for what ends up in the store.
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kube/discovery.h"
+#include "kube/dynamic.h"
+#include "kube/transport.h"
+#include "tests/support/kubelite_process.h"
+
+namespace integration {
+
+namespace kube = arca::kube;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+class Cluster {
+ public:
+  // Starts kubelite with the fixtures and `manifests` (file name → YAML), installs the CRDs through
+  // `arca install --crds-only`, creates the `default` BSL (local store) and starts `arca server`.
+  explicit Cluster(const std::map<std::string, std::string>& manifests);
+  ~Cluster();
+
+  CliResult arca(const std::vector<std::string>& args) const;
+  void start_server(const std::vector<std::string>& extra_args = {});
+  testsupport::ChildProcess& server() { return server_; }
+
+  const std::string& store_root() const { return store_root_; }
+  std::string bucket_dir() const { return store_root_ + "/bucket"; }
+  std::string backup_file(const std::string& backup, const std::string& file) const;
+  bool exists(const std::string& path) const;
+  // Every file under the bucket, relative paths, sorted: "nothing else changed" checks compare these.
+  std::vector<std::string> store_listing() const;
+
+  // Entry path → content of a backup's tarball.
+  std::map<std::string, std::string> tarball(const std::string& backup) const;
+  nlohmann::json gz_json(const std::string& backup, const std::string& file) const;
+  nlohmann::json metadata(const std::string& backup) const;
+
+  kube::DynamicClient& client() { return *client_; }
+  kube::ApiResource resource(const std::string& group, const std::string& resource);
+  nlohmann::json get_backup(const std::string& name);
+  // Polls until status.phase is one of `phases`; the last object seen.
+  nlohmann::json wait_for_phase(const std::string& name, const std::vector<std::string>& phases, int seconds = 20);
+
+ private:
+  testsupport::TempDir dir_;
+  testsupport::Kubelite kubelite_;
+  testsupport::ChildProcess server_;
+  std::string store_root_;
+  std::unique_ptr<kube::Transport> transport_;
+  std::unique_ptr<kube::Discovery> discovery_;
+  std::unique_ptr<kube::DynamicClient> client_;
+  int server_starts_ = 0;
+};
+
+std::string gunzip(const std::string& data);
+
+}  // namespace integration
