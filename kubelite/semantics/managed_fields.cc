@@ -202,6 +202,12 @@ void from_fields_v1(const json& node, Path& path, FieldSet& out) {
   }
 }
 
+// Clients send anything: a field of the wrong type reads as absent instead of throwing.
+std::string string_or(const json& object, const char* key, const std::string& fallback = "") {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 struct Entry {
   std::string manager, operation, api_version, time, subresource;
   FieldSet fields;
@@ -219,8 +225,8 @@ std::vector<Entry> read_entries(const json& object) {
   if (mf == meta->end() || !mf->is_array()) return entries;
   for (const json& e : *mf) {
     if (!e.is_object()) continue;
-    Entry entry{e.value("manager", ""), e.value("operation", ""), e.value("apiVersion", ""), e.value("time", ""),
-                e.value("subresource", ""), {}};
+    Entry entry{string_or(e, "manager"), string_or(e, "operation"), string_or(e, "apiVersion"),
+                string_or(e, "time"), string_or(e, "subresource"), {}};
     Path path;
     if (auto f = e.find("fieldsV1"); f != e.end()) from_fields_v1(*f, path, entry.fields);
     entries.push_back(std::move(entry));
@@ -262,7 +268,7 @@ std::string group_of(const std::string& api_version) {
 }
 
 std::string type_of(const json& object, const std::string& api_version) {
-  return schema::root_type(group_of(object.value("apiVersion", api_version)), object.value("kind", ""));
+  return schema::root_type(group_of(string_or(object, "apiVersion", api_version)), string_or(object, "kind"));
 }
 
 void apply_merge(json& live, const json& applied, const std::string& type);

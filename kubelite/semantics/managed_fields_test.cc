@@ -230,6 +230,14 @@ TEST(UpdateManagedFields, NoChangeAddsNoEntryAndSubresourceIsRecorded) {
   EXPECT_EQ(entry(cm, 1)["fieldsV1"], j(R"({"f:status":{"f:replicas":{}}})"));
 }
 
+TEST(UpdateManagedFields, MalformedInputIsNotAnInternalError) {
+  json cm = j(R"({"apiVersion":5,"kind":["x"],"metadata":{"name":"c","managedFields":[{"manager":7,"fieldsV1":"x"}]},
+                 "data":{"k":"v"}})");
+  EXPECT_NO_THROW(update_managed_fields(cm, nullptr, "m", "v1", kT0));
+  json applied = j(R"({"apiVersion":true,"kind":1,"metadata":"odd","data":{"k":"v"}})");
+  EXPECT_NO_THROW(server_side_apply(nullptr, applied, "m", false, "v1", kT0));
+}
+
 TEST(UpdateManagedFields, ApplyEntriesSortBeforeUpdateEntries) {
   json live = server_side_apply(nullptr, j(kAppliedDeployment), "z-applier", false, "apps/v1", kT1);
   json old = live;

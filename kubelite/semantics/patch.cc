@@ -228,11 +228,17 @@ std::string key_text(const json& item, const std::string& key) {
   return it == item.end() ? std::string() : it->dump();
 }
 
+// The $patch directive of a list item ("" when absent or not a string).
+std::string item_directive(const json& item) {
+  auto it = item.is_object() ? item.find("$patch") : item.end();
+  return it != item.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 json merge_keyed_list(const json& original, const json& patch, const schema::Field& field) {
   const std::string& key = field.merge_key;
   // {"$patch": "replace"} anywhere in the patch list: the list becomes the patch's other items.
   for (const json& item : patch) {
-    if (item.is_object() && item.value("$patch", "") == "replace") {
+    if (item_directive(item) == "replace") {
       json replaced = json::array();
       for (const json& other : patch)
         if (&other != &item) replaced.push_back(merge_value(nullptr, other, &field));
@@ -247,7 +253,7 @@ json merge_keyed_list(const json& original, const json& patch, const schema::Fie
     const std::string wanted = item[key].dump();
     auto found = std::find_if(result.begin(), result.end(),
                               [&](const json& e) { return e.is_object() && key_text(e, key) == wanted; });
-    const std::string directive = item.value("$patch", "");
+    const std::string directive = item_directive(item);
     if (directive == "delete") {
       result.erase(std::remove_if(result.begin(), result.end(),
                                   [&](const json& e) { return e.is_object() && key_text(e, key) == wanted; }),

@@ -235,6 +235,13 @@ TEST(StrategicMergePatch, SelectorMapsMergeEvenThoughApplyTreatsThemAsAtomic) {
   EXPECT_EQ(sa["secrets"], j(R"([{"name":"a"},{"name":"b"}])"));
 }
 
+TEST(StrategicMergePatch, OddDirectiveValuesAreBadRequests) {
+  ApiError e = error_of([&] { smp(j(kDeployment), R"({"spec":{"template":{"spec":{"containers":[{"name":"nginx","$patch":5}]}}}})"); });
+  EXPECT_EQ(e.code, 400);
+  e = error_of([&] { smp(j(kDeployment), R"({"metadata":{"$setElementOrder/finalizers":"x"}})"); });
+  EXPECT_EQ(e.code, 400);
+}
+
 TEST(StrategicMergePatch, ConfigMapDataMergesLikeAMap) {
   json out = smp(j(R"({"data":{"a":"1","b":"2"}})"), R"({"data":{"b":null,"c":"3"}})", "", "ConfigMap");
   EXPECT_EQ(out["data"], j(R"({"a":"1","c":"3"})"));
