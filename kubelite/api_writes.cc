@@ -214,10 +214,8 @@ void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
   if (is(r, "", "namespaces")) namespaces_terminating_since.erase(meta.value("name", ""));
 }
 
+// A CRD being deleted stays served until the cleanup has removed its resources (its conditions say so).
 void Api::Impl::register_crd(const json& crd) {
-  if (crd.contains("metadata") && crd["metadata"].contains("deletionTimestamp")) {
-    // A CRD being deleted keeps serving its resources until the cleanup has removed them.
-  }
   bool established = false;
   for (const auto& c : crd.value("status", json::object()).value("conditions", json::array()))
     if (c.value("type", "") == "Established" && c.value("status", "") == "True") established = true;

@@ -80,6 +80,20 @@ json table_columns(const ResourceInfo& r) {
             column("Cluster-IP", "string", "", "IP address of the service."),
             column("External-IP", "string", "", "External IPs of the service."),
             column("Port(s)", "string", "", "Ports of the service."), age};
+  if (is(r, "", "persistentvolumes"))
+    return {name, column("Capacity", "string", "", "capacity"), column("Access Modes", "string", "", "access modes"),
+            column("Reclaim Policy", "string", "", "reclaim policy"), column("Status", "string", "", "status"),
+            column("Claim", "string", "", "claim"), column("StorageClass", "string", "", "storage class"),
+            column("VolumeAttributesClass", "string", "", "volume attributes class"),
+            column("Reason", "string", "", "reason"), age};
+  if (is(r, "", "persistentvolumeclaims"))
+    return {name, column("Status", "string", "", "status"), column("Volume", "string", "", "volume"),
+            column("Capacity", "string", "", "capacity"), column("Access Modes", "string", "", "access modes"),
+            column("StorageClass", "string", "", "storage class"),
+            column("VolumeAttributesClass", "string", "", "volume attributes class"), age};
+  if (is(r, "apps", "statefulsets")) return {name, column("Ready", "string", "", "Number of the pod with ready state"), age};
+  if (is(r, "", "serviceaccounts"))
+    return {name, column("Secrets", "string", "", "Secrets is a list of the secrets in the same namespace"), age};
   if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
     json cols = {name};
     for (const auto& c : r.crd_version["additionalPrinterColumns"])
@@ -116,12 +130,41 @@ json table_row(const ResourceInfo& r, const json& object) {
     for (const auto& p : spec.value("ports", json::array())) {
       if (!ports.empty()) ports += ",";
       ports += std::to_string(p.value("port", 0));
-      if (p.contains("nodePort")) ports += ":" + std::to_string(p.value("nodePort", 0));
-      ports += "/" + p.value("protocol", std::string("TCP"));
+      if (p.contains("nodePort")) {
+        ports += ':';
+        ports += std::to_string(p.value("nodePort", 0));
+      }
+      ports += '/';
+      ports += p.value("protocol", std::string("TCP"));
     }
     std::string type = spec.value("type", "ClusterIP");
     cells = {name, type, spec.value("clusterIP", ""), type == "LoadBalancer" ? "<pending>" : "<none>",
              ports.empty() ? "<none>" : ports, age};
+  } else if (is(r, "", "persistentvolumes") || is(r, "", "persistentvolumeclaims")) {
+    // Access modes as kubectl abbreviates them.
+    std::string modes;
+    for (const auto& m : spec.value("accessModes", json::array())) {
+      std::string mode = m.get<std::string>();
+      std::string shortened = mode == "ReadWriteOnce" ? "RWO" : mode == "ReadOnlyMany" ? "ROX"
+                            : mode == "ReadWriteMany" ? "RWX" : mode == "ReadWriteOncePod" ? "RWOP" : mode;
+      modes += (modes.empty() ? "" : ",") + shortened;
+    }
+    std::string cls = spec.value("storageClassName", "");
+    if (r.resource == "persistentvolumes") {
+      const json& ref = spec.value("claimRef", json::object());
+      std::string claim = ref.is_object() && ref.contains("name") ? ref.value("namespace", "") + "/" + ref.value("name", "") : "";
+      cells = {name, spec.value("capacity", json::object()).value("storage", ""), modes,
+               spec.value("persistentVolumeReclaimPolicy", ""), status.value("phase", ""), claim, cls, "<unset>",
+               status.value("reason", ""), age};
+    } else {
+      std::string phase = status.value("phase", "");
+      cells = {name, phase, spec.value("volumeName", ""), status.value("capacity", json::object()).value("storage", ""),
+               phase == "Bound" ? modes : "", cls, "<unset>", age};
+    }
+  } else if (is(r, "apps", "statefulsets")) {
+    cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(spec.value("replicas", 1)), age};
+  } else if (is(r, "", "serviceaccounts")) {
+    cells = {name, object.value("secrets", json::array()).size(), age};
   } else if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
     cells = {name};
     for (const auto& c : r.crd_version["additionalPrinterColumns"]) cells.push_back(eval_path(object, c.value("jsonPath", "")));
