@@ -1077,6 +1077,25 @@ class ServerBehaviour(Base):
         self.assertEqual(r.json["kind"], "Scale")
         self.assertEqual(SERVER.get(deploy_path(name)).json["spec"]["replicas"], 4)
 
+    # kubelite records /status writes without `subresource: status` (the semantics library's
+    # update_managed_fields takes it as its last argument; kubelite/api_writes.cc does not pass it).
+    @unittest.expectedFailure
+    def test_status_writes_are_recorded_with_their_subresource(self):
+        name = unique("dep")
+        self.create(deploy_path(), deployment(name))
+        path = deploy_path(name)
+        for _ in range(10):
+            obj = SERVER.get(path).json
+            obj["status"] = {"replicas": 42}
+            r = SERVER.put(path + "/status", obj, query={"fieldManager": "status-writer"})
+            if r.status != 409:
+                break
+        self.assertEqual(r.status, 200, r)
+        entries = [m for m in r.json["metadata"]["managedFields"] if m["manager"] == "status-writer"]
+        self.assertEqual(len(entries), 1, r.json["metadata"]["managedFields"])
+        self.assertEqual(entries[0].get("subresource"), "status")
+        self.assertIn("f:status", entries[0]["fieldsV1"])
+
     def test_service_cluster_ip_allocation_and_immutability(self):
         name = unique("svc")
         svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
