@@ -9,6 +9,7 @@
 #include "controller/backup_controller.h"
 #include "controller/backup_sync_controller.h"
 #include "controller/gc_controller.h"
+#include "controller/leader_election.h"
 #include "controller/schedule_controller.h"
 #include "controller/request_controllers.h"
 #include "kube/transport.h"
@@ -40,6 +41,8 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   ServerContext ctx = make_context(transport, discovery, clock, options.settings);
   const std::string& ns = ctx.settings.namespace_name;
 
+  auto leadership = hold_leadership(ctx);  // before failing "interrupted" backups another replica is running
+  if (!leadership) return;
   fail_interrupted_backups(ctx);
 
   auto enabled = [&](const std::string& name) {

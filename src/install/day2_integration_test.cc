@@ -125,3 +125,33 @@ TEST(BackupSync, ASecondClusterOnTheSameBucketListsTheBackupsAndOrphansGo) {
   ASSERT_TRUE(eventually([&] { return second.items("backups").size() == 1; }, 20s)) << second.server(0).log();
   EXPECT_EQ(second.items("backups")[0]["metadata"]["name"], "before-migration");
 }
+
+TEST(LeaderElection, TwoReplicasNeverRunTheSameBackup) {
+  Cluster c;
+  c.start_server();
+  ASSERT_TRUE(eventually([&] { return c.server(0).log().find("leads (lease") != std::string::npos; }, 20s))
+      << c.server(0).log();
+  c.start_server();
+  ASSERT_TRUE(eventually([&] { return c.server(1).log().find("waiting for lease") != std::string::npos; }, 20s))
+      << c.server(1).log();
+
+  c.arca_ok({"backup", "create", "once", "--include-namespaces", "velero", "--wait"});
+  auto ran = [&](size_t server, const std::string& backup) {
+    return c.server(server).log().find("backup=" + backup + " phase=Completed") != std::string::npos;
+  };
+  EXPECT_TRUE(ran(0, "once"));
+  EXPECT_FALSE(ran(1, "once")) << c.server(1).log();
+  auto lease = c.kubectl({"-n", "velero", "get", "leases.coordination.k8s.io", "arca-server", "-o",
+                          "jsonpath={.spec.holderIdentity}"});
+  EXPECT_NE(lease.output.find("_"), std::string::npos) << lease.output;
+
+  // The leader stops (and releases the lease): the standby takes over and runs the next backup, and does
+  // not fail or re-run the finished one.
+  c.server(0).stop();
+  ASSERT_TRUE(eventually([&] { return c.server(1).log().find("leads (lease") != std::string::npos; }, 20s))
+      << c.server(1).log();
+  c.arca_ok({"backup", "create", "after-failover", "--include-namespaces", "velero", "--wait"});
+  EXPECT_TRUE(ran(1, "after-failover")) << c.server(1).log();
+  EXPECT_FALSE(ran(1, "once"));
+  for (const auto& b : c.items("backups")) EXPECT_EQ(b["status"]["phase"], "Completed") << b;
+}
