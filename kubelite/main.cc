@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -107,8 +108,10 @@ int main(int argc, char** argv) {
     options.ca_pem = pki.ca_cert_pem;
     kubelite::Api api(options);
     if (!load_dir.empty()) {
+      auto start = std::chrono::steady_clock::now();
       size_t n = load_manifests(api, load_dir);
-      std::cerr << "kubelite: loaded " << n << " objects from " << load_dir << "\n";
+      std::cerr << "kubelite: loaded " << n << " objects from " << load_dir << " in "
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
       std::unique_lock lock(api.store().mutex());
       api.store().reset_history();
     }
