@@ -1431,6 +1431,30 @@ class CustomResourceSubresources(Base):
         r = SERVER.patch(base + "/g", {"spec": {"replicas": 2}}, MERGE)
         self.assertEqual(r.json["metadata"]["generation"], 2)
 
+    def test_unknown_fields_are_pruned_or_refused(self):
+        ensure_crd()
+        base = "/apis/stable.example.com/v1/namespaces/%s/shirts" % NS
+
+        def shirt(name):
+            return {"apiVersion": "stable.example.com/v1", "kind": "Shirt", "metadata": {"name": name},
+                    "spec": {"color": "red", "weight": 3}}
+
+        strict = unique("s")
+        r = SERVER.post(base, shirt(strict), query={"fieldValidation": "Strict"})
+        self.assertStatus(r, 400, "BadRequest")
+        self.assertIn('strict decoding error: unknown field "spec.weight"', r.json["message"])
+        self.assertEqual(SERVER.get(base + "/" + strict).status, 404)
+        for mode in ("Warn", None, "Ignore"):
+            name = unique("s")
+            r = SERVER.post(base, shirt(name), query={"fieldValidation": mode} if mode else None)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["spec"], {"color": "red"}, "unknown field not pruned (%s)" % mode)
+            warning = r.headers.get("Warning") or ""
+            if mode == "Ignore":
+                self.assertEqual(warning, "")
+            else:  # Warn is the default: `299 - "unknown field \"spec.weight\""`
+                self.assertEqual(warning, '299 - "unknown field \\"spec.weight\\""')
+
     def test_watch_custom_resources(self):
         ensure_crd()
         ns = unique("ns")
