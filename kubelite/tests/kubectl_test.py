@@ -188,6 +188,26 @@ class KubectlScenario:
         cm = self.get_json("cm", "special-config", "-n", "default")
         self.assertEqual(cm["data"], {"special.how": "very"})
 
+        objects = {(o["kind"], o["metadata"]["name"]): o for o in self.get_json(
+            "cronjob,job,statefulset,ingress,role,persistentvolumeclaim", "-n", ns)["items"]}
+        self.assertEqual(objects[("CronJob", "hello")]["spec"]["schedule"], "* * * * *")
+        job = objects[("Job", "pi")]
+        self.assertEqual(job["spec"]["template"]["spec"]["containers"][0]["image"], "perl")
+        self.assertEqual(job["spec"]["selector"]["matchLabels"],
+                         {"batch.kubernetes.io/controller-uid": job["metadata"]["uid"]})
+        web = objects[("StatefulSet", "web")]
+        self.assertEqual((web["spec"]["serviceName"], web["spec"]["replicas"]), ("nginx", 2))
+        self.assertEqual(web["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "1Gi")
+        rule = objects[("Ingress", "minimal-ingress")]["spec"]["rules"][0]["http"]["paths"][0]
+        self.assertEqual((rule["path"], rule["backend"]["service"]["port"]["number"]), ("/testpath", 80))
+        self.assertEqual(objects[("Role", "elasticsearch")]["rules"][0]["resources"], ["endpoints"])
+        # Static binding: the claims bind to the fixtures' volumes (by class and size, and pre-bound by name).
+        for claim, volume in (("task-pv-claim", "task-pv-volume"), ("my-model-pvc", "my-model-pv")):
+            self.kubectl("wait", "--for=jsonpath={.status.phase}=Bound", "pvc/" + claim, "-n", ns, "--timeout=20s")
+            self.assertEqual(self.get_json("pvc", claim, "-n", ns)["spec"]["volumeName"], volume)
+            pv = self.get_json("pv", volume)
+            self.assertEqual((pv["spec"]["claimRef"]["namespace"], pv["spec"]["claimRef"]["name"]), (ns, claim))
+
         # Client-side apply of a changed manifest goes through a strategic merge patch.
         changed = os.path.join(self.home, "deploy-changed.yaml")
         with open(os.path.join(MANIFESTS, "deployment-nginx.yaml")) as src, open(changed, "w") as dst:
