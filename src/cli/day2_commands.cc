@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "controller/metrics.h"
+
 #include <iostream>
 #include <memory>
 
@@ -104,6 +106,10 @@ void add_schedule_commands(CLI::App& app, const Globals& globals, std::function<
 void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action) {
   static Day2State state;  // one command line per process
   add_schedule_commands(app, globals, action, state);
+  app.get_subcommand("server")
+      ->add_option_function<std::string>("--metrics-address", controller::set_metrics_address,
+                                         "The address to expose prometheus metrics")
+      ->default_str(controller::metrics_address());
 }
 
 }  // namespace arca::cli

@@ -10,6 +10,7 @@
 #include "controller/backup_sync_controller.h"
 #include "controller/gc_controller.h"
 #include "controller/leader_election.h"
+#include "controller/metrics.h"
 #include "controller/schedule_controller.h"
 #include "controller/request_controllers.h"
 #include "kube/transport.h"
@@ -43,6 +44,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
 
   auto leadership = hold_leadership(ctx);  // before failing "interrupted" backups another replica is running
   if (!leadership) return;
+  auto metrics = serve_metrics(ctx);
   fail_interrupted_backups(ctx);
 
   auto enabled = [&](const std::string& name) {

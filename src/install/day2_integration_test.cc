@@ -155,3 +155,43 @@ TEST(LeaderElection, TwoReplicasNeverRunTheSameBackup) {
   EXPECT_FALSE(ran(1, "once"));
   for (const auto& b : c.items("backups")) EXPECT_EQ(b["status"]["phase"], "Completed") << b;
 }
+
+namespace {
+
+std::string scrape(int port) {
+  testsupport::TempDir log;
+  testsupport::ChildProcess curl({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"}, log.file("out"));
+  curl.wait(10s);
+  return testsupport::read_file(log.file("out"));
+}
+
+double metric(const std::string& text, const std::string& series) {
+  auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+}  // namespace
+
+TEST(Metrics, CountersMoveWithBackups) {
+  Cluster c;
+  int port = testsupport::free_port();
+  c.start_server({"--metrics-address", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(testsupport::wait_for_port(port, 20s)) << c.server(0).log();
+  auto before = scrape(port);
+  EXPECT_EQ(metric(before, "velero_backup_attempt_total{schedule=\"\"}"), 0) << before;
+  EXPECT_EQ(metric(before, "velero_backup_success_total{schedule=\"\"}"), 0) << before;
+  EXPECT_NE(before.find("# TYPE velero_backup_duration_seconds histogram"), std::string::npos);
+
+  c.arca_ok({"backup", "create", "counted", "--include-namespaces", "velero", "--wait"});
+  c.arca_ok({"backup", "create", "counted-too", "--include-namespaces", "velero", "--wait"});
+  ASSERT_TRUE(eventually([&] { return metric(scrape(port), "velero_backup_success_total{schedule=\"\"}") == 2; }, 10s))
+      << scrape(port);
+  auto after = scrape(port);
+  EXPECT_EQ(metric(after, "velero_backup_attempt_total{schedule=\"\"}"), 2) << after;
+  EXPECT_EQ(metric(after, "velero_backup_failure_total{schedule=\"\"}"), 0) << after;
+  EXPECT_EQ(metric(after, "velero_backup_total"), 2) << after;
+  EXPECT_EQ(metric(after, "velero_backup_duration_seconds_count{schedule=\"\"}"), 2) << after;
+  EXPECT_GT(metric(after, "velero_backup_items_total{schedule=\"\"}"), 0) << after;
+  EXPECT_EQ(metric(after, "velero_backup_last_status{schedule=\"\"}"), 1) << after;
+}
