@@ -13,6 +13,7 @@
 #include "controller/metrics.h"
 #include "controller/schedule_controller.h"
 #include "controller/request_controllers.h"
+#include "controller/restore_controller.h"
 #include "kube/transport.h"
 
 namespace arca::controller {
@@ -63,6 +64,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   if (enabled("download-request"))
     controllers.push_back(std::make_unique<Controller>("download-request", transport, ctx.download_requests, ns,
                                                        download_request_reconciler(ctx)));
+  controllers.push_back(make_restore_controller(ctx));
   controllers.push_back(make_schedule_controller(ctx));
   controllers.push_back(make_gc_controller(ctx));
   controllers.push_back(make_backup_sync_controller(ctx));

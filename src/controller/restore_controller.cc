@@ -1,0 +1,339 @@
+#include "controller/restore_controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+
+#include "api/validation.h"
+#include "controller/locations.h"
+#include "kube/dynamic.h"
+#include "kube/errors.h"
+#include "kube/transport.h"
+#include "persistence/backup_store.h"
+#include "restore/engine.h"
+#include "restore/item_actions.h"
+#include "restore/modifiers.h"
+
+namespace arca::controller {
+namespace {
+
+using api::RestorePhase;
+using nlohmann::json;
+
+constexpr const char* kInterruptedReason =
+    "found a restore with status \"InProgress\" during the server starting, mark it as \"Failed\"";
+
+bool backup_finished(api::BackupPhase phase) {
+  return phase == api::BackupPhase::Completed || phase == api::BackupPhase::PartiallyFailed ||
+         phase == api::BackupPhase::Failed;
+}
+
+struct Resources {
+  kube::ApiResource restores, config_maps;
+};
+
+class RestoreRun {
+ public:
+  RestoreRun(ServerContext& ctx, const Resources& resources, api::Restore restore)
+      : ctx_(ctx), resources_(resources), restore_(std::move(restore)) {}
+
+  // §2.1 steps 8-11: the checks that need the cluster. Fills spec.backupName for schedule restores.
+  std::vector<std::string> validate_against_cluster(api::Backup& backup, api::BackupStorageLocation& location) {
+    std::vector<std::string> errors;
+    kube::DynamicClient client(ctx_.transport);
+    const std::string& ns = ctx_.settings.namespace_name;
+    auto& spec = restore_.spec;
+    if (!spec.schedule_name.empty()) {
+      std::vector<api::Backup> backups;
+      kube::ListOptions selector;
+      selector.label_selector = "velero.io/schedule-name=" + spec.schedule_name;
+      client.list(ctx_.backups, ns, selector, [&](const kube::ListItem& item) {
+        try {
+          backups.push_back(item.parse().get<api::Backup>());
+        } catch (const api::DecodeError&) {
+        }
+      });
+      if (backups.empty()) return {"No backups found for schedule"};
+      const api::Backup* chosen = most_recent_completed(backups);
+      if (chosen == nullptr) return {"No completed backups found for schedule"};
+      spec.backup_name = chosen->metadata.name;
+    }
+    try {
+      backup = client.get(ctx_.backups, ns, spec.backup_name).get<api::Backup>();
+    } catch (const std::exception& e) {
+      return {std::string("Error retrieving backup: ") + e.what()};
+    }
+    if (!backup_finished(backup.status.phase))
+      return {"backup " + spec.backup_name + " is not finished (phase " +
+              (backup.status.phase == api::BackupPhase::unset ? std::string("New") : std::string(api::to_string(backup.status.phase))) +
+              "): only Completed, PartiallyFailed or Failed backups can be restored"};
+    if (spec.schedule_name.empty() && backup.metadata.labels.count("velero.io/schedule-name") != 0)
+      spec.schedule_name = backup.metadata.labels.at("velero.io/schedule-name");
+    try {
+      location = client.get(ctx_.locations, ns, backup.spec.storage_location).get<api::BackupStorageLocation>();
+    } catch (const std::exception& e) {
+      return {std::string("Error retrieving backup storage location: ") + e.what()};
+    }
+    if (location.status.phase != api::LocationPhase::Available)
+      errors.push_back("The BSL " + location.metadata.name + " is unavailable, cannot retrieve the backup");
+    if (spec.resource_modifier) {
+      std::string kind = spec.resource_modifier->kind;
+      std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
+      if (kind == "configmap") {
+        try {
+          json cm = client.get(resources_.config_maps, restore_.metadata.namespace_, spec.resource_modifier->name);
+          modifiers_ = restore::parse_modifiers_configmap(cm);
+        } catch (const kube::KubeError& e) {
+          errors.push_back("Error fetching resource modifiers ConfigMap " + spec.resource_modifier->name + ": " +
+                           e.what());
+        } catch (const restore::InvalidModifiers& e) {
+          errors.push_back(std::string("Error in resource modifiers: ") + e.what());
+        }
+      }
+    }
+    return errors;
+  }
+
+  void run(const api::BackupStorageLocation& location) {
+    const std::string& name = restore_.metadata.name;
+    std::unique_ptr<OpenLocation> open;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
+    try {
+      if (!tar) throw std::runtime_error("error creating temp file for the backup tarball");
+      open = open_location(location, ctx_.transport, ctx_.secrets);
+      open->store().get(persistence::backup_key(open->layout(), restore_.spec.backup_name, persistence::BackupFile::Tarball),
+                        [&](const char* data, size_t size) {
+                          if (std::fwrite(data, 1, size, tar.get()) != size)
+                            throw std::runtime_error("error writing the backup tarball to a temp file");
+                        });
+    } catch (const std::exception& e) {
+      return fail(std::string("error downloading backup tarball: ") + e.what());
+    }
+    std::rewind(tar.get());
+
+    std::string log_path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/arca-restore-" +
+                           restore_.metadata.uid + ".log";
+    restore::RestoreLog log(log_path, restore_.metadata.namespace_ + "/" + name);
+    restore::RestoreOutcome outcome;
+    restore::EngineOptions options;
+    options.plugin_namespace = ctx_.settings.namespace_name;
+    options.modifiers = modifiers_ ? &*modifiers_ : nullptr;
+    options.on_progress = [this](int total, int done) { report_progress(total, done); };
+    try {
+      log.info("starting restore of backup " + restore_.spec.backup_name);
+      restore::run_restore(restore_, [&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tar.get()); },
+                           ctx_.transport, ctx_.discovery, log, options, outcome);
+    } catch (const std::exception& e) {
+      std::remove(log_path.c_str());
+      return fail(e.what());
+    }
+    bool partial = outcome.errors.count() > 0;
+    restore_ = update([&](api::Restore& r) {
+      r.status.phase = partial ? RestorePhase::FinalizingPartiallyFailed : RestorePhase::Finalizing;
+      r.status.progress.emplace();
+      r.status.progress->total_items = outcome.total_items;
+      r.status.progress->items_restored = outcome.items_restored;
+      r.status.warnings = static_cast<int>(outcome.warnings.count());
+      r.status.errors = static_cast<int>(outcome.errors.count());
+      return true;
+    });
+    // Upload failures of the results and lists are only logged, as in Velero.
+    auto put = [&](persistence::RestoreFile file, const std::string& content) {
+      try {
+        persistence::put_restore_file(open->store(), open->layout(), name, file, content);
+      } catch (const std::exception& e) {
+        spdlog::error("restore={} upload of its files failed: {}", name, e.what());
+      }
+    };
+    put(persistence::RestoreFile::Logs, log.text());
+    put(persistence::RestoreFile::Results, restore::results_json(outcome.errors, outcome.warnings));
+    put(persistence::RestoreFile::ResourceList, outcome.resources.json());
+    std::remove(log_path.c_str());
+    update([&](api::Restore& r) {
+      r.status.phase = partial ? RestorePhase::PartiallyFailed : RestorePhase::Completed;
+      r.status.completion_timestamp = ctx_.clock.now();
+      r.status.hook_status.emplace();
+      return true;
+    });
+    spdlog::info("restore={} phase={} items={} warnings={} errors={}", name, partial ? "PartiallyFailed" : "Completed",
+                 outcome.items_restored, outcome.warnings.count(), outcome.errors.count());
+  }
+
+  api::Restore& restore() { return restore_; }
+
+  void fail(const std::string& reason) {
+    spdlog::error("restore={} failed: {}", restore_.metadata.name, reason);
+    update([&](api::Restore& r) {
+      r.status.phase = RestorePhase::Failed;
+      r.status.failure_reason = reason;
+      r.status.completion_timestamp = ctx_.clock.now();
+      return true;
+    });
+  }
+
+ private:
+  api::Restore update(const std::function<bool(api::Restore&)>& mutate) {
+    return update_object<api::Restore>(ctx_.transport, resources_.restores, restore_.metadata.namespace_,
+                                       restore_.metadata.name, mutate);
+  }
+
+  // At most one progress patch per second (§2.3 step 5); best effort.
+  void report_progress(int total, int done) {
+    std::lock_guard lock(progress_mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_progress_ < std::chrono::seconds(1)) return;
+    last_progress_ = now;
+    json patch = {{"status", {{"progress", {{"totalItems", total}, {"itemsRestored", done}}}}}};
+    try {
+      kube::DynamicClient(ctx_.transport)
+          .patch(resources_.restores, restore_.metadata.namespace_, restore_.metadata.name, kube::PatchType::Merge,
+                 patch.dump());
+    } catch (const kube::KubeError& e) {
+      spdlog::warn("restore={} progress update failed: {}", restore_.metadata.name, e.what());
+    }
+  }
+
+  ServerContext& ctx_;
+  const Resources& resources_;
+  api::Restore restore_;
+  std::optional<restore::ResourceModifiers> modifiers_;
+  std::mutex progress_mutex_;
+  std::chrono::steady_clock::time_point last_progress_{};
+};
+
+// §1.5: a deleted Restore loses its files in object storage, then its finalizer.
+void finalize_deleted(ServerContext& ctx, const Resources& resources, const api::Restore& restore) {
+  kube::DynamicClient client(ctx.transport);
+  const std::string& ns = ctx.settings.namespace_name;
+  if (!restore.spec.backup_name.empty()) {
+    try {
+      auto backup = client.get(ctx.backups, ns, restore.spec.backup_name).get<api::Backup>();
+      auto location = client.get(ctx.locations, ns, backup.spec.storage_location).get<api::BackupStorageLocation>();
+      if (location.status.phase != api::LocationPhase::Available)
+        throw std::runtime_error("backup storage location " + location.metadata.name + " is not available");
+      auto open = open_location(location, ctx.transport, ctx.secrets);
+      persistence::delete_restore(open->store(), open->layout(), restore.metadata.name);
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) throw;  // backup or location gone: nothing left to clean up
+    }
+  }
+  update_with_retry(ctx.transport, resources.restores, restore.metadata.namespace_, restore.metadata.name,
+                    [](json& j) {
+                      json kept = json::array();
+                      for (const auto& f : j["metadata"].value("finalizers", json::array()))
+                        if (f != kRestoreFinalizer) kept.push_back(f);
+                      if (kept.size() == j["metadata"].value("finalizers", json::array()).size()) return false;
+                      j["metadata"]["finalizers"] = kept;
+                      return true;
+                    });
+}
+
+ReconcileFn restore_reconciler(ServerContext& ctx, std::shared_ptr<Resources> resources) {
+  return [&ctx, resources](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
+    if (!cached) return {};
+    const std::string ns = cached->at("metadata").value("namespace", ""), name = cached->at("metadata").value("name", "");
+    kube::DynamicClient client(ctx.transport);
+    api::Restore restore;
+    try {
+      restore = client.get(resources->restores, ns, name).get<api::Restore>();
+    } catch (const kube::KubeError& e) {
+      if (kube::is_not_found(e)) return {};
+      throw;
+    } catch (const api::DecodeError& e) {
+      update_with_retry(ctx.transport, resources->restores, ns, name, [&](json& j) {
+        j["status"]["phase"] = "FailedValidation";
+        j["status"]["validationErrors"] = {e.what()};
+        return true;
+      });
+      return {};
+    }
+    auto& finalizers = restore.metadata.finalizers;
+    bool has_finalizer = std::find(finalizers.begin(), finalizers.end(), kRestoreFinalizer) != finalizers.end();
+    if (restore.metadata.deletion_timestamp) {
+      if (has_finalizer) finalize_deleted(ctx, *resources, restore);
+      return {};
+    }
+    if (restore.status.phase != RestorePhase::unset && restore.status.phase != RestorePhase::New) return {};
+    if (!has_finalizer) finalizers.push_back(kRestoreFinalizer);
+
+    auto errors = prepare_restore(restore);
+    bool has_source = std::none_of(errors.begin(), errors.end(), [](const std::string& e) {
+      return e.rfind("Either a backup or schedule", 0) == 0;
+    });
+    RestoreRun run(ctx, *resources, restore);
+    api::Backup backup;
+    api::BackupStorageLocation location;
+    if (has_source) {  // without a source Velero stops validating here
+      auto more = run.validate_against_cluster(backup, location);
+      errors.insert(errors.end(), more.begin(), more.end());
+    }
+    api::Restore& prepared = run.restore();
+    if (!errors.empty()) {
+      prepared.status.phase = RestorePhase::FailedValidation;
+      prepared.status.validation_errors = errors;
+      client.update(resources->restores, ns, json(prepared));
+      spdlog::info("restore={} FailedValidation: {}", key, errors.front());
+      return {};
+    }
+    prepared.status.phase = RestorePhase::InProgress;
+    prepared.status.start_timestamp = ctx.clock.now();
+    // The resourceVersion makes this the one transition that wins if two servers race.
+    prepared = client.update(resources->restores, ns, json(prepared)).get<api::Restore>();
+    run.run(location);
+    return {};
+  };
+}
+
+}  // namespace
+
+std::vector<std::string> prepare_restore(api::Restore& restore) {
+  auto& spec = restore.spec;
+  for (const auto& resource : restore::non_restorable_resources())
+    if (std::find(spec.excluded_resources.begin(), spec.excluded_resources.end(), resource) == spec.excluded_resources.end())
+      spec.excluded_resources.push_back(resource);
+  std::vector<std::string> errors;
+  for (const auto& resource : spec.included_resources)
+    if (std::count(restore::non_restorable_resources().begin(), restore::non_restorable_resources().end(), resource))
+      errors.push_back(resource + " are non-restorable resources");
+  auto spec_errors = api::validate_restore_spec(spec);
+  errors.insert(errors.end(), spec_errors.begin(), spec_errors.end());
+  if (!spec.item_operation_timeout || spec.item_operation_timeout->count() == 0)
+    spec.item_operation_timeout = std::chrono::hours(4);
+  return errors;
+}
+
+const api::Backup* most_recent_completed(const std::vector<api::Backup>& backups) {
+  const api::Backup* best = nullptr;
+  for (const auto& b : backups) {
+    if (b.status.phase != api::BackupPhase::Completed) continue;
+    auto start = b.status.start_timestamp.value_or(Timestamp{});
+    if (best == nullptr || start > best->status.start_timestamp.value_or(Timestamp{})) best = &b;
+  }
+  return best;
+}
+
+std::unique_ptr<Controller> make_restore_controller(ServerContext& ctx) {
+  auto resources = std::make_shared<Resources>();
+  resources->restores = ctx.discovery.lookup("velero.io", "v1", "restores");
+  resources->config_maps = ctx.discovery.lookup("", "v1", "configmaps");
+  kube::DynamicClient client(ctx.transport);
+  client.list(resources->restores, ctx.settings.namespace_name, {}, [&](const kube::ListItem& item) {
+    json object = item.parse();
+    if (object.value("/status/phase"_json_pointer, std::string()) != "InProgress") return;
+    update_with_retry(ctx.transport, resources->restores, std::string(item.namespace_name), std::string(item.name),
+                      [&](json& j) {
+                        if (j.value("/status/phase"_json_pointer, std::string()) != "InProgress") return false;
+                        j["status"]["phase"] = "Failed";
+                        j["status"]["failureReason"] = kInterruptedReason;
+                        j["status"]["completionTimestamp"] = format_rfc3339(ctx.clock.now());
+                        return true;
+                      });
+    spdlog::warn("restore={} was in progress when the server stopped: marked Failed", item.name);
+  });
+  return std::make_unique<Controller>("restore", ctx.transport, resources->restores, ctx.settings.namespace_name,
+                                      restore_reconciler(ctx, resources));
+}
+
+}  // namespace arca::controller
