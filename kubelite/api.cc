@@ -48,6 +48,11 @@ std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored
   return out;
 }
 
+std::string query(const ApiRequest& req, const std::string& name) {
+  auto it = req.query.find(name);
+  return it == req.query.end() ? "" : it->second;
+}
+
 std::string manager_from(const ApiRequest& req) {
   auto it = req.query.find("fieldManager");
   if (it != req.query.end() && !it->second.empty()) return it->second;

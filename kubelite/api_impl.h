@@ -125,6 +125,8 @@ struct Api::Impl {
 // "{"apiVersion":...,"kind":...,<stored fields>}" — stored objects omit both, the serving version adds them.
 std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored_json);
 std::string manager_from(const ApiRequest& req);
+// A query parameter's value, "" when absent.
+std::string query(const ApiRequest& req, const std::string& name);
 // Field selectors a resource accepts: the built-in lists, or a CRD version's selectableFields.
 std::vector<std::string> field_selectors_of(const ResourceInfo& r);
 

@@ -9,10 +9,6 @@ namespace kubelite {
 
 namespace {
 
-std::string query(const ApiRequest& req, const std::string& name) {
-  auto it = req.query.find(name);
-  return it == req.query.end() ? "" : it->second;
-}
 
 // The selectors of a list or watch, parsed once; objects are parsed only when a selector needs them.
 struct Filter {

@@ -14,10 +14,6 @@ namespace kubelite {
 
 namespace {
 
-std::string query(const ApiRequest& req, const std::string& name) {
-  auto it = req.query.find(name);
-  return it == req.query.end() ? "" : it->second;
-}
 
 ApiError invalid_dry_run(const std::string& value) {
   return ApiError(400, "BadRequest", "Invalid dryRun value: " + value + ", only \"All\" is supported");
@@ -51,9 +47,6 @@ ApiResponse object_response(int status, const json& object) {
   return res;
 }
 
-bool is(const ResourceInfo& r, const char* group, const char* resource) {
-  return r.group == group && r.resource == resource;
-}
 
 std::string string_at(const json& object, const char* a, const char* b) {
   if (!object.contains(a) || !object[a].is_object()) return "";
@@ -174,9 +167,9 @@ void Api::Impl::enforce_schema(const ResourceInfo& r, json& object, const WriteO
 }
 
 void Api::Impl::note_change(const ResourceInfo& r) {
-  if (is(r, "", "persistentvolumeclaims") || is(r, "", "persistentvolumes") || is(r, "storage.k8s.io", "storageclasses"))
+  if (r.is("", "persistentvolumeclaims") || r.is("", "persistentvolumes") || r.is("storage.k8s.io", "storageclasses"))
     volumes_dirty = true;
-  if (is(r, "apps", "deployments") || is(r, "apps", "statefulsets")) workloads_dirty = true;
+  if (r.is("apps", "deployments") || r.is("apps", "statefulsets")) workloads_dirty = true;
 }
 
 json Api::Impl::commit(const ResourceInfo& r, json object) {
@@ -207,11 +200,11 @@ void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
   store.remove(r.storage_id(), stored);
   note_change(r);
   gc_deleted_uids.insert(meta.value("uid", ""));
-  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions")) {
+  if (r.is("apiextensions.k8s.io", "customresourcedefinitions")) {
     const json& spec = object["spec"];
     registry.remove_custom(spec.value("group", ""), spec["names"].value("plural", ""));
   }
-  if (is(r, "", "namespaces")) namespaces_terminating_since.erase(meta.value("name", ""));
+  if (r.is("", "namespaces")) namespaces_terminating_since.erase(meta.value("name", ""));
 }
 
 // A CRD being deleted stays served until the cleanup has removed its resources (its conditions say so).
@@ -309,7 +302,7 @@ json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json
     meta["name"] = name;
     generated = true;
   }
-  bool label_names = is(r, "", "namespaces") || is(r, "", "services");
+  bool label_names = r.is("", "namespaces") || r.is("", "services");
   std::vector<std::string> problems = label_names ? is_dns1123_label(name) : is_dns1123_subdomain(name);
   if (!problems.empty())
     throw invalid(r, name, {{"FieldValueInvalid", "metadata.name",
@@ -348,14 +341,14 @@ json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
   enforce_schema(r, object, w);
-  bool is_crd = is(r, "apiextensions.k8s.io", "customresourcedefinitions");
+  bool is_crd = r.is("apiextensions.k8s.io", "customresourcedefinitions");
   if (is_crd) prepare_crd(r, object, registry.names_conflict(object));
   default_new_object(r, object, cluster_state());
   if (!w.managed_fields_done) update_managed_fields(object, nullptr, w.manager, r.api_version(), now_rfc3339());
   if (w.dry_run) return object;
   json stored = commit(r, std::move(object));
   if (is_crd) register_crd(stored);
-  if (is(r, "", "namespaces")) {
+  if (r.is("", "namespaces")) {
     // What the serviceaccount and root-ca-cert-publisher controllers add to every new namespace.
     WriteOptions controller;
     controller.manager = "kube-controller-manager";
@@ -409,7 +402,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
     if (old.contains("status")) updated["status"] = old["status"];
     else updated.erase("status");
   }
-  if (is(r, "", "namespaces") && w.subresource != "finalize") {
+  if (r.is("", "namespaces") && w.subresource != "finalize") {
     json& spec = updated["spec"];
     spec["finalizers"] = old.value("spec", json::object()).value("finalizers", json::array());
   }
@@ -422,7 +415,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
                                  "Forbidden: no new finalizers can be added if the object is being deleted, found new "
                                  "finalizers []string{\"" + f.get<std::string>() + "\"}"}});
   }
-  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions")) {
+  if (r.is("apiextensions.k8s.io", "customresourcedefinitions")) {
     json spec = updated["spec"];
     if (spec.value("group", "") != old["spec"].value("group", ""))
       throw invalid(r, name, {{"FieldValueInvalid", "spec.group", "Invalid value: " + spec["group"].dump() + ": field is immutable"}});
@@ -442,13 +435,13 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   bool deleting = updated["metadata"].contains("deletionTimestamp");
   bool finalizers_left = !updated["metadata"].value("finalizers", json::array()).empty();
   bool namespace_finalizers_left =
-      is(r, "", "namespaces") && !updated.value("spec", json::object()).value("finalizers", json::array()).empty();
+      r.is("", "namespaces") && !updated.value("spec", json::object()).value("finalizers", json::array()).empty();
   if (deleting && !finalizers_left && !namespace_finalizers_left) {
     erase(r, updated);
     return updated;
   }
   json stored = commit(r, std::move(updated));
-  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions") && !deleting) register_crd(stored);
+  if (r.is("apiextensions.k8s.io", "customresourcedefinitions") && !deleting) register_crd(stored);
   if (deleting) wake_controllers();
   return stored;
 }
@@ -473,7 +466,7 @@ json Api::Impl::delete_object(const ResourceInfo& r, const json& old, const Dele
   object["kind"] = r.kind;
   json& meta = object["metadata"];
   bool already_deleting = meta.contains("deletionTimestamp");
-  if (is(r, "", "namespaces")) {
+  if (r.is("", "namespaces")) {
     if (name == "default" || name == "kube-system" || name == "kube-public")
       throw ApiError(403, "Forbidden", "namespaces \"" + name + "\" is forbidden: this namespace may not be deleted",
                      {{"name", name}, {"group", ""}, {"kind", "namespaces"}});
@@ -494,8 +487,8 @@ json Api::Impl::delete_object(const ResourceInfo& r, const json& old, const Dele
     if (std::find(finalizers.begin(), finalizers.end(), f) == finalizers.end()) finalizers.push_back(f);
   };
   std::string policy = d.propagation;
-  if (policy.empty() && is(r, "batch", "jobs")) policy = "Orphan";
-  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions")) add_finalizer("customresourcecleanup.apiextensions.k8s.io");
+  if (policy.empty() && r.is("batch", "jobs")) policy = "Orphan";
+  if (r.is("apiextensions.k8s.io", "customresourcedefinitions")) add_finalizer("customresourcecleanup.apiextensions.k8s.io");
   if (!already_deleting) {
     if (policy == "Foreground") add_finalizer("foregroundDeletion");
     if (policy == "Orphan") add_finalizer("orphan");
@@ -509,7 +502,7 @@ json Api::Impl::delete_object(const ResourceInfo& r, const json& old, const Dele
   meta["finalizers"] = finalizers;
   meta["deletionTimestamp"] = now_rfc3339();
   meta["deletionGracePeriodSeconds"] = 0;
-  if (is(r, "apiextensions.k8s.io", "customresourcedefinitions"))
+  if (r.is("apiextensions.k8s.io", "customresourcedefinitions"))
     object["status"]["conditions"].push_back({{"type", "Terminating"},
                                               {"status", "True"},
                                               {"lastTransitionTime", now_rfc3339()},
@@ -547,13 +540,9 @@ static DeleteOptions delete_options(const ApiRequest& req) {
         d.propagation = body["orphanDependents"].get<bool>() ? "Orphan" : "Background";
     }
   }
-  auto q = [&](const char* name) {
-    auto it = req.query.find(name);
-    return it == req.query.end() ? std::string() : it->second;
-  };
-  if (!q("propagationPolicy").empty()) d.propagation = q("propagationPolicy");
-  if (q("dryRun") == "All") d.dry_run = true;
-  else if (!q("dryRun").empty()) throw invalid_dry_run(q("dryRun"));
+  if (!query(req, "propagationPolicy").empty()) d.propagation = query(req, "propagationPolicy");
+  if (query(req, "dryRun") == "All") d.dry_run = true;
+  else if (!query(req, "dryRun").empty()) throw invalid_dry_run(query(req, "dryRun"));
   if (!d.propagation.empty() && d.propagation != "Orphan" && d.propagation != "Background" && d.propagation != "Foreground")
     throw ApiError(422, "Invalid",
                    "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + d.propagation +
@@ -568,7 +557,7 @@ ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req
   json old = read(r, t.key());
   if (old.is_null()) throw not_found(r, t.name);
   json success = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}, {"code", 201}};
-  if (is(r, "", "pods") && t.sub == "eviction") {
+  if (r.is("", "pods") && t.sub == "eviction") {
     // No PodDisruptionBudget is ever violated here: an eviction is a delete with the Eviction's options.
     ApiRequest as_delete = req;
     as_delete.body = body.value("deleteOptions", json::object()).dump();
@@ -578,14 +567,14 @@ ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req
     delete_object(r, old, d, gone);
     return object_response(201, success);
   }
-  if (is(r, "", "pods") && t.sub == "binding") {
+  if (r.is("", "pods") && t.sub == "binding") {
     json updated = old;
     updated["spec"]["nodeName"] = body.value("target", json::object()).value("name", "");
     WriteOptions w = write_options(req);
     update_object(r, old, updated, w);
     return object_response(201, success);
   }
-  if (is(r, "", "serviceaccounts") && t.sub == "token") {
+  if (r.is("", "serviceaccounts") && t.sub == "token") {
     long long seconds = body.value("spec", json::object()).value("expirationSeconds", 3600LL);
     std::time_t expires = std::time(nullptr) + seconds;
     std::tm tm{};
@@ -739,13 +728,13 @@ ApiResponse Api::Impl::remove(const Target& t, const ApiRequest& req) {
   bool gone = false;
   json result = delete_object(r, old, d, gone);
   ApiResponse res;
-  if (is(r, "batch", "jobs") && d.propagation.empty())
+  if (r.is("batch", "jobs") && d.propagation.empty())
     res.headers.emplace_back("Warning",
                              "299 - \"child pods are preserved by default when jobs are deleted; set "
                              "propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress "
                              "this warning\"");
   // Kinds registered to return the deleted object (STORE finalizeDelete) versus a Success Status.
-  bool returns_object = is(r, "", "pods") || is(r, "", "serviceaccounts") || is(r, "", "namespaces");
+  bool returns_object = r.is("", "pods") || r.is("", "serviceaccounts") || r.is("", "namespaces");
   res.body = (gone && !returns_object ? success_status(r, result) : result).dump();
   return res;
 }

@@ -10,9 +10,6 @@ using json = nlohmann::json;
 
 namespace {
 
-bool is(const ResourceInfo& r, const char* group, const char* resource) {
-  return r.group == group && r.resource == resource;
-}
 
 void set_default(json& object, const char* key, const json& value) {
   if (!object.contains(key) || object[key].is_null()) object[key] = value;
@@ -210,28 +207,28 @@ void default_secret(const ResourceInfo& r, json& secret) {
 
 // The API defaults applied on every write (decoding defaults in the real server): idempotent.
 void apply_defaults(const ResourceInfo& r, json& object) {
-  if (is(r, "", "pods")) {
+  if (r.is("", "pods")) {
     default_pod(object);
-  } else if (is(r, "", "services")) {
+  } else if (r.is("", "services")) {
     default_service(object);
-  } else if (is(r, "", "secrets")) {
+  } else if (r.is("", "secrets")) {
     default_secret(r, object);
-  } else if (is(r, "", "persistentvolumeclaims")) {
+  } else if (r.is("", "persistentvolumeclaims")) {
     set_default(object["spec"], "volumeMode", "Filesystem");
-  } else if (is(r, "", "persistentvolumes")) {
+  } else if (r.is("", "persistentvolumes")) {
     json& spec = object["spec"];
     set_default(spec, "volumeMode", "Filesystem");
     set_default(spec, "persistentVolumeReclaimPolicy", "Retain");
-  } else if (is(r, "batch", "jobs")) {
+  } else if (r.is("batch", "jobs")) {
     default_job(object);
-  } else if (is(r, "batch", "cronjobs")) {
+  } else if (r.is("batch", "cronjobs")) {
     json& spec = object["spec"];
     set_default(spec, "concurrencyPolicy", "Allow");
     set_default(spec, "suspend", false);
     set_default(spec, "successfulJobsHistoryLimit", 3);
     set_default(spec, "failedJobsHistoryLimit", 1);
     if (spec.contains("jobTemplate")) default_template(spec["jobTemplate"]);
-  } else if (is(r, "apps", "deployments")) {
+  } else if (r.is("apps", "deployments")) {
     json& spec = object["spec"];
     set_default(spec, "replicas", 1);
     set_default(spec, "revisionHistoryLimit", 10);
@@ -239,7 +236,7 @@ void apply_defaults(const ResourceInfo& r, json& object) {
     set_default(spec, "strategy",
                 {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}}}});
     default_template(object);
-  } else if (is(r, "apps", "statefulsets")) {
+  } else if (r.is("apps", "statefulsets")) {
     json& spec = object["spec"];
     set_default(spec, "replicas", 1);
     set_default(spec, "revisionHistoryLimit", 10);
@@ -247,7 +244,7 @@ void apply_defaults(const ResourceInfo& r, json& object) {
     set_default(spec, "updateStrategy", {{"type", "RollingUpdate"}, {"rollingUpdate", {{"partition", 0}}}});
     set_default(spec, "persistentVolumeClaimRetentionPolicy", {{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}});
     default_template(object);
-  } else if (is(r, "apps", "daemonsets") || is(r, "apps", "replicasets")) {
+  } else if (r.is("apps", "daemonsets") || r.is("apps", "replicasets")) {
     if (r.resource == "replicasets") set_default(object["spec"], "replicas", 1);
     default_template(object);
   }
@@ -260,24 +257,24 @@ void default_new_object(const ResourceInfo& r, json& object, const ClusterState&
   apply_defaults(r, object);
   json& meta = object["metadata"];
   std::string name = meta.value("name", "");
-  if (is(r, "", "namespaces")) {
+  if (r.is("", "namespaces")) {
     meta["labels"]["kubernetes.io/metadata.name"] = name;
     object["spec"] = {{"finalizers", json::array({"kubernetes"})}};
     object["status"] = {{"phase", "Active"}};
-  } else if (is(r, "", "pods")) {
+  } else if (r.is("", "pods")) {
     admit_pod(object);
-  } else if (is(r, "", "services")) {
+  } else if (r.is("", "services")) {
     allocate_service(r, object, cluster);
-  } else if (is(r, "", "persistentvolumeclaims")) {
+  } else if (r.is("", "persistentvolumeclaims")) {
     json& spec = object["spec"];
     if (!spec.contains("storageClassName")) {
       std::string cls = cluster.default_storage_class();
       if (!cls.empty()) spec["storageClassName"] = cls;
     }
     object["status"] = {{"phase", "Pending"}};
-  } else if (is(r, "", "persistentvolumes")) {
+  } else if (r.is("", "persistentvolumes")) {
     object["status"] = {{"phase", "Available"}};
-  } else if (is(r, "batch", "jobs")) {
+  } else if (r.is("batch", "jobs")) {
     generate_job_selector(r, object);
   }
 }
@@ -291,7 +288,7 @@ void check_update(const ResourceInfo& r, const json& old, json& object) {
   };
   const json& old_spec = old.value("spec", json::object());
   json& spec = object["spec"];
-  if (is(r, "", "services")) {
+  if (r.is("", "services")) {
     if (!spec.contains("clusterIP") || spec["clusterIP"] == "") {
       if (old_spec.contains("clusterIP")) spec["clusterIP"] = old_spec["clusterIP"];
       if (old_spec.contains("clusterIPs")) spec["clusterIPs"] = old_spec["clusterIPs"];
@@ -299,22 +296,22 @@ void check_update(const ResourceInfo& r, const json& old, json& object) {
     immutable("spec.clusterIPs[0]", old_spec.value("clusterIP", json()), spec.value("clusterIP", json()));
     for (const char* key : {"type", "sessionAffinity", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"})
       if (!spec.contains(key) && old_spec.contains(key)) spec[key] = old_spec[key];
-  } else if (is(r, "apps", "deployments") || is(r, "apps", "statefulsets") || is(r, "apps", "daemonsets") ||
-             is(r, "apps", "replicasets")) {
+  } else if (r.is("apps", "deployments") || r.is("apps", "statefulsets") || r.is("apps", "daemonsets") ||
+             r.is("apps", "replicasets")) {
     immutable("spec.selector", old_spec.value("selector", json()), spec.value("selector", json()));
-  } else if (is(r, "batch", "jobs")) {
+  } else if (r.is("batch", "jobs")) {
     immutable("spec.selector", old_spec.value("selector", json()), spec.value("selector", json()));
-  } else if (is(r, "", "namespaces")) {
+  } else if (r.is("", "namespaces")) {
     object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
     if (!spec.contains("finalizers")) spec["finalizers"] = old_spec.value("finalizers", json::array());
-  } else if (is(r, "", "configmaps") || is(r, "", "secrets")) {
+  } else if (r.is("", "configmaps") || r.is("", "secrets")) {
     if (old.value("immutable", false)) {
       if (r.resource == "secrets") default_secret(r, object);  // compare data after stringData is folded in
       for (const char* field : {"immutable", "data", "binaryData"})
         if (old.value(field, json()) != object.value(field, json()))
           throw invalid(r, name, {{"FieldValueForbidden", field, "Forbidden: field is immutable when `immutable` is set"}});
     }
-  } else if (is(r, "", "persistentvolumeclaims")) {
+  } else if (r.is("", "persistentvolumeclaims")) {
     if (old_spec.contains("volumeName") && !old_spec["volumeName"].get<std::string>().empty())
       if (!spec.contains("volumeName")) spec["volumeName"] = old_spec["volumeName"];
   }
@@ -345,7 +342,7 @@ bool changes_generation(const ResourceInfo& r, const json& old, const json& upda
     return a != b;
   }
   if (old.value("spec", json()) != updated.value("spec", json())) return true;
-  if (is(r, "apps", "deployments"))
+  if (r.is("apps", "deployments"))
     return old["metadata"].value("annotations", json::object()) != updated["metadata"].value("annotations", json::object());
   return false;
 }

@@ -7,9 +7,6 @@ namespace kubelite {
 
 namespace {
 
-bool is(const ResourceInfo& r, const char* group, const char* resource) {
-  return r.group == group && r.resource == resource;
-}
 
 bool has_finalizer(const json& object, const std::string& f) {
   for (const auto& x : object["metadata"].value("finalizers", json::array()))

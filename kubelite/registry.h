@@ -8,6 +8,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kubelite {
@@ -37,6 +38,7 @@ struct ResourceInfo {
   std::string qualified_resource() const { return group.empty() ? resource : resource + "." + group; }
   // "Deployment.apps" / "ConfigMap": how Invalid messages name the kind.
   std::string qualified_kind() const { return group.empty() ? kind : kind + "." + group; }
+  bool is(std::string_view g, std::string_view r) const { return group == g && resource == r; }
   bool has_verb(const std::string& verb) const;
   const SubresourceInfo* subresource(const std::string& name) const;
 };

@@ -50,9 +50,6 @@ json eval_path(const json& object, const std::string& path) {
   return *cur;
 }
 
-bool is(const ResourceInfo& r, const char* group, const char* resource) {
-  return r.group == group && r.resource == resource;
-}
 
 }  // namespace
 
@@ -61,38 +58,38 @@ bool wants_table(const std::string& accept) { return accept.find("as=Table") != 
 json table_columns(const ResourceInfo& r) {
   json name = column("Name", "string", "name", kNameDescription);
   json age = column("Age", "string", "", kAgeDescription);
-  if (is(r, "", "namespaces"))
+  if (r.is("", "namespaces"))
     return {name, column("Status", "string", "", "The status of the namespace"), age};
-  if (is(r, "", "configmaps")) return {name, column("Data", "string", "", "Data contains the configuration data."), age};
-  if (is(r, "", "secrets"))
+  if (r.is("", "configmaps")) return {name, column("Data", "string", "", "Data contains the configuration data."), age};
+  if (r.is("", "secrets"))
     return {name, column("Type", "string", "", "The type of the secret"), column("Data", "string", "", "Data"), age};
-  if (is(r, "", "pods"))
+  if (r.is("", "pods"))
     return {name, column("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."),
             column("Status", "string", "", "The aggregate status of the containers in this pod."),
             column("Restarts", "string", "", "The number of times the containers in this pod have been restarted."),
             age};
-  if (is(r, "apps", "deployments"))
+  if (r.is("apps", "deployments"))
     return {name, column("Ready", "string", "", "Number of the pod with ready state"),
             column("Up-to-date", "string", "", "Total number of non-terminated pods targeted by this deployment."),
             column("Available", "string", "", "Total number of available pods."), age};
-  if (is(r, "", "services"))
+  if (r.is("", "services"))
     return {name, column("Type", "string", "", "Type of the service."),
             column("Cluster-IP", "string", "", "IP address of the service."),
             column("External-IP", "string", "", "External IPs of the service."),
             column("Port(s)", "string", "", "Ports of the service."), age};
-  if (is(r, "", "persistentvolumes"))
+  if (r.is("", "persistentvolumes"))
     return {name, column("Capacity", "string", "", "capacity"), column("Access Modes", "string", "", "access modes"),
             column("Reclaim Policy", "string", "", "reclaim policy"), column("Status", "string", "", "status"),
             column("Claim", "string", "", "claim"), column("StorageClass", "string", "", "storage class"),
             column("VolumeAttributesClass", "string", "", "volume attributes class"),
             column("Reason", "string", "", "reason"), age};
-  if (is(r, "", "persistentvolumeclaims"))
+  if (r.is("", "persistentvolumeclaims"))
     return {name, column("Status", "string", "", "status"), column("Volume", "string", "", "volume"),
             column("Capacity", "string", "", "capacity"), column("Access Modes", "string", "", "access modes"),
             column("StorageClass", "string", "", "storage class"),
             column("VolumeAttributesClass", "string", "", "volume attributes class"), age};
-  if (is(r, "apps", "statefulsets")) return {name, column("Ready", "string", "", "Number of the pod with ready state"), age};
-  if (is(r, "", "serviceaccounts"))
+  if (r.is("apps", "statefulsets")) return {name, column("Ready", "string", "", "Number of the pod with ready state"), age};
+  if (r.is("", "serviceaccounts"))
     return {name, column("Secrets", "string", "", "Secrets is a list of the secrets in the same namespace"), age};
   if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
     json cols = {name};
@@ -112,20 +109,20 @@ json table_row(const ResourceInfo& r, const json& object) {
   json cells;
   const json& spec = object.value("spec", json::object());
   const json& status = object.value("status", json::object());
-  if (is(r, "", "namespaces")) {
+  if (r.is("", "namespaces")) {
     cells = {name, status.value("phase", ""), age};
-  } else if (is(r, "", "configmaps")) {
+  } else if (r.is("", "configmaps")) {
     cells = {name, object.value("data", json::object()).size() + object.value("binaryData", json::object()).size(), age};
-  } else if (is(r, "", "secrets")) {
+  } else if (r.is("", "secrets")) {
     cells = {name, object.value("type", ""), object.value("data", json::object()).size(), age};
-  } else if (is(r, "", "pods")) {
+  } else if (r.is("", "pods")) {
     size_t containers = spec.value("containers", json::array()).size();
     cells = {name, "0/" + std::to_string(containers), status.value("phase", "Pending"), "0", age};
-  } else if (is(r, "apps", "deployments")) {
+  } else if (r.is("apps", "deployments")) {
     int replicas = spec.value("replicas", 1);
     cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(replicas),
              status.value("updatedReplicas", 0), status.value("availableReplicas", 0), age};
-  } else if (is(r, "", "services")) {
+  } else if (r.is("", "services")) {
     std::string ports;
     for (const auto& p : spec.value("ports", json::array())) {
       if (!ports.empty()) ports += ",";
@@ -140,7 +137,7 @@ json table_row(const ResourceInfo& r, const json& object) {
     std::string type = spec.value("type", "ClusterIP");
     cells = {name, type, spec.value("clusterIP", ""), type == "LoadBalancer" ? "<pending>" : "<none>",
              ports.empty() ? "<none>" : ports, age};
-  } else if (is(r, "", "persistentvolumes") || is(r, "", "persistentvolumeclaims")) {
+  } else if (r.is("", "persistentvolumes") || r.is("", "persistentvolumeclaims")) {
     // Access modes as kubectl abbreviates them.
     std::string modes;
     for (const auto& m : spec.value("accessModes", json::array())) {
@@ -161,9 +158,9 @@ json table_row(const ResourceInfo& r, const json& object) {
       cells = {name, phase, spec.value("volumeName", ""), status.value("capacity", json::object()).value("storage", ""),
                phase == "Bound" ? modes : "", cls, "<unset>", age};
     }
-  } else if (is(r, "apps", "statefulsets")) {
+  } else if (r.is("apps", "statefulsets")) {
     cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(spec.value("replicas", 1)), age};
-  } else if (is(r, "", "serviceaccounts")) {
+  } else if (r.is("", "serviceaccounts")) {
     cells = {name, object.value("secrets", json::array()).size(), age};
   } else if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
     cells = {name};
