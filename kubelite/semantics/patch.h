@@ -24,15 +24,18 @@ json apply_json_patch(const json& target, const json& patch);
 bool supports_strategic_merge(const std::string& group, const std::string& kind);
 
 // application/strategic-merge-patch+json for built-in kinds: lists with a patchMergeKey are merged by that
-// key (containers/initContainers/ephemeralContainers/volumes/env/volumeMounts/imagePullSecrets by "name",
-// ports by "containerPort"/"port", tolerations and finalizers as sets, …), others replaced; directives
-// $patch (replace, delete, merge), $retainKeys, $deleteFromPrimitiveList/<field>, $setElementOrder/<field>.
+// key (containers/initContainers/ephemeralContainers/volumes/env/imagePullSecrets by "name", volumeMounts
+// by "mountPath", ports by "containerPort"/"port", ownerReferences by "uid", …), finalizers as a set, others
+// (tolerations, args, …) replaced, as the Go patch tags of k8s.io/api say; directives $patch (replace,
+// delete, merge), $retainKeys, $deleteFromPrimitiveList/<field>, $setElementOrder/<field>. Malformed
+// patches → ApiError(400, "BadRequest"); custom resources → ApiError(415, "UnsupportedMediaType").
 json apply_strategic_merge_patch(const json& target, const json& patch, const std::string& group,
                                  const std::string& kind);
 
 // application/apply-patch+yaml (server-side apply). `live` is the stored object or null when it does not
 // exist. The result is the merged object with metadata.managedFields updated: `manager` owns exactly the
-// fields present in `applied` (operation "Apply"). A field owned by another manager whose value would
+// fields present in `applied` (operation "Apply"); fields it applied before and omits now are removed unless
+// another manager owns them; merged lists are ordered like structured-merge-diff orders them. A field owned by another manager whose value would
 // change → ApiError(409, "Conflict", "Apply failed with N conflict(s): conflict with \"<m>\": .spec.x",
 // details.causes[] with reason "FieldManagerConflict" and field ".spec.x") unless `force`, which takes
 // ownership instead. `manager` empty → ApiError(422, "Invalid", ..., details.kind "PatchOptions", cause
