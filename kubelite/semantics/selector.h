@@ -22,7 +22,9 @@ struct LabelSelector {
 };
 
 // Parses "a=1,b!=2,c in (x,y),d notin (z),e,!f,g>3" (also "==").
-// Throws ApiError(400, "BadRequest", "unable to parse requirement: ...") on bad syntax or invalid keys/values.
+// Throws ApiError(400, "BadRequest", <labels.Parse's message>) on bad syntax or invalid keys/values, e.g.
+// "unable to parse requirement: found 'b', expected: in, !=, notin, ==, =, >, <" or
+// "found ',', expected: !, identifier, or 'end of string'".
 LabelSelector parse_label_selector(std::string_view text);
 
 struct FieldRequirement {
