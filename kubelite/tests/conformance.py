@@ -627,6 +627,12 @@ class WatchTests(Base):
         make_namespace(ns)
         for i in range(3):
             self.create(cm_path(ns), configmap("w%d" % i, ns=ns, labels={"w": "1"}))
+        # resourceVersion "0" starts the same way as an unset one.
+        w0 = SERVER.watch(cm_path(ns), {"labelSelector": "w=1", "resourceVersion": "0"})
+        try:
+            self.assertEqual([w0.next()["type"] for _ in range(3)], ["ADDED"] * 3)
+        finally:
+            w0.close()
         w = SERVER.watch(cm_path(ns), {"labelSelector": "w=1"})
         try:
             self.assertEqual(w.status, 200)
@@ -810,6 +816,23 @@ class Delete(Base):
             self.assertEqual(ev and ev["type"], "DELETED", ev)
         finally:
             w.close()
+
+    def test_41b_terminating_object_rules(self):
+        name = unique("cm")
+        self.create(cm_path(), configmap(name, finalizers=["x/y"]))
+        first = SERVER.delete(cm_path(name=name)).json["metadata"]["deletionTimestamp"]
+        r = SERVER.delete(cm_path(name=name))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["metadata"]["deletionTimestamp"], first, "a second DELETE changed the object")
+        r = SERVER.patch(cm_path(name=name), {"data": {"k": "updated"}}, MERGE)
+        self.assertEqual(r.status, 200, r)
+        r = SERVER.patch(cm_path(name=name), {"metadata": {"finalizers": ["x/y", "new/one"]}}, MERGE)
+        self.assertStatus(r, 422, "Invalid")
+        self.assertIn("no new finalizers can be added if the object is being deleted", r.json["message"])
+        r = SERVER.patch(cm_path(name=name), {"metadata": {"deletionTimestamp": None}}, MERGE)
+        self.assertEqual(SERVER.get(cm_path(name=name)).json["metadata"]["deletionTimestamp"], first)
+        SERVER.patch(cm_path(name=name), {"metadata": {"finalizers": None}}, MERGE)
+        self.assertEqual(SERVER.get(cm_path(name=name)).status, 404)
 
     def owner_and_dependent(self):
         owner = self.create(cm_path(), configmap(unique("owner")))
