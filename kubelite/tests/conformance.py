@@ -1478,6 +1478,13 @@ class CustomResourceSubresources(Base):
             else:  # Warn is the default: `299 - "unknown field \"spec.weight\""`
                 self.assertEqual(warning, '299 - "unknown field \\"spec.weight\\""')
 
+    def test_update_of_missing_custom_resource(self):
+        ensure_crd()
+        base = "/apis/stable.example.com/v1/namespaces/%s/shirts" % NS
+        body = {"apiVersion": "stable.example.com/v1", "kind": "Shirt", "metadata": {"name": "absent"}}
+        r = SERVER.put(base + "/absent", body)
+        self.assertStatus(r, 404, "NotFound", 'shirts.stable.example.com "absent" not found')
+
     def test_watch_custom_resources(self):
         ensure_crd()
         ns = unique("ns")
@@ -1660,6 +1667,9 @@ class BadInput(Base):
                           "the namespace of the provided object does not match the namespace sent on the request")
         body = configmap("m", ns=self.ns)
         body["kind"] = "Secret"
+        self.assertStatus(SERVER.post(cm_path(self.ns), body), 400, "BadRequest")
+        body = configmap("m", ns=self.ns)
+        body["apiVersion"] = "apps/v1"
         self.assertStatus(SERVER.post(cm_path(self.ns), body), 400, "BadRequest")
 
     def test_method_not_allowed(self):
