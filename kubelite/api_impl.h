@@ -103,6 +103,7 @@ struct Api::Impl {
     controllers_cv.notify_all();
   }
   bool run_namespace_cleanup();
+  bool report_namespace_content(const ResourceInfo& namespaces, const json& ns_object);
   bool run_garbage_collection();
   bool run_crd_cleanup();
   bool run_volume_binding();

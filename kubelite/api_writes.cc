@@ -372,10 +372,11 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   const json& old_meta = old["metadata"];
   std::string name = old_meta.value("name", "");
   if (!updated.contains("metadata") || !updated["metadata"].is_object()) updated["metadata"] = json::object();
-  json& meta = updated["metadata"];
-  std::string body_rv = meta.value("resourceVersion", "");
+  // A pointer, not a reference: the /status path replaces `updated` as a whole.
+  json* meta = &updated["metadata"];
+  std::string body_rv = meta->value("resourceVersion", "");
   if (!body_rv.empty() && body_rv != old_meta.value("resourceVersion", "")) throw modified_conflict(r, name);
-  std::string body_uid = meta.value("uid", "");
+  std::string body_uid = meta->value("uid", "");
   if (!body_uid.empty() && body_uid != old_meta.value("uid", ""))
     throw conflict(r, name,
                    "StorageError: invalid object, Code: 4, Key: /registry/" + r.resource + "/" +
@@ -384,20 +385,21 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
                        body_uid + ", UID in object meta: " + old_meta.value("uid", ""));
   for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
                         "name", "namespace"}) {
-    if (old_meta.contains(k)) meta[k] = old_meta[k];
-    else meta.erase(k);
+    if (old_meta.contains(k)) (*meta)[k] = old_meta[k];
+    else meta->erase(k);
   }
-  meta["resourceVersion"] = old_meta["resourceVersion"];
-  if (!meta.contains("managedFields") && old_meta.contains("managedFields")) meta["managedFields"] = old_meta["managedFields"];
-  meta.erase("selfLink");
+  (*meta)["resourceVersion"] = old_meta["resourceVersion"];
+  if (!meta->contains("managedFields") && old_meta.contains("managedFields")) (*meta)["managedFields"] = old_meta["managedFields"];
+  meta->erase("selfLink");
   if (w.subresource == "status") {
     // /status changes only the status (and the managedFields bookkeeping).
     json status = updated.value("status", json());
-    json managed = meta.value("managedFields", json());
+    json managed = meta->value("managedFields", json());
     updated = old;
     if (status.is_null()) updated.erase("status");
     else updated["status"] = status;
     if (!managed.is_null()) updated["metadata"]["managedFields"] = managed;
+    meta = &updated["metadata"];
   } else if (r.subresource("status")) {
     if (old.contains("status")) updated["status"] = old["status"];
     else updated.erase("status");
@@ -409,7 +411,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   if (old_meta.contains("deletionTimestamp")) {
     std::set<std::string> before;
     for (const auto& f : old_meta.value("finalizers", json::array())) before.insert(f.get<std::string>());
-    for (const auto& f : meta.value("finalizers", json::array()))
+    for (const auto& f : meta->value("finalizers", json::array()))
       if (!before.count(f.get<std::string>()))
         throw invalid(r, name, {{"FieldValueForbidden", "metadata.finalizers",
                                  "Forbidden: no new finalizers can be added if the object is being deleted, found new "
@@ -423,7 +425,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   enforce_schema(r, updated, w);
   check_update(r, old, updated);
   if (tracks_generation(r) && changes_generation(r, old, updated))
-    meta["generation"] = old_meta.value("generation", 0) + 1;
+    (*meta)["generation"] = old_meta.value("generation", 0) + 1;
   updated["apiVersion"] = r.api_version();
   updated["kind"] = r.kind;
   json old_with_kind = old;

@@ -1,6 +1,8 @@
 // The controllers a real cluster runs beside the API server, reduced to what the API shows: namespace
 // cleanup, garbage collection of dependents (background/foreground/orphan), CRD instance cleanup and
 // PersistentVolume binding (kube-api.md §7, §9, §10).
+#include <iostream>
+
 #include "kubelite/api_impl.h"
 
 namespace kubelite {
@@ -39,13 +41,17 @@ void Api::Impl::controller_loop() {
     // Passes repeat while they make progress: one deletion can unblock the next (dependents, then owners).
     for (int round = 0; round < 100; ++round) {
       bool progress = false;
-      {
+      try {
         std::unique_lock lock(store.mutex());
         progress |= run_garbage_collection();
         progress |= run_crd_cleanup();
         progress |= run_namespace_cleanup();
         if (volumes_dirty.exchange(false)) progress |= run_volume_binding();
         if (workloads_dirty.exchange(false)) progress |= run_workload_status();
+      } catch (const std::exception& e) {
+        // A controller must never take the API server down; the next change retries the pass.
+        std::cerr << "kubelite: controller error: " << e.what() << std::endl;
+        progress = false;
       }
       store.notify();
       if (!progress) break;
@@ -89,7 +95,10 @@ bool Api::Impl::run_namespace_cleanup() {
         progress = true;
       }
     }
-    if (remaining) continue;
+    if (remaining) {
+      progress |= report_namespace_content(*namespaces, object);
+      continue;
+    }
     WriteOptions w;
     w.manager = "kube-controller-manager";
     w.subresource = "finalize";
@@ -99,6 +108,56 @@ bool Api::Impl::run_namespace_cleanup() {
     progress = true;
   }
   return progress;
+}
+
+// The conditions the namespace controller reports while content remains (kube-api.md §7); written only
+// when they change.
+bool Api::Impl::report_namespace_content(const ResourceInfo& namespaces, const json& ns_object) {
+  std::string prefix = ns_object["metadata"].value("name", "") + "/";
+  std::map<std::string, int> resources, finalizers;
+  for (const ResourcePtr& r : registry.all_storage_resources()) {
+    if (!r->namespaced) continue;
+    const Collection& c = store.collection(r->storage_id());
+    for (auto it = c.lower_bound(prefix); it != c.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      ++resources[r->resource + "." + r->group];
+      for (const auto& f : json::parse(it->second->json)["metadata"].value("finalizers", json::array()))
+        ++finalizers[f.get<std::string>()];
+    }
+  }
+  auto describe = [](const std::map<std::string, int>& counts, const char* joiner) {
+    std::string text;
+    for (const auto& [name, n] : counts)
+      text += (text.empty() ? "" : ", ") + name + joiner + std::to_string(n) + " resource instances";
+    return text;
+  };
+  auto condition = [](const char* type, bool status, const char* reason, const std::string& message) {
+    return json{{"type", type}, {"status", status ? "True" : "False"}, {"reason", reason}, {"message", message}};
+  };
+  json conditions = {
+      condition("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered", "All resources successfully discovered"),
+      condition("NamespaceDeletionGroupVersionParsingFailure", false, "ParsedGroupVersions",
+                "All legacy kube types successfully parsed"),
+      condition("NamespaceDeletionContentFailure", false, "ContentDeleted",
+                "All content successfully deleted, may be waiting on finalization"),
+      condition("NamespaceContentRemaining", true, "SomeResourcesRemain",
+                "Some resources are remaining: " + describe(resources, " has ")),
+      finalizers.empty()
+          ? condition("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers",
+                      "All content-preserving finalizers have been removed")
+          : condition("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain",
+                      "Some content in the namespace has finalizers remaining: " + describe(finalizers, " in "))};
+  json current = ns_object.value("status", json::object()).value("conditions", json::array());
+  for (auto& c : current) c.erase("lastTransitionTime");
+  if (current == conditions) return false;
+  std::string now = now_rfc3339();
+  for (auto& c : conditions) c["lastTransitionTime"] = now;
+  json updated = ns_object;
+  updated["status"]["conditions"] = conditions;
+  WriteOptions w;
+  w.manager = "kube-controller-manager";
+  w.subresource = "status";
+  update_object(namespaces, ns_object, updated, w);
+  return true;
 }
 
 // Dependents of removed owners (background), owners waiting for dependents (foreground), and owners whose
