@@ -71,6 +71,9 @@ void collect(const json& value, const std::string& type, const json* old, bool u
       if (update && !before && !always_present(key)) out.insert(path);
       collect(*it, f ? f->type : "", before, update, path, out);
     } else if (const schema::Field* lf = list_field(type, key, *it)) {
+      std::map<std::string, const json*> old_items;  // the items before the update, by list-map key
+      if (update && before && before->is_array() && lf->list == schema::ListType::Map)
+        for (const json& b : *before) old_items.emplace(item_key(b, lf->keys), &b);
       for (const json& item : *it) {
         if (lf->list == schema::ListType::Set) {
           path.push_back("v:" + item.dump());
@@ -78,10 +81,8 @@ void collect(const json& value, const std::string& type, const json* old, bool u
           if (!update || !existed) out.insert(path);
         } else {
           path.push_back(item_key(item, lf->keys));
-          const json* old_item = nullptr;
-          if (before && before->is_array())
-            for (const json& b : *before)
-              if (item_key(b, lf->keys) == path.back()) old_item = &b;
+          auto found = old_items.find(path.back());
+          const json* old_item = found == old_items.end() ? nullptr : found->second;
           if (!update || !old_item) out.insert(path);
           if (item.is_object()) collect(item, lf->type, old_item, update, path, out);
         }
@@ -128,11 +129,39 @@ json* child(json& node, const std::string& element) {
   return nullptr;
 }
 
-const json* lookup(const json& doc, const Path& path) {
-  json* node = const_cast<json*>(&doc);
-  for (const auto& e : path)
-    if (!(node = child(*node, e))) return nullptr;
-  return node;
+// Every node of an object by its path (fields, list items), built once per call so that checking thousands
+// of owned paths does not walk the document from the root each time.
+using PathIndex = std::map<Path, const json*>;
+
+void index_nodes(const json& value, const std::string& type, Path& path, PathIndex& out) {
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    path.push_back("f:" + it.key());
+    out.emplace(path, &*it);
+    const schema::Field* f = schema::field(type, it.key());
+    if (it->is_object() && !(f && f->atomic)) {
+      index_nodes(*it, f ? f->type : "", path, out);
+    } else if (it->is_array() && f && f->list != schema::ListType::Atomic) {
+      for (const json& item : *it) {
+        path.push_back(f->list == schema::ListType::Set ? "v:" + item.dump() : item_key(item, f->keys));
+        out.emplace(path, &item);
+        if (item.is_object() && f->list == schema::ListType::Map) index_nodes(item, f->type, path, out);
+        path.pop_back();
+      }
+    }
+    path.pop_back();
+  }
+}
+
+PathIndex index_paths(const json& object, const std::string& type) {
+  PathIndex out;
+  Path path;
+  if (object.is_object()) index_nodes(object, type, path, out);
+  return out;
+}
+
+const json* find_node(const PathIndex& index, const Path& path) {
+  auto it = index.find(path);
+  return it == index.end() ? nullptr : it->second;
 }
 
 void remove_path(json& doc, const Path& path) {
@@ -236,10 +265,11 @@ std::vector<Entry> read_entries(const json& object) {
 
 // Drops owners of nothing and fields that no longer exist, sorts like the apiserver (operation, time,
 // manager, apiVersion) and stores the list in the object.
-void write_entries(json& object, std::vector<Entry> entries) {
+void write_entries(json& object, const std::string& type, std::vector<Entry> entries) {
+  const PathIndex existing = index_paths(object, type);
   for (auto& e : entries)
     for (auto it = e.fields.begin(); it != e.fields.end();)
-      it = lookup(object, *it) ? std::next(it) : e.fields.erase(it);
+      it = existing.count(*it) ? std::next(it) : e.fields.erase(it);
   entries.erase(std::remove_if(entries.begin(), entries.end(), [](const Entry& e) { return e.fields.empty(); }),
                 entries.end());
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -388,7 +418,7 @@ json server_side_apply(const json& live, const json& applied, const std::string&
   if (live.is_null()) {
     json created = json::object();
     apply_merge(created, applied, type);
-    write_entries(created, {mine});
+    write_entries(created, type, {mine});
     return created;
   }
 
@@ -399,6 +429,7 @@ json server_side_apply(const json& live, const json& applied, const std::string&
     Path path;
   };
   std::vector<Conflict> conflicts;
+  const PathIndex live_nodes = index_paths(live, type), applied_nodes = index_paths(applied, type);
   for (const Entry& e : entries) {
     if (e.same_owner(mine)) {
       previously_applied = e.fields;
@@ -406,8 +437,8 @@ json server_side_apply(const json& live, const json& applied, const std::string&
     }
     for (const Path& p : applied_set) {
       if (!e.fields.count(p) || has_descendant(applied_set, p)) continue;
-      const json* have = lookup(live, p);
-      const json* want = lookup(applied, p);
+      const json* have = find_node(live_nodes, p);
+      const json* want = find_node(applied_nodes, p);
       if (have && want && *have != *want) conflicts.push_back({&e, p});
     }
   }
@@ -459,7 +490,7 @@ json server_side_apply(const json& live, const json& applied, const std::string&
     updated.push_back(std::move(e));
   }
   updated.push_back(std::move(mine));
-  write_entries(result, std::move(updated));
+  write_entries(result, type, std::move(updated));
   return result;
 }
 
@@ -487,7 +518,7 @@ void update_managed_fields(json& updated, const json& old, const std::string& ma
   }
   if (!found && !changed.empty())
     entries.push_back(Entry{manager, "Update", api_version, now_rfc3339, subresource, changed});
-  write_entries(updated, std::move(entries));
+  write_entries(updated, type, std::move(entries));
 }
 
 }  // namespace kubelite
