@@ -11,6 +11,10 @@
 #include "util/duration.h"
 #include "util/logging.h"
 
+namespace arca::cli {  // restore_cmd.cc
+void add_restore_commands(CLI::App& app, const Globals& globals, std::function<int()>& action);
+}  // namespace arca::cli
+
 namespace {
 
 using namespace arca;
@@ -240,6 +244,7 @@ int main(int argc, char** argv) {
   });
 
   cli::add_day2_commands(app, globals, action);
+  cli::add_restore_commands(app, globals, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,493 @@
+// `arca restore create|get|describe|logs|delete` (velero-cli.md §6, §8, §10) and `restore create --dry-run`,
+// which runs the restore engine locally in dry-run mode and prints per object what a restore would do.
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "api/types.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "kube/dynamic.h"
+#include "kube/errors.h"
+#include "kube/transport.h"
+#include "persistence/backup_store.h"
+#include "restore/engine.h"
+#include "restore/modifiers.h"
+#include "util/duration.h"
+#include "util/label_selector.h"
+#include "util/names.h"
+
+namespace arca::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// describe shows the counts alone when the details cannot be fetched in this time.
+constexpr std::chrono::seconds kDescribeDownloadTimeout{5};
+
+struct RestoreFlags {
+  std::string name, from_backup, from_schedule, existing_resource_policy, resource_modifier_configmap, selector,
+      or_selector, output, item_operation_timeout;
+  std::vector<std::string> inc_ns, exc_ns, inc_res, exc_res, status_inc, status_exc, mappings, labels, annotations,
+      icr, restore_volumes, preserve_nodeports;
+  bool wait = false, dry_run = false;
+  // get / describe / logs / delete
+  std::vector<std::string> names;
+  std::string list_selector, get_output = "table";
+  bool details = false, all = false, confirm = false;
+  int timeout_seconds = 60;
+};
+
+std::string phase_of(const api::Restore& r) {
+  std::string phase = r.status.phase == api::RestorePhase::unset ? "New" : std::string(api::to_string(r.status.phase));
+  return r.metadata.deletion_timestamp ? phase + " (Deleting)" : phase;
+}
+
+bool finished(api::RestorePhase phase) {
+  using P = api::RestorePhase;
+  return phase == P::FailedValidation || phase == P::Completed || phase == P::PartiallyFailed || phase == P::Failed;
+}
+
+std::vector<std::string> or_selectors(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t pos; (pos = text.find(" or ", start)) != std::string::npos; start = pos + 4)
+    out.push_back(text.substr(start, pos - start));
+  out.push_back(text.substr(start));
+  return out;
+}
+
+api::Restore build_restore(Session& s, const RestoreFlags& f) {
+  if (f.from_backup.empty() == f.from_schedule.empty())
+    throw std::invalid_argument("either a backup or schedule must be specified, but not both");
+  api::Restore r;
+  r.metadata.name = f.name.empty() ? timestamped_name(f.from_backup.empty() ? f.from_schedule : f.from_backup,
+                                                      now_seconds())
+                                   : f.name;
+  r.metadata.namespace_ = s.ns();
+  r.metadata.labels = parse_map_flag(f.labels, "--labels");
+  r.metadata.annotations = parse_map_flag(f.annotations, "--annotations");
+  auto& spec = r.spec;
+  spec.backup_name = f.from_backup;
+  spec.schedule_name = f.from_schedule;
+  spec.included_namespaces = f.inc_ns.empty() ? std::vector<std::string>{"*"} : last_csv(f.inc_ns);
+  spec.excluded_namespaces = last_csv(f.exc_ns);
+  spec.included_resources = last_csv(f.inc_res);
+  spec.excluded_resources = last_csv(f.exc_res);
+  for (const auto& entry : last_csv(f.mappings)) {
+    auto colon = entry.find(':');
+    if (colon == std::string::npos)
+      throw std::invalid_argument("invalid argument \"" + entry + "\" for \"--namespace-mappings\" flag: " + entry +
+                                  " is not of the form src:dst");
+    spec.namespace_mapping[entry.substr(0, colon)] = entry.substr(colon + 1);
+  }
+  if (!f.existing_resource_policy.empty() && f.existing_resource_policy != "none" &&
+      f.existing_resource_policy != "update")
+    throw std::invalid_argument("invalid argument \"" + f.existing_resource_policy +
+                                "\" for \"--existing-resource-policy\": must be none or update");
+  spec.existing_resource_policy = f.existing_resource_policy;
+  if (!f.status_inc.empty()) spec.restore_status = api::RestoreStatusSpec{last_csv(f.status_inc), last_csv(f.status_exc), {}};
+  if (!f.selector.empty() && !f.or_selector.empty())
+    throw std::invalid_argument("either a 'selector' or an 'or-selector' can be specified, but not both");
+  if (!f.selector.empty()) spec.label_selector = parse_label_selector(f.selector);
+  if (!f.or_selector.empty())
+    for (const auto& one : or_selectors(f.or_selector)) spec.or_label_selectors.push_back(parse_label_selector(one));
+  spec.include_cluster_resources = parse_optional_bool(f.icr, "--include-cluster-resources");
+  spec.restore_pvs = parse_optional_bool(f.restore_volumes, "--restore-volumes");
+  spec.preserve_node_ports = parse_optional_bool(f.preserve_nodeports, "--preserve-nodeports");
+  if (!f.item_operation_timeout.empty()) spec.item_operation_timeout = parse_duration(f.item_operation_timeout);
+  if (!f.resource_modifier_configmap.empty())
+    spec.resource_modifier = api::TypedLocalObjectReference{"", "configmap", f.resource_modifier_configmap, {}};
+  spec.uploader_config.emplace();
+  return r;
+}
+
+// ---- downloads through a DownloadRequest (velero-cli.md §11) ----
+std::string random_suffix() {
+  std::random_device device;
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%08x-%04x-4%03x-%04x-%08x%04x", device(), device() & 0xffff,
+                device() & 0xfff, (device() & 0x3fff) | 0x8000, device(), device() & 0xffff);
+  return buffer;
+}
+
+void download(Session& s, api::DownloadTargetKind kind, const std::string& name, std::chrono::seconds timeout,
+              const std::function<void(const char*, size_t)>& sink) {
+  api::DownloadRequest request;
+  request.metadata.name = name + "-" + random_suffix();
+  request.metadata.namespace_ = s.ns();
+  request.spec.target.kind = kind;
+  request.spec.target.name = name;
+  kube::DynamicClient client(s.transport());
+  auto resource = s.velero("downloadrequests");
+  client.create(resource, s.ns(), json(request));
+  std::string url;
+  for (auto deadline = std::chrono::steady_clock::now() + timeout; url.empty();) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("timed out waiting for download URL; check the arca server logs and that the backup "
+                               "storage location is available");
+    url = client.get(resource, s.ns(), request.metadata.name).get<api::DownloadRequest>().status.download_url;
+    if (url.empty()) std::this_thread::sleep_for(25ms);
+  }
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) throw std::runtime_error("cannot initialise libcurl");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
+  curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* p) -> size_t {
+    (*static_cast<const std::function<void(const char*, size_t)>*>(p))(data, size * n);
+    return size * n;
+  });
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) throw std::runtime_error(std::string("download failed: ") + curl_easy_strerror(rc));
+}
+
+std::string download_gunzipped(Session& s, api::DownloadTargetKind kind, const std::string& name,
+                               std::chrono::seconds timeout) {
+  std::string gz;
+  download(s, kind, name, timeout, [&](const char* data, size_t size) { gz.append(data, size); });
+  return persistence::gunzip_bytes(gz, name);
+}
+
+// ---- create ----
+int dry_run(Session& s, const api::Restore& restore, std::ostream& out) {
+  api::Restore r = restore;
+  if (r.spec.backup_name.empty())
+    throw std::invalid_argument("--dry-run needs --from-backup (the schedule's backup is chosen by the server)");
+  std::optional<restore::ResourceModifiers> modifiers;
+  if (r.spec.resource_modifier)
+    modifiers = restore::parse_modifiers_configmap(
+        kube::DynamicClient(s.transport()).get(s.core("configmaps"), s.ns(), r.spec.resource_modifier->name));
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
+  if (!tar) throw std::runtime_error("cannot create a temporary file for the backup tarball");
+  download(s, api::DownloadTargetKind::BackupContents, r.spec.backup_name, 300s,
+           [&](const char* data, size_t size) { std::fwrite(data, 1, size, tar.get()); });
+  std::rewind(tar.get());
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(std::tmpfile(), &std::fclose);
+  std::string log_path = "/proc/self/fd/" + std::to_string(fileno(log_file.get()));
+  restore::RestoreLog log(log_path, s.ns() + "/" + r.metadata.name);
+  restore::EngineOptions options;
+  options.dry_run = true;
+  options.plugin_namespace = s.ns();
+  options.modifiers = modifiers ? &*modifiers : nullptr;
+  restore::RestoreOutcome outcome;
+  restore::run_restore(r, [&](char* b, size_t n) { return std::fread(b, 1, n, tar.get()); }, s.transport(),
+                       s.discovery(), log, options, outcome);
+  std::map<restore::DryRunVerdict, int> counts;
+  for (const auto& item : outcome.dry_run) {
+    ++counts[item.verdict];
+    out << restore::to_string(item.verdict) << ": " << item.resource_id << "\n" << item.diff;
+  }
+  out << "Dry run of restore from backup " << r.spec.backup_name << ": "
+      << counts[restore::DryRunVerdict::would_create] << " would be created, "
+      << counts[restore::DryRunVerdict::identical] << " skipped as identical, "
+      << counts[restore::DryRunVerdict::differs] << " differ (left untouched"
+      << (r.spec.existing_resource_policy == "update" ? ", updated with --existing-resource-policy=update" : "")
+      << "); nothing was changed.\n";
+  for (const auto& message : outcome.errors.velero) out << "error: " << message << "\n";
+  for (const auto& [ns, messages] : outcome.errors.namespaces)
+    for (const auto& message : messages) out << "error: " << message << "\n";
+  return 0;
+}
+
+int create(Session& s, const RestoreFlags& f, std::ostream& out) {
+  api::Restore r = build_restore(s, f);
+  if (f.dry_run) return dry_run(s, r, out);
+  if (!f.output.empty()) {
+    if (f.output != "json" && f.output != "yaml") throw std::invalid_argument("invalid output format '" + f.output + "'");
+    json object = r;
+    object["apiVersion"] = "velero.io/v1";
+    object["kind"] = "Restore";
+    out << format_objects({object}, f.output);
+    return 0;
+  }
+  kube::DynamicClient client(s.transport());
+  if (!f.from_backup.empty()) client.get(s.velero("backups"), s.ns(), f.from_backup);  // must exist
+  json object = r;
+  object["apiVersion"] = "velero.io/v1";
+  object["kind"] = "Restore";
+  client.create(s.velero("restores"), s.ns(), object);
+  out << "Restore request \"" << r.metadata.name << "\" submitted successfully.\n";
+  if (!f.wait) {
+    out << "Run `arca restore describe " << r.metadata.name << "` or `arca restore logs " << r.metadata.name
+        << "` for more details.\n";
+    return 0;
+  }
+  out << "Waiting for restore to complete. You may safely press ctrl-c to stop waiting - your restore will continue "
+         "in the background.\n";
+  for (;;) {
+    auto current = client.get(s.velero("restores"), s.ns(), r.metadata.name).get<api::Restore>();
+    if (finished(current.status.phase)) {
+      out << "\nRestore completed with status: " << phase_of(current) << ". You may check for more information using "
+          << "the commands `arca restore describe " << r.metadata.name << "` and `arca restore logs "
+          << r.metadata.name << "`.\n";
+      return 0;
+    }
+    out << "." << std::flush;
+    std::this_thread::sleep_for(1s);
+  }
+}
+
+// ---- get / describe / logs / delete ----
+std::vector<api::Restore> select(Session& s, const std::vector<std::string>& names, const std::string& selector) {
+  kube::DynamicClient client(s.transport());
+  std::vector<api::Restore> restores;
+  if (!names.empty()) {
+    for (const auto& n : names) restores.push_back(client.get(s.velero("restores"), s.ns(), n).get<api::Restore>());
+    return restores;
+  }
+  kube::ListOptions options;
+  options.label_selector = selector;
+  client.list(s.velero("restores"), s.ns(), options,
+              [&](const kube::ListItem& item) { restores.push_back(item.parse().get<api::Restore>()); });
+  return restores;
+}
+
+std::string cell(const std::optional<Timestamp>& t) { return t ? format_rfc3339(*t) : "<nil>"; }
+
+int get(Session& s, const RestoreFlags& f, std::ostream& out) {
+  auto restores = select(s, f.names, f.list_selector);
+  if (f.get_output == "json" || f.get_output == "yaml") {
+    std::vector<json> objects;
+    for (const auto& r : restores) {
+      json o = r;
+      o["apiVersion"] = "velero.io/v1";
+      o["kind"] = "Restore";
+      objects.push_back(o);
+    }
+    out << format_objects(objects, f.get_output);
+    return 0;
+  }
+  if (f.get_output != "table") throw std::invalid_argument("invalid output format '" + f.get_output + "'");
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "BACKUP", "STATUS", "STARTED", "COMPLETED", "ERRORS", "WARNINGS", "CREATED", "SELECTOR"}};
+  for (const auto& r : restores)
+    rows.push_back({r.metadata.name, r.spec.backup_name, phase_of(r), cell(r.status.start_timestamp),
+                    cell(r.status.completion_timestamp), std::to_string(r.status.errors),
+                    std::to_string(r.status.warnings), cell(r.metadata.creation_timestamp),
+                    format_label_selector(r.spec.label_selector ? &*r.spec.label_selector : nullptr)});
+  std::vector<size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i)
+      line += i + 1 < row.size() ? row[i] + std::string(widths[i] - row[i].size() + 3, ' ') : row[i];
+    out << line << "\n";
+  }
+  return 0;
+}
+
+std::string list_or(const std::vector<std::string>& items, const std::string& none) {
+  if (items.empty()) return none;
+  std::string joined;
+  for (const auto& i : items) joined += (joined.empty() ? "" : ", ") + i;
+  return joined;
+}
+
+std::string tri_state(const std::optional<bool>& value) { return value ? (*value ? "true" : "false") : "auto"; }
+
+void describe_result(const json& result, std::ostream& out) {
+  if (result.contains("velero")) out << "    Velero:     " << list_or(result["velero"].get<std::vector<std::string>>(), "") << "\n";
+  if (result.contains("cluster")) out << "    Cluster:    " << list_or(result["cluster"].get<std::vector<std::string>>(), "") << "\n";
+  if (result.contains("namespaces")) {
+    out << "    Namespaces:\n";
+    for (const auto& [ns, messages] : result["namespaces"].items())
+      for (const auto& message : messages) out << "      " << ns << ":  " << message.get<std::string>() << "\n";
+  }
+}
+
+int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
+  bool first = true;
+  for (const auto& r : select(s, f.names, f.list_selector)) {
+    if (!first) out << "\n\n";
+    first = false;
+    out << "Name:         " << r.metadata.name << "\nNamespace:    " << r.metadata.namespace_ << "\n";
+    std::string labels;
+    for (const auto& [k, v] : r.metadata.labels) labels += (labels.empty() ? "" : "\n              ") + k + "=" + v;
+    out << "Labels:       " << (labels.empty() ? "<none>" : labels) << "\n\n";
+    out << "Phase:                       " << phase_of(r);
+    if (r.status.phase == api::RestorePhase::Failed || r.status.phase == api::RestorePhase::PartiallyFailed)
+      out << " (run 'arca restore logs " << r.metadata.name << "' for more information)";
+    out << "\n";
+    if (!r.status.failure_reason.empty()) out << "Failure reason:              " << r.status.failure_reason << "\n";
+    if (r.status.progress) {
+      bool running = r.status.phase == api::RestorePhase::InProgress;
+      out << (running ? "Estimated total items to be restored:  " : "Total items to be restored:  ")
+          << r.status.progress->total_items << "\n"
+          << (running ? "Items restored so far:                 " : "Items restored:              ")
+          << r.status.progress->items_restored << "\n";
+    }
+    out << "\nStarted:    " << (r.status.start_timestamp ? format_rfc3339(*r.status.start_timestamp) : "<n/a>") << "\n";
+    out << "Completed:  " << (r.status.completion_timestamp ? format_rfc3339(*r.status.completion_timestamp) : "<n/a>")
+        << "\n";
+    if (!r.status.validation_errors.empty()) {
+      out << "\nValidation errors:";
+      for (const auto& e : r.status.validation_errors) out << "  " << e << "\n";
+    }
+    if (r.status.warnings > 0 || r.status.errors > 0) {
+      json results;
+      try {
+        results = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResults, r.metadata.name, kDescribeDownloadTimeout));
+      } catch (const std::exception&) {
+      }
+      out << "\nWarnings:  " << r.status.warnings << "\n";
+      if (results.contains("warnings")) describe_result(results["warnings"], out);
+      out << "\nErrors:  " << r.status.errors << "\n";
+      if (results.contains("errors")) describe_result(results["errors"], out);
+    }
+    const auto& spec = r.spec;
+    out << "\nBackup:  " << spec.backup_name << "\n";
+    bool all_ns = spec.included_namespaces.empty() ||
+                  (spec.included_namespaces.size() == 1 && spec.included_namespaces[0] == "*");
+    out << "\nNamespaces:\n  Included:  " << (all_ns ? "all namespaces found in the backup" : list_or(spec.included_namespaces, ""))
+        << "\n  Excluded:  " << list_or(spec.excluded_namespaces, "<none>") << "\n";
+    out << "\nResources:\n  Included:        " << list_or(spec.included_resources, "*")
+        << "\n  Excluded:        " << list_or(spec.excluded_resources, "<none>") << "\n  Cluster-scoped:  "
+        << (spec.include_cluster_resources ? (*spec.include_cluster_resources ? "included" : "excluded") : "auto") << "\n";
+    std::vector<std::string> mappings;
+    for (const auto& [from, to] : spec.namespace_mapping) mappings.push_back(from + "=" + to);
+    out << "\nNamespace mappings:  " << list_or(mappings, "<none>") << "\n";
+    out << "\nLabel selector:  " << format_label_selector(spec.label_selector ? &*spec.label_selector : nullptr) << "\n";
+    std::vector<std::string> ors;
+    for (const auto& sel : spec.or_label_selectors) ors.push_back(format_label_selector(&sel));
+    out << "\nOr label selector:  " << list_or(ors, "<none>") << "\n";
+    out << "\nRestore PVs:  " << tri_state(spec.restore_pvs) << "\n";
+    out << "\nExisting Resource Policy:   " << (spec.existing_resource_policy.empty() ? "<none>" : spec.existing_resource_policy)
+        << "\nItemOperationTimeout:       " << (spec.item_operation_timeout ? format_duration(*spec.item_operation_timeout) : "")
+        << "\n\nPreserve Service NodePorts:  " << tri_state(spec.preserve_node_ports) << "\n";
+    if (spec.resource_modifier)
+      out << "\nResource modifier:\n  Type:  " << spec.resource_modifier->kind << "\n  Name:  " << spec.resource_modifier->name << "\n";
+    if (r.status.hook_status)
+      out << "\nHooksAttempted:   " << r.status.hook_status->hooks_attempted
+          << "\nHooksFailed:      " << r.status.hook_status->hooks_failed << "\n";
+    if (f.details) {
+      out << "\nResource List:\n";
+      try {
+        json list = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResourceList, r.metadata.name, kDescribeDownloadTimeout));
+        for (const auto& [kind, entries] : list.items()) {
+          out << "  " << kind << ":\n";
+          for (const auto& entry : entries) out << "    - " << entry.get<std::string>() << "\n";
+        }
+      } catch (const std::exception&) {
+        out << "  <restore resource list not found>\n";
+      }
+    }
+  }
+  return 0;
+}
+
+int logs(Session& s, const RestoreFlags& f, std::ostream& out) {
+  if (f.names.size() != 1) throw std::invalid_argument("restore logs needs exactly one restore name");
+  auto r = kube::DynamicClient(s.transport()).get(s.velero("restores"), s.ns(), f.names[0]).get<api::Restore>();
+  using P = api::RestorePhase;
+  if (r.status.phase != P::Completed && r.status.phase != P::PartiallyFailed && r.status.phase != P::Failed &&
+      r.status.phase != P::WaitingForPluginOperations && r.status.phase != P::WaitingForPluginOperationsPartiallyFailed)
+    throw std::runtime_error("logs for restore \"" + f.names[0] + "\" are not available until it's finished processing, "
+                             "please wait until the restore has a phase of Completed or Failed and try again");
+  out << download_gunzipped(s, api::DownloadTargetKind::RestoreLog, f.names[0], std::chrono::seconds(f.timeout_seconds));
+  return 0;
+}
+
+int remove(Session& s, const RestoreFlags& f, std::ostream& out) {
+  int given = (!f.names.empty()) + f.all + (!f.list_selector.empty());
+  if (given != 1) throw std::invalid_argument("at least one of restore names, --all or --selector must be specified, "
+                                              "and only one of them");
+  auto restores = select(s, f.names, f.list_selector);
+  if (restores.empty()) {
+    out << "No restores found\n";
+    return 0;
+  }
+  while (!f.confirm) {
+    out << "Are you sure you want to continue (Y/N)? " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer) || answer == "n" || answer == "N") return 0;
+    if (answer == "y" || answer == "Y") break;
+  }
+  kube::DynamicClient client(s.transport());
+  for (const auto& r : restores) {
+    client.remove(s.velero("restores"), s.ns(), r.metadata.name);
+    out << "Request to delete restore \"" << r.metadata.name << "\" submitted successfully.\n"
+        << "The restore will be fully deleted after all associated data (restore files in object storage) are removed.\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_restore_commands(CLI::App& app, const Globals& globals, std::function<int()>& action) {
+  static RestoreFlags f;  // CLI11 writes into it while parsing; alive for the whole run
+  auto run = [&globals, &action](int (*work)(Session&, const RestoreFlags&, std::ostream&)) {
+    return [&globals, &action, work] {
+      action = [&globals, work] {
+        Session s(globals);
+        return work(s, f, std::cout);
+      };
+    };
+  };
+  auto tri = [](CLI::App* cmd, const std::string& name, std::vector<std::string>& into, const std::string& help) {
+    cmd->add_flag(name + "{true}", into, help)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  };
+  auto* restore = app.add_subcommand("restore", "Work with restores")->require_subcommand(1);
+
+  auto* create_cmd = restore->add_subcommand("create", "Create a restore");
+  create_cmd->add_option("NAME", f.name, "Restore name (default: <backup>-<timestamp>)");
+  create_cmd->add_option("--from-backup", f.from_backup, "Backup to restore from");
+  create_cmd->add_option("--from-schedule", f.from_schedule, "Schedule to restore from (its most recent completed backup)");
+  create_cmd->add_option("--include-namespaces", f.inc_ns, "Namespaces to include in the restore (use '*' for all namespaces)");
+  create_cmd->add_option("--exclude-namespaces", f.exc_ns, "Namespaces to exclude from the restore");
+  create_cmd->add_option("--namespace-mappings", f.mappings, "Namespace mappings from name in the backup to desired restored name in the form src1:dst1,src2:dst2,...");
+  create_cmd->add_option("--include-resources", f.inc_res, "Resources to include in the restore, formatted as resource.group");
+  create_cmd->add_option("--exclude-resources", f.exc_res, "Resources to exclude from the restore, formatted as resource.group");
+  create_cmd->add_option("--existing-resource-policy", f.existing_resource_policy, "Restore policy for existing resources: none or update");
+  create_cmd->add_option("--status-include-resources", f.status_inc, "Resources to include in the restore status");
+  create_cmd->add_option("--status-exclude-resources", f.status_exc, "Resources to exclude from the restore status");
+  create_cmd->add_option("-l,--selector", f.selector, "Only restore resources matching this label selector");
+  create_cmd->add_option("--or-selector", f.or_selector, "Restore resources matching at least one of these selectors ('a=b or c=d')");
+  tri(create_cmd, "--include-cluster-resources", f.icr, "Include cluster-scoped resources in the restore");
+  tri(create_cmd, "--restore-volumes", f.restore_volumes, "Whether to restore volumes from snapshots");
+  tri(create_cmd, "--preserve-nodeports", f.preserve_nodeports, "Whether to preserve nodeports of Services when restoring");
+  create_cmd->add_option("--item-operation-timeout", f.item_operation_timeout, "How long to wait for async plugin operations");
+  create_cmd->add_option("--resource-modifier-configmap", f.resource_modifier_configmap, "ConfigMap holding resource modifier rules, in the velero namespace");
+  create_cmd->add_option("--labels", f.labels, "Labels to apply to the restore");
+  create_cmd->add_option("--annotations", f.annotations, "Annotations to apply to the restore");
+  create_cmd->add_flag("-w,--wait", f.wait, "Wait for the operation to complete");
+  create_cmd->add_flag("--dry-run", f.dry_run, "Show per object what the restore would do (create, skip as identical, or differs, with a diff) without changing anything");
+  create_cmd->add_option("-o,--output", f.output, "Print the restore as json or yaml instead of creating it");
+  create_cmd->callback(run(create));
+
+  auto* get_cmd = restore->add_subcommand("get", "Get restores");
+  get_cmd->add_option("NAMES", f.names, "Restore names");
+  get_cmd->add_option("-l,--selector", f.list_selector, "Only show items matching this label selector");
+  get_cmd->add_option("-o,--output", f.get_output, "Output display format: table, json or yaml");
+  get_cmd->callback(run(get));
+
+  auto* describe_cmd = restore->add_subcommand("describe", "Describe restores");
+  describe_cmd->add_option("NAMES", f.names, "Restore names");
+  describe_cmd->add_option("-l,--selector", f.list_selector, "Only show items matching this label selector");
+  describe_cmd->add_flag("--details", f.details, "Display additional detail in the command output");
+  describe_cmd->callback(run(describe));
+
+  auto* logs_cmd = restore->add_subcommand("logs", "Get restore logs");
+  logs_cmd->add_option("RESTORE", f.names, "Restore name")->required();
+  logs_cmd->add_option("--timeout", f.timeout_seconds, "How long to wait to receive logs, in seconds");
+  logs_cmd->callback(run(logs));
+
+  auto* delete_cmd = restore->add_subcommand("delete", "Delete restores");
+  delete_cmd->add_option("NAMES", f.names, "Restore names");
+  delete_cmd->add_flag("--all", f.all, "Delete all restores");
+  delete_cmd->add_option("-l,--selector", f.list_selector, "Delete all restores matching this label selector");
+  delete_cmd->add_flag("--confirm", f.confirm, "Confirm deletion");
+  delete_cmd->callback(run(remove));
+}
+
+}  // namespace arca::cli

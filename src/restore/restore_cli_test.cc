@@ -1,0 +1,152 @@
+// `arca restore ...` end to end with real processes: kubelite, `arca server` and the `arca` CLI, a local
+// object store holding a backup. Create with --wait, get, describe, dry run, bad input, delete.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "api/crds.h"
+#include "persistence/backup_store.h"
+#include "restore/restore_test_support.h"
+#include "store/location.h"
+
+namespace arca::restore {
+namespace {
+
+using namespace testing;  // arca::restore::testing
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+struct CommandResult {
+  int status;
+  std::string output;
+};
+
+class RestoreCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testsupport::TempDir();
+    cluster_ = new Cluster(*dir_);
+    ASSERT_EQ(arca({"install", "--crds-only"}).status, 0);
+    cluster_->discovery->refresh();
+    cluster_->create_namespace("velero");
+    std::filesystem::create_directories(dir_->file("store/bucket"));
+    cluster_->create({{"apiVersion", "velero.io/v1"}, {"kind", "BackupStorageLocation"},
+                      {"metadata", {{"name", "default"}, {"namespace", "velero"}}},
+                      {"spec", {{"provider", "local"}, {"objectStorage", {{"bucket", "bucket"}}}, {"default", true},
+                                {"config", {{"root", dir_->file("store")}}}}}},
+                     "velero");
+    server_ = new testsupport::ChildProcess(
+        {testsupport::build_dir() + "/src/cli/arca", "server", "--kubeconfig", cluster_->kubelite.kubeconfig,
+         "--client-qps", "2000", "--client-burst", "2000"},
+        dir_->file("server.log"));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete cluster_;
+    delete dir_;
+  }
+
+  static CommandResult arca(std::vector<std::string> args, const std::string& input = "") {
+    static int counter = 0;
+    std::string log = dir_->file("arca-" + std::to_string(++counter) + ".out");
+    args.insert(args.begin(), {testsupport::build_dir() + "/src/cli/arca", "--kubeconfig", cluster_->kubelite.kubeconfig});
+    testsupport::ChildProcess process(args, log);
+    int status = process.wait(std::chrono::seconds(60));
+    return {status, process.log()};
+  }
+
+  // A Completed backup `name` of namespace `ns` (two ConfigMaps), uploaded to the store; the namespace is deleted.
+  static void backup_and_delete(const std::string& name, const std::string& ns) {
+    cluster_->create_namespace(ns);
+    for (const char* cm : {"alpha", "beta"})
+      cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", cm}}}, {"data", {{"k", cm}}}}, ns);
+    std::string tarball = make_backup(*cluster_, {ns});
+    cluster_->delete_namespace_and_wait(ns);
+    json backup = {{"apiVersion", "velero.io/v1"}, {"kind", "Backup"},
+                   {"metadata", {{"name", name}, {"namespace", "velero"}}},
+                   {"spec", {{"storageLocation", "default"}}}};
+    cluster_->create(backup, "velero");
+    auto backups = cluster_->resource("backups.velero.io");
+    std::string status = R"({"status":{"phase":"Completed","startTimestamp":"2026-01-01T00:00:00Z"}})";
+    cluster_->client->patch(backups, "velero", name, kube::PatchType::Merge, status, {},
+                            backups.subresource("status") != nullptr ? "status" : "");
+    store::LocationConfig location;
+    location.provider = "local";
+    location.bucket = "bucket";
+    location.config = {{"root", dir_->file("store")}};
+    persistence::BackupUpload upload;
+    upload.name = name;
+    backup["status"] = {{"phase", "Completed"}};
+    upload.metadata_json = backup.dump(2);
+    upload.tarball = source_of(tarball);
+    persistence::put_backup(*store::open_store(location), persistence::make_layout(""), upload);
+  }
+
+  static testsupport::TempDir* dir_;
+  static Cluster* cluster_;
+  static testsupport::ChildProcess* server_;
+};
+testsupport::TempDir* RestoreCliTest::dir_ = nullptr;
+Cluster* RestoreCliTest::cluster_ = nullptr;
+testsupport::ChildProcess* RestoreCliTest::server_ = nullptr;
+
+TEST_F(RestoreCliTest, CreateWaitGetDescribeDelete) {
+  backup_and_delete("cli-b1", "cli-app");
+  auto created = arca({"restore", "create", "cli-r1", "--from-backup", "cli-b1", "--namespace-mappings", "cli-app:cli-copy",
+                       "--wait"});
+  ASSERT_EQ(created.status, 0) << created.output << "\n" << server_->log();
+  EXPECT_THAT(created.output, HasSubstr("Restore request \"cli-r1\" submitted successfully."));
+  EXPECT_THAT(created.output, HasSubstr("Restore completed with status: Completed."));
+  EXPECT_EQ(cluster_->client->get(cluster_->resource("configmaps"), "cli-copy", "beta")["data"]["k"], "beta");
+
+  auto get = arca({"restore", "get"});
+  EXPECT_EQ(get.status, 0);
+  EXPECT_THAT(get.output, HasSubstr("NAME"));
+  EXPECT_THAT(get.output, ::testing::ContainsRegex("cli-r1 +cli-b1 +Completed"));
+
+  auto describe = arca({"restore", "describe", "cli-r1"});
+  EXPECT_EQ(describe.status, 0) << describe.output;
+  EXPECT_THAT(describe.output, HasSubstr("Phase:                       Completed"));
+  EXPECT_THAT(describe.output, HasSubstr("Namespace mappings:  cli-app=cli-copy"));
+  EXPECT_THAT(describe.output, HasSubstr("Backup:  cli-b1"));
+
+  auto deleted = arca({"restore", "delete", "cli-r1", "--confirm"});
+  EXPECT_EQ(deleted.status, 0) << deleted.output;
+  EXPECT_THAT(deleted.output, HasSubstr("Request to delete restore \"cli-r1\" submitted successfully."));
+}
+
+TEST_F(RestoreCliTest, DryRunShowsWhatWouldHappenAndChangesNothing) {
+  backup_and_delete("cli-b2", "cli-dry");
+  cluster_->create_namespace("cli-dry");
+  cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "alpha"}}}, {"data", {{"k", "edited"}}}},
+                   "cli-dry");
+  auto dry = arca({"restore", "create", "cli-r2", "--from-backup", "cli-b2", "--dry-run"});
+  ASSERT_EQ(dry.status, 0) << dry.output << "\n" << server_->log();
+  EXPECT_THAT(dry.output, HasSubstr("differs: configmaps/cli-dry/alpha\n--- in cluster\n+++ from backup\n"));
+  EXPECT_THAT(dry.output, HasSubstr("-    \"k\": \"edited\"\n+    \"k\": \"alpha\"\n"));
+  EXPECT_THAT(dry.output, HasSubstr("would create: configmaps/cli-dry/beta\n"));
+  EXPECT_THAT(dry.output, HasSubstr("nothing was changed."));
+  EXPECT_THROW(cluster_->client->get(cluster_->resource("configmaps"), "cli-dry", "beta"), kube::KubeError);
+  EXPECT_THROW(cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "cli-r2"), kube::KubeError);
+}
+
+TEST_F(RestoreCliTest, BadInputIsOneLine) {
+  auto neither = arca({"restore", "create", "x"});
+  EXPECT_NE(neither.status, 0);
+  EXPECT_THAT(neither.output, HasSubstr("either a backup or schedule must be specified, but not both"));
+  auto missing = arca({"restore", "create", "x", "--from-backup", "no-such-backup"});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_THAT(missing.output, HasSubstr("backups.velero.io \"no-such-backup\" not found"));
+  auto policy = arca({"restore", "create", "x", "--from-backup", "b", "--existing-resource-policy", "recreate"});
+  EXPECT_NE(policy.status, 0);
+  EXPECT_THAT(policy.output, HasSubstr("--existing-resource-policy"));
+  auto printed = arca({"restore", "create", "x", "--from-backup", "b", "--include-namespaces", "a,b", "-o", "json"});
+  EXPECT_EQ(printed.status, 0) << printed.output;
+  EXPECT_THAT(printed.output, HasSubstr("\"includedNamespaces\""));
+  EXPECT_THROW(cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "x"), kube::KubeError);
+}
+
+}  // namespace
+}  // namespace arca::restore
