@@ -940,9 +940,6 @@ class Namespaces(Base):
         finally:
             w.close()
 
-    # kubelite does not report NamespaceContentRemaining/NamespaceFinalizersRemaining conditions yet (its
-    # uncommitted controllers.cc attempt logs "type_error.306 cannot use value() with string").
-    @unittest.expectedFailure
     def test_45b_namespace_deletion_reports_progress(self):
         name = unique("ns")
         make_namespace(name)
