@@ -483,6 +483,11 @@ class OverHttp(KubectlScenario, unittest.TestCase):
         self.assertIn("NotFound", self.kubectl("get", "deploy", "nginx-deployment", "-n", ns, ok=False).stderr)
         # replace (PUT with the live resourceVersion), annotate, label overwrite and removal.
         self.kubectl("apply", "-n", ns, "-f", deploy)
+        # The deployment controller reports status; wait for it so that replace's GET-then-PUT does not race it.
+        out = self.kubectl("wait", "--for=condition=Available", "deploy/nginx-deployment", "-n", ns, "--timeout=20s")
+        self.assertIn("condition met", out)
+        self.kubectl("wait", "--for=jsonpath={.status.observedGeneration}=1", "deploy/nginx-deployment", "-n", ns,
+                     "--timeout=20s")
         replaced = os.path.join(self.home, "replaced.yaml")
         with open(deploy) as src, open(replaced, "w") as dst:
             dst.write(src.read().replace("replicas: 3", "replicas: 7"))
