@@ -148,6 +148,12 @@ Target Api::Impl::parse_target(const std::vector<std::string>& s, size_t i, cons
   return t;
 }
 
+// Every answer is JSON: an Accept header that allows no JSON cannot be satisfied (406).
+static bool accepts_json(const std::string& accept) {
+  return accept.empty() || accept.find("json") != std::string::npos || accept.find("*/*") != std::string::npos ||
+         accept.find("application/*") != std::string::npos;
+}
+
 ApiResponse Api::Impl::route(const ApiRequest& req) {
   std::vector<std::string> s = split_path(req.path);
   const std::string& m = req.method;
@@ -217,6 +223,8 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
     return json_response(200, registry.resource_list(group, version));
   }
   Target t = parse_target(s, rest, group, version);
+  if (!accepts_json(req.accept))
+    throw ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json, */*");
   const ResourceInfo& r = *t.r;
   auto allowed = [&](const std::string& verb) {
     bool ok = t.sub.empty() ? r.has_verb(verb) : [&] {

@@ -105,6 +105,7 @@ struct Api::Impl {
   bool run_namespace_cleanup();
   bool report_namespace_content(const ResourceInfo& namespaces, const json& ns_object);
   bool run_garbage_collection();
+  bool collect_orphaned_dependents(const std::vector<ResourcePtr>& resources);
   bool run_crd_cleanup();
   bool run_volume_binding();
   bool run_workload_status();
@@ -118,6 +119,8 @@ struct Api::Impl {
   // Guarded by the store lock: owners being deleted with a foregroundDeletion or orphan finalizer.
   std::set<std::pair<std::string, std::string>> gc_owners;  // (storage id, key)
   bool gc_owners_scanned = false;
+  // Guarded by the store lock: objects written with ownerReferences, whose owners the collector checks.
+  std::set<std::pair<std::string, std::string>> gc_dependents_to_verify;
   std::atomic<bool> volumes_dirty{true};    // a PV, PVC or StorageClass changed
   std::atomic<bool> workloads_dirty{true};  // a Deployment or StatefulSet changed
   std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;

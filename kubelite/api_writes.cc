@@ -26,6 +26,16 @@ WriteOptions write_options(const ApiRequest& req) {
   if (!dry.empty() && dry != "All")
     throw invalid_dry_run(dry);
   w.dry_run = dry == "All";
+  if (w.manager.size() > 128) {
+    const char* options = req.method == "POST" ? "CreateOptions" : req.method == "PUT" ? "UpdateOptions" : "PatchOptions";
+    throw ApiError(422, "Invalid",
+                   std::string(options) + ".meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes",
+                   {{"group", "meta.k8s.io"},
+                    {"kind", options},
+                    {"causes", json::array({{{"reason", "FieldValueTooLong"},
+                                             {"message", "Too long: may not be more than 128 bytes"},
+                                             {"field", "fieldManager"}}})}});
+  }
   std::string validation = query(req, "fieldValidation");
   if (!validation.empty()) {
     if (validation != "Ignore" && validation != "Warn" && validation != "Strict")
@@ -183,6 +193,7 @@ json Api::Impl::commit(const ResourceInfo& r, json object) {
   stored->rv = rv;
   store.put(r.storage_id(), stored);
   note_change(r);
+  if (stored->json.find("\"ownerReferences\"") != std::string::npos) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
   return object;
@@ -341,6 +352,7 @@ json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
   enforce_schema(r, object, w);
+  check_object(r, object);
   bool is_crd = r.is("apiextensions.k8s.io", "customresourcedefinitions");
   if (is_crd) prepare_crd(r, object, registry.names_conflict(object));
   default_new_object(r, object, cluster_state());
@@ -423,6 +435,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
       throw invalid(r, name, {{"FieldValueInvalid", "spec.group", "Invalid value: " + spec["group"].dump() + ": field is immutable"}});
   }
   enforce_schema(r, updated, w);
+  check_object(r, updated);
   check_update(r, old, updated);
   if (tracks_generation(r) && changes_generation(r, old, updated))
     (*meta)["generation"] = old_meta.value("generation", 0) + 1;
@@ -611,6 +624,9 @@ ApiResponse Api::Impl::update_unwarned(const Target& t, const ApiRequest& req, s
   w.subresource = t.sub;
   json body = decode_body(req.body, req.content_type);
   if (!body.is_object()) throw bad_request("the body of the request is not a JSON object");
+  std::string kind = body.value("kind", "");
+  if (t.sub.empty() && !kind.empty() && kind != r.kind)
+    throw bad_request("the kind in the data (" + kind + ") does not match the expected kind (" + r.kind + ")");
   json meta = body.value("metadata", json::object());
   std::string body_name = meta.value("name", "");
   if (!body_name.empty() && body_name != t.name)

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "kubelite/objects.h"
+#include "kubelite/semantics/validation.h"
 
 namespace kubelite {
 
@@ -101,6 +102,13 @@ void admit_pod(json& pod) {
   pod["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
 }
 
+// The service CIDR 10.96.0.0/12.
+bool in_service_range(const std::string& ip) {
+  unsigned a, b, c, d;
+  if (std::sscanf(ip.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d) != 4) return false;
+  return a == 10 && b >= 96 && b < 112 && c < 256 && d < 256;
+}
+
 std::string ip_string(uint32_t ip) {
   return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
          "." + std::to_string(ip & 255);
@@ -133,6 +141,11 @@ void allocate_service(const ResourceInfo& r, json& svc, const ClusterState& clus
           break;
         }
       }
+    } else if (ip != "None" && !in_service_range(ip)) {
+      throw invalid(r, name, {{"FieldValueInvalid", "spec.clusterIPs",
+                               "Invalid value: []string{\"" + ip + "\"}: failed to allocate IP " + ip +
+                                   ": the provided IP (" + ip +
+                                   ") is not in the valid range. The range of valid IPs is 10.96.0.0/12"}});
     } else if (ip != "None" && cluster.cluster_ip_in_use(ip)) {
       throw invalid(r, name, {{"FieldValueInvalid", "spec.clusterIPs",
                                "Invalid value: []string{\"" + ip + "\"}: failed to allocate IP " + ip +
@@ -147,7 +160,20 @@ void allocate_service(const ResourceInfo& r, json& svc, const ClusterState& clus
   bool needs_node_port = type == "NodePort" || type == "LoadBalancer";
   if (needs_node_port) set_default(spec, "externalTrafficPolicy", "Cluster");
   if (spec.contains("ports"))
-    for (auto& p : spec["ports"]) {
+    for (size_t i = 0; i < spec["ports"].size(); ++i) {
+      json& p = spec["ports"][i];
+      if (p.contains("nodePort")) {
+        int port = p.value("nodePort", 0);
+        std::string field = "spec.ports[" + std::to_string(i) + "].nodePort";
+        if (port < 30000 || port > 32767)
+          throw invalid(r, name, {{"FieldValueInvalid", field,
+                                   "Invalid value: " + std::to_string(port) +
+                                       ": provided port is not in the valid range. The range of valid ports is "
+                                       "30000-32767"}});
+        if (cluster.node_port_in_use(port))
+          throw invalid(r, name, {{"FieldValueInvalid", field,
+                                   "Invalid value: " + std::to_string(port) + ": provided port is already allocated"}});
+      }
       if (needs_node_port && !p.contains("nodePort")) {
         unsigned char b[2];
         for (int attempt = 0; attempt < 10000; ++attempt) {
@@ -250,7 +276,106 @@ void apply_defaults(const ResourceInfo& r, json& object) {
   }
 }
 
+// Fields whose JSON type the real server's decoder enforces (400 BadRequest, like a Go unmarshal error).
+void check_types(const ResourceInfo& r, const json& object) {
+  auto fail = [](const std::string& field, const char* type, const json& value) {
+    throw ApiError(400, "BadRequest",
+                   "json: cannot unmarshal " + std::string(value.type_name()) + " into Go struct field " + field +
+                       " of type " + type);
+  };
+  auto strings_map = [&](const json& map, const std::string& field) {
+    if (map.is_null()) return;
+    if (!map.is_object()) fail(field, "map[string]string", map);
+    for (const auto& [k, v] : map.items())
+      if (!v.is_string()) fail(field, "string", v);
+  };
+  const json& meta = object.value("metadata", json::object());
+  strings_map(meta.value("labels", json()), "ObjectMeta.metadata.labels");
+  strings_map(meta.value("annotations", json()), "ObjectMeta.metadata.annotations");
+  for (const auto& f : meta.value("finalizers", json::array()))
+    if (!f.is_string()) fail("ObjectMeta.metadata.finalizers", "string", f);
+  if (r.custom) return;
+  if (r.is("", "configmaps")) {
+    strings_map(object.value("data", json()), "ConfigMap.data");
+    strings_map(object.value("binaryData", json()), "ConfigMap.binaryData");
+  }
+  if (r.is("", "secrets")) {
+    strings_map(object.value("data", json()), "Secret.data");
+    strings_map(object.value("stringData", json()), "Secret.stringData");
+  }
+  const json& spec = object.value("spec", json::object());
+  if (!spec.is_object()) return;
+  if (spec.contains("replicas") && !spec["replicas"].is_null() && !spec["replicas"].is_number_integer())
+    fail(r.kind + ".spec.replicas", "int32", spec["replicas"]);
+  const json* pod_spec = r.is("", "pods") ? &spec : nullptr;
+  if (spec.contains("template") && spec["template"].is_object() && spec["template"].contains("spec"))
+    pod_spec = &spec["template"]["spec"];
+  if (pod_spec && pod_spec->is_object())
+    for (const char* list : {"containers", "initContainers"})
+      for (const auto& c : pod_spec->value(list, json::array()))
+        for (const char* field : {"name", "image"})
+          if (c.contains(field) && !c[field].is_string()) fail(std::string("Container.spec.") + list + "." + field, "string", c[field]);
+}
+
+// Metadata and per-kind validation of the real server (422 Invalid with field causes).
+void validate(const ResourceInfo& r, const json& object) {
+  const json& meta = object.value("metadata", json::object());
+  std::string name = meta.value("name", "");
+  std::vector<FieldCause> causes;
+  const json labels = meta.value("labels", json::object());  // a named copy: items() must not outlive it
+  for (const auto& [key, value] : labels.items()) {
+    std::vector<std::string> problems = is_qualified_name(key);
+    if (!problems.empty())
+      causes.push_back({"FieldValueInvalid", "metadata.labels", "Invalid value: \"" + key + "\": " + join_problems(problems)});
+    problems = is_valid_label_value(value.get<std::string>());
+    if (!problems.empty())
+      causes.push_back({"FieldValueInvalid", "metadata.labels",
+                        "Invalid value: \"" + value.get<std::string>() + "\": " + join_problems(problems)});
+  }
+  const json& finalizers = meta.value("finalizers", json::array());
+  for (size_t i = 0; i < finalizers.size(); ++i) {
+    std::vector<std::string> problems = is_qualified_name(finalizers[i].get<std::string>());
+    if (!problems.empty())
+      causes.push_back({"FieldValueInvalid", "metadata.finalizers[" + std::to_string(i) + "]",
+                        "Invalid value: \"" + finalizers[i].get<std::string>() + "\": " + join_problems(problems)});
+  }
+  if (!r.custom && (r.is("", "configmaps") || r.is("", "secrets"))) {
+    for (const char* field : {"data", "binaryData", "stringData"}) {
+      const json entries = object.value(field, json::object());
+      for (const auto& [key, value] : entries.items()) {
+        bool ok = !key.empty() && key.size() <= 253 && key != "." && key != "..";
+        for (char c : key) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+        if (!ok)
+          causes.push_back({"FieldValueInvalid", std::string(field) + "[" + key + "]",
+                            "Invalid value: \"" + key + "\": a valid config key must consist of alphanumeric "
+                            "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used "
+                            "for validation is '[-._a-zA-Z0-9]+')"});
+      }
+    }
+  }
+  if (!r.custom && r.group == "apps" && object.contains("spec") && object["spec"].is_object()) {
+    const json& spec = object["spec"];
+    const json& selector = spec.value("selector", json::object()).value("matchLabels", json::object());
+    const json& labels = spec.value("template", json::object()).value("metadata", json::object()).value("labels", json::object());
+    bool matches = true;
+    for (const auto& [k, v] : selector.items()) matches = matches && labels.contains(k) && labels[k] == v;
+    if (!matches) {
+      std::string shown;
+      for (const auto& [k, v] : labels.items())
+        shown += (shown.empty() ? "" : ", ") + json(k).dump() + ":" + v.dump();
+      causes.push_back({"FieldValueInvalid", "spec.template.metadata.labels",
+                        "Invalid value: map[string]string{" + shown + "}: `selector` does not match template `labels`"});
+    }
+  }
+  if (!causes.empty()) throw invalid(r, name, causes);
+}
+
 }  // namespace
+
+void check_object(const ResourceInfo& r, const json& object) {
+  check_types(r, object);
+  validate(r, object);
+}
 
 void default_new_object(const ResourceInfo& r, json& object, const ClusterState& cluster) {
   if (r.custom) return;
@@ -333,8 +458,8 @@ bool changes_generation(const ResourceInfo& r, const json& old, const json& upda
   if (r.custom) {
     bool status_sub = r.subresource("status") != nullptr;
     json a = old, b = updated;
-    a.erase("metadata");
-    b.erase("metadata");
+    for (json* o : {&a, &b})
+      for (const char* k : {"metadata", "apiVersion", "kind"}) o->erase(k);
     if (status_sub) {
       a.erase("status");
       b.erase("status");

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "kubelite/objects.h"
 #include "kubelite/registry.h"
 
 namespace kubelite {
@@ -24,6 +25,10 @@ void default_new_object(const ResourceInfo& r, nlohmann::json& object, const Clu
 // Checks an update of a built-in kind (immutable fields → 422) and carries over what the server owns
 // (e.g. an omitted Service clusterIP keeps the allocated one).
 void check_update(const ResourceInfo& r, const nlohmann::json& old, nlohmann::json& object);
+
+// Decoding and validation checks of every write: wrong JSON types → 400 BadRequest; invalid labels,
+// finalizers, ConfigMap/Secret keys, a workload selector that does not match its template → 422 Invalid.
+void check_object(const ResourceInfo& r, const nlohmann::json& object);
 
 // Whether metadata.generation is maintained for this resource.
 bool tracks_generation(const ResourceInfo& r);

@@ -160,6 +160,44 @@ bool Api::Impl::report_namespace_content(const ResourceInfo& namespaces, const j
   return true;
 }
 
+// Dependents whose owners do not exist (or exist with another uid, as after a restore) are deleted, like the
+// garbage collector does when it cannot find an owner.
+bool Api::Impl::collect_orphaned_dependents(const std::vector<ResourcePtr>& resources) {
+  bool progress = false;
+  std::set<std::pair<std::string, std::string>> pending = std::move(gc_dependents_to_verify);
+  gc_dependents_to_verify.clear();
+  for (const auto& [storage_id, key] : pending) {
+    ObjectPtr o = store.get(storage_id, key);
+    if (!o) continue;
+    ResourcePtr r;
+    for (const ResourcePtr& candidate : resources)
+      if (candidate->storage_id() == storage_id) r = candidate;
+    if (!r) continue;
+    json object = json::parse(o->json);
+    if (object["metadata"].contains("deletionTimestamp")) continue;
+    const json& refs = object["metadata"].value("ownerReferences", json::array());
+    bool any_owner_present = refs.empty();
+    for (const auto& ref : refs) {
+      ResourcePtr owner_type = registry.find_kind(ref.value("apiVersion", ""), ref.value("kind", ""));
+      if (!owner_type) {
+        any_owner_present = true;  // an owner kind this server does not serve cannot be checked: keep
+        continue;
+      }
+      std::string owner_key = owner_type->namespaced ? object["metadata"].value("namespace", "") + "/" + ref.value("name", "")
+                                                     : ref.value("name", "");
+      ObjectPtr owner = store.get(owner_type->storage_id(), owner_key);
+      if (owner && json::parse(owner->json)["metadata"].value("uid", "") == ref.value("uid", "")) any_owner_present = true;
+    }
+    if (any_owner_present) continue;
+    DeleteOptions d;
+    d.propagation = "Background";
+    bool gone = false;
+    delete_object(*r, object, d, gone);
+    progress = true;
+  }
+  return progress;
+}
+
 // Dependents of removed owners (background), owners waiting for dependents (foreground), and owners whose
 // dependents must be orphaned.
 bool Api::Impl::run_garbage_collection() {
@@ -181,8 +219,9 @@ bool Api::Impl::run_garbage_collection() {
             (o->json.find("\"foregroundDeletion\"") != std::string::npos || o->json.find("\"orphan\"") != std::string::npos))
           gc_owners.insert({r->storage_id(), key});
   }
-  if (deleted.empty() && gc_owners.empty()) return false;
   std::vector<ResourcePtr> resources = registry.all_storage_resources();
+  bool progress = collect_orphaned_dependents(resources);
+  if (deleted.empty() && gc_owners.empty()) return progress;
   for (auto it = gc_owners.begin(); it != gc_owners.end();) {
     ResourcePtr r;
     for (const ResourcePtr& candidate : resources)
@@ -199,8 +238,7 @@ bool Api::Impl::run_garbage_collection() {
     }
     ++it;
   }
-  if (deleted.empty() && owners.empty()) return false;
-  bool progress = false;
+  if (deleted.empty() && owners.empty()) return progress;
   std::set<std::string> blocked;  // foreground owners that still have dependents
   for (const ResourcePtr& r : resources) {
     std::vector<ObjectPtr> dependents;

@@ -431,6 +431,7 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   EXPECT_EQ(stored["spec"]["revisionHistoryLimit"], 10);
   EXPECT_EQ(stored["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
   stored["spec"]["selector"]["matchLabels"]["app"] = "other";
+  stored["spec"]["template"]["metadata"]["labels"]["app"] = "other";
   Reply immutable = http("PUT", deployments + "/web", stored.dump());
   EXPECT_EQ(immutable.status, 422);
   EXPECT_EQ(immutable.object()["details"]["causes"][0]["field"], "spec.selector");
