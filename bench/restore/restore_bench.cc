@@ -3,13 +3,14 @@
 // then the same objects are POSTed into another empty kubelite by a plain parallel loader. Prints objects/s,
 // the ratio of the two times and the benchmark process's peak RSS (the restore runs first, so the peak is its).
 //   restore_bench [--objects N] [--namespaces N] [--workers N] [--managed-fields]
-#include <sys/resource.h>
-
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,7 +91,6 @@ double plain_load(const std::string& backup, int namespaces, int workers) {
   restore::testing::Cluster cluster(dir);
   auto start = Clock::now();
   for (int n = 0; n < namespaces; ++n) cluster.create_namespace("bench-" + std::to_string(n), {{"bench", "restore"}});
-  std::vector<std::pair<kube::ApiResource, std::string>> batch;
   kube::ApiResource configmaps = cluster.resource("configmaps"), secrets = cluster.resource("secrets");
   std::mutex mutex;
   std::condition_variable ready;
@@ -148,7 +148,8 @@ double plain_load(const std::string& backup, int namespaces, int workers) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int objects = 300000, namespaces = 100, workers = 16;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured, also when redirected
+  int objects = 300000, namespaces = 100, workers = 32;
   bool managed_fields = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
