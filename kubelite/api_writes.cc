@@ -379,6 +379,34 @@ json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json
   return stored;
 }
 
+// managedFields of an update: entries are kept per subresource, so a /status write is recorded apart from
+// the main resource's entries (with "subresource": "status"), like the real server.
+static void record_managed_fields(const ResourceInfo& r, const json& old, json& updated, const WriteOptions& w) {
+  if (w.subresource != "status") {
+    update_managed_fields(updated, old, w.manager, r.api_version(), now_rfc3339());
+    return;
+  }
+  json others = json::array(), status_entries = json::array();
+  for (const auto& e : updated["metadata"].value("managedFields", json::array())) {
+    if (e.value("subresource", "") == "status") {
+      json entry = e;
+      entry.erase("subresource");
+      status_entries.push_back(entry);
+    } else {
+      others.push_back(e);
+    }
+  }
+  json before = old;
+  before["metadata"]["managedFields"] = status_entries;
+  updated["metadata"]["managedFields"] = status_entries;
+  update_managed_fields(updated, before, w.manager, r.api_version(), now_rfc3339());
+  for (auto& e : updated["metadata"]["managedFields"]) {
+    e["subresource"] = "status";
+    others.push_back(e);
+  }
+  updated["metadata"]["managedFields"] = others;
+}
+
 json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updated, const WriteOptions& w) {
   if (!updated.is_object()) throw bad_request("the body of the request is not a JSON object");
   const json& old_meta = old["metadata"];
@@ -445,7 +473,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   old_with_kind["apiVersion"] = r.api_version();
   old_with_kind["kind"] = r.kind;
   if (same_content(old_with_kind, updated) && !w.managed_fields_done) return old_with_kind;  // no-op: nothing written
-  if (!w.managed_fields_done) update_managed_fields(updated, old_with_kind, w.manager, r.api_version(), now_rfc3339());
+  if (!w.managed_fields_done) record_managed_fields(r, old_with_kind, updated, w);
   if (w.dry_run) return updated;
   bool deleting = updated["metadata"].contains("deletionTimestamp");
   bool finalizers_left = !updated["metadata"].value("finalizers", json::array()).empty();
