@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "api/validation.h"
 #include "backup/engine.h"
@@ -289,19 +290,29 @@ void fail_interrupted_backups(ServerContext& ctx) {
   if (interrupted.empty()) return;
   auto locations = list_locations(ctx);
   for (auto& b : interrupted) {
+    // A run killed after velero-backup.json (uploaded last) was stored did finish: keep its outcome.
+    std::optional<api::Backup> stored;
     for (const auto& l : locations) {
       if (l.metadata.name != b.spec.storage_location) continue;
       try {
         auto open = open_location(l, ctx.transport, ctx.secrets);
-        // Without velero-backup.json the files are a killed run's leftovers: no reader would use them.
-        if (!persistence::backup_exists(open->store(), open->layout(), b.metadata.name))
+        if (persistence::backup_exists(open->store(), open->layout(), b.metadata.name))
+          stored = nlohmann::json::parse(persistence::read_backup_metadata(open->store(), open->layout(), b.metadata.name))
+                       .get<api::Backup>();
+        else  // Without velero-backup.json the files are a killed run's leftovers: no reader would use them.
           persistence::delete_backup(open->store(), open->layout(), b.metadata.name);
       } catch (const std::exception& e) {
-        spdlog::warn("backup={} could not clean up after the interrupted run: {}", b.metadata.name, e.what());
+        spdlog::warn("backup={} could not check storage after the interrupted run: {}", b.metadata.name, e.what());
       }
     }
+    bool finished = b.status.phase != BackupPhase::InProgress && stored && b.metadata.uid == stored->metadata.uid;
     update_object<api::Backup>(ctx.transport, ctx.backups, b.metadata.namespace_, b.metadata.name, [&](api::Backup& o) {
       if (!is_in_flight(o.status.phase)) return false;
+      if (finished) {
+        o.status.phase = stored->status.phase;
+        o.status.completion_timestamp = stored->status.completion_timestamp;
+        return true;
+      }
       o.status.phase = BackupPhase::Failed;
       o.status.failure_reason = kInterruptedReason;
       o.status.completion_timestamp = ctx.clock.now();
