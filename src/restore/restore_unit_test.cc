@@ -133,6 +133,9 @@ TEST(ItemActions, PodsJobsServiceAccountsRoleBindings) {
   run_item_actions("jobs.batch", job, "b", context);
   EXPECT_EQ(job["spec"]["selector"]["matchLabels"], json::parse(R"({"a":"b"})"));
   EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"], json::parse(R"({"a":"b"})"));
+  json generated = json::parse(R"({"metadata":{"name":"j"},"spec":{"selector":{"matchLabels":{"controller-uid":"x"}}}})");
+  run_item_actions("jobs.batch", generated, "b", context);
+  EXPECT_FALSE(generated["spec"].contains("selector"));  // the server generates a new one
 
   json sa = json::parse(R"({"metadata":{"name":"sa"},"secrets":[{"name":"sa-token-1"},{"name":"other"},{"name":"sa-token-2"}]})");
   run_item_actions("serviceaccounts", sa, "b", context);
