@@ -2,8 +2,7 @@
 """Black-box conformance suite for kubelite: one test per item of the checklist in
 shared/spec/kube-api.md §12 (test_NN_...; item 50 drives the real kubectl), then bad input, field validation,
 the server behaviour backup and restore meet (§3-§10), custom resource subresources, persistence and TLS.
-Starts $ARCA_BUILD_DIR/kubelite/kubelite on port 0 and talks HTTP to it with the standard library only.
-Behaviour kubelite does not have yet is marked unittest.expectedFailure with a comment naming it."""
+Starts $ARCA_BUILD_DIR/kubelite/kubelite on port 0 and talks HTTP to it with the standard library only."""
 
 import base64
 import json
@@ -1119,9 +1118,6 @@ class ServerBehaviour(Base):
         self.assertEqual(r.json["kind"], "Scale")
         self.assertEqual(SERVER.get(deploy_path(name)).json["spec"]["replicas"], 4)
 
-    # kubelite records /status writes without `subresource: status` (the semantics library's
-    # update_managed_fields takes it as its last argument; kubelite/api_writes.cc does not pass it).
-    @unittest.expectedFailure
     def test_status_writes_are_recorded_with_their_subresource(self):
         name = unique("dep")
         self.create(deploy_path(), deployment(name))
@@ -1146,9 +1142,8 @@ class ServerBehaviour(Base):
         time.sleep(1)
         self.assertEqual(SERVER.get(cm_path(name=dep["metadata"]["name"])).status, 200)
 
-    # kubelite's garbage collector ignores dependents whose owners are absent (restored objects carry owner uids
-    # from the backed-up cluster); the real one deletes them once every owner is verified absent (GC docs).
-    @unittest.expectedFailure
+    # Restored objects carry the owner uids of the backed-up cluster: the real garbage collector deletes a
+    # dependent once every owner is verified absent.
     def test_dangling_owner_references_are_collected(self):
         owner = self.create(cm_path(), configmap(unique("owner")))
         stale = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]["name"],
@@ -1210,8 +1205,6 @@ class ServerBehaviour(Base):
                          self.service(unique("svc"), type="NodePort", ports=[{"port": 80, "nodePort": 31999}]))
         self.assertEqual(np["spec"]["ports"][0]["nodePort"], 31999)
 
-    # kubelite does not track allocated node ports: a second Service with the same nodePort is accepted.
-    @unittest.expectedFailure
     def test_node_port_clash(self):
         path = "/api/v1/namespaces/%s/services" % NS
         self.create(path, self.service(unique("svc"), type="NodePort", ports=[{"port": 80, "nodePort": 31888}]))
@@ -1219,17 +1212,12 @@ class ServerBehaviour(Base):
         self.assertStatus(r, 422, "Invalid")
         self.assertIn("provided port is already allocated", r.json["message"])
 
-    # kubelite accepts node ports outside 30000-32767.
-    @unittest.expectedFailure
     def test_node_port_out_of_range(self):
         r = SERVER.post("/api/v1/namespaces/%s/services" % NS,
                         self.service(unique("svc"), type="NodePort", ports=[{"port": 80, "nodePort": 80}]))
         self.assertStatus(r, 422, "Invalid")
         self.assertIn("provided port is not in the valid range", r.json["message"])
 
-    # kubelite accepts a clusterIP outside its service range (a backup from another cluster restores fine
-    # here and fails on a real cluster).
-    @unittest.expectedFailure
     def test_cluster_ip_out_of_range(self):
         r = SERVER.post("/api/v1/namespaces/%s/services" % NS, self.service(unique("svc"), clusterIP="192.168.1.1"))
         self.assertStatus(r, 422, "Invalid")
@@ -1372,7 +1360,6 @@ class ServerBehaviour(Base):
         self.assertStatus(r, 422, "Invalid")
         self.assertEqual(r.json["details"]["kind"], "PatchOptions")
 
-    @unittest.expectedFailure  # kubelite accepts field managers longer than 128 characters
     def test_field_manager_length(self):
         r = SERVER.post(cm_path(), configmap(unique("cm")), query={"fieldManager": "x" * 129})
         self.assertStatus(r, 422, "Invalid")
@@ -1402,8 +1389,6 @@ class ServerBehaviour(Base):
         left = [i["metadata"]["name"] for i in SERVER.get(cm_path(ns), query={"labelSelector": "g"}).json["items"]]
         self.assertEqual(left, ["d2"])
 
-    # Missing in kubelite: content negotiation; an Accept it cannot satisfy is answered 200 JSON, not 406.
-    @unittest.expectedFailure
     def test_unsatisfiable_accept(self):
         r = SERVER.get(cm_path(), accept="application/xml")
         self.assertStatus(r, 406, "NotAcceptable")
@@ -1458,9 +1443,6 @@ class CustomResourceSubresources(Base):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(SERVER.get(base + "/w").json["spec"]["replicas"], 5)
 
-    # Server bug (kubelite/builtins.cc changes_generation): for custom resources it compares the stored object
-    # (no apiVersion/kind) with the updated one (with them), so every write moves generation.
-    @unittest.expectedFailure
     def test_generation_moves_only_on_spec_changes(self):
         base = self.widgets()
         w = self.create(base, {"apiVersion": "sub.example.com/v1", "kind": "Widget", "metadata": {"name": "g"},
@@ -1647,9 +1629,7 @@ class BadInput(Base):
         self.assertStatus(SERVER.patch(path, b'[{"op": ', JSONPATCH), 400, "BadRequest")
         self.assertStatus(SERVER.patch(path, b'{"data": ', STRATEGIC), 400, "BadRequest")
 
-    # Server bug: a field of the wrong JSON type (YAML `image: y` is the boolean true) throws inside kubelite's
-    # defaulting (nlohmann type_error) and is answered 500 InternalError; the real server answers 400.
-    @unittest.expectedFailure
+    # YAML `image: y` is the boolean true: the real server answers 400, never an internal error.
     def test_wrong_field_type_is_bad_request(self):
         body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "typed"},
                 "spec": {"selector": {"matchLabels": {"a": "b"}},
@@ -1703,8 +1683,8 @@ class BadInput(Base):
 
 
 class Validation(Base):
-    """Field validation of the real server (422 Invalid with field causes; wrong JSON types are 400). Each
-    expectedFailure names validation kubelite does not do yet; nothing may be stored either way."""
+    """Field validation of the real server (422 Invalid with field causes; wrong JSON types are 400); nothing
+    rejected may be stored."""
 
     def rejected(self, path, body, code, reason):
         r = SERVER.post(path, body)
@@ -1712,7 +1692,6 @@ class Validation(Base):
         self.assertEqual(SERVER.get(path + "/" + body["metadata"]["name"]).status, 404, "rejected object was stored")
         return r.json
 
-    @unittest.expectedFailure  # kubelite does not validate label values
     def test_invalid_label_value(self):
         name = unique("cm")
         status = self.rejected(cm_path(), configmap(name, labels={"a": "has space"}), 422, "Invalid")
@@ -1721,29 +1700,24 @@ class Validation(Base):
             status["message"])
         self.assertEqual(status["details"]["causes"][0]["field"], "metadata.labels")
 
-    @unittest.expectedFailure  # kubelite does not validate label keys
     def test_invalid_label_key(self):
         status = self.rejected(cm_path(), configmap(unique("cm"), labels={"-a": "x"}), 422, "Invalid")
         self.assertIn('metadata.labels: Invalid value: "-a": name part must consist of', status["message"])
 
-    @unittest.expectedFailure  # kubelite does not validate finalizer names
     def test_invalid_finalizer_name(self):
         status = self.rejected(cm_path(), configmap(unique("cm"), finalizers=["bad finalizer"]), 422, "Invalid")
         self.assertIn('metadata.finalizers[0]: Invalid value: "bad finalizer"', status["message"])
 
-    @unittest.expectedFailure  # kubelite does not validate ConfigMap keys
     def test_invalid_configmap_key(self):
         status = self.rejected(cm_path(), configmap(unique("cm"), data={"bad key!": "v"}), 422, "Invalid")
         self.assertIn("a valid config key must consist of alphanumeric characters", status["message"])
 
-    @unittest.expectedFailure  # kubelite does not check a workload's selector against its template labels
     def test_selector_must_match_template(self):
         body = deployment(unique("dep"))
         body["spec"]["selector"] = {"matchLabels": {"app": "other"}}
         status = self.rejected(deploy_path(), body, 422, "Invalid")
         self.assertIn("`selector` does not match template `labels`", status["message"])
 
-    @unittest.expectedFailure  # kubelite stores values of the wrong JSON type instead of answering 400
     def test_wrong_json_types(self):
         self.rejected(cm_path(), configmap(unique("cm"), labels={"a": 1}), 400, "BadRequest")
         self.rejected(cm_path(), configmap(unique("cm"), data={"k": 1}), 400, "BadRequest")
