@@ -17,6 +17,10 @@ struct Day2State {
   std::vector<std::string> names, inc_ns, exc_ns, inc_res, exc_res, labels, annotations, icr, snap, skip;
   std::string selector, output = "table";
   bool all = false, confirm = false;
+  InstallCommandOptions install;
+  std::vector<std::string> bsl_config, vsl_config, pod_annotations, pod_labels, sa_annotations;
+  std::vector<std::string> use_volume_snapshots;
+  bool force = false;
 };
 
 void add_schedule_commands(CLI::App& app, const Globals& globals, std::function<int()>& action, Day2State& st) {
@@ -101,11 +105,65 @@ void add_schedule_commands(CLI::App& app, const Globals& globals, std::function<
   }
 }
 
+// Completes main.cc's `install` (which knows only --crds-only) with Velero's flags, and adds `uninstall`.
+void add_install_commands(CLI::App& app, const Globals& globals, std::function<int()>& action, Day2State& st) {
+  auto* install = app.get_subcommand("install");
+  install->description("Install arca (Velero-compatible): namespace, CRDs, RBAC, credentials, locations, server");
+  auto& o = st.install;
+  auto& r = o.resources;
+  install->add_option("--provider", r.provider, "Provider name for backup and volume storage (aws, azure, local)");
+  install->add_option("--bucket", r.bucket, "Name of the object storage bucket where backups should be stored");
+  install->add_option("--prefix", r.prefix, "Prefix under which all Velero data should be stored within the bucket");
+  install->add_option("--secret-file", o.secret_file, "File containing credentials for backup and volume provider");
+  install->add_flag("--no-secret", r.no_secret, "Do not create a cloud-credentials secret");
+  install->add_flag("--no-default-backup-location", r.no_default_backup_location, "Do not create a default backup location");
+  install->add_option("--backup-location-config", st.bsl_config, "Configuration for the backup location (local: root=DIR)");
+  install->add_option("--snapshot-location-config", st.vsl_config, "Configuration for the volume snapshot location");
+  install->add_flag("--use-volume-snapshots{true}", st.use_volume_snapshots, "Whether or not to create snapshot location (default true)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  install->add_option("--image", r.image, "Image to use for the server pod (default " + install::default_image() + ")");
+  install->add_option("--pod-annotations", st.pod_annotations, "Annotations to add to the server pod");
+  install->add_option("--pod-labels", st.pod_labels, "Labels to add to the server pod");
+  install->add_option("--sa-annotations", st.sa_annotations, "Annotations to add to the service account");
+  install->add_option("--service-account-name", r.service_account_name, "ServiceAccount to use instead of creating one");
+  install->add_option("--velero-pod-cpu-request", r.cpu_request, "CPU request for the server pod");
+  install->add_option("--velero-pod-mem-request", r.memory_request, "Memory request for the server pod");
+  install->add_option("--velero-pod-cpu-limit", r.cpu_limit, "CPU limit for the server pod");
+  install->add_option("--velero-pod-mem-limit", r.memory_limit, "Memory limit for the server pod");
+  install->add_option("--garbage-collection-frequency", r.garbage_collection_frequency, "How often the GC runs");
+  install->add_flag("--dry-run", o.dry_run, "Generate resources, but don't send them to the cluster (use with -o)");
+  install->add_option("-o,--output", o.output, "Print the resources as json or yaml");
+  install->callback([&st, &globals, &action, install] {
+    bool crds_only = install->get_option("--crds-only")->count() > 0;
+    st.install.resources.backup_location_config = parse_map_flag(st.bsl_config, "--backup-location-config");
+    st.install.resources.snapshot_location_config = parse_map_flag(st.vsl_config, "--snapshot-location-config");
+    st.install.resources.pod_annotations = parse_map_flag(st.pod_annotations, "--pod-annotations");
+    st.install.resources.pod_labels = parse_map_flag(st.pod_labels, "--pod-labels");
+    st.install.resources.service_account_annotations = parse_map_flag(st.sa_annotations, "--sa-annotations");
+    auto use = parse_optional_bool(st.use_volume_snapshots, "--use-volume-snapshots");
+    st.install.resources.use_volume_snapshots = use.value_or(true);
+    action = [&st, &globals, crds_only] {
+      Session s(globals);
+      return crds_only ? install_crds(s, std::cout) : cli::install(s, st.install, std::cout);
+    };
+  });
+
+  auto* uninstall = app.add_subcommand("uninstall", "Uninstall arca: its namespace, ClusterRoleBinding and CRDs");
+  uninstall->add_flag("--force", st.force, "Uninstall without asking for confirmation");
+  uninstall->callback([&st, &globals, &action] {
+    action = [&st, &globals] {
+      Session s(globals);
+      return cli::uninstall(s, st.force, std::cout);
+    };
+  });
+}
+
 }  // namespace
 
 void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action) {
   static Day2State state;  // one command line per process
   add_schedule_commands(app, globals, action, state);
+  add_install_commands(app, globals, action, state);
   app.get_subcommand("server")
       ->add_option_function<std::string>("--metrics-address", controller::set_metrics_address,
                                          "The address to expose prometheus metrics")

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "install/resources.h"
 
 namespace CLI {
 class App;
@@ -29,5 +30,15 @@ int schedule_delete(Session& session, const std::vector<std::string>& names, boo
 // pause/unpause: exactly one of names, --all, selector.
 int schedule_set_paused(Session& session, const std::vector<std::string>& names, bool all, const std::string& selector,
                         bool paused, std::optional<bool> skip_immediately, std::ostream& out);
+
+// `arca install` (velero-cli.md §9). With -o the resources are printed; with --dry-run nothing is applied.
+struct InstallCommandOptions {
+  install::InstallOptions resources;
+  std::string secret_file, output;
+  bool dry_run = false;
+};
+int install(Session& session, const InstallCommandOptions& options, std::ostream& out);
+// Deletes the namespace, the install's ClusterRoleBinding and the CRDs labelled component=velero.
+int uninstall(Session& session, bool force, std::ostream& out);
 
 }  // namespace arca::cli

@@ -33,6 +33,8 @@ Cluster::Cluster(std::string store_root, const std::vector<std::string>& locatio
   arca_ok(create);
 }
 
+Cluster::Cluster(Bare) : kubelite_(testsupport::start_kubelite(dir_)), store_root_(dir_.file("store")) {}
+
 Cluster::~Cluster() {
   for (auto& s : servers_) s->stop();
 }

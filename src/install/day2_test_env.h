@@ -26,6 +26,9 @@ class Cluster {
   // An empty store_root puts the store inside this cluster's temporary directory.
   // `location_flags` are added to `arca backup-location create`.
   explicit Cluster(std::string store_root = "", const std::vector<std::string>& location_flags = {});
+  // Only kubelite: nothing installed (for `arca install` itself).
+  struct Bare {};
+  explicit Cluster(Bare);
   ~Cluster();
 
   CommandResult arca(const std::vector<std::string>& args, std::chrono::seconds timeout = std::chrono::seconds(60));
