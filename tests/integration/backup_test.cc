@@ -7,11 +7,15 @@
 #include <chrono>
 #include <thread>
 
+#include <fstream>
+
+#include "archive/tarball_reader.h"
 #include "persistence/backup_store.h"
 #include "persistence/layout.h"
 #include "store/local_store.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/manifests.h"
+#include "tests/support/object_servers.h"
 #include "util/timestamp.h"
 
 using integration::Cluster;
@@ -329,6 +333,42 @@ TEST_F(BackupIntegration, GetTableAndJson) {
   EXPECT_NE(table.out.find("listed"), std::string::npos);
   auto j = cluster->arca({"backup", "get", "listed", "-o", "json"});
   EXPECT_EQ(json::parse(j.out)["status"]["phase"], "Completed");
+}
+
+// The same flow against S3 (s3rver): credentials from a Secret, upload, presigned download URL.
+TEST_F(BackupIntegration, S3StorageLocation) {
+  testsupport::TempDir dir;
+  auto s3 = testsupport::start_s3rver(dir);
+  testsupport::create_bucket(s3, "velero-bucket");
+  std::string ini = std::string("[default]\naws_access_key_id=") + testsupport::S3rver::kAccessKey +
+                    "\naws_secret_access_key=" + testsupport::S3rver::kSecretKey + "\n";
+  cluster->client().create(cluster->resource("", "secrets"), "velero",
+                           {{"apiVersion", "v1"}, {"kind", "Secret"},
+                            {"metadata", {{"name", "cloud-credentials"}, {"namespace", "velero"}}},
+                            {"stringData", {{"cloud", ini}}}});
+  auto bsl = cluster->arca({"backup-location", "create", "s3", "--provider", "aws", "--bucket", "velero-bucket",
+                            "--prefix", "/team/", "--credential", "cloud-credentials=cloud", "--config",
+                            "region=us-east-1,s3ForcePathStyle=true,s3Url=" + s3.url});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  auto created = cluster->arca(
+      {"backup", "create", "to-s3", "--include-namespaces", "ns1", "--storage-location", "s3", "--wait"});
+  ASSERT_NE(created.out.find("status: Completed"), std::string::npos) << created.out << created.err;
+  std::string path = dir.file("to-s3.tar.gz");
+  auto dl = cluster->arca({"backup", "download", "to-s3", "-o", path});
+  ASSERT_EQ(dl.exit_code, 0) << dl.err;
+  std::ifstream in(path, std::ios::binary);
+  arca::archive::TarballReader reader([&](char* buffer, size_t capacity) {
+    in.read(buffer, static_cast<std::streamsize>(capacity));
+    return static_cast<size_t>(in.gcount());
+  });
+  std::map<std::string, std::string> entries;
+  while (auto entry = reader.next()) entries[entry->path] = reader.read_content();
+  EXPECT_EQ(entries.at("metadata/version"), "1.1.0\n");
+  EXPECT_TRUE(has(entries, "resources/pods/namespaces/ns1/p1.json"));
+  EXPECT_TRUE(has(entries, "resources/persistentvolumes/cluster/pv1.json"));
+  auto logs = cluster->arca({"backup", "logs", "to-s3"});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("Backed up a total of"), std::string::npos);
 }
 
 // kill -9 of the server in the middle of a backup, then a restart: Failed with the reason, nothing
