@@ -1029,6 +1029,23 @@ class CRDs(Base):
         for n in ("s47-a", "s47-b"):
             self.assertEqual(SERVER.delete(base + "/" + n).status, 200)
 
+    def test_49b_crd_deletion_waits_for_its_resources(self):
+        ensure_crd("gizmos", "held.example.com", "Gizmo")
+        base = "/apis/held.example.com/v1/namespaces/%s/gizmos" % NS
+        self.create(base, {"apiVersion": "held.example.com/v1", "kind": "Gizmo",
+                           "metadata": {"name": "g", "finalizers": ["hold/on"]}})
+        r = SERVER.delete(CRD_PATH + "/gizmos.held.example.com")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["metadata"]["deletionTimestamp"])
+        self.assertIn("customresourcecleanup.apiextensions.k8s.io", r.json["metadata"]["finalizers"])
+        self.assertTrue(wait_until(lambda: condition(SERVER.get(CRD_PATH + "/gizmos.held.example.com").json,
+                                                     "Terminating") == "True", 5))
+        self.assertTrue(wait_until(lambda: SERVER.get(base + "/g").json["metadata"].get("deletionTimestamp"), 5))
+        self.assertEqual(SERVER.get(CRD_PATH + "/gizmos.held.example.com").status, 200, "CRD gone before its CRs")
+        SERVER.patch(base + "/g", {"metadata": {"finalizers": None}}, MERGE)
+        self.assertTrue(wait_until(lambda: SERVER.get(CRD_PATH + "/gizmos.held.example.com").status == 404, 10))
+        _established.discard("gizmos.held.example.com")
+
     def test_48_crd_bad_name(self):
         r = SERVER.post(CRD_PATH, shirt_crd("hats", "wear.example.com", "Hat", name="wrong.wear.example.com"))
         self.assertEqual(r.json.get("details", {}).get("kind"), "CustomResourceDefinition", r)
@@ -1762,6 +1779,8 @@ class Tls(Base):
         self.assertEqual(r.json["kind"], "Status")
         r = self.tls.get("/api/v1/namespaces", token="wrong-token")
         self.assertStatus(r, 401, "Unauthorized")
+        r = self.tls.get("/api/v1/namespaces", send_token=False, headers={"Authorization": "Basic YWRtaW46c2VjcmV0"})
+        self.assertStatus(r, 401, "Unauthorized")  # basic auth left kube-apiserver in 1.19
         r = self.tls.get("/api/v1/namespaces")
         self.assertEqual(r.status, 200, r)
         r = self.tls.get("/api/v1/namespaces", send_token=False, cert=self.tls.client_cert_files())
