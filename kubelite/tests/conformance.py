@@ -739,6 +739,24 @@ class WatchTests(Base):
         finally:
             w.close()
 
+    def test_36b_cluster_wide_watch_and_namespace_content_deletion(self):
+        a, b = unique("ns"), unique("ns")
+        for ns in (a, b):
+            make_namespace(ns)
+        rv = SERVER.get("/api/v1/secrets").json["metadata"]["resourceVersion"]
+        w = SERVER.watch("/api/v1/secrets", {"resourceVersion": rv, "labelSelector": "cw=" + a})
+        try:
+            for ns in (a, b):
+                self.create(sec_path(ns), secret("s", ns=ns, labels={"cw": a}))
+            seen = [w.next() for _ in range(2)]
+            self.assertEqual(sorted((e["type"], e["object"]["metadata"]["namespace"]) for e in seen),
+                             sorted([("ADDED", a), ("ADDED", b)]))
+            self.assertEqual(SERVER.delete("/api/v1/namespaces/" + a).status, 200)
+            ev = w.next(timeout=10)
+            self.assertEqual((ev["type"], ev["object"]["metadata"]["namespace"]), ("DELETED", a), ev)
+        finally:
+            w.close()
+
     def test_38_too_old_resource_version(self):
         ns = unique("ns")
         make_namespace(ns)
