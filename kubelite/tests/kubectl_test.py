@@ -491,6 +491,13 @@ class OverHttp(KubectlScenario, unittest.TestCase):
         replaced = os.path.join(self.home, "replaced.yaml")
         with open(deploy) as src, open(replaced, "w") as dst:
             dst.write(src.read().replace("replicas: 3", "replicas: 7"))
+        # diff: a server-side dry-run patch; exit 0 when equal, 1 with the differences, nothing stored.
+        self.assertEqual(self.kubectl("diff", "-n", ns, "-f", deploy, ok=False).returncode, 0)
+        p = self.kubectl("diff", "-n", ns, "-f", replaced, ok=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^-  replicas: 3$")
+        self.assertRegex(p.stdout, r"(?m)^\+  replicas: 7$")
+        self.assertEqual(self.get_json("deploy", "nginx-deployment", "-n", ns)["spec"]["replicas"], 3)
         self.assertEqual(self.kubectl("replace", "-n", ns, "-f", replaced).strip(),
                          "deployment.apps/nginx-deployment replaced")
         d = self.get_json("deploy", "nginx-deployment", "-n", ns)
