@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "kube/dynamic.h"
 #include "kube/errors.h"
@@ -284,6 +285,7 @@ class Run {
         if (!parse_item_path(entry->path, resource, item)) continue;
         item.json = reader.read_content();
         if (resource == "namespaces") backed_up_namespaces_[item.name] = item.json;
+        if (can_be_additional(resource)) additional_candidates_[item_key(resource, item.ns, item.name)] = item.json;
         spool_.add(resource, item);
       }
     } catch (const archive::ArchiveError& e) {
@@ -515,13 +517,16 @@ class Run {
     pool_.wait_idle();
   }
 
-  void restore_item(const std::string& resource, const SpooledItem& spooled) {
+  // `additional`: pulled in by another item's action (§2.10 step 8): label selectors do not apply, and a
+  // cluster-scoped one is blocked only by an explicit includeClusterResources=false.
+  void restore_item(const std::string& resource, const SpooledItem& spooled, bool additional = false) {
     const std::string& original_ns = spooled.ns;
     const std::string target_ns = target_namespace(original_ns);
     const std::string id = resource_id(resource, target_ns, spooled.name);
     bool bypass = must_have(resource);
+    if (additional && !bypass && !resource_filter_.should_include(resource)) return;
     if (original_ns.empty()) {
-      if (!cluster_scoped_allowed()) return;
+      if (additional ? spec_.include_cluster_resources == false : !cluster_scoped_allowed()) return;
     } else if (!bypass && !namespace_filter_.should_include(original_ns)) {
       return;
     }
@@ -530,8 +535,12 @@ class Run {
       add_error(target_ns, "error decoding " + id + ": not a JSON object");
       return;
     }
-    if (!bypass && !selected_by_labels(item)) return;
+    if (!bypass && !additional && !selected_by_labels(item)) return;
     if (is_completed(resource, item)) return;
+    if (can_be_additional(resource)) {  // de-duplication: the item may come as an additional item and in its tier
+      std::lock_guard lock(handled_mutex_);
+      if (!handled_.insert(item_key(resource, original_ns, spooled.name)).second) return;
+    }
     const std::string kind_key = item.value("apiVersion", "") + "/" + item.value("kind", "");
     if (is_mirror_pod(resource, item)) {
       out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::skipped);
@@ -575,6 +584,7 @@ class Run {
       out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::skipped);
       return;
     }
+    restore_additional_items(resource, from_backup, original_ns, target_ns);
     if (resource == "persistentvolumeclaims" && item.contains("/spec/volumeName"_json_pointer)) {
       reset_volume_binding(item);
       std::lock_guard lock(dynamic_pvs_mutex_);
@@ -606,6 +616,41 @@ class Run {
     }
     out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
     after_create(api, resource, id, target_ns, from_backup, saved_status, created);
+  }
+
+  static bool can_be_additional(const std::string& resource) {
+    return resource == "persistentvolumeclaims" || resource == "persistentvolumes" ||
+           resource == "priorityclasses.scheduling.k8s.io";
+  }
+  static std::string item_key(const std::string& resource, const std::string& ns, const std::string& name) {
+    return resource + "/" + ns + "/" + name;
+  }
+
+  // The additional items of the built-in actions: a pod's PVCs (add-pvc-from-pod) and PriorityClass (pod), a
+  // bound PVC's PV (pvc). Restored from the backup before the item itself; missing from the backup → warning.
+  void restore_additional_items(const std::string& resource, const json& from_backup, const std::string& original_ns,
+                                const std::string& target_ns) {
+    std::vector<std::tuple<std::string, std::string, std::string>> wanted;  // resource, original ns, name
+    if (resource == "pods") {
+      for (const auto& volume : from_backup.value("/spec/volumes"_json_pointer, json::array()))
+        if (volume.contains("/persistentVolumeClaim/claimName"_json_pointer))
+          wanted.emplace_back("persistentvolumeclaims", original_ns,
+                              volume["persistentVolumeClaim"]["claimName"].get<std::string>());
+      std::string priority_class = from_backup.value("/spec/priorityClassName"_json_pointer, std::string());
+      if (!priority_class.empty()) wanted.emplace_back("priorityclasses.scheduling.k8s.io", "", priority_class);
+    } else if (resource == "persistentvolumeclaims") {
+      std::string volume = from_backup.value("/spec/volumeName"_json_pointer, std::string());
+      if (!volume.empty() && from_backup.value("/status/phase"_json_pointer, std::string()) == "Bound")
+        wanted.emplace_back("persistentvolumes", "", volume);
+    }
+    for (const auto& [additional, ns, name] : wanted) {
+      auto found = additional_candidates_.find(item_key(additional, ns, name));
+      if (found == additional_candidates_.end()) {
+        add_warning(target_ns, "additional item " + resource_id(additional, ns, name) + " is not in the backup");
+        continue;
+      }
+      restore_item(additional, SpooledItem{ns, name, found->second}, true);
+    }
   }
 
   void after_create(const kube::ApiResource& api, const std::string& resource, const std::string& id,
@@ -771,6 +816,9 @@ class Run {
   IncludesExcludes resource_filter_, namespace_filter_;
   ActionContext actions_;
   std::map<std::string, std::string> backed_up_namespaces_;  // original name → Namespace JSON
+  std::map<std::string, std::string> additional_candidates_;  // item_key → JSON of PVCs, PVs, PriorityClasses
+  std::mutex handled_mutex_;
+  std::set<std::string> handled_;  // item_keys of those already processed
   std::mutex results_mutex_, namespaces_mutex_, service_accounts_mutex_, dynamic_pvs_mutex_;
   std::map<std::string, std::shared_ptr<NamespaceState>> namespaces_;
   std::map<std::string, std::vector<std::string>> service_accounts_;

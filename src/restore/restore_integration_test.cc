@@ -437,5 +437,55 @@ TEST_F(RestoreTest, StatusIsRestoredOnlyWhenAsked) {
   EXPECT_EQ(restored["status"]["readyReplicas"], 3) << restored.dump();
 }
 
+TEST_F(RestoreTest, PodsBringTheirClaimsAndClaimsTheirVolumes) {  // additional items (§4 add-pvc-from-pod, pvc)
+  cluster_->create_namespace("addl");
+  for (auto object : manifest_objects(fixture("pv-volume.yaml"))) {
+    object["metadata"]["name"] = "addl-volume";
+    cluster_->create(object, "");
+  }
+  json claim = manifest_objects(fixture("pv-claim.yaml"))[0];
+  claim["spec"]["volumeName"] = "addl-volume";
+  cluster_->create(claim, "addl");
+  auto claims = cluster_->resource("persistentvolumeclaims");
+  for (int i = 0; i < 100; ++i) {
+    if (cluster_->client->get(claims, "addl", "task-pv-claim").value("/status/phase"_json_pointer, std::string()) == "Bound")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::string old_claim_uid = cluster_->client->get(claims, "addl", "task-pv-claim")["metadata"]["uid"];
+  json pod = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"db","labels":{"app":"db"}},
+    "spec":{"containers":[{"name":"db","image":"postgres"}],
+            "volumes":[{"name":"data","persistentVolumeClaim":{"claimName":"task-pv-claim"}}]}})");
+  cluster_->create(pod, "addl");
+  std::string backup = make_backup(*cluster_, {"addl"}, {"persistentvolumes"});
+  cluster_->delete_namespace_and_wait("addl");
+  cluster_->client->remove(cluster_->resource("persistentvolumes"), "", "addl-volume");
+  for (int i = 0; i < 100; ++i) {
+    try {
+      cluster_->client->get(cluster_->resource("persistentvolumes"), "", "addl-volume");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } catch (const kube::KubeError&) {
+      break;
+    }
+  }
+
+  // The namespace filter keeps PVs out of their own tier and the selector picks only the pod: both the claim
+  // and its volume still come back, as additional items of the pod and of the claim.
+  auto restore = restore_named("r-addl", "b-addl");
+  restore.spec.included_namespaces = {"addl"};
+  restore.spec.label_selector = parse_label_selector("app=db");
+  RestoreOutcome outcome;
+  run(restore, backup, outcome);
+  EXPECT_EQ(outcome.errors.count(), 0u) << results_json(outcome.errors, outcome.warnings);
+  json list = json::parse(outcome.resources.json());
+  EXPECT_EQ(list["v1/Pod"], json::parse(R"j(["addl/db(created)"])j"));
+  EXPECT_EQ(list["v1/PersistentVolumeClaim"], json::parse(R"j(["addl/task-pv-claim(created)"])j"));
+  EXPECT_EQ(list["v1/PersistentVolume"], json::parse(R"j(["addl-volume(created)"])j"));
+  json volume = cluster_->client->get(cluster_->resource("persistentvolumes"), "", "addl-volume");
+  // The binding to the old claim was reset (claimRef.uid removed), so the volume can bind to the restored claim.
+  EXPECT_NE(volume.value("/spec/claimRef/uid"_json_pointer, std::string()), old_claim_uid);
+  EXPECT_EQ(volume["spec"]["claimRef"]["name"], "task-pv-claim");
+}
+
 }  // namespace
 }  // namespace arca::restore
