@@ -243,6 +243,7 @@ int main(int argc, char** argv) {
   if (sizes.empty()) sizes = {30000, 300000};
   if (!getenv("ARCA_BUILD_DIR")) setenv("ARCA_BUILD_DIR", ARCA_BUILD_DIR_DEFAULT, 0);
   if (!getenv("ARCA_FIXTURES")) setenv("ARCA_FIXTURES", ARCA_FIXTURES_DEFAULT, 0);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as each size finishes
   curl_global_init(CURL_GLOBAL_ALL);
   for (int n : sizes) run(n);
   return 0;
