@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "controller/metrics.h"
+#include "util/duration.h"
 
 #include <iostream>
 #include <memory>
@@ -20,7 +21,8 @@ struct Day2State {
   InstallCommandOptions install;
   std::vector<std::string> bsl_config, vsl_config, pod_annotations, pod_labels, sa_annotations;
   std::vector<std::string> use_volume_snapshots;
-  bool force = false;
+  bool force = false, client_only = false;
+  std::string timeout = "5s";
 };
 
 void add_schedule_commands(CLI::App& app, const Globals& globals, std::function<int()>& action, Day2State& st) {
@@ -158,12 +160,26 @@ void add_install_commands(CLI::App& app, const Globals& globals, std::function<i
   });
 }
 
+void add_version_command(CLI::App& app, const Globals& globals, std::function<int()>& action, Day2State& st) {
+  auto* version = app.add_subcommand("version", "Print the arca version and associated image");
+  version->add_flag("--client-only", st.client_only, "Only get arca client version, not server version");
+  version->add_option("--timeout", st.timeout, "Maximum time to wait for server version to be reported");
+  version->callback([&st, &globals, &action] {
+    auto timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(st.timeout));
+    action = [&st, &globals, timeout] {
+      Session s(globals);
+      return cli::version(s, st.client_only, timeout, std::cout);
+    };
+  });
+}
+
 }  // namespace
 
 void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action) {
   static Day2State state;  // one command line per process
   add_schedule_commands(app, globals, action, state);
   add_install_commands(app, globals, action, state);
+  add_version_command(app, globals, action, state);
   app.get_subcommand("server")
       ->add_option_function<std::string>("--metrics-address", controller::set_metrics_address,
                                          "The address to expose prometheus metrics")

@@ -1,6 +1,7 @@
 #pragma once
 // The day-two commands of `arca` (schedules; more as they land), registered on the command tree by main.cc
 // with one call. Each command sets `action`, which main runs after parsing, as for the other commands.
+#include <chrono>
 #include <functional>
 
 #include "cli/commands.h"
@@ -38,6 +39,9 @@ struct InstallCommandOptions {
   bool dry_run = false;
 };
 int install(Session& session, const InstallCommandOptions& options, std::ostream& out);
+// Client version, and the server's through a ServerStatusRequest (an error line instead when it cannot answer).
+int version(Session& session, bool client_only, std::chrono::seconds timeout, std::ostream& out);
+
 // Deletes the namespace, the install's ClusterRoleBinding and the CRDs labelled component=velero.
 int uninstall(Session& session, bool force, std::ostream& out);
 

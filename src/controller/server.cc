@@ -12,6 +12,7 @@
 #include "controller/leader_election.h"
 #include "controller/metrics.h"
 #include "controller/schedule_controller.h"
+#include "controller/server_status_controller.h"
 #include "controller/request_controllers.h"
 #include "controller/restore_controller.h"
 #include "kube/transport.h"
@@ -68,6 +69,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   controllers.push_back(make_schedule_controller(ctx));
   controllers.push_back(make_gc_controller(ctx));
   controllers.push_back(make_backup_sync_controller(ctx));
+  controllers.push_back(make_server_status_controller(ctx));
   for (auto& c : controllers) c->start();
   spdlog::info("arca server started in namespace {} with {} controllers", ns, controllers.size());
 

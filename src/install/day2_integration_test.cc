@@ -195,3 +195,25 @@ TEST(Metrics, CountersMoveWithBackups) {
   EXPECT_GT(metric(after, "velero_backup_items_total{schedule=\"\"}"), 0) << after;
   EXPECT_EQ(metric(after, "velero_backup_last_status{schedule=\"\"}"), 1) << after;
 }
+
+TEST(Version, ClientAndServerThroughAServerStatusRequest) {
+  Cluster c;
+  auto without_server = c.arca({"version", "--timeout", "1s"});
+  EXPECT_EQ(without_server.exit_code, 0);
+  EXPECT_NE(without_server.output.find("<error getting server version: timed out"), std::string::npos)
+      << without_server.output;
+  c.start_server();
+  auto both = c.arca_ok({"version"});
+  EXPECT_NE(both.find("Client:\n\tVersion: v"), std::string::npos) << both;
+  EXPECT_NE(both.find("Server:\n\tVersion: v"), std::string::npos) << both;
+  auto requests = c.items("serverstatusrequests");
+  ASSERT_FALSE(requests.empty());
+  bool processed = false;
+  for (const auto& r : requests)
+    if (r.value("/status/phase"_json_pointer, std::string()) == "Processed") {
+      processed = true;
+      EXPECT_EQ(r["status"]["plugins"].size(), 3u);
+    }
+  EXPECT_TRUE(processed);
+  EXPECT_EQ(c.arca_ok({"version", "--client-only"}).find("Server:"), std::string::npos);
+}
