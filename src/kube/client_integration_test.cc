@@ -168,18 +168,23 @@ TEST_F(HttpClientTest, PatchesOfEveryType) {
 
 TEST_F(HttpClientTest, StatusSubresourceDryRunDeleteAndDeleteCollection) {
   std::string ns = make_namespace("lifecycle");
-  ApiResource deployments = client->discovery.resolve("deployments");
-  nlohmann::json created = client->dynamic.create(deployments, ns, testing::deployment("st"));
-  created["status"] = {{"observedGeneration", 1}, {"replicas", 3}};
-  created["spec"]["replicas"] = 7;  // ignored by the status subresource
-  nlohmann::json status = client->dynamic.update(deployments, ns, created, {}, "status");
-  EXPECT_EQ(status["status"]["replicas"], 3);
-  EXPECT_NE(status["spec"]["replicas"], 7);
-  nlohmann::json read_status = client->dynamic.get(deployments, ns, "st", "status");
-  EXPECT_EQ(read_status["status"]["replicas"], 3);
+  // An HPA: its status subresource has no controller in kubelite writing it concurrently (Deployments do, as in a
+  // real cluster, which would race this test's resourceVersion).
+  ApiResource hpas = client->discovery.resolve("horizontalpodautoscalers.autoscaling");
+  nlohmann::json created = client->dynamic.create(hpas, ns, nlohmann::json::parse(R"({
+    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "st"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+             "minReplicas": 1, "maxReplicas": 5}})"));
+  created["status"] = {{"currentReplicas", 3}, {"desiredReplicas", 3}};
+  created["spec"]["maxReplicas"] = 7;  // ignored by the status subresource
+  nlohmann::json status = client->dynamic.update(hpas, ns, created, {}, "status");
+  EXPECT_EQ(status["status"]["currentReplicas"], 3);
+  EXPECT_EQ(status["spec"]["maxReplicas"], 5);
+  nlohmann::json read_status = client->dynamic.get(hpas, ns, "st", "status");
+  EXPECT_EQ(read_status["status"]["currentReplicas"], 3);
   nlohmann::json patched_status =
-      client->dynamic.patch(deployments, ns, "st", PatchType::Merge, R"({"status":{"replicas":4}})", {}, "status");
-  EXPECT_EQ(patched_status["status"]["replicas"], 4);
+      client->dynamic.patch(hpas, ns, "st", PatchType::Merge, R"({"status":{"currentReplicas":4}})", {}, "status");
+  EXPECT_EQ(patched_status["status"]["currentReplicas"], 4);
 
   ApiResource cm = client->discovery.resolve("cm");
   WriteOptions dry;
@@ -203,7 +208,19 @@ TEST_F(HttpClientTest, StatusSubresourceDryRunDeleteAndDeleteCollection) {
   right_uid.propagation_policy = "Foreground";
   right_uid.grace_period_seconds = 0;
   client->dynamic.remove(cm, ns, "victim", right_uid);
-  EXPECT_TRUE(is_not_found(error_from([&] { client->dynamic.get(cm, ns, "victim"); })));
+  // Foreground deletion keeps the object under the foregroundDeletion finalizer until the garbage collector
+  // has looked at its dependents, so it disappears shortly after the DELETE, not necessarily at once.
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    try {
+      client->dynamic.get(cm, ns, "victim");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } catch (const KubeError& e) {
+      gone = is_not_found(e);
+      if (!gone) throw;
+    }
+  }
+  EXPECT_TRUE(gone) << "victim still exists 5 s after a Foreground delete";
 
   for (int i = 0; i < 6; ++i) {
     client->dynamic.create(cm, ns, config_map(ns, "bulk-" + std::to_string(i), {{"tier", i % 2 ? "odd" : "even"}}));
