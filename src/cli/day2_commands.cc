@@ -22,6 +22,9 @@ struct Day2State {
   std::vector<std::string> bsl_config, vsl_config, pod_annotations, pod_labels, sa_annotations;
   std::vector<std::string> use_volume_snapshots;
   bool force = false, client_only = false;
+  LocationSetOptions location_set;
+  SnapshotLocationCreateOptions snapshot_location;
+  std::vector<std::string> vsl_labels;
   std::string timeout = "5s";
 };
 
@@ -173,6 +176,46 @@ void add_version_command(CLI::App& app, const Globals& globals, std::function<in
   });
 }
 
+void add_location_commands(CLI::App& app, const Globals& globals, std::function<int()>& action, Day2State& st) {
+  auto run = [&globals, &action](std::function<int(Session&)> work) {
+    action = [&globals, work] {
+      Session s(globals);
+      return work(s);
+    };
+  };
+  auto* bsl = app.get_subcommand("backup-location");
+  auto* set = bsl->add_subcommand("set", "Set specific features for a backup storage location");
+  set->add_option("NAME", st.location_set.name, "Location name")->required();
+  set->add_flag("--default", st.location_set.is_default, "Sets this location as the default backup storage location");
+  set->add_option("--credential", st.location_set.credential, "The credential to use: SECRET_NAME=KEY");
+  set->add_option("--cacert", st.location_set.cacert, "File containing a certificate bundle to use when verifying TLS connections");
+  set->callback([&st, run] { run([&st](Session& s) { return location_set(s, st.location_set, std::cout); }); });
+  auto* del = bsl->add_subcommand("delete", "Delete backup storage locations");
+  del->add_option("NAMES", st.names, "Location names");
+  del->add_flag("--all", st.all, "Delete all backup storage locations");
+  del->add_flag("--confirm", st.confirm, "Confirm deletion");
+  del->callback([&st, run] { run([&st](Session& s) { return location_delete(s, st.names, st.all, st.confirm, std::cout); }); });
+
+  auto* vsl = app.add_subcommand("snapshot-location", "Work with snapshot locations")->require_subcommand(1);
+  auto& o = st.snapshot_location;
+  auto* create = vsl->add_subcommand("create", "Create a volume snapshot location");
+  create->add_option("NAME", o.name, "Location name")->required();
+  create->add_option("--provider", o.provider, "Name of the volume snapshot provider (e.g. aws, azure, gcp)");
+  create->add_option("--config", st.vsl_config, "Configuration key-value pairs");
+  create->add_option("--labels", st.vsl_labels, "Labels to apply to the volume snapshot location");
+  create->add_option("--credential", o.credential, "The credential to use: SECRET_NAME=KEY");
+  create->add_option("-o,--output", o.output, "Print the location as json or yaml instead of creating it");
+  create->callback([&st, run] {
+    st.snapshot_location.config = parse_map_flag(st.vsl_config, "--config");
+    st.snapshot_location.labels = parse_map_flag(st.vsl_labels, "--labels");
+    run([&st](Session& s) { return snapshot_location_create(s, st.snapshot_location, std::cout); });
+  });
+  auto* get = vsl->add_subcommand("get", "Get snapshot locations");
+  get->add_option("NAMES", st.names, "Location names");
+  get->add_option("-o,--output", st.output, "Output display format: table, json or yaml");
+  get->callback([&st, run] { run([&st](Session& s) { return snapshot_location_get(s, st.names, st.output, std::cout); }); });
+}
+
 }  // namespace
 
 void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action) {
@@ -180,6 +223,7 @@ void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int(
   add_schedule_commands(app, globals, action, state);
   add_install_commands(app, globals, action, state);
   add_version_command(app, globals, action, state);
+  add_location_commands(app, globals, action, state);
   app.get_subcommand("server")
       ->add_option_function<std::string>("--metrics-address", controller::set_metrics_address,
                                          "The address to expose prometheus metrics")

@@ -39,6 +39,23 @@ struct InstallCommandOptions {
   bool dry_run = false;
 };
 int install(Session& session, const InstallCommandOptions& options, std::ostream& out);
+// `backup-location set NAME` (--default unsets the others; --credential SECRET=KEY; --cacert FILE) and
+// `backup-location delete` (the location's Backups are deleted from the cluster, not from storage).
+struct LocationSetOptions {
+  std::string name, credential, cacert;
+  bool is_default = false;
+};
+int location_set(Session& session, const LocationSetOptions& options, std::ostream& out);
+int location_delete(Session& session, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out);
+
+struct SnapshotLocationCreateOptions {
+  std::string name, provider, credential, output;
+  std::map<std::string, std::string> config, labels;
+};
+int snapshot_location_create(Session& session, const SnapshotLocationCreateOptions& options, std::ostream& out);
+int snapshot_location_get(Session& session, const std::vector<std::string>& names, const std::string& output,
+                          std::ostream& out);
+
 // Client version, and the server's through a ServerStatusRequest (an error line instead when it cannot answer).
 int version(Session& session, bool client_only, std::chrono::seconds timeout, std::ostream& out);
 

@@ -217,3 +217,34 @@ TEST(Version, ClientAndServerThroughAServerStatusRequest) {
   EXPECT_TRUE(processed);
   EXPECT_EQ(c.arca_ok({"version", "--client-only"}).find("Server:"), std::string::npos);
 }
+
+TEST(Locations, SetDefaultDeleteAndSnapshotLocations) {
+  Cluster c;
+  std::filesystem::create_directories(c.store_root() + "/second");
+  c.arca_ok({"backup-location", "create", "second", "--provider", "local", "--bucket", "second", "--config",
+             "root=" + c.store_root()});
+  c.arca_ok({"backup-location", "set", "second", "--default"});
+  c.arca_ok({"backup-location", "set", "default", "--credential", "creds=cloud"});
+  for (const auto& l : c.items("backupstoragelocations")) {
+    bool is_second = l["metadata"]["name"] == "second";
+    EXPECT_EQ(l["spec"].value("default", false), is_second) << l;
+    if (!is_second) EXPECT_EQ(l["spec"]["credential"], (json{{"name", "creds"}, {"key", "cloud"}}));
+  }
+  auto bad = c.arca({"backup-location", "set", "second", "--credential", "nokey"});
+  EXPECT_EQ(bad.output, "An error occurred: --credential must be of the form SECRET_NAME=KEY\n");
+
+  c.start_server();
+  c.arca_ok({"backup", "create", "on-second", "--include-namespaces", "velero", "--storage-location", "second", "--wait"});
+  ASSERT_EQ(c.items("backups").size(), 1u);
+  ASSERT_EQ(c.items("backups")[0]["status"]["phase"], "Completed");
+  c.server(0).stop();  // sync would bring the backup back from the bucket
+  auto deleted = c.arca_ok({"backup-location", "delete", "second", "--confirm"});
+  EXPECT_NE(deleted.find("Backups associated"), std::string::npos) << deleted;
+  EXPECT_TRUE(c.items("backups").empty());
+  EXPECT_TRUE(std::filesystem::exists(c.store_root() + "/second/backups/on-second/velero-backup.json"));
+
+  c.arca_ok({"snapshot-location", "create", "ebs", "--provider", "aws", "--config", "region=eu-west-1"});
+  auto table = c.arca_ok({"snapshot-location", "get"});
+  EXPECT_NE(table.find("ebs    aws"), std::string::npos) << table;
+  EXPECT_EQ(c.items("volumesnapshotlocations")[0]["spec"]["config"]["region"], "eu-west-1");
+}
