@@ -100,10 +100,12 @@ TEST(GarbageCollection, KeepLastNeverDeletesTheNewestGoodBackups) {
   for (const auto& b : backups) EXPECT_TRUE(stored(c, b["metadata"]["name"])) << b["metadata"]["name"];
 }
 
-TEST(BackupSync, ASecondClusterOnTheSameBucketListsTheBackupsAndOrphansGo) {
+TEST(BackupSync, ASecondClusterOnTheSameBucketListsAndRestoresTheBackupsAndOrphansGo) {
   Cluster first;
   first.start_server();
-  first.arca_ok({"backup", "create", "before-migration", "--include-namespaces", "velero", "--wait"});
+  ASSERT_EQ(first.kubectl({"create", "namespace", "shop"}).exit_code, 0);
+  ASSERT_EQ(first.kubectl({"-n", "shop", "create", "configmap", "prices", "--from-literal=apple=3"}).exit_code, 0);
+  first.arca_ok({"backup", "create", "before-migration", "--include-namespaces", "shop", "--wait"});
   first.arca_ok({"backup", "create", "doomed", "--include-namespaces", "velero", "--wait"});
   ASSERT_TRUE(stored(first, "before-migration"));
 
@@ -119,6 +121,12 @@ TEST(BackupSync, ASecondClusterOnTheSameBucketListsTheBackupsAndOrphansGo) {
   }
   auto get = second.arca_ok({"backup", "get", "before-migration"});
   EXPECT_NE(get.find("Completed"), std::string::npos) << get;
+
+  // Migration: the second cluster restores what the first one backed up.
+  second.arca_ok({"restore", "create", "migrated", "--from-backup", "before-migration", "--wait"});
+  auto restored = second.kubectl({"-n", "shop", "get", "configmap", "prices", "-o", "jsonpath={.data.apple}"});
+  EXPECT_EQ(restored.exit_code, 0) << restored.output;
+  EXPECT_EQ(restored.output, "3");
 
   // Storage of one backup disappears behind the clusters' backs: the second cluster drops its Backup.
   std::filesystem::remove_all(first.store_root() + "/bucket/backups/doomed");
