@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "controller/runtime.h"
@@ -19,10 +20,27 @@ std::string micro_time(Timestamp t) {
   return s.substr(0, s.size() - 1) + ".000000Z";
 }
 
-std::string default_identity() {
+std::string hostname() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  return std::string(host) + "_" + std::to_string(getpid());
+  return host;
+}
+
+std::string default_identity() { return hostname() + "_" + std::to_string(getpid()); }
+
+// A holder named `<this host>_<pid>` whose process is gone (a server killed with -9 and restarted on the same
+// machine) cannot renew; waiting out its lease would only delay the recovery of its interrupted backups.
+bool holder_dead_on_this_host(const std::string& holder) {
+  std::string prefix = hostname() + "_";
+  if (holder.rfind(prefix, 0) != 0) return false;
+  try {
+    size_t used = 0;
+    long pid = std::stol(holder.substr(prefix.size()), &used);
+    if (used != holder.size() - prefix.size() || pid <= 0) return false;
+    return kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH;
+  } catch (const std::logic_error&) {
+    return false;
+  }
 }
 
 // SIGTERM/SIGINT are blocked in the server (sigwait takes them later); while waiting for leadership a pending
@@ -91,7 +109,9 @@ bool Leadership::try_acquire_or_renew() {
       throw;
     }
   }
-  if (!lease_available(lease, settings_.identity, now)) return false;
+  if (!lease_available(lease, settings_.identity, now) &&
+      !holder_dead_on_this_host(lease["spec"].value("holderIdentity", "")))
+    return false;
   auto& spec = lease["spec"];
   if (spec.value("holderIdentity", "") != settings_.identity) {
     spec["acquireTime"] = micro_time(now);

@@ -3,6 +3,7 @@
 // `arca server` replicas never run the same backup: only the holder of the Lease starts the controllers
 // (and fails interrupted backups at start-up); the others wait. A leader that cannot renew within the
 // renew deadline exits at once, before another replica can take over (client-go's OnStoppedLeading).
+// A lease held by a process of this same host that no longer exists is taken over at once.
 #include <atomic>
 #include <chrono>
 #include <memory>

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <csignal>
 
 #include "src/install/day2_test_env.h"
 
@@ -255,4 +256,17 @@ TEST(Locations, SetDefaultDeleteAndSnapshotLocations) {
   auto table = c.arca_ok({"snapshot-location", "get"});
   EXPECT_NE(table.find("ebs    aws"), std::string::npos) << table;
   EXPECT_EQ(c.items("volumesnapshotlocations")[0]["spec"]["config"]["region"], "eu-west-1");
+}
+
+TEST(LeaderElection, AKilledLeaderOnThisHostIsReplacedAtOnce) {
+  Cluster c;
+  c.start_server();
+  ASSERT_TRUE(eventually([&] { return c.server(0).log().find("leads (lease") != std::string::npos; }, 20s));
+  c.server(0).signal(SIGKILL);
+  c.server(0).wait(5s);
+  auto started = std::chrono::steady_clock::now();
+  c.start_server();
+  ASSERT_TRUE(eventually([&] { return c.server(1).log().find("leads (lease") != std::string::npos; }, 20s))
+      << c.server(1).log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);  // not the 15 s lease duration
 }
