@@ -99,9 +99,6 @@ std::vector<json> install_resources(const InstallOptions& o) {
   }
 
   json args = json::array({"server"});
-  if (o.default_volumes_to_fs_backup) args.push_back("--default-volumes-to-fs-backup=true");
-  if (!o.garbage_collection_frequency.empty())
-    args.push_back("--garbage-collection-frequency=" + o.garbage_collection_frequency);
   json pod_labels = labels();
   pod_labels["deploy"] = "velero";
   for (const auto& [k, v] : o.pod_labels) pod_labels[k] = v;

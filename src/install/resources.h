@@ -26,8 +26,6 @@ struct InstallOptions {
   std::map<std::string, std::string> pod_annotations, pod_labels, service_account_annotations;
   std::string service_account_name;  // empty: create and use `velero`
   std::string cpu_request = "500m", memory_request = "128Mi", cpu_limit = "1000m", memory_limit = "512Mi";
-  bool default_volumes_to_fs_backup = false;
-  std::string garbage_collection_frequency;  // passed to the server when set
 };
 
 std::string default_image();
