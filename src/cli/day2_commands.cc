@@ -215,6 +215,22 @@ void add_location_commands(CLI::App& app, const Globals& globals, std::function<
   get->callback([&st, run] { run([&st](Session& s) { return snapshot_location_get(s, st.names, st.output, std::cout); }); });
 }
 
+void add_client_commands(CLI::App& app, std::function<int()>& action, Day2State& st) {
+  // Namespace precedence: -n > config file > $VELERO_NAMESPACE (main.cc's default) > velero.
+  auto config = read_client_config(std::cerr);
+  if (auto ns = config.find("namespace"); ns != config.end() && !ns->second.empty())
+    app.get_option("--namespace")->default_val(ns->second);
+
+  auto* client = app.add_subcommand("client", "Arca client related commands")->require_subcommand(1);
+  auto* config_cmd = client->add_subcommand("config", "Get and set client configuration file values")->require_subcommand(1);
+  auto* set = config_cmd->add_subcommand("set", "Set client configuration file values");
+  set->add_option("KEY=VALUE", st.names, "Values to set")->required();
+  set->callback([&st, &action] { action = [&st] { return client_config_set(st.names, std::cout, std::cerr); }; });
+  auto* get = config_cmd->add_subcommand("get", "Get client configuration file values");
+  get->add_option("KEY", st.names, "Keys to show (all when none)");
+  get->callback([&st, &action] { action = [&st] { return client_config_get(st.names, std::cout, std::cerr); }; });
+}
+
 }  // namespace
 
 void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action) {
@@ -223,6 +239,7 @@ void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int(
   add_install_commands(app, globals, action, state);
   add_version_command(app, globals, action, state);
   add_location_commands(app, globals, action, state);
+  add_client_commands(app, action, state);
   app.get_subcommand("server")
       ->add_option_function<std::string>("--metrics-address", controller::set_metrics_address,
                                          "The address to expose prometheus metrics")

@@ -59,6 +59,14 @@ int snapshot_location_get(Session& session, const std::vector<std::string>& name
 // Client version, and the server's through a ServerStatusRequest (an error line instead when it cannot answer).
 int version(Session& session, bool client_only, std::chrono::seconds timeout, std::ostream& out);
 
+// The client config file (velero-cli.md §2): $HOME/.config/velero/config.json, a JSON object of strings.
+// Its `namespace` beats $VELERO_NAMESPACE and loses to -n. Read errors are a warning, not fatal.
+std::string client_config_path();
+std::map<std::string, std::string> read_client_config(std::ostream& warnings);
+// KEY=VALUE pairs; an empty VALUE removes the key; malformed pairs are skipped with a warning.
+int client_config_set(const std::vector<std::string>& assignments, std::ostream& out, std::ostream& err);
+int client_config_get(const std::vector<std::string>& keys, std::ostream& out, std::ostream& err);
+
 // Deletes the namespace, the install's ClusterRoleBinding and the CRDs labelled component=velero.
 int uninstall(Session& session, bool force, std::ostream& out);
 

@@ -270,3 +270,32 @@ TEST(LeaderElection, AKilledLeaderOnThisHostIsReplacedAtOnce) {
       << c.server(1).log();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);  // not the 15 s lease duration
 }
+
+TEST(ClientConfig, SetGetAndTheNamespaceItChooses) {
+  Cluster c;
+  testsupport::TempDir home;
+  auto arca = [&](const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    std::vector<std::string> argv = {day2test::arca_binary(), "--kubeconfig", c.kubeconfig()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testsupport::ChildProcess p(argv, home.file("out.log"), env);
+    p.wait(30s);
+    return testsupport::read_file(home.file("out.log"));
+  };
+  std::map<std::string, std::string> env = {{"HOME", home.path()}};
+  EXPECT_EQ(arca({"client", "config", "get", "namespace"}, env), "namespace: <NOT SET>\n");
+  arca({"client", "config", "set", "namespace=elsewhere", "features=EnableCSI"}, env);
+  EXPECT_EQ(arca({"client", "config", "get"}, env), "features: EnableCSI\nnamespace: elsewhere\n");
+  auto mode = std::filesystem::status(home.path() + "/.config/velero/config.json").permissions();
+  EXPECT_EQ(mode & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  // The config's namespace wins over $VELERO_NAMESPACE and loses to -n.
+  ASSERT_EQ(c.kubectl({"create", "namespace", "elsewhere"}).exit_code, 0);
+  env["VELERO_NAMESPACE"] = "velero";
+  arca({"schedule", "create", "from-config", "--schedule", "@daily", "--paused"}, env);
+  arca({"-n", "velero", "schedule", "create", "from-flag", "--schedule", "@daily", "--paused"}, env);
+  EXPECT_EQ(c.kubectl({"-n", "elsewhere", "get", "schedules.velero.io", "from-config"}).exit_code, 0);
+  EXPECT_EQ(c.kubectl({"-n", "velero", "get", "schedules.velero.io", "from-flag"}).exit_code, 0);
+
+  arca({"client", "config", "set", "namespace="}, env);
+  EXPECT_EQ(arca({"client", "config", "get"}, env), "features: EnableCSI\n");
+}
