@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <csignal>
 
@@ -298,4 +299,14 @@ TEST(ClientConfig, SetGetAndTheNamespaceItChooses) {
 
   arca({"client", "config", "set", "namespace="}, env);
   EXPECT_EQ(arca({"client", "config", "get"}, env), "features: EnableCSI\n");
+}
+
+TEST(Completion, BashCompletesSubcommandsAndFlagsFromTheCommandTree) {
+  testsupport::TempDir dir;
+  std::ofstream(dir.file("check.sh")) << "source <(\"$1\" completion bash)\n"
+                                         "COMP_WORDS=(arca schedule cr); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"
+                                         "COMP_WORDS=(arca -n x install --no-s); COMP_CWORD=4; _arca; echo \"${COMPREPLY[*]}\"\n";
+  testsupport::ChildProcess bash({"bash", dir.file("check.sh"), day2test::arca_binary()}, dir.file("out"));
+  ASSERT_EQ(bash.wait(20s), 0) << testsupport::read_file(dir.file("out"));
+  EXPECT_EQ(testsupport::read_file(dir.file("out")), "create\n--no-secret\n");
 }
