@@ -93,6 +93,16 @@ struct Api::Impl {
   void note_change(const ResourceInfo& r);  // flags the controllers that care about this resource
   json read(const ResourceInfo& r, const std::string& key) const;  // null when absent
   ClusterState cluster_state();
+  // Cluster IPs and node ports in use, derived from /services. Rebuilt only when /services changed other than
+  // by a create that already recorded itself here, so bulk creates stay linear.
+  struct ServiceAllocations {
+    uint64_t writes_seen = UINT64_MAX;
+    std::set<std::string> ips;
+    std::set<int> ports;
+    uint32_t last_ip = 0;  // where the next free-IP search starts
+  } service_allocations;
+  ServiceAllocations& current_service_allocations();
+  static void add_service_allocations(ServiceAllocations& a, const json& svc);
   void register_crd(const json& crd);
 
   // --- controllers.cc ---

@@ -1,5 +1,6 @@
 // Create, update, patch, delete and deletecollection, and the write pipeline they share
 // (kube-api.md §3, §6, §7, §9). Every function here runs with the store lock held exclusively.
+#include <cstdio>
 #include <ctime>
 #include <set>
 
@@ -129,30 +130,36 @@ void set_replicas(const ResourceInfo& r, json& object, const json& replicas) {
 
 }  // namespace
 
+void Api::Impl::add_service_allocations(ServiceAllocations& a, const json& svc) {
+  const json& spec = svc.value("spec", json::object());
+  if (spec.contains("clusterIP") && spec["clusterIP"].is_string()) {
+    const std::string& ip = spec["clusterIP"].get_ref<const std::string&>();
+    a.ips.insert(ip);
+    unsigned b[4];
+    if (std::sscanf(ip.c_str(), "%u.%u.%u.%u", &b[0], &b[1], &b[2], &b[3]) == 4)
+      a.last_ip = (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+  }
+  for (const auto& p : spec.value("ports", json::array()))
+    if (p.contains("nodePort") && p["nodePort"].is_number_integer()) a.ports.insert(p["nodePort"].get<int>());
+}
+
+Api::Impl::ServiceAllocations& Api::Impl::current_service_allocations() {
+  ServiceAllocations& a = service_allocations;
+  uint64_t writes = store.writes("/services");
+  if (a.writes_seen != writes) {
+    a = ServiceAllocations{};
+    for (const auto& [key, o] : store.collection("/services")) add_service_allocations(a, json::parse(o->json));
+    a.writes_seen = writes;
+  }
+  return a;
+}
+
 ClusterState Api::Impl::cluster_state() {
-  // Built on first use: only Service creation needs the allocated IPs and ports.
-  struct Allocated {
-    bool scanned = false;
-    std::set<std::string> ips;
-    std::set<int> ports;
-  };
-  auto allocated = std::make_shared<Allocated>();
-  auto scan = [this, allocated]() -> Allocated& {
-    if (!allocated->scanned) {
-      allocated->scanned = true;
-      for (const auto& [key, o] : store.collection("/services")) {
-        json svc = json::parse(o->json);
-        const json& spec = svc.value("spec", json::object());
-        if (spec.contains("clusterIP")) allocated->ips.insert(spec["clusterIP"].get<std::string>());
-        for (const auto& p : spec.value("ports", json::array()))
-          if (p.contains("nodePort")) allocated->ports.insert(p["nodePort"].get<int>());
-      }
-    }
-    return *allocated;
-  };
   ClusterState state;
-  state.cluster_ip_in_use = [scan](const std::string& ip) { return scan().ips.count(ip) > 0; };
-  state.node_port_in_use = [scan](int port) { return scan().ports.count(port) > 0; };
+  // Only Service creation asks; the index behind these is built once and kept current (see ServiceAllocations).
+  state.cluster_ip_in_use = [this](const std::string& ip) { return current_service_allocations().ips.count(ip) > 0; };
+  state.node_port_in_use = [this](int port) { return current_service_allocations().ports.count(port) > 0; };
+  state.last_allocated_ip = service_allocations.last_ip;
   state.default_storage_class = [this] {
     for (const auto& [key, o] : store.collection("storage.k8s.io/storageclasses")) {
       json sc = json::parse(o->json);
@@ -359,6 +366,10 @@ json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json
   if (!w.managed_fields_done) update_managed_fields(object, nullptr, w.manager, r.api_version(), now_rfc3339());
   if (w.dry_run) return object;
   json stored = commit(r, std::move(object));
+  if (r.is("", "services") && service_allocations.writes_seen + 1 == store.writes("/services")) {
+    add_service_allocations(service_allocations, stored);  // our own put: the index stays current
+    ++service_allocations.writes_seen;
+  }
   if (is_crd) register_crd(stored);
   if (r.is("", "namespaces")) {
     // What the serviceaccount and root-ca-cert-publisher controllers add to every new namespace.

@@ -135,7 +135,12 @@ void allocate_service(const ResourceInfo& r, json& svc, const ClusterState& clus
     std::string ip = spec.value("clusterIP", "");
     if (ip.empty()) {
       // The service CIDR 10.96.0.0/12; .1 is the kubernetes Service.
-      for (uint32_t candidate = (10u << 24) | (96u << 16) | 1; candidate < ((10u << 24) | (112u << 16)); ++candidate) {
+      const uint32_t first = (10u << 24) | (96u << 16) | 1, end = (10u << 24) | (112u << 16);
+      uint32_t start = cluster.last_allocated_ip >= first && cluster.last_allocated_ip + 1 < end
+                           ? cluster.last_allocated_ip + 1
+                           : first;
+      for (uint32_t i = 0; i < end - first; ++i) {
+        uint32_t candidate = first + (start - first + i) % (end - first);
         if (!cluster.cluster_ip_in_use(ip_string(candidate))) {
           ip = ip_string(candidate);
           break;

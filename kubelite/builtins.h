@@ -16,6 +16,7 @@ struct ClusterState {
   std::function<bool(const std::string& ip)> cluster_ip_in_use;
   std::function<bool(int port)> node_port_in_use;
   std::function<std::string()> default_storage_class;  // "" when no StorageClass is marked default
+  uint32_t last_allocated_ip = 0;  // free-IP search starts after it (and wraps), like the real allocator's bitmap scan
 };
 
 // Applies create-time defaults and admission of built-in kinds to `object` (which already has its uid and

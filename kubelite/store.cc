@@ -34,6 +34,7 @@ const Collection& Store::collection(const std::string& storage_id) const {
 }
 
 void Store::put(const std::string& storage_id, ObjectPtr object) {
+  ++writes_[storage_id];
   ObjectPtr& slot = collections_[storage_id][object->key];
   ObjectPtr previous = slot;
   slot = object;
@@ -46,6 +47,7 @@ void Store::remove(const std::string& storage_id, ObjectPtr last_state) {
   if (c == collections_.end()) return;
   auto it = c->second.find(last_state->key);
   if (it == c->second.end()) return;
+  ++writes_[storage_id];
   ObjectPtr previous = it->second;
   c->second.erase(it);
   append_log(storage_id, *last_state, true);

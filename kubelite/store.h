@@ -45,6 +45,11 @@ class Store {
   ObjectPtr get(const std::string& storage_id, const std::string& key) const;
   const Collection& collection(const std::string& storage_id) const;  // empty when none
   uint64_t current_rv() const { return rv_; }
+  // How many puts and removes a collection has seen: indexes derived from it rebuild when this moves.
+  uint64_t writes(const std::string& storage_id) const {
+    auto it = writes_.find(storage_id);
+    return it == writes_.end() ? 0 : it->second;
+  }
   uint64_t next_rv() { return ++rv_; }
   // Stores `object` (whose json already carries metadata.resourceVersion == object->rv).
   void put(const std::string& storage_id, ObjectPtr object);
@@ -74,6 +79,7 @@ class Store {
   mutable std::shared_mutex mu_;
   std::condition_variable_any changed_;
   std::unordered_map<std::string, Collection> collections_;
+  std::unordered_map<std::string, uint64_t> writes_;
   uint64_t rv_ = 0;
   std::deque<Event> history_;
   size_t history_capacity_;
