@@ -71,6 +71,19 @@ std::optional<persistence::BackupFile> backup_file(api::DownloadTargetKind kind)
   }
 }
 
+std::optional<persistence::RestoreFile> restore_file(api::DownloadTargetKind kind) {
+  using K = api::DownloadTargetKind;
+  using F = persistence::RestoreFile;
+  switch (kind) {
+    case K::RestoreLog: return F::Logs;
+    case K::RestoreResults: return F::Results;
+    case K::RestoreResourceList: return F::ResourceList;
+    case K::RestoreItemOperations: return F::ItemOperations;
+    case K::RestoreVolumeInfo: return F::VolumeInfo;
+    default: return std::nullopt;
+  }
+}
+
 }  // namespace
 
 ReconcileFn location_reconciler(ServerContext& ctx) {
@@ -183,16 +196,33 @@ ReconcileFn download_request_reconciler(ServerContext& ctx) {
       return {};
     }
     auto file = backup_file(request.spec.target.kind);
-    if (!file) {
+    auto restore_target = restore_file(request.spec.target.kind);
+    if (!file && !restore_target) {
       spdlog::error("downloadrequest={}: target kind {} is not served", key, api::to_string(request.spec.target.kind));
       return {};
     }
+    // Restore files live under restores/R/ of the location that holds the restore's backup (Velero resolves the
+    // backup through spec.backupName).
+    std::string backup_name = request.spec.target.name;
+    if (restore_target) {
+      try {
+        auto restores = ctx.discovery.lookup("velero.io", "v1", "restores");
+        backup_name = kube::DynamicClient(ctx.transport)
+                          .get(restores, ns, request.spec.target.name)
+                          .get<api::Restore>()
+                          .spec.backup_name;
+      } catch (const kube::KubeError& e) {
+        if (!kube::is_not_found(e)) throw;
+        spdlog::error("downloadrequest={}: restore {} not found", key, request.spec.target.name);
+        return {};
+      }
+    }
     api::Backup backup;
     try {
-      backup = kube::DynamicClient(ctx.transport).get(ctx.backups, ns, request.spec.target.name).get<api::Backup>();
+      backup = kube::DynamicClient(ctx.transport).get(ctx.backups, ns, backup_name).get<api::Backup>();
     } catch (const kube::KubeError& e) {
       if (!kube::is_not_found(e)) throw;
-      spdlog::error("downloadrequest={}: backup {} not found", key, request.spec.target.name);
+      spdlog::error("downloadrequest={}: backup {} not found", key, backup_name);
       return {};
     }
     auto location = get_location(ctx, backup.spec.storage_location);
@@ -201,7 +231,8 @@ ReconcileFn download_request_reconciler(ServerContext& ctx) {
       return {};
     }
     auto open = open_location(*location, ctx.transport, ctx.secrets);
-    std::string object = persistence::backup_key(open->layout(), backup.metadata.name, *file);
+    std::string object = file ? persistence::backup_key(open->layout(), backup.metadata.name, *file)
+                              : persistence::restore_key(open->layout(), request.spec.target.name, *restore_target);
     std::string url;
     try {
       url = open->store().signed_get_url(object, std::chrono::minutes(10));

@@ -112,6 +112,12 @@ TEST_F(RestoreCliTest, CreateWaitGetDescribeDelete) {
   EXPECT_THAT(describe.output, HasSubstr("Namespace mappings:  cli-app=cli-copy"));
   EXPECT_THAT(describe.output, HasSubstr("Backup:  cli-b1"));
 
+  // The log comes through a DownloadRequest that the server resolves via the restore's backup location.
+  auto logs = arca({"restore", "logs", "cli-r1"});
+  EXPECT_EQ(logs.status, 0) << logs.output;
+  EXPECT_THAT(logs.output, HasSubstr("restore completed"));
+  EXPECT_THAT(logs.output, HasSubstr("created namespace cli-copy"));
+
   auto deleted = arca({"restore", "delete", "cli-r1", "--confirm"});
   EXPECT_EQ(deleted.status, 0) << deleted.output;
   EXPECT_THAT(deleted.output, HasSubstr("Request to delete restore \"cli-r1\" submitted successfully."));
