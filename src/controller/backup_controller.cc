@@ -257,6 +257,8 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     excluded.page_size = 0;
     client.list(ctx.namespaces, "", excluded,
                 [&](const kube::ListItem& item) { in.namespaces_excluded_by_label.emplace_back(item.name); });
+    // Re-read discovery for every backup, as Velero does: CRDs created since the last one must be collected.
+    ctx.discovery.refresh();
     auto data = ctx.discovery.data();
     in.resource_known = [&](const std::string& n) { return kube::resolve_resource(*data, n) != nullptr; };
 

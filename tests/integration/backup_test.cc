@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "archive/tarball_reader.h"
+#include "kube/errors.h"
 #include "persistence/backup_store.h"
 #include "persistence/layout.h"
 #include "store/local_store.h"
@@ -399,3 +400,33 @@ TEST_F(BackupIntegration, ZKilledServerLeavesNoUsableBackup) {
 }
 
 }  // namespace
+
+// Discovery is re-read for each backup: a CRD created while the server runs is collected with its resources.
+TEST_F(BackupIntegration, CrdCreatedWhileTheServerRunsIsBackedUp) {
+  auto& client = cluster->client();
+  client.create(cluster->resource("", "namespaces"), "", {{"apiVersion", "v1"}, {"kind", "Namespace"},
+                                                         {"metadata", {{"name", "late"}}}});
+  client.create(cluster->resource("apiextensions.k8s.io", "customresourcedefinitions"), "", nlohmann::json::parse(R"({
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gizmos.late.example.com"},
+    "spec": {"group": "late.example.com", "scope": "Namespaced",
+             "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+             "versions": [{"name": "v1", "served": true, "storage": true,
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                      "x-kubernetes-preserve-unknown-fields": true}}}]}})"));
+  arca::kube::ApiResource gizmos;
+  for (int i = 0; i < 100 && gizmos.resource.empty(); ++i) {
+    try {
+      gizmos = cluster->resource("late.example.com", "gizmos");
+    } catch (const arca::kube::KubeError&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ASSERT_FALSE(gizmos.resource.empty()) << "gizmos.late.example.com never became served";
+  client.create(gizmos, "late", {{"apiVersion", "late.example.com/v1"}, {"kind", "Gizmo"},
+                                 {"metadata", {{"name", "g1"}}}, {"spec", {{"size", 3}}}});
+
+  auto entries = backup("late-crd", {"--include-namespaces", "late"});
+  EXPECT_TRUE(has(entries, "resources/gizmos.late.example.com/namespaces/late/g1.json"));
+  EXPECT_TRUE(has(entries, "resources/customresourcedefinitions.apiextensions.k8s.io/cluster/gizmos.late.example.com.json"));
+}
