@@ -56,6 +56,8 @@ api::Backup get_backup(Session& s, const std::string& name) {
   return kube::DynamicClient(s.transport()).get(s.velero("backups"), s.ns(), name).get<api::Backup>();
 }
 
+}  // namespace
+
 // Streams `url` (http(s) from a signed URL, or file:// for the local store) to `sink`.
 void fetch_url(const std::string& url, const DownloadOptions& options, const std::function<void(const char*, size_t)>& sink) {
   CURL* curl = curl_easy_init();
@@ -112,6 +114,8 @@ std::string download_url(Session& s, api::DownloadTargetKind kind, const std::st
   throw std::runtime_error("timed out waiting for download URL; check the arca server logs and that the backup "
                            "storage location is available");
 }
+
+namespace {
 
 std::vector<std::string> parse_selector_list(const std::string& text) {
   std::vector<std::string> out;

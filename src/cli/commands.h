@@ -1,6 +1,8 @@
 #pragma once
 // The work behind each `arca` command. main.cc only parses flags (CLI11) into these option structs; every
 // function returns the process exit code or throws an exception whose what() is the one line to print.
+#include <chrono>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -8,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/types.h"
 #include "kube/config.h"
 #include "kube/discovery.h"
 
@@ -63,6 +66,12 @@ struct DownloadOptions {
   bool insecure_skip_tls_verify = false;
   std::string cacert;
 };
+// velero-cli.md §11: creates a DownloadRequest for `kind`/`name` and waits up to `timeout` for its URL.
+std::string download_url(Session& session, api::DownloadTargetKind kind, const std::string& name,
+                         std::chrono::seconds timeout);
+// Streams `url` (http(s) from a signed URL, or file:// for the local store) to `sink`.
+void fetch_url(const std::string& url, const DownloadOptions& options,
+               const std::function<void(const char*, size_t)>& sink);
 int backup_logs(Session& session, const std::string& name, const DownloadOptions& options, std::ostream& out);
 int backup_download(Session& session, const std::string& name, std::string path, bool force,
                     const DownloadOptions& options, std::ostream& out);

@@ -30,7 +30,22 @@ YAML::Node to_node(const nlohmann::json& j) {
   return n;
 }
 
-std::string table(const std::vector<std::vector<std::string>>& rows) {
+std::string go_time(const std::optional<Timestamp>& t) {
+  if (!t) return "<nil>";
+  std::string s = format_rfc3339(*t);  // 2024-01-02T03:04:05Z
+  return s.substr(0, 10) + " " + s.substr(11, 8) + " +0000 UTC";
+}
+
+std::string list_or(const std::vector<std::string>& list, const std::string& empty) {
+  if (list.empty()) return empty;
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::string text_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) {
@@ -49,21 +64,6 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   }
   return out;
 }
-
-std::string go_time(const std::optional<Timestamp>& t) {
-  if (!t) return "<nil>";
-  std::string s = format_rfc3339(*t);  // 2024-01-02T03:04:05Z
-  return s.substr(0, 10) + " " + s.substr(11, 8) + " +0000 UTC";
-}
-
-std::string list_or(const std::vector<std::string>& list, const std::string& empty) {
-  if (list.empty()) return empty;
-  std::string out;
-  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
-}  // namespace
 
 std::string to_yaml(const nlohmann::json& value) {
   YAML::Emitter out;
@@ -121,7 +121,7 @@ std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now)
                     go_time(b.status.start_timestamp), expires_cell, b.spec.storage_location,
                     format_label_selector(selector)});
   }
-  return table(rows);
+  return text_table(rows);
 }
 
 std::string location_table(const std::vector<api::BackupStorageLocation>& locations) {
@@ -136,7 +136,7 @@ std::string location_table(const std::vector<api::BackupStorageLocation>& locati
                                                                   : std::string(api::to_string(l.spec.access_mode)),
                     l.spec.is_default ? "true" : ""});
   }
-  return table(rows);
+  return text_table(rows);
 }
 
 std::string describe_backup(const api::Backup& b, bool details, const std::string& resource_list_json) {

@@ -22,6 +22,9 @@ std::string location_table(const std::vector<api::BackupStorageLocation>& locati
 // `backup describe`; `details` adds the resource list (given already decompressed, or "" when unavailable).
 std::string describe_backup(const api::Backup& backup, bool details, const std::string& resource_list_json);
 
+// kubectl-style columns: each as wide as its widest cell, three spaces apart, no trailing blanks.
+std::string text_table(const std::vector<std::vector<std::string>>& rows);
+
 // "29d", "5h", "3m": Velero's short human duration.
 std::string human_duration(std::chrono::seconds d);
 

@@ -1,12 +1,10 @@
 // `arca restore create|get|describe|logs|delete` (velero-cli.md §6, §8, §10) and `restore create --dry-run`,
 // which runs the restore engine locally in dry-run mode and prints per object what a restore would do.
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -110,45 +108,11 @@ api::Restore build_restore(Session& s, const RestoreFlags& f) {
 }
 
 // ---- downloads through a DownloadRequest (velero-cli.md §11) ----
-std::string random_suffix() {
-  std::random_device device;
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%08x-%04x-4%03x-%04x-%08x%04x", device(), device() & 0xffff,
-                device() & 0xfff, (device() & 0x3fff) | 0x8000, device(), device() & 0xffff);
-  return buffer;
-}
-
 void download(Session& s, api::DownloadTargetKind kind, const std::string& name, std::chrono::seconds timeout,
               const std::function<void(const char*, size_t)>& sink) {
-  api::DownloadRequest request;
-  request.metadata.name = name + "-" + random_suffix();
-  request.metadata.namespace_ = s.ns();
-  request.spec.target.kind = kind;
-  request.spec.target.name = name;
-  kube::DynamicClient client(s.transport());
-  auto resource = s.velero("downloadrequests");
-  client.create(resource, s.ns(), json(request));
-  std::string url;
-  for (auto deadline = std::chrono::steady_clock::now() + timeout; url.empty();) {
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("timed out waiting for download URL; check the arca server logs and that the backup "
-                               "storage location is available");
-    url = client.get(resource, s.ns(), request.metadata.name).get<api::DownloadRequest>().status.download_url;
-    if (url.empty()) std::this_thread::sleep_for(25ms);
-  }
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) throw std::runtime_error("cannot initialise libcurl");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
-  curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* p) -> size_t {
-    (*static_cast<const std::function<void(const char*, size_t)>*>(p))(data, size * n);
-    return size * n;
-  });
-  CURLcode rc = curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) throw std::runtime_error(std::string("download failed: ") + curl_easy_strerror(rc));
+  DownloadOptions options;
+  options.timeout = timeout;
+  fetch_url(download_url(s, kind, name, timeout), options, sink);
 }
 
 std::string download_gunzipped(Session& s, api::DownloadTargetKind kind, const std::string& name,

@@ -14,22 +14,6 @@
 namespace arca::cli {
 namespace {
 
-std::string text_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) line += row[i] + (i + 1 < row.size() ? std::string(widths[i] - row[i].size() + 3, ' ') : "");
-    out += line + "\n";
-  }
-  return out;
-}
-
 std::string timestamp_cell(const std::optional<Timestamp>& t, const char* none) {
   return t ? format_rfc3339(*t) : none;
 }
