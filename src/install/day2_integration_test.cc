@@ -238,7 +238,9 @@ TEST(Locations, SetDefaultDeleteAndSnapshotLocations) {
   for (const auto& l : c.items("backupstoragelocations")) {
     bool is_second = l["metadata"]["name"] == "second";
     EXPECT_EQ(l["spec"].value("default", false), is_second) << l;
-    if (!is_second) EXPECT_EQ(l["spec"]["credential"], (json{{"name", "creds"}, {"key", "cloud"}}));
+    if (!is_second) {
+      EXPECT_EQ(l["spec"]["credential"], (json{{"name", "creds"}, {"key", "cloud"}}));
+    }
   }
   auto bad = c.arca({"backup-location", "set", "second", "--credential", "nokey"});
   EXPECT_EQ(bad.output, "An error occurred: --credential must be of the form SECRET_NAME=KEY\n");
