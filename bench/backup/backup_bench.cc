@@ -4,12 +4,12 @@
 // server's peak RSS for 30k and 300k objects, and arca's wall time against a plain libcurl download of the
 // same list pages (limit=500). Issue 5 targets: ≥ 30,000 objects/s, peak RSS ≤ 64 MiB and flat (≤ 1.2×),
 // wall time ≤ 1.5× the download.
-// Seeding goes through kubelite's --load, which took ~300 s for 30k objects on this shared 2-core machine,
-// so 300k needs close to an hour of set-up.
+// Seeding goes through kubelite's --load (30k objects: ~3 s; 300k: ~2 min).
 //   backup_bench [--objects N ...]   (default: 30000 300000)
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,6 +127,19 @@ long status_kib(pid_t pid, const char* field) {
   return -1;
 }
 
+// User + system CPU seconds a process has used so far (/proc/PID/stat fields 14 and 15).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto fields = stat.substr(stat.rfind(')') + 2);  // the command name may hold spaces
+  std::istringstream rest(fields);
+  std::string skip;
+  for (int i = 3; i < 14; ++i) rest >> skip;
+  double utime = 0, stime = 0;
+  rest >> utime >> stime;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 
 // The list pages the backup reads, fetched with plain libcurl: every namespaced type that holds objects,
 // cluster-wide, limit=500, following continue tokens. Returns seconds and bytes.
@@ -182,6 +196,7 @@ void run(int objects) {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   long idle_kib = status_kib(server.pid(), "VmRSS:");
 
+  double server_cpu0 = cpu_seconds(server.pid()), kubelite_cpu0 = cpu_seconds(s.kubelite.pid());
   auto start = Clock::now();
   if (arca(s, "backup create bench") != 0) throw std::runtime_error("backup create failed");
   // Polled every 20 ms over plain HTTP (the CLI's --wait only looks once a second).
@@ -211,6 +226,7 @@ void run(int objects) {
   }
   double wall = std::chrono::duration<double>(Clock::now() - start).count();
   long peak_kib = status_kib(server.pid(), "VmHWM:");
+  double server_cpu = cpu_seconds(server.pid()) - server_cpu0, kubelite_cpu = cpu_seconds(s.kubelite.pid()) - kubelite_cpu0;
   int items = b["status"]["progress"]["itemsBackedUp"];
   auto tarball = fs::file_size(s.dir.file("store/bucket/backups/bench/bench.tar.gz"));
 
@@ -228,6 +244,8 @@ void run(int objects) {
               objects, items, wall, items / wall, tarball / 1048576.0);
   std::printf("[%d objects] arca server RSS: idle %.1f MiB, peak %.1f MiB\n", objects, idle_kib / 1024.0,
               peak_kib / 1024.0);
+  std::printf("[%d objects] CPU during the backup: arca server %.2f s, kubelite %.2f s\n", objects, server_cpu,
+              kubelite_cpu);
   std::printf("[%d objects] plain libcurl download of the same list pages: %.2f s (%.1f MiB) → arca/curl = %.2f×\n",
               objects, curl_s, curl_bytes / 1048576.0, wall / curl_s);
   server.signal(SIGTERM);
