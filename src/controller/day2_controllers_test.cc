@@ -135,13 +135,15 @@ TEST(LeaderElection, LeaseIsFreeWhenUnheldOursOrExpired) {
 
 TEST(Metrics, TransitionsCountOnceAndRenderAsPrometheusText) {
   MetricsRegistry r;
+  r.init_schedule("");
   json fresh = {{"metadata", {{"name", "b"}, {"labels", {{"velero.io/schedule-name", "daily"}}}}}};
   json running = fresh;
   running["status"] = {{"phase", "InProgress"}, {"startTimestamp", "2024-01-02T00:00:00Z"}};
   json done = running;
   done["status"]["phase"] = "Completed";
   done["status"]["completionTimestamp"] = "2024-01-02T00:01:30Z";
-  done["status"]["progress"] = {{"itemsBackedUp", 7}, {"totalItems", 7}};
+  done["status"]["progress"] = {{"itemsBackedUp", 6}, {"totalItems", 7}};
+  done["status"]["warnings"] = 2;
   record_backup_transition(r, fresh, running);
   record_backup_transition(r, running, running);  // resync: no change, no count
   record_backup_transition(r, running, done);
@@ -154,6 +156,11 @@ TEST(Metrics, TransitionsCountOnceAndRenderAsPrometheusText) {
   EXPECT_NE(text.find("velero_backup_duration_seconds_sum{schedule=\"daily\"} 90\n"), std::string::npos) << text;
   EXPECT_NE(text.find("velero_backup_failure_total{schedule=\"\"} 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE velero_backup_attempt_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("velero_backup_warning_total{schedule=\"daily\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("velero_volume_snapshot_attempt_total{schedule=\"daily\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("velero_csi_snapshot_attempt_total{schedule=\"\",backupName=\"\"} 0\n"), std::string::npos) << text;
+  // Only InitSchedule's list is there before anything happened: no deletion of schedule "daily" yet.
+  EXPECT_EQ(text.find("velero_backup_deletion_attempt_total{schedule=\"daily\"}"), std::string::npos) << text;
 
   json restore_new = {{"spec", {{"backupName", "b"}}}};
   json restore_failed = restore_new;
@@ -162,4 +169,44 @@ TEST(Metrics, TransitionsCountOnceAndRenderAsPrometheusText) {
   text = r.exposition();
   EXPECT_NE(text.find("velero_restore_attempt_total{schedule=\"\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("velero_restore_failed_total{schedule=\"\"} 1\n"), std::string::npos) << text;
+}
+
+TEST(Metrics, InitScheduleShowsZerosForEverySeriesVeleroInitialises) {
+  MetricsRegistry r;
+  r.init_schedule("nightly");
+  r.init_schedule("nightly");  // every reconcile of the schedule: still 0, not duplicated
+  auto text = r.exposition();
+  for (const char* name : {"velero_backup_attempt_total", "velero_backup_deletion_failure_total", "velero_backup_last_status",
+                           "velero_restore_validation_failed_total", "velero_volume_snapshot_failure_total"}) {
+    std::string series = std::string(name) + "{schedule=\"nightly\"} 0\n";
+    EXPECT_NE(text.find(series), std::string::npos) << series << text;
+    EXPECT_EQ(text.find(series), text.rfind(series)) << series;
+  }
+  EXPECT_EQ(text.find("velero_backup_tarball_size_bytes{"), std::string::npos) << text;  // a gauge Velero does not init
+  // Velero's client renders families sorted by name.
+  EXPECT_LT(text.find("# HELP velero_backup_attempt_total"), text.find("# HELP velero_backup_deletion_attempt_total"));
+  EXPECT_LT(text.find("# HELP velero_restore_total"), text.find("# HELP velero_volume_snapshot_attempt_total"));
+}
+
+TEST(Metrics, DeletionRequestsCountAttemptsSuccessesAndFailures) {
+  MetricsRegistry r;
+  json fresh = {{"metadata", {{"name", "b-x1"}}}, {"spec", {{"backupName", "b"}}}};
+  json running = fresh;
+  running["status"] = {{"phase", "InProgress"}};
+  json ok = fresh;
+  ok["status"] = {{"phase", "Processed"}, {"errors", json::array()}};
+  json failed = fresh;
+  failed["status"] = {{"phase", "Processed"}, {"errors", {"error deleting backup from backup storage: denied"}}};
+  json refused = failed;
+
+  record_deletion_transition(r, fresh, running, "daily");
+  record_deletion_transition(r, running, running, "daily");  // resync
+  record_deletion_transition(r, running, ok, "daily");
+  record_deletion_transition(r, fresh, running, "daily");
+  record_deletion_transition(r, running, failed, "daily");
+  record_deletion_transition(r, fresh, refused, "daily");  // refused before any work: Velero counts nothing
+  auto text = r.exposition();
+  EXPECT_NE(text.find("velero_backup_deletion_attempt_total{schedule=\"daily\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("velero_backup_deletion_success_total{schedule=\"daily\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("velero_backup_deletion_failure_total{schedule=\"daily\"} 1\n"), std::string::npos) << text;
 }

@@ -7,7 +7,11 @@
 #include <sstream>
 #include <thread>
 
+#include "api/types.h"
+#include "controller/locations.h"
+#include "kube/dynamic.h"
 #include "kube/informer.h"
+#include "persistence/backup_store.h"
 #include "util/timestamp.h"
 
 namespace arca::controller {
@@ -19,26 +23,53 @@ struct MetricInfo {
   const char* help;
 };
 
-// Velero's metrics (pkg/metrics/metrics.go) that arca records.
+// Velero's metrics (pkg/metrics/metrics.go, ServerMetrics), in the name order its Prometheus client renders.
+// The CSI snapshot counters stay at their initial 0: Velero records them only with the EnableCSI feature, and
+// arca takes no CSI snapshots. The node agent's podVolume_* metrics belong to a process arca does not have.
 constexpr MetricInfo kMetrics[] = {
-    {"velero_backup_total", "gauge", "Current number of existent backups"},
     {"velero_backup_attempt_total", "counter", "Total number of attempted backups"},
-    {"velero_backup_success_total", "counter", "Total number of successful backups"},
-    {"velero_backup_partial_failure_total", "counter", "Total number of partially failed backups"},
-    {"velero_backup_failure_total", "counter", "Total number of failed backups"},
-    {"velero_backup_validation_failure_total", "counter", "Total number of validation failed backups"},
+    {"velero_backup_deletion_attempt_total", "counter", "Total number of attempted backup deletions"},
+    {"velero_backup_deletion_failure_total", "counter", "Total number of failed backup deletions"},
+    {"velero_backup_deletion_success_total", "counter", "Total number of successful backup deletions"},
     {"velero_backup_duration_seconds", "histogram", "Time taken to complete backup, in seconds"},
-    {"velero_backup_items_total", "gauge", "Total number of items backed up"},
+    {"velero_backup_failure_total", "counter", "Total number of failed backups"},
     {"velero_backup_items_errors", "gauge", "Total number of errors encountered during backup"},
-    {"velero_backup_last_successful_timestamp", "gauge", "Last time a backup ran successfully, Unix timestamp in seconds"},
+    {"velero_backup_items_total", "gauge", "Total number of items backed up"},
     {"velero_backup_last_status", "gauge", "Last status of the backup. A value of 1 is success, 0 is failure"},
-    {"velero_restore_total", "gauge", "Current number of existent restores"},
+    {"velero_backup_last_successful_timestamp", "gauge", "Last time a backup ran successfully, Unix timestamp in seconds"},
+    {"velero_backup_partial_failure_total", "counter", "Total number of partially failed backups"},
+    {"velero_backup_success_total", "counter", "Total number of successful backups"},
+    {"velero_backup_tarball_size_bytes", "gauge", "Size, in bytes, of a backup"},
+    {"velero_backup_total", "gauge", "Current number of existent backups"},
+    {"velero_backup_validation_failure_total", "counter", "Total number of validation failed backups"},
+    {"velero_backup_warning_total", "counter", "Total number of warned backups"},
+    {"velero_csi_snapshot_attempt_total", "counter", "Total number of CSI attempted volume snapshots"},
+    {"velero_csi_snapshot_failure_total", "counter", "Total number of CSI failed volume snapshots"},
+    {"velero_csi_snapshot_success_total", "counter", "Total number of CSI successful volume snapshots"},
     {"velero_restore_attempt_total", "counter", "Total number of attempted restores"},
-    {"velero_restore_success_total", "counter", "Total number of successful restores"},
-    {"velero_restore_partial_failure_total", "counter", "Total number of partially failed restores"},
     {"velero_restore_failed_total", "counter", "Total number of failed restores"},
+    {"velero_restore_partial_failure_total", "counter", "Total number of partially failed restores"},
+    {"velero_restore_success_total", "counter", "Total number of successful restores"},
+    {"velero_restore_total", "gauge", "Current number of existent restores"},
     {"velero_restore_validation_failed_total", "counter", "Total number of failed restores failing validations"},
+    {"velero_volume_snapshot_attempt_total", "counter", "Total number of attempted volume snapshots"},
+    {"velero_volume_snapshot_failure_total", "counter", "Total number of failed volume snapshots"},
+    {"velero_volume_snapshot_success_total", "counter", "Total number of successful volume snapshots"},
 };
+
+// What Velero's InitSchedule sets to 0 for every schedule (label schedule only).
+constexpr const char* kInitialisedPerSchedule[] = {
+    "velero_backup_attempt_total", "velero_backup_success_total", "velero_backup_partial_failure_total",
+    "velero_backup_failure_total", "velero_backup_validation_failure_total", "velero_backup_deletion_attempt_total",
+    "velero_backup_deletion_success_total", "velero_backup_deletion_failure_total", "velero_backup_items_total",
+    "velero_backup_items_errors", "velero_backup_warning_total", "velero_backup_last_status",
+    "velero_restore_attempt_total", "velero_restore_partial_failure_total", "velero_restore_failed_total",
+    "velero_restore_success_total", "velero_restore_validation_failed_total", "velero_volume_snapshot_success_total",
+    "velero_volume_snapshot_attempt_total", "velero_volume_snapshot_failure_total",
+};
+// ... and these with an empty backupName beside the schedule.
+constexpr const char* kInitialisedPerScheduleAndBackup[] = {
+    "velero_csi_snapshot_attempt_total", "velero_csi_snapshot_success_total", "velero_csi_snapshot_failure_total"};
 
 // Velero's backup duration buckets: 1m, 5m, 10m, 15m, 30m, 1h, 2h, 3h, 4h.
 const std::vector<double> kDurationBuckets = {60, 300, 600, 900, 1800, 3600, 7200, 10800, 14400};
@@ -92,6 +123,13 @@ void MetricsRegistry::observe(const std::string& name, const std::string& labels
   ++h.count;
 }
 
+void MetricsRegistry::init_schedule(const std::string& schedule) {
+  std::lock_guard lock(mutex_);
+  for (const char* name : kInitialisedPerSchedule) values_[name][schedule_label(schedule)] += 0;
+  for (const char* name : kInitialisedPerScheduleAndBackup)
+    values_[name][schedule_label(schedule) + ",backupName=\"\""] += 0;
+}
+
 std::string MetricsRegistry::exposition() const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -111,11 +149,7 @@ std::string MetricsRegistry::exposition() const {
       continue;
     }
     auto it = values_.find(m.name);
-    if (it == values_.end()) {
-      // Velero initialises its counters for the unscheduled case; a scrape then sees 0, not nothing.
-      if (std::string(m.type) == "counter") out += std::string(m.name) + "{schedule=\"\"} 0\n";
-      continue;
-    }
+    if (it == values_.end()) continue;
     for (const auto& [labels, value] : it->second)
       out += std::string(m.name) + (labels.empty() ? "" : "{" + labels + "}") + " " + number(value) + "\n";
   }
@@ -139,8 +173,15 @@ void record_backup_transition(MetricsRegistry& r, const nlohmann::json& old_obje
     if (success) r.set("velero_backup_last_successful_timestamp", labels, double(now_seconds().time_since_epoch().count()));
     if (double d = seconds_between(status, "startTimestamp", "completionTimestamp"); d >= 0)
       r.observe("velero_backup_duration_seconds", labels, d, kDurationBuckets);
-    r.set("velero_backup_items_total", labels, status.value("/progress/itemsBackedUp"_json_pointer, 0));
+    // Velero's recordBackupMetrics: totalItems (not itemsBackedUp), error lines, the native snapshots of the
+    // run (arca takes none, so these add 0 as Velero does for a backup without snapshots), warned backups.
+    r.set("velero_backup_items_total", labels, status.value("/progress/totalItems"_json_pointer, 0));
     r.set("velero_backup_items_errors", labels, status.value("errors", 0));
+    int attempted = status.value("volumeSnapshotsAttempted", 0), completed = status.value("volumeSnapshotsCompleted", 0);
+    r.add("velero_volume_snapshot_attempt_total", labels, attempted);
+    r.add("velero_volume_snapshot_success_total", labels, completed);
+    r.add("velero_volume_snapshot_failure_total", labels, attempted - completed);
+    if (status.value("warnings", 0) > 0) r.add("velero_backup_warning_total", labels);
   }
 }
 
@@ -155,18 +196,48 @@ void record_restore_transition(MetricsRegistry& r, const nlohmann::json& old_obj
   if (after == "Failed") r.add("velero_restore_failed_total", labels);
 }
 
+void record_deletion_transition(MetricsRegistry& r, const nlohmann::json& old_request, const nlohmann::json& new_request,
+                                const std::string& schedule) {
+  std::string before = phase(old_request), after = phase(new_request);
+  if (before == after) return;
+  std::string labels = schedule_label(schedule);
+  if (after == "InProgress") r.add("velero_backup_deletion_attempt_total", labels);
+  // Requests refused before any work (backup not found, location unavailable) go New -> Processed: Velero
+  // counts neither an attempt nor a failure for them.
+  if (before == "InProgress" && after == "Processed")
+    r.add(new_request.value("/status/errors"_json_pointer, nlohmann::json::array()).empty()
+              ? "velero_backup_deletion_success_total"
+              : "velero_backup_deletion_failure_total",
+          labels);
+}
+
 void set_metrics_address(std::string address) { address_storage = std::move(address); }
 const std::string& metrics_address() { return address_storage; }
 
 class MetricsServer {
  public:
   explicit MetricsServer(ServerContext& ctx)
-      : backups_(ctx.transport, ctx.backups, ctx.settings.namespace_name),
-        restores_(ctx.transport, ctx.discovery.lookup("velero.io", "v1", "restores"), ctx.settings.namespace_name) {
+      : ctx_(ctx),
+        backups_(ctx.transport, ctx.backups, ctx.settings.namespace_name),
+        restores_(ctx.transport, ctx.discovery.lookup("velero.io", "v1", "restores"), ctx.settings.namespace_name),
+        delete_requests_(ctx.transport, ctx.delete_requests, ctx.settings.namespace_name),
+        schedules_(ctx.transport, ctx.discovery.lookup("velero.io", "v1", "schedules"), ctx.settings.namespace_name) {
+    registry_.init_schedule("");  // backups made by hand, as Velero's server does at start
+    registry_.set("velero_backup_total", "", 0);
+    registry_.set("velero_restore_total", "", 0);
     watch(backups_, record_backup_transition, "velero_backup_total");
     watch(restores_, record_restore_transition, "velero_restore_total");
-    backups_.start();
-    restores_.start();
+    backups_.add_handlers({{}, [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
+                             record_tarball_size(*before, *after);
+                           }, {}});
+    delete_requests_.add_handlers({{}, [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
+                                     record_deletion(*before, *after);
+                                   }, {}});
+    auto init = [this](const kube::ObjectPtr& schedule) {
+      registry_.init_schedule(schedule->at("metadata").value("name", ""));
+    };
+    schedules_.add_handlers({init, [init](const kube::ObjectPtr&, const kube::ObjectPtr& after) { init(after); }, {}});
+    for (auto* informer : {&backups_, &restores_, &delete_requests_, &schedules_}) informer->start();
     http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(registry_.exposition(), "text/plain; version=0.0.4; charset=utf-8");
     });
@@ -203,8 +274,48 @@ class MetricsServer {
                            [count](const kube::ObjectPtr&) { count(); }});
   }
 
+  // Once per backup that reached Completed or PartiallyFailed (a Failed one uploaded nothing): one HEAD of
+  // the tarball. A store that cannot answer costs the gauge, never the backup.
+  void record_tarball_size(const nlohmann::json& before, const nlohmann::json& after) {
+    std::string done = phase(after);
+    if (phase(before) == done || (done != "Completed" && done != "PartiallyFailed")) return;
+    const auto& metadata = after.at("metadata");
+    std::string name = metadata.value("name", "");
+    try {
+      auto location = kube::DynamicClient(ctx_.transport)
+                          .get(ctx_.locations, ctx_.settings.namespace_name,
+                               after.value("/spec/storageLocation"_json_pointer, std::string()))
+                          .get<api::BackupStorageLocation>();
+      auto open = open_location(location, ctx_.transport, ctx_.secrets);
+      auto head = open->store().head(persistence::backup_key(open->layout(), name, persistence::BackupFile::Tarball));
+      if (!head.exists) return;
+      registry_.set("velero_backup_tarball_size_bytes",
+                    schedule_label(after.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string())),
+                    double(head.size));
+    } catch (const std::exception& e) {
+      spdlog::warn("metrics: size of backup {} unknown: {}", name, e.what());
+    }
+  }
+
+  // The schedule is read from the Backup while it is being deleted and remembered until the request is
+  // Processed (a successful deletion has removed the Backup by then).
+  void record_deletion(const nlohmann::json& before, const nlohmann::json& after) {
+    std::string key = kube::object_key(after);
+    if (phase(after) == "InProgress" && phase(before) != "InProgress") {
+      auto backup = backups_.get(ctx_.settings.namespace_name + "/" +
+                                 after.value("/spec/backupName"_json_pointer, std::string()));
+      deletion_schedules_[key] =
+          backup ? backup->value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string()) : "";
+    }
+    auto schedule = deletion_schedules_.find(key);
+    record_deletion_transition(registry_, before, after, schedule == deletion_schedules_.end() ? "" : schedule->second);
+    if (phase(after) == "Processed" && schedule != deletion_schedules_.end()) deletion_schedules_.erase(schedule);
+  }
+
+  ServerContext& ctx_;
   MetricsRegistry registry_;
-  kube::Informer backups_, restores_;
+  kube::Informer backups_, restores_, delete_requests_, schedules_;
+  std::map<std::string, std::string> deletion_schedules_;  // request key -> schedule; only the DBR handlers use it
   httplib::Server http_;
   std::thread listener_;
 };

@@ -2,10 +2,12 @@
 // Prometheus metrics of `arca server` with Velero's names (pkg/metrics/metrics.go), served as plain text
 // exposition on http://<address>/metrics (Velero's default address :8085).
 //
-// The numbers come from watching Backups and Restores: a phase transition seen on the API server is what
-// Velero's controllers count at the same moment (attempt when a run starts, success/failure when it ends),
-// so the controllers themselves need no metrics code. Objects that are already finished when the server
-// starts (or that backup sync imports) are not counted as attempts, as in Velero.
+// The numbers come from watching Backups, Restores, DeleteBackupRequests and Schedules: a phase transition
+// seen on the API server is what Velero's controllers count at the same moment (attempt when a run starts,
+// success/failure when it ends), so the controllers themselves need no metrics code. Objects that are already
+// finished when the server starts (or that backup sync imports) are not counted as attempts, as in Velero.
+// velero_backup_tarball_size_bytes is the size of the stored tarball (Velero stats its local copy before the
+// upload; arca streams it, so it asks the store once per finished backup).
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,7 +26,10 @@ class MetricsRegistry {
   void add(const std::string& name, const std::string& labels, double value = 1);
   void set(const std::string& name, const std::string& labels, double value);
   void observe(const std::string& name, const std::string& labels, double value, const std::vector<double>& buckets);
-  // HELP and TYPE come from the table of Velero's metrics; every known counter is shown even when zero.
+  // Velero's InitSchedule: the per-schedule counters (and a few gauges) appear at 0 before anything happens,
+  // so that rate() and alerts work from the first scrape. "" is the label of backups no schedule made.
+  void init_schedule(const std::string& schedule);
+  // HELP and TYPE come from the table of Velero's metrics.
   std::string exposition() const;
 
  private:
@@ -42,6 +47,11 @@ class MetricsRegistry {
 // What the watchers feed into the registry: one Backup or Restore moved from `old_object` to `new_object`.
 void record_backup_transition(MetricsRegistry& registry, const nlohmann::json& old_object, const nlohmann::json& new_object);
 void record_restore_transition(MetricsRegistry& registry, const nlohmann::json& old_object, const nlohmann::json& new_object);
+// A DeleteBackupRequest moved: InProgress is Velero's deletion attempt (the backup is then Deleting), Processed
+// after it a success or, with errors, a failure. `schedule` is the schedule of the backup being deleted (the
+// request does not carry it, and the Backup is gone by the time the request is Processed).
+void record_deletion_transition(MetricsRegistry& registry, const nlohmann::json& old_request,
+                                const nlohmann::json& new_request, const std::string& schedule);
 
 // `address` as Velero's --metrics-address: ":8085", "127.0.0.1:9090", "host:0" (any free port).
 void set_metrics_address(std::string address);

@@ -183,7 +183,7 @@ double metric(const std::string& text, const std::string& series) {
 
 }  // namespace
 
-TEST(Metrics, CountersMoveWithBackups) {
+TEST(Metrics, CountersMoveWithBackupsSchedulesDeletionsAndRestores) {
   Cluster c;
   int port = testsupport::free_port();
   c.start_server({"--metrics-address", "127.0.0.1:" + std::to_string(port)});
@@ -191,19 +191,53 @@ TEST(Metrics, CountersMoveWithBackups) {
   auto before = scrape(port);
   EXPECT_EQ(metric(before, "velero_backup_attempt_total{schedule=\"\"}"), 0) << before;
   EXPECT_EQ(metric(before, "velero_backup_success_total{schedule=\"\"}"), 0) << before;
+  EXPECT_EQ(metric(before, "velero_backup_deletion_attempt_total{schedule=\"\"}"), 0) << before;
+  EXPECT_EQ(metric(before, "velero_restore_attempt_total{schedule=\"\"}"), 0) << before;
+  EXPECT_EQ(metric(before, "velero_backup_total"), 0) << before;
   EXPECT_NE(before.find("# TYPE velero_backup_duration_seconds histogram"), std::string::npos);
+
+  // A schedule's series exist at 0 as soon as the schedule does, before its first backup.
+  c.arca_ok({"schedule", "create", "metered", "--schedule", "@every 1h", "--include-namespaces", "velero"});
+  ASSERT_TRUE(eventually([&] { return metric(scrape(port), "velero_backup_attempt_total{schedule=\"metered\"}") == 0; }, 10s))
+      << scrape(port);
 
   c.arca_ok({"backup", "create", "counted", "--include-namespaces", "velero", "--wait"});
   c.arca_ok({"backup", "create", "counted-too", "--include-namespaces", "velero", "--wait"});
-  ASSERT_TRUE(eventually([&] { return metric(scrape(port), "velero_backup_success_total{schedule=\"\"}") == 2; }, 10s))
+  // A scheduled run, labelled with its schedule (the CLI's --from-schedule makes one at once).
+  c.arca_ok({"backup", "create", "--from-schedule", "metered", "--wait"});
+  ASSERT_TRUE(eventually([&] { return metric(scrape(port), "velero_backup_success_total{schedule=\"metered\"}") == 1; }, 10s))
       << scrape(port);
   auto after = scrape(port);
+  EXPECT_EQ(metric(after, "velero_backup_success_total{schedule=\"\"}"), 2) << after;
   EXPECT_EQ(metric(after, "velero_backup_attempt_total{schedule=\"\"}"), 2) << after;
+  EXPECT_EQ(metric(after, "velero_backup_attempt_total{schedule=\"metered\"}"), 1) << after;
   EXPECT_EQ(metric(after, "velero_backup_failure_total{schedule=\"\"}"), 0) << after;
-  EXPECT_EQ(metric(after, "velero_backup_total"), 2) << after;
+  EXPECT_EQ(metric(after, "velero_backup_total"), 3) << after;
   EXPECT_EQ(metric(after, "velero_backup_duration_seconds_count{schedule=\"\"}"), 2) << after;
   EXPECT_GT(metric(after, "velero_backup_items_total{schedule=\"\"}"), 0) << after;
-  EXPECT_EQ(metric(after, "velero_backup_last_status{schedule=\"\"}"), 1) << after;
+  EXPECT_EQ(metric(after, "velero_backup_last_status{schedule=\"metered\"}"), 1) << after;
+  EXPECT_GT(metric(after, "velero_backup_last_successful_timestamp{schedule=\"metered\"}"), 1.7e9) << after;
+  // The size of the tarball in the store, as `ls` sees it.
+  std::string scheduled;
+  for (const auto& b : c.items("backups"))
+    if (b["metadata"]["labels"].value("velero.io/schedule-name", "") == "metered") scheduled = b["metadata"]["name"];
+  ASSERT_FALSE(scheduled.empty());
+  auto tarball = c.store_root() + "/bucket/backups/" + scheduled + "/" + scheduled + ".tar.gz";
+  ASSERT_TRUE(eventually([&] { return metric(scrape(port), "velero_backup_tarball_size_bytes{schedule=\"metered\"}") > 0; }, 10s));
+  EXPECT_EQ(metric(scrape(port), "velero_backup_tarball_size_bytes{schedule=\"metered\"}"),
+            double(std::filesystem::file_size(tarball)));
+
+  c.arca_ok({"restore", "create", "counted-back", "--from-backup", "counted", "--wait"});
+  c.arca_ok({"backup", "delete", "counted-too", "--confirm"});
+  ASSERT_TRUE(eventually([&] { return metric(scrape(port), "velero_backup_deletion_success_total{schedule=\"\"}") == 1; }, 20s))
+      << scrape(port) << c.server(0).log();
+  after = scrape(port);
+  EXPECT_EQ(metric(after, "velero_backup_deletion_attempt_total{schedule=\"\"}"), 1) << after;
+  EXPECT_EQ(metric(after, "velero_backup_deletion_failure_total{schedule=\"\"}"), 0) << after;
+  EXPECT_EQ(metric(after, "velero_backup_total"), 2) << after;
+  EXPECT_EQ(metric(after, "velero_restore_attempt_total{schedule=\"\"}"), 1) << after;
+  EXPECT_EQ(metric(after, "velero_restore_success_total{schedule=\"\"}"), 1) << after;
+  EXPECT_EQ(metric(after, "velero_restore_total"), 1) << after;
 }
 
 TEST(Version, ClientAndServerThroughAServerStatusRequest) {
