@@ -1,6 +1,7 @@
 #include "controller/backup_controller.h"
 
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
 #include <cstdio>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "controller/locations.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
+#include "kube/transport.h"
 #include "persistence/backup_store.h"
 #include "util/glob.h"
 #include "util/names.h"
@@ -38,10 +40,24 @@ std::vector<api::BackupStorageLocation> list_locations(ServerContext& ctx) {
   return out;
 }
 
+// GET /version: what the source-cluster annotations record. A failure is retried with the backup.
+ClusterVersion cluster_version(ServerContext& ctx) {
+  kube::HttpRequest request;
+  request.path = "/version";
+  auto response = ctx.transport.send(request);
+  if (response.status != 200)
+    throw std::runtime_error("GET /version answered HTTP " + std::to_string(response.status));
+  auto doc = nlohmann::json::parse(response.body);
+  return {doc.value("gitVersion", ""), doc.value("major", ""), doc.value("minor", "")};
+}
+
 class BackupRun {
  public:
-  BackupRun(ServerContext& ctx, api::Backup backup)
-      : ctx_(ctx), backup_(std::move(backup)), log_(backup_.metadata.namespace_ + "/" + backup_.metadata.name) {}
+  BackupRun(ServerContext& ctx, api::Backup backup, api::BackupSpec engine_spec)
+      : ctx_(ctx),
+        backup_(std::move(backup)),
+        engine_spec_(std::move(engine_spec)),
+        log_(backup_.metadata.namespace_ + "/" + backup_.metadata.name) {}
 
   void run(const api::BackupStorageLocation& location) {
     const std::string& name = backup_.metadata.name;
@@ -57,38 +73,53 @@ class BackupRun {
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     if (!tar) return fail("error creating temp file for backup");
     backup::RunResult result;
+    std::string fatal;  // a run that throws still uploads what it has, as Failed (velero-backup.md §2.3, §8)
     try {
       log_.info("Setting up backup log");
       backup::RunOptions options;
       options.page_size = ctx_.settings.client_page_size;
       options.on_progress = [this](int total, int done) { report_progress(total, done); };
+      api::Backup engine_backup = backup_;
+      engine_backup.spec = engine_spec_;
       result = backup::run_backup(
-          backup_, ctx_.transport, ctx_.discovery,
+          engine_backup, ctx_.transport, ctx_.discovery,
           [&](const char* data, size_t size) {
             if (std::fwrite(data, 1, size, tar.get()) != size) throw std::runtime_error("error writing backup tarball");
           },
           log_, options);
     } catch (const std::exception& e) {
-      log_.error("backup failed", {}, e.what());
-      return fail(e.what());
+      fatal = e.what();
+      log_.error("backup failed", {}, fatal);
     }
 
     bool partial = log_.errors() > 0;
-    backup_ = update([&](api::Backup& b) {
-      b.status.phase = partial ? BackupPhase::FinalizingPartiallyFailed : BackupPhase::Finalizing;
+    auto record_counts = [&](api::Backup& b) {
       b.status.progress.emplace();
-      b.status.progress->total_items = b.status.progress->items_backed_up = result.items_backed_up;
+      if (fatal.empty()) {
+        b.status.progress->total_items = b.status.progress->items_backed_up = result.items_backed_up;
+      } else {
+        b.status.progress->total_items = progress_total_;
+        b.status.progress->items_backed_up = progress_done_;
+      }
       b.status.hook_status.emplace();
       b.status.hook_status->hooks_attempted = result.hooks_attempted;
       b.status.warnings = log_.warnings();
       b.status.errors = log_.errors();
-      return true;
-    });
+    };
+    if (fatal.empty())
+      backup_ = update([&](api::Backup& b) {
+        b.status.phase = partial ? BackupPhase::FinalizingPartiallyFailed : BackupPhase::Finalizing;
+        record_counts(b);
+        return true;
+      });
 
     // The stored metadata already carries the final phase: it is uploaded last, so a location never
-    // lists a backup whose files are incomplete.
+    // lists a backup whose files are incomplete. A Failed one is stored too, with its reason and log.
     api::Backup final_backup = backup_;
-    final_backup.status.phase = partial ? BackupPhase::PartiallyFailed : BackupPhase::Completed;
+    record_counts(final_backup);
+    final_backup.status.phase =
+        !fatal.empty() ? BackupPhase::Failed : partial ? BackupPhase::PartiallyFailed : BackupPhase::Completed;
+    final_backup.status.failure_reason = fatal;
     final_backup.status.completion_timestamp = ctx_.clock.now();
     persistence::BackupUpload upload;
     upload.name = name;
@@ -96,7 +127,7 @@ class BackupRun {
     std::rewind(tar.get());
     upload.tarball = [&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tar.get()); };
     upload.log_text = log_.text();
-    upload.resource_list_json = result.resource_list;
+    if (fatal.empty()) upload.resource_list_json = result.resource_list;
     upload.results_json = log_.results().dump();
     try {
       persistence::put_backup(open->store(), open->layout(), upload);
@@ -104,15 +135,21 @@ class BackupRun {
       return fail(std::string("error uploading backup: ") + e.what());
     }
     update([&](api::Backup& b) {
+      record_counts(b);
       b.status.phase = final_backup.status.phase;
+      b.status.failure_reason = final_backup.status.failure_reason;
       b.status.completion_timestamp = final_backup.status.completion_timestamp;
       return true;
     });
-    spdlog::info("backup={} phase={} items={} warnings={} errors={}", backup_.metadata.name,
-                 api::to_string(final_backup.status.phase), result.items_backed_up, log_.warnings(), log_.errors());
+    if (fatal.empty())
+      spdlog::info("backup={} phase={} items={} warnings={} errors={}", name, api::to_string(final_backup.status.phase),
+                   result.items_backed_up, log_.warnings(), log_.errors());
+    else
+      spdlog::error("backup={} failed: {}", name, fatal);
   }
 
-  // Fatal errors: Failed with the reason on the object; nothing is uploaded.
+  // Failures before a run or while uploading: Failed with the reason on the object; nothing (more) is
+  // uploaded — with no store to write to, or a name already taken in it, there is nowhere to put it.
   void fail(const std::string& reason) {
     spdlog::error("backup={} failed: {}", backup_.metadata.name, reason);
     update([&](api::Backup& b) {
@@ -131,8 +168,11 @@ class BackupRun {
                                       backup_.metadata.name, mutate);
   }
 
-  // At most one progress patch per second (§4.9); best effort.
+  // At most one progress patch per second (§4.9); best effort. The latest figures are kept for a run that
+  // fails, whose status reports how far it got.
   void report_progress(int total, int done) {
+    progress_total_ = total;
+    progress_done_ = done;
     auto now = std::chrono::steady_clock::now();
     if (now - last_progress_ < std::chrono::seconds(1)) return;
     last_progress_ = now;
@@ -148,8 +188,10 @@ class BackupRun {
 
   ServerContext& ctx_;
   api::Backup backup_;
+  api::BackupSpec engine_spec_;  // the spec plus what the resource policy adds; not persisted
   backup::BackupLog log_;
   std::chrono::steady_clock::time_point last_progress_{};
+  int progress_total_ = 0, progress_done_ = 0;
 };
 
 }  // namespace
@@ -162,7 +204,62 @@ std::string resolve_location_name(const std::string& requested, const std::vecto
   return server_default;
 }
 
-std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs& in) {
+std::vector<std::string> resolve_snapshot_locations(api::BackupSpec& spec,
+                                                    const std::vector<api::VolumeSnapshotLocation>& all,
+                                                    const std::map<std::string, std::string>& defaults) {
+  std::vector<std::string> errors;
+  if (spec.snapshot_volumes == false) {
+    spec.volume_snapshot_locations.clear();
+    return errors;
+  }
+  auto find = [&](const std::string& name) -> const api::VolumeSnapshotLocation* {
+    for (const auto& l : all)
+      if (l.metadata.name == name) return &l;
+    return nullptr;
+  };
+  std::map<std::string, std::string> chosen;  // provider → VSL name
+  for (const auto& name : spec.volume_snapshot_locations) {
+    const auto* location = find(name);
+    if (!location) {
+      errors.push_back("a VolumeSnapshotLocation CRD for the location " + name +
+                       " with the name specified in the backup spec needs to be created before this snapshot can be "
+                       "executed. Error: volumesnapshotlocations.velero.io \"" + name + "\" not found");
+      continue;
+    }
+    auto [it, inserted] = chosen.emplace(location->spec.provider, name);
+    if (!inserted && it->second != name)
+      errors.push_back("more than one VolumeSnapshotLocation name specified for provider " + location->spec.provider +
+                       ": " + name + "; unexpected name was " + it->second);
+  }
+  if (!errors.empty()) return errors;
+  std::map<std::string, std::vector<std::string>> by_provider;
+  for (const auto& l : all) by_provider[l.spec.provider].push_back(l.metadata.name);
+  for (const auto& [provider, names] : by_provider) {
+    if (chosen.count(provider)) continue;
+    if (names.size() == 1) {
+      chosen[provider] = names.front();
+      continue;
+    }
+    auto d = defaults.find(provider);
+    if (d == defaults.end() || d->second.empty()) {
+      errors.push_back("provider " + provider +
+                       " has more than one possible volume snapshot location, and none were specified explicitly or "
+                       "as a default");
+    } else if (!find(d->second)) {
+      errors.push_back("error getting volume snapshot location named " + d->second +
+                       ": volumesnapshotlocations.velero.io \"" + d->second + "\" not found");
+    } else {
+      chosen[provider] = d->second;
+    }
+  }
+  if (!errors.empty()) return errors;
+  spec.volume_snapshot_locations.clear();
+  for (const auto& [provider, name] : chosen) spec.volume_snapshot_locations.push_back(name);
+  return errors;
+}
+
+std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs& in,
+                                        std::optional<ResourcePolicies>* policies) {
   auto& spec = b.spec;
   auto& status = b.status;
   status.version = 1;
@@ -194,6 +291,11 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
                      (in.location->status.message.empty() ? "" : " " + in.location->status.message));
   }
   b.metadata.labels["velero.io/storage-location"] = valid_label_value(in.location_name);
+  auto vsl_errors = resolve_snapshot_locations(spec, in.snapshot_locations, in.default_snapshot_locations);
+  errors.insert(errors.end(), vsl_errors.begin(), vsl_errors.end());
+  b.metadata.annotations["velero.io/source-cluster-k8s-major-version"] = in.cluster_version.major;
+  b.metadata.annotations["velero.io/source-cluster-k8s-minor-version"] = in.cluster_version.minor;
+  b.metadata.annotations["velero.io/source-cluster-k8s-gitversion"] = in.cluster_version.git_version;
   b.metadata.annotations["velero.io/resource-timeout"] = "10m0s";
   for (const auto& ns : in.namespaces_excluded_by_label)
     if (std::find(spec.excluded_namespaces.begin(), spec.excluded_namespaces.end(), ns) == spec.excluded_namespaces.end())
@@ -205,6 +307,24 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
       for (const auto& name : *list)
         if (name != "*" && !has_glob_chars(name) && !in.resource_known(name))
           errors.push_back("the server doesn't have a resource type \"" + name + "\" (included resource)");
+  if (spec.resource_policy && ::strcasecmp(spec.resource_policy->kind.c_str(), "configmap") == 0) {
+    const std::string what = "resource policies " + b.metadata.namespace_ + "/" + spec.resource_policy->name;
+    auto data = in.config_map_data ? in.config_map_data(spec.resource_policy->name) : std::nullopt;
+    if (!data) {
+      errors.push_back("failed to get " + what + " configmap with err configmaps \"" + spec.resource_policy->name +
+                       "\" not found");
+    } else {
+      try {
+        auto loaded = parse_resource_policies(*data);
+        if (loaded.include_exclude && api::uses_old_resource_filters(spec))
+          errors.push_back(what + ": its includeExcludePolicy cannot be used with the old resource filters "
+                           "(includedResources, excludedResources, includeClusterResources)");
+        if (policies) *policies = std::move(loaded);
+      } catch (const std::invalid_argument& e) {
+        errors.push_back(what + ": " + e.what());
+      }
+    }
+  }
   if (errors.empty()) backup::apply_default_filters(spec);
   return errors;
 }
@@ -261,8 +381,27 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     ctx.discovery.refresh();
     auto data = ctx.discovery.data();
     in.resource_known = [&](const std::string& n) { return kube::resolve_resource(*data, n) != nullptr; };
+    in.cluster_version = cluster_version(ctx);
+    client.list(ctx.discovery.lookup("velero.io", "v1", "volumesnapshotlocations"), ns, {},
+                [&](const kube::ListItem& item) {
+                  in.snapshot_locations.push_back(item.parse().get<api::VolumeSnapshotLocation>());
+                });
+    in.config_map_data = [&](const std::string& config_map) -> std::optional<std::map<std::string, std::string>> {
+      nlohmann::json cm;
+      try {
+        cm = client.get(ctx.discovery.lookup("", "v1", "configmaps"), ns, config_map);
+      } catch (const kube::KubeError& e) {
+        if (kube::is_not_found(e)) return std::nullopt;
+        throw;
+      }
+      std::map<std::string, std::string> out;
+      for (auto& [k, v] : cm.value("data", nlohmann::json::object()).items())
+        out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      return out;
+    };
 
-    auto errors = prepare_backup(backup, in);
+    std::optional<ResourcePolicies> policies;
+    auto errors = prepare_backup(backup, in, &policies);
     if (!errors.empty()) {
       backup.status.phase = BackupPhase::FailedValidation;
       backup.status.validation_errors = errors;
@@ -274,7 +413,10 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     backup.status.start_timestamp = ctx.clock.now();
     // The resourceVersion makes this the one transition that wins if two servers race.
     backup = client.update(ctx.backups, ns, nlohmann::json(backup)).get<api::Backup>();
-    BackupRun(ctx, backup).run(checked);
+    // The policy's include/exclude lists steer this run only: the stored spec stays as the user wrote it.
+    api::BackupSpec engine_spec = backup.spec;
+    if (policies && policies->include_exclude) apply_include_exclude_policy(engine_spec, *policies->include_exclude);
+    BackupRun(ctx, backup, engine_spec).run(checked);
     return {};
   };
 }

@@ -2,14 +2,23 @@
 // The BackupController (velero-backup.md §1.3, §4.1, §8): validates a new Backup, runs it, uploads it and
 // records phases, progress, counts and expiration on the object.
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/types.h"
 #include "controller/context.h"
+#include "controller/resource_policy.h"
 #include "controller/runtime.h"
 
 namespace arca::controller {
+
+// The API server's /version, recorded on every Backup (velero.io/source-cluster-k8s-* annotations) so a
+// restore into another cluster can tell where the objects came from.
+struct ClusterVersion {
+  std::string git_version, major, minor;
+};
 
 // What §4.1 needs from the cluster, gathered by the caller so the preparation itself is pure.
 struct PreparationInputs {
@@ -22,11 +31,27 @@ struct PreparationInputs {
   std::vector<std::string> namespaces_excluded_by_label;
   // Whether a resource name of an include list resolves through discovery.
   std::function<bool(const std::string&)> resource_known;
+  ClusterVersion cluster_version;
+  std::vector<api::VolumeSnapshotLocation> snapshot_locations;  // every VSL in the server's namespace
+  std::map<std::string, std::string> default_snapshot_locations;  // provider → VSL name (server default)
+  // The data of the ConfigMap spec.resourcePolicy names, nullopt when it does not exist. Only asked when
+  // the spec names one.
+  std::function<std::optional<std::map<std::string, std::string>>(const std::string& name)> config_map_data;
 };
 
-// Fills the spec defaults and status fields Velero fills before a run, adds the storage-location label,
-// and returns every validation error (empty: the backup may run).
-std::vector<std::string> prepare_backup(api::Backup& backup, const PreparationInputs& inputs);
+// §4.1 step 4: every named VSL must exist, at most one per provider; a provider the spec does not name
+// gets its only VSL, or the server default when it has several. Rewrites spec.volumeSnapshotLocations to
+// the result (sorted by provider) and returns the validation errors. Nothing to resolve when
+// snapshotVolumes is false: the list is cleared.
+std::vector<std::string> resolve_snapshot_locations(api::BackupSpec& spec,
+                                                    const std::vector<api::VolumeSnapshotLocation>& all,
+                                                    const std::map<std::string, std::string>& defaults);
+
+// Fills the spec defaults and status fields Velero fills before a run, adds the storage-location label and
+// the source-cluster annotations, and returns every validation error (empty: the backup may run). The
+// loaded resource policy goes to `policies` when the spec names one.
+std::vector<std::string> prepare_backup(api::Backup& backup, const PreparationInputs& inputs,
+                                        std::optional<ResourcePolicies>* policies = nullptr);
 
 // Picks the BSL for spec.storageLocation "": the one with spec.default, else the server default's name.
 std::string resolve_location_name(const std::string& requested, const std::vector<api::BackupStorageLocation>& all,

@@ -125,3 +125,108 @@ TEST(ResolveLocationName, DefaultFlagWinsOverServerDefault) {
   EXPECT_EQ(resolve_location_name("", all, "default"), "b");
   EXPECT_EQ(resolve_location_name("a", all, "default"), "a");
 }
+
+// §4.1 step 5: the source cluster's version and the resource timeout are recorded as annotations.
+TEST(PrepareBackup, RecordsSourceClusterAnnotations) {
+  auto location = available_location();
+  api::Backup b;
+  auto in = inputs(&location);
+  in.cluster_version = {"v1.31.0", "1", "31"};
+  ASSERT_TRUE(prepare_backup(b, in).empty());
+  EXPECT_EQ(b.metadata.annotations["velero.io/source-cluster-k8s-gitversion"], "v1.31.0");
+  EXPECT_EQ(b.metadata.annotations["velero.io/source-cluster-k8s-major-version"], "1");
+  EXPECT_EQ(b.metadata.annotations["velero.io/source-cluster-k8s-minor-version"], "31");
+  EXPECT_EQ(b.metadata.annotations["velero.io/resource-timeout"], "10m0s");
+}
+
+namespace {
+
+api::VolumeSnapshotLocation vsl(const std::string& name, const std::string& provider) {
+  api::VolumeSnapshotLocation l;
+  l.metadata.name = name;
+  l.spec.provider = provider;
+  return l;
+}
+
+}  // namespace
+
+// §4.1 step 4: one VSL per provider, named ones first, else the only one, else the server default.
+TEST(ResolveSnapshotLocations, OnePerProvider) {
+  std::vector<api::VolumeSnapshotLocation> all = {vsl("aws-east", "aws"), vsl("aws-west", "aws"), vsl("gcp", "gcp")};
+  api::BackupSpec spec;
+  spec.volume_snapshot_locations = {"aws-west"};
+  EXPECT_TRUE(resolve_snapshot_locations(spec, all, {}).empty());
+  EXPECT_EQ(spec.volume_snapshot_locations, (std::vector<std::string>{"aws-west", "gcp"}));
+
+  api::BackupSpec unnamed;
+  auto errors = resolve_snapshot_locations(unnamed, all, {});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("provider aws has more than one possible volume snapshot location"), std::string::npos);
+  EXPECT_TRUE(resolve_snapshot_locations(unnamed, all, {{"aws", "aws-east"}}).empty());
+  EXPECT_EQ(unnamed.volume_snapshot_locations, (std::vector<std::string>{"aws-east", "gcp"}));
+
+  api::BackupSpec two_for_aws;
+  two_for_aws.volume_snapshot_locations = {"aws-east", "aws-west"};
+  errors = resolve_snapshot_locations(two_for_aws, all, {});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("more than one VolumeSnapshotLocation name specified for provider aws"), std::string::npos);
+
+  api::BackupSpec missing;
+  missing.volume_snapshot_locations = {"nowhere"};
+  errors = resolve_snapshot_locations(missing, all, {});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("volumesnapshotlocations.velero.io \"nowhere\" not found"), std::string::npos);
+
+  // snapshotVolumes=false: nothing to validate, the list is cleared.
+  missing.snapshot_volumes = false;
+  EXPECT_TRUE(resolve_snapshot_locations(missing, all, {}).empty());
+  EXPECT_TRUE(missing.volume_snapshot_locations.empty());
+}
+
+TEST(PrepareBackup, UnknownSnapshotLocationFailsValidation) {
+  auto location = available_location();
+  api::Backup b;
+  b.spec.volume_snapshot_locations = {"nowhere"};
+  auto errors = prepare_backup(b, inputs(&location));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("nowhere"), std::string::npos);
+}
+
+// §4.1 step 10: the resource policy ConfigMap must exist and parse; its include/exclude policy needs the
+// new filters.
+TEST(PrepareBackup, ResourcePolicyMustExistAndParse) {
+  auto location = available_location();
+  std::map<std::string, std::map<std::string, std::string>> config_maps = {
+      {"good", {{"policy.yaml", "version: v1\nincludeExcludePolicy:\n  excludedNamespaceScopedResources: [secrets]\n"}}},
+      {"bad-version", {{"p", "version: v2\n"}}},
+      {"two-keys", {{"a", "version: v1\n"}, {"b", "version: v1\n"}}},
+  };
+  auto run = [&](const std::string& name, const std::function<void(api::BackupSpec&)>& change,
+                 std::optional<ResourcePolicies>* loaded = nullptr) {
+    api::Backup b;
+    b.metadata.namespace_ = "velero";
+    b.spec.resource_policy = api::TypedLocalObjectReference{"", "ConfigMap", name, {}};
+    change(b.spec);
+    auto in = inputs(&location);
+    in.config_map_data = [&](const std::string& n) -> std::optional<std::map<std::string, std::string>> {
+      if (!config_maps.count(n)) return std::nullopt;
+      return config_maps.at(n);
+    };
+    return prepare_backup(b, in, loaded);
+  };
+  std::optional<ResourcePolicies> loaded;
+  EXPECT_TRUE(run("good", [](auto&) {}, &loaded).empty());
+  ASSERT_TRUE(loaded && loaded->include_exclude);
+  EXPECT_EQ(loaded->include_exclude->excluded_namespace_scoped_resources, std::vector<std::string>{"secrets"});
+
+  auto errors = run("missing", [](auto&) {});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "failed to get resource policies velero/missing configmap with err configmaps \"missing\" not found");
+  errors = run("bad-version", [](auto&) {});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "resource policies velero/bad-version: incompatible version number v2 with supported version v1");
+  EXPECT_EQ(run("two-keys", [](auto&) {}).size(), 1u);
+  EXPECT_EQ(run("good", [](auto& s) { s.included_resources = {"pods"}; }).size(), 1u);
+  // Another kind is not a resource policy Velero loads.
+  EXPECT_TRUE(run("missing", [](auto& s) { s.resource_policy->kind = "Secret"; }).empty());
+}

@@ -1,0 +1,228 @@
+#include "tests/support/fault_proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace testsupport {
+
+struct FaultProxy::Connection {
+  int client_fd = -1, upstream_fd = -1;
+  std::mutex client_write;  // the pump and an answered request may both write to the client
+  std::thread reader, pump;
+  void shutdown_both() {
+    ::shutdown(client_fd, SHUT_RDWR);
+    ::shutdown(upstream_fd, SHUT_RDWR);
+  }
+};
+
+namespace {
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+int connect_to(const std::string& host, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (fd < 0 || ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The value of header `name` in a request head, "" when absent.
+std::string header(std::string_view head, std::string_view name) {
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    size_t end = head.find("\r\n", pos + 2);
+    std::string_view line = head.substr(pos + 2, end - pos - 2);
+    if (line.size() > name.size() && line[name.size()] == ':' &&
+        ::strncasecmp(line.data(), name.data(), name.size()) == 0) {
+      std::string_view value = line.substr(name.size() + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      return std::string(value);
+    }
+    pos = end;
+  }
+  return "";
+}
+
+std::string reason_of(int status) {
+  switch (status) {
+    case 403: return "Forbidden";
+    case 404: return "NotFound";
+    case 500: return "InternalError";
+    default: return "Unknown";
+  }
+}
+
+}  // namespace
+
+FaultProxy::FaultProxy(const std::string& upstream_url) {
+  const std::string scheme = "http://";
+  if (upstream_url.rfind(scheme, 0) != 0) throw std::invalid_argument("FaultProxy needs an http:// upstream: " + upstream_url);
+  std::string host_port = upstream_url.substr(scheme.size());
+  host_port = host_port.substr(0, host_port.find('/'));
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) throw std::invalid_argument("FaultProxy needs host:port in " + upstream_url);
+  upstream_host_ = host_port.substr(0, colon);
+  upstream_port_ = std::stoi(host_port.substr(colon + 1));
+
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 64) != 0 || ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("FaultProxy cannot listen on 127.0.0.1");
+  port_ = ntohs(addr.sin_port);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+FaultProxy::~FaultProxy() {
+  stopping_ = true;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  acceptor_.join();
+  ::close(listen_fd_);
+  std::vector<std::shared_ptr<Connection>> connections;
+  {
+    std::lock_guard lock(mutex_);
+    connections.swap(connections_);
+  }
+  for (auto& c : connections) c->shutdown_both();
+  for (auto& c : connections) {
+    c->reader.join();
+    c->pump.join();
+    ::close(c->client_fd);
+    ::close(c->upstream_fd);
+  }
+}
+
+void FaultProxy::fail(Matcher matches, int status, std::string message) {
+  std::lock_guard lock(mutex_);
+  matches_ = std::move(matches);
+  status_ = status;
+  message_ = std::move(message);
+}
+
+void FaultProxy::clear() {
+  std::lock_guard lock(mutex_);
+  matches_ = nullptr;
+}
+
+std::string FaultProxy::answer_for(std::string_view method, std::string_view target) {
+  std::lock_guard lock(mutex_);
+  if (!matches_ || !matches_(method, target)) return "";
+  ++failed_;
+  std::string reason = reason_of(status_);
+  // A Kubernetes Status, as the API server sends for refused requests.
+  std::string body = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" + message_ +
+                     R"(","reason":")" + reason + R"(","code":)" + std::to_string(status_) + "}";
+  return "HTTP/1.1 " + std::to_string(status_) + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+void FaultProxy::accept_loop() {
+  while (!stopping_) {
+    int fd = ::accept(listen_fd_, nullptr, nullptr);
+    if (fd < 0) {
+      if (stopping_) return;
+      continue;
+    }
+    auto connection = std::make_shared<Connection>();
+    connection->client_fd = fd;
+    connection->upstream_fd = connect_to(upstream_host_, upstream_port_);
+    if (connection->upstream_fd < 0) {
+      ::close(fd);
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      ::close(fd);
+      return;
+    }
+    connections_.push_back(connection);
+    connection->reader = std::thread([this, connection] { serve(connection); });
+  }
+}
+
+void FaultProxy::serve(std::shared_ptr<Connection> c) {
+  c->pump = std::thread([c] {
+    char buffer[65536];
+    for (;;) {
+      ssize_t n = ::recv(c->upstream_fd, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      std::lock_guard lock(c->client_write);
+      if (!write_all(c->client_fd, std::string_view(buffer, static_cast<size_t>(n)))) break;
+    }
+    c->shutdown_both();
+  });
+
+  std::string pending;
+  bool raw = false;  // a chunked request body: stop parsing and pass everything through
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::recv(c->client_fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    pending.append(buffer, static_cast<size_t>(n));
+    bool ok = true;
+    while (ok && !pending.empty()) {
+      if (raw) {
+        ok = write_all(c->upstream_fd, pending);
+        pending.clear();
+        break;
+      }
+      size_t head_end = pending.find("\r\n\r\n");
+      if (head_end == std::string::npos) break;
+      std::string_view head(pending.data(), head_end + 2);
+      if (!header(head, "Transfer-Encoding").empty()) {
+        raw = true;
+        continue;
+      }
+      std::string length = header(head, "Content-Length");
+      size_t total = head_end + 4 + (length.empty() ? 0 : std::stoul(length));
+      if (pending.size() < total) break;
+      std::string_view line = head.substr(0, head.find("\r\n"));
+      std::string_view method = line.substr(0, line.find(' '));
+      std::string_view target = line.substr(method.size() + 1);
+      target = target.substr(0, target.find(' '));
+      std::string answer = answer_for(method, target);
+      if (answer.empty()) {
+        ok = write_all(c->upstream_fd, std::string_view(pending).substr(0, total));
+      } else {
+        std::lock_guard lock(c->client_write);
+        ok = write_all(c->client_fd, answer);
+      }
+      pending.erase(0, total);
+    }
+    if (!ok) break;
+  }
+  c->shutdown_both();
+}
+
+void write_kubeconfig_for(const std::string& kubeconfig, const std::string& server_url, const std::string& out_path) {
+  YAML::Node config = YAML::LoadFile(kubeconfig);
+  for (auto cluster : config["clusters"]) cluster["cluster"]["server"] = server_url;
+  std::ofstream out(out_path);
+  out << config;
+  if (!out) throw std::runtime_error("cannot write " + out_path);
+}
+
+}  // namespace testsupport

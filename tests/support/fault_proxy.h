@@ -1,0 +1,60 @@
+#pragma once
+// A TCP proxy in front of a plain-HTTP/1.1 API server (kubelite) that answers chosen requests itself, so an
+// integration test can make one API call fail the way a real cluster would (e.g. RBAC forbidding a LIST)
+// while every other byte, long-running watches included, passes through unchanged. Requests are parsed
+// only for their boundaries (request line, headers, Content-Length body); clients must not pipeline
+// (libcurl does not), so an answered request never has an upstream response in flight behind it.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace testsupport {
+
+class FaultProxy {
+ public:
+  // Listens on 127.0.0.1 (any free port) and forwards to `upstream_url` (http://host:port).
+  explicit FaultProxy(const std::string& upstream_url);
+  ~FaultProxy();
+  FaultProxy(const FaultProxy&) = delete;
+  FaultProxy& operator=(const FaultProxy&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  using Matcher = std::function<bool(std::string_view method, std::string_view target)>;
+  // From now on, requests `matches` accepts get `status` with a Kubernetes Status body carrying `message`
+  // instead of reaching the server. Replaces the previous rule.
+  void fail(Matcher matches, int status, std::string message);
+  void clear();
+  // How many requests were answered by the rule so far.
+  int failed_requests() const { return failed_; }
+
+ private:
+  struct Connection;
+  void accept_loop();
+  void serve(std::shared_ptr<Connection> connection);
+  // The canned answer for a request, or "" to forward it.
+  std::string answer_for(std::string_view method, std::string_view target);
+
+  std::string upstream_host_;
+  int upstream_port_ = 0;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> failed_{0};
+  std::thread acceptor_;
+  std::mutex mutex_;  // guards the rule and the connection list
+  Matcher matches_;
+  int status_ = 0;
+  std::string message_;
+  std::vector<std::shared_ptr<Connection>> connections_;
+};
+
+// A copy of `kubeconfig` whose clusters point at `server_url`, written to `out_path`.
+void write_kubeconfig_for(const std::string& kubeconfig, const std::string& server_url, const std::string& out_path);
+
+}  // namespace testsupport
