@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "src/install/day2_test_env.h"
+#include "tests/support/object_servers.h"
 
 using namespace std::chrono_literals;
 using day2test::Cluster;
@@ -134,6 +135,58 @@ TEST(BackupSync, ASecondClusterOnTheSameBucketListsAndRestoresTheBackupsAndOrpha
   std::filesystem::remove_all(first.store_root() + "/bucket/backups/doomed");
   ASSERT_TRUE(eventually([&] { return second.items("backups").size() == 1; }, 20s)) << second.server(0).log();
   EXPECT_EQ(second.items("backups")[0]["metadata"]["name"], "before-migration");
+}
+
+namespace {
+
+// An unsigned HEAD, which s3rver answers as it answers the signed ones.
+bool in_s3(const testsupport::S3rver& s3, const std::string& key) {
+  testsupport::TempDir dir;
+  testsupport::ChildProcess curl({"curl", "-sfI", s3.url + "/" + key}, dir.file("out"));
+  return curl.wait(10s) == 0;
+}
+
+}  // namespace
+
+// The migration path on a real object store: cluster one backs up to an S3 bucket and lets one backup expire
+// (GC deletes it from the bucket, not only from the cluster); an empty cluster pointed at the same bucket then
+// sees exactly the backup that is left and restores it.
+TEST(Migration, ThroughAnS3BucketAfterGarbageCollection) {
+  testsupport::TempDir dir;
+  auto s3 = testsupport::start_s3rver(dir);
+  testsupport::create_bucket(s3, "arca-backups");
+  Cluster::S3 bucket{s3.url, "arca-backups", "clusters/shared"};
+  auto stored_in_s3 = [&](const std::string& backup) {
+    return in_s3(s3, "arca-backups/clusters/shared/backups/" + backup + "/velero-backup.json");
+  };
+
+  Cluster first(bucket);
+  first.start_server();
+  ASSERT_EQ(first.kubectl({"create", "namespace", "shop"}).exit_code, 0);
+  ASSERT_EQ(first.kubectl({"-n", "shop", "create", "configmap", "prices", "--from-literal=pear=5"}).exit_code, 0);
+  first.arca_ok({"backup", "create", "to-migrate", "--include-namespaces", "shop", "--wait"});
+  first.arca_ok({"backup", "create", "short-lived", "--include-namespaces", "shop", "--ttl", "2s", "--wait"});
+  ASSERT_TRUE(stored_in_s3("to-migrate"));
+  ASSERT_TRUE(stored_in_s3("short-lived"));
+  ASSERT_TRUE(in_s3(s3, "arca-backups/clusters/shared/backups/short-lived/short-lived.tar.gz"));
+  ASSERT_TRUE(eventually([&] { return first.items("backups").size() == 1; }, 20s)) << first.server(0).log();
+  EXPECT_EQ(first.items("backups")[0]["metadata"]["name"], "to-migrate");
+  EXPECT_FALSE(stored_in_s3("short-lived"));
+  EXPECT_FALSE(in_s3(s3, "arca-backups/clusters/shared/backups/short-lived/short-lived.tar.gz"));
+  EXPECT_TRUE(stored_in_s3("to-migrate"));
+
+  Cluster second(bucket, {"--backup-sync-period", "1s"});
+  second.start_server();
+  ASSERT_TRUE(eventually([&] { return second.items("backups").size() == 1; }, 20s)) << second.server(0).log();
+  auto synced = second.items("backups")[0];
+  EXPECT_EQ(synced["metadata"]["name"], "to-migrate");
+  EXPECT_EQ(synced["status"]["phase"], "Completed");
+  second.arca_ok({"restore", "create", "moved", "--from-backup", "to-migrate", "--wait"});
+  auto restored = second.kubectl({"-n", "shop", "get", "configmap", "prices", "-o", "jsonpath={.data.pear}"});
+  EXPECT_EQ(restored.exit_code, 0) << restored.output;
+  EXPECT_EQ(restored.output, "5");
+  // The restore's files went to the shared bucket, beside the backup.
+  EXPECT_TRUE(in_s3(s3, "arca-backups/clusters/shared/restores/moved/restore-moved-logs.gz"));
 }
 
 TEST(LeaderElection, TwoReplicasNeverRunTheSameBackup) {

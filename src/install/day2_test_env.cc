@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/object_servers.h"
+
 namespace day2test {
 
 using namespace std::chrono_literals;
@@ -24,12 +26,36 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
 Cluster::Cluster(std::string store_root, const std::vector<std::string>& location_flags) : kubelite_(testsupport::start_kubelite(dir_)), store_root_(std::move(store_root)) {
   if (store_root_.empty()) store_root_ = dir_.file("store");
   std::filesystem::create_directories(store_root_ + "/bucket");
+  install_crds();
+  std::vector<std::string> location = {"--provider", "local", "--bucket", "bucket", "--config", "root=" + store_root_};
+  location.insert(location.end(), location_flags.begin(), location_flags.end());
+  create_default_location(location);
+}
+
+Cluster::Cluster(const S3& s3, const std::vector<std::string>& location_flags)
+    : kubelite_(testsupport::start_kubelite(dir_)), store_root_(dir_.file("store")) {
+  install_crds();
+  auto secret = kubectl({"-n", "velero", "create", "secret", "generic", "cloud-credentials",
+                         std::string("--from-literal=cloud=[default]\naws_access_key_id=") + testsupport::S3rver::kAccessKey +
+                             "\naws_secret_access_key=" + testsupport::S3rver::kSecretKey + "\n"});
+  if (secret.exit_code != 0) throw std::runtime_error("kubectl create secret: " + secret.output);
+  std::vector<std::string> location = {"--provider", "aws", "--bucket", s3.bucket, "--prefix", s3.prefix,
+                                       "--credential", "cloud-credentials=cloud", "--config",
+                                       "region=us-east-1,s3ForcePathStyle=true,s3Url=" + s3.url};
+  location.insert(location.end(), location_flags.begin(), location_flags.end());
+  create_default_location(location);
+}
+
+void Cluster::install_crds() {
   auto ns = kubectl({"create", "namespace", "velero"});
   if (ns.exit_code != 0) throw std::runtime_error("kubectl create namespace: " + ns.output);
   arca_ok({"install", "--crds-only"});
-  std::vector<std::string> create = {"backup-location", "create", "default", "--provider", "local", "--bucket",
-                                     "bucket", "--config", "root=" + store_root_, "--default"};
-  create.insert(create.end(), location_flags.begin(), location_flags.end());
+}
+
+void Cluster::create_default_location(const std::vector<std::string>& location_args) {
+  std::vector<std::string> create = {"backup-location", "create", "default"};
+  create.insert(create.end(), location_args.begin(), location_args.end());
+  create.push_back("--default");
   arca_ok(create);
 }
 

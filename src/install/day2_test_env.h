@@ -26,6 +26,12 @@ class Cluster {
   // An empty store_root puts the store inside this cluster's temporary directory.
   // `location_flags` are added to `arca backup-location create`.
   explicit Cluster(std::string store_root = "", const std::vector<std::string>& location_flags = {});
+  // The default location on an S3 server instead (provider aws, path-style URLs, the server's keys in a
+  // credentials Secret): the way a real cluster uses a bucket.
+  struct S3 {
+    std::string url, bucket, prefix;
+  };
+  explicit Cluster(const S3& s3, const std::vector<std::string>& location_flags = {});
   // Only kubelite: nothing installed (for `arca install` itself).
   struct Bare {};
   explicit Cluster(Bare);
@@ -47,6 +53,9 @@ class Cluster {
   const testsupport::TempDir& dir() const { return dir_; }
 
  private:
+  void install_crds();  // and namespace velero
+  void create_default_location(const std::vector<std::string>& location_args);  // `backup-location create default`
+
   testsupport::TempDir dir_;
   testsupport::Kubelite kubelite_;
   std::string store_root_;
