@@ -231,44 +231,28 @@ void add_client_commands(CLI::App& app, std::function<int()>& action, Day2State&
   get->callback([&st, &action] { action = [&st] { return client_config_get(st.names, std::cout, std::cerr); }; });
 }
 
-// Every command path ("arca", "arca backup", "arca backup create", ...) with the words that may follow it.
-void completion_words(const CLI::App& command, const std::string& path, std::map<std::string, std::string>& words) {
-  std::string& list = words[path];
+// Every command path ("arca", "arca backup", "arca backup create", ...) with what may follow it.
+void completion_tree(const CLI::App& command, const std::string& path, CompletionTree& tree) {
+  auto& entry = tree[path];
   for (const auto* sub : command.get_subcommands({})) {
-    list += sub->get_name() + " ";
-    completion_words(*sub, path + " " + sub->get_name(), words);
+    entry.words.push_back({sub->get_name(), sub->get_description()});
+    completion_tree(*sub, path + " " + sub->get_name(), tree);
   }
   for (const auto* option : command.get_options({}))
-    for (const auto& name : option->get_lnames()) list += "--" + name + " ";
-}
-
-// `arca completion bash`: completes subcommands and flags from the command tree itself.
-std::string bash_completion(const CLI::App& app) {
-  std::map<std::string, std::string> words;
-  completion_words(app, "arca", words);  // bash refuses an empty associative-array key
-  std::string script = "# arca bash completion: source <(arca completion bash)\ndeclare -A _arca_words=(\n";
-  for (const auto& [path, list] : words) script += "  [\"" + path + "\"]=\"" + list + "\"\n";
-  script += R"()
-_arca() {
-  local path=arca i w
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w=${COMP_WORDS[i]}
-    [[ -n ${_arca_words["$path $w"]+x} ]] && path="$path $w"
-  done
-  COMPREPLY=($(compgen -W "${_arca_words["$path"]}" -- "${COMP_WORDS[COMP_CWORD]}"))
-}
-complete -F _arca arca
-)";
-  return script;
+    for (const auto& name : option->get_lnames())
+      entry.flags.push_back({name, option->get_description(), option->get_expected_min() > 0});
 }
 
 void add_completion_command(CLI::App& app, std::function<int()>& action) {
-  auto* completion = app.add_subcommand("completion", "Output shell completion code for the specified shell (bash)");
+  auto* completion = app.add_subcommand("completion", "Output shell completion code for the specified shell (bash, zsh or fish)");
   static std::string shell;
-  completion->add_option("SHELL", shell, "bash")->required()->check(CLI::IsMember({"bash"}));
+  completion->add_option("SHELL", shell, "bash, zsh or fish")->required()->check(CLI::IsMember(completion_shells()));
   completion->callback([&app, &action] {
     action = [&app] {
-      std::cout << bash_completion(app);
+      CompletionTree tree;
+      completion_tree(app, "arca", tree);
+      for (const auto& name : completion_shells()) tree["arca completion"].words.push_back({name, name + " completion"});
+      std::cout << completion_script(tree, shell);
       return 0;
     };
   });

@@ -3,6 +3,9 @@
 // with one call. Each command sets `action`, which main runs after parsing, as for the other commands.
 #include <chrono>
 #include <functional>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "install/resources.h"
@@ -66,6 +69,21 @@ std::map<std::string, std::string> read_client_config(std::ostream& warnings);
 // KEY=VALUE pairs; an empty VALUE removes the key; malformed pairs are skipped with a warning.
 int client_config_set(const std::vector<std::string>& assignments, std::ostream& out, std::ostream& err);
 int client_config_get(const std::vector<std::string>& keys, std::ostream& out, std::ostream& err);
+
+// `arca completion SHELL`: for each command path ("arca", "arca backup", ...) the words that may follow it.
+struct CompletionWord {
+  std::string name, description;
+  bool takes_value = false;  // flags only: the next word is the flag's value
+};
+struct CompletionEntry {
+  std::vector<CompletionWord> words;  // subcommands (and fixed arguments)
+  std::vector<CompletionWord> flags;  // long flags, without the leading "--"
+};
+using CompletionTree = std::map<std::string, CompletionEntry>;
+const std::vector<std::string>& completion_shells();  // bash, zsh, fish
+// A script for `shell` that completes from `tree`; source it (bash, zsh after compinit) or pipe it to `source`
+// (fish). Throws std::invalid_argument for another shell.
+std::string completion_script(const CompletionTree& tree, const std::string& shell);
 
 // Deletes the namespace, the install's ClusterRoleBinding and the CRDs labelled component=velero.
 int uninstall(Session& session, bool force, std::ostream& out);

@@ -1,4 +1,5 @@
-// `arca version` (velero-cli.md §12): the client's version and, through a ServerStatusRequest, the server's.
+// `arca version` (velero-cli.md §12): the client's version and, through a ServerStatusRequest, the server's;
+// `arca client config`; the scripts of `arca completion`.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +103,125 @@ int client_config_get(const std::vector<std::string>& keys, std::ostream& out, s
     out << k << ": " << (it == config.end() ? "<NOT SET>" : it->second) << "\n";
   }
   return 0;
+}
+
+}  // namespace arca::cli
+
+namespace arca::cli {
+namespace {
+
+// What follows `path` as one space-separated list: subcommands, then --flags.
+std::string words_after(const CompletionEntry& entry) {
+  std::string list;
+  for (const auto& w : entry.words) list += (list.empty() ? "" : " ") + w.name;
+  for (const auto& f : entry.flags) list += (list.empty() ? "--" : " --") + f.name;
+  return list;
+}
+
+// Command paths and words are CLI11 names ([a-z-]); descriptions are free text, so quoted for the shell.
+std::string single_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// fish's single quotes take \' and \\ as escapes, unlike POSIX shells.
+std::string fish_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string bash_script(const CompletionTree& tree) {
+  std::string script = "# arca bash completion: source <(arca completion bash)\ndeclare -A _arca_words=(\n";
+  for (const auto& [path, entry] : tree) script += "  [\"" + path + "\"]=\"" + words_after(entry) + "\"\n";
+  return script + R"()
+_arca() {
+  local path=arca i w
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=${COMP_WORDS[i]}
+    [[ -n ${_arca_words["$path $w"]+x} ]] && path="$path $w"
+  done
+  COMPREPLY=($(compgen -W "${_arca_words["$path"]}" -- "${COMP_WORDS[COMP_CWORD]}"))
+}
+complete -F _arca arca
+)";
+}
+
+// The same walk as bash over zsh's $words/$CURRENT; compadd filters by what is typed. ($path is zsh's
+// $PATH array, hence $cmd.)
+std::string zsh_script(const CompletionTree& tree) {
+  std::string script =
+      "#compdef arca\n"
+      "# arca zsh completion: source <(arca completion zsh) after compinit, or save it as _arca in a directory\n"
+      "# of $fpath.\n"
+      "typeset -gA _arca_words\n_arca_words=(\n";
+  for (const auto& [path, entry] : tree) script += "  " + single_quoted(path) + " " + single_quoted(words_after(entry)) + "\n";
+  return script + R"()
+_arca() {
+  local cmd=arca next i
+  for (( i = 2; i < CURRENT; i++ )); do
+    next="$cmd ${words[i]}"
+    (( ${+_arca_words[$next]} )) && cmd=$next
+  done
+  compadd -- ${=_arca_words[$cmd]}
+}
+if [[ $funcstack[1] == _arca ]]; then
+  _arca "$@"
+else
+  compdef _arca arca
+fi
+)";
+}
+
+// fish has no associative arrays: one `complete` line per word, conditioned on the command path of the line.
+std::string fish_script(const CompletionTree& tree) {
+  std::string script =
+      "# arca fish completion: arca completion fish | source, or save it as ~/.config/fish/completions/arca.fish\n"
+      "set -g __arca_commands";
+  for (const auto& [path, entry] : tree)
+    if (path != "arca") script.append(" ").append(fish_quoted(path));
+  script += R"(
+function __arca_command_path
+    set -l cmd arca
+    for token in (commandline -opc)[2..-1]
+        if contains -- "$cmd $token" $__arca_commands
+            set cmd "$cmd $token"
+        end
+    end
+    echo $cmd
+end
+function __arca_at
+    test (__arca_command_path) = "$argv[1]"
+end
+)";
+  for (const auto& [path, entry] : tree) {
+    std::string at = fish_quoted("__arca_at \"" + path + "\"");
+    for (const auto& w : entry.words)
+      script.append("complete -c arca -f -n ").append(at).append(" -a ").append(fish_quoted(w.name))
+          .append(" -d ").append(fish_quoted(w.description)).append("\n");
+    for (const auto& f : entry.flags)
+      script.append("complete -c arca -n ").append(at).append(" -l ").append(fish_quoted(f.name))
+          .append(f.takes_value ? " -r -d " : " -d ").append(fish_quoted(f.description)).append("\n");
+  }
+  return script;
+}
+
+}  // namespace
+
+const std::vector<std::string>& completion_shells() {
+  static const std::vector<std::string> shells = {"bash", "zsh", "fish"};
+  return shells;
+}
+
+std::string completion_script(const CompletionTree& tree, const std::string& shell) {
+  if (shell == "bash") return bash_script(tree);
+  if (shell == "zsh") return zsh_script(tree);
+  if (shell == "fish") return fish_script(tree);
+  throw std::invalid_argument("unsupported shell \"" + shell + "\": expected bash, zsh or fish");
 }
 
 }  // namespace arca::cli

@@ -390,12 +390,73 @@ TEST(ClientConfig, SetGetAndTheNamespaceItChooses) {
   EXPECT_EQ(arca({"client", "config", "get"}, env), "features: EnableCSI\n");
 }
 
-TEST(Completion, BashCompletesSubcommandsAndFlagsFromTheCommandTree) {
+namespace {
+
+// Runs `shell args... script arca` and returns what it printed (stdout and stderr); fails the test on a
+// non-zero exit.
+std::string run_shell(const std::vector<std::string>& argv, const std::string& script) {
   testsupport::TempDir dir;
-  std::ofstream(dir.file("check.sh")) << "source <(\"$1\" completion bash)\n"
-                                         "COMP_WORDS=(arca schedule cr); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"
-                                         "COMP_WORDS=(arca -n x install --no-s); COMP_CWORD=4; _arca; echo \"${COMPREPLY[*]}\"\n";
-  testsupport::ChildProcess bash({"bash", dir.file("check.sh"), day2test::arca_binary()}, dir.file("out"));
-  ASSERT_EQ(bash.wait(20s), 0) << testsupport::read_file(dir.file("out"));
-  EXPECT_EQ(testsupport::read_file(dir.file("out")), "create\n--no-secret\n");
+  std::ofstream(dir.file("check")) << script;
+  auto command = argv;
+  command.push_back(dir.file("check"));
+  command.push_back(day2test::arca_binary());
+  testsupport::ChildProcess shell(command, dir.file("out"));
+  int status = shell.wait(20s);
+  auto out = testsupport::read_file(dir.file("out"));
+  EXPECT_EQ(status, 0) << out;
+  return out;
+}
+
+bool installed(const std::string& program) {
+  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+}  // namespace
+
+TEST(Completion, BashCompletesSubcommandsAndFlagsFromTheCommandTree) {
+  EXPECT_EQ(run_shell({"bash"}, "source <(\"$1\" completion bash)\n"
+                                "COMP_WORDS=(arca backup cr); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"
+                                "COMP_WORDS=(arca schedule p); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"
+                                "COMP_WORDS=(arca -n x install --no-s); COMP_CWORD=4; _arca; echo \"${COMPREPLY[*]}\"\n"
+                                "COMP_WORDS=(arca completion ''); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"),
+            "create\npause\n--no-secret\nbash zsh fish --help\n");
+  testsupport::TempDir dir;
+  testsupport::ChildProcess unsupported({day2test::arca_binary(), "completion", "powershell"}, dir.file("out"));
+  EXPECT_NE(unsupported.wait(20s), 0);
+  EXPECT_EQ(testsupport::read_file(dir.file("out")), "An error occurred: SHELL: powershell not in {bash,zsh,fish}\n");
+}
+
+// zsh's completion system is interactive; the script's function runs here with compadd replaced by one that
+// filters by $PREFIX as compadd does, over the same $words/$CURRENT zsh gives it.
+TEST(Completion, ZshScriptParsesAndCompletesSubcommandsAndFlags) {
+  if (!installed("zsh")) GTEST_SKIP() << "zsh is not installed";
+  testsupport::TempDir dir;
+  {
+    testsupport::ChildProcess script({day2test::arca_binary(), "completion", "zsh"}, dir.file("_arca"));
+    ASSERT_EQ(script.wait(20s), 0);
+  }
+  run_shell({"zsh", "-n"}, testsupport::read_file(dir.file("_arca")));
+  EXPECT_EQ(run_shell({"zsh", "-f"}, "compdef() { :; }\n"
+                                     "compadd() { [[ $1 == -- ]] && shift; local w; for w in \"$@\"; do\n"
+                                     "  [[ $w == ${PREFIX}* ]] && print -r -- $w; done; return 0; }\n"
+                                     "source <(\"$1\" completion zsh)\n"
+                                     "words=(arca backup cr); CURRENT=3; PREFIX=cr; _arca\n"
+                                     "words=(arca -n x install --no-s); CURRENT=5; PREFIX=--no-s; _arca\n"),
+            "create\n--no-secret\n");
+}
+
+// fish answers `complete -C LINE` with the completions of LINE, through the script's own conditions.
+TEST(Completion, FishScriptParsesAndCompletesSubcommandsAndFlags) {
+  if (!installed("fish")) GTEST_SKIP() << "fish is not installed";
+  testsupport::TempDir dir;
+  {
+    testsupport::ChildProcess script({day2test::arca_binary(), "completion", "fish"}, dir.file("arca.fish"));
+    ASSERT_EQ(script.wait(20s), 0);
+  }
+  run_shell({"fish", "--no-execute"}, testsupport::read_file(dir.file("arca.fish")));
+  EXPECT_EQ(run_shell({"fish"}, "\"$argv[1]\" completion fish | source\n"
+                                "complete -C 'arca backup cr'\n"
+                                "complete -C 'arca -n x install --no-s'\n"
+                                "complete -C 'arca completion z'\n"),
+            "create\tCreate a backup\n--no-secret\tDo not create a cloud-credentials secret\nzsh\tzsh completion\n");
 }
