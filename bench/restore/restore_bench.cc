@@ -1,207 +1,269 @@
-// Restore throughput: a backup tarball of N ConfigMaps and Secrets spread over namespaces (written with the
-// archive's tarball writer, as a backup run writes it) is restored into an empty kubelite by the restore engine;
-// then the same objects are POSTed into another empty kubelite by a plain parallel loader. Prints objects/s,
-// the ratio of the two times and the benchmark process's peak RSS (the restore runs first, so the peak is its).
-//   restore_bench [--objects N] [--namespaces N] [--workers N] [--managed-fields]
+// End-to-end restore throughput (issue 6 targets): the backup benchmark's data set (N objects in 1,000
+// namespaces, copies of the fixtures' namespaced manifests) is backed up by `arca server` from a seeded
+// kubelite to a local store; a second, empty kubelite with its own `arca server` syncs that backup from the
+// store and restores it through a Restore object (`arca restore create`), as users do. Then a plain parallel
+// loader POSTs the same objects (namespaces first, then everything else, no tiers) into a third empty kubelite.
+// Prints the restore's objects/s, the restoring server's peak RSS, and the restore / loader time ratio.
+// Targets: ≥ 3,000 objects/s, ≤ 1.5× the loader's time, peak RSS ≤ 128 MiB.
+//   restore_bench [--objects N ...] [--workers N] [--server-flag --client-qps=100 ...]
+//   (default: 30000 300000; 32 loader workers; `arca server` with its default flags)
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "archive/tarball_reader.h"
-#include "archive/tarball_writer.h"
+#include "bench/support/seeded_cluster.h"
+#include "kube/config.h"
+#include "kube/discovery.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
-#include "restore/engine.h"
-#include "restore/restore_test_support.h"
+#include "kube/transport.h"
 
 namespace {
 
 using namespace arca;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using benchsupport::SeededCluster;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-long peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
-  return -1;
+void arca_or_throw(const SeededCluster& cluster, const std::string& args) {
+  if (benchsupport::arca(cluster, args) != 0)
+    throw std::runtime_error("arca " + args + " failed: " + testsupport::read_file(cluster.dir.file("cli.log")));
 }
 
-json backed_up_object(int i, int namespaces, bool managed_fields) {
-  std::string ns = "bench-" + std::to_string(i % namespaces);
-  bool secret = i % 4 == 0;
-  json object = {{"apiVersion", "v1"}, {"kind", secret ? "Secret" : "ConfigMap"},
-                 {"metadata", {{"name", "item-" + std::to_string(i)}, {"namespace", ns},
-                               {"uid", "5f0c1d2e-0000-4000-8000-" + std::to_string(100000000000 + i)},
-                               {"resourceVersion", std::to_string(1000 + i)},
-                               {"creationTimestamp", "2026-11-24T10:00:00Z"},
-                               {"labels", {{"app", "bench"}, {"shard", std::to_string(i % 16)}}}}}};
-  if (managed_fields)
-    object["metadata"]["managedFields"] = {{{"manager", "kubectl-create"}, {"operation", "Update"}, {"apiVersion", "v1"},
-                                            {"time", "2026-11-24T10:00:00Z"}, {"fieldsType", "FieldsV1"},
-                                            {"fieldsV1", {{"f:data", {{".", json::object()}}}}}}};
-  std::string payload(200, 'a' + i % 26);
-  if (secret) {
-    object["type"] = "Opaque";
-    object["data"] = {{"password", "c2VjcmV0LXZhbHVl"}, {"note", "YmVuY2g="}};
-  } else {
-    object["data"] = {{"config.yaml", payload}, {"mode", "fast"}};
+// Polls an object of the velero namespace every 20 ms (the CLI's --wait looks once a second) until its
+// status.phase is one of `final`; throws on the others that end it.
+json wait_for_phase(const SeededCluster& cluster, const std::string& plural, const std::string& name) {
+  for (;;) {
+    json object = json::parse(benchsupport::http_get(cluster, "/apis/velero.io/v1/namespaces/velero/" + plural + "/" + name),
+                              nullptr, false);
+    std::string phase = object.is_object() ? object.value("/status/phase"_json_pointer, std::string()) : "";
+    if (phase == "Completed") return object;
+    if (phase == "Failed" || phase == "FailedValidation" || phase == "PartiallyFailed")
+      throw std::runtime_error(plural + "/" + name + " ended " + phase + ": " + object.dump());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return object;
 }
 
-void write_backup(const std::string& path, int objects, int namespaces, bool managed_fields) {
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  archive::TarballWriter writer([&](const char* data, size_t size) { std::fwrite(data, 1, size, file); });
-  for (int n = 0; n < namespaces; ++n) {
-    json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"},
-               {"metadata", {{"name", "bench-" + std::to_string(n)}, {"labels", {{"bench", "restore"}}}}}};
-    writer.add_item({"namespaces", "", ns["metadata"]["name"]}, "v1", true, ns.dump());
-  }
-  for (int i = 0; i < objects; ++i) {
-    json object = backed_up_object(i, namespaces, managed_fields);
-    writer.add_item({object["kind"] == "Secret" ? "secrets" : "configmaps", object["metadata"]["namespace"],
-                     object["metadata"]["name"]},
-                    "v1", true, object.dump());
-  }
-  writer.finish();
-  std::fclose(file);
+testsupport::ChildProcess start_server(const SeededCluster& cluster, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {testsupport::build_dir() + "/src/cli/arca", "server", "--kubeconfig",
+                                   cluster.kubeconfig};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return testsupport::ChildProcess(argv, cluster.dir.file("server.log"));
 }
 
-archive::ByteSource file_source(std::FILE* file) {
-  return [file](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, file); };
+void stop_server(testsupport::ChildProcess& server) {
+  server.signal(SIGTERM);
+  server.wait(std::chrono::seconds(30));
 }
 
-// The plain loader: the namespaces, then every object POSTed by `workers` threads, with only what the API
-// server would refuse (uid, resourceVersion) removed.
-double plain_load(const std::string& backup, int namespaces, int workers) {
-  testsupport::TempDir dir;
-  restore::testing::Cluster cluster(dir);
-  auto start = Clock::now();
-  for (int n = 0; n < namespaces; ++n) cluster.create_namespace("bench-" + std::to_string(n), {{"bench", "restore"}});
-  kube::ApiResource configmaps = cluster.resource("configmaps"), secrets = cluster.resource("secrets");
+// resources/<resource.group>/{cluster|namespaces/<ns>}/<name>.json (the unversioned copy of each item).
+bool item_path(const std::string& path, std::string& resource_dir, bool& cluster_scoped) {
+  if (path.rfind("resources/", 0) != 0) return false;
+  size_t first = path.find('/', 10);
+  if (first == std::string::npos) return false;
+  resource_dir = path.substr(10, first - 10);
+  size_t slashes = std::count(path.begin(), path.end(), '/');
+  if (path.compare(first + 1, 8, "cluster/") == 0 && slashes == 3) cluster_scoped = true;
+  else if (path.compare(first + 1, 11, "namespaces/") == 0 && slashes == 4) cluster_scoped = false;
+  else return false;
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+}
+
+// The plain loader: every item of the tarball POSTed by `workers` threads, namespaces first (nothing can be
+// created in a namespace before it exists), everything else in one go. Only what the API server would refuse
+// (uid, resourceVersion, allocated Service addresses) is removed. Returns seconds; counts creates and failures.
+double plain_load(const std::string& tarball, int workers, long& created, long& failed) {
+  SeededCluster cluster;
+  benchsupport::start_seeded(cluster, 0);
+  kube::LoadOptions load;
+  load.kubeconfig = cluster.kubeconfig;
+  kube::RestConfig config = kube::load_config(load);
+  config.qps = 0;  // no client-side limit: the loader is bounded by its workers alone
+  kube::Transport transport(config);
+  kube::Discovery discovery(transport);
+  kube::DynamicClient client(transport);
+
   std::mutex mutex;
-  std::condition_variable ready;
-  std::deque<std::pair<const kube::ApiResource*, std::string>> queue;
+  std::condition_variable ready, idle;
+  std::deque<std::pair<kube::ApiResource, std::string>> queue;
+  int busy = 0;
   bool done = false;
-  std::atomic<long> failures{0};
+  std::atomic<long> ok{0}, failures{0};
+  long skipped = 0;
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&] {
       for (;;) {
-        std::pair<const kube::ApiResource*, std::string> job;
+        std::pair<kube::ApiResource, std::string> job;
         {
           std::unique_lock lock(mutex);
           ready.wait(lock, [&] { return done || !queue.empty(); });
           if (queue.empty()) return;
           job = std::move(queue.front());
           queue.pop_front();
+          ++busy;
         }
         ready.notify_all();
         json object = json::parse(job.second);
         object["metadata"].erase("uid");
         object["metadata"].erase("resourceVersion");
+        object.erase("status");
+        if (object.value("kind", "") == "Service" && object["spec"].value("clusterIP", "") != "None") {
+          object["spec"].erase("clusterIP");
+          object["spec"].erase("clusterIPs");
+          for (auto& port : object["spec"].value("ports", json::array())) port.erase("nodePort");
+        }
         try {
-          cluster.client->create(*job.first, "", object);
+          const std::string ns = job.first.namespaced ? object["metadata"].value("namespace", "") : "";
+          client.create(job.first, ns, object);
+          ++ok;
         } catch (const kube::KubeError&) {
           ++failures;
         }
+        std::lock_guard lock(mutex);
+        if (--busy == 0 && queue.empty()) idle.notify_all();
       }
     });
-  std::FILE* file = std::fopen(backup.c_str(), "rb");
-  archive::TarballReader reader(file_source(file));
-  while (auto entry = reader.next()) {
-    const kube::ApiResource* resource = nullptr;
-    if (entry->path.rfind("resources/configmaps/namespaces/", 0) == 0) resource = &configmaps;
-    if (entry->path.rfind("resources/secrets/namespaces/", 0) == 0) resource = &secrets;
-    if (resource == nullptr) continue;
-    std::string content = reader.read_content();
+  auto enqueue = [&](kube::ApiResource resource, std::string content) {
     std::unique_lock lock(mutex);
     ready.wait(lock, [&] { return queue.size() < static_cast<size_t>(workers) * 4; });
-    queue.emplace_back(resource, std::move(content));
+    queue.emplace_back(std::move(resource), std::move(content));
     ready.notify_all();
-  }
-  std::fclose(file);
+  };
+  auto read_items = [&](bool namespaces) {
+    std::FILE* file = std::fopen(tarball.c_str(), "rb");
+    archive::TarballReader reader([file](char* b, size_t n) { return std::fread(b, 1, n, file); });
+    while (auto entry = reader.next()) {
+      std::string dir;
+      bool cluster_scoped = false;
+      if (!item_path(entry->path, dir, cluster_scoped) || (dir == "namespaces") != namespaces) continue;
+      std::string content = reader.read_content();
+      std::string api_version = json::parse(content).value("apiVersion", "");
+      size_t dot = dir.find('.'), slash = api_version.find('/');
+      std::string plural = dir.substr(0, dot), group = dot == std::string::npos ? "" : dir.substr(dot + 1);
+      kube::ApiResource resource;
+      try {
+        resource = discovery.lookup(group, slash == std::string::npos ? api_version : api_version.substr(slash + 1), plural);
+      } catch (const kube::KubeError&) {
+        ++skipped;  // velero.io objects: this cluster has no such types (the restore never restores them either)
+        continue;
+      }
+      enqueue(std::move(resource), std::move(content));
+    }
+    std::fclose(file);
+    std::unique_lock lock(mutex);
+    idle.wait(lock, [&] { return queue.empty() && busy == 0; });
+  };
+  auto start = Clock::now();
+  read_items(true);
+  read_items(false);
+  double elapsed = seconds_since(start);
   {
     std::lock_guard lock(mutex);
     done = true;
   }
   ready.notify_all();
   for (auto& t : threads) t.join();
-  double elapsed = seconds_since(start);
-  if (failures > 0) std::printf("plain loader: %ld creates failed\n", failures.load());
+  created = ok;
+  failed = failures;
+  if (skipped > 0) std::printf("plain loader: %ld items of types the cluster does not have were left out\n", skipped);
   return elapsed;
+}
+
+void run(int objects, int loader_workers, const std::vector<std::string>& server_flags) {
+  testsupport::TempDir work;
+  const std::string store = work.file("store");
+  std::filesystem::create_directories(store + "/bucket");
+
+  // The backup benchmark's backup.
+  {
+    SeededCluster source;
+    auto start = Clock::now();
+    benchsupport::start_seeded(source, objects);
+    std::printf("[%d objects] seeded kubelite in %.1f s\n", objects, seconds_since(start));
+    arca_or_throw(source, "install --crds-only");
+    arca_or_throw(source, "backup-location create default --provider local --bucket bucket --config root=" + store);
+    auto server = start_server(source);
+    start = Clock::now();
+    arca_or_throw(source, "backup create bench");
+    json backup = wait_for_phase(source, "backups", "bench");
+    std::printf("[%d objects] backup: %d items in %.1f s\n", objects,
+                backup["status"]["progress"].value("itemsBackedUp", 0), seconds_since(start));
+    stop_server(server);
+  }  // the source kubelite stops here: the restore does not share the machine with it
+  const std::string tarball = store + "/bucket/backups/bench/bench.tar.gz";
+
+  double restore_s = 0;
+  int restored = 0;
+  {
+    SeededCluster target;
+    benchsupport::start_seeded(target, 0);
+    arca_or_throw(target, "install --crds-only");
+    arca_or_throw(target, "backup-location create default --provider local --bucket bucket --backup-sync-period 1s "
+                          "--config root=" + store);
+    auto server = start_server(target, server_flags);
+    wait_for_phase(target, "backups", "bench");  // synced from the store
+    long idle_kib = benchsupport::status_kib(server.pid(), "VmRSS:");
+    auto start = Clock::now();
+    arca_or_throw(target, "restore create bench-restore --from-backup bench");
+    json restore = wait_for_phase(target, "restores", "bench-restore");
+    restore_s = seconds_since(start);
+    long peak_kib = benchsupport::status_kib(server.pid(), "VmHWM:");
+    restored = restore["status"]["progress"].value("itemsRestored", 0);
+    std::printf("[%d objects] arca restore (Restore CR through arca server%s): %d items in %.2f s (create → "
+                "Completed seen) = %.0f objects/s; %d warnings, %d errors\n",
+                objects, server_flags.empty() ? ", default flags" : "", restored, restore_s, restored / restore_s,
+                restore["status"].value("warnings", 0), restore["status"].value("errors", 0));
+    std::printf("[%d objects] arca server RSS: idle %.1f MiB, peak %.1f MiB\n", objects, idle_kib / 1024.0,
+                peak_kib / 1024.0);
+    stop_server(server);
+  }
+
+  long created = 0, failed = 0;
+  double plain_s = plain_load(tarball, loader_workers, created, failed);
+  std::printf("[%d objects] plain loader: %ld objects POSTed in %.2f s = %.0f objects/s, %d workers (%ld refused)\n",
+              objects, created, plain_s, created / plain_s, loader_workers, failed);
+  std::printf("[%d objects] restore / plain loader time: %.2fx\n", objects, restore_s / plain_s);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured, also when redirected
-  int objects = 300000, namespaces = 100, workers = 32;
-  bool managed_fields = false;
+  std::vector<int> sizes;
+  std::vector<std::string> server_flags;
+  int workers = 32;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--managed-fields") {
-      managed_fields = true;
-      continue;
-    }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "%s needs a value\n", flag.c_str());
       return 2;
     }
-    int value = std::atoi(argv[++i]);
-    if (flag == "--objects") objects = value;
-    else if (flag == "--namespaces") namespaces = value;
-    else if (flag == "--workers") workers = value;
+    if (flag == "--objects") sizes.push_back(std::atoi(argv[++i]));
+    else if (flag == "--workers") workers = std::atoi(argv[++i]);
+    else if (flag == "--server-flag") server_flags.push_back(argv[++i]);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
     }
   }
-  setenv("ARCA_BUILD_DIR", ARCA_BUILD_DIR_DEFAULT, 0);
-  testsupport::TempDir work;
-  std::string backup = work.file("backup.tar.gz");
-  auto start = Clock::now();
-  write_backup(backup, objects, namespaces, managed_fields);
-  std::printf("backup: %d objects in %d namespaces written in %.2f s%s\n", objects, namespaces, seconds_since(start),
-              managed_fields ? " (with managedFields)" : "");
-
-  double restore_s = 0;
-  int restored = 0;
-  {
-    testsupport::TempDir dir;
-    restore::testing::Cluster cluster(dir);
-    api::Restore request = restore::testing::restore_named("bench", "bench-backup");
-    restore::RestoreLog log(work.file("restore.log"), "velero/bench");
-    restore::EngineOptions options;
-    options.workers = workers;
-    options.spool_dir = work.path();
-    restore::RestoreOutcome outcome;
-    std::FILE* file = std::fopen(backup.c_str(), "rb");
-    start = Clock::now();
-    restore::run_restore(request, file_source(file), *cluster.transport, *cluster.discovery, log, options, outcome);
-    restore_s = seconds_since(start);
-    std::fclose(file);
-    restored = outcome.items_restored;
-    std::printf("restore: %d items (%zu errors, %zu warnings) in %.2f s = %.0f objects/s, %d workers\n", restored,
-                outcome.errors.count(), outcome.warnings.count(), restore_s, restored / restore_s, workers);
-  }
-  std::printf("peak RSS of the restore: %ld MiB\n", peak_rss_mib());
-  double plain_s = plain_load(backup, namespaces, workers);
-  std::printf("plain loader: %d objects in %.2f s = %.0f objects/s, %d workers\n", objects + namespaces, plain_s,
-              (objects + namespaces) / plain_s, workers);
-  std::printf("restore / plain loader time: %.2fx\n", restore_s / plain_s);
+  if (sizes.empty()) sizes = {30000, 300000};
+  benchsupport::use_build_defaults();
+  for (int n : sizes) run(n, workers, server_flags);
   return 0;
 }

@@ -2,6 +2,7 @@
 // which runs the restore engine locally in dry-run mode and prints per object what a restore would do.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -34,12 +35,13 @@ struct RestoreFlags {
   std::string name, from_backup, from_schedule, existing_resource_policy, resource_modifier_configmap, selector,
       or_selector, output, item_operation_timeout;
   std::vector<std::string> inc_ns, exc_ns, inc_res, exc_res, status_inc, status_exc, mappings, labels, annotations,
-      icr, restore_volumes, preserve_nodeports;
+      icr, restore_volumes, preserve_nodeports, allow_partially_failed;
   bool wait = false, dry_run = false;
   // get / describe / logs / delete
   std::vector<std::string> names;
   std::string list_selector, get_output = "table";
-  bool details = false, all = false, confirm = false;
+  std::vector<std::string> label_columns;
+  bool details = false, all = false, confirm = false, show_labels = false;
   int timeout_seconds = 60;
 };
 
@@ -163,8 +165,33 @@ int dry_run(Session& s, const api::Restore& restore, std::ostream& out) {
   return 0;
 }
 
+// --from-schedule checks that the schedule has backups; with --allow-partially-failed the CLI itself picks the
+// newest Completed or PartiallyFailed one (by startTimestamp) and sends its name instead of the schedule's, since
+// the server only takes Completed backups of a schedule (velero-cli.md §6).
+void resolve_schedule(Session& s, const RestoreFlags& f, api::Restore& r) {
+  std::vector<api::Backup> backups;
+  kube::ListOptions options;
+  options.label_selector = "velero.io/schedule-name=" + f.from_schedule;
+  kube::DynamicClient(s.transport()).list(s.velero("backups"), s.ns(), options, [&](const kube::ListItem& item) {
+    backups.push_back(item.parse().get<api::Backup>());
+  });
+  if (backups.empty()) throw std::invalid_argument("No backups found for the schedule " + f.from_schedule);
+  if (parse_optional_bool(f.allow_partially_failed, "--allow-partially-failed") != true) return;
+  const api::Backup* newest = nullptr;
+  for (const auto& b : backups) {
+    if (b.status.phase != api::BackupPhase::Completed && b.status.phase != api::BackupPhase::PartiallyFailed) continue;
+    if (newest == nullptr ||
+        b.status.start_timestamp.value_or(Timestamp{}) > newest->status.start_timestamp.value_or(Timestamp{}))
+      newest = &b;
+  }
+  if (newest == nullptr) return;  // the server reports that the schedule has no completed backup
+  r.spec.backup_name = newest->metadata.name;
+  r.spec.schedule_name.clear();
+}
+
 int create(Session& s, const RestoreFlags& f, std::ostream& out) {
   api::Restore r = build_restore(s, f);
+  if (!f.from_schedule.empty()) resolve_schedule(s, f, r);
   if (f.dry_run) return dry_run(s, r, out);
   if (!f.output.empty()) {
     if (f.output != "json" && f.output != "yaml") throw std::invalid_argument("invalid output format '" + f.output + "'");
@@ -232,22 +259,37 @@ int get(Session& s, const RestoreFlags& f, std::ostream& out) {
     return 0;
   }
   if (f.get_output != "table") throw std::invalid_argument("invalid output format '" + f.get_output + "'");
+  // kubectl's printer: a column per -L label (headed by the key's last path segment, upper-cased), then LABELS.
+  std::vector<std::string> label_columns;  // every -L counts, each a comma-separated list
+  for (const auto& value : f.label_columns)
+    for (size_t start = 0, comma; start <= value.size(); start = comma + 1) {
+      comma = std::min(value.find(',', start), value.size());
+      if (comma > start) label_columns.push_back(value.substr(start, comma - start));
+    }
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "BACKUP", "STATUS", "STARTED", "COMPLETED", "ERRORS", "WARNINGS", "CREATED", "SELECTOR"}};
-  for (const auto& r : restores)
+  for (const auto& key : label_columns) {
+    std::string header = key.substr(key.rfind('/') + 1);
+    std::transform(header.begin(), header.end(), header.begin(), ::toupper);
+    rows[0].push_back(header);
+  }
+  if (f.show_labels) rows[0].push_back("LABELS");
+  for (const auto& r : restores) {
     rows.push_back({r.metadata.name, r.spec.backup_name, phase_of(r), cell(r.status.start_timestamp),
                     cell(r.status.completion_timestamp), std::to_string(r.status.errors),
                     std::to_string(r.status.warnings), cell(r.metadata.creation_timestamp),
                     format_label_selector(r.spec.label_selector ? &*r.spec.label_selector : nullptr)});
-  std::vector<size_t> widths(rows[0].size(), 0);
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i)
-      line += i + 1 < row.size() ? row[i] + std::string(widths[i] - row[i].size() + 3, ' ') : row[i];
-    out << line << "\n";
+    for (const auto& key : label_columns) {
+      auto value = r.metadata.labels.find(key);
+      rows.back().push_back(value == r.metadata.labels.end() ? "" : value->second);
+    }
+    if (f.show_labels) {
+      std::string labels;
+      for (const auto& [key, value] : r.metadata.labels) labels += (labels.empty() ? "" : ",") + key + "=" + value;
+      rows.back().push_back(labels.empty() ? "<none>" : labels);
+    }
   }
+  out << text_table(rows);
   return 0;
 }
 
@@ -407,6 +449,8 @@ void add_restore_commands(CLI::App& app, const Globals& globals, std::function<i
   create_cmd->add_option("NAME", f.name, "Restore name (default: <backup>-<timestamp>)");
   create_cmd->add_option("--from-backup", f.from_backup, "Backup to restore from");
   create_cmd->add_option("--from-schedule", f.from_schedule, "Schedule to restore from (its most recent completed backup)");
+  tri(create_cmd, "--allow-partially-failed", f.allow_partially_failed,
+      "With --from-schedule, use the most recent backup of the schedule that is Completed or PartiallyFailed");
   create_cmd->add_option("--include-namespaces", f.inc_ns, "Namespaces to include in the restore (use '*' for all namespaces)");
   create_cmd->add_option("--exclude-namespaces", f.exc_ns, "Namespaces to exclude from the restore");
   create_cmd->add_option("--namespace-mappings", f.mappings, "Namespace mappings from name in the backup to desired restored name in the form src1:dst1,src2:dst2,...");
@@ -433,6 +477,8 @@ void add_restore_commands(CLI::App& app, const Globals& globals, std::function<i
   get_cmd->add_option("NAMES", f.names, "Restore names");
   get_cmd->add_option("-l,--selector", f.list_selector, "Only show items matching this label selector");
   get_cmd->add_option("-o,--output", f.get_output, "Output display format: table, json or yaml");
+  get_cmd->add_option("-L,--label-columns", f.label_columns, "Labels to show as columns (comma-separated)");
+  get_cmd->add_flag("--show-labels", f.show_labels, "Show the labels in the last column");
   get_cmd->callback(run(get));
 
   auto* describe_cmd = restore->add_subcommand("describe", "Describe restores");

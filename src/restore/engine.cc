@@ -20,6 +20,7 @@
 #include "kube/errors.h"
 #include "kube/transport.h"
 #include "restore/diff.h"
+#include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "util/includes_excludes.h"
 
@@ -218,15 +219,6 @@ std::string resource_id(const std::string& group_resource, const std::string& ns
   return ns.empty() ? group_resource + "/" + name : group_resource + "/" + ns + "/" + name;
 }
 
-Labels labels_of(const json& item) {
-  Labels labels;
-  auto it = item.find("metadata");
-  if (it == item.end() || !it->contains("labels") || !(*it)["labels"].is_object()) return labels;
-  for (const auto& [key, value] : (*it)["labels"].items())
-    if (value.is_string()) labels[key] = value.get<std::string>();
-  return labels;
-}
-
 bool crd_ready(const json& crd) {
   bool established = false, names_accepted = false;
   for (const auto& condition : crd.value("/status/conditions"_json_pointer, json::array())) {
@@ -254,6 +246,7 @@ class Run {
   void execute(const archive::ByteSource& tarball) {
     if (!spool_tarball(tarball)) return;
     build_filters();
+    warn_about_unmatched_namespaces();
     load_plugin_configs();
     total_estimate_ = static_cast<int>(spool_.total_items());
     auto order = order_resources(options_.priorities, spool_.resources(), discovery_.data().get());
@@ -285,6 +278,7 @@ class Run {
         if (!parse_item_path(entry->path, resource, item)) continue;
         item.json = reader.read_content();
         if (resource == "namespaces") backed_up_namespaces_[item.name] = item.json;
+        if (!item.ns.empty()) namespaces_in_backup_.insert(item.ns);
         if (can_be_additional(resource)) additional_candidates_[item_key(resource, item.ns, item.name)] = item.json;
         spool_.add(resource, item);
       }
@@ -315,6 +309,26 @@ class Run {
     };
     resource_filter_ = {resolve_all(spec_.included_resources), resolve_all(spec_.excluded_resources)};
     namespace_filter_ = {spec_.included_namespaces, spec_.excluded_namespaces};
+  }
+
+  // An included namespace or pattern that matches nothing in the backup restores nothing from it (Velero
+  // matches restore includes item by item; it no longer expands them, velero#9587). Said once, as a warning,
+  // since it is most often a typo.
+  void warn_about_unmatched_namespaces() {
+    for (const auto& pattern : spec_.included_namespaces) {
+      if (pattern == "*") continue;
+      IncludesExcludes only{{pattern}, {}};
+      bool matched = std::any_of(namespaces_in_backup_.begin(), namespaces_in_backup_.end(),
+                                 [&](const std::string& ns) { return only.should_include(ns); }) ||
+                     std::any_of(backed_up_namespaces_.begin(), backed_up_namespaces_.end(),
+                                 [&](const auto& entry) { return only.should_include(entry.first); });
+      if (!matched) {
+        std::string message = "included namespace \"" + pattern + "\" matches no namespace in the backup";
+        log_.warning(message);
+        std::lock_guard lock(results_mutex_);
+        out_.warnings.velero.push_back(message);
+      }
+    }
   }
 
   bool cluster_scoped_allowed() const {
@@ -616,6 +630,15 @@ class Run {
     }
     out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
     after_create(api, resource, id, target_ns, from_backup, saved_status, created);
+    if (resource == "pods") report_exec_hooks(id, target_ns, item);
+  }
+
+  // §5.2: exec hooks run in the containers of a newly created pod. arca cannot exec into pods, so each one a
+  // pod asks for is a warning that says so, rather than a hook that silently never ran.
+  void report_exec_hooks(const std::string& id, const std::string& target_ns, const json& pod) {
+    for (const auto& hook : exec_hooks_for(pod, target_ns, spec_.hooks))
+      add_warning(target_ns, "exec hook " + hook.hook + " for " + id + " (container " + hook.container + ", command " +
+                                 json(hook.command).dump() + ") was requested but not run: arca cannot exec into pods");
   }
 
   static bool can_be_additional(const std::string& resource) {
@@ -816,6 +839,7 @@ class Run {
   IncludesExcludes resource_filter_, namespace_filter_;
   ActionContext actions_;
   std::map<std::string, std::string> backed_up_namespaces_;  // original name → Namespace JSON
+  std::set<std::string> namespaces_in_backup_;                // of the namespaced items
   std::map<std::string, std::string> additional_candidates_;  // item_key → JSON of PVCs, PVs, PriorityClasses
   std::mutex handled_mutex_;
   std::set<std::string> handled_;  // item_keys of those already processed

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "restore/hooks.h"
 #include "util/includes_excludes.h"
 #include "util/names.h"
 
@@ -208,6 +209,17 @@ const std::vector<std::string>& non_restorable_resources() {
   return kList;
 }
 
+Labels labels_of(const json& item) {
+  Labels labels;
+  auto metadata = item.find("metadata");
+  if (metadata == item.end() || !metadata->is_object()) return labels;
+  auto found = metadata->find("labels");
+  if (found == metadata->end() || !found->is_object()) return labels;
+  for (const auto& [key, value] : found->items())
+    if (value.is_string()) labels[key] = value.get<std::string>();
+  return labels;
+}
+
 bool is_completed(const std::string& group_resource, const json& item) {
   if (group_resource == "pods") {
     std::string phase = string_at(item, json::json_pointer("/status/phase"));
@@ -258,8 +270,9 @@ ActionOutcome run_item_actions(const std::string& group_resource, json& item, co
                                const ActionContext& context) {
   const api::RestoreSpec& spec = *context.spec;
   ActionOutcome outcome;
-  if (group_resource == "pods") {
+  if (group_resource == "pods") {  // Velero's order: change-image-name, init-restore-hook, pod
     if (!context.image_name_rules.empty()) change_image_names(item["spec"], context);
+    outcome.error = apply_init_hooks(item, target_ns, spec.hooks);
     pod_action(item);
   } else if (group_resource == "jobs.batch") {
     job_action(item);

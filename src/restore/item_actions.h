@@ -18,6 +18,9 @@ using nlohmann::json;
 // Velero's nonRestorableResources, in its order.
 const std::vector<std::string>& non_restorable_resources();
 
+// metadata.labels (string values only).
+Labels labels_of(const json& item);
+
 // Pods Succeeded/Failed and Jobs with a completionTime: silently not restored.
 bool is_completed(const std::string& group_resource, const json& item);
 // Mirror pods (annotation kubernetes.io/config.mirror).

@@ -487,5 +487,96 @@ TEST_F(RestoreTest, PodsBringTheirClaimsAndClaimsTheirVolumes) {  // additional 
   EXPECT_EQ(volume["spec"]["claimRef"]["name"], "task-pv-claim");
 }
 
+TEST_F(RestoreTest, IncludedNamespaceGlobMatchingNothingRestoresNothing) {  // §2.7, velero#9587
+  cluster_->create_namespace("globbed");
+  for (auto object : manifest_objects(fixture("configmaps.yaml"))) cluster_->create(object, "globbed");
+  std::string backup = make_backup(*cluster_, {"globbed"});
+  cluster_->delete_namespace_and_wait("globbed");
+
+  auto restore = restore_named("r-glob-none", "b-glob");
+  restore.spec.included_namespaces = {"prod-*"};
+  RestoreOutcome outcome;
+  run(restore, backup, outcome);
+  EXPECT_EQ(outcome.errors.count(), 0u) << results_json(outcome.errors, outcome.warnings);
+  EXPECT_EQ(outcome.resources.size(), 0u) << outcome.resources.json();
+  EXPECT_THROW(cluster_->client->get(cluster_->resource("namespaces"), "", "globbed"), kube::KubeError);
+  ASSERT_EQ(outcome.warnings.velero.size(), 1u);
+  EXPECT_EQ(outcome.warnings.velero[0], "included namespace \"prod-*\" matches no namespace in the backup");
+
+  auto matching = restore_named("r-glob-some", "b-glob");
+  matching.spec.included_namespaces = {"glob*"};
+  RestoreOutcome restored;
+  run(matching, backup, restored);
+  EXPECT_TRUE(restored.warnings.velero.empty()) << results_json(restored.errors, restored.warnings);
+  EXPECT_NO_THROW(cluster_->client->get(cluster_->resource("configmaps"), "globbed", "special-config"));
+}
+
+TEST_F(RestoreTest, InitHooksGoIntoPodsAndExecHooksAreReportedNotRun) {  // §5
+  cluster_->create_namespace("hooked");
+  json annotated = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"annotated","labels":{"app":"web"},
+    "annotations":{"init.hook.restore.velero.io/container-image":"busybox",
+                   "init.hook.restore.velero.io/container-name":"warm-cache",
+                   "init.hook.restore.velero.io/command":"[\"/bin/sh\",\"-c\",\"echo warm\"]",
+                   "post.hook.restore.velero.io/command":"[\"/bin/reload\",\"--now\"]"}},
+    "spec":{"containers":[{"name":"web","image":"nginx"}],
+            "initContainers":[{"name":"own-init","image":"busybox","command":["true"]}]}})");
+  json plain = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"plain","labels":{"app":"db"}},
+    "spec":{"containers":[{"name":"db","image":"postgres"},{"name":"sidecar","image":"envoy"}]}})");
+  json other = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"other","labels":{"app":"cache"}},
+    "spec":{"containers":[{"name":"cache","image":"redis"}]}})");
+  for (const auto& pod : {annotated, plain, other}) cluster_->create(pod, "hooked");
+  std::string backup = make_backup(*cluster_, {"hooked"});
+  cluster_->delete_namespace_and_wait("hooked");
+
+  auto restore = restore_named("r-hooks", "b-hooks");
+  restore.spec.namespace_mapping = {{"hooked", "hooked-copy"}};
+  api::RestoreResourceHookSpec spec;
+  spec.name = "db-hooks";
+  spec.included_namespaces = {"hooked-copy"};  // init hooks select on the target namespace
+  spec.label_selector = parse_label_selector("app in (db,web)");
+  api::RestoreResourceHook init;
+  init.init = api::InitRestoreHook{{json::parse(R"({"name":"migrate","image":"flyway","command":["migrate"]})")}, {}, {}};
+  api::RestoreResourceHook exec;
+  exec.exec = api::ExecRestoreHook{"sidecar", {"/bin/flush"}, api::HookErrorMode::Fail, {}, {}, {}, {}};
+  spec.post_hooks = {init, exec};
+  restore.spec.hooks.resources = {spec};
+  RestoreOutcome outcome;
+  run(restore, backup, outcome);
+  EXPECT_EQ(outcome.errors.count(), 0u) << results_json(outcome.errors, outcome.warnings);
+
+  auto pods = cluster_->resource("pods");
+  auto init_names = [&](const std::string& name) {
+    std::vector<std::string> names;
+    for (const auto& c : cluster_->client->get(pods, "hooked-copy", name).value("/spec/initContainers"_json_pointer, json::array()))
+      names.push_back(c["name"]);
+    return names;
+  };
+  // Annotations win over the spec for that pod; hook containers run before the pod's own.
+  EXPECT_EQ(init_names("annotated"), (std::vector<std::string>{"warm-cache", "own-init"}));
+  json warm = cluster_->client->get(pods, "hooked-copy", "annotated")["spec"]["initContainers"][0];
+  EXPECT_EQ(warm["image"], "busybox");
+  EXPECT_EQ(warm["command"], json::parse(R"(["/bin/sh","-c","echo warm"])"));
+  EXPECT_EQ(init_names("plain"), (std::vector<std::string>{"migrate"}));
+  EXPECT_TRUE(init_names("other").empty());
+
+  // Exec hooks cannot run here: one warning per requested hook, in the pod's target namespace, none for "other".
+  ASSERT_EQ(outcome.warnings.namespaces["hooked-copy"].size(), 2u) << results_json(outcome.errors, outcome.warnings);
+  EXPECT_THAT(outcome.warnings.namespaces["hooked-copy"],
+              ::testing::UnorderedElementsAre(
+                  "exec hook <from-annotation> for pods/hooked-copy/annotated (container web, command "
+                  "[\"/bin/reload\",\"--now\"]) was requested but not run: arca cannot exec into pods",
+                  "exec hook db-hooks for pods/hooked-copy/plain (container sidecar, command [\"/bin/flush\"]) was "
+                  "requested but not run: arca cannot exec into pods"));
+
+  // A spec init container without an image fails the pod, with the reason, and nothing else.
+  cluster_->delete_namespace_and_wait("hooked-copy");
+  restore.spec.hooks.resources[0].post_hooks[0].init->init_containers = {json::parse(R"({"name":"x","command":["y"]})")};
+  RestoreOutcome invalid;
+  run(restore, backup, invalid);
+  ASSERT_EQ(invalid.errors.namespaces["hooked-copy"].size(), 1u) << results_json(invalid.errors, invalid.warnings);
+  EXPECT_THAT(invalid.errors.namespaces["hooked-copy"][0], HasSubstr("doesn't have Command, Name or Image field"));
+  EXPECT_THAT(invalid.errors.namespaces["hooked-copy"][0], HasSubstr("pods/hooked-copy/plain"));
+}
+
 }  // namespace
 }  // namespace arca::restore

@@ -5,6 +5,7 @@
 
 #include "kube/discovery.h"
 #include "restore/diff.h"
+#include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "restore/modifiers.h"
 #include "restore/priorities.h"
@@ -325,6 +326,92 @@ TEST(Diff, UnifiedHunksWithContext) {
             "     \"c\": \"3\",\n     \"d\": \"4\",\n     \"e\": \"5\",\n     \"f\": \"6\",\n     \"g\": \"7\",\n"
             "-    \"h\": \"8\"\n+    \"h\": \"eight\"\n   }\n }\n");
   EXPECT_EQ(unified_json_diff(live, live), "");
+}
+
+TEST(Hooks, CommandsParseAsVeleroDoes) {  // vector 15
+  EXPECT_EQ(parse_hook_command(R"(["a","b","c"])"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(parse_hook_command("/bin/x a b"), (std::vector<std::string>{"/bin/x a b"}));
+  EXPECT_EQ(parse_hook_command("[foobarbaz"), (std::vector<std::string>{"[foobarbaz"}));
+}
+
+TEST(Hooks, InitContainersFollowRestoreWaitAndPrecedeThePodsOwn) {
+  json pod = json::parse(R"({"metadata":{"name":"p","labels":{"app":"db"}},
+    "spec":{"initContainers":[{"name":"restore-wait","image":"velero"},{"name":"own","image":"busybox"}],
+            "containers":[{"name":"db","image":"postgres"}]}})");
+  api::RestoreHooks hooks;
+  api::RestoreResourceHookSpec spec;
+  spec.name = "h";
+  spec.included_namespaces = {"prod-*"};
+  api::RestoreResourceHook hook;
+  hook.init = api::InitRestoreHook{{json::parse(R"({"name":"migrate","image":"flyway","command":["migrate"]})")}, {}, {}};
+  spec.post_hooks = {hook};
+  hooks.resources = {spec};
+
+  json elsewhere = pod;
+  EXPECT_EQ(apply_init_hooks(elsewhere, "dev", hooks), "");
+  EXPECT_EQ(elsewhere, pod);  // the namespace selector does not match: unchanged
+
+  EXPECT_EQ(apply_init_hooks(pod, "prod-eu", hooks), "");
+  std::vector<std::string> names;
+  for (const auto& c : pod["spec"]["initContainers"]) names.push_back(c["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"restore-wait", "migrate", "own"}));
+
+  // An annotation hook without a name gets Velero's generated one and no command (the image's entrypoint).
+  json annotated = json::parse(R"({"metadata":{"name":"q","annotations":{
+    "init.hook.restore.velero.io/container-image":"busybox"}},"spec":{"containers":[{"name":"c","image":"i"}]}})");
+  EXPECT_EQ(apply_init_hooks(annotated, "prod-eu", hooks), "");
+  ASSERT_EQ(annotated["spec"]["initContainers"].size(), 1u);  // the spec hook is ignored for this pod
+  EXPECT_THAT(annotated["spec"]["initContainers"][0]["name"].get<std::string>(),
+              ::testing::MatchesRegex("velero-restore-init-[0-9a-f]{8}"));
+  EXPECT_FALSE(annotated["spec"]["initContainers"][0].contains("command"));
+}
+
+TEST(Hooks, InvalidInitContainersAreValidationErrors) {  // §2.1 step 6
+  api::RestoreHooks hooks;
+  api::RestoreResourceHookSpec spec;
+  spec.name = "broken";
+  api::RestoreResourceHook hook;
+  hook.init = api::InitRestoreHook{{json::parse(R"({"name":"a","image":"i","command":["c"]})"),
+                                    json::parse(R"({"name":"b","image":"i"})")},
+                                   {}, {}};
+  spec.post_hooks = {hook};
+  hooks.resources = {spec};
+  EXPECT_THAT(validate_restore_hooks(hooks),
+              ElementsAre("invalid InitContainer in restore hook broken, it doesn't have Command, Name or Image field"));
+  hooks.resources[0].post_hooks[0].init->init_containers.pop_back();
+  EXPECT_TRUE(validate_restore_hooks(hooks).empty());
+}
+
+TEST(Hooks, ExecHooksFromAnnotationsWinOverTheSpec) {
+  api::RestoreHooks hooks;
+  api::RestoreResourceHookSpec spec;
+  spec.name = "flush";
+  spec.label_selector = parse_label_selector("app=db");
+  api::RestoreResourceHook hook;
+  hook.exec = api::ExecRestoreHook{"", {"/bin/flush"}, api::HookErrorMode::Continue, {}, {}, {}, {}};
+  spec.post_hooks = {hook};
+  hooks.resources = {spec};
+  json pod = json::parse(R"({"metadata":{"name":"p","labels":{"app":"db"}},
+    "spec":{"containers":[{"name":"db","image":"postgres"},{"name":"side","image":"envoy"}]}})");
+  auto from_spec = exec_hooks_for(pod, "ns", hooks);
+  ASSERT_EQ(from_spec.size(), 1u);
+  EXPECT_EQ(from_spec[0].hook, "flush");
+  EXPECT_EQ(from_spec[0].container, "db");  // none named: the first container
+  EXPECT_EQ(from_spec[0].on_error, api::HookErrorMode::Continue);
+
+  pod["metadata"]["annotations"] = {{"post.hook.restore.velero.io/command", "reload now"},
+                                    {"post.hook.restore.velero.io/container", "side"},
+                                    {"post.hook.restore.velero.io/on-error", "Sometimes"}};
+  auto from_annotation = exec_hooks_for(pod, "ns", hooks);
+  ASSERT_EQ(from_annotation.size(), 1u);
+  EXPECT_EQ(from_annotation[0].hook, "<from-annotation>");
+  EXPECT_EQ(from_annotation[0].container, "side");
+  EXPECT_EQ(from_annotation[0].command, (std::vector<std::string>{"reload now"}));
+  EXPECT_EQ(from_annotation[0].on_error, api::HookErrorMode::unset);  // neither Continue nor Fail
+
+  pod["metadata"]["labels"]["app"] = "web";
+  pod["metadata"].erase("annotations");
+  EXPECT_TRUE(exec_hooks_for(pod, "ns", hooks).empty());
 }
 
 }  // namespace
