@@ -21,6 +21,36 @@ bool waiting_or_finalizing(api::BackupPhase p) {
          p == P::FinalizingPartiallyFailed;
 }
 
+// As Velero: a PodVolumeBackup that cannot be read or created is logged and the sync goes on.
+void import_pod_volume_backups(ServerContext& ctx, OpenLocation& location, const std::string& location_name,
+                               const std::string& backup, const std::string& uid) {
+  const std::string& ns = ctx.settings.namespace_name;
+  std::vector<nlohmann::json> pod_volume_backups;
+  try {
+    auto stored = persistence::read_backup_gzip_file(location.store(), location.layout(), backup,
+                                                     persistence::BackupFile::PodVolumeBackups);
+    if (!stored) return;
+    pod_volume_backups = pod_volume_backups_to_import(*stored, backup, uid, location_name, ns);
+  } catch (const std::exception& e) {
+    spdlog::error("backup-sync location={} backup={}: pod volume backups not synced: {}", location_name, backup, e.what());
+    return;
+  }
+  if (pod_volume_backups.empty()) return;
+  auto resource = ctx.discovery.lookup("velero.io", "v1", "podvolumebackups");
+  kube::DynamicClient client(ctx.transport);
+  for (const auto& pvb : pod_volume_backups) {
+    try {
+      client.create(resource, ns, pvb);
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_already_exists(e))
+        spdlog::error("backup-sync location={} backup={}: pod volume backup {}: {}", location_name, backup,
+                      pvb["metadata"].value("name", ""), e.what());
+    }
+  }
+  spdlog::info("backup-sync location={} backup={}: {} pod volume backups synced", location_name, backup,
+               pod_volume_backups.size());
+}
+
 void sync_location(ServerContext& ctx, const api::BackupStorageLocation& bsl) {
   const std::string& ns = ctx.settings.namespace_name;
   auto location = open_location(bsl, ctx.transport, ctx.secrets);
@@ -59,8 +89,9 @@ void sync_location(ServerContext& ctx, const api::BackupStorageLocation& bsl) {
     });
     nlohmann::json object = *backup;
     auto status = object["status"];
+    std::string uid;
     try {
-      client.create(ctx.backups, ns, object);
+      uid = client.create(ctx.backups, ns, object)["metadata"].value("uid", "");
     } catch (const kube::KubeError& e) {
       if (kube::is_already_exists(e)) continue;
       throw;
@@ -68,6 +99,7 @@ void sync_location(ServerContext& ctx, const api::BackupStorageLocation& bsl) {
     if (ctx.backups.subresource("status"))  // create ignored the status; the stored phase and times matter
       client.patch(ctx.backups, ns, name, kube::PatchType::Merge, nlohmann::json{{"status", status}}.dump(), {}, "status");
     spdlog::info("backup-sync location={} imported backup {}", bsl.metadata.name, name);
+    import_pod_volume_backups(ctx, *location, bsl.metadata.name, name, uid);
   }
 
   // Orphans: finished backups of this location whose storage is gone.
@@ -104,6 +136,33 @@ std::optional<api::Backup> backup_to_import(api::Backup stored, const std::strin
   stored.spec.storage_location = location_name;
   stored.metadata.labels["velero.io/storage-location"] = valid_label_value(location_name);
   return stored;
+}
+
+std::vector<nlohmann::json> pod_volume_backups_to_import(const std::string& stored_json, const std::string& backup_name,
+                                                         const std::string& backup_uid, const std::string& location_name,
+                                                         const std::string& server_namespace) {
+  auto stored = nlohmann::json::parse(stored_json);
+  if (stored.is_null()) return {};
+  if (!stored.is_array()) throw std::runtime_error("podvolumebackups file is not a JSON array");
+  std::vector<nlohmann::json> out;
+  for (auto pvb : stored) {
+    // Objects read through a typed client may be stored without kind/apiVersion; the API server needs them.
+    pvb["apiVersion"] = "velero.io/v1";
+    pvb["kind"] = "PodVolumeBackup";
+    auto& metadata = pvb["metadata"];
+    if (metadata.contains("ownerReferences"))
+      for (auto& owner : metadata["ownerReferences"])
+        if (owner.value("apiVersion", "") == "velero.io/v1" && owner.value("kind", "") == "Backup" &&
+            owner.value("name", "") == backup_name)
+          owner["uid"] = backup_uid;
+    if (metadata.contains("labels") && metadata["labels"].contains("velero.io/backup-uid"))
+      metadata["labels"]["velero.io/backup-uid"] = backup_uid;
+    metadata["namespace"] = server_namespace;
+    for (const char* field : {"resourceVersion", "uid", "creationTimestamp", "managedFields"}) metadata.erase(field);
+    pvb["spec"]["backupStorageLocation"] = location_name;
+    out.push_back(std::move(pvb));
+  }
+  return out;
 }
 
 ReconcileFn backup_sync_reconciler(ServerContext& ctx, Duration default_period) {

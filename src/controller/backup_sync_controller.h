@@ -1,9 +1,12 @@
 #pragma once
 // Backup sync (velero-backup.md §2.5): backups stored in a location but missing in the cluster are created
 // as Backup objects (the migration path: point a new cluster at the bucket, then restore), and Completed or
-// PartiallyFailed Backups of the location whose stored metadata is gone are deleted.
+// PartiallyFailed Backups of the location whose stored metadata is gone are deleted. The PodVolumeBackups
+// stored with an imported backup are created beside it.
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "api/types.h"
 #include "controller/context.h"
@@ -15,6 +18,15 @@ namespace arca::controller {
 // (a Waiting*/Finalizing* backup that has not expired yet). Expired ones of those come in as PartiallyFailed.
 std::optional<api::Backup> backup_to_import(api::Backup stored, const std::string& location_name,
                                             const std::string& server_namespace, Timestamp now);
+
+// The PodVolumeBackups to create with an imported backup, from its stored B-podvolumebackups.json (a JSON
+// array, or `null`): each is re-pointed at the new Backup (ownerReference UID and velero.io/backup-uid label
+// when present, as Velero does), the server namespace and this location; identity fields of the old cluster
+// are dropped. arca writes `null` there (it runs no node agent, so it makes no file-system backups), but
+// backups that Velero wrote carry them, and a restore finds a backup's pod volume data through them.
+std::vector<nlohmann::json> pod_volume_backups_to_import(const std::string& stored_json, const std::string& backup_name,
+                                                         const std::string& backup_uid, const std::string& location_name,
+                                                         const std::string& server_namespace);
 
 // Reconciles BackupStorageLocations: syncs an Available one every spec.backupSyncPeriod (else `default_period`;
 // zero disables).

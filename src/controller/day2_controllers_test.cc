@@ -120,6 +120,35 @@ TEST(BackupSync, UnfinishedBackupsWaitUntilExpiredThenArrivePartiallyFailed) {
   EXPECT_EQ(imported->status.phase, api::BackupPhase::PartiallyFailed);
 }
 
+TEST(BackupSync, PodVolumeBackupsFollowTheImportedBackup) {
+  EXPECT_TRUE(pod_volume_backups_to_import("null\n", "b1", "new-uid", "primary", "velero").empty());
+  json stored = json::array({{{"metadata",
+                               {{"name", "b1-x7"},
+                                {"namespace", "velero-old"},
+                                {"uid", "pvb-old-uid"},
+                                {"resourceVersion", "42"},
+                                {"labels", {{"velero.io/backup-name", "b1"}, {"velero.io/backup-uid", "old-uid"}}},
+                                {"ownerReferences",
+                                 {{{"apiVersion", "velero.io/v1"}, {"kind", "Backup"}, {"name", "b1"}, {"uid", "old-uid"}},
+                                  {{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", "b1"}, {"uid", "pod-uid"}}}}}},
+                              {"spec", {{"volume", "data"}, {"backupStorageLocation", "old-name"}}},
+                              {"status", {{"phase", "Completed"}, {"snapshotID", "abc123"}}}}});
+  auto pvbs = pod_volume_backups_to_import(stored.dump(), "b1", "new-uid", "primary", "velero");
+  ASSERT_EQ(pvbs.size(), 1u);
+  const auto& pvb = pvbs[0];
+  EXPECT_EQ(pvb["kind"], "PodVolumeBackup");
+  EXPECT_EQ(pvb["apiVersion"], "velero.io/v1");
+  EXPECT_EQ(pvb["metadata"]["namespace"], "velero");
+  EXPECT_FALSE(pvb["metadata"].contains("uid"));
+  EXPECT_FALSE(pvb["metadata"].contains("resourceVersion"));
+  EXPECT_EQ(pvb["metadata"]["labels"]["velero.io/backup-uid"], "new-uid");
+  EXPECT_EQ(pvb["metadata"]["ownerReferences"][0]["uid"], "new-uid");
+  EXPECT_EQ(pvb["metadata"]["ownerReferences"][1]["uid"], "pod-uid");  // not the Backup: untouched
+  EXPECT_EQ(pvb["spec"]["backupStorageLocation"], "primary");
+  EXPECT_EQ(pvb["status"]["snapshotID"], "abc123");  // what a restore needs
+  EXPECT_THROW(pod_volume_backups_to_import("{}", "b1", "u", "primary", "velero"), std::runtime_error);
+}
+
 TEST(LeaderElection, LeaseIsFreeWhenUnheldOursOrExpired) {
   auto now = parse_rfc3339("2024-01-02T00:00:30Z");
   EXPECT_TRUE(lease_available(json::object(), "me", now));

@@ -112,6 +112,16 @@ TEST(BackupSync, ASecondClusterOnTheSameBucketListsAndRestoresTheBackupsAndOrpha
   first.arca_ok({"backup", "create", "doomed", "--include-namespaces", "velero", "--wait"});
   ASSERT_TRUE(stored(first, "before-migration"));
 
+  // As if Velero had written the backup with a file-system backup of one pod volume (arca itself stores null).
+  std::string pvbs = first.store_root() + "/bucket/backups/before-migration/before-migration-podvolumebackups.json";
+  std::ofstream(pvbs) << R"([{"metadata":{"name":"before-migration-abcde","namespace":"velero","uid":"11","resourceVersion":"9",)"
+                         R"("labels":{"velero.io/backup-name":"before-migration","velero.io/backup-uid":"old"},)"
+                         R"("ownerReferences":[{"apiVersion":"velero.io/v1","kind":"Backup","name":"before-migration","uid":"old","controller":true}]},)"
+                         R"("spec":{"node":"n1","pod":{"kind":"Pod","namespace":"shop","name":"web"},"volume":"data",)"
+                         R"("backupStorageLocation":"elsewhere","repoIdentifier":"","uploaderType":"kopia"},)"
+                         R"("status":{"phase":"Completed","snapshotID":"f00d"}}])";
+  ASSERT_EQ(std::system(("gzip -f " + pvbs).c_str()), 0);
+
   // An empty cluster whose default location is the same bucket.
   Cluster second(first.store_root(), {"--backup-sync-period", "1s"});
   ASSERT_TRUE(second.items("backups").empty());
@@ -122,6 +132,15 @@ TEST(BackupSync, ASecondClusterOnTheSameBucketListsAndRestoresTheBackupsAndOrpha
     EXPECT_EQ(b["spec"]["storageLocation"], "default");
     EXPECT_EQ(b["metadata"]["labels"]["velero.io/storage-location"], "default");
   }
+  auto synced_pvbs = second.items("podvolumebackups");
+  ASSERT_EQ(synced_pvbs.size(), 1u) << second.server(0).log();
+  std::string synced_uid;
+  for (const auto& b : second.items("backups"))
+    if (b["metadata"]["name"] == "before-migration") synced_uid = b["metadata"]["uid"];
+  EXPECT_EQ(synced_pvbs[0]["metadata"]["ownerReferences"][0]["uid"], synced_uid);
+  EXPECT_EQ(synced_pvbs[0]["metadata"]["labels"]["velero.io/backup-uid"], synced_uid);
+  EXPECT_EQ(synced_pvbs[0]["spec"]["backupStorageLocation"], "default");
+  EXPECT_EQ(synced_pvbs[0]["status"]["snapshotID"], "f00d");
   auto get = second.arca_ok({"backup", "get", "before-migration"});
   EXPECT_NE(get.find("Completed"), std::string::npos) << get;
 
