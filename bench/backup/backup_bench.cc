@@ -191,8 +191,16 @@ void run(int objects) {
   fs::create_directories(s.dir.file("store/bucket"));
   if (arca(s, "backup-location create default --provider local --bucket bucket --config root=" + s.dir.file("store")) != 0)
     throw std::runtime_error("bsl failed");
-  testsupport::ChildProcess server({testsupport::build_dir() + "/src/cli/arca", "server", "--kubeconfig", s.kubeconfig},
-                                   s.dir.file("server.log"));
+  // ARCA_BENCH_SERVER_WRAPPER="heaptrack -o /tmp/ht" profiles the server (its RSS/CPU figures are then the wrapper's).
+  std::vector<std::string> argv;
+  if (const char* wrapper = getenv("ARCA_BENCH_SERVER_WRAPPER")) {
+    std::istringstream words(wrapper);
+    for (std::string w; words >> w;) argv.push_back(w);
+  }
+  for (const auto& a : {testsupport::build_dir() + "/src/cli/arca", std::string("server"), std::string("--kubeconfig"),
+                        s.kubeconfig})
+    argv.push_back(a);
+  testsupport::ChildProcess server(argv, s.dir.file("server.log"));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   long idle_kib = status_kib(server.pid(), "VmRSS:");
 
