@@ -184,7 +184,8 @@ TEST(Migration, ThroughAnS3BucketAfterGarbageCollection) {
   ASSERT_EQ(first.kubectl({"create", "namespace", "shop"}).exit_code, 0);
   ASSERT_EQ(first.kubectl({"-n", "shop", "create", "configmap", "prices", "--from-literal=pear=5"}).exit_code, 0);
   first.arca_ok({"backup", "create", "to-migrate", "--include-namespaces", "shop", "--wait"});
-  first.arca_ok({"backup", "create", "short-lived", "--include-namespaces", "shop", "--ttl", "2s", "--wait"});
+  // Long enough a TTL to see its files in the bucket first on a busy machine.
+  first.arca_ok({"backup", "create", "short-lived", "--include-namespaces", "shop", "--ttl", "6s", "--wait"});
   ASSERT_TRUE(stored_in_s3("to-migrate"));
   ASSERT_TRUE(stored_in_s3("short-lived"));
   ASSERT_TRUE(in_s3(s3, "arca-backups/clusters/shared/backups/short-lived/short-lived.tar.gz"));
