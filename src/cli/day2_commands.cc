@@ -235,12 +235,16 @@ void add_client_commands(CLI::App& app, std::function<int()>& action, Day2State&
 void completion_tree(const CLI::App& command, const std::string& path, CompletionTree& tree) {
   auto& entry = tree[path];
   for (const auto* sub : command.get_subcommands({})) {
-    entry.words.push_back({sub->get_name(), sub->get_description()});
+    entry.words.push_back({sub->get_name(), sub->get_description(), "", false});
     completion_tree(*sub, path + " " + sub->get_name(), tree);
   }
-  for (const auto* option : command.get_options({}))
-    for (const auto& name : option->get_lnames())
-      entry.flags.push_back({name, option->get_description(), option->get_expected_min() > 0});
+  for (const auto* option : command.get_options({})) {
+    const auto& longs = option->get_lnames();
+    const auto& shorts = option->get_snames();
+    for (size_t i = 0; i < longs.size(); ++i)
+      entry.flags.push_back({longs[i], option->get_description(), i == 0 && !shorts.empty() ? shorts[0] : "",
+                             option->get_expected_min() > 0});
+  }
 }
 
 void add_completion_command(CLI::App& app, std::function<int()>& action) {
@@ -251,7 +255,7 @@ void add_completion_command(CLI::App& app, std::function<int()>& action) {
     action = [&app] {
       CompletionTree tree;
       completion_tree(app, "arca", tree);
-      for (const auto& name : completion_shells()) tree["arca completion"].words.push_back({name, name + " completion"});
+      for (const auto& name : completion_shells()) tree["arca completion"].words.push_back({name, name + " completion", "", false});
       std::cout << completion_script(tree, shell);
       return 0;
     };

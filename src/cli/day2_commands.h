@@ -73,7 +73,9 @@ int client_config_get(const std::vector<std::string>& keys, std::ostream& out, s
 // `arca completion SHELL`: for each command path ("arca", "arca backup", ...) the words that may follow it.
 struct CompletionWord {
   std::string name, description;
-  bool takes_value = false;  // flags only: the next word is the flag's value
+  // Flags only: the one-letter alias ("n" for namespace), and whether the next word is the flag's value.
+  std::string short_name;
+  bool takes_value = false;
 };
 struct CompletionEntry {
   std::vector<CompletionWord> words;  // subcommands (and fixed arguments)

@@ -135,17 +135,41 @@ std::string fish_quoted(const std::string& text) {
   return out + "'";
 }
 
+// The flags of `path` and of the commands above it (global flags such as --namespace) whose next word is their
+// value, as " --a --b -n " (empty when none), for the scripts to skip values and complete them as file names.
+std::string valued_flags(const CompletionTree& tree, std::string path) {
+  std::string list;
+  for (;;) {
+    if (auto entry = tree.find(path); entry != tree.end())
+      for (const auto& f : entry->second.flags)
+        if (f.takes_value) list += " --" + f.name + (f.short_name.empty() ? "" : " -" + f.short_name);
+    auto space = path.rfind(' ');
+    if (space == std::string::npos) break;
+    path.resize(space);
+  }
+  return list.empty() ? "" : list + " ";
+}
+
 std::string bash_script(const CompletionTree& tree) {
-  std::string script = "# arca bash completion: source <(arca completion bash)\ndeclare -A _arca_words=(\n";
-  for (const auto& [path, entry] : tree) script += "  [\"" + path + "\"]=\"" + words_after(entry) + "\"\n";
-  return script + R"()
+  std::string words, valued;
+  for (const auto& [path, entry] : tree) {
+    words += "  [\"" + path + "\"]=\"" + words_after(entry) + "\"\n";
+    valued += "  [\"" + path + "\"]=\"" + valued_flags(tree, path) + "\"\n";
+  }
+  return "# arca bash completion: source <(arca completion bash)\ndeclare -A _arca_words=(\n" + words +
+         ")\ndeclare -A _arca_valued=(\n" + valued + R"()
 _arca() {
-  local path=arca i w
+  local path=arca i w cur=${COMP_WORDS[COMP_CWORD]}
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
+    if [[ ${_arca_valued["$path"]} == *" $w "* ]]; then ((i++)); continue; fi  # a flag and its value
     [[ -n ${_arca_words["$path $w"]+x} ]] && path="$path $w"
   done
-  COMPREPLY=($(compgen -W "${_arca_words["$path"]}" -- "${COMP_WORDS[COMP_CWORD]}"))
+  if ((COMP_CWORD > 1)) && [[ ${_arca_valued["$path"]} == *" ${COMP_WORDS[COMP_CWORD-1]} "* ]]; then
+    COMPREPLY=($(compgen -f -- "$cur"))  # a flag's value: a file name is the one guess that helps
+    return
+  fi
+  COMPREPLY=($(compgen -W "${_arca_words["$path"]}" -- "$cur"))
 }
 complete -F _arca arca
 )";
@@ -154,19 +178,27 @@ complete -F _arca arca
 // The same walk as bash over zsh's $words/$CURRENT; compadd filters by what is typed. ($path is zsh's
 // $PATH array, hence $cmd.)
 std::string zsh_script(const CompletionTree& tree) {
-  std::string script =
-      "#compdef arca\n"
-      "# arca zsh completion: source <(arca completion zsh) after compinit, or save it as _arca in a directory\n"
-      "# of $fpath.\n"
-      "typeset -gA _arca_words\n_arca_words=(\n";
-  for (const auto& [path, entry] : tree) script += "  " + single_quoted(path) + " " + single_quoted(words_after(entry)) + "\n";
-  return script + R"()
+  std::string words, valued;
+  for (const auto& [path, entry] : tree) {
+    words += "  " + single_quoted(path) + " " + single_quoted(words_after(entry)) + "\n";
+    valued += "  " + single_quoted(path) + " " + single_quoted(valued_flags(tree, path)) + "\n";
+  }
+  return "#compdef arca\n"
+         "# arca zsh completion: source <(arca completion zsh) after compinit, or save it as _arca in a directory\n"
+         "# of $fpath.\n"
+         "typeset -gA _arca_words _arca_valued\n_arca_words=(\n" +
+         words + ")\n_arca_valued=(\n" + valued + R"()
 _arca() {
   local cmd=arca next i
   for (( i = 2; i < CURRENT; i++ )); do
+    if [[ ${_arca_valued[$cmd]} == *" ${words[i]} "* ]]; then (( ++i )); continue; fi  # a flag and its value
     next="$cmd ${words[i]}"
     (( ${+_arca_words[$next]} )) && cmd=$next
   done
+  if (( CURRENT > 2 )) && [[ ${_arca_valued[$cmd]} == *" ${words[CURRENT-1]} "* ]]; then
+    _files  # a flag's value: a file name is the one guess that helps
+    return
+  fi
   compadd -- ${=_arca_words[$cmd]}
 }
 if [[ $funcstack[1] == _arca ]]; then
@@ -205,6 +237,7 @@ end
           .append(" -d ").append(fish_quoted(w.description)).append("\n");
     for (const auto& f : entry.flags)
       script.append("complete -c arca -n ").append(at).append(" -l ").append(fish_quoted(f.name))
+          .append(f.short_name.empty() ? "" : " -s " + fish_quoted(f.short_name))
           .append(f.takes_value ? " -r -d " : " -d ").append(fish_quoted(f.description)).append("\n");
   }
   return script;

@@ -435,12 +435,16 @@ bool installed(const std::string& program) {
 }  // namespace
 
 TEST(Completion, BashCompletesSubcommandsAndFlagsFromTheCommandTree) {
-  EXPECT_EQ(run_shell({"bash"}, "source <(\"$1\" completion bash)\n"
+  // A flag's value (the namespace "backup" below) is skipped, and completed as a file name.
+  EXPECT_EQ(run_shell({"bash"}, "cd \"$(dirname \"$0\")\" && touch credentials-velero\n"
+                                "source <(\"$1\" completion bash)\n"
                                 "COMP_WORDS=(arca backup cr); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"
                                 "COMP_WORDS=(arca schedule p); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"
                                 "COMP_WORDS=(arca -n x install --no-s); COMP_CWORD=4; _arca; echo \"${COMPREPLY[*]}\"\n"
-                                "COMP_WORDS=(arca completion ''); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"),
-            "create\npause\n--no-secret\nbash zsh fish --help\n");
+                                "COMP_WORDS=(arca completion ''); COMP_CWORD=2; _arca; echo \"${COMPREPLY[*]}\"\n"
+                                "COMP_WORDS=(arca -n backup backup cr); COMP_CWORD=4; _arca; echo \"${COMPREPLY[*]}\"\n"
+                                "COMP_WORDS=(arca install --secret-file cre); COMP_CWORD=3; _arca; echo \"${COMPREPLY[*]}\"\n"),
+            "create\npause\n--no-secret\nbash zsh fish --help\ncreate\ncredentials-velero\n");
   testsupport::TempDir dir;
   testsupport::ChildProcess unsupported({day2test::arca_binary(), "completion", "powershell"}, dir.file("out"));
   EXPECT_NE(unsupported.wait(20s), 0);
@@ -460,10 +464,13 @@ TEST(Completion, ZshScriptParsesAndCompletesSubcommandsAndFlags) {
   EXPECT_EQ(run_shell({"zsh", "-f"}, "compdef() { :; }\n"
                                      "compadd() { [[ $1 == -- ]] && shift; local w; for w in \"$@\"; do\n"
                                      "  [[ $w == ${PREFIX}* ]] && print -r -- $w; done; return 0; }\n"
+                                     "_files() { print -r -- '(files)'; }\n"
                                      "source <(\"$1\" completion zsh)\n"
                                      "words=(arca backup cr); CURRENT=3; PREFIX=cr; _arca\n"
-                                     "words=(arca -n x install --no-s); CURRENT=5; PREFIX=--no-s; _arca\n"),
-            "create\n--no-secret\n");
+                                     "words=(arca -n x install --no-s); CURRENT=5; PREFIX=--no-s; _arca\n"
+                                     "words=(arca -n backup backup cr); CURRENT=5; PREFIX=cr; _arca\n"
+                                     "words=(arca install --secret-file cre); CURRENT=4; PREFIX=cre; _arca\n"),
+            "create\n--no-secret\ncreate\n(files)\n");
 }
 
 // fish answers `complete -C LINE` with the completions of LINE, through the script's own conditions.
@@ -475,9 +482,12 @@ TEST(Completion, FishScriptParsesAndCompletesSubcommandsAndFlags) {
     ASSERT_EQ(script.wait(20s), 0);
   }
   run_shell({"fish", "--no-execute"}, testsupport::read_file(dir.file("arca.fish")));
-  EXPECT_EQ(run_shell({"fish"}, "\"$argv[1]\" completion fish | source\n"
+  EXPECT_EQ(run_shell({"fish"}, "cd (dirname (status filename)) && touch credentials-velero\n"
+                                "\"$argv[1]\" completion fish | source\n"
                                 "complete -C 'arca backup cr'\n"
                                 "complete -C 'arca -n x install --no-s'\n"
-                                "complete -C 'arca completion z'\n"),
-            "create\tCreate a backup\n--no-secret\tDo not create a cloud-credentials secret\nzsh\tzsh completion\n");
+                                "complete -C 'arca completion z'\n"
+                                "complete -C 'arca backup create -o cre'\n"),
+            "create\tCreate a backup\n--no-secret\tDo not create a cloud-credentials secret\nzsh\tzsh completion\n"
+            "credentials-velero\n");
 }
