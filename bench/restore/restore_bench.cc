@@ -8,7 +8,9 @@
 //   restore_bench [--objects N ...] [--workers N] [--server-flag --client-qps=100 ...]
 //   (default: 30000 300000; 32 loader workers; `arca server` with its default flags)
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +18,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -105,6 +108,7 @@ double plain_load(const std::string& tarball, int workers, long& created, long& 
   bool done = false;
   std::atomic<long> ok{0}, failures{0};
   long skipped = 0;
+  std::map<std::string, long> refusals;  // other than AlreadyExists, by resource
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&] {
@@ -123,6 +127,12 @@ double plain_load(const std::string& tarball, int workers, long& created, long& 
         object["metadata"].erase("uid");
         object["metadata"].erase("resourceVersion");
         object.erase("status");
+        if (object.value("kind", "") == "Job") {  // a selector generated from the old Job's uid is refused
+          object["spec"].erase("selector");
+          if (object.contains("/spec/template/metadata/labels"_json_pointer))
+            for (const char* label : {"controller-uid", "batch.kubernetes.io/controller-uid"})
+              object["spec"]["template"]["metadata"]["labels"].erase(label);
+        }
         if (object.value("kind", "") == "Service" && object["spec"].value("clusterIP", "") != "None") {
           object["spec"].erase("clusterIP");
           object["spec"].erase("clusterIPs");
@@ -132,8 +142,13 @@ double plain_load(const std::string& tarball, int workers, long& created, long& 
           const std::string ns = job.first.namespaced ? object["metadata"].value("namespace", "") : "";
           client.create(job.first, ns, object);
           ++ok;
-        } catch (const kube::KubeError&) {
+        } catch (const kube::KubeError& e) {
           ++failures;
+          if (!kube::is_already_exists(e)) {  // the namespaces' own ServiceAccount and ConfigMap are expected
+            std::lock_guard lock(mutex);
+            if (refusals[job.first.group_resource()]++ == 0)
+              std::printf("plain loader: %s refused: %s\n", job.first.group_resource().c_str(), e.what());
+          }
         }
         std::lock_guard lock(mutex);
         if (--busy == 0 && queue.empty()) idle.notify_all();
@@ -169,10 +184,13 @@ double plain_load(const std::string& tarball, int workers, long& created, long& 
     std::unique_lock lock(mutex);
     idle.wait(lock, [&] { return queue.empty() && busy == 0; });
   };
+  double kubelite_cpu = benchsupport::cpu_seconds(cluster.kubelite.pid()), own_cpu = benchsupport::cpu_seconds(getpid());
   auto start = Clock::now();
   read_items(true);
   read_items(false);
   double elapsed = seconds_since(start);
+  std::printf("plain loader CPU: loader %.1f s, kubelite %.1f s\n", benchsupport::cpu_seconds(getpid()) - own_cpu,
+              benchsupport::cpu_seconds(cluster.kubelite.pid()) - kubelite_cpu);
   {
     std::lock_guard lock(mutex);
     done = true;
@@ -183,6 +201,30 @@ double plain_load(const std::string& tarball, int workers, long& created, long& 
   failed = failures;
   if (skipped > 0) std::printf("plain loader: %ld items of types the cluster does not have were left out\n", skipped);
   return elapsed;
+}
+
+// The restore log says how long each resource tier took ("restored resource R: N items in S s").
+void print_slowest_tiers(int objects, const std::string& log_gz) {
+  std::vector<std::pair<double, std::string>> tiers;
+  std::FILE* log = popen(("gzip -dc " + log_gz).c_str(), "r");
+  char line[4096];
+  while (log != nullptr && std::fgets(line, sizeof line, log) != nullptr) {
+    const char* at = std::strstr(line, "restored resource ");
+    const char* in = at != nullptr ? std::strstr(at, " items in ") : nullptr;
+    if (in == nullptr) continue;
+    std::string tier(at + 18, in);  // "<resource>: <items>"
+    tier.replace(tier.find(": "), 2, " ");
+    tiers.emplace_back(std::atof(in + 10), tier + " items");
+  }
+  if (log != nullptr) pclose(log);
+  std::sort(tiers.rbegin(), tiers.rend());
+  std::string slowest;
+  for (size_t i = 0; i < tiers.size() && i < 6; ++i) {
+    char entry[256];
+    std::snprintf(entry, sizeof entry, "%s%s (%.1f s)", i == 0 ? "" : ", ", tiers[i].second.c_str(), tiers[i].first);
+    slowest += entry;
+  }
+  std::printf("[%d objects] slowest tiers: %s\n", objects, slowest.c_str());
 }
 
 void run(int objects, int loader_workers, const std::vector<std::string>& server_flags) {
@@ -219,19 +261,23 @@ void run(int objects, int loader_workers, const std::vector<std::string>& server
     auto server = start_server(target, server_flags);
     wait_for_phase(target, "backups", "bench");  // synced from the store
     long idle_kib = benchsupport::status_kib(server.pid(), "VmRSS:");
+    double server_cpu = benchsupport::cpu_seconds(server.pid()), kubelite_cpu = benchsupport::cpu_seconds(target.kubelite.pid());
     auto start = Clock::now();
     arca_or_throw(target, "restore create bench-restore --from-backup bench");
     json restore = wait_for_phase(target, "restores", "bench-restore");
     restore_s = seconds_since(start);
     long peak_kib = benchsupport::status_kib(server.pid(), "VmHWM:");
+    server_cpu = benchsupport::cpu_seconds(server.pid()) - server_cpu;
+    kubelite_cpu = benchsupport::cpu_seconds(target.kubelite.pid()) - kubelite_cpu;
     restored = restore["status"]["progress"].value("itemsRestored", 0);
     std::printf("[%d objects] arca restore (Restore CR through arca server%s): %d items in %.2f s (create → "
                 "Completed seen) = %.0f objects/s; %d warnings, %d errors\n",
                 objects, server_flags.empty() ? ", default flags" : "", restored, restore_s, restored / restore_s,
                 restore["status"].value("warnings", 0), restore["status"].value("errors", 0));
-    std::printf("[%d objects] arca server RSS: idle %.1f MiB, peak %.1f MiB\n", objects, idle_kib / 1024.0,
-                peak_kib / 1024.0);
+    std::printf("[%d objects] arca server RSS: idle %.1f MiB, peak %.1f MiB; CPU: arca server %.1f s, kubelite %.1f s\n",
+                objects, idle_kib / 1024.0, peak_kib / 1024.0, server_cpu, kubelite_cpu);
     stop_server(server);
+    print_slowest_tiers(objects, store + "/bucket/restores/bench-restore/restore-bench-restore-logs.gz");
   }
 
   long created = 0, failed = 0;

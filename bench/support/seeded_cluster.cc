@@ -1,6 +1,7 @@
 #include "bench/support/seeded_cluster.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace benchsupport {
@@ -137,6 +139,17 @@ std::string http_get(const SeededCluster& cluster, const std::string& path) {
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK) throw std::runtime_error("GET " + url + ": " + curl_easy_strerror(rc));
   return body;
+}
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // the command name may hold spaces
+  std::string skip;
+  for (int field = 3; field < 14; ++field) fields >> skip;
+  double user = 0, system = 0;
+  fields >> user >> system;
+  return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 long status_kib(pid_t pid, const char* field) {

@@ -38,6 +38,9 @@ int arca(const SeededCluster& cluster, const std::string& args);
 // GET SERVER+path with the cluster's token; the body (throws when the request fails).
 std::string http_get(const SeededCluster& cluster, const std::string& path);
 
+// User + system CPU seconds a process has used so far (/proc/PID/stat).
+double cpu_seconds(pid_t pid);
+
 // A field of /proc/PID/status in KiB ("VmHWM:" = peak RSS, "VmRSS:"), -1 when absent.
 long status_kib(pid_t pid, const char* field);
 

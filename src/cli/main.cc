@@ -224,8 +224,11 @@ int main(int argc, char** argv) {
   server->add_option("--default-backup-storage-location", so.settings.default_backup_storage_location,
                      "Name of the default backup storage location");
   server->add_option("--store-validation-frequency", validation, "How often to verify if the storage is valid (0 disables)");
-  server->add_option("--client-qps", so.client_qps, "Maximum number of requests per second to the Kubernetes API");
-  server->add_option("--client-burst", so.client_burst, "Maximum number of requests in a burst");
+  server->add_option("--client-qps", so.client_qps,
+                     "Maximum number of requests per second to the Kubernetes API (default 10000, not Velero's 100, "
+                     "which caps a restore at ~100 objects/s: the API server is protected by bounded concurrency "
+                     "instead, at most 32 requests of a restore in flight, so a slow server slows arca down)");
+  server->add_option("--client-burst", so.client_burst, "Maximum number of requests in a burst (default 1000)");
   server->add_option("--client-page-size", so.settings.client_page_size, "Page size of LIST requests (0: no paging)");
   server->add_option("--disable-controllers", disabled, "Controllers to disable")->delimiter(',');
   server->callback([&] {

@@ -13,6 +13,7 @@
 #include "kube/transport.h"
 #include "persistence/backup_store.h"
 #include "restore/engine.h"
+#include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "restore/modifiers.h"
 
@@ -299,6 +300,10 @@ std::vector<std::string> prepare_restore(api::Restore& restore) {
       errors.push_back(resource + " are non-restorable resources");
   auto spec_errors = api::validate_restore_spec(spec);
   errors.insert(errors.end(), spec_errors.begin(), spec_errors.end());
+  if (spec.backup_name.empty() != spec.schedule_name.empty()) {  // without a source Velero stops before the hooks
+    auto hook_errors = restore::validate_restore_hooks(spec.hooks);
+    errors.insert(errors.end(), hook_errors.begin(), hook_errors.end());
+  }
   if (!spec.item_operation_timeout || spec.item_operation_timeout->count() == 0)
     spec.item_operation_timeout = std::chrono::hours(4);
   return errors;

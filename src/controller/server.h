@@ -12,8 +12,11 @@ namespace arca::controller {
 struct ServerOptions {
   kube::LoadOptions kube;
   ServerSettings settings;
-  double client_qps = 100;
-  int client_burst = 100;
+  // Velero defaults to 100/100, which caps a restore at ~100 objects/s. arca bounds concurrency instead (one
+  // restore at a time, at most 32 of its requests in flight), so its rate follows the API server's latency;
+  // this limit is only a ceiling against runaway loops.
+  double client_qps = 10000;
+  int client_burst = 1000;
   // Names from velero's --disable-controllers that arca has: backup, backup-deletion, download-request,
   // backup-storage-location.
   std::vector<std::string> disabled_controllers;

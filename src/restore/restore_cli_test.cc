@@ -58,18 +58,19 @@ class RestoreCliTest : public ::testing::Test {
   }
 
   // A Completed backup `name` of namespace `ns` (two ConfigMaps), uploaded to the store; the namespace is deleted.
-  static void backup_and_delete(const std::string& name, const std::string& ns) {
+  static void backup_and_delete(const std::string& name, const std::string& ns, const std::string& phase = "Completed",
+                                const json& labels = json::object(), const std::string& started = "2026-01-01T00:00:00Z") {
     cluster_->create_namespace(ns);
     for (const char* cm : {"alpha", "beta"})
       cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", cm}}}, {"data", {{"k", cm}}}}, ns);
     std::string tarball = make_backup(*cluster_, {ns});
     cluster_->delete_namespace_and_wait(ns);
     json backup = {{"apiVersion", "velero.io/v1"}, {"kind", "Backup"},
-                   {"metadata", {{"name", name}, {"namespace", "velero"}}},
+                   {"metadata", {{"name", name}, {"namespace", "velero"}, {"labels", labels}}},
                    {"spec", {{"storageLocation", "default"}}}};
     cluster_->create(backup, "velero");
     auto backups = cluster_->resource("backups.velero.io");
-    std::string status = R"({"status":{"phase":"Completed","startTimestamp":"2026-01-01T00:00:00Z"}})";
+    std::string status = json{{"status", {{"phase", phase}, {"startTimestamp", started}}}}.dump();
     cluster_->client->patch(backups, "velero", name, kube::PatchType::Merge, status, {},
                             backups.subresource("status") != nullptr ? "status" : "");
     store::LocationConfig location;
@@ -78,7 +79,7 @@ class RestoreCliTest : public ::testing::Test {
     location.config = {{"root", dir_->file("store")}};
     persistence::BackupUpload upload;
     upload.name = name;
-    backup["status"] = {{"phase", "Completed"}};
+    backup["status"] = {{"phase", phase}};
     upload.metadata_json = backup.dump(2);
     upload.tarball = source_of(tarball);
     persistence::put_backup(*store::open_store(location), persistence::make_layout(""), upload);
@@ -152,6 +153,58 @@ TEST_F(RestoreCliTest, BadInputIsOneLine) {
   EXPECT_EQ(printed.status, 0) << printed.output;
   EXPECT_THAT(printed.output, HasSubstr("\"includedNamespaces\""));
   EXPECT_THROW(cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "x"), kube::KubeError);
+}
+
+TEST_F(RestoreCliTest, GetSelectsByLabelAndShowsLabels) {
+  backup_and_delete("cli-b3", "cli-lab");
+  ASSERT_EQ(arca({"restore", "create", "lab-1", "--from-backup", "cli-b3", "--labels", "team=blue,tier=db,app.kubernetes.io/part-of=shop", "--wait"}).status, 0);
+  ASSERT_EQ(arca({"restore", "create", "lab-2", "--from-backup", "cli-b3", "--labels", "team=red", "--wait"}).status, 0);
+
+  auto blue = arca({"restore", "get", "--selector", "team=blue"});
+  ASSERT_EQ(blue.status, 0) << blue.output;
+  EXPECT_THAT(blue.output, HasSubstr("lab-1"));
+  EXPECT_THAT(blue.output, ::testing::Not(HasSubstr("lab-2")));
+
+  // Every -L counts; a column is headed by the key's last path segment.
+  auto labelled = arca({"restore", "get", "lab-1", "lab-2", "-L", "team,app.kubernetes.io/part-of", "-L", "tier",
+                        "--show-labels"});
+  ASSERT_EQ(labelled.status, 0) << labelled.output;
+  EXPECT_THAT(labelled.output, ::testing::ContainsRegex("SELECTOR +TEAM +PART-OF +TIER +LABELS\n"));
+  EXPECT_THAT(labelled.output,
+              ::testing::ContainsRegex("lab-1 .*<none> +blue +shop +db +app.kubernetes.io/part-of=shop,team=blue,tier=db\n"));
+  // No part-of or tier label on lab-2: empty cells, as kubectl's printer leaves them.
+  EXPECT_THAT(labelled.output, ::testing::ContainsRegex("lab-2 .*<none> +red +team=red\n"));
+}
+
+TEST_F(RestoreCliTest, AllowPartiallyFailedPicksTheNewestUsableBackupOfTheSchedule) {
+  json schedule = {{"velero.io/schedule-name", "nightly"}};
+  backup_and_delete("nightly-1", "cli-old", "Completed", schedule, "2026-01-01T00:00:00Z");
+  backup_and_delete("nightly-2", "cli-new", "PartiallyFailed", schedule, "2026-01-02T00:00:00Z");
+  backup_and_delete("nightly-3", "cli-failed", "Failed", schedule, "2026-01-03T00:00:00Z");
+
+  auto plain = arca({"restore", "create", "pf", "--from-schedule", "nightly", "-o", "json"});
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  json plain_spec = json::parse(plain.output)["spec"];
+  EXPECT_EQ(plain_spec.value("scheduleName", ""), "nightly");  // the server picks the newest Completed one
+  EXPECT_EQ(plain_spec.value("backupName", ""), "");
+
+  auto chosen = arca({"restore", "create", "pf", "--from-schedule", "nightly", "--allow-partially-failed", "-o", "json"});
+  ASSERT_EQ(chosen.status, 0) << chosen.output;
+  json chosen_spec = json::parse(chosen.output)["spec"];
+  EXPECT_EQ(chosen_spec.value("backupName", ""), "nightly-2");  // newer than nightly-1; nightly-3 Failed
+  EXPECT_EQ(chosen_spec.value("scheduleName", ""), "");
+
+  auto created = arca({"restore", "create", "pf", "--from-schedule", "nightly", "--allow-partially-failed", "--wait"});
+  ASSERT_EQ(created.status, 0) << created.output << "\n" << server_->log();
+  EXPECT_THAT(created.output, HasSubstr("Restore completed with status: Completed."));
+  json restore = cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "pf");
+  EXPECT_EQ(restore["spec"].value("backupName", ""), "nightly-2");  // (the server notes the backup's schedule)
+  EXPECT_NO_THROW(cluster_->client->get(cluster_->resource("configmaps"), "cli-new", "alpha"));
+  EXPECT_THROW(cluster_->client->get(cluster_->resource("namespaces"), "", "cli-old"), kube::KubeError);
+
+  auto none = arca({"restore", "create", "x", "--from-schedule", "weekly", "--allow-partially-failed"});
+  EXPECT_NE(none.status, 0);
+  EXPECT_THAT(none.output, HasSubstr("No backups found for the schedule weekly"));
 }
 
 }  // namespace

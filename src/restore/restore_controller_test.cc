@@ -225,6 +225,18 @@ TEST_F(RestoreControllerTest, ValidationFailuresLeaveTheClusterAlone) {  // vect
   EXPECT_THAT(modifier["status"]["validationErrors"][0].get<std::string>(),
               HasSubstr("exactly one of patches, mergePatches or strategicPatches"));
   EXPECT_FALSE(namespace_exists("ctl-mod"));
+
+  // §2.1 step 6: an init hook container needs a name, an image and a command.
+  add_backup("b-hook", "Completed", configmaps_backup("ctl-hook"));
+  create_restore("r-hook", {{"backupName", "b-hook"},
+                            {"hooks", {{"resources", {{{"name", "warm"},
+                                                       {"postHooks", {{{"init", {{"initContainers",
+                                                                                  {{{"name", "w"}, {"image", "busybox"}}}}}}}}}}}}}}});
+  json hook = wait_for_final_phase("r-hook");
+  EXPECT_EQ(hook["status"]["phase"], "FailedValidation");
+  EXPECT_THAT(hook["status"]["validationErrors"].dump(),
+              HasSubstr("invalid InitContainer in restore hook warm, it doesn't have Command, Name or Image field"));
+  EXPECT_FALSE(namespace_exists("ctl-hook"));
 }
 
 TEST_F(RestoreControllerTest, CorruptTarballEndsPartiallyFailed) {  // vector 19
