@@ -10,140 +10,30 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "tests/support/kubelite_process.h"
+#include "bench/support/seeded_cluster.h"
 
 namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-constexpr int kNamespaces = 1000;
-
-json yaml_to_json(const YAML::Node& node) {
-  if (node.IsMap()) {
-    json out = json::object();
-    for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-    return out;
-  }
-  if (node.IsSequence()) {
-    json out = json::array();
-    for (const auto& item : node) out.push_back(yaml_to_json(item));
-    return out;
-  }
-  if (node.IsNull()) return nullptr;
-  const std::string s = node.Scalar();
-  if (node.Tag() == "!") return s;  // quoted
-  if (s == "true" || s == "false") return s == "true";
-  char* end = nullptr;
-  long long n = std::strtoll(s.c_str(), &end, 10);
-  if (!s.empty() && *end == '\0') return n;
-  return s;
-}
-
-// Namespaced objects of the fixtures, the templates every namespace gets copies of.
-std::vector<json> templates() {
-  std::vector<json> out;
-  for (const auto& entry : fs::directory_iterator(testsupport::fixtures_dir() + "/kubernetes/manifests")) {
-    if (entry.path().filename().string().rfind("crd-", 0) == 0) continue;
-    for (const auto& doc : YAML::LoadAllFromFile(entry.path().string())) {
-      if (!doc.IsMap()) continue;
-      json j = yaml_to_json(doc);
-      std::string kind = j.value("kind", "");
-      if (kind.empty() || kind == "PersistentVolume" || kind == "Namespace" || kind == "ClusterRole" ||
-          kind == "ClusterRoleBinding" || kind == "StorageClass")
-        continue;
-      j["metadata"].erase("namespace");
-      out.push_back(j);
-    }
-  }
-  return out;
-}
-
-struct Seeded {
-  testsupport::TempDir dir;
-  testsupport::ChildProcess kubelite;
-  std::string kubeconfig, server, token;
-};
-
-
-void seed(Seeded& s, int objects) {
-  auto tpl = templates();
-  fs::create_directories(s.dir.file("load"));
-  json namespaces = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array()}};
-  for (int n = -1; n < kNamespaces; ++n)
-    namespaces["items"].push_back({{"apiVersion", "v1"},
-                                   {"kind", "Namespace"},
-                                   {"metadata", {{"name", n < 0 ? "velero" : "ns-" + std::to_string(n)}}}});
-  std::ofstream(s.dir.file("load/000-namespaces.json")) << namespaces.dump();
-  json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array()}};
-  int file = 0;
-  for (int i = 0; i < objects; ++i) {
-    json o = tpl[i % tpl.size()];
-    o["metadata"]["name"] = o["metadata"]["name"].get<std::string>() + "-" + std::to_string(i / kNamespaces);
-    o["metadata"]["namespace"] = "ns-" + std::to_string(i % kNamespaces);
-    list["items"].push_back(std::move(o));
-    if (list["items"].size() == 20000 || i + 1 == objects) {
-      char name[64];
-      std::snprintf(name, sizeof name, "load/%03d-objects.json", ++file);
-      std::ofstream(s.dir.file(name)) << list.dump();
-      list["items"] = json::array();
-    }
-  }
-  s.kubeconfig = s.dir.file("kubeconfig");
-  s.kubelite = testsupport::ChildProcess({testsupport::build_dir() + "/kubelite/kubelite", "--port", "0",
-                                          "--kubeconfig-out", s.kubeconfig, "--load", s.dir.file("load")},
-                                         s.dir.file("kubelite.log"));
-  if (!testsupport::wait_for_file(s.kubeconfig, std::chrono::minutes(60)))
-    throw std::runtime_error("kubelite did not start: " + s.kubelite.log());
-  auto config = YAML::LoadFile(s.kubeconfig);
-  s.server = config["clusters"][0]["cluster"]["server"].as<std::string>();
-  s.token = config["users"][0]["user"]["token"].as<std::string>();
-}
-
-int arca(const Seeded& s, const std::string& args) {
-  std::string cmd = testsupport::build_dir() + "/src/cli/arca --kubeconfig " + s.kubeconfig + " " + args + " > " +
-                    s.dir.file("cli.log") + " 2>&1";
-  return std::system(cmd.c_str());
-}
-
-long status_kib(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
-  return -1;
-}
-
-// User + system CPU seconds a process has used so far (/proc/PID/stat fields 14 and 15).
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto fields = stat.substr(stat.rfind(')') + 2);  // the command name may hold spaces
-  std::istringstream rest(fields);
-  std::string skip;
-  for (int i = 3; i < 14; ++i) rest >> skip;
-  double utime = 0, stime = 0;
-  rest >> utime >> stime;
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
+using benchsupport::SeededCluster;
+using benchsupport::arca;
+using benchsupport::cpu_seconds;
+using benchsupport::status_kib;
 
 // The list pages the backup reads, fetched with plain libcurl: every namespaced type that holds objects,
 // cluster-wide, limit=500, following continue tokens. Returns seconds and bytes.
-std::pair<double, size_t> curl_lists(const Seeded& s, const std::vector<std::string>& paths) {
+std::pair<double, size_t> curl_lists(const SeededCluster& s, const std::vector<std::string>& paths) {
   CURL* curl = curl_easy_init();
   std::string auth = "Authorization: Bearer " + s.token;
   curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
@@ -182,9 +72,9 @@ std::pair<double, size_t> curl_lists(const Seeded& s, const std::vector<std::str
 }
 
 void run(int objects) {
-  Seeded s;
+  SeededCluster s;
   auto seed_start = Clock::now();
-  seed(s, objects);
+  benchsupport::start_seeded(s, objects);
   std::printf("[%d objects] seeded kubelite in %.1f s\n", objects,
               std::chrono::duration<double>(Clock::now() - seed_start).count());
   if (arca(s, "install --crds-only") != 0) throw std::runtime_error("install failed: " + testsupport::read_file(s.dir.file("cli.log")));
@@ -210,21 +100,7 @@ void run(int objects) {
   // Polled every 20 ms over plain HTTP (the CLI's --wait only looks once a second).
   json b;
   for (;;) {
-    std::string body;
-    CURL* curl = curl_easy_init();
-    std::string auth = "Authorization: Bearer " + s.token;
-    curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
-    std::string url = s.server + "/apis/velero.io/v1/namespaces/velero/backups/bench";
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* d, size_t size, size_t n, void* out) {
-      static_cast<std::string*>(out)->append(d, size * n);
-      return size * n;
-    });
-    curl_easy_perform(curl);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    std::string body = benchsupport::http_get(s, "/apis/velero.io/v1/namespaces/velero/backups/bench");
     b = json::parse(body);
     std::string phase = b.value("/status/phase"_json_pointer, std::string());
     if (phase == "Completed") break;
@@ -267,8 +143,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--objects") sizes.push_back(std::atoi(argv[++i]));
   if (sizes.empty()) sizes = {30000, 300000};
-  if (!getenv("ARCA_BUILD_DIR")) setenv("ARCA_BUILD_DIR", ARCA_BUILD_DIR_DEFAULT, 0);
-  if (!getenv("ARCA_FIXTURES")) setenv("ARCA_FIXTURES", ARCA_FIXTURES_DEFAULT, 0);
+  benchsupport::use_build_defaults();
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as each size finishes
   curl_global_init(CURL_GLOBAL_ALL);
   for (int n : sizes) run(n);
