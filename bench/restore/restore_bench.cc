@@ -3,8 +3,9 @@
 // kubelite to a local store; a second, empty kubelite with its own `arca server` syncs that backup from the
 // store and restores it through a Restore object (`arca restore create`), as users do. Then a plain parallel
 // loader POSTs the same objects (namespaces first, then everything else, no tiers) into a third empty kubelite.
-// Prints the restore's objects/s, the restoring server's peak RSS, and the restore / loader time ratio.
-// Targets: ≥ 3,000 objects/s, ≤ 1.5× the loader's time, peak RSS ≤ 128 MiB.
+// Prints the restore's objects/s, the restoring server's peak RSS, the CPU seconds of the server and of kubelite
+// (the API server's work decides the pace on a 2-core machine), the slowest resource tiers from the restore log,
+// and the restore / loader time ratio. Targets: ≥ 3,000 objects/s, ≤ 1.5× the loader's time, RSS ≤ 128 MiB.
 //   restore_bench [--objects N ...] [--workers N] [--server-flag --client-qps=100 ...]
 //   (default: 30000 300000; 32 loader workers; `arca server` with its default flags)
 #include <signal.h>
