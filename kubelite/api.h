@@ -61,6 +61,7 @@ struct ApiOptions {
   std::string data_dir;          // empty: memory only
   std::string server_address;    // host:port, for /api's serverAddressByClientCIDRs
   std::string ca_pem;            // ConfigMap kube-root-ca.crt in every namespace
+  int node_port_first = 30000, node_port_last = 32767;  // like kube-apiserver's --service-node-port-range
 };
 
 class Api {
@@ -76,6 +77,8 @@ class Api {
   // Starts the background controllers (namespace cleanup, garbage collection, volume binding, CRD
   // cleanup). Separate from construction so that bulk loading does not race them.
   void start_controllers();
+  // Runs the controllers until they have nothing left to do (after --load: the API is served settled).
+  void settle_controllers();
   void set_server_address(const std::string& address) { options_.server_address = address; }
   Store& store() { return store_; }
 

@@ -90,7 +90,8 @@ struct Api::Impl {
   // Prunes a custom resource's unknown fields per fieldValidation (Strict: 400, Warn: Warning header).
   void enforce_schema(const ResourceInfo& r, json& object, const WriteOptions& w);
   void erase(const ResourceInfo& r, const json& last_state);
-  void note_change(const ResourceInfo& r);  // flags the controllers that care about this resource
+  // Flags the controllers that care about this resource (`key`: the written object's store key).
+  void note_change(const ResourceInfo& r, const std::string& key);
   json read(const ResourceInfo& r, const std::string& key) const;  // null when absent
   ClusterState cluster_state();
   // Cluster IPs and node ports in use, derived from /services. Rebuilt only when /services changed other than
@@ -108,6 +109,8 @@ struct Api::Impl {
   // --- controllers.cc ---
   void start_controllers();
   void controller_loop();
+  // One pass of every controller with the store lock held exclusively; true when any of them wrote.
+  bool run_controllers_once();
   void wake_controllers() {
     controllers_dirty = true;
     controllers_cv.notify_all();
@@ -132,7 +135,10 @@ struct Api::Impl {
   // Guarded by the store lock: objects written with ownerReferences, whose owners the collector checks.
   std::set<std::pair<std::string, std::string>> gc_dependents_to_verify;
   std::atomic<bool> volumes_dirty{true};    // a PV, PVC or StorageClass changed
-  std::atomic<bool> workloads_dirty{true};  // a Deployment or StatefulSet changed
+  // Guarded by the store lock: Deployments and StatefulSets written since their status was last reported,
+  // so the status controller reads only those, never the whole collection again (restores write thousands).
+  std::set<std::pair<std::string, std::string>> workloads_to_report;  // (storage id, key)
+  bool workloads_scanned = false;  // the stored ones (a --data-dir restart) were queued once
   std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;
 };
 

@@ -159,6 +159,8 @@ ClusterState Api::Impl::cluster_state() {
   // Only Service creation asks; the index behind these is built once and kept current (see ServiceAllocations).
   state.cluster_ip_in_use = [this](const std::string& ip) { return current_service_allocations().ips.count(ip) > 0; };
   state.node_port_in_use = [this](int port) { return current_service_allocations().ports.count(port) > 0; };
+  state.node_port_first = options.node_port_first;
+  state.node_port_last = options.node_port_last;
   state.last_allocated_ip = service_allocations.last_ip;
   state.default_storage_class = [this] {
     for (const auto& [key, o] : store.collection("storage.k8s.io/storageclasses")) {
@@ -183,10 +185,10 @@ void Api::Impl::enforce_schema(const ResourceInfo& r, json& object, const WriteO
     for (const auto& field : removed) w.warnings->push_back("unknown field \"" + field + "\"");
 }
 
-void Api::Impl::note_change(const ResourceInfo& r) {
+void Api::Impl::note_change(const ResourceInfo& r, const std::string& key) {
   if (r.is("", "persistentvolumeclaims") || r.is("", "persistentvolumes") || r.is("storage.k8s.io", "storageclasses"))
     volumes_dirty = true;
-  if (r.is("apps", "deployments") || r.is("apps", "statefulsets")) workloads_dirty = true;
+  if (r.is("apps", "deployments") || r.is("apps", "statefulsets")) workloads_to_report.insert({r.storage_id(), key});
 }
 
 json Api::Impl::commit(const ResourceInfo& r, json object) {
@@ -199,7 +201,7 @@ json Api::Impl::commit(const ResourceInfo& r, json object) {
   stored->json = object.dump();
   stored->rv = rv;
   store.put(r.storage_id(), stored);
-  note_change(r);
+  note_change(r, stored->key);
   if (stored->json.find("\"ownerReferences\"") != std::string::npos) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
@@ -216,7 +218,7 @@ void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
   stored->json = object.dump();
   stored->rv = rv;
   store.remove(r.storage_id(), stored);
-  note_change(r);
+  note_change(r, stored->key);
   gc_deleted_uids.insert(meta.value("uid", ""));
   if (r.is("apiextensions.k8s.io", "customresourcedefinitions")) {
     const json& spec = object["spec"];

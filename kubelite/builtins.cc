@@ -164,31 +164,39 @@ void allocate_service(const ResourceInfo& r, json& svc, const ClusterState& clus
   }
   bool needs_node_port = type == "NodePort" || type == "LoadBalancer";
   if (needs_node_port) set_default(spec, "externalTrafficPolicy", "Cluster");
+  const int first = cluster.node_port_first, size = cluster.node_port_last - cluster.node_port_first + 1;
+  // A port is taken when another Service holds it or an earlier port of this one does.
+  auto taken = [&](int port, size_t before) {
+    for (size_t j = 0; j < before; ++j)
+      if (spec["ports"][j].value("nodePort", 0) == port) return true;
+    return cluster.node_port_in_use(port);
+  };
   if (spec.contains("ports"))
     for (size_t i = 0; i < spec["ports"].size(); ++i) {
       json& p = spec["ports"][i];
       if (p.contains("nodePort")) {
         int port = p.value("nodePort", 0);
         std::string field = "spec.ports[" + std::to_string(i) + "].nodePort";
-        if (port < 30000 || port > 32767)
+        if (port < first || port >= first + size)
           throw invalid(r, name, {{"FieldValueInvalid", field,
                                    "Invalid value: " + std::to_string(port) +
-                                       ": provided port is not in the valid range. The range of valid ports is "
-                                       "30000-32767"}});
-        if (cluster.node_port_in_use(port))
+                                       ": provided port is not in the valid range. The range of valid ports is " +
+                                       std::to_string(first) + "-" + std::to_string(first + size - 1)}});
+        if (taken(port, i))
           throw invalid(r, name, {{"FieldValueInvalid", field,
                                    "Invalid value: " + std::to_string(port) + ": provided port is already allocated"}});
       }
       if (needs_node_port && !p.contains("nodePort")) {
-        unsigned char b[2];
-        for (int attempt = 0; attempt < 10000; ++attempt) {
-          RAND_bytes(b, 2);
-          int port = 30000 + ((b[0] << 8) | b[1]) % 2768;
-          if (!cluster.node_port_in_use(port)) {
-            p["nodePort"] = port;
-            break;
-          }
+        // The real allocator's random scan: a random offset, then the next free port, wrapping around; one
+        // pass over the range at most, so a nearly full range costs the same as an empty one.
+        uint32_t random = 0;
+        RAND_bytes(reinterpret_cast<unsigned char*>(&random), sizeof random);
+        for (int k = 0; k < size && !p.contains("nodePort"); ++k) {
+          int port = first + static_cast<int>((random + static_cast<uint32_t>(k)) % static_cast<uint32_t>(size));
+          if (!taken(port, i)) p["nodePort"] = port;
         }
+        if (!p.contains("nodePort"))
+          throw ApiError(500, "InternalError", "Internal error occurred: failed to allocate a nodePort: range is full");
       }
     }
   svc["status"] = {{"loadBalancer", json::object()}};

@@ -15,6 +15,7 @@ namespace kubelite {
 struct ClusterState {
   std::function<bool(const std::string& ip)> cluster_ip_in_use;
   std::function<bool(int port)> node_port_in_use;
+  int node_port_first = 30000, node_port_last = 32767;  // kube-apiserver --service-node-port-range
   std::function<std::string()> default_storage_class;  // "" when no StorageClass is marked default
   uint32_t last_allocated_ip = 0;  // free-IP search starts after it (and wraps), like the real allocator's bitmap scan
 };

@@ -39,23 +39,34 @@ void Api::Impl::controller_loop() {
     if (stopping) return;
     controllers_dirty = false;
     // Passes repeat while they make progress: one deletion can unblock the next (dependents, then owners).
-    for (int round = 0; round < 100; ++round) {
-      bool progress = false;
-      try {
-        std::unique_lock lock(store.mutex());
-        progress |= run_garbage_collection();
-        progress |= run_crd_cleanup();
-        progress |= run_namespace_cleanup();
-        if (volumes_dirty.exchange(false)) progress |= run_volume_binding();
-        if (workloads_dirty.exchange(false)) progress |= run_workload_status();
-      } catch (const std::exception& e) {
-        // A controller must never take the API server down; the next change retries the pass.
-        std::cerr << "kubelite: controller error: " << e.what() << std::endl;
-        progress = false;
-      }
+    for (int round = 0; round < 100 && !stopping; ++round) {
+      bool progress = run_controllers_once();
       store.notify();
       if (!progress) break;
+      // Requests waiting for the lock get it between passes: a long catch-up must not stall the API.
+      std::this_thread::yield();
     }
+  }
+}
+
+bool Api::Impl::run_controllers_once() {
+  try {
+    std::unique_lock lock(store.mutex());
+    bool progress = run_garbage_collection();
+    progress |= run_crd_cleanup();
+    progress |= run_namespace_cleanup();
+    if (volumes_dirty.exchange(false)) progress |= run_volume_binding();
+    progress |= run_workload_status();
+    return progress;
+  } catch (const std::exception& e) {
+    // A controller must never take the API server down; the next change retries the pass.
+    std::cerr << "kubelite: controller error: " << e.what() << std::endl;
+    return false;
+  }
+}
+
+void Api::settle_controllers() {
+  while (impl_->run_controllers_once()) {
   }
 }
 
@@ -466,51 +477,60 @@ bool Api::Impl::run_volume_binding() {
 // What the Deployment and StatefulSet controllers report once every replica is up: no pods run here, so
 // the desired state is reported as reached (kubectl rollout status / wait --for=condition=Available finish).
 bool Api::Impl::run_workload_status() {
-  bool progress = false;
-  for (const char* resource : {"deployments", "statefulsets"}) {
-    ResourcePtr r = registry.find("apps", "v1", resource);
-    std::vector<json> stale;
-    for (const auto& [key, o] : store.collection(r->storage_id())) {
-      json object = json::parse(o->json);
-      if (object["metadata"].contains("deletionTimestamp")) continue;
-      if (object.value("status", json::object()).value("observedGeneration", 0) != object["metadata"].value("generation", 0))
-        stale.push_back(std::move(object));
-    }
-    for (const json& object : stale) {
-      int replicas = object["spec"].value("replicas", 1);
-      json status = {{"observedGeneration", object["metadata"].value("generation", 0)},
-                     {"replicas", replicas},
-                     {"readyReplicas", replicas},
-                     {"availableReplicas", replicas},
-                     {"updatedReplicas", replicas}};
-      if (replicas == 0)
-        for (const char* k : {"readyReplicas", "availableReplicas", "updatedReplicas"}) status.erase(k);
-      std::string now = now_rfc3339();
-      if (r->resource == "deployments") {
-        status["conditions"] = {{{"type", "Available"}, {"status", "True"}, {"lastUpdateTime", now},
-                                 {"lastTransitionTime", now}, {"reason", "MinimumReplicasAvailable"},
-                                 {"message", "Deployment has minimum availability."}},
-                                {{"type", "Progressing"}, {"status", "True"}, {"lastUpdateTime", now},
-                                 {"lastTransitionTime", now}, {"reason", "NewReplicaSetAvailable"},
-                                 {"message", "ReplicaSet \"" + object["metadata"].value("name", "") +
-                                                 "\" has successfully progressed."}}};
-      } else {
-        std::string revision = object["metadata"].value("name", "") + "-kubelite";
-        status["currentReplicas"] = replicas;
-        status["currentRevision"] = revision;
-        status["updateRevision"] = revision;
-        status["collisionCount"] = 0;
-      }
-      json updated = object;
-      updated["status"] = status;
-      WriteOptions w;
-      w.manager = "kube-controller-manager";
-      w.subresource = "status";
-      update_object(*r, object, updated, w);
-      progress = true;
+  if (!workloads_scanned) {
+    workloads_scanned = true;
+    for (const char* resource : {"deployments", "statefulsets"}) {
+      const std::string storage_id = registry.find("apps", "v1", resource)->storage_id();
+      for (const auto& [key, o] : store.collection(storage_id)) workloads_to_report.insert({storage_id, key});
     }
   }
-  return progress;
+  // A bounded batch per pass, so that the store lock is released between batches even when a restore or a
+  // bulk load has queued tens of thousands.
+  std::vector<std::pair<std::string, std::string>> batch;
+  while (!workloads_to_report.empty() && batch.size() < 500) batch.push_back(workloads_to_report.extract(workloads_to_report.begin()).value());
+  bool progress = false;
+  for (const auto& [storage_id, key] : batch) {
+    ObjectPtr o = store.get(storage_id, key);
+    if (!o) continue;
+    ResourcePtr r = registry.find("apps", "v1", storage_id == "apps/deployments" ? "deployments" : "statefulsets");
+    json object = json::parse(o->json);
+    if (object["metadata"].contains("deletionTimestamp")) continue;
+    if (object.value("status", json::object()).value("observedGeneration", 0) == object["metadata"].value("generation", 0))
+      continue;
+    int replicas = object["spec"].value("replicas", 1);
+    json status = {{"observedGeneration", object["metadata"].value("generation", 0)},
+                   {"replicas", replicas},
+                   {"readyReplicas", replicas},
+                   {"availableReplicas", replicas},
+                   {"updatedReplicas", replicas}};
+    if (replicas == 0)
+      for (const char* k : {"readyReplicas", "availableReplicas", "updatedReplicas"}) status.erase(k);
+    std::string now = now_rfc3339();
+    if (r->resource == "deployments") {
+      status["conditions"] = {{{"type", "Available"}, {"status", "True"}, {"lastUpdateTime", now},
+                               {"lastTransitionTime", now}, {"reason", "MinimumReplicasAvailable"},
+                               {"message", "Deployment has minimum availability."}},
+                              {{"type", "Progressing"}, {"status", "True"}, {"lastUpdateTime", now},
+                               {"lastTransitionTime", now}, {"reason", "NewReplicaSetAvailable"},
+                               {"message", "ReplicaSet \"" + object["metadata"].value("name", "") +
+                                               "\" has successfully progressed."}}};
+    } else {
+      std::string revision = object["metadata"].value("name", "") + "-kubelite";
+      status["currentReplicas"] = replicas;
+      status["currentRevision"] = revision;
+      status["updateRevision"] = revision;
+      status["collisionCount"] = 0;
+    }
+    json updated = object;
+    updated["status"] = status;
+    WriteOptions w;
+    w.manager = "kube-controller-manager";
+    w.subresource = "status";
+    update_object(*r, object, updated, w);
+    progress = true;
+  }
+  // Keys left for the next pass count as progress: the controller loop comes back for them.
+  return progress || !workloads_to_report.empty();
 }
 
 }  // namespace kubelite

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -65,11 +66,21 @@ size_t load_manifests(kubelite::Api& api, const std::string& dir) {
         ++loaded;
       } catch (const kubelite::ApiError& e) {
         if (e.code == 409) continue;
-        throw std::runtime_error("--load: " + file.string() + ": " + e.what());
+        std::string hint = e.code == 500 && std::string(e.what()).find("nodePort") != std::string::npos
+                               ? " (a larger --service-node-port-range makes room for more NodePort Services)"
+                               : "";
+        throw std::runtime_error("--load: " + file.string() + ": " + e.what() + hint);
       }
     }
   }
   return loaded;
+}
+
+// "FIRST-LAST" within 1-65535; anything else stops the start with one line.
+void parse_port_range(const std::string& text, int& first, int& last) {
+  char rest = 0;
+  if (std::sscanf(text.c_str(), "%d-%d%c", &first, &last, &rest) != 2 || first < 1 || last > 65535 || first > last)
+    throw std::runtime_error("--service-node-port-range: expected FIRST-LAST within 1-65535, got \"" + text + "\"");
 }
 
 }  // namespace
@@ -80,6 +91,7 @@ int main(int argc, char** argv) {
   std::string kubeconfig_out, data_dir, token, load_dir, bind_address = "127.0.0.1";
   bool tls = false;
   size_t watch_history = 10000;
+  std::string node_port_range = "30000-32767";
   app.add_option("--port", port, "TCP port (0: any free port)");
   app.add_option("--kubeconfig-out", kubeconfig_out, "where to write the kubeconfig once listening")->required();
   app.add_option("--data-dir", data_dir, "persist objects in this directory (default: memory only)");
@@ -88,6 +100,8 @@ int main(int argc, char** argv) {
   app.add_option("--load", load_dir, "create every manifest (*.yaml, *.json) of this directory at start");
   app.add_option("--bind", bind_address, "address to listen on");
   app.add_option("--watch-history", watch_history, "change events kept for watches resuming from a resourceVersion");
+  app.add_option("--service-node-port-range", node_port_range,
+                 "ports NodePort Services get, FIRST-LAST (as kube-apiserver's flag; default 30000-32767)");
   CLI11_PARSE(app, argc, argv);
 
   // Signals are handled by one thread (sigwait) so that the server stops cleanly.
@@ -106,10 +120,13 @@ int main(int argc, char** argv) {
     options.watch_history = watch_history;
     options.data_dir = data_dir;
     options.ca_pem = pki.ca_cert_pem;
+    parse_port_range(node_port_range, options.node_port_first, options.node_port_last);
     kubelite::Api api(options);
     if (!load_dir.empty()) {
       auto start = std::chrono::steady_clock::now();
       size_t n = load_manifests(api, load_dir);
+      // What the controllers write about loaded objects (workload status, volume binding) is part of seeding.
+      api.settle_controllers();
       std::cerr << "kubelite: loaded " << n << " objects from " << load_dir << " in "
                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
       std::unique_lock lock(api.store().mutex());

@@ -1253,6 +1253,41 @@ class ServerBehaviour(Base):
         self.assertStatus(r, 422, "Invalid")
         self.assertIn("provided port is not in the valid range", r.json["message"])
 
+    def test_node_port_range_flag_and_full_range(self):
+        """--service-node-port-range as kube-apiserver's flag: every port of the range is handed out once
+        (two ports of one Service included), then the real allocator's 500 "range is full"."""
+        small = Kubelite(extra_args=["--service-node-port-range", "30100-30102"])
+        try:
+            path = "/api/v1/namespaces/default/services"
+            two = small.post(path, self.service("two", type="NodePort", ports=[{"port": 80, "name": "a"},
+                                                                               {"port": 81, "name": "b"}]))
+            self.assertEqual(two.status, 201, two)
+            one = small.post(path, self.service("one", type="LoadBalancer"))
+            self.assertEqual(one.status, 201, one)
+            ports = [p["nodePort"] for p in two.json["spec"]["ports"] + one.json["spec"]["ports"]]
+            self.assertEqual(sorted(ports), [30100, 30101, 30102])
+            r = small.post(path, self.service("full", type="NodePort"))
+            self.assertStatus(r, 500, "InternalError")
+            self.assertEqual(r.json["message"], "Internal error occurred: failed to allocate a nodePort: range is full")
+            self.assertEqual(small.get(path + "/full").status, 404)
+            r = small.post(path, self.service("outside", type="NodePort", ports=[{"port": 80, "nodePort": 30000}]))
+            self.assertStatus(r, 422, "Invalid")
+            self.assertIn("The range of valid ports is 30100-30102", r.json["message"])
+            small.delete(path + "/one")
+            again = small.post(path, self.service("again", type="NodePort"))
+            self.assertEqual(again.status, 201, again)
+            self.assertEqual(again.json["spec"]["ports"][0]["nodePort"], one.json["spec"]["ports"][0]["nodePort"])
+        finally:
+            small.cleanup()
+
+    def test_bad_node_port_range_flag_is_one_line(self):
+        build = os.environ.get("ARCA_BUILD_DIR", "")
+        out = subprocess.run([os.path.join(build, "kubelite", "kubelite"), "--kubeconfig-out", os.devnull,
+                              "--service-node-port-range", "32767-30000"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(out.stderr.strip().count("\n"), 0, out.stderr)
+        self.assertIn("--service-node-port-range", out.stderr)
+
     def test_cluster_ip_out_of_range(self):
         r = SERVER.post("/api/v1/namespaces/%s/services" % NS, self.service(unique("svc"), clusterIP="192.168.1.1"))
         self.assertStatus(r, 422, "Invalid")
