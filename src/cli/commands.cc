@@ -222,6 +222,9 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
     spec.storage_location = o.storage_location;
     spec.volume_snapshot_locations = o.volume_snapshot_locations;
     spec.datamover = o.data_mover;
+    if (!o.resource_policies_configmap.empty())
+      spec.resource_policy = api::TypedLocalObjectReference{"", "configmap", o.resource_policies_configmap, {}};
+    if (o.parallel_files_upload > 0) spec.uploader_config = api::BackupUploaderConfig{o.parallel_files_upload, {}};
     if (!o.ttl.empty()) spec.ttl = parse_duration(o.ttl);
     if (!o.csi_snapshot_timeout.empty()) spec.csi_snapshot_timeout = parse_duration(o.csi_snapshot_timeout);
     if (!o.item_operation_timeout.empty()) spec.item_operation_timeout = parse_duration(o.item_operation_timeout);
@@ -262,6 +265,14 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
     } catch (const kube::KubeError& e) {
       if (kube::is_not_found(e))
         throw std::runtime_error("backupstoragelocations.velero.io \"" + b.spec.storage_location + "\" not found");
+      throw;
+    }
+  }
+  for (const auto& vsl : b.spec.volume_snapshot_locations) {
+    try {
+      client.get(s.velero("volumesnapshotlocations"), s.ns(), vsl);
+    } catch (const kube::KubeError& e) {
+      if (kube::is_not_found(e)) throw std::runtime_error("volumesnapshotlocations.velero.io \"" + vsl + "\" not found");
       throw;
     }
   }

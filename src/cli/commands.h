@@ -52,6 +52,8 @@ struct BackupCreateOptions {
   std::map<std::string, std::string> labels, annotations;
   std::string selector, or_selector, storage_location, ordered_resources, from_schedule, data_mover;
   std::string csi_snapshot_timeout, item_operation_timeout;
+  std::string resource_policies_configmap;
+  int parallel_files_upload = 0;
   bool wait = false;
   std::string output;  // "": submit; json|yaml: print only
 };

@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
   create->add_option("--data-mover", co.data_mover, "Data mover for the backup");
   create->add_option("--csi-snapshot-timeout", co.csi_snapshot_timeout, "How long to wait for CSI snapshots");
   create->add_option("--item-operation-timeout", co.item_operation_timeout, "How long to wait for async plugin operations");
+  create->add_option("--resource-policies-configmap", co.resource_policies_configmap,
+                     "ConfigMap in the server's namespace holding the backup's resource policies");
+  create->add_option("--parallel-files-upload", co.parallel_files_upload,
+                     "Number of files uploaded simultaneously by file system backups");
   create->add_flag("-w,--wait", co.wait, "Wait for the operation to complete");
   create->add_option("-o,--output", co.output, "Print the backup as json or yaml instead of creating it");
   create->callback([&] {

@@ -127,7 +127,10 @@ class BackupRun {
     std::rewind(tar.get());
     upload.tarball = [&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tar.get()); };
     upload.log_text = log_.text();
-    if (fatal.empty()) upload.resource_list_json = result.resource_list;
+    if (fatal.empty() && result.resource_list)
+      upload.resource_list = [file = result.resource_list.get()](char* buffer, size_t capacity) {
+        return std::fread(buffer, 1, capacity, file);
+      };
     upload.results_json = log_.results().dump();
     try {
       persistence::put_backup(open->store(), open->layout(), upload);
@@ -395,7 +398,8 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
         throw;
       }
       std::map<std::string, std::string> out;
-      for (auto& [k, v] : cm.value("data", nlohmann::json::object()).items())
+      const nlohmann::json data = cm.value("data", nlohmann::json::object());
+      for (auto& [k, v] : data.items())
         out[k] = v.is_string() ? v.get<std::string>() : v.dump();
       return out;
     };

@@ -16,6 +16,7 @@
 #include "store/local_store.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/manifests.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/object_servers.h"
 #include "util/timestamp.h"
 
@@ -370,6 +371,147 @@ TEST_F(BackupIntegration, S3StorageLocation) {
   auto logs = cluster->arca({"backup", "logs", "to-s3"});
   EXPECT_EQ(logs.exit_code, 0) << logs.err;
   EXPECT_NE(logs.out.find("Backed up a total of"), std::string::npos);
+}
+
+// Runs `arca server` through `kubeconfig` for the scope of a test, then gives the suite its plain server
+// back, also when an expectation failed on the way.
+class ServerThrough {
+ public:
+  explicit ServerThrough(const std::string& kubeconfig) {
+    restart(kubeconfig);
+  }
+  ~ServerThrough() { restart(""); }
+
+ private:
+  static void restart(const std::string& kubeconfig) {
+    cluster->server().signal(SIGTERM);
+    cluster->server().wait(std::chrono::seconds(10));
+    cluster->start_server({}, kubeconfig);
+  }
+};
+
+// A run that throws (here: the namespace LIST is forbidden, as RBAC would answer) ends Failed with the
+// reason, and — as Velero's persistBackup does — its log, results and velero-backup.json (phase Failed) are
+// uploaded: `backup logs` and `describe` explain it; a reader of the store sees a Failed backup, not a usable one.
+TEST_F(BackupIntegration, FailedRunStillUploadsLogAndMetadata) {
+  testsupport::TempDir dir;
+  testsupport::FaultProxy proxy(cluster->api_server_url());
+  testsupport::write_kubeconfig_for(cluster->kubeconfig(), proxy.url(), dir.file("proxied.kubeconfig"));
+  ServerThrough through_proxy(dir.file("proxied.kubeconfig"));
+  const std::string forbidden =
+      "namespaces is forbidden: User \"system:serviceaccount:velero:velero\" cannot list resource \"namespaces\" in "
+      "API group \"\" at the cluster scope";
+  // Only the run's own LIST of every namespace: the controller's exclude-label LIST and watches pass.
+  proxy.fail(
+      [](std::string_view method, std::string_view target) {
+        return method == "GET" && (target == "/api/v1/namespaces" || target.rfind("/api/v1/namespaces?", 0) == 0) &&
+               target.find("labelSelector") == std::string_view::npos && target.find("watch") == std::string_view::npos;
+      },
+      403, forbidden);
+
+  auto r = cluster->arca({"backup", "create", "failed-run", "--include-namespaces", "ns1", "--wait"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Backup completed with status: Failed"), std::string::npos) << r.out;
+  EXPECT_GE(proxy.failed_requests(), 1);
+
+  auto b = cluster->get_backup("failed-run");
+  EXPECT_EQ(b["status"]["phase"], "Failed");
+  std::string reason = b["status"].value("failureReason", "");
+  EXPECT_NE(reason.find("cannot list resource \"namespaces\""), std::string::npos) << b.dump();
+  EXPECT_TRUE(b["status"].contains("completionTimestamp"));
+  EXPECT_GE(b["status"].value("errors", 0), 1);
+
+  auto stored = cluster->metadata("failed-run");
+  EXPECT_EQ(stored["kind"], "Backup");
+  EXPECT_EQ(stored["status"]["phase"], "Failed");
+  EXPECT_EQ(stored["status"].value("failureReason", ""), reason);
+  EXPECT_EQ(stored["status"]["formatVersion"], "1.1.0");
+  EXPECT_TRUE(stored["status"].contains("completionTimestamp"));
+  auto results = cluster->gz_json("failed-run", "failed-run-results.gz");
+  EXPECT_NE(results["errors"]["velero"].dump().find("cannot list resource"), std::string::npos) << results.dump();
+
+  auto logs = cluster->arca({"backup", "logs", "failed-run"});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("level=error"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("cannot list resource"), std::string::npos) << logs.out;
+  auto describe = cluster->arca({"backup", "describe", "failed-run"});
+  EXPECT_NE(describe.out.find("Phase:  Failed"), std::string::npos) << describe.out;
+  EXPECT_NE(describe.out.find("cannot list resource"), std::string::npos) << describe.out;
+}
+
+// §4.1 steps 4 and 10: snapshot locations resolved (unknown → FailedValidation, the only one of a provider
+// chosen), the resource-policy ConfigMap must exist and parse, and its include/exclude policy steers the
+// run while the Backup's own lists win.
+TEST_F(BackupIntegration, SnapshotLocationsAndResourcePolicy) {
+  auto before = cluster->store_listing();
+  auto cli = cluster->arca({"backup", "create", "vsl-cli", "--volume-snapshot-locations", "nowhere"});
+  EXPECT_EQ(cli.exit_code, 1);
+  EXPECT_EQ(cli.err, "An error occurred: volumesnapshotlocations.velero.io \"nowhere\" not found\n");
+  auto backups = cluster->resource("velero.io", "backups");
+  cluster->client().create(backups, "velero",
+                           {{"apiVersion", "velero.io/v1"}, {"kind", "Backup"},
+                            {"metadata", {{"name", "vsl-unknown"}, {"namespace", "velero"}}},
+                            {"spec", {{"volumeSnapshotLocations", {"nowhere"}}}}});
+  auto b = cluster->wait_for_phase("vsl-unknown", {"FailedValidation"});
+  EXPECT_EQ(b["status"]["phase"], "FailedValidation");
+  EXPECT_NE(b["status"]["validationErrors"].dump().find("nowhere"), std::string::npos) << b.dump();
+
+  auto missing = cluster->arca({"backup", "create", "policy-missing", "--resource-policies-configmap", "no-policy", "--wait"});
+  EXPECT_NE(missing.out.find("FailedValidation"), std::string::npos) << missing.out << missing.err;
+  auto describe = cluster->arca({"backup", "describe", "policy-missing"});
+  EXPECT_NE(describe.out.find("failed to get resource policies velero/no-policy configmap"), std::string::npos)
+      << describe.out;
+
+  auto config_maps = cluster->resource("", "configmaps");
+  cluster->client().create(config_maps, "velero",
+                           {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                            {"metadata", {{"name", "bad-policy"}, {"namespace", "velero"}}},
+                            {"data", {{"policy.yaml", "version: v2\n"}}}});
+  auto bad = cluster->arca({"backup", "create", "policy-bad", "--resource-policies-configmap", "bad-policy", "--wait"});
+  EXPECT_NE(bad.out.find("FailedValidation"), std::string::npos) << bad.out << bad.err;
+  EXPECT_EQ(cluster->store_listing(), before);  // nothing of the refused backups reached the store
+
+  auto vsl = cluster->arca({"snapshot-location", "create", "only-aws", "--provider", "aws"});
+  ASSERT_EQ(vsl.exit_code, 0) << vsl.err;
+  cluster->client().create(config_maps, "velero",
+                           {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                            {"metadata", {{"name", "no-config-maps"}, {"namespace", "velero"}}},
+                            {"data", {{"policy.yaml", "version: v1\nincludeExcludePolicy:\n"
+                                                      "  excludedNamespaceScopedResources: [configmaps]\n"}}}});
+  auto entries = backup("policy-applied", {"--include-namespaces", "ns2", "--resource-policies-configmap", "no-config-maps"});
+  EXPECT_EQ(count_prefix(entries, "resources/configmaps/"), 0u);
+  EXPECT_TRUE(has(entries, "resources/namespaces/cluster/ns2.json"));
+  auto stored = cluster->metadata("policy-applied");
+  EXPECT_EQ(stored["spec"]["volumeSnapshotLocations"], json({"only-aws"}));
+  EXPECT_EQ(stored["spec"]["resourcePolicy"]["name"], "no-config-maps");
+  // The stored spec is the user's: the policy's exclusion is not written into it.
+  EXPECT_EQ(stored["spec"]["excludedNamespaceScopedResources"], json({"volumesnapshots.snapshot.storage.k8s.io"}));
+
+  entries = backup("spec-wins", {"--include-namespaces", "ns2", "--resource-policies-configmap", "no-config-maps",
+                                 "--include-namespace-scoped-resources", "configmaps"});
+  EXPECT_TRUE(has(entries, "resources/configmaps/namespaces/ns2/cm-a.json"));
+}
+
+// Velero's source-cluster annotations and the status fields it sets on a finished backup.
+TEST_F(BackupIntegration, AnnotationsAndStatusFields) {
+  backup("annotated", {"--include-namespaces", "ns1"});
+  for (const auto& b : {cluster->get_backup("annotated"), cluster->metadata("annotated")}) {
+    const auto& annotations = b["metadata"]["annotations"];
+    EXPECT_EQ(annotations["velero.io/source-cluster-k8s-gitversion"], "v1.31.0");
+    EXPECT_EQ(annotations["velero.io/source-cluster-k8s-major-version"], "1");
+    EXPECT_EQ(annotations["velero.io/source-cluster-k8s-minor-version"], "31");
+    EXPECT_EQ(annotations["velero.io/resource-timeout"], "10m0s");
+    const auto& status = b["status"];
+    EXPECT_EQ(status["phase"], "Completed");
+    EXPECT_EQ(status["version"], 1);
+    EXPECT_EQ(status["formatVersion"], "1.1.0");
+    for (const char* field : {"startTimestamp", "completionTimestamp", "expiration"})
+      EXPECT_TRUE(status.contains(field)) << field;
+    EXPECT_GT(status["progress"]["totalItems"].get<int>(), 0);
+    EXPECT_EQ(status["progress"]["totalItems"], status["progress"]["itemsBackedUp"]);
+    EXPECT_EQ(status.value("errors", 0), 0);
+    EXPECT_FALSE(status.contains("failureReason"));
+  }
 }
 
 // kill -9 of the server in the middle of a backup, then a restart: Failed with the reason, nothing

@@ -47,9 +47,10 @@ Cluster::Cluster(const std::map<std::string, std::string>& manifests) {
 
 Cluster::~Cluster() = default;
 
-void Cluster::start_server(const std::vector<std::string>& extra_args) {
+void Cluster::start_server(const std::vector<std::string>& extra_args, const std::string& kubeconfig) {
   std::vector<std::string> argv = {testsupport::build_dir() + "/src/cli/arca", "server", "--kubeconfig",
-                                   kubelite_.kubeconfig, "--store-validation-frequency", "1s"};
+                                   kubeconfig.empty() ? kubelite_.kubeconfig : kubeconfig,
+                                   "--store-validation-frequency", "1s"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   server_ = testsupport::ChildProcess(argv, dir_.file("server-" + std::to_string(++server_starts_) + ".log"));
   // Ready once the BSL is validated by this server.

@@ -30,7 +30,10 @@ class Cluster {
   ~Cluster();
 
   CliResult arca(const std::vector<std::string>& args) const;
-  void start_server(const std::vector<std::string>& extra_args = {});
+  // `kubeconfig` "": kubelite's own; another one lets a test put a proxy between the server and kubelite.
+  void start_server(const std::vector<std::string>& extra_args = {}, const std::string& kubeconfig = "");
+  const std::string& kubeconfig() const { return kubelite_.kubeconfig; }
+  const std::string& api_server_url() const { return kubelite_.server; }
   testsupport::ChildProcess& server() { return server_; }
 
   const std::string& store_root() const { return store_root_; }

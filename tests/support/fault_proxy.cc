@@ -132,8 +132,13 @@ std::string FaultProxy::answer_for(std::string_view method, std::string_view tar
   if (!matches_ || !matches_(method, target)) return "";
   ++failed_;
   std::string reason = reason_of(status_);
+  std::string message;
+  for (char ch : message_) {
+    if (ch == '"' || ch == '\\') message += '\\';
+    message += ch;
+  }
   // A Kubernetes Status, as the API server sends for refused requests.
-  std::string body = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" + message_ +
+  std::string body = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" + message +
                      R"(","reason":")" + reason + R"(","code":)" + std::to_string(status_) + "}";
   return "HTTP/1.1 " + std::to_string(status_) + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
