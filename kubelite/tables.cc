@@ -1,5 +1,7 @@
 #include "kubelite/tables.h"
 
+#include <algorithm>
+
 #include "kubelite/objects.h"
 
 namespace kubelite {
@@ -50,6 +52,51 @@ json eval_path(const json& object, const std::string& path) {
   return *cur;
 }
 
+// metav1.LabelSelectorAsSelector(...).String(): requirements sorted by key, values sorted.
+std::string selector_string(const json& selector) {
+  if (!selector.is_object()) return "";
+  std::vector<std::pair<std::string, std::string>> requirements;
+  const json match_labels = selector.value("matchLabels", json::object());  // items() must not outlive it
+  for (const auto& [k, v] : match_labels.items())
+    requirements.push_back({k, k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
+  for (const auto& e : selector.value("matchExpressions", json::array())) {
+    std::string key = e.value("key", ""), op = e.value("operator", "");
+    std::vector<std::string> values;
+    for (const auto& v : e.value("values", json::array())) values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    std::sort(values.begin(), values.end());
+    std::string list;
+    for (const auto& v : values) list += (list.empty() ? "" : ",") + v;
+    if (op == "In") requirements.push_back({key, key + " in (" + list + ")"});
+    else if (op == "NotIn") requirements.push_back({key, key + " notin (" + list + ")"});
+    else if (op == "Exists") requirements.push_back({key, key});
+    else if (op == "DoesNotExist") requirements.push_back({key, "!" + key});
+  }
+  std::stable_sort(requirements.begin(), requirements.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  for (const auto& [key, text] : requirements) out += (out.empty() ? "" : ",") + text;
+  return out;
+}
+
+// labels.FormatLabels of a Service selector: "k=v,..." sorted by key, "<none>" when empty.
+std::string labels_string(const json& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels.items()) out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  return out.empty() ? "<none>" : out;
+}
+
+// The CONTAINERS and IMAGES cells of workload printers: the pod template's names and images, comma-joined.
+std::pair<std::string, std::string> containers_and_images(const json& spec) {
+  std::string names, images;
+  const json& pod = spec.value("template", json::object()).value("spec", json::object());
+  for (const auto& c : pod.value("containers", json::array())) {
+    names += (names.empty() ? "" : ",") + c.value("name", "");
+    images += (images.empty() ? "" : ",") + c.value("image", "");
+  }
+  return {names, images};
+}
+
+json containers_column() { return column("Containers", "string", "", "Names of each container in the template.", 1); }
+json images_column() { return column("Images", "string", "", "Images referenced by each container in the template.", 1); }
 
 }  // namespace
 
@@ -67,28 +114,35 @@ json table_columns(const ResourceInfo& r) {
     return {name, column("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."),
             column("Status", "string", "", "The aggregate status of the containers in this pod."),
             column("Restarts", "string", "", "The number of times the containers in this pod have been restarted."),
-            age};
+            age, column("IP", "string", "", "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.", 1),
+            column("Node", "string", "", "NodeName is a request to schedule this pod onto a specific node.", 1),
+            column("Nominated Node", "string", "", "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods.", 1),
+            column("Readiness Gates", "string", "", "If specified, all readiness gates will be evaluated for pod readiness.", 1)};
   if (r.is("apps", "deployments"))
     return {name, column("Ready", "string", "", "Number of the pod with ready state"),
             column("Up-to-date", "string", "", "Total number of non-terminated pods targeted by this deployment."),
-            column("Available", "string", "", "Total number of available pods."), age};
+            column("Available", "string", "", "Total number of available pods."), age, containers_column(), images_column(),
+            column("Selector", "string", "", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.", 1)};
   if (r.is("", "services"))
     return {name, column("Type", "string", "", "Type of the service."),
             column("Cluster-IP", "string", "", "IP address of the service."),
             column("External-IP", "string", "", "External IPs of the service."),
-            column("Port(s)", "string", "", "Ports of the service."), age};
+            column("Port(s)", "string", "", "Ports of the service."), age,
+            column("Selector", "string", "", "Route service traffic to pods with label keys and values matching this selector.", 1)};
   if (r.is("", "persistentvolumes"))
     return {name, column("Capacity", "string", "", "capacity"), column("Access Modes", "string", "", "access modes"),
             column("Reclaim Policy", "string", "", "reclaim policy"), column("Status", "string", "", "status"),
             column("Claim", "string", "", "claim"), column("StorageClass", "string", "", "storage class"),
             column("VolumeAttributesClass", "string", "", "volume attributes class"),
-            column("Reason", "string", "", "reason"), age};
+            column("Reason", "string", "", "reason"), age, column("VolumeMode", "string", "", "volume mode", 1)};
   if (r.is("", "persistentvolumeclaims"))
     return {name, column("Status", "string", "", "status"), column("Volume", "string", "", "volume"),
             column("Capacity", "string", "", "capacity"), column("Access Modes", "string", "", "access modes"),
             column("StorageClass", "string", "", "storage class"),
-            column("VolumeAttributesClass", "string", "", "volume attributes class"), age};
-  if (r.is("apps", "statefulsets")) return {name, column("Ready", "string", "", "Number of the pod with ready state"), age};
+            column("VolumeAttributesClass", "string", "", "volume attributes class"), age,
+            column("VolumeMode", "string", "", "volume mode", 1)};
+  if (r.is("apps", "statefulsets"))
+    return {name, column("Ready", "string", "", "Number of the pod with ready state"), age, containers_column(), images_column()};
   if (r.is("", "serviceaccounts"))
     return {name, column("Secrets", "string", "", "Secrets is a list of the secrets in the same namespace"), age};
   if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
@@ -117,11 +171,16 @@ json table_row(const ResourceInfo& r, const json& object) {
     cells = {name, object.value("type", ""), object.value("data", json::object()).size(), age};
   } else if (r.is("", "pods")) {
     size_t containers = spec.value("containers", json::array()).size();
-    cells = {name, "0/" + std::to_string(containers), status.value("phase", "Pending"), "0", age};
+    size_t gates = spec.value("readinessGates", json::array()).size();
+    cells = {name, "0/" + std::to_string(containers), status.value("phase", "Pending"), "0", age,
+             status.value("podIP", "<none>"), spec.value("nodeName", "<none>"), status.value("nominatedNodeName", "<none>"),
+             gates ? "0/" + std::to_string(gates) : "<none>"};
   } else if (r.is("apps", "deployments")) {
     int replicas = spec.value("replicas", 1);
     cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(replicas),
              status.value("updatedReplicas", 0), status.value("availableReplicas", 0), age};
+    auto [names, images] = containers_and_images(spec);
+    cells.insert(cells.end(), {names, images, selector_string(spec.value("selector", json()))});
   } else if (r.is("", "services")) {
     std::string ports;
     for (const auto& p : spec.value("ports", json::array())) {
@@ -136,7 +195,7 @@ json table_row(const ResourceInfo& r, const json& object) {
     }
     std::string type = spec.value("type", "ClusterIP");
     cells = {name, type, spec.value("clusterIP", ""), type == "LoadBalancer" ? "<pending>" : "<none>",
-             ports.empty() ? "<none>" : ports, age};
+             ports.empty() ? "<none>" : ports, age, labels_string(spec.value("selector", json::object()))};
   } else if (r.is("", "persistentvolumes") || r.is("", "persistentvolumeclaims")) {
     // Access modes as kubectl abbreviates them.
     std::string modes;
@@ -152,14 +211,16 @@ json table_row(const ResourceInfo& r, const json& object) {
       std::string claim = ref.is_object() && ref.contains("name") ? ref.value("namespace", "") + "/" + ref.value("name", "") : "";
       cells = {name, spec.value("capacity", json::object()).value("storage", ""), modes,
                spec.value("persistentVolumeReclaimPolicy", ""), status.value("phase", ""), claim, cls, "<unset>",
-               status.value("reason", ""), age};
+               status.value("reason", ""), age, spec.value("volumeMode", "Filesystem")};
     } else {
       std::string phase = status.value("phase", "");
       cells = {name, phase, spec.value("volumeName", ""), status.value("capacity", json::object()).value("storage", ""),
-               phase == "Bound" ? modes : "", cls, "<unset>", age};
+               phase == "Bound" ? modes : "", cls, "<unset>", age, spec.value("volumeMode", "Filesystem")};
     }
   } else if (r.is("apps", "statefulsets")) {
-    cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(spec.value("replicas", 1)), age};
+    auto [names, images] = containers_and_images(spec);
+    cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(spec.value("replicas", 1)), age,
+             names, images};
   } else if (r.is("", "serviceaccounts")) {
     cells = {name, object.value("secrets", json::array()).size(), age};
   } else if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {

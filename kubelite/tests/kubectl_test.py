@@ -554,13 +554,36 @@ class OverHttp(KubectlScenario, unittest.TestCase):
         self.kubectl("wait", "--for=delete", "ns/" + ns, "--timeout=30s")
 
 
-    # kubelite's tables lack the priority-1 columns that -o wide shows (Deployment: CONTAINERS, IMAGES, SELECTOR).
-    @unittest.expectedFailure
     def test_wide_columns(self):
-        self.kubectl("create", "deployment", "wide", "--image=nginx:1.25")
-        header = self.kubectl("get", "deploy", "wide", "-o", "wide").splitlines()[0].split()
-        self.assertEqual(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES",
-                                  "SELECTOR"])
+        """-o wide shows the priority-1 columns of the server's Table, with the real printers' cells."""
+        ns = "wide"
+        self.kubectl("create", "ns", ns)
+        self.kubectl("create", "deployment", "web", "--image=nginx:1.25", "--image=busybox:1.36", "-n", ns)
+        self.kubectl("expose", "deployment", "web", "--port=80", "-n", ns)
+        self.kubectl("run", "solo", "--image=nginx:1.25", "-n", ns)
+        self.kubectl("apply", "-n", ns, "-f", os.path.join(MANIFESTS, "statefulset-web.yaml"))
+
+        def table(*args):
+            lines = self.kubectl("get", *args, "-n", ns, "-o", "wide").splitlines()
+            return re.split(r"\s{2,}", lines[0].strip()), [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
+
+        header, rows = table("deploy", "web")
+        self.assertEqual(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"])
+        self.assertEqual(rows[0][0], "web")
+        self.assertEqual(rows[0][5:], ["nginx,busybox", "nginx:1.25,busybox:1.36", "app=web"])
+        header, rows = table("svc", "web")
+        self.assertEqual(header, ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"])
+        self.assertEqual(rows[0][-1], "app=web")
+        header, rows = table("pod", "solo")
+        self.assertEqual(header, ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE",
+                                  "READINESS GATES"])
+        self.assertEqual(rows[0][-3:], ["<none>", "<none>", "<none>"])
+        header, rows = table("sts", "web")
+        self.assertEqual(header, ["NAME", "READY", "AGE", "CONTAINERS", "IMAGES"])
+        self.assertEqual(rows[0][-2:], ["nginx", "registry.k8s.io/nginx-slim:0.7"])
+        # Without -o wide the priority-1 columns stay hidden.
+        self.assertEqual(self.kubectl("get", "deploy", "web", "-n", ns).splitlines()[0].split(),
+                         ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"])
 
 
 class OverTlsWithToken(KubectlScenario, unittest.TestCase):
