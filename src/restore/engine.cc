@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -466,9 +467,12 @@ class Run {
       }
     }
     // The create comes first: into an empty cluster that is one request per namespace instead of a GET that
-    // answers 404 and then the create. Only when the namespace exists is it read, to wait out its termination.
+    // answers 404 and then the create. The namespace is read when the create is refused: it exists (wait out its
+    // termination), or the server refused for another reason (e.g. no RBAC to create namespaces) that matters
+    // only if the namespace is missing.
     auto deadline = std::chrono::steady_clock::now() + options_.terminating_timeout;
     for (;;) {
+      std::exception_ptr refused;
       if (!options_.dry_run) {
         try {
           client_.create(namespaces, "", ns);
@@ -476,7 +480,7 @@ class Run {
           log_.info("created namespace " + target);
           return {};
         } catch (const kube::KubeError& e) {
-          if (!kube::is_already_exists(e)) throw;
+          if (!kube::is_already_exists(e)) refused = std::current_exception();
         }
       }
       try {
@@ -489,6 +493,7 @@ class Run {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       } catch (const kube::KubeError& e) {
         if (!kube::is_not_found(e)) throw;
+        if (refused) std::rethrow_exception(refused);
         if (options_.dry_run) {
           add_dry_run(resource_id("namespaces", "", target), DryRunVerdict::would_create);
           return {};
