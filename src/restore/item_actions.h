@@ -52,8 +52,8 @@ struct ActionOutcome {
   std::string error;   // non-empty: the item fails with this message
 };
 
-// Runs the built-in RestoreItemActions that apply to `group_resource` on `item` (metadata already reset).
-// `target_ns` is where the item goes.
+// Runs the built-in RestoreItemActions that apply to `group_resource` on `item` (metadata already reset),
+// init-restore-hook included (spec.hooks comes with context.spec). `target_ns` is where the item goes.
 ActionOutcome run_item_actions(const std::string& group_resource, json& item, const std::string& target_ns,
                                const ActionContext& context);
 
