@@ -104,7 +104,8 @@ void sort_backups(std::vector<api::Backup>& backups) {
 
 std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now) {
   std::vector<std::vector<std::string>> rows = {
-      {"NAME", "STATUS", "ERRORS", "WARNINGS", "CREATED", "EXPIRES", "STORAGE LOCATION", "SELECTOR"}};
+      {"NAME", "STATUS", "ERRORS", "WARNINGS", "CREATED", "EXPIRES", "STORAGE LOCATION", "QUEUE POSITION",
+       "SELECTOR"}};
   for (const auto& b : backups) {
     std::string status = b.metadata.deletion_timestamp ? "Deleting"
                          : b.status.phase == api::BackupPhase::unset
@@ -119,6 +120,7 @@ std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now)
     const LabelSelector* selector = b.spec.label_selector ? &*b.spec.label_selector : nullptr;
     rows.push_back({b.metadata.name, status, std::to_string(b.status.errors), std::to_string(b.status.warnings),
                     go_time(b.status.start_timestamp), expires_cell, b.spec.storage_location,
+                    b.status.queue_position == 0 ? "" : std::to_string(b.status.queue_position),
                     format_label_selector(selector)});
   }
   return text_table(rows);
@@ -157,7 +159,9 @@ std::string describe_backup(const api::Backup& b, bool details, const std::strin
   out << "Phase:  " << phase;
   if (st.phase == api::BackupPhase::Failed || st.phase == api::BackupPhase::PartiallyFailed)
     out << " (run `arca backup logs " << b.metadata.name << "` for more information)";
-  out << "\n\n";
+  out << "\n";
+  if (st.phase == api::BackupPhase::Queued) out << "Queue position:  " << st.queue_position << "\n";
+  out << "\n";
   if (!st.failure_reason.empty()) out << "Failure reason:  " << st.failure_reason << "\n\n";
   if (!st.validation_errors.empty()) {
     out << "Validation errors:";

@@ -335,8 +335,8 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
 ReconcileFn backup_reconciler(ServerContext& ctx) {
   return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
     if (!cached) return {};
-    auto cached_phase = cached->value("/status/phase"_json_pointer, std::string());
-    if (!cached_phase.empty() && cached_phase != "New") return {};
+    // The queue controller hands backups over as ReadyToStart (§1.3).
+    if (cached->value("/status/phase"_json_pointer, std::string()) != "ReadyToStart") return {};
     // The informer may lag behind our own writes: decide on the server's copy.
     const std::string ns = cached->at("metadata").value("namespace", ""), name = cached->at("metadata").value("name", "");
     kube::DynamicClient client(ctx.transport);
@@ -355,7 +355,7 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
       });
       return {};
     }
-    if (backup.status.phase != BackupPhase::unset && backup.status.phase != BackupPhase::New) return {};
+    if (backup.status.phase != BackupPhase::ReadyToStart) return {};
 
     auto locations = list_locations(ctx);
     PreparationInputs in;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "controller/backup_controller.h"
+#include "controller/backup_queue_controller.h"
 #include "controller/backup_sync_controller.h"
 #include "controller/gc_controller.h"
 #include "controller/leader_election.h"
@@ -20,7 +21,7 @@
 namespace arca::controller {
 
 const std::vector<std::string>& controller_names() {
-  static const std::vector<std::string> names = {"backup", "backup-deletion", "download-request",
+  static const std::vector<std::string> names = {"backup-queue", "backup", "backup-deletion", "download-request",
                                                  "backup-storage-location"};
   return names;
 }
@@ -57,6 +58,9 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   if (enabled("backup-storage-location"))
     controllers.push_back(std::make_unique<Controller>("backup-storage-location", transport, ctx.locations, ns,
                                                        location_reconciler(ctx)));
+  if (enabled("backup-queue"))
+    controllers.push_back(
+        std::make_unique<Controller>("backup-queue", transport, ctx.backups, ns, backup_queue_reconciler(ctx)));
   if (enabled("backup"))
     controllers.push_back(std::make_unique<Controller>("backup", transport, ctx.backups, ns, backup_reconciler(ctx)));
   if (enabled("backup-deletion"))

@@ -377,18 +377,45 @@ TEST_F(BackupIntegration, S3StorageLocation) {
 // back, also when an expectation failed on the way.
 class ServerThrough {
  public:
-  explicit ServerThrough(const std::string& kubeconfig) {
-    restart(kubeconfig);
+  explicit ServerThrough(const std::string& kubeconfig, const std::vector<std::string>& args = {}) {
+    restart(kubeconfig, args);
   }
-  ~ServerThrough() { restart(""); }
+  ~ServerThrough() { restart("", {}); }
 
  private:
-  static void restart(const std::string& kubeconfig) {
+  static void restart(const std::string& kubeconfig, const std::vector<std::string>& args) {
     cluster->server().signal(SIGTERM);
     cluster->server().wait(std::chrono::seconds(10));
-    cluster->start_server({}, kubeconfig);
+    cluster->start_server(args, kubeconfig);
   }
 };
+
+// §1.3: backups queue behind the running one (Queued with a position, shown by get and describe) and run
+// one at a time in order. A deliberately slow server keeps the first one running.
+TEST_F(BackupIntegration, QueuedBackupsRunOneAtATime) {
+  ServerThrough slow("", {"--client-page-size", "1", "--client-qps", "20", "--client-burst", "1"});
+  ASSERT_EQ(cluster->arca({"backup", "create", "queue-first", "--include-namespaces", "ns2"}).exit_code, 0);
+  auto first = cluster->wait_for_phase("queue-first", {"InProgress"});
+  ASSERT_EQ(first["status"]["phase"], "InProgress") << first.dump();
+  ASSERT_EQ(cluster->arca({"backup", "create", "queue-second", "--include-namespaces", "ns2"}).exit_code, 0);
+  auto second = cluster->wait_for_phase("queue-second", {"Queued"});
+  EXPECT_EQ(second["status"]["phase"], "Queued");
+  EXPECT_EQ(second["status"]["queuePosition"], 1);
+  auto table = cluster->arca({"backup", "get", "queue-second"});
+  EXPECT_NE(one_line(table.out).find("QUEUE POSITION"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("Queued"), std::string::npos) << table.out;
+  auto describe = cluster->arca({"backup", "describe", "queue-second"});
+  EXPECT_NE(describe.out.find("Queue position:  1"), std::string::npos) << describe.out;
+
+  second = cluster->wait_for_phase("queue-second", {"Completed", "PartiallyFailed", "Failed"}, 120);
+  EXPECT_EQ(second["status"]["phase"], "Completed");
+  EXPECT_FALSE(second["status"].contains("queuePosition"));  // reset to 0 (omitted) on dequeue
+  first = cluster->get_backup("queue-first");
+  EXPECT_EQ(first["status"]["phase"], "Completed");
+  // One at a time: the second started only after the first completed.
+  EXPECT_GE(arca::parse_rfc3339(second["status"]["startTimestamp"].get<std::string>()),
+            arca::parse_rfc3339(first["status"]["completionTimestamp"].get<std::string>()));
+}
 
 // A run that throws (here: the namespace LIST is forbidden, as RBAC would answer) ends Failed with the
 // reason, and — as Velero's persistBackup does — its log, results and velero-backup.json (phase Failed) are
