@@ -1,6 +1,7 @@
 #include <sstream>
 
 #include "kubelite/api_impl.h"
+#include "kubelite/openapi_v2.h"
 
 namespace kubelite {
 
@@ -27,6 +28,16 @@ ApiResponse json_response(int status, const json& body) {
   res.status = status;
   res.body = body.dump();
   return res;
+}
+
+// Every answer is JSON: an Accept header that allows no JSON cannot be satisfied (406).
+bool accepts_json(const std::string& accept) {
+  return accept.empty() || accept.find("json") != std::string::npos || accept.find("*/*") != std::string::npos ||
+         accept.find("application/*") != std::string::npos;
+}
+
+ApiError not_acceptable() {
+  return ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json, */*");
 }
 
 }  // namespace
@@ -148,16 +159,11 @@ Target Api::Impl::parse_target(const std::vector<std::string>& s, size_t i, cons
   return t;
 }
 
-// Every answer is JSON: an Accept header that allows no JSON cannot be satisfied (406).
-static bool accepts_json(const std::string& accept) {
-  return accept.empty() || accept.find("json") != std::string::npos || accept.find("*/*") != std::string::npos ||
-         accept.find("application/*") != std::string::npos;
-}
 
 ApiResponse Api::Impl::route(const ApiRequest& req) {
   std::vector<std::string> s = split_path(req.path);
   const std::string& m = req.method;
-  if (s.empty()) return json_response(200, {{"paths", {"/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"}}});
+  if (s.empty()) return json_response(200, {{"paths", {"/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version"}}});
   if (s[0] == "version" && s.size() == 1)
     return json_response(200, {{"major", "1"},
                                {"minor", "31"},
@@ -175,6 +181,17 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
     return res;
   }
   if (s[0] == "openapi") {
+    if (s.size() == 2 && s[1] == "v2") {
+      // Content negotiation as the real handler: its protobuf form for client-go, JSON for everyone else.
+      ApiResponse res;
+      if (req.accept.find("application/com.github.proto-openapi.spec.v2") != std::string::npos) {
+        res.body = openapi_v2_protobuf(registry.openapi_v2());
+        res.content_type = kOpenApiV2Protobuf;
+        return res;
+      }
+      if (!accepts_json(req.accept)) throw not_acceptable();
+      return json_response(200, registry.openapi_v2());
+    }
     if (s.size() == 2 && s[1] == "v3") return json_response(200, registry.openapi_root());
     if (s.size() >= 3 && s[1] == "v3") {
       json doc;
@@ -223,8 +240,7 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
     return json_response(200, registry.resource_list(group, version));
   }
   Target t = parse_target(s, rest, group, version);
-  if (!accepts_json(req.accept))
-    throw ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json, */*");
+  if (!accepts_json(req.accept)) throw not_acceptable();
   const ResourceInfo& r = *t.r;
   auto allowed = [&](const std::string& verb) {
     bool ok = t.sub.empty() ? r.has_verb(verb) : [&] {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kubelite/registry.h"
+#include "kubelite/reviews.h"
 #include "kubelite/store.h"
 
 namespace kubelite {
@@ -24,6 +25,7 @@ struct ApiRequest {
   std::map<std::string, std::string> query;  // decoded
   std::string accept, content_type, user_agent;
   std::string body;
+  UserInfo user;  // who authenticated (SelfSubjectReview answers with it)
 };
 
 // A running watch: next() blocks up to `wait` for events and appends newline-terminated JSON events to

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <optional>
 #include <stdexcept>
 
 #include "kubelite/objects.h"
@@ -61,6 +62,28 @@ ApiRequest to_api_request(const httplib::Request& req) {
   return r;
 }
 
+// The user the bearer token stands for (the client certificate's subject names the same one).
+const char* kTokenUser = "kubelite-admin";
+
+UserInfo user_of(X509* cert) {
+  UserInfo user;
+  X509_NAME* subject = X509_get_subject_name(cert);
+  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+    X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+    if (nid != NID_commonName && nid != NID_organizationName) continue;
+    unsigned char* text = nullptr;
+    int n = ASN1_STRING_to_UTF8(&text, X509_NAME_ENTRY_get_data(entry));
+    if (n < 0) continue;
+    std::string value(reinterpret_cast<char*>(text), static_cast<size_t>(n));
+    OPENSSL_free(text);
+    if (nid == NID_commonName) user.username = value;
+    else user.groups.push_back(value);
+  }
+  user.groups.push_back("system:authenticated");
+  return user;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -68,21 +91,30 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   std::unique_ptr<httplib::Server> server;
 
-  bool authenticated(const httplib::Request& req) const {
-    if (!options.tls) return true;
+  // The caller's identity, or nothing when it must be refused (401).
+  std::optional<UserInfo> authenticate(const httplib::Request& req) const {
+    // Plain HTTP is what the real server's long-gone insecure port was: everyone is this privileged user.
+    if (!options.tls) return UserInfo{"system:unsecured", {"system:masters", "system:authenticated"}};
     std::string auth = req.get_header_value("Authorization");
-    if (!options.token.empty() && auth == "Bearer " + options.token) return true;
-    // A presented certificate was verified against our CA during the handshake.
-    return req.ssl && SSL_get0_peer_certificate(req.ssl) && SSL_get_verify_result(req.ssl) == X509_V_OK;
+    if (!options.token.empty() && auth == "Bearer " + options.token)
+      return UserInfo{kTokenUser, {"system:masters", "system:authenticated"}};
+    // A presented certificate was verified against our CA during the handshake; like the real x509
+    // authenticator, its CN is the user and its O entries are the groups.
+    X509* cert = req.ssl ? SSL_get0_peer_certificate(req.ssl) : nullptr;
+    if (!cert || SSL_get_verify_result(req.ssl) != X509_V_OK) return std::nullopt;
+    return user_of(cert);
   }
 
   void serve(const httplib::Request& req, httplib::Response& res) {
-    if (!authenticated(req)) {
+    std::optional<UserInfo> user = authenticate(req);
+    if (!user) {
       res.status = 401;
       res.set_content(status_of(ApiError(401, "Unauthorized", "Unauthorized")).dump(), "application/json");
       return;
     }
-    ApiResponse out = api.handle(to_api_request(req));
+    ApiRequest request = to_api_request(req);
+    request.user = std::move(*user);
+    ApiResponse out = api.handle(request);
     res.status = out.status;
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
     if (out.pieces) {

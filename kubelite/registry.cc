@@ -357,18 +357,23 @@ json Registry::resource_list(const std::string& group, const std::string& versio
   return resource_list_locked(group, version);
 }
 
+// The path of a resource's PATCH operation, as both OpenAPI versions list it.
+static std::string patch_path(const std::string& group, const std::string& version, const ResourceInfo& r) {
+  std::string prefix = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+  return prefix + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.resource + "/{name}";
+}
+
 // OpenAPI v3: kubectl's client-side check only needs, per kind, a PATCH operation tagged with the kind's GVK
 // that lists the fieldValidation parameter (kubectl-requests.md §3); then it leaves validation to the server.
 json Registry::openapi_group_version(const std::string& group, const std::string& version) const {
   std::shared_lock lock(mu_);
   const Version* v = find_version(group, version);
   if (!v) return nullptr;
-  std::string prefix = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
   json paths = json::object();
   json schemas = json::object();
   for (const auto& r : v->resources) {
     if (!r->has_verb("patch")) continue;
-    std::string path = prefix + (r->namespaced ? "/namespaces/{namespace}/" : "/") + r->resource + "/{name}";
+    std::string path = patch_path(group, version, *r);
     json gvk = {{"group", group}, {"version", version}, {"kind", r->kind}};
     json params = json::array({{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
                                {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
@@ -411,6 +416,49 @@ json Registry::openapi_root() const {
     paths[key] = {{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hex}};
   }
   return {{"paths", paths}};
+}
+
+json Registry::openapi_v2() const {
+  auto query_parameter = [](const char* name, const char* description) {
+    return json{{"name", name}, {"in", "query"}, {"type", "string"}, {"uniqueItems", true}, {"description", description}};
+  };
+  auto path_parameter = [](const char* name, const char* description) {
+    return json{{"name", name}, {"in", "path"}, {"required", true}, {"type", "string"}, {"uniqueItems", true},
+                {"description", description}};
+  };
+  json paths = json::object();
+  std::shared_lock lock(mu_);
+  for (const auto& g : groups_)
+    for (const auto& v : g.versions)
+      for (const auto& r : v.resources) {
+        if (!r->has_verb("patch")) continue;
+        json path_parameters = json::array({path_parameter("name", ("name of the " + r->kind).c_str())});
+        if (r->namespaced)
+          path_parameters.push_back(path_parameter("namespace", "object name and auth scope, such as for teams and projects"));
+        json parameters = {
+            {{"name", "body"}, {"in", "body"}, {"required", true}, {"schema", {{"type", "object"}}}},
+            query_parameter("dryRun", "When present, indicates that modifications should not be persisted."),
+            query_parameter("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
+            query_parameter("fieldValidation", "fieldValidation instructs the server on how to handle objects in the request "
+                                               "containing unknown or duplicate fields: Ignore, Warn or Strict."),
+            {{"name", "force"}, {"in", "query"}, {"type", "boolean"}, {"uniqueItems", true},
+             {"description", "Force is going to \"force\" Apply requests."}}};
+        paths[patch_path(g.name, v.name, *r)] = {
+            {"parameters", path_parameters},
+            {"patch",
+             {{"operationId", "patch" + r->kind},
+              {"consumes", {"application/json-patch+json", "application/merge-patch+json",
+                            "application/strategic-merge-patch+json", "application/apply-patch+yaml"}},
+              {"produces", {"application/json", "application/yaml"}},
+              {"parameters", parameters},
+              {"responses", {{"200", {{"description", "OK"}}}, {"201", {{"description", "Created"}}}}},
+              {"x-kubernetes-action", "patch"},
+              {"x-kubernetes-group-version-kind", {{"group", g.name}, {"kind", r->kind}, {"version", v.name}}}}}};
+      }
+  return {{"swagger", "2.0"},
+          {"info", {{"title", "Kubernetes"}, {"version", "v1.31.0"}}},
+          {"paths", paths},
+          {"definitions", json::object()}};
 }
 
 }  // namespace kubelite

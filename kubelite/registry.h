@@ -73,6 +73,10 @@ class Registry {
 
   json openapi_root() const;  // GET /openapi/v3
   json openapi_group_version(const std::string& group, const std::string& version) const;  // null: unknown
+  // GET /openapi/v2 (JSON form; openapi_v2.h encodes it as protobuf): swagger 2.0 with every served kind's
+  // PATCH operation, tagged with its group/version/kind and listing fieldValidation, and no definitions
+  // (kubectl then skips client-side schema checks and the server validates).
+  json openapi_v2() const;
 
  private:
   struct Version {

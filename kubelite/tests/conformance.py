@@ -290,6 +290,61 @@ class Discovery(Base):
                 found = found or any(p.get("name") == "fieldValidation" for p in op.get("parameters", []))
         self.assertTrue(found, "no patch operation for apps/v1 Deployment with a fieldValidation parameter")
 
+    def test_openapi_v2_json_protobuf_and_406(self):
+        doc = SERVER.get("/openapi/v2")
+        self.assertEqual(doc.status, 200, doc)
+        self.assertEqual(doc.json["swagger"], "2.0")
+        deployments = doc.json["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]
+        self.assertEqual(deployments["patch"]["x-kubernetes-group-version-kind"],
+                         {"group": "apps", "version": "v1", "kind": "Deployment"})
+        self.assertIn("fieldValidation", [p["name"] for p in deployments["patch"]["parameters"]])
+        self.assertEqual({p["name"] for p in deployments["parameters"]}, {"name", "namespace"})
+        self.assertIn("/api/v1/namespaces/{name}", doc.json["paths"])  # cluster-scoped: no namespace segment
+        # client-go's Accept gets gnostic's protobuf Document, with the same paths.
+        pb = SERVER.get("/openapi/v2", accept="application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+        self.assertEqual(pb.status, 200)
+        self.assertEqual(pb.headers["Content-Type"], "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+        fields = decode_protobuf(pb.body)
+        self.assertEqual(fields[1], [b"2.0"])  # Document.swagger
+        self.assertEqual(decode_protobuf(fields[2][0])[1], [b"Kubernetes"])  # Document.info.title
+        named_paths = [decode_protobuf(p) for p in decode_protobuf(fields[8][0])[2]]  # Document.paths.path
+        self.assertEqual([p[1][0].decode() for p in named_paths], list(doc.json["paths"]))
+        deployment_item = decode_protobuf(named_paths[list(doc.json["paths"]).index(
+            "/apis/apps/v1/namespaces/{namespace}/deployments/{name}")][2][0])
+        extensions = [decode_protobuf(e) for e in decode_protobuf(deployment_item[8][0])[13]]  # patch.vendor_extension
+        gvk = [decode_protobuf(e[2][0])[2][0].decode() for e in extensions if e[1] == [b"x-kubernetes-group-version-kind"]]
+        self.assertEqual(gvk, ["group: apps\nkind: Deployment\nversion: v1\n"])
+        self.assertStatus(SERVER.get("/openapi/v2", accept="application/yaml"), 406, "NotAcceptable")
+
+
+def decode_protobuf(data):
+    """Protobuf wire format → {field number: [values]}: varints as ints, length-delimited fields as bytes."""
+    fields, i = {}, 0
+
+    def varint():
+        nonlocal i
+        value, shift = 0, 0
+        while True:
+            b = data[i]
+            i += 1
+            value |= (b & 0x7f) << shift
+            shift += 7
+            if b < 0x80:
+                return value
+
+    while i < len(data):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value = varint()
+        elif wire == 2:
+            n = varint()
+            value, i = data[i:i + n], i + n
+        else:
+            raise AssertionError("unexpected wire type %d" % wire)
+        fields.setdefault(number, []).append(value)
+    return fields
+
 
 class Create(Base):
     def test_10_create_configmap_server_metadata(self):
@@ -1657,6 +1712,49 @@ class RealKubectl(Base):
             self.assertEqual(SERVER.get("/api/v1/namespaces/" + ns).status, 404)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Reviews(Base):
+    """authorization.k8s.io / authentication.k8s.io reviews: answered (201), never stored; everyone is admin."""
+
+    def test_self_subject_access_review(self):
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": {"verb": "create", "group": "velero.io", "resource": "backups"}}}
+        r = SERVER.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["status"], {"allowed": True})
+        self.assertEqual(r.json["spec"], body["spec"])
+        self.assertEqual(r.json["metadata"], {"creationTimestamp": None})
+        for spec in ({}, {"resourceAttributes": {"verb": "get"}, "nonResourceAttributes": {"path": "/", "verb": "get"}}):
+            r = SERVER.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", dict(body, spec=spec))
+            self.assertStatus(r, 422, "Invalid")
+            self.assertIn("exactly one of nonResourceAttributes or resourceAttributes must be specified", r.json["message"])
+        self.assertEqual(SERVER.get("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").status, 405)
+
+    def test_local_and_subject_access_reviews(self):
+        path = "/apis/authorization.k8s.io/v1/namespaces/%s/localsubjectaccessreviews" % NS
+        spec = {"user": "someone", "resourceAttributes": {"namespace": NS, "verb": "list", "resource": "pods"}}
+        r = SERVER.post(path, {"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview", "spec": spec})
+        self.assertEqual(r.status, 201, r)
+        self.assertTrue(r.json["status"]["allowed"])
+        spec["resourceAttributes"]["namespace"] = "elsewhere"
+        r = SERVER.post(path, {"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview", "spec": spec})
+        self.assertStatus(r, 422, "Invalid")
+        r = SERVER.post("/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                        {"spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}})
+        self.assertStatus(r, 422, "Invalid")  # neither user nor groups
+        self.assertIn("spec.user", r.json["message"])
+
+    def test_self_subject_review_and_rules(self):
+        r = SERVER.post("/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                        {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["status"]["userInfo"],
+                         {"username": "system:unsecured", "groups": ["system:masters", "system:authenticated"]})
+        r = SERVER.post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", {"spec": {"namespace": NS}})
+        self.assertEqual(r.status, 201, r)
+        self.assertIn({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}, r.json["status"]["resourceRules"])
+        self.assertStatus(SERVER.post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", {"spec": {}}), 422, "Invalid")
 
 
 class BadInput(Base):

@@ -92,6 +92,7 @@ class KubectlScenario:
 
     TLS = False
     CONTEXT = None
+    USER = "system:unsecured"  # who kubelite says the caller is (plain HTTP: the old insecure port's user)
 
     @classmethod
     def setUpClass(cls):
@@ -383,6 +384,19 @@ class KubectlScenario:
                 self.assertTrue(stream.wait_for(saw(new), 20),
                                 "get -w did not print the new object: %s" % stream.text())
 
+    def test_12_auth_can_i_and_whoami(self):
+        """SelfSubjectAccessReview / SelfSubjectRulesReview / SelfSubjectReview: a cluster administrator."""
+        self.assertEqual(self.kubectl("auth", "can-i", "create", "backups.velero.io").strip(), "yes")
+        self.assertEqual(self.kubectl("auth", "can-i", "delete", "namespaces", "--all-namespaces").strip(), "yes")
+        self.assertEqual(self.kubectl("auth", "can-i", "get", "/healthz").strip(), "yes")
+        rules = self.kubectl("auth", "can-i", "--list", "-n", "default").splitlines()
+        self.assertEqual(rules[1].split(), ["*.*", "[]", "[]", "[*]"])
+        review = json.loads(self.kubectl("auth", "whoami", "-o", "json"))
+        self.assertEqual(review["kind"], "SelfSubjectReview")
+        self.assertEqual(review["status"]["userInfo"], {"username": self.USER,
+                                                        "groups": ["system:masters", "system:authenticated"]})
+        self.assertEqual(self.kubectl("auth", "whoami").splitlines()[1].split(), ["Username", self.USER])
+
 
 class KubectlStream:
     """A long-running kubectl (get -w) whose output is collected by a thread."""
@@ -554,6 +568,35 @@ class OverHttp(KubectlScenario, unittest.TestCase):
         self.kubectl("wait", "--for=delete", "ns/" + ns, "--timeout=30s")
 
 
+    def test_list_file_is_validated_and_applied(self):
+        """A `kind: List` file: kubectl validates it client-side from /openapi/v2 (protobuf), then creates,
+        applies and server-side applies each item."""
+        ns = "listfile"
+        self.kubectl("create", "ns", ns)
+        items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-list"}, "data": {"a": "1"}},
+                 {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "from-list"},
+                  "spec": {"selector": {"matchLabels": {"app": "l"}},
+                           "template": {"metadata": {"labels": {"app": "l"}},
+                                        "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}}]
+        path = os.path.join(self.home, "list.json")
+        with open(path, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+        self.assertEqual(self.kubectl("apply", "-n", ns, "-f", path).splitlines(),
+                         ["configmap/from-list created", "deployment.apps/from-list created"])
+        self.assertEqual(self.kubectl("get", "cm", "from-list", "-n", ns, "-o", "jsonpath={.data.a}"), "1")
+        items[0]["data"]["a"] = "2"
+        with open(path, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+        self.assertEqual(self.kubectl("apply", "-n", ns, "-f", path).splitlines(),
+                         ["configmap/from-list configured", "deployment.apps/from-list unchanged"])
+        self.assertEqual(self.kubectl("apply", "--server-side", "--force-conflicts", "-n", ns, "-f", path).splitlines(),
+                         ["configmap/from-list serverside-applied", "deployment.apps/from-list serverside-applied"])
+        self.kubectl("delete", "-n", ns, "-f", path)
+        self.assertEqual(self.kubectl("create", "--validate=strict", "-n", ns, "-f", path).splitlines(),
+                         ["configmap/from-list created", "deployment.apps/from-list created"])
+        self.assertEqual(self.kubectl("get", "deploy", "from-list", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"),
+                         "nginx:1.25")
+
     def test_wide_columns(self):
         """-o wide shows the priority-1 columns of the server's Table, with the real printers' cells."""
         ns = "wide"
@@ -589,6 +632,7 @@ class OverHttp(KubectlScenario, unittest.TestCase):
 class OverTlsWithToken(KubectlScenario, unittest.TestCase):
     TLS = True
     CONTEXT = "kubelite"
+    USER = "kubelite-admin"
 
     def test_wrong_token_is_refused(self):
         p = self.kubectl("get", "ns", "--token", "not-the-token", ok=False)
@@ -601,6 +645,7 @@ class OverTlsWithToken(KubectlScenario, unittest.TestCase):
 class OverTlsWithClientCertificate(KubectlScenario, unittest.TestCase):
     TLS = True
     CONTEXT = "kubelite-cert"
+    USER = "kubelite-admin"  # the client certificate's CN (its O is system:masters)
 
 
 if __name__ == "__main__":
