@@ -55,39 +55,99 @@ class Spool {
   std::unordered_map<std::string, std::pair<long, size_t>> index_;
 };
 
-// The resource list: names go to one temporary file per type and are sorted one type at a time at the end.
+// JSON string literal of a Kubernetes name (they rarely need escaping, so the common case is a copy).
+void append_json_string(std::string& out, std::string_view text) {
+  if (text.find_first_of("\"\\") == std::string_view::npos &&
+      std::none_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += nlohmann::json(std::string(text)).dump();
+  }
+}
+
+// The resource list: names go to one temporary file per type. Lists arrive in key order, so a type's file
+// is usually sorted already and is copied through; only a type whose names came out of order (items
+// pulled in by actions, several OR'ed selectors) is loaded and sorted. Memory stays flat however many
+// items the backup holds; the JSON goes to a temporary file.
 class ResourceList {
  public:
   void add(const std::string& type, std::string_view key) {
-    auto it = files_.find(type);
-    if (it == files_.end()) it = files_.emplace(type, temp_file()).first;
-    std::fwrite(key.data(), 1, key.size(), it->second.get());
-    std::fputc('\n', it->second.get());
+    auto it = types_.find(type);
+    if (it == types_.end()) it = types_.emplace(type, Names{}).first;
+    Names& names = it->second;
+    if (key < std::string_view(names.last)) names.sorted = false;
+    names.last.assign(key);
+    if (std::fwrite(key.data(), 1, key.size(), names.file.get()) != key.size() ||
+        std::fputc('\n', names.file.get()) == EOF)
+      throw std::runtime_error("cannot write the backup's resource list");
   }
-  std::string finish() {
-    std::string out = "{";
-    for (auto& [type, file] : files_) {
-      std::rewind(file.get());
-      std::vector<std::string> names;
-      char buffer[4096];
-      std::string line;
-      while (std::fgets(buffer, sizeof buffer, file.get())) {
-        line += buffer;
-        if (!line.empty() && line.back() == '\n') {
-          line.pop_back();
-          names.push_back(std::move(line));
-          line.clear();
-        }
+
+  // {"<apiVersion>/<Kind>": ["ns/name", ...sorted], ...}, compact, in a temporary file positioned at its start.
+  FilePtr finish() {
+    FilePtr out = temp_file();
+    std::string chunk = "{";
+    bool first_type = true;
+    for (auto& [type, names] : types_) {
+      if (!first_type) chunk += ',';
+      first_type = false;
+      append_json_string(chunk, type);
+      chunk += ":[";
+      bool first_name = true;
+      auto emit = [&](std::string_view name) {
+        if (!first_name) chunk += ',';
+        first_name = false;
+        append_json_string(chunk, name);
+        if (chunk.size() > (1 << 16)) flush(chunk, out.get());
+      };
+      std::rewind(names.file.get());
+      if (names.sorted) {
+        for_each_line(names.file.get(), emit);
+      } else {
+        std::vector<std::string> sorted;
+        for_each_line(names.file.get(), [&](std::string_view name) { sorted.emplace_back(name); });
+        std::sort(sorted.begin(), sorted.end());
+        for (const auto& name : sorted) emit(name);
       }
-      std::sort(names.begin(), names.end());
-      if (out.size() > 1) out += ',';
-      out += nlohmann::json(type).dump() + ":" + nlohmann::json(names).dump();
+      chunk += ']';
+      names.file.reset();
     }
-    return out + "}";
+    chunk += '}';
+    flush(chunk, out.get());
+    if (std::fflush(out.get()) != 0) throw std::runtime_error("cannot write the backup's resource list");
+    std::rewind(out.get());
+    return out;
   }
 
  private:
-  std::map<std::string, FilePtr> files_;
+  struct Names {
+    FilePtr file = temp_file();
+    std::string last;
+    bool sorted = true;
+  };
+
+  static void flush(std::string& chunk, std::FILE* out) {
+    if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size())
+      throw std::runtime_error("cannot write the backup's resource list");
+    chunk.clear();
+  }
+
+  template <typename F>
+  static void for_each_line(std::FILE* file, F&& on_line) {
+    char buffer[4096];
+    std::string line;
+    while (std::fgets(buffer, sizeof buffer, file)) {
+      line += buffer;
+      if (line.back() == '\n') {
+        line.pop_back();
+        on_line(std::string_view(line));
+        line.clear();
+      }
+    }
+  }
+
+  std::map<std::string, Names> types_;
 };
 
 std::string item_key(const kube::ApiResource& r, std::string_view ns, std::string_view name) {

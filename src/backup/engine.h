@@ -3,7 +3,9 @@
 // built-in item actions, de-duplication, and the tarball. It streams: list pages → raw item bytes → tar
 // writer, so memory stays flat whatever the cluster size. Related kinds that actions pull in (PVCs, PVs,
 // PriorityClasses, ClusterRoleBindings/ClusterRoles) are indexed once per backup into a spool file.
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "api/types.h"
@@ -27,8 +29,9 @@ struct RunOptions {
 struct RunResult {
   int items_backed_up = 0;
   int hooks_attempted = 0;
-  // `B-resource-list.json.gz` content before gzip: {"<apiVersion>/<Kind>": ["ns/name", ...sorted]}, compact.
-  std::string resource_list;
+  // `B-resource-list.json.gz` content before gzip: {"<apiVersion>/<Kind>": ["ns/name", ...sorted]}, compact,
+  // in a temporary file positioned at its start (it grows with the item count, so it is not held in memory).
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> resource_list{nullptr, &std::fclose};
 };
 
 // Backs up what `backup.spec` selects (spec defaults already filled in by the controller) into a

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace arca::persistence {
@@ -52,6 +53,49 @@ std::string gunzip_bytes(const std::string& data, const std::string& what) {
 
 namespace {
 
+// gzip of what `source` yields followed by `suffix`, produced as it is read, so any size fits in memory.
+store::Reader gzip_reader(store::Reader source, std::string suffix) {
+  struct State {
+    z_stream z{};
+    std::string input;
+    bool source_done = false, finished = false;
+    ~State() { deflateEnd(&z); }
+  };
+  auto state = std::make_shared<State>();
+  if (deflateInit2(&state->z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw StoreError(ErrorKind::Failed, "gzip: initialisation failed");
+  return [state, source = std::move(source), suffix = std::move(suffix)](char* buffer, size_t capacity) -> size_t {
+    z_stream& z = state->z;
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = static_cast<uInt>(std::min<size_t>(capacity, 1u << 30));
+    while (z.avail_out > 0 && !state->finished) {
+      if (z.avail_in == 0 && !state->source_done) {
+        state->input.resize(64 * 1024);
+        size_t n = source(state->input.data(), state->input.size());
+        state->input.resize(n);
+        if (n == 0) {
+          state->input = suffix;
+          state->source_done = true;
+        }
+        z.next_in = reinterpret_cast<Bytef*>(state->input.data());
+        z.avail_in = static_cast<uInt>(state->input.size());
+      }
+      int rc = deflate(&z, state->source_done ? Z_FINISH : Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) state->finished = true;
+      else if (rc != Z_OK && rc != Z_BUF_ERROR) throw StoreError(ErrorKind::Failed, "gzip: compression failed");
+    }
+    return capacity - z.avail_out;
+  };
+}
+
+store::Reader string_reader(std::string text) {
+  return [text = std::move(text), at = size_t{0}](char* buffer, size_t capacity) mutable {
+    size_t n = text.copy(buffer, capacity, at);
+    at += n;
+    return n;
+  };
+}
+
 void put_bytes(store::ObjectStore& store, const std::string& key, const std::string& bytes) {
   store::put_string(store, key, bytes);
 }
@@ -86,19 +130,17 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     std::string tarball_key = backup_key(layout, b, BackupFile::Tarball);
     store.put(tarball_key, upload.tarball);
     uploaded.push_back(tarball_key);
-    const std::pair<BackupFile, const std::string*> files[] = {
-        {BackupFile::PodVolumeBackups, &upload.podvolumebackups_json},
-        {BackupFile::VolumeSnapshots, &upload.volumesnapshots_json},
-        {BackupFile::ItemOperations, &upload.itemoperations_json},
-        {BackupFile::ResourceList, &upload.resource_list_json},
-        {BackupFile::Results, &upload.results_json},
-        {BackupFile::VolumeInfo, &upload.volumeinfo_json},
-    };
-    for (const auto& [file, json] : files) {
+    auto put_gzip = [&](BackupFile file, const store::Reader& json) {
       std::string key = backup_key(layout, b, file);
-      put_bytes(store, key, gzip_bytes(*json + "\n"));  // json.Encoder output ends in a newline
+      store.put(key, gzip_reader(json, "\n"));  // json.Encoder output ends in a newline
       uploaded.push_back(key);
-    }
+    };
+    put_gzip(BackupFile::PodVolumeBackups, string_reader(upload.podvolumebackups_json));
+    put_gzip(BackupFile::VolumeSnapshots, string_reader(upload.volumesnapshots_json));
+    put_gzip(BackupFile::ItemOperations, string_reader(upload.itemoperations_json));
+    put_gzip(BackupFile::ResourceList, upload.resource_list ? upload.resource_list : string_reader("{}"));
+    put_gzip(BackupFile::Results, string_reader(upload.results_json));
+    put_gzip(BackupFile::VolumeInfo, string_reader(upload.volumeinfo_json));
     put_bytes(store, metadata_key, upload.metadata_json);
   } catch (...) {
     remove_quietly(store, uploaded);

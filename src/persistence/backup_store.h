@@ -21,7 +21,7 @@ struct BackupUpload {
   std::string podvolumebackups_json = "null";
   std::string volumesnapshots_json = "null";
   std::string itemoperations_json = "null";
-  std::string resource_list_json = "{}";
+  store::Reader resource_list;  // its JSON, streamed and gzip'd here (it grows with the backup); unset: {}
   std::string results_json = R"({"errors":{},"warnings":{}})";
   std::string volumeinfo_json = "null";
 };

@@ -39,7 +39,7 @@ BackupUpload upload_of(const std::string& name, const std::string& tarball = "ta
   u.metadata_json = metadata(name);
   u.tarball = reader_of(std::make_shared<std::string>(tarball));
   u.log_text = "time=now level=info msg=\"Backup completed\"\n";
-  u.resource_list_json = R"({"v1/ConfigMap":["shop/a"]})";
+  u.resource_list = reader_of(std::make_shared<std::string>(R"({"v1/ConfigMap":["shop/a"]})"));
   return u;
 }
 
@@ -102,6 +102,20 @@ TEST_F(LocalLocation, UploadOrderPutsMetadataLastAndEveryFileIsThere) {
   EXPECT_EQ(read_backup_gzip_file(*inner, layout, "b1", BackupFile::PodVolumeBackups), "null\n");
   EXPECT_FALSE(read_backup_gzip_file(*inner, layout, "b1", BackupFile::CsiVolumeSnapshots).has_value());
   EXPECT_EQ(store::get_string(*inner, backup_key(layout, "b1", BackupFile::Tarball)), "tarball bytes");
+}
+
+TEST_F(LocalLocation, ResourceListIsStreamedWhateverItsSize) {
+  // ~7 MB of JSON handed over 1 KiB at a time: gzip'd on the fly, read back byte for byte.
+  std::string json = "{\"v1/ConfigMap\":[";
+  for (int i = 0; i < 300000; ++i) json += (i ? ",\"ns-" : "\"ns-") + std::to_string(i % 1000) + "/cm-" + std::to_string(i) + "\"";
+  json += "]}";
+  BackupUpload u = upload_of("big");
+  u.resource_list = [source = reader_of(std::make_shared<std::string>(json))](char* buffer, size_t capacity) {
+    return source(buffer, std::min<size_t>(capacity, 1024));
+  };
+  put_backup(*inner, layout, u);
+  EXPECT_EQ(read_backup_gzip_file(*inner, layout, "big", BackupFile::ResourceList), json + "\n");
+  EXPECT_LT(store::get_string(*inner, backup_key(layout, "big", BackupFile::ResourceList)).size(), json.size() / 4);
 }
 
 TEST_F(LocalLocation, ListingCountsOnlyBackupsWithMetadata) {
