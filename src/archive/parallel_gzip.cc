@@ -8,7 +8,8 @@ namespace arca::archive {
 
 struct ParallelGzip::Block {
   std::string input;
-  std::string output;
+  std::string output;  // the gzip member is its first output_size bytes
+  size_t output_size = 0;
   bool done = false;
   bool failed = false;
 };
@@ -16,7 +17,6 @@ struct ParallelGzip::Block {
 ParallelGzip::ParallelGzip(ByteSink out, GzipOptions options) : out_(std::move(out)), options_(options) {
   if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
   if (options_.block_size < 64 * 1024) options_.block_size = 64 * 1024;
-  current_.reserve(options_.block_size);
   for (unsigned i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -39,18 +39,24 @@ void ParallelGzip::work() {
       if (to_compress_.empty()) break;
       block = to_compress_.front();
       to_compress_.pop_front();
+      if (!spare_.empty()) {
+        block->output = std::move(spare_.back());
+        spare_.pop_back();
+      }
     }
     bool ok = compressor != nullptr;
     if (ok) {
-      block->output.resize(libdeflate_gzip_compress_bound(compressor, block->input.size()));
-      size_t n = libdeflate_gzip_compress(compressor, block->input.data(), block->input.size(), block->output.data(),
-                                          block->output.size());
-      ok = n > 0;
-      block->output.resize(n);
+      // Grown, never shrunk: resizing a reused buffer down and up again would zero-fill it every time.
+      size_t bound = libdeflate_gzip_compress_bound(compressor, block->input.size());
+      if (block->output.size() < bound) block->output.resize(bound);
+      block->output_size = libdeflate_gzip_compress(compressor, block->input.data(), block->input.size(),
+                                                    block->output.data(), block->output.size());
+      ok = block->output_size > 0;
     }
-    std::string().swap(block->input);  // memory back before the block waits its turn
     {
       std::lock_guard lock(mutex_);
+      // The input buffer is reused by a later block before this one waits its turn to be written.
+      spare_.push_back(std::move(block->input));
       block->done = true;
       block->failed = !ok;
     }
@@ -60,6 +66,7 @@ void ParallelGzip::work() {
 }
 
 void ParallelGzip::write(const char* data, size_t size) {
+  if (current_.capacity() < options_.block_size) current_.reserve(options_.block_size);
   while (size > 0) {
     size_t n = std::min(size, options_.block_size - current_.size());
     current_.append(data, n);
@@ -74,9 +81,13 @@ void ParallelGzip::submit() {
   while (in_order_.size() >= 2 * workers_.size()) emit_front();
   auto block = std::make_shared<Block>();
   block->input.swap(current_);
-  current_.reserve(options_.block_size);
   {
     std::lock_guard lock(mutex_);
+    if (!spare_.empty()) {
+      current_ = std::move(spare_.back());
+      current_.clear();
+      spare_.pop_back();
+    }
     in_order_.push_back(block);
     to_compress_.push_back(block);
   }
@@ -92,7 +103,9 @@ void ParallelGzip::emit_front() {
     in_order_.pop_front();
   }
   if (block->failed) throw std::runtime_error("gzip compression failed");
-  out_(block->output.data(), block->output.size());
+  out_(block->output.data(), block->output_size);
+  std::lock_guard lock(mutex_);
+  spare_.push_back(std::move(block->output));
 }
 
 void ParallelGzip::finish() {
