@@ -265,7 +265,7 @@ class Run {
   void list_namespaces() {
     const auto* r = preferred("", "namespaces");
     if (!r) throw std::runtime_error("the server has no namespaces resource");
-    client_.list(*r, "", list_options(0), [&](const kube::ListItem& item) {
+    list(*r, "", list_options(0), [&](const kube::ListItem& item) {
       auto j = item.parse();
       NamespaceObject ns{std::string(item.name), {}, true, std::string(item.json)};
       if (auto l = j["metadata"].find("labels"); l != j["metadata"].end() && l->is_object())
@@ -277,6 +277,32 @@ class Run {
     });
   }
 
+
+  // client_.list that survives an expired continue token (410), which a large backup on a busy cluster
+  // meets: the list starts over and skips what it already handed out (lists come in key order), so
+  // every item is seen once and memory stays flat.
+  void list(const kube::ApiResource& r, std::string_view ns, const kube::ListOptions& options,
+            const std::function<void(const kube::ListItem&)>& on_item) {
+    std::string key, last, skip_through;
+    client_.list(
+        r, ns, options,
+        [&](const kube::ListItem& item) {
+          key.assign(item.namespace_name);
+          key += '/';
+          key += item.name;
+          if (!skip_through.empty()) {
+            if (key <= skip_through) return;
+            skip_through.clear();
+          }
+          last.swap(key);
+          on_item(item);
+        },
+        [&] {
+          skip_through = last;
+          log_.info("The continue token of the list expired: listing again, after " + last,
+                    {r.group_resource(), std::string(ns), "", !ns.empty()});
+        });
+  }
 
   const kube::ApiResource* preferred(std::string_view group, std::string_view resource) const {
     auto version = data_->preferred_version(group);
@@ -339,7 +365,7 @@ class Run {
     if (!r) return;
     for (const auto& ns : r->namespaced ? listing_namespaces() : std::vector<std::string>{""}) {
       try {
-        client_.list(*r, ns, list_options(options_.page_size), [&](const kube::ListItem& item) {
+        list(*r, ns, list_options(options_.page_size), [&](const kube::ListItem& item) {
           spool_.put(item_key(*r, item.namespace_name, item.name), item.json);
           if (also) also(item);
         });
@@ -399,7 +425,7 @@ class Run {
     for (const auto& selector : selectors_) {
       for (const auto& ns : r.namespaced ? listing_namespaces() : std::vector<std::string>{""}) {
         try {
-          client_.list(r, ns, list_options(options_.page_size, selector),
+          list(r, ns, list_options(options_.page_size, selector),
                        [&](const kube::ListItem& item) {
                          if (ordered != spec_.ordered_resources.end())
                            buffered.push_back({std::string(item.namespace_name), std::string(item.name),
@@ -532,7 +558,7 @@ class Run {
         resource_explicitly_excluded(filters_, type_of(*r)))
       return;
     try {
-      client_.list(*r, "", list_options(options_.page_size), [&](const kube::ListItem& item) {
+      list(*r, "", list_options(options_.page_size), [&](const kube::ListItem& item) {
         std::string name(item.name);
         if (!groups_with_items_.count(name)) return;
         if (!kept(item_ref(*r, "", name, item.json)) || !seen_related_.insert(item_key(*r, "", name)).second) return;

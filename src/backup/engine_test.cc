@@ -53,9 +53,10 @@ class BackupEngine : public ::testing::Test {
     RunResult result;
     std::map<std::string, std::string> entries;  // tarball path → content
     json resource_list;
+    std::string log;
   };
 
-  Output run(api::BackupSpec spec) {
+  Output run(api::BackupSpec spec, std::function<void(int, int)> on_progress = {}) {
     kube::testing::Client client(config_from(kubelite_->kubeconfig));
     api::Backup backup;
     backup.metadata.namespace_ = "velero";
@@ -65,10 +66,12 @@ class BackupEngine : public ::testing::Test {
     std::string tarball;
     RunOptions options;
     options.page_size = 100;
+    options.on_progress = std::move(on_progress);
     Output out;
     out.result = run_backup(backup, *client.transport, client.discovery,
                             [&](const char* data, size_t size) { tarball.append(data, size); }, log, options);
     EXPECT_EQ(log.errors(), 0) << log.text();
+    out.log = log.text();
     size_t at = 0;
     archive::TarballReader reader([&](char* buffer, size_t capacity) {  // it reads the gzip stream itself
       size_t n = tarball.copy(buffer, capacity, at);
@@ -119,6 +122,40 @@ TEST_F(BackupEngine, ResourceListIsSortedAndMatchesTheTarball) {
   auto items = std::count_if(out.entries.begin(), out.entries.end(),
                              [](const auto& entry) { return entry.first.rfind("resources/", 0) == 0; });
   EXPECT_EQ(out.result.items_backed_up * 2, items);
+}
+
+TEST_F(BackupEngine, ExpiredContinueTokenRestartsTheListWithoutDuplicates) {
+  api::BackupSpec spec;
+  spec.included_namespaces = {"*"};
+  spec.included_resources = {"configmaps"};
+  kube::testing::Client other(config_from(kubelite_->kubeconfig));
+  auto config_maps = other.discovery.resolve("configmaps");
+  bool evicted = false;
+  auto out = run(spec, [&](int, int backed_up) {
+    // Mid-list (page size 100): 33 other paged lists push this backup's list snapshot out of kubelite's
+    // 32, so its next continue token answers 410.
+    if (evicted || backed_up < 150) return;
+    evicted = true;
+    for (int i = 0; i < 33; ++i) {
+      kube::ListOptions page;
+      page.page_size = 1;
+      auto first_page_only = [&](const kube::ListItem&) { throw std::runtime_error("stop"); };
+      try {
+        other.dynamic.list(config_maps, "a", page, first_page_only);
+      } catch (const std::runtime_error&) {
+      }
+    }
+  });
+  ASSERT_TRUE(evicted);
+  EXPECT_NE(out.log.find("continue token of the list expired"), std::string::npos) << out.log;
+  auto listed = out.resource_list["v1/ConfigMap"].get<std::vector<std::string>>();
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
+  EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()).size(), listed.size());
+  EXPECT_GE(listed.size(), 750u);
+  auto items = std::count_if(out.entries.begin(), out.entries.end(),
+                             [](const auto& entry) { return entry.first.rfind("resources/configmaps/namespaces/", 0) == 0; });
+  EXPECT_EQ(static_cast<size_t>(items), listed.size());
+  EXPECT_EQ(out.result.items_backed_up, static_cast<int>(listed.size()));
 }
 
 TEST_F(BackupEngine, EmptySelectionStillWritesAValidResourceList) {
