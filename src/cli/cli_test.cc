@@ -13,6 +13,10 @@ TEST(Flags, StringArrayLastWinsMapsAccumulate) {
   EXPECT_EQ(m.size(), 3u);
   EXPECT_EQ(m["c"], "3");
   EXPECT_THROW(cli::parse_map_flag({"novalue"}, "--labels"), std::invalid_argument);
+  // --default-volume-snapshot-locations: provider:name pairs.
+  EXPECT_EQ(cli::parse_map_flag({"aws:east,gcp:main"}, "--default-volume-snapshot-locations", ':'),
+            (std::map<std::string, std::string>{{"aws", "east"}, {"gcp", "main"}}));
+  EXPECT_THROW(cli::parse_map_flag({"aws=east"}, "--default-volume-snapshot-locations", ':'), std::invalid_argument);
   EXPECT_EQ(cli::parse_optional_bool({}, "--x"), std::nullopt);
   EXPECT_EQ(cli::parse_optional_bool({"true"}, "--x"), true);
   EXPECT_EQ(cli::parse_optional_bool({"false"}, "--x"), false);

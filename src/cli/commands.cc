@@ -157,15 +157,16 @@ kube::ApiResource Session::velero(const std::string& resource) {
 
 kube::ApiResource Session::core(const std::string& resource) { return discovery().lookup("", "v1", resource); }
 
-std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag) {
+std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag,
+                                                  char delimiter) {
   std::map<std::string, std::string> out;
   for (const auto& value : values)
     for (const auto& entry : split(value, ',')) {
       if (entry.empty()) continue;
-      auto eq = entry.find('=');
+      auto eq = entry.find(delimiter);
       if (eq == std::string::npos)
         throw std::invalid_argument("invalid argument \"" + value + "\" for \"" + flag + "\" flag: " + entry +
-                                    " is not of the form key=value");
+                                    " is not of the form key" + delimiter + "value");
       out[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
   return out;

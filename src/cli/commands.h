@@ -92,7 +92,8 @@ int location_get(Session& session, const std::vector<std::string>& names, const 
 int install_crds(Session& session, std::ostream& out);
 
 // "a=1,b=2" → map (Velero's map flags); throws on an entry without '='.
-std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag);
+std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag,
+                                                  char delimiter = '=');
 // Velero's stringArray: the last occurrence wins, split on commas.
 std::vector<std::string> last_csv(const std::vector<std::string>& values);
 // Tri-state flags: "" (bare) or true/false.

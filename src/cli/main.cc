@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
   // ---- server ----------------------------------------------------------------------------------------------
   controller::ServerOptions so;
   std::string log_level = "info", log_format = "text", ttl = "720h", validation = "1m";
-  std::vector<std::string> disabled;
+  std::vector<std::string> disabled, default_vsls;
   auto* server = app.add_subcommand("server", "Run the arca server");
   server->add_option("--log-level", log_level, "The level at which to log: trace, debug, info, warning, error, fatal, panic");
   server->add_option("--log-format", log_format, "The format for log output: text, json");
@@ -235,6 +235,8 @@ int main(int argc, char** argv) {
   server->add_option("--client-burst", so.client_burst, "Maximum number of requests in a burst (default 1000)");
   server->add_option("--client-page-size", so.settings.client_page_size, "Page size of LIST requests (0: no paging)");
   server->add_option("--disable-controllers", disabled, "Controllers to disable")->delimiter(',');
+  server->add_option("--default-volume-snapshot-locations", default_vsls,
+                     "Volume snapshot location per provider for backups that name none (provider1:name1,provider2:name2)");
   server->callback([&] {
     action = [&] {
       setup_logging({log_level, parse_log_format(log_format)});
@@ -244,6 +246,8 @@ int main(int argc, char** argv) {
       so.settings.default_backup_ttl = parse_duration(ttl);
       so.settings.store_validation_frequency = parse_duration(validation);
       so.disabled_controllers = disabled;
+      so.settings.default_volume_snapshot_locations =
+          cli::parse_map_flag(default_vsls, "--default-volume-snapshot-locations", ':');
       controller::SystemClock clock;
       controller::run_server(so, clock);
       return 0;

@@ -385,6 +385,7 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     auto data = ctx.discovery.data();
     in.resource_known = [&](const std::string& n) { return kube::resolve_resource(*data, n) != nullptr; };
     in.cluster_version = cluster_version(ctx);
+    in.default_snapshot_locations = ctx.settings.default_volume_snapshot_locations;
     client.list(ctx.discovery.lookup("velero.io", "v1", "volumesnapshotlocations"), ns, {},
                 [&](const kube::ListItem& item) {
                   in.snapshot_locations.push_back(item.parse().get<api::VolumeSnapshotLocation>());

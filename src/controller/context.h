@@ -1,6 +1,7 @@
 #pragma once
 // What every controller of `arca server` shares: the API connection, the clock, the server's settings
 // and the velero.io resources resolved once through discovery.
+#include <map>
 #include <string>
 
 #include "controller/clock.h"
@@ -19,6 +20,7 @@ struct ServerSettings {
   std::string default_backup_storage_location = "default";
   Duration store_validation_frequency = std::chrono::minutes(1);
   int client_page_size = 500;
+  std::map<std::string, std::string> default_volume_snapshot_locations;  // provider → VSL name
 };
 
 struct ServerContext {

@@ -393,7 +393,17 @@ class ServerThrough {
 // §1.3: backups queue behind the running one (Queued with a position, shown by get and describe) and run
 // one at a time in order. A deliberately slow server keeps the first one running.
 TEST_F(BackupIntegration, QueuedBackupsRunOneAtATime) {
-  ServerThrough slow("", {"--client-page-size", "1", "--client-qps", "20", "--client-burst", "1"});
+  // Two VSLs of one provider: the server's --default-volume-snapshot-locations picks one.
+  for (const char* name : {"az-1", "az-2"})
+    ASSERT_EQ(cluster->arca({"snapshot-location", "create", name, "--provider", "azure"}).exit_code, 0);
+  struct RemoveVsls {
+    ~RemoveVsls() {
+      for (const char* name : {"az-1", "az-2"})
+        cluster->client().remove(cluster->resource("velero.io", "volumesnapshotlocations"), "velero", name);
+    }
+  } remove_vsls;
+  ServerThrough slow("", {"--client-page-size", "1", "--client-qps", "20", "--client-burst", "1",
+                          "--default-volume-snapshot-locations", "azure:az-2"});
   ASSERT_EQ(cluster->arca({"backup", "create", "queue-first", "--include-namespaces", "ns2"}).exit_code, 0);
   auto first = cluster->wait_for_phase("queue-first", {"InProgress"});
   ASSERT_EQ(first["status"]["phase"], "InProgress") << first.dump();
@@ -412,6 +422,7 @@ TEST_F(BackupIntegration, QueuedBackupsRunOneAtATime) {
   EXPECT_FALSE(second["status"].contains("queuePosition"));  // reset to 0 (omitted) on dequeue
   first = cluster->get_backup("queue-first");
   EXPECT_EQ(first["status"]["phase"], "Completed");
+  EXPECT_EQ(cluster->metadata("queue-first")["spec"]["volumeSnapshotLocations"], json({"az-2"}));
   // One at a time: the second started only after the first completed.
   EXPECT_GE(arca::parse_rfc3339(second["status"]["startTimestamp"].get<std::string>()),
             arca::parse_rfc3339(first["status"]["completionTimestamp"].get<std::string>()));
@@ -517,6 +528,19 @@ TEST_F(BackupIntegration, SnapshotLocationsAndResourcePolicy) {
   entries = backup("spec-wins", {"--include-namespaces", "ns2", "--resource-policies-configmap", "no-config-maps",
                                  "--include-namespace-scoped-resources", "configmaps"});
   EXPECT_TRUE(has(entries, "resources/configmaps/namespaces/ns2/cm-a.json"));
+
+  // Two VSLs of one provider and no server default: the backup cannot pick one.
+  for (const char* name : {"gcp-1", "gcp-2"})
+    ASSERT_EQ(cluster->arca({"snapshot-location", "create", name, "--provider", "gcp"}).exit_code, 0);
+  auto ambiguous = cluster->arca({"backup", "create", "vsl-ambiguous", "--include-namespaces", "ns2", "--wait"});
+  EXPECT_NE(ambiguous.out.find("FailedValidation"), std::string::npos) << ambiguous.out << ambiguous.err;
+  EXPECT_NE(cluster->get_backup("vsl-ambiguous")["status"]["validationErrors"].dump().find(
+                "provider gcp has more than one possible volume snapshot location"),
+            std::string::npos);
+  // Naming one resolves it; the other providers' only VSL is added.
+  backup("vsl-named", {"--include-namespaces", "ns2", "--volume-snapshot-locations", "gcp-2"});
+  EXPECT_EQ(cluster->metadata("vsl-named")["spec"]["volumeSnapshotLocations"], json({"only-aws", "gcp-2"}));
+  cluster->client().remove(cluster->resource("velero.io", "volumesnapshotlocations"), "velero", "gcp-2");
 }
 
 // Velero's source-cluster annotations and the status fields it sets on a finished backup.
