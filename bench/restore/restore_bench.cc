@@ -228,6 +228,32 @@ void print_slowest_tiers(int objects, const std::string& log_gz) {
   std::printf("[%d objects] slowest tiers: %s\n", objects, slowest.c_str());
 }
 
+// What the restore warned about, grouped by the message with names and namespaces cut off (the first 50
+// characters), most frequent first: a benchmark's warnings should be the expected ones.
+void print_warning_kinds(int objects, const std::string& results_gz) {
+  std::FILE* file = popen(("gzip -dc " + results_gz).c_str(), "r");
+  std::string text;
+  char buffer[65536];
+  for (size_t n; file != nullptr && (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  if (file != nullptr) pclose(file);
+  json results = json::parse(text, nullptr, false);
+  if (!results.is_object()) return;
+  std::map<std::string, int> kinds;
+  const json warnings = results.value("warnings", json::object());
+  auto count = [&](const json& list) {
+    for (const auto& message : list) kinds[message.get<std::string>().substr(0, 50)]++;
+  };
+  count(warnings.value("velero", json::array()));
+  count(warnings.value("cluster", json::array()));
+  const json namespaces = warnings.value("namespaces", json::object());
+  for (const auto& [ns, list] : namespaces.items()) count(list);
+  std::vector<std::pair<int, std::string>> sorted;
+  for (const auto& [kind, n] : kinds) sorted.emplace_back(n, kind);
+  std::sort(sorted.rbegin(), sorted.rend());
+  for (size_t i = 0; i < sorted.size() && i < 5; ++i)
+    std::printf("[%d objects] warning x%d: %s...\n", objects, sorted[i].first, sorted[i].second.c_str());
+}
+
 void run(int objects, int loader_workers, const std::vector<std::string>& server_flags) {
   testsupport::TempDir work;
   const std::string store = work.file("store");
@@ -279,6 +305,7 @@ void run(int objects, int loader_workers, const std::vector<std::string>& server
                 objects, idle_kib / 1024.0, peak_kib / 1024.0, server_cpu, kubelite_cpu);
     stop_server(server);
     print_slowest_tiers(objects, store + "/bucket/restores/bench-restore/restore-bench-restore-logs.gz");
+    print_warning_kinds(objects, store + "/bucket/restores/bench-restore/restore-bench-restore-results.gz");
   }
 
   long created = 0, failed = 0;
