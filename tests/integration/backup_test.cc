@@ -584,6 +584,15 @@ TEST_F(BackupIntegration, ZKilledServerLeavesNoUsableBackup) {
   b = cluster->wait_for_phase("interrupted", {"Failed"});
   EXPECT_EQ(b["status"]["phase"], "Failed");
   EXPECT_NE(b["status"]["failureReason"].get<std::string>().find("server starting"), std::string::npos);
+  // As in Velero nothing of an interrupted run is uploaded: describe gives the reason, logs say in one line
+  // that there are none.
+  auto describe = cluster->arca({"backup", "describe", "interrupted"});
+  EXPECT_NE(describe.out.find("Failure reason:  found a backup with status \"InProgress\" during the server starting"),
+            std::string::npos)
+      << describe.out;
+  auto logs = cluster->arca({"backup", "logs", "interrupted"});
+  EXPECT_EQ(logs.exit_code, 1);
+  EXPECT_EQ(logs.err, "An error occurred: logs for backup \"interrupted\" are not available in object storage\n");
   auto store = arca::store::open_local_store(cluster->store_root(), "bucket");
   auto usable = arca::persistence::list_backups(*store, arca::persistence::make_layout(""));
   EXPECT_EQ(std::count(usable.begin(), usable.end(), "interrupted"), 0);
