@@ -165,6 +165,43 @@ int dry_run(Session& s, const api::Restore& restore, std::ostream& out) {
   return 0;
 }
 
+std::string cell(const std::optional<Timestamp>& t) { return t ? format_rfc3339(*t) : "<nil>"; }
+
+// Velero's restore columns, then kubectl's printer extras: a column per -L label (headed by the key's last path
+// segment, upper-cased), then LABELS with --show-labels.
+std::string restore_table(const std::vector<api::Restore>& restores, const RestoreFlags& f) {
+  std::vector<std::string> label_columns;  // every -L counts, each a comma-separated list
+  for (const auto& value : f.label_columns)
+    for (size_t start = 0, comma; start <= value.size(); start = comma + 1) {
+      comma = std::min(value.find(',', start), value.size());
+      if (comma > start) label_columns.push_back(value.substr(start, comma - start));
+    }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "BACKUP", "STATUS", "STARTED", "COMPLETED", "ERRORS", "WARNINGS", "CREATED", "SELECTOR"}};
+  for (const auto& key : label_columns) {
+    std::string header = key.substr(key.rfind('/') + 1);
+    std::transform(header.begin(), header.end(), header.begin(), ::toupper);
+    rows[0].push_back(header);
+  }
+  if (f.show_labels) rows[0].push_back("LABELS");
+  for (const auto& r : restores) {
+    rows.push_back({r.metadata.name, r.spec.backup_name, phase_of(r), cell(r.status.start_timestamp),
+                    cell(r.status.completion_timestamp), std::to_string(r.status.errors),
+                    std::to_string(r.status.warnings), cell(r.metadata.creation_timestamp),
+                    format_label_selector(r.spec.label_selector ? &*r.spec.label_selector : nullptr)});
+    for (const auto& key : label_columns) {
+      auto value = r.metadata.labels.find(key);
+      rows.back().push_back(value == r.metadata.labels.end() ? "" : value->second);
+    }
+    if (f.show_labels) {
+      std::string labels;
+      for (const auto& [key, value] : r.metadata.labels) labels += (labels.empty() ? "" : ",") + key + "=" + value;
+      rows.back().push_back(labels.empty() ? "<none>" : labels);
+    }
+  }
+  return text_table(rows);
+}
+
 // --from-schedule checks that the schedule has backups; with --allow-partially-failed the CLI itself picks the
 // newest Completed or PartiallyFailed one (by startTimestamp) and sends its name instead of the schedule's, since
 // the server only takes Completed backups of a schedule (velero-cli.md §6).
@@ -193,6 +230,10 @@ int create(Session& s, const RestoreFlags& f, std::ostream& out) {
   api::Restore r = build_restore(s, f);
   if (!f.from_schedule.empty()) resolve_schedule(s, f, r);
   if (f.dry_run) return dry_run(s, r, out);
+  if (f.output == "table") {  // printed, not submitted, as any -o on create
+    out << restore_table({r}, f);
+    return 0;
+  }
   if (!f.output.empty()) {
     if (f.output != "json" && f.output != "yaml") throw std::invalid_argument("invalid output format '" + f.output + "'");
     json object = r;
@@ -243,8 +284,6 @@ std::vector<api::Restore> select(Session& s, const std::vector<std::string>& nam
   return restores;
 }
 
-std::string cell(const std::optional<Timestamp>& t) { return t ? format_rfc3339(*t) : "<nil>"; }
-
 int get(Session& s, const RestoreFlags& f, std::ostream& out) {
   auto restores = select(s, f.names, f.list_selector);
   if (f.get_output == "json" || f.get_output == "yaml") {
@@ -259,37 +298,7 @@ int get(Session& s, const RestoreFlags& f, std::ostream& out) {
     return 0;
   }
   if (f.get_output != "table") throw std::invalid_argument("invalid output format '" + f.get_output + "'");
-  // kubectl's printer: a column per -L label (headed by the key's last path segment, upper-cased), then LABELS.
-  std::vector<std::string> label_columns;  // every -L counts, each a comma-separated list
-  for (const auto& value : f.label_columns)
-    for (size_t start = 0, comma; start <= value.size(); start = comma + 1) {
-      comma = std::min(value.find(',', start), value.size());
-      if (comma > start) label_columns.push_back(value.substr(start, comma - start));
-    }
-  std::vector<std::vector<std::string>> rows = {
-      {"NAME", "BACKUP", "STATUS", "STARTED", "COMPLETED", "ERRORS", "WARNINGS", "CREATED", "SELECTOR"}};
-  for (const auto& key : label_columns) {
-    std::string header = key.substr(key.rfind('/') + 1);
-    std::transform(header.begin(), header.end(), header.begin(), ::toupper);
-    rows[0].push_back(header);
-  }
-  if (f.show_labels) rows[0].push_back("LABELS");
-  for (const auto& r : restores) {
-    rows.push_back({r.metadata.name, r.spec.backup_name, phase_of(r), cell(r.status.start_timestamp),
-                    cell(r.status.completion_timestamp), std::to_string(r.status.errors),
-                    std::to_string(r.status.warnings), cell(r.metadata.creation_timestamp),
-                    format_label_selector(r.spec.label_selector ? &*r.spec.label_selector : nullptr)});
-    for (const auto& key : label_columns) {
-      auto value = r.metadata.labels.find(key);
-      rows.back().push_back(value == r.metadata.labels.end() ? "" : value->second);
-    }
-    if (f.show_labels) {
-      std::string labels;
-      for (const auto& [key, value] : r.metadata.labels) labels += (labels.empty() ? "" : ",") + key + "=" + value;
-      rows.back().push_back(labels.empty() ? "<none>" : labels);
-    }
-  }
-  out << text_table(rows);
+  out << restore_table(restores, f);
   return 0;
 }
 
@@ -470,7 +479,9 @@ void add_restore_commands(CLI::App& app, const Globals& globals, std::function<i
   create_cmd->add_option("--annotations", f.annotations, "Annotations to apply to the restore");
   create_cmd->add_flag("-w,--wait", f.wait, "Wait for the operation to complete");
   create_cmd->add_flag("--dry-run", f.dry_run, "Show per object what the restore would do (create, skip as identical, or differs, with a diff) without changing anything");
-  create_cmd->add_option("-o,--output", f.output, "Print the restore as json or yaml instead of creating it");
+  create_cmd->add_option("-o,--output", f.output, "Print the restore as table, json or yaml instead of creating it");
+  create_cmd->add_option("-L,--label-columns", f.label_columns, "Labels to show as columns with -o table (comma-separated)");
+  create_cmd->add_flag("--show-labels", f.show_labels, "Show the labels in the last column with -o table");
   create_cmd->callback(run(create));
 
   auto* get_cmd = restore->add_subcommand("get", "Get restores");

@@ -174,6 +174,14 @@ TEST_F(RestoreCliTest, GetSelectsByLabelAndShowsLabels) {
               ::testing::ContainsRegex("lab-1 .*<none> +blue +shop +db +app.kubernetes.io/part-of=shop,team=blue,tier=db\n"));
   // No part-of or tier label on lab-2: empty cells, as kubectl's printer leaves them.
   EXPECT_THAT(labelled.output, ::testing::ContainsRegex("lab-2 .*<none> +red +team=red\n"));
+
+  // `create -o table` prints the row it would submit, with the same columns, and creates nothing.
+  auto printed = arca({"restore", "create", "lab-3", "--from-backup", "cli-b3", "--labels", "team=green", "-o", "table",
+                       "-L", "team", "--show-labels"});
+  ASSERT_EQ(printed.status, 0) << printed.output;
+  EXPECT_THAT(printed.output, ::testing::ContainsRegex("NAME +BACKUP +STATUS .* SELECTOR +TEAM +LABELS\n"));
+  EXPECT_THAT(printed.output, ::testing::ContainsRegex("lab-3 +cli-b3 +New .* green +team=green\n"));
+  EXPECT_THROW(cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "lab-3"), kube::KubeError);
 }
 
 TEST_F(RestoreCliTest, AllowPartiallyFailedPicksTheNewestUsableBackupOfTheSchedule) {
