@@ -487,7 +487,8 @@ bool Api::Impl::run_workload_status() {
   // A bounded batch per pass, so that the store lock is released between batches even when a restore or a
   // bulk load has queued tens of thousands.
   std::vector<std::pair<std::string, std::string>> batch;
-  while (!workloads_to_report.empty() && batch.size() < 500) batch.push_back(workloads_to_report.extract(workloads_to_report.begin()).value());
+  while (!workloads_to_report.empty() && batch.size() < 500)
+    batch.push_back(workloads_to_report.extract(workloads_to_report.begin()).value());
   bool progress = false;
   for (const auto& [storage_id, key] : batch) {
     ObjectPtr o = store.get(storage_id, key);
