@@ -335,8 +335,10 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
 ReconcileFn backup_reconciler(ServerContext& ctx) {
   return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
     if (!cached) return {};
-    // The queue controller hands backups over as ReadyToStart (§1.3).
-    if (cached->value("/status/phase"_json_pointer, std::string()) != "ReadyToStart") return {};
+    // The queue controller hands backups over as ReadyToStart (§1.3). New ones are only read here to fail
+    // those arca cannot decode, which the queue leaves alone.
+    auto cached_phase = cached->value("/status/phase"_json_pointer, std::string());
+    if (cached_phase != "ReadyToStart" && cached_phase != "New" && !cached_phase.empty()) return {};
     // The informer may lag behind our own writes: decide on the server's copy.
     const std::string ns = cached->at("metadata").value("namespace", ""), name = cached->at("metadata").value("name", "");
     kube::DynamicClient client(ctx.transport);

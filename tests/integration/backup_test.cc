@@ -215,6 +215,7 @@ TEST_F(BackupIntegration, InvalidSpecsFailValidation) {
       {"old-and-new", {{"includedResources", {"pods"}}, {"includedClusterScopedResources", {"storageclasses"}}}},
       {"exclude-star", {{"excludedResources", {"*"}}}},
       {"unknown-location", {{"storageLocation", "nowhere"}}},
+      {"unreadable-ttl", {{"ttl", "3 days"}}},  // the API accepts any string; arca cannot read it
   };
   for (const auto& [name, spec] : cases)
     cluster->client().create(backups, "velero",
