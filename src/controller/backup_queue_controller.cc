@@ -34,7 +34,8 @@ std::map<std::string, QueueChange> next_queue_state(const std::vector<api::Backu
     return a->status.queue_position < b->status.queue_position;
   });
   std::stable_sort(fresh.begin(), fresh.end(), [](const api::Backup* a, const api::Backup* b) {
-    auto ta = a->metadata.creation_timestamp.value_or(Timestamp{}), tb = b->metadata.creation_timestamp.value_or(Timestamp{});
+    auto ta = a->metadata.creation_timestamp.value_or(Timestamp{}),
+         tb = b->metadata.creation_timestamp.value_or(Timestamp{});
     return ta != tb ? ta < tb : a->metadata.name < b->metadata.name;
   });
   queued.insert(queued.end(), fresh.begin(), fresh.end());
@@ -43,7 +44,8 @@ std::map<std::string, QueueChange> next_queue_state(const std::vector<api::Backu
   int position = 0;
   for (const auto* b : queued) {
     bool starts = !running && b == queued.front();
-    QueueChange next = starts ? QueueChange{BackupPhase::ReadyToStart, 0} : QueueChange{BackupPhase::Queued, ++position};
+    QueueChange next =
+        starts ? QueueChange{BackupPhase::ReadyToStart, 0} : QueueChange{BackupPhase::Queued, ++position};
     if (next != QueueChange{b->status.phase, b->status.queue_position}) changes[b->metadata.name] = next;
   }
   return changes;
@@ -62,8 +64,8 @@ ReconcileFn backup_queue_reconciler(ServerContext& ctx) {
           }
         });
     for (const auto& [name, change] : next_queue_state(backups)) {
-      const auto* before = &*std::find_if(backups.begin(), backups.end(),
-                                          [&](const api::Backup& b) { return b.metadata.name == name; });
+      const auto* before =
+          &*std::find_if(backups.begin(), backups.end(), [&](const api::Backup& b) { return b.metadata.name == name; });
       update_object<api::Backup>(ctx.transport, ctx.backups, ctx.settings.namespace_name, name, [&](api::Backup& b) {
         // Someone moved it meanwhile (deleted, started): the next event decides again.
         if (b.status.phase != before->status.phase || b.status.queue_position != before->status.queue_position)

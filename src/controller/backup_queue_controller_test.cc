@@ -27,27 +27,26 @@ TEST(BackupQueue, FirstNewBackupIsReadyToStart) {
 
 // While one runs, new ones queue behind the highest position, in creation order.
 TEST(BackupQueue, NewBackupsQueueBehindTheRunningOne) {
-  auto changes = next_queue_state({backup("running", BackupPhase::InProgress),
-                                   backup("q1", BackupPhase::Queued, 1),
+  auto changes = next_queue_state({backup("running", BackupPhase::InProgress), backup("q1", BackupPhase::Queued, 1),
                                    backup("later", BackupPhase::New, 0, "2024-01-01T00:00:02Z"),
                                    backup("earlier", BackupPhase::unset, 0, "2024-01-01T00:00:01Z")});
   EXPECT_EQ(changes, (std::map<std::string, QueueChange>{{"earlier", {BackupPhase::Queued, 2}},
                                                          {"later", {BackupPhase::Queued, 3}}}));
   // Nothing changes while the state already is what the queue says.
-  EXPECT_TRUE(next_queue_state({backup("running", BackupPhase::FinalizingPartiallyFailed),
-                                backup("q1", BackupPhase::Queued, 1)})
+  EXPECT_TRUE(next_queue_state(
+                  {backup("running", BackupPhase::FinalizingPartiallyFailed), backup("q1", BackupPhase::Queued, 1)})
                   .empty());
 }
 
 // When the running backup finishes, the first queued one starts and the rest move up.
 TEST(BackupQueue, FinishedBackupLetsTheFirstQueuedStart) {
-  auto changes = next_queue_state({backup("finished", BackupPhase::PartiallyFailed),
-                                   backup("q2", BackupPhase::Queued, 2), backup("q3", BackupPhase::Queued, 3),
-                                   backup("q1", BackupPhase::Queued, 1)});
+  auto changes =
+      next_queue_state({backup("finished", BackupPhase::PartiallyFailed), backup("q2", BackupPhase::Queued, 2),
+                        backup("q3", BackupPhase::Queued, 3), backup("q1", BackupPhase::Queued, 1)});
   EXPECT_EQ(changes, (std::map<std::string, QueueChange>{{"q1", {BackupPhase::ReadyToStart, 0}},
                                                          {"q2", {BackupPhase::Queued, 1}},
                                                          {"q3", {BackupPhase::Queued, 2}}}));
   // A ReadyToStart backup that has not been picked up yet counts as running: one at a time.
-  EXPECT_TRUE(next_queue_state({backup("ready", BackupPhase::ReadyToStart), backup("q1", BackupPhase::Queued, 1)})
-                  .empty());
+  EXPECT_TRUE(
+      next_queue_state({backup("ready", BackupPhase::ReadyToStart), backup("q1", BackupPhase::Queued, 1)}).empty());
 }

@@ -197,7 +197,8 @@ TEST(PrepareBackup, UnknownSnapshotLocationFailsValidation) {
 TEST(PrepareBackup, ResourcePolicyMustExistAndParse) {
   auto location = available_location();
   std::map<std::string, std::map<std::string, std::string>> config_maps = {
-      {"good", {{"policy.yaml", "version: v1\nincludeExcludePolicy:\n  excludedNamespaceScopedResources: [secrets]\n"}}},
+      {"good",
+       {{"policy.yaml", "version: v1\nincludeExcludePolicy:\n  excludedNamespaceScopedResources: [secrets]\n"}}},
       {"bad-version", {{"p", "version: v2\n"}}},
       {"two-keys", {{"a", "version: v1\n"}, {"b", "version: v1\n"}}},
   };
@@ -221,10 +222,12 @@ TEST(PrepareBackup, ResourcePolicyMustExistAndParse) {
 
   auto errors = run("missing", [](auto&) {});
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0], "failed to get resource policies velero/missing configmap with err configmaps \"missing\" not found");
+  EXPECT_EQ(errors[0],
+            "failed to get resource policies velero/missing configmap with err configmaps \"missing\" not found");
   errors = run("bad-version", [](auto&) {});
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0], "resource policies velero/bad-version: incompatible version number v2 with supported version v1");
+  EXPECT_EQ(errors[0],
+            "resource policies velero/bad-version: incompatible version number v2 with supported version v1");
   EXPECT_EQ(run("two-keys", [](auto&) {}).size(), 1u);
   EXPECT_EQ(run("good", [](auto& s) { s.included_resources = {"pods"}; }).size(), 1u);
   // Another kind is not a resource policy Velero loads.

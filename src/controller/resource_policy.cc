@@ -79,7 +79,8 @@ ResourcePolicies parse_resource_policies(const std::map<std::string, std::string
   }
   require_known_keys(doc, {"version", "volumePolicies", "includeExcludePolicy"}, "the policy");
   ResourcePolicies out;
-  out.version = doc.is_object() && doc.contains("version") && doc["version"].is_string() ? doc["version"].get<std::string>() : "";
+  out.version =
+      doc.is_object() && doc.contains("version") && doc["version"].is_string() ? doc["version"].get<std::string>() : "";
   if (out.version != "v1")
     throw std::invalid_argument("incompatible version number " + out.version + " with supported version v1");
 
@@ -130,8 +131,10 @@ void apply_include_exclude_policy(api::BackupSpec& spec, const IncludeExcludePol
   // is never counted twice.
   const auto cluster_in = spec.included_cluster_scoped_resources, cluster_ex = spec.excluded_cluster_scoped_resources;
   const auto ns_in = spec.included_namespace_scoped_resources, ns_ex = spec.excluded_namespace_scoped_resources;
-  add_unmentioned(spec.included_cluster_scoped_resources, policy.included_cluster_scoped_resources, cluster_in, cluster_ex);
-  add_unmentioned(spec.excluded_cluster_scoped_resources, policy.excluded_cluster_scoped_resources, cluster_in, cluster_ex);
+  add_unmentioned(spec.included_cluster_scoped_resources, policy.included_cluster_scoped_resources, cluster_in,
+                  cluster_ex);
+  add_unmentioned(spec.excluded_cluster_scoped_resources, policy.excluded_cluster_scoped_resources, cluster_in,
+                  cluster_ex);
   add_unmentioned(spec.included_namespace_scoped_resources, policy.included_namespace_scoped_resources, ns_in, ns_ex);
   add_unmentioned(spec.excluded_namespace_scoped_resources, policy.excluded_namespace_scoped_resources, ns_in, ns_ex);
 }

@@ -3,11 +3,10 @@
 // spec.resourcePolicy whose single data value is YAML. The backup controller loads and validates it before
 // a run (problems are validation errors) and hands its include/exclude policy to the collection.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "api/types.h"
 

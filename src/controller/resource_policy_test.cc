@@ -41,7 +41,8 @@ includeExcludePolicy:
   EXPECT_EQ(p.volume_policies[1].action, "fs-backup");
   ASSERT_TRUE(p.include_exclude);
   EXPECT_EQ(p.include_exclude->included_cluster_scoped_resources, std::vector<std::string>{"persistentvolumes"});
-  EXPECT_EQ(p.include_exclude->excluded_namespace_scoped_resources, (std::vector<std::string>{"secrets", "configmaps"}));
+  EXPECT_EQ(p.include_exclude->excluded_namespace_scoped_resources,
+            (std::vector<std::string>{"secrets", "configmaps"}));
 }
 
 // Velero decodes strictly and validates: each of these is one line naming the problem.
@@ -62,7 +63,8 @@ TEST(ResourcePolicies, RejectsWhatVeleroRejects) {
   EXPECT_NE(error_of("version: [v1\n"), "");
   EXPECT_NE(error_of(""), "");  // an empty document has no version either
   EXPECT_THROW(parse_resource_policies({}), std::invalid_argument);
-  EXPECT_EQ(error_of("version: v1\nvolumePolicies:\n- conditions: {capacity: \",5Gi\"}\n  action: {type: snapshot}\n"), "");
+  EXPECT_EQ(error_of("version: v1\nvolumePolicies:\n- conditions: {capacity: \",5Gi\"}\n  action: {type: snapshot}\n"),
+            "");
 }
 
 // What the Backup's own lists say wins; the policy fills in the rest.

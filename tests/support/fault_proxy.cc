@@ -65,10 +65,14 @@ std::string header(std::string_view head, std::string_view name) {
 
 std::string reason_of(int status) {
   switch (status) {
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 500: return "InternalError";
-    default: return "Unknown";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 500:
+      return "InternalError";
+    default:
+      return "Unknown";
   }
 }
 
@@ -76,7 +80,8 @@ std::string reason_of(int status) {
 
 FaultProxy::FaultProxy(const std::string& upstream_url) {
   const std::string scheme = "http://";
-  if (upstream_url.rfind(scheme, 0) != 0) throw std::invalid_argument("FaultProxy needs an http:// upstream: " + upstream_url);
+  if (upstream_url.rfind(scheme, 0) != 0)
+    throw std::invalid_argument("FaultProxy needs an http:// upstream: " + upstream_url);
   std::string host_port = upstream_url.substr(scheme.size());
   host_port = host_port.substr(0, host_port.find('/'));
   auto colon = host_port.rfind(':');
@@ -140,8 +145,8 @@ std::string FaultProxy::answer_for(std::string_view method, std::string_view tar
   // A Kubernetes Status, as the API server sends for refused requests.
   std::string body = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" + message +
                      R"(","reason":")" + reason + R"(","code":)" + std::to_string(status_) + "}";
-  return "HTTP/1.1 " + std::to_string(status_) + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status_) + " " + reason +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 void FaultProxy::accept_loop() {
