@@ -1640,6 +1640,40 @@ class CustomResourceSubresources(Base):
         self.assertEqual(SERVER.get("/apis/stable.example.com/v1/namespaces/%s/blouses" % NS).status, 404)
 
 
+class BulkLoad(Base):
+    """--load: manifests created at start; the server answers only once the controllers have caught up."""
+
+    def test_load_serves_a_settled_cluster(self):
+        load = tempfile.mkdtemp(prefix="kubelite-load-")
+        try:
+            items = [deployment("loaded-%d" % i) for i in range(3)]
+            for d in items:
+                d["metadata"]["namespace"] = "bulk"
+            items.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np", "namespace": "bulk"},
+                          "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
+            with open(os.path.join(load, "objects.json"), "w") as f:
+                json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+            server = Kubelite(extra_args=["--load", load])
+            try:
+                for i in range(3):
+                    d = server.get("/apis/apps/v1/namespaces/bulk/deployments/loaded-%d" % i)
+                    self.assertEqual(d.status, 200, d)
+                    # Reported before the first request was served, by the status controller (its own entry).
+                    self.assertEqual(d.json["status"]["observedGeneration"], 1, d.json)
+                    self.assertEqual([(m["manager"], m.get("subresource")) for m in d.json["metadata"]["managedFields"]],
+                                     [("kubelite-load", None), ("kube-controller-manager", "status")])
+                svc = server.get("/api/v1/namespaces/bulk/services/np").json
+                self.assertTrue(30000 <= svc["spec"]["ports"][0]["nodePort"] <= 32767, svc)
+                # Loading and settling are not changes a watch replays.
+                w = server.get("/apis/apps/v1/namespaces/bulk/deployments?watch=1&timeoutSeconds=1&resourceVersion=1")
+                self.assertEqual(w.status, 200)
+                self.assertIn("Expired", w.body.decode())
+            finally:
+                server.cleanup()
+        finally:
+            shutil.rmtree(load, ignore_errors=True)
+
+
 class Persistence(Base):
     """--data-dir: state survives a restart, including after kill -9."""
 
