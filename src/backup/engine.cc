@@ -227,7 +227,28 @@ class Run {
         options_(options),
         tar_(tar_out, archive::TarballOptions{options.gzip}) {}
 
+  // A fatal error ends collection early, yet the tarball is still closed and the resource list written
+  // (as Velero's deferred Close does), so a Failed backup stores a valid archive of what it collected.
   RunResult run() {
+    try {
+      collect_everything();
+    } catch (const std::exception& e) {
+      result_.fatal_error = e.what();
+    }
+    try {
+      tar_.finish();
+    } catch (const std::exception& e) {
+      if (result_.fatal_error.empty()) result_.fatal_error = e.what();
+    }
+    if (result_.fatal_error.empty())
+      log_.info("Backed up a total of " + std::to_string(result_.items_backed_up) + " items");
+    result_.total_items = std::max(result_total_, result_.items_backed_up);
+    result_.resource_list = resource_list_.finish();
+    return std::move(result_);
+  }
+
+ private:
+  void collect_everything() {
     list_namespaces();
     std::vector<std::string> existing;
     for (const auto& ns : namespaces_) existing.push_back(ns.name);
@@ -255,13 +276,8 @@ class Run {
     }
     back_up_namespaces();
     back_up_crds();
-    tar_.finish();
-    log_.info("Backed up a total of " + std::to_string(result_.items_backed_up) + " items");
-    result_.resource_list = resource_list_.finish();
-    return std::move(result_);
   }
 
- private:
   void list_namespaces() {
     const auto* r = preferred("", "namespaces");
     if (!r) throw std::runtime_error("the server has no namespaces resource");

@@ -27,6 +27,10 @@ struct RunOptions {
 };
 
 struct RunResult {
+  // Why the run stopped early (listing namespaces, discovery, the tar sink failed); empty when it ran through.
+  // What it collected until then is still a valid tarball and resource list.
+  std::string fatal_error;
+  int total_items = 0;  // items seen, including those the filters then skipped
   int items_backed_up = 0;
   int hooks_attempted = 0;
   // `B-resource-list.json.gz` content before gzip: {"<apiVersion>/<Kind>": ["ns/name", ...sorted]}, compact,
@@ -36,7 +40,7 @@ struct RunResult {
 
 // Backs up what `backup.spec` selects (spec defaults already filled in by the controller) into a
 // gzip'd tar written to `tar_out`. Per-item problems are logged as errors (⇒ PartiallyFailed); fatal ones
-// (listing namespaces, discovery, the tar sink) throw.
+// (listing namespaces, discovery, the tar sink) end the run with RunResult::fatal_error set.
 RunResult run_backup(const api::Backup& backup, kube::Transport& transport, kube::Discovery& discovery,
                      const archive::ByteSink& tar_out, BackupLog& log, const RunOptions& options = {});
 

@@ -10,6 +10,7 @@
 
 #include "archive/tarball_reader.h"
 #include "kube/kube_test_support.h"
+#include "tests/support/fault_proxy.h"
 
 namespace arca::backup {
 namespace {
@@ -56,8 +57,9 @@ class BackupEngine : public ::testing::Test {
     std::string log;
   };
 
-  Output run(api::BackupSpec spec, std::function<void(int, int)> on_progress = {}) {
-    kube::testing::Client client(config_from(kubelite_->kubeconfig));
+  Output run(api::BackupSpec spec, std::function<void(int, int)> on_progress = {},
+             const std::string& kubeconfig = kubelite_->kubeconfig) {
+    kube::testing::Client client(config_from(kubeconfig));
     api::Backup backup;
     backup.metadata.namespace_ = "velero";
     backup.metadata.name = "b";
@@ -70,7 +72,9 @@ class BackupEngine : public ::testing::Test {
     Output out;
     out.result = run_backup(backup, *client.transport, client.discovery,
                             [&](const char* data, size_t size) { tarball.append(data, size); }, log, options);
-    EXPECT_EQ(log.errors(), 0) << log.text();
+    if (out.result.fatal_error.empty()) {
+      EXPECT_EQ(log.errors(), 0) << log.text();
+    }
     out.log = log.text();
     size_t at = 0;
     archive::TarballReader reader([&](char* buffer, size_t capacity) {  // it reads the gzip stream itself
@@ -156,6 +160,21 @@ TEST_F(BackupEngine, ExpiredContinueTokenRestartsTheListWithoutDuplicates) {
                              [](const auto& entry) { return entry.first.rfind("resources/configmaps/namespaces/", 0) == 0; });
   EXPECT_EQ(static_cast<size_t>(items), listed.size());
   EXPECT_EQ(out.result.items_backed_up, static_cast<int>(listed.size()));
+}
+
+TEST_F(BackupEngine, FatalErrorStillClosesTheTarball) {
+  testsupport::FaultProxy proxy(kubelite_->server);
+  testsupport::write_kubeconfig_for(kubelite_->kubeconfig, proxy.url(), dir_->file("proxied.kubeconfig"));
+  proxy.fail([](std::string_view method, std::string_view target) {
+    return method == "GET" && (target == "/api/v1/namespaces" || target.rfind("/api/v1/namespaces?", 0) == 0);
+  }, 403, "namespaces is forbidden");
+  api::BackupSpec spec;
+  spec.included_namespaces = {"*"};
+  auto out = run(spec, {}, dir_->file("proxied.kubeconfig"));  // throws if the tarball cannot be read to its end
+  EXPECT_NE(out.result.fatal_error.find("namespaces is forbidden"), std::string::npos) << out.result.fatal_error;
+  EXPECT_EQ(out.result.items_backed_up, 0);
+  EXPECT_EQ(out.resource_list, json::object());
+  EXPECT_GE(proxy.failed_requests(), 1);
 }
 
 TEST_F(BackupEngine, EmptySelectionStillWritesAValidResourceList) {

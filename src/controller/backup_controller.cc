@@ -73,7 +73,7 @@ class BackupRun {
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     if (!tar) return fail("error creating temp file for backup");
     backup::RunResult result;
-    std::string fatal;  // a run that throws still uploads what it has, as Failed (velero-backup.md §2.3, §8)
+    std::string fatal;  // a failed run still uploads what it has, as Failed (velero-backup.md §2.3, §8)
     try {
       log_.info("Setting up backup log");
       backup::RunOptions options;
@@ -87,20 +87,17 @@ class BackupRun {
             if (std::fwrite(data, 1, size, tar.get()) != size) throw std::runtime_error("error writing backup tarball");
           },
           log_, options);
+      fatal = result.fatal_error;
     } catch (const std::exception& e) {
       fatal = e.what();
-      log_.error("backup failed", {}, fatal);
     }
+    if (!fatal.empty()) log_.error("backup failed", {}, fatal);
 
     bool partial = log_.errors() > 0;
     auto record_counts = [&](api::Backup& b) {
       b.status.progress.emplace();
-      if (fatal.empty()) {
-        b.status.progress->total_items = b.status.progress->items_backed_up = result.items_backed_up;
-      } else {
-        b.status.progress->total_items = progress_total_;
-        b.status.progress->items_backed_up = progress_done_;
-      }
+      b.status.progress->items_backed_up = result.items_backed_up;
+      b.status.progress->total_items = fatal.empty() ? result.items_backed_up : result.total_items;
       b.status.hook_status.emplace();
       b.status.hook_status->hooks_attempted = result.hooks_attempted;
       b.status.warnings = log_.warnings();
@@ -127,7 +124,7 @@ class BackupRun {
     std::rewind(tar.get());
     upload.tarball = [&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tar.get()); };
     upload.log_text = log_.text();
-    if (fatal.empty() && result.resource_list)
+    if (result.resource_list)
       upload.resource_list = [file = result.resource_list.get()](char* buffer, size_t capacity) {
         return std::fread(buffer, 1, capacity, file);
       };
@@ -171,11 +168,8 @@ class BackupRun {
                                       backup_.metadata.name, mutate);
   }
 
-  // At most one progress patch per second (§4.9); best effort. The latest figures are kept for a run that
-  // fails, whose status reports how far it got.
+  // At most one progress patch per second (§4.9); best effort.
   void report_progress(int total, int done) {
-    progress_total_ = total;
-    progress_done_ = done;
     auto now = std::chrono::steady_clock::now();
     if (now - last_progress_ < std::chrono::seconds(1)) return;
     last_progress_ = now;
@@ -194,7 +188,6 @@ class BackupRun {
   api::BackupSpec engine_spec_;  // the spec plus what the resource policy adds; not persisted
   backup::BackupLog log_;
   std::chrono::steady_clock::time_point last_progress_{};
-  int progress_total_ = 0, progress_done_ = 0;
 };
 
 }  // namespace
