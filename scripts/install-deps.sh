@@ -9,7 +9,7 @@ apt_packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libarchive-dev
   libdeflate-dev libisal-dev libzstd-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang python3-botocore s3cmd
+  clang python3-botocore s3cmd zsh fish
 )
 # The machine image ships Node 20 with npm bundled; Debian's own npm package would conflict with it.
 command -v npm >/dev/null || apt_packages+=(nodejs npm)
