@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -68,11 +69,15 @@ class RestoreCliTest : public ::testing::Test {
     json backup = {{"apiVersion", "velero.io/v1"}, {"kind", "Backup"},
                    {"metadata", {{"name", name}, {"namespace", "velero"}, {"labels", labels}}},
                    {"spec", {{"storageLocation", "default"}}}};
+    // The server is held still while the Backup exists without a phase: it would otherwise queue and run
+    // it as a new backup (and upload it first).
+    server_->signal(SIGSTOP);
     cluster_->create(backup, "velero");
     auto backups = cluster_->resource("backups.velero.io");
     std::string status = json{{"status", {{"phase", phase}, {"startTimestamp", started}}}}.dump();
     cluster_->client->patch(backups, "velero", name, kube::PatchType::Merge, status, {},
                             backups.subresource("status") != nullptr ? "status" : "");
+    server_->signal(SIGCONT);
     store::LocationConfig location;
     location.provider = "local";
     location.bucket = "bucket";
