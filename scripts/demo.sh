@@ -9,14 +9,12 @@ started=$(date +%s)
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "dependencies"
-bash scripts/install-deps.sh
-step "build (kubelite and arca only)"
-build=${ARCA_DEMO_BUILD_DIR:-build}  # another build directory may be reused
-# Paths inside the checkout hash as relative ones, so another clone's ccache entries are hits.
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" --target kubelite arca -j "$(nproc)"
+bash scripts/install-deps.sh --no-test-servers
+step "build (kubelite and arca only, in the build directory scripts/test.sh then reuses)"
+build=${ARCA_BUILD_DIR:-build}
+bash scripts/build.sh kubelite arca
 built=$(date +%s)
+echo "  built in $((built - started)) s"
 arca=$(cd "$build" && pwd)/src/cli/arca
 kubelite_bin=$(cd "$build" && pwd)/kubelite/kubelite
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything arca needs to build, test and run its demo on a fresh Debian 12 machine (as root).
 # Idempotent: re-running it when everything is present costs about a second.
+# --no-test-servers: skip the npm object-storage servers, which only the tests use (the demo passes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+test_servers=yes
+[ "${1:-}" = --no-test-servers ] && test_servers=no
 
 apt_packages=(
   build-essential cmake ninja-build pkg-config ccache git curl ca-certificates python3
@@ -29,7 +32,7 @@ fi
 command -v kubectl >/dev/null || echo "install-deps: warning: kubectl not found; the kubectl conformance tests will fail" >&2
 
 # Test servers for object storage, pinned in package.json / package-lock.json.
-if [ ! -x node_modules/.bin/s3rver ] || [ ! -x node_modules/.bin/azurite-blob ]; then
+if [ $test_servers = yes ] && { [ ! -x node_modules/.bin/s3rver ] || [ ! -x node_modules/.bin/azurite-blob ]; }; then
   echo "install-deps: npm install (s3rver, azurite)"
   npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi

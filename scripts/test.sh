@@ -3,8 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-build=${ARCA_BUILD_DIR:-build}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$(nproc)"
-cd "$build"
+bash scripts/build.sh
+cd "${ARCA_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" "$@"
