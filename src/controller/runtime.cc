@@ -24,8 +24,13 @@ void Controller::start() {
   worker_ = std::thread([this] { work(); });
 }
 
-void Controller::stop() {
+void Controller::request_stop() {
   queue_.shutdown();
+  informer_.request_stop();
+}
+
+void Controller::stop() {
+  request_stop();
   if (worker_.joinable()) worker_.join();
   informer_.stop();
 }

@@ -30,7 +30,9 @@ class Controller {
 
   // Starts the informer, waits for its first list, then the worker.
   void start();
-  // Graceful: the worker finishes the key it is on, then everything stops.
+  // Graceful: the worker finishes the key it is on, then everything stops. request_stop() only asks, so a
+  // server stops all its controllers at once rather than one after another.
+  void request_stop();
   void stop();
   const std::string& name() const { return name_; }
 

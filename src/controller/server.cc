@@ -80,6 +80,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received signal {}, shutting down", received);
+  for (auto& c : controllers) c->request_stop();
   for (auto& c : controllers) c->stop();
   spdlog::info("arca server stopped");
 }

@@ -36,12 +36,16 @@ void Informer::start() {
   if (options_.resync_period.count() > 0) resync_thread_ = std::thread([this] { resync_loop(); });
 }
 
-void Informer::stop() {
+void Informer::request_stop() {
   {
     std::lock_guard lock(state_mutex_);
     stop_ = true;
   }
   state_changed_.notify_all();
+}
+
+void Informer::stop() {
+  request_stop();
   if (watch_thread_.joinable()) watch_thread_.join();
   if (resync_thread_.joinable()) resync_thread_.join();
 }

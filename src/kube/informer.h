@@ -51,7 +51,9 @@ class Informer {
 
   void add_handlers(InformerHandlers handlers);  // before start()
   void start();
-  void stop();
+  // Asks the watch and resync threads to end, without waiting (so many informers stop in parallel).
+  void request_stop();
+  void stop();  // request_stop(), then waits for the threads
   // True once the first list has filled the store; false on timeout.
   bool wait_for_sync(std::chrono::milliseconds timeout);
 
