@@ -89,7 +89,7 @@ Api::~Api() = default;
 Api::Impl::~Impl() {
   stopping = true;
   controllers_cv.notify_all();
-  store.notify();
+  store.notify_all_watchers();
   if (controller_thread.joinable()) controller_thread.join();
 }
 
@@ -163,7 +163,7 @@ Target Api::Impl::parse_target(const std::vector<std::string>& s, size_t i, cons
 ApiResponse Api::Impl::route(const ApiRequest& req) {
   std::vector<std::string> s = split_path(req.path);
   const std::string& m = req.method;
-  if (s.empty()) return json_response(200, {{"paths", {"/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version"}}});
+  if (s.empty()) return json_response(200, {{"paths", {"/api", "/api/v1", "/apis", "/healthz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/readyz", "/version"}}});
   if (s[0] == "version" && s.size() == 1)
     return json_response(200, {{"major", "1"},
                                {"minor", "31"},
@@ -178,6 +178,16 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
     ApiResponse res;
     res.content_type = "text/plain; charset=utf-8";
     res.body = "ok";
+    return res;
+  }
+  if (s[0] == "metrics" && s.size() == 1) {
+    // Prometheus text, like the real server's /metrics: here the work counters that tests and benchmarks use
+    // to show that a controller's cost does not grow with the size of the collections.
+    ApiResponse res;
+    res.content_type = "text/plain; version=0.0.4";
+    res.body = "# TYPE kubelite_volume_binding_objects_examined_total counter\n"
+               "kubelite_volume_binding_objects_examined_total " +
+               std::to_string(volume_objects_examined.load()) + "\n";
     return res;
   }
   if (s[0] == "openapi") {

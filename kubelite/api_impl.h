@@ -135,11 +135,35 @@ struct Api::Impl {
   // Guarded by the store lock: objects written with ownerReferences, whose owners the collector checks.
   std::set<std::pair<std::string, std::string>> gc_dependents_to_verify;
   std::atomic<bool> volumes_dirty{true};    // a PV, PVC or StorageClass changed
+  // Guarded by the store lock: what the volume binding controller works from, so that a pass reads only the
+  // claims and volumes written since the last one (a restore creates tens of thousands of claims; re-reading
+  // them all on every pass made each create cost O(#claims)).
+  struct VolumeBinding {
+    bool scanned = false;  // the stored ones (a --data-dir restart, --load) were queued once
+    std::set<std::string> claims_to_check, volumes_to_check;  // store keys written since the last pass
+    // Available volumes by storageClassName, with what matching a claim needs.
+    struct Available {
+      double capacity = 0;
+      std::string prebound_claim;  // "<ns>/<name>" of spec.claimRef, "" when none
+    };
+    std::map<std::string, std::map<std::string, Available>> available;
+    std::map<std::string, std::string> available_class;  // volume name -> its key in `available`
+    // Pending claims that found no volume, by what would let them bind: "class:<name>" (a volume or a
+    // StorageClass of that name) or "volume:<name>" (the volume their spec.volumeName names).
+    std::map<std::string, std::map<std::string, double>> waiting;  // wait key -> claim key -> requested bytes
+    std::map<std::string, std::string> waiting_on;                  // claim key -> wait key
+    // Volumes whose spec.claimRef carries a uid, by the claim they name: that claim's deletion releases them.
+    std::map<std::string, std::set<std::string>> volumes_of_claim;
+    std::map<std::string, std::string> claim_of_volume;
+  } volume_binding;
+  // Claims and volumes the volume binding controller has read from the store since the start (/metrics).
+  std::atomic<uint64_t> volume_objects_examined{0};
   // Guarded by the store lock: Deployments and StatefulSets written since their status was last reported,
   // so the status controller reads only those, never the whole collection again (restores write thousands).
   std::set<std::pair<std::string, std::string>> workloads_to_report;  // (storage id, key)
   bool workloads_scanned = false;  // the stored ones (a --data-dir restart) were queued once
   std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;
+  uint64_t namespaces_writes_scanned = UINT64_MAX;  // store.writes("/namespaces") at the last scan for Terminating
 };
 
 // "{"apiVersion":...,"kind":...,<stored fields>}" — stored objects omit both, the serving version adds them.

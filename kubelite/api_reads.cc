@@ -321,22 +321,28 @@ class Watch : public WatchStream {
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline_) return false;
     auto until = std::min(now + wait, deadline_);
+    const std::string& id = t_.r->storage_id();
+    std::condition_variable_any& changed = impl_.store.changed(id);
     std::deque<Event> events;
     bool too_old = false;
     {
       std::shared_lock lock(impl_.store.mutex());
-      impl_.store.changed().wait_until(lock, until, [&] {
-        return impl_.store.current_rv() > last_rv_ || impl_.stopping.load();
+      changed.wait_until(lock, until, [&] {
+        return impl_.store.last_write_rv(id) > last_rv_ || impl_.stopping.load();
       });
       if (impl_.stopping) return false;
-      too_old = !impl_.store.history_since(last_rv_, events);
+      if (impl_.store.last_write_rv(id) <= last_rv_)
+        // Nothing of this resource since: the other resources' changes need not be read (nor can they expire
+        // this watch), as in the real server's per-resource watch cache.
+        last_rv_ = std::max(last_rv_, impl_.store.current_rv());
+      else
+        too_old = !impl_.store.history_since(last_rv_, events);
     }
     if (too_old) {
       out += error_event(410, "Expired", "too old resource version: " + std::to_string(last_rv_));
       finished_ = true;
       return true;
     }
-    const std::string& id = t_.r->storage_id();
     std::string prefix = t_.ns.empty() ? "" : t_.ns + "/";
     for (const Event& e : events) {
       last_rv_ = e.rv;

@@ -186,6 +186,14 @@ void Api::Impl::enforce_schema(const ResourceInfo& r, json& object, const WriteO
 }
 
 void Api::Impl::note_change(const ResourceInfo& r, const std::string& key) {
+  if (r.is("", "persistentvolumeclaims")) volume_binding.claims_to_check.insert(key);
+  if (r.is("", "persistentvolumes")) volume_binding.volumes_to_check.insert(key);
+  if (r.is("storage.k8s.io", "storageclasses")) {
+    // Claims waiting for this class may now be provisioned.
+    auto waiting = volume_binding.waiting.find("class:" + key);
+    if (waiting != volume_binding.waiting.end())
+      for (const auto& [claim, request] : waiting->second) volume_binding.claims_to_check.insert(claim);
+  }
   if (r.is("", "persistentvolumeclaims") || r.is("", "persistentvolumes") || r.is("storage.k8s.io", "storageclasses"))
     volumes_dirty = true;
   if (r.is("apps", "deployments") || r.is("apps", "statefulsets")) workloads_to_report.insert({r.storage_id(), key});

@@ -79,9 +79,14 @@ bool Api::Impl::run_namespace_cleanup() {
   for (const auto& [name, since] : namespaces_terminating_since)
     // The DELETE has answered before cleanup starts, so clients can observe Terminating.
     if (now - since >= std::chrono::milliseconds(200)) terminating.push_back(name);
-  for (const auto& [key, o] : store.collection("/namespaces"))
-    if (!namespaces_terminating_since.count(key) && o->json.find("\"deletionTimestamp\"") != std::string::npos)
-      namespaces_terminating_since[key] = now;  // e.g. after a restart
+  // Namespaces already Terminating when the server started (a restart) are found by a scan, repeated only when
+  // /namespaces changed: deletions through the API register themselves, and a pass must not cost O(#namespaces).
+  if (uint64_t writes = store.writes("/namespaces"); writes != namespaces_writes_scanned) {
+    namespaces_writes_scanned = writes;
+    for (const auto& [key, o] : store.collection("/namespaces"))
+      if (!namespaces_terminating_since.count(key) && o->json.find("\"deletionTimestamp\"") != std::string::npos)
+        namespaces_terminating_since[key] = now;
+  }
   for (const std::string& ns : terminating) {
     json object = read(*namespaces, ns);
     if (object.is_null()) {
@@ -346,99 +351,210 @@ bool Api::Impl::run_crd_cleanup() {
   return progress;
 }
 
+namespace {
+
+double quantity_bytes(const std::string& q) {
+  size_t i = 0;
+  while (i < q.size() && (std::isdigit(static_cast<unsigned char>(q[i])) || q[i] == '.')) ++i;
+  double n = i ? std::stod(q.substr(0, i)) : 0;
+  std::string unit = q.substr(i);
+  static const std::map<std::string, double> units = {{"", 1},      {"k", 1e3},  {"M", 1e6},  {"G", 1e9},
+                                                      {"T", 1e12},  {"Ki", 1024.0}, {"Mi", 1048576.0},
+                                                      {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
+  auto u = units.find(unit);
+  return n * (u == units.end() ? 1 : u->second);
+}
+
+double requested_bytes(const json& claim) {
+  return quantity_bytes(
+      claim["spec"].value("resources", json::object()).value("requests", json::object()).value("storage", "0"));
+}
+
+}  // namespace
+
 // PersistentVolume controller: static binding (by class and size, or pre-bound by volumeName/claimRef),
-// dynamic provisioning through a StorageClass, and Released volumes when their claim goes away.
+// dynamic provisioning through a StorageClass, and Released volumes when their claim goes away. Incremental:
+// a pass reads the claims and volumes written since the last one, plus the waiting claims that a newly
+// Available volume can satisfy (found through the indexes of Impl::VolumeBinding, without reading the others).
 bool Api::Impl::run_volume_binding() {
   ResourcePtr pvcs = registry.find("", "v1", "persistentvolumeclaims");
   ResourcePtr pvs = registry.find("", "v1", "persistentvolumes");
-  auto quantity = [](const std::string& q) -> double {
-    size_t i = 0;
-    while (i < q.size() && (std::isdigit(static_cast<unsigned char>(q[i])) || q[i] == '.')) ++i;
-    double n = i ? std::stod(q.substr(0, i)) : 0;
-    std::string unit = q.substr(i);
-    static const std::map<std::string, double> units = {{"", 1},      {"k", 1e3},  {"M", 1e6},  {"G", 1e9},
-                                                        {"T", 1e12},  {"Ki", 1024.0}, {"Mi", 1048576.0},
-                                                        {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
-    auto u = units.find(unit);
-    return n * (u == units.end() ? 1 : u->second);
+  VolumeBinding& vb = volume_binding;
+  if (!vb.scanned) {
+    vb.scanned = true;
+    for (const auto& [key, o] : store.collection(pvcs->storage_id())) vb.claims_to_check.insert(key);
+    for (const auto& [key, o] : store.collection(pvs->storage_id())) vb.volumes_to_check.insert(key);
+  }
+  auto read_object = [&](const ResourceInfo& r, const std::string& key) -> json {
+    ObjectPtr o = store.get(r.storage_id(), key);
+    ++volume_objects_examined;
+    return o ? json::parse(o->json) : json();
+  };
+  auto stop_waiting = [&](const std::string& claim_key) {
+    auto on = vb.waiting_on.find(claim_key);
+    if (on == vb.waiting_on.end()) return;
+    auto list = vb.waiting.find(on->second);
+    list->second.erase(claim_key);
+    if (list->second.empty()) vb.waiting.erase(list);
+    vb.waiting_on.erase(on);
+  };
+  auto wait_for = [&](const std::string& claim_key, const std::string& wait_key, double request) {
+    vb.waiting[wait_key][claim_key] = request;
+    vb.waiting_on[claim_key] = wait_key;
+  };
+  auto forget_volume = [&](const std::string& name) {
+    if (auto c = vb.available_class.find(name); c != vb.available_class.end()) {
+      auto list = vb.available.find(c->second);
+      list->second.erase(name);
+      if (list->second.empty()) vb.available.erase(list);
+      vb.available_class.erase(c);
+    }
+    if (auto c = vb.claim_of_volume.find(name); c != vb.claim_of_volume.end()) {
+      auto list = vb.volumes_of_claim.find(c->second);
+      list->second.erase(name);
+      if (list->second.empty()) vb.volumes_of_claim.erase(list);
+      vb.claim_of_volume.erase(c);
+    }
   };
   bool progress = false;
   WriteOptions w;
   w.manager = "kube-controller-manager";
-  std::vector<json> claims, volumes;
-  for (const auto& [key, o] : store.collection(pvcs->storage_id())) claims.push_back(json::parse(o->json));
-  for (const auto& [key, o] : store.collection(pvs->storage_id())) volumes.push_back(json::parse(o->json));
-  std::set<std::string> claim_uids;
-  for (const json& c : claims) claim_uids.insert(c["metadata"].value("uid", ""));
-  // Volumes bound to a claim that is gone are Released (Retain) or removed (Delete); a restored volume whose
-  // claimRef still names the old claim's uid is Released too (kube-api.md §10).
-  for (json& pv : volumes) {
-    const json& ref = pv["spec"].value("claimRef", json());
-    std::string phase = pv.value("status", json::object()).value("phase", "");
-    if ((phase != "Bound" && phase != "Available") || !ref.is_object() || ref.value("uid", "").empty()) continue;
-    if (claim_uids.count(ref.value("uid", ""))) continue;
-    if (pv["spec"].value("persistentVolumeReclaimPolicy", "Retain") == "Delete") {
-      DeleteOptions d;
-      bool gone = false;
-      delete_object(*pvs, pv, d, gone);
-    } else {
-      json updated = pv;
-      updated["status"]["phase"] = "Released";
-      WriteOptions sw = w;
-      sw.subresource = "status";
-      pv = update_object(*pvs, pv, updated, sw);
-    }
-    progress = true;
+  WriteOptions sw = w;
+  sw.subresource = "status";
+
+  // Changed claims: the volumes naming them are checked again (the claim may be gone); Pending ones try to bind.
+  std::map<std::string, json> to_bind;  // by claim key, bound in key order
+  std::set<std::string> claims = std::move(vb.claims_to_check);
+  vb.claims_to_check.clear();
+  auto consider_claim = [&](const std::string& key) {
+    stop_waiting(key);
+    json claim = read_object(*pvcs, key);
+    if (claim.is_null()) return;
+    if (claim.value("status", json::object()).value("phase", "") != "Pending") return;
+    if (claim["metadata"].contains("deletionTimestamp")) return;
+    to_bind[key] = std::move(claim);
+  };
+  for (const std::string& key : claims) {
+    if (auto v = vb.volumes_of_claim.find(key); v != vb.volumes_of_claim.end())
+      vb.volumes_to_check.insert(v->second.begin(), v->second.end());
+    consider_claim(key);
   }
-  for (const json& claim : claims) {
-    if (claim.value("status", json::object()).value("phase", "") != "Pending") continue;
-    if (claim["metadata"].contains("deletionTimestamp")) continue;
+
+  // Changed volumes: re-indexed; bound to a claim that is gone → Released (Retain) or removed (Delete); a restored
+  // volume whose claimRef still names the old claim's uid is Released too (kube-api.md §10).
+  std::set<std::string> volumes = std::move(vb.volumes_to_check);
+  vb.volumes_to_check.clear();
+  std::set<std::string> requeued;  // waiting claims a newly Available volume may satisfy
+  for (const std::string& name : volumes) {
+    forget_volume(name);
+    json pv = read_object(*pvs, name);
+    if (pv.is_null()) continue;
+    const json& spec = pv["spec"];
+    const json& ref = spec.value("claimRef", json());
+    std::string phase = pv.value("status", json::object()).value("phase", "");
+    std::string ref_key = ref.is_object() ? ref.value("namespace", "") + "/" + ref.value("name", "") : "";
+    std::string ref_uid = ref.is_object() ? ref.value("uid", "") : "";
+    if (!ref_uid.empty()) {
+      vb.volumes_of_claim[ref_key].insert(name);
+      vb.claim_of_volume[name] = ref_key;
+    }
+    if ((phase == "Bound" || phase == "Available") && !ref_uid.empty()) {
+      json claim = read_object(*pvcs, ref_key);
+      if (claim.is_null() || claim["metadata"].value("uid", "") != ref_uid) {
+        if (spec.value("persistentVolumeReclaimPolicy", "Retain") == "Delete") {
+          DeleteOptions d;
+          bool gone = false;
+          delete_object(*pvs, pv, d, gone);
+        } else {
+          json updated = pv;
+          updated["status"]["phase"] = "Released";
+          update_object(*pvs, pv, updated, sw);
+        }
+        progress = true;
+        continue;
+      }
+    }
+    if (phase != "Available") continue;
+    std::string cls = spec.value("storageClassName", "");
+    double capacity = quantity_bytes(spec.value("capacity", json::object()).value("storage", "0"));
+    vb.available[cls][name] = {capacity, ref_key};
+    vb.available_class[name] = cls;
+    if (auto by_name = vb.waiting.find("volume:" + name); by_name != vb.waiting.end())
+      for (const auto& [claim, request] : by_name->second) requeued.insert(claim);
+    if (!ref_key.empty()) {
+      if (vb.waiting_on.count(ref_key)) requeued.insert(ref_key);
+      continue;
+    }
+    // Only one claim can take this volume: the first waiting one (key order) it is large enough for.
+    if (auto by_class = vb.waiting.find("class:" + cls); by_class != vb.waiting.end())
+      for (const auto& [claim, request] : by_class->second)
+        if (request <= capacity && !requeued.count(claim)) {
+          requeued.insert(claim);
+          break;
+        }
+  }
+  for (const std::string& key : requeued) consider_claim(key);
+
+  for (auto& [key, claim] : to_bind) {
     const json& spec = claim["spec"];
     std::string ns = claim["metadata"].value("namespace", "");
     std::string name = claim["metadata"].value("name", "");
     std::string cls = spec.value("storageClassName", "");
     std::string wanted_volume = spec.value("volumeName", "");
-    double request = quantity(spec.value("resources", json::object()).value("requests", json::object()).value("storage", "0"));
-    json* chosen = nullptr;
-    for (json& pv : volumes) {
-      const json& pv_spec = pv["spec"];
-      std::string phase = pv.value("status", json::object()).value("phase", "");
-      const json& ref = pv_spec.value("claimRef", json());
+    double request = requested_bytes(claim);
+    json volume;
+    bool static_volume = false;
+    if (!wanted_volume.empty()) {
+      json pv = read_object(*pvs, wanted_volume);
+      const json& ref = pv.is_null() ? json() : pv["spec"].value("claimRef", json());
       bool prebound_to_claim = ref.is_object() && ref.value("name", "") == name && ref.value("namespace", "") == ns;
-      if (!wanted_volume.empty()) {
-        if (pv["metadata"].value("name", "") == wanted_volume && (phase == "Available" || prebound_to_claim)) chosen = &pv;
+      if (!pv.is_null() && (pv.value("status", json::object()).value("phase", "") == "Available" || prebound_to_claim)) {
+        volume = std::move(pv);
+        static_volume = true;
+      } else {
+        wait_for(key, "volume:" + wanted_volume, request);
         continue;
       }
-      if (phase != "Available") continue;
-      if (ref.is_object() && !prebound_to_claim) continue;
-      if (pv_spec.value("storageClassName", "") != cls) continue;
-      if (quantity(pv_spec.value("capacity", json::object()).value("storage", "0")) < request) continue;
-      if (!chosen || prebound_to_claim) chosen = &pv;
-    }
-    json volume;
-    if (chosen) {
-      volume = *chosen;
-    } else if (wanted_volume.empty() && !cls.empty()) {
-      ObjectPtr sc = store.get("storage.k8s.io/storageclasses", cls);
-      if (!sc) continue;
-      json storage_class = json::parse(sc->json);
-      if (storage_class.value("volumeBindingMode", "Immediate") == "WaitForFirstConsumer") continue;
-      std::string pv_name = "pvc-" + claim["metadata"].value("uid", "");
-      json pv = {{"metadata",
-                  {{"name", pv_name},
-                   {"annotations", {{"pv.kubernetes.io/provisioned-by", storage_class.value("provisioner", "")}}},
-                   {"finalizers", json::array({"kubernetes.io/pv-protection"})}}},
-                 {"spec",
-                  {{"capacity", {{"storage", spec["resources"]["requests"].value("storage", "1Gi")}}},
-                   {"accessModes", spec.value("accessModes", json::array({"ReadWriteOnce"}))},
-                   {"storageClassName", cls},
-                   {"persistentVolumeReclaimPolicy", storage_class.value("reclaimPolicy", "Delete")},
-                   {"hostPath", {{"path", "/tmp/kubelite/" + pv_name}, {"type", ""}}},
-                   {"volumeMode", spec.value("volumeMode", "Filesystem")}}}};
-      volume = create_object(*pvs, "", pv, w);
     } else {
-      continue;
+      // The first Available volume of the class that is large enough, unless one is pre-bound to this claim.
+      std::string chosen;
+      if (auto list = vb.available.find(cls); list != vb.available.end())
+        for (const auto& [pv_name, candidate] : list->second) {
+          bool prebound_to_claim = candidate.prebound_claim == key;
+          if (!candidate.prebound_claim.empty() && !prebound_to_claim) continue;
+          if (candidate.capacity < request) continue;
+          if (chosen.empty() || prebound_to_claim) chosen = pv_name;
+          if (prebound_to_claim) break;
+        }
+      if (!chosen.empty()) {
+        volume = read_object(*pvs, chosen);
+        static_volume = true;
+      } else if (!cls.empty()) {
+        ObjectPtr sc = store.get("storage.k8s.io/storageclasses", cls);
+        json storage_class = sc ? json::parse(sc->json) : json();
+        if (!sc || storage_class.value("volumeBindingMode", "Immediate") == "WaitForFirstConsumer") {
+          wait_for(key, "class:" + cls, request);
+          continue;
+        }
+        std::string pv_name = "pvc-" + claim["metadata"].value("uid", "");
+        json pv = {{"metadata",
+                    {{"name", pv_name},
+                     {"annotations", {{"pv.kubernetes.io/provisioned-by", storage_class.value("provisioner", "")}}},
+                     {"finalizers", json::array({"kubernetes.io/pv-protection"})}}},
+                   {"spec",
+                    {{"capacity", {{"storage", spec["resources"]["requests"].value("storage", "1Gi")}}},
+                     {"accessModes", spec.value("accessModes", json::array({"ReadWriteOnce"}))},
+                     {"storageClassName", cls},
+                     {"persistentVolumeReclaimPolicy", storage_class.value("reclaimPolicy", "Delete")},
+                     {"hostPath", {{"path", "/tmp/kubelite/" + pv_name}, {"type", ""}}},
+                     {"volumeMode", spec.value("volumeMode", "Filesystem")}}}};
+        volume = create_object(*pvs, "", pv, w);
+      } else {
+        wait_for(key, "class:", request);
+        continue;
+      }
     }
+    if (static_volume) forget_volume(volume["metadata"].value("name", ""));  // taken: no other claim may choose it
     // Bind both sides.
     json pv_updated = volume;
     bool controller_set_ref = !pv_updated["spec"].contains("claimRef");
@@ -452,15 +568,13 @@ bool Api::Impl::run_volume_binding() {
     json bound_pv = update_object(*pvs, volume, pv_updated, w);
     json pv_status = bound_pv;
     pv_status["status"]["phase"] = "Bound";
-    WriteOptions sw = w;
-    sw.subresource = "status";
     update_object(*pvs, bound_pv, pv_status, sw);
     json claim_updated = claim;
     bool controller_set_name = wanted_volume.empty();
     claim_updated["spec"]["volumeName"] = volume["metadata"]["name"];
     claim_updated["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] = "yes";
     if (controller_set_name) claim_updated["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] = "yes";
-    if (!chosen) claim_updated["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] =
+    if (!static_volume) claim_updated["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] =
         volume["metadata"]["annotations"].value("pv.kubernetes.io/provisioned-by", "");
     json bound_claim = update_object(*pvcs, claim, claim_updated, w);
     json claim_status = bound_claim;
@@ -468,7 +582,6 @@ bool Api::Impl::run_volume_binding() {
                               {"accessModes", volume["spec"].value("accessModes", json::array())},
                               {"capacity", volume["spec"].value("capacity", json::object())}};
     update_object(*pvcs, bound_claim, claim_status, sw);
-    if (chosen) (*chosen)["status"]["phase"] = "Bound";
     progress = true;
   }
   return progress;

@@ -115,6 +115,10 @@ struct HttpServer::Impl {
     ApiRequest request = to_api_request(req);
     request.user = std::move(*user);
     ApiResponse out = api.handle(request);
+    // kube-apiserver compresses only responses of 128 KiB or more; below that, setting up a gzip stream per
+    // response (deflateInit's 256 KiB of state) cost more than a create's whole handling.
+    size_t body_size = out.pieces ? out.pieces->size : out.body.size();
+    if (!out.watch && body_size < 128 * 1024) const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     res.status = out.status;
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
     if (out.pieces) {

@@ -437,6 +437,79 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   EXPECT_EQ(immutable.object()["details"]["causes"][0]["field"], "spec.selector");
 }
 
+// The volume binding controller reads what changed, not every claim and volume on each pass: with hundreds of
+// waiting claims, one more claim, a new volume or a deleted claim costs a handful of reads (the server counts
+// them in /metrics), where re-reading the collections cost one read per claim and volume per pass.
+TEST(KubeliteServer, VolumeBindingReadsOnlyWhatChanged) {
+  TempDir dir;
+  Kubelite k = testsupport::start_kubelite(dir);
+  std::string claims = k.server + "/api/v1/namespaces/default/persistentvolumeclaims";
+  auto examined = [&] {
+    std::string text = http("GET", k.server + "/metrics").body;
+    const std::string name = "\nkubelite_volume_binding_objects_examined_total ";
+    size_t at = text.find(name);
+    return at == std::string::npos ? -1L : std::stol(text.substr(at + name.size()));
+  };
+  auto settled = [&] {  // the count stops moving once the controller has caught up
+    long before = examined();
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    return examined() == before;
+  };
+  auto pvc = [](const std::string& name) {
+    return json{{"apiVersion", "v1"},
+                {"kind", "PersistentVolumeClaim"},
+                {"metadata", {{"name", name}}},
+                {"spec",
+                 {{"accessModes", {"ReadWriteOnce"}},
+                  {"storageClassName", "slow"},
+                  {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+  };
+  const int waiting = 300;  // no volume and no StorageClass "slow": they all stay Pending
+  for (int i = 0; i < waiting; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "claim-%03d", i);
+    ASSERT_EQ(http("POST", claims, pvc(name).dump()).status, 201);
+  }
+  ASSERT_TRUE(eventually([&] { return examined() >= waiting; }));
+  ASSERT_TRUE(eventually(settled));
+
+  long start = examined();
+  ASSERT_EQ(http("POST", claims, pvc("one-more").dump()).status, 201);
+  ASSERT_TRUE(eventually([&] { return examined() > start; }));
+  ASSERT_TRUE(eventually(settled));
+  EXPECT_LE(examined() - start, 2) << "one new claim re-read the others";
+
+  // A new volume binds the first waiting claim it fits, reading that claim, not the other waiting ones.
+  start = examined();
+  json pv = {{"apiVersion", "v1"},
+             {"kind", "PersistentVolume"},
+             {"metadata", {{"name", "big"}}},
+             {"spec",
+              {{"capacity", {{"storage", "5Gi"}}},
+               {"accessModes", {"ReadWriteOnce"}},
+               {"storageClassName", "slow"},
+               {"persistentVolumeReclaimPolicy", "Retain"},
+               {"hostPath", {{"path", "/tmp/big"}}}}}};
+  ASSERT_EQ(http("POST", k.server + "/api/v1/persistentvolumes", pv.dump()).status, 201);
+  EXPECT_TRUE(eventually([&] {
+    json claim = http("GET", claims + "/claim-000").object();
+    return claim.value("status", json::object()).value("phase", "") == "Bound" &&
+           claim["spec"].value("volumeName", "") == "big";
+  }));
+  ASSERT_TRUE(eventually(settled));
+  EXPECT_LE(examined() - start, 12) << "binding one volume re-read the waiting claims";
+  EXPECT_EQ(http("GET", claims + "/claim-001").object()["status"]["phase"], "Pending");
+
+  // Deleting the bound claim releases its volume, again without reading the others.
+  start = examined();
+  ASSERT_EQ(http("DELETE", claims + "/claim-000").status, 200);
+  EXPECT_TRUE(eventually([&] {
+    return http("GET", k.server + "/api/v1/persistentvolumes/big").object()["status"].value("phase", "") == "Released";
+  }));
+  ASSERT_TRUE(eventually(settled));
+  EXPECT_LE(examined() - start, 8) << "releasing one volume re-read the waiting claims";
+}
+
 TEST(KubeliteServer, LoadsTheFixtureManifestsAtStart) {
   TempDir dir;
   KubeliteOptions options;

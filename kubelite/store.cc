@@ -54,7 +54,35 @@ void Store::remove(const std::string& storage_id, ObjectPtr last_state) {
   record(storage_id, EventType::Deleted, std::move(last_state), std::move(previous));
 }
 
+std::condition_variable_any& Store::changed(const std::string& storage_id) {
+  std::lock_guard lock(waiters_mu_);
+  auto& slot = changed_[storage_id];
+  if (!slot) slot = std::make_unique<std::condition_variable_any>();
+  return *slot;
+}
+
+void Store::notify() {
+  std::lock_guard lock(waiters_mu_);
+  std::sort(written_since_notify_.begin(), written_since_notify_.end());
+  written_since_notify_.erase(std::unique(written_since_notify_.begin(), written_since_notify_.end()),
+                              written_since_notify_.end());
+  for (const std::string& id : written_since_notify_)
+    if (auto it = changed_.find(id); it != changed_.end()) it->second->notify_all();
+  written_since_notify_.clear();
+}
+
+void Store::notify_all_watchers() {
+  std::lock_guard lock(waiters_mu_);
+  for (auto& [id, condition] : changed_) condition->notify_all();
+}
+
 void Store::record(const std::string& storage_id, EventType type, ObjectPtr object, ObjectPtr previous) {
+  last_write_rv_[storage_id] = object->rv;
+  {
+    std::lock_guard lock(waiters_mu_);
+    if (written_since_notify_.empty() || written_since_notify_.back() != storage_id)
+      written_since_notify_.push_back(storage_id);
+  }
   history_.push_back({object->rv, storage_id, type, std::move(object), std::move(previous)});
   while (history_.size() > history_capacity_) {
     history_start_ = history_.front().rv;
