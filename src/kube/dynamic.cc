@@ -69,12 +69,6 @@ nlohmann::json delete_options_body(const DeleteOptions& options) {
   return body;
 }
 
-std::string_view string_field(simdjson::ondemand::object& object, std::string_view key) {
-  std::string_view value;
-  if (object.find_field_unordered(key).get_string().get(value) != simdjson::SUCCESS) return {};
-  return value;
-}
-
 // Reads one list page; items go to on_item. Returns the page's resourceVersion and continue token.
 struct PageResult {
   std::string resource_version;
@@ -139,13 +133,28 @@ class PageParser {
     simdjson::ondemand::object object;
     if (auto error = item_doc.get_object().get(object)) throw fail(error);
     ListItem item;
-    bool has_kind = !string_field(object, "kind").empty();
-    simdjson::ondemand::object meta;
-    if (object.find_field_unordered("metadata").get_object().get(meta) == simdjson::SUCCESS) {
-      item.name = string_field(meta, "name");
-      item.namespace_name = string_field(meta, "namespace");
-      item.resource_version = string_field(meta, "resourceVersion");
-      item.uid = string_field(meta, "uid");
+    // One pass over the fields (a lookup per field would rescan the object, managedFields and all, each time).
+    bool has_kind = false;
+    for (auto field : object) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) throw fail(simdjson::TAPE_ERROR);
+      if (key == "kind") {
+        std::string_view kind;
+        has_kind = field.value().get_string().get(kind) == simdjson::SUCCESS && !kind.empty();
+      } else if (key == "metadata") {
+        simdjson::ondemand::object meta;
+        if (field.value().get_object().get(meta) != simdjson::SUCCESS) continue;
+        for (auto m : meta) {
+          std::string_view mkey, value;
+          if (m.unescaped_key().get(mkey)) throw fail(simdjson::TAPE_ERROR);
+          std::string_view* into = mkey == "name"              ? &item.name
+                                   : mkey == "namespace"       ? &item.namespace_name
+                                   : mkey == "resourceVersion" ? &item.resource_version
+                                   : mkey == "uid"             ? &item.uid
+                                                               : nullptr;
+          if (into && m.value().get_string().get(value) == simdjson::SUCCESS) *into = value;
+        }
+      }
     }
     if (has_kind) {
       item.json = raw;
