@@ -71,18 +71,30 @@ json without_kind(json object) {
   return object;
 }
 
-// Compares two objects ignoring what every write changes anyway.
-bool same_content(json a, json b) {
-  for (json* o : {&a, &b}) {
-    (*o).erase("apiVersion");
-    (*o).erase("kind");
-    if ((*o).contains("metadata")) {
-      (*o)["metadata"].erase("resourceVersion");
-      (*o)["metadata"].erase("managedFields");
-    }
+bool is_kind_key(const std::string& k) { return k == "apiVersion" || k == "kind"; }
+bool is_write_bookkeeping(const std::string& k) { return k == "resourceVersion" || k == "managedFields"; }
+
+// Whether two objects are equal but for the keys `skip` names; with `metadata_skips`, their metadata is compared
+// the same way, ignoring resourceVersion and managedFields.
+bool same_except(const json& a, const json& b, bool (*skip)(const std::string&), bool metadata_skips) {
+  if (!a.is_object() || !b.is_object()) return a == b;
+  size_t compared = 0;
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (skip(it.key())) continue;
+    ++compared;
+    auto other = b.find(it.key());
+    if (other == b.end()) return false;
+    bool same = metadata_skips && it.key() == "metadata" ? same_except(*it, *other, is_write_bookkeeping, false)
+                                                         : *it == *other;
+    if (!same) return false;
   }
-  return a == b;
+  for (auto it = b.begin(); it != b.end(); ++it)
+    if (!skip(it.key())) --compared;
+  return compared == 0;
 }
+
+// Compares two objects ignoring what every write changes anyway, without copying them (updates are hot).
+bool same_content(const json& a, const json& b) { return same_except(a, b, is_kind_key, true); }
 
 // Scale subresource view (autoscaling/v1) of a workload or custom resource.
 json scale_of(const ResourceInfo& r, const json& object) {
@@ -490,11 +502,13 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
     (*meta)["generation"] = old_meta.value("generation", 0) + 1;
   updated["apiVersion"] = r.api_version();
   updated["kind"] = r.kind;
-  json old_with_kind = old;
-  old_with_kind["apiVersion"] = r.api_version();
-  old_with_kind["kind"] = r.kind;
-  if (same_content(old_with_kind, updated) && !w.managed_fields_done) return old_with_kind;  // no-op: nothing written
-  if (!w.managed_fields_done) record_managed_fields(r, old_with_kind, updated, w);
+  if (same_content(old, updated) && !w.managed_fields_done) {  // no-op: nothing written
+    json old_with_kind = old;
+    old_with_kind["apiVersion"] = r.api_version();
+    old_with_kind["kind"] = r.kind;
+    return old_with_kind;
+  }
+  if (!w.managed_fields_done) record_managed_fields(r, old, updated, w);
   if (w.dry_run) return updated;
   bool deleting = updated["metadata"].contains("deletionTimestamp");
   bool finalizers_left = !updated["metadata"].value("finalizers", json::array()).empty();
@@ -765,7 +779,7 @@ ApiResponse Api::Impl::patch_unwarned(const Target& t, const ApiRequest& req, st
   target["kind"] = r.kind;
   if (t.sub == "scale") target = scale_of(r, target);
   json patched;
-  if (type == "application/merge-patch+json") patched = apply_merge_patch(target, body);
+  if (type == "application/merge-patch+json") patched = apply_merge_patch(std::move(target), body);
   else if (type == "application/json-patch+json") patched = apply_json_patch(target, body);
   else patched = apply_strategic_merge_patch(target, body, r.group, r.kind);
   if (t.sub == "scale") {

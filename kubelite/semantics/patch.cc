@@ -11,18 +11,26 @@ namespace kubelite {
 // ---------------------------------------------------------------------------------------------------------
 // RFC 7386
 
-json apply_merge_patch(const json& target, const json& patch) {
-  if (!patch.is_object()) return patch;
-  json result = target.is_object() ? target : json::object();
-  for (auto it = patch.begin(); it != patch.end(); ++it) {
-    if (it->is_null()) {
-      result.erase(it.key());
-    } else {
-      auto existing = result.find(it.key());
-      result[it.key()] = apply_merge_patch(existing == result.end() ? json() : *existing, *it);
-    }
+namespace {
+
+// In place: copying each level of the target (the old way) cost a deep copy per nesting level of the patch.
+void merge_patch_into(json& target, const json& patch) {
+  if (!patch.is_object()) {
+    target = patch;
+    return;
   }
-  return result;
+  if (!target.is_object()) target = json::object();
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (it->is_null()) target.erase(it.key());
+    else merge_patch_into(target[it.key()], *it);
+  }
+}
+
+}  // namespace
+
+json apply_merge_patch(json target, const json& patch) {
+  merge_patch_into(target, patch);
+  return target;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ namespace kubelite {
 using json = nlohmann::json;
 
 // application/merge-patch+json (RFC 7386): null deletes, objects merge recursively, everything else replaces.
-json apply_merge_patch(const json& target, const json& patch);
+json apply_merge_patch(json target, const json& patch);
 
 // application/json-patch+json (RFC 6902: add, remove, replace, move, copy, test; JSON pointers with ~0 ~1).
 // A failing operation (missing path for replace/remove, failed test) → ApiError(422, "Invalid", ...).
