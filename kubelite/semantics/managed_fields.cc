@@ -263,13 +263,15 @@ std::vector<Entry> read_entries(const json& object) {
   return entries;
 }
 
-// Drops owners of nothing and fields that no longer exist, sorts like the apiserver (operation, time,
-// manager, apiVersion) and stores the list in the object.
-void write_entries(json& object, const std::string& type, std::vector<Entry> entries) {
-  const PathIndex existing = index_paths(object, type);
-  for (auto& e : entries)
-    for (auto it = e.fields.begin(); it != e.fields.end();)
-      it = existing.count(*it) ? std::next(it) : e.fields.erase(it);
+// Drops owners of nothing and fields that no longer exist (unless every field was just read from `object`),
+// sorts like the apiserver (operation, time, manager, apiVersion) and stores the list in the object.
+void write_entries(json& object, const std::string& type, std::vector<Entry> entries, bool fields_exist = false) {
+  if (!fields_exist) {
+    const PathIndex existing = index_paths(object, type);
+    for (auto& e : entries)
+      for (auto it = e.fields.begin(); it != e.fields.end();)
+        it = existing.count(*it) ? std::next(it) : e.fields.erase(it);
+  }
   entries.erase(std::remove_if(entries.begin(), entries.end(), [](const Entry& e) { return e.fields.empty(); }),
                 entries.end());
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -516,9 +518,12 @@ void update_managed_fields(json& updated, const json& old, const std::string& ma
       for (const Path& p : changed) e.fields.erase(p);
     }
   }
+  // A create's only entry lists the fields just collected from the object: indexing the object to check that
+  // they exist would double the cost of managedFields for every create.
+  bool only_collected_fields = entries.empty() && old.is_null();
   if (!found && !changed.empty())
     entries.push_back(Entry{manager, "Update", api_version, now_rfc3339, subresource, changed});
-  write_entries(updated, type, std::move(entries));
+  write_entries(updated, type, std::move(entries), only_collected_fields);
 }
 
 }  // namespace kubelite
