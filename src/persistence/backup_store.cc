@@ -13,44 +13,6 @@ namespace arca::persistence {
 using store::ErrorKind;
 using store::StoreError;
 
-std::string gzip_bytes(const std::string& data) {
-  z_stream z{};
-  if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    throw StoreError(ErrorKind::Failed, "gzip: initialisation failed");
-  std::string out(deflateBound(&z, data.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) throw StoreError(ErrorKind::Failed, "gzip: compression failed");
-  return out;
-}
-
-std::string gunzip_bytes(const std::string& data, const std::string& what) {
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw StoreError(ErrorKind::Failed, "gunzip: initialisation failed");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  char buffer[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END || z.avail_in > 0) {
-    if (rc == Z_STREAM_END) inflateReset(&z);  // another gzip member follows
-    z.next_out = reinterpret_cast<Bytef*>(buffer);
-    z.avail_out = sizeof buffer;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - z.avail_out);
-    if (rc != Z_OK && rc != Z_STREAM_END) break;
-    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;
-  }
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END) throw StoreError(ErrorKind::Failed, what + ": not valid gzip (corrupt or truncated)");
-  return out;
-}
-
 namespace {
 
 // gzip of what `source` yields followed by `suffix`, produced as it is read, so any size fits in memory.
@@ -88,14 +50,6 @@ store::Reader gzip_reader(store::Reader source, std::string suffix) {
   };
 }
 
-store::Reader string_reader(std::string text) {
-  return [text = std::move(text), at = size_t{0}](char* buffer, size_t capacity) mutable {
-    size_t n = text.copy(buffer, capacity, at);
-    at += n;
-    return n;
-  };
-}
-
 void put_bytes(store::ObjectStore& store, const std::string& key, const std::string& bytes) {
   store::put_string(store, key, bytes);
 }
@@ -111,6 +65,36 @@ void remove_quietly(store::ObjectStore& store, const std::vector<std::string>& k
 }
 
 }  // namespace
+
+std::string gzip_bytes(const std::string& data) {
+  store::Reader gzip = gzip_reader(store::string_reader(data), "");
+  std::string out;
+  char buffer[64 * 1024];
+  while (size_t n = gzip(buffer, sizeof buffer)) out.append(buffer, n);
+  return out;
+}
+
+std::string gunzip_bytes(const std::string& data, const std::string& what) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw StoreError(ErrorKind::Failed, "gunzip: initialisation failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buffer[64 * 1024];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END || z.avail_in > 0) {
+    if (rc == Z_STREAM_END) inflateReset(&z);  // another gzip member follows
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof buffer;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - z.avail_out);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) throw StoreError(ErrorKind::Failed, what + ": not valid gzip (corrupt or truncated)");
+  return out;
+}
 
 void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload) {
   const std::string& b = upload.name;
@@ -135,12 +119,12 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
       store.put(key, gzip_reader(json, "\n"));  // json.Encoder output ends in a newline
       uploaded.push_back(key);
     };
-    put_gzip(BackupFile::PodVolumeBackups, string_reader(upload.podvolumebackups_json));
-    put_gzip(BackupFile::VolumeSnapshots, string_reader(upload.volumesnapshots_json));
-    put_gzip(BackupFile::ItemOperations, string_reader(upload.itemoperations_json));
-    put_gzip(BackupFile::ResourceList, upload.resource_list ? upload.resource_list : string_reader("{}"));
-    put_gzip(BackupFile::Results, string_reader(upload.results_json));
-    put_gzip(BackupFile::VolumeInfo, string_reader(upload.volumeinfo_json));
+    put_gzip(BackupFile::PodVolumeBackups, store::string_reader(upload.podvolumebackups_json));
+    put_gzip(BackupFile::VolumeSnapshots, store::string_reader(upload.volumesnapshots_json));
+    put_gzip(BackupFile::ItemOperations, store::string_reader(upload.itemoperations_json));
+    put_gzip(BackupFile::ResourceList, upload.resource_list ? upload.resource_list : store::string_reader("{}"));
+    put_gzip(BackupFile::Results, store::string_reader(upload.results_json));
+    put_gzip(BackupFile::VolumeInfo, store::string_reader(upload.volumeinfo_json));
     put_bytes(store, metadata_key, upload.metadata_json);
   } catch (...) {
     remove_quietly(store, uploaded);

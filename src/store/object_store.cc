@@ -20,14 +20,16 @@ const char* to_string(ErrorKind kind) {
   return "Failed";
 }
 
-void put_string(ObjectStore& store, const std::string& key, const std::string& data) {
-  size_t offset = 0;
-  store.put(key, [&](char* buffer, size_t capacity) {
-    size_t n = std::min(capacity, data.size() - offset);
-    std::copy_n(data.data() + offset, n, buffer);
-    offset += n;
+Reader string_reader(std::string text) {
+  return [text = std::move(text), at = size_t{0}](char* buffer, size_t capacity) mutable {
+    size_t n = text.copy(buffer, capacity, at);
+    at += n;
     return n;
-  });
+  };
+}
+
+void put_string(ObjectStore& store, const std::string& key, const std::string& data) {
+  store.put(key, string_reader(data));
 }
 
 void put_stream(ObjectStore& store, const std::string& key, std::istream& in) {

@@ -84,6 +84,7 @@ class ObjectStore {
 };
 
 // Conveniences over the interface.
+Reader string_reader(std::string text);  // yields `text`, then the end
 void put_string(ObjectStore& store, const std::string& key, const std::string& data);
 void put_stream(ObjectStore& store, const std::string& key, std::istream& in);
 void put_file(ObjectStore& store, const std::string& key, const std::string& path);
