@@ -4,7 +4,6 @@
 // then print the server URL on stdout.
 #include <CLI/CLI.hpp>
 #include <openssl/rand.h>
-#include <malloc.h>
 #include <signal.h>
 
 #include <unistd.h>
@@ -87,15 +86,6 @@ void parse_port_range(const std::string& text, int& first, int& last) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc's per-thread cache keeps 7 free chunks per size; kubelite frees and reallocates thousands of
-  // same-sized JSON nodes per write, and once loading has fragmented the heap every cache miss walks the
-  // bins: the controllers' status writes after --load of 100k objects took 16 s instead of 8.5 s. The
-  // tunable is read only at process start, hence one re-execution (same pid) unless the caller chose one.
-  if (!std::getenv("GLIBC_TUNABLES")) {
-    setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=4000", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: then run with the default cache
-    unsetenv("GLIBC_TUNABLES");
-  }
   CLI::App app{"kubelite: a Kubernetes-API-compatible test server"};
   int port = 0;
   std::string kubeconfig_out, data_dir, token, load_dir, bind_address = "127.0.0.1";
@@ -142,8 +132,6 @@ int main(int argc, char** argv) {
       std::unique_lock lock(api.store().mutex());
       api.store().reset_history();
     }
-    // Loading and log replay parse far more than they keep: give the parse buffers back to the system.
-    malloc_trim(0);
     kubelite::HttpServerOptions http;
     http.bind_address = bind_address;
     http.port = port;

@@ -10,7 +10,7 @@ test_servers=yes
 apt_packages=(
   build-essential cmake ninja-build pkg-config ccache git curl ca-certificates python3
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libarchive-dev
-  libdeflate-dev libisal-dev libzstd-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
+  libdeflate-dev libisal-dev libzstd-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libjemalloc-dev
   libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang python3-botocore s3cmd zsh fish
 )
