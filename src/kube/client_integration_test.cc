@@ -120,12 +120,13 @@ TEST_F(HttpClientTest, PatchesOfEveryType) {
   ApiResource cm = client->discovery.resolve("configmaps");
   client->dynamic.create(cm, ns, config_map(ns, "p", {{"a", "1"}, {"b", "2"}}));
 
-  nlohmann::json merged = client->dynamic.patch(cm, ns, "p", PatchType::Merge, R"({"metadata":{"labels":{"a":null}}})");
+  nlohmann::json merged =
+      nlohmann::json::parse(client->dynamic.patch(cm, ns, "p", PatchType::Merge, R"({"metadata":{"labels":{"a":null}}})"));
   EXPECT_FALSE(merged["metadata"]["labels"].contains("a"));
   EXPECT_EQ(merged["metadata"]["labels"]["b"], "2");
 
-  nlohmann::json replaced =
-      client->dynamic.patch(cm, ns, "p", PatchType::Json, R"([{"op":"replace","path":"/data/k","value":"json"}])");
+  nlohmann::json replaced = nlohmann::json::parse(
+      client->dynamic.patch(cm, ns, "p", PatchType::Json, R"([{"op":"replace","path":"/data/k","value":"json"}])"));
   EXPECT_EQ(replaced["data"]["k"], "json");
   EXPECT_TRUE(is_invalid(error_from([&] {
     client->dynamic.patch(cm, ns, "p", PatchType::Json, R"([{"op":"replace","path":"/data/missing","value":"x"}])");
@@ -133,16 +134,16 @@ TEST_F(HttpClientTest, PatchesOfEveryType) {
 
   ApiResource deployments = client->discovery.resolve("deploy");
   client->dynamic.create(deployments, ns, testing::deployment("web"));
-  nlohmann::json strategic = client->dynamic.patch(
+  nlohmann::json strategic = nlohmann::json::parse(client->dynamic.patch(
       deployments, ns, "web", PatchType::Strategic,
-      R"({"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}})");
+      R"({"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}})"));
   EXPECT_EQ(strategic["spec"]["template"]["spec"]["containers"].size(), 2u);  // merged by name, not replaced
 
   WriteOptions apply;
   apply.field_manager = "arca-test";
-  nlohmann::json applied = client->dynamic.patch(
+  nlohmann::json applied = nlohmann::json::parse(client->dynamic.patch(
       cm, ns, "applied", PatchType::Apply,
-      R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"data":{"x":"1"}})", apply);
+      R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"data":{"x":"1"}})", apply));
   EXPECT_EQ(applied["data"]["x"], "1");
   KubeError no_manager = error_from([&] {
     client->dynamic.patch(cm, ns, "applied", PatchType::Apply,
@@ -160,9 +161,9 @@ TEST_F(HttpClientTest, PatchesOfEveryType) {
   });
   EXPECT_TRUE(is_conflict(clash));
   other.force = true;
-  nlohmann::json forced = client->dynamic.patch(
+  nlohmann::json forced = nlohmann::json::parse(client->dynamic.patch(
       cm, ns, "applied", PatchType::Apply,
-      R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"data":{"x":"2"}})", other);
+      R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"data":{"x":"2"}})", other));
   EXPECT_EQ(forced["data"]["x"], "2");
 }
 
@@ -182,8 +183,8 @@ TEST_F(HttpClientTest, StatusSubresourceDryRunDeleteAndDeleteCollection) {
   EXPECT_EQ(status["spec"]["maxReplicas"], 5);
   nlohmann::json read_status = client->dynamic.get(hpas, ns, "st", "status");
   EXPECT_EQ(read_status["status"]["currentReplicas"], 3);
-  nlohmann::json patched_status =
-      client->dynamic.patch(hpas, ns, "st", PatchType::Merge, R"({"status":{"currentReplicas":4}})", {}, "status");
+  nlohmann::json patched_status = nlohmann::json::parse(
+      client->dynamic.patch(hpas, ns, "st", PatchType::Merge, R"({"status":{"currentReplicas":4}})", {}, "status"));
   EXPECT_EQ(patched_status["status"]["currentReplicas"], 4);
 
   ApiResource cm = client->discovery.resolve("cm");

@@ -32,18 +32,24 @@ std::string describe(std::string_view verb, const ApiResource& resource, std::st
   return out;
 }
 
-// Sends and returns the parsed 2xx body, or throws the server's error naming the request.
-nlohmann::json exchange(Transport& transport, const HttpRequest& request, const std::string& what) {
+// Sends and returns the 2xx body as received, or throws the server's error naming the request.
+std::string exchange_text(Transport& transport, const HttpRequest& request, const std::string& what) {
   HttpResponse response = transport.send(request);
   for (const auto& warning : response.warnings) spdlog::warn("Warning: {}", warning);
   if (response.status / 100 != 2) throw status_error(response.status, response.body, what);
-  if (response.body.empty()) return nullptr;
-  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-  if (body.is_discarded()) {
-    throw KubeError(ErrorKind::UnknownServerError, "error: the server answered " + what + " with invalid JSON",
-                    response.status);
-  }
+  return std::move(response.body);
+}
+
+nlohmann::json parse_answer(const std::string& text, const std::string& what) {
+  if (text.empty()) return nullptr;
+  nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
+  if (body.is_discarded())
+    throw KubeError(ErrorKind::UnknownServerError, "error: the server answered " + what + " with invalid JSON", 200);
   return body;
+}
+
+nlohmann::json exchange(Transport& transport, const HttpRequest& request, const std::string& what) {
+  return parse_answer(exchange_text(transport, request, what), what);
 }
 
 std::string object_name(const nlohmann::json& object) {
@@ -237,13 +243,20 @@ ListSummary DynamicClient::list(const ApiResource& resource, std::string_view ns
 
 nlohmann::json DynamicClient::create(const ApiResource& resource, std::string_view ns, const nlohmann::json& object,
                                      const WriteOptions& options) {
+  std::string name = object_name(object);
+  return parse_answer(create_text(resource, object_namespace(ns, object), name, object.dump(), options),
+                      describe("create", resource, name));
+}
+
+std::string DynamicClient::create_text(const ApiResource& resource, std::string_view ns, std::string_view name,
+                                       std::string body, const WriteOptions& options) {
   HttpRequest request;
   request.method = "POST";
-  request.path = resource_path(resource, object_namespace(ns, object));
+  request.path = resource_path(resource, ns);
   append_write_options(request.path, options);
-  request.body = object.dump();
+  request.body = std::move(body);
   request.content_type = "application/json";
-  return exchange(transport_, request, describe("create", resource, object_name(object)));
+  return exchange_text(transport_, request, describe("create", resource, name));
 }
 
 nlohmann::json DynamicClient::update(const ApiResource& resource, std::string_view ns, const nlohmann::json& object,
@@ -261,8 +274,8 @@ nlohmann::json DynamicClient::update(const ApiResource& resource, std::string_vi
   return exchange(transport_, request, describe("update", resource, name));
 }
 
-nlohmann::json DynamicClient::patch(const ApiResource& resource, std::string_view ns, std::string_view name,
-                                    PatchType type, std::string_view body, const WriteOptions& options,
+std::string DynamicClient::patch(const ApiResource& resource, std::string_view ns, std::string_view name,
+                                 PatchType type, std::string_view body, const WriteOptions& options,
                                     std::string_view subresource) {
   HttpRequest request;
   request.method = "PATCH";
@@ -275,7 +288,7 @@ nlohmann::json DynamicClient::patch(const ApiResource& resource, std::string_vie
     case PatchType::Strategic: request.content_type = "application/strategic-merge-patch+json"; break;
     case PatchType::Apply: request.content_type = "application/apply-patch+yaml"; break;
   }
-  return exchange(transport_, request, describe("patch", resource, name));
+  return exchange_text(transport_, request, describe("patch", resource, name));
 }
 
 nlohmann::json DynamicClient::remove(const ApiResource& resource, std::string_view ns, std::string_view name,

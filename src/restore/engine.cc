@@ -13,9 +13,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
+
+#include <simdjson.h>
 
 #include "kube/dynamic.h"
 #include "kube/errors.h"
@@ -52,6 +55,20 @@ bool read_field(std::FILE* file, std::string& field) {
   if (std::fread(&size, sizeof size, 1, file) != 1) return false;
   field.resize(size);
   return std::fread(field.data(), 1, size, file) == size;
+}
+
+// The text of metadata.managedFields in an object's JSON, "" when it has none: compared and sent back as it is,
+// so that managedFields cost a restore no parse of the server's answer and no serialization.
+std::string managed_fields_text(std::string_view object_json) {
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(object_json);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::array fields;
+  std::string_view text;
+  if (parser.iterate(padded).get(doc) || doc.at_pointer("/metadata/managedFields").get_array().get(fields) ||
+      fields.raw_json().get(text))
+    return "";
+  return std::string(text);
 }
 
 struct SpooledItem {
@@ -576,7 +593,12 @@ class Run {
         return;
       }
     }
-    const json from_backup = item;
+    // What later steps need from the backed-up object, taken before it is transformed (a copy of every item
+    // cost a restore more than its answer from the server). Modifiers' conditions look at the whole original.
+    std::optional<json> from_backup;
+    if (options_.modifiers != nullptr) from_backup = item;
+    const AdditionalItems additional_items = additional_items_of(resource, item, original_ns);
+    const bool restore_status = item.contains("status") && should_restore_status(spec_, resource, item);
 
     if (resource == "persistentvolumes") {
       // No volume snapshots here: a Delete-policy PV is left to dynamic provisioning, others are recreated as-is.
@@ -594,7 +616,7 @@ class Run {
         item["spec"]["claimRef"]["namespace"] = target_namespace(item["spec"]["claimRef"]["namespace"].get<std::string>());
     }
 
-    json saved_status = item.value("status", json());
+    json saved_status = restore_status ? std::move(item["status"]) : json();
     reset_metadata_and_status(item);
     ActionOutcome action = run_item_actions(resource, item, target_ns, actions_);
     if (!action.error.empty()) {
@@ -607,14 +629,14 @@ class Run {
       out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::skipped);
       return;
     }
-    restore_additional_items(resource, from_backup, original_ns, target_ns);
+    restore_additional_items(additional_items, target_ns);
     if (resource == "persistentvolumeclaims" && item.contains("/spec/volumeName"_json_pointer)) {
       reset_volume_binding(item);
       std::lock_guard lock(dynamic_pvs_mutex_);
       if (dynamic_pvs_.count(item["spec"]["volumeName"].get<std::string>()) != 0) item["spec"].erase("volumeName");
     }
     if (options_.modifiers != nullptr)
-      for (const auto& error : apply_modifiers(*options_.modifiers, resource, from_backup, original_ns, item))
+      for (const auto& error : apply_modifiers(*options_.modifiers, resource, *from_backup, original_ns, item))
         add_error(target_ns, error);
     if (!target_ns.empty()) item["metadata"]["namespace"] = target_ns;
     add_restore_labels(item, spec_.backup_name, restore_.metadata.name);
@@ -625,9 +647,9 @@ class Run {
       dry_run_item(api, id, target_ns, spooled.name, item);
       return;
     }
-    json created;
+    std::string created;
     try {
-      created = client_.create(api, target_ns, item);
+      created = client_.create_text(api, target_ns, spooled.name, item.dump());
     } catch (const kube::KubeError& e) {
       if (!kube::is_already_exists(e)) {
         add_error(target_ns, "error restoring " + id + ": " + e.what());
@@ -638,7 +660,7 @@ class Run {
       return;
     }
     out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
-    after_create(api, resource, id, target_ns, from_backup, saved_status, created);
+    after_create(api, resource, id, target_ns, spooled, std::move(saved_status), created);
     if (resource == "pods") report_exec_hooks(id, target_ns, item);
   }
 
@@ -659,10 +681,11 @@ class Run {
   }
 
   // The additional items of the built-in actions: a pod's PVCs (add-pvc-from-pod) and PriorityClass (pod), a
-  // bound PVC's PV (pvc). Restored from the backup before the item itself; missing from the backup → warning.
-  void restore_additional_items(const std::string& resource, const json& from_backup, const std::string& original_ns,
-                                const std::string& target_ns) {
-    std::vector<std::tuple<std::string, std::string, std::string>> wanted;  // resource, original ns, name
+  // bound PVC's PV (pvc), as resource, original namespace and name, read from the backed-up item.
+  using AdditionalItems = std::vector<std::tuple<std::string, std::string, std::string>>;
+  static AdditionalItems additional_items_of(const std::string& resource, const json& from_backup,
+                                             const std::string& original_ns) {
+    AdditionalItems wanted;
     if (resource == "pods") {
       for (const auto& volume : from_backup.value("/spec/volumes"_json_pointer, json::array()))
         if (volume.contains("/persistentVolumeClaim/claimName"_json_pointer))
@@ -675,6 +698,11 @@ class Run {
       if (!volume.empty() && from_backup.value("/status/phase"_json_pointer, std::string()) == "Bound")
         wanted.emplace_back("persistentvolumes", "", volume);
     }
+    return wanted;
+  }
+
+  // Restored from the backup before the item itself; missing from the backup → warning.
+  void restore_additional_items(const AdditionalItems& wanted, const std::string& target_ns) {
     for (const auto& [additional, ns, name] : wanted) {
       auto found = additional_candidates_.find(item_key(additional, ns, name));
       if (found == additional_candidates_.end()) {
@@ -685,17 +713,20 @@ class Run {
     }
   }
 
+  // `saved_status`: the backed-up status when it is to be restored (§3.3), else null.
   void after_create(const kube::ApiResource& api, const std::string& resource, const std::string& id,
-                    const std::string& target_ns, const json& from_backup, const json& saved_status, json created) {
-    if (!saved_status.is_null() && should_restore_status(spec_, resource, from_backup)) {
-      for (int attempt = 0;; ++attempt) {
+                    const std::string& target_ns, const SpooledItem& spooled, json saved_status,
+                    const std::string& created_text) {
+    if (!saved_status.is_null()) {
+      json created = json::parse(created_text, nullptr, false);
+      for (int attempt = 0; created.is_object(); ++attempt) {
         try {
           created["status"] = saved_status;
           created = client_.update(api, target_ns, created, {}, "status");
           break;
         } catch (const kube::KubeError& e) {
           if (kube::is_conflict(e) && attempt < 3) {
-            created = client_.get(api, target_ns, created["metadata"].value("name", ""));
+            created = client_.get(api, target_ns, spooled.name);
             continue;
           }
           add_warning(target_ns, "could not restore status of " + id + ": " + e.what());
@@ -703,12 +734,13 @@ class Run {
         }
       }
     }
-    const json backed_up_fields = from_backup.value("/metadata/managedFields"_json_pointer, json());
-    if (backed_up_fields.is_array() && !backed_up_fields.empty() &&
-        created.value("/metadata/managedFields"_json_pointer, json()) != backed_up_fields) {
+    // §3.4, compared as text: a server adds its own entry on create, so they differ unless it kept them as sent
+    // (a reordering of the same entries costs one needless patch).
+    const std::string backed_up_fields = managed_fields_text(spooled.json);
+    if (!backed_up_fields.empty() && backed_up_fields != "[]" && managed_fields_text(created_text) != backed_up_fields) {
       try {
-        json patch = {{"metadata", {{"managedFields", backed_up_fields}}}};
-        client_.patch(api, target_ns, created["metadata"].value("name", ""), kube::PatchType::Merge, patch.dump());
+        client_.patch(api, target_ns, spooled.name, kube::PatchType::Merge,
+                      R"({"metadata":{"managedFields":)" + backed_up_fields + "}}");
       } catch (const kube::KubeError& e) {
         if (kube::is_not_found(e))
           add_warning(target_ns, "could not restore managedFields of " + id + ": " + e.what());
@@ -718,7 +750,7 @@ class Run {
     }
     if (resource == kCrdResource) {
       crds_changed_ = true;
-      wait_crd_ready(api, id, created["metadata"].value("name", ""));
+      wait_crd_ready(api, id, spooled.name);
     }
   }
 
