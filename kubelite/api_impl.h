@@ -87,6 +87,9 @@ struct Api::Impl {
   // Returns the object's last state (200 body) and whether it is gone.
   json delete_object(const ResourceInfo& r, const json& old, const DeleteOptions& d, bool& gone);
   json commit(const ResourceInfo& r, json object);  // assigns resourceVersion and stores
+  // Writes `object` (the stored state) with its managedFields replaced by `entries`, what
+  // managed_fields_to_store made of a request's; nothing is written when `entries` is null or equals them.
+  json replace_managed_fields(const ResourceInfo& r, json object, json entries, const WriteOptions& w);
   // Prunes a custom resource's unknown fields per fieldValidation (Strict: 400, Warn: Warning header).
   void enforce_schema(const ResourceInfo& r, json& object, const WriteOptions& w);
   void erase(const ResourceInfo& r, const json& last_state);

@@ -96,6 +96,15 @@ bool same_except(const json& a, const json& b, bool (*skip)(const std::string&),
 // Compares two objects ignoring what every write changes anyway, without copying them (updates are hot).
 bool same_content(const json& a, const json& b) { return same_except(a, b, is_kind_key, true); }
 
+// {"metadata":{"managedFields":[...]}}: Velero's restore sets the backed-up managedFields so after each create.
+bool only_managed_fields(const json& patch) {
+  if (!patch.is_object() || patch.size() != 1) return false;
+  auto meta = patch.find("metadata");
+  if (meta == patch.end() || !meta->is_object() || meta->size() != 1) return false;
+  auto entries = meta->find("managedFields");
+  return entries != meta->end() && entries->is_array();
+}
+
 // Scale subresource view (autoscaling/v1) of a workload or custom resource.
 json scale_of(const ResourceInfo& r, const json& object) {
   std::string spec_path = ".spec.replicas", status_path = ".status.replicas";
@@ -462,7 +471,8 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
     else meta->erase(k);
   }
   (*meta)["resourceVersion"] = old_meta["resourceVersion"];
-  if (!meta->contains("managedFields") && old_meta.contains("managedFields")) (*meta)["managedFields"] = old_meta["managedFields"];
+  const bool body_managed_fields = meta->contains("managedFields");
+  if (!body_managed_fields && old_meta.contains("managedFields")) (*meta)["managedFields"] = old_meta["managedFields"];
   meta->erase("selfLink");
   if (w.subresource == "status") {
     // /status changes only the status (and the managedFields bookkeeping).
@@ -502,11 +512,12 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
     (*meta)["generation"] = old_meta.value("generation", 0) + 1;
   updated["apiVersion"] = r.api_version();
   updated["kind"] = r.kind;
-  if (same_content(old, updated) && !w.managed_fields_done) {  // no-op: nothing written
-    json old_with_kind = old;
-    old_with_kind["apiVersion"] = r.api_version();
-    old_with_kind["kind"] = r.kind;
-    return old_with_kind;
+  if (same_content(old, updated) && !w.managed_fields_done) {
+    // Nothing but managedFields can differ: they are written when the body set valid ones (as Velero's restore
+    // does, velero-restore.md §3.4), else the write is a no-op.
+    json entries = body_managed_fields && w.subresource.empty() ? managed_fields_to_store((*meta)["managedFields"])
+                                                                : json();
+    return replace_managed_fields(r, old, std::move(entries), w);
   }
   if (!w.managed_fields_done) record_managed_fields(r, old, updated, w);
   if (w.dry_run) return updated;
@@ -521,6 +532,27 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   json stored = commit(r, std::move(updated));
   if (r.is("apiextensions.k8s.io", "customresourcedefinitions") && !deleting) register_crd(stored);
   if (deleting) wake_controllers();
+  return stored;
+}
+
+json Api::Impl::replace_managed_fields(const ResourceInfo& r, json object, json entries, const WriteOptions& w) {
+  json& meta = object["metadata"];
+  auto current = meta.find("managedFields");
+  bool unchanged = entries.is_null() || (current == meta.end() ? entries.empty() : *current == entries);
+  if (!unchanged) {
+    if (entries.empty()) meta.erase("managedFields");
+    else meta["managedFields"] = std::move(entries);
+  }
+  if (unchanged || w.dry_run) {
+    object["apiVersion"] = r.api_version();
+    object["kind"] = r.kind;
+    return object;
+  }
+  json stored = commit(r, std::move(object));
+  // Cluster IPs and node ports are as they were: the allocation index stays current (or every Service a restore
+  // patches would make the next create re-read all Services).
+  if (r.is("", "services") && service_allocations.writes_seen + 1 == store.writes("/services"))
+    ++service_allocations.writes_seen;
   return stored;
 }
 
@@ -752,6 +784,13 @@ ApiResponse Api::Impl::patch_unwarned(const Target& t, const ApiRequest& req, st
                    "the body of the request was in an unknown format - accepted media types include: "
                    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
   json body = decode_body(req.body, apply ? "application/yaml" : "application/json");
+  if (type == "application/merge-patch+json" && t.sub.empty() && only_managed_fields(body)) {
+    // Sent after every create of a restore: no generic merge, no walk of the object.
+    json entries = managed_fields_to_store(std::move(body["metadata"]["managedFields"]));
+    json old = read(r, t.key());
+    if (old.is_null()) throw not_found(r, t.name);
+    return object_response(200, replace_managed_fields(r, std::move(old), std::move(entries), w));
+  }
   json old = read(r, t.key());
   if (apply) {
     std::string manager = query(req, "fieldManager");

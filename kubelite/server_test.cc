@@ -262,6 +262,70 @@ TEST(KubeliteServer, WatchDeliversChangesAfterTheListVersionAndEndsOnTimeout) {
   EXPECT_EQ(error[0]["object"]["reason"], "Expired");
 }
 
+// Velero's restore sets the backed-up managedFields with a merge patch after each create (velero-restore.md §3.4):
+// valid ones are stored as sent and bump the resourceVersion, the same ones again or invalid ones write nothing.
+TEST(KubeliteServer, ManagedFieldsPatchStoresValidEntriesAndWritesOnlyWhenTheyChange) {
+  TempDir dir;
+  Kubelite k = testsupport::start_kubelite(dir);
+  std::string cms = k.server + "/api/v1/namespaces/default/configmaps";
+  Reply created = http("POST", cms, config_map("restored").dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string created_rv = created.object()["metadata"]["resourceVersion"];
+  const std::string merge = "application/merge-patch+json";
+  json backed_up = json::parse(R"([
+    {"manager":"kubectl-client-side-apply","operation":"Update","apiVersion":"v1","time":"2025-01-02T03:04:05Z",
+     "fieldsType":"FieldsV1","fieldsV1":{"f:data":{".":{},"f:k":{}}}},
+    {"manager":"helm","operation":"Apply","apiVersion":"v1","time":"2025-01-01T00:00:00Z",
+     "fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{"f:gone":{}}}}}])");
+  auto patch_with = [&](const json& entries) {
+    return http("PATCH", cms + "/restored", json{{"metadata", {{"managedFields", entries}}}}.dump(), merge);
+  };
+  auto rv_of = [](const Reply& r) { return r.object()["metadata"]["resourceVersion"].get<std::string>(); };
+
+  Reply patched = patch_with(backed_up);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  json expected = json::array({backed_up[1], backed_up[0]});  // sorted as the API server sorts them: Apply first
+  EXPECT_EQ(patched.object()["metadata"]["managedFields"], expected);
+  EXPECT_EQ(patched.object()["kind"], "ConfigMap");
+  std::string patched_rv = rv_of(patched);
+  EXPECT_GT(std::stoull(patched_rv), std::stoull(created_rv));
+  Reply got = http("GET", cms + "/restored");
+  EXPECT_EQ(got.object()["metadata"]["managedFields"], expected);
+  EXPECT_EQ(got.object()["data"], created.object()["data"]);
+  EXPECT_EQ(rv_of(got), patched_rv);
+
+  // The same entries again, an empty list or invalid entries: nothing is written.
+  json invalid = backed_up;
+  invalid[0]["operation"] = "Steal";
+  for (const json& entries : {backed_up, json::array(), invalid}) {
+    Reply again = patch_with(entries);
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(rv_of(again), patched_rv) << entries.dump();
+    EXPECT_EQ(again.object()["metadata"]["managedFields"], expected);
+  }
+  // A dry run answers with the new entries and stores nothing.
+  json one = json::array({backed_up[0]});
+  Reply dry = http("PATCH", cms + "/restored?dryRun=All", json{{"metadata", {{"managedFields", one}}}}.dump(), merge);
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  EXPECT_EQ(dry.object()["metadata"]["managedFields"], one);
+  EXPECT_EQ(rv_of(http("GET", cms + "/restored")), patched_rv);
+  // An update that changes only managedFields stores them too.
+  json replaced = http("GET", cms + "/restored").object();
+  replaced["metadata"]["managedFields"] = one;
+  Reply put = http("PUT", cms + "/restored", replaced.dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.object()["metadata"]["managedFields"], one);
+  EXPECT_GT(std::stoull(rv_of(put)), std::stoull(patched_rv));
+  // Watchers see the two writes.
+  std::vector<json> events = watch_events(http("GET", cms + "?watch=1&timeoutSeconds=1&resourceVersion=" + created_rv).body);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["type"], "MODIFIED");
+  EXPECT_EQ(events[0]["object"]["metadata"]["managedFields"], expected);
+  EXPECT_EQ(events[1]["object"]["metadata"]["managedFields"], one);
+  EXPECT_EQ(patch_with(backed_up).status, 200);
+  EXPECT_EQ(http("PATCH", cms + "/missing", json{{"metadata", {{"managedFields", backed_up}}}}.dump(), merge).status, 404);
+}
+
 TEST(KubeliteServer, NamespaceDeletionWaitsForFinalizersThenRemovesEverything) {
   TempDir dir;
   Kubelite k = testsupport::start_kubelite(dir);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "kubelite/semantics/patch.h"
@@ -263,8 +264,24 @@ std::vector<Entry> read_entries(const json& object) {
   return entries;
 }
 
+// The apiserver's order of managedFields entries (sortEncodedManagedFields): operation, time, manager, apiVersion.
+bool entry_before(const Entry& a, const Entry& b) {
+  if (a.operation != b.operation) return a.operation < b.operation;
+  if (a.time != b.time) return a.time < b.time;
+  if (a.manager != b.manager) return a.manager < b.manager;
+  return a.api_version < b.api_version;
+}
+
+json encode_entry(const Entry& e, json fields_v1) {
+  json j = {{"manager", e.manager}, {"operation", e.operation}, {"apiVersion", e.api_version},
+            {"fieldsType", "FieldsV1"}, {"fieldsV1", std::move(fields_v1)}};
+  if (!e.time.empty()) j["time"] = e.time;  // a nil time is omitted, as metav1.ManagedFieldsEntry encodes it
+  if (!e.subresource.empty()) j["subresource"] = e.subresource;
+  return j;
+}
+
 // Drops owners of nothing and fields that no longer exist (unless every field was just read from `object`),
-// sorts like the apiserver (operation, time, manager, apiVersion) and stores the list in the object.
+// sorts like the apiserver and stores the list in the object.
 void write_entries(json& object, const std::string& type, std::vector<Entry> entries, bool fields_exist = false) {
   if (!fields_exist) {
     const PathIndex existing = index_paths(object, type);
@@ -274,24 +291,61 @@ void write_entries(json& object, const std::string& type, std::vector<Entry> ent
   }
   entries.erase(std::remove_if(entries.begin(), entries.end(), [](const Entry& e) { return e.fields.empty(); }),
                 entries.end());
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    if (a.operation != b.operation) return a.operation < b.operation;
-    if (a.time != b.time) return a.time < b.time;
-    if (a.manager != b.manager) return a.manager < b.manager;
-    return a.api_version < b.api_version;
-  });
+  std::stable_sort(entries.begin(), entries.end(), entry_before);
   json list = json::array();
-  for (const auto& e : entries) {
-    json j = {{"manager", e.manager}, {"operation", e.operation}, {"apiVersion", e.api_version},
-              {"time", e.time},       {"fieldsType", "FieldsV1"},  {"fieldsV1", to_fields_v1(e.fields)}};
-    if (!e.subresource.empty()) j["subresource"] = e.subresource;
-    list.push_back(std::move(j));
-  }
+  for (const auto& e : entries) list.push_back(encode_entry(e, to_fields_v1(e.fields)));
   if (!object["metadata"].is_object()) object["metadata"] = json::object();
   if (list.empty())
     object["metadata"].erase("managedFields");
   else
     object["metadata"]["managedFields"] = std::move(list);
+}
+
+// A FieldsV1 trie as structured-merge-diff decodes it: objects whose keys are "." or path elements ("f:<name>",
+// "k:<json object>", "v:<json value>", "i:<index>").
+bool valid_fields_v1(const json& node) {
+  if (!node.is_object()) return false;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != ".") {
+      if (k.size() < 2 || k[1] != ':') return false;
+      const std::string_view body = std::string_view(k).substr(2);
+      bool ok = k[0] == 'f' ||
+                (k[0] == 'k' && body.starts_with('{') && json::accept(body)) ||
+                (k[0] == 'v' && json::accept(body)) ||
+                (k[0] == 'i' && !body.empty() && std::all_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; }));
+      if (!ok) return false;
+    }
+    if (!valid_fields_v1(*it)) return false;
+  }
+  return true;
+}
+
+// What the apiserver makes of the managedFields a write carries (fieldmanager.go Update, DecodeManagedFields).
+enum class Given { Keep, Replace, Reset };
+
+Given classify(const json& given) {
+  if (!given.is_array() || given.empty()) return Given::Keep;  // clients unaware of managedFields lose nothing
+  if (given.size() == 1 && given[0].is_object() && given[0].empty()) return Given::Reset;
+  for (const json& e : given) {
+    if (!e.is_object()) return Given::Keep;
+    const std::string operation = string_or(e, "operation");
+    if (operation != "Apply" && operation != "Update") return Given::Keep;
+    if (string_or(e, "apiVersion").empty() || string_or(e, "fieldsType") != "FieldsV1") return Given::Keep;
+    for (const char* text : {"manager", "time", "subresource"})
+      if (auto it = e.find(text); it != e.end() && !it->is_string()) return Given::Keep;
+    if (auto f = e.find("fieldsV1"); f != e.end() && !valid_fields_v1(*f)) return Given::Keep;
+  }
+  return Given::Replace;
+}
+
+// The trie re-encoded as the apiserver does: a member without children is "{}", not {".":{}}.
+void normalize_fields_v1(json& node) {
+  if (node.size() == 1 && node.contains(".")) {
+    node = json::object();
+    return;
+  }
+  for (auto& child : node) normalize_fields_v1(child);
 }
 
 std::string group_of(const std::string& api_version) {
@@ -499,9 +553,11 @@ json server_side_apply(const json& live, const json& applied, const std::string&
 void update_managed_fields(json& updated, const json& old, const std::string& manager,
                            const std::string& api_version, const std::string& now_rfc3339,
                            const std::string& subresource) {
-  // A body that carries managedFields (a client resetting them) wins over the stored ones.
-  std::vector<Entry> entries = read_entries(updated);
-  if (entries.empty()) entries = read_entries(old);
+  // Valid managedFields in the body (a client setting or resetting them) win over the stored ones.
+  const json* given = nullptr;
+  if (auto meta = updated.find("metadata"); meta != updated.end() && meta->is_object())
+    if (auto mf = meta->find("managedFields"); mf != meta->end()) given = &*mf;
+  std::vector<Entry> entries = given && classify(*given) != Given::Keep ? read_entries(updated) : read_entries(old);
   const std::string type = type_of(updated, api_version);
   const FieldSet changed = field_set(updated, type, old.is_null() ? nullptr : &old, true);
 
@@ -524,6 +580,28 @@ void update_managed_fields(json& updated, const json& old, const std::string& ma
   if (!found && !changed.empty())
     entries.push_back(Entry{manager, "Update", api_version, now_rfc3339, subresource, changed});
   write_entries(updated, type, std::move(entries), only_collected_fields);
+}
+
+json managed_fields_to_store(json given) {
+  switch (classify(given)) {
+    case Given::Keep: return nullptr;
+    case Given::Reset: return json::array();
+    case Given::Replace: break;
+  }
+  std::vector<std::pair<Entry, json>> entries;
+  for (json& e : given) {
+    json fields = e.contains("fieldsV1") ? std::move(e["fieldsV1"]) : json::object();
+    if (fields.empty()) continue;  // owners of nothing are dropped
+    normalize_fields_v1(fields);
+    entries.emplace_back(Entry{string_or(e, "manager"), string_or(e, "operation"), string_or(e, "apiVersion"),
+                               string_or(e, "time"), string_or(e, "subresource"), {}},
+                         std::move(fields));
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return entry_before(a.first, b.first); });
+  json list = json::array();
+  for (auto& [entry, fields] : entries) list.push_back(encode_entry(entry, std::move(fields)));
+  return list;
 }
 
 }  // namespace kubelite

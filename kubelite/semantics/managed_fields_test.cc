@@ -247,5 +247,58 @@ TEST(UpdateManagedFields, ApplyEntriesSortBeforeUpdateEntries) {
   EXPECT_EQ(entry(live, 1)["operation"], "Update");
 }
 
+TEST(ManagedFieldsToStore, ValidEntriesAreReencodedSortedAndOwnersOfNothingDropped) {
+  json given = j(R"([
+    {"manager":"velero","operation":"Update","apiVersion":"v1","time":"2026-01-02T00:00:00Z","fieldsType":"FieldsV1",
+     "fieldsV1":{"f:data":{".":{},"f:k":{".":{}}}}},
+    {"manager":"kubectl","operation":"Update","apiVersion":"v1","time":"2026-01-01T00:00:00Z","fieldsType":"FieldsV1",
+     "fieldsV1":{"f:metadata":{"f:labels":{"k:{\"a\":1}":{},"v:\"x\"":{},"i:0":{}}}}},
+    {"manager":"idle","operation":"Update","apiVersion":"v1","time":"2026-01-01T00:00:00Z","fieldsType":"FieldsV1",
+     "fieldsV1":{}},
+    {"manager":"applier","operation":"Apply","apiVersion":"v1","time":"2026-01-03T00:00:00Z","fieldsType":"FieldsV1",
+     "fieldsV1":{"f:data":{"f:a":{}}},"subresource":"status"}])");
+  json stored = managed_fields_to_store(given);
+  ASSERT_EQ(stored.size(), 3u) << stored.dump();
+  EXPECT_EQ(stored[0]["manager"], "applier");
+  EXPECT_EQ(stored[0]["subresource"], "status");
+  EXPECT_EQ(stored[1]["manager"], "kubectl");
+  EXPECT_EQ(stored[2]["manager"], "velero");
+  // A member without children is written "{}", one with children keeps its ".".
+  EXPECT_EQ(stored[2]["fieldsV1"], j(R"({"f:data":{".":{},"f:k":{}}})"));
+  EXPECT_EQ(stored[2]["time"], "2026-01-02T00:00:00Z");
+  EXPECT_EQ(stored[2]["fieldsType"], "FieldsV1");
+  // Stored ones come back unchanged.
+  EXPECT_EQ(managed_fields_to_store(stored), stored);
+}
+
+TEST(ManagedFieldsToStore, EmptyOrInvalidListsKeepTheStoredOnesAndOneEmptyEntryClearsThem) {
+  const char* valid = R"({"manager":"m","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":{"f:a":{}}})";
+  EXPECT_TRUE(managed_fields_to_store(nullptr).is_null());
+  EXPECT_TRUE(managed_fields_to_store(json::array()).is_null());
+  EXPECT_TRUE(managed_fields_to_store(j("{}")).is_null());
+  EXPECT_EQ(managed_fields_to_store(j("[{}]")), json::array());
+  for (const char* change : {R"({"operation":"Patch"})", R"({"operation":null})", R"({"apiVersion":""})",
+                             R"({"fieldsType":"FieldsV2"})", R"({"fieldsV1":{"x:a":{}}})", R"({"fieldsV1":{"f:a":1}})",
+                             R"({"fieldsV1":{"k:[1]":{}}})", R"({"fieldsV1":{"i:x":{}}})", R"({"fieldsV1":[]})",
+                             R"({"time":5})", R"({"manager":["m"]})"}) {
+    json entry = j(valid);
+    entry.update(j(change));
+    EXPECT_TRUE(managed_fields_to_store(json::array({j(valid), entry})).is_null()) << change;
+  }
+  EXPECT_EQ(managed_fields_to_store(json::array({j(valid)})).size(), 1u);
+}
+
+TEST(UpdateManagedFields, InvalidManagedFieldsInTheBodyLeaveTheStoredOnes) {
+  json cm = j(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"k":"v"}})");
+  update_managed_fields(cm, nullptr, "creator", "v1", kT0);
+  json old = cm;
+  cm["metadata"]["managedFields"] = j(R"([{"manager":"x","operation":"Steal","apiVersion":"v1","fieldsType":"FieldsV1"}])");
+  cm["data"]["n"] = "new";
+  update_managed_fields(cm, old, "patcher", "v1", kT1);
+  ASSERT_EQ(cm["metadata"]["managedFields"].size(), 2u);
+  EXPECT_EQ(entry(cm, 0)["manager"], "creator");
+  EXPECT_EQ(entry(cm, 1)["manager"], "patcher");
+}
+
 }  // namespace
 }  // namespace kubelite

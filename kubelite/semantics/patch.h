@@ -47,9 +47,15 @@ json server_side_apply(const json& live, const json& applied, const std::string&
 // equivalent for create) as owning the fields of `updated` that differ from `old` (null for create).
 // Keeps the list sorted like the real server and drops managers left owning nothing. `subresource` is
 // "status" or "scale" for writes through those endpoints (recorded in the entry), else empty. A body that
-// carries its own managedFields replaces the stored ones (how clients reset them).
+// carries its own valid managedFields replaces the stored ones (see managed_fields_to_store).
 void update_managed_fields(json& updated, const json& old, const std::string& manager,
                            const std::string& api_version, const std::string& now_rfc3339,
                            const std::string& subresource = "");
+
+// The managedFields a write stores when its body carries `given` (its metadata.managedFields), re-encoded as
+// the API server does (entries sorted, owners of nothing dropped); null when the stored ones stay: `given`
+// absent, empty or invalid (an entry without operation Apply or Update, an apiVersion, fieldsType FieldsV1 or a
+// well-formed fieldsV1). A list of one empty entry, `[{}]`, clears them: an empty array.
+json managed_fields_to_store(json given);
 
 }  // namespace kubelite
