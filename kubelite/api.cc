@@ -276,20 +276,16 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
   if (m == "POST") {
     if (!t.name.empty() && t.sub.empty()) throw method_not_allowed();
     allowed("create");
-    std::unique_lock lock(store.mutex());
     res = t.sub.empty() ? create(t, req) : create_subresource(t, req);
   } else if (m == "PUT") {
     if (t.name.empty()) throw method_not_allowed();
     allowed("update");
-    std::unique_lock lock(store.mutex());
     res = update(t, req);
   } else if (m == "PATCH") {
     if (t.name.empty()) throw method_not_allowed();
     allowed("patch");
-    std::unique_lock lock(store.mutex());
     res = patch(t, req);
   } else if (m == "DELETE") {
-    std::unique_lock lock(store.mutex());
     if (t.name.empty()) {
       allowed("deletecollection");
       res = remove_collection(t, req);

@@ -33,6 +33,7 @@ struct WriteOptions {
   std::string subresource;           // "status" for status writes
   std::string field_validation = "Warn";          // Ignore | Warn | Strict (unknown fields of custom resources)
   std::vector<std::string>* warnings = nullptr;   // Warning headers for the response
+  ObjectPtr* stored = nullptr;  // receives what the write stored, whose compact JSON the response reuses
 };
 
 struct DeleteOptions {
@@ -71,7 +72,9 @@ struct Api::Impl {
   std::mutex snapshots_mu;
   std::list<ListSnapshot> snapshots;  // most recent first
 
-  // --- api_writes.cc (callers hold the store lock exclusively) ---
+  // --- api_writes.cc ---
+  // The write handlers take the store lock exclusively for the read-modify-write alone (bodies are decoded and
+  // responses serialized outside it); the pipeline below them expects it held.
   ApiResponse create(const Target& t, const ApiRequest& req);
   ApiResponse create_subresource(const Target& t, const ApiRequest& req);  // eviction, binding, token
   ApiResponse update(const Target& t, const ApiRequest& req);
@@ -86,7 +89,8 @@ struct Api::Impl {
   json update_object(const ResourceInfo& r, const json& old, json updated, const WriteOptions& w);
   // Returns the object's last state (200 body) and whether it is gone.
   json delete_object(const ResourceInfo& r, const json& old, const DeleteOptions& d, bool& gone);
-  json commit(const ResourceInfo& r, json object);  // assigns resourceVersion and stores
+  // Assigns resourceVersion and stores; `stored_out` receives the stored object.
+  json commit(const ResourceInfo& r, json object, ObjectPtr* stored_out = nullptr);
   // Writes `object` (the stored state) with its managedFields replaced by `entries`, what
   // managed_fields_to_store made of a request's; nothing is written when `entries` is null or equals them.
   json replace_managed_fields(const ResourceInfo& r, json object, json entries, const WriteOptions& w);

@@ -1,5 +1,6 @@
 // Create, update, patch, delete and deletecollection, and the write pipeline they share
-// (kube-api.md §3, §6, §7, §9). Every function here runs with the store lock held exclusively.
+// (kube-api.md §3, §6, §7, §9). The request handlers decode bodies and serialize responses outside the store
+// lock and hold it exclusively for the read-modify-write; every other function here runs with it held.
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -55,6 +56,16 @@ ApiResponse object_response(int status, const json& object) {
   ApiResponse res;
   res.status = status;
   res.body = object.dump();
+  return res;
+}
+
+// A write's response when it is the written object: the stored compact JSON when the write stored it (no second
+// serialization of the tree), else (dry run, no-op) the tree.
+ApiResponse written_response(int status, const ResourceInfo& r, const json& object, const ObjectPtr& stored) {
+  if (!stored) return object_response(status, object);
+  ApiResponse res;
+  res.status = status;
+  res.body = serialize_with_kind(r, stored->json);
   return res;
 }
 
@@ -220,7 +231,7 @@ void Api::Impl::note_change(const ResourceInfo& r, const std::string& key) {
   if (r.is("apps", "deployments") || r.is("apps", "statefulsets")) workloads_to_report.insert({r.storage_id(), key});
 }
 
-json Api::Impl::commit(const ResourceInfo& r, json object) {
+json Api::Impl::commit(const ResourceInfo& r, json object, ObjectPtr* stored_out) {
   object = without_kind(std::move(object));
   uint64_t rv = store.next_rv();
   object["metadata"]["resourceVersion"] = std::to_string(rv);
@@ -232,6 +243,7 @@ json Api::Impl::commit(const ResourceInfo& r, json object) {
   store.put(r.storage_id(), stored);
   note_change(r, stored->key);
   if (stored->json.find("\"ownerReferences\"") != std::string::npos) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
+  if (stored_out) *stored_out = stored;
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
   return object;
@@ -396,7 +408,7 @@ json Api::Impl::create_object(const ResourceInfo& r, const std::string& ns, json
   default_new_object(r, object, cluster_state());
   if (!w.managed_fields_done) update_managed_fields(object, nullptr, w.manager, r.api_version(), now_rfc3339());
   if (w.dry_run) return object;
-  json stored = commit(r, std::move(object));
+  json stored = commit(r, std::move(object), w.stored);
   if (r.is("", "services") && service_allocations.writes_seen + 1 == store.writes("/services")) {
     add_service_allocations(service_allocations, stored);  // our own put: the index stays current
     ++service_allocations.writes_seen;
@@ -529,7 +541,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
     erase(r, updated);
     return updated;
   }
-  json stored = commit(r, std::move(updated));
+  json stored = commit(r, std::move(updated), w.stored);
   if (r.is("apiextensions.k8s.io", "customresourcedefinitions") && !deleting) register_crd(stored);
   if (deleting) wake_controllers();
   return stored;
@@ -548,7 +560,7 @@ json Api::Impl::replace_managed_fields(const ResourceInfo& r, json object, json 
     object["kind"] = r.kind;
     return object;
   }
-  json stored = commit(r, std::move(object));
+  json stored = commit(r, std::move(object), w.stored);
   // Cluster IPs and node ports are as they were: the allocation index stays current (or every Service a restore
   // patches would make the next create re-read all Services).
   if (r.is("", "services") && service_allocations.writes_seen + 1 == store.writes("/services"))
@@ -631,8 +643,15 @@ ApiResponse Api::Impl::create(const Target& t, const ApiRequest& req) {
   WriteOptions w = write_options(req);
   std::vector<std::string> warnings;
   w.warnings = &warnings;
+  ObjectPtr stored;
+  w.stored = &stored;
   json body = decode_body(req.body, req.content_type);
-  return with_warnings(object_response(201, create_object(*t.r, t.ns, std::move(body), w)), warnings);
+  json created;
+  {
+    std::unique_lock lock(store.mutex());
+    created = create_object(*t.r, t.ns, std::move(body), w);
+  }
+  return with_warnings(written_response(201, *t.r, created, stored), warnings);
 }
 
 static DeleteOptions delete_options(const ApiRequest& req) {
@@ -665,6 +684,7 @@ static DeleteOptions delete_options(const ApiRequest& req) {
 ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req) {
   const ResourceInfo& r = *t.r;
   json body = decode_body(req.body, req.content_type);
+  std::unique_lock lock(store.mutex());
   json old = read(r, t.key());
   if (old.is_null()) throw not_found(r, t.name);
   json success = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}, {"code", 201}};
@@ -729,24 +749,31 @@ ApiResponse Api::Impl::update_unwarned(const Target& t, const ApiRequest& req, s
     throw bad_request("the name of the object (" + body_name + ") does not match the name on the URL (" + t.name + ")");
   if (r.namespaced && !meta.value("namespace", "").empty() && meta.value("namespace", "") != t.ns)
     throw bad_request("the namespace of the provided object does not match the namespace sent on the request");
-  json old = read(r, t.key());
-  if (old.is_null()) {
-    if (creates_on_update(r) && t.sub.empty()) return object_response(201, create_object(r, t.ns, std::move(body), w));
-    throw not_found(r, t.name);
-  }
-  if (t.sub == "scale") {
-    std::string rv = meta.value("resourceVersion", "");
-    if (!rv.empty() && rv != old["metadata"].value("resourceVersion", "")) throw modified_conflict(r, t.name);
-    json updated = old;
-    set_replicas(r, updated, body.value("spec", json::object()).value("replicas", 0));
-    return object_response(200, scale_of(r, update_object(r, old, updated, w)));
-  }
-  if (t.sub == "finalize") {
-    json updated = old;
-    updated["spec"]["finalizers"] = body.value("spec", json::object()).value("finalizers", json::array());
-    return object_response(200, update_object(r, old, updated, w));
-  }
-  return object_response(200, update_object(r, old, std::move(body), w));
+  ObjectPtr stored;
+  w.stored = &stored;
+  auto [status, result] = [&]() -> std::pair<int, json> {
+    std::unique_lock lock(store.mutex());
+    json old = read(r, t.key());
+    if (old.is_null()) {
+      if (creates_on_update(r) && t.sub.empty()) return {201, create_object(r, t.ns, std::move(body), w)};
+      throw not_found(r, t.name);
+    }
+    if (t.sub == "scale") {
+      std::string rv = meta.value("resourceVersion", "");
+      if (!rv.empty() && rv != old["metadata"].value("resourceVersion", "")) throw modified_conflict(r, t.name);
+      json updated = old;
+      set_replicas(r, updated, body.value("spec", json::object()).value("replicas", 0));
+      w.stored = nullptr;  // the answer is the Scale, not the object
+      return {200, scale_of(r, update_object(r, old, updated, w))};
+    }
+    if (t.sub == "finalize") {
+      json updated = old;
+      updated["spec"]["finalizers"] = body.value("spec", json::object()).value("finalizers", json::array());
+      return {200, update_object(r, old, updated, w)};
+    }
+    return {200, update_object(r, old, std::move(body), w)};
+  }();
+  return written_response(status, r, result, stored);
 }
 
 ApiResponse Api::Impl::patch(const Target& t, const ApiRequest& req) {
@@ -784,54 +811,66 @@ ApiResponse Api::Impl::patch_unwarned(const Target& t, const ApiRequest& req, st
                    "the body of the request was in an unknown format - accepted media types include: "
                    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
   json body = decode_body(req.body, apply ? "application/yaml" : "application/json");
+  ObjectPtr stored;
+  w.stored = &stored;
   if (type == "application/merge-patch+json" && t.sub.empty() && only_managed_fields(body)) {
     // Sent after every create of a restore: no generic merge, no walk of the object.
     json entries = managed_fields_to_store(std::move(body["metadata"]["managedFields"]));
-    json old = read(r, t.key());
-    if (old.is_null()) throw not_found(r, t.name);
-    return object_response(200, replace_managed_fields(r, std::move(old), std::move(entries), w));
-  }
-  json old = read(r, t.key());
-  if (apply) {
-    std::string manager = query(req, "fieldManager");
-    w.manager = manager;
-    w.managed_fields_done = true;
-    if (!body.is_object()) throw bad_request("the body of the request is not a JSON object");
-    if (body.contains("metadata") && body["metadata"].contains("managedFields"))
-      throw bad_request("metadata.managedFields must be nil");
-    if (old.is_null()) {
-      if (!t.sub.empty()) throw not_found(r, t.name);
-      json created = server_side_apply(nullptr, body, manager, force == "true", r.api_version(), now_rfc3339());
-      if (!created.contains("metadata")) created["metadata"] = json::object();
-      created["metadata"]["name"] = t.name;
-      return object_response(201, create_object(r, t.ns, std::move(created), w));
+    json result;
+    {
+      std::unique_lock lock(store.mutex());
+      json old = read(r, t.key());
+      if (old.is_null()) throw not_found(r, t.name);
+      result = replace_managed_fields(r, std::move(old), std::move(entries), w);
     }
-    json live = old;
-    live["apiVersion"] = r.api_version();
-    live["kind"] = r.kind;
-    json merged = server_side_apply(live, body, manager, force == "true", r.api_version(), now_rfc3339());
-    return object_response(200, update_object(r, old, std::move(merged), w));
+    return written_response(200, r, result, stored);
   }
-  if (old.is_null()) throw not_found(r, t.name);
-  json target = old;
-  target["apiVersion"] = r.api_version();
-  target["kind"] = r.kind;
-  if (t.sub == "scale") target = scale_of(r, target);
-  json patched;
-  if (type == "application/merge-patch+json") patched = apply_merge_patch(std::move(target), body);
-  else if (type == "application/json-patch+json") patched = apply_json_patch(target, body);
-  else patched = apply_strategic_merge_patch(target, body, r.group, r.kind);
-  if (t.sub == "scale") {
-    std::string rv = patched["metadata"].value("resourceVersion", "");
-    if (!rv.empty() && rv != old["metadata"].value("resourceVersion", "")) throw modified_conflict(r, t.name);
-    json updated = old;
-    set_replicas(r, updated, patched.value("spec", json::object()).value("replicas", 0));
-    return object_response(200, scale_of(r, update_object(r, old, updated, w)));
-  }
-  std::string patched_name = patched.value("metadata", json::object()).value("name", "");
-  if (patched_name != t.name)
-    throw bad_request("the name of the object (" + patched_name + ") does not match the name on the URL (" + t.name + ")");
-  return object_response(200, update_object(r, old, std::move(patched), w));
+  auto [status, result] = [&]() -> std::pair<int, json> {
+    std::unique_lock lock(store.mutex());
+    json old = read(r, t.key());
+    if (apply) {
+      std::string manager = query(req, "fieldManager");
+      w.manager = manager;
+      w.managed_fields_done = true;
+      if (!body.is_object()) throw bad_request("the body of the request is not a JSON object");
+      if (body.contains("metadata") && body["metadata"].contains("managedFields"))
+        throw bad_request("metadata.managedFields must be nil");
+      if (old.is_null()) {
+        if (!t.sub.empty()) throw not_found(r, t.name);
+        json created = server_side_apply(nullptr, body, manager, force == "true", r.api_version(), now_rfc3339());
+        if (!created.contains("metadata")) created["metadata"] = json::object();
+        created["metadata"]["name"] = t.name;
+        return {201, create_object(r, t.ns, std::move(created), w)};
+      }
+      json live = old;
+      live["apiVersion"] = r.api_version();
+      live["kind"] = r.kind;
+      json merged = server_side_apply(live, body, manager, force == "true", r.api_version(), now_rfc3339());
+      return {200, update_object(r, old, std::move(merged), w)};
+    }
+    if (old.is_null()) throw not_found(r, t.name);
+    json target = old;
+    target["apiVersion"] = r.api_version();
+    target["kind"] = r.kind;
+    if (t.sub == "scale") target = scale_of(r, target);
+    json patched;
+    if (type == "application/merge-patch+json") patched = apply_merge_patch(std::move(target), body);
+    else if (type == "application/json-patch+json") patched = apply_json_patch(target, body);
+    else patched = apply_strategic_merge_patch(target, body, r.group, r.kind);
+    if (t.sub == "scale") {
+      std::string rv = patched["metadata"].value("resourceVersion", "");
+      if (!rv.empty() && rv != old["metadata"].value("resourceVersion", "")) throw modified_conflict(r, t.name);
+      json updated = old;
+      set_replicas(r, updated, patched.value("spec", json::object()).value("replicas", 0));
+      w.stored = nullptr;  // the answer is the Scale, not the object
+      return {200, scale_of(r, update_object(r, old, updated, w))};
+    }
+    std::string patched_name = patched.value("metadata", json::object()).value("name", "");
+    if (patched_name != t.name)
+      throw bad_request("the name of the object (" + patched_name + ") does not match the name on the URL (" + t.name + ")");
+    return {200, update_object(r, old, std::move(patched), w)};
+  }();
+  return written_response(status, r, result, stored);
 }
 
 static json success_status(const ResourceInfo& r, const json& object) {
@@ -844,10 +883,14 @@ static json success_status(const ResourceInfo& r, const json& object) {
 ApiResponse Api::Impl::remove(const Target& t, const ApiRequest& req) {
   const ResourceInfo& r = *t.r;
   DeleteOptions d = delete_options(req);
-  json old = read(r, t.key());
-  if (old.is_null()) throw not_found(r, t.name);
   bool gone = false;
-  json result = delete_object(r, old, d, gone);
+  json result;
+  {
+    std::unique_lock lock(store.mutex());
+    json old = read(r, t.key());
+    if (old.is_null()) throw not_found(r, t.name);
+    result = delete_object(r, old, d, gone);
+  }
   ApiResponse res;
   if (r.is("batch", "jobs") && d.propagation.empty())
     res.headers.emplace_back("Warning",
@@ -864,6 +907,7 @@ ApiResponse Api::Impl::remove_collection(const Target& t, const ApiRequest& req)
   const ResourceInfo& r = *t.r;
   DeleteOptions d = delete_options(req);
   json deleted = json::array();
+  std::unique_lock lock(store.mutex());
   std::vector<ObjectPtr> candidates;
   std::string prefix = t.ns.empty() ? "" : t.ns + "/";
   for (const auto& [key, o] : store.collection(r.storage_id()))
@@ -881,7 +925,8 @@ ApiResponse Api::Impl::remove_collection(const Target& t, const ApiRequest& req)
   json list = {{"kind", r.kind + "List"},
                {"apiVersion", r.api_version()},
                {"metadata", {{"resourceVersion", std::to_string(store.current_rv())}}},
-               {"items", deleted}};
+               {"items", std::move(deleted)}};
+  lock.unlock();
   return object_response(200, list);
 }
 
