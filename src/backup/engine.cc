@@ -150,8 +150,12 @@ class ResourceList {
   std::map<std::string, Names> types_;
 };
 
+// Per version, as Velero's backed-up set is keyed by apiVersion: with all group versions an object is backed
+// up once in each.
 std::string item_key(const kube::ApiResource& r, std::string_view ns, std::string_view name) {
   std::string key = r.group_resource();
+  key += '|';
+  key += r.version;
   key += '|';
   key += ns;
   key += '/';
@@ -325,8 +329,8 @@ class Run {
     return data_->find(group, version, resource);
   }
 
-  // §4.2/§4.3: preferred versions, list+create+get+delete, groups in discovery order with `extensions`
-  // last, the core group led by pods, PVCs, PVs.
+  // §4.2/§4.3: preferred versions (or all, preferred first), list+create+get+delete, groups in discovery order
+  // with `extensions` last, the core group led by pods, PVCs, PVs.
   std::vector<const kube::ApiResource*> collection_order() const {
     std::vector<const kube::ApiGroup*> groups;
     for (const auto& g : data_->groups)
@@ -335,23 +339,36 @@ class Run {
       if (g.name == "extensions") groups.push_back(&g);
     std::vector<const kube::ApiResource*> out;
     for (const auto* g : groups) {
-      if (g->versions.empty()) continue;
-      std::vector<const kube::ApiResource*> rs;
-      for (const auto& r : data_->resources)
-        if (r.group == g->name && r.version == g->versions.front() && r.resource.find('/') == std::string::npos &&
-            r.has_verb("list") && r.has_verb("create") && r.has_verb("get") && r.has_verb("delete"))
-          rs.push_back(&r);
-      if (g->name.empty()) {
-        auto rank = [](const kube::ApiResource* r) {
-          return r->resource == "pods" ? 0 : r->resource == "persistentvolumeclaims" ? 1
-                                           : r->resource == "persistentvolumes"      ? 2
-                                                                                     : 3;
-        };
-        std::stable_sort(rs.begin(), rs.end(), [&](auto* a, auto* b) { return rank(a) < rank(b); });
+      size_t versions = options_.all_group_versions ? g->versions.size() : std::min<size_t>(1, g->versions.size());
+      for (size_t v = 0; v < versions; ++v) {
+        std::vector<const kube::ApiResource*> rs;
+        for (const auto& r : data_->resources)
+          if (r.group == g->name && r.version == g->versions[v] && r.resource.find('/') == std::string::npos &&
+              r.has_verb("list") && r.has_verb("create") && r.has_verb("get") && r.has_verb("delete"))
+            rs.push_back(&r);
+        if (g->name.empty()) {
+          auto rank = [](const kube::ApiResource* r) {
+            return r->resource == "pods" ? 0 : r->resource == "persistentvolumeclaims" ? 1
+                                             : r->resource == "persistentvolumes"      ? 2
+                                                                                       : 3;
+          };
+          std::stable_sort(rs.begin(), rs.end(), [&](auto* a, auto* b) { return rank(a) < rank(b); });
+        }
+        out.insert(out.end(), rs.begin(), rs.end());
       }
-      out.insert(out.end(), rs.begin(), rs.end());
     }
     return out;
+  }
+
+  // The resource's preferred version: the first of its group's versions that serves it (kubectl's RESTMapper, which
+  // Velero resolves it with). Only preferred versions are collected without all group versions.
+  bool is_preferred(const kube::ApiResource& r) const {
+    if (!options_.all_group_versions) return true;
+    for (const auto& g : data_->groups)
+      if (g.name == r.group)
+        for (const auto& version : g.versions)
+          if (data_->find(r.group, version, r.resource)) return version == r.version;
+    return true;
   }
 
   // deployments/daemonsets/replicasets, networkpolicies and events exist in two groups: collected once.
@@ -526,8 +543,9 @@ class Run {
     } catch (const nlohmann::json::exception& e) {
       log_.error("Error executing item actions", fields, e.what());
     }
-    tar_.add_item({archive::resource_dir(r.resource, r.group), std::string(ns), std::string(name)}, r.version, true,
-                  mutated.empty() ? json : std::string_view(mutated));
+    // The listed version is the object's before any action ran (§3).
+    tar_.add_item({archive::resource_dir(r.resource, r.group), std::string(ns), std::string(name)}, r.version,
+                  is_preferred(r), mutated.empty() ? json : std::string_view(mutated));
     std::string listed = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
     resource_list_.add(r.group_version() + "/" + r.kind, listed);
     ++result_.items_backed_up;

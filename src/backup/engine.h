@@ -22,6 +22,9 @@ namespace arca::backup {
 struct RunOptions {
   int page_size = 500;  // the server's --client-page-size
   archive::GzipOptions gzip;
+  // Velero's EnableAPIGroupVersions (§4.2): every served version of each group is collected, the non-preferred
+  // ones into `resources/<gr>/<version>/…`; without it only preferred versions, and the tarball is unchanged.
+  bool all_group_versions = false;
   // Called after every backed-up item with (items seen so far, items backed up); the caller throttles.
   std::function<void(int total_items, int items_backed_up)> on_progress;
 };

@@ -23,6 +23,13 @@ TEST(Flags, StringArrayLastWinsMapsAccumulate) {
   EXPECT_THROW(cli::parse_optional_bool({"maybe"}, "--x"), std::invalid_argument);
 }
 
+// --features: merged with the config file's list, each name once, unknown names kept (Velero never validates them).
+TEST(Flags, FeaturesMergeConfigFileAndRepeatedFlags) {
+  EXPECT_EQ(cli::feature_flags("", {}), std::vector<std::string>{});
+  EXPECT_EQ(cli::feature_flags("EnableCSI", {"EnableAPIGroupVersions,NoSuchFeature", "EnableCSI,,"}),
+            (std::vector<std::string>{"EnableCSI", "EnableAPIGroupVersions", "NoSuchFeature"}));
+}
+
 // Vector 11: schedule backups grouped by prefix, newest first.
 TEST(Output, BackupSortOrder) {
   std::vector<api::Backup> backups(3);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -170,6 +171,18 @@ std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>
       out[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
   return out;
+}
+
+std::vector<std::string> feature_flags(const std::string& config_value, const std::vector<std::string>& flag_values) {
+  std::vector<std::string> features;
+  auto add = [&](const std::string& list) {
+    for (auto& name : split(list, ','))
+      if (!name.empty() && std::find(features.begin(), features.end(), name) == features.end())
+        features.push_back(name);
+  };
+  add(config_value);
+  for (const auto& value : flag_values) add(value);
+  return features;
 }
 
 std::vector<std::string> last_csv(const std::vector<std::string>& values) {

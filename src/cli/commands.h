@@ -94,6 +94,9 @@ int install_crds(Session& session, std::ostream& out);
 // "a=1,b=2" → map (Velero's map flags); throws on an entry without '='.
 std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag,
                                                   char delimiter = '=');
+// The process's feature flags (velero-cli.md §1): the client config file's `features` (a comma list), then every
+// `--features` value (the flag repeats and each is a comma list); each name once, in that order, never validated.
+std::vector<std::string> feature_flags(const std::string& config_value, const std::vector<std::string>& flag_values);
 // Velero's stringArray: the last occurrence wins, split on commas.
 std::vector<std::string> last_csv(const std::vector<std::string>& values);
 // Tri-state flags: "" (bare) or true/false.

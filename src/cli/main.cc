@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   app.add_option("--kubeconfig", globals.kubeconfig, "Path to the kubeconfig file to use to talk to the Kubernetes apiserver");
   app.add_option("--kubecontext", globals.kubecontext, "The context to use to talk to the Kubernetes apiserver");
   app.add_option("-n,--namespace", globals.namespace_name, "The namespace in which Velero should operate");
+  std::vector<std::string> features;
+  app.add_option("--features", features,
+                 "Comma-separated list of features to enable for this Velero process. Combines with values from "
+                 "$HOME/.config/velero/config.json if present");
   std::function<int()> action;
   auto session = [&] { return cli::Session(globals); };
 
@@ -246,6 +250,7 @@ int main(int argc, char** argv) {
       so.settings.default_backup_ttl = parse_duration(ttl);
       so.settings.store_validation_frequency = parse_duration(validation);
       so.disabled_controllers = disabled;
+      so.settings.features = cli::feature_flags(cli::read_client_config(std::cerr)["features"], features);
       so.settings.default_volume_snapshot_locations =
           cli::parse_map_flag(default_vsls, "--default-volume-snapshot-locations", ':');
       controller::SystemClock clock;

@@ -78,6 +78,7 @@ class BackupRun {
       log_.info("Setting up backup log");
       backup::RunOptions options;
       options.page_size = ctx_.settings.client_page_size;
+      options.all_group_versions = feature_enabled(ctx_.settings, kFeatureApiGroupVersions);
       options.on_progress = [this](int total, int done) { report_progress(total, done); };
       api::Backup engine_backup = backup_;
       engine_backup.spec = engine_spec_;

@@ -1,8 +1,14 @@
 #include "controller/context.h"
 
+#include <algorithm>
+
 #include "kube/errors.h"
 
 namespace arca::controller {
+
+bool feature_enabled(const ServerSettings& settings, std::string_view feature) {
+  return std::find(settings.features.begin(), settings.features.end(), feature) != settings.features.end();
+}
 
 ServerContext make_context(kube::Transport& transport, kube::Discovery& discovery, const Clock& clock,
                            ServerSettings settings) {

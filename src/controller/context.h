@@ -3,6 +3,8 @@
 // and the velero.io resources resolved once through discovery.
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "controller/clock.h"
 #include "kube/discovery.h"
@@ -21,7 +23,14 @@ struct ServerSettings {
   Duration store_validation_frequency = std::chrono::minutes(1);
   int client_page_size = 500;
   std::map<std::string, std::string> default_volume_snapshot_locations;  // provider → VSL name
+  // `--features`: names kept as given, unknown ones included (Velero does not validate them).
+  std::vector<std::string> features;
 };
+
+// The feature flags arca acts on (velero-backup.md §11).
+inline constexpr std::string_view kFeatureApiGroupVersions = "EnableAPIGroupVersions";
+inline constexpr std::string_view kFeatureCsi = "EnableCSI";
+bool feature_enabled(const ServerSettings& settings, std::string_view feature);
 
 struct ServerContext {
   kube::Transport& transport;

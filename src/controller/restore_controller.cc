@@ -97,7 +97,7 @@ class RestoreRun {
     return errors;
   }
 
-  void run(const api::BackupStorageLocation& location) {
+  void run(const api::Backup& backup, const api::BackupStorageLocation& location) {
     const std::string& name = restore_.metadata.name;
     std::unique_ptr<OpenLocation> open;
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
@@ -121,6 +121,9 @@ class RestoreRun {
     restore::EngineOptions options;
     options.plugin_namespace = ctx_.settings.namespace_name;
     options.modifiers = modifiers_ ? &*modifiers_ : nullptr;
+    // §2.3 step 4: a plain string comparison, as Velero's.
+    options.choose_group_versions =
+        feature_enabled(ctx_.settings, kFeatureApiGroupVersions) && backup.status.format_version >= "1.1.0";
     options.on_progress = [this](int total, int done) { report_progress(total, done); };
     try {
       log.info("starting restore of backup " + restore_.spec.backup_name);
@@ -282,7 +285,7 @@ ReconcileFn restore_reconciler(ServerContext& ctx, std::shared_ptr<Resources> re
     prepared.status.start_timestamp = ctx.clock.now();
     // The resourceVersion makes this the one transition that wins if two servers race.
     prepared = client.update(resources->restores, ns, json(prepared)).get<api::Restore>();
-    run.run(location);
+    run.run(backup, location);
     return {};
   };
 }

@@ -44,6 +44,13 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   kube::Discovery discovery(transport);
   ServerContext ctx = make_context(transport, discovery, clock, options.settings);
   const std::string& ns = ctx.settings.namespace_name;
+  if (!ctx.settings.features.empty()) {
+    std::string names;
+    for (const auto& feature : ctx.settings.features) names += (names.empty() ? "" : ",") + feature;
+    spdlog::info("enabled features: {}", names);
+  }
+  if (feature_enabled(ctx.settings, kFeatureCsi))
+    spdlog::info("feature EnableCSI has no effect: arca takes no volume snapshots");
 
   auto leadership = hold_leadership(ctx);  // before failing "interrupted" backups another replica is running
   if (!leadership) return;

@@ -24,6 +24,7 @@
 #include "kube/errors.h"
 #include "kube/transport.h"
 #include "restore/diff.h"
+#include "restore/group_versions.h"
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "util/includes_excludes.h"
@@ -96,7 +97,7 @@ class Spool {
   void add(const std::string& resource, const SpooledItem& item) {
     auto& spool = files_[resource];
     if (spool.file == nullptr) {
-      spool.path = dir_ + "/" + std::to_string(files_.size());
+      spool.path = dir_ + "/" + std::to_string(next_file_++);
       spool.file = std::fopen(spool.path.c_str(), "w+");
       if (spool.file == nullptr) throw std::runtime_error("cannot write the restore spool " + spool.path);
     }
@@ -121,6 +122,23 @@ class Spool {
     return total;
   }
 
+  // `resource`'s items become those spooled under `from` (a version directory's, §2.6).
+  void replace(const std::string& resource, const std::string& from) {
+    auto source = files_.find(from);
+    if (source == files_.end()) return;
+    SpoolFile moved = source->second;
+    files_.erase(source);
+    erase(resource);
+    files_[resource] = moved;
+  }
+  void erase(const std::string& resource) {
+    auto it = files_.find(resource);
+    if (it == files_.end()) return;
+    std::fclose(it->second.file);
+    std::remove(it->second.path.c_str());
+    files_.erase(it);
+  }
+
   // Calls `each` for every item of `resource` in tarball order.
   void read(const std::string& resource, const std::function<void(SpooledItem&&)>& each) {
     auto it = files_.find(resource);
@@ -138,10 +156,11 @@ class Spool {
  private:
   std::string dir_;
   std::map<std::string, SpoolFile> files_;
+  size_t next_file_ = 0;
 };
 
-// resources/<dir>/{cluster|namespaces/<ns>}/<name>.json; version directories and anything deeper are not items.
-bool parse_item_path(const std::string& path, std::string& resource, SpooledItem& item) {
+// resources/<dir>/[<version_dir>/]{cluster|namespaces/<ns>}/<name>.json; anything deeper is not an item.
+bool parse_item_path(const std::string& path, std::string& resource, std::string& version_dir, SpooledItem& item) {
   static constexpr std::string_view kPrefix = "resources/";
   if (path.rfind(kPrefix, 0) != 0) return false;
   std::vector<std::string> parts;
@@ -157,13 +176,17 @@ bool parse_item_path(const std::string& path, std::string& resource, SpooledItem
     name = file.substr(0, file.size() - 5);
     return true;
   };
+  resource = parts[0];
+  version_dir.clear();
+  if (parts.size() > 2 && parts[1] != "cluster" && parts[1] != "namespaces") {
+    version_dir = parts[1];
+    parts.erase(parts.begin() + 1);
+  }
   if (parts.size() == 3 && parts[1] == "cluster") {
-    resource = parts[0];
     item.ns.clear();
     return strip_json(parts[2], item.name);
   }
   if (parts.size() == 4 && parts[1] == "namespaces") {
-    resource = parts[0];
     item.ns = parts[2];
     return strip_json(parts[3], item.name);
   }
@@ -263,6 +286,7 @@ class Run {
 
   void execute(const archive::ByteSource& tarball) {
     if (!spool_tarball(tarball)) return;
+    if (options_.choose_group_versions && !choose_group_versions()) return;
     build_filters();
     warn_about_unmatched_namespaces();
     load_plugin_configs();
@@ -290,14 +314,20 @@ class Run {
     try {
       archive::TarballReader reader(tarball);
       while (auto entry = reader.next()) {
-        std::string resource;
+        std::string resource, version_dir;
         SpooledItem item;
         if (entry->path.rfind("resources/", 0) == 0) saw_resources = true;
-        if (!parse_item_path(entry->path, resource, item)) continue;
+        if (!parse_item_path(entry->path, resource, version_dir, item)) continue;
+        if (!version_dir.empty()) {
+          // Only with the feature (§2.5); the `-preferredversion` copy repeats the unversioned one, which is
+          // spooled already, so only its name is kept.
+          if (!options_.choose_group_versions || !note_version_dir(resource, version_dir)) continue;
+          item.json = reader.read_content();
+          spool_.add(versioned_spool(resource, version_dir), item);
+          continue;
+        }
         item.json = reader.read_content();
-        if (resource == "namespaces") backed_up_namespaces_[item.name] = item.json;
-        if (!item.ns.empty()) namespaces_in_backup_.insert(item.ns);
-        if (can_be_additional(resource)) additional_candidates_[item_key(resource, item.ns, item.name)] = item.json;
+        index_item(resource, item);
         spool_.add(resource, item);
       }
     } catch (const archive::ArchiveError& e) {
@@ -312,6 +342,78 @@ class Run {
       return false;
     }
     return true;
+  }
+
+  // What later steps look up by name rather than read in tier order.
+  void index_item(const std::string& resource, const SpooledItem& item) {
+    if (resource == "namespaces") backed_up_namespaces_[item.name] = item.json;
+    if (!item.ns.empty()) namespaces_in_backup_.insert(item.ns);
+    if (can_be_additional(resource)) additional_candidates_[item_key(resource, item.ns, item.name)] = item.json;
+  }
+
+  // ---- API group versions (§2.6) ----
+  static std::string versioned_spool(const std::string& resource, const std::string& version) {
+    return resource + "/" + version;  // "/" never occurs in a resource directory's name
+  }
+
+  // Records a version directory of `resource`; true when its items are to be spooled (not the preferred copy).
+  bool note_version_dir(const std::string& resource, const std::string& version_dir) {
+    static constexpr std::string_view kPreferredSuffix = "-preferredversion";
+    auto& source = source_versions_[resource];
+    bool preferred = version_dir.size() > kPreferredSuffix.size() &&
+                     version_dir.compare(version_dir.size() - kPreferredSuffix.size(), kPreferredSuffix.size(),
+                                         kPreferredSuffix) == 0;
+    std::string version = preferred ? version_dir.substr(0, version_dir.size() - kPreferredSuffix.size()) : version_dir;
+    if (preferred) source.preferred = version;
+    if (std::find(source.versions.begin(), source.versions.end(), version) == source.versions.end())
+      source.versions.push_back(version);
+    return !preferred;
+  }
+
+  // Per resource with version directories, the version §2.6 picks; a non-preferred one's items replace the
+  // unversioned ones in the spool (so the rest of the restore reads them, in that version).
+  bool choose_group_versions() {
+    VersionPriorities user;
+    try {
+      user = user_version_priorities();
+    } catch (const kube::KubeError& e) {
+      add_velero_error(std::string("choosing API version to restore: ") + e.what());
+      return false;
+    }
+    auto data = discovery_.data();
+    for (const auto& [resource, source] : source_versions_) {
+      std::string group = split_resource_dir(resource).second;
+      auto target = std::find_if(data->groups.begin(), data->groups.end(),
+                                 [&](const kube::ApiGroup& g) { return g.name == group; });
+      ChosenVersion chosen = choose_version(resource, source, target == data->groups.end() ? nullptr : &*target, user);
+      log_.info("restoring " + resource + " from API version " + chosen.version + " (" +
+                std::string(to_string(chosen.rule)) + ")");
+      if (!chosen.source_preferred) {
+        spool_.replace(resource, versioned_spool(resource, chosen.version));
+        if (resource == "namespaces") backed_up_namespaces_.clear();
+        std::erase_if(additional_candidates_, [&](const auto& entry) { return entry.first.rfind(resource + "/", 0) == 0; });
+        spool_.read(resource, [&](SpooledItem&& item) { index_item(resource, item); });
+      }
+      for (const auto& version : source.versions) spool_.erase(versioned_spool(resource, version));
+    }
+    return true;
+  }
+
+  // The ConfigMap `enableapigroupversions` in the server's namespace; none → no user priorities.
+  VersionPriorities user_version_priorities() {
+    json config_map;
+    try {
+      config_map = client_.get(discovery_.lookup("", "v1", "configmaps"), options_.plugin_namespace,
+                               std::string(kVersionPriorityConfigMap));
+    } catch (const kube::KubeError& e) {
+      if (kube::is_not_found(e)) return {};
+      throw;
+    }
+    std::vector<std::string> rejected;
+    auto priorities = parse_version_priorities(
+        config_map.value("/data"_json_pointer, json::object()).value(std::string(kVersionPriorityKey), ""), rejected);
+    for (const auto& line : rejected) log_.warning("ConfigMap " + std::string(kVersionPriorityConfigMap) + ": " + line);
+    return priorities;
   }
 
   // ---- filters ----
@@ -882,6 +984,7 @@ class Run {
   std::map<std::string, std::string> backed_up_namespaces_;  // original name → Namespace JSON
   std::set<std::string> namespaces_in_backup_;                // of the namespaced items
   std::map<std::string, std::string> additional_candidates_;  // item_key → JSON of PVCs, PVs, PriorityClasses
+  std::map<std::string, SourceVersions> source_versions_;     // resource directory → its version directories
   std::mutex handled_mutex_;
   std::set<std::string> handled_;  // item_keys of those already processed
   std::mutex results_mutex_, namespaces_mutex_, service_accounts_mutex_, dynamic_pvs_mutex_;

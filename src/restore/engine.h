@@ -30,6 +30,9 @@ struct EngineOptions {
   std::chrono::milliseconds resource_timeout = std::chrono::minutes(10);     // CRD readiness
   std::chrono::milliseconds terminating_timeout = std::chrono::minutes(10);  // terminating namespaces
   bool dry_run = false;
+  // §2.3 step 4: the server runs with EnableAPIGroupVersions and the backup's formatVersion is >= "1.1.0"; each
+  // resource is then read from the version directory §2.6 chooses and restored in that version.
+  bool choose_group_versions = false;
   const ResourceModifiers* modifiers = nullptr;  // already validated (the controller reads the ConfigMap)
   // Called after every processed item with (estimated total, processed so far); the caller throttles.
   std::function<void(int total_items, int items_restored)> on_progress;
