@@ -440,25 +440,9 @@ static void record_managed_fields(const ResourceInfo& r, const json& old, json& 
     update_managed_fields(updated, old, w.manager, r.api_version(), now_rfc3339());
     return;
   }
-  json others = json::array(), status_entries = json::array();
-  for (const auto& e : updated["metadata"].value("managedFields", json::array())) {
-    if (e.value("subresource", "") == "status") {
-      json entry = e;
-      entry.erase("subresource");
-      status_entries.push_back(entry);
-    } else {
-      others.push_back(e);
-    }
-  }
-  json before = old;
-  before["metadata"]["managedFields"] = status_entries;
-  updated["metadata"]["managedFields"] = status_entries;
-  update_managed_fields(updated, before, w.manager, r.api_version(), now_rfc3339());
-  for (auto& e : updated["metadata"]["managedFields"]) {
-    e["subresource"] = "status";
-    others.push_back(e);
-  }
-  updated["metadata"]["managedFields"] = others;
+  auto old_status = old.find("status");
+  update_status_managed_fields(updated, old_status == old.end() ? nullptr : &*old_status, w.manager, r.api_version(),
+                               now_rfc3339());
 }
 
 json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updated, const WriteOptions& w) {

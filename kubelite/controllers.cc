@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "kubelite/api_impl.h"
+#include "kubelite/semantics/patch.h"
 
 namespace kubelite {
 
@@ -597,10 +598,10 @@ bool Api::Impl::run_workload_status() {
       for (const auto& [key, o] : store.collection(storage_id)) workloads_to_report.insert({storage_id, key});
     }
   }
-  // A bounded batch per pass, so that the store lock is released between batches even when a restore or a
-  // bulk load has queued tens of thousands.
+  // A small batch per pass (a few milliseconds of work), so that the store lock is released between batches and
+  // client writes do not wait long even when a restore or a bulk load has queued tens of thousands.
   std::vector<std::pair<std::string, std::string>> batch;
-  while (!workloads_to_report.empty() && batch.size() < 500)
+  while (!workloads_to_report.empty() && batch.size() < 64)
     batch.push_back(workloads_to_report.extract(workloads_to_report.begin()).value());
   bool progress = false;
   for (const auto& [storage_id, key] : batch) {
@@ -635,12 +636,17 @@ bool Api::Impl::run_workload_status() {
       status["updateRevision"] = revision;
       status["collisionCount"] = 0;
     }
-    json updated = object;
-    updated["status"] = status;
-    WriteOptions w;
-    w.manager = "kube-controller-manager";
-    w.subresource = "status";
-    update_object(*r, object, updated, w);
+    // Written directly rather than through update_object: only .status changes, and kubelite's own output needs
+    // neither schema enforcement nor validation.
+    json old_status;
+    if (auto it = object.find("status"); it != object.end()) old_status = std::move(*it);
+    object["status"] = std::move(status);
+    object["apiVersion"] = r->api_version();  // the field types of managedFields go by kind
+    object["kind"] = r->kind;
+    update_status_managed_fields(object, old_status.is_null() ? nullptr : &old_status, "kube-controller-manager",
+                                 r->api_version(), now);
+    commit(*r, std::move(object));
+    workloads_to_report.erase({storage_id, key});  // its own write needs no second look
     progress = true;
   }
   // Keys left for the next pass count as progress: the controller loop comes back for them.

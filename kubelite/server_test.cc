@@ -501,6 +501,84 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   EXPECT_EQ(immutable.object()["details"]["causes"][0]["field"], "spec.selector");
 }
 
+// What the Deployment controller writes once a Deployment exists (no pods run here): its status, through the status
+// subresource, recorded in kube-controller-manager's entry with "subresource": "status" — which takes the status
+// fields it changes from other status writers, and loses the fields that no longer exist.
+TEST(KubeliteServer, WorkloadStatusIsWrittenWithTheControllersStatusEntry) {
+  TempDir dir;
+  Kubelite k = testsupport::start_kubelite(dir);
+  std::string deployments = k.server + "/apis/apps/v1/namespaces/default/deployments";
+  json deployment = {{"apiVersion", "apps/v1"},
+                     {"kind", "Deployment"},
+                     {"metadata", {{"name", "web"}}},
+                     {"spec",
+                      {{"replicas", 2},
+                       {"selector", {{"matchLabels", {{"app", "web"}}}}},
+                       {"template",
+                        {{"metadata", {{"labels", {{"app", "web"}}}}},
+                         {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx:1.25"}}}}}}}}}}};
+  Reply created = http("POST", deployments + "?fieldManager=creator", deployment.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string created_rv = created.object()["metadata"]["resourceVersion"];
+  json reported;
+  ASSERT_TRUE(eventually([&] {
+    reported = http("GET", deployments + "/web").object();
+    return reported.contains("status");
+  }));
+  EXPECT_GT(std::stoull(reported["metadata"]["resourceVersion"].get<std::string>()), std::stoull(created_rv));
+  json status = reported["status"];
+  for (auto& condition : status["conditions"]) {
+    EXPECT_EQ(condition["lastTransitionTime"], condition["lastUpdateTime"]);
+    condition.erase("lastTransitionTime");
+    condition.erase("lastUpdateTime");
+  }
+  EXPECT_EQ(status, json::parse(R"({"availableReplicas":2,"observedGeneration":1,"readyReplicas":2,"replicas":2,
+    "updatedReplicas":2,"conditions":[
+    {"message":"Deployment has minimum availability.","reason":"MinimumReplicasAvailable","status":"True","type":"Available"},
+    {"message":"ReplicaSet \"web\" has successfully progressed.","reason":"NewReplicaSetAvailable","status":"True",
+     "type":"Progressing"}]})"));
+  const json status_fields = json::parse(R"({"f:status":{"f:availableReplicas":{},"f:conditions":{
+    "k:{\"type\":\"Available\"}":{".":{},"f:lastTransitionTime":{},"f:lastUpdateTime":{},"f:message":{},"f:reason":{},
+      "f:status":{},"f:type":{}},
+    "k:{\"type\":\"Progressing\"}":{".":{},"f:lastTransitionTime":{},"f:lastUpdateTime":{},"f:message":{},"f:reason":{},
+      "f:status":{},"f:type":{}}},
+    "f:observedGeneration":{},"f:readyReplicas":{},"f:replicas":{},"f:updatedReplicas":{}}})");
+  json entries = reported["metadata"]["managedFields"];
+  ASSERT_EQ(entries.size(), 2u) << entries.dump();
+  EXPECT_EQ(entries[0], created.object()["metadata"]["managedFields"][0]);
+  json controller = entries[1];
+  EXPECT_FALSE(controller["time"].get<std::string>().empty());
+  controller.erase("time");
+  EXPECT_EQ(controller, (json{{"manager", "kube-controller-manager"}, {"operation", "Update"}, {"apiVersion", "apps/v1"},
+                              {"fieldsType", "FieldsV1"}, {"subresource", "status"}, {"fieldsV1", status_fields}}));
+  std::vector<json> events =
+      watch_events(http("GET", deployments + "?watch=1&timeoutSeconds=1&resourceVersion=" + created_rv).body);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["type"], "MODIFIED");
+  EXPECT_EQ(events[0]["object"], reported);
+
+  // Another status writer owns replicas and a field that does not exist; the controller's entry names one too.
+  json restored = entries;
+  restored[1]["fieldsV1"]["f:status"]["f:gone"] = json::object();
+  restored.push_back({{"manager", "other"}, {"operation", "Update"}, {"apiVersion", "apps/v1"},
+                      {"time", "2025-01-01T00:00:00Z"}, {"fieldsType", "FieldsV1"}, {"subresource", "status"},
+                      {"fieldsV1", {{"f:status", {{"f:replicas", json::object()}, {"f:extra", json::object()}}}}}});
+  const std::string merge = "application/merge-patch+json";
+  ASSERT_EQ(http("PATCH", deployments + "/web", json{{"metadata", {{"managedFields", restored}}}}.dump(), merge).status, 200);
+  ASSERT_EQ(http("PATCH", deployments + "/web?fieldManager=scaler", R"({"spec":{"replicas":3}})", merge).status, 200);
+  ASSERT_TRUE(eventually([&] {
+    reported = http("GET", deployments + "/web").object();
+    return reported["status"].value("observedGeneration", 0) == 2;
+  }));
+  EXPECT_EQ(reported["status"]["availableReplicas"], 3);
+  entries = reported["metadata"]["managedFields"];
+  ASSERT_EQ(entries.size(), 3u) << entries.dump();  // "other" lost replicas to the controller, and owns nothing
+  EXPECT_EQ(entries[1]["manager"], "scaler");
+  EXPECT_EQ(entries[2]["manager"], "kube-controller-manager");
+  EXPECT_EQ(entries[2]["subresource"], "status");
+  EXPECT_EQ(entries[2]["fieldsV1"], status_fields);
+}
+
 // The volume binding controller reads what changed, not every claim and volume on each pass: with hundreds of
 // waiting claims, one more claim, a new volume or a deleted claim costs a handful of reads (the server counts
 // them in /metrics), where re-reading the collections cost one read per claim and volume per pass.

@@ -4,6 +4,7 @@
 // with a "." child. Ownership, conflicts and removal follow the server-side apply documentation.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -246,6 +247,14 @@ struct Entry {
   }
 };
 
+Entry read_entry(const json& e) {
+  Entry entry{string_or(e, "manager"), string_or(e, "operation"), string_or(e, "apiVersion"),
+              string_or(e, "time"), string_or(e, "subresource"), {}};
+  Path path;
+  if (auto f = e.find("fieldsV1"); f != e.end()) from_fields_v1(*f, path, entry.fields);
+  return entry;
+}
+
 std::vector<Entry> read_entries(const json& object) {
   std::vector<Entry> entries;
   if (!object.is_object()) return entries;
@@ -253,14 +262,8 @@ std::vector<Entry> read_entries(const json& object) {
   if (meta == object.end() || !meta->is_object()) return entries;
   auto mf = meta->find("managedFields");
   if (mf == meta->end() || !mf->is_array()) return entries;
-  for (const json& e : *mf) {
-    if (!e.is_object()) continue;
-    Entry entry{string_or(e, "manager"), string_or(e, "operation"), string_or(e, "apiVersion"),
-                string_or(e, "time"), string_or(e, "subresource"), {}};
-    Path path;
-    if (auto f = e.find("fieldsV1"); f != e.end()) from_fields_v1(*f, path, entry.fields);
-    entries.push_back(std::move(entry));
-  }
+  for (const json& e : *mf)
+    if (e.is_object()) entries.push_back(read_entry(e));
   return entries;
 }
 
@@ -280,8 +283,18 @@ json encode_entry(const Entry& e, json fields_v1) {
   return j;
 }
 
-// Drops owners of nothing and fields that no longer exist (unless every field was just read from `object`),
-// sorts like the apiserver and stores the list in the object.
+// The list of `entries` without owners of nothing, sorted like the apiserver sorts it.
+json encode_entries(std::vector<Entry> entries) {
+  entries.erase(std::remove_if(entries.begin(), entries.end(), [](const Entry& e) { return e.fields.empty(); }),
+                entries.end());
+  std::stable_sort(entries.begin(), entries.end(), entry_before);
+  json list = json::array();
+  for (const auto& e : entries) list.push_back(encode_entry(e, to_fields_v1(e.fields)));
+  return list;
+}
+
+// Drops fields that no longer exist (unless every field was just read from `object`) and stores the encoded list
+// in the object.
 void write_entries(json& object, const std::string& type, std::vector<Entry> entries, bool fields_exist = false) {
   if (!fields_exist) {
     const PathIndex existing = index_paths(object, type);
@@ -289,11 +302,7 @@ void write_entries(json& object, const std::string& type, std::vector<Entry> ent
       for (auto it = e.fields.begin(); it != e.fields.end();)
         it = existing.count(*it) ? std::next(it) : e.fields.erase(it);
   }
-  entries.erase(std::remove_if(entries.begin(), entries.end(), [](const Entry& e) { return e.fields.empty(); }),
-                entries.end());
-  std::stable_sort(entries.begin(), entries.end(), entry_before);
-  json list = json::array();
-  for (const auto& e : entries) list.push_back(encode_entry(e, to_fields_v1(e.fields)));
+  json list = encode_entries(std::move(entries));
   if (!object["metadata"].is_object()) object["metadata"] = json::object();
   if (list.empty())
     object["metadata"].erase("managedFields");
@@ -436,6 +445,27 @@ void apply_merge(json& live, const json& applied, const std::string& type) {
   }
 }
 
+// `manager`'s Update entry of `subresource` takes the `changed` fields from every other entry (and is created when
+// it does not exist yet).
+void take_ownership(std::vector<Entry>& entries, const FieldSet& changed, const std::string& manager,
+                    const std::string& api_version, const std::string& now_rfc3339, const std::string& subresource) {
+  bool found = false;
+  for (Entry& e : entries) {
+    if (e.manager == manager && e.operation == "Update" && e.subresource == subresource) {
+      found = true;
+      if (!changed.empty()) {
+        e.fields.insert(changed.begin(), changed.end());
+        e.time = now_rfc3339;
+        e.api_version = api_version;
+      }
+    } else {
+      for (const Path& p : changed) e.fields.erase(p);
+    }
+  }
+  if (!found && !changed.empty())
+    entries.push_back(Entry{manager, "Update", api_version, now_rfc3339, subresource, changed});
+}
+
 bool has_descendant(const FieldSet& set, const Path& path) {
   auto it = set.upper_bound(path);
   return it != set.end() && it->size() > path.size() && std::equal(path.begin(), path.end(), it->begin());
@@ -560,26 +590,50 @@ void update_managed_fields(json& updated, const json& old, const std::string& ma
   std::vector<Entry> entries = given && classify(*given) != Given::Keep ? read_entries(updated) : read_entries(old);
   const std::string type = type_of(updated, api_version);
   const FieldSet changed = field_set(updated, type, old.is_null() ? nullptr : &old, true);
-
-  bool found = false;
-  for (Entry& e : entries) {
-    if (e.manager == manager && e.operation == "Update" && e.subresource == subresource) {
-      found = true;
-      if (!changed.empty()) {
-        e.fields.insert(changed.begin(), changed.end());
-        e.time = now_rfc3339;
-        e.api_version = api_version;
-      }
-    } else {
-      for (const Path& p : changed) e.fields.erase(p);
-    }
-  }
   // A create's only entry lists the fields just collected from the object: indexing the object to check that
   // they exist would double the cost of managedFields for every create.
   bool only_collected_fields = entries.empty() && old.is_null();
-  if (!found && !changed.empty())
-    entries.push_back(Entry{manager, "Update", api_version, now_rfc3339, subresource, changed});
+  take_ownership(entries, changed, manager, api_version, now_rfc3339, subresource);
   write_entries(updated, type, std::move(entries), only_collected_fields);
+}
+
+void update_status_managed_fields(json& object, const json* old_status, const std::string& manager,
+                                  const std::string& api_version, const std::string& now_rfc3339) {
+  if (!object.is_object()) return;
+  if (!object["metadata"].is_object()) object["metadata"] = json::object();
+  json& meta = object["metadata"];
+  json others = json::array();
+  std::vector<Entry> entries;  // the status subresource's
+  if (auto mf = meta.find("managedFields"); mf != meta.end() && mf->is_array())
+    for (json& e : *mf) {
+      if (e.is_object() && string_or(e, "subresource") == "status") entries.push_back(read_entry(e));
+      else others.push_back(std::move(e));
+    }
+  // Only .status changed: the walks cover it alone, moved out of the object meanwhile.
+  const std::string type = type_of(object, api_version);
+  json after = json::object(), before = json::object();
+  auto status = object.find("status");
+  if (status != object.end()) after["status"] = std::move(*status);
+  if (old_status) before["status"] = *old_status;
+  take_ownership(entries, field_set(after, type, &before, true), manager, api_version, now_rfc3339, "status");
+  const PathIndex status_nodes = index_paths(after, type);
+  std::optional<PathIndex> other_nodes;  // the rest of the object, indexed only if an entry names a field there
+  for (Entry& e : entries)
+    for (auto it = e.fields.begin(); it != e.fields.end();) {
+      bool exists = false;
+      if (it->empty()) {
+        // the object itself is not a field
+      } else if (it->front() == "f:status") {
+        exists = status_nodes.count(*it) > 0;
+      } else {
+        if (!other_nodes) other_nodes = index_paths(object, type);
+        exists = other_nodes->count(*it) > 0;
+      }
+      it = exists ? std::next(it) : e.fields.erase(it);
+    }
+  if (status != object.end()) *status = std::move(after["status"]);
+  for (json& e : encode_entries(std::move(entries))) others.push_back(std::move(e));
+  meta["managedFields"] = std::move(others);
 }
 
 json managed_fields_to_store(json given) {

@@ -52,6 +52,13 @@ void update_managed_fields(json& updated, const json& old, const std::string& ma
                            const std::string& api_version, const std::string& now_rfc3339,
                            const std::string& subresource = "");
 
+// managedFields after a write through the status subresource that changed nothing but .status (from `old_status`,
+// null when there was none): `manager`'s Update entry with "subresource": "status" takes the status fields that
+// changed from the other status entries, whose fields that no longer exist are dropped; the entries of the main
+// resource come first, as they were. Walks the status alone, so that status writes cost little.
+void update_status_managed_fields(json& object, const json* old_status, const std::string& manager,
+                                  const std::string& api_version, const std::string& now_rfc3339);
+
 // The managedFields a write stores when its body carries `given` (its metadata.managedFields), re-encoded as
 // the API server does (entries sorted, owners of nothing dropped); null when the stored ones stay: `given`
 // absent, empty or invalid (an entry without operation Apply or Update, an apiVersion, fieldsType FieldsV1 or a
