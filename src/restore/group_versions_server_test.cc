@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
@@ -82,19 +83,44 @@ class GroupVersionsServer : public ::testing::Test {
     return {status, process.log()};
   }
 
-  static std::set<std::string> stored_tarball_entries(const std::string& backup) {
+  static std::unique_ptr<store::ObjectStore> object_store() {
     store::LocationConfig location;
     location.provider = "local";
     location.bucket = "bucket";
     location.config = {{"root", dir_->file("store")}};
+    return store::open_store(location);
+  }
+  static std::string stored_tarball(const std::string& backup) {
     std::string tarball;
-    store::open_store(location)->get(
-        persistence::backup_key(persistence::make_layout(""), backup, persistence::BackupFile::Tarball),
-        [&](const char* data, size_t size) { tarball.append(data, size); });
+    object_store()->get(persistence::backup_key(persistence::make_layout(""), backup, persistence::BackupFile::Tarball),
+                        [&](const char* data, size_t size) { tarball.append(data, size); });
+    return tarball;
+  }
+  static std::set<std::string> entries_of(const std::string& tarball) {
     std::set<std::string> entries;
     archive::TarballReader reader(source_of(tarball));
     while (auto entry = reader.next()) entries.insert(entry->path);
     return entries;
+  }
+
+  // A Completed Backup `name` of format `format_version` in the cluster and the store, holding `tarball`.
+  static void add_backup(const std::string& name, const std::string& format_version, const std::string& tarball) {
+    json backup = {{"apiVersion", "velero.io/v1"}, {"kind", "Backup"},
+                   {"metadata", {{"name", name}, {"namespace", "velero"}}}, {"spec", {{"storageLocation", "default"}}}};
+    json status = {{"phase", "Completed"}, {"formatVersion", format_version}, {"version", 1}};
+    // The server is held still while the Backup has no phase, or its backup queue would run it as a new backup.
+    server_->signal(SIGSTOP);
+    cluster_->create(backup, "velero");
+    auto backups = cluster_->resource("backups.velero.io");
+    cluster_->client->patch(backups, "velero", name, kube::PatchType::Merge, json{{"status", status}}.dump(), {},
+                            backups.subresource("status") != nullptr ? "status" : "");
+    server_->signal(SIGCONT);
+    persistence::BackupUpload upload;
+    upload.name = name;
+    backup["status"] = status;
+    upload.metadata_json = backup.dump(2);
+    upload.tarball = source_of(tarball);
+    persistence::put_backup(*object_store(), persistence::make_layout(""), upload);
   }
 
   static testsupport::TempDir* dir_;
@@ -109,7 +135,8 @@ TEST_F(GroupVersionsServer, FeatureFlagReachesBackupAndRestore) {
   auto backed_up = arca({"backup", "create", "gv", "--include-namespaces", "band", "--wait"});
   ASSERT_EQ(backed_up.status, 0) << backed_up.output << "\n" << server_->log();
   EXPECT_THAT(backed_up.output, HasSubstr("Backup completed with status: Completed"));
-  auto entries = stored_tarball_entries("gv");
+  const std::string tarball = stored_tarball("gv");
+  auto entries = entries_of(tarball);
   for (const char* name : {"made-in-v1", "made-in-v2"}) {
     std::string scoped = std::string("/namespaces/band/") + name + ".json";
     EXPECT_TRUE(entries.count("resources/rockbands.music.example.io" + scoped)) << name;
@@ -129,6 +156,17 @@ TEST_F(GroupVersionsServer, FeatureFlagReachesBackupAndRestore) {
   EXPECT_THAT(logs.output, HasSubstr("restoring rockbands.music.example.io from API version v2 (user priority)"));
   auto rockbands = cluster_->resource("rockbands.music.example.io");
   EXPECT_EQ(cluster_->client->get(rockbands, "band-copy", "made-in-v1")["spec"]["leadSinger"], "v1");
+
+  // The version directories are used only for backups of format 1.1.0 or later (velero-restore.md §2.3 step 4).
+  add_backup("gv-old", "1.0.0", tarball);
+  auto old_restored = arca({"restore", "create", "gr-old", "--from-backup", "gv-old", "--namespace-mappings",
+                            "band:band-old", "--wait"});
+  ASSERT_EQ(old_restored.status, 0) << old_restored.output << "\n" << server_->log();
+  EXPECT_THAT(old_restored.output, HasSubstr("Restore completed with status: Completed"));
+  auto old_logs = arca({"restore", "logs", "gr-old"});
+  EXPECT_THAT(old_logs.output, HasSubstr("restore completed"));
+  EXPECT_THAT(old_logs.output, ::testing::Not(HasSubstr("from API version")));
+  EXPECT_EQ(cluster_->client->get(rockbands, "band-old", "made-in-v2")["spec"]["leadSinger"], "v2");
 
   std::string log = server_->log();
   EXPECT_THAT(log, HasSubstr("enabled features: EnableAPIGroupVersions,EnableCSI,NotAFeatureArcaKnows"));
