@@ -362,13 +362,20 @@ class Run {
 
   // The resource's preferred version: the first of its group's versions that serves it (kubectl's RESTMapper, which
   // Velero resolves it with). Only preferred versions are collected without all group versions.
-  bool is_preferred(const kube::ApiResource& r) const {
+  bool is_preferred(const kube::ApiResource& r) {
     if (!options_.all_group_versions) return true;
-    for (const auto& g : data_->groups)
-      if (g.name == r.group)
-        for (const auto& version : g.versions)
-          if (data_->find(r.group, version, r.resource)) return version == r.version;
-    return true;
+    auto [known, inserted] = preferred_.try_emplace(&r, true);
+    if (inserted) {
+      const kube::ApiGroup* group = nullptr;
+      for (const auto& g : data_->groups)
+        if (g.name == r.group) group = &g;
+      for (const auto& v : group ? group->versions : std::vector<std::string>{})
+        if (data_->find(r.group, v, r.resource)) {
+          known->second = v == r.version;
+          break;
+        }
+    }
+    return known->second;
   }
 
   // deployments/daemonsets/replicasets, networkpolicies and events exist in two groups: collected once.
@@ -620,6 +627,7 @@ class Run {
   Spool spool_;
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> bindings_by_subject_;
   std::unordered_set<std::string> seen_related_;
+  std::unordered_map<const kube::ApiResource*, bool> preferred_;  // by is_preferred()
   std::set<std::string> cohabitants_seen_, tracked_namespaces_, groups_with_items_;
   ResourceList resource_list_;
   RunResult result_;

@@ -386,8 +386,10 @@ class Run {
       auto target = std::find_if(data->groups.begin(), data->groups.end(),
                                  [&](const kube::ApiGroup& g) { return g.name == group; });
       ChosenVersion chosen = choose_version(resource, source, target == data->groups.end() ? nullptr : &*target, user);
-      log_.info("restoring " + resource + " from API version " + chosen.version + " (" +
-                std::string(to_string(chosen.rule)) + ")");
+      // A backup without a `-preferredversion` directory (not written by Velero) may fall back to its unversioned items.
+      log_.info("restoring " + resource + " from " +
+                (chosen.version.empty() ? std::string("its unversioned items") : "API version " + chosen.version) +
+                " (" + std::string(to_string(chosen.rule)) + ")");
       if (!chosen.source_preferred) {
         spool_.replace(resource, versioned_spool(resource, chosen.version));
         if (resource == "namespaces") backed_up_namespaces_.clear();

@@ -165,9 +165,11 @@ TEST_F(GroupVersions, BackupWritesEveryServedVersion) {
   }
   // A group served in one version has only its preferred copies.
   EXPECT_TRUE(entries.count("resources/configmaps/v1-preferredversion/namespaces/band/cm.json"));
-  for (const auto& [path, content] : entries)
-    if (path.rfind("resources/", 0) == 0 && path.rfind(dir, 0) != 0)
+  for (const auto& [path, content] : entries) {
+    if (path.rfind("resources/", 0) == 0 && path.rfind(dir, 0) != 0) {
       EXPECT_THAT(path, ::testing::Not(::testing::ContainsRegex("^resources/[^/]+/v[0-9a-z]+/"))) << path;
+    }
+  }
 }
 
 TEST_F(GroupVersions, WithoutTheFeatureOnlyPreferredVersions) {
