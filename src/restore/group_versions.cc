@@ -62,18 +62,23 @@ VersionPriorities parse_version_priorities(std::string_view text, std::vector<st
   VersionPriorities priorities;
   while (!text.empty()) {
     size_t newline = text.find('\n');
-    std::string line(text.substr(0, newline));
+    std::string_view original = text.substr(0, newline);
     text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    std::string line(original);
     std::erase(line, ' ');  // Velero removes spaces only
     if (line.empty()) continue;
+    auto reject = [&](const char* why) {
+      size_t first = original.find_first_not_of(' '), last = original.find_last_not_of(' ');
+      rejected.push_back("ignoring version priority line \"" + std::string(original.substr(first, last - first + 1)) +
+                         "\": " + why);
+    };
     size_t equals = line.find('=');
     if (std::count(line.begin(), line.end(), '=') != 1) {
-      rejected.push_back("ignoring version priority line \"" + line + "\": it must have exactly one '='");
+      reject("it must have exactly one '='");
       continue;
     }
     if (equals == 0 || equals + 1 == line.size()) {
-      rejected.push_back("ignoring version priority line \"" + line +
-                         "\": it needs a resource.group before '=' and versions after it");
+      reject("it needs a resource.group before '=' and versions after it");
       continue;
     }
     std::vector<std::string> versions;

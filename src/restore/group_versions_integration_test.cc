@@ -199,7 +199,7 @@ TEST_F(GroupVersions, UserPriorityConfigMapPicksV1) {
   target_->client->remove(target_->resource("configmaps"), "velero", "enableapigroupversions");
   EXPECT_THAT(restored.log, HasSubstr("restoring " + kRockbands + " from API version v1 (user priority)"));
   EXPECT_THAT(restored.log, HasSubstr("ignoring version priority line"));
-  EXPECT_THAT(restored.log, HasSubstr("notapriorityline"));
+  EXPECT_THAT(restored.log, HasSubstr("not a priority line"));
   EXPECT_EQ(rockbands_created(restored),
             json({{"music.example.io/v1/RockBand", {"band-v1/alpha(created)", "band-v1/beta(created)"}}}));
 }

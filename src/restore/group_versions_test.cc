@@ -35,12 +35,12 @@ TEST(VersionPriorities, LinesWithSpacesAndEmptyLinesAreRead) {
 TEST(VersionPriorities, MalformedLinesAreSkippedOneLineEach) {
   std::vector<std::string> rejected;
   auto priorities = parse_version_priorities(
-      "a.example.io=v1=v2\nno-equals-sign\n=v1\nb.example.io=\nc.example.io=v1,,v2,\n", rejected);
+      "a.example.io=v1=v2\n  no equals sign \n=v1\nb.example.io=\nc.example.io=v1,,v2,\n", rejected);
   EXPECT_THAT(priorities, ::testing::SizeIs(1));
   EXPECT_THAT(priorities["c.example.io"], ElementsAre("v1", "v2"));
   ASSERT_EQ(rejected.size(), 4u);
   EXPECT_THAT(rejected[0], HasSubstr("\"a.example.io=v1=v2\": it must have exactly one '='"));
-  EXPECT_THAT(rejected[1], HasSubstr("\"no-equals-sign\": it must have exactly one '='"));
+  EXPECT_THAT(rejected[1], HasSubstr("\"no equals sign\": it must have exactly one '='"));
   EXPECT_THAT(rejected[2], HasSubstr("\"=v1\": it needs a resource.group before '='"));
   EXPECT_THAT(rejected[3], HasSubstr("\"b.example.io=\""));
 }
