@@ -178,6 +178,10 @@ TEST_F(GroupVersions, WithoutTheFeatureOnlyPreferredVersions) {
   EXPECT_TRUE(entries.count(dir + "/namespaces/band/beta.json"));
   EXPECT_TRUE(entries.count(dir + "/v1-preferredversion/namespaces/band/beta.json"));
   for (const auto& [path, content] : entries) EXPECT_EQ(path.find("/v2/"), std::string::npos) << path;
+  // The feature only adds the non-preferred version's entries.
+  auto with_feature = tar_entries(*with_feature_);
+  std::erase_if(with_feature, [&](const auto& entry) { return entry.first.rfind(dir + "/v2/", 0) == 0; });
+  EXPECT_EQ(with_feature, entries);
 }
 
 TEST_F(GroupVersions, RestorePicksTheTargetsPreferredVersion) {
