@@ -76,6 +76,7 @@ struct SpooledItem {
   std::string ns;  // "" for cluster-scoped
   std::string name;
   std::string json;
+  long offset = -1;  // where it starts in its resource's spool file
 };
 
 class Spool {
@@ -94,17 +95,27 @@ class Spool {
     fs::remove_all(dir_, ignored);
   }
 
-  void add(const std::string& resource, const SpooledItem& item) {
+  // Returns the item's offset, for read_at.
+  long add(const std::string& resource, const SpooledItem& item) {
     auto& spool = files_[resource];
     if (spool.file == nullptr) {
       spool.path = dir_ + "/" + std::to_string(next_file_++);
       spool.file = std::fopen(spool.path.c_str(), "w+");
       if (spool.file == nullptr) throw std::runtime_error("cannot write the restore spool " + spool.path);
     }
+    long offset = std::ftell(spool.file);
     write_field(spool.file, item.ns);
     write_field(spool.file, item.name);
     write_field(spool.file, item.json);
     ++spool.items;
+    return offset;
+  }
+
+  // After the last add: read_at reads the files directly.
+  void flush() {
+    for (auto& [resource, spool] : files_)
+      if (std::fflush(spool.file) != 0)
+        throw std::runtime_error("cannot write the restore spool: " + std::string(std::strerror(errno)));
   }
 
   std::vector<std::string> resources() const {
@@ -148,9 +159,30 @@ class Spool {
     std::rewind(file);
     for (;;) {
       SpooledItem item;
+      item.offset = std::ftell(file);
       if (!read_field(file, item.ns) || !read_field(file, item.name) || !read_field(file, item.json)) break;
       each(std::move(item));
     }
+  }
+
+  // The item `add` put at `offset`, for additional items, which are wanted out of order. pread leaves the
+  // position of a read() of the same file alone, so any thread may call it once flush() has run.
+  SpooledItem read_at(const std::string& resource, long offset) const {
+    auto it = files_.find(resource);
+    if (it == files_.end()) throw std::runtime_error("the restore spool has no " + resource);
+    const int fd = fileno(it->second.file);
+    SpooledItem item;
+    item.offset = offset;
+    for (std::string* field : {&item.ns, &item.name, &item.json}) {
+      uint32_t size = 0;
+      if (pread(fd, &size, sizeof size, offset) != static_cast<ssize_t>(sizeof size))
+        throw std::runtime_error("cannot read the restore spool " + it->second.path);
+      field->resize(size);
+      if (pread(fd, field->data(), size, offset + sizeof size) != static_cast<ssize_t>(size))
+        throw std::runtime_error("cannot read the restore spool " + it->second.path);
+      offset += sizeof size + size;
+    }
+    return item;
   }
 
  private:
@@ -287,6 +319,7 @@ class Run {
   void execute(const archive::ByteSource& tarball) {
     if (!spool_tarball(tarball)) return;
     if (options_.choose_group_versions && !choose_group_versions()) return;
+    spool_.flush();
     build_filters();
     warn_about_unmatched_namespaces();
     load_plugin_configs();
@@ -327,8 +360,8 @@ class Run {
           continue;
         }
         item.json = reader.read_content();
+        item.offset = spool_.add(resource, item);
         index_item(resource, item);
-        spool_.add(resource, item);
       }
     } catch (const archive::ArchiveError& e) {
       add_velero_error(std::string("error extracting backup tarball: ") + e.what());
@@ -348,7 +381,7 @@ class Run {
   void index_item(const std::string& resource, const SpooledItem& item) {
     if (resource == "namespaces") backed_up_namespaces_[item.name] = item.json;
     if (!item.ns.empty()) namespaces_in_backup_.insert(item.ns);
-    if (can_be_additional(resource)) additional_candidates_[item_key(resource, item.ns, item.name)] = item.json;
+    if (can_be_additional(resource)) additional_candidates_[item_key(resource, item.ns, item.name)] = item.offset;
   }
 
   // ---- API group versions (§2.6) ----
@@ -813,7 +846,7 @@ class Run {
         add_warning(target_ns, "additional item " + resource_id(additional, ns, name) + " is not in the backup");
         continue;
       }
-      restore_item(additional, SpooledItem{ns, name, found->second}, true);
+      restore_item(additional, spool_.read_at(additional, found->second), true);
     }
   }
 
@@ -985,7 +1018,8 @@ class Run {
   ActionContext actions_;
   std::map<std::string, std::string> backed_up_namespaces_;  // original name → Namespace JSON
   std::set<std::string> namespaces_in_backup_;                // of the namespaced items
-  std::map<std::string, std::string> additional_candidates_;  // item_key → JSON of PVCs, PVs, PriorityClasses
+  // item_key → spool offset of PVCs, PVs, PriorityClasses: their JSON stays on disk (34 MiB at 300k objects).
+  std::map<std::string, long> additional_candidates_;
   std::map<std::string, SourceVersions> source_versions_;     // resource directory → its version directories
   std::mutex handled_mutex_;
   std::set<std::string> handled_;  // item_keys of those already processed
