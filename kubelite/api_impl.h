@@ -94,6 +94,13 @@ struct Api::Impl {
   // Writes `object` (the stored state) with its managedFields replaced by `entries`, what
   // managed_fields_to_store made of a request's; nothing is written when `entries` is null or equals them.
   json replace_managed_fields(const ResourceInfo& r, json object, json entries, const WriteOptions& w);
+  // The same on the stored text (`entries_text`: entries.dump()), nothing parsed: returns `current` when nothing
+  // changes, the stored object when written, null when the text cannot take it (replace_managed_fields then).
+  ObjectPtr splice_managed_fields(const ResourceInfo& r, const ObjectPtr& current, const json& entries,
+                                  const std::string& entries_text);
+  void note_service_allocations_unchanged(const ResourceInfo& r);
+  // Stores `text` (compact JSON whose metadata.resourceVersion is `rv`) under `key`.
+  ObjectPtr store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv);
   // Prunes a custom resource's unknown fields per fieldValidation (Strict: 400, Warn: Warning header).
   void enforce_schema(const ResourceInfo& r, json& object, const WriteOptions& w);
   void erase(const ResourceInfo& r, const json& last_state);

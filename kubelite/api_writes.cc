@@ -7,6 +7,7 @@
 
 #include "kubelite/api_impl.h"
 #include "kubelite/builtins.h"
+#include "kubelite/json_text.h"
 #include "kubelite/pruning.h"
 #include "kubelite/semantics/patch.h"
 #include "kubelite/semantics/selector.h"
@@ -235,18 +236,24 @@ json Api::Impl::commit(const ResourceInfo& r, json object, ObjectPtr* stored_out
   object = without_kind(std::move(object));
   uint64_t rv = store.next_rv();
   object["metadata"]["resourceVersion"] = std::to_string(rv);
-  auto stored = std::make_shared<StoredObject>();
   const json& meta = object["metadata"];
-  stored->key = r.namespaced ? meta.value("namespace", "") + "/" + meta.value("name", "") : meta.value("name", "");
-  stored->json = object.dump();
-  stored->rv = rv;
-  store.put(r.storage_id(), stored);
-  note_change(r, stored->key);
-  if (stored->json.find("\"ownerReferences\"") != std::string::npos) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
+  std::string key = r.namespaced ? meta.value("namespace", "") + "/" + meta.value("name", "") : meta.value("name", "");
+  ObjectPtr stored = store_text(r, std::move(key), object.dump(), rv);
   if (stored_out) *stored_out = stored;
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
   return object;
+}
+
+ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv) {
+  auto stored = std::make_shared<StoredObject>();
+  stored->key = std::move(key);
+  stored->json = std::move(text);
+  stored->rv = rv;
+  store.put(r.storage_id(), stored);
+  note_change(r, stored->key);
+  if (stored->json.find("\"ownerReferences\"") != std::string::npos) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
+  return stored;
 }
 
 void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
@@ -531,6 +538,34 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   return stored;
 }
 
+// A Service's cluster IPs and node ports are as they were after a write of managedFields alone: the allocation index
+// stays current (or every Service a restore patches would make the next create re-read all Services).
+void Api::Impl::note_service_allocations_unchanged(const ResourceInfo& r) {
+  if (r.is("", "services") && service_allocations.writes_seen + 1 == store.writes("/services"))
+    ++service_allocations.writes_seen;
+}
+
+ObjectPtr Api::Impl::splice_managed_fields(const ResourceInfo& r, const ObjectPtr& current, const json& entries,
+                                           const std::string& entries_text) {
+  if (entries.is_null()) return current;
+  if (entries.empty()) return nullptr;  // clearing them removes a member: left to the parsing path
+  const std::string& text = current->json;
+  auto meta = member_value(text, 0, "metadata");
+  auto list = meta ? member_value(text, meta->begin, "managedFields") : std::nullopt;
+  auto version = meta ? member_value(text, meta->begin, "resourceVersion") : std::nullopt;
+  if (!list || !version || version->end < list->end) return nullptr;  // keys sort: managedFields comes first
+  if (std::string_view(text).substr(list->begin, list->end - list->begin) == entries_text) return current;
+  uint64_t rv = store.next_rv();
+  std::string spliced;
+  spliced.reserve(text.size() + entries_text.size());
+  spliced.append(text, 0, list->begin).append(entries_text);
+  spliced.append(text, list->end, version->begin - list->end).append("\"" + std::to_string(rv) + "\"");
+  spliced.append(text, version->end, std::string::npos);
+  ObjectPtr stored = store_text(r, current->key, std::move(spliced), rv);
+  note_service_allocations_unchanged(r);
+  return stored;
+}
+
 json Api::Impl::replace_managed_fields(const ResourceInfo& r, json object, json entries, const WriteOptions& w) {
   json& meta = object["metadata"];
   auto current = meta.find("managedFields");
@@ -545,10 +580,7 @@ json Api::Impl::replace_managed_fields(const ResourceInfo& r, json object, json 
     return object;
   }
   json stored = commit(r, std::move(object), w.stored);
-  // Cluster IPs and node ports are as they were: the allocation index stays current (or every Service a restore
-  // patches would make the next create re-read all Services).
-  if (r.is("", "services") && service_allocations.writes_seen + 1 == store.writes("/services"))
-    ++service_allocations.writes_seen;
+  note_service_allocations_unchanged(r);
   return stored;
 }
 
@@ -798,14 +830,17 @@ ApiResponse Api::Impl::patch_unwarned(const Target& t, const ApiRequest& req, st
   ObjectPtr stored;
   w.stored = &stored;
   if (type == "application/merge-patch+json" && t.sub.empty() && only_managed_fields(body)) {
-    // Sent after every create of a restore: no generic merge, no walk of the object.
+    // Sent after every create of a restore: no generic merge, no walk of the object, and the new list spliced
+    // into the stored text where it can be.
     json entries = managed_fields_to_store(std::move(body["metadata"]["managedFields"]));
+    const std::string entries_text = entries.is_null() ? "" : entries.dump();
     json result;
     {
       std::unique_lock lock(store.mutex());
-      json old = read(r, t.key());
-      if (old.is_null()) throw not_found(r, t.name);
-      result = replace_managed_fields(r, std::move(old), std::move(entries), w);
+      ObjectPtr current = store.get(r.storage_id(), t.key());
+      if (!current) throw not_found(r, t.name);
+      if (!w.dry_run) stored = splice_managed_fields(r, current, entries, entries_text);
+      if (!stored) result = replace_managed_fields(r, json::parse(current->json), std::move(entries), w);
     }
     return written_response(200, r, result, stored);
   }
