@@ -324,9 +324,17 @@ class Run {
         });
   }
 
+  // A resource's preferred version: the first of its group's versions that serves it (client-go's
+  // ServerPreferredResources and RESTMapper, which Velero resolves resources with), so that a resource served only
+  // in a version other than its group's preferred one is still backed up.
   const kube::ApiResource* preferred(std::string_view group, std::string_view resource) const {
-    auto version = data_->preferred_version(group);
-    return data_->find(group, version, resource);
+    for (const auto& g : data_->groups) {
+      if (g.name != group) continue;
+      for (const auto& version : g.versions)
+        if (const auto* r = data_->find(group, version, resource)) return r;
+      return nullptr;
+    }
+    return nullptr;
   }
 
   // §4.2/§4.3: preferred versions (or all, preferred first), list+create+get+delete, groups in discovery order
@@ -339,12 +347,12 @@ class Run {
       if (g.name == "extensions") groups.push_back(&g);
     std::vector<const kube::ApiResource*> out;
     for (const auto* g : groups) {
-      size_t versions = options_.all_group_versions ? g->versions.size() : std::min<size_t>(1, g->versions.size());
-      for (size_t v = 0; v < versions; ++v) {
+      for (const auto& version : g->versions) {
         std::vector<const kube::ApiResource*> rs;
         for (const auto& r : data_->resources)
-          if (r.group == g->name && r.version == g->versions[v] && r.resource.find('/') == std::string::npos &&
-              r.has_verb("list") && r.has_verb("create") && r.has_verb("get") && r.has_verb("delete"))
+          if (r.group == g->name && r.version == version && r.resource.find('/') == std::string::npos &&
+              r.has_verb("list") && r.has_verb("create") && r.has_verb("get") && r.has_verb("delete") &&
+              (options_.all_group_versions || preferred(r.group, r.resource) == &r))
             rs.push_back(&r);
         if (g->name.empty()) {
           auto rank = [](const kube::ApiResource* r) {
@@ -360,21 +368,11 @@ class Run {
     return out;
   }
 
-  // The resource's preferred version: the first of its group's versions that serves it (kubectl's RESTMapper, which
-  // Velero resolves it with). Only preferred versions are collected without all group versions.
+  // Only preferred versions are collected without all group versions. Cached: it is asked for every item.
   bool is_preferred(const kube::ApiResource& r) {
     if (!options_.all_group_versions) return true;
     auto [known, inserted] = preferred_.try_emplace(&r, true);
-    if (inserted) {
-      const kube::ApiGroup* group = nullptr;
-      for (const auto& g : data_->groups)
-        if (g.name == r.group) group = &g;
-      for (const auto& v : group ? group->versions : std::vector<std::string>{})
-        if (data_->find(r.group, v, r.resource)) {
-          known->second = v == r.version;
-          break;
-        }
-    }
+    if (inserted) known->second = preferred(r.group, r.resource) == &r;
     return known->second;
   }
 

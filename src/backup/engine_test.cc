@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "archive/tarball_reader.h"
 #include "kube/kube_test_support.h"
@@ -187,6 +188,51 @@ TEST_F(BackupEngine, EmptySelectionStillWritesAValidResourceList) {
   EXPECT_EQ(out.result.items_backed_up, 0);
   EXPECT_EQ(out.resource_list, json::object());
   for (const auto& [path, content] : out.entries) EXPECT_EQ(path.rfind("metadata/", 0), 0u) << path;
+}
+
+// A resource served only in a version other than its group's preferred one is backed up in that version, which is
+// its preferred one (client-go's ServerPreferredResources, which Velero lists resources with).
+TEST_F(BackupEngine, ResourceServedOnlyInANonPreferredGroupVersionIsBackedUp) {
+  kube::testing::Client client(config_from(kubelite_->kubeconfig));
+  auto crd = [](const std::string& plural, const std::string& kind, const std::vector<std::string>& versions) {
+    json object = {{"apiVersion", "apiextensions.k8s.io/v1"},
+                   {"kind", "CustomResourceDefinition"},
+                   {"metadata", {{"name", plural + ".zoo.example.io"}}},
+                   {"spec", {{"group", "zoo.example.io"},
+                             {"scope", "Namespaced"},
+                             {"names", {{"plural", plural}, {"singular", kind}, {"kind", kind}}},
+                             {"versions", json::array()}}}};
+    for (const auto& version : versions)
+      object["spec"]["versions"].push_back(
+          {{"name", version}, {"served", true}, {"storage", version == versions.front()},
+           {"schema", {{"openAPIV3Schema", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}}}});
+    return object;
+  };
+  // The group's versions are v1 (preferred) and v1beta1; tigers exist only in v1beta1.
+  client.dynamic.create(client.discovery.resolve("customresourcedefinitions"), "", crd("lions", "Lion", {"v1", "v1beta1"}));
+  client.dynamic.create(client.discovery.resolve("customresourcedefinitions"), "", crd("tigers", "Tiger", {"v1beta1"}));
+  client.dynamic.create(client.discovery.resolve("namespaces"), "", namespace_object("zoo"));
+  for (int attempt = 0; attempt < 100 && !client.discovery.data()->find("zoo.example.io", "v1beta1", "tigers"); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    client.discovery.refresh();
+  }
+  ASSERT_EQ(client.discovery.data()->preferred_version("zoo.example.io"), "v1");
+  client.dynamic.create(client.discovery.resolve("lions"), "zoo",
+                        {{"apiVersion", "zoo.example.io/v1"}, {"kind", "Lion"}, {"metadata", {{"name", "leo"}}}});
+  client.dynamic.create(client.discovery.resolve("tigers"), "zoo",
+                        {{"apiVersion", "zoo.example.io/v1beta1"}, {"kind", "Tiger"}, {"metadata", {{"name", "tig"}}}});
+
+  api::BackupSpec spec;
+  spec.included_namespaces = {"zoo"};
+  auto out = run(spec);
+  ASSERT_TRUE(out.entries.count("resources/tigers.zoo.example.io/namespaces/zoo/tig.json")) << out.log;
+  EXPECT_EQ(json::parse(out.entries.at("resources/tigers.zoo.example.io/namespaces/zoo/tig.json"))["apiVersion"],
+            "zoo.example.io/v1beta1");
+  EXPECT_TRUE(out.entries.count("resources/tigers.zoo.example.io/v1beta1-preferredversion/namespaces/zoo/tig.json"));
+  EXPECT_TRUE(out.entries.count("resources/lions.zoo.example.io/v1-preferredversion/namespaces/zoo/leo.json"));
+  EXPECT_FALSE(out.entries.count("resources/lions.zoo.example.io/v1beta1/namespaces/zoo/leo.json"));
+  EXPECT_EQ(out.resource_list["zoo.example.io/v1beta1/Tiger"], json({"zoo/tig"}));
+  EXPECT_EQ(out.resource_list["zoo.example.io/v1/Lion"], json({"zoo/leo"}));
 }
 
 }  // namespace
