@@ -97,6 +97,46 @@ void collect(const json& value, const std::string& type, const json* old, bool u
   }
 }
 
+// Where a walk is, for ignored(): at the root, directly in metadata, or anywhere else.
+enum class Level { Root, Metadata, Other };
+
+// A member of a FieldsV1 trie that also has children is marked with ".".
+void mark_member(json& node) {
+  if (!node.empty() && !node.contains(".")) node["."] = json::object();
+}
+
+// The FieldsV1 trie of a create's Update entry, built directly while walking the object (`node`, an object, receives
+// the children): the fields collect() lists when there is no old object, without a set of paths in between.
+void collect_created(const json& value, const std::string& type, Level level, json& node) {
+  static const Path root, metadata = {"f:metadata"};
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    const std::string& key = it.key();
+    if (it->is_null() || (level == Level::Root && ignored(root, key)) || (level == Level::Metadata && ignored(metadata, key)))
+      continue;
+    const schema::Field* f = schema::field(type, key);
+    json child = json::object();
+    bool member = true;
+    if (it->is_object() && !it->empty() && !(f && f->atomic)) {
+      member = !always_present(key);
+      collect_created(*it, f ? f->type : "", level == Level::Root && key == "metadata" ? Level::Metadata : Level::Other,
+                      child);
+    } else if (const schema::Field* lf = list_field(type, key, *it)) {
+      member = false;  // a list's items are its members, not the list
+      for (const json& item : *it) {
+        const bool set = lf->list == schema::ListType::Set;
+        json& item_node = child[set ? "v:" + item.dump() : item_key(item, lf->keys)];
+        if (item_node.is_null()) item_node = json::object();
+        if (!set && item.is_object()) collect_created(item, lf->type, Level::Other, item_node);
+        mark_member(item_node);
+      }
+    }
+    if (!member && child.empty()) continue;
+    json& slot = node["f:" + key];
+    slot = std::move(child);
+    if (member) mark_member(slot);
+  }
+}
+
 FieldSet field_set(const json& object, const std::string& type, const json* old, bool update) {
   FieldSet out;
   Path path;
@@ -589,12 +629,21 @@ void update_managed_fields(json& updated, const json& old, const std::string& ma
     if (auto mf = meta->find("managedFields"); mf != meta->end()) given = &*mf;
   std::vector<Entry> entries = given && classify(*given) != Given::Keep ? read_entries(updated) : read_entries(old);
   const std::string type = type_of(updated, api_version);
+  if (entries.empty() && old.is_null()) {
+    // A create's only entry lists every field of the object: its trie is built directly (creates are hot).
+    json fields = json::object();
+    if (updated.is_object()) collect_created(updated, type, Level::Root, fields);
+    if (!updated["metadata"].is_object()) updated["metadata"] = json::object();
+    if (fields.empty())
+      updated["metadata"].erase("managedFields");
+    else
+      updated["metadata"]["managedFields"] =
+          json::array({encode_entry(Entry{manager, "Update", api_version, now_rfc3339, subresource, {}}, std::move(fields))});
+    return;
+  }
   const FieldSet changed = field_set(updated, type, old.is_null() ? nullptr : &old, true);
-  // A create's only entry lists the fields just collected from the object: indexing the object to check that
-  // they exist would double the cost of managedFields for every create.
-  bool only_collected_fields = entries.empty() && old.is_null();
   take_ownership(entries, changed, manager, api_version, now_rfc3339, subresource);
-  write_entries(updated, type, std::move(entries), only_collected_fields);
+  write_entries(updated, type, std::move(entries));
 }
 
 void update_status_managed_fields(json& object, const json* old_status, const std::string& manager,
