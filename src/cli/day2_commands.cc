@@ -135,6 +135,9 @@ void add_install_commands(CLI::App& app, const Globals& globals, std::function<i
   install->add_option("--velero-pod-mem-request", r.memory_request, "Memory request for the server pod");
   install->add_option("--velero-pod-cpu-limit", r.cpu_limit, "CPU limit for the server pod");
   install->add_option("--velero-pod-mem-limit", r.memory_limit, "Memory limit for the server pod");
+  install->add_option("--features", r.features,
+                      "Comma separated list of Velero feature flags to be set on the Velero deployment and the "
+                      "node-agent daemonset, if node-agent is enabled");
   install->add_flag("--dry-run", o.dry_run, "Generate resources, but don't send them to the cluster (use with -o)");
   install->add_option("-o,--output", o.output, "Print the resources as json or yaml");
   install->callback([&st, &globals, &action, install] {

@@ -16,11 +16,20 @@ TEST(Install, DryRunYamlIsAcceptedByKubectlServerSideDryRun) {
   auto yaml = c.arca_ok({"install", "--provider", "aws", "--bucket", "backups", "--prefix", "cluster-a",
                          "--secret-file", c.kubeconfig(), "--backup-location-config", "region=us-east-1,s3ForcePathStyle=true",
                          "--snapshot-location-config", "region=us-east-1", "--image", "example.com/arca:test",
-                         "--dry-run", "-o", "yaml"});
+                         "--features", "EnableAPIGroupVersions,EnableCSI", "--dry-run", "-o", "yaml"});
   // kubectl validates a `kind: List` against /openapi/v2, which kubelite does not serve; each item on its own
   // is validated against /openapi/v3. So the same objects go in as a YAML stream.
   auto list = YAML::Load(yaml);
   ASSERT_EQ(list["kind"].as<std::string>(), "List");
+  // Velero's install hands --features to the server.
+  bool deployment_seen = false;
+  for (const auto& item : list["items"]) {
+    if (item["kind"].as<std::string>() != "Deployment") continue;
+    deployment_seen = true;
+    auto args = item["spec"]["template"]["spec"]["containers"][0]["args"].as<std::vector<std::string>>();
+    EXPECT_EQ(args, (std::vector<std::string>{"server", "--features=EnableAPIGroupVersions,EnableCSI"}));
+  }
+  EXPECT_TRUE(deployment_seen);
   std::ofstream stream(c.dir().file("install.yaml"));
   for (const auto& item : list["items"]) stream << "---\n" << YAML::Dump(item) << "\n";
   stream.close();

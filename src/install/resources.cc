@@ -99,6 +99,7 @@ std::vector<json> install_resources(const InstallOptions& o) {
   }
 
   json args = json::array({"server"});
+  if (!o.features.empty()) args.push_back("--features=" + o.features);
   json pod_labels = labels();
   pod_labels["deploy"] = "velero";
   for (const auto& [k, v] : o.pod_labels) pod_labels[k] = v;

@@ -26,6 +26,7 @@ struct InstallOptions {
   std::map<std::string, std::string> pod_annotations, pod_labels, service_account_annotations;
   std::string service_account_name;  // empty: create and use `velero`
   std::string cpu_request = "500m", memory_request = "128Mi", cpu_limit = "1000m", memory_limit = "512Mi";
+  std::string features;  // comma list, passed to the server as --features=<list> (e.g. EnableAPIGroupVersions)
 };
 
 std::string default_image();
