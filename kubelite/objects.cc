@@ -4,8 +4,11 @@
 #include <openssl/rand.h>
 #include <yaml-cpp/yaml.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <random>
 #include <ctime>
 #include <regex>
 
@@ -42,8 +45,18 @@ long long seconds_since(const std::string& rfc3339) {
 }
 
 std::string new_uid() {
+  // A per-thread generator seeded from OpenSSL's: RAND_bytes for every uid cost a twentieth of a create.
+  thread_local std::mt19937_64 generator = [] {
+    std::array<uint32_t, 8> seed{};
+    RAND_bytes(reinterpret_cast<unsigned char*>(seed.data()), sizeof seed);
+    std::seed_seq sequence(seed.begin(), seed.end());
+    return std::mt19937_64(sequence);
+  }();
   unsigned char b[16];
-  RAND_bytes(b, sizeof b);
+  for (int half = 0; half < 2; ++half) {
+    uint64_t bits = generator();
+    std::memcpy(b + 8 * half, &bits, 8);
+  }
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   char out[37];
