@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
   server->add_option("--client-qps", so.client_qps,
                      "Maximum number of requests per second to the Kubernetes API (default 10000, not Velero's 100, "
                      "which caps a restore at ~100 objects/s: the API server is protected by bounded concurrency "
-                     "instead, at most 32 requests of a restore in flight, so a slow server slows arca down)");
+                     "instead, at most 16 requests of a restore in flight, so a slow server slows arca down)");
   server->add_option("--client-burst", so.client_burst, "Maximum number of requests in a burst (default 1000)");
   server->add_option("--client-page-size", so.settings.client_page_size, "Page size of LIST requests (0: no paging)");
   server->add_option("--disable-controllers", disabled, "Controllers to disable")->delimiter(',');
