@@ -177,6 +177,10 @@ struct Api::Impl {
   std::set<std::pair<std::string, std::string>> workloads_to_report;  // (storage id, key)
   bool workloads_scanned = false;  // the stored ones (a --data-dir restart) were queued once
   std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;
+  // Guarded by the store lock: store.writes() of the CRDs at the cleanup's last scan, and whether it found any
+  // being deleted.
+  uint64_t crds_writes_scanned = UINT64_MAX;
+  bool crds_deleting = false;
   uint64_t namespaces_writes_scanned = UINT64_MAX;  // store.writes("/namespaces") at the last scan for Terminating
 };
 

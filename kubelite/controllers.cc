@@ -236,6 +236,8 @@ bool Api::Impl::run_garbage_collection() {
             (o->json.find("\"foregroundDeletion\"") != std::string::npos || o->json.find("\"orphan\"") != std::string::npos))
           gc_owners.insert({r->storage_id(), key});
   }
+  // Nothing to look at (most passes of a restore): not even the list of resources is built.
+  if (deleted.empty() && gc_owners.empty() && gc_dependents_to_verify.empty()) return false;
   std::vector<ResourcePtr> resources = registry.all_storage_resources();
   bool progress = collect_orphaned_dependents(resources);
   if (deleted.empty() && gc_owners.empty()) return progress;
@@ -315,9 +317,15 @@ bool Api::Impl::run_garbage_collection() {
 // Deleted CRDs: remove every custom resource, then the cleanup finalizer (the CRD then leaves discovery).
 bool Api::Impl::run_crd_cleanup() {
   ResourcePtr crds = registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  // The CRDs (large documents) are searched again only when they changed or a deletion is under way: every write
+  // of a restore starts a pass.
+  uint64_t writes = store.writes(crds->storage_id());
+  if (writes == crds_writes_scanned && !crds_deleting) return false;
+  crds_writes_scanned = writes;
   std::vector<json> deleting;
   for (const auto& [key, o] : store.collection(crds->storage_id()))
     if (o->json.find("\"deletionTimestamp\"") != std::string::npos) deleting.push_back(json::parse(o->json));
+  crds_deleting = !deleting.empty();
   bool progress = false;
   for (const json& crd : deleting) {
     if (!has_finalizer(crd, "customresourcecleanup.apiextensions.k8s.io")) continue;
