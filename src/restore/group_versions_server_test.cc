@@ -22,25 +22,12 @@ using namespace testing;  // arca::restore::testing
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
 class GroupVersionsServer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testsupport::TempDir();
     cluster_ = new Cluster(*dir_);
-    ASSERT_EQ(arca({"install", "--crds-only"}).status, 0);
-    cluster_->create_namespace("velero");
-    std::filesystem::create_directories(dir_->file("store/bucket"));
-    cluster_->discovery->refresh();
-    cluster_->create({{"apiVersion", "velero.io/v1"}, {"kind", "BackupStorageLocation"},
-                      {"metadata", {{"name", "default"}, {"namespace", "velero"}}},
-                      {"spec", {{"provider", "local"}, {"objectStorage", {{"bucket", "bucket"}}}, {"default", true},
-                                {"config", {{"root", dir_->file("store")}}}}}},
-                     "velero");
+    install_with_local_location(*cluster_, *dir_);
     json crd = json::parse(R"({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
       "metadata": {"name": "rockbands.music.example.io"},
       "spec": {"group": "music.example.io", "scope": "Namespaced",
@@ -74,14 +61,7 @@ class GroupVersionsServer : public ::testing::Test {
     delete dir_;
   }
 
-  static CommandResult arca(std::vector<std::string> args) {
-    static int counter = 0;
-    std::string log = dir_->file("arca-" + std::to_string(++counter) + ".out");
-    args.insert(args.begin(), {testsupport::build_dir() + "/src/cli/arca", "--kubeconfig", cluster_->kubelite.kubeconfig});
-    testsupport::ChildProcess process(args, log);
-    int status = process.wait(std::chrono::seconds(60));
-    return {status, process.log()};
-  }
+  static CommandResult arca(std::vector<std::string> args) { return run_arca(*cluster_, *dir_, std::move(args)); }
 
   static std::unique_ptr<store::ObjectStore> object_store() {
     store::LocationConfig location;

@@ -19,25 +19,12 @@ using namespace testing;  // arca::restore::testing
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
 class RestoreCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testsupport::TempDir();
     cluster_ = new Cluster(*dir_);
-    ASSERT_EQ(arca({"install", "--crds-only"}).status, 0);
-    cluster_->discovery->refresh();
-    cluster_->create_namespace("velero");
-    std::filesystem::create_directories(dir_->file("store/bucket"));
-    cluster_->create({{"apiVersion", "velero.io/v1"}, {"kind", "BackupStorageLocation"},
-                      {"metadata", {{"name", "default"}, {"namespace", "velero"}}},
-                      {"spec", {{"provider", "local"}, {"objectStorage", {{"bucket", "bucket"}}}, {"default", true},
-                                {"config", {{"root", dir_->file("store")}}}}}},
-                     "velero");
+    install_with_local_location(*cluster_, *dir_);
     server_ = new testsupport::ChildProcess(
         {testsupport::build_dir() + "/src/cli/arca", "server", "--kubeconfig", cluster_->kubelite.kubeconfig,
          "--client-qps", "2000", "--client-burst", "2000"},
@@ -49,14 +36,7 @@ class RestoreCliTest : public ::testing::Test {
     delete dir_;
   }
 
-  static CommandResult arca(std::vector<std::string> args, const std::string& input = "") {
-    static int counter = 0;
-    std::string log = dir_->file("arca-" + std::to_string(++counter) + ".out");
-    args.insert(args.begin(), {testsupport::build_dir() + "/src/cli/arca", "--kubeconfig", cluster_->kubelite.kubeconfig});
-    testsupport::ChildProcess process(args, log);
-    int status = process.wait(std::chrono::seconds(60));
-    return {status, process.log()};
-  }
+  static CommandResult arca(std::vector<std::string> args) { return run_arca(*cluster_, *dir_, std::move(args)); }
 
   // A Completed backup `name` of namespace `ns` (two ConfigMaps), uploaded to the store; the namespace is deleted.
   static void backup_and_delete(const std::string& name, const std::string& ns, const std::string& phase = "Completed",

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -94,6 +95,36 @@ struct Cluster {
   std::unique_ptr<kube::Discovery> discovery;
   std::unique_ptr<kube::DynamicClient> client;
 };
+
+struct CommandResult {
+  int status;
+  std::string output;
+};
+
+// `arca ARGS` against the cluster, waited for; its output is kept in a numbered file under `dir`.
+inline CommandResult run_arca(const Cluster& cluster, const testsupport::TempDir& dir, std::vector<std::string> args) {
+  static int counter = 0;
+  std::string log = dir.file("arca-" + std::to_string(++counter) + ".out");
+  args.insert(args.begin(), {testsupport::build_dir() + "/src/cli/arca", "--kubeconfig", cluster.kubelite.kubeconfig});
+  testsupport::ChildProcess process(args, log);
+  int status = process.wait(std::chrono::seconds(60));
+  return {status, process.log()};
+}
+
+// What an `arca server` test starts from: Velero's CRDs, namespace velero and a default local backup location
+// whose store is `dir`/store (bucket "bucket").
+inline void install_with_local_location(Cluster& cluster, const testsupport::TempDir& dir) {
+  if (run_arca(cluster, dir, {"install", "--crds-only"}).status != 0)
+    throw std::runtime_error("arca install --crds-only failed");
+  cluster.discovery->refresh();
+  cluster.create_namespace("velero");
+  std::filesystem::create_directories(dir.file("store/bucket"));
+  cluster.create({{"apiVersion", "velero.io/v1"}, {"kind", "BackupStorageLocation"},
+                  {"metadata", {{"name", "default"}, {"namespace", "velero"}}},
+                  {"spec", {{"provider", "local"}, {"objectStorage", {{"bucket", "bucket"}}}, {"default", true},
+                            {"config", {{"root", dir.file("store")}}}}}},
+                 "velero");
+}
 
 // The documents of a manifest file (YAML or JSON-in-YAML, `---` separated, List kinds expanded).
 inline std::vector<json> manifest_objects(const std::string& path) {
