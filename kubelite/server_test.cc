@@ -414,6 +414,19 @@ TEST(KubeliteServer, CustomResourceDefinitionLifecycle) {
   EXPECT_EQ(http("GET", widgets).object()["items"].size(), 0u);
 }
 
+// Two replicas of nginx labelled app=web.
+json web_deployment() {
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", "web"}}},
+          {"spec",
+           {{"replicas", 2},
+            {"selector", {{"matchLabels", {{"app", "web"}}}}},
+            {"template",
+             {{"metadata", {{"labels", {{"app", "web"}}}}},
+              {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx:1.25"}}}}}}}}}}};
+}
+
 TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   TempDir dir;
   Kubelite k = testsupport::start_kubelite(dir);
@@ -475,15 +488,7 @@ TEST(KubeliteServer, ControllersBindVolumesAndReportWorkloadStatus) {
   }));
 
   // A Deployment is reported available once created (no pods run here).
-  json deployment = {{"apiVersion", "apps/v1"},
-                     {"kind", "Deployment"},
-                     {"metadata", {{"name", "web"}}},
-                     {"spec",
-                      {{"replicas", 2},
-                       {"selector", {{"matchLabels", {{"app", "web"}}}}},
-                       {"template",
-                        {{"metadata", {{"labels", {{"app", "web"}}}}},
-                         {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx:1.25"}}}}}}}}}}};
+  json deployment = web_deployment();
   std::string deployments = k.server + "/apis/apps/v1/namespaces/default/deployments";
   ASSERT_EQ(http("POST", deployments, deployment.dump()).status, 201);
   EXPECT_TRUE(eventually([&] {
@@ -508,15 +513,7 @@ TEST(KubeliteServer, WorkloadStatusIsWrittenWithTheControllersStatusEntry) {
   TempDir dir;
   Kubelite k = testsupport::start_kubelite(dir);
   std::string deployments = k.server + "/apis/apps/v1/namespaces/default/deployments";
-  json deployment = {{"apiVersion", "apps/v1"},
-                     {"kind", "Deployment"},
-                     {"metadata", {{"name", "web"}}},
-                     {"spec",
-                      {{"replicas", 2},
-                       {"selector", {{"matchLabels", {{"app", "web"}}}}},
-                       {"template",
-                        {{"metadata", {{"labels", {{"app", "web"}}}}},
-                         {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx:1.25"}}}}}}}}}}};
+  json deployment = web_deployment();
   Reply created = http("POST", deployments + "?fieldManager=creator", deployment.dump());
   ASSERT_EQ(created.status, 201) << created.body;
   std::string created_rv = created.object()["metadata"]["resourceVersion"];
