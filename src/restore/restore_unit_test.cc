@@ -311,6 +311,7 @@ TEST(Results, GroupedAndEncodedAsGoDoes) {  // vector 20
   list.record("v1/ConfigMap", "ns", "a", ItemAction::skipped);
   list.record("v1/Namespace", "", "ns", ItemAction::created);
   EXPECT_EQ(list.json(), R"j({"v1/ConfigMap":["ns/a(skipped)","ns/b(created)"],"v1/Namespace":["ns(created)"]})j");
+  EXPECT_EQ(ResourceList().json(), "{}");
 }
 
 TEST(Diff, UnifiedHunksWithContext) {

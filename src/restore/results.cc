@@ -58,12 +58,24 @@ size_t ResourceList::size() const {
 
 std::string ResourceList::json() const {
   std::lock_guard lock(mutex_);
-  nlohmann::json j = nlohmann::json::object();
-  for (auto [kind, entries] : entries_) {
-    std::sort(entries.begin(), entries.end());
-    j[kind] = std::move(entries);
+  // Written out directly, names sorted through pointers: a sorted copy of every name plus a JSON tree of them held
+  // the names three times over at the end of a 300k-item restore.
+  auto quoted = [](const std::string& text) { return nlohmann::json(text).dump(); };
+  std::string out = "{";
+  for (const auto& [kind, entries] : entries_) {
+    std::vector<const std::string*> sorted;
+    sorted.reserve(entries.size());
+    for (const auto& entry : entries) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+    if (out.size() > 1) out += ',';
+    out += quoted(kind) + ":[";
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      if (i > 0) out += ',';
+      out += quoted(*sorted[i]);
+    }
+    out += ']';
   }
-  return j.dump();
+  return out + "}";
 }
 
 RestoreLog::RestoreLog(const std::string& path, std::string restore_key)
