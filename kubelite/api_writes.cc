@@ -518,7 +518,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   if (same_content(old, updated) && !w.managed_fields_done) {
     // Nothing but managedFields can differ: they are written when the body set valid ones (as Velero's restore
     // does, velero-restore.md §3.4), else the write is a no-op.
-    json entries = body_managed_fields && w.subresource.empty() ? managed_fields_to_store((*meta)["managedFields"])
+    json entries = body_managed_fields && w.subresource.empty() ? managed_fields_to_store(std::move((*meta)["managedFields"]))
                                                                 : json();
     return replace_managed_fields(r, old, std::move(entries), w);
   }

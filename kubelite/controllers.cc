@@ -599,12 +599,12 @@ bool Api::Impl::run_volume_binding() {
 // What the Deployment and StatefulSet controllers report once every replica is up: no pods run here, so
 // the desired state is reported as reached (kubectl rollout status / wait --for=condition=Available finish).
 bool Api::Impl::run_workload_status() {
+  const ResourcePtr deployments = registry.find("apps", "v1", "deployments");
+  const ResourcePtr statefulsets = registry.find("apps", "v1", "statefulsets");
   if (!workloads_scanned) {
     workloads_scanned = true;
-    for (const char* resource : {"deployments", "statefulsets"}) {
-      const std::string storage_id = registry.find("apps", "v1", resource)->storage_id();
-      for (const auto& [key, o] : store.collection(storage_id)) workloads_to_report.insert({storage_id, key});
-    }
+    for (const ResourcePtr& r : {deployments, statefulsets})
+      for (const auto& [key, o] : store.collection(r->storage_id())) workloads_to_report.insert({r->storage_id(), key});
   }
   // A small batch per pass (a few milliseconds of work), so that the store lock is released between batches and
   // client writes do not wait long even when a restore or a bulk load has queued tens of thousands.
@@ -615,7 +615,7 @@ bool Api::Impl::run_workload_status() {
   for (const auto& [storage_id, key] : batch) {
     ObjectPtr o = store.get(storage_id, key);
     if (!o) continue;
-    ResourcePtr r = registry.find("apps", "v1", storage_id == "apps/deployments" ? "deployments" : "statefulsets");
+    const ResourcePtr& r = storage_id == deployments->storage_id() ? deployments : statefulsets;
     json object = json::parse(o->json);
     if (object["metadata"].contains("deletionTimestamp")) continue;
     if (object.value("status", json::object()).value("observedGeneration", 0) == object["metadata"].value("generation", 0))

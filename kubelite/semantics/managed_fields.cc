@@ -333,15 +333,12 @@ json encode_entries(std::vector<Entry> entries) {
   return list;
 }
 
-// Drops fields that no longer exist (unless every field was just read from `object`) and stores the encoded list
-// in the object.
-void write_entries(json& object, const std::string& type, std::vector<Entry> entries, bool fields_exist = false) {
-  if (!fields_exist) {
-    const PathIndex existing = index_paths(object, type);
-    for (auto& e : entries)
-      for (auto it = e.fields.begin(); it != e.fields.end();)
-        it = existing.count(*it) ? std::next(it) : e.fields.erase(it);
-  }
+// Drops fields that no longer exist and stores the encoded list in the object.
+void write_entries(json& object, const std::string& type, std::vector<Entry> entries) {
+  const PathIndex existing = index_paths(object, type);
+  for (auto& e : entries)
+    for (auto it = e.fields.begin(); it != e.fields.end();)
+      it = existing.count(*it) ? std::next(it) : e.fields.erase(it);
   json list = encode_entries(std::move(entries));
   if (!object["metadata"].is_object()) object["metadata"] = json::object();
   if (list.empty())

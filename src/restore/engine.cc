@@ -393,9 +393,7 @@ class Run {
   bool note_version_dir(const std::string& resource, const std::string& version_dir) {
     static constexpr std::string_view kPreferredSuffix = "-preferredversion";
     auto& source = source_versions_[resource];
-    bool preferred = version_dir.size() > kPreferredSuffix.size() &&
-                     version_dir.compare(version_dir.size() - kPreferredSuffix.size(), kPreferredSuffix.size(),
-                                         kPreferredSuffix) == 0;
+    bool preferred = version_dir.size() > kPreferredSuffix.size() && version_dir.ends_with(kPreferredSuffix);
     std::string version = preferred ? version_dir.substr(0, version_dir.size() - kPreferredSuffix.size()) : version_dir;
     if (preferred) source.preferred = version;
     if (std::find(source.versions.begin(), source.versions.end(), version) == source.versions.end())
