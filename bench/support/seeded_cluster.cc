@@ -104,26 +104,14 @@ std::vector<json> fixture_templates() {
   return out;
 }
 
-// One NodePort Service per copy of the templates: 300,000 objects hold ~13,000, more than the default range
-// (30000-32767) has ports, in the seeded cluster and in the cluster they are restored into. Passed only to a
-// kubelite that has the flag (older ones do not limit node ports to a range).
-std::vector<std::string> node_port_range_flag(const std::string& kubelite) {
-  std::FILE* help = popen((kubelite + " --help 2>&1").c_str(), "r");
-  std::string text;
-  char buffer[4096];
-  while (help != nullptr && std::fgets(buffer, sizeof buffer, help) != nullptr) text += buffer;
-  if (help != nullptr) pclose(help);
-  if (text.find("--service-node-port-range") == std::string::npos) return {};
-  return {"--service-node-port-range", "30000-49999"};
-}
-
 void start_seeded(SeededCluster& cluster, int objects) {
   write_load_files(cluster.dir.file("load"), objects);
   cluster.kubeconfig = cluster.dir.file("kubeconfig");
   const std::string kubelite = testsupport::build_dir() + "/kubelite/kubelite";
+  // One NodePort Service per copy of the templates: 300,000 objects hold ~13,000, more than the default range
+  // (30000-32767) has ports, in the seeded cluster and in the cluster they are restored into.
   std::vector<std::string> argv = {kubelite, "--port", "0", "--kubeconfig-out", cluster.kubeconfig, "--load",
-                                   cluster.dir.file("load")};
-  for (const auto& arg : node_port_range_flag(kubelite)) argv.push_back(arg);
+                                   cluster.dir.file("load"), "--service-node-port-range", "30000-49999"};
   cluster.kubelite = testsupport::ChildProcess(argv, cluster.dir.file("kubelite.log"));
   // Loading 300,000 objects takes minutes; a kubelite that refused one exits, and that is reported at once.
   while (!testsupport::wait_for_file(cluster.kubeconfig, std::chrono::seconds(1)))

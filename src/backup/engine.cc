@@ -324,17 +324,9 @@ class Run {
         });
   }
 
-  // A resource's preferred version: the first of its group's versions that serves it (client-go's
-  // ServerPreferredResources and RESTMapper, which Velero resolves resources with), so that a resource served only
-  // in a version other than its group's preferred one is still backed up.
+  // Velero resolves resources with client-go's RESTMapper: per resource, not per group.
   const kube::ApiResource* preferred(std::string_view group, std::string_view resource) const {
-    for (const auto& g : data_->groups) {
-      if (g.name != group) continue;
-      for (const auto& version : g.versions)
-        if (const auto* r = data_->find(group, version, resource)) return r;
-      return nullptr;
-    }
-    return nullptr;
+    return data_->preferred(group, resource);
   }
 
   // §4.2/§4.3: preferred versions (or all, preferred first), list+create+get+delete, groups in discovery order

@@ -13,12 +13,12 @@ struct ServerOptions {
   kube::LoadOptions kube;
   ServerSettings settings;
   // Velero defaults to 100/100, which caps a restore at ~100 objects/s. arca bounds concurrency instead (one
-  // restore at a time, at most 32 of its requests in flight), so its rate follows the API server's latency;
+  // restore at a time, at most 16 of its requests in flight), so its rate follows the API server's latency;
   // this limit is only a ceiling against runaway loops.
   double client_qps = 10000;
   int client_burst = 1000;
-  // Names from velero's --disable-controllers that arca has: backup, backup-deletion, download-request,
-  // backup-storage-location.
+  // Names from velero's --disable-controllers that arca has: backup-queue, backup, backup-deletion,
+  // download-request, backup-storage-location (the full list: controller_names()).
   std::vector<std::string> disabled_controllers;
 };
 

@@ -87,6 +87,16 @@ std::string DiscoveryData::preferred_version(std::string_view group) const {
   return "";
 }
 
+const ApiResource* DiscoveryData::preferred(std::string_view group, std::string_view resource) const {
+  for (const auto& g : groups) {
+    if (g.name != group) continue;
+    for (const auto& version : g.versions)
+      if (const ApiResource* r = find(group, version, resource)) return r;
+    return nullptr;
+  }
+  return nullptr;
+}
+
 std::vector<const ApiResource*> DiscoveryData::preferred_resources() const {
   std::vector<const ApiResource*> out;
   for (const auto& g : groups) {

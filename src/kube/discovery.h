@@ -52,6 +52,9 @@ struct DiscoveryData {
   // The resources of each group's preferred version, the set a backup walks.
   std::vector<const ApiResource*> preferred_resources() const;
   std::string preferred_version(std::string_view group) const;
+  // A resource's preferred version: the first of its group's versions that serves it (client-go's
+  // ServerPreferredResources and RESTMapper), so a resource served only in a non-preferred version is found too.
+  const ApiResource* preferred(std::string_view group, std::string_view resource) const;
 };
 
 // Parsers of real documents; each appends to `into`.

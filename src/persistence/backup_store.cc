@@ -114,9 +114,9 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     std::string tarball_key = backup_key(layout, b, BackupFile::Tarball);
     store.put(tarball_key, upload.tarball);
     uploaded.push_back(tarball_key);
-    auto put_gzip = [&](BackupFile file, const store::Reader& json) {
+    auto put_gzip = [&](BackupFile file, store::Reader json) {
       std::string key = backup_key(layout, b, file);
-      store.put(key, gzip_reader(json, "\n"));  // json.Encoder output ends in a newline
+      store.put(key, gzip_reader(std::move(json), "\n"));  // json.Encoder output ends in a newline
       uploaded.push_back(key);
     };
     put_gzip(BackupFile::PodVolumeBackups, store::string_reader(upload.podvolumebackups_json));

@@ -20,8 +20,8 @@ const char* to_string(ErrorKind kind) {
   return "Failed";
 }
 
-Reader string_reader(std::string text) {
-  return [text = std::move(text), at = size_t{0}](char* buffer, size_t capacity) mutable {
+Reader string_reader(std::string_view text) {
+  return [text, at = size_t{0}](char* buffer, size_t capacity) mutable {
     size_t n = text.copy(buffer, capacity, at);
     at += n;
     return n;

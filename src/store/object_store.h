@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace arca::store {
@@ -84,7 +85,8 @@ class ObjectStore {
 };
 
 // Conveniences over the interface.
-Reader string_reader(std::string text);  // yields `text`, then the end
+// Yields `text`, then the end. No copy is made: `text` must outlive the reader.
+Reader string_reader(std::string_view text);
 void put_string(ObjectStore& store, const std::string& key, const std::string& data);
 void put_stream(ObjectStore& store, const std::string& key, std::istream& in);
 void put_file(ObjectStore& store, const std::string& key, const std::string& path);
