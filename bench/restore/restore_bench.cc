@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
+#include "persistence/backup_store.h"
 
 namespace {
 
@@ -207,17 +209,15 @@ double plain_load(const std::string& tarball, int workers, long& created, long& 
 // The restore log says how long each resource tier took ("restored resource R: N items in S s").
 void print_slowest_tiers(int objects, const std::string& log_gz) {
   std::vector<std::pair<double, std::string>> tiers;
-  std::FILE* log = popen(("gzip -dc " + log_gz).c_str(), "r");
-  char line[4096];
-  while (log != nullptr && std::fgets(line, sizeof line, log) != nullptr) {
-    const char* at = std::strstr(line, "restored resource ");
+  std::istringstream log(persistence::gunzip_bytes(testsupport::read_file(log_gz), "the restore log"));
+  for (std::string line; std::getline(log, line);) {
+    const char* at = std::strstr(line.c_str(), "restored resource ");
     const char* in = at != nullptr ? std::strstr(at, " items in ") : nullptr;
     if (in == nullptr) continue;
     std::string tier(at + 18, in);  // "<resource>: <items>"
     tier.replace(tier.find(": "), 2, " ");
     tiers.emplace_back(std::atof(in + 10), tier + " items");
   }
-  if (log != nullptr) pclose(log);
   std::sort(tiers.rbegin(), tiers.rend());
   std::string slowest;
   for (size_t i = 0; i < tiers.size() && i < 6; ++i) {
@@ -231,12 +231,8 @@ void print_slowest_tiers(int objects, const std::string& log_gz) {
 // What the restore warned about, grouped by the message with names and namespaces cut off (the first 50
 // characters), most frequent first: a benchmark's warnings should be the expected ones.
 void print_warning_kinds(int objects, const std::string& results_gz) {
-  std::FILE* file = popen(("gzip -dc " + results_gz).c_str(), "r");
-  std::string text;
-  char buffer[65536];
-  for (size_t n; file != nullptr && (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
-  if (file != nullptr) pclose(file);
-  json results = json::parse(text, nullptr, false);
+  json results =
+      json::parse(persistence::gunzip_bytes(testsupport::read_file(results_gz), "the restore results"), nullptr, false);
   if (!results.is_object()) return;
   std::map<std::string, int> kinds;
   const json warnings = results.value("warnings", json::object());

@@ -273,23 +273,16 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
     return 0;
   }
   kube::DynamicClient client(s.transport());
-  if (!b.spec.storage_location.empty()) {
+  auto require = [&](const std::string& plural, const std::string& name) {
     try {
-      client.get(s.velero("backupstoragelocations"), s.ns(), b.spec.storage_location);
+      client.get(s.velero(plural), s.ns(), name);
     } catch (const kube::KubeError& e) {
-      if (kube::is_not_found(e))
-        throw std::runtime_error("backupstoragelocations.velero.io \"" + b.spec.storage_location + "\" not found");
+      if (kube::is_not_found(e)) throw std::runtime_error(plural + ".velero.io \"" + name + "\" not found");
       throw;
     }
-  }
-  for (const auto& vsl : b.spec.volume_snapshot_locations) {
-    try {
-      client.get(s.velero("volumesnapshotlocations"), s.ns(), vsl);
-    } catch (const kube::KubeError& e) {
-      if (kube::is_not_found(e)) throw std::runtime_error("volumesnapshotlocations.velero.io \"" + vsl + "\" not found");
-      throw;
-    }
-  }
+  };
+  if (!b.spec.storage_location.empty()) require("backupstoragelocations", b.spec.storage_location);
+  for (const auto& vsl : b.spec.volume_snapshot_locations) require("volumesnapshotlocations", vsl);
   auto resource = s.velero("backups");
   client.create(resource, s.ns(), nlohmann::json(b));
   out << "Backup request \"" << b.metadata.name << "\" submitted successfully.\n";
