@@ -43,8 +43,8 @@ export KUBECONFIG=$work/kubeconfig
 kubectl version 2>/dev/null | sed 's/^/  /' || true
 
 step "deploy a sample application in namespace 'demo' (fixtures: Deployment, Service, ConfigMaps, Secret, PVC, CRD + CRs)"
-manifests=${ARCA_FIXTURES:-$root/../shared/fixtures}/kubernetes/manifests
-[ -d "$manifests" ] || fail "fixtures not found at $manifests (set ARCA_FIXTURES)"
+manifests=$root/testdata/kubernetes/manifests
+[ -d "$manifests" ] || fail "testdata not found at $manifests"
 kubectl create namespace demo >/dev/null
 kubectl apply -f "$manifests/crd-shirt-resource-definition.yaml"
 kubectl wait --for condition=established --timeout=30s crd/shirts.stable.example.com >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Black-box conformance suite for kubelite: one test per item of the checklist in
-shared/spec/kube-api.md §12 (test_NN_...; item 50 drives the real kubectl), then bad input, field validation,
+the Kubernetes API conventions (test_NN_...; item 50 drives the real kubectl), then bad input, field validation,
 the server behaviour backup and restore meet (§3-§10), custom resource subresources, persistence and TLS.
 Starts $ARCA_BUILD_DIR/kubelite/kubelite on port 0 and talks HTTP to it with the standard library only."""
 
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from klclient import AGG_ACCEPT, AGG_CONTENT_TYPE, TABLE_ACCEPT, Kubelite, parse_simple_yaml  # noqa: E402
 
 FIXTURES = os.environ.get("ARCA_FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                           "../../../shared/fixtures")
+                                                           "../../testdata")
 MANIFESTS = os.path.join(FIXTURES, "kubernetes", "manifests")
 
 SERVER = None
@@ -1707,7 +1707,7 @@ class Persistence(Base):
 class RealKubectl(Base):
     def test_50_real_kubectl(self):
         kubectl = shutil.which("kubectl") or "/usr/bin/kubectl"
-        fixtures = os.environ.get("ARCA_FIXTURES", os.path.join(os.path.dirname(__file__), "../../../shared/fixtures"))
+        fixtures = os.environ.get("ARCA_FIXTURES", os.path.join(os.path.dirname(__file__), "../../testdata"))
         manifests = os.path.join(fixtures, "kubernetes", "manifests")
         tmp = tempfile.mkdtemp(prefix="kubectl-")
         try:

@@ -20,7 +20,7 @@ from klclient import Kubelite  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 FIXTURES = os.environ.get("ARCA_FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                           "../../../shared/fixtures")
+                                                           "../../testdata")
 MANIFESTS = os.path.join(FIXTURES, "kubernetes", "manifests")
 BIG = os.path.join(FIXTURES, "big-manifests")
 CRD_FILE = "crd-shirt-resource-definition.yaml"

@@ -44,7 +44,7 @@ json yaml_to_json(const YAML::Node& node) {
 
 std::filesystem::path crd_dir() {
   const char* fixtures = std::getenv("ARCA_FIXTURES");
-  return std::filesystem::path(fixtures ? fixtures : "../shared/fixtures") / "velero" / "crds";
+  return std::filesystem::path(fixtures ? fixtures : "testdata") / "velero" / "crds";
 }
 
 std::map<std::string, json> published_crds() {

@@ -1,6 +1,6 @@
 #pragma once
 // velero.io/v1 (and v2alpha1 DataUpload/DataDownload) objects as plain structs. Field meanings follow Velero's
-// pkg/apis/velero/v1 (see ../shared/spec/velero-backup.md §1 and velero-restore.md §1). JSON uses Velero's field
+// pkg/apis/velero/v1 (backup_types.go, restore_types.go, schedule_types.go, …). JSON uses Velero's field
 // names, omits empty fields like Go's omitempty, and keeps fields arca does not know in `unknown` so objects
 // written by Velero survive a load/save round trip. Durations are Go duration strings, timestamps RFC 3339.
 #include <cstdint>
