@@ -43,7 +43,7 @@ struct DeleteOptions {
 };
 
 // Consistent list pages: the first page's matching objects are kept so that continue tokens read the same
-// snapshot (kube-api.md §4); evicted snapshots answer 410 Expired.
+// snapshot (k8s.io/apiserver's handlers); evicted snapshots answer 410 Expired.
 struct ListSnapshot {
   std::string scope;  // resource + namespace + selectors the token is valid for
   uint64_t rv;

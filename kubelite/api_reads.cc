@@ -266,7 +266,7 @@ ApiResponse Api::Impl::list(const Target& t, const ApiRequest& req) {
   body->owned.reserve(3);
   body->owned.push_back("{\"kind\":\"" + r.kind + "List\",\"apiVersion\":\"" + r.api_version() +
                         "\",\"metadata\":" + meta.dump() + ",\"items\":[");
-  // Built-in list items carry no apiVersion/kind; custom resources' items do (kube-api.md §4).
+  // Built-in list items carry no apiVersion/kind; custom resources' items do (k8s.io/apiserver's handlers).
   body->owned.push_back("{\"apiVersion\":\"" + r.api_version() + "\",\"kind\":\"" + r.kind + "\",");
   body->owned.push_back("]}");
   body->add(body->owned[0]);

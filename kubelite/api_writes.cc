@@ -1,5 +1,5 @@
 // Create, update, patch, delete and deletecollection, and the write pipeline they share
-// (kube-api.md §3, §6, §7, §9). The request handlers decode bodies and serialize responses outside the store
+// (as k8s.io/apiserver's handlers and apiextensions-apiserver do them). The request handlers decode bodies and serialize responses outside the store
 // lock and hold it exclusively for the read-modify-write; every other function here runs with it held.
 #include <cstdio>
 #include <ctime>
@@ -517,7 +517,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
   updated["kind"] = r.kind;
   if (same_content(old, updated) && !w.managed_fields_done) {
     // Nothing but managedFields can differ: they are written when the body set valid ones (as Velero's restore
-    // does, velero-restore.md §3.4), else the write is a no-op.
+    // does, Velero's restore.go restoreItem), else the write is a no-op.
     json entries = body_managed_fields && w.subresource.empty() ? managed_fields_to_store(std::move((*meta)["managedFields"]))
                                                                 : json();
     return replace_managed_fields(r, old, std::move(entries), w);

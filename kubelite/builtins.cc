@@ -59,7 +59,7 @@ void default_pod(json& pod) {
   set_default(spec, "preemptionPolicy", "PreemptLowerPriority");
 }
 
-// Pod admission at create: ServiceAccount, DefaultTolerationSeconds, Priority (kube-api.md §10).
+// Pod admission at create: ServiceAccount, DefaultTolerationSeconds, Priority (the built-in kinds' REST strategies in kubernetes/pkg/registry).
 void admit_pod(json& pod) {
   json& spec = pod["spec"];
   set_default(spec, "serviceAccountName", "default");
@@ -213,7 +213,7 @@ void default_job(json& job) {
   default_template(job);
 }
 
-// The selector and labels the Job REST strategy generates at create (kube-api.md §10).
+// The selector and labels the Job REST strategy generates at create (the built-in kinds' REST strategies in kubernetes/pkg/registry).
 void generate_job_selector(const ResourceInfo& r, json& job) {
   json& spec = job["spec"];
   std::string uid = job["metadata"].value("uid", "");

@@ -1,5 +1,5 @@
 #pragma once
-// Server-side behaviour of built-in kinds that backup and restore run into (kube-api.md §10): defaults,
+// Server-side behaviour of built-in kinds that backup and restore run into (the built-in kinds' REST strategies in kubernetes/pkg/registry): defaults,
 // allocations, generated selectors and immutable fields.
 #include <nlohmann/json.hpp>
 

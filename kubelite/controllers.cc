@@ -1,6 +1,7 @@
 // The controllers a real cluster runs beside the API server, reduced to what the API shows: namespace
 // cleanup, garbage collection of dependents (background/foreground/orphan), CRD instance cleanup and
-// PersistentVolume binding (kube-api.md §7, §9, §10).
+// PersistentVolume binding (as kube-controller-manager's
+// garbage collector, namespace controller and PV binder do it).
 #include <iostream>
 
 #include "kubelite/api_impl.h"
@@ -127,7 +128,7 @@ bool Api::Impl::run_namespace_cleanup() {
   return progress;
 }
 
-// The conditions the namespace controller reports while content remains (kube-api.md §7); written only
+// The conditions the namespace controller reports while content remains (kube-controller-manager's garbage collector and namespace controller); written only
 // when they change.
 bool Api::Impl::report_namespace_content(const ResourceInfo& namespaces, const json& ns_object) {
   std::string prefix = ns_object["metadata"].value("name", "") + "/";
@@ -450,7 +451,7 @@ bool Api::Impl::run_volume_binding() {
   }
 
   // Changed volumes: re-indexed; bound to a claim that is gone → Released (Retain) or removed (Delete); a restored
-  // volume whose claimRef still names the old claim's uid is Released too (kube-api.md §10).
+  // volume whose claimRef still names the old claim's uid is Released too (the built-in kinds' REST strategies in kubernetes/pkg/registry).
   std::set<std::string> volumes = std::move(vb.volumes_to_check);
   vb.volumes_to_check.clear();
   std::set<std::string> requeued;  // waiting claims a newly Available volume may satisfy

@@ -1,6 +1,6 @@
 #pragma once
 // Small helpers on API objects: time stamps, uids, generated names, name rules, body decoding, and the
-// real server's error forms (kube-api.md §8).
+// real server's error forms (k8s.io/apimachinery/pkg/api/errors).
 #include <nlohmann/json.hpp>
 
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Pruning of unknown fields in custom resources by their CRD's structural schema (kube-api.md §6, §9).
+// Pruning of unknown fields in custom resources by their CRD's structural schema (k8s.io/apiserver's handlers; k8s.io/apiextensions-apiserver).
 #include <nlohmann/json.hpp>
 
 #include <string>

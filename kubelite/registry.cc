@@ -364,7 +364,7 @@ static std::string patch_path(const std::string& group, const std::string& versi
 }
 
 // OpenAPI v3: kubectl's client-side check only needs, per kind, a PATCH operation tagged with the kind's GVK
-// that lists the fieldValidation parameter (kubectl-requests.md §3); then it leaves validation to the server.
+// that lists the fieldValidation parameter (kubectl's create/apply); then it leaves validation to the server.
 json Registry::openapi_group_version(const std::string& group, const std::string& version) const {
   std::shared_lock lock(mu_);
   const Version* v = find_version(group, version);

@@ -262,7 +262,7 @@ TEST(KubeliteServer, WatchDeliversChangesAfterTheListVersionAndEndsOnTimeout) {
   EXPECT_EQ(error[0]["object"]["reason"], "Expired");
 }
 
-// Velero's restore sets the backed-up managedFields with a merge patch after each create (velero-restore.md §3.4):
+// Velero's restore sets the backed-up managedFields with a merge patch after each create (Velero's restore.go restoreItem):
 // valid ones are stored as sent and bump the resourceVersion, the same ones again or invalid ones write nothing.
 TEST(KubeliteServer, ManagedFieldsPatchStoresValidEntriesAndWritesOnlyWhenTheyChange) {
   TempDir dir;

@@ -1,5 +1,5 @@
 #pragma once
-// Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for (kube-api.md §4).
+// Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for (k8s.io/apiserver's handlers).
 #include <nlohmann/json.hpp>
 
 #include <string>

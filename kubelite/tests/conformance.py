@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Black-box conformance suite for kubelite: one test per item of the checklist in
 the Kubernetes API conventions (test_NN_...; item 50 drives the real kubectl), then bad input, field validation,
-the server behaviour backup and restore meet (§3-§10), custom resource subresources, persistence and TLS.
+the server behaviour backup and restore meet (the Kubernetes API conventions; the built-in kinds' REST strategies in kubernetes/pkg/registry), custom resource subresources, persistence and TLS.
 Starts $ARCA_BUILD_DIR/kubelite/kubelite on port 0 and talks HTTP to it with the standard library only."""
 
 import base64
@@ -1145,7 +1145,7 @@ class CRDs(Base):
 
 
 class ServerBehaviour(Base):
-    """Server-side behaviour beyond the checklist that backup and restore run into (kube-api.md §3, §4, §6, §10)."""
+    """Server-side behaviour beyond the checklist that backup and restore run into (the Kubernetes API conventions; k8s.io/apiserver's handlers; the built-in kinds' REST strategies in kubernetes/pkg/registry)."""
 
     def test_put_with_other_uid_is_conflict(self):
         name = unique("cm")
@@ -1527,7 +1527,7 @@ class ServerBehaviour(Base):
 
 
 class CustomResourceSubresources(Base):
-    """kube-api.md §9: status/scale subresources, generation rules and name conflicts of custom resources."""
+    """k8s.io/apiextensions-apiserver: status/scale subresources, generation rules and name conflicts of custom resources."""
 
     def widgets(self):
         """A CRD with status and scale subresources (created once); returns the collection path."""

@@ -14,11 +14,11 @@ bool uses_old_resource_filters(const BackupSpec& spec);
 // True when any scoped (cluster-/namespace-scoped) include or exclude list is set ("new" filters).
 bool uses_new_resource_filters(const BackupSpec& spec);
 
-// velero-backup.md §4.1: resource and namespace lists, old+new filters together, labelSelector together with
+// Velero's pkg/controller/backup_controller.go prepareBackupRequest: resource and namespace lists, old+new filters together, labelSelector together with
 // orLabelSelectors, label selector syntax, hook specs.
 std::vector<std::string> validate_backup_spec(const BackupSpec& spec);
 
-// velero-restore.md §1: exactly one of backupName/scheduleName, lists, existingResourcePolicy, selectors.
+// Velero's restore_types.go: exactly one of backupName/scheduleName, lists, existingResourcePolicy, selectors.
 std::vector<std::string> validate_restore_spec(const RestoreSpec& spec);
 
 // Schedule controller: cron expression, then the template's backup rules.

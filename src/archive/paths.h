@@ -1,5 +1,5 @@
 #pragma once
-// Entry paths inside a Velero backup tarball (velero-backup.md §3; Velero's pkg/archive/filesystem.go).
+// Entry paths inside a Velero backup tarball (Velero's pkg/backup/backup.go and pkg/archive; Velero's pkg/archive/filesystem.go).
 #include <string>
 #include <string_view>
 

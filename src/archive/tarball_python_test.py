@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A reader that is not arca (Python's gzip + tarfile) checks a tarball arca wrote against velero-backup.md §3:
+"""A reader that is not arca (Python's gzip + tarfile) checks a tarball arca wrote against Velero's pkg/backup/backup.go and pkg/archive:
 regular files only, no directories, mode 0755, metadata/version first with "1.1.0\\n", the exact paths in the
 written order, and the exact contents. Then the other way round: tarballs Python writes go through arca's reader."""
 import gzip

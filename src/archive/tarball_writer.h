@@ -1,5 +1,5 @@
 #pragma once
-// Writes a backup tarball as Velero does (velero-backup.md §3): gzip'd tar of regular files with mode 0755,
+// Writes a backup tarball as Velero does (Velero's pkg/backup/backup.go and pkg/archive): gzip'd tar of regular files with mode 0755,
 // no directory entries, `metadata/version` first, preferred-version items twice. Streams: memory does not
 // grow with the number or size of entries.
 #include <ctime>

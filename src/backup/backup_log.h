@@ -1,7 +1,7 @@
 #pragma once
 // The log of one backup run, shaped like Velero's per-backup logrus log: text lines uploaded as
 // `<B>-logs.gz`, warning/error lines counted into status.warnings/errors and bucketed into
-// `<B>-results.gz` (velero-backup.md §2.2, §8). Thread-safe.
+// `<B>-results.gz` (Velero's pkg/persistence/object_store_layout.go; Velero's pkg/backup/backup.go). Thread-safe.
 #include <nlohmann/json.hpp>
 
 #include <mutex>

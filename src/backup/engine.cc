@@ -196,7 +196,7 @@ std::vector<std::string> resolve_names(const std::vector<std::string>& names, co
   return out;
 }
 
-// The parts of §4.7 that need the object (the exclude label, a pending deletion) are read only when the
+// The parts of Velero's pkg/backup/item_backupper.go that need the object (the exclude label, a pending deletion) are read only when the
 // raw bytes mention them, so the common item is never parsed.
 ItemRef item_ref(const kube::ApiResource& r, std::string_view ns, std::string_view name, std::string_view json) {
   ItemRef ref{type_of(r), std::string(ns), std::string(name), {}, false};
@@ -329,7 +329,7 @@ class Run {
     return data_->preferred(group, resource);
   }
 
-  // §4.2/§4.3: preferred versions (or all, preferred first), list+create+get+delete, groups in discovery order
+  // Velero's pkg/discovery/helper.go and pkg/backup/item_collector.go: preferred versions (or all, preferred first), list+create+get+delete, groups in discovery order
   // with `extensions` last, the core group led by pods, PVCs, PVs.
   std::vector<const kube::ApiResource*> collection_order() const {
     std::vector<const kube::ApiGroup*> groups;
@@ -500,7 +500,7 @@ class Run {
     return decision.include;
   }
 
-  // An item an action returned: found in the index, checked like any item (§4.7), backed up once.
+  // An item an action returned: found in the index, checked like any item (Velero's pkg/backup/item_backupper.go), backed up once.
   void back_up_related(const RelatedItem& item) {
     const auto* r = preferred(item.group, item.resource);
     if (!r) return;
@@ -540,7 +540,7 @@ class Run {
     } catch (const nlohmann::json::exception& e) {
       log_.error("Error executing item actions", fields, e.what());
     }
-    // The listed version is the object's before any action ran (§3).
+    // The listed version is the object's before any action ran (Velero's pkg/backup/backup.go and pkg/archive).
     tar_.add_item({archive::resource_dir(r.resource, r.group), std::string(ns), std::string(name)}, r.version,
                   is_preferred(r), mutated.empty() ? json : std::string_view(mutated));
     std::string listed = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
@@ -568,7 +568,7 @@ class Run {
       for (const auto& item : pod_related_items(pod)) back_up_related(item);
   }
 
-  // Namespace objects come last, once it is known which namespaces hold backed-up items (§4.4).
+  // Namespace objects come last, once it is known which namespaces hold backed-up items (Velero's pkg/backup/item_collector.go).
   void back_up_namespaces() {
     const auto* r = preferred("", "namespaces");
     if (!r || !should_list_resource(filters_, type_of(*r))) return;
@@ -581,7 +581,7 @@ class Run {
     }
   }
 
-  // §4.12: the CRD of every custom resource type that had items, unless CRDs are included (then they were
+  // Velero's pkg/backup/backup.go: the CRD of every custom resource type that had items, unless CRDs are included (then they were
   // collected) or explicitly excluded.
   void back_up_crds() {
     const auto* r = preferred("apiextensions.k8s.io", "customresourcedefinitions");

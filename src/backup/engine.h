@@ -1,5 +1,5 @@
 #pragma once
-// The backup run (velero-backup.md §3-§6): discovery-driven collection with Velero's filters, the
+// The backup run (Velero's pkg/backup/backup.go and pkg/archive; Velero's internal/hook/item_hook_handler.go): discovery-driven collection with Velero's filters, the
 // built-in item actions, de-duplication, and the tarball. It streams: list pages → raw item bytes → tar
 // writer, so memory stays flat whatever the cluster size. Related kinds that actions pull in (PVCs, PVs,
 // PriorityClasses, ClusterRoleBindings/ClusterRoles) are indexed once per backup into a spool file.
@@ -22,7 +22,7 @@ namespace arca::backup {
 struct RunOptions {
   int page_size = 500;  // the server's --client-page-size
   archive::GzipOptions gzip;
-  // Velero's EnableAPIGroupVersions (§4.2): every served version of each group is collected, the non-preferred
+  // Velero's EnableAPIGroupVersions (Velero's pkg/discovery/helper.go): every served version of each group is collected, the non-preferred
   // ones into `resources/<gr>/<version>/…`; without it only preferred versions, and the tarball is unchanged.
   bool all_group_versions = false;
   // Called after every backed-up item with (items seen so far, items backed up); the caller throttles.

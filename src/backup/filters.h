@@ -1,5 +1,6 @@
 #pragma once
-// Velero's collection filters as pure functions (velero-backup.md §4.1 steps 8–9, §4.4–§4.7): which namespaces a
+// Velero's collection filters as pure functions (Velero's
+// pkg/controller/backup_controller.go prepareBackupRequest, pkg/backup/item_collector.go, item_backupper.go): which namespaces a
 // backup covers (with glob expansion), which resource types are listed (old-style included/excluded resources +
 // includeClusterResources, or the new cluster-/namespace-scoped lists), which single items are kept, and which
 // label selectors go on each LIST. Resource names arrive already resolved to `resource.group` form (core group:
@@ -19,7 +20,7 @@ inline constexpr const char* kVolumeSnapshotsResource = "volumesnapshots.snapsho
 inline constexpr const char* kVolumeSnapshotContentsResource = "volumesnapshotcontents.snapshot.storage.k8s.io";
 inline constexpr const char* kExcludeFromBackupLabel = "velero.io/exclude-from-backup";
 
-// The controller's defaults before a backup runs (§4.1 steps 8–9): the CSI snapshot kinds are excluded (old mode:
+// The controller's defaults before a backup runs (Velero's pkg/controller/backup_controller.go prepareBackupRequest steps 8–9): the CSI snapshot kinds are excluded (old mode:
 // excludedResources; new mode: the scoped exclude lists) and removed from the matching include list, and empty
 // includedNamespaces become ["*"]. Run after api::validate_backup_spec; the result is what velero-backup.json keeps.
 void apply_default_filters(api::BackupSpec& spec);
@@ -85,18 +86,18 @@ struct ItemDecision {
   std::string reason;  // why an item is skipped, for the backup log
 };
 
-// §4.7: the per-item check applied when an item enters an ItemBlock and again when it is written.
+// Velero's pkg/backup/item_backupper.go: the per-item check applied when an item enters an ItemBlock and again when it is written.
 // `must_include` (additional items marked by an action, finalize-phase items) skips every check but deletion.
 ItemDecision check_item(const CollectionFilters& filters, const ItemRef& item, bool must_include = false);
 
-// §4.6: the `labelSelector` query of each LIST: one empty string (no selector), the single selector, or one
+// Velero's pkg/backup/item_collector.go: the `labelSelector` query of each LIST: one empty string (no selector), the single selector, or one
 // per orLabelSelector (their results are concatenated and de-duplicated by the backed-up set).
 std::vector<std::string> list_label_selectors(const CollectionFilters& filters);
 
 // True when the labels satisfy the labelSelector, or any orLabelSelector, or no selector is set.
 bool matches_label_selectors(const CollectionFilters& filters, const Labels& labels);
 
-// §4.4: whether a Namespace object is backed up on its own merits (a namespace that holds a collected item is
+// Velero's pkg/backup/item_collector.go: whether a Namespace object is backed up on its own merits (a namespace that holds a collected item is
 // tracked by the collector regardless). Only Active namespaces qualify.
 bool should_track_namespace(const CollectionFilters& filters, const std::string& name, const Labels& labels,
                             bool active);

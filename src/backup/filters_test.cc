@@ -131,7 +131,7 @@ TEST(ResourceFilters, SpecVector13OldModeWithoutClusterResources) {
 }
 
 TEST(ResourceFilters, NoFiltersAtAllListsOnlyNamespacedTypesAndNamespaces) {
-  // §4.5 consequence: the controller's default excludes disable the full-cluster branch in new mode.
+  // Velero's pkg/util/collections/includes_excludes.go consequence: the controller's default excludes disable the full-cluster branch in new mode.
   auto f = filters_for({});
   EXPECT_THAT(listed(f), ElementsAre("pods", "configmaps", "deployments.apps", "namespaces"));
   EXPECT_TRUE(check_item(f, item(kClusterRoles, "", "admin")).include);  // as an additional item

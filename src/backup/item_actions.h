@@ -1,6 +1,6 @@
 #pragma once
 // Velero's built-in BackupItemActions and hook discovery, as pure functions on parsed objects
-// (velero-backup.md §5, §6). The engine decides when to parse; these say what to change and what to pull in.
+// (Velero's pkg/backup/actions; Velero's internal/hook/item_hook_handler.go). The engine decides when to parse; these say what to change and what to pull in.
 #include <nlohmann/json.hpp>
 
 #include <string>

@@ -8,7 +8,7 @@ using namespace arca;
 using namespace arca::backup;
 using nlohmann::json;
 
-// velero.io/pv (velero-backup.md §5): what a Bound PVC loses in the tarball copy.
+// velero.io/pv (Velero's pkg/backup/actions): what a Bound PVC loses in the tarball copy.
 TEST(PvcAction, BoundClaimLosesDataSourceSelectorAndVeleroLabels) {
   json pvc = json::parse(R"({
     "metadata": {"name": "c", "namespace": "ns", "labels": {"app": "x", "velero.io/restore-name": "r",
@@ -55,7 +55,7 @@ TEST(PodAction, PriorityClassAndClaims) {
   EXPECT_EQ(items[1].name, "c1");
 }
 
-// §6: annotation hooks replace spec hooks for their phase; ended pods have none.
+// Velero's internal/hook/item_hook_handler.go: annotation hooks replace spec hooks for their phase; ended pods have none.
 TEST(PodHooks, AnnotationsWinPerPhaseAndSpecHooksMatchByNamespaceAndLabels) {
   json pod = json::parse(R"({"metadata": {"namespace": "ns", "labels": {"app": "db"},
     "annotations": {"pre.hook.backup.velero.io/command": "[\"sync\"]"}}, "status": {"phase": "Running"}})");
@@ -80,7 +80,7 @@ TEST(PodHooks, AnnotationsWinPerPhaseAndSpecHooksMatchByNamespaceAndLabels) {
   EXPECT_TRUE(pod_hooks(pod, hooks, resolved).empty());
 }
 
-// §2.2: warnings/errors counted and bucketed by namespace, cluster or velero.
+// Velero's pkg/persistence/object_store_layout.go: warnings/errors counted and bucketed by namespace, cluster or velero.
 TEST(BackupLog, CountsAndResults) {
   BackupLog log("velero/b");
   log.info("hello");

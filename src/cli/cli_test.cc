@@ -5,7 +5,7 @@
 
 using namespace arca;
 
-// velero-cli.md §15 vector 9: stringArray keeps the last occurrence, map flags accumulate.
+// As Velero's pflag parsing does: stringArray keeps the last occurrence, map flags accumulate.
 TEST(Flags, StringArrayLastWinsMapsAccumulate) {
   EXPECT_EQ(cli::last_csv({"a", "b"}), std::vector<std::string>{"b"});
   EXPECT_EQ(cli::last_csv({"a,b"}), (std::vector<std::string>{"a", "b"}));
@@ -42,7 +42,7 @@ TEST(Output, BackupSortOrder) {
   EXPECT_EQ(backups[2].metadata.name, "schedule-20170102030405");
 }
 
-// Vector 12 and the BSL cells of vector 13.
+// Global flags and the backup-location columns, as Velero prints them.
 TEST(Output, TableCells) {
   api::Backup b;
   b.metadata.name = "b";

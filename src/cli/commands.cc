@@ -96,7 +96,7 @@ void fetch_url(const std::string& url, const DownloadOptions& options, const std
   if (rc != CURLE_OK) throw std::runtime_error(std::string("download failed: ") + curl_easy_strerror(rc));
 }
 
-// velero-cli.md §11: a DownloadRequest named <target>-<uuid>, polled every 25 ms for its URL.
+// Velero's pkg/cmd/util/downloadrequest/downloadrequest.go: a DownloadRequest named <target>-<uuid>, polled every 25 ms for its URL.
 std::string download_url(Session& s, api::DownloadTargetKind kind, const std::string& name, std::chrono::seconds timeout) {
   api::DownloadRequest request;
   request.metadata.name = name + "-" + uuid4();

@@ -68,7 +68,7 @@ struct DownloadOptions {
   bool insecure_skip_tls_verify = false;
   std::string cacert;
 };
-// velero-cli.md §11: creates a DownloadRequest for `kind`/`name` and waits up to `timeout` for its URL.
+// Velero's pkg/cmd/util/downloadrequest/downloadrequest.go: creates a DownloadRequest for `kind`/`name` and waits up to `timeout` for its URL.
 std::string download_url(Session& session, api::DownloadTargetKind kind, const std::string& name,
                          std::chrono::seconds timeout);
 // Streams `url` (http(s) from a signed URL, or file:// for the local store) to `sink`.
@@ -94,7 +94,7 @@ int install_crds(Session& session, std::ostream& out);
 // "a=1,b=2" → map (Velero's map flags); throws on an entry without '='.
 std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag,
                                                   char delimiter = '=');
-// The process's feature flags (velero-cli.md §1): the client config file's `features` (a comma list), then every
+// The process's feature flags (Velero's pkg/cmd/velero/velero.go): the client config file's `features` (a comma list), then every
 // `--features` value (the flag repeats and each is a comma list); each name once, in that order, never validated.
 std::vector<std::string> feature_flags(const std::string& config_value, const std::vector<std::string>& flag_values);
 // Velero's stringArray: the last occurrence wins, split on commas.

@@ -18,7 +18,7 @@ namespace arca::cli {
 
 void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action);
 
-// Schedules (velero-cli.md §7, §10). `template_options` carries the backup-create filters of the template.
+// Schedules (Velero's pkg/cmd/cli/schedule/create.go; Velero's pkg/cmd/cli). `template_options` carries the backup-create filters of the template.
 struct ScheduleCreateOptions {
   std::string name, schedule, output;
   BackupCreateOptions template_options;
@@ -35,7 +35,7 @@ int schedule_delete(Session& session, const std::vector<std::string>& names, boo
 int schedule_set_paused(Session& session, const std::vector<std::string>& names, bool all, const std::string& selector,
                         bool paused, std::optional<bool> skip_immediately, std::ostream& out);
 
-// `arca install` (velero-cli.md §9). With -o the resources are printed; with --dry-run nothing is applied.
+// `arca install` (Velero's pkg/cmd/cli/install/install.go). With -o the resources are printed; with --dry-run nothing is applied.
 struct InstallCommandOptions {
   install::InstallOptions resources;
   std::string secret_file, output;
@@ -62,7 +62,7 @@ int snapshot_location_get(Session& session, const std::vector<std::string>& name
 // Client version, and the server's through a ServerStatusRequest (an error line instead when it cannot answer).
 int version(Session& session, bool client_only, std::chrono::seconds timeout, std::ostream& out);
 
-// The client config file (velero-cli.md §2): $HOME/.config/velero/config.json, a JSON object of strings.
+// The client config file (Velero's pkg/client/config.go): $HOME/.config/velero/config.json, a JSON object of strings.
 // Its `namespace` beats $VELERO_NAMESPACE and loses to -n. Read errors are a warning, not fatal.
 std::string client_config_path();
 std::map<std::string, std::string> read_client_config(std::ostream& warnings);

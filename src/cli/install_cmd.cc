@@ -1,4 +1,4 @@
-// `arca install` and `arca uninstall` (velero-cli.md §9): the resources come from install/resources.h.
+// `arca install` and `arca uninstall` (Velero's pkg/cmd/cli/install/install.go): the resources come from install/resources.h.
 #include <fstream>
 #include <iostream>
 #include <sstream>

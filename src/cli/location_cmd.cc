@@ -1,4 +1,4 @@
-// `arca backup-location set|delete` and `arca snapshot-location create|get` (velero-cli.md §3, §10, §12).
+// `arca backup-location set|delete` and `arca snapshot-location create|get` (Velero's pkg/cmd/cli/backuplocation; Velero's pkg/cmd/cli).
 #include <fstream>
 #include <iostream>
 #include <sstream>

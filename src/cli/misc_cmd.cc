@@ -1,4 +1,4 @@
-// `arca version` (velero-cli.md §12): the client's version and, through a ServerStatusRequest, the server's;
+// `arca version` (Velero's pkg/cmd/cli): the client's version and, through a ServerStatusRequest, the server's;
 // `arca client config`; the scripts of `arca completion`.
 #include <cstdlib>
 #include <filesystem>

@@ -1,5 +1,5 @@
 #pragma once
-// How `arca` prints objects (velero-cli.md §4, §10): kubectl-style tables with Velero's columns, JSON/YAML,
+// How `arca` prints objects (Velero's pkg/cmd/util/output; Velero's pkg/cmd/cli): kubectl-style tables with Velero's columns, JSON/YAML,
 // and `backup describe`.
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-// `arca restore create|get|describe|logs|delete` (velero-cli.md §6, §8, §10) and `restore create --dry-run`,
+// `arca restore create|get|describe|logs|delete` (Velero's pkg/cmd/cli/restore/create.go; Velero's pkg/cmd/cli/restore) and `restore create --dry-run`,
 // which runs the restore engine locally in dry-run mode and prints per object what a restore would do.
 #include <CLI/CLI.hpp>
 
@@ -109,7 +109,7 @@ api::Restore build_restore(Session& s, const RestoreFlags& f) {
   return r;
 }
 
-// ---- downloads through a DownloadRequest (velero-cli.md §11) ----
+// ---- downloads through a DownloadRequest (Velero's pkg/cmd/util/downloadrequest/downloadrequest.go) ----
 void download(Session& s, api::DownloadTargetKind kind, const std::string& name, std::chrono::seconds timeout,
               const std::function<void(const char*, size_t)>& sink) {
   DownloadOptions options;
@@ -204,7 +204,7 @@ std::string restore_table(const std::vector<api::Restore>& restores, const Resto
 
 // --from-schedule checks that the schedule has backups; with --allow-partially-failed the CLI itself picks the
 // newest Completed or PartiallyFailed one (by startTimestamp) and sends its name instead of the schedule's, since
-// the server only takes Completed backups of a schedule (velero-cli.md §6).
+// the server only takes Completed backups of a schedule (Velero's pkg/cmd/cli/restore/create.go).
 void resolve_schedule(Session& s, const RestoreFlags& f, api::Restore& r) {
   std::vector<api::Backup> backups;
   kube::ListOptions options;

@@ -1,4 +1,4 @@
-// `arca schedule create|get|describe|delete|pause|unpause` (velero-cli.md §7, §10).
+// `arca schedule create|get|describe|delete|pause|unpause` (Velero's pkg/cmd/cli/schedule/create.go; Velero's pkg/cmd/cli).
 #include <iostream>
 #include <sstream>
 

@@ -73,7 +73,7 @@ class BackupRun {
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     if (!tar) return fail("error creating temp file for backup");
     backup::RunResult result;
-    std::string fatal;  // a failed run still uploads what it has, as Failed (velero-backup.md §2.3, §8)
+    std::string fatal;  // a failed run still uploads what it has, as Failed (Velero's pkg/persistence/object_store.go PutBackup; Velero's pkg/backup/backup.go)
     try {
       log_.info("Setting up backup log");
       backup::RunOptions options;
@@ -169,7 +169,7 @@ class BackupRun {
                                       backup_.metadata.name, mutate);
   }
 
-  // At most one progress patch per second (§4.9); best effort.
+  // At most one progress patch per second (Velero's pkg/backup/backup.go); best effort.
   void report_progress(int total, int done) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_progress_ < std::chrono::seconds(1)) return;
@@ -329,7 +329,7 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
 ReconcileFn backup_reconciler(ServerContext& ctx) {
   return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
     if (!cached) return {};
-    // The queue controller hands backups over as ReadyToStart (§1.3). New ones are only read here to fail
+    // The queue controller hands backups over as ReadyToStart (Velero's backup_types.go phases). New ones are only read here to fail
     // those arca cannot decode, which the queue leaves alone.
     auto cached_phase = cached->value("/status/phase"_json_pointer, std::string());
     if (cached_phase != "ReadyToStart" && cached_phase != "New" && !cached_phase.empty()) return {};

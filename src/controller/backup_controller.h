@@ -1,5 +1,5 @@
 #pragma once
-// The BackupController (velero-backup.md §1.3, §4.1, §8): validates a new Backup, runs it, uploads it and
+// The BackupController (Velero's backup_types.go phases; Velero's pkg/controller/backup_controller.go prepareBackupRequest; Velero's pkg/backup/backup.go): validates a new Backup, runs it, uploads it and
 // records phases, progress, counts and expiration on the object.
 #include <functional>
 #include <map>
@@ -20,7 +20,7 @@ struct ClusterVersion {
   std::string git_version, major, minor;
 };
 
-// What §4.1 needs from the cluster, gathered by the caller so the preparation itself is pure.
+// What Velero's pkg/controller/backup_controller.go prepareBackupRequest needs from the cluster, gathered by the caller so the preparation itself is pure.
 struct PreparationInputs {
   Timestamp now;
   Duration default_ttl = std::chrono::hours(720);
@@ -39,7 +39,7 @@ struct PreparationInputs {
   std::function<std::optional<std::map<std::string, std::string>>(const std::string& name)> config_map_data;
 };
 
-// §4.1 step 4: every named VSL must exist, at most one per provider; a provider the spec does not name
+// Velero's pkg/controller/backup_controller.go prepareBackupRequest step 4: every named VSL must exist, at most one per provider; a provider the spec does not name
 // gets its only VSL, or the server default when it has several. Rewrites spec.volumeSnapshotLocations to
 // the result (sorted by provider) and returns the validation errors. Nothing to resolve when
 // snapshotVolumes is false: the list is cleared.

@@ -1,5 +1,5 @@
 #pragma once
-// The backup queue (velero-backup.md §1.3): a new Backup becomes Queued with the next queue position; the
+// The backup queue (Velero's backup_types.go phases): a new Backup becomes Queued with the next queue position; the
 // first Queued one becomes ReadyToStart when no other backup is starting or running, and the rest are
 // renumbered 1..n. The BackupController only runs ReadyToStart backups. arca runs one backup at a time
 // (Velero's default --concurrent-backups=1), so the namespace-overlap rule that only matters for parallel

@@ -1,5 +1,5 @@
 #pragma once
-// Backup sync (velero-backup.md §2.5): backups stored in a location but missing in the cluster are created
+// Backup sync (Velero's pkg/controller/backup_sync_controller.go): backups stored in a location but missing in the cluster are created
 // as Backup objects (the migration path: point a new cluster at the bucket, then restore), and Completed or
 // PartiallyFailed Backups of the location whose stored metadata is gone are deleted. The PodVolumeBackups
 // stored with an imported backup are created beside it.

@@ -27,7 +27,7 @@ struct ServerSettings {
   std::vector<std::string> features;
 };
 
-// The feature flags arca acts on (velero-backup.md §11).
+// The feature flags arca acts on (Velero's pkg/features).
 inline constexpr std::string_view kFeatureApiGroupVersions = "EnableAPIGroupVersions";
 inline constexpr std::string_view kFeatureCsi = "EnableCSI";
 bool feature_enabled(const ServerSettings& settings, std::string_view feature);

@@ -64,7 +64,7 @@ PreparationInputs inputs(const api::BackupStorageLocation* location) {
 
 }  // namespace
 
-// velero-backup.md §12 vectors 10 and 11.
+// As Velero's backup controller names and validates backups.
 TEST(PrepareBackup, FillsDefaultsExpirationAndAutoExcludes) {
   auto location = available_location();
   api::Backup b;
@@ -126,7 +126,7 @@ TEST(ResolveLocationName, DefaultFlagWinsOverServerDefault) {
   EXPECT_EQ(resolve_location_name("a", all, "default"), "a");
 }
 
-// §4.1 step 5: the source cluster's version and the resource timeout are recorded as annotations.
+// Velero's pkg/controller/backup_controller.go prepareBackupRequest step 5: the source cluster's version and the resource timeout are recorded as annotations.
 TEST(PrepareBackup, RecordsSourceClusterAnnotations) {
   auto location = available_location();
   api::Backup b;
@@ -150,7 +150,7 @@ api::VolumeSnapshotLocation vsl(const std::string& name, const std::string& prov
 
 }  // namespace
 
-// §4.1 step 4: one VSL per provider, named ones first, else the only one, else the server default.
+// Velero's pkg/controller/backup_controller.go prepareBackupRequest step 4: one VSL per provider, named ones first, else the only one, else the server default.
 TEST(ResolveSnapshotLocations, OnePerProvider) {
   std::vector<api::VolumeSnapshotLocation> all = {vsl("aws-east", "aws"), vsl("aws-west", "aws"), vsl("gcp", "gcp")};
   api::BackupSpec spec;
@@ -192,7 +192,7 @@ TEST(PrepareBackup, UnknownSnapshotLocationFailsValidation) {
   EXPECT_NE(errors[0].find("nowhere"), std::string::npos);
 }
 
-// §4.1 step 10: the resource policy ConfigMap must exist and parse; its include/exclude policy needs the
+// Velero's pkg/controller/backup_controller.go prepareBackupRequest step 10: the resource policy ConfigMap must exist and parse; its include/exclude policy needs the
 // new filters.
 TEST(PrepareBackup, ResourcePolicyMustExistAndParse) {
   auto location = available_location();

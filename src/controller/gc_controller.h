@@ -1,5 +1,5 @@
 #pragma once
-// Garbage collection of expired backups (velero-backup.md §10): a Backup whose status.expiration has passed
+// Garbage collection of expired backups (Velero's pkg/controller/gc_controller.go): a Backup whose status.expiration has passed
 // gets a DeleteBackupRequest (the deletion controller removes the stored files, then the Backup), unless its
 // location is missing, read-only or unavailable (then labelled velero.io/gc-failure, or retried later).
 //

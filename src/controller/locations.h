@@ -34,7 +34,7 @@ class OpenLocation {
 std::unique_ptr<OpenLocation> open_location(const api::BackupStorageLocation& location, kube::Transport& transport,
                                             const kube::ApiResource& secrets);
 
-// Velero's availability check (§2.1): the store answers and holds no unknown top-level directory.
+// Velero's availability check (Velero's pkg/persistence/object_store.go IsValid): the store answers and holds no unknown top-level directory.
 // Returns "" when usable, else the reason.
 std::string check_location(const api::BackupStorageLocation& location, kube::Transport& transport,
                            const kube::ApiResource& secrets);

@@ -1,12 +1,13 @@
 #pragma once
 // The controllers around stored backups: BackupStorageLocation availability, DeleteBackupRequest and
-// DownloadRequest (velero-backup.md §1.5, §1.7, §1.8, §10; velero-cli.md §11).
+// DownloadRequest (Velero's
+// pkg/controller/backup_storage_location_controller.go, backup_deletion_controller.go, download_request_controller.go).
 #include "controller/context.h"
 #include "controller/runtime.h"
 
 namespace arca::controller {
 
-// Validates the store (§2.1) and sets Available/Unavailable with a message; again every
+// Validates the store (Velero's pkg/persistence/object_store.go IsValid) and sets Available/Unavailable with a message; again every
 // validationFrequency (server --store-validation-frequency when unset; 0 disables re-validation).
 ReconcileFn location_reconciler(ServerContext& context);
 

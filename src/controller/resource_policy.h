@@ -1,5 +1,5 @@
 #pragma once
-// Velero's resource policies (velero-backup.md §7, §4.5): a ConfigMap named by a Backup's
+// Velero's resource policies (Velero's internal/resourcepolicies; Velero's pkg/util/collections/includes_excludes.go): a ConfigMap named by a Backup's
 // spec.resourcePolicy whose single data value is YAML. The backup controller loads and validates it before
 // a run (problems are validation errors) and hands its include/exclude policy to the collection.
 #include <map>

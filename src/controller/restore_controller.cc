@@ -40,7 +40,7 @@ class RestoreRun {
   RestoreRun(ServerContext& ctx, const Resources& resources, api::Restore restore)
       : ctx_(ctx), resources_(resources), restore_(std::move(restore)) {}
 
-  // §2.1 steps 8-11: the checks that need the cluster. Fills spec.backupName for schedule restores.
+  // Velero's restore_controller.go validateAndComplete steps 8-11: the checks that need the cluster. Fills spec.backupName for schedule restores.
   std::vector<std::string> validate_against_cluster(api::Backup& backup, api::BackupStorageLocation& location) {
     std::vector<std::string> errors;
     kube::DynamicClient client(ctx_.transport);
@@ -121,7 +121,7 @@ class RestoreRun {
     restore::EngineOptions options;
     options.plugin_namespace = ctx_.settings.namespace_name;
     options.modifiers = modifiers_ ? &*modifiers_ : nullptr;
-    // §2.3 step 4: a plain string comparison, as Velero's.
+    // Velero's pkg/restore/restore.go execute step 4: a plain string comparison, as Velero's.
     options.choose_group_versions =
         feature_enabled(ctx_.settings, kFeatureApiGroupVersions) && backup.status.format_version >= "1.1.0";
     options.on_progress = [this](int total, int done) { report_progress(total, done); };
@@ -183,7 +183,7 @@ class RestoreRun {
                                        restore_.metadata.name, mutate);
   }
 
-  // At most one progress patch per second (§2.3 step 5); best effort.
+  // At most one progress patch per second (Velero's pkg/restore/restore.go execute step 5); best effort.
   void report_progress(int total, int done) {
     std::lock_guard lock(progress_mutex_);
     auto now = std::chrono::steady_clock::now();
@@ -207,7 +207,7 @@ class RestoreRun {
   std::chrono::steady_clock::time_point last_progress_{};
 };
 
-// §1.5: a deleted Restore loses its files in object storage, then its finalizer.
+// Velero's pkg/controller/restore_finalizer_controller.go: a deleted Restore loses its files in object storage, then its finalizer.
 void finalize_deleted(ServerContext& ctx, const Resources& resources, const api::Restore& restore) {
   kube::DynamicClient client(ctx.transport);
   const std::string& ns = ctx.settings.namespace_name;

@@ -1,5 +1,6 @@
 #pragma once
-// The RestoreController (velero-restore.md §1.4, §1.5, §2.1, §2.2, §7): validates a new Restore, downloads the
+// The RestoreController (Velero's pkg/controller/restore_controller.go and
+// restore_finalizer_controller.go): validates a new Restore, downloads the
 // backup's tarball, runs the restore engine, uploads log, results and restored-resource list under
 // restores/R/, and records phases, progress and counts on the object. Deleting a Restore removes its files.
 #include <memory>
@@ -14,7 +15,7 @@ namespace arca::controller {
 
 inline constexpr const char* kRestoreFinalizer = "restores.velero.io/external-resources-finalizer";
 
-// §2.1 steps 1-5, 7 (pure): appends the non-restorable resources to spec.excludedResources and returns the
+// Velero's restore_controller.go validateAndComplete steps 1-5, 7 (pure): appends the non-restorable resources to spec.excludedResources and returns the
 // validation errors of the spec alone.
 std::vector<std::string> prepare_restore(api::Restore& restore);
 
@@ -22,7 +23,7 @@ std::vector<std::string> prepare_restore(api::Restore& restore);
 const api::Backup* most_recent_completed(const std::vector<api::Backup>& backups);
 
 // The controller as `arca server` runs it. On creation, restores left InProgress by a previous server become
-// Failed (§1.4, server start).
+// Failed (Velero's pkg/controller/restore_controller.go, server start).
 std::unique_ptr<Controller> make_restore_controller(ServerContext& context);
 
 }  // namespace arca::controller

@@ -1,5 +1,5 @@
 #pragma once
-// The Schedule controller (velero-backup.md §1.4, §9): validates the cron expression, and when an activation
+// The Schedule controller (Velero's schedule_types.go; Velero's pkg/controller/schedule_controller.go): validates the cron expression, and when an activation
 // has passed since the last backup (or skip) creates one Backup `<schedule>-<YYYYMMDDhhmmss>` from the template.
 // Missed activations collapse into one backup, so a server that was down never catches up in a storm.
 #include <memory>

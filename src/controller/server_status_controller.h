@@ -1,5 +1,5 @@
 #pragma once
-// ServerStatusRequests (velero-backup.md §1.9): answered with the server's version and built-in plugins
+// ServerStatusRequests (Velero's server_status_request_controller.go): answered with the server's version and built-in plugins
 // (phase Processed), then deleted one minute after processing. `arca version` uses them.
 #include <memory>
 

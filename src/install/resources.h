@@ -1,5 +1,5 @@
 #pragma once
-// What `arca install` creates (velero-cli.md §9, Velero's pkg/install/resources.go): the namespace, the
+// What `arca install` creates (Velero's pkg/cmd/cli/install/install.go, Velero's pkg/install/resources.go): the namespace, the
 // velero.io CRDs, the `velero` ServiceAccount bound to cluster-admin, the `cloud-credentials` Secret, the
 // `default` BackupStorageLocation and VolumeSnapshotLocation, and the server Deployment — in the order they
 // must be applied.

@@ -57,7 +57,7 @@ TEST(StatusError, ForbiddenAndEmptyReason) {
       "create");
   EXPECT_TRUE(is_forbidden(forbidden));
   EXPECT_EQ(forbidden.causes().at(0).reason, "NamespaceTerminating");
-  // A create with metadata.resourceVersion: a 500 without a reason (spec §3).
+  // A create with metadata.resourceVersion: a 500 without a reason (as kube-apiserver answers).
   KubeError internal = status_error(500, R"j({"kind":"Status","status":"Failure","message":"resourceVersion should not be set on objects to be created","code":500})j", "create");
   EXPECT_EQ(internal.kind(), ErrorKind::InternalError);
   EXPECT_STREQ(internal.what(), "Error from server: resourceVersion should not be set on objects to be created");

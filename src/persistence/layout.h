@@ -1,5 +1,5 @@
 #pragma once
-// The keys of a backup storage location exactly as Velero writes them (velero-backup.md §2).
+// The keys of a backup storage location exactly as Velero writes them (Velero's pkg/persistence/object_store_layout.go).
 #include <string>
 #include <string_view>
 

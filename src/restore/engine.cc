@@ -133,7 +133,7 @@ class Spool {
     return total;
   }
 
-  // `resource`'s items become those spooled under `from` (a version directory's, §2.6).
+  // `resource`'s items become those spooled under `from` (a version directory's, Velero's pkg/restore/prioritize_group_version.go).
   void replace(const std::string& resource, const std::string& from) {
     auto source = files_.find(from);
     if (source == files_.end()) return;
@@ -352,7 +352,7 @@ class Run {
         if (entry->path.rfind("resources/", 0) == 0) saw_resources = true;
         if (!parse_item_path(entry->path, resource, version_dir, item)) continue;
         if (!version_dir.empty()) {
-          // Only with the feature (§2.5); the `-preferredversion` copy repeats the unversioned one, which is
+          // Only with the feature (Velero's pkg/archive/parser.go); the `-preferredversion` copy repeats the unversioned one, which is
           // spooled already, so only its name is kept.
           if (!options_.choose_group_versions || !note_version_dir(resource, version_dir)) continue;
           item.json = reader.read_content();
@@ -384,7 +384,7 @@ class Run {
     if (can_be_additional(resource)) additional_candidates_[item_key(resource, item.ns, item.name)] = item.offset;
   }
 
-  // ---- API group versions (§2.6) ----
+  // ---- API group versions (Velero's pkg/restore/prioritize_group_version.go) ----
   static std::string versioned_spool(const std::string& resource, const std::string& version) {
     return resource + "/" + version;  // "/" never occurs in a resource directory's name
   }
@@ -401,7 +401,7 @@ class Run {
     return !preferred;
   }
 
-  // Per resource with version directories, the version §2.6 picks; a non-preferred one's items replace the
+  // Per resource with version directories, the version Velero's pkg/restore/prioritize_group_version.go picks; a non-preferred one's items replace the
   // unversioned ones in the spool (so the rest of the restore reads them, in that version).
   bool choose_group_versions() {
     VersionPriorities user;
@@ -673,7 +673,7 @@ class Run {
           if (!namespaces) {
             restore_item(resource, *shared);
           } else if (cluster_scoped_allowed() && namespace_filter_.should_include(shared->name)) {
-            // Only makes sure the (mapped) namespace exists (§2.8).
+            // Only makes sure the (mapped) namespace exists (Velero's pkg/restore/restore.go).
             std::string error = ensure_namespace(shared->name, target_namespace(shared->name));
             if (!error.empty()) add_velero_error(error);
           }
@@ -692,7 +692,7 @@ class Run {
     log_.info("restored resource " + resource + ": " + std::to_string(spool_.items(resource)) + " items in " + took + " s");
   }
 
-  // `additional`: pulled in by another item's action (§2.10 step 8): label selectors do not apply, and a
+  // `additional`: pulled in by another item's action (Velero's pkg/restore/restore.go restoreItem step 8): label selectors do not apply, and a
   // cluster-scoped one is blocked only by an explicit includeClusterResources=false.
   void restore_item(const std::string& resource, const SpooledItem& spooled, bool additional = false) {
     const std::string& original_ns = spooled.ns;
@@ -799,7 +799,7 @@ class Run {
     if (resource == "pods") report_exec_hooks(id, target_ns, item);
   }
 
-  // §5.2: exec hooks run in the containers of a newly created pod. arca cannot exec into pods, so each one a
+  // Velero's internal/hook/wait_exec_hook_handler.go: exec hooks run in the containers of a newly created pod. arca cannot exec into pods, so each one a
   // pod asks for is a warning that says so, rather than a hook that silently never ran.
   void report_exec_hooks(const std::string& id, const std::string& target_ns, const json& pod) {
     for (const auto& hook : exec_hooks_for(pod, target_ns, spec_.hooks))
@@ -848,7 +848,7 @@ class Run {
     }
   }
 
-  // `saved_status`: the backed-up status when it is to be restored (§3.3), else null.
+  // `saved_status`: the backed-up status when it is to be restored (Velero's restore.go determineRestoreStatus), else null.
   void after_create(const kube::ApiResource& api, const std::string& resource, const std::string& id,
                     const std::string& target_ns, const SpooledItem& spooled, json saved_status,
                     const std::string& created_text) {
@@ -869,7 +869,7 @@ class Run {
         }
       }
     }
-    // §3.4, compared as text: a server adds its own entry on create, so they differ unless it kept them as sent
+    // Velero's restore.go restoreItem, compared as text: a server adds its own entry on create, so they differ unless it kept them as sent
     // (a reordering of the same entries costs one needless patch).
     const std::string backed_up_fields = managed_fields_text(spooled.json);
     if (!backed_up_fields.empty() && backed_up_fields != "[]" && managed_fields_text(created_text) != backed_up_fields) {
@@ -908,7 +908,7 @@ class Run {
     }
   }
 
-  // §3.5: an object of that name exists. Never replaced; patched only with existingResourcePolicy update.
+  // Velero's restore.go restoreItem: an object of that name exists. Never replaced; patched only with existingResourcePolicy update.
   void existing_item(const kube::ApiResource& api, const std::string& id, const std::string& kind_key,
                      const std::string& target_ns, const std::string& name, const json& desired) {
     json live_raw;

@@ -1,5 +1,5 @@
 #pragma once
-// The restore run (velero-restore.md §2.3-§3): the backup tarball is read once as a stream and its items are
+// The restore run (Velero's pkg/restore/restore.go execute; Velero's pkg/restore/restore.go): the backup tarball is read once as a stream and its items are
 // spooled to disk per resource; resources are then restored in priority order (CRDs first, waiting until they
 // are Established), and the items of one resource are created in parallel by a bounded worker pool. Existing
 // objects are never overwritten unless existingResourcePolicy is `update`. A dry run changes nothing and says
@@ -32,8 +32,8 @@ struct EngineOptions {
   std::chrono::milliseconds resource_timeout = std::chrono::minutes(10);     // CRD readiness
   std::chrono::milliseconds terminating_timeout = std::chrono::minutes(10);  // terminating namespaces
   bool dry_run = false;
-  // §2.3 step 4: the server runs with EnableAPIGroupVersions and the backup's formatVersion is >= "1.1.0"; each
-  // resource is then read from the version directory §2.6 chooses and restored in that version.
+  // Velero's pkg/restore/restore.go execute step 4: the server runs with EnableAPIGroupVersions and the backup's formatVersion is >= "1.1.0"; each
+  // resource is then read from the version directory Velero's pkg/restore/prioritize_group_version.go chooses and restored in that version.
   bool choose_group_versions = false;
   const ResourceModifiers* modifiers = nullptr;  // already validated (the controller reads the ConfigMap)
   // Called after every processed item with (estimated total, processed so far); the caller throttles.

@@ -1,5 +1,5 @@
 #pragma once
-// Velero's `EnableAPIGroupVersions` on the restore side (velero-restore.md §2.6): a backup made with the feature
+// Velero's `EnableAPIGroupVersions` on the restore side (Velero's pkg/restore/prioritize_group_version.go): a backup made with the feature
 // holds every served version of a resource (`resources/<gr>/<ver>/…`, the source's preferred one as
 // `<ver>-preferredversion/`), and the restore picks per resource the version to read and create.
 #include <map>
@@ -50,7 +50,7 @@ struct ChosenVersion {
   VersionRule rule = VersionRule::fallback;
 };
 
-// The §2.6 choice for `resource_group` (`rockbands.music.example.io`, `pods`). `target` is the target cluster's
+// The choice of Velero's pkg/restore/prioritize_group_version.go for `resource_group` (`rockbands.music.example.io`, `pods`). `target` is the target cluster's
 // group (versions preferred first), nullptr when it does not serve the group.
 ChosenVersion choose_version(const std::string& resource_group, const SourceVersions& source,
                              const kube::ApiGroup* target, const VersionPriorities& user);

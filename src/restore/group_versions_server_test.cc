@@ -137,7 +137,7 @@ TEST_F(GroupVersionsServer, FeatureFlagReachesBackupAndRestore) {
   auto rockbands = cluster_->resource("rockbands.music.example.io");
   EXPECT_EQ(cluster_->client->get(rockbands, "band-copy", "made-in-v1")["spec"]["leadSinger"], "v1");
 
-  // The version directories are used only for backups of format 1.1.0 or later (velero-restore.md §2.3 step 4).
+  // The version directories are used only for backups of format 1.1.0 or later (Velero's pkg/restore/restore.go execute step 4).
   add_backup("gv-old", "1.0.0", tarball);
   auto old_restored = arca({"restore", "create", "gr-old", "--from-backup", "gv-old", "--namespace-mappings",
                             "band:band-old", "--wait"});

@@ -1,4 +1,4 @@
-// The API group version choice of EnableAPIGroupVersions (velero-restore.md §2.6): Kubernetes' version order, the
+// The API group version choice of EnableAPIGroupVersions (Velero's pkg/restore/prioritize_group_version.go): Kubernetes' version order, the
 // user's ConfigMap lines, and each rule of the choice.
 #include "restore/group_versions.h"
 

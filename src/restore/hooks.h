@@ -1,5 +1,5 @@
 #pragma once
-// Restore hooks (velero-restore.md §5). Init-container hooks, from pod annotations or spec.hooks, are inserted
+// Restore hooks (Velero's internal/hook). Init-container hooks, from pod annotations or spec.hooks, are inserted
 // into the pod spec before the pod is created, as Velero's init-restore-hook action does. Exec hooks run
 // commands inside restored containers; arca cannot exec into pods, so the engine reports each one as a
 // warning instead of dropping it silently.
@@ -12,7 +12,7 @@
 
 namespace arca::restore {
 
-// §2.1 step 6: every init container of the spec hooks must have a name, an image and a command.
+// Velero's restore_controller.go validateAndComplete step 6: every init container of the spec hooks must have a name, an image and a command.
 std::vector<std::string> validate_restore_hooks(const api::RestoreHooks& hooks);
 
 // Velero's parseStringToCommand: a JSON array of strings, else the whole text as the only element.

@@ -1,5 +1,6 @@
 #pragma once
-// What happens to one backed-up object before it is created (velero-restore.md §2.10, §3, §4, §8): the
+// What happens to one backed-up object before it is created (Velero's
+// pkg/restore/restore.go restoreItem, pkg/restore/actions, pv_restorer.go): the
 // skip rules, the metadata reset, the restore labels, the built-in RestoreItemActions and the PV/PVC binding
 // reset. Pure functions on the object's JSON; the few lookups in the cluster come in through ActionContext.
 #include <functional>
@@ -33,7 +34,7 @@ void reset_metadata_and_status(json& item);
 // velero.io/backup-name and velero.io/restore-name, as label values (long names shortened).
 void add_restore_labels(json& item, const std::string& backup, const std::string& restore);
 
-// Whether the backed-up status is written back (§3.3): restoreStatus include/exclude on the group resource,
+// Whether the backed-up status is written back (Velero's restore.go determineRestoreStatus): restoreStatus include/exclude on the group resource,
 // overridden by the annotation velero.io/restore-status.
 bool should_restore_status(const api::RestoreSpec& spec, const std::string& group_resource, const json& item);
 
@@ -60,7 +61,7 @@ ActionOutcome run_item_actions(const std::string& group_resource, json& item, co
 // PV/PVC binding reset: claimRef uid/resourceVersion (PV) and the bind annotations.
 void reset_volume_binding(json& item);
 
-// The live object as the restore compares it with the desired one (§3.5): metadata reset, status dropped, the
+// The live object as the restore compares it with the desired one (Velero's restore.go restoreItem): metadata reset, status dropped, the
 // desired object's restore labels copied in.
 json normalized_live(json live, const json& desired);
 

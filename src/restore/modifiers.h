@@ -1,5 +1,5 @@
 #pragma once
-// Resource modifiers (velero-restore.md §6): rules read from a ConfigMap that patch matching objects with
+// Resource modifiers (Velero's internal/resourcemodifiers): rules read from a ConfigMap that patch matching objects with
 // RFC 6902 JSON patches, RFC 7386 merge patches or strategic merge patches, after the item actions.
 #include <optional>
 #include <regex>
@@ -46,7 +46,7 @@ ResourceModifiers parse_modifiers(const std::string& yaml_text);
 std::vector<std::string> apply_modifiers(const ResourceModifiers& modifiers, const std::string& group_resource,
                                          const json& original, const std::string& original_ns, json& item);
 
-// Velero's value typing of a JSON-patch `value` string (§6, test vector 16).
+// Velero's value typing of a JSON-patch `value` string (Velero's internal/resourcemodifiers).
 json json_patch_value(const std::string& text);
 // '.'-separated glob of a modifier's groupResource: `*` stays within one segment.
 bool group_resource_matches(const std::string& pattern, const std::string& group_resource);

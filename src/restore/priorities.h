@@ -1,5 +1,5 @@
 #pragma once
-// The order resources are restored in (velero-restore.md §2.4): the high-priority list, every other resource of
+// The order resources are restored in (Velero's pkg/cmd/server/server.go defaultRestorePriorities): the high-priority list, every other resource of
 // the backup alphabetically, then the low-priority list; and the server flag that replaces either list.
 #include <stdexcept>
 #include <string>

@@ -144,7 +144,7 @@ controller::Clock* RestoreControllerTest::clock_ = nullptr;
 controller::ServerContext* RestoreControllerTest::context_ = nullptr;
 controller::Controller* RestoreControllerTest::controller_ = nullptr;
 
-TEST_F(RestoreControllerTest, CompletedRestoreRecordsEverything) {  // vectors 3, 6
+TEST_F(RestoreControllerTest, CompletedRestoreRecordsEverything) {
   add_backup("b-ok", "Completed", configmaps_backup("ctl-ok"));
   create_restore("r-ok", {{"backupName", "b-ok"}});
   json restore = wait_for_final_phase("r-ok");
@@ -189,7 +189,7 @@ TEST_F(RestoreControllerTest, CompletedRestoreRecordsEverything) {  // vectors 3
   EXPECT_THROW(stored("r-ok", persistence::RestoreFile::Results), std::exception);
 }
 
-TEST_F(RestoreControllerTest, ValidationFailuresLeaveTheClusterAlone) {  // vectors 1, 2, 5
+TEST_F(RestoreControllerTest, ValidationFailuresLeaveTheClusterAlone) {
   create_restore("r-none", json::object());
   json none = wait_for_final_phase("r-none");
   EXPECT_EQ(none["status"]["phase"], "FailedValidation");
@@ -226,7 +226,7 @@ TEST_F(RestoreControllerTest, ValidationFailuresLeaveTheClusterAlone) {  // vect
               HasSubstr("exactly one of patches, mergePatches or strategicPatches"));
   EXPECT_FALSE(namespace_exists("ctl-mod"));
 
-  // §2.1 step 6: an init hook container needs a name, an image and a command.
+  // Velero's restore_controller.go validateAndComplete step 6: an init hook container needs a name, an image and a command.
   add_backup("b-hook", "Completed", configmaps_backup("ctl-hook"));
   create_restore("r-hook", {{"backupName", "b-hook"},
                             {"hooks", {{"resources", {{{"name", "warm"},
@@ -239,7 +239,7 @@ TEST_F(RestoreControllerTest, ValidationFailuresLeaveTheClusterAlone) {  // vect
   EXPECT_FALSE(namespace_exists("ctl-hook"));
 }
 
-TEST_F(RestoreControllerTest, CorruptTarballEndsPartiallyFailed) {  // vector 19
+TEST_F(RestoreControllerTest, CorruptTarballEndsPartiallyFailed) {
   add_backup("b-corrupt", "Completed", "definitely not a gzip stream");
   create_restore("r-corrupt", {{"backupName", "b-corrupt"}});
   json restore = wait_for_final_phase("r-corrupt");

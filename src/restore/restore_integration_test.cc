@@ -57,7 +57,7 @@ class RestoreTest : public ::testing::Test {
 testsupport::TempDir* RestoreTest::dir_ = nullptr;
 Cluster* RestoreTest::cluster_ = nullptr;
 
-// What a restore must reset or what the cluster assigns anew (velero-restore.md §3.1, §4 service action); the
+// What a restore must reset or what the cluster assigns anew (Velero's restore.go resetMetadata; Velero's pkg/restore/actions service action); the
 // status is not restored by default and the cluster's controllers write it afresh.
 json comparable(json object) {
   object.erase("status");
@@ -114,7 +114,7 @@ TEST_F(RestoreTest, WorkloadsComeBackFieldByField) {
   EXPECT_LE(outcome.warnings.count(), 1u) << results_json(outcome.errors, outcome.warnings);
   auto restored = cluster_->objects_in("shop");
   EXPECT_THAT(differences(before, restored), ::testing::IsEmpty());
-  // §3.4: after each create the managedFields were set back to the backed-up ones. (Objects that the cluster's
+  // Velero's restore.go restoreItem: after each create the managedFields were set back to the backed-up ones. (Objects that the cluster's
   // controllers write to afterwards, such as workload status, gain entries of their own; the CA ConfigMap is the
   // cluster's, recreated with the namespace.)
   size_t compared = 0;
@@ -158,7 +158,7 @@ TEST_F(RestoreTest, WorkloadsComeBackFieldByField) {
     EXPECT_EQ(unchanged[key]["metadata"]["resourceVersion"], object["metadata"]["resourceVersion"]) << key;
 }
 
-TEST_F(RestoreTest, NamespaceMappingMovesItemsAndRoleBindingSubjects) {  // vector 13
+TEST_F(RestoreTest, NamespaceMappingMovesItemsAndRoleBindingSubjects) {
   cluster_->create_namespace("src");
   json binding = manifest_objects(fixture("rbac-role-rolebinding.yaml"))[1];
   binding["subjects"][0]["namespace"] = "src";
@@ -179,7 +179,7 @@ TEST_F(RestoreTest, NamespaceMappingMovesItemsAndRoleBindingSubjects) {  // vect
   EXPECT_THAT(outcome.resources.json(), HasSubstr("dst/special-config(created)"));
 }
 
-TEST_F(RestoreTest, ExistingObjectsAreSkippedWarnedOrUpdated) {  // vector 12, §3.5
+TEST_F(RestoreTest, ExistingObjectsAreSkippedWarnedOrUpdated) {  // Velero's restore.go restoreItem
   cluster_->create_namespace("exist");
   for (auto object : manifest_objects(fixture("configmaps.yaml"))) cluster_->create(object, "exist");
   std::string backup = make_backup(*cluster_, {"exist"});
@@ -411,7 +411,7 @@ TEST_F(RestoreTest, FiltersAndSelectorsChooseItems) {
             R"j({"v1/ConfigMap":["filt/special-config(created)"],"v1/Namespace":["filt(created)"]})j");
 }
 
-TEST_F(RestoreTest, BadTarballsAreVeleroErrorsOrWarnings) {  // vectors 18, 19
+TEST_F(RestoreTest, BadTarballsAreVeleroErrorsOrWarnings) {
   RestoreOutcome corrupt;
   run(restore_named("r-corrupt", "b-corrupt"), "this is not gzip", corrupt);
   ASSERT_EQ(corrupt.errors.velero.size(), 1u);
@@ -457,7 +457,7 @@ TEST_F(RestoreTest, StatusIsRestoredOnlyWhenAsked) {
   EXPECT_EQ(restored["status"]["readyReplicas"], 3) << restored.dump();
 }
 
-TEST_F(RestoreTest, PodsBringTheirClaimsAndClaimsTheirVolumes) {  // additional items (§4 add-pvc-from-pod, pvc)
+TEST_F(RestoreTest, PodsBringTheirClaimsAndClaimsTheirVolumes) {  // additional items (Velero's pkg/restore/actions add-pvc-from-pod, pvc)
   cluster_->create_namespace("addl");
   for (auto object : manifest_objects(fixture("pv-volume.yaml"))) {
     object["metadata"]["name"] = "addl-volume";
@@ -507,7 +507,7 @@ TEST_F(RestoreTest, PodsBringTheirClaimsAndClaimsTheirVolumes) {  // additional 
   EXPECT_EQ(volume["spec"]["claimRef"]["name"], "task-pv-claim");
 }
 
-TEST_F(RestoreTest, IncludedNamespaceGlobMatchingNothingRestoresNothing) {  // §2.7, velero#9587
+TEST_F(RestoreTest, IncludedNamespaceGlobMatchingNothingRestoresNothing) {  // Velero's pkg/restore/restore.go, velero#9587
   cluster_->create_namespace("globbed");
   for (auto object : manifest_objects(fixture("configmaps.yaml"))) cluster_->create(object, "globbed");
   std::string backup = make_backup(*cluster_, {"globbed"});
@@ -531,7 +531,7 @@ TEST_F(RestoreTest, IncludedNamespaceGlobMatchingNothingRestoresNothing) {  // �
   EXPECT_NO_THROW(cluster_->client->get(cluster_->resource("configmaps"), "globbed", "special-config"));
 }
 
-TEST_F(RestoreTest, InitHooksGoIntoPodsAndExecHooksAreReportedNotRun) {  // §5
+TEST_F(RestoreTest, InitHooksGoIntoPodsAndExecHooksAreReportedNotRun) {  // Velero's internal/hook
   cluster_->create_namespace("hooked");
   json annotated = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"annotated","labels":{"app":"web"},
     "annotations":{"init.hook.restore.velero.io/container-image":"busybox",

@@ -1,5 +1,5 @@
 // Pure parts of the restore: priorities, the metadata reset, item actions, modifiers, results and the dry-run diff,
-// with velero-restore.md §10's test vectors where they apply.
+// with Velero's documented examples where they apply.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@ namespace {
 using nlohmann::json;
 using ::testing::ElementsAre;
 
-TEST(Priorities, BackupResourcesSortBetweenHighAndLow) {  // vector 7
+TEST(Priorities, BackupResourcesSortBetweenHighAndLow) {
   auto order = order_resources(default_priorities(),
                                {"pods", "configmaps", "foo.example.com", "aaa.x", "services", "clusters.cluster.x-k8s.io",
                                 "apps.kappctrl.k14s.io", "namespaces"},
@@ -26,7 +26,7 @@ TEST(Priorities, BackupResourcesSortBetweenHighAndLow) {  // vector 7
                                  "clusters.cluster.x-k8s.io", "apps.kappctrl.k14s.io"));
 }
 
-TEST(Priorities, FlagReplacesOnlyTheSidesGiven) {  // vector 8
+TEST(Priorities, FlagReplacesOnlyTheSidesGiven) {
   auto defaults = default_priorities();
   auto high_only = parse_priorities("a,b");
   EXPECT_THAT(high_only.high, ElementsAre("a", "b"));
@@ -55,7 +55,7 @@ TEST(Priorities, EntriesResolveThroughDiscovery) {
   EXPECT_THAT(order, ElementsAre("deployments.apps", "configmaps"));
 }
 
-TEST(ItemActions, MetadataResetKeepsNameFinalizersAndAddsLabels) {  // vector 9
+TEST(ItemActions, MetadataResetKeepsNameFinalizersAndAddsLabels) {
   json item = json::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"n","uid":"u",
     "resourceVersion":"1","ownerReferences":[{"name":"o"}],"finalizers":["f"],"creationTimestamp":"t",
     "generateName":"g","selfLink":"s","generation":3},"status":{"x":1},"data":{"a":"b"}})");
@@ -68,7 +68,7 @@ TEST(ItemActions, MetadataResetKeepsNameFinalizersAndAddsLabels) {  // vector 9
   EXPECT_THROW(reset_metadata_and_status(no_metadata), std::invalid_argument);
 }
 
-TEST(ItemActions, LongRestoreNamesAreShortenedInLabels) {  // vector 10
+TEST(ItemActions, LongRestoreNamesAreShortenedInLabels) {
   json item = {{"metadata", {{"name", "x"}}}};
   std::string name(70, 'r');
   add_restore_labels(item, "b", name);
@@ -77,7 +77,7 @@ TEST(ItemActions, LongRestoreNamesAreShortenedInLabels) {  // vector 10
   EXPECT_EQ(value.substr(0, 57), name.substr(0, 57));
 }
 
-TEST(ItemActions, CompletedPodsAndJobsAreNotRestored) {  // vector 11
+TEST(ItemActions, CompletedPodsAndJobsAreNotRestored) {
   EXPECT_TRUE(is_completed("pods", json::parse(R"({"status":{"phase":"Succeeded"}})")));
   EXPECT_TRUE(is_completed("pods", json::parse(R"({"status":{"phase":"Failed"}})")));
   EXPECT_FALSE(is_completed("pods", json::parse(R"({"status":{"phase":"Running"}})")));
@@ -91,7 +91,7 @@ api::RestoreSpec spec_with_mapping() {
   return spec;
 }
 
-TEST(ItemActions, ServiceLosesClusterIpAndAllocatedNodePorts) {  // vector 14
+TEST(ItemActions, ServiceLosesClusterIpAndAllocatedNodePorts) {
   api::RestoreSpec spec;
   ActionContext context;
   context.spec = &spec;
@@ -191,7 +191,7 @@ TEST(ItemActions, LiveObjectsCompareAfterNormalisation) {
             json::parse(R"({"a":null,"b":{"d":3},"e":[1]})"));
 }
 
-TEST(Modifiers, JsonPatchValuesAreTypedAsVeleroDoes) {  // vector 16
+TEST(Modifiers, JsonPatchValuesAreTypedAsVeleroDoes) {
   EXPECT_EQ(json_patch_value("\"true\""), json("true"));
   EXPECT_EQ(json_patch_value("true"), json(true));
   EXPECT_EQ(json_patch_value("TRUE"), json(true));
@@ -202,7 +202,7 @@ TEST(Modifiers, JsonPatchValuesAreTypedAsVeleroDoes) {  // vector 16
   EXPECT_EQ(json_patch_value("{\"a\":1}"), json::parse(R"({"a":1})"));
 }
 
-TEST(Modifiers, GroupResourceGlobsStayInsideSegments) {  // vector 17
+TEST(Modifiers, GroupResourceGlobsStayInsideSegments) {
   EXPECT_FALSE(group_resource_matches("*", "deployments.apps"));
   EXPECT_TRUE(group_resource_matches("*", "pods"));
   EXPECT_TRUE(group_resource_matches("*.*", "deployments.apps"));
@@ -301,7 +301,7 @@ resourceModifierRules:
   EXPECT_EQ(item, cm);
 }
 
-TEST(Results, GroupedAndEncodedAsGoDoes) {  // vector 20
+TEST(Results, GroupedAndEncodedAsGoDoes) {
   Result errors, warnings;
   errors.add("x", "boom");
   EXPECT_EQ(results_json(errors, warnings), "{\"errors\":{\"namespaces\":{\"x\":[\"boom\"]}},\"warnings\":{}}\n");
@@ -329,7 +329,7 @@ TEST(Diff, UnifiedHunksWithContext) {
   EXPECT_EQ(unified_json_diff(live, live), "");
 }
 
-TEST(Hooks, CommandsParseAsVeleroDoes) {  // vector 15
+TEST(Hooks, CommandsParseAsVeleroDoes) {
   EXPECT_EQ(parse_hook_command(R"(["a","b","c"])"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(parse_hook_command("/bin/x a b"), (std::vector<std::string>{"/bin/x a b"}));
   EXPECT_EQ(parse_hook_command("[foobarbaz"), (std::vector<std::string>{"[foobarbaz"}));
@@ -367,7 +367,7 @@ TEST(Hooks, InitContainersFollowRestoreWaitAndPrecedeThePodsOwn) {
   EXPECT_FALSE(annotated["spec"]["initContainers"][0].contains("command"));
 }
 
-TEST(Hooks, InvalidInitContainersAreValidationErrors) {  // §2.1 step 6
+TEST(Hooks, InvalidInitContainersAreValidationErrors) {  // Velero's restore_controller.go validateAndComplete step 6
   api::RestoreHooks hooks;
   api::RestoreResourceHookSpec spec;
   spec.name = "broken";

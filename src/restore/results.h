@@ -1,5 +1,5 @@
 #pragma once
-// What a restore reports (velero-restore.md §7): warnings and errors grouped as Velero groups them (velero,
+// What a restore reports (Velero's pkg/restore/restore.go): warnings and errors grouped as Velero groups them (velero,
 // cluster, per target namespace), the restored-resource list, and the restore log. All are thread-safe: the
 // engine's workers add to them concurrently.
 #include <cstdio>

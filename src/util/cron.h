@@ -38,7 +38,7 @@ CronSchedule parse_cron(std::string_view expression);
 // The first activation strictly after `after`; nullopt when none exists within five years (e.g. `0 0 30 2 *`).
 std::optional<Timestamp> cron_next(const CronSchedule& schedule, Timestamp after);
 
-// When a Schedule's next backup is due (velero-backup.md §9, schedule_controller.go getNextRunTime): the first
+// When a Schedule's next backup is due (Velero's pkg/controller/schedule_controller.go getNextRunTime): the first
 // activation after the reference time, which is lastBackup (else the creation time), or lastSkipped when that is
 // later. A backup is due iff now is after it. Missed activations collapse into one run: after a pause the
 // schedule backs up once, then waits for the next activation after that backup.

@@ -26,7 +26,7 @@ std::string error_of(const char* spec) {
 }
 
 TEST(Cron, SpecVectorHourlyScheduleWaitsForItsFirstTick) {
-  // velero-backup.md §12 vector 17: `0 * * * *` created at 10:15 runs first at 11:00.
+  // As Velero's schedule controller computes it: `0 * * * *` created at 10:15 runs first at 11:00.
   EXPECT_EQ(next("0 * * * *", "2024-01-02T10:15:00Z"), "2024-01-02T11:00:00Z");
   // Exactly on a tick, the next one is an hour later (strictly after).
   EXPECT_EQ(next("0 * * * *", "2024-01-02T11:00:00Z"), "2024-01-02T12:00:00Z");

@@ -25,7 +25,7 @@ struct IncludesExcludes {
 // exactly "*", and some include or exclude has a glob character. Each glob pattern is then replaced by the names
 // it matches among `existing` (plain names are kept verbatim, duplicates dropped). nullopt when it does not
 // apply. What an expansion that leaves no includes means differs: a backup covers no namespace, a restore
-// covers all of them (velero-restore.md §2.7).
+// covers all of them (Velero's pkg/restore/restore.go).
 std::optional<IncludesExcludes> expand_namespace_wildcards(const IncludesExcludes& lists,
                                                            const std::vector<std::string>& existing);
 

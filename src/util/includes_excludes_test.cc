@@ -49,7 +49,7 @@ TEST(ValidateIncludesExcludes, OldRules) {
   EXPECT_THAT(validate_includes_excludes({"pods"}, {"secrets"}), IsEmpty());
   EXPECT_THAT(validate_includes_excludes({"*", "pods"}, {}),
               ElementsAre("includes list must either contain '*' only, or a non-empty list of items"));
-  // Spec §12 vector 9: excludedResources ["*"] in old mode is invalid.
+  // As Velero validates: excludedResources ["*"] in old mode is invalid.
   EXPECT_THAT(validate_includes_excludes({}, {"*"}), ElementsAre("excludes list cannot contain '*'"));
   EXPECT_THAT(validate_includes_excludes({"pods", "secrets"}, {"secrets"}),
               ElementsAre("excludes list cannot contain an item in the includes list: secrets"));
@@ -58,7 +58,7 @@ TEST(ValidateIncludesExcludes, OldRules) {
 TEST(ValidateIncludesExcludes, ScopedRules) {
   EXPECT_THAT(validate_scoped_includes_excludes({}, {"*"}), IsEmpty());
   EXPECT_THAT(validate_scoped_includes_excludes({"*"}, {}), IsEmpty());
-  // Spec §12 vector 9: excludedClusterScopedResources ["*"] with an include is invalid.
+  // As Velero validates: excludedClusterScopedResources ["*"] with an include is invalid.
   EXPECT_THAT(validate_scoped_includes_excludes({"persistentvolumes"}, {"*"}),
               ElementsAre("when exclude is '*', include cannot have value"));
   EXPECT_THAT(validate_scoped_includes_excludes({}, {"*", "pods"}),

@@ -12,7 +12,7 @@ TEST(ValidLabelValue, ShortNamesAreUnchanged) {
 }
 
 TEST(ValidLabelValue, SpecVector20LongNamesAreTruncatedWithAHash) {
-  // velero-backup.md §12 vector 20: a 70-character backup name.
+  // As Velero's label.GetValidName: a 70-character backup name.
   std::string name = "backup-of-the-production-cluster-with-a-very-long-descriptive-name-01";
   name += std::string(70 - name.size(), 'x');
   ASSERT_EQ(name.size(), 70u);
@@ -26,7 +26,7 @@ TEST(ValidLabelValue, SpecVector20LongNamesAreTruncatedWithAHash) {
 }
 
 TEST(TimestampedName, SpecVector16) {
-  // §12 vector 16: schedule `daily` at 2024-01-02 03:04:05 creates `daily-20240102030405`.
+  // As Velero's schedule controller names backups: schedule `daily` at 2024-01-02 03:04:05 creates `daily-20240102030405`.
   EXPECT_EQ(timestamped_name("daily", parse_rfc3339("2024-01-02T03:04:05Z")), "daily-20240102030405");
 }
 

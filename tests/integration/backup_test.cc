@@ -1,6 +1,6 @@
 // Backups end to end: kubelite (fixtures + test workloads), `arca server` and the `arca` CLI as real
 // processes, the local object store checked file by file and the tarball entry by entry
-// (velero-backup.md §12 test vectors; velero-cli.md §5, §10, §11).
+// (Velero's pkg/backup/actions; Velero's pkg/controller/gc_controller.go; Velero's pkg/features).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -60,7 +60,7 @@ class BackupIntegration : public ::testing::Test {
   }
 };
 
-// No filters: vectors 3, 4, 5, 6, 10, 11; PV via PVC, CRD via its custom resource, the pod's priority
+// No filters: PV via PVC, CRD via its custom resource, the pod's priority
 // class, the service account's ClusterRoleBinding and ClusterRole; nothing unrelated cluster-scoped.
 TEST_F(BackupIntegration, EverythingWithoutFilters) {
   auto entries = backup("full");
@@ -81,10 +81,10 @@ TEST_F(BackupIntegration, EverythingWithoutFilters) {
   EXPECT_TRUE(has(entries, "resources/clusterrolebindings.rbac.authorization.k8s.io/cluster/crb1.json"));
   EXPECT_TRUE(has(entries, "resources/clusterroles.rbac.authorization.k8s.io/cluster/cr1.json"));
   EXPECT_TRUE(has(entries, "resources/namespaces/cluster/ns1.json"));
-  // New mode without cluster filters: cluster-scoped objects only as additional items (§4.5).
+  // New mode without cluster filters: cluster-scoped objects only as additional items (Velero's pkg/util/collections/includes_excludes.go).
   EXPECT_FALSE(has(entries, "resources/clusterroles.rbac.authorization.k8s.io/cluster/unrelated.json"));
   EXPECT_EQ(count_prefix(entries, "resources/storageclasses.storage.k8s.io/"), 0u);
-  // Excluded by label: the namespace and everything in it, and the labelled config map (vector 14).
+  // Excluded by label: the namespace and everything in it, and the labelled config map.
   EXPECT_FALSE(has(entries, "resources/namespaces/cluster/secret-ns.json"));
   EXPECT_FALSE(has(entries, "resources/configmaps/namespaces/secret-ns/hidden.json"));
   EXPECT_FALSE(has(entries, "resources/configmaps/namespaces/ns1/cm-excluded.json"));
@@ -168,7 +168,7 @@ TEST_F(BackupIntegration, OldModeWithClusterResources) {
   EXPECT_EQ(count_prefix(entries, "resources/pods/"), 0u);
 }
 
-// Vector 14 on the persisted spec, and selectors (§4.6): labelSelector, orLabelSelectors.
+// The persisted spec, and selectors (Velero's pkg/backup/item_collector.go): labelSelector, orLabelSelectors.
 TEST_F(BackupIntegration, ExcludeLabelAndSelectors) {
   auto entries = backup("by-label", {"-l", "app=web"});
   EXPECT_TRUE(has(entries, "resources/pods/namespaces/ns1/p1.json"));
@@ -186,12 +186,12 @@ TEST_F(BackupIntegration, ExcludeLabelAndSelectors) {
   EXPECT_FALSE(has(either, "resources/configmaps/namespaces/nsx-1/cm-x.json"));
   EXPECT_TRUE(has(either, "resources/namespaces/cluster/ns2.json"));
   // secret-ns, excluded by label, is appended to excludedNamespaces, so the namespace filter is no longer
-  // "include everything" and Velero tracks every Active included namespace despite the selector (§4.4 b).
+  // "include everything" and Velero tracks every Active included namespace despite the selector (Velero's pkg/backup/item_collector.go).
   EXPECT_TRUE(has(either, "resources/namespaces/cluster/nsx-1.json"));
   EXPECT_FALSE(has(either, "resources/namespaces/cluster/secret-ns.json"));
 }
 
-// §4.4 globs, and new-mode type filters with short names resolved through discovery.
+// Velero's pkg/backup/item_collector.go globs, and new-mode type filters with short names resolved through discovery.
 TEST_F(BackupIntegration, NamespaceGlobsAndTypeFilters) {
   auto entries = backup("globs", {"--include-namespaces", "ns*", "--exclude-namespaces", "ns2",
                                   "--include-namespace-scoped-resources", "cm,po"});
@@ -393,7 +393,7 @@ class ServerThrough {
   }
 };
 
-// §1.3: backups queue behind the running one (Queued with a position, shown by get and describe) and run
+// Velero's backup_types.go phases: backups queue behind the running one (Queued with a position, shown by get and describe) and run
 // one at a time in order. A deliberately slow server keeps the first one running.
 TEST_F(BackupIntegration, QueuedBackupsRunOneAtATime) {
   // Two VSLs of one provider: the server's --default-volume-snapshot-locations picks one.
@@ -480,7 +480,7 @@ TEST_F(BackupIntegration, FailedRunStillUploadsLogAndMetadata) {
   EXPECT_NE(describe.out.find("cannot list resource"), std::string::npos) << describe.out;
 }
 
-// §4.1 steps 4 and 10: snapshot locations resolved (unknown → FailedValidation, the only one of a provider
+// Velero's pkg/controller/backup_controller.go prepareBackupRequest steps 4 and 10: snapshot locations resolved (unknown → FailedValidation, the only one of a provider
 // chosen), the resource-policy ConfigMap must exist and parse, and its include/exclude policy steers the
 // run while the Backup's own lists win.
 TEST_F(BackupIntegration, SnapshotLocationsAndResourcePolicy) {
