@@ -179,6 +179,14 @@ bool CsiHostPath::run() {
     if (j->owner_storage_id == "/persistentvolumeclaims") cluster_.recheck_claim(j->owner_key);
     else note(j->owner_storage_id, j->owner_key);
   }
+  if (!scanned_) {
+    // After a restart (--data-dir): snapshots, contents and volumes whose work was under way are looked at again.
+    scanned_ = true;
+    for (const json& o : cluster_.list("snapshot.storage.k8s.io", "volumesnapshots")) snapshots_.insert(key_of(o));
+    for (const json& o : cluster_.list("snapshot.storage.k8s.io", "volumesnapshotcontents")) contents_.insert(key_of(o));
+    for (const json& o : cluster_.list("", "persistentvolumes"))
+      if (owned(o) || o["metadata"].contains("deletionTimestamp")) volumes_.insert(key_of(o));
+  }
   bool progress = false;
   // Each queue is taken whole: what a sync writes queues its object again for the next pass, which then finds
   // nothing to do.
@@ -193,9 +201,12 @@ void CsiHostPath::event(const json& object, const std::string& type, const std::
                         const std::string& message) {
   const json& meta = object["metadata"];
   std::string uid = meta.value("uid", "");
-  std::string& last = reported_[uid + "/" + reason];
-  if (last == message) return;  // the real recorders aggregate repeats; one event per distinct message here
-  last = message;
+  if (type == "Warning") {
+    // Failures are retried on every change: one event per distinct message (the real recorders aggregate repeats).
+    std::string& last = reported_[uid + "/" + reason];
+    if (last == message) return;
+    last = message;
+  }
   std::string ns = meta.value("namespace", "");
   std::string api_version = object.value("apiVersion", "");
   std::string now = now_rfc3339();
@@ -374,6 +385,13 @@ json CsiHostPath::provision(const json& claim, const json& storage_class) {
     }
   }
   provisioned_handles_.erase(uid);
+  for (auto* waiting : {&claims_waiting_on_snapshot_, &claims_waiting_on_claim_})
+    for (auto it = waiting->begin(); it != waiting->end();) {
+      it->second.erase(claim_key);
+      it = it->second.empty() ? waiting->erase(it) : std::next(it);
+    }
+  for (auto it = reported_.begin(); it != reported_.end();)
+    it = it->first.rfind(uid + "/", 0) == 0 ? reported_.erase(it) : std::next(it);
   std::string policy = storage_class.value("reclaimPolicy", "Delete");
   std::string pv_name = "pvc-" + uid;
   const json& spec = claim["spec"];

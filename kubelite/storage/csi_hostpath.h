@@ -115,6 +115,7 @@ class CsiHostPath {
   Cluster cluster_;
   // Guarded by the store lock (controller passes): what the next pass looks at.
   std::set<std::string> snapshots_, contents_, volumes_, pods_;
+  bool scanned_ = false;  // the stored objects were queued once (a restart)
   // Claims waiting for a snapshot or a source claim ("<ns>/<name>" of the source → claim keys).
   std::map<std::string, std::set<std::string>> claims_waiting_on_snapshot_, claims_waiting_on_claim_;
   std::map<std::string, std::string> snapshot_of_content_;  // content name → "<ns>/<name>" of its snapshot
