@@ -6,27 +6,12 @@
 
 #include "kubelite/api_impl.h"
 #include "kubelite/semantics/patch.h"
+#include "kubelite/storage/util.h"
 
 namespace kubelite {
 
-namespace {
-
-
-bool has_finalizer(const json& object, const std::string& f) {
-  for (const auto& x : object["metadata"].value("finalizers", json::array()))
-    if (x == f) return true;
-  return false;
-}
-
-void drop_finalizer(json& object, const std::string& f) {
-  json kept = json::array();
-  for (const auto& x : object["metadata"].value("finalizers", json::array()))
-    if (x != f) kept.push_back(x);
-  if (kept.empty()) object["metadata"].erase("finalizers");
-  else object["metadata"]["finalizers"] = kept;
-}
-
-}  // namespace
+using storage::drop_finalizer;
+using storage::has_finalizer;
 
 void Api::Impl::start_controllers() {
   controller_thread = std::thread([this] { controller_loop(); });

@@ -141,6 +141,31 @@ void CsiHostPath::worker_loop() {
   }
 }
 
+std::optional<std::string> CsiHostPath::remove_dir(const std::string& job_id, const std::string& dir,
+                                                   const std::string& owner_storage_id, const std::string& owner_key,
+                                                   std::set<std::string>& waiting) {
+  std::optional<Job> j = job(job_id);
+  if (!j) {
+    if (dir.empty()) return "";  // a handle that names no directory of the driver: nothing to remove
+    if (volume_busy(dir)) {
+      waiting.insert(owner_key);  // a snapshot or clone is reading it: removed after that copy
+      return std::nullopt;
+    }
+    Job removal;
+    removal.work = [dir] {
+      remove_tree(dir);
+      return CopyStats{};
+    };
+    removal.owner_storage_id = owner_storage_id;
+    removal.owner_key = owner_key;
+    start_job(job_id, std::move(removal));
+    return std::nullopt;
+  }
+  if (!j->done) return std::nullopt;
+  forget_job(job_id);
+  return j->error;
+}
+
 // --- the controller pass ---
 
 void CsiHostPath::note(const std::string& storage_id, const std::string& key) {
@@ -479,27 +504,10 @@ bool CsiHostPath::sync_volume(const std::string& name) {
   if (phase == "Bound") return false;  // pv-protection: kept until its claim lets go
   if (policy == "Delete") {
     std::string dir = volume_dir(root_, str(pv, {"spec", "csi", "volumeHandle"}));
-    std::string job_id = "reclaim/" + name;
-    std::optional<Job> j = job(job_id);
-    if (!j) {
-      if (dir.empty()) return false;
-      if (volume_busy(dir)) {
-        volumes_waiting_.insert(name);  // a snapshot or clone is reading it: removed after that copy
-        return false;
-      }
-      Job removal;
-      removal.work = [dir] {
-        remove_tree(dir);
-        return CopyStats{};
-      };
-      removal.owner_storage_id = "/persistentvolumes";
-      removal.owner_key = name;
-      start_job(job_id, std::move(removal));
-      return false;
-    }
-    if (!j->done) return false;
-    std::string error = j->error;
-    forget_job(job_id);
+    std::optional<std::string> removed =
+        remove_dir("reclaim/" + name, dir, "/persistentvolumes", name, volumes_waiting_);
+    if (!removed) return false;
+    const std::string& error = *removed;
     if (!error.empty()) {
       std::cerr << "kubelite: csi-hostpath: " << error << std::endl;
       json failed = pv;

@@ -95,7 +95,12 @@ class CsiHostPath {
   void start_job(const std::string& id, Job job);
   std::optional<Job> job(const std::string& id);  // a copy of its state; nullopt when none
   void forget_job(const std::string& id);
-  bool volume_busy(const std::string& handle);
+  bool volume_busy(const std::string& dir);
+  // Removes `dir` on the worker thread (DeleteVolume, DeleteSnapshot). nullopt while that is under way, or while a
+  // copy still reads `dir` (`waiting` then gets `owner_key`); else the error, "" when removed.
+  std::optional<std::string> remove_dir(const std::string& job_id, const std::string& dir,
+                                        const std::string& owner_storage_id, const std::string& owner_key,
+                                        std::set<std::string>& waiting);
   void worker_loop();
 
   bool sync_snapshot(const std::string& key);

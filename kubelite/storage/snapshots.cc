@@ -321,27 +321,11 @@ bool CsiHostPath::sync_content(const std::string& name) {
   if (content["metadata"].contains("deletionTimestamp")) {
     if (str(content, {"spec", "deletionPolicy"}) == "Delete" && !handle.empty()) {
       std::string dir = snapshot_dir(root_, handle);
-      std::string job_id = "delete-snapshot/" + name;
-      std::optional<Job> j = job(job_id);
-      if (!j) {
-        if (dir.empty()) return false;
-        if (volume_busy(dir)) {
-          contents_waiting_.insert(name);
-          return false;
-        }
-        Job removal;
-        removal.work = [dir] {
-          remove_tree(dir);
-          return CopyStats{};
-        };
-        removal.owner_storage_id = "snapshot.storage.k8s.io/volumesnapshotcontents";
-        removal.owner_key = name;
-        start_job(job_id, std::move(removal));
-        return false;
-      }
-      if (!j->done) return false;
-      std::string error = j->error;
-      forget_job(job_id);
+      std::optional<std::string> removed = remove_dir("delete-snapshot/" + name, dir,
+                                                      "snapshot.storage.k8s.io/volumesnapshotcontents", name,
+                                                      contents_waiting_);
+      if (!removed) return false;
+      const std::string& error = *removed;
       if (!error.empty())
         return set_content_status(content, {{"error", {{"time", now_rfc3339()},
                                                        {"message", "Failed to delete snapshot: " + error}}}});

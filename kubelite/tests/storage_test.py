@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import Kubelite  # noqa: E402
+from klclient import KubectlHome, Kubelite  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 DRIVER = "hostpath.csi.k8s.io"
@@ -69,15 +69,13 @@ class StorageTest(unittest.TestCase):
     def setUpClass(cls):
         cls.root = tempfile.mkdtemp(prefix="kubelite-csi-")
         cls.server = Kubelite(extra_args=["--csi-hostpath-dir", cls.root])
-        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
-        cls.kubeconfig = os.path.join(cls.home, "kubeconfig")
-        shutil.copy(cls.server.kubeconfig, cls.kubeconfig)
-        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.kubeconfig)
+        cls.kubectl_home = KubectlHome(cls.server)
+        cls.home, cls.env = cls.kubectl_home.home, cls.kubectl_home.env
 
     @classmethod
     def tearDownClass(cls):
         cls.server.cleanup()
-        shutil.rmtree(cls.home, ignore_errors=True)
+        cls.kubectl_home.cleanup()
         shutil.rmtree(cls.root, ignore_errors=True)
 
     # --- kubectl
