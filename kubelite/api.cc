@@ -92,6 +92,7 @@ Api::Impl::~Impl() {
   controllers_cv.notify_all();
   store.notify_all_watchers();
   if (controller_thread.joinable()) controller_thread.join();
+  csi.reset();  // its worker thread wakes the controllers: stopped while what it wakes still exists
 }
 
 void Api::start_controllers() { impl_->start_controllers(); }
