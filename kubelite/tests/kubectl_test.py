@@ -293,7 +293,7 @@ class KubectlScenario:
         self.assertEqual(self.kubectl("get", "svc", "-n", ns).splitlines()[0].split(),
                          ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"])
         self.assertEqual(self.kubectl("get", "shirts", "-n", ns).splitlines()[0].split(),
-                         ["NAME", "COLOR", "SIZE", "AGE"])  # the CRD's additionalPrinterColumns
+                         ["NAME", "COLOR", "SIZE"])  # the CRD's additionalPrinterColumns, and no more
         names = [line.split()[0] for line in table.splitlines()[1:]]
         self.assertEqual(sorted(names), ["frontend", "nginx-deployment", "redis-master", "redis-replica", "web"])
         wide = self.kubectl("get", "ns")
