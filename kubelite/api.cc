@@ -76,6 +76,7 @@ Api::Api(ApiOptions options)
     : options_(std::move(options)), store_(options_.watch_history),
       impl_(std::make_unique<Impl>(options_, registry_, store_)) {
   if (!options_.data_dir.empty()) store_.open_log(options_.data_dir);
+  if (!options_.csi_root.empty()) impl_->start_storage();
   std::unique_lock lock(store_.mutex());
   // CRDs stored by an earlier run are served again before anything else happens.
   const ResourcePtr crds = registry_.find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
@@ -91,6 +92,7 @@ Api::Impl::~Impl() {
   controllers_cv.notify_all();
   store.notify_all_watchers();
   if (controller_thread.joinable()) controller_thread.join();
+  csi.reset();  // its worker thread wakes the controllers: stopped while what it wakes still exists
 }
 
 void Api::start_controllers() { impl_->start_controllers(); }
@@ -108,6 +110,12 @@ void Api::Impl::seed() {
                   {{"clusterIP", "10.96.0.1"},
                    {"ports", json::array({{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", 6443}}})}}}},
                 w);
+  // What a cluster with the CSI host-path driver and the external snapshotter installed starts with.
+  if (csi)
+    for (const json& object : storage::CsiHostPath::seed_objects()) {
+      ResourcePtr r = registry.find_kind(object.value("apiVersion", ""), object.value("kind", ""));
+      create_object(*r, "", object, w);
+    }
 }
 
 void Api::create_from_manifest(const json& object) {

@@ -64,6 +64,9 @@ struct ApiOptions {
   std::string server_address;    // host:port, for /api's serverAddressByClientCIDRs
   std::string ca_pem;            // ConfigMap kube-root-ca.crt in every namespace
   int node_port_first = 30000, node_port_last = 32767;  // like kube-apiserver's --service-node-port-range
+  // The CSI host-path driver's directory (kubelite/storage/hostpath.h). Empty: no driver, and a fresh cluster
+  // has no CSIDriver, default StorageClass or snapshot CRDs.
+  std::string csi_root;
 };
 
 class Api {

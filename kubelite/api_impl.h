@@ -14,6 +14,7 @@
 #include "kubelite/api.h"
 #include "kubelite/builtins.h"
 #include "kubelite/objects.h"
+#include "kubelite/storage/csi_hostpath.h"
 
 namespace kubelite {
 
@@ -119,6 +120,10 @@ struct Api::Impl {
   ServiceAllocations& current_service_allocations();
   static void add_service_allocations(ServiceAllocations& a, const json& svc);
   void register_crd(const json& crd);
+
+  // --- csi_wiring.cc: the CSI host-path driver and its controllers (kubelite/storage/), when options.csi_root ---
+  std::unique_ptr<storage::CsiHostPath> csi;
+  void start_storage();
 
   // --- controllers.cc ---
   void start_controllers();

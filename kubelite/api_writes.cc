@@ -230,6 +230,7 @@ void Api::Impl::note_change(const ResourceInfo& r, const std::string& key) {
   if (r.is("", "persistentvolumeclaims") || r.is("", "persistentvolumes") || r.is("storage.k8s.io", "storageclasses"))
     volumes_dirty = true;
   if (r.is("apps", "deployments") || r.is("apps", "statefulsets")) workloads_to_report.insert({r.storage_id(), key});
+  if (csi) csi->note(r.storage_id(), key);
 }
 
 json Api::Impl::commit(const ResourceInfo& r, json object, ObjectPtr* stored_out) {

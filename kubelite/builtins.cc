@@ -409,6 +409,12 @@ void default_new_object(const ResourceInfo& r, json& object, const ClusterState&
       std::string cls = cluster.default_storage_class();
       if (!cls.empty()) spec["storageClassName"] = cls;
     }
+    // dataSource and dataSourceRef mirror each other (kube-apiserver's pvcutil.NormalizeDataSources).
+    if (spec.contains("dataSource") && spec["dataSource"].is_object() && !spec.contains("dataSourceRef"))
+      spec["dataSourceRef"] = spec["dataSource"];
+    else if (spec.contains("dataSourceRef") && spec["dataSourceRef"].is_object() && !spec.contains("dataSource") &&
+             spec["dataSourceRef"].value("namespace", "").empty())
+      spec["dataSource"] = spec["dataSourceRef"];
     object["status"] = {{"phase", "Pending"}};
   } else if (r.is("", "persistentvolumes")) {
     object["status"] = {{"phase", "Available"}};

@@ -6,27 +6,12 @@
 
 #include "kubelite/api_impl.h"
 #include "kubelite/semantics/patch.h"
+#include "kubelite/storage/util.h"
 
 namespace kubelite {
 
-namespace {
-
-
-bool has_finalizer(const json& object, const std::string& f) {
-  for (const auto& x : object["metadata"].value("finalizers", json::array()))
-    if (x == f) return true;
-  return false;
-}
-
-void drop_finalizer(json& object, const std::string& f) {
-  json kept = json::array();
-  for (const auto& x : object["metadata"].value("finalizers", json::array()))
-    if (x != f) kept.push_back(x);
-  if (kept.empty()) object["metadata"].erase("finalizers");
-  else object["metadata"]["finalizers"] = kept;
-}
-
-}  // namespace
+using storage::drop_finalizer;
+using storage::has_finalizer;
 
 void Api::Impl::start_controllers() {
   controller_thread = std::thread([this] { controller_loop(); });
@@ -57,6 +42,7 @@ bool Api::Impl::run_controllers_once() {
     bool progress = run_garbage_collection();
     progress |= run_crd_cleanup();
     progress |= run_namespace_cleanup();
+    if (csi) progress |= csi->run();
     if (volumes_dirty.exchange(false)) progress |= run_volume_binding();
     progress |= run_workload_status();
     return progress;
@@ -471,7 +457,9 @@ bool Api::Impl::run_volume_binding() {
     if ((phase == "Bound" || phase == "Available") && !ref_uid.empty()) {
       json claim = read_object(*pvcs, ref_key);
       if (claim.is_null() || claim["metadata"].value("uid", "") != ref_uid) {
-        if (spec.value("persistentVolumeReclaimPolicy", "Retain") == "Delete") {
+        // The CSI driver reclaims its own volumes (directory, then PV) from Released.
+        if (spec.value("persistentVolumeReclaimPolicy", "Retain") == "Delete" &&
+            spec.value("csi", json::object()).value("driver", "") != storage::kDriverName) {
           DeleteOptions d;
           bool gone = false;
           delete_object(*pvs, pv, d, gone);
@@ -542,23 +530,31 @@ bool Api::Impl::run_volume_binding() {
       } else if (!cls.empty()) {
         ObjectPtr sc = store.get("storage.k8s.io/storageclasses", cls);
         json storage_class = sc ? json::parse(sc->json) : json();
-        if (!sc || storage_class.value("volumeBindingMode", "Immediate") == "WaitForFirstConsumer") {
+        // WaitForFirstConsumer: provisioned once the scheduler has selected a node for the claim.
+        bool node_selected = claim["metadata"].value("annotations", json::object()).contains("volume.kubernetes.io/selected-node");
+        if (!sc || (storage_class.value("volumeBindingMode", "Immediate") == "WaitForFirstConsumer" && !node_selected)) {
           wait_for(key, "class:" + cls, request);
           continue;
         }
-        std::string pv_name = "pvc-" + claim["metadata"].value("uid", "");
-        json pv = {{"metadata",
-                    {{"name", pv_name},
-                     {"annotations", {{"pv.kubernetes.io/provisioned-by", storage_class.value("provisioner", "")}}},
-                     {"finalizers", json::array({"kubernetes.io/pv-protection"})}}},
-                   {"spec",
-                    {{"capacity", {{"storage", spec["resources"]["requests"].value("storage", "1Gi")}}},
-                     {"accessModes", spec.value("accessModes", json::array({"ReadWriteOnce"}))},
-                     {"storageClassName", cls},
-                     {"persistentVolumeReclaimPolicy", storage_class.value("reclaimPolicy", "Delete")},
-                     {"hostPath", {{"path", "/tmp/kubelite/" + pv_name}, {"type", ""}}},
-                     {"volumeMode", spec.value("volumeMode", "Filesystem")}}}};
-        volume = create_object(*pvs, "", pv, w);
+        if (csi && storage::CsiHostPath::provisions(storage_class)) {
+          json pv = csi->provision(claim, storage_class);
+          if (pv.is_null()) continue;  // data still being copied, or the source is not usable (an event says why)
+          volume = create_object(*pvs, "", pv, w);
+        } else {
+          std::string pv_name = "pvc-" + claim["metadata"].value("uid", "");
+          json pv = {{"metadata",
+                      {{"name", pv_name},
+                       {"annotations", {{"pv.kubernetes.io/provisioned-by", storage_class.value("provisioner", "")}}},
+                       {"finalizers", json::array({"kubernetes.io/pv-protection"})}}},
+                     {"spec",
+                      {{"capacity", {{"storage", spec["resources"]["requests"].value("storage", "1Gi")}}},
+                       {"accessModes", spec.value("accessModes", json::array({"ReadWriteOnce"}))},
+                       {"storageClassName", cls},
+                       {"persistentVolumeReclaimPolicy", storage_class.value("reclaimPolicy", "Delete")},
+                       {"hostPath", {{"path", "/tmp/kubelite/" + pv_name}, {"type", ""}}},
+                       {"volumeMode", spec.value("volumeMode", "Filesystem")}}}};
+          volume = create_object(*pvs, "", pv, w);
+        }
       } else {
         wait_for(key, "class:", request);
         continue;

@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
   bool tls = false;
   size_t watch_history = 10000;
   std::string node_port_range = "30000-32767";
+  std::string csi_root;
+  bool no_csi = false;
   app.add_option("--port", port, "TCP port (0: any free port)");
   app.add_option("--kubeconfig-out", kubeconfig_out, "where to write the kubeconfig once listening")->required();
   app.add_option("--data-dir", data_dir, "persist objects in this directory (default: memory only)");
@@ -102,6 +104,11 @@ int main(int argc, char** argv) {
   app.add_option("--watch-history", watch_history, "change events kept for watches resuming from a resourceVersion");
   app.add_option("--service-node-port-range", node_port_range,
                  "ports NodePort Services get, FIRST-LAST (as kube-apiserver's flag; default 30000-32767)");
+  app.add_option("--csi-hostpath-dir", csi_root,
+                 "where the CSI host-path driver keeps volumes and snapshots (default: DATA-DIR/csi-hostpath, or a "
+                 "temporary directory removed at exit)");
+  app.add_flag("--no-csi-hostpath", no_csi,
+               "run without the CSI host-path driver: no CSIDriver, default StorageClass or snapshot CRDs");
   CLI11_PARSE(app, argc, argv);
 
   // Signals are handled by one thread (sigwait) so that the server stops cleanly.
@@ -121,6 +128,25 @@ int main(int argc, char** argv) {
     options.data_dir = data_dir;
     options.ca_pem = pki.ca_cert_pem;
     parse_port_range(node_port_range, options.node_port_first, options.node_port_last);
+    // Volumes live beside the objects; without a data directory they last as long as the process, as the objects do.
+    std::string temporary_csi_root;
+    if (!no_csi && csi_root.empty()) {
+      if (!data_dir.empty()) {
+        csi_root = data_dir + "/csi-hostpath";
+      } else {
+        std::string pattern = (std::filesystem::temp_directory_path() / "kubelite-csi-XXXXXX").string();
+        if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory for the CSI driver");
+        csi_root = temporary_csi_root = pattern;
+      }
+    }
+    struct RemoveAtExit {
+      std::string path;
+      ~RemoveAtExit() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove_all(path, ec);
+      }
+    } remove_at_exit{temporary_csi_root};
+    if (!no_csi) options.csi_root = csi_root;
     kubelite::Api api(options);
     if (!load_dir.empty()) {
       auto start = std::chrono::steady_clock::now();

@@ -146,11 +146,11 @@ json table_columns(const ResourceInfo& r) {
   if (r.is("", "serviceaccounts"))
     return {name, column("Secrets", "string", "", "Secrets is a list of the secrets in the same namespace"), age};
   if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
+    // Name and the CRD's columns, nothing else (apiextensions-apiserver's customresource/tableconvertor).
     json cols = {name};
     for (const auto& c : r.crd_version["additionalPrinterColumns"])
       cols.push_back(column(c.value("name", ""), c.value("type", "string"), c.value("format", ""),
                             c.value("description", ""), c.value("priority", 0)));
-    cols.push_back(age);
     return cols;
   }
   return {name, column("Created At", "date", "", kAgeDescription)};
@@ -225,8 +225,12 @@ json table_row(const ResourceInfo& r, const json& object) {
     cells = {name, object.value("secrets", json::array()).size(), age};
   } else if (r.custom && r.crd_version.contains("additionalPrinterColumns")) {
     cells = {name};
-    for (const auto& c : r.crd_version["additionalPrinterColumns"]) cells.push_back(eval_path(object, c.value("jsonPath", "")));
-    cells.push_back(age);
+    for (const auto& c : r.crd_version["additionalPrinterColumns"]) {
+      json value = eval_path(object, c.value("jsonPath", ""));
+      // "date" cells are ages, as the real convertor's cellForJSONValue prints them.
+      if (c.value("type", "") == "date" && value.is_string()) value = human_age(seconds_since(value.get<std::string>()));
+      cells.push_back(value);
+    }
   } else {
     cells = {name, meta.value("creationTimestamp", "")};
   }

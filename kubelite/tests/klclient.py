@@ -86,6 +86,19 @@ class Response:
         return "HTTP %d %s %s" % (self.status, self.content_type, self.body[:600])
 
 
+class KubectlHome:
+    """A private HOME and KUBECONFIG (a copy of `server`'s) for running the real kubectl against it."""
+
+    def __init__(self, server):
+        self.home = tempfile.mkdtemp(prefix="kubectl-home-")
+        self.kubeconfig = os.path.join(self.home, "kubeconfig")
+        shutil.copy(server.kubeconfig, self.kubeconfig)
+        self.env = dict(os.environ, HOME=self.home, KUBECONFIG=self.kubeconfig)
+
+    def cleanup(self):
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
 class Kubelite:
     """A running kubelite process on an ephemeral port with its kubeconfig."""
 

@@ -7,16 +7,14 @@ and print the objects expected; each run uses a private KUBECONFIG, HOME and --c
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import Kubelite  # noqa: E402
+from klclient import KubectlHome, Kubelite  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 FIXTURES = os.environ.get("ARCA_FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -97,15 +95,13 @@ class KubectlScenario:
     @classmethod
     def setUpClass(cls):
         cls.server = Kubelite(tls=cls.TLS)
-        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
-        cls.kubeconfig = os.path.join(cls.home, "kubeconfig")
-        shutil.copy(cls.server.kubeconfig, cls.kubeconfig)
-        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.kubeconfig)
+        cls.kubectl_home = KubectlHome(cls.server)
+        cls.home, cls.kubeconfig, cls.env = cls.kubectl_home.home, cls.kubectl_home.kubeconfig, cls.kubectl_home.env
 
     @classmethod
     def tearDownClass(cls):
         cls.server.cleanup()
-        shutil.rmtree(cls.home, ignore_errors=True)
+        cls.kubectl_home.cleanup()
 
     def kubectl_args(self, args):
         base = [KUBECTL, "--cache-dir", os.path.join(self.home, "cache")]
@@ -297,7 +293,7 @@ class KubectlScenario:
         self.assertEqual(self.kubectl("get", "svc", "-n", ns).splitlines()[0].split(),
                          ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"])
         self.assertEqual(self.kubectl("get", "shirts", "-n", ns).splitlines()[0].split(),
-                         ["NAME", "COLOR", "SIZE", "AGE"])  # the CRD's additionalPrinterColumns
+                         ["NAME", "COLOR", "SIZE"])  # the CRD's additionalPrinterColumns, and no more
         names = [line.split()[0] for line in table.splitlines()[1:]]
         self.assertEqual(sorted(names), ["frontend", "nginx-deployment", "redis-master", "redis-replica", "web"])
         wide = self.kubectl("get", "ns")
