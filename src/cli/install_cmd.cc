@@ -70,14 +70,15 @@ int install(Session& s, const InstallCommandOptions& o, std::ostream& out) {
   install_crds(s, out);
   for (const auto& object : objects)
     if (object["kind"] != "Namespace" && object["kind"] != "CustomResourceDefinition") create_or_keep(s, object, out);
-  out << "Velero is installed! ⛵ Use 'kubectl logs deployment/velero -n " << s.ns() << "' to view the status.\n";
+  // The Deployment keeps Velero's name (for compatibility); the message names the product the user ran.
+  out << "arca is installed. Use 'kubectl logs deployment/velero -n " << s.ns() << "' to view the server's status.\n";
   return 0;
 }
 
 int uninstall(Session& s, bool force, std::ostream& out) {
   if (!force) {
     for (;;) {
-      out << "You are about to uninstall Velero.\nAre you sure you want to continue (Y/N)? ";
+      out << "You are about to uninstall arca.\nAre you sure you want to continue (Y/N)? ";
       out.flush();
       std::string answer;
       if (!std::getline(std::cin, answer) || answer == "n" || answer == "N") {
@@ -111,7 +112,7 @@ int uninstall(Session& s, bool force, std::ostream& out) {
       client.get(namespaces, "", s.ns());
     } catch (const kube::KubeError& e) {
       if (!kube::is_not_found(e)) throw;
-      out << "Velero uninstalled ⛵\n";
+      out << "arca uninstalled.\n";
       return 0;
     }
     std::this_thread::sleep_for(100ms);

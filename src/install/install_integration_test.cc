@@ -51,6 +51,9 @@ TEST(Install, LocalProviderInstallsEverythingAndUninstallRemovesIt) {
   auto out = c.arca_ok({"install", "--provider", "local", "--bucket", "demo", "--backup-location-config",
                         "root=" + c.store_root(), "--no-secret", "--use-volume-snapshots=false"});
   EXPECT_NE(out.find("Deployment/velero: created"), std::string::npos) << out;
+  // What the user sees names the product they ran; the objects keep Velero's names.
+  EXPECT_NE(out.find("arca is installed. Use 'kubectl logs deployment/velero -n velero'"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Velero is installed"), std::string::npos) << out;
   auto bsl = c.items("backupstoragelocations");
   ASSERT_EQ(bsl.size(), 1u);
   EXPECT_EQ(bsl[0]["spec"]["provider"], "local");
@@ -70,7 +73,7 @@ TEST(Install, LocalProviderInstallsEverythingAndUninstallRemovesIt) {
                           "root=" + c.store_root(), "--no-secret", "--use-volume-snapshots=false"});
   EXPECT_NE(again.find("already exists"), std::string::npos) << again;
 
-  c.arca_ok({"uninstall", "--force"});
+  EXPECT_NE(c.arca_ok({"uninstall", "--force"}).find("arca uninstalled."), std::string::npos);
   EXPECT_NE(c.kubectl({"get", "namespace", "velero"}).exit_code, 0);
   EXPECT_NE(c.kubectl({"get", "crd", "backups.velero.io"}).exit_code, 0);
   EXPECT_NE(c.kubectl({"get", "clusterrolebinding", "velero"}).exit_code, 0);
