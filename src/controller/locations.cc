@@ -10,26 +10,10 @@
 #include "kube/dynamic.h"
 #include "persistence/backup_store.h"
 #include "store/location.h"
+#include "util/base64.h"
 
 namespace arca::controller {
 namespace {
-
-std::string base64_decode(const std::string& in) {
-  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int value = 0, bits = -8;
-  for (char c : in) {
-    auto pos = chars.find(c);
-    if (pos == std::string::npos) continue;
-    value = (value << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((value >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 std::string write_private_file(const std::string& content) {
   char path[] = "/tmp/arca-credentials-XXXXXX";
@@ -65,7 +49,12 @@ std::unique_ptr<OpenLocation> open_location(const api::BackupStorageLocation& lo
     auto secret = kube::DynamicClient(transport).get(secrets, location.metadata.namespace_, ref.name);
     if (!secret.contains("data") || !secret["data"].contains(ref.key))
       throw std::runtime_error("credential secret " + ref.name + " has no key " + ref.key);
-    credentials = write_private_file(base64_decode(secret["data"][ref.key].get<std::string>()));
+    // Secret data is base64; a value that is not (a hand-edited Secret) is refused with the Secret's name, never
+    // decoded around its bad characters into a different key.
+    auto decoded = base64_decode(secret["data"][ref.key].get<std::string>());
+    if (!decoded)
+      throw std::runtime_error("credential secret " + ref.name + " key " + ref.key + " is not valid base64");
+    credentials = write_private_file(*decoded);
     config.credentials_file = credentials;
   }
   try {

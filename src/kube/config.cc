@@ -1,6 +1,5 @@
 #include "kube/config.h"
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "kube/errors.h"
+#include "util/base64.h"
 
 namespace arca::kube {
 namespace {
@@ -28,19 +28,9 @@ std::string read_file_or_throw(const std::string& path, const std::string& what)
 }
 
 std::string base64_decode_or_throw(const std::string& text, const std::string& what) {
-  std::string in;
-  for (char c : text) {
-    if (!std::isspace(static_cast<unsigned char>(c))) in.push_back(c);
-  }
-  if (in.size() % 4 != 0) throw config_error(what + ": illegal base64 data");
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) throw config_error(what + ": illegal base64 data");
-  size_t pad = 0;
-  for (auto it = in.rbegin(); it != in.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
+  auto decoded = base64_decode(text);
+  if (!decoded) throw config_error(what + ": illegal base64 data");
+  return *decoded;
 }
 
 std::string resolve_path(const std::string& path, const fs::path& base_dir) {

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include "store/object_store.h"
+#include "util/base64.h"
 
 namespace arca::store {
 
@@ -35,27 +36,12 @@ std::string hex(std::string_view raw) {
   return out;
 }
 
-std::string base64_encode(std::string_view raw) {
-  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
+std::string base64_encode(std::string_view raw) { return arca::base64_encode(raw); }
 
 std::string base64_decode(std::string_view text, const std::string& what) {
-  std::string trimmed;
-  for (char c : text)
-    if (c != '\n' && c != '\r' && c != ' ') trimmed.push_back(c);
-  if (trimmed.size() % 4 != 0) throw StoreError(ErrorKind::InvalidArgument, what + " is not valid base64");
-  std::string out(trimmed.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(trimmed.data()), static_cast<int>(trimmed.size()));
-  if (n < 0) throw StoreError(ErrorKind::InvalidArgument, what + " is not valid base64");
-  size_t pad = 0;
-  for (auto it = trimmed.rbegin(); it != trimmed.rend() && *it == '=' && pad < 2; ++it) ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
+  auto decoded = arca::base64_decode(text);
+  if (!decoded) throw StoreError(ErrorKind::InvalidArgument, what + " is not valid base64");
+  return *decoded;
 }
 
 std::string uri_encode(std::string_view text, bool keep_slash) {

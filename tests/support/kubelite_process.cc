@@ -1,23 +1,13 @@
 #include "tests/support/kubelite_process.h"
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <stdexcept>
 
-namespace testsupport {
+#include "util/base64.h"
 
-static std::string base64_decode(const std::string& in) {
-  std::string out(in.size() * 3 / 4 + 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) throw std::runtime_error("kubeconfig: bad base64");
-  size_t pad = 0;
-  for (auto it = in.rbegin(); it != in.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
+namespace testsupport {
 
 Kubelite start_kubelite(const TempDir& dir, const KubeliteOptions& options) {
   Kubelite k;
@@ -47,7 +37,7 @@ Kubelite start_kubelite(const TempDir& dir, const KubeliteOptions& options) {
     k.server = c["cluster"]["server"].as<std::string>();
     if (c["cluster"]["certificate-authority-data"]) {
       k.ca_file = dir.file("ca.crt");
-      std::ofstream(k.ca_file) << base64_decode(c["cluster"]["certificate-authority-data"].as<std::string>());
+      std::ofstream(k.ca_file) << arca::base64_decode(c["cluster"]["certificate-authority-data"].as<std::string>()).value();
     }
   }
   for (const auto& u : config["users"]) {
