@@ -559,7 +559,7 @@ class Run {
     auto pod = nlohmann::json::parse(json);
     if (may_have_hooks)
       for (const auto& hook : pod_hooks(pod, spec_.hooks, hook_resources_)) {
-        ++result_.hooks_attempted;
+        ++result_.hooks_not_run;
         log_.warning("backup " + hook.phase + " hook " + hook.name +
                          " was requested but not run: exec into pods is not available (kubelite cannot exec)",
                      fields);

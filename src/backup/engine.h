@@ -35,7 +35,9 @@ struct RunResult {
   std::string fatal_error;
   int total_items = 0;  // items seen, including those the filters then skipped
   int items_backed_up = 0;
-  int hooks_attempted = 0;
+  // Hooks the spec or a pod's annotations asked for and that did not run (there is no exec into pods): logged as
+  // warnings, never counted as attempted, since a hook that did not run was not attempted.
+  int hooks_not_run = 0;
   // `B-resource-list.json.gz` content before gzip: {"<apiVersion>/<Kind>": ["ns/name", ...sorted]}, compact,
   // in a temporary file positioned at its start (it grows with the item count, so it is not held in memory).
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> resource_list{nullptr, &std::fclose};

@@ -99,8 +99,10 @@ class BackupRun {
       b.status.progress.emplace();
       b.status.progress->items_backed_up = result.items_backed_up;
       b.status.progress->total_items = fatal.empty() ? result.items_backed_up : result.total_items;
-      b.status.hook_status.emplace();
-      b.status.hook_status->hooks_attempted = result.hooks_attempted;
+      // No hook is executed (there is no exec into pods), so none was attempted; like Velero, which records a
+      // hookStatus only when hooks ran (pkg/backup/backup.go), the status then has none. The hooks that were
+      // asked for are in the warnings.
+      b.status.hook_status.reset();
       b.status.warnings = log_.warnings();
       b.status.errors = log_.errors();
     };
