@@ -38,15 +38,7 @@ json rockband_crd(const std::vector<std::string>& versions) {
 // Creates the CRD and waits until discovery serves every version of it.
 void install_rockbands(Cluster& cluster, const std::vector<std::string>& versions) {
   cluster.client->create(cluster.resource("customresourcedefinitions"), "", rockband_crd(versions));
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    cluster.discovery->refresh();
-    auto data = cluster.discovery->data();
-    if (std::all_of(versions.begin(), versions.end(),
-                    [&](const std::string& v) { return data->find("music.example.io", v, "rockbands"); }))
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  throw std::runtime_error("kubelite does not serve the rockbands CRD");
+  for (const auto& version : versions) cluster.wait_until_served("music.example.io", version, "rockbands");
 }
 
 json rockband(const std::string& version, const std::string& name, const std::string& singer) {

@@ -38,11 +38,7 @@ class GroupVersionsServer : public ::testing::Test {
                  {"name": "v2", "served": true, "storage": false,
                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})");
     cluster_->create(crd, "");
-    for (int attempt = 0; attempt < 200 && !cluster_->discovery->data()->find("music.example.io", "v2", "rockbands");
-         ++attempt) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      cluster_->discovery->refresh();
-    }
+    cluster_->wait_until_served("music.example.io", "v2", "rockbands");
     cluster_->create_namespace("band");
     for (const char* version : {"v1", "v2"})
       cluster_->create({{"apiVersion", std::string("music.example.io/") + version},
@@ -113,7 +109,7 @@ testsupport::ChildProcess* GroupVersionsServer::server_ = nullptr;
 
 TEST_F(GroupVersionsServer, FeatureFlagReachesBackupAndRestore) {
   auto backed_up = arca({"backup", "create", "gv", "--include-namespaces", "band", "--wait"});
-  ASSERT_EQ(backed_up.status, 0) << backed_up.output << "\n" << server_->log();
+  ASSERT_EQ(backed_up.exit_code, 0) << backed_up.output << "\n" << server_->log();
   EXPECT_THAT(backed_up.output, HasSubstr("Backup completed with status: Completed"));
   const std::string tarball = stored_tarball("gv");
   auto entries = entries_of(tarball);
@@ -130,7 +126,7 @@ TEST_F(GroupVersionsServer, FeatureFlagReachesBackupAndRestore) {
                    "velero");
   auto restored = arca({"restore", "create", "gr", "--from-backup", "gv", "--namespace-mappings", "band:band-copy",
                         "--wait"});
-  ASSERT_EQ(restored.status, 0) << restored.output << "\n" << server_->log();
+  ASSERT_EQ(restored.exit_code, 0) << restored.output << "\n" << server_->log();
   EXPECT_THAT(restored.output, HasSubstr("Restore completed with status: Completed"));
   auto logs = arca({"restore", "logs", "gr"});
   EXPECT_THAT(logs.output, HasSubstr("restoring rockbands.music.example.io from API version v2 (user priority)"));
@@ -141,7 +137,7 @@ TEST_F(GroupVersionsServer, FeatureFlagReachesBackupAndRestore) {
   add_backup("gv-old", "1.0.0", tarball);
   auto old_restored = arca({"restore", "create", "gr-old", "--from-backup", "gv-old", "--namespace-mappings",
                             "band:band-old", "--wait"});
-  ASSERT_EQ(old_restored.status, 0) << old_restored.output << "\n" << server_->log();
+  ASSERT_EQ(old_restored.exit_code, 0) << old_restored.output << "\n" << server_->log();
   EXPECT_THAT(old_restored.output, HasSubstr("Restore completed with status: Completed"));
   auto old_logs = arca({"restore", "logs", "gr-old"});
   EXPECT_THAT(old_logs.output, HasSubstr("restore completed"));

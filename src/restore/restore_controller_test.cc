@@ -27,10 +27,7 @@ class RestoreControllerTest : public ::testing::Test {
     dir_ = new testsupport::TempDir();
     cluster_ = new Cluster(*dir_);
     for (const auto& crd : api::velero_crds()) cluster_->create(crd, "");
-    for (int i = 0; i < 100 && cluster_->discovery->data()->find("velero.io", "v1", "restores") == nullptr; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      cluster_->discovery->refresh();
-    }
+    cluster_->wait_until_served("velero.io", "v1", "restores");
     cluster_->create_namespace("velero");
     std::filesystem::create_directories(dir_->file("store/bucket"));
     json bsl = {{"apiVersion", "velero.io/v1"}, {"kind", "BackupStorageLocation"},
@@ -94,14 +91,14 @@ class RestoreControllerTest : public ::testing::Test {
 
   static json wait_for_final_phase(const std::string& name) {
     auto restores = cluster_->resource("restores.velero.io");
-    for (int i = 0; i < 600; ++i) {
-      json restore = cluster_->client->get(restores, "velero", name);
+    json restore;
+    bool finished = testsupport::eventually([&] {
+      restore = cluster_->client->get(restores, "velero", name);
       std::string phase = restore.value("/status/phase"_json_pointer, std::string());
-      if (phase == "Completed" || phase == "PartiallyFailed" || phase == "Failed" || phase == "FailedValidation")
-        return restore;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    throw std::runtime_error("restore " + name + " did not finish");
+      return phase == "Completed" || phase == "PartiallyFailed" || phase == "Failed" || phase == "FailedValidation";
+    }, std::chrono::seconds(30));
+    if (!finished) throw std::runtime_error("restore " + name + " did not finish: " + restore.dump());
+    return restore;
   }
 
   static std::string stored(const std::string& restore, persistence::RestoreFile file) {
@@ -177,16 +174,10 @@ TEST_F(RestoreControllerTest, CompletedRestoreRecordsEverything) {
 
   // Deleting the restore removes its files, then the finalizer lets the object go.
   cluster_->client->remove(cluster_->resource("restores.velero.io"), "velero", "r-ok");
-  for (int i = 0; i < 200; ++i) {
-    try {
-      cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "r-ok");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    } catch (const kube::KubeError& e) {
-      ASSERT_TRUE(kube::is_not_found(e));
-      break;
-    }
-  }
-  EXPECT_THROW(stored("r-ok", persistence::RestoreFile::Results), std::exception);
+  ASSERT_TRUE(testsupport::eventually(
+      [&] { return !cluster_->exists(cluster_->resource("restores.velero.io"), "velero", "r-ok"); },
+      std::chrono::seconds(10)));
+  EXPECT_THROW(stored("r-ok", persistence::RestoreFile::Results), store::StoreError);
 }
 
 TEST_F(RestoreControllerTest, ValidationFailuresLeaveTheClusterAlone) {

@@ -1,7 +1,8 @@
 #pragma once
-// Shared by the restore integration tests and the benchmark: a kubelite process with a client, fixture
+// Shared by the restore integration tests: a kubelite process (started by tests/support) with a client, fixture
 // manifests loaded into a namespace, and backups made the way a backup run writes them (every listable
-// resource of the preferred versions, through the archive's tarball writer), kept in memory.
+// resource of the preferred versions, through the archive's tarball writer), kept in memory. Compatibility with
+// Velero's own layout is tested against a tarball that arca did not write (testdata/velero/backups/).
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -23,98 +24,26 @@
 #include "kube/transport.h"
 #include "restore/engine.h"
 #include "restore/modifiers.h"
-#include "tests/support/kubelite_process.h"
+#include "tests/support/kube_cluster.h"
 
 namespace arca::restore::testing {
 
 using nlohmann::json;
 
-struct Cluster {
-  explicit Cluster(const testsupport::TempDir& dir, testsupport::KubeliteOptions options = {})
-      : kubelite(testsupport::start_kubelite(dir, options)) {
-    kube::LoadOptions load;
-    load.kubeconfig = kubelite.kubeconfig;
-    kube::RestConfig config = kube::load_config(load);
-    config.qps = 100000;  // the restore's own concurrency is what is measured, not a client-side limit
-    config.burst = 100000;
-    transport = std::make_unique<kube::Transport>(config);
-    discovery = std::make_unique<kube::Discovery>(*transport);
-    client = std::make_unique<kube::DynamicClient>(*transport);
-  }
-  kube::ApiResource resource(const std::string& input) { return discovery->resolve(input); }
-  kube::ApiResource resource_of(const json& object) {
-    std::string api_version = object.value("apiVersion", "");
-    size_t slash = api_version.find('/');
-    std::string group = slash == std::string::npos ? "" : api_version.substr(0, slash);
-    std::string version = slash == std::string::npos ? api_version : api_version.substr(slash + 1);
-    for (const auto& r : discovery->data()->resources)
-      if (r.group == group && r.version == version && r.kind == object.value("kind", "")) return r;
-    discovery->refresh();
-    for (const auto& r : discovery->data()->resources)
-      if (r.group == group && r.version == version && r.kind == object.value("kind", "")) return r;
-    throw std::runtime_error("no resource for " + api_version + " " + object.value("kind", ""));
-  }
-  json create(json object, const std::string& ns) {
-    kube::ApiResource r = resource_of(object);
-    if (r.namespaced) object["metadata"]["namespace"] = ns;
-    return client->create(r, r.namespaced ? ns : "", object);
-  }
-  void create_namespace(const std::string& name, const json& labels = json::object()) {
-    client->create(resource("namespaces"), "",
-                   {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}, {"labels", labels}}}});
-  }
-  void delete_namespace_and_wait(const std::string& name) {
-    client->remove(resource("namespaces"), "", name);
-    for (int i = 0; i < 300; ++i) {
-      try {
-        client->get(resource("namespaces"), "", name);
-      } catch (const kube::KubeError& e) {
-        if (kube::is_not_found(e)) return;
-        throw;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    throw std::runtime_error("namespace " + name + " was not deleted");
-  }
-  // Every object of every listable namespaced resource (preferred versions) in `ns`, keyed by
-  // "<group.resource>/<name>".
-  std::map<std::string, json> objects_in(const std::string& ns) {
-    std::map<std::string, json> objects;
-    auto data = discovery->data();
-    for (const auto* r : data->preferred_resources()) {
-      if (!r->namespaced || !r->has_verb("list") || r->resource.find('/') != std::string::npos) continue;
-      client->list(*r, ns, {}, [&](const kube::ListItem& item) {
-        objects[r->group_resource() + "/" + std::string(item.name)] = item.parse();
-      });
-    }
-    return objects;
-  }
+using Cluster = testsupport::KubeCluster;
 
-  testsupport::Kubelite kubelite;
-  std::unique_ptr<kube::Transport> transport;
-  std::unique_ptr<kube::Discovery> discovery;
-  std::unique_ptr<kube::DynamicClient> client;
-};
+using testsupport::CommandResult;
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-// `arca ARGS` against the cluster, waited for; its output is kept in a numbered file under `dir`.
+// `arca ARGS` against the cluster, waited for (at most 60 s); its output is kept in numbered files under `dir`.
 inline CommandResult run_arca(const Cluster& cluster, const testsupport::TempDir& dir, std::vector<std::string> args) {
-  static int counter = 0;
-  std::string log = dir.file("arca-" + std::to_string(++counter) + ".out");
-  args.insert(args.begin(), {testsupport::build_dir() + "/src/cli/arca", "--kubeconfig", cluster.kubelite.kubeconfig});
-  testsupport::ChildProcess process(args, log);
-  int status = process.wait(std::chrono::seconds(60));
-  return {status, process.log()};
+  args.insert(args.begin(), {testsupport::arca_binary(), "--kubeconfig", cluster.kubelite.kubeconfig});
+  return testsupport::run_command(args, dir);
 }
 
 // What an `arca server` test starts from: Velero's CRDs, namespace velero and a default local backup location
 // whose store is `dir`/store (bucket "bucket").
 inline void install_with_local_location(Cluster& cluster, const testsupport::TempDir& dir) {
-  if (run_arca(cluster, dir, {"install", "--crds-only"}).status != 0)
+  if (run_arca(cluster, dir, {"install", "--crds-only"}).exit_code != 0)
     throw std::runtime_error("arca install --crds-only failed");
   cluster.discovery->refresh();
   cluster.create_namespace("velero");

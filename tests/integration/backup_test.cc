@@ -122,7 +122,8 @@ TEST_F(BackupIntegration, EverythingWithoutFilters) {
   size_t listed = 0;
   for (auto& [type, names] : list.items()) listed += names.size();
   EXPECT_EQ(static_cast<size_t>(items), listed);
-  EXPECT_EQ(b["status"]["hookStatus"]["hooksAttempted"], 1);
+  // The pod's hook did not run (no exec into pods): it is a warning, not an attempt that succeeded.
+  EXPECT_FALSE(b["status"].contains("hookStatus")) << b["status"].dump();
   EXPECT_GE(b["status"]["warnings"].get<int>(), 1);
   EXPECT_EQ(b["status"].value("errors", 0), 0);
   auto start = arca::parse_rfc3339(b["status"]["startTimestamp"].get<std::string>());
@@ -318,12 +319,8 @@ TEST_F(BackupIntegration, LogsDownloadAndDelete) {
   auto del = cluster->arca({"backup", "delete", "served", "--confirm"});
   ASSERT_EQ(del.exit_code, 0) << del.err;
   // The server removes the stored objects first, then the Backup object.
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    gone = cluster->arca({"backup", "get", "served"}).exit_code == 1;
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_TRUE(gone);
+  EXPECT_TRUE(testsupport::eventually([&] { return cluster->arca({"backup", "get", "served"}).exit_code == 1; },
+                                      std::chrono::seconds(10)));
   EXPECT_FALSE(cluster->exists(cluster->backup_file("served", "served.tar.gz")));
   EXPECT_FALSE(cluster->exists(cluster->backup_file("served", "velero-backup.json")));
 }
@@ -570,16 +567,35 @@ TEST_F(BackupIntegration, AnnotationsAndStatusFields) {
 
 // kill -9 of the server in the middle of a backup, then a restart: Failed with the reason, nothing
 // half-written listed in storage. A deliberately slow server (page size 1, 10 requests/s) keeps the backup
-// running long enough. Runs last: it replaces the suite's server.
-TEST_F(BackupIntegration, ZKilledServerLeavesNoUsableBackup) {
+// running long enough. It replaces the suite's server, and however it ends (an ASSERT returns early) a server with
+// the suite's usual flags runs again afterwards, so the tests defined after it do not inherit the slow one.
+TEST_F(BackupIntegration, KilledServerLeavesNoUsableBackup) {
+  struct UsualServerAfterwards {
+    Cluster& cluster;
+    bool replaced = false;
+    ~UsualServerAfterwards() {
+      if (!replaced) return;
+      try {
+        cluster.server().stop();
+        cluster.start_server();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "could not start the suite's server again: " << e.what();
+      }
+    }
+  } usual{*cluster};
   cluster->server().signal(SIGTERM);  // graceful stop of the suite's server
   EXPECT_NE(cluster->server().wait(std::chrono::seconds(10)), -1);
+  usual.replaced = true;
   cluster->start_server({"--client-page-size", "1", "--client-qps", "10", "--client-burst", "1"});
   auto r = cluster->arca({"backup", "create", "interrupted"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto b = cluster->wait_for_phase("interrupted", {"InProgress"});
-  ASSERT_EQ(b["status"]["phase"], "InProgress");
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // In the middle of the backup: items are being written (a condition, not a guess of how long that takes).
+  json b;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    b = cluster->get_backup("interrupted");
+    return b.value("/status/phase"_json_pointer, std::string()) == "InProgress" &&
+           b.value("/status/progress/itemsBackedUp"_json_pointer, 0) > 0;
+  }, std::chrono::seconds(20))) << b.dump();
   cluster->server().signal(SIGKILL);
   cluster->server().wait(std::chrono::seconds(5));
 
@@ -620,13 +636,14 @@ TEST_F(BackupIntegration, CrdCreatedWhileTheServerRunsIsBackedUp) {
                            "schema": {"openAPIV3Schema": {"type": "object",
                                       "x-kubernetes-preserve-unknown-fields": true}}}]}})"));
   arca::kube::ApiResource gizmos;
-  for (int i = 0; i < 100 && gizmos.resource.empty(); ++i) {
+  testsupport::eventually([&] {
     try {
       gizmos = cluster->resource("late.example.com", "gizmos");
+      return true;
     } catch (const arca::kube::KubeError&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return false;
     }
-  }
+  }, std::chrono::seconds(5));
   ASSERT_FALSE(gizmos.resource.empty()) << "gizmos.late.example.com never became served";
   client.create(gizmos, "late", {{"apiVersion", "late.example.com/v1"}, {"kind", "Gizmo"},
                                  {"metadata", {{"name", "g1"}}}, {"spec", {{"size", 3}}}});

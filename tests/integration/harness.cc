@@ -1,9 +1,5 @@
 #include "tests/integration/harness.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +7,7 @@
 #include <thread>
 
 #include "archive/tarball_reader.h"
+#include "kube/errors.h"
 #include "persistence/backup_store.h"
 
 namespace fs = std::filesystem;
@@ -54,37 +51,17 @@ void Cluster::start_server(const std::vector<std::string>& extra_args, const std
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   server_ = testsupport::ChildProcess(argv, dir_.file("server-" + std::to_string(++server_starts_) + ".log"));
   // Ready once the BSL is validated by this server.
-  for (int i = 0; i < 100; ++i) {
+  bool ready = testsupport::eventually([&] {
     auto get = arca({"backup-location", "get", "default", "-o", "json"});
-    if (get.exit_code == 0 && nlohmann::json::parse(get.out).value("/status/phase"_json_pointer, "") == "Available")
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  throw std::runtime_error("arca server did not validate the BSL: " + server_.log());
+    return get.exit_code == 0 && nlohmann::json::parse(get.out).value("/status/phase"_json_pointer, "") == "Available";
+  }, std::chrono::seconds(10), std::chrono::milliseconds(100));
+  if (!ready) throw std::runtime_error("arca server did not validate the BSL: " + server_.log());
 }
 
 CliResult Cluster::arca(const std::vector<std::string>& args) const {
-  std::string out_path = dir_.file("cli.out"), err_path = dir_.file("cli.err");
-  pid_t pid = fork();
-  if (pid == 0) {
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int in = ::open("/dev/null", O_RDONLY);
-    dup2(out, 1);
-    dup2(err, 2);
-    dup2(in, 0);
-    std::vector<std::string> argv = {testsupport::build_dir() + "/src/cli/arca", "--kubeconfig", kubelite_.kubeconfig};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> c;
-    for (auto& a : argv) c.push_back(a.data());
-    c.push_back(nullptr);
-    execv(c[0], c.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, testsupport::read_file(out_path),
-          testsupport::read_file(err_path)};
+  std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite_.kubeconfig};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testsupport::run_command(argv, dir_);
 }
 
 std::string Cluster::backup_file(const std::string& backup, const std::string& file) const {
@@ -131,15 +108,14 @@ nlohmann::json Cluster::get_backup(const std::string& name) {
 
 nlohmann::json Cluster::wait_for_phase(const std::string& name, const std::vector<std::string>& phases, int seconds) {
   nlohmann::json b;
-  for (int i = 0; i < seconds * 20; ++i) {
+  testsupport::eventually([&] {
     try {
       b = get_backup(name);
-      auto phase = b.value("/status/phase"_json_pointer, std::string());
-      if (std::find(phases.begin(), phases.end(), phase) != phases.end()) return b;
-    } catch (const std::exception&) {
+    } catch (const arca::kube::KubeError&) {
+      return false;  // not created yet
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+    return std::find(phases.begin(), phases.end(), b.value("/status/phase"_json_pointer, std::string())) != phases.end();
+  }, std::chrono::seconds(seconds));
   return b;
 }
 

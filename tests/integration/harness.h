@@ -17,10 +17,7 @@ namespace integration {
 
 namespace kube = arca::kube;
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
+using CliResult = testsupport::CommandResult;
 
 class Cluster {
  public:

@@ -127,6 +127,34 @@ void FaultProxy::fail(Matcher matches, int status, std::string message) {
   message_ = std::move(message);
 }
 
+void FaultProxy::delay(Matcher matches, std::chrono::milliseconds by) {
+  std::lock_guard lock(mutex_);
+  delay_matches_ = std::move(matches);
+  delay_ = by;
+}
+
+FaultProxy::DelayStats FaultProxy::delay_stats() {
+  std::lock_guard lock(mutex_);
+  return delay_stats_;
+}
+
+void FaultProxy::hold(std::string_view method, std::string_view target) {
+  std::chrono::milliseconds by;
+  {
+    std::lock_guard lock(mutex_);
+    if (!delay_matches_ || !delay_matches_(method, target)) return;
+    by = delay_;
+    ++delayed_now_;
+    delay_stats_.max_concurrent = std::max(delay_stats_.max_concurrent, delayed_now_);
+  }
+  std::this_thread::sleep_for(by);
+  std::lock_guard lock(mutex_);
+  --delayed_now_;
+  auto now = std::chrono::steady_clock::now();
+  if (delay_stats_.requests++ == 0) delay_stats_.first = now;
+  delay_stats_.last = now;
+}
+
 void FaultProxy::clear() {
   std::lock_guard lock(mutex_);
   matches_ = nullptr;
@@ -215,6 +243,7 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
       target = target.substr(0, target.find(' '));
       std::string answer = answer_for(method, target);
       if (answer.empty()) {
+        hold(method, target);
         ok = write_all(c->upstream_fd, std::string_view(pending).substr(0, total));
       } else {
         std::lock_guard lock(c->client_write);

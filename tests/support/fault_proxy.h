@@ -5,6 +5,7 @@
 // only for their boundaries (request line, headers, Content-Length body); clients must not pipeline
 // (libcurl does not), so an answered request never has an upstream response in flight behind it.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,17 @@ class FaultProxy {
   // How many requests were answered by the rule so far.
   int failed_requests() const { return failed_; }
 
+  // From now on, requests `matches` accepts are held `by` before they are forwarded: a slow API server. Since a
+  // client does not pipeline, the most requests held at once is the most the client had in flight (the server's
+  // own part of each request is small against `by`), and the first and last forwarding times give its rate.
+  void delay(Matcher matches, std::chrono::milliseconds by);
+  struct DelayStats {
+    int requests = 0;
+    int max_concurrent = 0;
+    std::chrono::steady_clock::time_point first, last;
+  };
+  DelayStats delay_stats();
+
  private:
   struct Connection;
   void accept_loop();
@@ -52,6 +64,12 @@ class FaultProxy {
   int status_ = 0;
   std::string message_;
   std::vector<std::shared_ptr<Connection>> connections_;
+  Matcher delay_matches_;
+  std::chrono::milliseconds delay_{0};
+  int delayed_now_ = 0;
+  DelayStats delay_stats_;
+  // Holds the request if the delay rule matches it.
+  void hold(std::string_view method, std::string_view target);
 };
 
 // A copy of `kubeconfig` whose clusters point at `server_url`, written to `out_path`.

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +19,7 @@
 namespace testsupport {
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
-                           const std::map<std::string, std::string>& extra_env)
+                           const std::map<std::string, std::string>& extra_env, const std::string& err_path)
     : log_path_(log_path) {
   if (argv.empty()) throw std::invalid_argument("ChildProcess: empty argv");
   pid_ = fork();
@@ -29,6 +30,13 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
       dup2(fd, 1);
       dup2(fd, 2);
       close(fd);
+    }
+    if (!err_path.empty()) {
+      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (err >= 0) {
+        dup2(err, 2);
+        close(err);
+      }
     }
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
@@ -113,6 +121,30 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds poll) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, const TempDir& dir, std::chrono::seconds timeout) {
+  static std::atomic<int> counter{0};
+  std::string base = dir.file("cmd-" + std::to_string(++counter) + "-" +
+                              std::filesystem::path(argv.at(0)).filename().string());
+  ChildProcess process(argv, base + ".out", {}, base + ".err");
+  int status = process.wait(timeout);
+  CommandResult r;
+  r.out = read_file(base + ".out");
+  r.err = read_file(base + ".err");
+  r.output = r.out + r.err;
+  r.exit_code = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (status < 0) r.err += "\n(killed after " + std::to_string(timeout.count()) + " s)\n";
+  return r;
+}
+
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -171,5 +203,7 @@ static std::string env_or_throw(const char* name) {
 std::string build_dir() { return env_or_throw("ARCA_BUILD_DIR"); }
 std::string source_dir() { return env_or_throw("ARCA_SOURCE_DIR"); }
 std::string fixtures_dir() { return env_or_throw("ARCA_FIXTURES"); }
+std::string arca_binary() { return build_dir() + "/src/cli/arca"; }
+std::string kubelite_binary() { return build_dir() + "/kubelite/kubelite"; }
 
 }  // namespace testsupport

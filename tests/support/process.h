@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,8 +15,9 @@ namespace testsupport {
 class ChildProcess {
  public:
   ChildProcess() = default;
+  // `err_path` non-empty: stderr goes there instead of into the log (a CLI whose two streams a test checks apart).
   ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
-               const std::map<std::string, std::string>& extra_env = {});
+               const std::map<std::string, std::string>& extra_env = {}, const std::string& err_path = "");
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;
@@ -51,6 +53,22 @@ class TempDir {
   std::string path_;
 };
 
+// Polls `done` every `poll` until it returns true or `timeout` passes; whether it did. The one way tests wait on a
+// condition: with a deadline, never a fixed sleep.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(50));
+
+// A command run to completion, e.g. the `arca` CLI or kubectl.
+struct CommandResult {
+  int exit_code = -1;  // -1: killed at its timeout; 128+N: killed by signal N
+  std::string out, err;
+  std::string output;  // out then err, for checks that do not care which stream said it
+};
+// Runs `argv` with stdout and stderr kept in files under `dir` (numbered, so a failing test's commands can be read
+// afterwards); killed (its whole process group) if it has not exited after `timeout`.
+CommandResult run_command(const std::vector<std::string>& argv, const TempDir& dir,
+                          std::chrono::seconds timeout = std::chrono::seconds(60));
+
 // A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot take port 0).
 int free_port();
 // Polls until a TCP connect to 127.0.0.1:port succeeds; false on timeout.
@@ -63,5 +81,7 @@ std::string read_file(const std::string& path);
 std::string build_dir();     // ARCA_BUILD_DIR
 std::string source_dir();    // ARCA_SOURCE_DIR
 std::string fixtures_dir();  // ARCA_FIXTURES
+std::string arca_binary();      // the built `arca` CLI/server
+std::string kubelite_binary();  // the built kubelite
 
 }  // namespace testsupport

@@ -6,10 +6,10 @@
 #include <fstream>
 
 #include "install/resources.h"
-#include "src/install/day2_test_env.h"
+#include "tests/support/cluster.h"
 
 using namespace std::chrono_literals;
-using day2test::Cluster;
+using testsupport::Cluster;
 
 TEST(Install, DryRunYamlIsAcceptedByKubectlServerSideDryRun) {
   Cluster c;  // CRDs installed: a server-side dry run cannot create them and then validate a BSL against them

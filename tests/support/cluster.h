@@ -1,6 +1,7 @@
 #pragma once
-// A cluster for the day-two integration tests: kubelite, the velero.io CRDs, a `local` BackupStorageLocation
-// and `arca server` — all real processes, driven through the real `arca` binary.
+// A cluster for the end-to-end tests that drive arca as a user does: kubelite, the velero.io CRDs, a default
+// BackupStorageLocation and any number of `arca server` processes, all real processes, driven through the real
+// `arca` binary and kubectl (run through run_command, with timeouts). The processes stop with the object.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -13,12 +14,7 @@
 #include "tests/support/kubelite_process.h"
 #include "tests/support/process.h"
 
-namespace day2test {
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+namespace testsupport {
 
 class Cluster {
  public:
@@ -42,30 +38,26 @@ class Cluster {
   std::string arca_ok(const std::vector<std::string>& args);
   CommandResult kubectl(const std::vector<std::string>& args);
 
-  // Starts one more `arca server` process (extra flags appended); returns its index.
-  size_t start_server(const std::vector<std::string>& extra_args = {});
-  testsupport::ChildProcess& server(size_t index) { return *servers_[index]; }
+  // Starts one more `arca server` process (extra flags appended); returns its index. `kubeconfig` "": kubelite's
+  // own; another one puts e.g. a FaultProxy between the server and kubelite.
+  size_t start_server(const std::vector<std::string>& extra_args = {}, const std::string& kubeconfig = "");
+  ChildProcess& server(size_t index) { return *servers_[index]; }
 
   // The objects of a velero.io kind in namespace velero, e.g. items("backups").
   std::vector<nlohmann::json> items(const std::string& resource);
   const std::string& store_root() const { return store_root_; }
   const std::string& kubeconfig() const { return kubelite_.kubeconfig; }
-  const testsupport::TempDir& dir() const { return dir_; }
+  const std::string& api_server_url() const { return kubelite_.server; }
+  const TempDir& dir() const { return dir_; }
 
  private:
   void install_crds();  // and namespace velero
   void create_default_location(const std::vector<std::string>& location_args);  // `backup-location create default`
 
-  testsupport::TempDir dir_;
-  testsupport::Kubelite kubelite_;
+  TempDir dir_;
+  Kubelite kubelite_;
   std::string store_root_;
-  std::vector<std::unique_ptr<testsupport::ChildProcess>> servers_;
-  int commands_ = 0;
+  std::vector<std::unique_ptr<ChildProcess>> servers_;
 };
 
-// Polls `done` every 200 ms until it is true or `timeout` passes; returns its last value.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout);
-
-std::string arca_binary();
-
-}  // namespace day2test
+}  // namespace testsupport

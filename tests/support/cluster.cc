@@ -1,4 +1,4 @@
-#include "src/install/day2_test_env.h"
+#include "tests/support/cluster.h"
 
 #include <sys/wait.h>
 
@@ -8,22 +8,11 @@
 
 #include "tests/support/object_servers.h"
 
-namespace day2test {
+namespace testsupport {
 
 using namespace std::chrono_literals;
 
-std::string arca_binary() { return testsupport::build_dir() + "/src/cli/arca"; }
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(200ms);
-  }
-}
-
-Cluster::Cluster(std::string store_root, const std::vector<std::string>& location_flags) : kubelite_(testsupport::start_kubelite(dir_)), store_root_(std::move(store_root)) {
+Cluster::Cluster(std::string store_root, const std::vector<std::string>& location_flags) : kubelite_(start_kubelite(dir_)), store_root_(std::move(store_root)) {
   if (store_root_.empty()) store_root_ = dir_.file("store");
   std::filesystem::create_directories(store_root_ + "/bucket");
   install_crds();
@@ -33,11 +22,11 @@ Cluster::Cluster(std::string store_root, const std::vector<std::string>& locatio
 }
 
 Cluster::Cluster(const S3& s3, const std::vector<std::string>& location_flags)
-    : kubelite_(testsupport::start_kubelite(dir_)), store_root_(dir_.file("store")) {
+    : kubelite_(start_kubelite(dir_)), store_root_(dir_.file("store")) {
   install_crds();
   auto secret = kubectl({"-n", "velero", "create", "secret", "generic", "cloud-credentials",
-                         std::string("--from-literal=cloud=[default]\naws_access_key_id=") + testsupport::S3rver::kAccessKey +
-                             "\naws_secret_access_key=" + testsupport::S3rver::kSecretKey + "\n"});
+                         std::string("--from-literal=cloud=[default]\naws_access_key_id=") + S3rver::kAccessKey +
+                             "\naws_secret_access_key=" + S3rver::kSecretKey + "\n"});
   if (secret.exit_code != 0) throw std::runtime_error("kubectl create secret: " + secret.output);
   std::vector<std::string> location = {"--provider", "aws", "--bucket", s3.bucket, "--prefix", s3.prefix,
                                        "--credential", "cloud-credentials=cloud", "--config",
@@ -59,25 +48,16 @@ void Cluster::create_default_location(const std::vector<std::string>& location_a
   arca_ok(create);
 }
 
-Cluster::Cluster(Bare) : kubelite_(testsupport::start_kubelite(dir_)), store_root_(dir_.file("store")) {}
+Cluster::Cluster(Bare) : kubelite_(start_kubelite(dir_)), store_root_(dir_.file("store")) {}
 
 Cluster::~Cluster() {
   for (auto& s : servers_) s->stop();
 }
 
-static CommandResult run(const std::vector<std::string>& argv, const std::string& log, std::chrono::seconds timeout) {
-  testsupport::ChildProcess p(argv, log);
-  int status = p.wait(timeout);
-  CommandResult r;
-  r.output = testsupport::read_file(log);
-  r.exit_code = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
 CommandResult Cluster::arca(const std::vector<std::string>& args, std::chrono::seconds timeout) {
   std::vector<std::string> argv = {arca_binary(), "--kubeconfig", kubelite_.kubeconfig};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, dir_.file("arca-" + std::to_string(++commands_) + ".log"), timeout);
+  return run_command(argv, dir_, timeout);
 }
 
 std::string Cluster::arca_ok(const std::vector<std::string>& args) {
@@ -93,13 +73,14 @@ std::string Cluster::arca_ok(const std::vector<std::string>& args) {
 CommandResult Cluster::kubectl(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite_.kubeconfig};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, dir_.file("kubectl-" + std::to_string(++commands_) + ".log"), std::chrono::seconds(60));
+  return run_command(argv, dir_);
 }
 
-size_t Cluster::start_server(const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv = {arca_binary(), "--kubeconfig", kubelite_.kubeconfig, "server"};
+size_t Cluster::start_server(const std::vector<std::string>& extra_args, const std::string& kubeconfig) {
+  std::vector<std::string> argv = {arca_binary(), "--kubeconfig", kubeconfig.empty() ? kubelite_.kubeconfig : kubeconfig,
+                                   "server"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  servers_.push_back(std::make_unique<testsupport::ChildProcess>(
+  servers_.push_back(std::make_unique<ChildProcess>(
       argv, dir_.file("server-" + std::to_string(servers_.size()) + ".log")));
   return servers_.size() - 1;
 }
@@ -107,9 +88,8 @@ size_t Cluster::start_server(const std::vector<std::string>& extra_args) {
 std::vector<nlohmann::json> Cluster::items(const std::string& resource) {
   auto r = kubectl({"-n", "velero", "get", resource + ".velero.io", "-o", "json"});
   if (r.exit_code != 0) throw std::runtime_error("kubectl get " + resource + ": " + r.output);
-  // The log holds stderr too (kubectl warnings come before the JSON).
-  auto list = nlohmann::json::parse(r.output.substr(std::min(r.output.find('{'), r.output.size())));
+  auto list = nlohmann::json::parse(r.out);
   return list["items"].get<std::vector<nlohmann::json>>();
 }
 
-}  // namespace day2test
+}  // namespace testsupport
