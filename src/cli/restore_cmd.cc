@@ -351,9 +351,12 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
     }
     if (r.status.warnings > 0 || r.status.errors > 0) {
       json results;
+      // As Velero's restore describer: a failure to fetch the results is printed, not dropped, so counts without
+      // details say why.
       try {
         results = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResults, r.metadata.name, kDescribeDownloadTimeout));
-      } catch (const std::exception&) {
+      } catch (const std::exception& e) {
+        out << "\n<error getting restore results: " << e.what() << ">\n";
       }
       out << "\nWarnings:  " << r.status.warnings << "\n";
       if (results.contains("warnings")) describe_result(results["warnings"], out);
@@ -393,8 +396,8 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
           out << "  " << kind << ":\n";
           for (const auto& entry : entries) out << "    - " << entry.get<std::string>() << "\n";
         }
-      } catch (const std::exception&) {
-        out << "  <restore resource list not found>\n";
+      } catch (const std::exception& e) {
+        out << "  <error getting restore resource list: " << e.what() << ">\n";
       }
     }
   }

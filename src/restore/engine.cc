@@ -530,12 +530,13 @@ class Run {
     actions_.spec = &spec_;
     actions_.storage_class_mapping = plugin_config("velero.io/change-storage-class");
     actions_.image_name_rules = plugin_config("velero.io/change-image-name");
-    actions_.storage_class_exists = [this](const std::string& name) {
+    actions_.storage_class_error = [this](const std::string& name) -> std::string {
       try {
         client_.get(discovery_.lookup("storage.k8s.io", "v1", "storageclasses"), "", name);
-        return true;
-      } catch (const kube::KubeError&) {
-        return false;
+        return "";
+      } catch (const kube::KubeError& e) {
+        if (kube::is_not_found(e)) return "storageclasses.storage.k8s.io \"" + name + "\" not found";
+        return e.what();  // a 500 or a timeout is not "does not exist"
       }
     };
     actions_.service_accounts = [this](const std::string& ns) { return service_accounts(ns); };

@@ -149,9 +149,10 @@ std::string change_storage_class(json& item, const json::json_pointer& path, con
   std::string current = string_at(item, path);
   auto mapped = context.storage_class_mapping.find(current);
   if (current.empty() || mapped == context.storage_class_mapping.end()) return {};
-  if (context.storage_class_exists && !context.storage_class_exists(mapped->second))
-    return "error getting storage class " + mapped->second + " from API: storageclasses.storage.k8s.io \"" +
-           mapped->second + "\" not found";
+  if (context.storage_class_error) {
+    std::string error = context.storage_class_error(mapped->second);
+    if (!error.empty()) return "error getting storage class " + mapped->second + " from API: " + error;
+  }
   item[path] = mapped->second;
   return {};
 }

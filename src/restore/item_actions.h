@@ -43,7 +43,9 @@ struct ActionContext {
   const api::RestoreSpec* spec = nullptr;
   std::map<std::string, std::string> storage_class_mapping;  // change-storage-class plugin ConfigMap data
   std::map<std::string, std::string> image_name_rules;       // change-image-name plugin ConfigMap data
-  std::function<bool(const std::string& storage_class)> storage_class_exists;
+  // "" when the StorageClass exists, else why not: the API's answer ("... not found", or a 500, a timeout), which
+  // the change-storage-class action reports rather than turning every failure into "not found".
+  std::function<std::string(const std::string& storage_class)> storage_class_error;
   // Names of the ServiceAccounts in a namespace of the cluster (secret action).
   std::function<std::vector<std::string>(const std::string& ns)> service_accounts;
 };

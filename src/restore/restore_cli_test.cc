@@ -82,30 +82,53 @@ TEST_F(RestoreCliTest, CreateWaitGetDescribeDelete) {
   backup_and_delete("cli-b1", "cli-app");
   auto created = arca({"restore", "create", "cli-r1", "--from-backup", "cli-b1", "--namespace-mappings", "cli-app:cli-copy",
                        "--wait"});
-  ASSERT_EQ(created.status, 0) << created.output << "\n" << server_->log();
+  ASSERT_EQ(created.exit_code, 0) << created.output << "\n" << server_->log();
   EXPECT_THAT(created.output, HasSubstr("Restore request \"cli-r1\" submitted successfully."));
   EXPECT_THAT(created.output, HasSubstr("Restore completed with status: Completed."));
   EXPECT_EQ(cluster_->client->get(cluster_->resource("configmaps"), "cli-copy", "beta")["data"]["k"], "beta");
 
   auto get = arca({"restore", "get"});
-  EXPECT_EQ(get.status, 0);
+  EXPECT_EQ(get.exit_code, 0);
   EXPECT_THAT(get.output, HasSubstr("NAME"));
   EXPECT_THAT(get.output, ::testing::ContainsRegex("cli-r1 +cli-b1 +Completed"));
 
   auto describe = arca({"restore", "describe", "cli-r1"});
-  EXPECT_EQ(describe.status, 0) << describe.output;
+  EXPECT_EQ(describe.exit_code, 0) << describe.output;
   EXPECT_THAT(describe.output, HasSubstr("Phase:                       Completed"));
   EXPECT_THAT(describe.output, HasSubstr("Namespace mappings:  cli-app=cli-copy"));
   EXPECT_THAT(describe.output, HasSubstr("Backup:  cli-b1"));
 
   // The log comes through a DownloadRequest that the server resolves via the restore's backup location.
   auto logs = arca({"restore", "logs", "cli-r1"});
-  EXPECT_EQ(logs.status, 0) << logs.output;
+  EXPECT_EQ(logs.exit_code, 0) << logs.output;
   EXPECT_THAT(logs.output, HasSubstr("restore completed"));
   EXPECT_THAT(logs.output, HasSubstr("created namespace cli-copy"));
 
+  // --details adds the restore's resource list, downloaded from the store.
+  auto details = arca({"restore", "describe", "cli-r1", "--details"});
+  EXPECT_EQ(details.exit_code, 0) << details.output;
+  EXPECT_THAT(details.output, ::testing::ContainsRegex("Resource List:\n(  .*\n)*  v1/ConfigMap:\n(    - .*\n)*    - cli-copy/alpha"));
+  EXPECT_THAT(details.output, HasSubstr("cli-copy/beta"));
+
+  // Restoring over the objects that now exist warns; describe then shows the warnings from the stored results.
+  auto again = arca({"restore", "create", "cli-r1b", "--from-backup", "cli-b1", "--namespace-mappings",
+                     "cli-app:cli-copy", "--wait"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  auto warned = arca({"restore", "describe", "cli-r1b"});
+  EXPECT_THAT(warned.output, ::testing::ContainsRegex("Warnings:  [1-9]"));
+  EXPECT_THAT(warned.output, HasSubstr("cli-copy"));
+  // When the store cannot give the results or the list, describe says so and why, rather than printing the counts
+  // alone or calling every failure "not found".
+  std::string restores = dir_->file("store/bucket/restores/");
+  ASSERT_TRUE(std::filesystem::remove(restores + "cli-r1b/restore-cli-r1b-results.gz"));
+  ASSERT_TRUE(std::filesystem::remove(restores + "cli-r1/restore-cli-r1-resource-list.json.gz"));
+  auto no_results = arca({"restore", "describe", "cli-r1b"});
+  EXPECT_THAT(no_results.output, HasSubstr("<error getting restore results: "));
+  auto no_list = arca({"restore", "describe", "cli-r1", "--details"});
+  EXPECT_THAT(no_list.output, HasSubstr("Resource List:\n  <error getting restore resource list: "));
+
   auto deleted = arca({"restore", "delete", "cli-r1", "--confirm"});
-  EXPECT_EQ(deleted.status, 0) << deleted.output;
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
   EXPECT_THAT(deleted.output, HasSubstr("Request to delete restore \"cli-r1\" submitted successfully."));
 }
 
@@ -115,7 +138,7 @@ TEST_F(RestoreCliTest, DryRunShowsWhatWouldHappenAndChangesNothing) {
   cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "alpha"}}}, {"data", {{"k", "edited"}}}},
                    "cli-dry");
   auto dry = arca({"restore", "create", "cli-r2", "--from-backup", "cli-b2", "--dry-run"});
-  ASSERT_EQ(dry.status, 0) << dry.output << "\n" << server_->log();
+  ASSERT_EQ(dry.exit_code, 0) << dry.output << "\n" << server_->log();
   EXPECT_THAT(dry.output, HasSubstr("differs: configmaps/cli-dry/alpha\n--- in cluster\n+++ from backup\n"));
   EXPECT_THAT(dry.output, HasSubstr("-    \"k\": \"edited\"\n+    \"k\": \"alpha\"\n"));
   EXPECT_THAT(dry.output, HasSubstr("would create: configmaps/cli-dry/beta\n"));
@@ -126,34 +149,34 @@ TEST_F(RestoreCliTest, DryRunShowsWhatWouldHappenAndChangesNothing) {
 
 TEST_F(RestoreCliTest, BadInputIsOneLine) {
   auto neither = arca({"restore", "create", "x"});
-  EXPECT_NE(neither.status, 0);
+  EXPECT_NE(neither.exit_code, 0);
   EXPECT_THAT(neither.output, HasSubstr("either a backup or schedule must be specified, but not both"));
   auto missing = arca({"restore", "create", "x", "--from-backup", "no-such-backup"});
-  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.exit_code, 0);
   EXPECT_THAT(missing.output, HasSubstr("backups.velero.io \"no-such-backup\" not found"));
   auto policy = arca({"restore", "create", "x", "--from-backup", "b", "--existing-resource-policy", "recreate"});
-  EXPECT_NE(policy.status, 0);
+  EXPECT_NE(policy.exit_code, 0);
   EXPECT_THAT(policy.output, HasSubstr("--existing-resource-policy"));
   auto printed = arca({"restore", "create", "x", "--from-backup", "b", "--include-namespaces", "a,b", "-o", "json"});
-  EXPECT_EQ(printed.status, 0) << printed.output;
+  EXPECT_EQ(printed.exit_code, 0) << printed.output;
   EXPECT_THAT(printed.output, HasSubstr("\"includedNamespaces\""));
   EXPECT_THROW(cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "x"), kube::KubeError);
 }
 
 TEST_F(RestoreCliTest, GetSelectsByLabelAndShowsLabels) {
   backup_and_delete("cli-b3", "cli-lab");
-  ASSERT_EQ(arca({"restore", "create", "lab-1", "--from-backup", "cli-b3", "--labels", "team=blue,tier=db,app.kubernetes.io/part-of=shop", "--wait"}).status, 0);
-  ASSERT_EQ(arca({"restore", "create", "lab-2", "--from-backup", "cli-b3", "--labels", "team=red", "--wait"}).status, 0);
+  ASSERT_EQ(arca({"restore", "create", "lab-1", "--from-backup", "cli-b3", "--labels", "team=blue,tier=db,app.kubernetes.io/part-of=shop", "--wait"}).exit_code, 0);
+  ASSERT_EQ(arca({"restore", "create", "lab-2", "--from-backup", "cli-b3", "--labels", "team=red", "--wait"}).exit_code, 0);
 
   auto blue = arca({"restore", "get", "--selector", "team=blue"});
-  ASSERT_EQ(blue.status, 0) << blue.output;
+  ASSERT_EQ(blue.exit_code, 0) << blue.output;
   EXPECT_THAT(blue.output, HasSubstr("lab-1"));
   EXPECT_THAT(blue.output, ::testing::Not(HasSubstr("lab-2")));
 
   // Every -L counts; a column is headed by the key's last path segment.
   auto labelled = arca({"restore", "get", "lab-1", "lab-2", "-L", "team,app.kubernetes.io/part-of", "-L", "tier",
                         "--show-labels"});
-  ASSERT_EQ(labelled.status, 0) << labelled.output;
+  ASSERT_EQ(labelled.exit_code, 0) << labelled.output;
   EXPECT_THAT(labelled.output, ::testing::ContainsRegex("SELECTOR +TEAM +PART-OF +TIER +LABELS\n"));
   EXPECT_THAT(labelled.output,
               ::testing::ContainsRegex("lab-1 .*<none> +blue +shop +db +app.kubernetes.io/part-of=shop,team=blue,tier=db\n"));
@@ -163,7 +186,7 @@ TEST_F(RestoreCliTest, GetSelectsByLabelAndShowsLabels) {
   // `create -o table` prints the row it would submit, with the same columns, and creates nothing.
   auto printed = arca({"restore", "create", "lab-3", "--from-backup", "cli-b3", "--labels", "team=green", "-o", "table",
                        "-L", "team", "--show-labels"});
-  ASSERT_EQ(printed.status, 0) << printed.output;
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
   EXPECT_THAT(printed.output, ::testing::ContainsRegex("NAME +BACKUP +STATUS .* SELECTOR +TEAM +LABELS\n"));
   EXPECT_THAT(printed.output, ::testing::ContainsRegex("lab-3 +cli-b3 +New .* green +team=green\n"));
   EXPECT_THROW(cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "lab-3"), kube::KubeError);
@@ -176,19 +199,19 @@ TEST_F(RestoreCliTest, AllowPartiallyFailedPicksTheNewestUsableBackupOfTheSchedu
   backup_and_delete("nightly-3", "cli-failed", "Failed", schedule, "2026-01-03T00:00:00Z");
 
   auto plain = arca({"restore", "create", "pf", "--from-schedule", "nightly", "-o", "json"});
-  ASSERT_EQ(plain.status, 0) << plain.output;
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
   json plain_spec = json::parse(plain.output)["spec"];
   EXPECT_EQ(plain_spec.value("scheduleName", ""), "nightly");  // the server picks the newest Completed one
   EXPECT_EQ(plain_spec.value("backupName", ""), "");
 
   auto chosen = arca({"restore", "create", "pf", "--from-schedule", "nightly", "--allow-partially-failed", "-o", "json"});
-  ASSERT_EQ(chosen.status, 0) << chosen.output;
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.output;
   json chosen_spec = json::parse(chosen.output)["spec"];
   EXPECT_EQ(chosen_spec.value("backupName", ""), "nightly-2");  // newer than nightly-1; nightly-3 Failed
   EXPECT_EQ(chosen_spec.value("scheduleName", ""), "");
 
   auto created = arca({"restore", "create", "pf", "--from-schedule", "nightly", "--allow-partially-failed", "--wait"});
-  ASSERT_EQ(created.status, 0) << created.output << "\n" << server_->log();
+  ASSERT_EQ(created.exit_code, 0) << created.output << "\n" << server_->log();
   EXPECT_THAT(created.output, HasSubstr("Restore completed with status: Completed."));
   json restore = cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "pf");
   EXPECT_EQ(restore["spec"].value("backupName", ""), "nightly-2");  // (the server notes the backup's schedule)
@@ -196,7 +219,7 @@ TEST_F(RestoreCliTest, AllowPartiallyFailedPicksTheNewestUsableBackupOfTheSchedu
   EXPECT_THROW(cluster_->client->get(cluster_->resource("namespaces"), "", "cli-old"), kube::KubeError);
 
   auto none = arca({"restore", "create", "x", "--from-schedule", "weekly", "--allow-partially-failed"});
-  EXPECT_NE(none.status, 0);
+  EXPECT_NE(none.exit_code, 0);
   EXPECT_THAT(none.output, HasSubstr("No backups found for the schedule weekly"));
 }
 

@@ -169,14 +169,26 @@ TEST(ItemActions, ChangeStorageClassNeedsTheNewClass) {
   ActionContext context;
   context.spec = &spec;
   context.storage_class_mapping = {{"old", "new"}, {"gone", "missing"}};
-  context.storage_class_exists = [](const std::string& name) { return name == "new"; };
+  context.storage_class_error = [](const std::string& name) -> std::string {
+    if (name == "new") return "";
+    if (name == "missing") return "storageclasses.storage.k8s.io \"missing\" not found";
+    return "the server is currently unable to handle the request (get storageclasses.storage.k8s.io " + name + ")";
+  };
   json pvc = json::parse(R"({"metadata":{"name":"c","annotations":{"pv.kubernetes.io/bind-completed":"yes","keep":"1"}},
     "spec":{"storageClassName":"old"}})");
   EXPECT_TRUE(run_item_actions("persistentvolumeclaims", pvc, "ns", context).error.empty());
   EXPECT_EQ(pvc["spec"]["storageClassName"], "new");
   EXPECT_EQ(pvc["metadata"]["annotations"], json::parse(R"({"keep":"1"})"));
   json sts = json::parse(R"({"metadata":{"name":"s"},"spec":{"volumeClaimTemplates":[{"spec":{"storageClassName":"gone"}}]}})");
-  EXPECT_THAT(run_item_actions("statefulsets.apps", sts, "ns", context).error, ::testing::HasSubstr("missing"));
+  EXPECT_EQ(run_item_actions("statefulsets.apps", sts, "ns", context).error,
+            "error getting storage class missing from API: storageclasses.storage.k8s.io \"missing\" not found");
+  // An API failure other than NotFound is reported as what it was, not as "not found".
+  context.storage_class_mapping = {{"old", "flaky"}};
+  json claim = json::parse(R"({"metadata":{"name":"c"},"spec":{"storageClassName":"old"}})");
+  auto error = run_item_actions("persistentvolumeclaims", claim, "ns", context).error;
+  EXPECT_THAT(error, ::testing::HasSubstr("unable to handle the request"));
+  EXPECT_THAT(error, ::testing::Not(::testing::HasSubstr("not found")));
+  EXPECT_EQ(claim["spec"]["storageClassName"], "old");
 }
 
 TEST(ItemActions, LiveObjectsCompareAfterNormalisation) {
