@@ -1,5 +1,8 @@
 // The bucket layout against the local driver (with fault injection) and against s3rver and azurite.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -104,18 +107,92 @@ TEST_F(LocalLocation, UploadOrderPutsMetadataLastAndEveryFileIsThere) {
   EXPECT_EQ(store::get_string(*inner, backup_key(layout, "b1", BackupFile::Tarball)), "tarball bytes");
 }
 
-TEST_F(LocalLocation, ResourceListIsStreamedWhateverItsSize) {
-  // ~7 MB of JSON handed over 1 KiB at a time: gzip'd on the fly, read back byte for byte.
-  std::string json = "{\"v1/ConfigMap\":[";
-  for (int i = 0; i < 300000; ++i) json += (i ? ",\"ns-" : "\"ns-") + std::to_string(i % 1000) + "/cm-" + std::to_string(i) + "\"";
-  json += "]}";
-  BackupUpload u = upload_of("big");
-  u.resource_list = [source = reader_of(std::make_shared<std::string>(json))](char* buffer, size_t capacity) {
-    return source(buffer, std::min<size_t>(capacity, 1024));
+// The JSON of a resource list with `items` entries, produced a piece at a time and never held whole.
+store::Reader generated_resource_list(size_t items) {
+  struct State {
+    size_t next = 0;
+    bool closed = false;
+    std::string pending = "{\"v1/ConfigMap\":[";
+    size_t offset = 0;
   };
-  put_backup(*inner, layout, u);
-  EXPECT_EQ(read_backup_gzip_file(*inner, layout, "big", BackupFile::ResourceList), json + "\n");
-  EXPECT_LT(store::get_string(*inner, backup_key(layout, "big", BackupFile::ResourceList)).size(), json.size() / 4);
+  auto state = std::make_shared<State>();
+  return [state, items](char* buffer, size_t capacity) {
+    size_t written = 0;
+    while (written < capacity) {
+      if (state->offset == state->pending.size()) {
+        state->pending.clear();
+        state->offset = 0;
+        while (state->pending.size() < 4096 && state->next < items) {
+          size_t i = state->next++;
+          state->pending += (i ? ",\"ns-" : "\"ns-") + std::to_string(i % 1000) + "/cm-" + std::to_string(i) + "\"";
+        }
+        if (state->pending.empty()) {
+          if (state->closed) break;
+          state->pending = "]}";
+          state->closed = true;
+        }
+      }
+      size_t n = std::min(capacity - written, state->pending.size() - state->offset);
+      std::copy_n(state->pending.data() + state->offset, n, buffer + written);
+      state->offset += n;
+      written += n;
+    }
+    return written;
+  };
+}
+
+long resident_kib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+TEST_F(LocalLocation, ResourceListIsStreamedWhateverItsSize) {
+  // ~47 MB of JSON (2.4 million entries) generated on the fly: the upload gzips it as it comes, so the uploading
+  // process's peak RSS grows by a small fraction of it. The upload runs in a child process, whose peak RSS
+  // (wait4) starts from this process's current resident set rather than from whatever peak earlier tests left.
+  constexpr size_t kItems = 2'400'000;
+  size_t json_size = 0;
+  {
+    auto source = generated_resource_list(kItems);
+    char buffer[65536];
+    while (size_t n = source(buffer, sizeof buffer)) json_size += n;
+  }
+  ASSERT_GT(json_size, 45u << 20);
+  long baseline = resident_kib();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    BackupUpload u = upload_of("big");
+    u.resource_list = generated_resource_list(kItems);
+    try {
+      put_backup(*inner, layout, u);
+    } catch (...) {
+      _exit(2);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  rusage usage{};
+  ASSERT_EQ(wait4(child, &status, 0, &usage), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  long growth_mib = (usage.ru_maxrss - baseline) / 1024;
+  EXPECT_LT(growth_mib, 16) << "a " << (json_size >> 20) << " MiB resource list raised the peak RSS by " << growth_mib
+                            << " MiB: it was not streamed";
+
+  // Read back byte for byte, and compressed well below the JSON's size.
+  std::string expected;
+  expected.reserve(json_size + 1);
+  {
+    auto source = generated_resource_list(kItems);
+    char buffer[65536];
+    while (size_t n = source(buffer, sizeof buffer)) expected.append(buffer, n);
+  }
+  auto stored = read_backup_gzip_file(*inner, layout, "big", BackupFile::ResourceList);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(*stored == expected + "\n") << "the stored list differs from the generated one";
+  EXPECT_LT(store::get_string(*inner, backup_key(layout, "big", BackupFile::ResourceList)).size(), json_size / 4);
 }
 
 TEST_F(LocalLocation, ListingCountsOnlyBackupsWithMetadata) {
