@@ -431,7 +431,8 @@ void fail_interrupted_backups(ServerContext& ctx) {
     try {
       auto b = item.parse().get<api::Backup>();
       if (is_in_flight(b.status.phase)) interrupted.push_back(std::move(b));
-    } catch (const api::DecodeError&) {
+    } catch (const api::DecodeError& e) {
+      spdlog::warn("backup={} cannot be read, so it is not checked for an interrupted run: {}", item.name, e.what());
     }
   });
   if (interrupted.empty()) return;

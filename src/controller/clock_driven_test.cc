@@ -2,6 +2,7 @@
 // is advanced, never slept through. What is checked is the cluster: which Backups and DeleteBackupRequests exist.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "api/crds.h"

@@ -53,7 +53,9 @@ class RestoreRun {
       client.list(ctx_.backups, ns, selector, [&](const kube::ListItem& item) {
         try {
           backups.push_back(item.parse().get<api::Backup>());
-        } catch (const api::DecodeError&) {
+        } catch (const api::DecodeError& e) {
+          spdlog::warn("backup={} cannot be read, so the schedule's restore does not consider it: {}", item.name,
+                       e.what());
         }
       });
       if (backups.empty()) return {"No backups found for schedule"};

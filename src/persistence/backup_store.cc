@@ -1,5 +1,7 @@
 #include "persistence/backup_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -106,8 +108,9 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
                      "backup already exists in object storage (" + store.describe() + "/" + metadata_key + ")");
   try {
     put_bytes(store, backup_key(layout, b, BackupFile::Logs), gzip_bytes(upload.log_text));
-  } catch (const StoreError&) {
+  } catch (const StoreError& e) {
     // Velero only logs this failure: a backup without its log is still a backup.
+    spdlog::warn("backup={} its log could not be uploaded (the backup is kept without it): {}", b, e.what());
   }
   std::vector<std::string> uploaded;
   try {

@@ -4,7 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
+#include <sstream>
 #include <fstream>
 
 #include "archive/tarball_reader.h"
@@ -219,6 +223,20 @@ TEST_F(LocalLocation, FailedUploadRemovesItsFilesAndTouchesNothingElse) {
   }
   EXPECT_EQ(list_backups(*inner, layout), std::vector<std::string>{"kept"});
   EXPECT_EQ(store::get_string(*inner, backup_key(layout, "kept", BackupFile::Tarball)), "tarball bytes");
+}
+
+// As in Velero a backup whose log could not be uploaded is still stored, and the failure is logged, not dropped.
+TEST_F(LocalLocation, FailedLogUploadKeepsTheBackupAndIsLogged) {
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured)));
+  store::FaultStore faulty(*inner);
+  faulty.add_fault({"put", "b1-logs.gz", 0, ErrorKind::Unreachable, -1});
+  put_backup(faulty, layout, upload_of("b1"));
+  spdlog::set_default_logger(previous);
+  EXPECT_TRUE(backup_exists(*inner, layout, "b1"));
+  EXPECT_NE(captured.str().find("backup=b1 its log could not be uploaded"), std::string::npos) << captured.str();
 }
 
 TEST_F(LocalLocation, ExistingBackupIsNeverOverwritten) {

@@ -1,5 +1,5 @@
 #pragma once
-// Standard base64 (RFC 4648 §4, the alphabet Kubernetes uses for Secret data and kubeconfig *-data fields).
+// Standard base64 (RFC 4648 section 4, the alphabet Kubernetes uses for Secret data and kubeconfig *-data fields).
 #include <optional>
 #include <string>
 #include <string_view>

@@ -5,6 +5,7 @@
 // - --client-qps/--client-burst default to 10000/1000, so the rate is not capped at Velero's 100 requests/s.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "tests/support/cluster.h"

@@ -56,7 +56,7 @@ class TempDir {
 // Polls `done` every `poll` until it returns true or `timeout` passes; whether it did. The one way tests wait on a
 // condition: with a deadline, never a fixed sleep.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds poll = std::chrono::milliseconds(50));
+                std::chrono::milliseconds poll = std::chrono::milliseconds(100));
 
 // A command run to completion, e.g. the `arca` CLI or kubectl.
 struct CommandResult {
