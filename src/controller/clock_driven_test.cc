@@ -45,11 +45,9 @@ class ClockDriven : public ::testing::Test {
   }
 
   static void set_status(const std::string& resource, const std::string& name, const json& status) {
-    auto r = cluster_->resource(resource + ".velero.io");
-    std::string patch = json{{"status", status}}.dump();
-    cluster_->client->patch(r, "velero", name, kube::PatchType::Merge, patch, {},
-                            r.subresource("status") != nullptr ? "status" : "");
+    cluster_->set_status(resource + ".velero.io", "velero", name, status);
   }
+
   static kube::ObjectPtr current(const std::string& resource, const std::string& name) {
     return std::make_shared<const json>(cluster_->client->get(cluster_->resource(resource + ".velero.io"), "velero", name));
   }

@@ -58,12 +58,7 @@ class RestoreControllerTest : public ::testing::Test {
   }
 
   static void set_status(const std::string& resource, const std::string& name, const json& status) {
-    auto r = cluster_->resource(resource + ".velero.io");
-    std::string patch = json{{"status", status}}.dump();
-    if (r.subresource("status") != nullptr)
-      cluster_->client->patch(r, "velero", name, kube::PatchType::Merge, patch, {}, "status");
-    else
-      cluster_->client->patch(r, "velero", name, kube::PatchType::Merge, patch);
+    cluster_->set_status(resource + ".velero.io", "velero", name, status);
   }
 
   // A Backup object with `phase` and its files in the store (the tarball as given).

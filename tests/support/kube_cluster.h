@@ -36,6 +36,13 @@ struct KubeCluster {
     client = std::make_unique<arca::kube::DynamicClient>(*transport);
   }
   arca::kube::ApiResource resource(const std::string& input) { return discovery->resolve(input); }
+  // Merges `status` into an object's status, through the status subresource when the resource has one (as a
+  // controller writes it).
+  void set_status(const std::string& resource, const std::string& ns, const std::string& name, const json& status) {
+    auto r = this->resource(resource);
+    client->patch(r, ns, name, arca::kube::PatchType::Merge, json{{"status", status}}.dump(), {},
+                  r.subresource("status") != nullptr ? "status" : "");
+  }
   // Refreshes discovery until it serves group/version/resource (a CRD just created); throws after 10 s.
   void wait_until_served(const std::string& group, const std::string& version, const std::string& resource) {
     if (!eventually([&] {
