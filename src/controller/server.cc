@@ -40,6 +40,8 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   auto config = kube::load_config(options.kube);
   config.qps = options.client_qps;
   config.burst = options.client_burst;
+  // The effective ceiling, so an operator (and a test of the defaults) sees what --client-qps/--client-burst gave.
+  spdlog::info("API client rate limit: {} requests/s, burst {}", config.qps, config.burst);
   kube::Transport transport(config);
   kube::Discovery discovery(transport);
   ServerContext ctx = make_context(transport, discovery, clock, options.settings);

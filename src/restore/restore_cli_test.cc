@@ -110,7 +110,10 @@ TEST_F(RestoreCliTest, CreateWaitGetDescribeDelete) {
   EXPECT_THAT(details.output, ::testing::ContainsRegex("Resource List:\n(  .*\n)*  v1/ConfigMap:\n(    - .*\n)*    - cli-copy/alpha"));
   EXPECT_THAT(details.output, HasSubstr("cli-copy/beta"));
 
-  // Restoring over the objects that now exist warns; describe then shows the warnings from the stored results.
+  // Restoring over an object that now exists and differs warns; describe then shows the warnings from the stored
+  // results.
+  cluster_->client->patch(cluster_->resource("configmaps"), "cli-copy", "alpha", kube::PatchType::Merge,
+                          R"({"data":{"k":"edited"}})");
   auto again = arca({"restore", "create", "cli-r1b", "--from-backup", "cli-b1", "--namespace-mappings",
                      "cli-app:cli-copy", "--wait"});
   ASSERT_EQ(again.exit_code, 0) << again.output;

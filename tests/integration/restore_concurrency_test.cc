@@ -5,6 +5,7 @@
 // - --client-qps/--client-burst default to 10000/1000, so the rate is not capped at Velero's 100 requests/s.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -70,12 +71,17 @@ TEST(RestoreConcurrency, OneRestoreAtATimeAtMost16InFlightParallelInATierNoVeler
   auto start_2 = arca::parse_rfc3339(second["startTimestamp"].get<std::string>());
   auto end_2 = arca::parse_rfc3339(second["completionTimestamp"].get<std::string>());
   EXPECT_TRUE(start_2 >= end_1 || start_1 >= end_2) << first.dump() << "\n" << second.dump();
-  // 800 creates at 16 in flight and 40 ms each take about 2 s; at Velero's 100/100 they would take over 7 s.
+  // No Velero rate cap: the server started without --client-qps/--client-burst runs its API client at 10000/1000,
+  // not Velero's 100/100. That the limiter enforces what it is given is tested by
+  // HttpClientTest.RateLimiterSpacesRequestsLikeClientGo; timing this run against 100/s would depend on the load.
+  EXPECT_NE(c.server(0).log().find("API client rate limit: 10000 requests/s, burst 1000"), std::string::npos)
+      << c.server(0).log();
+  auto held = stats.held_at_arrival;
+  std::nth_element(held.begin(), held.begin() + held.size() / 2, held.end());
+  int median = held[held.size() / 2];
   double seconds = std::chrono::duration<double>(stats.last - stats.first).count();
-  double rate = stats.requests / std::max(seconds, 1e-3);
-  EXPECT_GT(rate, 150.0) << stats.requests << " creates in " << seconds << " s";
-  std::printf("restore concurrency: %d creates in %.2f s (%.0f/s), at most %d in flight\n", stats.requests, seconds,
-              rate, stats.max_concurrent);
+  std::printf("restore concurrency: %d creates in %.2f s (%.0f/s), at most %d and a median of %d in flight\n",
+              stats.requests, seconds, stats.requests / std::max(seconds, 1e-3), stats.max_concurrent, median);
 }
 
 }  // namespace

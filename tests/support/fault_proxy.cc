@@ -146,6 +146,7 @@ void FaultProxy::hold(std::string_view method, std::string_view target) {
     by = delay_;
     ++delayed_now_;
     delay_stats_.max_concurrent = std::max(delay_stats_.max_concurrent, delayed_now_);
+    delay_stats_.held_at_arrival.push_back(delayed_now_);
   }
   std::this_thread::sleep_for(by);
   std::lock_guard lock(mutex_);

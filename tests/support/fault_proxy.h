@@ -41,6 +41,9 @@ class FaultProxy {
   struct DelayStats {
     int requests = 0;
     int max_concurrent = 0;
+    // For each held request, how many were held at its arrival (itself included): a client limited by a rate
+    // rather than by its concurrency keeps this low once its burst is spent.
+    std::vector<int> held_at_arrival;
     std::chrono::steady_clock::time_point first, last;
   };
   DelayStats delay_stats();
