@@ -1,0 +1,218 @@
+#include "repo/backend.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "repo/crypto.h"
+#include "repo/repo_impl.h"
+#include "store/object_store.h"
+
+namespace arca::repo {
+namespace {
+
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class LocalBackend final : public Backend {
+ public:
+  explicit LocalBackend(std::string root) : root_(std::move(root)) {}
+
+  void save(const std::string& name, std::string_view data) override {
+    std::string path = root_ + "/" + name;
+    std::string dir = path.substr(0, path.rfind('/'));
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    uint64_t rnd;
+    random_bytes(&rnd, sizeof rnd);
+    std::string tmp = path + ".tmp-" + std::to_string(rnd);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error(sys_error("cannot create", tmp));
+    FdCloser closer(fd);
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        std::string msg = sys_error("cannot write", tmp);
+        ::unlink(tmp.c_str());
+        throw std::runtime_error(msg);
+      }
+      done += static_cast<size_t>(n);
+    }
+    // Durable before it becomes visible: an index or snapshot must never name a pack a power cut lost.
+    if (::fdatasync(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+      std::string msg = sys_error("cannot store", path);
+      ::unlink(tmp.c_str());
+      throw std::runtime_error(msg);
+    }
+  }
+
+  std::string load(const std::string& name) override {
+    std::string path = root_ + "/" + name;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(sys_error("cannot open", path));
+    FdCloser closer(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) throw std::runtime_error(sys_error("cannot stat", path));
+    return read_at(fd, path, 0, static_cast<uint64_t>(st.st_size));
+  }
+
+  std::string load_range(const std::string& name, uint64_t offset, uint64_t length) override {
+    std::string path = root_ + "/" + name;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(sys_error("cannot open", path));
+    FdCloser closer(fd);
+    return read_at(fd, path, offset, length);
+  }
+
+  bool exists(const std::string& name) override {
+    struct stat st;
+    return ::stat((root_ + "/" + name).c_str(), &st) == 0;
+  }
+
+  std::vector<FileInfo> list(const std::string& type) override {
+    std::vector<FileInfo> out;
+    std::string dir = root_ + "/" + type;
+    auto scan = [&](const std::string& d) {
+      DIR* dp = ::opendir(d.c_str());
+      if (!dp) return;
+      while (auto* e = ::readdir(dp)) {
+        std::string n = e->d_name;
+        if (n == "." || n == ".." || n.find(".tmp-") != std::string::npos) continue;
+        struct stat st;
+        if (::stat((d + "/" + n).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        out.push_back({n, static_cast<uint64_t>(st.st_size)});
+      }
+      ::closedir(dp);
+    };
+    if (type == "data") {
+      DIR* dp = ::opendir(dir.c_str());
+      if (!dp) return out;
+      std::vector<std::string> subdirs;
+      while (auto* e = ::readdir(dp))
+        if (std::strlen(e->d_name) == 2 && e->d_name[0] != '.') subdirs.push_back(e->d_name);
+      ::closedir(dp);
+      for (const auto& s : subdirs) scan(dir + "/" + s);
+    } else {
+      scan(dir);
+    }
+    return out;
+  }
+
+  void remove(const std::string& name) override {
+    std::string path = root_ + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw std::runtime_error(sys_error("cannot remove", path));
+  }
+
+  std::string describe() const override { return root_; }
+
+  void create_layout() override {
+    std::error_code ec;
+    for (const char* d : {"keys", "locks", "snapshots", "index"}) std::filesystem::create_directories(root_ + "/" + d, ec);
+    char sub[3];
+    for (int i = 0; i < 256; ++i) {
+      std::snprintf(sub, sizeof sub, "%02x", i);
+      std::filesystem::create_directories(root_ + "/data/" + sub, ec);
+    }
+    if (ec) throw std::runtime_error("cannot create the repository layout in " + root_ + ": " + ec.message());
+  }
+
+ private:
+  static std::string read_at(int fd, const std::string& path, uint64_t offset, uint64_t length) {
+    std::string out(length, '\0');
+    size_t done = 0;
+    while (done < length) {
+      ssize_t n = ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(sys_error("cannot read", path));
+      if (n == 0) throw std::runtime_error("cannot read " + path + ": file is shorter than expected (truncated?)");
+      done += static_cast<size_t>(n);
+    }
+    return out;
+  }
+
+  std::string root_;
+};
+
+class StoreBackend final : public Backend {
+ public:
+  StoreBackend(std::shared_ptr<store::ObjectStore> store, std::string prefix)
+      : store_(std::move(store)), prefix_(std::move(prefix)) {
+    if (!prefix_.empty() && prefix_.back() != '/') prefix_ += '/';
+  }
+  void save(const std::string& name, std::string_view data) override {
+    store_->put(prefix_ + name, store::string_reader(data));
+  }
+  std::string load(const std::string& name) override { return store::get_string(*store_, prefix_ + name); }
+  // The ObjectStore interface has no ranged GET: stream the object and keep only the range.
+  std::string load_range(const std::string& name, uint64_t offset, uint64_t length) override {
+    std::string out;
+    out.reserve(length);
+    uint64_t pos = 0;
+    store_->get(prefix_ + name, [&](const char* data, size_t size) {
+      uint64_t begin = std::max(pos, offset), end = std::min(pos + size, offset + length);
+      if (begin < end) out.append(data + (begin - pos), end - begin);
+      pos += size;
+    });
+    if (out.size() != length) throw std::runtime_error("cannot read " + describe() + name + ": object is shorter than expected");
+    return out;
+  }
+  bool exists(const std::string& name) override { return store_->head(prefix_ + name).exists; }
+  std::vector<FileInfo> list(const std::string& type) override {
+    std::vector<FileInfo> out;
+    auto page = store::list_all(*store_, prefix_ + type + "/");
+    for (const auto& o : page.objects) out.push_back({o.key.substr(o.key.rfind('/') + 1), o.size});
+    return out;
+  }
+  void remove(const std::string& name) override { store_->remove(prefix_ + name); }
+  std::string describe() const override { return store_->describe() + "/" + prefix_; }
+
+ private:
+  std::shared_ptr<store::ObjectStore> store_;
+  std::string prefix_;
+};
+
+}  // namespace
+
+std::string file_name(const std::string& type, const std::string& id) {
+  if (type == "data") return "data/" + id.substr(0, 2) + "/" + id;
+  return type + "/" + id;
+}
+
+std::unique_ptr<Backend> local_backend(const std::string& dir) {
+  std::string root = dir;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return std::make_unique<LocalBackend>(root);
+}
+
+std::unique_ptr<Backend> store_backend(std::shared_ptr<store::ObjectStore> store, std::string prefix) {
+  return std::make_unique<StoreBackend>(std::move(store), std::move(prefix));
+}
+
+std::unique_ptr<Backend> open_location(const std::string& location) {
+  if (location.empty()) throw std::invalid_argument("no repository given (-r or RESTIC_REPOSITORY)");
+  if (location.rfind("local:", 0) == 0) return local_backend(location.substr(6));
+  auto colon = location.find(':');
+  auto slash = location.find('/');
+  if (colon != std::string::npos && (slash == std::string::npos || colon < slash))
+    throw std::invalid_argument("repository \"" + location + "\": only local paths are supported so far");
+  return local_backend(location);
+}
+
+}  // namespace arca::repo

@@ -1,0 +1,46 @@
+#pragma once
+// Where a repository's files live: a local directory, or any arca ObjectStore under a key prefix (Velero lays
+// repositories out at <prefix>/restic/<namespace>/ in a backup storage location). Names are relative to the
+// repository root: "config", "keys/<id>", "data/<id[0:2]>/<id>", "index/<id>", "snapshots/<id>", "locks/<id>".
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace arca::store {
+class ObjectStore;
+}
+
+namespace arca::repo {
+
+struct FileInfo {
+  std::string name;  // base name (the ID for everything but config)
+  uint64_t size = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Atomic: a reader sees the whole file or none of it. Throws on failure.
+  virtual void save(const std::string& name, std::string_view data) = 0;
+  virtual std::string load(const std::string& name) = 0;  // throws NotFound-ish std::runtime_error naming it
+  virtual std::string load_range(const std::string& name, uint64_t offset, uint64_t length) = 0;
+  virtual bool exists(const std::string& name) = 0;
+  // Files of one type: "data" lists every pack below data/xx/.
+  virtual std::vector<FileInfo> list(const std::string& type) = 0;
+  virtual void remove(const std::string& name) = 0;
+  virtual std::string describe() const = 0;
+  // A directory backend creates data/00..ff, keys, locks, ... as restic's local backend expects them.
+  virtual void create_layout() {}
+};
+
+// "name" → path of a file of `type` ("data" packs go one directory deeper).
+std::string file_name(const std::string& type, const std::string& id);
+
+std::unique_ptr<Backend> local_backend(const std::string& dir);
+std::unique_ptr<Backend> store_backend(std::shared_ptr<store::ObjectStore> store, std::string prefix);
+// `-r` values: a path (or "local:PATH"). Throws std::invalid_argument for a scheme not supported yet.
+std::unique_ptr<Backend> open_location(const std::string& location);
+
+}  // namespace arca::repo

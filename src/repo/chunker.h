@@ -1,0 +1,46 @@
+#pragma once
+// Content-defined chunking as restic does it (github.com/restic/chunker): a Rabin fingerprint over a 64-byte
+// window with the repository's random irreducible polynomial of degree 53; a cut where the low 20 bits of the
+// digest are zero, chunks 512 KiB to 8 MiB, about 1 MiB on average. The same cuts as restic's are what lets
+// data written by one tool deduplicate against the other's.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace arca::repo {
+
+using Pol = uint64_t;  // a polynomial over GF(2), bit i the coefficient of x^i
+
+int pol_deg(Pol p);
+Pol pol_mod(Pol x, Pol d);
+bool pol_irreducible(Pol p);
+// A random irreducible polynomial of degree 53, as `restic init` picks one.
+Pol random_polynomial();
+
+constexpr size_t kMinChunk = 512 * 1024, kMaxChunk = 8 * 1024 * 1024;
+
+struct ChunkerTables {
+  explicit ChunkerTables(Pol pol);
+  Pol pol;
+  int shift;
+  std::array<uint64_t, 256> out{}, mod{};
+};
+
+class Chunker {
+ public:
+  explicit Chunker(const ChunkerTables& tables) : t_(tables) { reset(); }
+  // Call at the start of each file (restic chunks each file on its own).
+  void reset();
+  // Feeds `size` bytes; returns the count that completes the current chunk (the cut is after them and the
+  // chunker is reset), or npos when all of them belong to the current chunk.
+  static constexpr size_t npos = static_cast<size_t>(-1);
+  size_t next_split(const uint8_t* data, size_t size);
+
+ private:
+  const ChunkerTables& t_;
+  std::array<uint8_t, 64> window_{};
+  size_t wpos_ = 0, pre_ = 0, count_ = 0;
+  uint64_t digest_ = 0;
+};
+
+}  // namespace arca::repo

@@ -1,0 +1,117 @@
+#pragma once
+// The open repository: key, config, the in-memory index, the pack writers and locks. Internal to src/repo.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "repo/chunker.h"
+#include "repo/crypto.h"
+#include "repo/format.h"
+#include "repo/repository.h"
+
+namespace arca::repo {
+
+constexpr size_t kPackSize = 16 << 20;       // restic 0.14's default target pack size
+constexpr size_t kIndexBlobsPerFile = 50000;  // keeps an index file well below restic's 8 MiB guideline
+constexpr int kZstdLevel = 3;                 // zstd's default, close to restic's "auto" (klauspost SpeedDefault)
+
+struct IndexEntry {
+  uint32_t pack = 0;  // number in RepositoryImpl::packs
+  uint32_t offset = 0, length = 0, uncompressed_length = 0;
+  BlobType type = BlobType::Data;
+};
+
+class RepoLock;
+
+class Packer {
+ public:
+  Packer(RepositoryImpl& repo, BlobType type) : repo_(repo), type_(type) {}
+  // Thread-safe. Writes the pack (outside the lock) when it reaches kPackSize.
+  void add(const Id& id, std::string sealed, uint32_t uncompressed_length);
+  void flush();
+
+ private:
+  RepositoryImpl& repo_;
+  BlobType type_;
+  std::mutex mu_;
+  std::string buf_;
+  std::vector<PackedBlob> blobs_;
+};
+
+struct RepositoryImpl {
+  std::unique_ptr<Backend> backend;
+  Key key;
+  Config config;
+  std::unique_ptr<ChunkerTables> tables;
+
+  // ---- index ----
+  std::mutex index_mu;
+  std::vector<Id> packs;
+  std::unordered_map<Id, uint32_t, IdHash> pack_numbers;
+  std::unordered_map<Id, IndexEntry, IdHash> index;  // the first location seen of each blob
+  std::unordered_set<Id, IdHash> inflight;           // being stored by this process, not yet in a written pack
+  std::vector<Id> index_files;
+  bool index_loaded = false;
+  IndexFile pending;  // packs written by this process and not yet listed in an index file
+  size_t pending_blobs = 0;
+  std::atomic<uint64_t> bytes_added{0}, blobs_added{0};
+
+  void load_index();
+  std::optional<IndexEntry> lookup(const Id& id);
+  bool known(const Id& id);  // in the index or being stored
+  // Plaintext of a blob, decrypted, decompressed and checked against its ID; errors name the pack.
+  std::string load_blob(const Id& id);
+  std::string decode_blob(const Id& id, const IndexEntry& e, std::string_view sealed);
+
+  // ---- writing ----
+  std::unique_ptr<Packer> data_packer, tree_packer;
+  // Stores `plaintext` as a blob unless the repository has it; returns its ID.
+  Id save_blob(BlobType type, std::string_view plaintext);
+  Id save_blob(BlobType type, const Id& id, std::string_view plaintext);
+  void write_pack(BlobType type, std::string buf, std::vector<PackedBlob> blobs);
+  void save_pending_index(bool force);
+  void flush();  // packs, then the index (restic's write order: packs, index, snapshot)
+
+  // ---- unpacked files ----
+  std::string load_unpacked(const std::string& type, const std::string& id);
+  Id save_unpacked(const std::string& type, std::string_view json);
+  std::vector<std::pair<Id, Snapshot>> load_snapshots();  // sorted by time
+
+  std::unique_ptr<RepoLock> lock(bool exclusive, std::chrono::seconds wait);
+};
+
+// A lock file in locks/, refreshed every 5 minutes (restic treats 30-minute-old locks as stale) and removed
+// when this object goes away.
+class RepoLock {
+ public:
+  RepoLock(RepositoryImpl& repo, bool exclusive, std::chrono::seconds wait);
+  ~RepoLock();
+
+ private:
+  void create();
+  // The holder of a conflicting live lock, or "".
+  std::string conflict();
+  RepositoryImpl& repo_;
+  bool exclusive_;
+  Id id_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread refresher_;
+};
+
+// "what path: strerror(errno)"
+std::string sys_error(const std::string& what, const std::string& path);
+std::string hostname();
+std::string username();
+
+}  // namespace arca::repo

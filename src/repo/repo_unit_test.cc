@@ -1,0 +1,149 @@
+// Unit tests of the format primitives; compatibility with the real restic is in repo_restic_test.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <set>
+#include <sys/stat.h>
+
+#include "repo/chunker.h"
+#include "repo/crypto.h"
+#include "repo/format.h"
+
+using namespace arca::repo;
+
+TEST(RepoCrypto, EncryptDecryptRoundTripAndTamperDetection) {
+  Key key = Key::random();
+  std::string sealed = encrypt(key, "hello restic");
+  ASSERT_EQ(sealed.size(), 12 + kCryptoOverhead);
+  std::string plain;
+  ASSERT_TRUE(decrypt(key, sealed, plain));
+  EXPECT_EQ(plain, "hello restic");
+  sealed[20] ^= 1;
+  EXPECT_FALSE(decrypt(key, sealed, plain));
+  EXPECT_FALSE(decrypt(Key::random(), encrypt(key, "x"), plain));
+}
+
+// RFC 7914's scrypt test vector ("password", "NaCl", N=1024, r=8, p=16): the first 64 bytes split as restic does.
+TEST(RepoCrypto, ScryptMatchesRfc7914) {
+  Key k = derive_key("password", "NaCl", 1024, 8, 16);
+  Id first;
+  std::memcpy(first.bytes.data(), k.encrypt.data(), 32);
+  EXPECT_EQ(first.hex(), "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162");
+  EXPECT_EQ(k.mac_k[0], 0x2e);  // byte 32 of the vector
+}
+
+TEST(RepoCrypto, Base64AndIds) {
+  EXPECT_EQ(base64_encode("restic"), "cmVzdGlj");
+  EXPECT_EQ(base64_decode("cmVzdGk="), "resti");
+  EXPECT_EQ(sha256("").hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_THROW(Id::parse("abc"), std::invalid_argument);
+}
+
+TEST(RepoChunker, PolynomialsAndIrreducibility) {
+  // restic/chunker's test polynomial is irreducible; x^2+1 = (x+1)^2 is not.
+  EXPECT_TRUE(pol_irreducible(0x3DA3358B4DC173));
+  EXPECT_FALSE(pol_irreducible(0x5));
+  EXPECT_EQ(pol_deg(0x3DA3358B4DC173), 53);
+  Pol p = random_polynomial();
+  EXPECT_EQ(pol_deg(p), 53);
+  EXPECT_TRUE(pol_irreducible(p));
+}
+
+TEST(RepoChunker, CutsAreContentDefinedAndWithinBounds) {
+  ChunkerTables tables(0x3DA3358B4DC173);
+  std::mt19937_64 rng(7);
+  std::string data(24 << 20, '\0');
+  for (auto& c : data) c = static_cast<char>(rng());
+  auto cuts = [&](std::string_view d, size_t step) {
+    Chunker c(tables);
+    std::vector<size_t> out;
+    size_t pos = 0, start = 0;
+    while (pos < d.size()) {
+      size_t n = std::min(step, d.size() - pos);
+      size_t k = c.next_split(reinterpret_cast<const uint8_t*>(d.data()) + pos, n);
+      if (k == Chunker::npos) {
+        pos += n;
+      } else {
+        pos += k;
+        out.push_back(pos - start);
+        start = pos;
+      }
+    }
+    return out;
+  };
+  auto a = cuts(data, 1 << 20), b = cuts(data, 4093);
+  EXPECT_EQ(a, b);  // independent of how the input is fed
+  ASSERT_GE(a.size(), 8u);
+  for (size_t len : a) {
+    EXPECT_GE(len, kMinChunk);
+    EXPECT_LE(len, kMaxChunk);
+  }
+  // Inserting bytes at the front shifts the data: later cuts realign (deduplication survives inserts).
+  auto shifted = cuts("abc" + data, 1 << 20);
+  size_t common = 0;
+  std::set<size_t> ends_a, ends_s;
+  size_t e = 0;
+  for (size_t len : a) ends_a.insert(e += len);
+  e = 0;
+  for (size_t len : shifted) ends_s.insert((e += len) - 3);
+  for (size_t x : ends_a) common += ends_s.count(x);
+  EXPECT_GE(common, a.size() - 2);
+}
+
+TEST(RepoFormat, TimesRoundTripLikeGo) {
+  EXPECT_EQ(format_time({1418222879, 912418701}), "2014-12-10T14:47:59.912418701Z");
+  EXPECT_EQ(format_time({1418222879, 500000000}), "2014-12-10T14:47:59.5Z");
+  EXPECT_EQ(format_time({1418222879, 0}), "2014-12-10T14:47:59Z");
+  EXPECT_EQ(parse_time("2014-12-10T15:47:59.912418701+01:00"), (Time{1418222879, 912418701}));
+  EXPECT_EQ(parse_time("2014-12-10T14:47:59Z"), (Time{1418222879, 0}));
+  EXPECT_THROW(parse_time("yesterday"), std::invalid_argument);
+}
+
+TEST(RepoFormat, PackHeaderAndIndexRoundTrip) {
+  std::vector<PackedBlob> blobs = {{sha256("a"), BlobType::Data, 0, 40, 0}, {sha256("b"), BlobType::Tree, 40, 60, 99}};
+  std::string h = encode_pack_header(blobs);
+  EXPECT_EQ(h.size(), 37u + 41u);
+  auto back = decode_pack_header(h);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].offset, 40u);
+  EXPECT_EQ(back[1].uncompressed_length, 99u);
+  EXPECT_EQ(back[1].type, BlobType::Tree);
+  EXPECT_THROW(decode_pack_header(h.substr(0, 50)), std::runtime_error);
+
+  IndexFile idx;
+  idx.packs.push_back({sha256("pack"), blobs});
+  auto parsed = parse_index(index_json(idx));
+  ASSERT_EQ(parsed.packs.size(), 1u);
+  EXPECT_EQ(parsed.packs[0].blobs[1].uncompressed_length, 99u);
+  EXPECT_EQ(parsed.packs[0].blobs[0].id, sha256("a"));
+  EXPECT_EQ(decode_unpacked(encode_unpacked("{\"a\":1}", 2)), "{\"a\":1}");
+  EXPECT_EQ(encode_unpacked("{}", 2)[0], 2);
+}
+
+TEST(RepoFormat, TreeJsonKeepsEveryField) {
+  Node f;
+  f.name = "a \"q\"\n";
+  f.type = "file";
+  f.mode = 0644;
+  f.mtime = {100, 5};
+  f.size = 3;
+  f.links = 2;
+  f.inode = 9;
+  f.content = {sha256("abc")};
+  f.xattrs = {{"user.x", std::string("\0\1", 2)}};
+  Node l;
+  l.name = "link";
+  l.type = "symlink";
+  l.mode = kModeSymlink | 0777;
+  l.linktarget = "../../etc/passwd";
+  auto nodes = parse_tree(tree_json({f, l}));
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].name, f.name);
+  EXPECT_EQ(nodes[0].content, f.content);
+  EXPECT_EQ(nodes[0].mtime, f.mtime);
+  EXPECT_EQ(nodes[0].xattrs, f.xattrs);
+  EXPECT_EQ(nodes[1].linktarget, l.linktarget);
+  EXPECT_EQ(posix_mode(nodes[1].mode), 0777u);
+  EXPECT_EQ(go_mode(S_IFDIR | 0755), kModeDir | 0755);
+}
