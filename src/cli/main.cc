@@ -13,6 +13,7 @@
 
 namespace arca::cli {  // restore_cmd.cc
 void add_restore_commands(CLI::App& app, const Globals& globals, std::function<int()>& action);
+void add_repo_commands(CLI::App& app, std::function<int()>& action);  // repo_cmd.cc
 }  // namespace arca::cli
 
 namespace {
@@ -261,6 +262,7 @@ int main(int argc, char** argv) {
 
   cli::add_day2_commands(app, globals, action);
   cli::add_restore_commands(app, globals, action);
+  cli::add_repo_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

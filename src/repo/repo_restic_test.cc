@@ -1,0 +1,352 @@
+// Compatibility of arca's repositories with Debian's real `restic` (0.14, repository format version 2), run as
+// a separate process on the same repository: each reads, checks and restores what the other wrote.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "repo/format.h"
+#include "repo/repo_impl.h"
+#include "repo/repository.h"
+#include "tests/support/process.h"
+
+namespace fs = std::filesystem;
+using namespace arca;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kTimeout = std::chrono::seconds(60);
+
+struct Cmd {
+  int status = -1;
+  std::string output;
+};
+
+class RepoResticTest : public ::testing::Test {
+ protected:
+  testsupport::TempDir dir;
+  std::string arca = testsupport::build_dir() + "/src/cli/arca";
+  std::string pwfile = dir.file("password");
+  int runs = 0;
+
+  void SetUp() override { write(pwfile, "correct horse battery staple"); }
+
+  static void write(const std::string& path, const std::string& data) {
+    fs::create_directories(fs::path(path).parent_path());
+    std::ofstream(path, std::ios::binary) << data;
+  }
+
+  // Runs argv in `cwd` with the repository password in RESTIC_PASSWORD_FILE; stdout and stderr together.
+  Cmd run(const std::vector<std::string>& argv, const std::string& cwd = "", const std::string& pw = "") {
+    std::string log = dir.file("run" + std::to_string(++runs) + ".log");
+    std::vector<std::string> cmd = argv;
+    if (!cwd.empty()) {
+      std::string line = "cd '" + cwd + "' && exec";
+      for (const auto& a : argv) line += " '" + a + "'";
+      cmd = {"sh", "-c", line};
+    }
+    testsupport::ChildProcess p(cmd, log,
+                                {{"RESTIC_PASSWORD_FILE", pw.empty() ? pwfile : pw}, {"RESTIC_CACHE_DIR", dir.file("cache")}});
+    int st = p.wait(kTimeout);
+    Cmd r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, testsupport::read_file(log)};
+    return r;
+  }
+  Cmd ok(const std::vector<std::string>& argv, const std::string& cwd = "") {
+    Cmd r = run(argv, cwd);
+    EXPECT_EQ(r.status, 0) << argv[0] << " " << (argv.size() > 1 ? argv[1] : "") << ": " << r.output;
+    return r;
+  }
+
+  // A small tree with every kind of entry the format records; a few MB so the chunker cuts big.bin.
+  std::string make_tree(const std::string& name, uint64_t seed = 1) {
+    std::string root = dir.file(name);
+    std::mt19937_64 rng(seed);
+    std::string big(5 << 20, '\0');
+    for (auto& c : big) c = static_cast<char>(rng());
+    write(root + "/big.bin", big);
+    std::string text;
+    for (int i = 0; i < 40000; ++i) text += "line " + std::to_string(i % 97) + " of a compressible text file\n";
+    write(root + "/docs/text.txt", text);
+    write(root + "/docs/empty", "");
+    write(root + "/docs/deeper/small.txt", "small\n");
+    for (int i = 0; i < 20; ++i) write(root + "/many/f" + std::to_string(i), std::string(i * 100, 'a' + i));
+    fs::create_symlink("../big.bin", root + "/docs/link");
+    fs::create_symlink("/nonexistent/absolute", root + "/docs/abs-link");
+    fs::create_hard_link(root + "/docs/deeper/small.txt", root + "/docs/hard");
+    ::chmod((root + "/docs/deeper").c_str(), 0750);
+    ::chmod((root + "/big.bin").c_str(), 0600);
+    ::chmod((root + "/many/f3").c_str(), 04755);
+    struct timespec times[2] = {{1000000000, 123456789}, {981173106, 987654321}};
+    ::utimensat(AT_FDCWD, (root + "/docs/text.txt").c_str(), times, 0);
+    ::utimensat(AT_FDCWD, (root + "/docs/link").c_str(), times, AT_SYMLINK_NOFOLLOW);
+    ::utimensat(AT_FDCWD, (root + "/docs/deeper").c_str(), times, 0);
+    return root;
+  }
+
+  // Everything restore must reproduce, per relative path: type, mode, owner, size, mtime (ns), link target,
+  // content hash, and which paths share an inode.
+  static std::map<std::string, std::string> describe(const std::string& root) {
+    std::map<std::string, std::string> out;
+    std::map<ino_t, std::string> inodes;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+      std::string rel = fs::relative(it->path(), root).string();
+      struct stat st;
+      ::lstat(it->path().c_str(), &st);
+      std::string d = std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) +
+                      " mtime=" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+      if (S_ISREG(st.st_mode)) {
+        d += " size=" + std::to_string(st.st_size) + " sha=" + repo::sha256(testsupport::read_file(it->path())).hex();
+        if (st.st_nlink > 1) {
+          auto [i, fresh] = inodes.try_emplace(st.st_ino, rel);
+          d += " links-with=" + i->second;
+        }
+      }
+      if (S_ISLNK(st.st_mode)) d += " -> " + fs::read_symlink(it->path()).string();
+      out[rel] = d;
+    }
+    return out;
+  }
+
+  std::vector<std::string> restic_snapshot_ids(const std::string& repo) {
+    Cmd r = ok({"restic", "-r", repo, "snapshots", "--json", "-q"});
+    std::vector<std::string> ids;
+    for (const auto& s : json::parse(r.output)) ids.push_back(s.at("id"));
+    return ids;
+  }
+
+  static uint64_t dir_size(const std::string& path) {
+    uint64_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(path))
+      if (e.is_regular_file()) n += e.file_size();
+    return n;
+  }
+};
+
+TEST_F(RepoResticTest, ResticChecksAndRestoresWhatArcaWrote) {
+  std::string src = make_tree("src"), repo = dir.file("repo");
+  ok({arca, "repo", "init", "-r", repo});
+  Cmd b = ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src});
+  std::string id = json::parse(b.output.substr(b.output.find('{'))).at("snapshot_id");
+
+  Cmd c = ok({"restic", "-r", repo, "check", "--read-data"});
+  EXPECT_NE(c.output.find("no errors were found"), std::string::npos) << c.output;
+  auto ids = restic_snapshot_ids(repo);
+  ASSERT_EQ(ids, std::vector<std::string>{id});
+
+  ok({"restic", "-r", repo, "restore", id, "--target", dir.file("out")});
+  auto want = describe(src), got = describe(dir.file("out"));
+  EXPECT_EQ(got, want);
+  EXPECT_GT(got.size(), 25u);
+}
+
+TEST_F(RepoResticTest, ArcaRestoresWhatResticWrote) {
+  std::string src = make_tree("src", 2), repo = dir.file("repo");
+  ok({"restic", "-r", repo, "init"});
+  ok({"restic", "-r", repo, "backup", "."}, src);
+  auto ids = restic_snapshot_ids(repo);
+  ASSERT_EQ(ids.size(), 1u);
+
+  Cmd s = ok({arca, "repo", "snapshots", "--json", "-r", repo});
+  auto listed = json::parse(s.output);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].at("id"), ids[0]);
+  EXPECT_EQ(listed[0].at("paths")[0], src);
+
+  ok({arca, "repo", "check", "--read-data", "-r", repo});
+  ok({arca, "repo", "restore", "-q", ids[0].substr(0, 8), "--target", dir.file("out"), "-r", repo});
+  EXPECT_EQ(describe(dir.file("out")), describe(src));
+
+  // A sub-path alone: only it (and its parent directories) appear in the target.
+  ok({arca, "repo", "restore", "-q", "latest", "--include", "/docs/deeper", "--target", dir.file("part"), "-r", repo});
+  EXPECT_EQ(testsupport::read_file(dir.file("part/docs/deeper/small.txt")), "small\n");
+  EXPECT_FALSE(fs::exists(dir.file("part/big.bin")));
+  EXPECT_FALSE(fs::exists(dir.file("part/docs/text.txt")));
+}
+
+TEST_F(RepoResticTest, DataDeduplicatesAcrossTools) {
+  std::string src = make_tree("src", 3), repo = dir.file("repo");
+  ok({"restic", "-r", repo, "init"});
+  ok({"restic", "-r", repo, "backup", "."}, src);
+  // arca re-reads every file (--force) and cuts the same chunks with the repository's polynomial: no new data.
+  Cmd a = ok({arca, "repo", "backup", "-q", "--json", "--force", "-r", repo, src});
+  auto res = json::parse(a.output.substr(a.output.find('{')));
+  EXPECT_GT(res.at("bytes_read").get<uint64_t>(), 5u << 20);
+  EXPECT_LT(res.at("data_added").get<uint64_t>(), 16u << 10) << "only tree blobs may be new";
+  EXPECT_EQ(restic_snapshot_ids(repo).size(), 2u);
+
+  // And the other way round: restic finds arca's chunks already stored.
+  std::string repo2 = dir.file("repo2");
+  ok({arca, "repo", "init", "-r", repo2});
+  ok({arca, "repo", "backup", "-q", "-r", repo2, src});
+  Cmd r = ok({"restic", "-r", repo2, "backup", "--force", "--json", "."}, src);
+  auto summary = json::parse(r.output.substr(r.output.rfind("{\"message_type\":\"summary\"")));
+  EXPECT_LT(summary.at("data_added").get<uint64_t>(), 16u << 10) << r.output;
+  EXPECT_GT(summary.at("total_bytes_processed").get<uint64_t>(), 5u << 20);
+  ok({"restic", "-r", repo2, "check", "--read-data"});
+}
+
+TEST_F(RepoResticTest, SecondBackupSkipsUnchangedFiles) {
+  std::string src = make_tree("src", 4), repo = dir.file("repo");
+  ok({arca, "repo", "init", "-r", repo});
+  ok({arca, "repo", "backup", "-q", "-r", repo, src});
+  auto again = json::parse(ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output);
+  EXPECT_EQ(again.at("bytes_read").get<uint64_t>(), 0u);
+  EXPECT_EQ(again.at("files_new").get<uint64_t>(), 0u);
+  EXPECT_EQ(again.at("files_unmodified").get<uint64_t>(), 25u);
+  write(src + "/docs/deeper/small.txt", "changed!\n");
+  auto third = json::parse(ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output);
+  EXPECT_EQ(third.at("files_changed").get<uint64_t>(), 2u);  // small.txt and its hard link
+  EXPECT_EQ(third.at("bytes_read").get<uint64_t>(), 18u);
+  ok({"restic", "-r", repo, "restore", "latest", "--target", dir.file("out")});
+  EXPECT_EQ(describe(dir.file("out")), describe(src));
+}
+
+TEST_F(RepoResticTest, WrongPasswordIsOneLine) {
+  std::string repo = dir.file("repo");
+  ok({arca, "repo", "init", "-r", repo});
+  write(dir.file("wrong"), "not it\n");
+  Cmd r = run({arca, "repo", "snapshots", "-r", repo}, "", dir.file("wrong"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find("wrong password"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("not it"), std::string::npos);
+  // restic says the same about arca's key file with the wrong password, and opens it with the right one.
+  EXPECT_NE(run({"restic", "-r", repo, "snapshots"}, "", dir.file("wrong")).status, 0);
+  ok({"restic", "-r", repo, "snapshots"});
+}
+
+TEST_F(RepoResticTest, BitFlippedPackIsReportedByName) {
+  std::string src = make_tree("src", 5), repo = dir.file("repo");
+  ok({arca, "repo", "init", "-r", repo});
+  ok({arca, "repo", "backup", "-q", "-r", repo, src});
+  // The biggest pack holds big.bin's data; flip one bit in its middle.
+  fs::path victim;
+  for (const auto& e : fs::recursive_directory_iterator(repo + "/data"))
+    if (e.is_regular_file() && (victim.empty() || e.file_size() > fs::file_size(victim))) victim = e.path();
+  ASSERT_FALSE(victim.empty());
+  {
+    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(fs::file_size(victim) / 2));
+    char c;
+    f.read(&c, 1);
+    c ^= 0x10;
+    f.seekp(static_cast<std::streamoff>(fs::file_size(victim) / 2));
+    f.write(&c, 1);
+  }
+  std::string name = victim.filename().string();
+  Cmd c = run({arca, "repo", "check", "--read-data", "-r", repo});
+  EXPECT_NE(c.status, 0);
+  EXPECT_NE(c.output.find("data/" + name.substr(0, 2) + "/" + name), std::string::npos) << c.output;
+  Cmd r = run({arca, "repo", "restore", "-q", "latest", "--target", dir.file("out"), "-r", repo});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
+  // restic agrees that the repository is damaged.
+  EXPECT_NE(run({"restic", "-r", repo, "check", "--read-data"}).status, 0);
+}
+
+TEST_F(RepoResticTest, RestoreNeverWritesOutsideTheTarget) {
+  // restic's own snapshot of links pointing out of the tree: restored as links, never followed.
+  std::string src = dir.file("src"), repo = dir.file("repo"), outside = dir.file("outside");
+  write(outside + "/victim", "original\n");
+  write(src + "/plain", "x\n");
+  fs::create_symlink("../../outside/victim", src + "/rel");
+  fs::create_symlink(outside + "/victim", src + "/abs");
+  fs::create_symlink(outside, src + "/dirlink");
+  ok({"restic", "-r", repo, "init"});
+  ok({"restic", "-r", repo, "backup", "."}, src);
+  ok({arca, "repo", "restore", "-q", "latest", "--target", dir.file("out"), "-r", repo});
+  EXPECT_TRUE(fs::is_symlink(dir.file("out/abs")));
+  EXPECT_EQ(fs::read_symlink(dir.file("out/rel")).string(), "../../outside/victim");
+  EXPECT_EQ(testsupport::read_file(outside + "/victim"), "original\n");
+
+  // A hostile tree (written through the library, since restic never writes one): a symlink "dirlink" to a
+  // directory outside, then a directory of the same name holding a file, and a node named "..".
+  auto r = repo::open_repository(repo::local_backend(repo), "correct horse battery staple");
+  auto& impl = r.impl();
+  impl.load_index();
+  repo::Node victim;
+  victim.name = "victim";
+  victim.type = "file";
+  victim.mode = 0644;
+  victim.size = 6;
+  victim.content = {impl.save_blob(repo::BlobType::Data, "owned\n")};
+  repo::Node sub;
+  sub.name = "dirlink";
+  sub.type = "dir";
+  sub.mode = repo::kModeDir | 0755;
+  sub.subtree = impl.save_blob(repo::BlobType::Tree, repo::tree_json({victim}));
+  repo::Node link;
+  link.name = "dirlink";
+  link.type = "symlink";
+  link.linktarget = outside;
+  repo::Node dots = sub;
+  dots.name = "..";
+  for (const auto& nodes : {std::vector<repo::Node>{link, sub}, std::vector<repo::Node>{dots}}) {
+    repo::Snapshot s;
+    s.time = repo::Time::now();
+    s.tree = impl.save_blob(repo::BlobType::Tree, repo::tree_json(nodes));
+    s.paths = {"/hostile"};
+    impl.flush();
+    std::string sid = impl.save_unpacked("snapshots", repo::snapshot_json(s)).hex();
+    Cmd bad = run({arca, "repo", "restore", "-q", sid, "--target", dir.file("out2"), "-r", repo});
+    EXPECT_NE(bad.status, 0) << bad.output;
+    EXPECT_EQ(testsupport::read_file(outside + "/victim"), "original\n");
+    EXPECT_FALSE(fs::exists(dir.file("victim")));
+  }
+}
+
+TEST_F(RepoResticTest, ForgetAndPruneRemoveOnlyUnreferencedData) {
+  std::string src = make_tree("src", 6), repo = dir.file("repo");
+  ok({arca, "repo", "init", "-r", repo});
+  std::string first = json::parse(ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output).at("snapshot_id");
+  fs::remove(src + "/big.bin");  // only the first snapshot references its 5 MiB
+  write(src + "/new.txt", "new file\n");
+  ok({arca, "repo", "backup", "-q", "-r", repo, src});
+  uint64_t before = dir_size(repo + "/data");
+  // Lock rules: while arca prunes (exclusive lock) restic may not start a backup.
+  {
+    auto r = repo::open_repository(repo::local_backend(repo), "correct horse battery staple");
+    auto lock = r.impl().lock(true, std::chrono::seconds(0));
+    Cmd blocked = run({"restic", "-r", repo, "backup", "."}, src);
+    EXPECT_NE(blocked.status, 0);
+    EXPECT_NE(blocked.output.find("locked"), std::string::npos) << blocked.output;
+    Cmd waits = run({arca, "repo", "backup", "-q", "-r", repo, src});
+    EXPECT_NE(waits.status, 0);
+    EXPECT_NE(waits.output.find("already locked exclusively"), std::string::npos) << waits.output;
+  }
+  ok({arca, "repo", "forget", first.substr(0, 10), "-r", repo});
+  ok({arca, "repo", "prune", "-r", repo});
+  uint64_t after = dir_size(repo + "/data");
+  EXPECT_LT(after + (5u << 20) - (64u << 10), before) << before << " → " << after;
+  ok({"restic", "-r", repo, "check", "--read-data"});
+  ASSERT_EQ(restic_snapshot_ids(repo).size(), 1u);
+  ok({"restic", "-r", repo, "restore", "latest", "--target", dir.file("out")});
+  EXPECT_EQ(describe(dir.file("out")), describe(src));
+}
+
+TEST_F(RepoResticTest, BackupWaitsForAnExclusiveLock) {
+  std::string src = make_tree("src", 7), repo = dir.file("repo");
+  ok({arca, "repo", "init", "-r", repo});
+  auto r = repo::open_repository(repo::local_backend(repo), "correct horse battery staple");
+  auto lock = r.impl().lock(true, std::chrono::seconds(0));
+  testsupport::ChildProcess backup({arca, "repo", "backup", "-q", "--retry-lock", "60s", "-r", repo, src},
+                                   dir.file("wait.log"), {{"RESTIC_PASSWORD_FILE", pwfile}});
+  // The backup cannot have finished: it needs the lock. Release it, and the backup completes.
+  ASSERT_TRUE(backup.running()) << backup.log();
+  EXPECT_TRUE(fs::is_empty(repo + "/snapshots"));
+  lock.reset();
+  int st = backup.wait(kTimeout);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << backup.log();
+  EXPECT_EQ(restic_snapshot_ids(repo).size(), 1u);
+}
+
+}  // namespace
