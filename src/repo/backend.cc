@@ -195,6 +195,12 @@ std::string file_name(const std::string& type, const std::string& id) {
   return type + "/" + id;
 }
 
+std::string velero_repo_prefix(const std::string& location_prefix, const std::string& volume_namespace) {
+  std::string prefix = location_prefix;
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return (prefix.empty() ? "" : prefix + "/") + "restic/" + volume_namespace;
+}
+
 std::unique_ptr<Backend> local_backend(const std::string& dir) {
   std::string root = dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();

@@ -38,6 +38,10 @@ class Backend {
 // "name" → path of a file of `type` ("data" packs go one directory deeper).
 std::string file_name(const std::string& type, const std::string& id);
 
+// Where Velero keeps a namespace's repository in a backup storage location: <prefix>/restic/<namespace>
+// (Velero's pkg/repository/config: GetRepoIdentifier for the restic uploader).
+std::string velero_repo_prefix(const std::string& location_prefix, const std::string& volume_namespace);
+
 std::unique_ptr<Backend> local_backend(const std::string& dir);
 std::unique_ptr<Backend> store_backend(std::shared_ptr<store::ObjectStore> store, std::string prefix);
 // `-r` values: a path (or "local:PATH"). Throws std::invalid_argument for a scheme not supported yet.

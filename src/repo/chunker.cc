@@ -1,5 +1,6 @@
 #include "repo/chunker.h"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "repo/crypto.h"
@@ -101,25 +102,28 @@ size_t Chunker::next_split(const uint8_t* data, size_t size) {
     count_ += pre_;
     pre_ = 0;
   }
+  // Locals, not members: `data` is a byte pointer that may alias anything, which would otherwise force the
+  // compiler to reload the state on every byte.
   uint64_t digest = digest_;
   size_t wpos = wpos_, add = count_;
   const int shift = t_.shift;
-  const auto& out = t_.out;
-  const auto& mod = t_.mod;
+  const uint64_t* out = t_.out.data();
+  const uint64_t* mod = t_.mod.data();
+  uint8_t window[kWindow];
+  std::memcpy(window, window_.data(), kWindow);
   for (size_t i = idx; i < size; ++i) {
     uint8_t b = data[i];
-    uint8_t old = window_[wpos];
-    window_[wpos] = b;
-    wpos = (wpos + 1) % kWindow;
-    digest ^= out[old];
-    uint64_t index = digest >> shift;
-    digest = (digest << 8 | b) ^ mod[index];
+    digest ^= out[window[wpos]];
+    window[wpos] = b;
+    wpos = (wpos + 1) & (kWindow - 1);
+    digest = (digest << 8 | b) ^ mod[digest >> shift];
     ++add;
     if (((digest & kSplitMask) == 0 || add >= kMaxChunk) && add >= kMinChunk) {
       reset();
       return i + 1;
     }
   }
+  std::memcpy(window_.data(), window, kWindow);
   digest_ = digest;
   wpos_ = wpos;
   count_ = add;

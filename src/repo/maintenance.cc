@@ -297,8 +297,7 @@ PruneResult prune(Repository& repository, std::ostream& log) {
       (b.type == BlobType::Tree ? repo.tree_packer : repo.data_packer)->add(b.id, std::move(sealed), b.uncompressed_length);
     }
   }
-  repo.data_packer->flush();
-  repo.tree_packer->flush();
+  repo.flush_packs();
   // The new index: kept packs as they were, plus the rewritten ones; it supersedes every old index file.
   IndexFile all;
   for (const auto& pid : keep_packs) all.packs.push_back({pid, indexed[pid]});

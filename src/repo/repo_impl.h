@@ -16,6 +16,7 @@
 #include "repo/chunker.h"
 #include "repo/crypto.h"
 #include "repo/format.h"
+#include "repo/pool.h"
 #include "repo/repository.h"
 
 namespace arca::repo {
@@ -78,6 +79,10 @@ struct RepositoryImpl {
   Id save_blob(BlobType type, std::string_view plaintext);
   Id save_blob(BlobType type, const Id& id, std::string_view plaintext);
   void write_pack(BlobType type, std::string buf, std::vector<PackedBlob> blobs);
+  // Full packs are hashed and written by a background thread, so the workers keep chunking meanwhile; one
+  // waits in the queue at most, which bounds the memory packs take.
+  TaskPool uploads{1, 1};
+  void flush_packs();  // every blob added so far is in a written pack
   void save_pending_index(bool force);
   void flush();  // packs, then the index (restic's write order: packs, index, snapshot)
 

@@ -12,10 +12,15 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <csignal>
+#include <cstring>
+#include <thread>
 
 #include "repo/format.h"
 #include "repo/repo_impl.h"
 #include "repo/repository.h"
+#include "store/local_store.h"
+#include "store/object_store.h"
 #include "tests/support/process.h"
 
 namespace fs = std::filesystem;
@@ -347,6 +352,75 @@ TEST_F(RepoResticTest, BackupWaitsForAnExclusiveLock) {
   int st = backup.wait(kTimeout);
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << backup.log();
   EXPECT_EQ(restic_snapshot_ids(repo).size(), 1u);
+}
+
+TEST_F(RepoResticTest, RepositoryInAnObjectStoreUnderVelerosLayout) {
+  // The local ObjectStore driver keeps keys as files, so restic can open the very objects arca stored.
+  std::string src = make_tree("src", 8);
+  fs::create_directories(dir.file("storage/bucket"));
+  std::shared_ptr<store::ObjectStore> bucket = store::open_local_store(dir.file("storage"), "bucket");
+  std::string prefix = repo::velero_repo_prefix("cluster-a/", "app");
+  EXPECT_EQ(prefix, "cluster-a/restic/app");
+  {
+    auto r = repo::init_repository(repo::store_backend(bucket, prefix), "correct horse battery staple");
+    repo::BackupOptions o;
+    o.source = src;
+    auto res = repo::backup(r, o);
+    EXPECT_EQ(res.files_new, 25u);
+  }
+  std::string path = dir.file("storage/bucket/cluster-a/restic/app");
+  ok({"restic", "-r", path, "check", "--read-data"});
+  ok({"restic", "-r", path, "restore", "latest", "--target", dir.file("out")});
+  EXPECT_EQ(describe(dir.file("out")), describe(src));
+  // And back through the store: restic's second snapshot is listed and restored by arca over the ObjectStore.
+  ok({"restic", "-r", path, "backup", "--tag", "by-restic", "."}, src);
+  auto r = repo::open_repository(repo::store_backend(bucket, prefix), "correct horse battery staple");
+  auto snaps = repo::list_snapshots(r);
+  ASSERT_EQ(snaps.size(), 2u);
+  EXPECT_EQ(snaps[1].tags, std::vector<std::string>{"by-restic"});
+  repo::RestoreOptions ro;
+  ro.snapshot = snaps[1].id;
+  ro.target = dir.file("out2");
+  repo::restore(r, ro);
+  EXPECT_EQ(describe(dir.file("out2")), describe(src));
+}
+
+TEST_F(RepoResticTest, KilledBackupLeavesARepositoryResticAccepts) {
+  std::string src = make_tree("src", 9), repo = dir.file("repo");
+  std::mt19937_64 rng(99);
+  std::string big(96 << 20, '\0');
+  for (size_t i = 0; i + 8 <= big.size(); i += 8) {
+    uint64_t v = rng();
+    std::memcpy(&big[i], &v, 8);
+  }
+  write(src + "/huge.bin", big);
+  ok({arca, "repo", "init", "-r", repo});
+  {
+    testsupport::ChildProcess backup({arca, "repo", "backup", "-q", "--threads", "1", "-r", repo, src},
+                                     dir.file("killed.log"), {{"RESTIC_PASSWORD_FILE", pwfile}});
+    // Kill it once the first pack is stored and before any index or snapshot is.
+    auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    auto packs = [&] {
+      size_t n = 0;
+      for (const auto& e : fs::recursive_directory_iterator(repo + "/data"))
+        if (e.is_regular_file() && e.path().filename().string().find(".tmp") == std::string::npos) ++n;
+      return n;
+    };
+    while (packs() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    backup.signal(SIGKILL);
+    backup.wait(kTimeout);
+  }
+  ASSERT_TRUE(fs::is_empty(repo + "/snapshots")) << "the backup finished before it was killed";
+  // restic's procedure after a crash: `unlock` removes stale locks only, so this also shows restic judges the
+  // dead backup's lock stale (same host, no such process); then check accepts the repository.
+  ok({"restic", "-r", repo, "unlock"});
+  EXPECT_TRUE(fs::is_empty(repo + "/locks"));
+  ok({"restic", "-r", repo, "check"});
+  // The next backup (its dead predecessor's lock is stale: same host, no such process) completes.
+  ok({arca, "repo", "backup", "-q", "-r", repo, src});
+  ok({"restic", "-r", repo, "check", "--read-data"});
+  ok({"restic", "-r", repo, "restore", "latest", "--target", dir.file("out")});
+  EXPECT_EQ(describe(dir.file("out")), describe(src));
 }
 
 }  // namespace

@@ -260,7 +260,9 @@ void Packer::add(const Id& id, std::string sealed, uint32_t uncompressed_length)
     full.swap(buf_);
     blobs.swap(blobs_);
   }
-  repo_.write_pack(type_, std::move(full), std::move(blobs));
+  repo_.uploads.submit([this, full = std::move(full), blobs = std::move(blobs)]() mutable {
+    repo_.write_pack(type_, std::move(full), std::move(blobs));
+  });
 }
 
 void Packer::flush() {
@@ -271,7 +273,10 @@ void Packer::flush() {
     full.swap(buf_);
     blobs.swap(blobs_);
   }
-  if (!blobs.empty()) repo_.write_pack(type_, std::move(full), std::move(blobs));
+  if (!blobs.empty())
+    repo_.uploads.submit([this, full = std::move(full), blobs = std::move(blobs)]() mutable {
+      repo_.write_pack(type_, std::move(full), std::move(blobs));
+    });
 }
 
 void RepositoryImpl::write_pack(BlobType type, std::string buf, std::vector<PackedBlob> blobs) {
@@ -307,9 +312,14 @@ void RepositoryImpl::save_pending_index(bool force) {
   index_files.push_back(id);
 }
 
-void RepositoryImpl::flush() {
+void RepositoryImpl::flush_packs() {
   data_packer->flush();
   tree_packer->flush();
+  uploads.wait();
+}
+
+void RepositoryImpl::flush() {
+  flush_packs();
   save_pending_index(true);
 }
 
