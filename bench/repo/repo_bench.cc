@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
               double(a.first.rss_mib) / double(r.first.rss_mib), r.second.seconds / a.second.seconds,
               r.second.cpu / a.second.cpu, r.rest.seconds / a.rest.seconds, r.rest.cpu / a.rest.cpu,
               double(a.rest.rss_mib) / double(r.rest.rss_mib), double(a.repo_bytes) / double(r.repo_bytes));
+  std::fflush(stdout);  // before the cleanup, which takes a while for 100k files
   if (!keep) fs::remove_all(work);
   return r.ok && a.ok ? 0 : 1;
 }
