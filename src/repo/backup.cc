@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -97,7 +98,13 @@ struct Backup {
   std::atomic<uint64_t> files_new{0}, files_changed{0}, files_unmodified{0}, dirs{0}, bytes_read{0}, files_done{0},
       bytes_done{0};
 
-  Backup(RepositoryImpl& r, const BackupOptions& o, int threads) : repo(r), opt(o), pool(threads, 4 * threads) {}
+  // Directory walkers besides the caller: stat-heavy trees (many small files, or an unchanged second backup)
+  // would otherwise leave all but one core idle.
+  const int max_walkers;
+  std::atomic<int> walkers{0};
+
+  Backup(RepositoryImpl& r, const BackupOptions& o, int threads)
+      : repo(r), opt(o), pool(threads, 4 * threads), max_walkers(threads) {}
 
   std::vector<Node> load_tree(const Id& id) { return parse_tree(repo.load_blob(id)); }
 
@@ -266,10 +273,27 @@ struct Backup {
         }
       }
     }
+    // Subdirectories go to another walker thread while one is free, and are walked here otherwise, so no
+    // walker ever waits for work queued behind it.
+    std::vector<std::pair<size_t, std::future<Id>>> pending;
     for (size_t i : subdirs) {
       const Node* old = previous(entries[i]);
-      nodes[i].subtree = walk(path + "/" + entries[i], old && old->type == "dir" ? old->subtree : std::nullopt);
+      std::optional<Id> parent = old && old->type == "dir" ? old->subtree : std::nullopt;
+      std::string child = path + "/" + entries[i];
+      if (walkers.fetch_add(1) < max_walkers) {
+        pending.emplace_back(i, std::async(std::launch::async, [this, child, parent] {
+          struct Release {
+            std::atomic<int>& w;
+            ~Release() { --w; }
+          } release{walkers};
+          return walk(child, parent);
+        }));
+      } else {
+        --walkers;
+        nodes[i].subtree = walk(child, parent);
+      }
     }
+    for (auto& [i, f] : pending) nodes[i].subtree = f.get();
     latch.wait();
     if (pool.failed()) pool.wait();  // rethrows the task's error
     return repo.save_blob(BlobType::Tree, tree_json(nodes));

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -61,13 +62,16 @@ void set_xattrs(const std::string& path, const Node& n) {
 struct Restorer {
   RepositoryImpl& repo;
   TaskPool pool;
+  std::mutex mu;  // result, hardlinks, dirs: shared by the directory walkers
   RestoreResult result;
+  const int max_walkers;
+  std::atomic<int> walkers{0};
   std::atomic<uint64_t> files_done{0}, bytes_done{0};
   std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks;  // (device, inode) → first path restored
   std::vector<std::pair<std::string, Node>> dirs;                  // metadata applied last, deepest first
   bool is_root = ::geteuid() == 0;
 
-  Restorer(RepositoryImpl& r, int threads) : repo(r), pool(threads, 4 * threads) {}
+  Restorer(RepositoryImpl& r, int threads) : repo(r), pool(threads, 4 * threads), max_walkers(threads) {}
 
   void metadata(const std::string& path, const Node& n, int fd) {
     if (is_root) (fd >= 0 ? ::fchown(fd, n.uid, n.gid) : ::lchown(path.c_str(), n.uid, n.gid));
@@ -104,11 +108,17 @@ struct Restorer {
     std::string path = parent + "/" + n.name;
     if (n.type == "dir") {
       ensure_dir(path);
-      ++result.dirs;
-      dirs.emplace_back(path, n);
+      {
+        std::lock_guard l(mu);
+        ++result.dirs;
+        dirs.emplace_back(path, n);
+      }
       if (n.subtree) restore_tree(path, *n.subtree, where == "/" ? "/" + n.name : where + "/" + n.name);
     } else if (n.type == "file") {
+      // A hard-linked file is created under the lock, so that a second name never links to a path not there yet.
+      std::unique_lock hl(mu, std::defer_lock);
       if (n.links > 1) {
+        hl.lock();
         auto [it, fresh] = hardlinks.try_emplace({n.device_id, n.inode}, path);
         if (!fresh) {
           clear_entry(path);
@@ -123,8 +133,12 @@ struct Restorer {
         fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
       }
       if (fd < 0) throw std::runtime_error(sys_error("cannot create", path));
-      ++result.files;
-      result.bytes += n.size;
+      if (hl.owns_lock()) hl.unlock();
+      {
+        std::lock_guard l(mu);
+        ++result.files;
+        result.bytes += n.size;
+      }
       pool.submit([this, fd, path, node = n] {
         struct Closer {
           int fd;
@@ -136,6 +150,7 @@ struct Restorer {
       clear_entry(path);
       if (::symlink(n.linktarget.c_str(), path.c_str()) != 0) throw std::runtime_error(sys_error("cannot create symlink", path));
       metadata(path, n, -1);
+      std::lock_guard l(mu);
       ++result.symlinks;
     } else if (n.type == "fifo" || n.type == "dev" || n.type == "chardev") {
       clear_entry(path);
@@ -151,7 +166,23 @@ struct Restorer {
     for (const auto& n : nodes)
       if (!seen.insert(n.name).second)
         throw std::runtime_error("tree " + tree.hex() + " (" + where + ") lists \"" + n.name + "\" twice");
-    for (const auto& n : nodes) restore_node(dir, n, where);
+    // Subdirectories go to another walker while one is free (as in backup); everything else happens here.
+    std::vector<std::future<void>> pending;
+    for (const auto& n : nodes) {
+      if (n.type == "dir" && walkers.fetch_add(1) < max_walkers) {
+        pending.push_back(std::async(std::launch::async, [this, &dir, &n, &where] {
+          struct Release {
+            std::atomic<int>& w;
+            ~Release() { --w; }
+          } release{walkers};
+          restore_node(dir, n, where);
+        }));
+        continue;
+      }
+      if (n.type == "dir") --walkers;
+      restore_node(dir, n, where);
+    }
+    for (auto& f : pending) f.get();
   }
 };
 
@@ -235,6 +266,9 @@ RestoreResult restore(Repository& repository, const RestoreOptions& opt) {
   }
   r.pool.wait();
   // Directory times last, deepest first: creating entries inside a directory changes its mtime.
+  std::stable_sort(r.dirs.begin(), r.dirs.end(), [](const auto& a, const auto& b) {
+    return std::count(a.first.begin(), a.first.end(), '/') < std::count(b.first.begin(), b.first.end(), '/');
+  });
   for (auto it = r.dirs.rbegin(); it != r.dirs.rend(); ++it) {
     set_xattrs(it->first, it->second);
     r.metadata(it->first, it->second, -1);
