@@ -52,27 +52,29 @@ class Latch {
 class NameCache {
  public:
   std::string user(uint32_t uid) {
-    std::lock_guard lock(mu_);
-    auto [it, fresh] = users_.try_emplace(uid);
-    if (fresh) {
+    return lookup(users_, uid, [](uint32_t id, char* buf, size_t size) -> std::string {
       struct passwd pw, *r = nullptr;
-      char buf[1024];
-      if (getpwuid_r(uid, &pw, buf, sizeof buf, &r) == 0 && r) it->second = r->pw_name;
-    }
-    return it->second;
+      return getpwuid_r(id, &pw, buf, size, &r) == 0 && r ? r->pw_name : "";
+    });
   }
   std::string group(uint32_t gid) {
-    std::lock_guard lock(mu_);
-    auto [it, fresh] = groups_.try_emplace(gid);
-    if (fresh) {
+    return lookup(groups_, gid, [](uint32_t id, char* buf, size_t size) -> std::string {
       struct group gr, *r = nullptr;
-      char buf[1024];
-      if (getgrgid_r(gid, &gr, buf, sizeof buf, &r) == 0 && r) it->second = r->gr_name;
-    }
-    return it->second;
+      return getgrgid_r(id, &gr, buf, size, &r) == 0 && r ? r->gr_name : "";
+    });
   }
 
  private:
+  template <typename Fn>
+  std::string lookup(std::map<uint32_t, std::string>& cache, uint32_t id, Fn fn) {
+    std::lock_guard lock(mu_);
+    auto [it, fresh] = cache.try_emplace(id);
+    if (fresh) {
+      char buf[1024];
+      it->second = fn(id, buf, sizeof buf);
+    }
+    return it->second;
+  }
   std::mutex mu_;
   std::map<uint32_t, std::string> users_, groups_;
 };
@@ -342,42 +344,29 @@ BackupResult backup(Repository& repository, const BackupOptions& opt) {
   int threads = opt.threads > 0 ? opt.threads : default_threads();
   Backup b(repo, opt, threads);
 
-  std::atomic<bool> stop{false};
   std::atomic<uint64_t> total_files{0}, total_bytes{0};
-  std::thread scanner, reporter;
   auto t0 = std::chrono::steady_clock::now();
-  auto progress = [&](bool final) {
-    Progress p;
-    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    p.files_done = b.files_done, p.bytes_done = b.bytes_done;
-    p.files_total = total_files, p.bytes_total = total_bytes;
-    p.final = final;
-    opt.progress(p);
-  };
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  if (opt.progress) {
-    scanner = std::thread([&] { scan(source, total_files, total_bytes, stop); });
-    reporter = std::thread([&] {
-      std::unique_lock l(stop_mu);
-      while (!stop_cv.wait_for(l, std::chrono::seconds(1), [&] { return stop.load(); })) progress(false);
-    });
-  }
-  struct StopThreads {
-    std::atomic<bool>& stop;
-    std::mutex& mu;
-    std::condition_variable& cv;
-    std::thread &a, &b;
-    ~StopThreads() {
-      {
-        std::lock_guard l(mu);
-        stop = true;
-      }
-      cv.notify_all();
-      if (a.joinable()) a.join();
-      if (b.joinable()) b.join();
+  std::function<void(bool)> report;
+  if (opt.progress)
+    report = [&](bool final) {
+      Progress p;
+      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      p.files_done = b.files_done, p.bytes_done = b.bytes_done;
+      p.files_total = total_files, p.bytes_total = total_bytes;
+      p.final = final;
+      opt.progress(p);
+    };
+  ProgressReporter reporter(report);
+  std::thread scanner;
+  if (opt.progress) scanner = std::thread([&] { scan(source, total_files, total_bytes, reporter.stopped()); });
+  struct JoinScanner {
+    ProgressReporter& r;
+    std::thread& t;
+    ~JoinScanner() {
+      r.stop();
+      if (t.joinable()) t.join();
     }
-  } stopper{stop, stop_mu, stop_cv, scanner, reporter};
+  } join_scanner{reporter, scanner};
 
   Id tree = b.walk(source, parent_tree);
   b.pool.wait();
@@ -395,16 +384,7 @@ BackupResult backup(Repository& repository, const BackupOptions& opt) {
   snap.tags = opt.tags;
   Id sid = repo.save_unpacked("snapshots", snapshot_json(snap));
 
-  if (opt.progress) {
-    {
-      std::lock_guard l(stop_mu);
-      stop = true;
-    }
-    stop_cv.notify_all();
-    if (scanner.joinable()) scanner.join();
-    if (reporter.joinable()) reporter.join();
-    progress(true);
-  }
+  reporter.finish();
   BackupResult r;
   r.snapshot_id = sid.hex();
   r.files_new = b.files_new, r.files_changed = b.files_changed, r.files_unmodified = b.files_unmodified;

@@ -42,8 +42,8 @@ uint64_t pack_size(const std::vector<PackedBlob>& blobs) {
 CheckResult check(Repository& repository, const CheckOptions& opt, std::ostream& log) {
   RepositoryImpl& repo = repository.impl();
   CheckResult r;
+  std::mutex mu;  // errors come from the pack readers too
   auto error = [&](const std::string& e) {
-    static std::mutex mu;
     std::lock_guard l(mu);
     r.errors.push_back(e);
     log << "error: " << e << "\n";
@@ -156,7 +156,6 @@ CheckResult check(Repository& repository, const CheckOptions& opt, std::ostream&
               error("pack " + name + ": blob " + e.id.hex() + " lies outside the pack");
               continue;
             }
-            IndexEntry ie{0, e.offset, e.length, e.uncompressed_length, e.type};
             std::string plain;
             if (!decrypt(repo.key, std::string_view(pack).substr(e.offset, e.length), plain)) {
               error("pack " + name + ": blob " + e.id.hex() + ": MAC check failed (damaged data)");
@@ -168,7 +167,6 @@ CheckResult check(Repository& repository, const CheckOptions& opt, std::ostream&
             } catch (const std::exception& ex) {
               error("pack " + name + ": blob " + e.id.hex() + ": " + ex.what());
             }
-            (void)ie;
             ++blobs;
           }
         });

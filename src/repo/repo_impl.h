@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -112,6 +113,24 @@ class RepoLock {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread refresher_;
+};
+
+// Calls report(false) about once a second on its own thread, and report(true) once from finish(). With an empty
+// report nothing runs. The destructor stops the thread without the final report (the operation failed).
+class ProgressReporter {
+ public:
+  explicit ProgressReporter(std::function<void(bool final)> report);
+  ~ProgressReporter() { stop(); }
+  void finish();
+  void stop();  // without the final report
+  const std::atomic<bool>& stopped() const { return stop_; }
+
+ private:
+  std::function<void(bool)> report_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // "what path: strerror(errno)"

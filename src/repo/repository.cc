@@ -438,6 +438,28 @@ std::string find_snapshot(Repository& repo, const std::string& ref) {
   return match;
 }
 
+ProgressReporter::ProgressReporter(std::function<void(bool)> report) : report_(std::move(report)) {
+  if (!report_) return;
+  thread_ = std::thread([this] {
+    std::unique_lock l(mu_);
+    while (!cv_.wait_for(l, std::chrono::seconds(1), [&] { return stop_.load(); })) report_(false);
+  });
+}
+
+void ProgressReporter::stop() {
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProgressReporter::finish() {
+  stop();
+  if (report_) report_(true);
+}
+
 std::string format_progress(const Progress& p) {
   auto size = [](double b) {
     char buf[32];

@@ -205,37 +205,20 @@ RestoreResult restore(Repository& repository, const RestoreOptions& opt) {
   int threads = opt.threads > 0 ? opt.threads : default_threads();
   Restorer r(repo, threads);
   auto t0 = std::chrono::steady_clock::now();
-  std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  auto progress = [&](bool final) {
-    Progress p;
-    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    p.files_done = r.files_done, p.bytes_done = r.bytes_done;
-    p.files_total = r.result.files, p.bytes_total = r.result.bytes;
-    p.final = final;
-    opt.progress(p);
-  };
-  std::thread reporter;
+  std::function<void(bool)> report;
   if (opt.progress)
-    reporter = std::thread([&] {
-      std::unique_lock l(mu);
-      while (!cv.wait_for(l, std::chrono::seconds(1), [&] { return stop.load(); })) progress(false);
-    });
-  struct Stop {
-    std::atomic<bool>& stop;
-    std::mutex& mu;
-    std::condition_variable& cv;
-    std::thread& t;
-    ~Stop() {
+    report = [&](bool final) {
+      Progress p;
+      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      p.files_done = r.files_done, p.bytes_done = r.bytes_done;
       {
-        std::lock_guard l(mu);
-        stop = true;
+        std::lock_guard l(r.mu);
+        p.files_total = r.result.files, p.bytes_total = r.result.bytes;
       }
-      cv.notify_all();
-      if (t.joinable()) t.join();
-    }
-  } stopper{stop, mu, cv, reporter};
+      p.final = final;
+      opt.progress(p);
+    };
+  ProgressReporter reporter(report);
 
   if (opt.include.empty() || opt.include == "/") {
     r.restore_tree(target, snap.tree, "/");
@@ -273,15 +256,7 @@ RestoreResult restore(Repository& repository, const RestoreOptions& opt) {
     set_xattrs(it->first, it->second);
     r.metadata(it->first, it->second, -1);
   }
-  if (opt.progress) {
-    {
-      std::lock_guard l(mu);
-      stop = true;
-    }
-    cv.notify_all();
-    if (reporter.joinable()) reporter.join();
-    progress(true);
-  }
+  reporter.finish();
   return r.result;
 }
 
