@@ -388,7 +388,7 @@ TEST_F(RepoResticTest, RepositoryInAnObjectStoreUnderVelerosLayout) {
 TEST_F(RepoResticTest, KilledBackupLeavesARepositoryResticAccepts) {
   std::string src = make_tree("src", 9), repo = dir.file("repo");
   std::mt19937_64 rng(99);
-  std::string big(96 << 20, '\0');
+  std::string big(48 << 20, '\0');
   for (size_t i = 0; i + 8 <= big.size(); i += 8) {
     uint64_t v = rng();
     std::memcpy(&big[i], &v, 8);
