@@ -12,6 +12,7 @@
 
 #include "repo/crypto.h"
 #include "repo/repo_impl.h"
+#include "store/location.h"
 #include "store/object_store.h"
 
 namespace arca::repo {
@@ -214,10 +215,30 @@ std::unique_ptr<Backend> store_backend(std::shared_ptr<store::ObjectStore> store
 std::unique_ptr<Backend> open_location(const std::string& location) {
   if (location.empty()) throw std::invalid_argument("no repository given (-r or RESTIC_REPOSITORY)");
   if (location.rfind("local:", 0) == 0) return local_backend(location.substr(6));
+  if (location.rfind("s3:", 0) == 0) {
+    // restic's form: s3:[http(s)://]host[:port]/bucket[/prefix]; credentials as for an aws backup storage
+    // location without a secret (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_SHARED_CREDENTIALS_FILE, ...).
+    std::string rest = location.substr(3), scheme = "https://";
+    for (const char* s : {"http://", "https://"})
+      if (rest.rfind(s, 0) == 0) scheme = s, rest = rest.substr(std::strlen(s));
+    auto slash = rest.find('/');
+    if (slash == std::string::npos || slash + 1 >= rest.size())
+      throw std::invalid_argument("repository \"" + location + "\": expected s3:host/bucket[/prefix]");
+    std::string host = rest.substr(0, slash), path = rest.substr(slash + 1);
+    auto bucket_end = path.find('/');
+    std::string bucket = path.substr(0, bucket_end);
+    std::string prefix = bucket_end == std::string::npos ? "" : path.substr(bucket_end + 1);
+    store::LocationConfig config;
+    config.provider = "aws";
+    config.bucket = bucket;
+    config.config = {{"s3Url", scheme + host}, {"s3ForcePathStyle", "true"}};
+    if (const char* region = std::getenv("AWS_DEFAULT_REGION")) config.config["region"] = region;
+    return store_backend(std::shared_ptr<store::ObjectStore>(store::open_store(config)), prefix);
+  }
   auto colon = location.find(':');
   auto slash = location.find('/');
   if (colon != std::string::npos && (slash == std::string::npos || colon < slash))
-    throw std::invalid_argument("repository \"" + location + "\": only local paths are supported so far");
+    throw std::invalid_argument("repository \"" + location + "\": only local paths and s3: are supported so far");
   return local_backend(location);
 }
 

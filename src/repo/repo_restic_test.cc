@@ -21,6 +21,7 @@
 #include "repo/repository.h"
 #include "store/local_store.h"
 #include "store/object_store.h"
+#include "tests/support/object_servers.h"
 #include "tests/support/process.h"
 
 namespace fs = std::filesystem;
@@ -51,7 +52,8 @@ class RepoResticTest : public ::testing::Test {
   }
 
   // Runs argv in `cwd` with the repository password in RESTIC_PASSWORD_FILE; stdout and stderr together.
-  Cmd run(const std::vector<std::string>& argv, const std::string& cwd = "", const std::string& pw = "") {
+  Cmd run(const std::vector<std::string>& argv, const std::string& cwd = "", const std::string& pw = "",
+          std::map<std::string, std::string> env = {}) {
     std::string log = dir.file("run" + std::to_string(++runs) + ".log");
     std::vector<std::string> cmd = argv;
     if (!cwd.empty()) {
@@ -59,8 +61,9 @@ class RepoResticTest : public ::testing::Test {
       for (const auto& a : argv) line += " '" + a + "'";
       cmd = {"sh", "-c", line};
     }
-    testsupport::ChildProcess p(cmd, log,
-                                {{"RESTIC_PASSWORD_FILE", pw.empty() ? pwfile : pw}, {"RESTIC_CACHE_DIR", dir.file("cache")}});
+    env["RESTIC_PASSWORD_FILE"] = pw.empty() ? pwfile : pw;
+    env["RESTIC_CACHE_DIR"] = dir.file("cache");
+    testsupport::ChildProcess p(cmd, log, env);
     int st = p.wait(kTimeout);
     Cmd r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, testsupport::read_file(log)};
     return r;
@@ -383,6 +386,31 @@ TEST_F(RepoResticTest, RepositoryInAnObjectStoreUnderVelerosLayout) {
   ro.target = dir.file("out2");
   repo::restore(r, ro);
   EXPECT_EQ(describe(dir.file("out2")), describe(src));
+}
+
+TEST_F(RepoResticTest, CommandLineRepositoryInS3) {
+  // s3rver as the S3 server; the repository under a prefix, as Velero places it in a bucket.
+  auto server = testsupport::start_s3rver(dir);
+  testsupport::create_bucket(server, "velero");
+  std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", testsupport::S3rver::kAccessKey},
+                                            {"AWS_SECRET_ACCESS_KEY", testsupport::S3rver::kSecretKey}};
+  std::string src = make_tree("src", 10), repo = "s3:" + server.url + "/velero/backups/restic/app";
+  auto arca_ok = [&](const std::vector<std::string>& args) {
+    Cmd r = run(args, "", "", env);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return r;
+  };
+  arca_ok({arca, "repo", "init", "-r", repo});
+  std::string id = json::parse(arca_ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output).at("snapshot_id");
+  arca_ok({arca, "repo", "check", "--read-data", "-r", repo});
+  auto listed = json::parse(arca_ok({arca, "repo", "snapshots", "--json", "-r", repo}).output);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].at("id"), id);
+  arca_ok({arca, "repo", "restore", "-q", "latest", "--target", dir.file("out"), "-r", repo});
+  EXPECT_EQ(describe(dir.file("out")), describe(src));
+  Cmd bad = run({arca, "repo", "snapshots", "-r", "s3:" + server.url + "/velero"}, "", "", env);
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("no repository"), std::string::npos) << bad.output;
 }
 
 TEST_F(RepoResticTest, KilledBackupLeavesARepositoryResticAccepts) {
