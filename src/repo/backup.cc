@@ -345,18 +345,10 @@ BackupResult backup(Repository& repository, const BackupOptions& opt) {
   Backup b(repo, opt, threads);
 
   std::atomic<uint64_t> total_files{0}, total_bytes{0};
-  auto t0 = std::chrono::steady_clock::now();
-  std::function<void(bool)> report;
-  if (opt.progress)
-    report = [&](bool final) {
-      Progress p;
-      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      p.files_done = b.files_done, p.bytes_done = b.bytes_done;
-      p.files_total = total_files, p.bytes_total = total_bytes;
-      p.final = final;
-      opt.progress(p);
-    };
-  ProgressReporter reporter(report);
+  ProgressReporter reporter(opt.progress, [&](Progress& p) {
+    p.files_done = b.files_done, p.bytes_done = b.bytes_done;
+    p.files_total = total_files, p.bytes_total = total_bytes;
+  });
   std::thread scanner;
   if (opt.progress) scanner = std::thread([&] { scan(source, total_files, total_bytes, reporter.stopped()); });
   struct JoinScanner {

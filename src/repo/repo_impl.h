@@ -115,18 +115,22 @@ class RepoLock {
   std::thread refresher_;
 };
 
-// Calls report(false) about once a second on its own thread, and report(true) once from finish(). With an empty
-// report nothing runs. The destructor stops the thread without the final report (the operation failed).
+// Sends `sink` a Progress about once a second on its own thread, and a final one from finish(); `fill` sets the
+// counters, the reporter the time. With an empty sink nothing runs. The destructor stops the thread without the
+// final report (the operation failed).
 class ProgressReporter {
  public:
-  explicit ProgressReporter(std::function<void(bool final)> report);
+  ProgressReporter(ProgressFn sink, std::function<void(Progress&)> fill);
   ~ProgressReporter() { stop(); }
   void finish();
   void stop();  // without the final report
   const std::atomic<bool>& stopped() const { return stop_; }
 
  private:
-  std::function<void(bool)> report_;
+  void report(bool final);
+  ProgressFn sink_;
+  std::function<void(Progress&)> fill_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<bool> stop_{false};

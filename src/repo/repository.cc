@@ -438,12 +438,21 @@ std::string find_snapshot(Repository& repo, const std::string& ref) {
   return match;
 }
 
-ProgressReporter::ProgressReporter(std::function<void(bool)> report) : report_(std::move(report)) {
-  if (!report_) return;
+ProgressReporter::ProgressReporter(ProgressFn sink, std::function<void(Progress&)> fill)
+    : sink_(std::move(sink)), fill_(std::move(fill)) {
+  if (!sink_) return;
   thread_ = std::thread([this] {
     std::unique_lock l(mu_);
-    while (!cv_.wait_for(l, std::chrono::seconds(1), [&] { return stop_.load(); })) report_(false);
+    while (!cv_.wait_for(l, std::chrono::seconds(1), [&] { return stop_.load(); })) report(false);
   });
+}
+
+void ProgressReporter::report(bool final) {
+  Progress p;
+  p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  fill_(p);
+  p.final = final;
+  sink_(p);
 }
 
 void ProgressReporter::stop() {
@@ -457,7 +466,7 @@ void ProgressReporter::stop() {
 
 void ProgressReporter::finish() {
   stop();
-  if (report_) report_(true);
+  if (sink_) report(true);
 }
 
 std::string format_progress(const Progress& p) {

@@ -204,21 +204,11 @@ RestoreResult restore(Repository& repository, const RestoreOptions& opt) {
 
   int threads = opt.threads > 0 ? opt.threads : default_threads();
   Restorer r(repo, threads);
-  auto t0 = std::chrono::steady_clock::now();
-  std::function<void(bool)> report;
-  if (opt.progress)
-    report = [&](bool final) {
-      Progress p;
-      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      p.files_done = r.files_done, p.bytes_done = r.bytes_done;
-      {
-        std::lock_guard l(r.mu);
-        p.files_total = r.result.files, p.bytes_total = r.result.bytes;
-      }
-      p.final = final;
-      opt.progress(p);
-    };
-  ProgressReporter reporter(report);
+  ProgressReporter reporter(opt.progress, [&](Progress& p) {
+    p.files_done = r.files_done, p.bytes_done = r.bytes_done;
+    std::lock_guard l(r.mu);
+    p.files_total = r.result.files, p.bytes_total = r.result.bytes;
+  });
 
   if (opt.include.empty() || opt.include == "/") {
     r.restore_tree(target, snap.tree, "/");
