@@ -64,6 +64,28 @@ void remove_quietly(store::ObjectStore& store, const std::vector<std::string>& k
   }
 }
 
+// The object's content, or nullopt when it is absent or cannot be read now.
+std::optional<std::string> stored_text(store::ObjectStore& store, const std::string& key) {
+  try {
+    return store::get_string(store, key);
+  } catch (const StoreError&) {
+    return std::nullopt;
+  }
+}
+
+// Removes `key` and checks that it is gone (a lost answer to the DELETE is no proof either way).
+bool remove_confirmed(store::ObjectStore& store, const std::string& key) {
+  try {
+    store.remove(key);
+  } catch (const StoreError&) {
+  }
+  try {
+    return !store.head(key).exists;
+  } catch (const StoreError&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 std::string gzip_bytes(const std::string& data) {
@@ -125,8 +147,20 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     put_gzip(BackupFile::ResourceList, upload.resource_list ? upload.resource_list : store::string_reader("{}"));
     put_gzip(BackupFile::Results, store::string_reader(upload.results_json));
     put_gzip(BackupFile::VolumeInfo, store::string_reader(upload.volumeinfo_json));
-    put_bytes(store, metadata_key, upload.metadata_json);
   } catch (...) {
+    remove_quietly(store, uploaded);
+    throw;
+  }
+  try {
+    put_bytes(store, metadata_key, upload.metadata_json);
+  } catch (const StoreError& e) {
+    // The request may have been applied with only its answer lost: what is stored decides.
+    if (stored_text(store, metadata_key) == upload.metadata_json) return;
+    // A velero-backup.json must never outlive the data it describes, so the data goes only once the metadata
+    // is gone; when that cannot be confirmed the data stays, and what is listed remains restorable.
+    if (!remove_confirmed(store, metadata_key))
+      throw StoreError(e.kind(), std::string(e.what()) + " (the backup's files are kept: " + metadata_key +
+                                     " may be stored and could not be removed)");
     remove_quietly(store, uploaded);
     throw;
   }
