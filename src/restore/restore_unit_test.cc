@@ -329,6 +329,28 @@ TEST(Diff, UnifiedHunksWithContext) {
   EXPECT_EQ(unified_json_diff(live, live), "");
 }
 
+// A dry run's diff never shows Secret values, live or backed up (kubectl diff masks them the same way).
+TEST(Diff, SecretValuesAreMaskedOnBothSides) {
+  json live = json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},
+    "data":{"password":"VE9QU0VDUkVULUNIQU5HRUQ=","user":"YWRtaW4=","extra":"bGl2ZQ=="}})");
+  json desired = json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},
+    "data":{"password":"VE9QU0VDUkVULXB3","user":"YWRtaW4="},"stringData":{"apikey":"TOPSECRET-apikey"}})");
+  std::string diff = unified_json_diff(live, desired);
+  for (const char* secret : {"VE9QU0VDUkVU", "YWRtaW4", "bGl2ZQ", "TOPSECRET"})
+    EXPECT_EQ(diff.find(secret), std::string::npos) << secret << " in\n" << diff;
+  EXPECT_NE(diff.find("-    \"password\": \"*** (before)\""), std::string::npos) << diff;
+  EXPECT_NE(diff.find("+    \"password\": \"*** (after)\""), std::string::npos) << diff;
+  EXPECT_NE(diff.find("-    \"extra\": \"***\""), std::string::npos) << diff;  // which keys differ stays visible
+  EXPECT_NE(diff.find("+    \"apikey\": \"***\""), std::string::npos) << diff;
+  EXPECT_NE(diff.find("     \"user\": \"***\""), std::string::npos) << diff;  // equal values: unchanged line
+  // Other kinds keep their values: a ConfigMap's data is not secret.
+  json cm = live;
+  cm["kind"] = "ConfigMap";
+  json cm2 = desired;
+  cm2["kind"] = "ConfigMap";
+  EXPECT_NE(unified_json_diff(cm, cm2).find("VE9QU0VDUkVULXB3"), std::string::npos);
+}
+
 TEST(Hooks, CommandsParseAsVeleroDoes) {
   EXPECT_EQ(parse_hook_command(R"(["a","b","c"])"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(parse_hook_command("/bin/x a b"), (std::vector<std::string>{"/bin/x a b"}));
