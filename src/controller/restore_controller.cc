@@ -26,6 +26,22 @@ using nlohmann::json;
 constexpr const char* kInterruptedReason =
     "found a restore with status \"InProgress\" during the server starting, mark it as \"Failed\"";
 
+// What a restore found in `phase` at start-up becomes: "" when it is not one a run leaves behind. An
+// InProgress restore may have created only part of its items: Failed, as in Velero. From Finalizing on, every
+// item was restored and only the upload of the log and results was left, as Velero's restore finalizer ends
+// such a restore: Completed, or PartiallyFailed when it had errors.
+std::string interrupted_outcome(const std::string& phase) {
+  if (phase == "InProgress") return "Failed";
+  if (phase == "Finalizing" || phase == "WaitingForPluginOperations") return "Completed";
+  if (phase == "FinalizingPartiallyFailed" || phase == "WaitingForPluginOperationsPartiallyFailed")
+    return "PartiallyFailed";
+  return "";
+}
+
+std::string restore_log_path(const std::string& uid) {
+  return std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/arca-restore-" + uid + ".log";
+}
+
 bool backup_finished(api::BackupPhase phase) {
   return phase == api::BackupPhase::Completed || phase == api::BackupPhase::PartiallyFailed ||
          phase == api::BackupPhase::Failed;
@@ -114,8 +130,7 @@ class RestoreRun {
     }
     std::rewind(tar.get());
 
-    std::string log_path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/arca-restore-" +
-                           restore_.metadata.uid + ".log";
+    std::string log_path = restore_log_path(restore_.metadata.uid);
     restore::RestoreLog log(log_path, restore_.metadata.namespace_ + "/" + name);
     restore::RestoreOutcome outcome;
     restore::EngineOptions options;
@@ -329,16 +344,27 @@ std::unique_ptr<Controller> make_restore_controller(ServerContext& ctx) {
   kube::DynamicClient client(ctx.transport);
   client.list(resources->restores, ctx.settings.namespace_name, {}, [&](const kube::ListItem& item) {
     json object = item.parse();
-    if (object.value("/status/phase"_json_pointer, std::string()) != "InProgress") return;
+    std::string phase = object.value("/status/phase"_json_pointer, std::string());
+    std::string uid = object.value("/metadata/uid"_json_pointer, std::string());
+    std::string terminal = interrupted_outcome(phase);
+    if (terminal.empty()) return;
     update_with_retry(ctx.transport, resources->restores, std::string(item.namespace_name), std::string(item.name),
                       [&](json& j) {
-                        if (j.value("/status/phase"_json_pointer, std::string()) != "InProgress") return false;
-                        j["status"]["phase"] = "Failed";
-                        j["status"]["failureReason"] = kInterruptedReason;
+                        if (j.value("/status/phase"_json_pointer, std::string()) != phase) return false;
+                        j["status"]["phase"] = terminal;
+                        if (terminal == "Failed") j["status"]["failureReason"] = kInterruptedReason;
                         j["status"]["completionTimestamp"] = format_rfc3339(ctx.clock.now());
                         return true;
                       });
-    spdlog::warn("restore={} was in progress when the server stopped: marked Failed", item.name);
+    // A killed run's log never gets uploaded now; its spool went with the process's own cleanup or goes
+    // with remove_leftover_spools.
+    if (!uid.empty()) std::remove(restore_log_path(uid).c_str());
+    if (terminal == "Failed")
+      spdlog::warn("restore={} was InProgress when the server stopped: marked Failed", item.name);
+    else
+      spdlog::warn("restore={} was {} when the server stopped, after every item was restored: marked {} (its log "
+                   "and results may be missing from object storage)",
+                   item.name, phase, terminal);
   });
   return std::make_unique<Controller>("restore", ctx.transport, resources->restores, ctx.settings.namespace_name,
                                       restore_reconciler(ctx, resources));

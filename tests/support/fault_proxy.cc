@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <stdexcept>
@@ -20,6 +21,9 @@ struct FaultProxy::Connection {
   // Set for the request just forwarded: the pump drops its answer (SIZE_MAX) or passes only this many bytes.
   std::atomic<size_t> answer_budget{SIZE_MAX};
   std::atomic<bool> limit_answer{false};
+  // A request was forwarded and no answer byte came back yet: a client that goes away meanwhile (killed)
+  // must not abort it at the server, which would then store a partial body.
+  std::atomic<bool> awaiting_answer{false};
   std::thread reader, pump;
   void shutdown_both() {
     ::shutdown(client_fd, SHUT_RDWR);
@@ -236,6 +240,7 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
     for (;;) {
       ssize_t n = ::recv(c->upstream_fd, buffer, sizeof buffer, 0);
       if (n <= 0) break;
+      c->awaiting_answer = false;
       size_t pass = static_cast<size_t>(n);
       bool cut = false;
       if (c->limit_answer) {  // a dropped or truncated answer: pass what the budget allows, then close
@@ -316,6 +321,7 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
         c->limit_answer = true;
       }
       if (answer.empty()) {
+        c->awaiting_answer = true;
         ok = write_all(c->upstream_fd, std::string_view(pending).substr(0, total));
       } else {
         std::lock_guard lock(c->client_write);
@@ -325,6 +331,8 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
     }
     if (!ok) break;
   }
+  for (int i = 0; i < 1000 && c->awaiting_answer && !stopping_; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   c->shutdown_both();
 }
 
