@@ -120,11 +120,10 @@ class RestoreRun {
     try {
       if (!tar) throw std::runtime_error("error creating temp file for the backup tarball");
       open = open_location(location, ctx_.transport, ctx_.secrets);
-      open->store().get(persistence::backup_key(open->layout(), restore_.spec.backup_name, persistence::BackupFile::Tarball),
-                        [&](const char* data, size_t size) {
-                          if (std::fwrite(data, 1, size, tar.get()) != size)
-                            throw std::runtime_error("error writing the backup tarball to a temp file");
-                        });
+      persistence::download_to_file(
+          open->store(),
+          persistence::backup_key(open->layout(), restore_.spec.backup_name, persistence::BackupFile::Tarball),
+          tar.get());
     } catch (const std::exception& e) {
       return fail(std::string("error downloading backup tarball: ") + e.what());
     }

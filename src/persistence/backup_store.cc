@@ -1,5 +1,6 @@
 #include "persistence/backup_store.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace arca::persistence {
 
@@ -213,17 +215,38 @@ std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, cons
   return gunzip_bytes(bytes, store.describe() + "/" + key);
 }
 
+void download_to_file(store::ObjectStore& store, const std::string& key, std::FILE* file) {
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    if (std::fflush(file) != 0 || ::ftruncate(fileno(file), 0) != 0 || std::fseek(file, 0, SEEK_SET) != 0)
+      throw StoreError(ErrorKind::Failed, "cannot reset the temporary file for " + key);
+    try {
+      store.get(key, [&](const char* data, size_t size) {
+        if (std::fwrite(data, 1, size, file) != size)
+          throw StoreError(ErrorKind::InvalidArgument, "writing the download of " + key + " to a temporary file failed");
+      });
+      if (std::fflush(file) != 0)
+        throw StoreError(ErrorKind::InvalidArgument, "writing the download of " + key + " to a temporary file failed");
+      return;
+    } catch (const StoreError& e) {
+      bool transient = e.kind() == ErrorKind::Unreachable || e.kind() == ErrorKind::Failed;
+      if (!transient || attempt == kAttempts) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+  }
+}
+
 void download_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
                           const std::string& path) {
   std::string temp = path + ".download";
   std::string key = backup_key(layout, backup, file);
   {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(temp.c_str(), "wb"), &std::fclose);
     if (!out) throw StoreError(ErrorKind::InvalidArgument, "cannot write " + temp + " to download " + key);
     try {
-      store::get_stream(store, key, out);
-      out.close();
-      if (!out) throw StoreError(ErrorKind::Failed, "writing " + temp + " failed while downloading " + key);
+      download_to_file(store, key, out.get());
+      if (std::fclose(out.release()) != 0)
+        throw StoreError(ErrorKind::Failed, "writing " + temp + " failed while downloading " + key);
     } catch (...) {
       std::remove(temp.c_str());
       throw;

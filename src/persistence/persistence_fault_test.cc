@@ -148,6 +148,28 @@ TEST_F(S3BehindProxy, LostAnswersToADataFileUploadAreResolvedByReadingBack) {
   expect_listed_exactly({{"b2", tarball}});
 }
 
+// The drills' F4: a tarball download cut short failed the restore outright. It is fetched again from the
+// start, and the file holds exactly the object.
+TEST_F(S3BehindProxy, TruncatedDownloadsAreRetriedFromTheStart) {
+  std::string tarball = random_bytes(3 << 20, 6);
+  put_backup(*direct_, layout_, upload_of("b3", tarball));
+  int cut = 0;
+  proxy_->truncate_answers([&](std::string_view method, std::string_view target) {
+    return method == "GET" && contains(target, "b3.tar.gz") && cut++ < 2;
+  }, 1 << 20);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::tmpfile(), &std::fclose);
+  download_to_file(*faulty_, backup_key(layout_, "b3", BackupFile::Tarball), file.get());
+  EXPECT_EQ(cut, 3) << "two answers cut short, the third whole";
+  std::string read(tarball.size() + 1, '\0');
+  std::rewind(file.get());
+  read.resize(std::fread(read.data(), 1, read.size(), file.get()));
+  EXPECT_TRUE(read == tarball) << "downloaded " << read.size() << " of " << tarball.size() << " bytes";
+  // A missing object is not retried: one clear NotFound.
+  cut = 0;
+  EXPECT_THROW(download_to_file(*faulty_, backup_key(layout_, "nope", BackupFile::Tarball), file.get()),
+               store::StoreError);
+}
+
 // Randomised, seeded: a third of all requests lose their answer or are reset. Each upload either succeeds and
 // is listed with all its data, or fails and is not listed.
 TEST_F(S3BehindProxy, SeededRandomFaultsNeverListABackupWithoutItsData) {

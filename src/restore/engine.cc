@@ -626,13 +626,21 @@ class Run {
     for (;;) {
       std::exception_ptr refused;
       if (!options_.dry_run) {
-        try {
-          client_.create(namespaces, "", ns);
-          out_.resources.record("v1/Namespace", "", target, ItemAction::created);
-          log_.info("created namespace " + target);
-          return {};
-        } catch (const kube::KubeError& e) {
-          if (!kube::is_already_exists(e)) refused = std::current_exception();
+        for (int attempt = 1;; ++attempt) {
+          try {
+            client_.create(namespaces, "", ns);
+            out_.resources.record("v1/Namespace", "", target, ItemAction::created);
+            log_.info("created namespace " + target);
+            return {};
+          } catch (const kube::KubeError& e) {
+            // Every item of the namespace depends on this one create: a transient refusal is retried.
+            if (attempt < kCreateAttempts && may_succeed_again(e)) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+              continue;
+            }
+            if (!kube::is_already_exists(e)) refused = std::current_exception();
+            break;
+          }
         }
       }
       try {
@@ -724,7 +732,8 @@ class Run {
     if (!original_ns.empty()) {
       std::string error = ensure_namespace(original_ns, target_ns);
       if (!error.empty()) {
-        add_velero_error(error);
+        add_velero_error("error restoring " + id + ": its namespace " + target_ns + " is missing: " + error);
+        out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
         return;
       }
     }
@@ -783,16 +792,35 @@ class Run {
       return;
     }
     std::string created;
-    try {
-      created = client_.create_text(api, target_ns, spooled.name, item.dump());
-    } catch (const kube::KubeError& e) {
-      if (!kube::is_already_exists(e)) {
+    const std::string body = item.dump();
+    for (int attempt = 1;; ++attempt) {
+      try {
+        created = client_.create_text(api, target_ns, spooled.name, body);
+        break;
+      } catch (const kube::KubeError& e) {
+        if (kube::is_already_exists(e)) {
+          json live;
+          try {
+            live = client_.get(api, target_ns, spooled.name);
+          } catch (const kube::KubeError&) {
+          }
+          // A create that was applied but whose answer was lost, then sent again (by us, or by libcurl on a
+          // reused connection) meets itself: the object carries this restore's name label.
+          if (created_by_this_restore(live, item)) {
+            created = live.dump();
+            break;
+          }
+          existing_item(api, id, kind_key, target_ns, spooled.name, item, live.is_null() ? nullptr : &live);
+          return;
+        }
+        if (attempt < kCreateAttempts && may_succeed_again(e)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+          continue;
+        }
         add_error(target_ns, "error restoring " + id + ": " + e.what());
         out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
         return;
       }
-      existing_item(api, id, kind_key, target_ns, spooled.name, item);
-      return;
     }
     out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
     after_create(api, resource, id, target_ns, spooled, std::move(saved_status), created);
@@ -805,6 +833,33 @@ class Run {
     for (const auto& hook : exec_hooks_for(pod, target_ns, spec_.hooks))
       add_warning(target_ns, "exec hook " + hook.hook + " for " + id + " (container " + hook.container + ", command " +
                                  json(hook.command).dump() + ") was requested but not run: arca cannot exec into pods");
+  }
+
+  // A create refused this way may go through when sent again: the server was unavailable, overloaded or the
+  // connection failed. Whether the first one was applied does not matter: a retry that meets it gets 409, and
+  // created_by_this_restore recognises it.
+  static constexpr int kCreateAttempts = 4;
+  static bool may_succeed_again(const kube::KubeError& e) {
+    switch (e.kind()) {
+      case kube::ErrorKind::InternalError:
+      case kube::ErrorKind::ServerTimeout:
+      case kube::ErrorKind::ServiceUnavailable:
+      case kube::ErrorKind::Timeout:
+      case kube::ErrorKind::TooManyRequests:
+      case kube::ErrorKind::Connection:
+        return true;
+      case kube::ErrorKind::UnknownServerError:
+        return e.http_code() >= 500 && e.http_code() != 501;
+      default:
+        return false;
+    }
+  }
+  bool created_by_this_restore(const json& live, const json& desired) const {
+    const char* label = "velero.io/restore-name";
+    if (!live.is_object() || !live.contains("metadata") || !live["metadata"].contains("labels")) return false;
+    const json& labels = live["metadata"]["labels"];
+    const json& wanted = desired["metadata"]["labels"];
+    return labels.contains(label) && wanted.contains(label) && labels[label] == wanted[label];
   }
 
   static bool can_be_additional(const std::string& resource) {
@@ -910,10 +965,11 @@ class Run {
 
   // Velero's restore.go restoreItem: an object of that name exists. Never replaced; patched only with existingResourcePolicy update.
   void existing_item(const kube::ApiResource& api, const std::string& id, const std::string& kind_key,
-                     const std::string& target_ns, const std::string& name, const json& desired) {
+                     const std::string& target_ns, const std::string& name, const json& desired,
+                     const json* already_read = nullptr) {
     json live_raw;
     try {
-      live_raw = client_.get(api, target_ns, name);
+      live_raw = already_read != nullptr ? *already_read : client_.get(api, target_ns, name);
     } catch (const kube::KubeError& e) {
       add_warning(target_ns, "could not restore " + id + ": it already exists and cannot be read: " + e.what());
       out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
