@@ -6,6 +6,8 @@
 
 #include <csignal>
 #include <filesystem>
+#include <set>
+#include <thread>
 #include <fstream>
 
 #include "persistence/backup_store.h"
@@ -146,6 +148,54 @@ TEST_F(Recovery, BackupKilledWhileUploadingFailsNamingItsPhaseAndLeavesNoFiles) 
     return arca::store::list_all(*direct_, arca::persistence::backup_dir(layout_, "b3")).objects.empty();
   }, 10s));
   EXPECT_FALSE(arca::persistence::backup_exists(*direct_, layout_, "b3"));
+}
+
+}  // namespace
+
+namespace {
+
+// The drills' F9: a velero-backup.json whose name differs from its directory made the sync import and delete
+// a Backup every period. It is skipped, with a warning naming both.
+TEST_F(Recovery, SyncSkipsMetadataNamedDifferentlyFromItsDirectory) {
+  start_server();
+  cluster_->arca_ok({"backup", "create", "b5", "--include-namespaces", "app", "--wait"});
+  std::string text = arca::persistence::read_backup_metadata(*direct_, layout_, "b5");
+  auto renamed = nlohmann::json::parse(text);
+  renamed["metadata"]["name"] = "someone-else";
+  arca::store::put_string(*direct_, arca::persistence::backup_key(layout_, "junk", arca::persistence::BackupFile::Metadata),
+                          renamed.dump(2));
+  day2test::Cluster second(day2test::Cluster::S3{proxy_->url(), "velero", "c1"}, {"--backup-sync-period", "1s"});
+  second.start_server();
+  auto names = [&] {
+    std::set<std::string> out;
+    for (const auto& b : second.items("backups")) out.insert(b["metadata"]["name"].get<std::string>());
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return names().count("b5") == 1; }, 20s)) << second.server(0).log();
+  // Several sync periods: "someone-else" never appears.
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(names().count("someone-else"), 0u);
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_THAT(second.server(0).log(),
+              HasSubstr("backup=junk skipped: its velero-backup.json names backup \\\"someone-else\\\", not its directory"));
+}
+
+// The drills' F7c: against an API server that cannot be reached, `arca server` said the CRDs were not installed.
+TEST(ServerStart, AnUnreachableApiServerIsReportedAsSuch) {
+  testsupport::TempDir dir;
+  int port = testsupport::free_port();  // nothing listens there
+  std::ofstream(dir.file("kubeconfig")) << "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
+                                           "    server: http://127.0.0.1:" << port << "\ncontexts:\n- name: c\n"
+                                           "  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n"
+                                           "- name: u\n  user: {}\n";
+  testsupport::ChildProcess server({day2test::arca_binary(), "--kubeconfig", dir.file("kubeconfig"), "server"},
+                                   dir.file("server.log"));
+  int status = server.wait(60s);
+  ASSERT_NE(status, -1) << "still running: " << server.log();
+  EXPECT_NE(status, 0);
+  EXPECT_THAT(server.log(), HasSubstr("Unable to connect to the server"));
+  EXPECT_THAT(server.log(), Not(HasSubstr("CRDs are not installed")));
 }
 
 }  // namespace

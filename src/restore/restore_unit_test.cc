@@ -351,6 +351,24 @@ TEST(Diff, SecretValuesAreMaskedOnBothSides) {
   EXPECT_NE(unified_json_diff(cm, cm2).find("VE9QU0VDUkVULXB3"), std::string::npos);
 }
 
+// The drills' F8c: an unmodified Service was reported as different over the clusterIP the cluster allocated.
+TEST(ExistingObjects, AServiceDiffersNotByWhatTheClusterAllocated) {
+  json backed_up = json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"redis","namespace":"nd"},
+    "spec":{"type":"NodePort","clusterIP":"10.96.0.2","clusterIPs":["10.96.0.2"],"selector":{"app":"redis"},
+            "ports":[{"port":6379,"protocol":"TCP","nodePort":30123}]}})");
+  json desired = backed_up;  // as the service action leaves it
+  desired["spec"].erase("clusterIP");
+  desired["spec"].erase("clusterIPs");
+  desired["spec"]["ports"][0].erase("nodePort");
+  json live = backed_up;
+  live["spec"]["clusterIP"] = "10.96.0.7";  // allocated again by the target cluster
+  live["spec"]["clusterIPs"] = {"10.96.0.7"};
+  live["spec"]["ports"][0]["nodePort"] = 31000;
+  EXPECT_EQ(normalized_live(live, desired), desired);
+  live["spec"]["selector"]["app"] = "other";  // a real difference still shows
+  EXPECT_NE(normalized_live(live, desired), desired);
+}
+
 TEST(Hooks, CommandsParseAsVeleroDoes) {
   EXPECT_EQ(parse_hook_command(R"(["a","b","c"])"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(parse_hook_command("/bin/x a b"), (std::vector<std::string>{"/bin/x a b"}));
