@@ -340,6 +340,8 @@ std::unique_ptr<Controller> make_restore_controller(ServerContext& ctx) {
   auto resources = std::make_shared<Resources>();
   resources->restores = ctx.discovery.lookup("velero.io", "v1", "restores");
   resources->config_maps = ctx.discovery.lookup("", "v1", "configmaps");
+  if (int removed = restore::remove_abandoned_spools())
+    spdlog::info("removed {} restore spool(s) left by processes that are gone", removed);
   kube::DynamicClient client(ctx.transport);
   client.list(resources->restores, ctx.settings.namespace_name, {}, [&](const kube::ListItem& item) {
     json object = item.parse();
@@ -355,8 +357,7 @@ std::unique_ptr<Controller> make_restore_controller(ServerContext& ctx) {
                         j["status"]["completionTimestamp"] = format_rfc3339(ctx.clock.now());
                         return true;
                       });
-    // A killed run's log never gets uploaded now; its spool went with the process's own cleanup or goes
-    // with remove_leftover_spools.
+    // A killed run's log is never uploaded now; its spool went with remove_abandoned_spools above.
     if (!uid.empty()) std::remove(restore_log_path(uid).c_str());
     if (terminal == "Failed")
       spdlog::warn("restore={} was InProgress when the server stopped: marked Failed", item.name);

@@ -268,6 +268,7 @@ void delete_backup(store::ObjectStore& store, const Layout& layout, const std::s
     throw StoreError(ErrorKind::InvalidArgument, "invalid backup name \"" + backup + "\"");
   store.remove(backup_key(layout, backup, BackupFile::Metadata));
   for (const auto& object : store::list_all(store, backup_dir(layout, backup)).objects) store.remove(object.key);
+  store.remove_abandoned_uploads(backup_dir(layout, backup));
 }
 
 void put_restore_file(store::ObjectStore& store, const Layout& layout, const std::string& restore, RestoreFile file,

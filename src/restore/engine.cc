@@ -28,6 +28,7 @@
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "util/includes_excludes.h"
+#include "util/leftovers.h"
 
 namespace arca::restore {
 
@@ -83,7 +84,8 @@ class Spool {
  public:
   explicit Spool(const std::string& parent) {
     std::string base = parent.empty() ? fs::temp_directory_path().string() : parent;
-    std::string pattern = base + "/arca-restore-XXXXXX";
+    // The process id in the name lets a restarted server remove this spool if the process is killed.
+    std::string pattern = base + "/" + std::string(kSpoolPrefix) + std::to_string(::getpid()) + "-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr)
       throw std::runtime_error("cannot create the restore spool under " + base + ": " + std::strerror(errno));
     dir_ = pattern;
@@ -1092,6 +1094,10 @@ void run_restore(const api::Restore& restore, const archive::ByteSource& tarball
                  kube::Discovery& discovery, RestoreLog& log, const EngineOptions& options, RestoreOutcome& outcome) {
   Run run(restore, transport, discovery, log, options, outcome);
   run.execute(tarball);
+}
+
+int remove_abandoned_spools(const std::string& spool_dir) {
+  return remove_abandoned(spool_dir.empty() ? fs::temp_directory_path().string() : spool_dir, kSpoolPrefix);
 }
 
 std::string to_string(DryRunVerdict verdict) {

@@ -2,9 +2,15 @@
 // with Velero's documented examples where they apply.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "kube/discovery.h"
 #include "restore/diff.h"
+#include "restore/engine.h"
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "restore/modifiers.h"
@@ -367,6 +373,26 @@ TEST(ExistingObjects, AServiceDiffersNotByWhatTheClusterAllocated) {
   EXPECT_EQ(normalized_live(live, desired), desired);
   live["spec"]["selector"]["app"] = "other";  // a real difference still shows
   EXPECT_NE(normalized_live(live, desired), desired);
+}
+
+// The drills' F6: spools of killed restores filled the server's TMPDIR. A starting server removes those of
+// processes that are gone, and leaves another live server's alone.
+TEST(Spool, AbandonedSpoolsOfGoneProcessesAreRemoved) {
+  std::string dir = std::filesystem::temp_directory_path().string() + "/arca-spool-test-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string abandoned = dir + "/" + std::string(kSpoolPrefix) + std::to_string(dead) + "-abc123";
+  std::string live = dir + "/" + std::string(kSpoolPrefix) + std::to_string(::getpid()) + "-def456";
+  std::string other = dir + "/unrelated-1-x";
+  for (const auto& d : {abandoned, live, other}) std::filesystem::create_directories(d + "/sub");
+  std::ofstream(abandoned + "/0") << "spooled items";
+  EXPECT_EQ(remove_abandoned_spools(dir), 1);
+  EXPECT_FALSE(std::filesystem::exists(abandoned));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Hooks, CommandsParseAsVeleroDoes) {
