@@ -29,6 +29,7 @@
 #include "restore/item_actions.h"
 #include "util/includes_excludes.h"
 #include "util/leftovers.h"
+#include "util/timestamp.h"
 
 namespace arca::restore {
 
@@ -316,7 +317,8 @@ class Run {
         log_(log),
         options_(options),
         out_(outcome),
-        spool_(options.spool_dir) {}
+        spool_(options.spool_dir),
+        started_at_(format_rfc3339(now_seconds())) {}
 
   void execute(const archive::ByteSource& tarball) {
     if (!spool_tarball(tarball)) return;
@@ -808,7 +810,7 @@ class Run {
           }
           // A create that was applied but whose answer was lost, then sent again (by us, or by libcurl on a
           // reused connection) meets itself: the object carries this restore's name label.
-          if (created_by_this_restore(live, item)) {
+          if (created_by_this_restore(live, item, attempt > 1)) {
             created = live.dump();
             break;
           }
@@ -856,12 +858,16 @@ class Run {
         return false;
     }
   }
-  bool created_by_this_restore(const json& live, const json& desired) const {
+  // The object carries this restore's name label and was made by this run: met on our own retry, or created
+  // no earlier than the second this run started (an earlier restore of the same name, deleted and created
+  // again, made its objects before).
+  bool created_by_this_restore(const json& live, const json& desired, bool after_our_retry) const {
     const char* label = "velero.io/restore-name";
     if (!live.is_object() || !live.contains("metadata") || !live["metadata"].contains("labels")) return false;
     const json& labels = live["metadata"]["labels"];
     const json& wanted = desired["metadata"]["labels"];
-    return labels.contains(label) && wanted.contains(label) && labels[label] == wanted[label];
+    if (!labels.contains(label) || !wanted.contains(label) || labels[label] != wanted[label]) return false;
+    return after_our_retry || live["metadata"].value("creationTimestamp", "") >= started_at_;
   }
 
   static bool can_be_additional(const std::string& resource) {
@@ -1068,6 +1074,7 @@ class Run {
   const EngineOptions& options_;
   RestoreOutcome& out_;
   Spool spool_;
+  const std::string started_at_;  // RFC 3339, seconds: compared with the creationTimestamp of what we meet
   WorkerPool pool_{options_.workers, static_cast<size_t>(std::max(1, options_.workers)) * 4};
 
   IncludesExcludes resource_filter_, namespace_filter_;
