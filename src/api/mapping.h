@@ -831,7 +831,10 @@ void decode(const json& j, T& out, const std::string& path) {
         },
         Describe<T>::fields);
     if constexpr (requires { out.unknown; }) {
-      for (const auto& [key, item] : j.items()) {
+      for (const auto& entry : j.items()) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in the lambda below.
+        const std::string& key = entry.key();
+        const auto& item = entry.value();
         bool known = false;
         std::apply([&](const auto&... f) { known = ((f.name == key) || ...); }, Describe<T>::fields);
         if constexpr (Resource<T>) known = known || key == "apiVersion" || key == "kind";

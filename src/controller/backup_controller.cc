@@ -24,11 +24,16 @@ namespace {
 
 using api::BackupPhase;
 
-constexpr const char* kInterruptedReason =
-    "found a backup with status \"InProgress\" during the server starting, mark it as \"Failed\"";
+// Velero's text (pkg/controller/backup_controller.go), with the phase the backup really had.
+std::string interrupted_reason(BackupPhase phase) {
+  return "found a backup with status \"" + std::string(api::to_string(phase)) +
+         "\" during the server starting, mark it as \"Failed\"";
+}
 
+// Every phase a run passes through after it started: after a restart none of them has a run behind it.
 bool is_in_flight(BackupPhase p) {
-  return p == BackupPhase::InProgress || p == BackupPhase::Finalizing || p == BackupPhase::FinalizingPartiallyFailed;
+  return p == BackupPhase::InProgress || p == BackupPhase::Finalizing || p == BackupPhase::FinalizingPartiallyFailed ||
+         p == BackupPhase::WaitingForPluginOperations || p == BackupPhase::WaitingForPluginOperationsPartiallyFailed;
 }
 
 std::vector<api::BackupStorageLocation> list_locations(ServerContext& ctx) {
@@ -454,6 +459,7 @@ void fail_interrupted_backups(ServerContext& ctx) {
       }
     }
     bool finished = b.status.phase != BackupPhase::InProgress && stored && b.metadata.uid == stored->metadata.uid;
+    BackupPhase was = b.status.phase;
     update_object<api::Backup>(ctx.transport, ctx.backups, b.metadata.namespace_, b.metadata.name, [&](api::Backup& o) {
       if (!is_in_flight(o.status.phase)) return false;
       if (finished) {
@@ -461,12 +467,16 @@ void fail_interrupted_backups(ServerContext& ctx) {
         o.status.completion_timestamp = stored->status.completion_timestamp;
         return true;
       }
+      o.status.failure_reason = interrupted_reason(o.status.phase);
       o.status.phase = BackupPhase::Failed;
-      o.status.failure_reason = kInterruptedReason;
       o.status.completion_timestamp = ctx.clock.now();
       return true;
     });
-    spdlog::warn("backup={} was in progress when the server stopped: marked Failed", b.metadata.name);
+    if (finished)
+      spdlog::warn("backup={} was {} when the server stopped, after its metadata was stored: kept the stored phase {}",
+                   b.metadata.name, api::to_string(was), api::to_string(stored->status.phase));
+    else
+      spdlog::warn("backup={} was {} when the server stopped: marked Failed", b.metadata.name, api::to_string(was));
   }
 }
 

@@ -68,10 +68,14 @@ void sync_location(ServerContext& ctx, const api::BackupStorageLocation& bsl) {
     if (cluster_names.count(name)) continue;
     std::optional<api::Backup> backup;
     try {
-      backup = backup_to_import(
-          nlohmann::json::parse(persistence::read_backup_metadata(location->store(), location->layout(), name))
-              .get<api::Backup>(),
-          bsl.metadata.name, ns, ctx.clock.now());
+      auto stored = nlohmann::json::parse(persistence::read_backup_metadata(location->store(), location->layout(), name))
+                        .get<api::Backup>();
+      // Imported under another name, it would look orphaned (no directory of that name) and be deleted at the
+      // next sync, then imported again, every period.
+      if (stored.metadata.name != name)
+        throw std::runtime_error("its velero-backup.json names backup \"" + stored.metadata.name +
+                                 "\", not its directory");
+      backup = backup_to_import(std::move(stored), bsl.metadata.name, ns, ctx.clock.now());
     } catch (const std::exception& e) {
       spdlog::warn("backup-sync location={} backup={} skipped: {}", bsl.metadata.name, name, e.what());
       continue;

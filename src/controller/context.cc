@@ -15,8 +15,9 @@ ServerContext make_context(kube::Transport& transport, kube::Discovery& discover
   auto lookup = [&](const char* group, const char* resource) {
     try {
       return discovery.lookup(group, "v1", resource);
-    } catch (const kube::KubeError&) {
-      if (std::string(group) == "velero.io")
+    } catch (const kube::KubeError& e) {
+      // Only a server that answered without the resource lacks the CRDs; an unreachable one says so itself.
+      if (std::string(group) == "velero.io" && e.kind() == kube::ErrorKind::ResourceNotResolved)
         throw std::runtime_error(std::string("the velero.io CRDs are not installed (no ") + resource +
                                  ".velero.io); run `arca install --crds-only` first");
       throw;

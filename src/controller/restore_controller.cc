@@ -26,6 +26,22 @@ using nlohmann::json;
 constexpr const char* kInterruptedReason =
     "found a restore with status \"InProgress\" during the server starting, mark it as \"Failed\"";
 
+// What a restore found in `phase` at start-up becomes: "" when it is not one a run leaves behind. An
+// InProgress restore may have created only part of its items: Failed, as in Velero. From Finalizing on, every
+// item was restored and only the upload of the log and results was left, as Velero's restore finalizer ends
+// such a restore: Completed, or PartiallyFailed when it had errors.
+std::string interrupted_outcome(const std::string& phase) {
+  if (phase == "InProgress") return "Failed";
+  if (phase == "Finalizing" || phase == "WaitingForPluginOperations") return "Completed";
+  if (phase == "FinalizingPartiallyFailed" || phase == "WaitingForPluginOperationsPartiallyFailed")
+    return "PartiallyFailed";
+  return "";
+}
+
+std::string restore_log_path(const std::string& uid) {
+  return std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/arca-restore-" + uid + ".log";
+}
+
 bool backup_finished(api::BackupPhase phase) {
   return phase == api::BackupPhase::Completed || phase == api::BackupPhase::PartiallyFailed ||
          phase == api::BackupPhase::Failed;
@@ -106,18 +122,16 @@ class RestoreRun {
     try {
       if (!tar) throw std::runtime_error("error creating temp file for the backup tarball");
       open = open_location(location, ctx_.transport, ctx_.secrets);
-      open->store().get(persistence::backup_key(open->layout(), restore_.spec.backup_name, persistence::BackupFile::Tarball),
-                        [&](const char* data, size_t size) {
-                          if (std::fwrite(data, 1, size, tar.get()) != size)
-                            throw std::runtime_error("error writing the backup tarball to a temp file");
-                        });
+      persistence::download_to_file(
+          open->store(),
+          persistence::backup_key(open->layout(), restore_.spec.backup_name, persistence::BackupFile::Tarball),
+          tar.get());
     } catch (const std::exception& e) {
       return fail(std::string("error downloading backup tarball: ") + e.what());
     }
     std::rewind(tar.get());
 
-    std::string log_path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/arca-restore-" +
-                           restore_.metadata.uid + ".log";
+    std::string log_path = restore_log_path(restore_.metadata.uid);
     restore::RestoreLog log(log_path, restore_.metadata.namespace_ + "/" + name);
     restore::RestoreOutcome outcome;
     restore::EngineOptions options;
@@ -328,19 +342,31 @@ std::unique_ptr<Controller> make_restore_controller(ServerContext& ctx) {
   auto resources = std::make_shared<Resources>();
   resources->restores = ctx.discovery.lookup("velero.io", "v1", "restores");
   resources->config_maps = ctx.discovery.lookup("", "v1", "configmaps");
+  if (int removed = restore::remove_abandoned_spools())
+    spdlog::info("removed {} restore spool(s) left by processes that are gone", removed);
   kube::DynamicClient client(ctx.transport);
   client.list(resources->restores, ctx.settings.namespace_name, {}, [&](const kube::ListItem& item) {
     json object = item.parse();
-    if (object.value("/status/phase"_json_pointer, std::string()) != "InProgress") return;
+    std::string phase = object.value("/status/phase"_json_pointer, std::string());
+    std::string uid = object.value("/metadata/uid"_json_pointer, std::string());
+    std::string terminal = interrupted_outcome(phase);
+    if (terminal.empty()) return;
     update_with_retry(ctx.transport, resources->restores, std::string(item.namespace_name), std::string(item.name),
                       [&](json& j) {
-                        if (j.value("/status/phase"_json_pointer, std::string()) != "InProgress") return false;
-                        j["status"]["phase"] = "Failed";
-                        j["status"]["failureReason"] = kInterruptedReason;
+                        if (j.value("/status/phase"_json_pointer, std::string()) != phase) return false;
+                        j["status"]["phase"] = terminal;
+                        if (terminal == "Failed") j["status"]["failureReason"] = kInterruptedReason;
                         j["status"]["completionTimestamp"] = format_rfc3339(ctx.clock.now());
                         return true;
                       });
-    spdlog::warn("restore={} was in progress when the server stopped: marked Failed", item.name);
+    // A killed run's log is never uploaded now; its spool went with remove_abandoned_spools above.
+    if (!uid.empty()) std::remove(restore_log_path(uid).c_str());
+    if (terminal == "Failed")
+      spdlog::warn("restore={} was InProgress when the server stopped: marked Failed", item.name);
+    else
+      spdlog::warn("restore={} was {} when the server stopped, after every item was restored: marked {} (its log "
+                   "and results may be missing from object storage)",
+                   item.name, phase, terminal);
   });
   return std::make_unique<Controller>("restore", ctx.transport, resources->restores, ctx.settings.namespace_name,
                                       restore_reconciler(ctx, resources));

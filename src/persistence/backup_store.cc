@@ -1,6 +1,7 @@
 #include "persistence/backup_store.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace arca::persistence {
 
@@ -63,6 +65,28 @@ void remove_quietly(store::ObjectStore& store, const std::vector<std::string>& k
       store.remove(key);
     } catch (const StoreError&) {
     }
+  }
+}
+
+// The object's content, or nullopt when it is absent or cannot be read now.
+std::optional<std::string> stored_text(store::ObjectStore& store, const std::string& key) {
+  try {
+    return store::get_string(store, key);
+  } catch (const StoreError&) {
+    return std::nullopt;
+  }
+}
+
+// Removes `key` and checks that it is gone (a lost answer to the DELETE is no proof either way).
+bool remove_confirmed(store::ObjectStore& store, const std::string& key) {
+  try {
+    store.remove(key);
+  } catch (const StoreError&) {
+  }
+  try {
+    return !store.head(key).exists;
+  } catch (const StoreError&) {
+    return false;
   }
 }
 
@@ -128,8 +152,20 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     put_gzip(BackupFile::ResourceList, upload.resource_list ? upload.resource_list : store::string_reader("{}"));
     put_gzip(BackupFile::Results, store::string_reader(upload.results_json));
     put_gzip(BackupFile::VolumeInfo, store::string_reader(upload.volumeinfo_json));
-    put_bytes(store, metadata_key, upload.metadata_json);
   } catch (...) {
+    remove_quietly(store, uploaded);
+    throw;
+  }
+  try {
+    put_bytes(store, metadata_key, upload.metadata_json);
+  } catch (const StoreError& e) {
+    // The request may have been applied with only its answer lost: what is stored decides.
+    if (stored_text(store, metadata_key) == upload.metadata_json) return;
+    // A velero-backup.json must never outlive the data it describes, so the data goes only once the metadata
+    // is gone; when that cannot be confirmed the data stays, and what is listed remains restorable.
+    if (!remove_confirmed(store, metadata_key))
+      throw StoreError(e.kind(), std::string(e.what()) + " (the backup's files are kept: " + metadata_key +
+                                     " may be stored and could not be removed)");
     remove_quietly(store, uploaded);
     throw;
   }
@@ -182,17 +218,38 @@ std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, cons
   return gunzip_bytes(bytes, store.describe() + "/" + key);
 }
 
+void download_to_file(store::ObjectStore& store, const std::string& key, std::FILE* file) {
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    if (std::fflush(file) != 0 || ::ftruncate(fileno(file), 0) != 0 || std::fseek(file, 0, SEEK_SET) != 0)
+      throw StoreError(ErrorKind::Failed, "cannot reset the temporary file for " + key);
+    try {
+      store.get(key, [&](const char* data, size_t size) {
+        if (std::fwrite(data, 1, size, file) != size)
+          throw StoreError(ErrorKind::InvalidArgument, "writing the download of " + key + " to a temporary file failed");
+      });
+      if (std::fflush(file) != 0)
+        throw StoreError(ErrorKind::InvalidArgument, "writing the download of " + key + " to a temporary file failed");
+      return;
+    } catch (const StoreError& e) {
+      bool transient = e.kind() == ErrorKind::Unreachable || e.kind() == ErrorKind::Failed;
+      if (!transient || attempt == kAttempts) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+  }
+}
+
 void download_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
                           const std::string& path) {
   std::string temp = path + ".download";
   std::string key = backup_key(layout, backup, file);
   {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(temp.c_str(), "wb"), &std::fclose);
     if (!out) throw StoreError(ErrorKind::InvalidArgument, "cannot write " + temp + " to download " + key);
     try {
-      store::get_stream(store, key, out);
-      out.close();
-      if (!out) throw StoreError(ErrorKind::Failed, "writing " + temp + " failed while downloading " + key);
+      download_to_file(store, key, out.get());
+      if (std::fclose(out.release()) != 0)
+        throw StoreError(ErrorKind::Failed, "writing " + temp + " failed while downloading " + key);
     } catch (...) {
       std::remove(temp.c_str());
       throw;
@@ -214,6 +271,7 @@ void delete_backup(store::ObjectStore& store, const Layout& layout, const std::s
     throw StoreError(ErrorKind::InvalidArgument, "invalid backup name \"" + backup + "\"");
   store.remove(backup_key(layout, backup, BackupFile::Metadata));
   for (const auto& object : store::list_all(store, backup_dir(layout, backup)).objects) store.remove(object.key);
+  store.remove_abandoned_uploads(backup_dir(layout, backup));
 }
 
 void put_restore_file(store::ObjectStore& store, const Layout& layout, const std::string& restore, RestoreFile file,

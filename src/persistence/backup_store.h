@@ -2,6 +2,7 @@
 // Backups and restores in a storage location: upload in a safe order, list as Velero's sync does, read
 // metadata and files back, delete. Everything goes through store::ObjectStore.
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,11 @@ std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, cons
 // does); `path` is written through a temporary file, so it never holds a partial download.
 void download_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
                           const std::string& path);
+// Downloads the object `key` into `file`, from its start. A transfer cut short (the connection lost once part of
+// the body arrived, which the HTTP layer cannot repeat) or failed on the server's side is retried from the
+// beginning, the file truncated first, up to 3 attempts; a missing object or refused access is not retried.
+void download_to_file(store::ObjectStore& store, const std::string& key, std::FILE* file);
+
 // A URL for `velero backup download`/`logs`-style DownloadRequests (Velero signs them for 10 minutes).
 std::string signed_backup_file_url(store::ObjectStore& store, const Layout& layout, const std::string& backup,
                                    BackupFile file, std::chrono::seconds ttl = std::chrono::minutes(10));

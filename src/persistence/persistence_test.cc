@@ -7,6 +7,9 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <sstream>
 #include <fstream>
@@ -265,6 +268,24 @@ TEST_F(LocalLocation, DeleteRemovesMetadataFirstThenEverything) {
   delete_backup(*inner, layout, "b1");  // again: nothing there, no error
   delete_restore(*inner, layout, "r1");
   EXPECT_TRUE(store::list_all(*inner, restore_dir(layout, "r1")).objects.empty());
+}
+
+// The drills' F6: temporary files of uploads a killed server left behind were never reclaimed. Deleting the
+// interrupted backup removes those of processes that are gone, never those of a live one.
+TEST_F(LocalLocation, DeleteRemovesTemporaryFilesOfGoneProcessesOnly) {
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string files = dir.file("root/bucket/velero/backups/b1/");
+  std::filesystem::create_directories(files);
+  std::string abandoned = files + ".arca-tmp-" + std::to_string(dead) + "-3";
+  std::string live = files + ".arca-tmp-" + std::to_string(::getpid()) + "-4";
+  std::ofstream(abandoned) << std::string(1000, 'x');
+  std::ofstream(live) << "in progress";
+  put_backup(*inner, layout, upload_of("b1"));
+  delete_backup(*inner, layout, "b1");
+  EXPECT_FALSE(std::filesystem::exists(abandoned));
+  EXPECT_TRUE(std::filesystem::exists(live));
 }
 
 TEST_F(LocalLocation, MissingBackupOrPrefixIsOneClearError) {

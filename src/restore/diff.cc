@@ -84,7 +84,43 @@ std::string unified_diff(const std::string& from, const std::string& to, const s
   return out.str();
 }
 
+namespace {
+bool is_secret(const nlohmann::json& object) {
+  return object.is_object() && object.value("kind", "") == "Secret" && object.value("apiVersion", "") == "v1";
+}
+
+// Secret values never reach a terminal: as kubectl diff (k8s.io/kubectl/pkg/cmd/diff/diff.go, Masker), each
+// value of data and stringData becomes "***", or "*** (before)" / "*** (after)" where the two sides differ,
+// so a diff still shows which keys changed.
+void mask_secret_values(nlohmann::json& before, nlohmann::json& after) {
+  for (const char* field : {"data", "stringData"}) {
+    nlohmann::json* a = before.is_object() && before.contains(field) ? &before[field] : nullptr;
+    nlohmann::json* b = after.is_object() && after.contains(field) ? &after[field] : nullptr;
+    if (a != nullptr && !a->is_object()) *a = "***";
+    if (b != nullptr && !b->is_object()) *b = "***";
+    if (a != nullptr && b != nullptr && a->is_object() && b->is_object()) {
+      for (auto& [key, value] : a->items()) {
+        auto other = b->find(key);
+        if (other != b->end() && *other != value) {
+          value = "*** (before)";
+          *other = "*** (after)";
+        }
+      }
+    }
+    for (nlohmann::json* side : {a, b})
+      if (side != nullptr && side->is_object())
+        for (auto& [key, value] : side->items())
+          if (!value.is_string() || !value.get_ref<const std::string&>().starts_with("*** (")) value = "***";
+  }
+}
+}  // namespace
+
 std::string unified_json_diff(const nlohmann::json& live, const nlohmann::json& desired) {
+  if (is_secret(live) || is_secret(desired)) {
+    nlohmann::json before = live, after = desired;
+    mask_secret_values(before, after);
+    return unified_diff(before.dump(2), after.dump(2), "in cluster", "from backup");
+  }
   return unified_diff(live.dump(2), desired.dump(2), "in cluster", "from backup");
 }
 

@@ -28,6 +28,8 @@
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "util/includes_excludes.h"
+#include "util/leftovers.h"
+#include "util/timestamp.h"
 
 namespace arca::restore {
 
@@ -83,7 +85,8 @@ class Spool {
  public:
   explicit Spool(const std::string& parent) {
     std::string base = parent.empty() ? fs::temp_directory_path().string() : parent;
-    std::string pattern = base + "/arca-restore-XXXXXX";
+    // The process id in the name lets a restarted server remove this spool if the process is killed.
+    std::string pattern = base + "/" + std::string(kSpoolPrefix) + std::to_string(::getpid()) + "-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr)
       throw std::runtime_error("cannot create the restore spool under " + base + ": " + std::strerror(errno));
     dir_ = pattern;
@@ -314,7 +317,8 @@ class Run {
         log_(log),
         options_(options),
         out_(outcome),
-        spool_(options.spool_dir) {}
+        spool_(options.spool_dir),
+        started_at_(format_rfc3339(now_seconds())) {}
 
   void execute(const archive::ByteSource& tarball) {
     if (!spool_tarball(tarball)) return;
@@ -627,13 +631,21 @@ class Run {
     for (;;) {
       std::exception_ptr refused;
       if (!options_.dry_run) {
-        try {
-          client_.create(namespaces, "", ns);
-          out_.resources.record("v1/Namespace", "", target, ItemAction::created);
-          log_.info("created namespace " + target);
-          return {};
-        } catch (const kube::KubeError& e) {
-          if (!kube::is_already_exists(e)) refused = std::current_exception();
+        for (int attempt = 1;; ++attempt) {
+          try {
+            client_.create(namespaces, "", ns);
+            out_.resources.record("v1/Namespace", "", target, ItemAction::created);
+            log_.info("created namespace " + target);
+            return {};
+          } catch (const kube::KubeError& e) {
+            // Every item of the namespace depends on this one create: a transient refusal is retried.
+            if (attempt < kCreateAttempts && may_succeed_again(e)) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+              continue;
+            }
+            if (!kube::is_already_exists(e)) refused = std::current_exception();
+            break;
+          }
         }
       }
       try {
@@ -725,7 +737,8 @@ class Run {
     if (!original_ns.empty()) {
       std::string error = ensure_namespace(original_ns, target_ns);
       if (!error.empty()) {
-        add_velero_error(error);
+        add_velero_error("error restoring " + id + ": its namespace " + target_ns + " is missing: " + error);
+        out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
         return;
       }
     }
@@ -784,16 +797,35 @@ class Run {
       return;
     }
     std::string created;
-    try {
-      created = client_.create_text(api, target_ns, spooled.name, item.dump());
-    } catch (const kube::KubeError& e) {
-      if (!kube::is_already_exists(e)) {
+    const std::string body = item.dump();
+    for (int attempt = 1;; ++attempt) {
+      try {
+        created = client_.create_text(api, target_ns, spooled.name, body);
+        break;
+      } catch (const kube::KubeError& e) {
+        if (kube::is_already_exists(e)) {
+          json live;
+          try {
+            live = client_.get(api, target_ns, spooled.name);
+          } catch (const kube::KubeError&) {
+          }
+          // A create that was applied but whose answer was lost, then sent again (by us, or by libcurl on a
+          // reused connection) meets itself: the object carries this restore's name label.
+          if (created_by_this_restore(live, item, attempt > 1)) {
+            created = live.dump();
+            break;
+          }
+          existing_item(api, id, kind_key, target_ns, spooled.name, item, live.is_null() ? nullptr : &live);
+          return;
+        }
+        if (attempt < kCreateAttempts && may_succeed_again(e)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+          continue;
+        }
         add_error(target_ns, "error restoring " + id + ": " + e.what());
         out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
         return;
       }
-      existing_item(api, id, kind_key, target_ns, spooled.name, item);
-      return;
     }
     out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
     after_create(api, resource, id, target_ns, spooled, std::move(saved_status), created);
@@ -806,6 +838,37 @@ class Run {
     for (const auto& hook : exec_hooks_for(pod, target_ns, spec_.hooks))
       add_warning(target_ns, "exec hook " + hook.hook + " for " + id + " (container " + hook.container + ", command " +
                                  json(hook.command).dump() + ") was requested but not run: arca cannot exec into pods");
+  }
+
+  // A create refused this way may go through when sent again: the server was unavailable, overloaded or the
+  // connection failed. Whether the first one was applied does not matter: a retry that meets it gets 409, and
+  // created_by_this_restore recognises it.
+  static constexpr int kCreateAttempts = 4;
+  static bool may_succeed_again(const kube::KubeError& e) {
+    switch (e.kind()) {
+      case kube::ErrorKind::InternalError:
+      case kube::ErrorKind::ServerTimeout:
+      case kube::ErrorKind::ServiceUnavailable:
+      case kube::ErrorKind::Timeout:
+      case kube::ErrorKind::TooManyRequests:
+      case kube::ErrorKind::Connection:
+        return true;
+      case kube::ErrorKind::UnknownServerError:
+        return e.http_code() >= 500 && e.http_code() != 501;
+      default:
+        return false;
+    }
+  }
+  // The object carries this restore's name label and was made by this run: met on our own retry, or created
+  // no earlier than the second this run started (an earlier restore of the same name, deleted and created
+  // again, made its objects before).
+  bool created_by_this_restore(const json& live, const json& desired, bool after_our_retry) const {
+    const char* label = "velero.io/restore-name";
+    if (!live.is_object() || !live.contains("metadata") || !live["metadata"].contains("labels")) return false;
+    const json& labels = live["metadata"]["labels"];
+    const json& wanted = desired["metadata"]["labels"];
+    if (!labels.contains(label) || !wanted.contains(label) || labels[label] != wanted[label]) return false;
+    return after_our_retry || live["metadata"].value("creationTimestamp", "") >= started_at_;
   }
 
   static bool can_be_additional(const std::string& resource) {
@@ -911,10 +974,11 @@ class Run {
 
   // Velero's restore.go restoreItem: an object of that name exists. Never replaced; patched only with existingResourcePolicy update.
   void existing_item(const kube::ApiResource& api, const std::string& id, const std::string& kind_key,
-                     const std::string& target_ns, const std::string& name, const json& desired) {
+                     const std::string& target_ns, const std::string& name, const json& desired,
+                     const json* already_read = nullptr) {
     json live_raw;
     try {
-      live_raw = client_.get(api, target_ns, name);
+      live_raw = already_read != nullptr ? *already_read : client_.get(api, target_ns, name);
     } catch (const kube::KubeError& e) {
       add_warning(target_ns, "could not restore " + id + ": it already exists and cannot be read: " + e.what());
       out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
@@ -1011,6 +1075,7 @@ class Run {
   const EngineOptions& options_;
   RestoreOutcome& out_;
   Spool spool_;
+  const std::string started_at_;  // RFC 3339, seconds: compared with the creationTimestamp of what we meet
   WorkerPool pool_{options_.workers, static_cast<size_t>(std::max(1, options_.workers)) * 4};
 
   IncludesExcludes resource_filter_, namespace_filter_;
@@ -1037,6 +1102,10 @@ void run_restore(const api::Restore& restore, const archive::ByteSource& tarball
                  kube::Discovery& discovery, RestoreLog& log, const EngineOptions& options, RestoreOutcome& outcome) {
   Run run(restore, transport, discovery, log, options, outcome);
   run.execute(tarball);
+}
+
+int remove_abandoned_spools(const std::string& spool_dir) {
+  return remove_abandoned(spool_dir.empty() ? fs::temp_directory_path().string() : spool_dir, kSpoolPrefix);
 }
 
 std::string to_string(DryRunVerdict verdict) {

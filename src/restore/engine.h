@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/types.h"
@@ -64,5 +65,10 @@ void run_restore(const api::Restore& restore, const archive::ByteSource& tarball
                  kube::Discovery& discovery, RestoreLog& log, const EngineOptions& options, RestoreOutcome& outcome);
 
 std::string to_string(DryRunVerdict verdict);
+
+// Restore spools are directories "<spool dir>/arca-restore-spool-<pid>-XXXXXX". At start-up a server removes
+// those of processes that are gone (killed mid-restore), never another live server's; returns how many.
+inline constexpr std::string_view kSpoolPrefix = "arca-restore-spool-";
+int remove_abandoned_spools(const std::string& spool_dir = "");
 
 }  // namespace arca::restore

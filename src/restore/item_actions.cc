@@ -326,6 +326,20 @@ void reset_volume_binding(json& item) {
 
 json normalized_live(json live, const json& desired) {
   reset_metadata_and_status(live);
+  // What the cluster allocated for a Service (its cluster IPs, node ports the service action leaves to the
+  // server) is no difference from the backup: the desired object lacks it only because the restore drops it.
+  if (live.value("kind", "") == "Service" && live.contains("spec") && live["spec"].is_object() &&
+      desired.contains("spec") && desired["spec"].is_object()) {
+    json& spec = live["spec"];
+    const json& wanted = desired["spec"];
+    for (const char* field : {"clusterIP", "clusterIPs", "healthCheckNodePort"})
+      if (!wanted.contains(field)) spec.erase(field);
+    if (spec.contains("ports") && spec["ports"].is_array() && wanted.contains("ports") && wanted["ports"].is_array() &&
+        spec["ports"].size() == wanted["ports"].size())
+      for (size_t i = 0; i < spec["ports"].size(); ++i)
+        if (spec["ports"][i].is_object() && wanted["ports"][i].is_object() && !wanted["ports"][i].contains("nodePort"))
+          spec["ports"][i].erase("nodePort");
+  }
   for (const char* label : {kBackupNameLabel, kRestoreNameLabel}) {
     json::json_pointer p("/metadata/labels/" + std::string(label).replace(std::string(label).find('/'), 1, "~1"));
     if (desired.contains(p)) live[p] = desired[p];

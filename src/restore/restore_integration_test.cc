@@ -139,10 +139,11 @@ TEST_F(RestoreTest, WorkloadsComeBackFieldByField) {
   EXPECT_EQ(outcome.items_restored, static_cast<int>(outcome.resources.size()));
   EXPECT_THAT(last_log_, HasSubstr("level=info msg=\"restoring resource configmaps\" restore=velero/r-full"));
 
-  // Restoring again over the same objects creates nothing and changes nothing.
+  // Restoring again over the same objects creates nothing and changes nothing. (A second Restore has a name of
+  // its own: objects labelled with this restore's name and created since it started count as its own creates.)
   auto versions = cluster_->objects_in("shop");
   RestoreOutcome again;
-  run(restore_named("r-full", "b-full"), backup, again);
+  run(restore_named("r-full-again", "b-full"), backup, again);
   EXPECT_EQ(again.errors.count(), 0u) << results_json(again.errors, again.warnings);
   EXPECT_THAT(again.resources.json(), ::testing::Not(HasSubstr("(created)")));
   // Objects nothing wrote to since are identical now that their managedFields came back, so they raise no

@@ -2,9 +2,15 @@
 // with Velero's documented examples where they apply.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "kube/discovery.h"
 #include "restore/diff.h"
+#include "restore/engine.h"
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
 #include "restore/modifiers.h"
@@ -339,6 +345,66 @@ TEST(Diff, UnifiedHunksWithContext) {
             "     \"c\": \"3\",\n     \"d\": \"4\",\n     \"e\": \"5\",\n     \"f\": \"6\",\n     \"g\": \"7\",\n"
             "-    \"h\": \"8\"\n+    \"h\": \"eight\"\n   }\n }\n");
   EXPECT_EQ(unified_json_diff(live, live), "");
+}
+
+// A dry run's diff never shows Secret values, live or backed up (kubectl diff masks them the same way).
+TEST(Diff, SecretValuesAreMaskedOnBothSides) {
+  json live = json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},
+    "data":{"password":"VE9QU0VDUkVULUNIQU5HRUQ=","user":"YWRtaW4=","extra":"bGl2ZQ=="}})");
+  json desired = json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},
+    "data":{"password":"VE9QU0VDUkVULXB3","user":"YWRtaW4="},"stringData":{"apikey":"TOPSECRET-apikey"}})");
+  std::string diff = unified_json_diff(live, desired);
+  for (const char* secret : {"VE9QU0VDUkVU", "YWRtaW4", "bGl2ZQ", "TOPSECRET"})
+    EXPECT_EQ(diff.find(secret), std::string::npos) << secret << " in\n" << diff;
+  EXPECT_NE(diff.find("-    \"password\": \"*** (before)\""), std::string::npos) << diff;
+  EXPECT_NE(diff.find("+    \"password\": \"*** (after)\""), std::string::npos) << diff;
+  EXPECT_NE(diff.find("-    \"extra\": \"***\""), std::string::npos) << diff;  // which keys differ stays visible
+  EXPECT_NE(diff.find("+    \"apikey\": \"***\""), std::string::npos) << diff;
+  EXPECT_NE(diff.find("     \"user\": \"***\""), std::string::npos) << diff;  // equal values: unchanged line
+  // Other kinds keep their values: a ConfigMap's data is not secret.
+  json cm = live;
+  cm["kind"] = "ConfigMap";
+  json cm2 = desired;
+  cm2["kind"] = "ConfigMap";
+  EXPECT_NE(unified_json_diff(cm, cm2).find("VE9QU0VDUkVULXB3"), std::string::npos);
+}
+
+// The drills' F8c: an unmodified Service was reported as different over the clusterIP the cluster allocated.
+TEST(ExistingObjects, AServiceDiffersNotByWhatTheClusterAllocated) {
+  json backed_up = json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"redis","namespace":"nd"},
+    "spec":{"type":"NodePort","clusterIP":"10.96.0.2","clusterIPs":["10.96.0.2"],"selector":{"app":"redis"},
+            "ports":[{"port":6379,"protocol":"TCP","nodePort":30123}]}})");
+  json desired = backed_up;  // as the service action leaves it
+  desired["spec"].erase("clusterIP");
+  desired["spec"].erase("clusterIPs");
+  desired["spec"]["ports"][0].erase("nodePort");
+  json live = backed_up;
+  live["spec"]["clusterIP"] = "10.96.0.7";  // allocated again by the target cluster
+  live["spec"]["clusterIPs"] = {"10.96.0.7"};
+  live["spec"]["ports"][0]["nodePort"] = 31000;
+  EXPECT_EQ(normalized_live(live, desired), desired);
+  live["spec"]["selector"]["app"] = "other";  // a real difference still shows
+  EXPECT_NE(normalized_live(live, desired), desired);
+}
+
+// The drills' F6: spools of killed restores filled the server's TMPDIR. A starting server removes those of
+// processes that are gone, and leaves another live server's alone.
+TEST(Spool, AbandonedSpoolsOfGoneProcessesAreRemoved) {
+  std::string dir = std::filesystem::temp_directory_path().string() + "/arca-spool-test-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string abandoned = dir + "/" + std::string(kSpoolPrefix) + std::to_string(dead) + "-abc123";
+  std::string live = dir + "/" + std::string(kSpoolPrefix) + std::to_string(::getpid()) + "-def456";
+  std::string other = dir + "/unrelated-1-x";
+  for (const auto& d : {abandoned, live, other}) std::filesystem::create_directories(d + "/sub");
+  std::ofstream(abandoned + "/0") << "spooled items";
+  EXPECT_EQ(remove_abandoned_spools(dir), 1);
+  EXPECT_FALSE(std::filesystem::exists(abandoned));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Hooks, CommandsParseAsVeleroDoes) {

@@ -33,6 +33,7 @@ class FaultStore : public ObjectStore {
   void remove(const std::string& key) override;
   std::string signed_get_url(const std::string& key, std::chrono::seconds ttl) override;
   std::string describe() const override { return inner_.describe(); }
+  void remove_abandoned_uploads(const std::string& prefix) override { inner_.remove_abandoned_uploads(prefix); }
 
  private:
   // Records the call; returns the fault to apply, if any.

@@ -29,6 +29,15 @@ size_t on_read(char* buffer, size_t size, size_t count, void* user) {
   return n;
 }
 
+// libcurl re-sends a request whose reused connection died before any answer byte; it must rewind the body.
+int on_seek(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > t->request->body.size())
+    return CURL_SEEKFUNC_CANTSEEK;
+  t->sent = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
 size_t on_write(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   long status = 0;
@@ -146,6 +155,8 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, const std::str
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     if (request.method == "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "POST");
   } else if (request.method != "GET") {
@@ -160,7 +171,8 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, const std::str
     std::string cause = error[0] ? error : curl_easy_strerror(rc);
     // Certificate, DNS and URL problems do not go away by asking again; dropped connections may.
     retryable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
-                rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE;
+                rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+                rc == CURLE_SEND_FAIL_REWIND;
     curl_easy_cleanup(curl);  // a failed connection is not worth keeping
     throw StoreError(ErrorKind::Unreachable, what + ": " + cause);
   }

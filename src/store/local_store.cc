@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "util/leftovers.h"
+
 namespace fs = std::filesystem;
 
 namespace arca::store {
@@ -208,6 +210,12 @@ class LocalStore : public ObjectStore {
 
   [[noreturn]] void fail(const std::string& key, const std::string& cause) const {
     throw StoreError(ErrorKind::Failed, describe() + ": \"" + key + "\": " + cause);
+  }
+
+  void remove_abandoned_uploads(const std::string& prefix) override {
+    std::string key = prefix;
+    while (!key.empty() && key.back() == '/') key.pop_back();
+    remove_abandoned((key.empty() ? dir_ : path_of(key)).string(), kTempPrefix);
   }
 
   static std::string etag_of(const struct stat& st) {

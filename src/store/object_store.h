@@ -80,6 +80,9 @@ class ObjectStore {
   virtual void remove(const std::string& key) = 0;
   // A URL anyone can GET for `ttl` (S3 presigned URL, Azure SAS URL); Unsupported where there is none.
   virtual std::string signed_get_url(const std::string& key, std::chrono::seconds ttl) = 0;
+  // Removes what uploads interrupted by a killed process left under `prefix` that no listing shows (the local
+  // driver's temporary files of processes that are gone; never another live process's). Default: nothing.
+  virtual void remove_abandoned_uploads(const std::string& prefix) { (void)prefix; }
   // "s3://bucket", "azure://account/container", "local:///dir/bucket": for messages.
   virtual std::string describe() const = 0;
 };

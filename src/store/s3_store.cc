@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "store/crypto.h"
@@ -152,9 +154,18 @@ class S3Store : public ObjectStore {
     size_t n = fill(body, buffer);
     if (n < buffer.size()) {
       buffer.resize(n);
-      auto r = send("PUT", key, "", buffer, with_checksum(upload_headers(), buffer));
-      if (r.status != 200) throw error_for(r, key);
-      return;
+      // A lost answer (connection reset after the request was applied) or a 5xx from a gateway leaves the
+      // outcome unknown: read back what is stored before calling it a failure.
+      HttpResponse r;
+      try {
+        r = send("PUT", key, "", buffer, with_checksum(upload_headers(), buffer));
+      } catch (const StoreError& e) {
+        if (e.kind() == ErrorKind::Unreachable && stored_as(key, buffer.size(), {hex(md5(buffer))})) return;
+        throw;
+      }
+      if (r.status == 200) return;
+      if (r.status >= 500 && stored_as(key, buffer.size(), {hex(md5(buffer))})) return;
+      throw error_for(r, key);
     }
     multipart_put(key, body, buffer);
   }
@@ -293,15 +304,47 @@ class S3Store : public ObjectStore {
     std::string upload_id = xml_value(r.body, "UploadId");
     if (upload_id.empty()) throw StoreError(ErrorKind::Failed, describe() + ": \"" + key + "\": no UploadId returned");
     std::string complete = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
+    // What the completed object must look like, to resolve a lost answer to CompleteMultipartUpload: its size,
+    // and its ETag, which S3 computes as MD5(part MD5s)-N and s3rver as the MD5 of the whole object.
+    Md5Stream whole;
+    whole.update(buffer);
+    uint64_t size = buffer.size();
+    Reader hashed = [&](char* out, size_t capacity) {
+      size_t n = body(out, capacity);
+      whole.update(std::string_view(out, n));
+      size += n;
+      return n;
+    };
+    std::mutex part_mutex;
+    std::map<int, std::string> part_md5;
     try {
-      for (const auto& part : upload_parts(body, buffer, [&](int number, std::string_view data) {
+      for (const auto& part : upload_parts(hashed, buffer, [&](int number, std::string_view data) {
+             std::string digest = md5(data);
+             {
+               std::lock_guard lock(part_mutex);
+               part_md5[number] = digest;
+             }
              return upload_part(key, upload_id, number, data);
            }))
         complete += part;
       complete += "</CompleteMultipartUpload>";
-      auto cr = send("POST", key, canonical_query({{"uploadId", upload_id}}), complete, {});
-      // S3 may report a failed completion inside a 200 answer.
-      if (cr.status != 200 || cr.body.find("<Error>") != std::string::npos) throw error_for(cr, key);
+      std::string of_parts;
+      for (const auto& [number, digest] : part_md5) of_parts += digest;
+      std::vector<std::string> etags = {hex(whole.finish()),
+                                        hex(md5(of_parts)) + "-" + std::to_string(part_md5.size())};
+      HttpResponse cr;
+      try {
+        cr = send("POST", key, canonical_query({{"uploadId", upload_id}}), complete, {});
+      } catch (const StoreError& e) {
+        if (e.kind() == ErrorKind::Unreachable && stored_as(key, size, etags)) return;
+        throw;
+      }
+      // S3 may report a failed completion inside a 200 answer. A retried Complete whose first answer was lost
+      // fails (NoSuchUpload on AWS, 500 on s3rver) although the object is there.
+      if (cr.status != 200 || cr.body.find("<Error>") != std::string::npos) {
+        if (stored_as(key, size, etags)) return;
+        throw error_for(cr, key);
+      }
     } catch (...) {
       try {
         send("DELETE", key, canonical_query({{"uploadId", upload_id}}), {}, {});
@@ -309,6 +352,22 @@ class S3Store : public ObjectStore {
         // The original failure matters more; an unfinished upload is reclaimed by bucket lifecycle rules.
       }
       throw;
+    }
+  }
+
+  // Whether `key` now holds an object of `size` bytes whose ETag is one of `etags` (hex, unquoted). Server-side
+  // encryption with KMS makes the ETag no MD5 at all; then the size decides. Errors of the check count as no.
+  bool stored_as(const std::string& key, uint64_t size, const std::vector<std::string>& etags) {
+    try {
+      HeadResult h = head(key);
+      if (!h.exists || h.size != size) return false;
+      std::string etag;
+      for (char c : h.etag)
+        if (c != '"') etag += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (sse_ == "aws:kms") return true;
+      return std::find(etags.begin(), etags.end(), etag) != etags.end();
+    } catch (const StoreError&) {
+      return false;
     }
   }
 

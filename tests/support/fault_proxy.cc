@@ -7,6 +7,9 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <stdexcept>
 
@@ -15,6 +18,12 @@ namespace testsupport {
 struct FaultProxy::Connection {
   int client_fd = -1, upstream_fd = -1;
   std::mutex client_write;  // the pump and an answered request may both write to the client
+  // Set for the request just forwarded: the pump drops its answer (SIZE_MAX) or passes only this many bytes.
+  std::atomic<size_t> answer_budget{SIZE_MAX};
+  std::atomic<bool> limit_answer{false};
+  // A request was forwarded and no answer byte came back yet: a client that goes away meanwhile (killed)
+  // must not abort it at the server, which would then store a partial body.
+  std::atomic<bool> awaiting_answer{false};
   std::thread reader, pump;
   void shutdown_both() {
     ::shutdown(client_fd, SHUT_RDWR);
@@ -71,6 +80,8 @@ std::string reason_of(int status) {
       return "NotFound";
     case 500:
       return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
     default:
       return "Unknown";
   }
@@ -102,7 +113,11 @@ FaultProxy::FaultProxy(const std::string& upstream_url) {
 }
 
 FaultProxy::~FaultProxy() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  release_cv_.notify_all();
   ::shutdown(listen_fd_, SHUT_RDWR);
   acceptor_.join();
   ::close(listen_fd_);
@@ -123,6 +138,7 @@ FaultProxy::~FaultProxy() {
 void FaultProxy::fail(Matcher matches, int status, std::string message) {
   std::lock_guard lock(mutex_);
   matches_ = std::move(matches);
+  action_ = Action::Answer;
   status_ = status;
   message_ = std::move(message);
 }
@@ -138,7 +154,7 @@ FaultProxy::DelayStats FaultProxy::delay_stats() {
   return delay_stats_;
 }
 
-void FaultProxy::hold(std::string_view method, std::string_view target) {
+void FaultProxy::apply_delay(std::string_view method, std::string_view target) {
   std::chrono::milliseconds by;
   {
     std::lock_guard lock(mutex_);
@@ -156,14 +172,59 @@ void FaultProxy::hold(std::string_view method, std::string_view target) {
   delay_stats_.last = now;
 }
 
-void FaultProxy::clear() {
+void FaultProxy::set_rule(Matcher matches, Action action) {
+  {
+    std::lock_guard lock(mutex_);
+    matches_ = std::move(matches);
+    action_ = action;
+    released_ = false;
+  }
+  release_cv_.notify_all();
+}
+
+void FaultProxy::drop_answers(Matcher matches) { set_rule(std::move(matches), Action::DropAnswer); }
+void FaultProxy::reset_requests(Matcher matches) { set_rule(std::move(matches), Action::Reset); }
+void FaultProxy::truncate_answers(Matcher matches, size_t bytes) {
   std::lock_guard lock(mutex_);
-  matches_ = nullptr;
+  matches_ = std::move(matches);
+  action_ = Action::Truncate;
+  truncate_bytes_ = bytes;
+}
+void FaultProxy::hold(Matcher matches) { set_rule(std::move(matches), Action::Hold); }
+
+void FaultProxy::release() {
+  {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+  }
+  release_cv_.notify_all();
+}
+
+void FaultProxy::clear() {
+  {
+    std::lock_guard lock(mutex_);
+    matches_ = nullptr;
+    released_ = true;
+  }
+  release_cv_.notify_all();
+}
+
+FaultProxy::Action FaultProxy::action_for(std::string_view method, std::string_view target) {
+  std::unique_lock lock(mutex_);
+  if (!matches_ || action_ == Action::Answer || !matches_(method, target)) return Action::None;
+  ++failed_;
+  Action action = action_;
+  if (action == Action::Hold) {
+    ++held_;
+    release_cv_.wait(lock, [&] { return released_ || stopping_; });
+    --held_;
+  }
+  return action;
 }
 
 std::string FaultProxy::answer_for(std::string_view method, std::string_view target) {
   std::lock_guard lock(mutex_);
-  if (!matches_ || !matches_(method, target)) return "";
+  if (!matches_ || action_ != Action::Answer || !matches_(method, target)) return "";
   ++failed_;
   std::string reason = reason_of(status_);
   std::string message;
@@ -208,8 +269,18 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
     for (;;) {
       ssize_t n = ::recv(c->upstream_fd, buffer, sizeof buffer, 0);
       if (n <= 0) break;
+      c->awaiting_answer = false;
+      size_t pass = static_cast<size_t>(n);
+      bool cut = false;
+      if (c->limit_answer) {  // a dropped or truncated answer: pass what the budget allows, then close
+        size_t budget = c->answer_budget;
+        cut = budget <= pass;
+        pass = std::min(pass, budget);
+        c->answer_budget = budget - pass;
+      }
       std::lock_guard lock(c->client_write);
-      if (!write_all(c->client_fd, std::string_view(buffer, static_cast<size_t>(n)))) break;
+      if (pass > 0 && !write_all(c->client_fd, std::string_view(buffer, pass))) break;
+      if (cut) break;
     }
     c->shutdown_both();
   });
@@ -237,14 +308,50 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
       }
       std::string length = header(head, "Content-Length");
       size_t total = head_end + 4 + (length.empty() ? 0 : std::stoul(length));
+      // "Expect: 100-continue" (libcurl sends it with every SigV4 upload): the proxy says Continue itself and
+      // keeps the header from the server, so the server's first answer byte is always the final answer.
+      std::string expect = header(head, "Expect");
+      if (!expect.empty()) {
+        size_t start = pending.find("\r\n", 0) + 2;
+        for (size_t pos = start; pos < head_end + 2;) {
+          size_t end = pending.find("\r\n", pos);
+          if (::strncasecmp(pending.data() + pos, "Expect:", 7) == 0) {
+            pending.erase(pos, end + 2 - pos);
+            total -= end + 2 - pos;
+            head_end -= end + 2 - pos;
+            break;
+          }
+          pos = end + 2;
+        }
+        head = std::string_view(pending.data(), head_end + 2);
+        if (::strcasecmp(expect.c_str(), "100-continue") == 0 && pending.size() < total) {
+          std::lock_guard lock(c->client_write);
+          ok = write_all(c->client_fd, "HTTP/1.1 100 Continue\r\n\r\n");
+        }
+      }
       if (pending.size() < total) break;
       std::string_view line = head.substr(0, head.find("\r\n"));
       std::string_view method = line.substr(0, line.find(' '));
       std::string_view target = line.substr(method.size() + 1);
       target = target.substr(0, target.find(' '));
       std::string answer = answer_for(method, target);
+      Action action = answer.empty() ? action_for(method, target) : Action::None;
+      if (action == Action::Reset) {
+        ok = false;
+        break;
+      }
+      if (action == Action::DropAnswer || action == Action::Truncate) {
+        size_t budget = 0;
+        if (action == Action::Truncate) {
+          std::lock_guard lock(mutex_);
+          budget = truncate_bytes_;
+        }
+        c->answer_budget = budget;
+        c->limit_answer = true;
+      }
       if (answer.empty()) {
-        hold(method, target);
+        apply_delay(method, target);
+        c->awaiting_answer = true;
         ok = write_all(c->upstream_fd, std::string_view(pending).substr(0, total));
       } else {
         std::lock_guard lock(c->client_write);
@@ -254,6 +361,8 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
     }
     if (!ok) break;
   }
+  for (int i = 0; i < 1000 && c->awaiting_answer && !stopping_; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   c->shutdown_both();
 }
 

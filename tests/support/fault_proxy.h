@@ -6,6 +6,7 @@
 // (libcurl does not), so an answered request never has an upstream response in flight behind it.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,20 @@ class FaultProxy {
     std::chrono::steady_clock::time_point first, last;
   };
   DelayStats delay_stats();
+  // Faults of the network rather than of the server (the object-store and API drills). Each replaces the
+  // previous rule, as fail() does; failed_requests() counts them too. A Matcher may keep state (a counter, a
+  // seeded random generator) to fault only some of the requests it sees.
+  // The request reaches the server and is applied, but its answer is lost: the client's connection is closed
+  // as soon as the first byte of the answer arrives (the "reset after the request" case).
+  void drop_answers(Matcher matches);
+  // The connection is closed before the request reaches the server.
+  void reset_requests(Matcher matches);
+  // The answer is cut after `bytes` bytes (status line and headers included) and the connection closed.
+  void truncate_answers(Matcher matches, size_t bytes);
+  // Matching requests wait (not forwarded) until release() or clear(); held_requests() counts the waiting.
+  void hold(Matcher matches);
+  void release();
+  int held_requests() const { return held_; }
 
  private:
   struct Connection;
@@ -54,6 +69,10 @@ class FaultProxy {
   void serve(std::shared_ptr<Connection> connection);
   // The canned answer for a request, or "" to forward it.
   std::string answer_for(std::string_view method, std::string_view target);
+  enum class Action { None, Answer, DropAnswer, Reset, Truncate, Hold };
+  // What the rule does with this request (None: forward it untouched).
+  Action action_for(std::string_view method, std::string_view target);
+  void set_rule(Matcher matches, Action action);
 
   std::string upstream_host_;
   int upstream_port_ = 0;
@@ -61,6 +80,11 @@ class FaultProxy {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> failed_{0};
+  std::atomic<int> held_{0};
+  Action action_ = Action::Answer;
+  size_t truncate_bytes_ = 0;
+  bool released_ = false;
+  std::condition_variable release_cv_;
   std::thread acceptor_;
   std::mutex mutex_;  // guards the rule and the connection list
   Matcher matches_;
@@ -72,7 +96,7 @@ class FaultProxy {
   int delayed_now_ = 0;
   DelayStats delay_stats_;
   // Holds the request if the delay rule matches it.
-  void hold(std::string_view method, std::string_view target);
+  void apply_delay(std::string_view method, std::string_view target);
 };
 
 // A copy of `kubeconfig` whose clusters point at `server_url`, written to `out_path`.
