@@ -8,6 +8,7 @@
 #include "crypt/sign.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
+#include "util/duration.h"
 #include "util/timestamp.h"
 
 namespace arca::controller {
@@ -122,6 +123,27 @@ void annotate_protection(api::Backup& backup, const persistence::WriteProtection
   if (!protection.signing_private_key.empty())
     backup.metadata.annotations[persistence::kAnnotationSignedBy] =
         crypt::signing_public_key_of(protection.signing_private_key);
+}
+
+std::optional<Timestamp> object_lock_expiry(store::ObjectStore& store, const persistence::Layout& layout,
+                                            const api::BackupStorageLocation& location, const std::string& backup) {
+  auto retention = location.spec.config.find("objectLockRetention");
+  if (retention == location.spec.config.end() || retention->second.empty()) return std::nullopt;
+  auto lock = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(retention->second));
+  std::optional<Timestamp> newest;
+  for (const auto& object : store::list_all(store, persistence::backup_dir(layout, backup)).objects) {
+    if (object.last_modified.empty()) continue;
+    try {
+      // S3 writes "2026-12-07T10:00:00.000Z"; the fraction does not matter at a lock's scale.
+      std::string text = object.last_modified;
+      if (auto dot = text.find('.'); dot != std::string::npos) text = text.substr(0, dot) + "Z";
+      Timestamp t = parse_rfc3339(text) + std::chrono::seconds(1);
+      if (!newest || t > *newest) newest = t;
+    } catch (const InvalidTimestamp&) {
+    }
+  }
+  if (!newest) return std::nullopt;
+  return *newest + lock;
 }
 
 void forget_transient_key(ServerContext& ctx, const api::Restore& restore) {

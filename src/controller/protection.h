@@ -2,6 +2,7 @@
 // The server's side of protected backups (persistence/protection.h): what a location's config and Secrets
 // ask for, and the server-side `arca backup verify` (a Backup annotated with a verify request).
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "controller/context.h"
 #include "controller/runtime.h"
 #include "persistence/protection.h"
+#include "store/object_store.h"
 
 namespace arca::controller {
 
@@ -28,6 +30,11 @@ void annotate_protection(api::Backup& backup, const persistence::WriteProtection
 // the restore is over, so the key is on the cluster only while it is needed.
 inline constexpr const char* kAnnotationTransientKey = "arca.dev/decryption-key-transient";
 void forget_transient_key(ServerContext& ctx, const api::Restore& restore);
+
+// Object lock (BSL config objectLockRetention, local and S3): a backup's objects cannot be deleted until the
+// newest of them is that old. The time they can go, or nullopt when the location sets no lock.
+std::optional<Timestamp> object_lock_expiry(store::ObjectStore& store, const persistence::Layout& layout,
+                                            const api::BackupStorageLocation& location, const std::string& backup);
 
 // `arca backup verify`: the CLI sets kAnnotationVerifyRequest ("ID" or "ID,deep") on the Backup; the server
 // verifies against the location and writes kAnnotationVerification (JSON: request, result, message, time).

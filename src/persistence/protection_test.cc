@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "archive/tarball_writer.h"
 #include "crypt/age.h"
@@ -217,6 +218,59 @@ TEST(Protection, UnsignedBackupsSayTheyCannotBeVerified) {
   auto stripped = verify_backup(*f.store, f.layout, "signed", options);
   EXPECT_EQ(stripped.outcome, VerifyReport::Outcome::Failed);
   EXPECT_NE(stripped.message.find("signed-arca-manifest.json: missing"), std::string::npos) << stripped.message;
+}
+
+}  // namespace
+}  // namespace arca::persistence
+
+namespace arca::persistence {
+namespace {
+
+// The local driver's immutable mode refuses and counts overwrites and early deletes, so a test of a whole
+// cycle can assert there were none; a protected backup is written into it without one.
+TEST(ImmutableLocal, RefusesAndCountsOverwritesAndEarlyDeletes) {
+  TempDir dir;
+  fs::create_directories(dir.file("root/locked"));
+  store::LocationConfig location{"local", "locked", {{"root", dir.file("root")}, {"objectLockRetention", "2s"}}, ""};
+  auto store = store::open_store(location);
+  std::string violations = dir.file("root/locked.lock-violations");
+
+  BackupUpload u;
+  u.name = "b1";
+  u.metadata_json = R"({"kind":"Backup","apiVersion":"velero.io/v1","metadata":{"name":"b1"}})";
+  std::string tar = "tarball";
+  u.tarball = store::string_reader(tar);
+  put_backup(*store, make_layout(""), u, {{crypt::generate_age_identity().recipient}, crypt::generate_signing_key().private_key});
+  EXPECT_FALSE(fs::exists(violations)) << testsupport::read_file(violations);
+
+  auto kind_of = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const store::StoreError& e) {
+      return e.kind();
+    }
+    return store::ErrorKind::Failed;
+  };
+  std::string key = backup_key(make_layout(""), "b1", BackupFile::Metadata);
+  EXPECT_EQ(kind_of([&] { store::put_string(*store, key, "{}"); }), store::ErrorKind::AccessDenied);
+  EXPECT_EQ(kind_of([&] { store->remove(key); }), store::ErrorKind::AccessDenied);
+  EXPECT_EQ(testsupport::read_file(violations), "overwrite " + key + "\nearly-delete " + key + "\n");
+  EXPECT_TRUE(store->head(key).exists);
+  // Once the lock has passed, deleting is allowed (and not counted).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool deleted = false;
+  while (!deleted && std::chrono::steady_clock::now() < deadline) {
+    std::string before = testsupport::read_file(violations);
+    try {
+      delete_backup(*store, make_layout(""), "b1");
+      deleted = true;
+    } catch (const store::StoreError&) {
+      std::ofstream(violations, std::ios::trunc) << before;  // the retries' own refusals are not the point here
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  EXPECT_TRUE(deleted);
+  EXPECT_FALSE(store->head(key).exists);
 }
 
 }  // namespace

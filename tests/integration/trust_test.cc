@@ -243,4 +243,66 @@ TEST_F(Trust, KeyRotationAndUnsignedBackups) {
   EXPECT_NE(logs.out.find("level=warning"), std::string::npos) << one_line(logs.out);
 }
 
+// An object-locked location (the local driver's immutable mode): backup, schedule, expiration by GC, a delete
+// request and the backup sync, without a single overwrite or early delete. Deletions wait for the lock.
+TEST_F(Trust, ObjectLockedLocationFullCycle) {
+  fs::create_directories(cluster->store_root() + "/locked");
+  auto bsl = cluster->arca({"backup-location", "create", "locked", "--provider", "local", "--bucket", "locked",
+                            "--backup-sync-period", "1s", "--config",
+                            "root=" + cluster->store_root() + ",objectLockRetention=3s"});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  wait_available("locked");
+  auto r = cluster->arca({"backup", "create", "lk-ttl", "--storage-location", "locked", "--ttl", "1s",
+                          "--include-namespaces", "velero", "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = cluster->arca({"backup", "create", "lk-del", "--storage-location", "locked", "--include-namespaces", "velero",
+                     "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = cluster->arca({"backup", "delete", "lk-del", "--confirm"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = cluster->arca({"schedule", "create", "lk-sched", "--schedule", "@every 2s", "--storage-location", "locked",
+                     "--include-namespaces", "velero"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  auto backups = cluster->resource("velero.io", "backups");
+  auto gone = [&](const std::string& name) {
+    try {
+      cluster->client().get(backups, "velero", name);
+      return false;
+    } catch (const arca::kube::KubeError& e) {
+      return arca::kube::is_not_found(e) && !fs::exists(cluster->store_root() + "/locked/backups/" + name);
+    }
+  };
+  std::string scheduled;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline && (!gone("lk-ttl") || !gone("lk-del") || scheduled.empty())) {
+    arca::kube::ListOptions selector;
+    selector.label_selector = "velero.io/schedule-name=lk-sched";
+    cluster->client().list(backups, "velero", selector, [&](const arca::kube::ListItem& item) {
+      if (item.parse().value("/status/phase"_json_pointer, "") == "Completed") scheduled = std::string(item.name);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(gone("lk-ttl")) << "the expired backup was not collected after its lock";
+  EXPECT_TRUE(gone("lk-del")) << "the deleted backup was not removed after its lock";
+  ASSERT_FALSE(scheduled.empty()) << "the schedule made no backup";
+  cluster->arca({"schedule", "delete", "lk-sched", "--confirm"});
+  EXPECT_NE(cluster->server().log().find("deferred: the backup's objects are locked until"), std::string::npos);
+
+  // Sync: the Backup object removed from the cluster comes back from the (read-only to it) store.
+  cluster->client().remove(backups, "velero", scheduled);
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    try {
+      back = cluster->client().get(backups, "velero", scheduled).value("/status/phase"_json_pointer, "") == "Completed";
+    } catch (const arca::kube::KubeError&) {
+    }
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(back) << "the backup sync did not bring " << scheduled << " back";
+
+  std::string violations = cluster->store_root() + "/locked.lock-violations";
+  EXPECT_FALSE(fs::exists(violations)) << testsupport::read_file(violations);
+}
+
 }  // namespace
