@@ -82,6 +82,10 @@ std::string gzip_bytes(const std::string& data) {
 }
 
 std::string gunzip_bytes(const std::string& data, const std::string& what) {
+  if (crypt::is_age(data))
+    throw StoreError(ErrorKind::InvalidArgument,
+                     what + ": encrypted with age (its backup storage location encrypts backups); decrypt the stored "
+                            "file with `age -d -i KEY`");
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw StoreError(ErrorKind::Failed, "gunzip: initialisation failed");
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));

@@ -154,6 +154,12 @@ TEST_F(Trust, EncryptedSignedBackupRoundTrip) {
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_TRUE(gunzip_contains(testsupport::read_file(out), b64));
 
+  // The log is encrypted too: the CLI says so in one line rather than printing ciphertext or "corrupt".
+  auto logs = cluster->arca({"backup", "logs", "enc1"});
+  EXPECT_NE(logs.exit_code, 0);
+  EXPECT_NE(logs.err.find("encrypted with age"), std::string::npos) << logs.out << logs.err;
+  EXPECT_EQ(logs.out.find(kCanary), std::string::npos);
+
   // 4. verify, plain and deep.
   auto v = cluster->arca({"backup", "verify", "enc1"});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
