@@ -6,7 +6,7 @@
 // Prints the restore's objects/s, the restoring server's peak RSS, the CPU seconds of the server and of kubelite
 // (the API server's work decides the pace on a 2-core machine), the slowest resource tiers from the restore log,
 // and the restore / loader time ratio. Targets: ≥ 3,000 objects/s, ≤ 1.5× the loader's time, RSS ≤ 128 MiB.
-//   restore_bench [--objects N ...] [--workers N] [--server-flag --client-qps=100 ...]
+//   restore_bench [--objects N ...] [--workers N] [--server-flag --client-qps=100 ...] [--protected true]
 //   (default: 30000 300000; 32 loader workers; `arca server` with its default flags)
 #include <signal.h>
 #include <unistd.h>
@@ -18,16 +18,20 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "archive/tarball_reader.h"
 #include "bench/support/seeded_cluster.h"
+#include "crypt/age.h"
+#include "crypt/sign.h"
 #include "kube/config.h"
 #include "kube/discovery.h"
 #include "kube/dynamic.h"
@@ -250,10 +254,26 @@ void print_warning_kinds(int objects, const std::string& results_gz) {
     std::printf("[%d objects] warning x%d: %s...\n", objects, sorted[i].first, sorted[i].second.c_str());
 }
 
-void run(int objects, int loader_workers, const std::vector<std::string>& server_flags) {
+// --protected: the same data is also backed up to an encrypting, signing location and restored (decrypted and
+// verified first) into a second empty kubelite, against the plain restore as the peer (issue 20).
+struct Protection {
+  bool enabled = false;
+  crypt::AgeKeyPair age = crypt::generate_age_identity();
+  crypt::SigningKeyPair signing = crypt::generate_signing_key();
+  std::string key_file;
+};
+
+void run(int objects, int loader_workers, const std::vector<std::string>& server_flags, bool protect) {
   testsupport::TempDir work;
   const std::string store = work.file("store");
   std::filesystem::create_directories(store + "/bucket");
+  Protection protection;
+  protection.enabled = protect;
+  protection.key_file = work.file("age-key.txt");
+  std::ofstream(protection.key_file) << protection.age.identity << "\n";
+  std::filesystem::create_directories(store + "/sealed");
+  const std::string sealed_config = "root=" + store + ",encryptionRecipients=" + protection.age.recipient +
+                                    ",signingPublicKey=" + protection.signing.public_key;
 
   // The backup benchmark's backup.
   {
@@ -269,39 +289,61 @@ void run(int objects, int loader_workers, const std::vector<std::string>& server
     json backup = wait_for_phase(source, "backups", "bench");
     std::printf("[%d objects] backup: %d items in %.1f s\n", objects,
                 backup["status"]["progress"].value("itemsBackedUp", 0), seconds_since(start));
+    if (protection.enabled) {
+      std::string cmd = "kubectl --kubeconfig " + source.kubeconfig + " -n velero create secret generic arca-signing "
+                        "--from-literal=signing-key=" + protection.signing.private_key + " > /dev/null 2>&1";
+      if (std::system(cmd.c_str()) != 0) throw std::runtime_error("kubectl create secret failed");
+      arca_or_throw(source, "backup-location create sealed --provider local --bucket sealed --config " + sealed_config +
+                                ",signingKeySecret=arca-signing");
+      start = Clock::now();
+      arca_or_throw(source, "backup create bench-sealed --storage-location sealed");
+      backup = wait_for_phase(source, "backups", "bench-sealed");
+      std::printf("[%d objects] encrypted + signed backup: %d items in %.1f s\n", objects,
+                  backup["status"]["progress"].value("itemsBackedUp", 0), seconds_since(start));
+    }
     stop_server(server);
   }  // the source kubelite stops here: the restore does not share the machine with it
   const std::string tarball = store + "/bucket/backups/bench/bench.tar.gz";
 
   double restore_s = 0;
   int restored = 0;
-  {
+  auto restore_into_empty = [&](const std::string& location, const std::string& config, const std::string& backup,
+                                const std::string& extra) {
     SeededCluster target;
     benchsupport::start_seeded(target, 0);
     arca_or_throw(target, "install --crds-only");
-    arca_or_throw(target, "backup-location create default --provider local --bucket bucket --backup-sync-period 1s "
-                          "--config root=" + store);
+    arca_or_throw(target, "backup-location create " + location + " --provider local --bucket " + location +
+                              " --backup-sync-period 1s --config " + config);
     auto server = start_server(target, server_flags);
-    wait_for_phase(target, "backups", "bench");  // synced from the store
+    wait_for_phase(target, "backups", backup);  // synced from the store
     long idle_kib = benchsupport::status_kib(server.pid(), "VmRSS:");
     double server_cpu = benchsupport::cpu_seconds(server.pid()), kubelite_cpu = benchsupport::cpu_seconds(target.kubelite.pid());
     auto start = Clock::now();
-    arca_or_throw(target, "restore create bench-restore --from-backup bench");
+    arca_or_throw(target, "restore create bench-restore --from-backup " + backup + extra);
     json restore = wait_for_phase(target, "restores", "bench-restore");
-    restore_s = seconds_since(start);
+    double seconds = seconds_since(start);
     long peak_kib = benchsupport::status_kib(server.pid(), "VmHWM:");
     server_cpu = benchsupport::cpu_seconds(server.pid()) - server_cpu;
     kubelite_cpu = benchsupport::cpu_seconds(target.kubelite.pid()) - kubelite_cpu;
-    restored = restore["status"]["progress"].value("itemsRestored", 0);
-    std::printf("[%d objects] arca restore (Restore CR through arca server%s): %d items in %.2f s (create → "
+    int items = restore["status"]["progress"].value("itemsRestored", 0);
+    std::printf("[%d objects] arca restore of %s (Restore CR through arca server%s): %d items in %.2f s (create → "
                 "Completed seen) = %.0f objects/s; %d warnings, %d errors\n",
-                objects, server_flags.empty() ? ", default flags" : "", restored, restore_s, restored / restore_s,
-                restore["status"].value("warnings", 0), restore["status"].value("errors", 0));
+                objects, backup.c_str(), server_flags.empty() ? ", default flags" : "", items, seconds,
+                items / seconds, restore["status"].value("warnings", 0), restore["status"].value("errors", 0));
     std::printf("[%d objects] arca server RSS: idle %.1f MiB, peak %.1f MiB; CPU: arca server %.1f s, kubelite %.1f s\n",
                 objects, idle_kib / 1024.0, peak_kib / 1024.0, server_cpu, kubelite_cpu);
     stop_server(server);
-    print_slowest_tiers(objects, store + "/bucket/restores/bench-restore/restore-bench-restore-logs.gz");
-    print_warning_kinds(objects, store + "/bucket/restores/bench-restore/restore-bench-restore-results.gz");
+    print_slowest_tiers(objects, store + "/" + location + "/restores/bench-restore/restore-bench-restore-logs.gz");
+    print_warning_kinds(objects, store + "/" + location + "/restores/bench-restore/restore-bench-restore-results.gz");
+    return std::pair{seconds, items};
+  };
+  std::tie(restore_s, restored) = restore_into_empty("bucket", "root=" + store, "bench", "");
+  if (protection.enabled) {
+    auto [sealed_s, sealed_items] =
+        restore_into_empty("sealed", sealed_config, "bench-sealed", " --decryption-key-file " + protection.key_file);
+    std::printf("[%d objects] encrypted + signed restore (decrypted and verified first): %.2f s vs plain %.2f s → "
+                "overhead %+.1f %% (%d vs %d items)\n",
+                objects, sealed_s, restore_s, 100.0 * (sealed_s / restore_s - 1), sealed_items, restored);
   }
 
   long created = 0, failed = 0;
@@ -318,6 +360,7 @@ int main(int argc, char** argv) {
   std::vector<int> sizes;
   std::vector<std::string> server_flags;
   int workers = 32;
+  bool protect = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (i + 1 >= argc) {
@@ -327,6 +370,7 @@ int main(int argc, char** argv) {
     if (flag == "--objects") sizes.push_back(std::atoi(argv[++i]));
     else if (flag == "--workers") workers = std::atoi(argv[++i]);
     else if (flag == "--server-flag") server_flags.push_back(argv[++i]);
+    else if (flag == "--protected") protect = std::string(argv[++i]) == "true";
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -334,6 +378,6 @@ int main(int argc, char** argv) {
   }
   if (sizes.empty()) sizes = {30000, 300000};
   benchsupport::use_build_defaults();
-  for (int n : sizes) run(n, workers, server_flags);
+  for (int n : sizes) run(n, workers, server_flags, protect);
   return 0;
 }

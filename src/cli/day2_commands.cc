@@ -8,6 +8,7 @@
 
 #include <iostream>
 #include <memory>
+#include <tuple>
 
 namespace arca::cli {
 namespace {
@@ -62,6 +63,12 @@ void add_schedule_commands(CLI::App& app, const Globals& globals, std::function<
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   create->add_option("--keep-last", o.keep_last,
                      "arca: never let expiration delete the N newest Completed backups of this schedule");
+  for (auto [flag, into, period] : {std::tuple{"--keep-hourly", &o.keep_hourly, "hours"}, std::tuple{"--keep-daily", &o.keep_daily, "days"},
+                                    std::tuple{"--keep-weekly", &o.keep_weekly, "weeks"}, std::tuple{"--keep-monthly", &o.keep_monthly, "months"},
+                                    std::tuple{"--keep-yearly", &o.keep_yearly, "years"}})
+    create->add_option(flag, *into,
+                       std::string("arca: keep the newest Completed backup of each of the last N ") + period +
+                           " (UTC); with any --keep-<period>, these rules replace the TTL for Completed backups");
   create->add_option("-o,--output", o.output, "Print the schedule as json or yaml instead of creating it");
   create->callback([&st, run] {
     auto& t = st.schedule.template_options;

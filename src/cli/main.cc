@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/day2_commands.h"
+#include "cli/trust_cmd.h"
 #include "controller/server.h"
 #include "util/duration.h"
 #include "util/logging.h"
@@ -263,6 +264,7 @@ int main(int argc, char** argv) {
   cli::add_day2_commands(app, globals, action);
   cli::add_restore_commands(app, globals, action);
   cli::add_repo_commands(app, action);
+  cli::add_trust_commands(app, *backup, globals, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,6 +12,7 @@
 #include "api/types.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/trust_cmd.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
@@ -33,10 +34,10 @@ constexpr std::chrono::seconds kDescribeDownloadTimeout{5};
 
 struct RestoreFlags {
   std::string name, from_backup, from_schedule, existing_resource_policy, resource_modifier_configmap, selector,
-      or_selector, output, item_operation_timeout;
+      or_selector, output, item_operation_timeout, decryption_key_secret, decryption_key_file;
   std::vector<std::string> inc_ns, exc_ns, inc_res, exc_res, status_inc, status_exc, mappings, labels, annotations,
       icr, restore_volumes, preserve_nodeports, allow_partially_failed;
-  bool wait = false, dry_run = false;
+  bool wait = false, dry_run = false, skip_verify = false;
   // get / describe / logs / delete
   std::vector<std::string> names;
   std::string list_selector, get_output = "table";
@@ -74,6 +75,7 @@ api::Restore build_restore(Session& s, const RestoreFlags& f) {
   r.metadata.namespace_ = s.ns();
   r.metadata.labels = parse_map_flag(f.labels, "--labels");
   r.metadata.annotations = parse_map_flag(f.annotations, "--annotations");
+  add_protection_flags(r, f.decryption_key_secret, f.decryption_key_file, f.skip_verify);
   auto& spec = r.spec;
   spec.backup_name = f.from_backup;
   spec.schedule_name = f.from_schedule;
@@ -247,6 +249,7 @@ int create(Session& s, const RestoreFlags& f, std::ostream& out) {
   json object = r;
   object["apiVersion"] = "velero.io/v1";
   object["kind"] = "Restore";
+  if (!f.decryption_key_file.empty()) create_transient_key_secret(s, r, f.decryption_key_file);
   client.create(s.velero("restores"), s.ns(), object);
   out << "Restore request \"" << r.metadata.name << "\" submitted successfully.\n";
   if (!f.wait) {
@@ -480,6 +483,9 @@ void add_restore_commands(CLI::App& app, const Globals& globals, std::function<i
   create_cmd->add_option("--resource-modifier-configmap", f.resource_modifier_configmap, "ConfigMap holding resource modifier rules, in the velero namespace");
   create_cmd->add_option("--labels", f.labels, "Labels to apply to the restore");
   create_cmd->add_option("--annotations", f.annotations, "Annotations to apply to the restore");
+  create_cmd->add_option("--decryption-key-secret", f.decryption_key_secret, "Secret (in the server's namespace) holding the age identity (AGE-SECRET-KEY-1...) of an encrypted backup");
+  create_cmd->add_option("--decryption-key-file", f.decryption_key_file, "age identity file (age-keygen's output) for an encrypted backup; put in a Secret that is deleted when the restore is over");
+  create_cmd->add_flag("--skip-verify", f.skip_verify, "Restore even if the backup fails its signed verification (logged)");
   create_cmd->add_flag("-w,--wait", f.wait, "Wait for the operation to complete");
   create_cmd->add_flag("--dry-run", f.dry_run, "Show per object what the restore would do (create, skip as identical, or differs, with a diff) without changing anything");
   create_cmd->add_option("-o,--output", f.output, "Print the restore as table, json or yaml instead of creating it");

@@ -6,6 +6,7 @@
 #include "cli/day2_commands.h"
 #include "cli/output.h"
 #include "controller/gc_controller.h"
+#include "controller/retention.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "util/duration.h"
@@ -49,6 +50,10 @@ bool confirmed(bool confirm, std::ostream& out) {
 int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& out) {
   if (o.schedule.empty()) throw std::invalid_argument("--schedule is required");
   if (o.keep_last < 0) throw std::invalid_argument("--keep-last must not be negative");
+  for (auto [flag, value] : {std::pair{"--keep-hourly", o.keep_hourly}, std::pair{"--keep-daily", o.keep_daily},
+                             std::pair{"--keep-weekly", o.keep_weekly}, std::pair{"--keep-monthly", o.keep_monthly},
+                             std::pair{"--keep-yearly", o.keep_yearly}})
+    if (value < 0) throw std::invalid_argument(std::string(flag) + " must not be negative");
   // The template is exactly what `backup create` would submit with the same filters.
   BackupCreateOptions template_options = o.template_options;
   template_options.name = o.name;
@@ -62,6 +67,12 @@ int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& ou
   schedule.metadata.namespace_ = s.ns();
   schedule.metadata.labels = o.template_options.labels;
   if (o.keep_last > 0) schedule.metadata.annotations[controller::kKeepLastAnnotation] = std::to_string(o.keep_last);
+  for (auto [key, value] : {std::pair{controller::kKeepHourlyAnnotation, o.keep_hourly},
+                            std::pair{controller::kKeepDailyAnnotation, o.keep_daily},
+                            std::pair{controller::kKeepWeeklyAnnotation, o.keep_weekly},
+                            std::pair{controller::kKeepMonthlyAnnotation, o.keep_monthly},
+                            std::pair{controller::kKeepYearlyAnnotation, o.keep_yearly}})
+    if (value > 0) schedule.metadata.annotations[key] = std::to_string(value);
   schedule.spec.backup_template = backup.spec;
   schedule.spec.schedule = o.schedule;
   schedule.spec.use_owner_references_in_backup = o.use_owner_references;

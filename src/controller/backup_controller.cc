@@ -12,6 +12,7 @@
 #include "backup/engine.h"
 #include "backup/filters.h"
 #include "controller/locations.h"
+#include "controller/protection.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
@@ -74,6 +75,12 @@ class BackupRun {
     } catch (const std::exception& e) {
       return fail(std::string("error checking if backup already exists in object storage: ") + e.what());
     }
+    persistence::WriteProtection protection;
+    try {
+      protection = location_protection(location, ctx_);
+    } catch (const std::exception& e) {
+      return fail(std::string("error preparing the backup's encryption or signing: ") + e.what());
+    }
 
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     if (!tar) return fail("error creating temp file for backup");
@@ -126,6 +133,7 @@ class BackupRun {
         !fatal.empty() ? BackupPhase::Failed : partial ? BackupPhase::PartiallyFailed : BackupPhase::Completed;
     final_backup.status.failure_reason = fatal;
     final_backup.status.completion_timestamp = ctx_.clock.now();
+    annotate_protection(final_backup, protection);
     persistence::BackupUpload upload;
     upload.name = name;
     upload.metadata_json = nlohmann::json(final_backup).dump(2);
@@ -138,12 +146,13 @@ class BackupRun {
       };
     upload.results_json = log_.results().dump();
     try {
-      persistence::put_backup(open->store(), open->layout(), upload);
+      persistence::put_backup(open->store(), open->layout(), upload, protection);
     } catch (const std::exception& e) {
       return fail(std::string("error uploading backup: ") + e.what());
     }
     update([&](api::Backup& b) {
       record_counts(b);
+      annotate_protection(b, protection);
       b.status.phase = final_backup.status.phase;
       b.status.failure_reason = final_backup.status.failure_reason;
       b.status.completion_timestamp = final_backup.status.completion_timestamp;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "controller/retention.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "util/names.h"
@@ -32,37 +33,31 @@ void set_gc_failure(ServerContext& ctx, const api::Backup& backup, const std::st
              nlohmann::json{{"metadata", {{"labels", {{kGcFailureLabel, value}}}}}}.dump());
 }
 
-// keep-last-N of the backup's schedule (0 when the backup has none or the schedule does not set it).
-int keep_last_of_schedule(ServerContext& ctx, const api::Backup& backup) {
+// The retention policy of the backup's schedule; nullopt when it has no schedule (or the schedule is gone:
+// then plain Velero expiration applies).
+std::optional<RetentionPolicy> schedule_policy(ServerContext& ctx, const api::Backup& backup) {
   auto label = backup.metadata.labels.find("velero.io/schedule-name");
-  if (label == backup.metadata.labels.end()) return 0;
+  if (label == backup.metadata.labels.end()) return std::nullopt;
   try {
     auto schedule = kube::DynamicClient(ctx.transport)
                         .get(ctx.discovery.lookup("velero.io", "v1", "schedules"), ctx.settings.namespace_name, label->second)
                         .get<api::Schedule>();
-    auto value = schedule.metadata.annotations.find(kKeepLastAnnotation);
-    if (value == schedule.metadata.annotations.end()) return 0;
-    return std::max(0, std::stoi(value->second));
+    std::vector<std::string> problems;
+    RetentionPolicy policy = retention_of(schedule.metadata.annotations, &problems);
+    for (const auto& p : problems) spdlog::warn("schedule={}: {}", label->second, p);
+    return policy;
   } catch (const kube::KubeError& e) {
-    if (kube::is_not_found(e)) return 0;  // schedule gone: plain Velero expiration
+    if (kube::is_not_found(e)) return std::nullopt;
     throw;
-  } catch (const std::logic_error&) {
-    spdlog::warn("schedule={} annotation {} is not a number; ignored", label->second, kKeepLastAnnotation);
-    return 0;
   }
 }
 
-std::vector<api::Backup> expired_unprotected_siblings(ServerContext& ctx, const api::Backup& backup, int keep_last,
-                                                     Timestamp now) {
+std::vector<api::Backup> schedule_backups(ServerContext& ctx, const api::Backup& backup) {
   kube::ListOptions options;
   options.label_selector = "velero.io/schedule-name=" + backup.metadata.labels.at("velero.io/schedule-name");
   std::vector<api::Backup> siblings;
   kube::DynamicClient(ctx.transport).list(ctx.backups, ctx.settings.namespace_name, options, [&](const kube::ListItem& item) {
     siblings.push_back(item.parse().get<api::Backup>());
-  });
-  auto kept = protected_by_keep_last(siblings, keep_last);
-  std::erase_if(siblings, [&](const api::Backup& b) {
-    return !is_expired(b, now) || std::find(kept.begin(), kept.end(), b.metadata.name) != kept.end();
   });
   return siblings;
 }
@@ -80,7 +75,7 @@ bool deletion_requested(ServerContext& ctx, const api::Backup& backup) {
 
 // Velero's GC of one expired backup: refuse (with a label saying why) when its location cannot take the
 // deletion, else request it unless a request is already pending.
-void collect(ServerContext& ctx, const api::Backup& backup) {
+void collect(ServerContext& ctx, const api::Backup& backup, const std::string& why) {
   if (backup.metadata.deletion_timestamp || backup.status.phase == api::BackupPhase::Deleting) return;
   std::optional<api::BackupStorageLocation> location;
   try {
@@ -102,8 +97,7 @@ void collect(ServerContext& ctx, const api::Backup& backup) {
   request.metadata.labels["velero.io/backup-uid"] = backup.metadata.uid;
   request.spec.backup_name = backup.metadata.name;
   kube::DynamicClient(ctx.transport).create(ctx.delete_requests, ctx.settings.namespace_name, nlohmann::json(request));
-  spdlog::info("backup={} expired at {}; deletion requested", backup.metadata.name,
-               format_rfc3339(*backup.status.expiration));
+  spdlog::info("backup={} {}; deletion requested", backup.metadata.name, why);
 }
 
 }  // namespace
@@ -131,12 +125,24 @@ ReconcileFn gc_reconciler(ServerContext& ctx, Duration frequency) {
     if (!cached) return {};
     auto backup = cached->get<api::Backup>();
     Timestamp now = ctx.clock.now();
-    if (int keep_last = keep_last_of_schedule(ctx, backup); keep_last > 0) {
-      // Which backups keep-last protects changes when a sibling completes, so every event of one backup of the
+    auto expired_because = [](const api::Backup& b) {
+      return "expired at " + format_rfc3339(*b.status.expiration);
+    };
+    auto policy = schedule_policy(ctx, backup);
+    if (policy && (policy->has_period_rules() || policy->last > 0 || is_expired(backup, now))) {
+      // Which backups the rules keep changes when a sibling completes, so every event of one backup of the
       // schedule re-examines the whole group.
-      for (const auto& sibling : expired_unprotected_siblings(ctx, backup, keep_last, now)) collect(ctx, sibling);
-    } else if (is_expired(backup, now)) {
-      collect(ctx, backup);
+      auto siblings = schedule_backups(ctx, backup);
+      auto kept = retained_backups(siblings, *policy);
+      for (const auto& sibling : siblings) {
+        if (kept.count(sibling.metadata.name)) continue;
+        if (policy->has_period_rules() && sibling.status.phase == api::BackupPhase::Completed)
+          collect(ctx, sibling, "is kept by no retention rule of its schedule");
+        else if (is_expired(sibling, now))
+          collect(ctx, sibling, expired_because(sibling));
+      }
+    } else if (!policy && is_expired(backup, now)) {
+      collect(ctx, backup, expired_because(backup));
     }
     if (backup.status.expiration && !is_expired(backup, now))  // come back when it expires, not an hour later
       return {std::min<std::chrono::milliseconds>(period, *backup.status.expiration - now + 1s)};

@@ -4,7 +4,9 @@
 // location is missing, read-only or unavailable (then labelled velero.io/gc-failure, or retried later).
 //
 // Beyond Velero: a Schedule annotated `arca.dev/keep-last-backups: "N"` never loses its N newest Completed
-// backups to expiration, so a schedule whose recent runs failed still keeps its last good backups.
+// backups to expiration, so a schedule whose recent runs failed still keeps its last good backups; the
+// grandfather-father-son rules of controller/retention.h (arca.dev/keep-daily, ...) decide for Completed
+// backups when set; a schedule's newest Completed backup is never collected.
 #include <memory>
 #include <optional>
 #include <string>

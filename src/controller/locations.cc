@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "api/validation.h"
+#include "controller/protection.h"
 #include "kube/dynamic.h"
 #include "persistence/backup_store.h"
 #include "store/location.h"
@@ -42,7 +43,7 @@ std::unique_ptr<OpenLocation> open_location(const api::BackupStorageLocation& lo
   store::LocationConfig config;
   config.provider = location.spec.provider;
   config.bucket = location.spec.object_storage.bucket;
-  config.config = location.spec.config;
+  config.config = store_config(location.spec.config);
   std::string credentials;
   if (location.spec.credential && !location.spec.credential->name.empty()) {
     const auto& ref = *location.spec.credential;
@@ -70,6 +71,7 @@ std::string check_location(const api::BackupStorageLocation& location, kube::Tra
                            const kube::ApiResource& secrets) {
   auto problems = api::validate_backup_storage_location(location.spec);
   if (!problems.empty()) return problems.front();
+  if (auto problem = check_protection_config(location.spec.config); !problem.empty()) return problem;
   try {
     auto open = open_location(location, transport, secrets);
     persistence::validate_location(open->store(), open->layout());

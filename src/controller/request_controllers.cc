@@ -6,6 +6,7 @@
 
 #include "api/types.h"
 #include "controller/locations.h"
+#include "controller/protection.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "persistence/backup_store.h"
@@ -147,7 +148,24 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
     if (!location) return processed({"backup storage location " + backup.spec.storage_location + " not found"});
     if (auto problem = location_problem(ctx, *location, "delete backup"); !problem.empty()) return processed({problem});
 
-    patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}});
+    // An object-locked backup cannot go before its lock ends: the request waits, saying why, and comes back then
+    // (an attempt would only fail, and count as an early delete).
+    try {
+      auto open = open_location(*location, ctx.transport, ctx.secrets);
+      auto until = object_lock_expiry(open->store(), open->layout(), *location, backup_name);
+      if (until && ctx.clock.now() < *until) {
+        std::string why = "deferred: the backup's objects are locked until " + format_rfc3339(*until);
+        if (request.status.phase != api::DeleteBackupRequestPhase::InProgress || request.status.errors != std::vector{why}) {
+          patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}, {"errors", {why}}});
+          spdlog::info("deletebackuprequest={} {}", key, why);
+        }
+        return {std::chrono::duration_cast<std::chrono::milliseconds>(*until - ctx.clock.now()) +
+                std::chrono::seconds(1)};
+      }
+    } catch (const std::exception& e) {
+      return processed({std::string("error checking the object lock of the backup: ") + e.what()});
+    }
+    patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}, {"errors", nlohmann::json::array()}});
     update_object<api::Backup>(ctx.transport, ctx.backups, ns, backup_name, [](api::Backup& b) {
       b.status.phase = P::Deleting;
       return true;

@@ -8,10 +8,12 @@
 
 #include "api/validation.h"
 #include "controller/locations.h"
+#include "controller/protection.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
 #include "persistence/backup_store.h"
+#include "persistence/protection.h"
 #include "restore/engine.h"
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
@@ -119,15 +121,60 @@ class RestoreRun {
     const std::string& name = restore_.metadata.name;
     std::unique_ptr<OpenLocation> open;
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
+    const std::string& backup_name = restore_.spec.backup_name;
+    std::vector<std::string> identities;
     try {
       if (!tar) throw std::runtime_error("error creating temp file for the backup tarball");
       open = open_location(location, ctx_.transport, ctx_.secrets);
-      persistence::download_to_file(
-          open->store(),
-          persistence::backup_key(open->layout(), restore_.spec.backup_name, persistence::BackupFile::Tarball),
-          tar.get());
+      // An encrypted backup needs a matching key before anything is downloaded or created.
+      auto recipients = persistence::backup_recipients(
+          persistence::read_backup_metadata(open->store(), open->layout(), backup_name));
+      if (!recipients.empty()) {
+        auto annotations = restore_.metadata.annotations;
+        auto secret = annotations.find(persistence::kAnnotationDecryptionKeySecret);
+        if (secret != annotations.end() && !secret->second.empty())
+          identities = secret_identities(ctx_, restore_.metadata.namespace_, secret->second);
+        std::string mismatch = persistence::identity_mismatch(backup_name, recipients, identities);
+        if (!mismatch.empty()) return fail(mismatch);
+      }
+    } catch (const std::exception& e) {
+      return fail(std::string("error reading backup ") + backup_name + ": " + e.what());
+    }
+    std::string tarball_digest;
+    try {
+      persistence::get_backup_file(open->store(), open->layout(), backup_name, persistence::BackupFile::Tarball,
+                                   identities,
+                                   [&](const char* data, size_t size) {
+                                     if (std::fwrite(data, 1, size, tar.get()) != size)
+                                       throw std::runtime_error("error writing the backup tarball to a temp file");
+                                   },
+                                   &tarball_digest);
     } catch (const std::exception& e) {
       return fail(std::string("error downloading backup tarball: ") + e.what());
+    }
+    // Verified before anything is created; the tarball's digest was taken while it downloaded.
+    std::string verification;
+    bool verification_warns = false;
+    if (restore_.metadata.annotations.count(persistence::kAnnotationSkipVerify) &&
+        restore_.metadata.annotations.at(persistence::kAnnotationSkipVerify) == "true") {
+      verification = "verification of backup " + backup_name + " skipped (--skip-verify)";
+      verification_warns = true;
+      spdlog::warn("restore={} {}", restore_.metadata.name, verification);
+    } else {
+      try {
+        persistence::VerifyOptions verify;
+        auto key = location.spec.config.find(persistence::kConfigSigningPublicKey);
+        if (key != location.spec.config.end()) verify.public_key = key->second;
+        verify.known_digests[persistence::backup_key({}, backup_name, persistence::BackupFile::Tarball)
+                                 .substr(persistence::backup_dir({}, backup_name).size())] = tarball_digest;
+        auto report = persistence::verify_backup(open->store(), open->layout(), backup_name, verify);
+        if (report.outcome == persistence::VerifyReport::Outcome::Failed)
+          return fail(report.message + "; restore refused (--skip-verify overrides)");
+        verification = report.message;
+        verification_warns = report.outcome != persistence::VerifyReport::Outcome::Verified;
+      } catch (const std::exception& e) {
+        return fail(std::string("error verifying backup ") + backup_name + ": " + e.what());
+      }
     }
     std::rewind(tar.get());
 
@@ -142,6 +189,8 @@ class RestoreRun {
         feature_enabled(ctx_.settings, kFeatureApiGroupVersions) && backup.status.format_version >= "1.1.0";
     options.on_progress = [this](int total, int done) { report_progress(total, done); };
     try {
+      if (verification_warns) log.warning(verification);
+      else log.info(verification);
       log.info("starting restore of backup " + restore_.spec.backup_name);
       restore::run_restore(restore_, [&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tar.get()); },
                            ctx_.transport, ctx_.discovery, log, options, outcome);
@@ -295,6 +344,7 @@ ReconcileFn restore_reconciler(ServerContext& ctx, std::shared_ptr<Resources> re
       prepared.status.validation_errors = errors;
       client.update(resources->restores, ns, json(prepared));
       spdlog::info("restore={} FailedValidation: {}", key, errors.front());
+      forget_transient_key(ctx, prepared);
       return {};
     }
     prepared.status.phase = RestorePhase::InProgress;
@@ -302,6 +352,7 @@ ReconcileFn restore_reconciler(ServerContext& ctx, std::shared_ptr<Resources> re
     // The resourceVersion makes this the one transition that wins if two servers race.
     prepared = client.update(resources->restores, ns, json(prepared)).get<api::Restore>();
     run.run(backup, location);
+    forget_transient_key(ctx, prepared);
     return {};
   };
 }

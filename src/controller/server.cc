@@ -12,6 +12,7 @@
 #include "controller/gc_controller.h"
 #include "controller/leader_election.h"
 #include "controller/metrics.h"
+#include "controller/protection.h"
 #include "controller/schedule_controller.h"
 #include "controller/server_status_controller.h"
 #include "controller/request_controllers.h"
@@ -78,6 +79,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   if (enabled("download-request"))
     controllers.push_back(std::make_unique<Controller>("download-request", transport, ctx.download_requests, ns,
                                                        download_request_reconciler(ctx)));
+  controllers.push_back(std::make_unique<Controller>("backup-verify", transport, ctx.backups, ns, verify_reconciler(ctx)));
   controllers.push_back(make_restore_controller(ctx));
   controllers.push_back(make_schedule_controller(ctx));
   controllers.push_back(make_gc_controller(ctx));

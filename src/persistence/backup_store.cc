@@ -12,6 +12,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "crypt/age.h"
+#include "crypt/primitives.h"
+#include "crypt/sign.h"
+#include "persistence/protection.h"
+
 namespace arca::persistence {
 
 using store::ErrorKind;
@@ -19,7 +24,23 @@ using store::StoreError;
 
 namespace {
 
-// gzip of what `source` yields followed by `suffix`, produced as it is read, so any size fits in memory.
+void put_bytes(store::ObjectStore& store, const std::string& key, const std::string& bytes) {
+  store::put_string(store, key, bytes);
+}
+
+// Best-effort cleanup after a failed upload: the original error is what the caller needs to see.
+void remove_quietly(store::ObjectStore& store, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    try {
+      store.remove(key);
+    } catch (const StoreError&) {
+    }
+  }
+}
+
+}  // namespace
+
+// Produced as it is read, so any size fits in memory.
 store::Reader gzip_reader(store::Reader source, std::string suffix) {
   struct State {
     z_stream z{};
@@ -54,19 +75,7 @@ store::Reader gzip_reader(store::Reader source, std::string suffix) {
   };
 }
 
-void put_bytes(store::ObjectStore& store, const std::string& key, const std::string& bytes) {
-  store::put_string(store, key, bytes);
-}
-
-// Best-effort cleanup after a failed upload: the original error is what the caller needs to see.
-void remove_quietly(store::ObjectStore& store, const std::vector<std::string>& keys) {
-  for (const auto& key : keys) {
-    try {
-      store.remove(key);
-    } catch (const StoreError&) {
-    }
-  }
-}
+namespace {
 
 // The object's content, or nullopt when it is absent or cannot be read now.
 std::optional<std::string> stored_text(store::ObjectStore& store, const std::string& key) {
@@ -101,6 +110,10 @@ std::string gzip_bytes(const std::string& data) {
 }
 
 std::string gunzip_bytes(const std::string& data, const std::string& what) {
+  if (crypt::is_age(data))
+    throw StoreError(ErrorKind::InvalidArgument,
+                     what + ": encrypted with age (its backup storage location encrypts backups); decrypt the stored "
+                            "file with `age -d -i KEY`");
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw StoreError(ErrorKind::Failed, "gunzip: initialisation failed");
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -122,7 +135,8 @@ std::string gunzip_bytes(const std::string& data, const std::string& what) {
   return out;
 }
 
-void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload) {
+void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload,
+                const WriteProtection& protection) {
   const std::string& b = upload.name;
   if (b.empty() || b.find('/') != std::string::npos)
     throw StoreError(ErrorKind::InvalidArgument, "invalid backup name \"" + b + "\"");
@@ -130,21 +144,39 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
   if (store.head(metadata_key).exists)
     throw StoreError(ErrorKind::AlreadyExists,
                      "backup already exists in object storage (" + store.describe() + "/" + metadata_key + ")");
+  const std::string dir = backup_dir(layout, b);
+  const bool sign = !protection.signing_private_key.empty();
+  nlohmann::json digests = nlohmann::json::object();  // stored file name → {sha256, size}: the signed manifest
+  // Each file is encrypted (if the location asks and the file holds cluster data) and hashed as it streams.
+  auto put_file = [&](BackupFile file, store::Reader body) {
+    std::string key = backup_key(layout, b, file);
+    if (!protection.recipients.empty() && is_encrypted_file(file))
+      body = crypt::age_encrypt(std::move(body), protection.recipients);
+    if (!sign) return store.put(key, body);
+    auto hash = std::make_shared<crypt::Sha256>();
+    auto size = std::make_shared<uint64_t>(0);
+    store.put(key, [&body, hash, size](char* buffer, size_t capacity) {
+      size_t n = body(buffer, capacity);
+      hash->update(buffer, n);
+      *size += n;
+      return n;
+    });
+    digests[key.substr(dir.size())] = {{"sha256", crypt::hex(hash->finish())}, {"size", *size}};
+  };
+  std::vector<std::string> uploaded;
   try {
-    put_bytes(store, backup_key(layout, b, BackupFile::Logs), gzip_bytes(upload.log_text));
+    std::string log_gz = gzip_bytes(upload.log_text);
+    put_file(BackupFile::Logs, store::string_reader(log_gz));
   } catch (const StoreError& e) {
     // Velero only logs this failure: a backup without its log is still a backup.
     spdlog::warn("backup={} its log could not be uploaded (the backup is kept without it): {}", b, e.what());
   }
-  std::vector<std::string> uploaded;
   try {
-    std::string tarball_key = backup_key(layout, b, BackupFile::Tarball);
-    store.put(tarball_key, upload.tarball);
-    uploaded.push_back(tarball_key);
+    put_file(BackupFile::Tarball, upload.tarball);
+    uploaded.push_back(backup_key(layout, b, BackupFile::Tarball));
     auto put_gzip = [&](BackupFile file, store::Reader json) {
-      std::string key = backup_key(layout, b, file);
-      store.put(key, gzip_reader(std::move(json), "\n"));  // json.Encoder output ends in a newline
-      uploaded.push_back(key);
+      put_file(file, gzip_reader(std::move(json), "\n"));  // json.Encoder output ends in a newline
+      uploaded.push_back(backup_key(layout, b, file));
     };
     put_gzip(BackupFile::PodVolumeBackups, store::string_reader(upload.podvolumebackups_json));
     put_gzip(BackupFile::VolumeSnapshots, store::string_reader(upload.volumesnapshots_json));
@@ -152,6 +184,21 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     put_gzip(BackupFile::ResourceList, upload.resource_list ? upload.resource_list : store::string_reader("{}"));
     put_gzip(BackupFile::Results, store::string_reader(upload.results_json));
     put_gzip(BackupFile::VolumeInfo, store::string_reader(upload.volumeinfo_json));
+    if (sign) {
+      // The manifest covers velero-backup.json too: its bytes are final before anything is written.
+      digests[metadata_key.substr(dir.size())] = {{"sha256", crypt::hex(crypt::sha256(upload.metadata_json))},
+                                                  {"size", upload.metadata_json.size()}};
+      std::string public_key = crypt::signing_public_key_of(protection.signing_private_key);
+      std::string manifest =
+          nlohmann::json{{"backup", b}, {"objects", digests}, {"signedBy", public_key}}.dump();
+      std::string signed_manifest = nlohmann::json{{"apiVersion", "arca.dev/v1"}, {"kind", "BackupManifest"},
+                                                   {"manifest", manifest},
+                                                   {"signature", crypt::sign_ed25519(protection.signing_private_key,
+                                                                                     manifest)}}
+                                        .dump(2);
+      put_bytes(store, manifest_key(layout, b), signed_manifest);
+      uploaded.push_back(manifest_key(layout, b));
+    }
   } catch (...) {
     remove_quietly(store, uploaded);
     throw;
@@ -169,6 +216,10 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     remove_quietly(store, uploaded);
     throw;
   }
+}
+
+void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload) {
+  put_backup(store, layout, upload, WriteProtection{});
 }
 
 void put_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
@@ -206,7 +257,8 @@ std::string read_backup_metadata(store::ObjectStore& store, const Layout& layout
 }
 
 std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, const Layout& layout,
-                                                 const std::string& backup, BackupFile file) {
+                                                 const std::string& backup, BackupFile file,
+                                                 const std::vector<std::string>& identities) {
   std::string key = backup_key(layout, backup, file);
   std::string bytes;
   try {
@@ -215,6 +267,7 @@ std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, cons
     if (e.kind() == ErrorKind::NotFound) return std::nullopt;
     throw;
   }
+  if (crypt::is_age(bytes)) bytes = crypt::age_decrypt_string(bytes, identities, store.describe() + "/" + key);
   return gunzip_bytes(bytes, store.describe() + "/" + key);
 }
 

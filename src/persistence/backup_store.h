@@ -31,6 +31,11 @@ struct BackupUpload {
 // (sync counts only those with metadata) whose files are incomplete. Refuses (AlreadyExists) when the
 // backup's metadata is already stored; on any failure removes what this call uploaded, then rethrows.
 // A failed log upload is not fatal (as in Velero): the log key is then simply absent.
+// With `protection` (see protection.h) the cluster-data files are age-encrypted and a signed manifest of every
+// object's digest goes just before velero-backup.json.
+struct WriteProtection;
+void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload,
+                const WriteProtection& protection);
 void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpload& upload);
 
 // Replaces one file of an existing backup (the finalizer rewrites the tarball, volume info and metadata).
@@ -45,8 +50,10 @@ bool backup_exists(store::ObjectStore& store, const Layout& layout, const std::s
 // velero-backup.json, checked to be a velero.io/v1 Backup; NotFound names the key when it is missing.
 std::string read_backup_metadata(store::ObjectStore& store, const Layout& layout, const std::string& backup);
 // A gzip'd file of the backup, decompressed; nullopt when the file is absent (all of them are optional).
+// An age-encrypted file is decrypted with `identities` first (crypt::AgeError without a matching one).
 std::optional<std::string> read_backup_gzip_file(store::ObjectStore& store, const Layout& layout,
-                                                 const std::string& backup, BackupFile file);
+                                                 const std::string& backup, BackupFile file,
+                                                 const std::vector<std::string>& identities = {});
 
 // Downloads one file of the backup to `path` (e.g. the tarball, which restore then reads from disk as Velero
 // does); `path` is written through a temporary file, so it never holds a partial download.

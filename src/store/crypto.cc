@@ -1,21 +1,15 @@
 #include "store/crypto.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
+#include "crypt/primitives.h"
 #include "store/object_store.h"
 #include "util/base64.h"
 
 namespace arca::store {
 
-std::string sha256(std::string_view data) {
-  std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         reinterpret_cast<unsigned char*>(out.data()));
-  return out;
-}
-
+// The digests are crypt's (one implementation for request signing and backup manifests).
+std::string sha256(std::string_view data) { return crypt::sha256(data); }
 std::string md5(std::string_view data) {
   Md5Stream stream;
   stream.update(data);
@@ -38,25 +32,8 @@ std::string Md5Stream::finish() {
   return out;
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  std::string out(EVP_MAX_MD_SIZE, '\0');
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), reinterpret_cast<unsigned char*>(out.data()), &len);
-  out.resize(len);
-  return out;
-}
-
-std::string hex(std::string_view raw) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
+std::string hmac_sha256(std::string_view key, std::string_view data) { return crypt::hmac_sha256(key, data); }
+std::string hex(std::string_view raw) { return crypt::hex(raw); }
 
 std::string base64_encode(std::string_view raw) { return arca::base64_encode(raw); }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <vector>
 
@@ -23,11 +24,17 @@ constexpr std::string_view kTempPrefix = ".arca-tmp-";
 
 class LocalStore : public ObjectStore {
  public:
-  LocalStore(std::string root, std::string bucket) : dir_(fs::path(root) / bucket), bucket_(std::move(bucket)) {}
+  LocalStore(std::string root, std::string bucket, std::chrono::seconds lock)
+      : dir_(fs::path(root) / bucket), bucket_(std::move(bucket)), lock_(lock) {}
 
   void put(const std::string& key, const Reader& body) override {
     fs::path target = path_of(key);
     require_bucket();
+    if (lock_.count() > 0 && ::access(target.c_str(), F_OK) == 0) {
+      record_violation("overwrite", key);
+      throw StoreError(ErrorKind::AccessDenied,
+                       describe() + "/" + key + ": the object is locked (written once) and cannot be overwritten");
+    }
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
     if (ec) fail(key, "cannot create directory: " + ec.message());
@@ -151,7 +158,7 @@ class LocalStore : public ObjectStore {
       if (is_prefix) {
         page.common_prefixes.push_back(entry);
       } else {
-        page.objects.push_back({key, static_cast<uint64_t>(st.st_size), etag_of(st), ""});
+        page.objects.push_back({key, static_cast<uint64_t>(st.st_size), etag_of(st), modified_of(st)});
       }
       last = entry;
       ++count;
@@ -162,6 +169,16 @@ class LocalStore : public ObjectStore {
   void remove(const std::string& key) override {
     fs::path path = path_of(key);
     require_bucket();
+    struct stat st {};
+    if (lock_.count() > 0 && ::stat(path.c_str(), &st) == 0) {
+      auto written = std::chrono::system_clock::from_time_t(st.st_mtime);
+      if (std::chrono::system_clock::now() < written + lock_) {
+        record_violation("early-delete", key);
+        throw StoreError(ErrorKind::AccessDenied,
+                         describe() + "/" + key + ": the object is locked for " + std::to_string(lock_.count()) +
+                             " s after it was written and cannot be deleted yet");
+      }
+    }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR)
       fail(key, std::string("delete failed: ") + std::strerror(errno));
     // Empty parent directories disappear, as "directories" do in object storage.
@@ -177,6 +194,25 @@ class LocalStore : public ObjectStore {
   std::string describe() const override { return "local://" + dir_.string(); }
 
  private:
+  // ISO 8601 in UTC, rounded up to the second (a lock computed from it never ends early).
+  static std::string modified_of(const struct stat& st) {
+    std::time_t t = st.st_mtim.tv_sec + (st.st_mtim.tv_nsec > 0 ? 1 : 0);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char out[32];
+    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return out;
+  }
+
+  void record_violation(const char* what, const std::string& key) const {
+    std::string line = std::string(what) + " " + key + "\n";
+    std::string path = dir_.string() + ".lock-violations";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+    ::close(fd);
+  }
+
   // Keys are relative paths made of ordinary names: nothing can point outside the bucket directory.
   fs::path path_of(const std::string& key) const {
     auto bad = [&](const char* why) {
@@ -225,15 +261,17 @@ class LocalStore : public ObjectStore {
 
   fs::path dir_;
   std::string bucket_;
+  std::chrono::seconds lock_{0};
 };
 
 }  // namespace
 
-std::unique_ptr<ObjectStore> open_local_store(const std::string& root, const std::string& bucket) {
+std::unique_ptr<ObjectStore> open_local_store(const std::string& root, const std::string& bucket,
+                                              std::chrono::seconds lock_retention) {
   if (root.empty()) throw StoreError(ErrorKind::InvalidArgument, "local store: config \"root\" is required");
   if (bucket.empty() || bucket.find('/') != std::string::npos || bucket == "." || bucket == "..")
     throw StoreError(ErrorKind::InvalidArgument, "local store: invalid bucket name \"" + bucket + "\"");
-  return std::make_unique<LocalStore>(root, bucket);
+  return std::make_unique<LocalStore>(root, bucket, lock_retention);
 }
 
 }  // namespace arca::store

@@ -3,6 +3,7 @@
 #include "store/azure_store.h"
 #include "store/local_store.h"
 #include "store/s3_store.h"
+#include "util/duration.h"
 
 namespace arca::store {
 
@@ -19,10 +20,19 @@ std::unique_ptr<ObjectStore> open_store(const LocationConfig& location) {
   if (p == "azure" || p == "velero.io/azure") return open_azure_store(l);
   if (p == "local") {
     for (const auto& [key, value] : l.config)
-      if (key != "root" && key != "bucket" && key != "prefix")
+      if (key != "root" && key != "bucket" && key != "prefix" && key != "objectLockRetention")
         throw StoreError(ErrorKind::InvalidArgument, "local: unknown config key: " + key);
     auto root = l.config.find("root");
-    return open_local_store(root == l.config.end() ? "" : root->second, l.bucket);
+    std::chrono::seconds lock{0};
+    if (auto retention = l.config.find("objectLockRetention"); retention != l.config.end()) {
+      try {
+        lock = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(retention->second));
+      } catch (const std::exception&) {
+        throw StoreError(ErrorKind::InvalidArgument,
+                         "local: config \"objectLockRetention\" \"" + retention->second + "\" is not a duration (e.g. 720h)");
+      }
+    }
+    return open_local_store(root == l.config.end() ? "" : root->second, l.bucket, lock);
   }
   throw StoreError(ErrorKind::InvalidArgument,
                    "unknown provider \"" + p + "\" (expected local, aws, velero.io/aws, azure or velero.io/azure)");

@@ -1,0 +1,308 @@
+#include "persistence/protection.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+#include <memory>
+
+#include "archive/tarball_reader.h"
+#include "crypt/age.h"
+#include "crypt/primitives.h"
+#include "crypt/sign.h"
+#include "persistence/backup_store.h"
+
+namespace arca::persistence {
+
+using store::ErrorKind;
+using store::StoreError;
+
+bool is_protection_config_key(const std::string& key) {
+  return key == kConfigEncryptionRecipients || key == kConfigSigningPublicKey || key == kConfigSigningKeySecret;
+}
+
+std::string manifest_key(const Layout& layout, const std::string& backup) {
+  return backup_dir(layout, backup) + backup + "-arca-manifest.json";
+}
+
+bool is_encrypted_file(BackupFile file) {
+  // Pod volume backups and volume snapshots stay readable: they name volumes, not their data, and the
+  // backup sync imports them without a key.
+  switch (file) {
+    case BackupFile::Tarball:
+    case BackupFile::Logs:
+    case BackupFile::ItemOperations:
+    case BackupFile::ResourceList:
+    case BackupFile::Results:
+    case BackupFile::VolumeInfo:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::vector<std::string> backup_recipients(const std::string& metadata_json) {
+  auto doc = nlohmann::json::parse(metadata_json, nullptr, false);
+  if (doc.is_discarded()) return {};
+  auto text = doc.value("/metadata/annotations"_json_pointer, nlohmann::json::object())
+                  .value(kAnnotationEncryptedTo, std::string());
+  std::vector<std::string> out;
+  std::string current;
+  for (char c : text + ",") {
+    if (c == ',' || c == ' ') {
+      if (!current.empty()) out.push_back(current);
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string identity_mismatch(const std::string& backup, const std::vector<std::string>& recipients,
+                              const std::vector<std::string>& identities) {
+  std::string names;
+  for (const auto& r : recipients) names += (names.empty() ? "" : ",") + r;
+  if (identities.empty())
+    return "backup " + backup + " is encrypted (age, to " + names +
+           ") and no decryption key was given: name a Secret holding a matching AGE-SECRET-KEY "
+           "(arca restore create --decryption-key-secret NAME)";
+  for (const auto& identity : identities) {
+    std::string recipient;
+    try {
+      recipient = crypt::age_recipient_of(identity);
+    } catch (const crypt::AgeError&) {
+      continue;
+    }
+    if (std::find(recipients.begin(), recipients.end(), recipient) != recipients.end()) return "";
+  }
+  return "backup " + backup + " is encrypted to " + names + " and none of the " + std::to_string(identities.size()) +
+         " decryption keys given matches (wrong key, or the backup predates a key rotation)";
+}
+
+void get_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
+                     const std::vector<std::string>& identities, const store::Writer& sink,
+                     std::string* stored_sha256) {
+  std::string key = backup_key(layout, backup, file);
+  crypt::Sha256 hash;
+  std::string head;  // the first bytes, until it is known whether the file is age-encrypted
+  std::unique_ptr<crypt::AgeDecryptor> decryptor;
+  bool decided = false;
+  auto deliver = [&](const char* data, size_t size) {
+    if (decryptor) decryptor->write(data, size);
+    else sink(data, size);
+  };
+  auto decide = [&] {
+    decided = true;
+    if (crypt::is_age(head))
+      decryptor = std::make_unique<crypt::AgeDecryptor>(identities, sink, store.describe() + "/" + key);
+    deliver(head.data(), head.size());
+  };
+  // Downloaded whole first, with download_to_file's retries: a truncated answer is then fetched again, where a
+  // decryptor or a caller's sink fed as it streams could not be rewound.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> raw(std::tmpfile(), &std::fclose);
+  if (!raw) throw StoreError(ErrorKind::Failed, "cannot create a temporary file to download " + key);
+  download_to_file(store, key, raw.get());
+  std::rewind(raw.get());
+  std::vector<char> buffer(64 * 1024);
+  while (size_t size = std::fread(buffer.data(), 1, buffer.size(), raw.get())) {
+    const char* data = buffer.data();
+    if (stored_sha256) hash.update(data, size);
+    if (decided) {
+      deliver(data, size);
+      continue;
+    }
+    head.append(data, size);
+    if (head.size() >= crypt::kAgeMagic.size()) decide();
+  }
+  if (std::ferror(raw.get())) throw StoreError(ErrorKind::Failed, "reading the download of " + key + " failed");
+  if (!decided) decide();
+  if (decryptor) decryptor->finish();
+  if (stored_sha256) *stored_sha256 = crypt::hex(hash.finish());
+}
+
+const char* to_string(VerifyReport::Outcome outcome) {
+  switch (outcome) {
+    case VerifyReport::Outcome::Verified:
+      return "Verified";
+    case VerifyReport::Outcome::Unsigned:
+      return "Unsigned";
+    default:
+      return "Failed";
+  }
+}
+
+namespace {
+
+std::string stored_digest(store::ObjectStore& store, const std::string& key) {
+  crypt::Sha256 hash;
+  store.get(key, [&](const char* data, size_t size) { hash.update(data, size); });
+  return crypt::hex(hash.finish());
+}
+
+// The items of the tarball, each parsed as JSON; an unversioned path (resources/R/{cluster|namespaces/NS}/N.json)
+// is one backed-up item, as Velero counts them.
+int count_tarball_items(store::ObjectStore& store, const Layout& layout, const std::string& backup,
+                        const std::vector<std::string>& identities, std::vector<std::string>& problems) {
+  // Decrypted and gunzipped through a pipe of bounded chunks would need a thread; a temporary file keeps
+  // memory flat instead.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> tmp(std::tmpfile(), &std::fclose);
+  if (!tmp) throw StoreError(ErrorKind::Failed, "cannot create a temporary file for the deep verification");
+  get_backup_file(store, layout, backup, BackupFile::Tarball, identities, [&](const char* data, size_t size) {
+    if (std::fwrite(data, 1, size, tmp.get()) != size) throw StoreError(ErrorKind::Failed, "temporary file write failed");
+  });
+  std::rewind(tmp.get());
+  archive::TarballReader reader([&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tmp.get()); });
+  int items = 0;
+  while (auto entry = reader.next()) {
+    std::string content = reader.read_content();
+    if (!entry->path.starts_with("resources/")) continue;
+    if (nlohmann::json::parse(content, nullptr, false).is_discarded()) {
+      problems.push_back(backup_key(layout, backup, BackupFile::Tarball) + ": item " + entry->path + " is not JSON");
+      continue;
+    }
+    std::vector<std::string> parts;
+    for (size_t pos = 0;;) {
+      size_t slash = entry->path.find('/', pos);
+      parts.push_back(entry->path.substr(pos, slash - pos));
+      if (slash == std::string::npos) break;
+      pos = slash + 1;
+    }
+    if ((parts.size() == 4 && parts[2] == "cluster") || (parts.size() == 5 && parts[2] == "namespaces")) ++items;
+  }
+  return items;
+}
+
+}  // namespace
+
+VerifyReport verify_backup(store::ObjectStore& store, const Layout& layout, const std::string& backup,
+                           const VerifyOptions& options) {
+  VerifyReport report;
+  auto fail = [&](const std::string& problem) {
+    report.problems.push_back(problem);
+    if (report.message.empty()) report.message = "backup " + backup + " failed verification: " + problem;
+  };
+  const std::string dir = backup_dir(layout, backup);
+  const std::string mkey = manifest_key(layout, backup);
+  std::string metadata_text;
+  try {
+    metadata_text = read_backup_metadata(store, layout, backup);
+  } catch (const StoreError& e) {
+    if (e.kind() != ErrorKind::NotFound && e.kind() != ErrorKind::Failed) throw;
+    fail(e.what());
+    return report;
+  }
+  auto metadata = nlohmann::json::parse(metadata_text);
+  std::string signed_by =
+      metadata.value("/metadata/annotations"_json_pointer, nlohmann::json::object()).value(kAnnotationSignedBy, "");
+
+  std::string stored_manifest;
+  try {
+    stored_manifest = store::get_string(store, mkey);
+  } catch (const StoreError& e) {
+    if (e.kind() != ErrorKind::NotFound) throw;
+    if (!signed_by.empty()) {
+      fail(mkey + ": missing, yet velero-backup.json says the backup was signed");
+      return report;
+    }
+    report.outcome = VerifyReport::Outcome::Unsigned;
+    report.message = "backup " + backup + " has no signed manifest (written by Velero, or by a location without "
+                     "signing): it cannot be verified";
+    return report;
+  }
+  auto envelope = nlohmann::json::parse(stored_manifest, nullptr, false);
+  if (envelope.is_discarded() || !envelope.is_object() || !envelope.contains("manifest") ||
+      !envelope["manifest"].is_string() || !envelope.contains("signature") || !envelope["signature"].is_string()) {
+    fail(mkey + ": not an arca backup manifest");
+    return report;
+  }
+  const std::string manifest_text = envelope["manifest"].get<std::string>();
+  bool signature_checked = false;
+  if (!options.public_key.empty()) {
+    bool ok = false;
+    try {
+      ok = crypt::verify_ed25519(options.public_key, manifest_text, envelope["signature"].get<std::string>());
+    } catch (const crypt::AgeError& e) {
+      fail(std::string("the location's signingPublicKey: ") + e.what());
+      return report;
+    }
+    if (!ok) {
+      fail(mkey + ": the signature does not verify with the location's signingPublicKey (tampered with, or "
+                  "signed by another key)");
+      return report;
+    }
+    signature_checked = true;
+  }
+  auto manifest = nlohmann::json::parse(manifest_text, nullptr, false);
+  if (manifest.is_discarded() || manifest.value("backup", "") != backup || !manifest.contains("objects") ||
+      !manifest["objects"].is_object()) {
+    fail(mkey + ": the manifest is malformed or names another backup");
+    return report;
+  }
+  const auto& objects = manifest["objects"];
+  for (const auto& object : store::list_all(store, dir).objects) {
+    std::string name = object.key.substr(dir.size());
+    if (object.key != mkey && !objects.contains(name)) fail(object.key + ": not in the signed manifest (added later)");
+  }
+  for (const auto& [name, entry] : objects.items()) {
+    std::string key = dir + name;
+    std::string expected = entry.value("sha256", "");
+    std::string actual;
+    auto known = options.known_digests.find(name);
+    if (known != options.known_digests.end()) {
+      actual = known->second;
+    } else {
+      try {
+        actual = stored_digest(store, key);
+      } catch (const StoreError& e) {
+        if (e.kind() != ErrorKind::NotFound) throw;
+        fail(key + ": missing");
+        continue;
+      }
+    }
+    ++report.objects;
+    if (actual != expected) fail(key + ": SHA-256 differs from the signed manifest (the object was changed)");
+  }
+  if (options.deep && report.problems.empty()) {
+    try {
+      report.items = count_tarball_items(store, layout, backup, options.identities, report.problems);
+      for (BackupFile file : {BackupFile::Logs, BackupFile::ItemOperations, BackupFile::ResourceList,
+                              BackupFile::Results, BackupFile::VolumeInfo, BackupFile::PodVolumeBackups,
+                              BackupFile::VolumeSnapshots}) {
+        std::string key = backup_key(layout, backup, file);
+        if (!objects.contains(key.substr(dir.size()))) continue;
+        std::string gz;
+        get_backup_file(store, layout, backup, file, options.identities,
+                        [&](const char* data, size_t size) { gz.append(data, size); });
+        std::string text = gunzip_bytes(gz, key);
+        if (file != BackupFile::Logs && nlohmann::json::parse(text, nullptr, false).is_discarded())
+          fail(key + ": not JSON after decompression");
+      }
+      auto expected = metadata.value("/status/progress/itemsBackedUp"_json_pointer, -1);
+      if (expected >= 0 && expected != report.items)
+        fail(backup_key(layout, backup, BackupFile::Tarball) + ": holds " + std::to_string(report.items) +
+             " items, velero-backup.json says " + std::to_string(expected));
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
+  if (!report.problems.empty()) {
+    report.outcome = VerifyReport::Outcome::Failed;
+    if (report.message.empty()) report.message = "backup " + backup + " failed verification: " + report.problems[0];
+    return report;
+  }
+  std::string what = std::to_string(report.objects) + " objects" +
+                     (options.deep ? ", " + std::to_string(report.items) + " items" : std::string());
+  if (signature_checked) {
+    report.outcome = VerifyReport::Outcome::Verified;
+    report.message = "backup " + backup + " verified: signature valid, " + what + " match the signed manifest";
+  } else {
+    report.outcome = VerifyReport::Outcome::Unsigned;
+    report.message = "backup " + backup + ": " + what + " match its manifest, but the signature was not checked "
+                     "(the location has no signingPublicKey)";
+  }
+  return report;
+}
+
+}  // namespace arca::persistence

@@ -1,0 +1,314 @@
+// Encrypted, signed backups end to end (kubelite, `arca server`, the `arca` CLI, Debian's age CLI): no
+// plaintext of a Secret in the bucket, age decrypts the tarball, restore needs the key and refuses a tampered
+// backup naming the object, key rotation, and an unsigned (Velero-style) backup restores with a warning.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "crypt/age.h"
+#include "crypt/primitives.h"
+#include "crypt/sign.h"
+#include "kube/errors.h"
+#include "tests/integration/harness.h"
+
+using integration::Cluster;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCanary = "canary-pw-5f0c2e71";
+
+std::string manifests() {
+  std::string b64 = arca::crypt::base64_encode(kCanary, true);
+  return std::string(R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: velero}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: vault}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: vault}
+type: Opaque
+data: {password: )") + b64 + R"(}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: vault}
+data: {note: )" + kCanary + R"(}
+)";
+}
+
+Cluster* cluster = nullptr;
+arca::crypt::AgeKeyPair* age_key = nullptr;
+arca::crypt::SigningKeyPair* signing = nullptr;
+
+std::string one_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class Trust : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster = new Cluster({{"00-vault.yaml", manifests()}});
+    age_key = new arca::crypt::AgeKeyPair(arca::crypt::generate_age_identity());
+    signing = new arca::crypt::SigningKeyPair(arca::crypt::generate_signing_key());
+    auto secrets = cluster->resource("", "secrets");
+    cluster->client().create(secrets, "velero",
+                             {{"apiVersion", "v1"}, {"kind", "Secret"},
+                              {"metadata", {{"name", "arca-signing"}, {"namespace", "velero"}}},
+                              {"stringData", {{"signing-key", signing->private_key}}}});
+    cluster->client().create(secrets, "velero",
+                             {{"apiVersion", "v1"}, {"kind", "Secret"},
+                              {"metadata", {{"name", "backup-key"}, {"namespace", "velero"}}},
+                              {"stringData", {{"key.txt", "# age key\n" + age_key->identity + "\n"}}}});
+    // Its own bucket: the default location would see a stray top-level directory in a shared one.
+    fs::create_directories(cluster->store_root() + "/sealed");
+    auto bsl = cluster->arca({"backup-location", "create", "sealed", "--provider", "local", "--bucket", "sealed",
+                              "--config",
+                              "root=" + cluster->store_root() + ",encryptionRecipients=" + age_key->recipient +
+                                  ",signingPublicKey=" + signing->public_key + ",signingKeySecret=arca-signing"});
+    ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+    wait_available("sealed");
+    std::ofstream(key_file()) << "# created: by the test\n# public key: " << age_key->recipient << "\n"
+                              << age_key->identity << "\n";
+  }
+  static void TearDownTestSuite() {
+    delete cluster;
+    delete age_key;
+    delete signing;
+  }
+  static std::string key_file() { return cluster->store_root() + "/../age-key.txt"; }
+  static void wait_available(const std::string& bsl) {
+    for (int i = 0; i < 100; ++i) {
+      auto get = cluster->arca({"backup-location", "get", bsl, "-o", "json"});
+      if (get.exit_code == 0 && json::parse(get.out).value("/status/phase"_json_pointer, "") == "Available") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "BSL " << bsl << " did not become Available: " << cluster->server().log();
+  }
+  static std::string sealed_dir(const std::string& backup) { return cluster->store_root() + "/sealed/backups/" + backup; }
+  static void backup(const std::string& name, const std::string& location) {
+    auto r = cluster->arca({"backup", "create", name, "--include-namespaces", "vault", "--storage-location", location,
+                            "--wait"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_NE(r.out.find("Completed"), std::string::npos) << r.out << cluster->server().log();
+  }
+  // `arca restore create NAME --from-backup B ARGS --wait`; the finished Restore object.
+  static json restore(const std::string& name, const std::string& from, std::vector<std::string> args = {}) {
+    std::vector<std::string> argv = {"restore", "create", name, "--from-backup", from, "--wait"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = cluster->arca(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return cluster->client().get(cluster->resource("velero.io", "restores"), "velero", name);
+  }
+  static bool vault_exists() {
+    try {
+      cluster->client().get(cluster->resource("", "namespaces"), "", "vault");
+      return true;
+    } catch (const arca::kube::KubeError& e) {
+      if (arca::kube::is_not_found(e)) return false;
+      throw;
+    }
+  }
+  static void delete_vault() {
+    cluster->client().remove(cluster->resource("", "namespaces"), "", "vault");
+    for (int i = 0; i < 200 && vault_exists(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_FALSE(vault_exists());
+  }
+  static bool gunzip_contains(const std::string& bytes, const std::string& needle) {
+    try {
+      return integration::gunzip(bytes).find(needle) != std::string::npos;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+};
+
+TEST_F(Trust, EncryptedSignedBackupRoundTrip) {
+  backup("enc1", "sealed");
+  // 1. No stored object holds the Secret's value, raw or decompressed.
+  std::string b64 = arca::crypt::base64_encode(kCanary, true);
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(sealed_dir("enc1"))) {
+    std::string bytes = testsupport::read_file(entry.path());
+    ++files;
+    for (const std::string& needle : {std::string(kCanary), b64}) {
+      EXPECT_EQ(bytes.find(needle), std::string::npos) << entry.path();
+      EXPECT_FALSE(gunzip_contains(bytes, needle)) << entry.path();
+    }
+  }
+  EXPECT_GE(files, 9);  // Velero's eight files and the signed manifest
+  // 2. velero-backup.json is readable and says how the backup is protected; the Backup object says it too.
+  json meta = json::parse(testsupport::read_file(sealed_dir("enc1") + "/velero-backup.json"));
+  EXPECT_EQ(meta["metadata"]["annotations"]["arca.dev/encrypted-to"], age_key->recipient);
+  EXPECT_EQ(meta["metadata"]["annotations"]["arca.dev/signed-by"], signing->public_key);
+  EXPECT_EQ(cluster->get_backup("enc1")["metadata"]["annotations"]["arca.dev/encrypted-to"], age_key->recipient);
+  // 3. Debian's age decrypts the tarball with the identity file; inside is the Secret.
+  std::string out = cluster->store_root() + "/../enc1.tar.gz";
+  std::string cmd = "age -d -i " + key_file() + " -o " + out + " " + sealed_dir("enc1") + "/enc1.tar.gz";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_TRUE(gunzip_contains(testsupport::read_file(out), b64));
+
+  // The log is encrypted too: the CLI says so in one line rather than printing ciphertext or "corrupt".
+  auto logs = cluster->arca({"backup", "logs", "enc1"});
+  EXPECT_NE(logs.exit_code, 0);
+  EXPECT_NE(logs.err.find("encrypted with age"), std::string::npos) << logs.out << logs.err;
+  EXPECT_EQ(logs.out.find(kCanary), std::string::npos);
+
+  // 4. verify, plain and deep.
+  auto v = cluster->arca({"backup", "verify", "enc1"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find("verified: signature valid"), std::string::npos) << v.out;
+  auto deep = cluster->arca({"backup", "verify", "enc1", "--deep", "--decryption-key-secret", "backup-key"});
+  EXPECT_EQ(deep.exit_code, 0) << deep.out << deep.err;
+  EXPECT_NE(deep.out.find(" items"), std::string::npos) << deep.out;
+
+  delete_vault();
+  // 5. Without a key: Failed in one line, nothing created.
+  json nokey = restore("r-nokey", "enc1");
+  EXPECT_EQ(nokey["status"]["phase"], "Failed");
+  std::string reason = nokey["status"].value("failureReason", "");
+  EXPECT_NE(reason.find("is encrypted"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("--decryption-key-secret"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find('\n'), std::string::npos);
+  EXPECT_FALSE(vault_exists());
+  // A wrong key (from a file): Failed, and the transient Secret holding it is gone afterwards.
+  std::string wrong = cluster->store_root() + "/../wrong-key.txt";
+  std::ofstream(wrong) << arca::crypt::generate_age_identity().identity << "\n";
+  json wrong_key = restore("r-wrongkey", "enc1", {"--decryption-key-file", wrong});
+  EXPECT_EQ(wrong_key["status"]["phase"], "Failed");
+  EXPECT_NE(wrong_key["status"].value("failureReason", "").find("none of the 1 decryption keys"), std::string::npos)
+      << wrong_key["status"].value("failureReason", "");
+  EXPECT_FALSE(vault_exists());
+  EXPECT_THROW(cluster->client().get(cluster->resource("", "secrets"), "velero", "r-wrongkey-decryption-key"),
+               arca::kube::KubeError);
+
+  // 6. One flipped byte in a stored object: verify and restore fail naming it, nothing is created.
+  std::string results = sealed_dir("enc1") + "/enc1-results.gz";
+  std::string original = testsupport::read_file(results);
+  std::string changed = original;
+  changed[changed.size() / 2] ^= 0x20;
+  std::ofstream(results, std::ios::binary | std::ios::trunc) << changed;
+  auto bad = cluster->arca({"backup", "verify", "enc1"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("enc1-results.gz"), std::string::npos) << bad.out;
+  json tampered = restore("r-tampered", "enc1", {"--decryption-key-file", key_file()});
+  EXPECT_EQ(tampered["status"]["phase"], "Failed");
+  EXPECT_NE(tampered["status"].value("failureReason", "").find("enc1-results.gz"), std::string::npos)
+      << tampered["status"].value("failureReason", "");
+  EXPECT_FALSE(vault_exists());
+  // --skip-verify overrides, and the restore log says so.
+  json skipped = restore("r-skip", "enc1",
+                         {"--decryption-key-file", key_file(), "--skip-verify", "--namespace-mappings", "vault:vault-skip"});
+  EXPECT_EQ(skipped["status"]["phase"], "Completed") << skipped.dump();
+  EXPECT_NE(cluster->arca({"restore", "logs", "r-skip"}).out.find("skipped (--skip-verify)"), std::string::npos);
+  std::ofstream(results, std::ios::binary | std::ios::trunc) << original;
+
+  // 7. With the key (a file, kept off the cluster but for the restore): everything is back.
+  json ok = restore("r-ok", "enc1", {"--decryption-key-file", key_file()});
+  EXPECT_EQ(ok["status"]["phase"], "Completed") << ok.dump();
+  auto secret = cluster->client().get(cluster->resource("", "secrets"), "vault", "db");
+  EXPECT_EQ(secret["data"]["password"], b64);
+  auto cm = cluster->client().get(cluster->resource("", "configmaps"), "vault", "settings");
+  EXPECT_EQ(cm["data"]["note"], kCanary);
+  EXPECT_THROW(cluster->client().get(cluster->resource("", "secrets"), "velero", "r-ok-decryption-key"),
+               arca::kube::KubeError);
+}
+
+TEST_F(Trust, KeyRotationAndUnsignedBackups) {
+  if (!vault_exists()) GTEST_SKIP() << "needs the vault namespace";
+  backup("rot-old", "sealed");
+  // Rotate: the location now encrypts to a new recipient; the old backup keeps its old one.
+  auto fresh = arca::crypt::generate_age_identity();
+  auto locations = cluster->resource("velero.io", "backupstoragelocations");
+  cluster->client().patch(locations, "velero", "sealed", arca::kube::PatchType::Merge,
+                          json{{"spec", {{"config", {{"encryptionRecipients", fresh.recipient}}}}}}.dump());
+  backup("rot-new", "sealed");
+  EXPECT_EQ(json::parse(testsupport::read_file(sealed_dir("rot-new") + "/velero-backup.json"))["metadata"]
+                ["annotations"]["arca.dev/encrypted-to"],
+            fresh.recipient);
+  json old_with_new = restore("r-rot-1", "rot-new", {"--decryption-key-secret", "backup-key", "--namespace-mappings",
+                                                     "vault:vault-rot1"});
+  EXPECT_EQ(old_with_new["status"]["phase"], "Failed");
+  EXPECT_NE(old_with_new["status"].value("failureReason", "").find(fresh.recipient), std::string::npos);
+  json old_with_old = restore("r-rot-2", "rot-old", {"--decryption-key-secret", "backup-key", "--namespace-mappings",
+                                                     "vault:vault-rot2"});
+  EXPECT_EQ(old_with_old["status"]["phase"], "Completed");
+
+  // A plain backup (the default location: no signing) restores, with a warning that it cannot be verified.
+  backup("plain1", "default");
+  json plain = restore("r-plain", "plain1", {"--namespace-mappings", "vault:vault-plain"});
+  EXPECT_EQ(plain["status"]["phase"], "Completed");
+  auto logs = cluster->arca({"restore", "logs", "r-plain"});
+  EXPECT_NE(logs.out.find("cannot be verified"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("level=warning"), std::string::npos) << one_line(logs.out);
+}
+
+// An object-locked location (the local driver's immutable mode): backup, schedule, expiration by GC, a delete
+// request and the backup sync, without a single overwrite or early delete. Deletions wait for the lock.
+TEST_F(Trust, ObjectLockedLocationFullCycle) {
+  fs::create_directories(cluster->store_root() + "/locked");
+  auto bsl = cluster->arca({"backup-location", "create", "locked", "--provider", "local", "--bucket", "locked",
+                            "--backup-sync-period", "1s", "--config",
+                            "root=" + cluster->store_root() + ",objectLockRetention=3s"});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  wait_available("locked");
+  auto r = cluster->arca({"backup", "create", "lk-ttl", "--storage-location", "locked", "--ttl", "1s",
+                          "--include-namespaces", "velero", "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = cluster->arca({"backup", "create", "lk-del", "--storage-location", "locked", "--include-namespaces", "velero",
+                     "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = cluster->arca({"backup", "delete", "lk-del", "--confirm"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = cluster->arca({"schedule", "create", "lk-sched", "--schedule", "@every 2s", "--storage-location", "locked",
+                     "--include-namespaces", "velero"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  auto backups = cluster->resource("velero.io", "backups");
+  auto gone = [&](const std::string& name) {
+    try {
+      cluster->client().get(backups, "velero", name);
+      return false;
+    } catch (const arca::kube::KubeError& e) {
+      return arca::kube::is_not_found(e) && !fs::exists(cluster->store_root() + "/locked/backups/" + name);
+    }
+  };
+  std::string scheduled;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline && (!gone("lk-ttl") || !gone("lk-del") || scheduled.empty())) {
+    arca::kube::ListOptions selector;
+    selector.label_selector = "velero.io/schedule-name=lk-sched";
+    cluster->client().list(backups, "velero", selector, [&](const arca::kube::ListItem& item) {
+      if (item.parse().value("/status/phase"_json_pointer, "") == "Completed") scheduled = std::string(item.name);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(gone("lk-ttl")) << "the expired backup was not collected after its lock";
+  EXPECT_TRUE(gone("lk-del")) << "the deleted backup was not removed after its lock";
+  ASSERT_FALSE(scheduled.empty()) << "the schedule made no backup";
+  cluster->arca({"schedule", "delete", "lk-sched", "--confirm"});
+  EXPECT_NE(cluster->server().log().find("deferred: the backup's objects are locked until"), std::string::npos);
+
+  // Sync: the Backup object removed from the cluster comes back from the (read-only to it) store.
+  cluster->client().remove(backups, "velero", scheduled);
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    try {
+      back = cluster->client().get(backups, "velero", scheduled).value("/status/phase"_json_pointer, "") == "Completed";
+    } catch (const arca::kube::KubeError&) {
+    }
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(back) << "the backup sync did not bring " << scheduled << " back";
+
+  std::string violations = cluster->store_root() + "/locked.lock-violations";
+  EXPECT_FALSE(fs::exists(violations)) << testsupport::read_file(violations);
+}
+
+}  // namespace
