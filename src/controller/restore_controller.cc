@@ -122,6 +122,10 @@ class RestoreRun {
     restore::RestoreOutcome outcome;
     restore::EngineOptions options;
     options.plugin_namespace = ctx_.settings.namespace_name;
+    options.priorities = ctx_.settings.restore_priorities;
+    options.resource_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.resource_timeout);
+    options.terminating_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.terminating_resource_timeout);
     options.modifiers = modifiers_ ? &*modifiers_ : nullptr;
     // Velero's pkg/restore/restore.go execute step 4: a plain string comparison, as Velero's.
     options.choose_group_versions =
