@@ -22,21 +22,28 @@ void Cli::run(std::function<int(Session&)> work) {
 // ---- flags ----------------------------------------------------------------------------------------------------
 
 CLI::Option* string_flag(CLI::App* cmd, const std::string& names, std::string& into, const std::string& help) {
-  auto* o = cmd->add_option(names, into, help)->type_name("string");
+  // pflag: a repeated flag keeps its last value.
+  auto* o = cmd->add_option(names, into, help)->type_name("string")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   if (!into.empty()) o->default_str(into);
   return o;
 }
 
 CLI::Option* int_flag(CLI::App* cmd, const std::string& names, int& into, const std::string& help) {
-  return cmd->add_option(names, into, help)->type_name("int")->default_str(std::to_string(into));
+  return cmd->add_option(names, into, help)
+      ->type_name("int")
+      ->default_str(std::to_string(into))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 CLI::Option* bool_flag(CLI::App* cmd, const std::string& names, bool& into, const std::string& help) {
-  return cmd->add_flag(names, into, help)->type_name("bool")->default_str(into ? "true" : "false");
+  return cmd->add_flag(names, into, help)
+      ->type_name("bool")
+      ->default_str(into ? "true" : "false")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 CLI::Option* duration_flag(CLI::App* cmd, const std::string& names, std::string& into, const std::string& help) {
-  auto* o = cmd->add_option(names, into, help)->type_name("duration");
+  auto* o = cmd->add_option(names, into, help)->type_name("duration")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   o->check(CLI::Validator(
       [](std::string& value) -> std::string {
         try {
@@ -46,8 +53,8 @@ CLI::Option* duration_flag(CLI::App* cmd, const std::string& names, std::string&
           return e.what();
         }
       },
-      "DURATION"));
-  if (!into.empty()) o->default_str(into);
+      ""));
+  o->default_str(into.empty() ? "0s" : into);  // unset: pflag shows a zero duration as 0s
   return o;
 }
 

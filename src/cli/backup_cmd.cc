@@ -204,8 +204,10 @@ void define_backup_delete(CLI::App* cmd, Cli& cli) {
   cmd->description("Delete backups");
   add_delete_flags(cmd, f, "backups");
   cmd->callback([&f, &cli] {
-    check_selection(f);
-    cli.run([&f](Session& s) { return backup_delete(s, f.names, f.all, f.selector, f.confirm, std::cout); });
+    cli.run([&f](Session& s) {
+      check_selection(f);
+      return backup_delete(s, f.names, f.all, f.selector, f.confirm, std::cout);
+    });
   });
 }
 

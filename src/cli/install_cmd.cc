@@ -346,16 +346,20 @@ void add_install_commands(CLI::App& root, Cli& cli) {
   string_flag(add, "--image-pull-policy", p.pull_policy,
               "The imagePullPolicy for the plugin container. Valid values are Always, IfNotPresent, Never.");
   bool_flag(add, "--confirm", p.confirm, "Confirm action");
-  add->callback([&p] {
-    auto providers = install::providers_of_plugins({p.image});  // refuses anything but a built-in provider's image
-    throw std::invalid_argument("plugin add " + p.image + ": the " + providers.front() +
-                                " provider is built into arca; there is nothing to add");
+  add->callback([&p, &cli] {
+    cli.action = [&p]() -> int {
+      auto providers = install::providers_of_plugins({p.image});  // refuses anything but a built-in provider's image
+      throw std::invalid_argument("plugin add " + p.image + ": the " + providers.front() +
+                                  " provider is built into arca; there is nothing to add");
+    };
   });
   auto& removed = cli.make<std::string>();
   auto* remove_cmd = plugin->add_subcommand("remove", "Remove a plugin");
   remove_cmd->add_option("NAME|IMAGE", removed, "Plugin name or image")->required();
-  remove_cmd->callback([&removed] {
-    throw std::invalid_argument("plugin remove " + removed + ": arca runs no plugin images; its providers are built in");
+  remove_cmd->callback([&removed, &cli] {
+    cli.action = [&removed]() -> int {
+      throw std::invalid_argument("plugin remove " + removed + ": arca runs no plugin images; its providers are built in");
+    };
   });
 }
 

@@ -218,8 +218,10 @@ void define_location_delete(CLI::App* cmd, Cli& cli) {
   cmd->description("Delete backup storage locations");
   add_delete_flags(cmd, f, "backup storage locations");
   cmd->callback([&f, &cli] {
-    check_selection(f);
-    cli.run([&f](Session& s) { return location_delete(s, f.names, f.all, f.selector, f.confirm, std::cout); });
+    cli.run([&f](Session& s) {
+      check_selection(f);
+      return location_delete(s, f.names, f.all, f.selector, f.confirm, std::cout);
+    });
   });
 }
 

@@ -250,8 +250,10 @@ void define_schedule_delete(CLI::App* cmd, Cli& cli) {
   cmd->description("Delete schedules");
   add_delete_flags(cmd, f, "schedules");
   cmd->callback([&f, &cli] {
-    check_selection(f);
-    cli.run([&f](Session& s) { return schedule_delete(s, f.names, f.all, f.selector, f.confirm, std::cout); });
+    cli.run([&f](Session& s) {
+      check_selection(f);
+      return schedule_delete(s, f.names, f.all, f.selector, f.confirm, std::cout);
+    });
   });
 }
 

@@ -160,6 +160,10 @@ class RestoreRun {
     put(persistence::RestoreFile::Logs, log.text());
     put(persistence::RestoreFile::Results, restore::results_json(outcome.errors, outcome.warnings));
     put(persistence::RestoreFile::ResourceList, outcome.resources.json());
+    // Velero's restore controller uploads both always (pkg/controller/restore_controller.go); arca has no
+    // asynchronous restore item operations and restores no volume data yet, so both lists are empty.
+    put(persistence::RestoreFile::ItemOperations, "[]");
+    put(persistence::RestoreFile::VolumeInfo, "[]");
     std::remove(log_path.c_str());
     update([&](api::Restore& r) {
       r.status.phase = partial ? RestorePhase::PartiallyFailed : RestorePhase::Completed;
