@@ -312,9 +312,6 @@ void add_install_commands(CLI::App& root, Cli& cli) {
       if (!d->empty() && parse_duration(*d) < Duration::zero())
         throw std::invalid_argument("--default-repo-maintain-frequency, --garbage-collection-frequency and "
                                     "--pod-volume-operation-timeout must be non-negative");
-    if (f.server.uploader_type == "kopia" && !o.crds_only)
-      std::cerr << "Note: --uploader-type=kopia (Velero's default) is written on the server; arca writes restic-format "
-                   "repositories and has not built file-system backup yet\n";
     if ((r.use_node_agent || r.use_node_agent_windows) && !o.crds_only)
       std::cerr << "Warning: --use-node-agent: the node-agent DaemonSet is created with Velero's names, but the node "
                    "agent (file-system backup, data mover) is not built in arca yet; its pods only say so\n";
