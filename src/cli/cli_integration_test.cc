@@ -143,9 +143,16 @@ TEST(Install, DryRunYamlGoesThroughKubectlApply) {
                              "--dry-run", "-o", "yaml"});
   ASSERT_EQ(manifest.exit_code, 0) << manifest.output;
   std::ofstream(c.dir().file("install.yaml")) << manifest.out;  // stdout only, as a shell pipe takes it
-  // kubelite serves OpenAPI v3 only, which kubectl does not use to validate a `kind: List`.
-  auto applied = c.kubectl({"apply", "--validate=false", "-f", c.dir().file("install.yaml")});
-  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  // kubelite serves OpenAPI v3 only, which kubectl does not use to validate a `kind: List`. The CRDs and the
+  // objects of their kinds are in one manifest, so (as with any such manifest) a second apply finds the kinds.
+  testsupport::CommandResult applied;
+  ASSERT_TRUE(eventually(
+      [&] {
+        applied = c.kubectl({"apply", "--validate=false", "-f", c.dir().file("install.yaml")});
+        return applied.exit_code == 0;
+      },
+      20s))
+      << applied.output;
   auto deployment = c.kubectl({"-n", "velero", "get", "deployment", "velero", "-o",
                                "jsonpath={.spec.template.metadata.annotations.prometheus\\.io/port}"});
   EXPECT_EQ(deployment.output, "8085");
