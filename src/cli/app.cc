@@ -89,6 +89,17 @@ CLI::Option* optional_bool(CLI::App* cmd, const std::string& names, std::vector<
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
+CLI::Option* selector_flag(CLI::App* cmd, std::string& into, const std::string& help) {
+  return string_flag(cmd, "-l,--selector", into, help)->type_name("labelSelector");
+}
+
+void add_tls_flags(CLI::App* cmd, DownloadOptions& options) {
+  bool_flag(cmd, "--insecure-skip-tls-verify", options.insecure_skip_tls_verify,
+            "If true, the object store's TLS certificate will not be checked for validity. This is insecure and "
+            "susceptible to man-in-the-middle attacks. Not recommended for production.");
+  string_flag(cmd, "--cacert", options.cacert, "Path to a certificate bundle to use when verifying TLS connections.");
+}
+
 void add_output_flag(CLI::App* cmd, std::string& output, const std::string& default_format) {
   output = default_format;
   string_flag(cmd, "-o,--output", output,

@@ -58,6 +58,10 @@ CLI::Option* map_flag(CLI::App* cmd, const std::string& names, std::vector<std::
 CLI::Option* optional_bool(CLI::App* cmd, const std::string& names, std::vector<std::string>& into,
                            const std::string& help);
 
+// -l/--selector (a labelSelector).
+CLI::Option* selector_flag(CLI::App* cmd, std::string& into, const std::string& help);
+// --insecure-skip-tls-verify and --cacert of the commands that download from the object store.
+void add_tls_flags(CLI::App* cmd, DownloadOptions& options);
 // -o/--output, -L/--label-columns, --show-labels (OutputFlags in output.h).
 void add_output_flags(CLI::App* cmd, OutputFlags& flags, const std::string& default_format);
 // -o alone (BindFlagsSimple).

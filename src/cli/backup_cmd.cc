@@ -58,8 +58,7 @@ void BackupTemplateFlags::bind(CLI::App* cmd) {
   string_flag(cmd, "--storage-location", o.storage_location, "Location in which to store the backup.");
   string_slice(cmd, "--volume-snapshot-locations", o.volume_snapshot_locations,
                "List of locations (at most one per provider) where volume snapshots should be stored.");
-  string_flag(cmd, "-l,--selector", o.selector, "Only back up resources matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, o.selector, "Only back up resources matching this label selector.");
   string_flag(cmd, "--or-selector", o.or_selector,
               "Backup resources matching at least one of the label selector from the list. Label selectors should be "
               "separated by ' or '. For example, foo=bar or app=nginx")
@@ -129,15 +128,6 @@ void define_backup_create(CLI::App* cmd, Cli& cli) {
 
 namespace {
 
-// --insecure-skip-tls-verify and --cacert of the commands that download from the object store.
-void add_tls_flags(CLI::App* cmd, DownloadOptions& options) {
-  bool_flag(cmd, "--insecure-skip-tls-verify", options.insecure_skip_tls_verify,
-            "If true, the object store's TLS certificate will not be checked for validity. This is insecure and "
-            "susceptible to man-in-the-middle attacks. Not recommended for production.");
-  string_flag(cmd, "--cacert", options.cacert,
-              "Path to a certificate bundle to use when verifying TLS connections.");
-}
-
 struct TransferFlags {
   std::string name, path, timeout = "1m";
   bool force = false;
@@ -164,8 +154,7 @@ void define_backup_get(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<Flags>();
   cmd->description("Get backups");
   cmd->add_option("NAMES", f.names, "Backup names");
-  string_flag(cmd, "-l,--selector", f.selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
   add_output_flags(cmd, f.output, "table");
   cmd->callback([&f, &cli] {
     cli.run([&f](Session& s) {
@@ -184,8 +173,7 @@ void define_backup_describe(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<Flags>();
   cmd->description("Describe backups");
   cmd->add_option("NAMES", f.names, "Backup names");
-  string_flag(cmd, "-l,--selector", f.selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
   bool_flag(cmd, "--details", f.details, "Display additional detail in the command output.");
   add_tls_flags(cmd, f.download);
   string_flag(cmd, "-o,--output", f.output,

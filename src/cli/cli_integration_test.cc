@@ -170,6 +170,19 @@ TEST(Install, DryRunYamlGoesThroughKubectlApply) {
       EXPECT_EQ(item["spec"]["template"]["spec"]["containers"][0]["args"], nlohmann::json::parse(R"(["node-agent","server"])"));
     }
   EXPECT_TRUE(daemonset);
+  // A real install, then --apply: what exists is updated to the new flags instead of left alone.
+  std::filesystem::create_directories(c.store_root() + "/demo");
+  std::vector<std::string> local = {"install", "--provider", "local", "--bucket", "demo", "--backup-location-config",
+                                    "root=" + c.store_root(), "--no-secret", "--use-volume-snapshots=false"};
+  auto again = c.arca_ok(local);
+  EXPECT_NE(again.find("already exists, proceeding"), std::string::npos) << again;
+  local.insert(local.end(), {"--apply", "--velero-pod-cpu-limit", "2"});
+  auto applied_again = c.arca_ok(local);
+  EXPECT_NE(applied_again.find("Deployment/velero: configured"), std::string::npos) << applied_again;
+  EXPECT_EQ(c.kubectl({"-n", "velero", "get", "deployment", "velero", "-o",
+                       "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}"})
+                .output,
+            "2");
   // Any other plugin image is named in the one error line.
   auto other = c.arca({"install", "--provider", "aws", "--bucket", "b", "--no-secret", "--dry-run", "-o", "yaml",
                        "--plugins", "velero/velero-plugin-for-aws:v1.13.0,example.com/custom-plugin:v1"});
@@ -198,6 +211,20 @@ TEST(Commands, KubectlPathsSelectorsAndDeletingABackupTakesItsRestores) {
   for (const char* file : {"restore-back-logs.gz", "restore-back-results.gz", "restore-back-resource-list.json.gz",
                            "restore-back-itemoperations.json.gz", "back-volumeinfo.json.gz"})
     EXPECT_TRUE(std::filesystem::exists(restore_dir + "/" + file)) << file;
+
+  // `debug`: a bundle with the velero.io objects and the backup's log; never a Secret's data.
+  c.kubectl({"-n", "velero", "create", "secret", "generic", "cloud-credentials", "--from-literal=cloud=TOPSECRET"});
+  std::string bundle = c.dir().file("bundle.tar.gz");
+  c.arca_ok({"debug", "--backup", "daily-1", "--output", bundle});
+  std::filesystem::create_directories(c.dir().file("bundle"));
+  ASSERT_EQ(std::system(("tar xzf " + bundle + " -C " + c.dir().file("bundle")).c_str()), 0);
+  EXPECT_NE(read_text(c.dir().file("bundle/velero.io/backups.yaml")).find("name: daily-1"), std::string::npos);
+  EXPECT_NE(read_text(c.dir().file("bundle/velero.io/backupstoragelocations.yaml")).find("phase: Available"),
+            std::string::npos);
+  EXPECT_NE(read_text(c.dir().file("bundle/backups/daily-1.log")).find("daily-1"), std::string::npos);
+  EXPECT_NE(std::system(("zcat " + bundle + " | grep -q TOPSECRET").c_str()), 0);
+  auto bug = c.arca_ok({"bug"});
+  EXPECT_NE(bug.find("- arca version: v"), std::string::npos) << bug;
 
   // Velero's documented clean-up: delete by selector.
   c.arca_ok({"backup", "delete", "--selector", "velero.io/schedule-name=daily", "--confirm"});

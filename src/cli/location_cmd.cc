@@ -204,8 +204,7 @@ void define_location_get(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<Flags>();
   cmd->description("Get backup storage locations");
   cmd->add_option("NAMES", f.names, "Location names");
-  string_flag(cmd, "-l,--selector", f.selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
   bool_flag(cmd, "--default", f.default_only, "Displays the current default backup storage location.");
   add_output_flags(cmd, f.output, "table");
   cmd->callback([&f, &cli] {
@@ -262,8 +261,7 @@ void define_snapshot_location_get(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<Flags>();
   cmd->description("Get snapshot locations");
   cmd->add_option("NAMES", f.names, "Location names");
-  string_flag(cmd, "-l,--selector", f.selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
   add_output_flags(cmd, f.output, "table");
   cmd->callback([&f, &cli] {
     cli.run([&f](Session& s) { return snapshot_location_get(s, f.names, f.selector, f.output, std::cout); });

@@ -432,13 +432,6 @@ auto run(Cli& cli, RestoreFlags& f, int (*work)(Session&, const RestoreFlags&, s
   return [&cli, &f, work] { cli.run([&f, work](Session& s) { return work(s, f, std::cout); }); };
 }
 
-void add_tls(CLI::App* cmd, RestoreFlags& f) {
-  bool_flag(cmd, "--insecure-skip-tls-verify", f.tls.insecure_skip_tls_verify,
-            "If true, the object store's TLS certificate will not be checked for validity. This is insecure and "
-            "susceptible to man-in-the-middle attacks. Not recommended for production.");
-  string_flag(cmd, "--cacert", f.tls.cacert, "Path to a certificate bundle to use when verifying TLS connections.");
-}
-
 }  // namespace
 
 void define_restore_create(CLI::App* cmd, Cli& cli) {
@@ -471,8 +464,7 @@ void define_restore_create(CLI::App* cmd, Cli& cli) {
   string_array(cmd, "--status-exclude-resources", f.status_exc,
                "Resources to exclude from the restore status, formatted as resource.group, such as "
                "storageclasses.storage.k8s.io.");
-  string_flag(cmd, "-l,--selector", f.selector, "Only restore resources matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.selector, "Only restore resources matching this label selector.");
   string_flag(cmd, "--or-selector", f.or_selector,
               "Restore resources matching at least one of the label selector from the list. Label selectors should "
               "be separated by ' or '. For example, foo=bar or app=nginx")
@@ -516,8 +508,7 @@ void define_restore_get(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<RestoreFlags>();
   cmd->description("Get restores");
   cmd->add_option("NAMES", f.names, "Restore names");
-  string_flag(cmd, "-l,--selector", f.list_selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.list_selector, "Only show items matching this label selector.");
   string_flag(cmd, "-o,--output", f.get_output, "Output display format. Valid formats are 'table', 'json', and 'yaml'.");
   string_array(cmd, "-L,--label-columns", f.label_columns,
                "Accepts a comma separated list of labels that are going to be presented as columns. Names are "
@@ -530,10 +521,9 @@ void define_restore_describe(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<RestoreFlags>();
   cmd->description("Describe restores");
   cmd->add_option("NAMES", f.names, "Restore names");
-  string_flag(cmd, "-l,--selector", f.list_selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.list_selector, "Only show items matching this label selector.");
   bool_flag(cmd, "--details", f.details, "Display additional detail in the command output.");
-  add_tls(cmd, f);
+  add_tls_flags(cmd, f.tls);
   cmd->callback([&cli, &f] {
     if (f.tls.cacert.empty()) f.tls.cacert = read_client_config(std::cerr)["cacert"];
     run(cli, f, describe)();
@@ -545,8 +535,7 @@ void define_restore_delete(CLI::App* cmd, Cli& cli) {
   cmd->description("Delete restores");
   cmd->add_option("NAMES", f.names, "Restore names");
   bool_flag(cmd, "--all", f.all, "Delete all restores.");
-  string_flag(cmd, "-l,--selector", f.list_selector, "Delete all restores matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.list_selector, "Delete all restores matching this label selector.");
   bool_flag(cmd, "--confirm", f.confirm, "Confirm deletion");
   cmd->callback(run(cli, f, remove));
 }
@@ -560,7 +549,7 @@ void add_restore_commands(CLI::App& root, Cli& cli) {
   auto* logs_cmd = restore->add_subcommand("logs", "Get restore logs");
   logs_cmd->add_option("RESTORE", f.names, "Restore name")->required()->expected(1);
   duration_flag(logs_cmd, "--timeout", f.timeout, "How long to wait to receive logs.");
-  add_tls(logs_cmd, f);
+  add_tls_flags(logs_cmd, f.tls);
   logs_cmd->callback([&cli, &f] {
     if (f.tls.cacert.empty()) f.tls.cacert = read_client_config(std::cerr)["cacert"];
     run(cli, f, logs)();

@@ -222,8 +222,7 @@ void define_schedule_get(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<Flags>();
   cmd->description("Get schedules");
   cmd->add_option("NAMES", f.names, "Schedule names");
-  string_flag(cmd, "-l,--selector", f.selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
   add_output_flags(cmd, f.output, "table");
   cmd->callback([&f, &cli] {
     cli.run([&f](Session& s) { return schedule_get(s, f.names, f.selector, f.output, std::cout); });
@@ -238,8 +237,7 @@ void define_schedule_describe(CLI::App* cmd, Cli& cli) {
   auto& f = cli.make<Flags>();
   cmd->description("Describe schedules");
   cmd->add_option("NAMES", f.names, "Schedule names");
-  string_flag(cmd, "-l,--selector", f.selector, "Only show items matching this label selector.")
-      ->type_name("labelSelector");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
   cmd->callback([&f, &cli] {
     cli.run([&f](Session& s) { return schedule_describe(s, f.names, f.selector, std::cout); });
   });
@@ -273,7 +271,7 @@ void add_schedule_commands(CLI::App& root, Cli& cli) {
     auto* cmd = schedule->add_subcommand(paused ? "pause" : "unpause", paused ? "Pause schedules" : "Unpause schedules");
     cmd->add_option("NAMES", f.names, "Schedule names");
     bool_flag(cmd, "--all", f.all, paused ? "Pause all schedules." : "Unpause all schedules.");
-    string_flag(cmd, "-l,--selector", f.selector, "Schedules matching this label selector.")->type_name("labelSelector");
+    selector_flag(cmd, f.selector, "Schedules matching this label selector.");
     skip_immediately_flag(cmd, f.skip);
     cmd->callback([&f, &cli, paused] {
       auto skip = skip_immediately(f.skip);
