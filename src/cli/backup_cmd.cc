@@ -121,8 +121,12 @@ void define_backup_create(CLI::App* cmd, Cli& cli) {
               "Backup name is optional if used.");
   cmd->callback([&f, &cli] {
     f.finish();
-    if (f.options.from_schedule.empty()) warn_volume_flags(f.options);
-    cli.run([&f](Session& s) { return backup_create(s, f.options, std::cout); });
+    cli.run([&f](Session& s) {
+      int code = backup_create(s, f.options, std::cout);
+      // Once the request is in (a bad flag stays the one error line): what it asked for that arca lacks.
+      if (code == 0 && f.options.output.empty() && f.options.from_schedule.empty()) warn_volume_flags(f.options);
+      return code;
+    });
   });
 }
 

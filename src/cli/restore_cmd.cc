@@ -495,12 +495,16 @@ void define_restore_create(CLI::App* cmd, Cli& cli) {
                "case-sensitive. You can also use multiple flag options like -L label1 -L label2...");
   bool_flag(cmd, "--show-labels", f.show_labels, "Show labels in the last column");
   cmd->callback([&cli, &f] {
-    if (parse_optional_bool(f.write_sparse_files, "--write-sparse-files").has_value())
-      warn_not_built("--write-sparse-files", "restoring pod volume data");
-    if (f.parallel_files_download > 0) warn_not_built("--parallel-files-download", "restoring pod volume data");
-    if (!f.item_operation_timeout.empty())
-      warn_not_built("--item-operation-timeout", "asynchronous plugin item operations");
-    run(cli, f, create)();
+    cli.run([&f](Session& s) {
+      int code = create(s, f, std::cout);
+      if (code != 0 || !f.output.empty() || f.dry_run) return code;  // warned only once the restore is in
+      if (parse_optional_bool(f.write_sparse_files, "--write-sparse-files").has_value())
+        warn_not_built("--write-sparse-files", "restoring pod volume data");
+      if (f.parallel_files_download > 0) warn_not_built("--parallel-files-download", "restoring pod volume data");
+      if (!f.item_operation_timeout.empty())
+        warn_not_built("--item-operation-timeout", "asynchronous plugin item operations");
+      return code;
+    });
   });
 }
 

@@ -208,8 +208,11 @@ void define_schedule_create(CLI::App* cmd, Cli& cli) {
     f.options.template_options = f.backup.options;
     f.options.output = f.backup.options.output;
     f.options.skip_immediately = skip_immediately(f.skip);
-    warn_volume_flags(f.options.template_options);
-    cli.run([&f](Session& s) { return schedule_create(s, f.options, std::cout); });
+    cli.run([&f](Session& s) {
+      int code = schedule_create(s, f.options, std::cout);
+      if (code == 0 && f.options.output.empty()) warn_volume_flags(f.options.template_options);
+      return code;
+    });
   });
 }
 
