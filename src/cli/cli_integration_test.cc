@@ -176,9 +176,12 @@ TEST(Install, DryRunYamlGoesThroughKubectlApply) {
                                     "root=" + c.store_root(), "--no-secret", "--use-volume-snapshots=false"};
   auto again = c.arca_ok(local);
   EXPECT_NE(again.find("already exists, proceeding"), std::string::npos) << again;
-  local.insert(local.end(), {"--apply", "--velero-pod-cpu-limit", "2"});
+  local.insert(local.end(), {"--apply", "--velero-pod-cpu-limit", "2", "--wait"});
   auto applied_again = c.arca_ok(local);
   EXPECT_NE(applied_again.find("Deployment/velero: configured"), std::string::npos) << applied_again;
+  // --wait returns once the Deployment reports an available replica (kubelite's workload status).
+  EXPECT_NE(applied_again.find("Waiting for Velero deployment to be ready.\n"), std::string::npos) << applied_again;
+  EXPECT_NE(applied_again.find("Velero is installed!"), std::string::npos) << applied_again;
   EXPECT_EQ(c.kubectl({"-n", "velero", "get", "deployment", "velero", "-o",
                        "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}"})
                 .output,
