@@ -167,24 +167,30 @@ void add_root_flags(CLI::App& root, Cli& cli) {
       ->type_name("optionalBool")
       ->check(CLI::IsMember({"true", "false", "1", "0", "t", "f", "TRUE", "FALSE", "True", "False"}));
   auto& k = cli.make<KlogFlags>();
-  const std::string klog = " (klog flag, accepted for Velero compatibility; arca's client writes no klog output)";
-  int_flag(&root, "-v,--v", k.v, "number for the log level verbosity" + klog)->type_name("Level");
-  string_flag(&root, "--vmodule", k.vmodule, "comma-separated list of pattern=N settings for file-filtered logging" + klog)
-      ->type_name("moduleSpec");
-  string_flag(&root, "--log_dir", k.log_dir, "If non-empty, write log files in this directory" + klog);
-  string_flag(&root, "--log_file", k.log_file, "If non-empty, use this log file" + klog);
-  int_flag(&root, "--log_file_max_size", k.log_file_max_size, "Defines the maximum size a log file can grow to" + klog)
-      ->type_name("uint");
-  bool_flag(&root, "--logtostderr", k.logtostderr, "log to standard error instead of files" + klog);
-  bool_flag(&root, "--alsologtostderr", k.alsologtostderr, "log to standard error as well as files" + klog);
-  string_flag(&root, "--stderrthreshold", k.stderrthreshold, "logs at or above this threshold go to stderr" + klog)
-      ->type_name("severity");
-  bool_flag(&root, "--add_dir_header", k.add_dir_header, "If true, adds the file directory to the header" + klog);
-  bool_flag(&root, "--one_output", k.one_output, "If true, only write logs to their native severity level" + klog);
-  bool_flag(&root, "--skip_headers", k.skip_headers, "If true, avoid header prefixes in the log messages" + klog);
-  bool_flag(&root, "--skip_log_headers", k.skip_log_headers, "If true, avoid headers when opening log files" + klog);
+  // Listed apart in --help: accepted so that Velero command lines parse, without effect.
+  const std::string group = "Klog flags (accepted for Velero compatibility; arca's client writes no klog output)";
+  int_flag(&root, "-v,--v", k.v, "number for the log level verbosity")->type_name("Level")->group(group);
+  string_flag(&root, "--vmodule", k.vmodule, "comma-separated list of pattern=N settings for file-filtered logging")
+      ->type_name("moduleSpec")
+      ->group(group);
+  string_flag(&root, "--log_dir", k.log_dir, "If non-empty, write log files in this directory")->group(group);
+  string_flag(&root, "--log_file", k.log_file, "If non-empty, use this log file")->group(group);
+  int_flag(&root, "--log_file_max_size", k.log_file_max_size, "Defines the maximum size a log file can grow to")
+      ->type_name("uint")
+      ->group(group);
+  bool_flag(&root, "--logtostderr", k.logtostderr, "log to standard error instead of files")->group(group);
+  bool_flag(&root, "--alsologtostderr", k.alsologtostderr, "log to standard error as well as files")->group(group);
+  string_flag(&root, "--stderrthreshold", k.stderrthreshold, "logs at or above this threshold go to stderr")
+      ->type_name("severity")
+      ->group(group);
+  bool_flag(&root, "--add_dir_header", k.add_dir_header, "If true, adds the file directory to the header")->group(group);
+  bool_flag(&root, "--one_output", k.one_output, "If true, only write logs to their native severity level")->group(group);
+  bool_flag(&root, "--skip_headers", k.skip_headers, "If true, avoid header prefixes in the log messages")->group(group);
+  bool_flag(&root, "--skip_log_headers", k.skip_log_headers, "If true, avoid headers when opening log files")
+      ->group(group);
   bool_flag(&root, "--legacy_stderr_threshold_behavior", k.legacy_stderr_threshold_behavior,
-            "If true, stderrthreshold is ignored when logtostderr=true" + klog);
+            "If true, stderrthreshold is ignored when logtostderr=true")
+      ->group(group);
 }
 
 std::vector<const CLI::App*> subcommands(const CLI::App* cmd) {
