@@ -181,7 +181,7 @@ TEST(Install, DryRunYamlGoesThroughKubectlApply) {
   EXPECT_NE(applied_again.find("Deployment/velero: configured"), std::string::npos) << applied_again;
   // --wait returns once the Deployment reports an available replica (kubelite's workload status).
   EXPECT_NE(applied_again.find("Waiting for Velero deployment to be ready.\n"), std::string::npos) << applied_again;
-  EXPECT_NE(applied_again.find("Velero is installed!"), std::string::npos) << applied_again;
+  EXPECT_NE(applied_again.find("arca is installed."), std::string::npos) << applied_again;
   EXPECT_EQ(c.kubectl({"-n", "velero", "get", "deployment", "velero", "-o",
                        "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}"})
                 .output,
