@@ -1,4 +1,4 @@
-# The arca server image (what `arca install` deploys as /arca). Built from this repository:
+# The arca server image (what `arca install` deploys as /arca; /velero is the same binary). Built from this repository:
 #   docker build -t arca/arca:v0.1.0 .    (the tag `arca install` uses by default)
 # Stage 1 builds only the `arca` target with Debian 12's packaged libraries; stage 2 keeps the binary and
 # the shared libraries it links, and runs as an unprivileged user. Both stages install their packages from
@@ -17,6 +17,8 @@ FROM debian:12-slim
 COPY scripts/install-deps.sh scripts/debian-packages /tmp/deps/scripts/
 RUN bash /tmp/deps/scripts/install-deps.sh --only runtime && rm -rf /var/lib/apt/lists/* /tmp/deps
 COPY --from=build /build/src/cli/arca /arca
+# A Deployment written by `velero install` runs /velero (Velero's pkg/install/deployment.go): the same binary.
+RUN ln -s /arca /velero
 USER 65532:65532
 EXPOSE 8085
 ENTRYPOINT ["/arca"]

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "api/crds.h"
@@ -18,6 +19,7 @@
 #include "kube/errors.h"
 #include "kube/transport.h"
 #include "persistence/backup_store.h"
+#include "store/crypto.h"
 #include "util/duration.h"
 #include "util/label_selector.h"
 #include "util/names.h"
@@ -53,11 +55,29 @@ std::string uuid4() {
   return out;
 }
 
+// Velero's pkg/util/collections/includes_excludes.go ValidateNamespaceIncludesExcludes, as `backup create`
+// checks before submitting.
+void check_includes_excludes(const std::vector<std::string>& includes, const std::vector<std::string>& excludes) {
+  for (const auto& e : excludes) {
+    if (e == "*") throw std::invalid_argument("excludes list cannot contain '*'");
+    if (std::find(includes.begin(), includes.end(), e) != includes.end())
+      throw std::invalid_argument("excludes list cannot contain an item in the includes list: " + e);
+  }
+}
+
 api::Backup get_backup(Session& s, const std::string& name) {
   return kube::DynamicClient(s.transport()).get(s.velero("backups"), s.ns(), name).get<api::Backup>();
 }
 
 }  // namespace
+
+std::string read_file(const std::string& path, const std::string& flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + flag + " " + path);
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
+}
 
 // Streams `url` (http(s) from a signed URL, or file:// for the local store) to `sink`.
 void fetch_url(const std::string& url, const DownloadOptions& options, const std::function<void(const char*, size_t)>& sink) {
@@ -158,6 +178,17 @@ kube::ApiResource Session::velero(const std::string& resource) {
 
 kube::ApiResource Session::core(const std::string& resource) { return discovery().lookup("", "v1", resource); }
 
+bool confirmed(bool confirm, std::ostream& out) {
+  while (!confirm) {
+    out << "Are you sure you want to continue (Y/N)? " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer)) return false;
+    if (answer == "y" || answer == "Y") return true;
+    if (answer == "n" || answer == "N") return false;
+  }
+  return true;
+}
+
 std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag,
                                                   char delimiter) {
   std::map<std::string, std::string> out;
@@ -254,6 +285,7 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
           throw std::invalid_argument("invalid parameter, expected the format kind=resource1,resource2 but got " + entry);
         spec.ordered_resources[kv[0]] = kv[1];
       }
+    check_includes_excludes(spec.included_namespaces, spec.excluded_namespaces);
     bool old_filters = !spec.included_resources.empty() || !spec.excluded_resources.empty() ||
                        spec.include_cluster_resources.has_value();
     bool new_filters = !spec.included_cluster_scoped_resources.empty() || !spec.excluded_cluster_scoped_resources.empty() ||
@@ -268,6 +300,10 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
   for (const auto& [k, v] : o.labels) b.metadata.labels[k] = v;
   for (const auto& [k, v] : o.annotations) b.metadata.annotations[k] = v;
 
+  if (o.output == "table") {  // printed, not submitted, as any -o on create
+    out << backup_table({b}, now_seconds(), o.output_flags);
+    return 0;
+  }
   if (!o.output.empty()) {
     out << format_objects({nlohmann::json(b)}, o.output);
     return 0;
@@ -325,7 +361,7 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
   }
 }
 
-int backup_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const std::string& output,
+int backup_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const OutputFlags& output,
                std::ostream& out) {
   kube::DynamicClient client(s.transport());
   auto resource = s.velero("backups");
@@ -337,41 +373,56 @@ int backup_get(Session& s, const std::vector<std::string>& names, const std::str
     options.label_selector = selector;
     client.list(resource, s.ns(), options, [&](const kube::ListItem& item) { objects.push_back(item.parse()); });
   }
-  if (output != "table" && !output.empty()) {
-    out << format_objects(objects, output);
+  if (output.output != "table" && !output.output.empty()) {
+    out << format_objects(objects, output.output);
     return 0;
   }
   std::vector<api::Backup> backups;
   for (const auto& o : objects) backups.push_back(o.get<api::Backup>());
   sort_backups(backups);
-  out << backup_table(backups, now_seconds());
+  out << backup_table(backups, now_seconds(), output);
   return 0;
 }
 
-int backup_describe(Session& s, const std::vector<std::string>& names, bool details, std::ostream& out) {
+int backup_describe(Session& s, const std::vector<std::string>& names, const std::string& selector, bool details,
+                    const std::string& output, const DownloadOptions& download, std::ostream& out) {
   std::vector<api::Backup> backups;
   if (names.empty()) {
-    kube::DynamicClient(s.transport()).list(s.velero("backups"), s.ns(), {}, [&](const kube::ListItem& item) {
+    kube::ListOptions options;
+    options.label_selector = selector;
+    kube::DynamicClient(s.transport()).list(s.velero("backups"), s.ns(), options, [&](const kube::ListItem& item) {
       backups.push_back(item.parse().get<api::Backup>());
     });
   } else {
     for (const auto& n : names) backups.push_back(get_backup(s, n));
   }
+  // Velero's `-o json` is for one backup; with more it falls back to plaintext (pkg/cmd/cli/backup/describe.go).
+  bool json_output = output == "json" && backups.size() == 1;
   bool first = true;
   for (const auto& b : backups) {
     if (!first) out << "\n\n";
     first = false;
-    std::string resource_list;
+    std::string resource_list, resource_list_error;
     using P = api::BackupPhase;
     if (details && (b.status.phase == P::Completed || b.status.phase == P::PartiallyFailed)) {
       try {
+        DownloadOptions options = download;
+        options.timeout = 30s;
         std::string gz;
-        fetch_url(download_url(s, api::DownloadTargetKind::BackupResourceList, b.metadata.name, 30s), {},
-                  [&](const char* d, size_t n) { gz.append(d, n); });
+        fetch_url(download_url(s, api::DownloadTargetKind::BackupResourceList, b.metadata.name, options.timeout),
+                  options, [&](const char* d, size_t n) { gz.append(d, n); });
         resource_list = persistence::gunzip_bytes(gz, "resource list");
       } catch (const std::exception& e) {
-        out << "<error getting backup resource list: " << e.what() << ">\n";
+        resource_list_error = e.what();
+        if (!json_output) out << "<error getting backup resource list: " << e.what() << ">\n";
       }
+    }
+    if (json_output) {
+      nlohmann::json document = b;
+      if (!resource_list.empty()) document["resourceList"] = nlohmann::json::parse(resource_list);
+      if (!resource_list_error.empty()) document["errors"]["resourceList"] = resource_list_error;
+      out << document.dump(4) << "\n";
+      continue;
     }
     out << describe_backup(b, details, resource_list);
   }
@@ -421,12 +472,14 @@ int backup_download(Session& s, const std::string& name, std::string path, bool 
   return 0;
 }
 
-int backup_delete(Session& s, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out) {
-  if (names.empty() == !all) throw std::invalid_argument("either specify backup names or --all, but not both");
+int backup_delete(Session& s, const std::vector<std::string>& names, bool all, const std::string& selector,
+                  bool confirm, std::ostream& out) {
   kube::DynamicClient client(s.transport());
   std::vector<api::Backup> backups;
-  if (all) {
-    client.list(s.velero("backups"), s.ns(), {}, [&](const kube::ListItem& item) {
+  if (all || !selector.empty()) {
+    kube::ListOptions options;
+    options.label_selector = selector;
+    client.list(s.velero("backups"), s.ns(), options, [&](const kube::ListItem& item) {
       backups.push_back(item.parse().get<api::Backup>());
     });
     if (backups.empty()) {
@@ -436,16 +489,7 @@ int backup_delete(Session& s, const std::vector<std::string>& names, bool all, b
   } else {
     for (const auto& n : names) backups.push_back(get_backup(s, n));
   }
-  if (!confirm) {
-    for (;;) {
-      out << "Are you sure you want to continue (Y/N)? ";
-      out.flush();
-      std::string answer;
-      if (!std::getline(std::cin, answer)) return 0;
-      if (answer == "y" || answer == "Y") break;
-      if (answer == "n" || answer == "N") return 0;
-    }
-  }
+  if (!confirmed(confirm, out)) return 0;
   auto resource = s.velero("deletebackuprequests");
   for (const auto& b : backups) {
     api::DeleteBackupRequest request;
@@ -490,8 +534,13 @@ int location_create(Session& s, const LocationCreateOptions& o, std::ostream& ou
     l.spec.backup_sync_period = parse_duration(o.backup_sync_period);
     if (l.spec.backup_sync_period->count() < 0) throw std::invalid_argument("--backup-sync-period must be non-negative");
   }
-  if (!o.output.empty()) {
-    out << format_objects({nlohmann::json(l)}, o.output);
+  if (!o.cacert.empty()) l.spec.object_storage.ca_cert = store::base64_encode(read_file(o.cacert, "--cacert"));
+  if (o.output.output == "table") {
+    out << location_table({l}, o.output);
+    return 0;
+  }
+  if (!o.output.output.empty()) {
+    out << format_objects({nlohmann::json(l)}, o.output.output);
     return 0;
   }
   kube::DynamicClient client(s.transport());
@@ -507,21 +556,27 @@ int location_create(Session& s, const LocationCreateOptions& o, std::ostream& ou
   return 0;
 }
 
-int location_get(Session& s, const std::vector<std::string>& names, const std::string& output, std::ostream& out) {
+int location_get(Session& s, const std::vector<std::string>& names, const std::string& selector, bool default_only,
+                 const OutputFlags& output, std::ostream& out) {
   kube::DynamicClient client(s.transport());
   auto resource = s.velero("backupstoragelocations");
   std::vector<nlohmann::json> objects;
-  if (!names.empty())
+  if (!names.empty()) {
     for (const auto& n : names) objects.push_back(client.get(resource, s.ns(), n));
-  else
-    client.list(resource, s.ns(), {}, [&](const kube::ListItem& item) { objects.push_back(item.parse()); });
-  if (output != "table" && !output.empty()) {
-    out << format_objects(objects, output);
+  } else {
+    kube::ListOptions options;
+    options.label_selector = selector;
+    client.list(resource, s.ns(), options, [&](const kube::ListItem& item) { objects.push_back(item.parse()); });
+  }
+  if (default_only)  // --default: only the default location (pkg/cmd/cli/backuplocation/get.go)
+    std::erase_if(objects, [](const nlohmann::json& o) { return !o.value("/spec/default"_json_pointer, false); });
+  if (output.output != "table" && !output.output.empty()) {
+    out << format_objects(objects, output.output);
     return 0;
   }
   std::vector<api::BackupStorageLocation> locations;
   for (const auto& o : objects) locations.push_back(o.get<api::BackupStorageLocation>());
-  out << location_table(locations);
+  out << location_table(locations, output);
   return 0;
 }
 

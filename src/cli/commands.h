@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "cli/output.h"
 #include "kube/config.h"
 #include "kube/discovery.h"
 
@@ -55,19 +56,22 @@ struct BackupCreateOptions {
   std::string resource_policies_configmap;
   int parallel_files_upload = 0;
   bool wait = false;
-  std::string output;  // "": submit; json|yaml: print only
+  std::string output;  // "": submit; table|json|yaml: print only
+  OutputFlags output_flags;  // -L / --show-labels for -o table
 };
 int backup_create(Session& session, const BackupCreateOptions& options, std::ostream& out);
 
 int backup_get(Session& session, const std::vector<std::string>& names, const std::string& selector,
-               const std::string& output, std::ostream& out);
-int backup_describe(Session& session, const std::vector<std::string>& names, bool details, std::ostream& out);
+               const OutputFlags& output, std::ostream& out);
 
 struct DownloadOptions {
   std::chrono::seconds timeout{60};
   bool insecure_skip_tls_verify = false;
   std::string cacert;
 };
+// `output`: plaintext, or json (one backup: the object and what describe downloads, as one JSON document).
+int backup_describe(Session& session, const std::vector<std::string>& names, const std::string& selector, bool details,
+                    const std::string& output, const DownloadOptions& download, std::ostream& out);
 // Velero's pkg/cmd/util/downloadrequest/downloadrequest.go: creates a DownloadRequest for `kind`/`name` and waits up to `timeout` for its URL.
 std::string download_url(Session& session, api::DownloadTargetKind kind, const std::string& name,
                          std::chrono::seconds timeout);
@@ -77,19 +81,28 @@ void fetch_url(const std::string& url, const DownloadOptions& options,
 int backup_logs(Session& session, const std::string& name, const DownloadOptions& options, std::ostream& out);
 int backup_download(Session& session, const std::string& name, std::string path, bool force,
                     const DownloadOptions& options, std::ostream& out);
-int backup_delete(Session& session, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out);
+int backup_delete(Session& session, const std::vector<std::string>& names, bool all, const std::string& selector,
+                  bool confirm, std::ostream& out);
 
 struct LocationCreateOptions {
-  std::string name, provider, bucket, prefix, credential, access_mode, output;
+  std::string name, provider, bucket, prefix, credential, access_mode, cacert;
+  OutputFlags output;
   std::map<std::string, std::string> config, labels;
   bool is_default = false;
   std::string validation_frequency, backup_sync_period;
 };
 int location_create(Session& session, const LocationCreateOptions& options, std::ostream& out);
-int location_get(Session& session, const std::vector<std::string>& names, const std::string& output, std::ostream& out);
+// `default_only`: --default, only the default location.
+int location_get(Session& session, const std::vector<std::string>& names, const std::string& selector,
+                 bool default_only, const OutputFlags& output, std::ostream& out);
 
 // `arca install --crds-only`: creates or updates every velero.io CRD, waits until discovery serves them.
 int install_crds(Session& session, std::ostream& out);
+
+// The contents of `path` (for --cacert, --secret-file); one line naming the flag when it cannot be read.
+std::string read_file(const std::string& path, const std::string& flag);
+// Velero's Y/N prompt on stdout/stdin; true at once when `confirm` (--confirm) is set.
+bool confirmed(bool confirm, std::ostream& out);
 
 // "a=1,b=2" → map (Velero's map flags); throws on an entry without '='.
 std::map<std::string, std::string> parse_map_flag(const std::vector<std::string>& values, const std::string& flag,

@@ -16,9 +16,7 @@ class App;
 
 namespace arca::cli {
 
-void add_day2_commands(CLI::App& app, const Globals& globals, std::function<int()>& action);
-
-// Schedules (Velero's pkg/cmd/cli/schedule/create.go; Velero's pkg/cmd/cli). `template_options` carries the backup-create filters of the template.
+// Schedules (Velero's pkg/cmd/cli/schedule/create.go). `template_options` carries the backup-create filters of the template.
 struct ScheduleCreateOptions {
   std::string name, schedule, output;
   BackupCreateOptions template_options;
@@ -30,9 +28,11 @@ struct ScheduleCreateOptions {
 };
 int schedule_create(Session& session, const ScheduleCreateOptions& options, std::ostream& out);
 int schedule_get(Session& session, const std::vector<std::string>& names, const std::string& selector,
-                 const std::string& output, std::ostream& out);
-int schedule_describe(Session& session, const std::vector<std::string>& names, std::ostream& out);
-int schedule_delete(Session& session, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out);
+                 const OutputFlags& output, std::ostream& out);
+int schedule_describe(Session& session, const std::vector<std::string>& names, const std::string& selector,
+                      std::ostream& out);
+int schedule_delete(Session& session, const std::vector<std::string>& names, bool all, const std::string& selector,
+                    bool confirm, std::ostream& out);
 // pause/unpause: exactly one of names, --all, selector.
 int schedule_set_paused(Session& session, const std::vector<std::string>& names, bool all, const std::string& selector,
                         bool paused, std::optional<bool> skip_immediately, std::ostream& out);
@@ -40,8 +40,10 @@ int schedule_set_paused(Session& session, const std::vector<std::string>& names,
 // `arca install` (Velero's pkg/cmd/cli/install/install.go). With -o the resources are printed; with --dry-run nothing is applied.
 struct InstallCommandOptions {
   install::InstallOptions resources;
-  std::string secret_file, output;
-  bool dry_run = false;
+  std::string secret_file, cacert, output;
+  bool dry_run = false, crds_only = false;
+  bool wait = false;   // until the Deployment has an available replica
+  bool apply = false;  // objects that exist are updated to the generated ones instead of left alone
 };
 int install(Session& session, const InstallCommandOptions& options, std::ostream& out);
 // `backup-location set NAME` (--default unsets the others; --credential SECRET=KEY; --cacert FILE) and
@@ -51,16 +53,20 @@ struct LocationSetOptions {
   bool is_default = false;
 };
 int location_set(Session& session, const LocationSetOptions& options, std::ostream& out);
-int location_delete(Session& session, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out);
+int location_delete(Session& session, const std::vector<std::string>& names, bool all, const std::string& selector,
+                    bool confirm, std::ostream& out);
 
 struct SnapshotLocationCreateOptions {
   std::string name, provider, credential, output;
   std::map<std::string, std::string> config, labels;
 };
 int snapshot_location_create(Session& session, const SnapshotLocationCreateOptions& options, std::ostream& out);
-int snapshot_location_get(Session& session, const std::vector<std::string>& names, const std::string& output,
-                          std::ostream& out);
+int snapshot_location_get(Session& session, const std::vector<std::string>& names, const std::string& selector,
+                          const OutputFlags& output, std::ostream& out);
+int snapshot_location_set(Session& session, const std::string& name, const std::string& credential, std::ostream& out);
 
+// A ServerStatusRequest, once the server has processed it (the server's version and plugins).
+api::ServerStatusRequest server_status(Session& session, std::chrono::seconds timeout);
 // Client version, and the server's through a ServerStatusRequest (an error line instead when it cannot answer).
 int version(Session& session, bool client_only, std::chrono::seconds timeout, std::ostream& out);
 
@@ -88,6 +94,17 @@ const std::vector<std::string>& completion_shells();  // bash, zsh, fish
 // A script for `shell` that completes from `tree`; source it (bash, zsh after compinit) or pipe it to `source`
 // (fish). Throws std::invalid_argument for another shell.
 std::string completion_script(const CompletionTree& tree, const std::string& shell);
+
+// `arca debug` (Velero's pkg/cmd/cli/debug/debug.go): a support bundle, a .tar.gz of the server's Deployment and
+// pod logs, every velero.io object of the namespace (locations with their status) and the logs of --backup and
+// --restore. Secrets are never read; credentials in logs and location config are masked.
+struct DebugOptions {
+  std::string output, backup, restore;
+  bool verbose = false;
+};
+int debug_bundle(Session& session, const DebugOptions& options, std::ostream& out);
+// `arca bug`: the body of a bug report (version, platform, kubectl version, features) and where to file it.
+int bug_report(std::ostream& out);
 
 // Deletes the namespace, the install's ClusterRoleBinding and the CRDs labelled component=velero.
 int uninstall(Session& session, bool force, std::ostream& out);

@@ -6,35 +6,39 @@
 #include <iostream>
 #include <thread>
 
+#include "util/duration.h"
+
 #include "api/types.h"
+#include "cli/app.h"
 #include "cli/day2_commands.h"
 #include "kube/dynamic.h"
 #include "util/version.h"
 
 namespace arca::cli {
 
+api::ServerStatusRequest server_status(Session& s, std::chrono::seconds timeout) {
+  kube::DynamicClient client(s.transport());
+  auto resource = s.velero("serverstatusrequests");
+  nlohmann::json request = {{"apiVersion", "velero.io/v1"},
+                            {"kind", "ServerStatusRequest"},
+                            {"metadata", {{"generateName", "velero-cli-"}, {"namespace", s.ns()}}}};
+  std::string name = client.create(resource, s.ns(), request)["metadata"]["name"];
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto current = client.get(resource, s.ns(), name).get<api::ServerStatusRequest>();
+    if (current.status.phase == api::ServerStatusRequestPhase::Processed) return current;
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("timed out waiting for server status request to be processed");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 int version(Session& s, bool client_only, std::chrono::seconds timeout, std::ostream& out) {
   out << "Client:\n\tVersion: v" << arca::version() << "\n";
   if (client_only) return 0;
   std::string server;
   try {
-    kube::DynamicClient client(s.transport());
-    auto resource = s.velero("serverstatusrequests");
-    nlohmann::json request = {{"apiVersion", "velero.io/v1"},
-                              {"kind", "ServerStatusRequest"},
-                              {"metadata", {{"generateName", "velero-cli-"}, {"namespace", s.ns()}}}};
-    std::string name = client.create(resource, s.ns(), request)["metadata"]["name"];
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (server.empty()) {
-      auto current = client.get(resource, s.ns(), name).get<api::ServerStatusRequest>();
-      if (current.status.phase == api::ServerStatusRequestPhase::Processed) {
-        server = current.status.server_version;
-        break;
-      }
-      if (std::chrono::steady_clock::now() > deadline)
-        throw std::runtime_error("timed out waiting for server status request to be processed");
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+    server = server_status(s, timeout).status.server_version;
   } catch (const std::exception& e) {
     out << "<error getting server version: " << e.what() << ">\n";
     return 0;
@@ -255,6 +259,82 @@ std::string completion_script(const CompletionTree& tree, const std::string& she
   if (shell == "zsh") return zsh_script(tree);
   if (shell == "fish") return fish_script(tree);
   throw std::invalid_argument("unsupported shell \"" + shell + "\": expected bash, zsh or fish");
+}
+
+namespace {
+
+// Every command path ("arca", "arca backup", "arca backup create", ...) with what may follow it.
+void completion_tree(const CLI::App& command, const std::string& path, CompletionTree& tree) {
+  auto& entry = tree[path];
+  for (const auto* sub : command.get_subcommands({})) {
+    entry.words.push_back({sub->get_name(), sub->get_description(), "", false});
+    completion_tree(*sub, path + " " + sub->get_name(), tree);
+  }
+  for (const auto* option : command.get_options({})) {
+    const auto& longs = option->get_lnames();
+    const auto& shorts = option->get_snames();
+    for (size_t i = 0; i < longs.size(); ++i)
+      entry.flags.push_back({longs[i], option->get_description(), i == 0 && !shorts.empty() ? shorts[0] : "",
+                             option->get_expected_min() > 0});
+  }
+}
+
+void add_completion_command(CLI::App& app, Cli& cli) {
+  auto* completion = app.add_subcommand("completion", "Output shell completion code for the specified shell (bash, zsh or fish)");
+  auto& shell = cli.make<std::string>();
+  completion->add_option("SHELL", shell, "bash, zsh or fish")->required()->check(CLI::IsMember(completion_shells()));
+  completion->callback([&app, &cli, &shell] {
+    cli.action = [&app, &shell] {
+      CompletionTree tree;
+      completion_tree(app, "arca", tree);
+      for (const auto& name : completion_shells()) tree["arca completion"].words.push_back({name, name + " completion", "", false});
+      std::cout << completion_script(tree, shell);
+      return 0;
+    };
+  });
+}
+
+}  // namespace
+
+void add_misc_commands(CLI::App& root, Cli& cli) {
+  struct VersionFlags {
+    bool client_only = false;
+    std::string timeout = "5s";
+  };
+  auto& v = cli.make<VersionFlags>();
+  auto* version_cmd = root.add_subcommand("version", "Print the arca version and associated image");
+  bool_flag(version_cmd, "--client-only", v.client_only, "Only get velero client version, not server version");
+  duration_flag(version_cmd, "--timeout", v.timeout, "Maximum time to wait for server version to be reported.");
+  version_cmd->callback([&v, &cli] {
+    auto timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(v.timeout));
+    cli.run([&v, timeout](Session& s) { return version(s, v.client_only, timeout, std::cout); });
+  });
+
+  auto& words = cli.make<std::vector<std::string>>();
+  auto* client = root.add_subcommand("client", "Velero client related commands");
+  auto* config = client->add_subcommand("config", "Get and set client configuration file values");
+  auto* set = config->add_subcommand("set", "Set client configuration file values");
+  set->add_option("KEY=VALUE", words, "Values to set")->required();
+  set->callback([&words, &cli] { cli.action = [&words] { return client_config_set(words, std::cout, std::cerr); }; });
+  auto* get = config->add_subcommand("get", "Get client configuration file values");
+  get->add_option("KEY", words, "Keys to show (all when none)");
+  get->callback([&words, &cli] { cli.action = [&words] { return client_config_get(words, std::cout, std::cerr); }; });
+
+  add_completion_command(root, cli);
+
+  auto* bug = root.add_subcommand("bug", "Report an arca bug");
+  bug->callback([&cli] { cli.action = [] { return bug_report(std::cout); }; });
+
+  auto& d = cli.make<DebugOptions>();
+  auto* debug = root.add_subcommand("debug", "Generate debug bundle");
+  string_flag(debug, "--output", d.output,
+              "The path of the bundle tarball, by default it's ./bundle-YYYY-MM-DD-HH-MM-SS.tar.gz. Optional");
+  string_flag(debug, "--backup", d.backup,
+              "The name of the backup resource whose log will be packaged into the debug bundle");
+  string_flag(debug, "--restore", d.restore,
+              "The name of the restore resource whose log will be packaged into the debug bundle");
+  bool_flag(debug, "--verbose", d.verbose, "When it's set to true the debug messages by crashd will be printed during execution. Default value is false.");
+  debug->callback([&d, &cli] { cli.run([&d](Session& s) { return debug_bundle(s, d, std::cout); }); });
 }
 
 }  // namespace arca::cli

@@ -12,22 +12,49 @@
 namespace arca::cli {
 namespace {
 
-YAML::Node to_node(const nlohmann::json& j) {
-  YAML::Node n;
+// A string that a YAML reader would take for something else (a number, a boolean, null, a date) is written
+// quoted, as Kubernetes' serializer (sigs.k8s.io/yaml) does: `prometheus.io/port: "8085"` must stay a string.
+bool needs_quotes(const std::string& s) {
+  static const std::regex other_type(
+      "|~|[yYnN]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL"
+      "|[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(:[0-5]?[0-9])*)"
+      "|[-+]?([0-9][0-9_]*)?\\.?[0-9_]*([eE][-+]?[0-9]+)?"
+      "|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)"
+      "|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?");
+  return std::regex_match(s, other_type);
+}
+
+void emit_string(YAML::Emitter& out, const std::string& s) {
+  if (needs_quotes(s))
+    out << YAML::DoubleQuoted << s;
+  else
+    out << s;
+}
+
+void emit(YAML::Emitter& out, const nlohmann::json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::object:
-      n = YAML::Node(YAML::NodeType::Map);
-      for (auto& [k, v] : j.items()) n[k] = to_node(v);
+      out << YAML::BeginMap;
+      for (const auto& [k, v] : j.items()) {
+        out << YAML::Key;
+        emit_string(out, k);
+        out << YAML::Value;
+        emit(out, v);
+      }
+      out << YAML::EndMap;
       break;
     case nlohmann::json::value_t::array:
-      n = YAML::Node(YAML::NodeType::Sequence);
-      for (const auto& v : j) n.push_back(to_node(v));
+      out << YAML::BeginSeq;
+      for (const auto& v : j) emit(out, v);
+      out << YAML::EndSeq;
       break;
-    case nlohmann::json::value_t::string: n = j.get<std::string>(); break;
-    case nlohmann::json::value_t::null: n = YAML::Node(YAML::NodeType::Null); break;
-    default: n = YAML::Load(j.dump()); break;
+    case nlohmann::json::value_t::string: emit_string(out, j.get<std::string>()); break;
+    case nlohmann::json::value_t::null: out << YAML::Null; break;
+    case nlohmann::json::value_t::boolean: out << j.get<bool>(); break;
+    case nlohmann::json::value_t::number_integer: out << j.get<int64_t>(); break;
+    case nlohmann::json::value_t::number_unsigned: out << j.get<uint64_t>(); break;
+    default: out << YAML::Load(j.dump()); break;  // floats: JSON's shortest form
   }
-  return n;
 }
 
 std::string go_time(const std::optional<Timestamp>& t) {
@@ -65,9 +92,38 @@ std::string text_table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+void add_label_columns(std::vector<std::vector<std::string>>& rows,
+                       const std::vector<std::map<std::string, std::string>>& labels, const OutputFlags& flags) {
+  std::vector<std::string> keys;  // every -L counts, each a comma-separated list
+  for (const auto& value : flags.label_columns)
+    for (size_t start = 0, comma; start <= value.size(); start = comma + 1) {
+      comma = std::min(value.find(',', start), value.size());
+      if (comma > start) keys.push_back(value.substr(start, comma - start));
+    }
+  if (rows.empty()) return;
+  for (const auto& key : keys) {
+    std::string header = key.substr(key.rfind('/') + 1);
+    std::transform(header.begin(), header.end(), header.begin(), ::toupper);
+    rows[0].push_back(header);
+  }
+  if (flags.show_labels) rows[0].push_back("LABELS");
+  for (size_t i = 0; i + 1 < rows.size() && i < labels.size(); ++i) {
+    auto& row = rows[i + 1];
+    for (const auto& key : keys) {
+      auto value = labels[i].find(key);
+      row.push_back(value == labels[i].end() ? "" : value->second);
+    }
+    if (flags.show_labels) {
+      std::string text;
+      for (const auto& [key, value] : labels[i]) text += (text.empty() ? "" : ",") + key + "=" + value;
+      row.push_back(text.empty() ? "<none>" : text);
+    }
+  }
+}
+
 std::string to_yaml(const nlohmann::json& value) {
   YAML::Emitter out;
-  out << to_node(value);
+  emit(out, value);
   return std::string(out.c_str()) + "\n";
 }
 
@@ -102,7 +158,7 @@ void sort_backups(std::vector<api::Backup>& backups) {
   });
 }
 
-std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now) {
+std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now, const OutputFlags& flags) {
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "STATUS", "ERRORS", "WARNINGS", "CREATED", "EXPIRES", "STORAGE LOCATION", "QUEUE POSITION",
        "SELECTOR"}};
@@ -123,10 +179,13 @@ std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now)
                     b.status.queue_position == 0 ? "" : std::to_string(b.status.queue_position),
                     format_label_selector(selector)});
   }
+  std::vector<std::map<std::string, std::string>> labels;
+  for (const auto& b : backups) labels.push_back(b.metadata.labels);
+  add_label_columns(rows, labels, flags);
   return text_table(rows);
 }
 
-std::string location_table(const std::vector<api::BackupStorageLocation>& locations) {
+std::string location_table(const std::vector<api::BackupStorageLocation>& locations, const OutputFlags& flags) {
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "PROVIDER", "BUCKET/PREFIX", "PHASE", "LAST VALIDATED", "ACCESS MODE", "DEFAULT"}};
   for (const auto& l : locations) {
@@ -138,6 +197,9 @@ std::string location_table(const std::vector<api::BackupStorageLocation>& locati
                                                                   : std::string(api::to_string(l.spec.access_mode)),
                     l.spec.is_default ? "true" : ""});
   }
+  std::vector<std::map<std::string, std::string>> labels;
+  for (const auto& l : locations) labels.push_back(l.metadata.labels);
+  add_label_columns(rows, labels, flags);
   return text_table(rows);
 }
 

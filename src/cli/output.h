@@ -3,6 +3,7 @@
 // and `backup describe`.
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -10,14 +11,25 @@
 
 namespace arca::cli {
 
+// Velero's pkg/cmd/util/output/output.go flags: -o/--output, -L/--label-columns, --show-labels.
+struct OutputFlags {
+  std::string output;  // "table" for get commands; "" for create commands (any -o prints instead of creating)
+  std::vector<std::string> label_columns;
+  bool show_labels = false;
+};
+// Velero's kubectl-style printer extras: a column per -L label (headed by the key's last path segment,
+// upper-cased), then LABELS with --show-labels. `labels[i]` belongs to rows[i + 1] (rows[0] is the header).
+void add_label_columns(std::vector<std::vector<std::string>>& rows,
+                       const std::vector<std::map<std::string, std::string>>& labels, const OutputFlags& flags);
+
 // "json" or "yaml" of one object, or of a List when there are several (a list of one prints the object).
 std::string format_objects(const std::vector<nlohmann::json>& objects, const std::string& format);
 std::string to_yaml(const nlohmann::json& value);
 
 // Velero's backup list order: `<prefix>-<14 digits>` names grouped by prefix, newest first; others by name.
 void sort_backups(std::vector<api::Backup>& backups);
-std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now);
-std::string location_table(const std::vector<api::BackupStorageLocation>& locations);
+std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now, const OutputFlags& flags = {});
+std::string location_table(const std::vector<api::BackupStorageLocation>& locations, const OutputFlags& flags = {});
 
 // `backup describe`; `details` adds the resource list (given already decompressed, or "" when unavailable).
 std::string describe_backup(const api::Backup& backup, bool details, const std::string& resource_list_json);

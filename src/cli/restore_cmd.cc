@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/types.h"
+#include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/trust_cmd.h"
@@ -41,9 +42,17 @@ struct RestoreFlags {
   // get / describe / logs / delete
   std::vector<std::string> names;
   std::string list_selector, get_output = "table";
-  std::vector<std::string> label_columns;
+  std::vector<std::string> label_columns, write_sparse_files;
   bool details = false, all = false, confirm = false, show_labels = false;
-  int timeout_seconds = 60;
+  int parallel_files_download = 0;
+  std::string timeout = "1m";
+  DownloadOptions tls;  // --cacert, --insecure-skip-tls-verify
+  // The TLS flags with another timeout.
+  DownloadOptions download_options(std::chrono::seconds timeout) const {
+    DownloadOptions options = tls;
+    options.timeout = timeout;
+    return options;
+  }
 };
 
 std::string phase_of(const api::Restore& r) {
@@ -83,13 +92,7 @@ api::Restore build_restore(Session& s, const RestoreFlags& f) {
   spec.excluded_namespaces = last_csv(f.exc_ns);
   spec.included_resources = last_csv(f.inc_res);
   spec.excluded_resources = last_csv(f.exc_res);
-  for (const auto& entry : last_csv(f.mappings)) {
-    auto colon = entry.find(':');
-    if (colon == std::string::npos)
-      throw std::invalid_argument("invalid argument \"" + entry + "\" for \"--namespace-mappings\" flag: " + entry +
-                                  " is not of the form src:dst");
-    spec.namespace_mapping[entry.substr(0, colon)] = entry.substr(colon + 1);
-  }
+  spec.namespace_mapping = parse_map_flag(f.mappings, "--namespace-mappings", ':');  // accumulates (flag.Map)
   if (!f.existing_resource_policy.empty() && f.existing_resource_policy != "none" &&
       f.existing_resource_policy != "update")
     throw std::invalid_argument("invalid argument \"" + f.existing_resource_policy +
@@ -108,21 +111,20 @@ api::Restore build_restore(Session& s, const RestoreFlags& f) {
   if (!f.resource_modifier_configmap.empty())
     spec.resource_modifier = api::TypedLocalObjectReference{"", "configmap", f.resource_modifier_configmap, {}};
   spec.uploader_config.emplace();
+  if (f.parallel_files_download < 0) throw std::invalid_argument("parallel-files-download cannot be negative");
   return r;
 }
 
 // ---- downloads through a DownloadRequest (Velero's pkg/cmd/util/downloadrequest/downloadrequest.go) ----
-void download(Session& s, api::DownloadTargetKind kind, const std::string& name, std::chrono::seconds timeout,
+void download(Session& s, api::DownloadTargetKind kind, const std::string& name, const DownloadOptions& options,
               const std::function<void(const char*, size_t)>& sink) {
-  DownloadOptions options;
-  options.timeout = timeout;
-  fetch_url(download_url(s, kind, name, timeout), options, sink);
+  fetch_url(download_url(s, kind, name, options.timeout), options, sink);
 }
 
 std::string download_gunzipped(Session& s, api::DownloadTargetKind kind, const std::string& name,
-                               std::chrono::seconds timeout) {
+                               const DownloadOptions& options) {
   std::string gz;
-  download(s, kind, name, timeout, [&](const char* data, size_t size) { gz.append(data, size); });
+  download(s, kind, name, options, [&](const char* data, size_t size) { gz.append(data, size); });
   return persistence::gunzip_bytes(gz, name);
 }
 
@@ -137,7 +139,9 @@ int dry_run(Session& s, const api::Restore& restore, std::ostream& out) {
         kube::DynamicClient(s.transport()).get(s.core("configmaps"), s.ns(), r.spec.resource_modifier->name));
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
   if (!tar) throw std::runtime_error("cannot create a temporary file for the backup tarball");
-  download(s, api::DownloadTargetKind::BackupContents, r.spec.backup_name, 300s,
+  DownloadOptions options300;
+  options300.timeout = 300s;
+  download(s, api::DownloadTargetKind::BackupContents, r.spec.backup_name, options300,
            [&](const char* data, size_t size) { std::fwrite(data, 1, size, tar.get()); });
   std::rewind(tar.get());
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(std::tmpfile(), &std::fclose);
@@ -172,35 +176,17 @@ std::string cell(const std::optional<Timestamp>& t) { return t ? format_rfc3339(
 // Velero's restore columns, then kubectl's printer extras: a column per -L label (headed by the key's last path
 // segment, upper-cased), then LABELS with --show-labels.
 std::string restore_table(const std::vector<api::Restore>& restores, const RestoreFlags& f) {
-  std::vector<std::string> label_columns;  // every -L counts, each a comma-separated list
-  for (const auto& value : f.label_columns)
-    for (size_t start = 0, comma; start <= value.size(); start = comma + 1) {
-      comma = std::min(value.find(',', start), value.size());
-      if (comma > start) label_columns.push_back(value.substr(start, comma - start));
-    }
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "BACKUP", "STATUS", "STARTED", "COMPLETED", "ERRORS", "WARNINGS", "CREATED", "SELECTOR"}};
-  for (const auto& key : label_columns) {
-    std::string header = key.substr(key.rfind('/') + 1);
-    std::transform(header.begin(), header.end(), header.begin(), ::toupper);
-    rows[0].push_back(header);
-  }
-  if (f.show_labels) rows[0].push_back("LABELS");
+  std::vector<std::map<std::string, std::string>> labels;
   for (const auto& r : restores) {
     rows.push_back({r.metadata.name, r.spec.backup_name, phase_of(r), cell(r.status.start_timestamp),
                     cell(r.status.completion_timestamp), std::to_string(r.status.errors),
                     std::to_string(r.status.warnings), cell(r.metadata.creation_timestamp),
                     format_label_selector(r.spec.label_selector ? &*r.spec.label_selector : nullptr)});
-    for (const auto& key : label_columns) {
-      auto value = r.metadata.labels.find(key);
-      rows.back().push_back(value == r.metadata.labels.end() ? "" : value->second);
-    }
-    if (f.show_labels) {
-      std::string labels;
-      for (const auto& [key, value] : r.metadata.labels) labels += (labels.empty() ? "" : ",") + key + "=" + value;
-      rows.back().push_back(labels.empty() ? "<none>" : labels);
-    }
+    labels.push_back(r.metadata.labels);
   }
+  add_label_columns(rows, labels, {"", f.label_columns, f.show_labels});
   return text_table(rows);
 }
 
@@ -357,7 +343,7 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
       // As Velero's restore describer: a failure to fetch the results is printed, not dropped, so counts without
       // details say why.
       try {
-        results = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResults, r.metadata.name, kDescribeDownloadTimeout));
+        results = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResults, r.metadata.name, f.download_options(kDescribeDownloadTimeout)));
       } catch (const std::exception& e) {
         out << "\n<error getting restore results: " << e.what() << ">\n";
       }
@@ -394,7 +380,7 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
     if (f.details) {
       out << "\nResource List:\n";
       try {
-        json list = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResourceList, r.metadata.name, kDescribeDownloadTimeout));
+        json list = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResourceList, r.metadata.name, f.download_options(kDescribeDownloadTimeout)));
         for (const auto& [kind, entries] : list.items()) {
           out << "  " << kind << ":\n";
           for (const auto& entry : entries) out << "    - " << entry.get<std::string>() << "\n";
@@ -415,7 +401,8 @@ int logs(Session& s, const RestoreFlags& f, std::ostream& out) {
       r.status.phase != P::WaitingForPluginOperations && r.status.phase != P::WaitingForPluginOperationsPartiallyFailed)
     throw std::runtime_error("logs for restore \"" + f.names[0] + "\" are not available until it's finished processing, "
                              "please wait until the restore has a phase of Completed or Failed and try again");
-  out << download_gunzipped(s, api::DownloadTargetKind::RestoreLog, f.names[0], std::chrono::seconds(f.timeout_seconds));
+  auto timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(f.timeout));
+  out << download_gunzipped(s, api::DownloadTargetKind::RestoreLog, f.names[0], f.download_options(timeout));
   return 0;
 }
 
@@ -443,81 +430,146 @@ int remove(Session& s, const RestoreFlags& f, std::ostream& out) {
   return 0;
 }
 
+// One RestoreFlags per mounted command (a command is mounted under `restore` and again under a kubectl verb).
+auto run(Cli& cli, RestoreFlags& f, int (*work)(Session&, const RestoreFlags&, std::ostream&)) {
+  return [&cli, &f, work] { cli.run([&f, work](Session& s) { return work(s, f, std::cout); }); };
+}
+
 }  // namespace
 
-void add_restore_commands(CLI::App& app, const Globals& globals, std::function<int()>& action) {
-  static RestoreFlags f;  // CLI11 writes into it while parsing; alive for the whole run
-  auto run = [&globals, &action](int (*work)(Session&, const RestoreFlags&, std::ostream&)) {
-    return [&globals, &action, work] {
-      action = [&globals, work] {
-        Session s(globals);
-        return work(s, f, std::cout);
-      };
-    };
-  };
-  auto tri = [](CLI::App* cmd, const std::string& name, std::vector<std::string>& into, const std::string& help) {
-    cmd->add_flag(name + "{true}", into, help)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  };
-  auto* restore = app.add_subcommand("restore", "Work with restores")->require_subcommand(1);
+void define_restore_create(CLI::App* cmd, Cli& cli) {
+  auto& f = cli.make<RestoreFlags>();
+  cmd->description("Create a restore");
+  cmd->add_option("NAME", f.name, "Restore name (default: <backup>-<timestamp>)");
+  string_flag(cmd, "--from-backup", f.from_backup, "Backup to restore from");
+  string_flag(cmd, "--from-schedule", f.from_schedule, "Schedule to restore from");
+  optional_bool(cmd, "--allow-partially-failed", f.allow_partially_failed,
+                "If using --from-schedule, whether to consider PartiallyFailed backups when looking for the most "
+                "recent one. This flag has no effect if not using --from-schedule.");
+  string_array(cmd, "--include-namespaces", f.inc_ns, "Namespaces to include in the restore (use '*' for all namespaces).")
+      ->default_str("*");
+  string_array(cmd, "--exclude-namespaces", f.exc_ns, "Namespaces to exclude from the restore.");
+  map_flag(cmd, "--namespace-mappings", f.mappings,
+           "Namespace mappings from name in the backup to desired restored name in the form src1:dst1,src2:dst2,...");
+  map_flag(cmd, "--labels", f.labels, "Labels to apply to the restore.");
+  map_flag(cmd, "--annotations", f.annotations, "Annotations to apply to the restore.");
+  string_array(cmd, "--include-resources", f.inc_res,
+               "Resources to include in the restore, formatted as resource.group, such as storageclasses.storage.k8s.io "
+               "(use '*' for all resources).");
+  string_array(cmd, "--exclude-resources", f.exc_res,
+               "Resources to exclude from the restore, formatted as resource.group, such as "
+               "storageclasses.storage.k8s.io.");
+  string_flag(cmd, "--existing-resource-policy", f.existing_resource_policy,
+              "Restore Policy to be used during the restore workflow, can be - none or update");
+  string_array(cmd, "--status-include-resources", f.status_inc,
+               "Resources to include in the restore status, formatted as resource.group, such as "
+               "storageclasses.storage.k8s.io.");
+  string_array(cmd, "--status-exclude-resources", f.status_exc,
+               "Resources to exclude from the restore status, formatted as resource.group, such as "
+               "storageclasses.storage.k8s.io.");
+  selector_flag(cmd, f.selector, "Only restore resources matching this label selector.");
+  string_flag(cmd, "--or-selector", f.or_selector,
+              "Restore resources matching at least one of the label selector from the list. Label selectors should "
+              "be separated by ' or '. For example, foo=bar or app=nginx")
+      ->type_name("orLabelSelector");
+  optional_bool(cmd, "--restore-volumes", f.restore_volumes,
+                "Whether to restore volumes from snapshots.");
+  optional_bool(cmd, "--preserve-nodeports", f.preserve_nodeports,
+                "Whether to preserve nodeports of Services when restoring.");
+  optional_bool(cmd, "--include-cluster-resources", f.icr, "Include cluster-scoped resources in the restore.");
+  duration_flag(cmd, "--item-operation-timeout", f.item_operation_timeout,
+                "How long to wait for async plugin operations before timeout.");
+  string_flag(cmd, "--resource-modifier-configmap", f.resource_modifier_configmap,
+              "Reference to the resource modifier configmap that restore will use");
+  optional_bool(cmd, "--write-sparse-files", f.write_sparse_files,
+                "Whether to write sparse files during restoring volumes");
+  int_flag(cmd, "--parallel-files-download", f.parallel_files_download,
+           "The number of restore operations to run in parallel. If set to 0, the default parallelism will be the "
+           "number of CPUs for the node that node agent pod is running.");
+  string_flag(cmd, "--decryption-key-secret", f.decryption_key_secret,
+              "arca: Secret (in the server's namespace) holding the age identity (AGE-SECRET-KEY-1...) of an "
+              "encrypted backup");
+  string_flag(cmd, "--decryption-key-file", f.decryption_key_file,
+              "arca: age identity file (age-keygen's output) for an encrypted backup; put in a Secret that is deleted "
+              "when the restore is over");
+  bool_flag(cmd, "--skip-verify", f.skip_verify,
+            "arca: restore even if the backup fails its signed verification (logged)");
+  bool_flag(cmd, "-w,--wait", f.wait, "Wait for the operation to complete.");
+  bool_flag(cmd, "--dry-run", f.dry_run,
+            "arca: show per object what the restore would do (create, skip as identical, or differs, with a diff) "
+            "without changing anything");
+  string_flag(cmd, "-o,--output", f.output,
+              "Output display format. For create commands, display the object but do not send it to the server. "
+              "Valid formats are 'table', 'json', and 'yaml'.");
+  string_array(cmd, "-L,--label-columns", f.label_columns,
+               "Accepts a comma separated list of labels that are going to be presented as columns. Names are "
+               "case-sensitive. You can also use multiple flag options like -L label1 -L label2...");
+  bool_flag(cmd, "--show-labels", f.show_labels, "Show labels in the last column");
+  cmd->callback([&cli, &f] {
+    cli.run([&f](Session& s) {
+      int code = create(s, f, std::cout);
+      if (code != 0 || !f.output.empty() || f.dry_run) return code;  // warned only once the restore is in
+      if (parse_optional_bool(f.write_sparse_files, "--write-sparse-files").has_value())
+        warn_not_built("--write-sparse-files", "restoring pod volume data");
+      if (f.parallel_files_download > 0) warn_not_built("--parallel-files-download", "restoring pod volume data");
+      if (!f.item_operation_timeout.empty())
+        warn_not_built("--item-operation-timeout", "asynchronous plugin item operations");
+      return code;
+    });
+  });
+}
 
-  auto* create_cmd = restore->add_subcommand("create", "Create a restore");
-  create_cmd->add_option("NAME", f.name, "Restore name (default: <backup>-<timestamp>)");
-  create_cmd->add_option("--from-backup", f.from_backup, "Backup to restore from");
-  create_cmd->add_option("--from-schedule", f.from_schedule, "Schedule to restore from (its most recent completed backup)");
-  tri(create_cmd, "--allow-partially-failed", f.allow_partially_failed,
-      "With --from-schedule, use the most recent backup of the schedule that is Completed or PartiallyFailed");
-  create_cmd->add_option("--include-namespaces", f.inc_ns, "Namespaces to include in the restore (use '*' for all namespaces)");
-  create_cmd->add_option("--exclude-namespaces", f.exc_ns, "Namespaces to exclude from the restore");
-  create_cmd->add_option("--namespace-mappings", f.mappings, "Namespace mappings from name in the backup to desired restored name in the form src1:dst1,src2:dst2,...");
-  create_cmd->add_option("--include-resources", f.inc_res, "Resources to include in the restore, formatted as resource.group");
-  create_cmd->add_option("--exclude-resources", f.exc_res, "Resources to exclude from the restore, formatted as resource.group");
-  create_cmd->add_option("--existing-resource-policy", f.existing_resource_policy, "Restore policy for existing resources: none or update");
-  create_cmd->add_option("--status-include-resources", f.status_inc, "Resources to include in the restore status");
-  create_cmd->add_option("--status-exclude-resources", f.status_exc, "Resources to exclude from the restore status");
-  create_cmd->add_option("-l,--selector", f.selector, "Only restore resources matching this label selector");
-  create_cmd->add_option("--or-selector", f.or_selector, "Restore resources matching at least one of these selectors ('a=b or c=d')");
-  tri(create_cmd, "--include-cluster-resources", f.icr, "Include cluster-scoped resources in the restore");
-  tri(create_cmd, "--restore-volumes", f.restore_volumes, "Whether to restore volumes from snapshots");
-  tri(create_cmd, "--preserve-nodeports", f.preserve_nodeports, "Whether to preserve nodeports of Services when restoring");
-  create_cmd->add_option("--item-operation-timeout", f.item_operation_timeout, "How long to wait for async plugin operations");
-  create_cmd->add_option("--resource-modifier-configmap", f.resource_modifier_configmap, "ConfigMap holding resource modifier rules, in the velero namespace");
-  create_cmd->add_option("--labels", f.labels, "Labels to apply to the restore");
-  create_cmd->add_option("--annotations", f.annotations, "Annotations to apply to the restore");
-  create_cmd->add_option("--decryption-key-secret", f.decryption_key_secret, "Secret (in the server's namespace) holding the age identity (AGE-SECRET-KEY-1...) of an encrypted backup");
-  create_cmd->add_option("--decryption-key-file", f.decryption_key_file, "age identity file (age-keygen's output) for an encrypted backup; put in a Secret that is deleted when the restore is over");
-  create_cmd->add_flag("--skip-verify", f.skip_verify, "Restore even if the backup fails its signed verification (logged)");
-  create_cmd->add_flag("-w,--wait", f.wait, "Wait for the operation to complete");
-  create_cmd->add_flag("--dry-run", f.dry_run, "Show per object what the restore would do (create, skip as identical, or differs, with a diff) without changing anything");
-  create_cmd->add_option("-o,--output", f.output, "Print the restore as table, json or yaml instead of creating it");
-  create_cmd->add_option("-L,--label-columns", f.label_columns, "Labels to show as columns with -o table (comma-separated)");
-  create_cmd->add_flag("--show-labels", f.show_labels, "Show the labels in the last column with -o table");
-  create_cmd->callback(run(create));
+void define_restore_get(CLI::App* cmd, Cli& cli) {
+  auto& f = cli.make<RestoreFlags>();
+  cmd->description("Get restores");
+  cmd->add_option("NAMES", f.names, "Restore names");
+  selector_flag(cmd, f.list_selector, "Only show items matching this label selector.");
+  string_flag(cmd, "-o,--output", f.get_output, "Output display format. Valid formats are 'table', 'json', and 'yaml'.");
+  string_array(cmd, "-L,--label-columns", f.label_columns,
+               "Accepts a comma separated list of labels that are going to be presented as columns. Names are "
+               "case-sensitive. You can also use multiple flag options like -L label1 -L label2...");
+  bool_flag(cmd, "--show-labels", f.show_labels, "Show labels in the last column");
+  cmd->callback(run(cli, f, get));
+}
 
-  auto* get_cmd = restore->add_subcommand("get", "Get restores");
-  get_cmd->add_option("NAMES", f.names, "Restore names");
-  get_cmd->add_option("-l,--selector", f.list_selector, "Only show items matching this label selector");
-  get_cmd->add_option("-o,--output", f.get_output, "Output display format: table, json or yaml");
-  get_cmd->add_option("-L,--label-columns", f.label_columns, "Labels to show as columns (comma-separated)");
-  get_cmd->add_flag("--show-labels", f.show_labels, "Show the labels in the last column");
-  get_cmd->callback(run(get));
+void define_restore_describe(CLI::App* cmd, Cli& cli) {
+  auto& f = cli.make<RestoreFlags>();
+  cmd->description("Describe restores");
+  cmd->add_option("NAMES", f.names, "Restore names");
+  selector_flag(cmd, f.list_selector, "Only show items matching this label selector.");
+  bool_flag(cmd, "--details", f.details, "Display additional detail in the command output.");
+  add_tls_flags(cmd, f.tls);
+  cmd->callback([&cli, &f] {
+    if (f.tls.cacert.empty()) f.tls.cacert = read_client_config(std::cerr)["cacert"];
+    run(cli, f, describe)();
+  });
+}
 
-  auto* describe_cmd = restore->add_subcommand("describe", "Describe restores");
-  describe_cmd->add_option("NAMES", f.names, "Restore names");
-  describe_cmd->add_option("-l,--selector", f.list_selector, "Only show items matching this label selector");
-  describe_cmd->add_flag("--details", f.details, "Display additional detail in the command output");
-  describe_cmd->callback(run(describe));
+void define_restore_delete(CLI::App* cmd, Cli& cli) {
+  auto& f = cli.make<RestoreFlags>();
+  cmd->description("Delete restores");
+  cmd->add_option("NAMES", f.names, "Restore names");
+  bool_flag(cmd, "--all", f.all, "Delete all restores.");
+  selector_flag(cmd, f.list_selector, "Delete all restores matching this label selector.");
+  bool_flag(cmd, "--confirm", f.confirm, "Confirm deletion");
+  cmd->callback(run(cli, f, remove));
+}
 
+void add_restore_commands(CLI::App& root, Cli& cli) {
+  auto* restore = root.add_subcommand("restore", "Work with restores");
+  define_restore_create(restore->add_subcommand("create"), cli);
+  define_restore_get(restore->add_subcommand("get"), cli);
+  define_restore_describe(restore->add_subcommand("describe"), cli);
+  auto& f = cli.make<RestoreFlags>();
   auto* logs_cmd = restore->add_subcommand("logs", "Get restore logs");
-  logs_cmd->add_option("RESTORE", f.names, "Restore name")->required();
-  logs_cmd->add_option("--timeout", f.timeout_seconds, "How long to wait to receive logs, in seconds");
-  logs_cmd->callback(run(logs));
-
-  auto* delete_cmd = restore->add_subcommand("delete", "Delete restores");
-  delete_cmd->add_option("NAMES", f.names, "Restore names");
-  delete_cmd->add_flag("--all", f.all, "Delete all restores");
-  delete_cmd->add_option("-l,--selector", f.list_selector, "Delete all restores matching this label selector");
-  delete_cmd->add_flag("--confirm", f.confirm, "Confirm deletion");
-  delete_cmd->callback(run(remove));
+  logs_cmd->add_option("RESTORE", f.names, "Restore name")->required()->expected(1);
+  duration_flag(logs_cmd, "--timeout", f.timeout, "How long to wait to receive logs.");
+  add_tls_flags(logs_cmd, f.tls);
+  logs_cmd->callback([&cli, &f] {
+    if (f.tls.cacert.empty()) f.tls.cacert = read_client_config(std::cerr)["cacert"];
+    run(cli, f, logs)();
+  });
+  define_restore_delete(restore->add_subcommand("delete"), cli);
 }
 
 }  // namespace arca::cli

@@ -1,8 +1,10 @@
 // `arca schedule create|get|describe|delete|pause|unpause` (Velero's pkg/cmd/cli/schedule/create.go; Velero's pkg/cmd/cli).
 #include <iostream>
+#include <tuple>
 #include <sstream>
 
 #include "api/types.h"
+#include "cli/app.h"
 #include "cli/day2_commands.h"
 #include "cli/output.h"
 #include "controller/gc_controller.h"
@@ -13,6 +15,9 @@
 #include "util/label_selector.h"
 
 namespace arca::cli {
+
+std::string schedule_table(const std::vector<api::Schedule>& schedules, const OutputFlags& flags);
+
 namespace {
 
 std::string timestamp_cell(const std::optional<Timestamp>& t, const char* none) {
@@ -33,18 +38,6 @@ std::vector<api::Schedule> select_schedules(Session& s, const std::vector<std::s
   return schedules;
 }
 
-bool confirmed(bool confirm, std::ostream& out) {
-  while (!confirm) {
-    out << "Are you sure you want to continue (Y/N)? ";
-    out.flush();
-    std::string answer;
-    if (!std::getline(std::cin, answer)) return false;
-    if (answer == "y" || answer == "Y") return true;
-    if (answer == "n" || answer == "N") return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& out) {
@@ -58,6 +51,7 @@ int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& ou
   BackupCreateOptions template_options = o.template_options;
   template_options.name = o.name;
   template_options.output = "json";
+  template_options.wait = false;
   std::ostringstream backup_json;
   backup_create(s, template_options, backup_json);
   auto backup = nlohmann::json::parse(backup_json.str()).get<api::Backup>();
@@ -78,6 +72,10 @@ int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& ou
   schedule.spec.use_owner_references_in_backup = o.use_owner_references;
   schedule.spec.paused = o.paused;
   schedule.spec.skip_immediately = o.skip_immediately;
+  if (o.output == "table") {
+    out << schedule_table({schedule}, o.template_options.output_flags);
+    return 0;
+  }
   if (!o.output.empty()) {
     out << format_objects({nlohmann::json(schedule)}, o.output);
     return 0;
@@ -87,16 +85,10 @@ int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& ou
   return 0;
 }
 
-int schedule_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const std::string& output,
-                 std::ostream& out) {
-  auto schedules = select_schedules(s, names, selector);
-  if (output != "table") {
-    std::vector<nlohmann::json> objects(schedules.begin(), schedules.end());
-    out << format_objects(objects, output);
-    return 0;
-  }
+std::string schedule_table(const std::vector<api::Schedule>& schedules, const OutputFlags& flags) {
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "STATUS", "CREATED", "SCHEDULE", "BACKUP TTL", "LAST BACKUP", "SELECTOR", "PAUSED"}};
+  std::vector<std::map<std::string, std::string>> labels;
   for (const auto& sc : schedules) {
     const auto& t = sc.spec.backup_template;
     const LabelSelector* selector_ptr = t.label_selector ? &*t.label_selector : nullptr;
@@ -106,14 +98,27 @@ int schedule_get(Session& s, const std::vector<std::string>& names, const std::s
                     t.ttl ? format_duration(*t.ttl) : "0s",
                     sc.status.last_backup ? human_duration(now_seconds() - *sc.status.last_backup) + " ago" : "n/a",
                     format_label_selector(selector_ptr), sc.spec.paused ? "true" : "false"});
+    labels.push_back(sc.metadata.labels);
   }
-  out << text_table(rows);
+  add_label_columns(rows, labels, flags);
+  return text_table(rows);
+}
+
+int schedule_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const OutputFlags& output,
+                 std::ostream& out) {
+  auto schedules = select_schedules(s, names, selector);
+  if (output.output != "table") {
+    std::vector<nlohmann::json> objects(schedules.begin(), schedules.end());
+    out << format_objects(objects, output.output);
+    return 0;
+  }
+  out << schedule_table(schedules, output);
   return 0;
 }
 
-int schedule_describe(Session& s, const std::vector<std::string>& names, std::ostream& out) {
+int schedule_describe(Session& s, const std::vector<std::string>& names, const std::string& selector, std::ostream& out) {
   bool first = true;
-  for (const auto& sc : select_schedules(s, names, "")) {
+  for (const auto& sc : select_schedules(s, names, selector)) {
     if (!first) out << "\n\n";
     first = false;
     out << "Name:         " << sc.metadata.name << "\nNamespace:    " << sc.metadata.namespace_ << "\nLabels:       ";
@@ -138,9 +143,10 @@ int schedule_describe(Session& s, const std::vector<std::string>& names, std::os
   return 0;
 }
 
-int schedule_delete(Session& s, const std::vector<std::string>& names, bool all, bool confirm, std::ostream& out) {
-  if (names.empty() == !all) throw std::invalid_argument("either specify schedule names or --all, but not both");
-  auto schedules = select_schedules(s, names, "");
+int schedule_delete(Session& s, const std::vector<std::string>& names, bool all, const std::string& selector, bool confirm,
+                    std::ostream& out) {
+  (void)all;  // --all and --selector both list; names get each one
+  auto schedules = select_schedules(s, names, selector);
   if (schedules.empty()) {
     out << "No schedules found\n";
     return 0;
@@ -172,6 +178,131 @@ int schedule_set_paused(Session& s, const std::vector<std::string>& names, bool 
     out << "Schedule " << sc.metadata.name << " " << state << " successfully\n";
   }
   return 0;
+}
+
+namespace {
+
+struct ScheduleFlags {
+  ScheduleCreateOptions options;
+  BackupTemplateFlags backup;
+  std::vector<std::string> skip;
+};
+
+// --skip-immediately: an optionalBool whose bare form means unset (pkg/cmd/cli/schedule/skip_options.go).
+CLI::Option* skip_immediately_flag(CLI::App* cmd, std::vector<std::string>& into) {
+  return cmd->add_flag("--skip-immediately{unset}", into, "Skip the next scheduled backup immediately")
+      ->type_name("optionalBool")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
+std::optional<bool> skip_immediately(const std::vector<std::string>& values) {
+  if (values.empty() || values.back() == "unset") return std::nullopt;  // bare: unset
+  return parse_optional_bool(values, "--skip-immediately");
+}
+
+}  // namespace
+
+void define_schedule_create(CLI::App* cmd, Cli& cli) {
+  auto& f = cli.make<ScheduleFlags>();
+  cmd->description("Create a schedule");
+  cmd->add_option("NAME", f.options.name, "Schedule name")->required();
+  string_flag(cmd, "--schedule", f.options.schedule, "A cron expression specifying a recurring schedule for this backup to run");
+  f.backup.bind(cmd);
+  bool_flag(cmd, "--use-owner-references-in-backup", f.options.use_owner_references,
+            "Specifies whether to use OwnerReferences on backups created by this Schedule. Notice: if set to true, "
+            "when schedule is deleted, backups will be deleted too.");
+  bool_flag(cmd, "--paused", f.options.paused, "Specifies whether the newly created schedule is paused or not.");
+  skip_immediately_flag(cmd, f.skip);
+  int_flag(cmd, "--keep-last", f.options.keep_last,
+           "arca: never let expiration delete the N newest Completed backups of this schedule");
+  for (auto [flag, into, period] :
+       {std::tuple{"--keep-hourly", &f.options.keep_hourly, "hours"}, std::tuple{"--keep-daily", &f.options.keep_daily, "days"},
+        std::tuple{"--keep-weekly", &f.options.keep_weekly, "weeks"},
+        std::tuple{"--keep-monthly", &f.options.keep_monthly, "months"},
+        std::tuple{"--keep-yearly", &f.options.keep_yearly, "years"}})
+    int_flag(cmd, flag, *into,
+             std::string("arca: keep the newest Completed backup of each of the last N ") + period +
+                 " (UTC); with any --keep-<period>, these rules replace the TTL for Completed backups");
+  cmd->callback([&f, &cli] {
+    f.backup.finish();
+    f.options.template_options = f.backup.options;
+    f.options.output = f.backup.options.output;
+    f.options.skip_immediately = skip_immediately(f.skip);
+    cli.run([&f](Session& s) {
+      int code = schedule_create(s, f.options, std::cout);
+      if (code == 0 && f.options.output.empty()) warn_volume_flags(f.options.template_options);
+      return code;
+    });
+  });
+}
+
+void define_schedule_get(CLI::App* cmd, Cli& cli) {
+  struct Flags {
+    std::vector<std::string> names;
+    std::string selector;
+    OutputFlags output;
+  };
+  auto& f = cli.make<Flags>();
+  cmd->description("Get schedules");
+  cmd->add_option("NAMES", f.names, "Schedule names");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
+  add_output_flags(cmd, f.output, "table");
+  cmd->callback([&f, &cli] {
+    cli.run([&f](Session& s) { return schedule_get(s, f.names, f.selector, f.output, std::cout); });
+  });
+}
+
+void define_schedule_describe(CLI::App* cmd, Cli& cli) {
+  struct Flags {
+    std::vector<std::string> names;
+    std::string selector;
+  };
+  auto& f = cli.make<Flags>();
+  cmd->description("Describe schedules");
+  cmd->add_option("NAMES", f.names, "Schedule names");
+  selector_flag(cmd, f.selector, "Only show items matching this label selector.");
+  cmd->callback([&f, &cli] {
+    cli.run([&f](Session& s) { return schedule_describe(s, f.names, f.selector, std::cout); });
+  });
+}
+
+void define_schedule_delete(CLI::App* cmd, Cli& cli) {
+  auto& f = cli.make<DeleteFlags>();
+  cmd->description("Delete schedules");
+  add_delete_flags(cmd, f, "schedules");
+  cmd->callback([&f, &cli] {
+    cli.run([&f](Session& s) {
+      check_selection(f);
+      return schedule_delete(s, f.names, f.all, f.selector, f.confirm, std::cout);
+    });
+  });
+}
+
+void add_schedule_commands(CLI::App& root, Cli& cli) {
+  auto* schedule = root.add_subcommand("schedule", "Work with schedules");
+  define_schedule_create(schedule->add_subcommand("create"), cli);
+  define_schedule_get(schedule->add_subcommand("get"), cli);
+  define_schedule_describe(schedule->add_subcommand("describe"), cli);
+  define_schedule_delete(schedule->add_subcommand("delete"), cli);
+  for (bool paused : {true, false}) {
+    struct Flags {
+      std::vector<std::string> names, skip;
+      bool all = false;
+      std::string selector;
+    };
+    auto& f = cli.make<Flags>();
+    auto* cmd = schedule->add_subcommand(paused ? "pause" : "unpause", paused ? "Pause schedules" : "Unpause schedules");
+    cmd->add_option("NAMES", f.names, "Schedule names");
+    bool_flag(cmd, "--all", f.all, paused ? "Pause all schedules." : "Unpause all schedules.");
+    selector_flag(cmd, f.selector, "Schedules matching this label selector.");
+    skip_immediately_flag(cmd, f.skip);
+    cmd->callback([&f, &cli, paused] {
+      auto skip = skip_immediately(f.skip);
+      cli.run([&f, paused, skip](Session& s) {
+        return schedule_set_paused(s, f.names, f.all, f.selector, paused, skip, std::cout);
+      });
+    });
+  }
 }
 
 }  // namespace arca::cli

@@ -288,6 +288,11 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
   if (!spec.default_volumes_to_fs_backup) spec.default_volumes_to_fs_backup = false;
   if (!spec.snapshot_move_data) spec.snapshot_move_data = false;
 
+  // Namespaces labelled velero.io/exclude-from-backup=true join the excluded list before validation, as in
+  // Velero's backup controller (prepareBackupRequest), so naming one in includedNamespaces fails validation.
+  for (const auto& ns : in.namespaces_excluded_by_label)
+    if (std::find(spec.excluded_namespaces.begin(), spec.excluded_namespaces.end(), ns) == spec.excluded_namespaces.end())
+      spec.excluded_namespaces.push_back(ns);
   std::vector<std::string> errors = api::validate_backup_spec(spec);
   spec.storage_location = in.location_name;
   if (!in.location) {
@@ -310,9 +315,6 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
   b.metadata.annotations["velero.io/source-cluster-k8s-minor-version"] = in.cluster_version.minor;
   b.metadata.annotations["velero.io/source-cluster-k8s-gitversion"] = in.cluster_version.git_version;
   b.metadata.annotations["velero.io/resource-timeout"] = "10m0s";
-  for (const auto& ns : in.namespaces_excluded_by_label)
-    if (std::find(spec.excluded_namespaces.begin(), spec.excluded_namespaces.end(), ns) == spec.excluded_namespaces.end())
-      spec.excluded_namespaces.push_back(ns);
   // A type name nothing serves would silently select nothing; say so instead.
   if (in.resource_known)
     for (const auto* list : {&spec.included_resources, &spec.included_cluster_scoped_resources,

@@ -8,6 +8,7 @@
 
 #include "controller/clock.h"
 #include "kube/discovery.h"
+#include "restore/priorities.h"
 #include "util/duration.h"
 
 namespace arca::kube {
@@ -25,6 +26,13 @@ struct ServerSettings {
   std::map<std::string, std::string> default_volume_snapshot_locations;  // provider → VSL name
   // `--features`: names kept as given, unknown ones included (Velero does not validate them).
   std::vector<std::string> features;
+  // Velero's pkg/cmd/server/config/config.go defaults.
+  Duration backup_sync_period = std::chrono::minutes(1);           // BSLs that set no backupSyncPeriod
+  Duration garbage_collection_frequency = std::chrono::hours(1);
+  Duration resource_timeout = std::chrono::minutes(10);            // waits not covered by another timeout (CRDs)
+  Duration terminating_resource_timeout = std::chrono::minutes(10);  // terminating namespaces during a restore
+  restore::Priorities restore_priorities = restore::default_priorities();
+  bool schedule_skip_immediately = false;  // for schedules whose spec.skipImmediately is unset
 };
 
 // The feature flags arca acts on (Velero's pkg/features).

@@ -116,6 +116,20 @@ TEST(PrepareBackup, AppendsNamespacesExcludedByLabel) {
   EXPECT_EQ(b.spec.excluded_namespaces, (std::vector<std::string>{"kube-system", "secret-ns"}));
 }
 
+// Velero adds the labelled namespaces before validating, so including one by name is a conflict, not a backup
+// that silently skips it.
+TEST(PrepareBackup, IncludingANamespaceExcludedByLabelFailsValidation) {
+  auto location = available_location();
+  api::Backup b;
+  b.spec.included_namespaces = {"app", "secret-ns"};
+  auto in = inputs(&location);
+  in.namespaces_excluded_by_label = {"secret-ns"};
+  auto errors = prepare_backup(b, in);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("excludes list cannot contain an item in the includes list: secret-ns"), std::string::npos)
+      << errors[0];
+}
+
 TEST(ResolveLocationName, DefaultFlagWinsOverServerDefault) {
   std::vector<api::BackupStorageLocation> all(2);
   all[0].metadata.name = "a";

@@ -95,7 +95,6 @@ double seconds_between(const nlohmann::json& status, const char* from, const cha
   return double((parse_rfc3339(status[to].get<std::string>()) - parse_rfc3339(status[from].get<std::string>())).count());
 }
 
-std::string address_storage = ":8085";
 
 }  // namespace
 
@@ -211,12 +210,10 @@ void record_deletion_transition(MetricsRegistry& r, const nlohmann::json& old_re
           labels);
 }
 
-void set_metrics_address(std::string address) { address_storage = std::move(address); }
-const std::string& metrics_address() { return address_storage; }
 
 class MetricsServer {
  public:
-  explicit MetricsServer(ServerContext& ctx)
+  MetricsServer(ServerContext& ctx, const std::string& address)
       : ctx_(ctx),
         backups_(ctx.transport, ctx.backups, ctx.settings.namespace_name),
         restores_(ctx.transport, ctx.discovery.lookup("velero.io", "v1", "restores"), ctx.settings.namespace_name),
@@ -241,7 +238,6 @@ class MetricsServer {
     http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(registry_.exposition(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    const std::string& address = metrics_address();
     auto colon = address.rfind(':');
     std::string host = colon == std::string::npos || colon == 0 ? "0.0.0.0" : address.substr(0, colon);
     int port = 0;
@@ -320,6 +316,8 @@ class MetricsServer {
   std::thread listener_;
 };
 
-std::shared_ptr<MetricsServer> serve_metrics(ServerContext& ctx) { return std::make_shared<MetricsServer>(ctx); }
+std::shared_ptr<MetricsServer> serve_metrics(ServerContext& ctx, const std::string& address) {
+  return std::make_shared<MetricsServer>(ctx, address);
+}
 
 }  // namespace arca::controller

@@ -53,13 +53,10 @@ void record_restore_transition(MetricsRegistry& registry, const nlohmann::json& 
 void record_deletion_transition(MetricsRegistry& registry, const nlohmann::json& old_request,
                                 const nlohmann::json& new_request, const std::string& schedule);
 
-// `address` as Velero's --metrics-address: ":8085", "127.0.0.1:9090", "host:0" (any free port).
-void set_metrics_address(std::string address);
-const std::string& metrics_address();
-
 class MetricsServer;
-// Starts watching Backups and Restores and serving /metrics on metrics_address(); a port that cannot be bound
+// Starts watching Backups and Restores and serving /metrics on `address` (Velero's --metrics-address: ":8085",
+// "127.0.0.1:9090", "host:0" for any free port); a port that cannot be bound
 // is logged, not fatal (the backups matter more than their numbers). Stops when the result is destroyed.
-std::shared_ptr<MetricsServer> serve_metrics(ServerContext& context);
+std::shared_ptr<MetricsServer> serve_metrics(ServerContext& context, const std::string& address);
 
 }  // namespace arca::controller

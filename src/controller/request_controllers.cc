@@ -178,12 +178,33 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
       errors.push_back(std::string("error deleting backup from backup storage: ") + e.what());
     }
     if (!errors.empty()) return processed(errors);
+    // The backup's restores go with it, their files first (Velero's pkg/controller/backup_deletion_controller.go).
+    try {
+      auto restores = ctx.discovery.lookup("velero.io", "v1", "restores");
+      std::vector<api::Restore> of_backup;
+      client.list(restores, ns, {}, [&](const kube::ListItem& item) {
+        auto restore = item.parse().get<api::Restore>();
+        if (restore.spec.backup_name == backup_name) of_backup.push_back(std::move(restore));
+      });
+      auto open = of_backup.empty() ? nullptr : open_location(*location, ctx.transport, ctx.secrets);
+      for (const auto& restore : of_backup) {
+        try {
+          persistence::delete_restore(open->store(), open->layout(), restore.metadata.name);
+          client.remove(restores, ns, restore.metadata.name);
+          spdlog::info("deletebackuprequest={} deleted restore {} of the backup", key, restore.metadata.name);
+        } catch (const std::exception& e) {
+          errors.push_back("error deleting restore " + restore.metadata.name + ": " + e.what());
+        }
+      }
+    } catch (const std::exception& e) {
+      errors.push_back(std::string("error listing the backup's restores: ") + e.what());
+    }
     try {
       client.remove(ctx.backups, ns, backup_name);
     } catch (const kube::KubeError& e) {
       if (!kube::is_not_found(e)) return processed({std::string("error deleting backup: ") + e.what()});
     }
-    processed({});
+    processed(errors);
     // Done: the requests for this backup have served their purpose.
     kube::ListOptions selector;
     selector.label_selector = "velero.io/backup-name=" + valid_label_value(backup_name);

@@ -183,6 +183,10 @@ class RestoreRun {
     restore::RestoreOutcome outcome;
     restore::EngineOptions options;
     options.plugin_namespace = ctx_.settings.namespace_name;
+    options.priorities = ctx_.settings.restore_priorities;
+    options.resource_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.resource_timeout);
+    options.terminating_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.terminating_resource_timeout);
     options.modifiers = modifiers_ ? &*modifiers_ : nullptr;
     // Velero's pkg/restore/restore.go execute step 4: a plain string comparison, as Velero's.
     options.choose_group_versions =
@@ -219,6 +223,10 @@ class RestoreRun {
     put(persistence::RestoreFile::Logs, log.text());
     put(persistence::RestoreFile::Results, restore::results_json(outcome.errors, outcome.warnings));
     put(persistence::RestoreFile::ResourceList, outcome.resources.json());
+    // Velero's restore controller uploads both always (pkg/controller/restore_controller.go); arca has no
+    // asynchronous restore item operations and restores no volume data yet, so both lists are empty.
+    put(persistence::RestoreFile::ItemOperations, "[]");
+    put(persistence::RestoreFile::VolumeInfo, "[]");
     std::remove(log_path.c_str());
     update([&](api::Restore& r) {
       r.status.phase = partial ? RestorePhase::PartiallyFailed : RestorePhase::Completed;

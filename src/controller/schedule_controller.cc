@@ -101,7 +101,7 @@ ReconcileFn schedule_reconciler(ServerContext& ctx, kube::ApiResource schedules)
     }
 
     Timestamp now = ctx.clock.now();
-    if (schedule.spec.skip_immediately.value_or(false)) {
+    if (schedule.spec.skip_immediately.value_or(ctx.settings.schedule_skip_immediately)) {
       // Skipping moves the reference time to now and resets the flag, as Velero does.
       update_object<api::Schedule>(ctx.transport, schedules, ctx.settings.namespace_name, name, [](api::Schedule& s) {
         s.spec.skip_immediately = false;

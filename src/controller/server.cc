@@ -22,15 +22,22 @@
 namespace arca::controller {
 
 const std::vector<std::string>& controller_names() {
-  static const std::vector<std::string> names = {"backup-queue", "backup", "backup-deletion", "download-request",
-                                                 "backup-storage-location"};
+  static const std::vector<std::string> names = {
+      "backup-queue", "backup", "backup-operations", "backup-deletion", "backup-finalizer", "backup-sync",
+      "download-request", "gc", "backup-repo", "restore", "restore-operations", "schedule", "server-status-request",
+      "restore-finalizer", "backup-storage-location"};
   return names;
 }
 
 void run_server(const ServerOptions& options, const Clock& clock) {
   for (const auto& name : options.disabled_controllers)
     if (std::find(controller_names().begin(), controller_names().end(), name) == controller_names().end())
-      throw std::invalid_argument("invalid controller name \"" + name + "\" in --disable-controllers");
+      throw std::invalid_argument("invalid controller name \"" + name + "\" in --disable-controllers; valid values are " +
+                                  [] {
+                                    std::string all;
+                                    for (const auto& n : controller_names()) all += (all.empty() ? "" : ",") + n;
+                                    return all;
+                                  }());
   // Signals are taken by sigwait below, never by a worker thread in the middle of a backup.
   sigset_t signals;
   sigemptyset(&signals);
@@ -57,12 +64,22 @@ void run_server(const ServerOptions& options, const Clock& clock) {
 
   auto leadership = hold_leadership(ctx);  // before failing "interrupted" backups another replica is running
   if (!leadership) return;
-  auto metrics = serve_metrics(ctx);
+  auto metrics = serve_metrics(ctx, options.metrics_address);
   fail_interrupted_backups(ctx);
 
+  std::vector<std::string> disabled = options.disabled_controllers;
+  if (options.restore_only) {
+    spdlog::warn("--restore-only is deprecated (as in Velero): backups, schedules and garbage collection are disabled");
+    for (const char* name : {"backup-queue", "backup", "backup-deletion", "schedule", "gc"}) disabled.push_back(name);
+  }
+  for (const char* name : {"backup-operations", "backup-finalizer", "backup-repo", "restore-operations", "restore-finalizer"})
+    if (std::find(disabled.begin(), disabled.end(), name) != disabled.end())
+      spdlog::info("--disable-controllers {}: arca has no separate {} controller (asynchronous item operations and "
+                   "backup repositories are not built; backups and restores finalize in their own controller); "
+                   "nothing to disable",
+                   name, name);
   auto enabled = [&](const std::string& name) {
-    return std::find(options.disabled_controllers.begin(), options.disabled_controllers.end(), name) ==
-           options.disabled_controllers.end();
+    return std::find(disabled.begin(), disabled.end(), name) == disabled.end();
   };
   std::vector<std::unique_ptr<Controller>> controllers;
   if (enabled("backup-storage-location"))
@@ -79,12 +96,14 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   if (enabled("download-request"))
     controllers.push_back(std::make_unique<Controller>("download-request", transport, ctx.download_requests, ns,
                                                        download_request_reconciler(ctx)));
-  controllers.push_back(std::make_unique<Controller>("backup-verify", transport, ctx.backups, ns, verify_reconciler(ctx)));
-  controllers.push_back(make_restore_controller(ctx));
-  controllers.push_back(make_schedule_controller(ctx));
-  controllers.push_back(make_gc_controller(ctx));
-  controllers.push_back(make_backup_sync_controller(ctx));
-  controllers.push_back(make_server_status_controller(ctx));
+  if (enabled("backup"))  // arca backup verify: answered by the server, which holds the location credentials
+    controllers.push_back(std::make_unique<Controller>("backup-verify", transport, ctx.backups, ns, verify_reconciler(ctx)));
+  if (enabled("restore")) controllers.push_back(make_restore_controller(ctx));
+  if (enabled("schedule")) controllers.push_back(make_schedule_controller(ctx));
+  if (enabled("gc")) controllers.push_back(make_gc_controller(ctx, ctx.settings.garbage_collection_frequency));
+  if (enabled("backup-sync"))
+    controllers.push_back(make_backup_sync_controller(ctx, ctx.settings.backup_sync_period));
+  if (enabled("server-status-request")) controllers.push_back(make_server_status_controller(ctx));
   for (auto& c : controllers) c->start();
   spdlog::info("arca server started in namespace {} with {} controllers", ns, controllers.size());
 

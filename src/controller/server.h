@@ -17,12 +17,17 @@ struct ServerOptions {
   // this limit is only a ceiling against runaway loops.
   double client_qps = 10000;
   int client_burst = 1000;
-  // Names from velero's --disable-controllers that arca has: backup-queue, backup, backup-deletion,
-  // download-request, backup-storage-location (the full list: controller_names()).
+  // Velero's --disable-controllers names (controller_names()); a name whose work arca does elsewhere or has not
+  // built (backup-operations, backup-finalizer, backup-repo, restore-operations, restore-finalizer) disables
+  // nothing and says so in the log.
   std::vector<std::string> disabled_controllers;
+  // Velero's --restore-only: backups, schedules and garbage collection disabled (deprecated in Velero).
+  bool restore_only = false;
+  std::string metrics_address = ":8085";
 };
 
-// The controller names run_server knows, for validating --disable-controllers.
+// Velero's 14 controller names (pkg/cmd/server/config/config.go DisableableControllers), then arca's
+// backup-storage-location.
 const std::vector<std::string>& controller_names();
 
 // Blocks SIGTERM/SIGINT, starts the controllers (after failing interrupted backups), waits for a signal,

@@ -1,5 +1,6 @@
 #include "restore/item_actions.h"
 
+#include <cstdlib>
 #include <algorithm>
 #include <stdexcept>
 
@@ -67,19 +68,32 @@ void job_action(json& job) {
     job["spec"].erase("selector");
 }
 
-// Node ports the user wrote (last-applied configuration or a managedFields entry) survive; the others were
-// allocated by the cluster and would collide.
+// Node ports the user wrote survive; the others were allocated by the cluster and would collide. As Velero's
+// pkg/restore/actions/service_action.go: when the last-applied configuration exists it alone decides a port's
+// nodePort (a named port by name, an unnamed one by its value), so a managedFields entry that lists an allocated
+// port (client-side apply of a LoadBalancer) does not keep it; without the annotation, managedFields decide. For
+// healthCheckNodePort either source keeps it.
 bool node_port_explicit(const json& service, const json& port, const char* field) {
   std::string last_applied =
       string_at(service, json::json_pointer("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"));
   if (!last_applied.empty()) {
     json applied = json::parse(last_applied, nullptr, false);
     if (!applied.is_discarded()) {
-      if (std::string(field) == "healthCheckNodePort") return applied.contains("spec") && applied["spec"].contains(field);
-      for (const auto& p : applied.value("/spec/ports"_json_pointer, json::array())) {
-        bool same = port.contains("name") && p.contains("name") ? p["name"] == port["name"]
-                                                                : p.value("port", -1) == port.value("port", -2);
-        if (same && p.contains(field)) return true;
+      if (std::string(field) == "healthCheckNodePort") {
+        if (applied.value("/spec/healthCheckNodePort"_json_pointer, 0) > 0) return true;
+      } else {
+        for (const auto& p : applied.value("/spec/ports"_json_pointer, json::array())) {
+          if (!p.is_object() || !p.contains(field)) continue;
+          const json& value = p[field];
+          int node_port = value.is_number() ? value.get<int>() : value.is_string() ? std::atoi(value.get<std::string>().c_str()) : 0;
+          if (node_port <= 0) continue;
+          if (port.contains("name") && !port.value("name", "").empty()) {
+            if (p.value("name", "") == port.value("name", "")) return true;
+          } else if (!p.contains("name") && node_port == port.value(field, -1)) {
+            return true;
+          }
+        }
+        return false;
       }
     }
   }

@@ -166,6 +166,9 @@ TEST_F(RestoreControllerTest, CompletedRestoreRecordsEverything) {
   EXPECT_EQ(list["v1/Namespace"], json::parse(R"j(["ctl-ok(created)"])j"));
   EXPECT_EQ(list["v1/ServiceAccount"], json::parse(R"j(["ctl-ok/default(skipped)"])j"));
   EXPECT_THAT(stored("r-ok", persistence::RestoreFile::Logs), HasSubstr("restore=velero/r-ok"));
+  // Velero always uploads these two (pkg/controller/restore_controller.go); arca's lists are empty.
+  EXPECT_EQ(stored("r-ok", persistence::RestoreFile::ItemOperations), "[]");
+  EXPECT_EQ(stored("r-ok", persistence::RestoreFile::VolumeInfo), "[]");
 
   // Deleting the restore removes its files, then the finalizer lets the object go.
   cluster_->client->remove(cluster_->resource("restores.velero.io"), "velero", "r-ok");
@@ -173,6 +176,7 @@ TEST_F(RestoreControllerTest, CompletedRestoreRecordsEverything) {
       [&] { return !cluster_->exists(cluster_->resource("restores.velero.io"), "velero", "r-ok"); },
       std::chrono::seconds(10)));
   EXPECT_THROW(stored("r-ok", persistence::RestoreFile::Results), store::StoreError);
+  EXPECT_THROW(stored("r-ok", persistence::RestoreFile::VolumeInfo), store::StoreError);
 }
 
 TEST_F(RestoreControllerTest, ValidationFailuresLeaveTheClusterAlone) {

@@ -122,6 +122,30 @@ TEST(ItemActions, ServiceLosesClusterIpAndAllocatedNodePorts) {
   EXPECT_EQ(applied["spec"]["clusterIP"], "None");
 }
 
+// A LoadBalancer applied with kubectl (client-side): its allocated nodePort shows in the applier's managedFields,
+// but the last-applied configuration, which names no nodePort, decides (Velero's service_action.go), so
+// --preserve-nodeports=false drops it.
+TEST(ItemActions, LoadBalancerNodePortDroppedWhenLastAppliedHasNone) {
+  api::RestoreSpec spec;
+  spec.preserve_node_ports = false;
+  ActionContext context;
+  context.spec = &spec;
+  json service = json::parse(R"({"metadata":{"name":"lb","annotations":{"kubectl.kubernetes.io/last-applied-configuration":
+    "{\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{\"name\":\"http\",\"port\":80}]}}"},
+    "managedFields":[{"manager":"kubectl-client-side-apply","fieldsType":"FieldsV1","fieldsV1":{"f:spec":{"f:ports":{
+      "k:{\"port\":80,\"protocol\":\"TCP\"}":{".":{},"f:name":{},"f:nodePort":{},"f:port":{}}}}}}]},
+    "spec":{"type":"LoadBalancer","clusterIP":"10.0.0.9","ports":[{"name":"http","port":80,"protocol":"TCP","nodePort":31234}]}})");
+  json unnamed = service;
+  run_item_actions("services", service, "ns", context);
+  EXPECT_FALSE(service["spec"]["ports"][0].contains("nodePort")) << service.dump();
+  // The same port named in the annotation with its nodePort is kept; an unnamed one is matched by value.
+  unnamed["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] =
+      R"({"spec":{"ports":[{"port":80,"nodePort":31234}]}})";
+  unnamed["spec"]["ports"][0].erase("name");
+  run_item_actions("services", unnamed, "ns", context);
+  EXPECT_EQ(unnamed["spec"]["ports"][0]["nodePort"], 31234);
+}
+
 TEST(ItemActions, PodsJobsServiceAccountsRoleBindings) {
   api::RestoreSpec spec = spec_with_mapping();
   ActionContext context;

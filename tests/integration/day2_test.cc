@@ -487,6 +487,6 @@ TEST(Completion, FishScriptParsesAndCompletesSubcommandsAndFlags) {
                                 "complete -C 'arca -n x install --no-s'\n"
                                 "complete -C 'arca completion z'\n"
                                 "complete -C 'arca backup create -o cre'\n"),
-            "create\tCreate a backup\n--no-secret\tDo not create a cloud-credentials secret\nzsh\tzsh completion\n"
+            "create\tCreate a backup\n--no-secret\tFlag indicating if a secret should be created. Must be used as confirmation if --secret-file is not provided. Optional.\nzsh\tzsh completion\n"
             "credentials-velero\n");
 }

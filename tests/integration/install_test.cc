@@ -21,13 +21,15 @@ TEST(Install, DryRunYamlIsAcceptedByKubectlServerSideDryRun) {
   // is validated against /openapi/v3. So the same objects go in as a YAML stream.
   auto list = YAML::Load(yaml);
   ASSERT_EQ(list["kind"].as<std::string>(), "List");
-  // Velero's install hands --features to the server.
+  // Velero's install hands --features to the server, and its uploader type (kopia unless told otherwise), which
+  // arca's server accepts with a warning.
   bool deployment_seen = false;
   for (const auto& item : list["items"]) {
     if (item["kind"].as<std::string>() != "Deployment") continue;
     deployment_seen = true;
     auto args = item["spec"]["template"]["spec"]["containers"][0]["args"].as<std::vector<std::string>>();
-    EXPECT_EQ(args, (std::vector<std::string>{"server", "--features=EnableAPIGroupVersions,EnableCSI"}));
+    EXPECT_EQ(args, (std::vector<std::string>{"server", "--features=EnableAPIGroupVersions,EnableCSI",
+                                              "--uploader-type=kopia"}));
   }
   EXPECT_TRUE(deployment_seen);
   std::ofstream stream(c.dir().file("install.yaml"));
