@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/day2_commands.h"
+#include "console/console.h"
 #include "controller/server.h"
 #include "util/duration.h"
 #include "util/logging.h"
@@ -239,6 +240,7 @@ int main(int argc, char** argv) {
   server->add_option("--client-burst", so.client_burst, "Maximum number of requests in a burst (default 1000)");
   server->add_option("--client-page-size", so.settings.client_page_size, "Page size of LIST requests (0: no paging)");
   server->add_option("--disable-controllers", disabled, "Controllers to disable")->delimiter(',');
+  console::add_console_flags(*server, so);
   server->add_option("--default-volume-snapshot-locations", default_vsls,
                      "Volume snapshot location per provider for backups that name none (provider1:name1,provider2:name2)");
   server->callback([&] {

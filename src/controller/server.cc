@@ -57,6 +57,8 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   auto leadership = hold_leadership(ctx);  // before failing "interrupted" backups another replica is running
   if (!leadership) return;
   auto metrics = serve_metrics(ctx);
+  std::vector<std::shared_ptr<void>> services;
+  for (const auto& start : options.services) services.push_back(start(ctx));
   fail_interrupted_backups(ctx);
 
   auto enabled = [&](const std::string& name) {

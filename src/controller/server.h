@@ -1,5 +1,7 @@
 #pragma once
 // `arca server`: the controllers of velero.io objects in one namespace, until SIGTERM/SIGINT.
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,9 @@ struct ServerOptions {
   // Names from velero's --disable-controllers that arca has: backup-queue, backup, backup-deletion,
   // download-request, backup-storage-location (the full list: controller_names()).
   std::vector<std::string> disabled_controllers;
+  // Extra services started with the controllers (the web console): each gets the context and returns what
+  // keeps it running (nullptr: not enabled), destroyed at shutdown after the controllers have stopped.
+  std::vector<std::function<std::shared_ptr<void>(ServerContext&)>> services;
 };
 
 // The controller names run_server knows, for validating --disable-controllers.

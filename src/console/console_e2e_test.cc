@@ -1,0 +1,153 @@
+// The web console end to end: kubelite (TLS, RBAC, two more users from a token file), `arca server
+// --console-address` and headless Chromium driven by playwright-core (console_e2e.mjs), all real processes.
+// This file sets the cluster up, runs the browser script, then checks in the cluster what the UI did.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "kube/config.h"
+#include "kube/discovery.h"
+#include "kube/dynamic.h"
+#include "kube/errors.h"
+#include "kube/transport.h"
+#include "tests/support/kubelite_process.h"
+#include "tests/support/process.h"
+
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kViewerToken = "console-e2e-viewer-token";
+
+// Runs argv to completion (bounded); exit status and output.
+std::pair<int, std::string> run(const std::vector<std::string>& argv, const std::string& log, std::chrono::seconds limit,
+                                const std::map<std::string, std::string>& env = {}) {
+  testsupport::ChildProcess child(argv, log, env);
+  int status = child.wait(limit);
+  return {status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1, child.log()};
+}
+
+class ConsoleE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh)";
+    if (!fs::exists(testsupport::source_dir() + "/node_modules/playwright-core"))
+      GTEST_SKIP() << "playwright-core is not installed (npm install)";
+  }
+};
+
+TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
+  testsupport::TempDir dir;
+  std::ofstream(dir.file("tokens.csv")) << kViewerToken << ",viewer,viewer-uid,\"console-viewers\"\n";
+  testsupport::KubeliteOptions kubelite_options;
+  kubelite_options.tls = true;
+  kubelite_options.extra_args = {"--token-auth-file", dir.file("tokens.csv")};
+  testsupport::Kubelite k = testsupport::start_kubelite(dir, kubelite_options);
+  std::string arca = testsupport::build_dir() + "/src/cli/arca";
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {arca, "--kubeconfig", k.kubeconfig});
+    auto [code, out] = run(args, dir.file("cli.log"), 60s);
+    EXPECT_EQ(code, 0) << out;
+    return out;
+  };
+  cli({"install", "--crds-only"});
+
+  arca::kube::LoadOptions load;
+  load.kubeconfig = k.kubeconfig;
+  arca::kube::Transport transport(arca::kube::load_config(load));
+  arca::kube::Discovery discovery(transport);
+  arca::kube::DynamicClient client(transport);
+  auto core = [&](const std::string& r) { return discovery.lookup("", "v1", r); };
+  auto velero = [&](const std::string& r) { return discovery.lookup("velero.io", "v1", r); };
+  auto rbac = [&](const std::string& r) { return discovery.lookup("rbac.authorization.k8s.io", "v1", r); };
+
+  client.create(core("namespaces"), "", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "velero"}}}});
+  fs::create_directories(dir.file("store/bucket"));
+  cli({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
+       "root=" + dir.file("store"), "--default"});
+
+  // The application, and a user (group console-viewers) who may only read backups.
+  client.create(core("namespaces"), "", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "app"}}}});
+  client.create(core("configmaps"), "app",
+                {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "settings"}}},
+                 {"data", {{"color", "blue"}, {"size", "m"}}}});
+  client.create(core("secrets"), "app",
+                {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "db"}}},
+                 {"data", {{"password", "czNjcjN0LXZhbHVl"}}}});  // "s3cr3t-value"
+  client.create(rbac("roles"), "velero",
+                {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "Role"}, {"metadata", {{"name", "backup-reader"}}},
+                 {"rules", {{{"apiGroups", {"velero.io"}}, {"resources", {"backups"}}, {"verbs", {"get", "list", "watch"}}}}}});
+  client.create(rbac("rolebindings"), "velero",
+                {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "RoleBinding"},
+                 {"metadata", {{"name", "backup-readers"}}},
+                 {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "backup-reader"}}},
+                 {"subjects", {{{"kind", "Group"}, {"name", "console-viewers"}, {"apiGroup", "rbac.authorization.k8s.io"}}}}});
+
+  int port = testsupport::free_port();
+  testsupport::ChildProcess server({arca, "server", "--kubeconfig", k.kubeconfig, "--store-validation-frequency", "1s",
+                                    "--metrics-address", "127.0.0.1:0", "--console-address",
+                                    "127.0.0.1:" + std::to_string(port)},
+                                   dir.file("server.log"));
+  ASSERT_TRUE(testsupport::wait_for_port(port, 15s)) << server.log();
+  for (int i = 0; i < 100; ++i) {
+    auto bsl = client.get(velero("backupstoragelocations"), "velero", "default");
+    if (bsl.value("/status/phase"_json_pointer, std::string()) == "Available") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  cli({"backup", "create", "first", "--include-namespaces", "app", "--wait"});
+  ASSERT_EQ(client.get(velero("backups"), "velero", "first").value("/status/phase"_json_pointer, std::string()), "Completed");
+
+  // 1,000 more finished backups for the load-time measurement (no storage-location label: backup sync leaves
+  // them alone).
+  for (int i = 0; i < 1000; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "seeded-%04d", i);
+    client.create(velero("backups"), "velero",
+                  {{"apiVersion", "velero.io/v1"}, {"kind", "Backup"}, {"metadata", {{"name", name}}},
+                   {"spec", {{"includedNamespaces", {"app"}}, {"storageLocation", "default"}, {"ttl", "720h0m0s"}}},
+                   {"status", {{"phase", i % 97 == 0 ? "PartiallyFailed" : "Completed"},
+                               {"startTimestamp", "2026-01-01T00:00:00Z"}, {"completionTimestamp", "2026-01-01T00:01:00Z"},
+                               {"expiration", "2099-01-01T00:00:00Z"}, {"warnings", i % 7},
+                               {"progress", {{"totalItems", 10 + i}, {"itemsBackedUp", 10 + i}}}}}});
+  }
+
+  fs::create_directories(testsupport::source_dir() + "/docs");
+  auto [code, out] = run({"node", testsupport::source_dir() + "/src/console/console_e2e.mjs"}, dir.file("browser.log"), 150s,
+                         {{"CONSOLE_URL", "http://127.0.0.1:" + std::to_string(port) + "/"},
+                          {"ADMIN_TOKEN", k.token},
+                          {"VIEWER_TOKEN", kViewerToken},
+                          {"KUBECONFIG", k.kubeconfig},
+                          {"BACKUPS_LISTED", "1001"},
+                          {"SCREENSHOT", testsupport::source_dir() + "/docs/console.png"},
+                          {"PROFILE_DIR", dir.file("chromium-profile")}});
+  std::cout << out;
+  ASSERT_EQ(code, 0) << out << "\n--- server log\n" << server.log();
+
+  // What the UI did, as the cluster sees it: the same objects the CLI makes.
+  json ui_backup = client.get(velero("backups"), "velero", "ui-backup");
+  EXPECT_EQ(ui_backup.value("/status/phase"_json_pointer, std::string()), "Completed");
+  EXPECT_EQ(ui_backup["spec"]["includedNamespaces"], json({"app"}));
+  bool restored = false;
+  client.list(velero("restores"), "velero", {}, [&](const arca::kube::ListItem& item) {
+    json r = item.parse();
+    if (r.value("/spec/backupName"_json_pointer, std::string()) == "first" &&
+        r.value("/spec/namespaceMapping/app"_json_pointer, std::string()) == "app-copy")
+      restored = r.value("/status/phase"_json_pointer, std::string()) == "Completed";
+  });
+  EXPECT_TRUE(restored);
+  EXPECT_EQ(client.get(core("configmaps"), "app-copy", "settings")["data"]["color"], "blue");
+  // The dry run changed nothing; the read-only user created nothing.
+  EXPECT_EQ(client.get(core("configmaps"), "app", "settings")["data"]["color"], "green");
+  EXPECT_THROW(client.get(velero("backups"), "velero", "viewer-backup"), arca::kube::KubeError);
+  // No Secret value in anything the server logged.
+  EXPECT_EQ(server.log().find("czNjcjN0LXZhbHVl"), std::string::npos);
+}
+
+}  // namespace
