@@ -60,11 +60,16 @@ try {
   await page.waitForFunction((n) => document.querySelectorAll('#backups-table tbody tr').length >= n, listed);
   const wall = Date.now() - before;
   const inPage = await page.evaluate(() => window.__consoleFirstRender);
-  const navigation = await page.evaluate(() => JSON.stringify(performance.getEntriesByType('navigation')[0].toJSON()));
+  const marks = await page.evaluate(() => [
+    ['dom_content_loaded', performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd],
+    ...performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])]);
   console.log(`LOAD_TIME_MS wall=${wall} navigation_start_to_rendered=${Math.round(inPage)} rows=${listed} ` +
-    `dom_content_loaded=${Math.round(JSON.parse(navigation).domContentLoadedEventEnd)}`);
+    marks.map(([name, at]) => `${name}=${Math.round(at)}`).join(' '));
+  // The page's own clock, from navigation start to the table drawn with the server's data, is the load time.
+  // The wall clock adds the driver's round trips (goto, polling for the rows), which on the shared 2-core
+  // machine vary by hundreds of ms; it only guards against something grossly slow.
   check(inPage < 1000, `the page took ${Math.round(inPage)} ms to show ${listed} backups`);
-  check(wall < 1000, `the page took ${wall} ms (wall clock) to show ${listed} backups`);
+  check(wall < 3000, `the page took ${wall} ms (wall clock, driver included) to show ${listed} backups`);
 
   step('filter and sort');
   await page.fill('#backup-filter', 'seeded-000');

@@ -148,6 +148,42 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
   EXPECT_THROW(client.get(velero("backups"), "velero", "viewer-backup"), arca::kube::KubeError);
   // No Secret value in anything the server logged.
   EXPECT_EQ(server.log().find("czNjcjN0LXZhbHVl"), std::string::npos);
+
+  // With a certificate the console speaks only HTTPS, and its session cookie is Secure.
+  server.stop();
+  auto [made, openssl_out] = run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("key.pem"),
+                                  "-out", dir.file("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                                  "subjectAltName=IP:127.0.0.1"},
+                                 dir.file("openssl.log"), 30s);
+  ASSERT_EQ(made, 0) << openssl_out;
+  int tls_port = testsupport::free_port();
+  testsupport::ChildProcess tls_server({arca, "server", "--kubeconfig", k.kubeconfig, "--metrics-address", "127.0.0.1:0",
+                                        "--console-address", "127.0.0.1:" + std::to_string(tls_port), "--console-tls-cert",
+                                        dir.file("cert.pem"), "--console-tls-key", dir.file("key.pem")},
+                                       dir.file("tls-server.log"));
+  ASSERT_TRUE(testsupport::wait_for_port(tls_port, 20s)) << tls_server.log();
+  std::string https = "https://127.0.0.1:" + std::to_string(tls_port);
+  auto curl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"curl", "-sS", "-i", "--max-time", "10", "--cacert", dir.file("cert.pem")});
+    return run(args, dir.file("curl.log"), 20s);
+  };
+  auto [page_code, page] = curl({https + "/"});
+  EXPECT_EQ(page_code, 0) << page;
+  EXPECT_NE(page.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << page;
+  EXPECT_NE(page.find("/assets/app.js"), std::string::npos) << page;
+  auto [plain_code, plain] = curl({"http://127.0.0.1:" + std::to_string(tls_port) + "/api/session"});
+  EXPECT_EQ(plain.find("HTTP/1.1 200"), std::string::npos) << plain;  // no plain HTTP on the TLS port
+  auto [wrong_code, wrong] = curl({"-H", "Content-Type: application/json", "--data", R"({"token":"wrong"})", https + "/api/login"});
+  EXPECT_NE(wrong.find("HTTP/1.1 401"), std::string::npos) << wrong;
+  auto [login_code, login] =
+      curl({"-H", "Content-Type: application/json", "--data", json({{"token", k.token}}).dump(), https + "/api/login"});
+  EXPECT_NE(login.find("HTTP/1.1 200"), std::string::npos) << login;
+  EXPECT_NE(login.find("HttpOnly; SameSite=Strict; Max-Age=28800; Secure"), std::string::npos) << login;
+  EXPECT_EQ(login.find(k.token), std::string::npos) << "the token came back";
+  // A cross-site sign-in (another Origin) is refused before the token is even checked.
+  auto [cross_code, cross] = curl({"-H", "Content-Type: application/json", "-H", "Origin: https://evil.example", "--data",
+                                   json({{"token", k.token}}).dump(), https + "/api/login"});
+  EXPECT_NE(cross.find("HTTP/1.1 403"), std::string::npos) << cross;
 }
 
 }  // namespace
