@@ -128,6 +128,25 @@ try {
   check(progress.length >= 2, 'the restore row never changed while the page was open');
   check(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
 
+  step('create a schedule, pause it; delete a backup');
+  await page.goto(`${url}#schedules`);
+  await page.click('#new-schedule');
+  await page.fill('#schedule-form input[name=name]', 'nightly');
+  await page.fill('#schedule-form input[name=schedule]', '0 3 * * *');
+  await page.fill('#schedule-form input[name=includeNamespaces]', 'app');
+  await page.fill('#schedule-form input[name=keepLast]', '3');
+  await page.click('#schedule-form button[type=submit]');
+  await page.waitForSelector('#schedules-table tr[data-name="nightly"] button[data-paused="false"]');
+  await page.click('#schedules-table tr[data-name="nightly"] button[data-pause]');
+  await page.waitForSelector('#schedules-table tr[data-name="nightly"] button[data-paused="true"]');
+  await page.goto(`${url}#backups`);
+  await page.click('#backups-table a[data-backup="seeded-0001"]');
+  await page.click('#show-describe');
+  await page.waitForFunction(() => document.querySelector('#backup-extra').textContent.includes('"includedNamespaces"'));
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.click('#delete-backup');
+  await page.waitForSelector('#backups-table tr[data-name="seeded-0001"]', { state: 'detached', timeout: 30000 });
+
   step('CSRF: a write without the token is refused');
   const csrf = await page.evaluate(async () => (await fetch('/api/backups', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'csrf-backup' }) })).status);

@@ -143,6 +143,11 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
   });
   EXPECT_TRUE(restored);
   EXPECT_EQ(client.get(core("configmaps"), "app-copy", "settings")["data"]["color"], "blue");
+  json schedule = client.get(velero("schedules"), "velero", "nightly");
+  EXPECT_TRUE(schedule["spec"].value("paused", false));
+  EXPECT_EQ(schedule["spec"]["template"]["includedNamespaces"], json({"app"}));
+  EXPECT_EQ(schedule["metadata"]["annotations"]["arca.dev/keep-last-backups"], "3");
+  EXPECT_THROW(client.get(velero("backups"), "velero", "seeded-0001"), arca::kube::KubeError);  // deleted from the UI
   // The dry run changed nothing; the read-only user created nothing.
   EXPECT_EQ(client.get(core("configmaps"), "app", "settings")["data"]["color"], "green");
   EXPECT_THROW(client.get(velero("backups"), "velero", "viewer-backup"), arca::kube::KubeError);
