@@ -100,40 +100,38 @@ bool valid_name(const std::string& name) {
   return !name.empty() && name.size() <= 253 && std::regex_match(name, pattern);
 }
 
+// What backups and restores share: name, phase, counts, times and why they failed.
+static json run_summary(const json& o) {
+  return {{"name", text(o, "/metadata/name")},
+          {"created", text(o, "/metadata/creationTimestamp")},
+          {"phase", text(o, "/status/phase").empty() ? "New" : text(o, "/status/phase")},
+          {"totalItems", number(o, "/status/progress/totalItems")},
+          {"warnings", number(o, "/status/warnings")},
+          {"errors", number(o, "/status/errors")},
+          {"started", text(o, "/status/startTimestamp")},
+          {"completed", text(o, "/status/completionTimestamp")},
+          {"failureReason", text(o, "/status/failureReason")},
+          {"validationErrors", o.value("/status/validationErrors"_json_pointer, json::array())}};
+}
+
 json backup_summary(const json& b) {
-  return {{"name", text(b, "/metadata/name")},
-          {"uid", text(b, "/metadata/uid")},
-          {"created", text(b, "/metadata/creationTimestamp")},
-          {"schedule", text(b, "/metadata/labels/velero.io~1schedule-name")},
-          {"phase", text(b, "/status/phase").empty() ? "New" : text(b, "/status/phase")},
-          {"storageLocation", text(b, "/spec/storageLocation")},
-          {"includedNamespaces", b.value("/spec/includedNamespaces"_json_pointer, json::array())},
-          {"itemsBackedUp", number(b, "/status/progress/itemsBackedUp")},
-          {"totalItems", number(b, "/status/progress/totalItems")},
-          {"warnings", number(b, "/status/warnings")},
-          {"errors", number(b, "/status/errors")},
-          {"started", text(b, "/status/startTimestamp")},
-          {"completed", text(b, "/status/completionTimestamp")},
-          {"expiration", text(b, "/status/expiration")},
-          {"failureReason", text(b, "/status/failureReason")},
-          {"validationErrors", b.value("/status/validationErrors"_json_pointer, json::array())}};
+  json out = run_summary(b);
+  out["uid"] = text(b, "/metadata/uid");
+  out["schedule"] = text(b, "/metadata/labels/velero.io~1schedule-name");
+  out["storageLocation"] = text(b, "/spec/storageLocation");
+  out["includedNamespaces"] = b.value("/spec/includedNamespaces"_json_pointer, json::array());
+  out["itemsBackedUp"] = number(b, "/status/progress/itemsBackedUp");
+  out["expiration"] = text(b, "/status/expiration");
+  return out;
 }
 
 json restore_summary(const json& r) {
-  return {{"name", text(r, "/metadata/name")},
-          {"created", text(r, "/metadata/creationTimestamp")},
-          {"backup", text(r, "/spec/backupName")},
-          {"schedule", text(r, "/spec/scheduleName")},
-          {"phase", text(r, "/status/phase").empty() ? "New" : text(r, "/status/phase")},
-          {"namespaceMapping", r.value("/spec/namespaceMapping"_json_pointer, json::object())},
-          {"itemsRestored", number(r, "/status/progress/itemsRestored")},
-          {"totalItems", number(r, "/status/progress/totalItems")},
-          {"warnings", number(r, "/status/warnings")},
-          {"errors", number(r, "/status/errors")},
-          {"started", text(r, "/status/startTimestamp")},
-          {"completed", text(r, "/status/completionTimestamp")},
-          {"failureReason", text(r, "/status/failureReason")},
-          {"validationErrors", r.value("/status/validationErrors"_json_pointer, json::array())}};
+  json out = run_summary(r);
+  out["backup"] = text(r, "/spec/backupName");
+  out["schedule"] = text(r, "/spec/scheduleName");
+  out["namespaceMapping"] = r.value("/spec/namespaceMapping"_json_pointer, json::object());
+  out["itemsRestored"] = number(r, "/status/progress/itemsRestored");
+  return out;
 }
 
 json schedule_summary(const json& s, Timestamp now) {

@@ -280,27 +280,22 @@ for (const [button, form] of [['#new-backup', '#backup-form'], ['#new-schedule',
 }
 for (const cancel of document.querySelectorAll('form .cancel')) cancel.addEventListener('click', (event) => { event.target.form.hidden = true; });
 
-$('#backup-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  try {
-    const created = await api('POST', '/api/backups', formData(event.target));
-    event.target.hidden = true;
-    event.target.reset();
-    selectedBackup = created.name;
-    show(`Backup ${created.name} created`, 'info');
-    renderBackups();
-  } catch (e) { show(e.message); }
-});
-
-$('#schedule-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  try {
-    const created = await api('POST', '/api/schedules', formData(event.target));
-    event.target.hidden = true;
-    event.target.reset();
-    show(`Schedule ${created.name} created`, 'info');
-  } catch (e) { show(e.message); }
-});
+// The create forms: POST the fields, close the form, say what was made.
+for (const [form, path, what, then] of [
+  ['#backup-form', '/api/backups', 'Backup', (name) => { selectedBackup = name; renderBackups(); }],
+  ['#schedule-form', '/api/schedules', 'Schedule', () => {}],
+]) {
+  $(form).addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const created = await api('POST', path, formData(event.target));
+      event.target.hidden = true;
+      event.target.reset();
+      show(`${what} ${created.name} created`, 'info');
+      then(created.name);
+    } catch (e) { show(e.message); }
+  });
+}
 
 $('#schedules-table tbody').addEventListener('click', async (event) => {
   const name = event.target.dataset.pause;
