@@ -93,6 +93,8 @@ bool Authenticator::allowed(const Session& session, const Access& access) {
   json answer = kube::DynamicClient(transport_).create(access_reviews_, "", review);
   bool allowed = answer.value("/status/allowed"_json_pointer, false) && !answer.value("/status/denied"_json_pointer, false);
   std::lock_guard lock(mutex_);
+  if (decisions_.size() > 10000)  // answers of sessions long gone
+    std::erase_if(decisions_, [&](const auto& entry) { return entry.second.second < now; });
   decisions_[key] = {allowed, now + decision_ttl_};
   return allowed;
 }

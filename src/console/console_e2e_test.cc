@@ -90,6 +90,18 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
                  {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "backup-reader"}}},
                  {"subjects", {{{"kind", "Group"}, {"name", "console-viewers"}, {"apiGroup", "rbac.authorization.k8s.io"}}}}});
 
+  // kubelite's RBAC as the real kubectl sees it: the viewer may read backups, not create them or read Secrets.
+  auto kubectl_as_viewer = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"kubectl", "--kubeconfig", k.kubeconfig, "--token", kViewerToken});
+    return run(args, dir.file("kubectl.log"), 30s);
+  };
+  EXPECT_EQ(kubectl_as_viewer({"auth", "can-i", "list", "backups.velero.io", "-n", "velero"}).second, "yes\n");
+  EXPECT_EQ(kubectl_as_viewer({"auth", "can-i", "create", "backups.velero.io", "-n", "velero"}).second, "no\n");
+  auto [secret_code, secret_out] = kubectl_as_viewer({"get", "secret", "db", "-n", "app", "-o", "json"});
+  EXPECT_NE(secret_code, 0);
+  EXPECT_NE(secret_out.find("Forbidden"), std::string::npos) << secret_out;
+  EXPECT_EQ(secret_out.find("czNjcjN0LXZhbHVl"), std::string::npos);
+
   int port = testsupport::free_port();
   testsupport::ChildProcess server({arca, "server", "--kubeconfig", k.kubeconfig, "--store-validation-frequency", "1s",
                                     "--metrics-address", "127.0.0.1:0", "--console-address",
@@ -130,27 +142,30 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
   std::cout << out;
   ASSERT_EQ(code, 0) << out << "\n--- server log\n" << server.log();
 
-  // What the UI did, as the cluster sees it: the same objects the CLI makes.
-  json ui_backup = client.get(velero("backups"), "velero", "ui-backup");
+  // What the UI did, as the cluster sees it: the same objects the CLI makes. A fresh connection: kubelite has
+  // closed the idle one while the browser ran, and arca's client does not retry a send on a dead connection.
+  arca::kube::Transport fresh(arca::kube::load_config(load));
+  arca::kube::DynamicClient after(fresh);
+  json ui_backup = after.get(velero("backups"), "velero", "ui-backup");
   EXPECT_EQ(ui_backup.value("/status/phase"_json_pointer, std::string()), "Completed");
   EXPECT_EQ(ui_backup["spec"]["includedNamespaces"], json({"app"}));
   bool restored = false;
-  client.list(velero("restores"), "velero", {}, [&](const arca::kube::ListItem& item) {
+  after.list(velero("restores"), "velero", {}, [&](const arca::kube::ListItem& item) {
     json r = item.parse();
     if (r.value("/spec/backupName"_json_pointer, std::string()) == "first" &&
         r.value("/spec/namespaceMapping/app"_json_pointer, std::string()) == "app-copy")
       restored = r.value("/status/phase"_json_pointer, std::string()) == "Completed";
   });
   EXPECT_TRUE(restored);
-  EXPECT_EQ(client.get(core("configmaps"), "app-copy", "settings")["data"]["color"], "blue");
-  json schedule = client.get(velero("schedules"), "velero", "nightly");
+  EXPECT_EQ(after.get(core("configmaps"), "app-copy", "settings")["data"]["color"], "blue");
+  json schedule = after.get(velero("schedules"), "velero", "nightly");
   EXPECT_TRUE(schedule["spec"].value("paused", false));
   EXPECT_EQ(schedule["spec"]["template"]["includedNamespaces"], json({"app"}));
   EXPECT_EQ(schedule["metadata"]["annotations"]["arca.dev/keep-last-backups"], "3");
-  EXPECT_THROW(client.get(velero("backups"), "velero", "seeded-0001"), arca::kube::KubeError);  // deleted from the UI
+  EXPECT_THROW(after.get(velero("backups"), "velero", "seeded-0001"), arca::kube::KubeError);  // deleted from the UI
   // The dry run changed nothing; the read-only user created nothing.
-  EXPECT_EQ(client.get(core("configmaps"), "app", "settings")["data"]["color"], "green");
-  EXPECT_THROW(client.get(velero("backups"), "velero", "viewer-backup"), arca::kube::KubeError);
+  EXPECT_EQ(after.get(core("configmaps"), "app", "settings")["data"]["color"], "green");
+  EXPECT_THROW(after.get(velero("backups"), "velero", "viewer-backup"), arca::kube::KubeError);
   // No Secret value in anything the server logged.
   EXPECT_EQ(server.log().find("czNjcjN0LXZhbHVl"), std::string::npos);
 
