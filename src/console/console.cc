@@ -146,6 +146,8 @@ class Console {
     // `arca backup logs` reads them through a DownloadRequest: the same right is asked for here.
     read(R"(/api/backups/([a-z0-9.-]+)/logs)", {{"get", "backups", "$1"}, {"create", "downloadrequests", ""}},
          [this](const Session&, const httplib::Request& req, httplib::Response& res) { logs(req.matches[1], res); });
+    read(R"(/api/backups/([a-z0-9.-]+)/resources)", {{"get", "backups", "$1"}, {"create", "downloadrequests", ""}},
+         [this](const Session&, const httplib::Request& req, httplib::Response& res) { resources(req.matches[1], res); });
     read(R"(/api/restores/([a-z0-9.-]+))", {{"get", "restores", "$1"}},
          [this](const Session&, const httplib::Request& req, httplib::Response& res) {
            auto restore = hub_.get("restore", req.matches[1]);
@@ -338,6 +340,16 @@ class Console {
     if (!text) return error(res, 404, "backup \"" + name + "\" has no logs in its storage location");
     res.set_header("Cache-Control", "no-store");
     res.set_content(*text, "text/plain; charset=utf-8");
+  }
+
+  // The backup's resource list (`arca backup describe --details`): group/version/kind → namespace/name.
+  void resources(const std::string& name, httplib::Response& res) {
+    auto backup = hub_.get("backup", name);
+    if (!backup) return error(res, 404, "backup \"" + name + "\" not found");
+    auto open = location_of(*backup);
+    auto text = persistence::read_backup_gzip_file(open->store(), open->layout(), name, persistence::BackupFile::ResourceList);
+    if (!text) return error(res, 404, "backup \"" + name + "\" has no resource list in its storage location");
+    reply(res, 200, json::parse(*text));
   }
 
   // What `arca restore create --dry-run` prints, as JSON: the restore engine run in dry-run mode against the

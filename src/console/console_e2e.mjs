@@ -92,8 +92,11 @@ try {
   await page.waitForSelector('#backups-table tr[data-name="ui-backup"] .phase.ok', { timeout: 30000 });
   check(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
   check((await page.textContent('#backup-detail')).includes('Completed'), 'the detail panel does not show Completed');
+  await page.click('#show-resources');
+  await page.waitForFunction(() => document.querySelector('#backup-extra').textContent.includes('v1/ConfigMap:\n  app/'));
+  check((await page.textContent('#backup-extra')).includes('app/settings'), 'the resource list lacks app/settings');
   await page.click('#show-logs');
-  await page.waitForFunction(() => document.querySelector('#backup-extra').textContent.length > 0);
+  await page.waitForFunction(() => document.querySelector('#backup-extra').textContent.includes('level='));
 
   step('change the ConfigMap and the Secret; the dry run shows the diff');
   kubectl('-n', 'app', 'patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"color":"green"}}');

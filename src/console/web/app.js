@@ -224,11 +224,18 @@ function renderBackupDetail() {
     <dt>Expires</dt><dd>${escapeHtml(b.expiration)} ${until(b.expiration)}</dd>
     ${b.failureReason ? `<dt>Failure</dt><dd class="error">${escapeHtml(b.failureReason)}</dd>` : ''}</dl>
     <button id="restore-this" ${done ? '' : 'disabled'}>Restore…</button> <button id="show-describe">Describe</button>
+    <button id="show-resources" ${done ? '' : 'disabled'}>Resources</button>
     <button id="show-logs" ${done || b.phase === 'Failed' ? '' : 'disabled'}>Logs</button> <button id="delete-backup" class="danger">Delete</button>
     <pre id="backup-extra"></pre>`;
   $('#restore-this').onclick = () => openRestore(b.name);
   $('#show-describe').onclick = async () => {
     try { $('#backup-extra').textContent = JSON.stringify((await api('GET', `/api/backups/${b.name}`)).object, null, 2); } catch (e) { show(e.message); }
+  };
+  $('#show-resources').onclick = async () => {
+    try {
+      const list = await api('GET', `/api/backups/${b.name}/resources`);
+      $('#backup-extra').textContent = Object.entries(list).map(([kind, items]) => `${kind}:\n  ${items.join('\n  ')}`).join('\n');
+    } catch (e) { show(e.message); }
   };
   $('#show-logs').onclick = async () => {
     try { $('#backup-extra').textContent = await api('GET', `/api/backups/${b.name}/logs`); } catch (e) { show(e.message); }
