@@ -110,6 +110,12 @@ try {
   check((await page.textContent(configmap)).includes('differs'), 'the changed ConfigMap is not "differs"');
   const diff = await page.evaluate((selector) => document.querySelector(selector).nextElementSibling.textContent, configmap);
   check(diff.includes('-    "color": "green"') && diff.includes('+    "color": "blue"'), `unexpected diff:\n${diff}`);
+  await page.check('#side-by-side');
+  await page.click('#dry-run');
+  await page.waitForSelector('#dry-run-result table.side-by-side');
+  const sideBySide = await page.evaluate(() => [...document.querySelectorAll('#dry-run-result table.side-by-side tr')]
+    .map((row) => [...row.cells].map((cell) => cell.textContent.trim()).join(' | ')));
+  check(sideBySide.includes('"color": "green", | "color": "blue",'), `side-by-side diff:\n${sideBySide.join('\n')}`);
   const secret = await page.textContent('#dry-run-result tr[data-id="secrets/app/db"]');
   check(secret.includes('differs'), 'the changed Secret is not "differs"');
   await pageHasNoSecret();

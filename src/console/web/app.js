@@ -321,6 +321,30 @@ function openRestore(backup) {
   $('#run-restore').disabled = true;
 }
 
+// The unified diff as two columns, cluster | backup: context on both sides, a run of removed lines beside the
+// run of added lines that replaces it.
+function sideBySideHtml(diff) {
+  const rows = [];
+  let removed = [], added = [];
+  const flush = () => {
+    for (let i = 0; i < Math.max(removed.length, added.length); ++i) {
+      rows.push(`<tr><td class="${i < removed.length ? 'del' : ''}">${escapeHtml(removed[i] ?? '')}</td>` +
+        `<td class="${i < added.length ? 'add' : ''}">${escapeHtml(added[i] ?? '')}</td></tr>`);
+    }
+    removed = []; added = [];
+  };
+  for (const line of diff.split('\n')) {
+    if (line.startsWith('---') || line.startsWith('+++') || line === '') continue;
+    if (line.startsWith('@@')) { flush(); rows.push(`<tr class="hunk"><td colspan="2">${escapeHtml(line)}</td></tr>`); continue; }
+    if (line.startsWith('-')) { removed.push(line.slice(1)); continue; }
+    if (line.startsWith('+')) { added.push(line.slice(1)); continue; }
+    flush();
+    rows.push(`<tr><td>${escapeHtml(line.slice(1))}</td><td>${escapeHtml(line.slice(1))}</td></tr>`);
+  }
+  flush();
+  return `<table class="side-by-side"><thead><tr><th>in the cluster</th><th>from the backup</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 function diffHtml(diff) {
   return diff.split('\n').map((line) => {
     const kind = line.startsWith('+') && !line.startsWith('+++') ? 'add' : line.startsWith('-') && !line.startsWith('---') ? 'del' : line.startsWith('@@') ? 'hunk' : '';
@@ -337,7 +361,7 @@ $('#dry-run').addEventListener('click', async () => {
     result.innerHTML = `<p class="summary">${counts['would create'] || 0} to create, ${counts['skipped, identical'] || 0} identical, ${counts.differs || 0} differ</p>
       <table class="dry-run"><thead><tr><th>Object</th><th>Verdict</th></tr></thead><tbody>${answer.items.map((item) =>
         `<tr class="verdict-${escapeHtml(item.verdict.replace(/\W+/g, '-'))}" data-id="${escapeHtml(item.id)}"><td>${escapeHtml(item.id)}</td><td>${escapeHtml(item.verdict)}</td></tr>
-         ${item.diff ? `<tr class="diff"><td colspan="2"><pre>${diffHtml(item.diff)}</pre></td></tr>` : ''}`).join('')}</tbody></table>
+         ${item.diff ? `<tr class="diff"><td colspan="2">${$('#side-by-side').checked ? sideBySideHtml(item.diff) : `<pre>${diffHtml(item.diff)}</pre>`}</td></tr>` : ''}`).join('')}</tbody></table>
       ${answer.errors.map((e) => `<p class="error">${escapeHtml(e)}</p>`).join('')}`;
     $('#run-restore').disabled = false;
   } catch (e) {
