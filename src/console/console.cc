@@ -332,24 +332,32 @@ class Console {
     return controller::open_location(location, ctx_.transport, ctx_.secrets);
   }
 
-  void logs(const std::string& name, httplib::Response& res) {
+  // One gzip'd file of a backup from its storage location (what `arca backup logs` and `describe --details`
+  // fetch through a DownloadRequest); nullopt after answering 404.
+  std::optional<std::string> backup_file(const std::string& name, persistence::BackupFile file, const char* what,
+                                         httplib::Response& res) {
     auto backup = hub_.get("backup", name);
-    if (!backup) return error(res, 404, "backup \"" + name + "\" not found");
+    if (!backup) {
+      error(res, 404, "backup \"" + name + "\" not found");
+      return std::nullopt;
+    }
     auto open = location_of(*backup);
-    auto text = persistence::read_backup_gzip_file(open->store(), open->layout(), name, persistence::BackupFile::Logs);
-    if (!text) return error(res, 404, "backup \"" + name + "\" has no logs in its storage location");
+    auto text = persistence::read_backup_gzip_file(open->store(), open->layout(), name, file);
+    if (!text) error(res, 404, "backup \"" + name + "\" has no " + what + " in its storage location");
+    return text;
+  }
+
+  void logs(const std::string& name, httplib::Response& res) {
+    auto text = backup_file(name, persistence::BackupFile::Logs, "logs", res);
+    if (!text) return;
     res.set_header("Cache-Control", "no-store");
     res.set_content(*text, "text/plain; charset=utf-8");
   }
 
-  // The backup's resource list (`arca backup describe --details`): group/version/kind → namespace/name.
+  // The backup's resource list: group/version/kind → namespace/name.
   void resources(const std::string& name, httplib::Response& res) {
-    auto backup = hub_.get("backup", name);
-    if (!backup) return error(res, 404, "backup \"" + name + "\" not found");
-    auto open = location_of(*backup);
-    auto text = persistence::read_backup_gzip_file(open->store(), open->layout(), name, persistence::BackupFile::ResourceList);
-    if (!text) return error(res, 404, "backup \"" + name + "\" has no resource list in its storage location");
-    reply(res, 200, json::parse(*text));
+    if (auto text = backup_file(name, persistence::BackupFile::ResourceList, "resource list", res))
+      reply(res, 200, json::parse(*text));
   }
 
   // What `arca restore create --dry-run` prints, as JSON: the restore engine run in dry-run mode against the
