@@ -2,13 +2,11 @@
 // --console-address` and headless Chromium driven by playwright-core (console_e2e.mjs), all real processes.
 // This file sets the cluster up, runs the browser script, then checks in the cluster what the UI did.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "kube/config.h"
 #include "kube/discovery.h"
@@ -26,12 +24,16 @@ using namespace std::chrono_literals;
 
 constexpr const char* kViewerToken = "console-e2e-viewer-token";
 
-// Runs argv to completion (bounded); exit status and output.
-std::pair<int, std::string> run(const std::vector<std::string>& argv, const std::string& log, std::chrono::seconds limit,
+// run_command's exit status and combined output; `env` as NAME=VALUE through env(1).
+std::pair<int, std::string> run(const testsupport::TempDir& dir, std::vector<std::string> argv, std::chrono::seconds limit,
                                 const std::map<std::string, std::string>& env = {}) {
-  testsupport::ChildProcess child(argv, log, env);
-  int status = child.wait(limit);
-  return {status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1, child.log()};
+  if (!env.empty()) {
+    std::vector<std::string> prefix = {"env"};
+    for (const auto& [name, value] : env) prefix.push_back(name + "=" + value);
+    argv.insert(argv.begin(), prefix.begin(), prefix.end());
+  }
+  auto result = testsupport::run_command(argv, dir, limit);
+  return {result.exit_code, result.output};
 }
 
 class ConsoleE2E : public ::testing::Test {
@@ -53,7 +55,7 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
   std::string arca = testsupport::build_dir() + "/src/cli/arca";
   auto cli = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {arca, "--kubeconfig", k.kubeconfig});
-    auto [code, out] = run(args, dir.file("cli.log"), 60s);
+    auto [code, out] = run(dir, args, 60s);
     EXPECT_EQ(code, 0) << out;
     return out;
   };
@@ -93,7 +95,7 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
   // kubelite's RBAC as the real kubectl sees it: the viewer may read backups, not create them or read Secrets.
   auto kubectl_as_viewer = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"kubectl", "--kubeconfig", k.kubeconfig, "--token", kViewerToken});
-    return run(args, dir.file("kubectl.log"), 30s);
+    return run(dir, args, 30s);
   };
   EXPECT_EQ(kubectl_as_viewer({"auth", "can-i", "list", "backups.velero.io", "-n", "velero"}).second, "yes\n");
   EXPECT_EQ(kubectl_as_viewer({"auth", "can-i", "create", "backups.velero.io", "-n", "velero"}).second, "no\n");
@@ -108,11 +110,10 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
                                     "127.0.0.1:" + std::to_string(port)},
                                    dir.file("server.log"));
   ASSERT_TRUE(testsupport::wait_for_port(port, 15s)) << server.log();
-  for (int i = 0; i < 100; ++i) {
-    auto bsl = client.get(velero("backupstoragelocations"), "velero", "default");
-    if (bsl.value("/status/phase"_json_pointer, std::string()) == "Available") break;
-    std::this_thread::sleep_for(100ms);
-  }
+  ASSERT_TRUE(testsupport::eventually([&] {
+    return client.get(velero("backupstoragelocations"), "velero", "default").value("/status/phase"_json_pointer,
+                                                                                  std::string()) == "Available";
+  }, 10s)) << server.log();
   cli({"backup", "create", "first", "--include-namespaces", "app", "--wait"});
   ASSERT_EQ(client.get(velero("backups"), "velero", "first").value("/status/phase"_json_pointer, std::string()), "Completed");
 
@@ -131,7 +132,7 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
   }
 
   fs::create_directories(testsupport::source_dir() + "/docs");
-  auto [code, out] = run({"node", testsupport::source_dir() + "/src/console/console_e2e.mjs"}, dir.file("browser.log"), 150s,
+  auto [code, out] = run(dir, {"node", testsupport::source_dir() + "/src/console/console_e2e.mjs"}, 150s,
                          {{"CONSOLE_URL", "http://127.0.0.1:" + std::to_string(port) + "/"},
                           {"ADMIN_TOKEN", k.token},
                           {"VIEWER_TOKEN", kViewerToken},
@@ -171,10 +172,10 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
 
   // With a certificate the console speaks only HTTPS, and its session cookie is Secure.
   server.stop();
-  auto [made, openssl_out] = run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("key.pem"),
+  auto [made, openssl_out] = run(dir, {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("key.pem"),
                                   "-out", dir.file("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
                                   "subjectAltName=IP:127.0.0.1"},
-                                 dir.file("openssl.log"), 30s);
+                                 30s);
   ASSERT_EQ(made, 0) << openssl_out;
   int tls_port = testsupport::free_port();
   testsupport::ChildProcess tls_server({arca, "server", "--kubeconfig", k.kubeconfig, "--metrics-address", "127.0.0.1:0",
@@ -185,7 +186,7 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
   std::string https = "https://127.0.0.1:" + std::to_string(tls_port);
   auto curl = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"curl", "-sS", "-i", "--max-time", "10", "--cacert", dir.file("cert.pem")});
-    return run(args, dir.file("curl.log"), 20s);
+    return run(dir, args, 20s);
   };
   auto [page_code, page] = curl({https + "/"});
   EXPECT_EQ(page_code, 0) << page;
