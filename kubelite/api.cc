@@ -1,6 +1,7 @@
 #include <sstream>
 
 #include "kubelite/api_impl.h"
+#include "kubelite/rbac.h"
 #include "kubelite/openapi_v2.h"
 
 namespace kubelite {
@@ -168,6 +169,27 @@ Target Api::Impl::parse_target(const std::vector<std::string>& s, size_t i, cons
 }
 
 
+// RBAC for users outside system:masters (kubelite's own users are all in it; --token-auth-file adds others), as
+// kube-apiserver's authorization filter refuses them; reviews about oneself are open to every authenticated
+// user (Kubernetes' system:basic-user role), and SubjectAccessReview/TokenReview check their caller themselves.
+void Api::Impl::authorize(const UserInfo& user, const std::string& verb, const Target& t) {
+  if (is_review(*t.r)) return;
+  AccessAttributes a;
+  a.verb = verb;
+  a.group = t.r->group;
+  a.resource = t.r->resource;
+  a.subresource = t.sub;
+  a.name = t.name;
+  a.ns = t.r->namespaced ? t.ns : "";
+  if (rbac_decide(store, user, a).allowed) return;
+  std::string what = t.r->qualified_resource() + (t.name.empty() ? "" : " \"" + t.name + "\"");
+  std::string where = a.ns.empty() ? "at the cluster scope" : "in the namespace \"" + a.ns + "\"";
+  throw ApiError(403, "Forbidden",
+                 what + " is forbidden: User \"" + user.username + "\" cannot " + verb + " resource \"" +
+                     t.r->resource + (t.sub.empty() ? "" : "/" + t.sub) + "\" in API group \"" + t.r->group +
+                     "\" " + where);
+}
+
 ApiResponse Api::Impl::route(const ApiRequest& req) {
   std::vector<std::string> s = split_path(req.path);
   const std::string& m = req.method;
@@ -266,6 +288,7 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
       return std::find(sub->verbs.begin(), sub->verbs.end(), verb) != sub->verbs.end();
     }();
     if (!ok) throw method_not_allowed();
+    authorize(req.user, verb, t);
   };
   if (m == "GET") {
     if (!t.name.empty()) {

@@ -67,6 +67,7 @@ struct ApiOptions {
   // The CSI host-path driver's directory (kubelite/storage/hostpath.h). Empty: no driver, and a fresh cluster
   // has no CSIDriver, default StorageClass or snapshot CRDs.
   std::string csi_root;
+  std::map<std::string, UserInfo> tokens;  // bearer token → user: what TokenReviews answer
 };
 
 class Api {

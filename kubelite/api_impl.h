@@ -62,6 +62,7 @@ struct Api::Impl {
 
   // --- api.cc: routing ---
   ApiResponse route(const ApiRequest& req);
+  void authorize(const UserInfo& user, const std::string& verb, const Target& t);  // ApiError 403 when RBAC says no
   Target parse_target(const std::vector<std::string>& segments, size_t start, const std::string& group,
                       const std::string& version);
   void seed();  // namespaces and the kubernetes Service of a fresh cluster

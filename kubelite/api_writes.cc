@@ -656,7 +656,8 @@ json Api::Impl::delete_object(const ResourceInfo& r, const json& old, const Dele
 }
 
 ApiResponse Api::Impl::create(const Target& t, const ApiRequest& req) {
-  if (is_review(*t.r)) return object_response(201, answer_review(*t.r, t.ns, decode_body(req.body, req.content_type), req.user));
+  if (is_review(*t.r)) return object_response(201, answer_review(*t.r, t.ns, decode_body(req.body, req.content_type), req.user,
+                                                                 ReviewContext{store, options.tokens}));
   WriteOptions w = write_options(req);
   std::vector<std::string> warnings;
   w.warnings = &warnings;

@@ -98,6 +98,8 @@ struct HttpServer::Impl {
     std::string auth = req.get_header_value("Authorization");
     if (!options.token.empty() && auth == "Bearer " + options.token)
       return UserInfo{kTokenUser, {"system:masters", "system:authenticated"}};
+    if (auth.starts_with("Bearer "))
+      if (auto user = options.users.find(auth.substr(7)); user != options.users.end()) return user->second;
     // A presented certificate was verified against our CA during the handshake; like the real x509
     // authenticator, its CN is the user and its O entries are the groups.
     X509* cert = req.ssl ? SSL_get0_peer_certificate(req.ssl) : nullptr;

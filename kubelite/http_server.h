@@ -1,6 +1,7 @@
 #pragma once
 // HTTP(S) front end: cpp-httplib with a thread pool large enough for many concurrent watches, keep-alive,
 // chunked watch streams, and (over TLS) bearer-token or client-certificate authentication.
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@ struct HttpServerOptions {
   int port = 0;              // 0: any free port
   const Pki* tls = nullptr;  // null: plain HTTP
   std::string token;         // accepted bearer token (checked over TLS; kubectl sends none over HTTP)
+  std::map<std::string, UserInfo> users;  // --token-auth-file: more bearer tokens, each with its own user
   size_t threads = 128;
 };
 

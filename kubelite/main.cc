@@ -23,6 +23,7 @@
 #include "kubelite/http_server.h"
 #include "kubelite/objects.h"
 #include "kubelite/pki.h"
+#include "kubelite/rbac.h"
 
 namespace {
 
@@ -99,6 +100,10 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "persist objects in this directory (default: memory only)");
   app.add_flag("--tls", tls, "serve HTTPS with a generated CA; require a bearer token or client certificate");
   app.add_option("--token", token, "bearer token to accept (default: random)");
+  std::string token_file;
+  app.add_option("--token-auth-file", token_file,
+                 "more users, as kube-apiserver's flag: CSV lines token,user,uid,\"group1,group2\" (over --tls; "
+                 "RBAC decides what SubjectAccessReviews allow them)");
   app.add_option("--load", load_dir, "create every manifest (*.yaml, *.json) of this directory at start");
   app.add_option("--bind", bind_address, "address to listen on");
   app.add_option("--watch-history", watch_history, "change events kept for watches resuming from a resourceVersion");
@@ -127,6 +132,16 @@ int main(int argc, char** argv) {
     options.watch_history = watch_history;
     options.data_dir = data_dir;
     options.ca_pem = pki.ca_cert_pem;
+    std::map<std::string, kubelite::UserInfo> users;
+    if (!token_file.empty()) {
+      std::ifstream in(token_file);
+      if (!in) throw std::runtime_error("--token-auth-file: cannot read " + token_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      users = kubelite::parse_token_file(text.str());
+    }
+    options.tokens = users;
+    options.tokens[token] = {"kubelite-admin", {"system:masters", "system:authenticated"}};
     parse_port_range(node_port_range, options.node_port_first, options.node_port_last);
     // Volumes live beside the objects; without a data directory they last as long as the process, as the objects do.
     std::string temporary_csi_root;
@@ -163,6 +178,7 @@ int main(int argc, char** argv) {
     http.port = port;
     http.tls = tls ? &pki : nullptr;
     http.token = token;
+    http.users = std::move(users);
     kubelite::HttpServer server(api, http);
     int bound = server.bind();
     std::string host = bind_address == "0.0.0.0" ? "127.0.0.1" : bind_address;

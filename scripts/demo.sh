@@ -63,7 +63,8 @@ mkdir -p "$work/store/demo-bucket"
   --use-volume-snapshots=false | grep -v '^CustomResourceDefinition/'
 
 step "start arca server (locally, against kubelite)"
-"$arca" server --log-level info --metrics-address 127.0.0.1:0 >"$work/server.log" 2>&1 &
+"$arca" server --log-level info --metrics-address 127.0.0.1:0 --console-address "${ARCA_CONSOLE_ADDRESS:-127.0.0.1:0}" \
+  >"$work/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
   [ "$(kubectl -n velero get backupstoragelocations default -o 'jsonpath={.status.phase}' 2>/dev/null)" = Available ] && break
@@ -111,6 +112,14 @@ if [ -n "$metrics_url" ]; then
   echo
   echo "arca server metrics ($metrics_url):"
   curl -s "$metrics_url" | grep -E '^velero_(backup|restore)_(attempt|success)_total' | sed 's/^/  /'
+fi
+console_url=$(grep -o 'console: serving http[^ "]*' "$work/server.log" | head -1 | cut -d' ' -f3)
+if [ -n "$console_url" ]; then
+  echo
+  echo "web console: $console_url"
+  # kubelite's administrator token (from its kubeconfig): the console checks it with a TokenReview.
+  echo "  sign in with token: $(awk '/token:/ {print $2; exit}' "$KUBECONFIG")"
+  [ -n "${ARCA_DEMO_KEEP:-}" ] || echo "  (ARCA_DEMO_KEEP=1 keeps kubelite and arca server running after the demo)"
 fi
 echo
 echo "demo: everything came back ($(wc -l <"$work/after.txt") objects) in $(($(date +%s) - built)) s" \

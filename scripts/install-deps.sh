@@ -35,7 +35,8 @@ fi
 command -v kubectl >/dev/null || echo "install-deps: warning: kubectl not found; the kubectl conformance tests will fail" >&2
 
 # Test servers for object storage, pinned in package.json / package-lock.json.
-if [ $test_servers = yes ] && { [ ! -x node_modules/.bin/s3rver ] || [ ! -x node_modules/.bin/azurite-blob ]; }; then
-  echo "install-deps: npm install (s3rver, azurite)"
+if [ $test_servers = yes ] && { [ ! -x node_modules/.bin/s3rver ] || [ ! -x node_modules/.bin/azurite-blob ] ||
+                               [ ! -d node_modules/playwright-core ]; }; then
+  echo "install-deps: npm install (s3rver, azurite, playwright-core)"
   npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi

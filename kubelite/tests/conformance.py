@@ -1749,7 +1749,8 @@ class RealKubectl(Base):
 
 
 class Reviews(Base):
-    """authorization.k8s.io / authentication.k8s.io reviews: answered (201), never stored; everyone is admin."""
+    """authorization.k8s.io / authentication.k8s.io reviews: answered (201), never stored; access reviews decided by
+    RBAC (this server's own users are in system:masters)."""
 
     def test_self_subject_access_review(self):
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
@@ -1766,11 +1767,25 @@ class Reviews(Base):
         self.assertEqual(SERVER.get("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").status, 405)
 
     def test_local_and_subject_access_reviews(self):
+        # Decided by RBAC, as kube-apiserver's authorizer: nothing bound to "someone" yet, so not allowed.
         path = "/apis/authorization.k8s.io/v1/namespaces/%s/localsubjectaccessreviews" % NS
         spec = {"user": "someone", "resourceAttributes": {"namespace": NS, "verb": "list", "resource": "pods"}}
         r = SERVER.post(path, {"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview", "spec": spec})
         self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["status"], {"allowed": False})
+        rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/" % NS
+        self.assertEqual(SERVER.post(rbac + "roles", {"metadata": {"name": "pod-reader"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}).status, 201)
+        self.assertEqual(SERVER.post(rbac + "rolebindings", {"metadata": {"name": "someone-reads"}, "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
+            "subjects": [{"kind": "User", "name": "someone"}]}).status, 201)
+        r = SERVER.post(path, {"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview", "spec": spec})
         self.assertTrue(r.json["status"]["allowed"])
+        self.assertIn('RoleBinding "someone-reads/%s" of Role "pod-reader" to User "someone"' % NS, r.json["status"]["reason"])
+        spec["resourceAttributes"]["verb"] = "delete"
+        r = SERVER.post(path, {"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview", "spec": spec})
+        self.assertFalse(r.json["status"]["allowed"])
+        spec["resourceAttributes"]["verb"] = "list"
         spec["resourceAttributes"]["namespace"] = "elsewhere"
         r = SERVER.post(path, {"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview", "spec": spec})
         self.assertStatus(r, 422, "Invalid")

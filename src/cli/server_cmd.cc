@@ -9,6 +9,7 @@
 
 #include "cli/app.h"
 #include "cli/day2_commands.h"
+#include "console/console.h"
 #include "controller/server.h"
 #include "util/duration.h"
 #include "util/logging.h"
@@ -89,6 +90,7 @@ void add_server_command(CLI::App& root, Cli& cli) {
   string_flag(cmd, "--plugin-dir", f.plugin_dir,
               "Directory containing Velero plugins (arca: accepted; its object-store providers are built in)");
   string_flag(cmd, "--metrics-address", so.metrics_address, "The address to expose prometheus metrics");
+  console::add_console_flags(*cmd, so);
   duration_flag(cmd, "--backup-sync-period", f.backup_sync_period,
                 "How often to ensure all Velero backups in object storage exist as Backup API objects in the cluster. "
                 "This is the default sync period if none is explicitly specified for a backup storage location.");

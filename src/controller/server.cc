@@ -65,6 +65,8 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   auto leadership = hold_leadership(ctx);  // before failing "interrupted" backups another replica is running
   if (!leadership) return;
   auto metrics = serve_metrics(ctx, options.metrics_address);
+  std::vector<std::shared_ptr<void>> services;
+  for (const auto& start : options.services) services.push_back(start(ctx));
   fail_interrupted_backups(ctx);
 
   std::vector<std::string> disabled = options.disabled_controllers;

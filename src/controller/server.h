@@ -1,5 +1,7 @@
 #pragma once
 // `arca server`: the controllers of velero.io objects in one namespace, until SIGTERM/SIGINT.
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,9 @@ struct ServerOptions {
   // Velero's --restore-only: backups, schedules and garbage collection disabled (deprecated in Velero).
   bool restore_only = false;
   std::string metrics_address = ":8085";
+  // Extra services started with the controllers (the web console): each gets the context and returns what
+  // keeps it running (nullptr: not enabled), destroyed at shutdown after the controllers have stopped.
+  std::vector<std::function<std::shared_ptr<void>(ServerContext&)>> services;
 };
 
 // Velero's 14 controller names (pkg/cmd/server/config/config.go DisableableControllers), then arca's
