@@ -97,6 +97,8 @@ Api::Impl::~Impl() {
 
 void Api::start_controllers() { impl_->start_controllers(); }
 
+void Api::set_pod_streams(PodStreams* streams) { impl_->pod_streams = streams; }
+
 void Api::Impl::seed() {
   ResourcePtr namespaces = registry.find("", "v1", "namespaces");
   WriteOptions w;

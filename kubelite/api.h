@@ -19,6 +19,10 @@
 
 namespace kubelite {
 
+namespace workloads {
+class Cluster;
+}
+
 struct ApiRequest {
   std::string method;  // GET, POST, PUT, PATCH, DELETE
   std::string path;
@@ -58,6 +62,15 @@ struct ApiResponse {
   std::unique_ptr<WatchStream> watch;                          // set: stream instead of body
 };
 
+// What only a node can answer: a container's log (GET pods/<name>/log). Set by the data plane
+// (workloads/pod_streams.cc); without one, logs are empty.
+class PodStreams {
+ public:
+  virtual ~PodStreams() = default;
+  // `pod` is the stored Pod; throws ApiError for a container that is not there or has not started.
+  virtual ApiResponse log(const nlohmann::json& pod, const ApiRequest& request) = 0;
+};
+
 struct ApiOptions {
   size_t watch_history = 10000;  // change events kept for watches that resume from a resourceVersion
   std::string data_dir;          // empty: memory only
@@ -85,7 +98,10 @@ class Api {
   // Runs the controllers until they have nothing left to do (after --load: the API is served settled).
   void settle_controllers();
   void set_server_address(const std::string& address) { options_.server_address = address; }
+  void set_pod_streams(PodStreams* streams);  // before serving
   Store& store() { return store_; }
+  // The view the workload controllers, scheduler and kubelets work through (workloads/api_cluster.cc).
+  std::unique_ptr<workloads::Cluster> cluster();
 
   struct Impl;
 

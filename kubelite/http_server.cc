@@ -142,7 +142,7 @@ struct HttpServer::Impl {
     // compressor, so the stream is sent uncompressed (the Request is ours to adjust before the reply).
     const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     std::shared_ptr<WatchStream> watch(std::move(out.watch));
-    res.set_chunked_content_provider("application/json", [watch](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider(out.content_type, [watch](size_t, httplib::DataSink& sink) {
       std::string chunk;
       bool more = watch->next(chunk, std::chrono::milliseconds(500));
       if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;
