@@ -122,6 +122,7 @@ ApiResponse Api::Impl::get(const Target& t, const ApiRequest& req) {
     res.content_type = "text/plain";  // no data plane: nothing ever ran
     return res;
   }
+  if (t.sub == "exec" && pod_streams) pod_streams->exec(json::parse(o->json), req, "");  // its errors come first
   if (t.sub == "exec" || t.sub == "attach" || t.sub == "portforward") throw bad_request("Upgrade request required");
   if (t.sub == "proxy")
     throw ApiError(503, "ServiceUnavailable", "no endpoints available for " + t.r->resource + " \"" + t.name + "\"");

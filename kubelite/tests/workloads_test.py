@@ -240,6 +240,74 @@ spec:
         wait_until(lambda: not os.path.exists(os.path.dirname(os.path.dirname(os.path.dirname(volume)))), 10,
                    "the pod directory to be removed")
 
+    def test_exec_and_cp_reach_the_volume_on_disk(self):
+        ns = "wl-exec"
+        manifest = """apiVersion: v1
+kind: Pod
+metadata: {name: box}
+spec:
+  containers:
+  - {name: app, image: busybox, command: ["sleep", "1000"], volumeMounts: [{name: data, mountPath: /data}]}
+  - {name: side, image: busybox, command: ["sleep", "1000"]}
+  volumes: [{name: data, emptyDir: {}}]
+"""
+        self.apply(ns, manifest)
+        self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/box", "--timeout=15s")
+        pod = self.get_json("pod", "-n", ns, "box")
+        volume = os.path.join(self.kubelet_root(pod["spec"]["nodeName"]), "pods", pod["metadata"]["uid"], "volumes",
+                              "kubernetes.io~empty-dir", "data")
+        # exec writes into the volume directory on disk; a second exec reads it back.
+        self.kubectl("exec", "-n", ns, "box", "-c", "app", "--", "sh", "-c", "echo hi > /data/f")
+        with open(os.path.join(volume, "f")) as f:
+            self.assertEqual(f.read(), "hi\n")
+        self.assertEqual(self.kubectl("exec", "-n", ns, "box", "-c", "app", "--", "cat", "/data/f"), "hi\n")
+        # stdin, stderr and the exit code travel too.
+        p = self.kubectl("exec", "-i", "-n", ns, "box", "-c", "app", "--", "sh", "-c", "tr a-z A-Z; echo oops >&2; exit 7",
+                         ok=False, stdin="shout\n")
+        self.assertEqual((p.returncode, p.stdout), (7, "SHOUT\n"))
+        self.assertIn("oops", p.stderr)
+        # The sandbox: the host root is read-only, the volume is not; the other container has no /data.
+        p = self.kubectl("exec", "-n", ns, "box", "-c", "app", "--", "sh", "-c", "touch /usr/x", ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Read-only file system", p.stderr)
+        p = self.kubectl("exec", "-n", ns, "box", "-c", "side", "--", "cat", "/data/f", ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        # kubectl cp: tar over exec, both ways.
+        local = os.path.join(self.home, "payload.txt")
+        with open(local, "w") as f:
+            f.write("copied in\n" * 1000)
+        self.kubectl("cp", local, "%s/box:/data/payload.txt" % ns, "-c", "app")
+        with open(os.path.join(volume, "payload.txt")) as f:
+            self.assertEqual(f.read(), "copied in\n" * 1000)
+        back = os.path.join(self.home, "back.txt")
+        self.kubectl("cp", "%s/box:/data/f" % ns, back, "-c", "app")
+        with open(back) as f:
+            self.assertEqual(f.read(), "hi\n")
+        # Errors as the API server gives them.
+        p = self.kubectl("exec", "-n", ns, "box", "-c", "nope", "--", "true", ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("container nope is not valid for pod box", p.stderr)
+
+    def test_processes_end_with_kubelite(self):
+        """Stopped (SIGTERM) or killed (SIGKILL), kubelite leaves no container process behind."""
+        for kill in (False, True):
+            marker = "end-with-kubelite-%d-%s" % (os.getpid(), kill)
+            server = Kubelite(extra_args=["--nodes", "1"])
+            try:
+                env = dict(self.env, KUBECONFIG=server.kubeconfig)
+                subprocess.run([KUBECTL, "run", "sleeper", "--image=busybox", "--restart=Never", "--command", "--",
+                                "sh", "-c", "sleep 1000 # " + marker], env=env, check=True, capture_output=True)
+                wait_until(lambda: len(pids_with_marker(marker)) >= 2, 15, "the container's processes")
+                if kill:
+                    server.process.kill()
+                    server.process.wait()
+                else:
+                    server.stop()
+                    self.assertEqual(server.process.returncode, 0)
+                wait_until(lambda: not pids_with_marker(marker), 10, "the processes to end with kubelite")
+            finally:
+                server.cleanup()
+
     def test_missing_command_crash_loops_and_logs_previous(self):
         ns = "wl-bad"
         manifest = """apiVersion: v1
