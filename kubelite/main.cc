@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   std::string csi_root;
   bool no_csi = false;
   int nodes = 2;
-  bool no_processes = false;
+  bool no_processes = false, no_workloads = false;
   std::string kubelet_root;
   double restart_backoff = 10;
   app.add_option("--port", port, "TCP port (0: any free port)");
@@ -118,6 +118,8 @@ int main(int argc, char** argv) {
   app.add_option("--nodes", nodes, "Nodes to register, each with a kubelet (default 2)")->check(CLI::Range(0, 250));
   app.add_flag("--no-processes", no_processes,
                "run no container processes: pods still go Running (and run-to-completion pods Succeeded)");
+  app.add_flag("--no-workloads", no_workloads,
+               "no Nodes, workload controllers, scheduler or kubelets: the API alone (what a restore test compares)");
   app.add_option("--kubelet-root", kubelet_root,
                  "where the nodes' kubelet roots go (<dir>/<node>; default: <data-dir>/kubelet, else a temp dir)");
   app.add_option("--restart-backoff", restart_backoff,
@@ -171,7 +173,8 @@ int main(int argc, char** argv) {
       }
     }
     kubelite::workloads::Options workload_options;
-    workload_options.nodes = nodes;
+    workload_options.nodes = no_workloads ? 0 : nodes;
+    workload_options.enabled = !no_workloads;
     workload_options.root = std::filesystem::absolute(kubelet_root).string();
     workload_options.restart_backoff = std::chrono::milliseconds(static_cast<long>(restart_backoff * 1000));
     kubelite::workloads::Workloads workloads(api.cluster(),

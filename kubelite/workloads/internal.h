@@ -12,7 +12,7 @@
 namespace kubelite::workloads {
 
 // What the queue holds: a kind of work and the key it applies to.
-enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ServicesOf, Pod, AllDaemonSets };
+enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ServicesOf, ServiceDeleted, Pod, AllDaemonSets };
 
 // --- helpers (util.cc) ---
 std::string now_time();  // RFC 3339, seconds

@@ -199,11 +199,6 @@ void Workloads::Impl::sync_services(const std::string& ns) {
       cluster->update("discovery.k8s.io/endpointslices", existing, updated);
     }
   }
-  // Endpoints of Services that are gone (the Endpoints controller deletes them; slices go by ownerReference).
-  for (const json& ep : cluster->list("/endpoints", ns)) {
-    std::string name = ep["metadata"].value("name", "");
-    if (cluster->get("/services", ns + "/" + name).is_null()) cluster->remove("/endpoints", ep);
-  }
 }
 
 }  // namespace kubelite::workloads

@@ -28,7 +28,7 @@ Workloads::Workloads(std::unique_ptr<Cluster> cluster, std::unique_ptr<Container
   impl_->runtime = std::move(runtime);
   impl_->options = std::move(options);
   Impl* w = impl_.get();
-  impl_->cluster->on_change([w](const Change& c) { w->observe(c); });
+  if (impl_->options.enabled) impl_->cluster->on_change([w](const Change& c) { w->observe(c); });
 }
 
 Workloads::~Workloads() {
@@ -38,12 +38,13 @@ Workloads::~Workloads() {
   }
   impl_->cv.notify_all();
   if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
-  impl_->cluster->on_change([](const Change&) {});
+  if (impl_->options.enabled) impl_->cluster->on_change([](const Change&) {});
   impl_->stop_all_pods();
 }
 
 void Workloads::start() {
   Impl& w = *impl_;
+  if (!w.options.enabled) return;
   w.cluster->run([&] {
     w.register_nodes();
     for (const auto& [sid, work] : std::vector<std::pair<const char*, Work>>{{"apps/deployments", Work::Deployment},
@@ -71,6 +72,7 @@ bool Workloads::idle() {
 }
 
 void Workloads::start_loop() {
+  if (!impl_->options.enabled) return;
   impl_->loop_thread = std::thread([this] { impl_->loop(); });
 }
 
@@ -105,7 +107,10 @@ void Workloads::Impl::observe(const Change& c) {
     enqueue(Work::Pod, c.key);
     enqueue(Work::ServicesOf, ns);
     owners();
-  } else if (sid == "/services") enqueue(Work::ServicesOf, ns);
+  } else if (sid == "/services") {
+    enqueue(Work::ServicesOf, ns);
+    if (c.deleted) enqueue(Work::ServiceDeleted, c.key);
+  }
   else if (sid == "/nodes") {
     std::lock_guard lock(mu);
     if (!queue.count({Work::AllDaemonSets, ""})) queue.insert({Work::AllDaemonSets, ""});
@@ -143,6 +148,12 @@ void Workloads::Impl::reconcile(Work w, const std::string& key) {
     case Work::DaemonSet: return sync_daemonset(key);
     case Work::Job: return sync_job(key);
     case Work::ServicesOf: return sync_services(key);
+    case Work::ServiceDeleted:
+      // The Endpoints controller removes a deleted Service's Endpoints (and only then: restores create Endpoints
+      // before their Services).
+      if (cluster->get("/services", key).is_null())
+        if (json ep = cluster->get("/endpoints", key); !ep.is_null()) cluster->remove("/endpoints", ep);
+      return;
     case Work::Pod: {
       json pod = cluster->get("/pods", key);
       if (!pod.is_null() && pod["spec"].value("nodeName", "").empty() && !is_terminating(pod)) return schedule(pod);

@@ -15,6 +15,7 @@ namespace kubelite::workloads {
 
 struct Options {
   int nodes = 2;
+  bool enabled = true;  // false: nothing is watched or reconciled (kubelite --no-workloads)
   std::string root;  // each node's kubelet root is <root>/<node name>
   std::chrono::milliseconds restart_backoff{10000};  // the kubelet's first crash-loop back-off (doubles, max 5 min)
 };
