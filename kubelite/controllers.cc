@@ -492,6 +492,11 @@ bool Api::Impl::run_volume_binding() {
   }
   for (const std::string& key : requeued) consider_claim(key);
 
+  std::set<std::string> to_bind_names;  // volumes named by the claims of this pass or still waiting for them
+  for (const auto& [key, claim] : to_bind)
+    if (std::string v = claim["spec"].value("volumeName", ""); !v.empty()) to_bind_names.insert(v);
+  for (const auto& [wait_key, claims] : vb.waiting)
+    if (wait_key.rfind("volume:", 0) == 0) to_bind_names.insert(wait_key.substr(7));
   for (auto& [key, claim] : to_bind) {
     const json& spec = claim["spec"];
     std::string ns = claim["metadata"].value("namespace", "");
@@ -519,6 +524,9 @@ bool Api::Impl::run_volume_binding() {
         for (const auto& [pv_name, candidate] : list->second) {
           bool prebound_to_claim = candidate.prebound_claim == key;
           if (!candidate.prebound_claim.empty() && !prebound_to_claim) continue;
+          // A volume that a waiting claim names in spec.volumeName is that claim's (a StatefulSet's new claim
+          // without a class must not take the volume a pre-bound claim asked for).
+          if (!prebound_to_claim && to_bind_names.count(pv_name)) continue;
           if (candidate.capacity < request) continue;
           if (chosen.empty() || prebound_to_claim) chosen = pv_name;
           if (prebound_to_claim) break;

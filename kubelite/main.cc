@@ -1,5 +1,6 @@
 // kubelite: a Kubernetes-API-compatible server for tests, benchmarks and demos.
 //   kubelite --port 0 --kubeconfig-out FILE [--data-dir DIR] [--tls] [--token T] [--load DIR] [--bind ADDR]
+//            [--nodes N] [--no-processes] [--no-workloads] [--kubelet-root DIR] [--restart-backoff SECONDS]
 // Start-up contract (tests/support/kubelite_process.h): listen first, then write the kubeconfig atomically,
 // then print the server URL on stdout.
 #include <CLI/CLI.hpp>

@@ -187,7 +187,7 @@ void Workloads::Impl::sync_deployment(const std::string& key) {
   put_count(status, "readyReplicas", ready);
   put_count(status, "availableReplicas", available);
   put_count(status, "unavailableReplicas", std::max(0, replicas - available));
-  std::string now = now_time();
+  std::string now = now_rfc3339();
   json conditions = status.value("conditions", json::array());
   bool min_available = available >= replicas - max_unavailable;
   set_condition(conditions, {{"type", "Available"}, {"status", min_available ? "True" : "False"}, {"lastUpdateTime", now},

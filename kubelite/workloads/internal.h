@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "kubelite/objects.h"
 #include "kubelite/workloads/workloads.h"
 
 namespace kubelite::workloads {
@@ -15,8 +16,6 @@ namespace kubelite::workloads {
 enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ServicesOf, ServiceDeleted, Pod, AllDaemonSets };
 
 // --- helpers (util.cc) ---
-std::string now_time();  // RFC 3339, seconds
-std::string now_micro();
 std::string random_suffix(size_t n);
 // The label hash kube-controller-manager puts on ReplicaSets and revisions: FNV-32a of the template, in the
 // "safe" alphabet of k8s.io/apimachinery/pkg/util/rand.SafeEncodeString.

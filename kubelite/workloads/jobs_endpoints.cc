@@ -40,7 +40,7 @@ void Workloads::Impl::sync_job(const std::string& key) {
       active_pods.push_back(std::move(pod));
     }
   }
-  std::string now = now_time();
+  std::string now = now_rfc3339();
   if (!status.contains("startTime") && !suspended) status["startTime"] = now;
   json conditions = status.value("conditions", json::array());
   bool finished = false;

@@ -105,7 +105,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     ++next_pod_ip;
     local->ip = "10.244." + cidr + "." + std::to_string(2 + next_pod_ip % 250);
     local->host_ip = node->internal_ip;
-    local->start_time = now_time();
+    local->start_time = now_rfc3339();
     for (const char* kind : {"initContainers", "containers"})
       for (const auto& c : spec.value(kind, json::array())) {
         ContainerState s;
@@ -229,7 +229,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     s.ever_started = true;
     if (!runtime->start(cs, error)) {
       s.runtime_id.clear();
-      std::string t = now_time();
+      std::string t = now_rfc3339();
       s.last_state = {{"terminated", {{"exitCode", 128}, {"reason", "StartError"}, {"message", error},
                                       {"startedAt", "1970-01-01T00:00:00Z"}, {"finishedAt", t},
                                       {"containerID", "kubelite://" + cs.id}}}};
@@ -240,7 +240,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     }
     s.running = true;
     s.ran = true;
-    s.started_at = now_time();
+    s.started_at = now_rfc3339();
     s.state = {{"running", {{"startedAt", s.started_at}}}};
     if (s.restarts == 0) {
       record_event(*this, pod, "Normal", "Pulled", "Container image \"" + s.image + "\" already present on machine",
@@ -254,7 +254,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   // A stopped container: should it run again (restartPolicy), and when.
   auto finish = [&](ContainerState& s, int code, bool is_init) {
     s.running = false;
-    std::string t = now_time();
+    std::string t = now_rfc3339();
     s.state = {{"terminated", {{"exitCode", code}, {"reason", code == 0 ? "Completed" : "Error"}, {"startedAt", s.started_at},
                                {"finishedAt", t}, {"containerID", "kubelite://" + s.runtime_id}}}};
     runtime->stop(s.runtime_id);
@@ -356,7 +356,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   }
   bool ready = all_ready && new_phase == "Running";
   json conditions = status.value("conditions", json::array());
-  std::string t = now_time();
+  std::string t = now_rfc3339();
   auto cond = [&](const char* type, bool value, const char* reason = nullptr) {
     json c = {{"type", type}, {"status", value ? "True" : "False"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", t}};
     if (reason && !value) c["reason"] = reason;

@@ -26,7 +26,7 @@ json node_status(const NodeInfo& node) {
   std::string memory = std::to_string(static_cast<unsigned long long>(si.totalram) * si.mem_unit / 1024) + "Ki";
   json resources = {{"cpu", cpus}, {"memory", memory}, {"pods", "110"}, {"ephemeral-storage", "102400000Ki"},
                     {"hugepages-2Mi", "0"}};
-  std::string now = now_time();
+  std::string now = now_rfc3339();
   auto condition = [&](const char* type, const char* status, const char* reason, const char* message) {
     return json{{"type", type}, {"status", status}, {"lastHeartbeatTime", now}, {"lastTransitionTime", now},
                 {"reason", reason}, {"message", message}};
@@ -94,7 +94,7 @@ void Workloads::Impl::renew_leases() {
   for (const NodeInfo& node : nodes) {
     json current = cluster->get("coordination.k8s.io/leases", "kube-node-lease/" + node.name);
     json node_object = cluster->get("/nodes", node.name);
-    json spec = {{"holderIdentity", node.name}, {"leaseDurationSeconds", 40}, {"renewTime", now_micro()}};
+    json spec = {{"holderIdentity", node.name}, {"leaseDurationSeconds", 40}, {"renewTime", rfc3339_micro_now()}};
     if (current.is_null()) {
       json lease = {{"metadata", {{"name", node.name}, {"namespace", "kube-node-lease"}}}, {"spec", spec}};
       if (!node_object.is_null())

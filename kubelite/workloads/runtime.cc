@@ -80,6 +80,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   cenv.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
+  if (pid > 0) setpgid(pid, pid);  // also here: the watchdog must find the group before the child runs
   if (pid != 0) return pid;
   // The child: dies with kubelite (even kill -9), in its own process group.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -95,6 +96,54 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   execve(cargv[0], cargv.data(), cenv.data());
   _exit(127);
 }
+
+// The sandboxes must not outlive kubelite, even when it is killed with SIGKILL. The parent-death signal reaches
+// bwrap, but not the first process of its PID namespace (a namespace's init ignores that signal), so a watchdog
+// process learns each sandbox's process group through a pipe and kills them all when the pipe closes, which
+// happens however kubelite ends. Forked before any thread starts; it only reads, kills and exits.
+class Watchdog {
+ public:
+  Watchdog() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[1]);
+      signal(SIGTERM, SIG_IGN);
+      signal(SIGINT, SIG_IGN);
+      pid_t groups[4096];
+      size_t n = 0;
+      pid_t pgid = 0;
+      // Positive: a new sandbox; negative: one that kubelite has reaped (its id may be reused: forget it).
+      while (read(fds[0], &pgid, sizeof pgid) == static_cast<ssize_t>(sizeof pgid)) {
+        if (pgid > 0 && n < sizeof groups / sizeof groups[0]) groups[n++] = pgid;
+        for (size_t i = 0; pgid < 0 && i < n; ++i)
+          if (groups[i] == -pgid) groups[i--] = groups[--n];
+      }
+      for (size_t i = 0; i < n; ++i) kill(-groups[i], SIGKILL);
+      _exit(0);
+    }
+    close(fds[0]);
+    if (pid > 0) {
+      fd_ = fds[1];
+      pid_ = pid;
+    } else {
+      close(fds[1]);
+    }
+  }
+  ~Watchdog() {
+    if (fd_ >= 0) close(fd_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  void watch(pid_t pgid) {
+    if (fd_ >= 0) (void)!write(fd_, &pgid, sizeof pgid);
+  }
+  void forget(pid_t pgid) { watch(-pgid); }
+
+ private:
+  int fd_ = -1;
+  pid_t pid_ = -1;
+};
 
 class ProcessRuntime : public ContainerRuntime {
  public:
@@ -146,6 +195,7 @@ class ProcessRuntime : public ContainerRuntime {
       error = std::string("fork: ") + std::strerror(errno);
       return false;
     }
+    watchdog_.watch(pid);  // the sandbox's process group (setpgid in spawn)
     std::lock_guard lock(mu_);
     containers_[spec.id] = {pid, std::nullopt, spec.env, spec.working_dir};
     return true;
@@ -158,8 +208,10 @@ class ProcessRuntime : public ContainerRuntime {
     Container& c = it->second;
     if (!c.exit) {
       int status = 0;
-      if (waitpid(c.pid, &status, WNOHANG) == c.pid)
+      if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
         c.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        watchdog_.forget(c.pid);
+      }
     }
     return c.exit;
   }
@@ -213,15 +265,17 @@ class ProcessRuntime : public ContainerRuntime {
     std::vector<std::string> env;
     std::string working_dir;
   };
-  static void kill_and_reap(Container& c) {
+  void kill_and_reap(Container& c) {
     if (c.exit) return;
     // The sandbox's PID namespace dies with its first process, taking every process the container started.
     kill(-c.pid, SIGKILL);
     kill(c.pid, SIGKILL);
     int status = 0;
     waitpid(c.pid, &status, 0);
+    watchdog_.forget(c.pid);
     c.exit = 137;
   }
+  Watchdog watchdog_;
   std::mutex mu_;
   std::map<std::string, Container> containers_;
 };

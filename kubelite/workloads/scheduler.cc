@@ -65,7 +65,7 @@ void Workloads::Impl::schedule(json pod) {
     json updated = pod;
     json conditions = updated["status"].value("conditions", json::array());
     set_condition(conditions, {{"type", "PodScheduled"}, {"status", "False"}, {"lastProbeTime", nullptr},
-                               {"lastTransitionTime", now_time()}, {"reason", "Unschedulable"}, {"message", message}});
+                               {"lastTransitionTime", now_rfc3339()}, {"reason", "Unschedulable"}, {"message", message}});
     updated["status"]["conditions"] = conditions;
     updated["status"]["phase"] = "Pending";
     if (updated["status"] == pod.value("status", json())) return;
@@ -80,7 +80,7 @@ void Workloads::Impl::schedule(json pod) {
   json with_status = bound;
   json conditions = with_status["status"].value("conditions", json::array());
   set_condition(conditions, {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
-                             {"lastTransitionTime", now_time()}});
+                             {"lastTransitionTime", now_rfc3339()}});
   with_status["status"]["conditions"] = conditions;
   with_status["status"]["phase"] = "Pending";
   cluster->update_status("/pods", bound, with_status);

@@ -4,31 +4,10 @@
 #include <ctime>
 #include <random>
 
+#include "kubelite/objects.h"
 #include "kubelite/workloads/internal.h"
 
 namespace kubelite::workloads {
-
-std::string now_time() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string now_micro() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  long us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%s.%06ldZ", buf, us);
-  return out;
-}
 
 namespace {
 const char kSafe[] = "bcdfghjklmnpqrstvwxz2456789";  // k8s.io/apimachinery/pkg/util/rand's alphanums
@@ -140,7 +119,7 @@ void record_event(Workloads::Impl& w, const json& object, const std::string& typ
                   const std::string& message, const std::string& component) {
   const json& m = object["metadata"];
   std::string ns = m.value("namespace", "default");
-  std::string now = now_time();
+  std::string now = now_rfc3339();
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(std::chrono::system_clock::now().time_since_epoch().count()));
