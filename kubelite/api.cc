@@ -98,6 +98,8 @@ Api::Impl::~Impl() {
 
 void Api::start_controllers() { impl_->start_controllers(); }
 
+void Api::set_pod_streams(PodStreams* streams) { impl_->pod_streams = streams; }
+
 void Api::Impl::seed() {
   ResourcePtr namespaces = registry.find("", "v1", "namespaces");
   WriteOptions w;
@@ -146,6 +148,26 @@ ApiResponse Api::handle(const ApiRequest& request) {
   } catch (const std::exception& e) {
     return json_response(500, status_of(ApiError(500, "InternalError", std::string("Internal error occurred: ") + e.what())));
   }
+}
+
+ExecSession Api::exec(const ApiRequest& request, const std::string& protocol, ApiResponse& refusal) {
+  try {
+    std::vector<std::string> s = split_path(request.path);
+    // /api/v1/namespaces/<ns>/pods/<name>/exec
+    if (s.size() != 7 || s[0] != "api" || s[1] != "v1" || s[2] != "namespaces" || s[4] != "pods" || s[6] != "exec")
+      throw resource_not_found();
+    ObjectPtr o;
+    {
+      std::shared_lock lock(store_.mutex());
+      o = store_.get("/pods", s[3] + "/" + s[5]);
+    }
+    if (!o) throw not_found(*registry_.find("", "v1", "pods"), s[5]);
+    if (!impl_->pod_streams) throw bad_request("kubelite runs no kubelets");
+    return impl_->pod_streams->exec(json::parse(o->json), request, protocol);
+  } catch (const ApiError& e) {
+    refusal = json_response(e.code, status_of(e));
+  }
+  return nullptr;
 }
 
 Target Api::Impl::parse_target(const std::vector<std::string>& s, size_t i, const std::string& group,
@@ -307,6 +329,7 @@ ApiResponse Api::Impl::route(const ApiRequest& req) {
   if (m == "POST") {
     if (!t.name.empty() && t.sub.empty()) throw method_not_allowed();
     allowed("create");
+    if (t.sub == "exec") return get(t, req);  // SPDY's POST: its errors, then "Upgrade request required"
     res = t.sub.empty() ? create(t, req) : create_subresource(t, req);
   } else if (m == "PUT") {
     if (t.name.empty()) throw method_not_allowed();

@@ -19,10 +19,15 @@
 
 namespace kubelite {
 
+namespace workloads {
+class Cluster;
+}
+
 struct ApiRequest {
   std::string method;  // GET, POST, PUT, PATCH, DELETE
   std::string path;
   std::map<std::string, std::string> query;  // decoded
+  std::vector<std::string> commands;         // every `command` parameter in order (pods/exec repeats it)
   std::string accept, content_type, user_agent;
   std::string body;
   UserInfo user;  // who authenticated (SelfSubjectReview answers with it)
@@ -58,6 +63,28 @@ struct ApiResponse {
   std::unique_ptr<WatchStream> watch;                          // set: stream instead of body
 };
 
+// What only a node can answer: a container's log (GET pods/<name>/log). Set by the data plane
+// (workloads/pod_streams.cc); without one, logs are empty.
+// A WebSocket connection the HTTP server handed over for pods/exec: whole binary messages each way.
+class StreamConnection {
+ public:
+  virtual ~StreamConnection() = default;
+  virtual bool read_message(std::string& payload) = 0;         // false once closed
+  virtual bool write_message(const std::string& payload) = 0;  // safe from any thread
+  virtual void close() = 0;                                    // close frame, then the socket; unblocks readers
+};
+using ExecSession = std::function<void(StreamConnection&)>;
+
+class PodStreams {
+ public:
+  virtual ~PodStreams() = default;
+  // `pod` is the stored Pod; throws ApiError for a container that is not there or has not started.
+  virtual ApiResponse log(const nlohmann::json& pod, const ApiRequest& request) = 0;
+  // Checks a pods/exec request (throws ApiError as the API server answers it) and returns the session to run
+  // over the upgraded connection; `protocol` is the negotiated channel.k8s.io version.
+  virtual ExecSession exec(const nlohmann::json& pod, const ApiRequest& request, const std::string& protocol) = 0;
+};
+
 struct ApiOptions {
   size_t watch_history = 10000;  // change events kept for watches that resume from a resourceVersion
   std::string data_dir;          // empty: memory only
@@ -78,6 +105,8 @@ class Api {
   Api& operator=(const Api&) = delete;
 
   ApiResponse handle(const ApiRequest& request);
+  // A WebSocket pods/exec request: the session to run once upgraded, or nothing with `refusal` set.
+  ExecSession exec(const ApiRequest& request, const std::string& protocol, ApiResponse& refusal);
   // Creates one object from a manifest (for --load); throws ApiError.
   void create_from_manifest(const nlohmann::json& object);
   // Starts the background controllers (namespace cleanup, garbage collection, volume binding, CRD
@@ -86,7 +115,10 @@ class Api {
   // Runs the controllers until they have nothing left to do (after --load: the API is served settled).
   void settle_controllers();
   void set_server_address(const std::string& address) { options_.server_address = address; }
+  void set_pod_streams(PodStreams* streams);  // before serving
   Store& store() { return store_; }
+  // The view the workload controllers, scheduler and kubelets work through (workloads/api_cluster.cc).
+  std::unique_ptr<workloads::Cluster> cluster();
 
   struct Impl;
 

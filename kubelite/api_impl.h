@@ -108,6 +108,9 @@ struct Api::Impl {
   void erase(const ResourceInfo& r, const json& last_state);
   // Flags the controllers that care about this resource (`key`: the written object's store key).
   void note_change(const ResourceInfo& r, const std::string& key);
+  PodStreams* pod_streams = nullptr;
+  // Told of every stored write and removal with the lock held (the workload controllers' change feed).
+  std::function<void(const std::string& storage_id, const StoredObject& object, bool deleted)> write_observer;
   json read(const ResourceInfo& r, const std::string& key) const;  // null when absent
   ClusterState cluster_state();
   // Cluster IPs and node ports in use, derived from /services. Rebuilt only when /services changed other than
@@ -141,7 +144,6 @@ struct Api::Impl {
   bool collect_orphaned_dependents(const std::vector<ResourcePtr>& resources);
   bool run_crd_cleanup();
   bool run_volume_binding();
-  bool run_workload_status();
   std::thread controller_thread;
   std::mutex controllers_mu;
   std::condition_variable controllers_cv;
@@ -178,10 +180,6 @@ struct Api::Impl {
   } volume_binding;
   // Claims and volumes the volume binding controller has read from the store since the start (/metrics).
   std::atomic<uint64_t> volume_objects_examined{0};
-  // Guarded by the store lock: Deployments and StatefulSets written since their status was last reported,
-  // so the status controller reads only those, never the whole collection again (restores write thousands).
-  std::set<std::pair<std::string, std::string>> workloads_to_report;  // (storage id, key)
-  bool workloads_scanned = false;  // the stored ones (a --data-dir restart) were queued once
   std::map<std::string, std::chrono::steady_clock::time_point> namespaces_terminating_since;
   // Guarded by the store lock: store.writes() of the CRDs at the cleanup's last scan, and whether it found any
   // being deleted.

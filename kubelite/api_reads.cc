@@ -118,10 +118,11 @@ ApiResponse Api::Impl::get(const Target& t, const ApiRequest& req) {
   if (!o) throw not_found(*t.r, t.name);
   ApiResponse res;
   if (t.sub == "log") {
-    // No container ever runs here, so every log is empty.
-    res.content_type = "text/plain";
+    if (pod_streams) return pod_streams->log(json::parse(o->json), req);
+    res.content_type = "text/plain";  // no data plane: nothing ever ran
     return res;
   }
+  if (t.sub == "exec" && pod_streams) pod_streams->exec(json::parse(o->json), req, "");  // its errors come first
   if (t.sub == "exec" || t.sub == "attach" || t.sub == "portforward") throw bad_request("Upgrade request required");
   if (t.sub == "proxy")
     throw ApiError(503, "ServiceUnavailable", "no endpoints available for " + t.r->resource + " \"" + t.name + "\"");

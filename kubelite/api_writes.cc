@@ -229,7 +229,6 @@ void Api::Impl::note_change(const ResourceInfo& r, const std::string& key) {
   }
   if (r.is("", "persistentvolumeclaims") || r.is("", "persistentvolumes") || r.is("storage.k8s.io", "storageclasses"))
     volumes_dirty = true;
-  if (r.is("apps", "deployments") || r.is("apps", "statefulsets")) workloads_to_report.insert({r.storage_id(), key});
   if (csi) csi->note(r.storage_id(), key);
 }
 
@@ -253,6 +252,7 @@ ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::str
   stored->rv = rv;
   store.put(r.storage_id(), stored);
   note_change(r, stored->key);
+  if (write_observer) write_observer(r.storage_id(), *stored, false);
   if (stored->json.find("\"ownerReferences\"") != std::string::npos) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
   return stored;
 }
@@ -268,6 +268,7 @@ void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
   stored->rv = rv;
   store.remove(r.storage_id(), stored);
   note_change(r, stored->key);
+  if (write_observer) write_observer(r.storage_id(), *stored, true);
   gc_deleted_uids.insert(meta.value("uid", ""));
   if (r.is("apiextensions.k8s.io", "customresourcedefinitions")) {
     const json& spec = object["spec"];

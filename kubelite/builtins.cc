@@ -285,6 +285,11 @@ void apply_defaults(const ResourceInfo& r, json& object) {
     default_template(object);
   } else if (r.is("apps", "daemonsets") || r.is("apps", "replicasets")) {
     if (r.resource == "replicasets") set_default(object["spec"], "replicas", 1);
+    if (r.resource == "daemonsets") {
+      set_default(object["spec"], "revisionHistoryLimit", 10);
+      set_default(object["spec"], "updateStrategy",
+                  {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxUnavailable", 1}, {"maxSurge", 0}}}});
+    }
     default_template(object);
   }
 }

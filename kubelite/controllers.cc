@@ -44,7 +44,6 @@ bool Api::Impl::run_controllers_once() {
     progress |= run_namespace_cleanup();
     if (csi) progress |= csi->run();
     if (volumes_dirty.exchange(false)) progress |= run_volume_binding();
-    progress |= run_workload_status();
     return progress;
   } catch (const std::exception& e) {
     // A controller must never take the API server down; the next change retries the pass.
@@ -493,6 +492,11 @@ bool Api::Impl::run_volume_binding() {
   }
   for (const std::string& key : requeued) consider_claim(key);
 
+  std::set<std::string> to_bind_names;  // volumes named by the claims of this pass or still waiting for them
+  for (const auto& [key, claim] : to_bind)
+    if (std::string v = claim["spec"].value("volumeName", ""); !v.empty()) to_bind_names.insert(v);
+  for (const auto& [wait_key, claims] : vb.waiting)
+    if (wait_key.rfind("volume:", 0) == 0) to_bind_names.insert(wait_key.substr(7));
   for (auto& [key, claim] : to_bind) {
     const json& spec = claim["spec"];
     std::string ns = claim["metadata"].value("namespace", "");
@@ -520,6 +524,9 @@ bool Api::Impl::run_volume_binding() {
         for (const auto& [pv_name, candidate] : list->second) {
           bool prebound_to_claim = candidate.prebound_claim == key;
           if (!candidate.prebound_claim.empty() && !prebound_to_claim) continue;
+          // A volume that a waiting claim names in spec.volumeName is that claim's (a StatefulSet's new claim
+          // without a class must not take the volume a pre-bound claim asked for).
+          if (!prebound_to_claim && to_bind_names.count(pv_name)) continue;
           if (candidate.capacity < request) continue;
           if (chosen.empty() || prebound_to_claim) chosen = pv_name;
           if (prebound_to_claim) break;
@@ -591,71 +598,6 @@ bool Api::Impl::run_volume_binding() {
     progress = true;
   }
   return progress;
-}
-
-// What the Deployment and StatefulSet controllers report once every replica is up: no pods run here, so
-// the desired state is reported as reached (kubectl rollout status / wait --for=condition=Available finish).
-bool Api::Impl::run_workload_status() {
-  const ResourcePtr deployments = registry.find("apps", "v1", "deployments");
-  const ResourcePtr statefulsets = registry.find("apps", "v1", "statefulsets");
-  if (!workloads_scanned) {
-    workloads_scanned = true;
-    for (const ResourcePtr& r : {deployments, statefulsets})
-      for (const auto& [key, o] : store.collection(r->storage_id())) workloads_to_report.insert({r->storage_id(), key});
-  }
-  // A small batch per pass (a few milliseconds of work), so that the store lock is released between batches and
-  // client writes do not wait long even when a restore or a bulk load has queued tens of thousands.
-  std::vector<std::pair<std::string, std::string>> batch;
-  while (!workloads_to_report.empty() && batch.size() < 64)
-    batch.push_back(workloads_to_report.extract(workloads_to_report.begin()).value());
-  bool progress = false;
-  for (const auto& [storage_id, key] : batch) {
-    ObjectPtr o = store.get(storage_id, key);
-    if (!o) continue;
-    const ResourcePtr& r = storage_id == deployments->storage_id() ? deployments : statefulsets;
-    json object = json::parse(o->json);
-    if (object["metadata"].contains("deletionTimestamp")) continue;
-    if (object.value("status", json::object()).value("observedGeneration", 0) == object["metadata"].value("generation", 0))
-      continue;
-    int replicas = object["spec"].value("replicas", 1);
-    json status = {{"observedGeneration", object["metadata"].value("generation", 0)},
-                   {"replicas", replicas},
-                   {"readyReplicas", replicas},
-                   {"availableReplicas", replicas},
-                   {"updatedReplicas", replicas}};
-    if (replicas == 0)
-      for (const char* k : {"readyReplicas", "availableReplicas", "updatedReplicas"}) status.erase(k);
-    std::string now = now_rfc3339();
-    if (r->resource == "deployments") {
-      status["conditions"] = {{{"type", "Available"}, {"status", "True"}, {"lastUpdateTime", now},
-                               {"lastTransitionTime", now}, {"reason", "MinimumReplicasAvailable"},
-                               {"message", "Deployment has minimum availability."}},
-                              {{"type", "Progressing"}, {"status", "True"}, {"lastUpdateTime", now},
-                               {"lastTransitionTime", now}, {"reason", "NewReplicaSetAvailable"},
-                               {"message", "ReplicaSet \"" + object["metadata"].value("name", "") +
-                                               "\" has successfully progressed."}}};
-    } else {
-      std::string revision = object["metadata"].value("name", "") + "-kubelite";
-      status["currentReplicas"] = replicas;
-      status["currentRevision"] = revision;
-      status["updateRevision"] = revision;
-      status["collisionCount"] = 0;
-    }
-    // Written directly rather than through update_object: only .status changes, and kubelite's own output needs
-    // neither schema enforcement nor validation.
-    json old_status;
-    if (auto it = object.find("status"); it != object.end()) old_status = std::move(*it);
-    object["status"] = std::move(status);
-    object["apiVersion"] = r->api_version();  // the field types of managedFields go by kind
-    object["kind"] = r->kind;
-    update_status_managed_fields(object, old_status.is_null() ? nullptr : &old_status, "kube-controller-manager",
-                                 r->api_version(), now);
-    commit(*r, std::move(object));
-    workloads_to_report.erase({storage_id, key});  // its own write needs no second look
-    progress = true;
-  }
-  // Keys left for the next pass count as progress: the controller loop comes back for them.
-  return progress || !workloads_to_report.empty();
 }
 
 }  // namespace kubelite

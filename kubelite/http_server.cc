@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "kubelite/objects.h"
+#include "kubelite/websocket.h"
 
 namespace kubelite {
 
@@ -54,7 +55,10 @@ ApiRequest to_api_request(const httplib::Request& req) {
   ApiRequest r;
   r.method = req.method;
   r.path = req.path;
-  for (const auto& [k, v] : req.params) r.query.emplace(k, v);
+  for (const auto& [k, v] : req.params) {
+    r.query.emplace(k, v);
+    if (k == "command") r.commands.push_back(v);
+  }
   r.accept = req.get_header_value("Accept");
   r.content_type = req.get_header_value("Content-Type");
   r.user_agent = req.get_header_value("User-Agent");
@@ -116,6 +120,21 @@ struct HttpServer::Impl {
     }
     ApiRequest request = to_api_request(req);
     request.user = std::move(*user);
+    if (wants_websocket(req) && req.path.size() > 5 && req.path.compare(req.path.size() - 5, 5, "/exec") == 0) {
+      // pods/exec over WebSocket: checked like any request, then the connection is ours until the command ends.
+      std::string protocol = choose_channel_protocol(req);
+      ApiResponse refusal;
+      ExecSession session;
+      if (protocol.empty())
+        refusal = api.handle(request);  // no channel protocol kubelite speaks: the plain answer (an error)
+      else
+        session = api.exec(request, protocol, refusal);
+      if (session && run_websocket(req, protocol, session)) return;
+      if (session) refusal.status = 500, refusal.body = "cannot take over the connection";
+      res.status = refusal.status;
+      res.set_content(refusal.body, refusal.content_type);
+      return;
+    }
     ApiResponse out = api.handle(request);
     // kube-apiserver compresses only responses of 128 KiB or more; below that, setting up a gzip stream per
     // response (deflateInit's 256 KiB of state) cost more than a create's whole handling.
@@ -144,7 +163,7 @@ struct HttpServer::Impl {
     // compressor, so the stream is sent uncompressed (the Request is ours to adjust before the reply).
     const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     std::shared_ptr<WatchStream> watch(std::move(out.watch));
-    res.set_chunked_content_provider("application/json", [watch](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider(out.content_type, [watch](size_t, httplib::DataSink& sink) {
       std::string chunk;
       bool more = watch->next(chunk, std::chrono::milliseconds(500));
       if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;

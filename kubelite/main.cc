@@ -1,5 +1,6 @@
 // kubelite: a Kubernetes-API-compatible server for tests, benchmarks and demos.
 //   kubelite --port 0 --kubeconfig-out FILE [--data-dir DIR] [--tls] [--token T] [--load DIR] [--bind ADDR]
+//            [--nodes N] [--no-processes] [--no-workloads] [--kubelet-root DIR] [--restart-backoff SECONDS]
 // Start-up contract (tests/support/kubelite_process.h): listen first, then write the kubeconfig atomically,
 // then print the server URL on stdout.
 #include <CLI/CLI.hpp>
@@ -24,6 +25,8 @@
 #include "kubelite/objects.h"
 #include "kubelite/pki.h"
 #include "kubelite/rbac.h"
+#include "kubelite/workloads/pod_streams.h"
+#include "kubelite/workloads/workloads.h"
 
 namespace {
 
@@ -95,6 +98,10 @@ int main(int argc, char** argv) {
   std::string node_port_range = "30000-32767";
   std::string csi_root;
   bool no_csi = false;
+  int nodes = 2;
+  bool no_processes = false, no_workloads = false;
+  std::string kubelet_root;
+  double restart_backoff = 10;
   app.add_option("--port", port, "TCP port (0: any free port)");
   app.add_option("--kubeconfig-out", kubeconfig_out, "where to write the kubeconfig once listening")->required();
   app.add_option("--data-dir", data_dir, "persist objects in this directory (default: memory only)");
@@ -114,6 +121,15 @@ int main(int argc, char** argv) {
                  "temporary directory removed at exit)");
   app.add_flag("--no-csi-hostpath", no_csi,
                "run without the CSI host-path driver: no CSIDriver, default StorageClass or snapshot CRDs");
+  app.add_option("--nodes", nodes, "Nodes to register, each with a kubelet (default 2)")->check(CLI::Range(0, 250));
+  app.add_flag("--no-processes", no_processes,
+               "run no container processes: pods still go Running (and run-to-completion pods Succeeded)");
+  app.add_flag("--no-workloads", no_workloads,
+               "no Nodes, workload controllers, scheduler or kubelets: the API alone (what a restore test compares)");
+  app.add_option("--kubelet-root", kubelet_root,
+                 "where the nodes' kubelet roots go (<dir>/<node>; default: <data-dir>/kubelet, else a temp dir)");
+  app.add_option("--restart-backoff", restart_backoff,
+                 "seconds of the first crash-loop back-off (the kubelet's 10; doubles up to 300)")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   // Signals are handled by one thread (sigwait) so that the server stops cleanly.
@@ -163,11 +179,39 @@ int main(int argc, char** argv) {
     } remove_at_exit{temporary_csi_root};
     if (!no_csi) options.csi_root = csi_root;
     kubelite::Api api(options);
+    if (kubelet_root.empty()) {
+      if (!data_dir.empty()) {
+        kubelet_root = data_dir + "/kubelet";
+      } else {
+        char tmpl[] = "/tmp/kubelite-kubelet-XXXXXX";
+        if (!mkdtemp(tmpl)) throw std::runtime_error("cannot create a kubelet root under /tmp");
+        kubelet_root = tmpl;
+      }
+    }
+    kubelite::workloads::Options workload_options;
+    workload_options.nodes = no_workloads ? 0 : nodes;
+    workload_options.enabled = !no_workloads;
+    workload_options.root = std::filesystem::absolute(kubelet_root).string();
+    workload_options.restart_backoff = std::chrono::milliseconds(static_cast<long>(restart_backoff * 1000));
+    kubelite::workloads::Workloads workloads(api.cluster(),
+                                             no_processes ? kubelite::workloads::make_no_process_runtime()
+                                                          : kubelite::workloads::make_process_runtime(),
+                                             workload_options);
+    std::unique_ptr<kubelite::PodStreams> pod_streams = kubelite::workloads::make_pod_streams(workloads);
+    api.set_pod_streams(pod_streams.get());
+    auto load_start = std::chrono::steady_clock::now();
+    size_t loaded = load_dir.empty() ? 0 : load_manifests(api, load_dir);
+    workloads.start();
+    for (const auto& node : workloads.nodes())
+      std::cerr << "kubelite: node " << node.name << " kubelet root " << node.kubelet_root << "\n";
     if (!load_dir.empty()) {
-      auto start = std::chrono::steady_clock::now();
-      size_t n = load_manifests(api, load_dir);
-      // What the controllers write about loaded objects (workload status, volume binding) is part of seeding.
-      api.settle_controllers();
+      // What the controllers write about loaded objects (pods of workloads, volume binding) is part of seeding.
+      do {
+        workloads.settle();
+        api.settle_controllers();
+      } while (!workloads.idle());
+      size_t n = loaded;
+      auto start = load_start;
       std::cerr << "kubelite: loaded " << n << " objects from " << load_dir << " in "
                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
       std::unique_lock lock(api.store().mutex());
@@ -185,6 +229,7 @@ int main(int argc, char** argv) {
     std::string url = std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(bound);
     api.set_server_address(host + ":" + std::to_string(bound));
     api.start_controllers();
+    workloads.start_loop();
     kubelite::write_file_atomically(kubeconfig_out,
                                     kubelite::kubeconfig_yaml({url, token, tls ? &pki : nullptr}));
     std::cout << url << std::endl;

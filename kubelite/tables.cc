@@ -98,6 +98,50 @@ std::pair<std::string, std::string> containers_and_images(const json& spec) {
 json containers_column() { return column("Containers", "string", "", "Names of each container in the template.", 1); }
 json images_column() { return column("Images", "string", "", "Images referenced by each container in the template.", 1); }
 
+// kubectl's READY, STATUS and RESTARTS of a pod (k8s.io/kubernetes/pkg/printers/internalversion's printPod).
+std::string pod_ready_text(const json& status, size_t containers) {
+  int ready = 0;
+  for (const auto& c : status.value("containerStatuses", json::array())) ready += c.value("ready", false);
+  return std::to_string(ready) + "/" + std::to_string(containers);
+}
+
+std::string pod_restarts_text(const json& status) {
+  int restarts = 0;
+  for (const char* list : {"initContainerStatuses", "containerStatuses"})
+    for (const auto& c : status.value(list, json::array())) restarts += c.value("restartCount", 0);
+  return std::to_string(restarts);
+}
+
+std::string pod_status_text(const json& pod) {
+  const json& status = pod.value("status", json::object());
+  std::string reason = status.value("reason", status.value("phase", "Pending"));
+  bool initializing = false;
+  const json& inits = status.value("initContainerStatuses", json::array());
+  for (size_t i = 0; i < inits.size(); ++i) {
+    const json& st = inits[i].value("state", json::object());
+    if (st.contains("terminated") && st["terminated"].value("exitCode", 0) == 0) continue;
+    initializing = true;
+    if (st.contains("terminated")) reason = "Init:" + st["terminated"].value("reason", std::string("Error"));
+    else if (st.contains("waiting") && st["waiting"].value("reason", "") != "PodInitializing")
+      reason = "Init:" + st["waiting"].value("reason", "");
+    else reason = "Init:" + std::to_string(i) + "/" + std::to_string(inits.size());
+    break;
+  }
+  if (!initializing) {
+    bool running = false;
+    const json& list = status.value("containerStatuses", json::array());
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+      const json& st = it->value("state", json::object());
+      if (st.contains("waiting") && !st["waiting"].value("reason", "").empty()) reason = st["waiting"].value("reason", "");
+      else if (st.contains("terminated")) reason = st["terminated"].value("reason", std::string("Error"));
+      else if (st.contains("running") && it->value("ready", false)) running = true;
+    }
+    if (reason == "Completed" && running) reason = "Running";
+  }
+  if (pod["metadata"].contains("deletionTimestamp")) reason = "Terminating";
+  return reason;
+}
+
 }  // namespace
 
 bool wants_table(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
@@ -141,6 +185,18 @@ json table_columns(const ResourceInfo& r) {
             column("StorageClass", "string", "", "storage class"),
             column("VolumeAttributesClass", "string", "", "volume attributes class"), age,
             column("VolumeMode", "string", "", "volume mode", 1)};
+  if (r.is("", "nodes"))
+    return {name, column("Status", "string", "", "The status of the node"), column("Roles", "string", "", "The roles of the node"),
+            age, column("Version", "string", "", "Kubelet Version reported by the node."),
+            column("Internal-IP", "string", "", "List of addresses reachable to the node. Queried from cloud provider, if available.", 1)};
+  if (r.is("apps", "replicasets"))
+    return {name, column("Desired", "integer", "", "Number of desired pods."), column("Current", "integer", "", "Number of actual replicas."),
+            column("Ready", "integer", "", "The number of ready replicas for this replica set."), age};
+  if (r.is("batch", "jobs"))
+    return {name, column("Status", "string", "", "Status of the job."), column("Completions", "string", "", "The completion status of the job"),
+            column("Duration", "string", "", "Time required to complete the job."), age};
+  if (r.is("", "endpoints"))
+    return {name, column("Endpoints", "string", "", "Endpoints of the service"), age};
   if (r.is("apps", "statefulsets"))
     return {name, column("Ready", "string", "", "Number of the pod with ready state"), age, containers_column(), images_column()};
   if (r.is("", "serviceaccounts"))
@@ -172,7 +228,7 @@ json table_row(const ResourceInfo& r, const json& object) {
   } else if (r.is("", "pods")) {
     size_t containers = spec.value("containers", json::array()).size();
     size_t gates = spec.value("readinessGates", json::array()).size();
-    cells = {name, "0/" + std::to_string(containers), status.value("phase", "Pending"), "0", age,
+    cells = {name, pod_ready_text(status, containers), pod_status_text(object), pod_restarts_text(status), age,
              status.value("podIP", "<none>"), spec.value("nodeName", "<none>"), status.value("nominatedNodeName", "<none>"),
              gates ? "0/" + std::to_string(gates) : "<none>"};
   } else if (r.is("apps", "deployments")) {
@@ -217,6 +273,33 @@ json table_row(const ResourceInfo& r, const json& object) {
       cells = {name, phase, spec.value("volumeName", ""), status.value("capacity", json::object()).value("storage", ""),
                phase == "Bound" ? modes : "", cls, "<unset>", age, spec.value("volumeMode", "Filesystem")};
     }
+  } else if (r.is("", "nodes")) {
+    std::string ready = "Unknown", ip = "<none>";
+    for (const auto& c : status.value("conditions", json::array()))
+      if (c.value("type", "") == "Ready") ready = c.value("status", "") == "True" ? "Ready" : "NotReady";
+    for (const auto& a : status.value("addresses", json::array()))
+      if (a.value("type", "") == "InternalIP") ip = a.value("address", "");
+    if (spec.value("unschedulable", false)) ready += ",SchedulingDisabled";
+    cells = {name, ready, "<none>", age, status.value("nodeInfo", json::object()).value("kubeletVersion", ""), ip};
+  } else if (r.is("apps", "replicasets")) {
+    cells = {name, spec.value("replicas", 1), status.value("replicas", 0), status.value("readyReplicas", 0), age};
+  } else if (r.is("batch", "jobs")) {
+    std::string state = "Running";
+    for (const auto& c : status.value("conditions", json::array()))
+      if (c.value("status", "") == "True" && (c.value("type", "") == "Complete" || c.value("type", "") == "Failed"))
+        state = c.value("type", "");
+    std::string duration = status.contains("completionTime")
+                               ? human_age(seconds_since(status.value("startTime", "")) - seconds_since(status.value("completionTime", "")))
+                               : status.contains("startTime") ? human_age(seconds_since(status.value("startTime", ""))) : "";
+    cells = {name, state, std::to_string(status.value("succeeded", 0)) + "/" + std::to_string(spec.value("completions", 1)),
+             duration, age};
+  } else if (r.is("", "endpoints")) {
+    std::string list;
+    for (const auto& subset : object.value("subsets", json::array()))
+      for (const auto& a : subset.value("addresses", json::array()))
+        for (const auto& p : subset.value("ports", json::array()))
+          list += (list.empty() ? "" : ",") + a.value("ip", "") + ":" + std::to_string(p.value("port", 0));
+    cells = {name, list.empty() ? "<none>" : list, age};
   } else if (r.is("apps", "statefulsets")) {
     auto [names, images] = containers_and_images(spec);
     cells = {name, std::to_string(status.value("readyReplicas", 0)) + "/" + std::to_string(spec.value("replicas", 1)), age,

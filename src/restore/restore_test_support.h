@@ -30,7 +30,16 @@ namespace arca::restore::testing {
 
 using nlohmann::json;
 
-using Cluster = testsupport::KubeCluster;
+// Without kubelite's data plane: these tests compare each restored object field by field and read creation order
+// from resourceVersions, which the workload controllers' own writes (pods, endpoints, status) would blur.
+struct Cluster : testsupport::KubeCluster {
+  explicit Cluster(const testsupport::TempDir& dir, testsupport::KubeliteOptions options = {})
+      : KubeCluster(dir, with_no_workloads(std::move(options))) {}
+  static testsupport::KubeliteOptions with_no_workloads(testsupport::KubeliteOptions options) {
+    options.extra_args.push_back("--no-workloads");
+    return options;
+  }
+};
 
 using testsupport::CommandResult;
 

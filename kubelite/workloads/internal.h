@@ -1,0 +1,91 @@
+#pragma once
+// Internals shared by the workload files (queue, node list, kubelet state). Not a public interface.
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "kubelite/objects.h"
+#include "kubelite/workloads/workloads.h"
+
+namespace kubelite::workloads {
+
+// What the queue holds: a kind of work and the key it applies to.
+enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ServicesOf, ServiceDeleted, Pod, AllDaemonSets };
+
+// --- helpers (util.cc) ---
+std::string random_suffix(size_t n);
+// The label hash kube-controller-manager puts on ReplicaSets and revisions: FNV-32a of the template, in the
+// "safe" alphabet of k8s.io/apimachinery/pkg/util/rand.SafeEncodeString.
+std::string template_hash(const json& tmpl);
+json controller_ref(const json& owner);
+std::string controller_uid(const json& object);  // the uid of its controller ownerReference, "" when none
+bool selector_matches(const json& selector, const json& labels);  // a metav1.LabelSelector
+bool is_terminating(const json& object);
+bool pod_active(const json& pod);  // not terminating, neither Succeeded nor Failed
+bool pod_ready(const json& pod);
+int int_or_percent(const json& value, int total, bool round_up, int fallback);
+std::string key_of(const json& object);
+// Sets a count in a status, omitting zero as the Go structs' omitempty does.
+void put_count(json& status, const char* name, int value);
+// Sets condition `type` in `conditions`, keeping lastTransitionTime when the status did not change.
+void set_condition(json& conditions, json condition);
+
+// An Event about `object` as the real components record them (core/v1, with the legacy source fields).
+void record_event(Workloads::Impl& w, const json& object, const std::string& type, const std::string& reason,
+                  const std::string& message, const std::string& component);
+
+struct PodRuntime;  // kubelet.cc
+
+struct Workloads::Impl {
+  std::unique_ptr<Cluster> cluster;
+  std::unique_ptr<ContainerRuntime> runtime;
+  Options options;
+  std::vector<NodeInfo> nodes;
+
+  std::mutex mu;  // guards the queue and the stop flag
+  std::condition_variable cv;
+  std::set<std::pair<Work, std::string>> queue;
+  bool stopping = false;
+  std::thread loop_thread;
+  std::chrono::steady_clock::time_point next_lease_renewal{};
+
+  // Guarded by `mu`: pods the kubelets must look at again by a time (back-off, running processes).
+  std::map<std::string, std::chrono::steady_clock::time_point> pod_timers;
+  // Kubelet state by pod key; touched only by the loop thread (inside Cluster::run), and find_container under
+  // `pods_mu`.
+  std::mutex pods_mu;
+  std::map<std::string, std::shared_ptr<PodRuntime>> pods;
+  // Scheduler: pods bound per node (rebuilt when stale).
+  std::map<std::string, int> node_load;
+  std::chrono::steady_clock::time_point node_load_built{};
+  uint32_t next_pod_ip = 0;
+
+  void enqueue(Work w, const std::string& key);
+  void observe(const Change& c);
+  void loop();
+  bool run_batch();  // false when nothing was queued
+  void reconcile(Work w, const std::string& key);
+
+  // nodes.cc
+  void register_nodes();
+  void renew_leases();
+  // scheduler.cc
+  void schedule(json pod);
+  // controllers.cc
+  void sync_deployment(const std::string& key);
+  void sync_replicaset(const std::string& key);
+  // stateful.cc
+  void sync_statefulset(const std::string& key);
+  void sync_daemonset(const std::string& key);
+  // jobs_endpoints.cc
+  void sync_job(const std::string& key);
+  void sync_services(const std::string& ns);
+  // kubelet.cc
+  void sync_pod(const std::string& key);
+  void stop_all_pods();
+};
+
+}  // namespace kubelite::workloads

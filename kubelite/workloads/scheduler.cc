@@ -1,0 +1,94 @@
+// kube-scheduler reduced to what the API shows: a pending pod is bound to the least loaded Ready node that
+// matches its nodeSelector and required node affinity (the DaemonSet controller's metadata.name match
+// included); a pod that fits nowhere gets PodScheduled=False/Unschedulable and a FailedScheduling event.
+#include "kubelite/workloads/internal.h"
+
+namespace kubelite::workloads {
+
+namespace {
+
+bool term_matches(const json& term, const json& node) {
+  const json& labels = node["metadata"].value("labels", json::object());
+  for (const auto& e : term.value("matchExpressions", json::array())) {
+    json selector = {{"matchExpressions", json::array({e})}};
+    if (!selector_matches(selector, labels)) return false;
+  }
+  for (const auto& f : term.value("matchFields", json::array())) {
+    if (f.value("key", "") != "metadata.name") return false;
+    bool in = false;
+    for (const auto& v : f.value("values", json::array()))
+      if (v == node["metadata"].value("name", "")) in = true;
+    if ((f.value("operator", "") == "In") != in) return false;
+  }
+  return true;
+}
+
+bool fits(const json& pod, const json& node) {
+  const json& spec = pod["spec"];
+  const json& labels = node["metadata"].value("labels", json::object());
+  for (const auto& [k, v] : spec.value("nodeSelector", json::object()).items())
+    if (!labels.contains(k) || labels[k] != v) return false;
+  const json& required = spec.value("affinity", json::object())
+                             .value("nodeAffinity", json::object())
+                             .value("requiredDuringSchedulingIgnoredDuringExecution", json());
+  if (required.is_object()) {
+    bool any = false;
+    for (const auto& term : required.value("nodeSelectorTerms", json::array())) any |= term_matches(term, node);
+    if (!any) return false;
+  }
+  return !node["spec"].value("unschedulable", false);
+}
+
+}  // namespace
+
+void Workloads::Impl::schedule(json pod) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - node_load_built > std::chrono::seconds(5)) {
+    // Counted from the store now and then, and kept up to date by our own bindings in between.
+    node_load.clear();
+    for (const json& p : cluster->list("/pods", ""))
+      if (pod_active(p)) ++node_load[p["spec"].value("nodeName", "")];
+    node_load_built = now;
+  }
+  std::vector<json> candidates;
+  std::string chosen;
+  int nodes_total = 0;
+  for (const json& node : cluster->list("/nodes", "")) {
+    ++nodes_total;
+    if (!fits(pod, node)) continue;
+    std::string name = node["metadata"].value("name", "");
+    if (chosen.empty() || node_load[name] < node_load[chosen]) chosen = name;
+  }
+  if (chosen.empty()) {
+    std::string message = std::to_string(nodes_total) + "/" + std::to_string(nodes_total) + " nodes are available: " +
+                          std::to_string(nodes_total) + " node(s) didn't match Pod's node affinity/selector.";
+    json updated = pod;
+    json conditions = updated["status"].value("conditions", json::array());
+    set_condition(conditions, {{"type", "PodScheduled"}, {"status", "False"}, {"lastProbeTime", nullptr},
+                               {"lastTransitionTime", now_rfc3339()}, {"reason", "Unschedulable"}, {"message", message}});
+    updated["status"]["conditions"] = conditions;
+    updated["status"]["phase"] = "Pending";
+    if (updated["status"] == pod.value("status", json())) return;
+    cluster->update_status("/pods", pod, updated);
+    record_event(*this, pod, "Warning", "FailedScheduling", message, "default-scheduler");
+    return;
+  }
+  // What the pods/binding subresource does: spec.nodeName and PodScheduled.
+  json bound = pod;
+  bound["spec"]["nodeName"] = chosen;
+  bound = cluster->update("/pods", pod, bound);
+  json with_status = bound;
+  json conditions = with_status["status"].value("conditions", json::array());
+  set_condition(conditions, {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
+                             {"lastTransitionTime", now_rfc3339()}});
+  with_status["status"]["conditions"] = conditions;
+  with_status["status"]["phase"] = "Pending";
+  cluster->update_status("/pods", bound, with_status);
+  ++node_load[chosen];
+  record_event(*this, pod, "Normal", "Scheduled",
+               "Successfully assigned " + pod["metadata"].value("namespace", "") + "/" +
+                   pod["metadata"].value("name", "") + " to " + chosen,
+               "default-scheduler");
+}
+
+}  // namespace kubelite::workloads

@@ -1,0 +1,225 @@
+// The StatefulSet controller (k8s.io/kubernetes/pkg/controller/statefulset): ordinal pods <set>-<i> with their
+// claims <template>-<set>-<i> from volumeClaimTemplates, created in order (OrderedReady waits for each to be
+// Running and Ready) and removed from the highest ordinal; RollingUpdate replaces pods of an old revision from
+// the highest ordinal down. And the DaemonSet controller: one pod per node its template fits.
+#include <algorithm>
+
+#include "kubelite/workloads/internal.h"
+
+namespace kubelite::workloads {
+
+namespace {
+
+const char* kRevisionLabel = "controller-revision-hash";
+
+
+void write_status(Cluster& cluster, const std::string& sid, const json& object, const json& status) {
+  if (status == object.value("status", json::object())) return;
+  json with_status = object;
+  with_status["status"] = status;
+  cluster.update_status(sid, object, with_status);
+}
+
+bool running_and_ready(const json& pod) {
+  return pod.value("status", json::object()).value("phase", "") == "Running" && pod_ready(pod);
+}
+
+}  // namespace
+
+void Workloads::Impl::sync_statefulset(const std::string& key) {
+  json set = cluster->get("apps/statefulsets", key);
+  if (set.is_null() || is_terminating(set)) return;
+  const json& spec = set["spec"];
+  std::string ns = set["metadata"].value("namespace", "");
+  std::string name = set["metadata"].value("name", "");
+  std::string uid = set["metadata"].value("uid", "");
+  int replicas = spec.value("replicas", 1);
+  bool parallel = spec.value("podManagementPolicy", "OrderedReady") == "Parallel";
+  json tmpl = spec.value("template", json::object());
+  std::string revision = name + "-" + template_hash(tmpl);
+
+  std::map<int, json> pods;  // by ordinal
+  for (json& pod : cluster->list("/pods", ns)) {
+    if (controller_uid(pod) != uid) continue;
+    std::string pod_name = pod["metadata"].value("name", "");
+    if (pod_name.rfind(name + "-", 0) != 0) continue;
+    pods[std::atoi(pod_name.c_str() + name.size() + 1)] = std::move(pod);
+  }
+  // Pods that ended (Failed/Succeeded) are replaced, as the real controller does.
+  for (auto it = pods.begin(); it != pods.end();) {
+    if (!is_terminating(it->second) && !pod_active(it->second)) {
+      cluster->remove("/pods", it->second);
+      it = pods.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  bool waiting = false;  // OrderedReady: a pod not yet Running and Ready holds the ones after it
+  for (int i = 0; i < replicas && !waiting; ++i) {
+    std::string pod_name = name + "-" + std::to_string(i);
+    auto it = pods.find(i);
+    if (it != pods.end()) {
+      if (!parallel && !running_and_ready(it->second)) waiting = true;
+      continue;
+    }
+    // The claims first, then the pod that mounts them.
+    json volumes = tmpl["spec"].value("volumes", json::array());
+    for (const auto& claim_tmpl : spec.value("volumeClaimTemplates", json::array())) {
+      std::string tmpl_name = claim_tmpl["metadata"].value("name", "");
+      std::string claim_name = tmpl_name + "-" + pod_name;
+      if (cluster->get("/persistentvolumeclaims", ns + "/" + claim_name).is_null()) {
+        json claim = {{"metadata",
+                       {{"name", claim_name}, {"namespace", ns},
+                        {"labels", spec.value("selector", json::object()).value("matchLabels", json::object())}}},
+                      {"spec", claim_tmpl.value("spec", json::object())}};
+        if (claim["spec"].is_object() && !claim["spec"].contains("volumeMode")) claim["spec"]["volumeMode"] = "Filesystem";
+        cluster->create("/persistentvolumeclaims", ns, claim);
+        record_event(*this, set, "Normal", "SuccessfulCreate",
+                     "create Claim " + claim_name + " Pod " + pod_name + " in StatefulSet " + name + " success",
+                     "statefulset-controller");
+      }
+      volumes.push_back({{"name", tmpl_name}, {"persistentVolumeClaim", {{"claimName", claim_name}}}});
+    }
+    json labels = tmpl.value("metadata", json::object()).value("labels", json::object());
+    labels["statefulset.kubernetes.io/pod-name"] = pod_name;
+    labels["apps.kubernetes.io/pod-index"] = std::to_string(i);
+    labels[kRevisionLabel] = revision;
+    json pod_spec = tmpl.value("spec", json::object());
+    pod_spec["volumes"] = volumes;
+    pod_spec["hostname"] = pod_name;
+    if (!spec.value("serviceName", "").empty()) pod_spec["subdomain"] = spec["serviceName"];
+    json pod = {{"metadata", {{"name", pod_name}, {"namespace", ns}, {"labels", labels},
+                              {"ownerReferences", json::array({controller_ref(set)})}}},
+                {"spec", pod_spec}};
+    if (tmpl.value("metadata", json::object()).contains("annotations")) pod["metadata"]["annotations"] = tmpl["metadata"]["annotations"];
+    pods[i] = cluster->create("/pods", ns, pod);
+    record_event(*this, set, "Normal", "SuccessfulCreate", "create Pod " + pod_name + " in StatefulSet " + name + " successful",
+                 "statefulset-controller");
+    if (!parallel) waiting = true;
+  }
+  // Scale down from the highest ordinal (one at a time unless Parallel).
+  for (auto it = pods.rbegin(); it != pods.rend(); ++it) {
+    if (it->first < replicas) break;
+    if (is_terminating(it->second)) continue;
+    cluster->remove("/pods", it->second);
+    record_event(*this, set, "Normal", "SuccessfulDelete",
+                 "delete Pod " + it->second["metadata"].value("name", "") + " in StatefulSet " + name + " successful",
+                 "statefulset-controller");
+    if (!parallel) break;
+  }
+  // RollingUpdate: the highest-ordinal pod of an old revision goes once every pod is Running and Ready.
+  bool all_ready = static_cast<int>(pods.size()) >= replicas;
+  for (const auto& [i, p] : pods)
+    if (i < replicas && !running_and_ready(p)) all_ready = false;
+  std::string strategy = spec.value("updateStrategy", json::object()).value("type", "RollingUpdate");
+  if (strategy == "RollingUpdate" && all_ready)
+    for (auto it = pods.rbegin(); it != pods.rend(); ++it) {
+      if (it->first >= replicas) continue;
+      if (it->second["metadata"].value("labels", json::object()).value(kRevisionLabel, "") == revision) continue;
+      cluster->remove("/pods", it->second);
+      break;
+    }
+
+  int ready = 0, current = 0, total = 0;
+  for (const auto& [i, p] : pods) {
+    if (is_terminating(p)) continue;
+    ++total;
+    ready += pod_ready(p);
+    current += p["metadata"].value("labels", json::object()).value(kRevisionLabel, "") == revision;
+  }
+  json status = set.value("status", json::object());
+  status["observedGeneration"] = set["metadata"].value("generation", 1);
+  status["replicas"] = total;
+  put_count(status, "readyReplicas", ready);
+  put_count(status, "availableReplicas", ready);
+  put_count(status, "currentReplicas", current);
+  put_count(status, "updatedReplicas", current);
+  status["updateRevision"] = revision;
+  // The current revision follows once every pod runs the update (what `kubectl rollout status` waits for).
+  if (current == total && total == replicas) status["currentRevision"] = revision;
+  else if (!status.contains("currentRevision")) status["currentRevision"] = revision;
+  status["collisionCount"] = 0;
+  write_status(*cluster, "apps/statefulsets", set, status);
+}
+
+void Workloads::Impl::sync_daemonset(const std::string& key) {
+  json ds = cluster->get("apps/daemonsets", key);
+  if (ds.is_null() || is_terminating(ds)) return;
+  std::string ns = ds["metadata"].value("namespace", "");
+  std::string uid = ds["metadata"].value("uid", "");
+  json tmpl = ds["spec"].value("template", json::object());
+  std::string hash = template_hash(tmpl);
+  std::map<std::string, std::vector<json>> by_node;
+  for (json& pod : cluster->list("/pods", ns)) {
+    if (controller_uid(pod) != uid || is_terminating(pod)) continue;
+    // The node a pod is for: its binding, or the metadata.name affinity the controller gave it.
+    std::string node = pod["spec"].value("nodeName", "");
+    if (node.empty())
+      for (const auto& term : pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"].value(
+               "nodeSelectorTerms", json::array()))
+        for (const auto& f : term.value("matchFields", json::array()))
+          if (!f.value("values", json::array()).empty()) node = f["values"][0];
+    by_node[node].push_back(std::move(pod));
+  }
+  int desired = 0, scheduled = 0, ready = 0, updated = 0;
+  const json& node_selector = tmpl["spec"].value("nodeSelector", json::object());
+  for (const json& node : cluster->list("/nodes", "")) {
+    std::string node_name = node["metadata"].value("name", "");
+    const json& labels = node["metadata"].value("labels", json::object());
+    bool fits = true;
+    for (const auto& [k, v] : node_selector.items())
+      if (!labels.contains(k) || labels[k] != v) fits = false;
+    if (!fits) continue;
+    ++desired;
+    auto& pods = by_node[node_name];
+    // Failed pods are replaced; a pod of an old template is replaced (maxUnavailable 1: one node at a time).
+    for (auto it = pods.begin(); it != pods.end();) {
+      if (!pod_active(*it)) {
+        cluster->remove("/pods", *it);
+        it = pods.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (pods.empty()) {
+      json labels_out = tmpl.value("metadata", json::object()).value("labels", json::object());
+      labels_out[kRevisionLabel] = hash;
+      labels_out["pod-template-generation"] = std::to_string(ds["metadata"].value("generation", 1));
+      json pod_spec = tmpl.value("spec", json::object());
+      pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+          {"nodeSelectorTerms",
+           {{{"matchFields", {{{"key", "metadata.name"}, {"operator", "In"}, {"values", {node_name}}}}}}}}};
+      json pod = {{"metadata", {{"generateName", ds["metadata"].value("name", "") + "-"}, {"namespace", ns},
+                                {"labels", labels_out}, {"ownerReferences", json::array({controller_ref(ds)})}}},
+                  {"spec", pod_spec}};
+      json created = cluster->create("/pods", ns, pod);
+      record_event(*this, ds, "Normal", "SuccessfulCreate", "Created pod: " + created["metadata"].value("name", ""),
+                   "daemonset-controller");
+      continue;
+    }
+    const json& pod = pods.front();
+    ++scheduled;
+    ready += pod_ready(pod);
+    bool current = pod["metadata"].value("labels", json::object()).value(kRevisionLabel, "") == hash;
+    updated += current;
+  }
+  // Rolling update: replace one outdated pod once every other is ready.
+  if (ready == scheduled)
+    for (auto& [node, pods] : by_node)
+      if (!pods.empty() && pods.front()["metadata"].value("labels", json::object()).value(kRevisionLabel, "") != hash) {
+        cluster->remove("/pods", pods.front());
+        break;
+      }
+  json status = ds.value("status", json::object());
+  status["currentNumberScheduled"] = scheduled;
+  status["desiredNumberScheduled"] = desired;
+  status["numberMisscheduled"] = 0;
+  status["numberReady"] = ready;
+  status["observedGeneration"] = ds["metadata"].value("generation", 1);
+  put_count(status, "updatedNumberScheduled", updated);
+  put_count(status, "numberAvailable", ready);
+  put_count(status, "numberUnavailable", desired - ready);
+  write_status(*cluster, "apps/daemonsets", ds, status);
+}
+
+}  // namespace kubelite::workloads

@@ -1,0 +1,202 @@
+// The work queue and its loop: the change feed queues what a write concerns (the object, its controller, the
+// Services of its namespace), and one thread reconciles queued keys in batches under the API's write lock.
+#include <iostream>
+
+#include "kubelite/semantics/errors.h"
+#include "kubelite/workloads/internal.h"
+
+namespace kubelite::workloads {
+
+namespace {
+
+const std::chrono::seconds kLeaseRenewal(10);  // the kubelet's default: a quarter of the 40 s lease
+
+std::optional<Work> owner_work(const std::string& kind) {
+  if (kind == "Deployment") return Work::Deployment;
+  if (kind == "ReplicaSet") return Work::ReplicaSet;
+  if (kind == "StatefulSet") return Work::StatefulSet;
+  if (kind == "DaemonSet") return Work::DaemonSet;
+  if (kind == "Job") return Work::Job;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Workloads::Workloads(std::unique_ptr<Cluster> cluster, std::unique_ptr<ContainerRuntime> runtime, Options options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->cluster = std::move(cluster);
+  impl_->runtime = std::move(runtime);
+  impl_->options = std::move(options);
+  Impl* w = impl_.get();
+  if (impl_->options.enabled) impl_->cluster->on_change([w](const Change& c) { w->observe(c); });
+}
+
+Workloads::~Workloads() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
+  if (impl_->options.enabled) impl_->cluster->on_change([](const Change&) {});
+  impl_->stop_all_pods();
+}
+
+void Workloads::start() {
+  Impl& w = *impl_;
+  if (!w.options.enabled) return;
+  w.cluster->run([&] {
+    w.register_nodes();
+    for (const auto& [sid, work] : std::vector<std::pair<const char*, Work>>{{"apps/deployments", Work::Deployment},
+                                                                           {"apps/replicasets", Work::ReplicaSet},
+                                                                           {"apps/statefulsets", Work::StatefulSet},
+                                                                           {"apps/daemonsets", Work::DaemonSet},
+                                                                           {"batch/jobs", Work::Job},
+                                                                           {"/pods", Work::Pod}})
+      for (const json& o : w.cluster->list(sid, "")) w.enqueue(work, key_of(o));
+    std::set<std::string> namespaces;
+    for (const json& s : w.cluster->list("/services", "")) namespaces.insert(s["metadata"].value("namespace", ""));
+    for (const auto& ns : namespaces) w.enqueue(Work::ServicesOf, ns);
+  });
+  w.next_lease_renewal = std::chrono::steady_clock::now() + kLeaseRenewal;
+}
+
+void Workloads::settle() {
+  while (impl_->run_batch()) {
+  }
+}
+
+bool Workloads::idle() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->queue.empty();
+}
+
+void Workloads::start_loop() {
+  if (!impl_->options.enabled) return;
+  impl_->loop_thread = std::thread([this] { impl_->loop(); });
+}
+
+const std::vector<NodeInfo>& Workloads::nodes() const { return impl_->nodes; }
+ContainerRuntime& Workloads::runtime() { return *impl_->runtime; }
+
+void Workloads::Impl::enqueue(Work w, const std::string& key) {
+  {
+    std::lock_guard lock(mu);
+    queue.insert({w, key});
+  }
+  cv.notify_all();
+}
+
+void Workloads::Impl::observe(const Change& c) {
+  const std::string& sid = c.storage_id;
+  std::string ns = c.key.substr(0, c.key.find('/'));
+  auto owners = [&] {
+    if (c.object_json.find("\"ownerReferences\"") == std::string::npos) return;
+    json o = json::parse(c.object_json);
+    for (const auto& ref : o["metadata"].value("ownerReferences", json::array()))
+      if (auto work = owner_work(ref.value("kind", ""))) enqueue(*work, ns + "/" + ref.value("name", ""));
+  };
+  if (sid == "apps/deployments") enqueue(Work::Deployment, c.key);
+  else if (sid == "apps/replicasets") {
+    enqueue(Work::ReplicaSet, c.key);
+    owners();
+  } else if (sid == "apps/statefulsets") enqueue(Work::StatefulSet, c.key);
+  else if (sid == "apps/daemonsets") enqueue(Work::DaemonSet, c.key);
+  else if (sid == "batch/jobs") enqueue(Work::Job, c.key);
+  else if (sid == "/pods") {
+    enqueue(Work::Pod, c.key);
+    enqueue(Work::ServicesOf, ns);
+    owners();
+  } else if (sid == "/services") {
+    enqueue(Work::ServicesOf, ns);
+    if (c.deleted) enqueue(Work::ServiceDeleted, c.key);
+  }
+  else if (sid == "/nodes") {
+    std::lock_guard lock(mu);
+    if (!queue.count({Work::AllDaemonSets, ""})) queue.insert({Work::AllDaemonSets, ""});
+  }
+}
+
+bool Workloads::Impl::run_batch() {
+  std::vector<std::pair<Work, std::string>> batch;
+  {
+    std::lock_guard lock(mu);
+    // A small batch per lock hold, so that client requests do not wait behind a long catch-up.
+    while (!queue.empty() && batch.size() < 64) batch.push_back(queue.extract(queue.begin()).value());
+  }
+  if (batch.empty()) return false;
+  cluster->run([&] {
+    for (const auto& [work, key] : batch) {
+      try {
+        reconcile(work, key);
+      } catch (const ApiError& e) {
+        // A conflict or a refused write: the object's next change (or the write that raced us) queues it again.
+        if (e.code != 409 && e.code != 404) std::cerr << "kubelite: workloads: " << key << ": " << e.what() << std::endl;
+      } catch (const std::exception& e) {
+        std::cerr << "kubelite: workloads: " << key << ": " << e.what() << std::endl;
+      }
+    }
+  });
+  return true;
+}
+
+void Workloads::Impl::reconcile(Work w, const std::string& key) {
+  switch (w) {
+    case Work::Deployment: return sync_deployment(key);
+    case Work::ReplicaSet: return sync_replicaset(key);
+    case Work::StatefulSet: return sync_statefulset(key);
+    case Work::DaemonSet: return sync_daemonset(key);
+    case Work::Job: return sync_job(key);
+    case Work::ServicesOf: return sync_services(key);
+    case Work::ServiceDeleted:
+      // The Endpoints controller removes a deleted Service's Endpoints (and only then: restores create Endpoints
+      // before their Services).
+      if (cluster->get("/services", key).is_null())
+        if (json ep = cluster->get("/endpoints", key); !ep.is_null()) cluster->remove("/endpoints", ep);
+      return;
+    case Work::Pod: {
+      json pod = cluster->get("/pods", key);
+      if (!pod.is_null() && pod["spec"].value("nodeName", "").empty() && !is_terminating(pod)) return schedule(pod);
+      return sync_pod(key);
+    }
+    case Work::AllDaemonSets:
+      for (const json& ds : cluster->list("apps/daemonsets", "")) sync_daemonset(key_of(ds));
+      return;
+  }
+}
+
+void Workloads::Impl::loop() {
+  using Clock = std::chrono::steady_clock;
+  while (true) {
+    {
+      std::unique_lock lock(mu);
+      Clock::time_point wake = next_lease_renewal;
+      for (const auto& [key, at] : pod_timers) wake = std::min(wake, at);
+      cv.wait_until(lock, wake, [&] { return stopping || !queue.empty(); });
+      if (stopping) return;
+      Clock::time_point now = Clock::now();
+      for (auto it = pod_timers.begin(); it != pod_timers.end();) {
+        if (it->second <= now) {
+          queue.insert({Work::Pod, it->first});
+          it = pod_timers.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    if (Clock::now() >= next_lease_renewal) {
+      next_lease_renewal = Clock::now() + kLeaseRenewal;
+      try {
+        cluster->run([&] { renew_leases(); });
+      } catch (const std::exception& e) {
+        std::cerr << "kubelite: node leases: " << e.what() << std::endl;
+      }
+    }
+    while (run_batch()) {
+      std::lock_guard lock(mu);
+      if (stopping) return;
+    }
+  }
+}
+
+}  // namespace kubelite::workloads
