@@ -378,7 +378,6 @@ class Console {
     restore::RestoreLog log("/proc/self/fd/" + std::to_string(fileno(log_file.get())), ns_ + "/" + restore.metadata.name);
     restore::EngineOptions options;
     options.dry_run = true;
-    options.mask_secret_values = true;
     options.plugin_namespace = ns_;
     restore::RestoreOutcome outcome;
     restore::run_restore(restore, [&](char* b, size_t n) { return std::fread(b, 1, n, tar.get()); }, ctx_.transport,

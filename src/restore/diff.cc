@@ -124,21 +124,4 @@ std::string unified_json_diff(const nlohmann::json& live, const nlohmann::json& 
   return unified_diff(live.dump(2), desired.dump(2), "in cluster", "from backup");
 }
 
-void mask_secret_values(nlohmann::json& live, nlohmann::json& desired) {
-  for (const char* field : {"data", "stringData"}) {
-    nlohmann::json* a = live.is_object() && live.contains(field) && live[field].is_object() ? &live[field] : nullptr;
-    nlohmann::json* b = desired.is_object() && desired.contains(field) && desired[field].is_object() ? &desired[field] : nullptr;
-    if (a)
-      for (auto& [key, value] : a->items()) {
-        bool same = b && b->contains(key) && (*b)[key] == value;
-        value = same ? "<hidden>" : "<hidden: cluster value>";
-      }
-    if (b)
-      for (auto& [key, value] : b->items()) {
-        bool same = a && a->contains(key) && (*a)[key] == "<hidden>";
-        value = same ? "<hidden>" : "<hidden: backup value>";
-      }
-  }
-}
-
 }  // namespace arca::restore

@@ -11,11 +11,8 @@ namespace arca::restore {
 std::string unified_diff(const std::string& from, const std::string& to, const std::string& from_label,
                          const std::string& to_label);
 
+// Of two Secrets, the values under data and stringData are masked as kubectl diff masks them.
 std::string unified_json_diff(const nlohmann::json& live, const nlohmann::json& desired);
 
-// Replaces the values under data and stringData of two Secrets with placeholders: equal values get the same
-// one, differing ones "<hidden: cluster value>" / "<hidden: backup value>", so a diff names the keys that
-// differ and shows no value.
-void mask_secret_values(nlohmann::json& live, nlohmann::json& desired);
 
 }  // namespace arca::restore

@@ -1059,11 +1059,7 @@ class Run {
       json live = normalized_live(client_.get(api, target_ns, name), desired);
       if (live == desired)
         add_dry_run(id, DryRunVerdict::identical);
-      else if (options_.mask_secret_values && api.group.empty() && api.resource == "secrets") {
-        json masked = desired;
-        mask_secret_values(live, masked);
-        add_dry_run(id, DryRunVerdict::differs, unified_json_diff(live, masked));
-      } else
+      else
         add_dry_run(id, DryRunVerdict::differs, unified_json_diff(live, desired));
     } catch (const kube::KubeError& e) {
       if (!kube::is_not_found(e)) throw;

@@ -33,9 +33,6 @@ struct EngineOptions {
   std::chrono::milliseconds resource_timeout = std::chrono::minutes(10);     // CRD readiness
   std::chrono::milliseconds terminating_timeout = std::chrono::minutes(10);  // terminating namespaces
   bool dry_run = false;
-  // Dry run: Secret data and stringData values in the diffs become placeholders that only say whether they
-  // differ (the web console shows diffs to people who may not read Secrets).
-  bool mask_secret_values = false;
   // Velero's pkg/restore/restore.go execute step 4: the server runs with EnableAPIGroupVersions and the backup's formatVersion is >= "1.1.0"; each
   // resource is then read from the version directory Velero's pkg/restore/prioritize_group_version.go chooses and restored in that version.
   bool choose_group_versions = false;

@@ -12,7 +12,18 @@ namespace testsupport {
 
 using namespace std::chrono_literals;
 
-Cluster::Cluster(std::string store_root, const std::vector<std::string>& location_flags) : kubelite_(start_kubelite(dir_)), store_root_(std::move(store_root)) {
+namespace {
+// The arca installed into this cluster is never started from its image (the tests run `arca server` as a local
+// process), so kubelite's kubelets run no container processes: its pods still go Running and Ready, as an image
+// that exists would.
+KubeliteOptions cluster_kubelite_options() {
+  KubeliteOptions options;
+  options.extra_args = {"--no-processes"};
+  return options;
+}
+}  // namespace
+
+Cluster::Cluster(std::string store_root, const std::vector<std::string>& location_flags) : kubelite_(start_kubelite(dir_, cluster_kubelite_options())), store_root_(std::move(store_root)) {
   if (store_root_.empty()) store_root_ = dir_.file("store");
   std::filesystem::create_directories(store_root_ + "/bucket");
   install_crds();
@@ -22,7 +33,7 @@ Cluster::Cluster(std::string store_root, const std::vector<std::string>& locatio
 }
 
 Cluster::Cluster(const S3& s3, const std::vector<std::string>& location_flags)
-    : kubelite_(start_kubelite(dir_)), store_root_(dir_.file("store")) {
+    : kubelite_(start_kubelite(dir_, cluster_kubelite_options())), store_root_(dir_.file("store")) {
   install_crds();
   auto secret = kubectl({"-n", "velero", "create", "secret", "generic", "cloud-credentials",
                          std::string("--from-literal=cloud=[default]\naws_access_key_id=") + S3rver::kAccessKey +
@@ -48,7 +59,7 @@ void Cluster::create_default_location(const std::vector<std::string>& location_a
   arca_ok(create);
 }
 
-Cluster::Cluster(Bare) : kubelite_(start_kubelite(dir_)), store_root_(dir_.file("store")) {}
+Cluster::Cluster(Bare) : kubelite_(start_kubelite(dir_, cluster_kubelite_options())), store_root_(dir_.file("store")) {}
 
 Cluster::~Cluster() {
   for (auto& s : servers_) s->stop();
