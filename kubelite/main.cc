@@ -192,6 +192,7 @@ int main(int argc, char** argv) {
     workload_options.nodes = no_workloads ? 0 : nodes;
     workload_options.enabled = !no_workloads;
     workload_options.root = std::filesystem::absolute(kubelet_root).string();
+    if (!no_csi) workload_options.csi_root = std::filesystem::absolute(csi_root).string();
     workload_options.restart_backoff = std::chrono::milliseconds(static_cast<long>(restart_backoff * 1000));
     kubelite::workloads::Workloads workloads(api.cluster(),
                                              no_processes ? kubelite::workloads::make_no_process_runtime()

@@ -264,6 +264,40 @@ class StorageTest(unittest.TestCase):
         term = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]
         self.assertEqual(term["values"], ["node-1"])
 
+    def test_h_pods_see_the_volume_and_a_claim_restored_from_its_snapshot(self):
+        """The kubelet publishes the driver's volume at .../kubernetes.io~csi/<pv>/mount, so a pod writes into the
+        provisioned directory, and a pod on a claim restored from a snapshot reads what was there at snapshot time."""
+        ns = self.namespace("pods")
+        self.apply(ns, claim("data"))
+
+        def pod(name, claim_name, script):
+            return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                    "spec": {"containers": [{"name": "app", "image": "busybox",
+                                             "command": ["sh", "-c", script + " && sleep 3600"],
+                                             "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                             "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim_name}}]}}
+
+        self.apply(ns, pod("writer", "data", "echo written-by-the-pod > /data/f"))
+        self.wait(ns, "pod/writer", ".status.phase", "Running", timeout=30)
+        volume = self.volume_dir(ns, "data")
+        self.eventually(lambda: read_tree(volume), lambda t: t.get("f") == b"written-by-the-pod\n",
+                        what="the pod's file in the provisioned directory")
+        pod_uid = self.get("pod", "writer", ns=ns)["metadata"]["uid"]
+        node = self.get("pod", "writer", ns=ns)["spec"]["nodeName"]
+        kubelet_root = self.get("node", node)["metadata"]["annotations"]["kubelite.dev/kubelet-root"]
+        pv = self.get("pvc", "data", ns=ns)["spec"]["volumeName"]
+        published = os.path.join(kubelet_root, "pods", pod_uid, "volumes", "kubernetes.io~csi", pv, "mount")
+        self.assertEqual(read_tree(published), {"f": b"written-by-the-pod\n"})
+        self.apply(ns, snapshot("snap", pvc="data"))
+        self.wait(ns, "volumesnapshot/snap", ".status.readyToUse", "true")
+        self.kubectl("exec", "-n", ns, "writer", "--", "sh", "-c", "echo changed-after > /data/f")
+        self.apply(ns, claim("restored", source=snapshot_source("snap")))
+        self.apply(ns, pod("reader", "restored", "true"))
+        self.wait(ns, "pod/reader", ".status.phase", "Running", timeout=30)
+        self.assertEqual(self.kubectl("exec", "-n", ns, "reader", "--", "cat", "/data/f"), "written-by-the-pod\n")
+        self.kubectl("delete", "-n", ns, "pod", "writer", "reader", "--timeout=30s")
+        self.assertEqual(read_tree(volume), {"f": b"changed-after\n"})  # the pod's going left the data alone
+
     def test_g_bad_input_reports_the_snapshot_controllers_errors_and_changes_nothing(self):
         ns = self.namespace("bad")
         # A claim of a class no CSI driver provisions: a static hostPath volume.

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "kubelite/objects.h"
+#include "kubelite/storage/hostpath.h"
 #include "kubelite/workloads/internal.h"
 
 namespace kubelite::workloads {
@@ -43,6 +44,22 @@ namespace {
 std::string log_path(const ContainerState& c, int run) { return c.log_dir + "/" + std::to_string(run) + ".log"; }
 
 // Writes each key of a ConfigMap or Secret as a file.
+// NodePublishVolume of the CSI host-path driver: its volume's directory appears at the kubelet's target path
+// (kubernetes-csi/csi-driver-host-path bind-mounts it there). Here the target is a symlink to the directory:
+// the container's sandbox binds its target (mount(2) follows the link), and nothing needs unmounting when the
+// pod goes. A PV of another driver gets an empty directory, as before.
+void publish_csi_volume(const std::string& csi_root, const json& pv, const std::string& target) {
+  if (csi_root.empty() || pv.is_null()) return;
+  const json& csi = pv["spec"].value("csi", json::object());
+  if (csi.value("driver", "") != storage::kDriverName) return;
+  std::string source = storage::volume_dir(csi_root, csi.value("volumeHandle", ""));
+  if (source.empty() || !fs::is_directory(source)) return;
+  std::error_code ec;
+  if (fs::is_symlink(fs::symlink_status(target, ec))) return;
+  fs::create_directories(fs::path(target).parent_path(), ec);
+  fs::create_directory_symlink(source, target, ec);
+}
+
 void write_keys(const std::string& dir, const json& data, bool base64) {
   fs::create_directories(dir);
   for (const auto& [k, v] : data.items()) {
@@ -139,7 +156,10 @@ void Workloads::Impl::sync_pod(const std::string& key) {
         json pv = cluster->get("/persistentvolumes", pv_name);
         if (!pv.is_null() && pv["spec"].contains("hostPath")) path = pv["spec"]["hostPath"].value("path", "");
         else if (!pv.is_null() && pv["spec"].contains("local")) path = pv["spec"]["local"].value("path", "");
-        else path = base + "kubernetes.io~csi/" + pv_name + "/mount";
+        else {
+          path = base + "kubernetes.io~csi/" + pv_name + "/mount";
+          publish_csi_volume(options.csi_root, pv, path);
+        }
       } else if (v.contains("hostPath")) {
         path = v["hostPath"].value("path", "");
       } else if (v.contains("configMap")) {

@@ -65,7 +65,9 @@ void Workloads::Impl::register_nodes() {
                     {{"name", node.name},
                      {"labels",
                       {{"kubernetes.io/hostname", node.name}, {"kubernetes.io/os", "linux"}, {"kubernetes.io/arch", "amd64"},
-                       {"beta.kubernetes.io/os", "linux"}, {"beta.kubernetes.io/arch", "amd64"}}},
+                       {"beta.kubernetes.io/os", "linux"}, {"beta.kubernetes.io/arch", "amd64"},
+                       // what the CSI host-path node plugin registers, and its PVs' node affinity names
+                       {"topology.hostpath.csi/node", node.name}}},
                      // Where this node's pod volumes are on disk (what a node agent mounts as /host_pods is
                      // <root>/pods).
                      {"annotations", {{"kubelite.dev/kubelet-root", node.kubelet_root},

@@ -17,6 +17,9 @@ struct Options {
   int nodes = 2;
   bool enabled = true;  // false: nothing is watched or reconciled (kubelite --no-workloads)
   std::string root;  // each node's kubelet root is <root>/<node name>
+  // The CSI host-path driver's root (kubelite/storage/hostpath.h), "" when it is off: its volumes are what the
+  // kubelet publishes at .../volumes/kubernetes.io~csi/<pv>/mount.
+  std::string csi_root;
   std::chrono::milliseconds restart_backoff{10000};  // the kubelet's first crash-loop back-off (doubles, max 5 min)
 };
 
