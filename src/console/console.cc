@@ -372,8 +372,9 @@ class Console {
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(std::tmpfile(), &std::fclose);
     if (!tar || !log_file) throw std::runtime_error("cannot create temporary files for the dry run");
-    open->store().get(persistence::backup_key(open->layout(), restore.spec.backup_name, persistence::BackupFile::Tarball),
-                      [&](const char* data, size_t size) { std::fwrite(data, 1, size, tar.get()); });
+    persistence::download_to_file(
+        open->store(), persistence::backup_key(open->layout(), restore.spec.backup_name, persistence::BackupFile::Tarball),
+        tar.get());
     std::rewind(tar.get());
     restore::RestoreLog log("/proc/self/fd/" + std::to_string(fileno(log_file.get())), ns_ + "/" + restore.metadata.name);
     restore::EngineOptions options;
