@@ -1,13 +1,9 @@
 #include "restore/engine.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -27,6 +23,8 @@
 #include "restore/group_versions.h"
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
+#include "restore/spool.h"
+#include "restore/worker_pool.h"
 #include "util/includes_excludes.h"
 #include "util/leftovers.h"
 #include "util/timestamp.h"
@@ -39,26 +37,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kCrdResource = "customresourcedefinitions.apiextensions.k8s.io";
-
-// ---- spool: the tarball's items, one file per resource directory ---------------------------------------
-struct SpoolFile {
-  std::string path;
-  std::FILE* file = nullptr;
-  size_t items = 0;
-};
-
-void write_field(std::FILE* file, std::string_view field) {
-  uint32_t size = static_cast<uint32_t>(field.size());
-  if (std::fwrite(&size, sizeof size, 1, file) != 1 || std::fwrite(field.data(), 1, field.size(), file) != field.size())
-    throw std::runtime_error("cannot write the restore spool: " + std::string(std::strerror(errno)));
-}
-
-bool read_field(std::FILE* file, std::string& field) {
-  uint32_t size = 0;
-  if (std::fread(&size, sizeof size, 1, file) != 1) return false;
-  field.resize(size);
-  return std::fread(field.data(), 1, size, file) == size;
-}
 
 // The text of metadata.managedFields in an object's JSON, "" when it has none: compared and sent back as it is,
 // so that managedFields cost a restore no parse of the server's answer and no serialization.
@@ -73,212 +51,6 @@ std::string managed_fields_text(std::string_view object_json) {
     return "";
   return std::string(text);
 }
-
-struct SpooledItem {
-  std::string ns;  // "" for cluster-scoped
-  std::string name;
-  std::string json;
-  long offset = -1;  // where it starts in its resource's spool file
-};
-
-class Spool {
- public:
-  explicit Spool(const std::string& parent) {
-    std::string base = parent.empty() ? fs::temp_directory_path().string() : parent;
-    // The process id in the name lets a restarted server remove this spool if the process is killed.
-    std::string pattern = base + "/" + std::string(kSpoolPrefix) + std::to_string(::getpid()) + "-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("cannot create the restore spool under " + base + ": " + std::strerror(errno));
-    dir_ = pattern;
-  }
-  ~Spool() {
-    for (auto& [resource, spool] : files_)
-      if (spool.file != nullptr) std::fclose(spool.file);
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
-  // Returns the item's offset, for read_at.
-  long add(const std::string& resource, const SpooledItem& item) {
-    auto& spool = files_[resource];
-    if (spool.file == nullptr) {
-      spool.path = dir_ + "/" + std::to_string(next_file_++);
-      spool.file = std::fopen(spool.path.c_str(), "w+");
-      if (spool.file == nullptr) throw std::runtime_error("cannot write the restore spool " + spool.path);
-    }
-    long offset = std::ftell(spool.file);
-    write_field(spool.file, item.ns);
-    write_field(spool.file, item.name);
-    write_field(spool.file, item.json);
-    ++spool.items;
-    return offset;
-  }
-
-  // After the last add: read_at reads the files directly.
-  void flush() {
-    for (auto& [resource, spool] : files_)
-      if (std::fflush(spool.file) != 0)
-        throw std::runtime_error("cannot write the restore spool: " + std::string(std::strerror(errno)));
-  }
-
-  std::vector<std::string> resources() const {
-    std::vector<std::string> names;
-    for (const auto& [resource, spool] : files_) names.push_back(resource);
-    return names;
-  }
-  size_t items(const std::string& resource) const {
-    auto it = files_.find(resource);
-    return it == files_.end() ? 0 : it->second.items;
-  }
-  size_t total_items() const {
-    size_t total = 0;
-    for (const auto& [resource, spool] : files_) total += spool.items;
-    return total;
-  }
-
-  // `resource`'s items become those spooled under `from` (a version directory's, Velero's pkg/restore/prioritize_group_version.go).
-  void replace(const std::string& resource, const std::string& from) {
-    auto source = files_.find(from);
-    if (source == files_.end()) return;
-    SpoolFile moved = source->second;
-    files_.erase(source);
-    erase(resource);
-    files_[resource] = moved;
-  }
-  void erase(const std::string& resource) {
-    auto it = files_.find(resource);
-    if (it == files_.end()) return;
-    std::fclose(it->second.file);
-    std::remove(it->second.path.c_str());
-    files_.erase(it);
-  }
-
-  // Calls `each` for every item of `resource` in tarball order.
-  void read(const std::string& resource, const std::function<void(SpooledItem&&)>& each) {
-    auto it = files_.find(resource);
-    if (it == files_.end()) return;
-    std::FILE* file = it->second.file;
-    std::fflush(file);
-    std::rewind(file);
-    for (;;) {
-      SpooledItem item;
-      item.offset = std::ftell(file);
-      if (!read_field(file, item.ns) || !read_field(file, item.name) || !read_field(file, item.json)) break;
-      each(std::move(item));
-    }
-  }
-
-  // The item `add` put at `offset`, for additional items, which are wanted out of order. pread leaves the
-  // position of a read() of the same file alone, so any thread may call it once flush() has run.
-  SpooledItem read_at(const std::string& resource, long offset) const {
-    auto it = files_.find(resource);
-    if (it == files_.end()) throw std::runtime_error("the restore spool has no " + resource);
-    const int fd = fileno(it->second.file);
-    SpooledItem item;
-    item.offset = offset;
-    for (std::string* field : {&item.ns, &item.name, &item.json}) {
-      uint32_t size = 0;
-      if (pread(fd, &size, sizeof size, offset) != static_cast<ssize_t>(sizeof size))
-        throw std::runtime_error("cannot read the restore spool " + it->second.path);
-      field->resize(size);
-      if (pread(fd, field->data(), size, offset + sizeof size) != static_cast<ssize_t>(size))
-        throw std::runtime_error("cannot read the restore spool " + it->second.path);
-      offset += sizeof size + size;
-    }
-    return item;
-  }
-
- private:
-  std::string dir_;
-  std::map<std::string, SpoolFile> files_;
-  size_t next_file_ = 0;
-};
-
-// resources/<dir>/[<version_dir>/]{cluster|namespaces/<ns>}/<name>.json; anything deeper is not an item.
-bool parse_item_path(const std::string& path, std::string& resource, std::string& version_dir, SpooledItem& item) {
-  static constexpr std::string_view kPrefix = "resources/";
-  if (path.rfind(kPrefix, 0) != 0) return false;
-  std::vector<std::string> parts;
-  size_t start = kPrefix.size();
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    parts.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  auto strip_json = [](const std::string& file, std::string& name) {
-    if (file.size() <= 5 || file.compare(file.size() - 5, 5, ".json") != 0) return false;
-    name = file.substr(0, file.size() - 5);
-    return true;
-  };
-  resource = parts[0];
-  version_dir.clear();
-  if (parts.size() > 2 && parts[1] != "cluster" && parts[1] != "namespaces") {
-    version_dir = parts[1];
-    parts.erase(parts.begin() + 1);
-  }
-  if (parts.size() == 3 && parts[1] == "cluster") {
-    item.ns.clear();
-    return strip_json(parts[2], item.name);
-  }
-  if (parts.size() == 4 && parts[1] == "namespaces") {
-    item.ns = parts[2];
-    return strip_json(parts[3], item.name);
-  }
-  return false;
-}
-
-// ---- a bounded worker pool: items of one tier in parallel, tiers one after another ----------------------
-class WorkerPool {
- public:
-  WorkerPool(int workers, size_t queue_limit) : limit_(queue_limit) {
-    for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { work(); });
-  }
-  ~WorkerPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    ready_.notify_all();
-    for (auto& thread : threads_) thread.join();
-  }
-  void submit(std::function<void()> task) {
-    std::unique_lock lock(mutex_);
-    room_.wait(lock, [&] { return queue_.size() < limit_; });
-    queue_.push_back(std::move(task));
-    ready_.notify_one();
-  }
-  void wait_idle() {
-    std::unique_lock lock(mutex_);
-    idle_.wait(lock, [&] { return queue_.empty() && busy_ == 0; });
-  }
-
- private:
-  void work() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        task = std::move(queue_.front());
-        queue_.pop_front();
-        ++busy_;
-        room_.notify_one();
-      }
-      task();
-      std::lock_guard lock(mutex_);
-      if (--busy_ == 0 && queue_.empty()) idle_.notify_all();
-    }
-  }
-  size_t limit_;
-  std::mutex mutex_;
-  std::condition_variable ready_, room_, idle_;
-  std::deque<std::function<void()>> queue_;
-  int busy_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
 
 std::pair<std::string, std::string> split_resource_dir(const std::string& dir) {
   size_t dot = dir.find('.');
