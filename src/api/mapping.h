@@ -293,6 +293,7 @@ template <> struct Describe<RestoreSpec> {
       ARCA_F(T, "restorePVs", restore_pvs, kNullable),
       ARCA_F(T, "restoreStatus", restore_status, kNullable),
       ARCA_F(T, "scheduleName", schedule_name),
+      ARCA_F(T, "skipDefaultResourceModifier", skip_default_resource_modifier, kNullable),
       ARCA_F(T, "uploaderConfig", uploader_config, kNullable)};
 };
 

@@ -358,6 +358,8 @@ struct RestoreSpec {
   std::optional<Duration> item_operation_timeout;
   std::optional<TypedLocalObjectReference> resource_modifier;
   std::optional<RestoreUploaderConfig> uploader_config;
+  // Velero 1.19 (pkg/apis/velero/v1/restore_types.go): true skips the server's --default-resource-modifier-configmap.
+  std::optional<bool> skip_default_resource_modifier;
   json unknown;
 };
 

@@ -92,6 +92,8 @@ const std::vector<VeleroFlag> kVeleroFlags = {
     {"restore create", "--allow-partially-failed", "optionalBool[=true]", ""},
     {"restore create", "--item-operation-timeout", "duration", "0s"},
     {"restore create", "--resource-modifier-configmap", "string", ""},
+    // Velero 1.19 (design: server default restore resource modifier)
+    {"restore create", "--skip-default-resource-modifier", "bool", "false"},
     {"restore create", "--write-sparse-files", "optionalBool[=true]", ""},
     {"restore create", "--parallel-files-download", "int", "0"}, {"restore create", "-w,--wait", "bool", "false"},
     {"restore create", "-o,--output", "string", ""}, {"restore create", "-L,--label-columns", "stringArray", ""},
@@ -172,6 +174,8 @@ const std::vector<VeleroFlag> kVeleroFlags = {
     {"install", "--maintenance-job-cpu-limit", "string", ""}, {"install", "--maintenance-job-mem-limit", "string", ""},
     {"install", "--backup-repository-configmap", "string", ""},
     {"install", "--repo-maintenance-job-configmap", "string", ""}, {"install", "--node-agent-configmap", "string", ""},
+    {"install", "--default-resource-modifier-configmap", "string", ""},  // Velero 1.19
+
     {"install", "--item-block-worker-count", "int", "0"}, {"install", "--concurrent-backups", "int", "0"},
     {"install", "--server-priority-class-name", "string", ""},
     {"install", "--node-agent-priority-class-name", "string", ""}, {"install", "-o,--output", "string", ""},
@@ -205,6 +209,7 @@ const std::vector<VeleroFlag> kVeleroFlags = {
     {"server", "--default-volume-snapshot-locations", "mapStringString", ""},
     {"server", "--backup-repository-configmap", "string", ""},
     {"server", "--repo-maintenance-job-configmap", "string", ""},
+    {"server", "--default-resource-modifier-configmap", "string", ""},  // Velero 1.19
     {"server", "--item-block-worker-count", "int", "1"}, {"server", "--concurrent-backups", "int", "1"},
 };
 
@@ -335,13 +340,13 @@ TEST_F(VeleroParity, EveryVeleroFlagHasItsTypeAndDefault) {
     for (const auto& [alias, noun] : kAliases)
       if (noun == f.path) check_flag(root, alias, f);
   }
-  // The counts of Velero's flags the table holds (Velero's: backup create 30, schedule create 32, install 58,
-  // server 34).
+  // The counts of Velero's flags the table holds (Velero 1.18's: backup create 30, schedule create 32, install 58,
+  // server 34; 1.19 adds one each to restore create, install and server: the default resource modifier).
   EXPECT_EQ(per_path["backup create"], 30);
   EXPECT_EQ(per_path["schedule create"], 32);
-  EXPECT_EQ(per_path["restore create"], 26);
-  EXPECT_EQ(per_path["install"], 58);
-  EXPECT_EQ(per_path["server"], 34);
+  EXPECT_EQ(per_path["restore create"], 26 + 1);
+  EXPECT_EQ(per_path["install"], 58 + 1);
+  EXPECT_EQ(per_path["server"], 34 + 1);
 }
 
 TEST_F(VeleroParity, BadValuesFailInOneLineNamingTheFlag) {

@@ -278,6 +278,9 @@ void add_install_commands(CLI::App& root, Cli& cli) {
               "The name of ConfigMap containing backup repository configurations.");
   string_flag(cmd, "--repo-maintenance-job-configmap", a.repo_maintenance_job_configmap,
               "The name of ConfigMap containing repository maintenance Job configurations.");
+  string_flag(cmd, "--default-resource-modifier-configmap", a.default_resource_modifier_configmap,
+              "The name of a ConfigMap in the Velero namespace containing default resource modifier rules applied to "
+              "all restores (Velero 1.19).");
   string_flag(cmd, "--node-agent-configmap", r.node_agent_configmap,
               "The name of ConfigMap containing node-agent configurations.");
   int_flag(cmd, "--item-block-worker-count", a.item_block_worker_count,

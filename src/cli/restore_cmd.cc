@@ -38,7 +38,7 @@ struct RestoreFlags {
       or_selector, output, item_operation_timeout, decryption_key_secret, decryption_key_file;
   std::vector<std::string> inc_ns, exc_ns, inc_res, exc_res, status_inc, status_exc, mappings, labels, annotations,
       icr, restore_volumes, preserve_nodeports, allow_partially_failed;
-  bool wait = false, dry_run = false, skip_verify = false;
+  bool wait = false, dry_run = false, skip_verify = false, skip_default_resource_modifier = false;
   // get / describe / logs / delete
   std::vector<std::string> names;
   std::string list_selector, get_output = "table";
@@ -110,6 +110,8 @@ api::Restore build_restore(Session& s, const RestoreFlags& f) {
   if (!f.item_operation_timeout.empty()) spec.item_operation_timeout = parse_duration(f.item_operation_timeout);
   if (!f.resource_modifier_configmap.empty())
     spec.resource_modifier = api::TypedLocalObjectReference{"", "configmap", f.resource_modifier_configmap, {}};
+  // Set only when given, as Velero's create.go does (boolptr.True()), so an older server's CRD never sees it.
+  if (f.skip_default_resource_modifier) spec.skip_default_resource_modifier = true;
   spec.uploader_config.emplace();
   if (f.parallel_files_download < 0) throw std::invalid_argument("parallel-files-download cannot be negative");
   return r;
@@ -374,6 +376,8 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
         << "\n\nPreserve Service NodePorts:  " << tri_state(spec.preserve_node_ports) << "\n";
     if (spec.resource_modifier)
       out << "\nResource modifier:\n  Type:  " << spec.resource_modifier->kind << "\n  Name:  " << spec.resource_modifier->name << "\n";
+    else if (spec.skip_default_resource_modifier.value_or(false))
+      out << "\nDefault Resource Modifier:  skipped (SkipDefaultResourceModifier=true)\n";
     if (r.status.hook_status)
       out << "\nHooksAttempted:   " << r.status.hook_status->hooks_attempted
           << "\nHooksFailed:      " << r.status.hook_status->hooks_failed << "\n";
@@ -481,6 +485,8 @@ void define_restore_create(CLI::App* cmd, Cli& cli) {
                 "How long to wait for async plugin operations before timeout.");
   string_flag(cmd, "--resource-modifier-configmap", f.resource_modifier_configmap,
               "Reference to the resource modifier configmap that restore will use");
+  bool_flag(cmd, "--skip-default-resource-modifier", f.skip_default_resource_modifier,
+            "Skip applying the server-configured default resource modifier for this restore");
   optional_bool(cmd, "--write-sparse-files", f.write_sparse_files,
                 "Whether to write sparse files during restoring volumes");
   int_flag(cmd, "--parallel-files-download", f.parallel_files_download,

@@ -24,7 +24,7 @@ struct ServerFlags {
               terminating_timeout = "10m0s", default_ttl = "720h0m0s", vgs_label_key = "velero.io/volume-group",
               repo_maintain_frequency = "0s", gc_frequency = "0s", item_operation_sync = "0s", uploader_type = "kopia",
               item_operation_timeout = "4h0m0s", resource_timeout = "10m0s", backup_repository_configmap,
-              repo_maintenance_job_configmap;
+              repo_maintenance_job_configmap, default_resource_modifier_configmap;
   std::vector<std::string> disabled, default_vsls;
   bool restore_only = false, default_volumes_to_fs_backup = false, default_snapshot_move_data = false,
        disable_informer_cache = false, schedule_skip_immediately = false;
@@ -171,6 +171,10 @@ void add_server_command(CLI::App& root, Cli& cli) {
               "The name of ConfigMap containing backup repository configurations.");
   string_flag(cmd, "--repo-maintenance-job-configmap", f.repo_maintenance_job_configmap,
               "The name of ConfigMap containing repository maintenance Job configurations.");
+  // Velero 1.19 (pkg/cmd/server/config/config.go).
+  string_flag(cmd, "--default-resource-modifier-configmap", f.default_resource_modifier_configmap,
+              "The name of a ConfigMap in the Velero namespace containing default resource modifier rules applied to "
+              "all restores. Ignored when a per-restore resource modifier is specified.");
   int_flag(cmd, "--item-block-worker-count", f.item_block_workers,
            "Number of worker threads to process ItemBlocks. Default is one. Optional.");
   int_flag(cmd, "--concurrent-backups", f.concurrent_backups,
@@ -202,6 +206,7 @@ void add_server_command(CLI::App& root, Cli& cli) {
     so.settings.terminating_resource_timeout = parse_duration(f.terminating_timeout);
     if (!f.restore_priorities.empty()) so.settings.restore_priorities = restore::parse_priorities(f.restore_priorities);
     so.settings.schedule_skip_immediately = f.schedule_skip_immediately;
+    so.settings.default_resource_modifier_configmap = f.default_resource_modifier_configmap;
     so.settings.default_volume_snapshot_locations =
         parse_map_flag(f.default_vsls, "--default-volume-snapshot-locations", ':');
     so.disabled_controllers = f.disabled;

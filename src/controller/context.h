@@ -33,6 +33,8 @@ struct ServerSettings {
   Duration terminating_resource_timeout = std::chrono::minutes(10);  // terminating namespaces during a restore
   restore::Priorities restore_priorities = restore::default_priorities();
   bool schedule_skip_immediately = false;  // for schedules whose spec.skipImmediately is unset
+  // Velero 1.19's --default-resource-modifier-configmap: applied to restores that name no modifier of their own.
+  std::string default_resource_modifier_configmap;
 };
 
 // The feature flags arca acts on (Velero's pkg/features).

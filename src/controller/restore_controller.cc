@@ -99,22 +99,41 @@ class RestoreRun {
     }
     if (location.status.phase != api::LocationPhase::Available)
       errors.push_back("The BSL " + location.metadata.name + " is unavailable, cannot retrieve the backup");
-    if (spec.resource_modifier) {
-      std::string kind = spec.resource_modifier->kind;
-      std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
-      if (kind == "configmap") {
-        try {
-          json cm = client.get(resources_.config_maps, restore_.metadata.namespace_, spec.resource_modifier->name);
-          modifiers_ = restore::parse_modifiers_configmap(cm);
-        } catch (const kube::KubeError& e) {
-          errors.push_back("Error fetching resource modifiers ConfigMap " + spec.resource_modifier->name + ": " +
-                           e.what());
-        } catch (const restore::InvalidModifiers& e) {
-          errors.push_back(std::string("Error in resource modifiers: ") + e.what());
-        }
+    std::string kind = spec.resource_modifier ? spec.resource_modifier->kind : "";
+    std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
+    if (kind == "configmap") {
+      try {
+        json cm = client.get(resources_.config_maps, restore_.metadata.namespace_, spec.resource_modifier->name);
+        modifiers_ = restore::parse_modifiers_configmap(cm);
+      } catch (const kube::KubeError& e) {
+        errors.push_back("Error fetching resource modifiers ConfigMap " + spec.resource_modifier->name + ": " +
+                         e.what());
+      } catch (const restore::InvalidModifiers& e) {
+        errors.push_back(std::string("Error in resource modifiers: ") + e.what());
       }
+    } else if (!ctx_.settings.default_resource_modifier_configmap.empty() &&
+               !spec.skip_default_resource_modifier.value_or(false)) {
+      load_default_modifiers(client);
     }
     return errors;
+  }
+
+  // Velero 1.19's server default (pkg/controller/restore_controller.go loadResourceModifierConfigMap with
+  // isDefault): a per-restore modifier takes exclusive precedence; a missing or invalid default ConfigMap is a
+  // warning, never a failed restore, since one bad ConfigMap must not break every restore of the cluster.
+  void load_default_modifiers(kube::DynamicClient& client) {
+    const std::string& name = ctx_.settings.default_resource_modifier_configmap;
+    const std::string where = restore_.metadata.namespace_ + "/" + name;
+    try {
+      modifiers_ = restore::parse_modifiers_configmap(client.get(resources_.config_maps, restore_.metadata.namespace_, name));
+      default_modifiers_note_ = "Retrieved default resource modifiers from configmap " + where;
+    } catch (const kube::KubeError& e) {
+      default_modifiers_warning_ = "Failed to retrieve default resource modifier configmap " + where + ", skipping: " + e.what();
+    } catch (const restore::InvalidModifiers& e) {
+      default_modifiers_warning_ = "Error in default resource modifier configmap " + where + ", skipping: " + e.what();
+    }
+    if (!default_modifiers_warning_.empty())
+      spdlog::warn("restore={} {}", restore_.metadata.name, default_modifiers_warning_);
   }
 
   void run(const api::Backup& backup, const api::BackupStorageLocation& location) {
@@ -195,6 +214,8 @@ class RestoreRun {
     try {
       if (verification_warns) log.warning(verification);
       else log.info(verification);
+      if (!default_modifiers_note_.empty()) log.info(default_modifiers_note_);
+      if (!default_modifiers_warning_.empty()) log.warning(default_modifiers_warning_);
       log.info("starting restore of backup " + restore_.spec.backup_name);
       restore::run_restore(restore_, [&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tar.get()); },
                            ctx_.transport, ctx_.discovery, log, options, outcome);
@@ -276,6 +297,7 @@ class RestoreRun {
   const Resources& resources_;
   api::Restore restore_;
   std::optional<restore::ResourceModifiers> modifiers_;
+  std::string default_modifiers_note_, default_modifiers_warning_;  // for the restore's log
   std::mutex progress_mutex_;
   std::chrono::steady_clock::time_point last_progress_{};
 };

@@ -120,6 +120,8 @@ std::vector<std::string> server_args(const ServerArgOptions& o) {
     args.push_back("--backup-repository-configmap=" + o.backup_repository_configmap);
   if (!o.repo_maintenance_job_configmap.empty())
     args.push_back("--repo-maintenance-job-configmap=" + o.repo_maintenance_job_configmap);
+  if (!o.default_resource_modifier_configmap.empty())
+    args.push_back("--default-resource-modifier-configmap=" + o.default_resource_modifier_configmap);
   if (o.item_block_worker_count > 0)
     args.push_back("--item-block-worker-count=" + std::to_string(o.item_block_worker_count));
   if (o.concurrent_backups > 0) args.push_back("--concurrent-backups=" + std::to_string(o.concurrent_backups));

@@ -51,6 +51,7 @@ struct ServerArgOptions {
   int keep_latest_maintenance_jobs = 0, item_block_worker_count = 0, concurrent_backups = 0;
   std::string maintenance_cpu_request, maintenance_mem_request, maintenance_cpu_limit, maintenance_mem_limit;
   std::string backup_repository_configmap, repo_maintenance_job_configmap;
+  std::string default_resource_modifier_configmap;  // Velero 1.19
 };
 std::vector<std::string> server_args(const ServerArgOptions& options);
 

@@ -23,6 +23,8 @@ using nlohmann::json;
 
 class RestoreControllerTest : public ::testing::Test {
  protected:
+  static constexpr const char* kDefaultModifiers = "default-restore-resource-modifiers";
+
   static void SetUpTestSuite() {
     dir_ = new testsupport::TempDir();
     cluster_ = new Cluster(*dir_);
@@ -42,8 +44,10 @@ class RestoreControllerTest : public ::testing::Test {
     location.config = {{"root", dir_->file("store")}};
     store_ = store::open_store(location).release();
     clock_ = new controller::SystemClock();
+    controller::ServerSettings settings;
+    settings.default_resource_modifier_configmap = kDefaultModifiers;  // the server's Velero 1.19 flag
     context_ = new controller::ServerContext(
-        controller::make_context(*cluster_->transport, *cluster_->discovery, *clock_, {}));
+        controller::make_context(*cluster_->transport, *cluster_->discovery, *clock_, settings));
     controller_ = controller::make_restore_controller(*context_).release();
     controller_->start();
   }
@@ -111,6 +115,15 @@ class RestoreControllerTest : public ::testing::Test {
     std::string tarball = make_backup(*cluster_, {ns});
     cluster_->delete_namespace_and_wait(ns);
     return tarball;
+  }
+
+  // A ConfigMap of resource modifier rules (Velero's resource-modifiers.yaml), created or replaced.
+  static void put_modifiers(const std::string& name, const std::string& yaml) {
+    json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}, {"namespace", "velero"}}},
+               {"data", {{"resource-modifiers.yaml", yaml}}}};
+    auto config_maps = cluster_->resource("configmaps");
+    if (cluster_->exists(config_maps, "velero", name)) cluster_->client->remove(config_maps, "velero", name);
+    cluster_->create(cm, "velero");
   }
 
   static bool namespace_exists(const std::string& name) {
@@ -249,6 +262,72 @@ TEST_F(RestoreControllerTest, ScheduleRestoreUsesTheNewestCompletedBackup) {
   EXPECT_EQ(restore["status"]["phase"], "Completed") << restore.dump();
   EXPECT_EQ(restore["spec"]["backupName"], "s-new");
   EXPECT_TRUE(namespace_exists("ctl-sched"));
+}
+
+}  // namespace
+}  // namespace arca::restore
+
+namespace arca::restore {
+namespace {
+
+// Velero 1.19's server default restore resource modifier (design "Server Default Restore Resource Modifier",
+// pkg/controller/restore_controller.go): applied to every restore that names no modifier of its own, skipped with
+// spec.skipDefaultResourceModifier, and a broken default ConfigMap is a warning, never a failed restore.
+TEST_F(RestoreControllerTest, ServerDefaultResourceModifierAppliesUnlessSkippedOrOverridden) {
+  cluster_->create_namespace("ctl-cni");
+  cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                    {"metadata", {{"name", "app"}, {"annotations", {{"k8s.v1.cni.cncf.io/network-status", "stale"}}}}},
+                    {"data", {{"k", "v"}}}},
+                   "ctl-cni");
+  add_backup("b-cni", "Completed", make_backup(*cluster_, {"ctl-cni"}));
+  put_modifiers(kDefaultModifiers, R"(version: v1
+resourceModifierRules:
+- conditions:
+    groupResource: configmaps
+  mergePatches:
+  - patchData: |
+      metadata:
+        annotations:
+          k8s.v1.cni.cncf.io/network-status: null
+)");
+  put_modifiers("own-modifiers", R"(version: v1
+resourceModifierRules:
+- conditions:
+    groupResource: configmaps
+  patches:
+  - operation: add
+    path: /metadata/labels
+    value: '{"restored-by": "own"}'
+)");
+  auto restored_app = [&](const std::string& restore, json spec) {
+    spec["backupName"] = "b-cni";
+    spec["namespaceMapping"] = {{"ctl-cni", restore}};
+    create_restore(restore, spec);
+    json done = wait_for_final_phase(restore);
+    EXPECT_EQ(done["status"]["phase"], "Completed") << done.dump();
+    return cluster_->client->get(cluster_->resource("configmaps"), restore, "app");
+  };
+  const json::json_pointer stale("/metadata/annotations/k8s.v1.cni.cncf.io~1network-status");
+
+  json app = restored_app("r-cni-default", json::object());
+  EXPECT_FALSE(app.contains(stale)) << app.dump();
+  EXPECT_THAT(stored("r-cni-default", persistence::RestoreFile::Logs),
+              HasSubstr("Retrieved default resource modifiers from configmap velero/" + std::string(kDefaultModifiers)));
+
+  app = restored_app("r-cni-skip", {{"skipDefaultResourceModifier", true}});
+  EXPECT_EQ(app.value(stale, std::string()), "stale") << app.dump();
+
+  // A per-restore modifier takes exclusive precedence: the default's rule is not applied as well.
+  app = restored_app("r-cni-own", {{"resourceModifier", {{"kind", "ConfigMap"}, {"name", "own-modifiers"}}}});
+  EXPECT_EQ(app.value(stale, std::string()), "stale") << app.dump();
+  EXPECT_EQ(app.value("/metadata/labels/restored-by"_json_pointer, std::string()), "own") << app.dump();
+
+  put_modifiers(kDefaultModifiers, "version: v1\nresourceModifierRules: not-a-list\n");
+  app = restored_app("r-cni-broken", json::object());
+  EXPECT_EQ(app.value(stale, std::string()), "stale") << app.dump();
+  EXPECT_THAT(stored("r-cni-broken", persistence::RestoreFile::Logs),
+              HasSubstr("Error in default resource modifier configmap velero/" + std::string(kDefaultModifiers)));
+  cluster_->client->remove(cluster_->resource("configmaps"), "velero", kDefaultModifiers);
 }
 
 }  // namespace
