@@ -208,6 +208,14 @@ TEST(Commands, KubectlPathsSelectorsAndDeletingABackupTakesItsRestores) {
   EXPECT_NE(listed.find("velero.io/schedule-name=daily"), std::string::npos) << listed;
   auto described = c.arca_ok({"describe", "backup", "daily-1", "-o", "json"});
   EXPECT_EQ(nlohmann::json::parse(described)["metadata"]["name"], "daily-1");
+  // describe says what garbage collection will do: the schedule's rules keep daily-1, TTL alone decides `other`.
+  described = c.arca_ok({"describe", "backup", "daily-1"});
+  EXPECT_NE(described.find("Retention:  collected after its TTL, at "), std::string::npos) << described;
+  c.arca_ok({"schedule", "create", "daily", "--schedule", "@every 24h", "--paused", "--keep-daily", "2"});
+  described = c.arca_ok({"describe", "backup", "daily-1"});
+  EXPECT_NE(described.find("Retention:  kept (newest successful, keep-daily "), std::string::npos) << described;
+  described = c.arca_ok({"describe", "backup", "other"});
+  EXPECT_NE(described.find("Retention:  collected after its TTL, at "), std::string::npos) << described;
 
   c.arca_ok({"create", "restore", "back", "--from-backup", "daily-1", "--namespace-mappings", "app:app-copy", "--wait"});
   std::string restore_dir = c.store_root() + "/bucket/restores/back";

@@ -15,6 +15,7 @@
 #include "api/crds.h"
 #include "api/types.h"
 #include "cli/output.h"
+#include "controller/retention.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
@@ -384,6 +385,28 @@ int backup_get(Session& s, const std::vector<std::string>& names, const std::str
   return 0;
 }
 
+// What garbage collection will do with `b` (arca's schedule retention rules, else its TTL); "" when the
+// schedule or its backups cannot be read, so describe still shows the rest.
+std::string backup_retention(Session& s, const api::Backup& b) {
+  std::optional<controller::RetentionPolicy> policy;
+  std::vector<api::Backup> siblings;
+  auto schedule = b.metadata.labels.find("velero.io/schedule-name");
+  if (schedule != b.metadata.labels.end()) {
+    kube::DynamicClient client(s.transport());
+    try {
+      auto annotations = client.get(s.velero("schedules"), s.ns(), schedule->second).get<api::Schedule>().metadata.annotations;
+      policy = controller::retention_of(annotations);
+      kube::ListOptions options;
+      options.label_selector = "velero.io/schedule-name=" + schedule->second;
+      client.list(s.velero("backups"), s.ns(), options,
+                  [&](const kube::ListItem& item) { siblings.push_back(item.parse().get<api::Backup>()); });
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) return "";  // not found: the schedule is gone, its TTL alone decides
+    }
+  }
+  return controller::retention_summary(b, policy, siblings);
+}
+
 int backup_describe(Session& s, const std::vector<std::string>& names, const std::string& selector, bool details,
                     const std::string& output, const DownloadOptions& download, std::ostream& out) {
   std::vector<api::Backup> backups;
@@ -424,7 +447,7 @@ int backup_describe(Session& s, const std::vector<std::string>& names, const std
       out << document.dump(4) << "\n";
       continue;
     }
-    out << describe_backup(b, details, resource_list);
+    out << describe_backup(b, details, resource_list, backup_retention(s, b));
   }
   return 0;
 }

@@ -203,7 +203,8 @@ std::string location_table(const std::vector<api::BackupStorageLocation>& locati
   return text_table(rows);
 }
 
-std::string describe_backup(const api::Backup& b, bool details, const std::string& resource_list_json) {
+std::string describe_backup(const api::Backup& b, bool details, const std::string& resource_list_json,
+                            const std::string& retention) {
   std::ostringstream out;
   auto map_text = [](const std::map<std::string, std::string>& m) {
     if (m.empty()) return std::string("<none>");
@@ -271,6 +272,7 @@ std::string describe_backup(const api::Backup& b, bool details, const std::strin
   out << "Started:    " << opt_time(st.start_timestamp) << "\n";
   out << "Completed:  " << opt_time(st.completion_timestamp) << "\n\n";
   out << "Expiration:  " << opt_time(st.expiration) << "\n\n";
+  if (!retention.empty()) out << "Retention:  " << retention << "\n\n";
   if (st.progress) {
     bool running = st.phase == api::BackupPhase::InProgress;
     out << (running ? "Estimated total items to be backed up:  " : "Total items to be backed up:  ")

@@ -32,7 +32,9 @@ std::string backup_table(const std::vector<api::Backup>& backups, Timestamp now,
 std::string location_table(const std::vector<api::BackupStorageLocation>& locations, const OutputFlags& flags = {});
 
 // `backup describe`; `details` adds the resource list (given already decompressed, or "" when unavailable).
-std::string describe_backup(const api::Backup& backup, bool details, const std::string& resource_list_json);
+// `retention`: arca's line on what garbage collection will do with the backup ("" leaves it out).
+std::string describe_backup(const api::Backup& backup, bool details, const std::string& resource_list_json,
+                            const std::string& retention = "");
 
 // kubectl-style columns: each as wide as its widest cell, three spaces apart, no trailing blanks.
 std::string text_table(const std::vector<std::vector<std::string>>& rows);

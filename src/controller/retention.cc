@@ -101,4 +101,18 @@ std::map<std::string, std::string> retained_backups(const std::vector<api::Backu
   return kept;
 }
 
+std::string retention_summary(const api::Backup& backup, const std::optional<RetentionPolicy>& policy,
+                              const std::vector<api::Backup>& siblings) {
+  const std::string ttl = backup.status.expiration
+                              ? "collected after its TTL, at " + format_rfc3339(*backup.status.expiration)
+                              : "never collected (no expiration)";
+  if (!policy) return ttl;
+  auto kept = retained_backups(siblings, *policy);
+  auto reasons = kept.find(backup.metadata.name);
+  if (reasons != kept.end()) return "kept (" + reasons->second + "), whatever its TTL";
+  if (policy->has_period_rules() && backup.status.phase == api::BackupPhase::Completed)
+    return "collected by the next garbage collection: no retention rule of its schedule keeps it";
+  return ttl;
+}
+
 }  // namespace arca::controller

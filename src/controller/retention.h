@@ -7,6 +7,7 @@
 // Completed backup of a schedule is never collected (a schedule whose recent runs all failed keeps its last
 // good backup).
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,11 @@ RetentionPolicy retention_of(const std::map<std::string, std::string>& annotatio
 // reasons of all rules that keep it, comma-separated). `backups` are one schedule's.
 std::map<std::string, std::string> retained_backups(const std::vector<api::Backup>& backups,
                                                     const RetentionPolicy& policy);
+
+// What garbage collection will do with `backup`, in one line for `arca backup describe` (the rules of
+// gc_controller.cc's reconciler): which rules keep it, or when and why it will be collected. `policy` is its
+// schedule's (nullopt: no schedule, or the schedule is gone), `siblings` the schedule's backups (with `backup`).
+std::string retention_summary(const api::Backup& backup, const std::optional<RetentionPolicy>& policy,
+                              const std::vector<api::Backup>& siblings);
 
 }  // namespace arca::controller

@@ -94,6 +94,29 @@ TEST(Retention, FailedRunsNeverCountAndTheLastGoodBackupStays) {
   EXPECT_TRUE(kept.count(day_name(7)) && kept.count(day_name(8)) && kept.count(day_name(9)));
 }
 
+// `arca backup describe`'s retention line agrees with what the rules keep, and says why.
+TEST(Retention, SummaryNamesTheKeepingRuleOrWhenTheBackupGoes) {
+  std::vector<api::Backup> year;
+  for (int d = 0; d < 365; ++d) year.push_back(backup_on(d));
+  year.push_back(backup_on(365, api::BackupPhase::Failed));
+  std::set<std::string> kept;
+  for (const auto& b : year) {
+    std::string summary = retention_summary(b, gfs(), year);
+    if (summary.rfind("kept (", 0) == 0) kept.insert(b.metadata.name);
+    else if (b.status.phase == api::BackupPhase::Completed)
+      EXPECT_EQ(summary, "collected by the next garbage collection: no retention rule of its schedule keeps it");
+  }
+  EXPECT_EQ(kept, expected_year());
+  EXPECT_EQ(retention_summary(year[180], gfs(), year), "kept (keep-monthly 2026-06), whatever its TTL");
+  // A failed run is not the rules' business: its TTL decides.
+  EXPECT_EQ(retention_summary(year.back(), gfs(), year), "collected after its TTL, at 2027-01-31T03:00:00Z");
+  // Without a schedule (or with its schedule gone): the TTL alone.
+  EXPECT_EQ(retention_summary(year[0], std::nullopt, {}), "collected after its TTL, at 2026-01-31T03:00:00Z");
+  api::Backup forever = year[0];
+  forever.status.expiration.reset();
+  EXPECT_EQ(retention_summary(forever, std::nullopt, {}), "never collected (no expiration)");
+}
+
 TEST(Retention, AnnotationsParseAndBadValuesAreReported) {
   std::vector<std::string> problems;
   auto p = retention_of({{kKeepDailyAnnotation, "7"}, {kKeepWeeklyAnnotation, "-1"}, {kKeepYearlyAnnotation, "x"}},
