@@ -101,6 +101,12 @@ void add_tls_flags(CLI::App* cmd, DownloadOptions& options) {
   string_flag(cmd, "--cacert", options.cacert, "Path to a certificate bundle to use when verifying TLS connections.");
 }
 
+void add_decryption_flag(CLI::App* cmd, DownloadOptions& options) {
+  string_flag(cmd, "--decryption-key-file", options.decryption_key_file,
+              "arca: age identity file (age-keygen's output) to read the files of a backup whose storage location "
+              "encrypts backups");
+}
+
 void add_output_flag(CLI::App* cmd, std::string& output, const std::string& default_format) {
   output = default_format;
   string_flag(cmd, "-o,--output", output,

@@ -62,6 +62,8 @@ CLI::Option* optional_bool(CLI::App* cmd, const std::string& names, std::vector<
 CLI::Option* selector_flag(CLI::App* cmd, std::string& into, const std::string& help);
 // --insecure-skip-tls-verify and --cacert of the commands that download from the object store.
 void add_tls_flags(CLI::App* cmd, DownloadOptions& options);
+// --decryption-key-file, for the commands that show a backup's or restore's stored files.
+void add_decryption_flag(CLI::App* cmd, DownloadOptions& options);
 // -o/--output, -L/--label-columns, --show-labels (OutputFlags in output.h).
 void add_output_flags(CLI::App* cmd, OutputFlags& flags, const std::string& default_format);
 // -o alone (BindFlagsSimple).

@@ -180,6 +180,7 @@ void define_backup_describe(CLI::App* cmd, Cli& cli) {
   selector_flag(cmd, f.selector, "Only show items matching this label selector.");
   bool_flag(cmd, "--details", f.details, "Display additional detail in the command output.");
   add_tls_flags(cmd, f.download);
+  add_decryption_flag(cmd, f.download);
   string_flag(cmd, "-o,--output", f.output,
               "Output display format. Valid formats are 'plaintext, json'. 'json' only applies to a single backup")
       ->check(CLI::IsMember({"plaintext", "json"}));
@@ -213,6 +214,7 @@ void add_backup_commands(CLI::App& root, Cli& cli) {
   auto* logs_cmd = backup->add_subcommand("logs", "Get backup logs");
   logs_cmd->add_option("BACKUP", logs.name, "Backup name")->required();
   logs.bind_timeout(logs_cmd, "How long to wait to receive logs.");
+  add_decryption_flag(logs_cmd, logs.download);
   logs_cmd->callback([&logs, &cli] {
     logs.finish();
     cli.run([&logs](Session& s) { return backup_logs(s, logs.name, logs.download, std::cout); });

@@ -16,6 +16,7 @@
 #include "api/types.h"
 #include "cli/output.h"
 #include "controller/retention.h"
+#include "crypt/age.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
@@ -385,6 +386,36 @@ int backup_get(Session& s, const std::vector<std::string>& names, const std::str
   return 0;
 }
 
+std::vector<std::string> read_age_identity_file(const std::string& key_file) {
+  std::ifstream in(key_file, std::ios::binary);
+  if (!in) throw std::invalid_argument("--decryption-key-file: cannot read " + key_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> identities;
+  try {
+    identities = crypt::parse_age_identities(text.str());
+  } catch (const crypt::AgeError&) {
+    throw std::invalid_argument("--decryption-key-file " + key_file + ": holds a malformed AGE-SECRET-KEY line");
+  }
+  if (identities.empty())
+    throw std::invalid_argument("--decryption-key-file " + key_file + ": no AGE-SECRET-KEY-1... line in it");
+  return identities;
+}
+
+std::string download_document(Session& s, api::DownloadTargetKind kind, const std::string& name,
+                              const DownloadOptions& options, const std::string& what) {
+  std::string stored;
+  fetch_url(download_url(s, kind, name, options.timeout), options,
+            [&](const char* d, size_t n) { stored.append(d, n); });
+  if (crypt::is_age(stored)) {
+    if (options.decryption_key_file.empty())
+      throw std::runtime_error(what + " of \"" + name + "\" is encrypted with age (its backup storage location "
+                               "encrypts backups): give --decryption-key-file with the identity file");
+    stored = crypt::age_decrypt_string(stored, read_age_identity_file(options.decryption_key_file), what);
+  }
+  return persistence::gunzip_bytes(stored, what);
+}
+
 // What garbage collection will do with `b` (arca's schedule retention rules, else its TTL); "" when the
 // schedule or its backups cannot be read, so describe still shows the rest.
 std::string backup_retention(Session& s, const api::Backup& b) {
@@ -431,10 +462,8 @@ int backup_describe(Session& s, const std::vector<std::string>& names, const std
       try {
         DownloadOptions options = download;
         options.timeout = 30s;
-        std::string gz;
-        fetch_url(download_url(s, api::DownloadTargetKind::BackupResourceList, b.metadata.name, options.timeout),
-                  options, [&](const char* d, size_t n) { gz.append(d, n); });
-        resource_list = persistence::gunzip_bytes(gz, "resource list");
+        resource_list = download_document(s, api::DownloadTargetKind::BackupResourceList, b.metadata.name, options,
+                                          "resource list");
       } catch (const std::exception& e) {
         resource_list_error = e.what();
         if (!json_output) out << "<error getting backup resource list: " << e.what() << ">\n";
@@ -461,16 +490,13 @@ int backup_logs(Session& s, const std::string& name, const DownloadOptions& opti
     throw std::runtime_error("logs for backup \"" + name +
                              "\" are not available until it's finished processing, please wait until the backup has "
                              "a phase of Completed or Failed and try again");
-  std::string gz;
   try {
-    fetch_url(download_url(s, api::DownloadTargetKind::BackupLog, name, options.timeout), options,
-              [&](const char* d, size_t n) { gz.append(d, n); });
+    out << download_document(s, api::DownloadTargetKind::BackupLog, name, options, "the log");
   } catch (const std::runtime_error& e) {
     if (std::string(e.what()) == "file not found")
       throw std::runtime_error("logs for backup \"" + name + "\" are not available in object storage");
     throw;
   }
-  out << persistence::gunzip_bytes(gz, "backup log");
   return 0;
 }
 

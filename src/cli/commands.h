@@ -68,7 +68,14 @@ struct DownloadOptions {
   std::chrono::seconds timeout{60};
   bool insecure_skip_tls_verify = false;
   std::string cacert;
+  std::string decryption_key_file;  // arca: age identities for the files of an encrypted backup
 };
+// A gzip'd file of a backup or restore (log, results, resource list) through a DownloadRequest, as text:
+// decrypted with options.decryption_key_file when its location encrypts; without a key, one line saying so.
+// The AGE-SECRET-KEY lines of an identity file; throws one line naming the file (never echoing a key).
+std::vector<std::string> read_age_identity_file(const std::string& key_file);
+std::string download_document(Session& session, api::DownloadTargetKind kind, const std::string& name,
+                              const DownloadOptions& options, const std::string& what);
 // `output`: plaintext, or json (one backup: the object and what describe downloads, as one JSON document).
 int backup_describe(Session& session, const std::vector<std::string>& names, const std::string& selector, bool details,
                     const std::string& output, const DownloadOptions& download, std::ostream& out);

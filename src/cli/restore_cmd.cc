@@ -123,13 +123,6 @@ void download(Session& s, api::DownloadTargetKind kind, const std::string& name,
   fetch_url(download_url(s, kind, name, options.timeout), options, sink);
 }
 
-std::string download_gunzipped(Session& s, api::DownloadTargetKind kind, const std::string& name,
-                               const DownloadOptions& options) {
-  std::string gz;
-  download(s, kind, name, options, [&](const char* data, size_t size) { gz.append(data, size); });
-  return persistence::gunzip_bytes(gz, name);
-}
-
 // ---- create ----
 int dry_run(Session& s, const api::Restore& restore, std::ostream& out) {
   api::Restore r = restore;
@@ -345,7 +338,7 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
       // As Velero's restore describer: a failure to fetch the results is printed, not dropped, so counts without
       // details say why.
       try {
-        results = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResults, r.metadata.name, f.download_options(kDescribeDownloadTimeout)));
+        results = json::parse(download_document(s, api::DownloadTargetKind::RestoreResults, r.metadata.name, f.download_options(kDescribeDownloadTimeout), "the results"));
       } catch (const std::exception& e) {
         out << "\n<error getting restore results: " << e.what() << ">\n";
       }
@@ -384,7 +377,7 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
     if (f.details) {
       out << "\nResource List:\n";
       try {
-        json list = json::parse(download_gunzipped(s, api::DownloadTargetKind::RestoreResourceList, r.metadata.name, f.download_options(kDescribeDownloadTimeout)));
+        json list = json::parse(download_document(s, api::DownloadTargetKind::RestoreResourceList, r.metadata.name, f.download_options(kDescribeDownloadTimeout), "the resource list"));
         for (const auto& [kind, entries] : list.items()) {
           out << "  " << kind << ":\n";
           for (const auto& entry : entries) out << "    - " << entry.get<std::string>() << "\n";
@@ -406,7 +399,7 @@ int logs(Session& s, const RestoreFlags& f, std::ostream& out) {
     throw std::runtime_error("logs for restore \"" + f.names[0] + "\" are not available until it's finished processing, "
                              "please wait until the restore has a phase of Completed or Failed and try again");
   auto timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(f.timeout));
-  out << download_gunzipped(s, api::DownloadTargetKind::RestoreLog, f.names[0], f.download_options(timeout));
+  out << download_document(s, api::DownloadTargetKind::RestoreLog, f.names[0], f.download_options(timeout), "the log");
   return 0;
 }
 
@@ -545,6 +538,7 @@ void define_restore_describe(CLI::App* cmd, Cli& cli) {
   selector_flag(cmd, f.list_selector, "Only show items matching this label selector.");
   bool_flag(cmd, "--details", f.details, "Display additional detail in the command output.");
   add_tls_flags(cmd, f.tls);
+  add_decryption_flag(cmd, f.tls);
   cmd->callback([&cli, &f] {
     if (f.tls.cacert.empty()) f.tls.cacert = read_client_config(std::cerr)["cacert"];
     run(cli, f, describe)();
@@ -571,6 +565,7 @@ void add_restore_commands(CLI::App& root, Cli& cli) {
   logs_cmd->add_option("RESTORE", f.names, "Restore name")->required()->expected(1);
   duration_flag(logs_cmd, "--timeout", f.timeout, "How long to wait to receive logs.");
   add_tls_flags(logs_cmd, f.tls);
+  add_decryption_flag(logs_cmd, f.tls);
   logs_cmd->callback([&cli, &f] {
     if (f.tls.cacert.empty()) f.tls.cacert = read_client_config(std::cerr)["cacert"];
     run(cli, f, logs)();

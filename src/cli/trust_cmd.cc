@@ -67,18 +67,7 @@ void add_protection_flags(api::Restore& restore, const std::string& key_secret, 
 }
 
 void create_transient_key_secret(Session& s, const api::Restore& restore, const std::string& key_file) {
-  std::ifstream in(key_file, std::ios::binary);
-  if (!in) throw std::invalid_argument("--decryption-key-file: cannot read " + key_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<std::string> identities;
-  try {
-    identities = crypt::parse_age_identities(text.str());
-  } catch (const crypt::AgeError&) {
-    throw std::invalid_argument("--decryption-key-file " + key_file + ": holds a malformed AGE-SECRET-KEY line");
-  }
-  if (identities.empty())
-    throw std::invalid_argument("--decryption-key-file " + key_file + ": no AGE-SECRET-KEY-1... line in it");
+  std::vector<std::string> identities = read_age_identity_file(key_file);
   std::string joined;
   for (const auto& id : identities) joined += id + "\n";
   nlohmann::json secret = {{"apiVersion", "v1"},

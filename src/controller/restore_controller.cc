@@ -141,13 +141,14 @@ class RestoreRun {
     std::unique_ptr<OpenLocation> open;
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     const std::string& backup_name = restore_.spec.backup_name;
-    std::vector<std::string> identities;
+    std::vector<std::string> identities, backup_recipients;
     try {
       if (!tar) throw std::runtime_error("error creating temp file for the backup tarball");
       open = open_location(location, ctx_.transport, ctx_.secrets);
       // An encrypted backup needs a matching key before anything is downloaded or created.
-      auto recipients = persistence::backup_recipients(
+      backup_recipients = persistence::backup_recipients(
           persistence::read_backup_metadata(open->store(), open->layout(), backup_name));
+      const auto& recipients = backup_recipients;
       if (!recipients.empty()) {
         auto annotations = restore_.metadata.annotations;
         auto secret = annotations.find(persistence::kAnnotationDecryptionKeySecret);
@@ -233,10 +234,11 @@ class RestoreRun {
       r.status.errors = static_cast<int>(outcome.errors.count());
       return true;
     });
-    // Upload failures of the results and lists are only logged, as in Velero.
+    // Upload failures of the results and lists are only logged, as in Velero. A restore of an encrypted backup
+    // stores its files encrypted to the backup's recipients: whoever may read the backup may read them.
     auto put = [&](persistence::RestoreFile file, const std::string& content) {
       try {
-        persistence::put_restore_file(open->store(), open->layout(), name, file, content);
+        persistence::put_restore_file(open->store(), open->layout(), name, file, content, backup_recipients);
       } catch (const std::exception& e) {
         spdlog::error("restore={} upload of its files failed: {}", name, e.what());
       }

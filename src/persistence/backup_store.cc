@@ -328,8 +328,9 @@ void delete_backup(store::ObjectStore& store, const Layout& layout, const std::s
 }
 
 void put_restore_file(store::ObjectStore& store, const Layout& layout, const std::string& restore, RestoreFile file,
-                      const std::string& content) {
-  put_bytes(store, restore_key(layout, restore, file), gzip_bytes(content));
+                      const std::string& content, const std::vector<std::string>& recipients) {
+  std::string gz = gzip_bytes(content);
+  put_bytes(store, restore_key(layout, restore, file), recipients.empty() ? gz : crypt::age_encrypt_string(gz, recipients));
 }
 
 void delete_restore(store::ObjectStore& store, const Layout& layout, const std::string& restore) {

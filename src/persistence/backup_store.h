@@ -72,9 +72,10 @@ std::string signed_backup_file_url(store::ObjectStore& store, const Layout& layo
 // backups/B/. Deleting a backup that is not there is not an error.
 void delete_backup(store::ObjectStore& store, const Layout& layout, const std::string& backup);
 
-// A restore's gzip'd file (logs, results, ...): `content` is gzip'd here.
+// A restore's gzip'd file (logs, results, ...): `content` is gzip'd here, then age-encrypted to `recipients`
+// when there are any (a restore of an encrypted backup: its log and results name the backup's objects).
 void put_restore_file(store::ObjectStore& store, const Layout& layout, const std::string& restore, RestoreFile file,
-                      const std::string& content);
+                      const std::string& content, const std::vector<std::string>& recipients = {});
 void delete_restore(store::ObjectStore& store, const Layout& layout, const std::string& restore);
 
 // Velero's BSL validation: top-level directories under the prefix must be ones Velero knows. Throws

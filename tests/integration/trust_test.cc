@@ -159,6 +159,10 @@ TEST_F(Trust, EncryptedSignedBackupRoundTrip) {
   EXPECT_NE(logs.exit_code, 0);
   EXPECT_NE(logs.err.find("encrypted with age"), std::string::npos) << logs.out << logs.err;
   EXPECT_EQ(logs.out.find(kCanary), std::string::npos);
+  EXPECT_NE(logs.err.find("--decryption-key-file"), std::string::npos) << logs.err;
+  logs = cluster->arca({"backup", "logs", "enc1", "--decryption-key-file", key_file()});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("enc1"), std::string::npos) << logs.out;
 
   // 4. verify, plain and deep.
   auto v = cluster->arca({"backup", "verify", "enc1"});
@@ -206,7 +210,8 @@ TEST_F(Trust, EncryptedSignedBackupRoundTrip) {
   json skipped = restore("r-skip", "enc1",
                          {"--decryption-key-file", key_file(), "--skip-verify", "--namespace-mappings", "vault:vault-skip"});
   EXPECT_EQ(skipped["status"]["phase"], "Completed") << skipped.dump();
-  EXPECT_NE(cluster->arca({"restore", "logs", "r-skip"}).out.find("skipped (--skip-verify)"), std::string::npos);
+  EXPECT_NE(cluster->arca({"restore", "logs", "r-skip", "--decryption-key-file", key_file()}).out.find("skipped (--skip-verify)"),
+            std::string::npos);
   std::ofstream(results, std::ios::binary | std::ios::trunc) << original;
 
   // 7. With the key (a file, kept off the cluster but for the restore): everything is back.
@@ -216,6 +221,19 @@ TEST_F(Trust, EncryptedSignedBackupRoundTrip) {
   EXPECT_EQ(secret["data"]["password"], b64);
   auto cm = cluster->client().get(cluster->resource("", "configmaps"), "vault", "settings");
   EXPECT_EQ(cm["data"]["note"], kCanary);
+  // The restore's files name the backup's objects: stored encrypted to the backup's recipients, like the backup's.
+  for (const auto& entry : fs::directory_iterator(cluster->store_root() + "/sealed/restores/r-ok")) {
+    std::string bytes = testsupport::read_file(entry.path());
+    EXPECT_EQ(bytes.rfind("age-encryption.org/v1", 0), 0u) << entry.path();
+    EXPECT_FALSE(gunzip_contains(bytes, "vault")) << entry.path();
+  }
+  auto restore_logs = cluster->arca({"restore", "logs", "r-ok"});
+  EXPECT_NE(restore_logs.exit_code, 0);
+  EXPECT_NE(restore_logs.err.find("--decryption-key-file"), std::string::npos) << restore_logs.err;
+  restore_logs = cluster->arca({"restore", "logs", "r-ok", "--decryption-key-file", key_file()});
+  EXPECT_NE(restore_logs.out.find("restore completed"), std::string::npos) << restore_logs.out << restore_logs.err;
+  auto described = cluster->arca({"restore", "describe", "r-ok", "--details", "--decryption-key-file", key_file()});
+  EXPECT_NE(described.out.find("v1/Secret"), std::string::npos) << described.out << described.err;
   EXPECT_THROW(cluster->client().get(cluster->resource("", "secrets"), "velero", "r-ok-decryption-key"),
                arca::kube::KubeError);
 }
