@@ -25,6 +25,7 @@ struct ScheduleCreateOptions {
   int keep_last = 0;  // arca extension: see kKeepLastAnnotation in controller/gc_controller.h
   // arca extension: grandfather-father-son retention, see controller/retention.h
   int keep_hourly = 0, keep_daily = 0, keep_weekly = 0, keep_monthly = 0, keep_yearly = 0;
+  bool verify = false;  // arca extension: see kAnnotationScheduleVerify in controller/protection.h
 };
 int schedule_create(Session& session, const ScheduleCreateOptions& options, std::ostream& out);
 int schedule_get(Session& session, const std::vector<std::string>& names, const std::string& selector,

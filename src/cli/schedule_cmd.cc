@@ -8,6 +8,7 @@
 #include "cli/day2_commands.h"
 #include "cli/output.h"
 #include "controller/gc_controller.h"
+#include "controller/protection.h"
 #include "controller/retention.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
@@ -67,6 +68,7 @@ int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& ou
                             std::pair{controller::kKeepMonthlyAnnotation, o.keep_monthly},
                             std::pair{controller::kKeepYearlyAnnotation, o.keep_yearly}})
     if (value > 0) schedule.metadata.annotations[key] = std::to_string(value);
+  if (o.verify) schedule.metadata.annotations[controller::kAnnotationScheduleVerify] = "true";
   schedule.spec.backup_template = backup.spec;
   schedule.spec.schedule = o.schedule;
   schedule.spec.use_owner_references_in_backup = o.use_owner_references;
@@ -223,6 +225,9 @@ void define_schedule_create(CLI::App* cmd, Cli& cli) {
     int_flag(cmd, flag, *into,
              std::string("arca: keep the newest Completed backup of each of the last N ") + period +
                  " (UTC); with any --keep-<period>, these rules replace the TTL for Completed backups");
+  bool_flag(cmd, "--verify", f.options.verify,
+            "arca: verify each backup of this schedule once it has finished (signature and every stored digest), "
+            "as `arca backup verify` does; the result is on the Backup and in arca_backup_verification_total");
   cmd->callback([&f, &cli] {
     f.backup.finish();
     f.options.template_options = f.backup.options;

@@ -200,6 +200,26 @@ TEST(Metrics, TransitionsCountOnceAndRenderAsPrometheusText) {
   EXPECT_NE(text.find("velero_restore_failed_total{schedule=\"\"} 1\n"), std::string::npos) << text;
 }
 
+// arca_backup_verification_total counts each new verification result once, by schedule and result.
+TEST(Metrics, VerificationResultsCountOncePerRequest) {
+  MetricsRegistry r;
+  json plain = {{"metadata", {{"name", "b"}, {"labels", {{"velero.io/schedule-name", "daily"}}}}}};
+  auto verified = [&](const std::string& request, const std::string& result) {
+    json b = plain;
+    b["metadata"]["annotations"]["arca.dev/verification"] =
+        json{{"request", request}, {"result", result}, {"message", "m"}, {"time", "2026-01-01T00:00:00Z"}}.dump();
+    return b;
+  };
+  record_verification_transition(r, plain, plain);  // nothing verified yet
+  record_verification_transition(r, plain, verified("scheduled", "Verified"));
+  record_verification_transition(r, verified("scheduled", "Verified"), verified("scheduled", "Verified"));  // resync
+  record_verification_transition(r, verified("scheduled", "Verified"), verified("a1b2", "Failed"));
+  auto text = r.exposition();
+  EXPECT_NE(text.find("arca_backup_verification_total{schedule=\"daily\",result=\"Verified\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("arca_backup_verification_total{schedule=\"daily\",result=\"Failed\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE arca_backup_verification_total counter\n"), std::string::npos) << text;
+}
+
 TEST(Metrics, InitScheduleShowsZerosForEverySeriesVeleroInitialises) {
   MetricsRegistry r;
   r.init_schedule("nightly");

@@ -9,6 +9,7 @@
 
 #include "api/types.h"
 #include "controller/locations.h"
+#include "controller/protection.h"
 #include "kube/dynamic.h"
 #include "kube/informer.h"
 #include "persistence/backup_store.h"
@@ -27,6 +28,8 @@ struct MetricInfo {
 // The CSI snapshot counters stay at their initial 0: Velero records them only with the EnableCSI feature, and
 // arca takes no CSI snapshots. The node agent's podVolume_* metrics belong to a process arca does not have.
 constexpr MetricInfo kMetrics[] = {
+    {"arca_backup_verification_total", "counter",
+     "arca: verifications of backups (signature and stored digests) by result: Verified, Unsigned or Failed"},
     {"velero_backup_attempt_total", "counter", "Total number of attempted backups"},
     {"velero_backup_deletion_attempt_total", "counter", "Total number of attempted backup deletions"},
     {"velero_backup_deletion_failure_total", "counter", "Total number of failed backup deletions"},
@@ -184,6 +187,21 @@ void record_backup_transition(MetricsRegistry& r, const nlohmann::json& old_obje
   }
 }
 
+void record_verification_transition(MetricsRegistry& r, const nlohmann::json& old_object,
+                                    const nlohmann::json& new_object) {
+  auto verification = [](const nlohmann::json& backup) {
+    auto text = backup.value("/metadata/annotations"_json_pointer, nlohmann::json::object())
+                    .value(kAnnotationVerification, std::string());
+    auto parsed = nlohmann::json::parse(text.empty() ? "{}" : text, nullptr, false);
+    return parsed.is_object() ? parsed : nlohmann::json::object();
+  };
+  auto before = verification(old_object), after = verification(new_object);
+  if (after.empty() || after == before) return;
+  r.add("arca_backup_verification_total",
+        schedule_label(new_object.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string())) +
+            ",result=\"" + after.value("result", std::string()) + "\"");
+}
+
 void record_restore_transition(MetricsRegistry& r, const nlohmann::json& old_object, const nlohmann::json& new_object) {
   std::string before = phase(old_object), after = phase(new_object);
   if (before == after) return;
@@ -225,6 +243,7 @@ class MetricsServer {
     watch(backups_, record_backup_transition, "velero_backup_total");
     watch(restores_, record_restore_transition, "velero_restore_total");
     backups_.add_handlers({{}, [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
+                             record_verification_transition(registry_, *before, *after);
                              record_tarball_size(*before, *after);
                            }, {}});
     delete_requests_.add_handlers({{}, [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {

@@ -46,6 +46,10 @@ class MetricsRegistry {
 
 // What the watchers feed into the registry: one Backup or Restore moved from `old_object` to `new_object`.
 void record_backup_transition(MetricsRegistry& registry, const nlohmann::json& old_object, const nlohmann::json& new_object);
+// arca_backup_verification_total{schedule,result}: a new verification result on a Backup (annotation
+// arca.dev/verification, written by `arca backup verify` and scheduled verification).
+void record_verification_transition(MetricsRegistry& registry, const nlohmann::json& old_object,
+                                    const nlohmann::json& new_object);
 void record_restore_transition(MetricsRegistry& registry, const nlohmann::json& old_object, const nlohmann::json& new_object);
 // A DeleteBackupRequest moved: InProgress is Velero's deletion attempt (the backup is then Deleting), Processed
 // after it a success or, with errors, a failure. `schedule` is the schedule of the backup being deleted (the

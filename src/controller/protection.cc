@@ -160,11 +160,35 @@ void forget_transient_key(ServerContext& ctx, const api::Restore& restore) {
   }
 }
 
+namespace {
+
+// A finished backup of a schedule that asks for verification (kAnnotationScheduleVerify).
+bool scheduled_for_verification(ServerContext& ctx, const nlohmann::json& backup) {
+  std::string phase = backup.value("/status/phase"_json_pointer, std::string());
+  std::string schedule = backup.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string());
+  if (schedule.empty() || (phase != "Completed" && phase != "PartiallyFailed")) return false;
+  try {
+    auto object = kube::DynamicClient(ctx.transport)
+                      .get(ctx.discovery.lookup("velero.io", "v1", "schedules"), ctx.settings.namespace_name, schedule);
+    return object.value("/metadata/annotations"_json_pointer, nlohmann::json::object())
+               .value(kAnnotationScheduleVerify, "") == "true";
+  } catch (const kube::KubeError& e) {
+    if (!kube::is_not_found(e))
+      spdlog::warn("backup={}: cannot read schedule {} to see whether it asks for verification: {}",
+                   backup.value("/metadata/name"_json_pointer, std::string()), schedule, e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
 ReconcileFn verify_reconciler(ServerContext& ctx) {
   return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
     if (!cached) return {};
     auto annotations = cached->value("/metadata/annotations"_json_pointer, nlohmann::json::object());
     std::string request = annotations.value(kAnnotationVerifyRequest, "");
+    if (request.empty() && !annotations.contains(kAnnotationVerification) && scheduled_for_verification(ctx, *cached))
+      request = kScheduledVerifyRequest;
     if (request.empty()) return {};
     auto done = nlohmann::json::parse(annotations.value(kAnnotationVerification, "{}"), nullptr, false);
     if (!done.is_discarded() && done.is_object() && done.value("request", "") == request) return {};

@@ -40,6 +40,10 @@ std::optional<Timestamp> object_lock_expiry(store::ObjectStore& store, const per
 // verifies against the location and writes kAnnotationVerification (JSON: request, result, message, time).
 inline constexpr const char* kAnnotationVerifyRequest = "arca.dev/verify-request";
 inline constexpr const char* kAnnotationVerification = "arca.dev/verification";
+// A Schedule annotated arca.dev/verify: "true" (`schedule create --verify`) has each of its backups verified
+// once it has finished, as if `arca backup verify` had been run (request ID "scheduled").
+inline constexpr const char* kAnnotationScheduleVerify = "arca.dev/verify";
+inline constexpr const char* kScheduledVerifyRequest = "scheduled";
 ReconcileFn verify_reconciler(ServerContext& ctx);
 
 }  // namespace arca::controller

@@ -329,4 +329,30 @@ TEST_F(Trust, ObjectLockedLocationFullCycle) {
   EXPECT_FALSE(fs::exists(violations)) << testsupport::read_file(violations);
 }
 
+// A schedule created with --verify has each finished backup verified by the server, the result on the Backup.
+TEST_F(Trust, ScheduleWithVerifyVerifiesEachBackup) {
+  auto created = cluster->arca({"schedule", "create", "verified", "--schedule", "@every 2s", "--storage-location",
+                                "sealed", "--include-namespaces", "default", "--verify"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  json verification;
+  for (int i = 0; i < 300 && verification.is_null(); ++i) {
+    std::vector<json> list;
+    cluster->client().list(cluster->resource("velero.io", "backups"), "velero", {},
+                           [&](const arca::kube::ListItem& item) { list.push_back(item.parse()); });
+    for (const auto& b : list) {
+      if (b.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string()) != "verified") continue;
+      auto text = b.value("/metadata/annotations"_json_pointer, json::object()).value("arca.dev/verification", "");
+      if (!text.empty()) verification = json::parse(text);
+    }
+    if (verification.is_null()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(verification.is_null()) << "no backup of schedule 'verified' was verified: "
+                                        << cluster->arca({"schedule", "get", "verified", "-o", "json"}).out
+                                        << cluster->arca({"backup", "get"}).out;
+  EXPECT_EQ(verification["request"], "scheduled");
+  EXPECT_EQ(verification["result"], "Verified") << verification.dump();
+  EXPECT_NE(verification.value("message", "").find("signature valid"), std::string::npos) << verification.dump();
+  cluster->arca({"schedule", "delete", "verified", "--confirm"});
+}
+
 }  // namespace
