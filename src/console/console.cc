@@ -146,6 +146,9 @@ class Console {
     // `arca backup logs` reads them through a DownloadRequest: the same right is asked for here.
     read(R"(/api/backups/([a-z0-9.-]+)/logs)", {{"get", "backups", "$1"}, {"create", "downloadrequests", ""}},
          [this](const Session&, const httplib::Request& req, httplib::Response& res) { logs(req.matches[1], res); });
+    // `arca backup download`: the stored tarball as it is (still age-encrypted when its location encrypts).
+    read(R"(/api/backups/([a-z0-9.-]+)/download)", {{"get", "backups", "$1"}, {"create", "downloadrequests", ""}},
+         [this](const Session&, const httplib::Request& req, httplib::Response& res) { download(req.matches[1], res); });
     read(R"(/api/backups/([a-z0-9.-]+)/resources)", {{"get", "backups", "$1"}, {"create", "downloadrequests", ""}},
          [this](const Session&, const httplib::Request& req, httplib::Response& res) { resources(req.matches[1], res); });
     read(R"(/api/restores/([a-z0-9.-]+))", {{"get", "restores", "$1"}},
@@ -352,6 +355,26 @@ class Console {
     if (!text) return;
     res.set_header("Cache-Control", "no-store");
     res.set_content(*text, "text/plain; charset=utf-8");
+  }
+
+  void download(const std::string& name, httplib::Response& res) {
+    auto backup = hub_.get("backup", name);
+    if (!backup) return error(res, 404, "backup \"" + name + "\" not found");
+    std::shared_ptr<controller::OpenLocation> open = location_of(*backup);
+    std::string key = persistence::backup_key(open->layout(), name, persistence::BackupFile::Tarball);
+    auto head = open->store().head(key);
+    if (!head.exists) return error(res, 404, "backup \"" + name + "\" has no tarball in its storage location");
+    bool encrypted = !backup->value("/metadata/annotations/arca.dev~1encrypted-to"_json_pointer, std::string()).empty();
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("Content-Disposition",
+                   "attachment; filename=\"" + name + (encrypted ? "-data.tar.gz.age" : "-data.tar.gz") + "\"");
+    // Streamed from the store as it arrives: a large tarball is never held in memory.
+    res.set_content_provider(head.size, "application/octet-stream",
+                             [open, key](size_t offset, size_t, httplib::DataSink& sink) {
+                               if (offset != 0) return false;  // one pass, in order
+                               open->store().get(key, [&](const char* data, size_t size) { sink.write(data, size); });
+                               return true;
+                             });
   }
 
   // The backup's resource list: group/version/kind → namespace/name.

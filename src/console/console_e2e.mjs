@@ -143,6 +143,25 @@ try {
   check(progress.length >= 2, 'the restore row never changed while the page was open');
   check(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
 
+  step('trust, download and the schedule calendar');
+  await page.goto(`${url}#backups`);
+  check((await page.textContent('#backups-table tr[data-name="first"] .trust')).includes('Verified'), 'backup "first" is not shown Verified');
+  await page.click('#backups-table a[data-backup="first"]');
+  await page.waitForSelector('#download-backup');
+  check((await page.textContent('#verification')).includes('signature valid'), 'the detail lacks the verification message');
+  const download = await page.evaluate(async () => {
+    const response = await fetch(document.querySelector('#download-backup').href);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { status: response.status, disposition: response.headers.get('Content-Disposition'), size: bytes.length,
+      gzip: bytes[0] === 0x1f && bytes[1] === 0x8b };
+  });
+  check(download.status === 200 && download.gzip && download.size > 100, `download: ${JSON.stringify(download)}`);
+  check(download.disposition.includes('first-data.tar.gz'), `download is named: ${download.disposition}`);
+  await page.goto(`${url}#schedules`);
+  await page.waitForSelector('#schedules-table tr[data-name="hourly"] .heatmap i.ok');
+  const cells = await page.$$eval('#schedules-table tr[data-name="hourly"] .heatmap i', (is) => is.map((i) => i.className));
+  check(cells.length === 14 && cells[13] === 'ok' && cells[12] === 'bad', `the calendar of "hourly": ${cells.join(',')}`);
+
   step('create a schedule, pause it; delete a backup');
   await page.goto(`${url}#schedules`);
   await page.click('#new-schedule');

@@ -15,6 +15,7 @@
 #include "kube/transport.h"
 #include "tests/support/kubelite_process.h"
 #include "tests/support/process.h"
+#include "util/timestamp.h"
 
 namespace {
 
@@ -130,6 +131,23 @@ TEST_F(ConsoleE2E, SignInWatchBackupsDryRunRestoreAndRbac) {
                                {"expiration", "2099-01-01T00:00:00Z"}, {"warnings", i % 7},
                                {"progress", {{"totalItems", 10 + i}, {"itemsBackedUp", 10 + i}}}}}});
   }
+
+  // A schedule with a failed run yesterday and a good one today, for its calendar; `first` verified.
+  client.create(velero("schedules"), "velero",
+                {{"apiVersion", "velero.io/v1"}, {"kind", "Schedule"}, {"metadata", {{"name", "hourly"}}},
+                 {"spec", {{"schedule", "0 * * * *"}, {"paused", true}, {"template", {{"includedNamespaces", {"app"}}}}}}});
+  for (auto [name, phase, hours_ago] : {std::tuple{"hourly-today", "Completed", 0}, std::tuple{"hourly-yesterday", "Failed", 24}}) {
+    std::string started = arca::format_rfc3339(arca::now_seconds() - std::chrono::hours(hours_ago));
+    client.create(velero("backups"), "velero",
+                  {{"apiVersion", "velero.io/v1"}, {"kind", "Backup"},
+                   {"metadata", {{"name", name}, {"labels", {{"velero.io/schedule-name", "hourly"}}}}},
+                   {"spec", {{"includedNamespaces", {"app"}}, {"storageLocation", "default"}}},
+                   {"status", {{"phase", phase}, {"startTimestamp", started}, {"completionTimestamp", started}}}});
+  }
+  json verified = {{"request", "e2e"}, {"result", "Verified"}, {"message", "backup first verified: signature valid"},
+                   {"time", arca::format_rfc3339(arca::now_seconds())}};
+  client.patch(velero("backups"), "velero", "first", arca::kube::PatchType::Merge,
+               json{{"metadata", {{"annotations", {{"arca.dev/verification", verified.dump()}}}}}}.dump());
 
   fs::create_directories(testsupport::source_dir() + "/docs");
   auto [code, out] = run(dir, {"node", testsupport::source_dir() + "/src/console/console_e2e.mjs"}, 150s,

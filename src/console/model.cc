@@ -122,6 +122,14 @@ json backup_summary(const json& b) {
   out["includedNamespaces"] = b.value("/spec/includedNamespaces"_json_pointer, json::array());
   out["itemsBackedUp"] = number(b, "/status/progress/itemsBackedUp");
   out["expiration"] = text(b, "/status/expiration");
+  // arca's protection (persistence/protection.h) and the last verification (controller/protection.h).
+  out["encrypted"] = !text(b, "/metadata/annotations/arca.dev~1encrypted-to").empty();
+  out["signed"] = !text(b, "/metadata/annotations/arca.dev~1signed-by").empty();
+  auto verification = json::parse(text(b, "/metadata/annotations/arca.dev~1verification"), nullptr, false);
+  if (!verification.is_object()) verification = json::object();
+  out["verification"] = verification.value("result", "");
+  out["verificationMessage"] = verification.value("message", "");
+  out["verifiedAt"] = verification.value("time", "");
   return out;
 }
 

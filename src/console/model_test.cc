@@ -69,6 +69,16 @@ TEST(ConsoleModel, SummariesCarryProgressAndNoLocationSecrets) {
   EXPECT_EQ(s["totalItems"], 40);
   EXPECT_EQ(s["warnings"], 2);
   EXPECT_EQ(backup_summary({{"metadata", {{"name", "new"}}}})["phase"], "New");
+  EXPECT_FALSE(s["encrypted"].get<bool>());
+  EXPECT_EQ(s["verification"], "");
+  backup["metadata"]["annotations"] = {
+      {"arca.dev/encrypted-to", "age1xyz"},
+      {"arca.dev/verification", R"({"request":"x","result":"Failed","message":"b1-results.gz: digest differs","time":"t"})"}};
+  s = backup_summary(backup);
+  EXPECT_TRUE(s["encrypted"].get<bool>());
+  EXPECT_FALSE(s["signed"].get<bool>());
+  EXPECT_EQ(s["verification"], "Failed");
+  EXPECT_EQ(s["verificationMessage"], "b1-results.gz: digest differs");
 
   json restore = {{"metadata", {{"name", "r1"}}}, {"spec", {{"backupName", "b1"}}},
                   {"status", {{"phase", "InProgress"}, {"progress", {{"totalItems", 10}, {"itemsRestored", 4}}}}}};

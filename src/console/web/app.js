@@ -119,7 +119,7 @@ function connect() {
     if (change.type === 'delete') state[change.kind].delete(change.object.name);
     else state[change.kind].set(change.object.name, change.object);
     // A location revalidated every second must not redraw 1,000 backup rows.
-    if (view === 'overview' || viewKinds[view] === change.kind) scheduleRender();
+    if (view === 'overview' || (viewKinds[view] || []).includes(change.kind)) scheduleRender();
   });
   events.onerror = async () => {
     // EventSource retries by itself; a lost session needs the sign-in form instead.
@@ -127,7 +127,8 @@ function connect() {
   };
 }
 
-const viewKinds = { backups: 'backup', restores: 'restore', schedules: 'schedule' };
+// The kinds each view shows (the schedules' calendars are drawn from their backups).
+const viewKinds = { backups: ['backup'], restores: ['restore'], schedules: ['schedule', 'backup'] };
 let renderPending = false;
 function scheduleRender() {
   if (renderPending) return;
@@ -186,6 +187,16 @@ function renderOverview() {
   $('#last-backups tbody').innerHTML = rows.join('') || `<tr><td colspan="4">${state.permissions.backup === false ? 'forbidden' : 'no backups'}</td></tr>`;
 }
 
+// Encryption, signature and the last verification of a backup, as one short cell.
+function trust(b) {
+  const parts = [];
+  if (b.encrypted) parts.push('encrypted');
+  if (b.signed) parts.push('signed');
+  const verdict = b.verification ? ` <span class="phase ${b.verification === 'Verified' ? 'ok' : b.verification === 'Failed' ? 'bad' : 'warn'}"
+    title="${escapeHtml(b.verificationMessage)}">${escapeHtml(b.verification)}</span>` : '';
+  return `${escapeHtml(parts.join(', '))}${verdict}`;
+}
+
 function renderBackups() {
   const filter = $('#backup-filter').value.trim().toLowerCase();
   const phase = $('#backup-phase').value;
@@ -201,7 +212,7 @@ function renderBackups() {
   const rows = backups.map((b) => `<tr data-name="${escapeHtml(b.name)}"${b.name === selectedBackup ? ' class="selected"' : ''}>
     <td><a href="#backups" data-backup="${escapeHtml(b.name)}">${escapeHtml(b.name)}</a></td><td>${badge(b.phase)}</td>
     <td>${b.totalItems ? `${b.itemsBackedUp}/${b.totalItems}` : ''}</td><td>${b.warnings || ''}</td><td>${b.errors || ''}</td>
-    <td title="${escapeHtml(b.created)}">${age(b.created)}</td><td>${until(b.expiration)}</td><td>${escapeHtml(b.storageLocation)}</td></tr>`);
+    <td title="${escapeHtml(b.created)}">${age(b.created)}</td><td>${until(b.expiration)}</td><td>${escapeHtml(b.storageLocation)}</td><td class="trust">${trust(b)}</td></tr>`);
   $('#backups-table tbody').innerHTML = forbiddenNote('backup') + rows.join('');
   if (selectedBackup) renderBackupDetail();
 }
@@ -222,10 +233,14 @@ function renderBackupDetail() {
     <dt>Items</dt><dd>${b.itemsBackedUp} of ${b.totalItems}</dd><dt>Warnings / errors</dt><dd>${b.warnings} / ${b.errors}</dd>
     <dt>Started</dt><dd>${escapeHtml(b.started)}</dd><dt>Completed</dt><dd>${escapeHtml(b.completed)}</dd>
     <dt>Expires</dt><dd>${escapeHtml(b.expiration)} ${until(b.expiration)}</dd>
+    <dt>Protection</dt><dd>${b.encrypted || b.signed ? escapeHtml([b.encrypted && 'encrypted (age)', b.signed && 'signed (Ed25519)'].filter(Boolean).join(', ')) : 'none'}</dd>
+    <dt>Verification</dt><dd id="verification">${b.verification ? `${trust({ ...b, encrypted: false, signed: false })} ${escapeHtml(b.verificationMessage)} <small>${age(b.verifiedAt)} ago</small>` : 'not verified yet (arca backup verify)'}</dd>
     ${b.failureReason ? `<dt>Failure</dt><dd class="error">${escapeHtml(b.failureReason)}</dd>` : ''}</dl>
     <button id="restore-this" ${done ? '' : 'disabled'}>Restore…</button> <button id="show-describe">Describe</button>
     <button id="show-resources" ${done ? '' : 'disabled'}>Resources</button>
-    <button id="show-logs" ${done || b.phase === 'Failed' ? '' : 'disabled'}>Logs</button> <button id="delete-backup" class="danger">Delete</button>
+    <button id="show-logs" ${done || b.phase === 'Failed' ? '' : 'disabled'}>Logs</button>
+    ${done ? `<a id="download-backup" href="/api/backups/${encodeURIComponent(b.name)}/download" download>Download tarball</a>` : ''}
+    <button id="delete-backup" class="danger">Delete</button>
     <pre id="backup-extra"></pre>`;
   $('#restore-this').onclick = () => openRestore(b.name);
   $('#show-describe').onclick = async () => {
@@ -256,12 +271,30 @@ function renderRestores() {
   }).join('');
 }
 
+// A calendar of the last `days` days per schedule: one cell a day, coloured by the worst result of the
+// backups that day (failed > partially failed > completed), hovering names them.
+const severity = { Failed: 3, FailedValidation: 3, PartiallyFailed: 2, Completed: 1 };
+function heatmap(schedule, days = 14) {
+  const today = new Date(); today.setUTCHours(0, 0, 0, 0);
+  const cells = Array.from({ length: days }, () => ({ worst: 0, names: [] }));
+  for (const b of state.backup.values()) {
+    if (b.schedule !== schedule) continue;
+    const day = Math.floor((today - Date.parse((b.started || b.created).slice(0, 10))) / 86400000);
+    if (day < 0 || day >= days) continue;
+    const cell = cells[days - 1 - day];
+    cell.worst = Math.max(cell.worst, severity[b.phase] || 0);
+    cell.names.push(`${b.name}: ${b.phase}`);
+  }
+  const kind = ['none', 'ok', 'warn', 'bad'];
+  return `<span class="heatmap">${cells.map((c) => `<i class="${kind[c.worst]}" title="${escapeHtml(c.names.join('\n'))}"></i>`).join('')}</span>`;
+}
+
 function renderSchedules() {
   const schedules = [...state.schedule.values()].sort((a, b) => a.name.localeCompare(b.name));
   $('#schedules-table tbody').innerHTML = forbiddenNote('schedule') + schedules.map((s) => `<tr data-name="${escapeHtml(s.name)}">
     <td>${escapeHtml(s.name)}</td><td><code>${escapeHtml(s.schedule)}</code></td><td>${s.paused ? '<span class="phase warn">Paused</span>' : badge(s.phase || 'Enabled')}</td>
     <td>${s.lastBackup ? `${age(s.lastBackup)} ago` : 'never'}</td><td>${s.nextRun ? escapeHtml(s.nextRun) : ''}</td>
-    <td>${escapeHtml(s.includedNamespaces.join(', '))}</td>
+    <td>${escapeHtml(s.includedNamespaces.join(', '))}</td><td>${heatmap(s.name)}</td>
     <td><button data-pause="${escapeHtml(s.name)}" data-paused="${s.paused}">${s.paused ? 'Unpause' : 'Pause'}</button></td></tr>`).join('');
 }
 
