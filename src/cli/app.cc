@@ -245,9 +245,10 @@ void build_cli(CLI::App& root, Cli& cli) {
   add_location_commands(root, cli);
   add_install_commands(root, cli);
   add_server_command(root, cli);
+  add_node_agent_command(root, cli);
   add_misc_commands(root, cli);
   add_trust_commands(root, *root.get_subcommand("backup"), cli.globals, cli.action);
-  add_repo_commands(root, cli.action);
+  add_repo_commands(root, cli);
   add_kubectl_verbs(root, cli);
   root.add_subcommand("help", "Help about any command")->allow_extras();
 }

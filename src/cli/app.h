@@ -124,8 +124,9 @@ void add_location_commands(CLI::App& root, Cli& cli);
 void define_plugin_get(CLI::App* cmd, Cli& cli);
 void add_install_commands(CLI::App& root, Cli& cli);  // install, uninstall, plugin
 void add_server_command(CLI::App& root, Cli& cli);
+void add_node_agent_command(CLI::App& root, Cli& cli);  // nodeagent_cmd.cc: arca node-agent server
 void add_misc_commands(CLI::App& root, Cli& cli);     // version, client config, completion, bug, debug
-void add_repo_commands(CLI::App& root, std::function<int()>& action);  // repo_cmd.cc: arca repo ...
+void add_repo_commands(CLI::App& root, Cli& cli);  // repo_cmd.cc: arca repo ...
 void add_kubectl_verbs(CLI::App& root, Cli& cli);     // get, describe, create, delete
 
 // The whole tree on `root` (root flags included).

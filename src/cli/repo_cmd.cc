@@ -1,6 +1,7 @@
 // `arca repo init|backup|restore|snapshots|forget|prune|check`: the volume data engine (src/repo) from the
 // command line, with restic's flag names (-r/--repo, --password-file, --target, --include, --read-data, ...).
 // The repository and password file may also come from RESTIC_REPOSITORY / RESTIC_PASSWORD_FILE, as for restic.
+// `arca repo get` is Velero's `velero repo get`: the BackupRepository objects of the cluster.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -10,6 +11,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "api/types.h"
+#include "cli/app.h"
+#include "cli/output.h"
+#include "kube/dynamic.h"
 #include "repo/repository.h"
 
 namespace arca::cli {
@@ -83,9 +88,46 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
+// Velero's backup repository printer: NAME, STATUS ("New" when unset), LAST MAINTENANCE ("<never>" when unset; Go's
+// time.String() form otherwise).
+int repo_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const OutputFlags& output,
+             std::ostream& out) {
+  kube::DynamicClient client(s.transport());
+  auto resource = s.velero("backuprepositories");
+  std::vector<nlohmann::json> objects;
+  if (!names.empty()) {
+    for (const auto& n : names) objects.push_back(client.get(resource, s.ns(), n));
+  } else {
+    kube::ListOptions options;
+    options.label_selector = selector;
+    client.list(resource, s.ns(), options, [&](const kube::ListItem& item) { objects.push_back(item.parse()); });
+  }
+  if (output.output != "table") {
+    out << format_objects(objects, output.output);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "STATUS", "LAST MAINTENANCE"}};
+  std::vector<std::map<std::string, std::string>> labels;
+  for (const auto& o : objects) {
+    auto r = o.get<api::BackupRepository>();
+    std::string phase(api::to_string(r.status.phase));
+    std::string last = "<never>";
+    if (r.status.last_maintenance_time) {
+      last = format_rfc3339(*r.status.last_maintenance_time);  // 2024-01-02T03:04:05Z
+      last = last.substr(0, 10) + " " + last.substr(11, 8) + " +0000 UTC";
+    }
+    rows.push_back({r.metadata.name, phase.empty() ? "New" : phase, last});
+    labels.push_back(r.metadata.labels);
+  }
+  add_label_columns(rows, labels, output);
+  out << text_table(rows);
+  return 0;
+}
+
 }  // namespace
 
-void add_repo_commands(CLI::App& app, std::function<int()>& action) {
+void add_repo_commands(CLI::App& app, Cli& cli) {
+  auto& action = cli.action;
   static RepoFlags f;
   auto* group = app.add_subcommand("repo", "Work with volume data repositories (restic format, version 2)")
                     ->require_subcommand(1);
@@ -94,6 +136,18 @@ void add_repo_commands(CLI::App& app, std::function<int()>& action) {
   group->add_flag("-q,--quiet", f.quiet, "Do not print progress");
   group->add_flag("--json", f.json, "Print results as JSON");
   group->fallthrough();
+
+  struct GetFlags {
+    std::vector<std::string> names;
+    std::string selector;
+    OutputFlags output;
+  };
+  auto& g = cli.make<GetFlags>();
+  auto* get = group->add_subcommand("get", "Get restic repositories");
+  get->add_option("NAMES", g.names, "Repository names");
+  selector_flag(get, g.selector, "Only show items matching this label selector.");
+  add_output_flags(get, g.output, "table");
+  get->callback([&g, &cli] { cli.run([&g](Session& s) { return repo_get(s, g.names, g.selector, g.output, std::cout); }); });
 
   auto* init = group->add_subcommand("init", "Initialize a new repository");
   init->callback([&] {

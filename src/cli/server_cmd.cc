@@ -1,7 +1,7 @@
 // `arca server` with every flag of `velero server` (Velero's pkg/cmd/server/config/config.go BindFlags), Velero's
 // defaults, so that a Deployment written by `velero install` runs arca after only its image is changed. Flags of
 // features arca has not built (plugins, volume data, async item operations, repositories) are accepted and each
-// logs one line at start when given; `arca node-agent server` stands in for Velero's node agent.
+// logs one line at start when given. `arca node-agent server` is in nodeagent_cmd.cc.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -41,7 +41,6 @@ void report_unbuilt(CLI::App* cmd, const ServerFlags& f) {
   const std::pair<const char*, const char*> volume_flags[] = {
       {"--fs-backup-timeout", "file-system backup of pod volumes"},
       {"--volume-group-snapshot-label-key", "CSI volume group snapshots"},
-      {"--default-repo-maintain-frequency", "backup repository maintenance"},
       {"--item-operation-sync-frequency", "asynchronous plugin item operations"},
       {"--default-item-operation-timeout", "asynchronous plugin item operations"},
       {"--backup-repository-configmap", "backup repositories"},
@@ -60,8 +59,8 @@ void report_unbuilt(CLI::App* cmd, const ServerFlags& f) {
   if (f.default_snapshot_move_data)
     spdlog::warn("--default-snapshot-move-data: the snapshot data mover is not built in arca yet; the flag has no effect");
   if (given("--uploader-type") && f.uploader_type == "kopia")
-    spdlog::warn("--uploader-type=kopia: arca writes restic-format repositories (and file-system backup is not built "
-                 "yet); kopia repositories are neither read nor written");
+    spdlog::warn("--uploader-type=kopia: arca writes restic-format repositories; pod volume backups are made with "
+                 "uploaderType restic, and kopia repositories are neither read nor written");
   if (given("--plugin-dir"))
     spdlog::info("--plugin-dir {}: arca runs no plugin binaries; its object-store providers are built in", f.plugin_dir);
   if (given("--profiler-address"))
@@ -203,6 +202,9 @@ void add_server_command(CLI::App& root, Cli& cli) {
     if (gc < Duration::zero()) throw std::invalid_argument("--garbage-collection-frequency must be non-negative");
     if (gc > Duration::zero()) so.settings.garbage_collection_frequency = gc;  // 0s: Velero's 1h
     so.settings.resource_timeout = parse_duration(f.resource_timeout);
+    auto maintain = parse_duration(f.repo_maintain_frequency);
+    if (maintain < Duration::zero()) throw std::invalid_argument("--default-repo-maintain-frequency must be non-negative");
+    so.settings.default_repo_maintain_frequency = maintain;  // 0s: Velero's week for restic repositories
     so.settings.terminating_resource_timeout = parse_duration(f.terminating_timeout);
     if (!f.restore_priorities.empty()) so.settings.restore_priorities = restore::parse_priorities(f.restore_priorities);
     so.settings.schedule_skip_immediately = f.schedule_skip_immediately;
@@ -221,42 +223,6 @@ void add_server_command(CLI::App& root, Cli& cli) {
       so.settings.features = feature_flags(read_client_config(std::cerr)["features"], cli.features);
       controller::SystemClock clock;
       controller::run_server(so, clock);
-      return 0;
-    };
-  });
-
-  // Velero's node agent (pkg/cmd/cli/nodeagent/server.go) runs file-system backups and the data mover on every
-  // node. arca has not built it: the DaemonSet `arca install --use-node-agent` creates runs this, which says so
-  // once and then waits for its termination signal, so that the pods stay Running and their log explains why.
-  struct NodeAgentFlags {
-    std::string log_level = "info", log_format = "text", resource_timeout = "10m0s", prepare_timeout = "30m0s",
-                metrics_address = ":8085", node_agent_configmap, backup_repository_configmap;
-  };
-  auto& n = cli.make<NodeAgentFlags>();
-  auto* node_agent = root.add_subcommand("node-agent", "Work with node-agent (not built in arca yet)");
-  auto* node_server = node_agent->add_subcommand("server", "Run the node agent (not built in arca yet)");
-  string_flag(node_server, "--log-level", n.log_level, "The level at which to log.");
-  string_flag(node_server, "--log-format", n.log_format, "The format for log output.");
-  duration_flag(node_server, "--resource-timeout", n.resource_timeout,
-                "How long to wait for resource processes which are not covered by other specific timeout parameters.");
-  duration_flag(node_server, "--data-mover-prepare-timeout", n.prepare_timeout,
-                "How long to wait for preparing a DataUpload/DataDownload.");
-  string_flag(node_server, "--metrics-address", n.metrics_address, "The address to expose prometheus metrics");
-  string_flag(node_server, "--node-agent-configmap", n.node_agent_configmap,
-              "The name of ConfigMap containing node-agent configurations.");
-  string_flag(node_server, "--backup-repository-configmap", n.backup_repository_configmap,
-              "The name of ConfigMap containing backup repository configurations.");
-  node_server->callback([&cli] {
-    cli.action = [] {
-      std::cerr << "arca node-agent server: the node agent (file-system backup, data mover) is not built in arca yet; "
-                   "waiting for termination\n";
-      sigset_t signals;
-      sigemptyset(&signals);
-      sigaddset(&signals, SIGTERM);
-      sigaddset(&signals, SIGINT);
-      pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-      int received = 0;
-      sigwait(&signals, &received);
       return 0;
     };
   });

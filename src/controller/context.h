@@ -35,6 +35,8 @@ struct ServerSettings {
   bool schedule_skip_immediately = false;  // for schedules whose spec.skipImmediately is unset
   // Velero 1.19's --default-resource-modifier-configmap: applied to restores that name no modifier of their own.
   std::string default_resource_modifier_configmap;
+  // `--default-repo-maintain-frequency`: 0 means Velero's default for restic repositories, a week.
+  Duration default_repo_maintain_frequency = Duration::zero();
 };
 
 // The feature flags arca acts on (Velero's pkg/features).

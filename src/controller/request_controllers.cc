@@ -7,6 +7,7 @@
 #include "api/types.h"
 #include "controller/locations.h"
 #include "controller/protection.h"
+#include "controller/repositories.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "persistence/backup_store.h"
@@ -170,7 +171,9 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
       b.status.phase = P::Deleting;
       return true;
     });
-    std::vector<std::string> errors;
+    // Velero's deletePodVolumeSnapshots: the next maintenance of each repository frees the data.
+    std::vector<std::string> errors =
+        forget_pod_volume_snapshots(ctx.transport, ctx.discovery, ctx.secrets, ns, backup);
     try {
       auto open = open_location(*location, ctx.transport, ctx.secrets);
       persistence::delete_backup(open->store(), open->layout(), backup_name);

@@ -8,11 +8,13 @@
 
 #include "controller/backup_controller.h"
 #include "controller/backup_queue_controller.h"
+#include "controller/backup_repository_controller.h"
 #include "controller/backup_sync_controller.h"
 #include "controller/gc_controller.h"
 #include "controller/leader_election.h"
 #include "controller/metrics.h"
 #include "controller/protection.h"
+#include "controller/repositories.h"
 #include "controller/schedule_controller.h"
 #include "controller/server_status_controller.h"
 #include "controller/request_controllers.h"
@@ -68,16 +70,21 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   std::vector<std::shared_ptr<void>> services;
   for (const auto& start : options.services) services.push_back(start(ctx));
   fail_interrupted_backups(ctx);
+  try {  // Velero's server ensures the common repository key at start, before any pod volume backup needs it
+    ensure_repository_password(transport, ctx.secrets, ns);
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot ensure secret {}: {}", kRepoCredentialsSecret, e.what());
+  }
 
   std::vector<std::string> disabled = options.disabled_controllers;
   if (options.restore_only) {
     spdlog::warn("--restore-only is deprecated (as in Velero): backups, schedules and garbage collection are disabled");
     for (const char* name : {"backup-queue", "backup", "backup-deletion", "schedule", "gc"}) disabled.push_back(name);
   }
-  for (const char* name : {"backup-operations", "backup-finalizer", "backup-repo", "restore-operations", "restore-finalizer"})
+  for (const char* name : {"backup-operations", "backup-finalizer", "restore-operations", "restore-finalizer"})
     if (std::find(disabled.begin(), disabled.end(), name) != disabled.end())
-      spdlog::info("--disable-controllers {}: arca has no separate {} controller (asynchronous item operations and "
-                   "backup repositories are not built; backups and restores finalize in their own controller); "
+      spdlog::info("--disable-controllers {}: arca has no separate {} controller (asynchronous item operations are "
+                   "not built; backups and restores finalize in their own controller); "
                    "nothing to disable",
                    name, name);
   auto enabled = [&](const std::string& name) {
@@ -106,6 +113,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
   if (enabled("backup-sync"))
     controllers.push_back(make_backup_sync_controller(ctx, ctx.settings.backup_sync_period));
   if (enabled("server-status-request")) controllers.push_back(make_server_status_controller(ctx));
+  if (enabled("backup-repo")) controllers.push_back(make_backup_repository_controller(ctx));
   for (auto& c : controllers) c->start();
   spdlog::info("arca server started in namespace {} with {} controllers", ns, controllers.size());
 

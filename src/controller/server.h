@@ -20,7 +20,7 @@ struct ServerOptions {
   double client_qps = 10000;
   int client_burst = 1000;
   // Velero's --disable-controllers names (controller_names()); a name whose work arca does elsewhere or has not
-  // built (backup-operations, backup-finalizer, backup-repo, restore-operations, restore-finalizer) disables
+  // built (backup-operations, backup-finalizer, restore-operations, restore-finalizer) disables
   // nothing and says so in the log.
   std::vector<std::string> disabled_controllers;
   // Velero's --restore-only: backups, schedules and garbage collection disabled (deprecated in Velero).

@@ -1,0 +1,256 @@
+#include "controller/repositories.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "controller/locations.h"
+#include "kube/dynamic.h"
+#include "kube/errors.h"
+#include "persistence/layout.h"
+#include "repo/backend.h"
+#include "store/object_store.h"
+#include "util/base64.h"
+#include "util/names.h"
+
+namespace arca::controller {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string random_password() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot generate a repository password");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string read_password(const nlohmann::json& secret) {
+  const auto& data = secret.value("data", nlohmann::json::object());
+  if (!data.contains(kRepoPasswordKey) || !data[kRepoPasswordKey].is_string())
+    throw std::runtime_error(std::string("secret ") + kRepoCredentialsSecret + " has no key " + kRepoPasswordKey);
+  auto decoded = base64_decode(data[kRepoPasswordKey].get<std::string>());
+  if (!decoded)
+    throw std::runtime_error(std::string("secret ") + kRepoCredentialsSecret + " key " + kRepoPasswordKey +
+                             " is not valid base64");
+  return *decoded;
+}
+
+std::string trim_slashes(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  while (!s.empty() && s.front() == '/') s.erase(0, 1);
+  return s;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    std::string t = trim_slashes(p);
+    if (t.empty()) continue;
+    out += (out.empty() ? "" : "/") + t;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ensure_repository_password(kube::Transport& transport, const kube::ApiResource& secrets,
+                                       const std::string& ns) {
+  kube::DynamicClient client(transport);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    try {
+      return read_password(client.get(secrets, ns, kRepoCredentialsSecret));
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) throw;
+    }
+    nlohmann::json secret = {{"apiVersion", "v1"},
+                             {"kind", "Secret"},
+                             {"metadata", {{"name", kRepoCredentialsSecret}, {"namespace", ns}}},
+                             {"type", "Opaque"},
+                             {"data", {{kRepoPasswordKey, base64_encode(random_password())}}}};
+    try {
+      client.create(secrets, ns, secret);
+      spdlog::info("created secret {}/{} with a new repository password", ns, kRepoCredentialsSecret);
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_already_exists(e)) throw;  // another process created it first: read theirs
+    }
+  }
+  throw std::runtime_error(std::string("cannot read or create secret ") + kRepoCredentialsSecret);
+}
+
+std::string restic_identifier(const api::BackupStorageLocation& location, const std::string& volume_namespace) {
+  const auto& config = location.spec.config;
+  auto it = config.find("resticRepoPrefix");
+  if (it != config.end() && !it->second.empty()) return trim_slashes(it->second) + "/" + volume_namespace;
+  const std::string& bucket = location.spec.object_storage.bucket;
+  std::string restic_dir = join({location.spec.object_storage.prefix, "restic"});
+  std::string provider = location.spec.provider;
+  if (provider.rfind("velero.io/", 0) == 0) provider = provider.substr(10);
+  std::string repo_path = join({restic_dir, volume_namespace});
+  if (provider == "aws") {
+    auto url = config.find("s3Url");
+    std::string host = url != config.end() && !url->second.empty() ? url->second : "s3.amazonaws.com";
+    while (!host.empty() && host.back() == '/') host.pop_back();
+    return "s3:" + host + "/" + join({bucket, repo_path});
+  }
+  if (provider == "azure") return "azure:" + bucket + ":/" + repo_path;
+  if (provider == "gcp") return "gs:" + bucket + ":/" + repo_path;
+  auto root = config.find("root");
+  return (root != config.end() ? root->second : std::string()) + "/" + join({bucket, repo_path});
+}
+
+repo::Repository open_volume_repository(kube::Transport& transport, const kube::ApiResource& secrets,
+                                        const api::BackupStorageLocation& location,
+                                        const std::string& volume_namespace, const std::string& password,
+                                        bool init_if_missing) {
+  std::shared_ptr<OpenLocation> open = open_location(location, transport, secrets);
+  std::shared_ptr<store::ObjectStore> store(open, &open->store());  // keeps the location (and its credentials) open
+  std::string prefix = repo::velero_repo_prefix(open->layout().prefix, volume_namespace);
+  auto backend = [&] { return repo::store_backend(store, prefix); };
+  std::string where = "repository of namespace " + volume_namespace + " in backup storage location " +
+                      location.metadata.name;
+  bool exists = false;
+  try {
+    exists = backend()->exists("config");
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot reach the " + where + ": " + e.what());
+  }
+  if (!exists) {
+    if (!init_if_missing) throw std::runtime_error("the " + where + " does not exist");
+    try {
+      return repo::init_repository(backend(), password);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot create the " + where + ": " + e.what());
+    }
+  }
+  try {
+    return repo::open_repository(backend(), password);
+  } catch (const repo::WrongPassword&) {
+    if (password == kVeleroStaticPassword) throw std::runtime_error("wrong password for the " + where);
+    try {
+      return repo::open_repository(backend(), kVeleroStaticPassword);
+    } catch (const repo::WrongPassword&) {
+      throw std::runtime_error("wrong password for the " + where + " (secret " + kRepoCredentialsSecret + ")");
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot open the " + where + ": " + e.what());
+  }
+}
+
+std::vector<api::BackupRepository> find_backup_repositories(kube::Transport& transport,
+                                                            const kube::ApiResource& repositories,
+                                                            const std::string& ns, const std::string& volume_namespace,
+                                                            const std::string& location) {
+  kube::ListOptions options;
+  options.label_selector = std::string(kVolumeNamespaceLabel) + "=" + valid_label_value(volume_namespace) + "," +
+                           kStorageLocationLabel + "=" + valid_label_value(location) + "," + kRepositoryTypeLabel +
+                           "=restic";
+  std::vector<api::BackupRepository> out;
+  kube::DynamicClient(transport).list(repositories, ns, options, [&](const kube::ListItem& item) {
+    auto r = item.parse().get<api::BackupRepository>();
+    // Labels may be truncated names: the spec says which it really is.
+    if (r.spec.volume_namespace == volume_namespace && r.spec.backup_storage_location == location)
+      out.push_back(std::move(r));
+  });
+  std::sort(out.begin(), out.end(), [](const api::BackupRepository& a, const api::BackupRepository& b) {
+    auto at = a.metadata.creation_timestamp.value_or(Timestamp{}), bt = b.metadata.creation_timestamp.value_or(Timestamp{});
+    return at != bt ? at < bt : a.metadata.name < b.metadata.name;
+  });
+  return out;
+}
+
+api::BackupRepository ensure_backup_repository(kube::Transport& transport, const RepositoryResources& resources,
+                                               const std::string& ns, const std::string& volume_namespace,
+                                               const std::string& location, std::chrono::milliseconds timeout) {
+  auto found = find_backup_repositories(transport, resources.repositories, ns, volume_namespace, location);
+  std::string name;
+  if (!found.empty()) {
+    name = found.front().metadata.name;
+  } else {
+    api::BackupRepository r;
+    r.metadata.generate_name = volume_namespace + "-" + location + "-restic-";
+    r.metadata.namespace_ = ns;
+    r.metadata.labels[kVolumeNamespaceLabel] = valid_label_value(volume_namespace);
+    r.metadata.labels[kStorageLocationLabel] = valid_label_value(location);
+    r.metadata.labels[kRepositoryTypeLabel] = "restic";
+    r.spec.volume_namespace = volume_namespace;
+    r.spec.backup_storage_location = location;
+    r.spec.repository_type = api::RepositoryType::restic;
+    nlohmann::json body = r;
+    body["apiVersion"] = "velero.io/v1";
+    body["kind"] = "BackupRepository";
+    name = kube::DynamicClient(transport).create(resources.repositories, ns, body)["metadata"]["name"];
+    spdlog::info("created backup repository {} for namespace {} in location {}", name, volume_namespace, location);
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto r = kube::DynamicClient(transport).get(resources.repositories, ns, name).get<api::BackupRepository>();
+    if (r.status.phase == api::BackupRepositoryPhase::Ready) return r;
+    if (r.status.phase == api::BackupRepositoryPhase::NotReady)
+      throw std::runtime_error("backup repository " + name + " is not ready: " + r.status.message);
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw std::runtime_error("timed out waiting for backup repository " + name +
+                               " to become ready (is arca server running?)");
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport, kube::Discovery& discovery,
+                                                     const kube::ApiResource& secrets, const std::string& ns,
+                                                     const api::Backup& backup) {
+  std::vector<std::string> errors;
+  kube::DynamicClient client(transport);
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> by_repo;  // (bsl, volume ns) → IDs
+  try {
+    auto pvbs = discovery.lookup("velero.io", "v1", "podvolumebackups");
+    kube::ListOptions options;
+    options.label_selector = "velero.io/backup-name=" + valid_label_value(backup.metadata.name);
+    client.list(pvbs, ns, options, [&](const kube::ListItem& item) {
+      auto pvb = item.parse().get<api::PodVolumeBackup>();
+      if (pvb.status.phase != api::VolumeOperationPhase::Completed || pvb.status.snapshot_id.empty()) return;
+      if (pvb.spec.uploader_type == api::RepositoryType::kopia) return;  // never written by arca
+      auto uid = pvb.spec.tags.find("backup-uid");
+      if (uid != pvb.spec.tags.end() && !backup.metadata.uid.empty() && uid->second != backup.metadata.uid) return;
+      by_repo[{pvb.spec.backup_storage_location, pvb.spec.pod.namespace_}].push_back(pvb.status.snapshot_id);
+    });
+  } catch (const std::exception& e) {
+    return {std::string("error listing the backup's pod volume backups: ") + e.what()};
+  }
+  if (by_repo.empty()) return errors;
+  std::string password;
+  try {
+    password = ensure_repository_password(transport, secrets, ns);
+  } catch (const std::exception& e) {
+    return {std::string("error reading the repository password: ") + e.what()};
+  }
+  auto locations = discovery.lookup("velero.io", "v1", "backupstoragelocations");
+  for (const auto& [key, ids] : by_repo) {
+    try {
+      auto location = client.get(locations, ns, key.first).get<api::BackupStorageLocation>();
+      auto repository = open_volume_repository(transport, secrets, location, key.second, password, false);
+      // Snapshots already gone (a repeated deletion, a maintenance) are not errors.
+      std::vector<std::string> present;
+      for (const auto& s : repo::list_snapshots(repository))
+        if (std::find(ids.begin(), ids.end(), s.id) != ids.end()) present.push_back(s.id);
+      if (present.empty()) continue;
+      repo::ForgetPolicy policy;
+      policy.snapshot_ids = present;
+      auto result = repo::forget(repository, policy);
+      spdlog::info("backup={} forgot {} pod volume snapshot(s) in the repository of namespace {} in location {}",
+                   backup.metadata.name, result.removed.size(), key.second, key.first);
+    } catch (const std::exception& e) {
+      errors.push_back("error forgetting the pod volume snapshots of namespace " + key.second + " in location " +
+                       key.first + ": " + e.what());
+    }
+  }
+  return errors;
+}
+
+}  // namespace arca::controller

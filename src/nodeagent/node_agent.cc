@@ -1,0 +1,431 @@
+// The node agent's server: start-up as Velero's (in-flight operations of this node marked Failed, the
+// concurrency from the node-agent ConfigMap), one controller for PodVolumeBackups and one for PodVolumeRestores,
+// and the data transfers on their own threads, at most `loadConcurrency` at a time on this node.
+#include <signal.h>
+#include <unistd.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "api/types.h"
+#include "controller/repositories.h"
+#include "controller/runtime.h"
+#include "kube/discovery.h"
+#include "kube/dynamic.h"
+#include "kube/errors.h"
+#include "kube/transport.h"
+#include "nodeagent/node_agent.h"
+#include "repo/repository.h"
+
+namespace arca::nodeagent {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using Phase = api::VolumeOperationPhase;
+
+constexpr const char* kRestoreWaitContainer = "restore-wait";  // Velero's restorehelper.WaitInitContainer
+constexpr const char* kHostName = "velero";  // the --host Velero's restic uploader records in snapshots
+
+std::string now_text() { return format_rfc3339(now_seconds()); }
+
+struct Agent {
+  Agent(const Options& o, kube::Transport& t) : options(o), transport(t) {}
+  Options options;
+  kube::Transport& transport;
+  kube::ApiResource pvbs, pvrs, pods, pvcs, pvs, secrets, repositories, locations;
+  std::string node, pods_dir;
+  int limit = 1;
+
+  std::mutex mu;
+  std::set<std::string> running;  // "pvb/<name>", "pvr/<name>"
+  std::vector<std::thread> threads;
+
+  void patch_status(const kube::ApiResource& r, const std::string& name, const json& status) {
+    kube::DynamicClient(transport).patch(r, options.namespace_name, name, kube::PatchType::Merge,
+                                         json{{"status", status}}.dump(), {}, r.subresource("status") ? "status" : "");
+  }
+  bool try_start(const std::string& key) {
+    std::lock_guard l(mu);
+    if (running.count(key) || static_cast<int>(running.size()) >= limit) return false;
+    running.insert(key);
+    return true;
+  }
+  bool is_running(const std::string& key) {
+    std::lock_guard l(mu);
+    return running.count(key) > 0;
+  }
+  void finish(const std::string& key) {
+    std::lock_guard l(mu);
+    running.erase(key);
+  }
+  void spawn(std::function<void()> job) {
+    std::lock_guard l(mu);
+    threads.emplace_back(std::move(job));
+  }
+  json get(const kube::ApiResource& r, const std::string& ns, const std::string& name) {
+    return kube::DynamicClient(transport).get(r, ns, name);
+  }
+  Getter getter() {
+    return [this](const std::string& resource, const std::string& ns, const std::string& name) {
+      return get(resource == "persistentvolumes" ? pvs : pvcs, ns, name);
+    };
+  }
+  // The host path of a pod volume (as Velero reports it in status.path) and the directory it resolves to: a CSI
+  // volume's mount is a link to the driver's directory, whose content is what gets backed up.
+  std::pair<std::string, std::string> volume_paths(const json& pod, const std::string& volume) {
+    std::string host = find_volume_path(pods_dir, pod["metadata"].value("uid", ""), volume_directory(pod, volume, getter()));
+    std::error_code ec;
+    auto real = fs::canonical(host, ec);
+    if (ec) throw std::runtime_error("cannot resolve volume path " + host + ": " + ec.message());
+    if (!fs::is_directory(real)) throw std::runtime_error("volume path " + host + " is not a directory");
+    return {host, real.string()};
+  }
+  repo::Repository open_repository(const std::string& location_name, const std::string& volume_namespace) {
+    controller::ensure_backup_repository(transport, {repositories, locations, secrets}, options.namespace_name,
+                                         volume_namespace, location_name,
+                                         std::chrono::duration_cast<std::chrono::milliseconds>(options.resource_timeout));
+    auto location = get(locations, options.namespace_name, location_name).get<api::BackupStorageLocation>();
+    std::string password = controller::ensure_repository_password(transport, secrets, options.namespace_name);
+    return controller::open_volume_repository(transport, secrets, location, volume_namespace, password, false);
+  }
+  // Velero's UpdatePVBStatusToFailed / UpdatePVRStatusToFailed.
+  void fail(const kube::ApiResource& r, const std::string& name, const std::string& message) {
+    try {
+      patch_status(r, name, {{"phase", "Failed"}, {"message", message}, {"completionTimestamp", now_text()}});
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: cannot mark Failed: {}", r.kind, name, e.what());
+    }
+    spdlog::warn("{} {} Failed: {}", r.kind, name, message);
+  }
+  // Progress about once a second (the engine's pace), as Velero's OnDataPathProgress patches it.
+  repo::ProgressFn progress(const kube::ApiResource& r, const std::string& name, repo::Progress& last) {
+    return [this, &r, name, &last](const repo::Progress& p) {
+      last = p;
+      if (p.final) return;
+      try {
+        patch_status(r, name, {{"progress", {{"totalBytes", p.bytes_total}, {"bytesDone", p.bytes_done}}}});
+      } catch (const std::exception& e) {
+        spdlog::warn("{} {}: cannot update progress: {}", r.kind, name, e.what());
+      }
+    };
+  }
+};
+
+std::string kopia_message(const std::string& what) {
+  return "uploader type kopia is not supported: arca reads and writes restic-format repositories only, so this " +
+         what + " (made for Velero's kopia uploader) cannot be processed";
+}
+
+bool is_new(Phase p) { return p == Phase::unset || p == Phase::New; }
+
+// Accepted, then Prepared (the volume is reachable on this node: arca needs no exposer pod), then InProgress.
+void advance(Agent& a, const kube::ApiResource& r, const std::string& name, json accepted_extra) {
+  json accepted = {{"phase", "Accepted"}, {"acceptedTimestamp", now_text()}};
+  accepted.update(accepted_extra);
+  a.patch_status(r, name, accepted);
+  a.patch_status(r, name, {{"phase", "Prepared"}});
+}
+
+void run_backup(Agent& a, api::PodVolumeBackup pvb) {
+  const std::string& name = pvb.metadata.name;
+  std::string where = "volume " + pvb.spec.volume + " of pod " + pvb.spec.pod.namespace_ + "/" + pvb.spec.pod.name;
+  std::string step = "error exposing host path for pod volume";
+  try {
+    auto pod = a.get(a.pods, pvb.spec.pod.namespace_, pvb.spec.pod.name);
+    if (!pvb.spec.pod.uid.empty() && pod["metadata"].value("uid", "") != pvb.spec.pod.uid)
+      throw std::runtime_error("pod " + pvb.spec.pod.namespace_ + "/" + pvb.spec.pod.name + " has UID " +
+                               pod["metadata"].value("uid", "") + ", not " + pvb.spec.pod.uid + " (recreated)");
+    auto [host, real] = a.volume_paths(pod, pvb.spec.volume);
+    step = "error to initialize data path";
+    auto repository = a.open_repository(pvb.spec.backup_storage_location, pvb.spec.pod.namespace_);
+    a.patch_status(a.pvbs, name, {{"phase", "InProgress"}, {"startTimestamp", now_text()}, {"path", host}});
+    spdlog::info("PodVolumeBackup {}: backing up {} ({})", name, where, real);
+    step = "data path backup failed";
+    repo::Progress last;
+    repo::BackupOptions o;
+    o.source = real;
+    o.tags = restic_tags(pvb.spec.tags);
+    o.host = kHostName;
+    o.retry_lock = std::chrono::seconds(60);  // a maintenance holding the exclusive lock
+    o.progress = a.progress(a.pvbs, name, last);
+    auto result = repo::backup(repository, o);
+    int64_t total = static_cast<int64_t>(std::max(last.bytes_total, last.bytes_done));
+    a.patch_status(a.pvbs, name,
+                   {{"phase", "Completed"},
+                    {"snapshotID", result.snapshot_id},
+                    {"path", host},
+                    {"progress", {{"totalBytes", total}, {"bytesDone", total}}},
+                    {"completionTimestamp", now_text()}});
+    spdlog::info("PodVolumeBackup {} Completed: snapshot {} ({} bytes read, {} added)", name,
+                 result.snapshot_id.substr(0, 8), result.bytes_read, result.bytes_added);
+  } catch (const std::exception& e) {
+    a.fail(a.pvbs, name, step + ": " + where + ": " + e.what());
+  }
+}
+
+void run_restore(Agent& a, api::PodVolumeRestore pvr, json pod, std::string uid) {
+  const std::string& name = pvr.metadata.name;
+  std::string where = "volume " + pvr.spec.volume + " of pod " + pvr.spec.pod.namespace_ + "/" + pvr.spec.pod.name;
+  std::string step = "error exposing host path for pod volume";
+  try {
+    auto [host, real] = a.volume_paths(pod, pvr.spec.volume);
+    step = "error to initialize data path";
+    std::string source_ns = pvr.spec.source_namespace.empty() ? pvr.spec.pod.namespace_ : pvr.spec.source_namespace;
+    auto repository = a.open_repository(pvr.spec.backup_storage_location, source_ns);
+    a.patch_status(a.pvrs, name,
+                   {{"phase", "InProgress"},
+                    {"startTimestamp", now_text()},
+                    {"progress", {{"totalBytes", pvr.spec.snapshot_size}, {"bytesDone", 0}}}});
+    spdlog::info("PodVolumeRestore {}: restoring snapshot {} into {} ({})", name, pvr.spec.snapshot_id, where, real);
+    step = "data path restore failed";
+    repo::Progress last;
+    repo::RestoreOptions o;
+    o.snapshot = pvr.spec.snapshot_id;
+    o.target = real;
+    o.progress = a.progress(a.pvrs, name, last);
+    auto result = repo::restore(repository, o);
+    step = "error writing done file";
+    write_done_file(real, uid);
+    int64_t total = static_cast<int64_t>(std::max<uint64_t>(last.bytes_done, result.bytes));
+    a.patch_status(a.pvrs, name,
+                   {{"phase", "Completed"},
+                    {"progress", {{"totalBytes", total}, {"bytesDone", total}}},
+                    {"completionTimestamp", now_text()}});
+    spdlog::info("PodVolumeRestore {} Completed: {} files, {} bytes", name, result.files, result.bytes);
+  } catch (const std::exception& e) {
+    a.fail(a.pvrs, name, step + ": " + where + ": " + e.what());
+  }
+}
+
+controller::ReconcileResult reconcile_backup(Agent& a, const kube::ObjectPtr& cached) {
+  if (!cached) return {};
+  auto pvb = cached->get<api::PodVolumeBackup>();
+  if (pvb.spec.node != a.node || !is_new(pvb.status.phase)) return {};
+  std::string key = "pvb/" + pvb.metadata.name;
+  if (a.is_running(key)) return {};
+  // The informer may lag behind this agent's own writes: decide on the stored object.
+  try {
+    pvb = a.get(a.pvbs, a.options.namespace_name, pvb.metadata.name).get<api::PodVolumeBackup>();
+  } catch (const kube::KubeError& e) {
+    if (kube::is_not_found(e)) return {};
+    throw;
+  }
+  if (!is_new(pvb.status.phase)) return {};
+  const std::string& name = pvb.metadata.name;
+  if (pvb.spec.cancel) {
+    a.patch_status(a.pvbs, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
+    return {};
+  }
+  if (pvb.spec.uploader_type == api::RepositoryType::kopia) {
+    a.fail(a.pvbs, name, kopia_message("PodVolumeBackup"));
+    return {};
+  }
+  if (!a.try_start(key)) return {1s};  // Velero requeues when the concurrency limit is reached
+  try {
+    advance(a, a.pvbs, name, json::object());
+  } catch (...) {
+    a.finish(key);
+    throw;
+  }
+  a.spawn([&a, pvb, key] {
+    run_backup(a, pvb);
+    a.finish(key);
+  });
+  return {};
+}
+
+bool init_container_running(const json& pod, const std::string& container) {
+  for (const auto& s : pod.value("status", json::object()).value("initContainerStatuses", json::array()))
+    if (s.value("name", "") == container) return s.value("state", json::object()).contains("running");
+  return false;
+}
+
+bool has_init_container(const json& pod, const std::string& container) {
+  for (const auto& c : pod["spec"].value("initContainers", json::array()))
+    if (c.value("name", "") == container) return true;
+  return false;
+}
+
+controller::ReconcileResult reconcile_restore(Agent& a, const kube::ObjectPtr& cached) {
+  if (!cached) return {};
+  auto pvr = cached->get<api::PodVolumeRestore>();
+  if (!is_new(pvr.status.phase)) return {};
+  std::string key = "pvr/" + pvr.metadata.name;
+  if (a.is_running(key)) return {};
+  json pod;
+  try {
+    pod = a.get(a.pods, pvr.spec.pod.namespace_, pvr.spec.pod.name);
+  } catch (const kube::KubeError& e) {
+    if (kube::is_not_found(e)) return {2s};  // the restore creates the pod right after its PodVolumeRestores
+    throw;
+  }
+  std::string pod_node = pod["spec"].value("nodeName", "");
+  if (pod_node.empty()) return {1s};  // not scheduled yet
+  if (pod_node != a.node) return {};
+  // As Velero's shouldProcess: the restore helper must be waiting (it is the volume's first user); a pod without
+  // it is restored into once the kubelet has set its volumes up.
+  if (has_init_container(pod, kRestoreWaitContainer) && !init_container_running(pod, kRestoreWaitContainer))
+    return {1s};
+  try {
+    a.volume_paths(pod, pvr.spec.volume);
+  } catch (const std::exception&) {
+    return {1s};  // the kubelet has not made the volume's directory yet
+  }
+  try {
+    pvr = a.get(a.pvrs, a.options.namespace_name, pvr.metadata.name).get<api::PodVolumeRestore>();
+  } catch (const kube::KubeError& e) {
+    if (kube::is_not_found(e)) return {};
+    throw;
+  }
+  if (!is_new(pvr.status.phase)) return {};
+  const std::string& name = pvr.metadata.name;
+  if (pvr.spec.cancel) {
+    a.patch_status(a.pvrs, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
+    return {};
+  }
+  if (pvr.spec.uploader_type == api::RepositoryType::kopia) {
+    a.fail(a.pvrs, name, kopia_message("PodVolumeRestore"));
+    return {};
+  }
+  if (!a.try_start(key)) return {1s};
+  try {
+    advance(a, a.pvrs, name, {{"node", a.node}});
+  } catch (...) {
+    a.finish(key);
+    throw;
+  }
+  std::string uid = restore_uid(a.get(a.pvrs, a.options.namespace_name, name));
+  a.spawn([&a, pvr, pod, uid, key] {
+    run_restore(a, pvr, pod, uid);
+    a.finish(key);
+  });
+  return {};
+}
+
+bool in_flight(Phase p) { return p == Phase::Accepted || p == Phase::Prepared || p == Phase::InProgress; }
+
+// Velero's markInProgressPVBsFailed / markInProgressPVRsFailed: a transfer this node was running cannot survive the
+// node agent's restart (its process is gone; the repository keeps only whole packs and the lock goes stale).
+void fail_interrupted(Agent& a) {
+  kube::DynamicClient client(a.transport);
+  std::vector<std::pair<std::string, std::string>> pvbs, pvrs;  // name, phase
+  client.list(a.pvbs, a.options.namespace_name, {}, [&](const kube::ListItem& item) {
+    auto pvb = item.parse().get<api::PodVolumeBackup>();
+    if (pvb.spec.node == a.node && in_flight(pvb.status.phase))
+      pvbs.emplace_back(pvb.metadata.name, std::string(api::to_string(pvb.status.phase)));
+  });
+  client.list(a.pvrs, a.options.namespace_name, {}, [&](const kube::ListItem& item) {
+    auto pvr = item.parse().get<api::PodVolumeRestore>();
+    if (pvr.status.node == a.node && in_flight(pvr.status.phase))
+      pvrs.emplace_back(pvr.metadata.name, std::string(api::to_string(pvr.status.phase)));
+  });
+  for (const auto& [name, phase] : pvbs)
+    a.fail(a.pvbs, name,
+           "found a podvolumebackup with status \"" + phase + "\" during the server starting, mark it as \"Failed\"");
+  for (const auto& [name, phase] : pvrs)
+    a.fail(a.pvrs, name, "cannot survive from node-agent restart: found a podvolumerestore with status \"" + phase +
+                             "\" during the server starting, mark it as \"Failed\"");
+}
+
+}  // namespace
+
+void run_node_agent(const Options& options) {
+  if (options.node_name.empty())
+    throw std::invalid_argument("the node name is required: --node-name or the NODE_NAME environment variable");
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto config = kube::load_config(options.kube);
+  config.qps = options.client_qps;
+  config.burst = options.client_burst;
+  kube::Transport transport(config);
+  kube::Discovery discovery(transport);
+  auto lookup = [&](const char* group, const char* resource) {
+    try {
+      return discovery.lookup(group, "v1", resource);
+    } catch (const kube::KubeError& e) {
+      if (std::string(group) == "velero.io" && e.kind() == kube::ErrorKind::ResourceNotResolved)
+        throw std::runtime_error(std::string("the velero.io CRDs are not installed (no ") + resource +
+                                 ".velero.io); run `arca install --crds-only` first");
+      throw;
+    }
+  };
+  Agent a(options, transport);
+  a.pvbs = lookup("velero.io", "podvolumebackups");
+  a.pvrs = lookup("velero.io", "podvolumerestores");
+  a.pods = lookup("", "pods");
+  a.pvcs = lookup("", "persistentvolumeclaims");
+  a.pvs = lookup("", "persistentvolumes");
+  a.secrets = lookup("", "secrets");
+  a.repositories = lookup("velero.io", "backuprepositories");
+  a.locations = lookup("velero.io", "backupstoragelocations");
+  a.node = options.node_name;
+  json node = json::object({{"metadata", json::object()}});
+  try {
+    node = a.get(lookup("", "nodes"), "", a.node);
+  } catch (const kube::KubeError& e) {
+    if (!kube::is_not_found(e)) throw;
+    spdlog::warn("node {} not found; using the pods directory {}", a.node, options.host_pods_dir);
+  }
+  a.pods_dir = pods_dir_for_node(options, node);
+  if (!options.node_agent_configmap.empty()) {
+    try {
+      auto cm = a.get(lookup("", "configmaps"), options.namespace_name, options.node_agent_configmap);
+      a.limit = concurrency_for_node(parse_node_agent_config(cm),
+                                     node["metadata"].value("labels", std::map<std::string, std::string>{}));
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) throw;
+      spdlog::warn("node-agent ConfigMap {}/{} not found; concurrency 1", options.namespace_name,
+                   options.node_agent_configmap);
+    }
+  }
+  controller::ensure_repository_password(transport, a.secrets, options.namespace_name);
+  fail_interrupted(a);
+
+  controller::Controller backups("podvolumebackup", transport, a.pvbs, options.namespace_name,
+                                 [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_backup(a, o); });
+  controller::Controller restores("podvolumerestore", transport, a.pvrs, options.namespace_name,
+                                  [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_restore(a, o); });
+  backups.start();
+  restores.start();
+  spdlog::info("arca node agent started on node {} (pods directory {}, concurrency {}) in namespace {}", a.node,
+               a.pods_dir, a.limit, options.namespace_name);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received signal {}, shutting down", received);
+  backups.request_stop();
+  restores.request_stop();
+  backups.stop();
+  restores.stop();
+  std::set<std::string> interrupted;
+  {
+    std::lock_guard l(a.mu);
+    interrupted = a.running;
+  }
+  if (!interrupted.empty()) {
+    // The engine cannot be interrupted mid-transfer; what it wrote so far is unreferenced data a prune removes.
+    for (const auto& key : interrupted) {
+      bool backup = key.rfind("pvb/", 0) == 0;
+      a.fail(backup ? a.pvbs : a.pvrs, key.substr(4), "the node agent was stopped (signal " +
+                                                           std::to_string(received) + ") during the data transfer");
+    }
+    spdlog::info("arca node agent stopped");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
+  for (auto& t : a.threads) t.join();
+  spdlog::info("arca node agent stopped");
+}
+
+}  // namespace arca::nodeagent
