@@ -1,2 +1,364 @@
+// The node agent against a real cluster: kubelite with two nodes running real pod processes, `arca server` (for
+// its backup-repo controller and the backup deletion), and one `arca node-agent server` per node. The
+// PodVolumeBackups/Restores are created by hand, as Velero's server creates them; Debian's `restic` then reads
+// what the agents wrote, with the password from Secret velero-repo-credentials.
 #include <gtest/gtest.h>
-TEST(NodeAgentIntegration, Placeholder) {}
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/kubelite_process.h"
+#include "tests/support/process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testsupport::ChildProcess;
+using testsupport::CommandResult;
+using testsupport::TempDir;
+
+const std::vector<std::string> kNodes = {"kubelite-node-1", "kubelite-node-2"};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Every regular file under `root` (relative path → content), .velero left out.
+std::map<std::string, std::string> tree(const std::string& root) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    auto rel = fs::relative(it->path(), root).string();
+    if (rel.rfind(".velero", 0) == 0) continue;
+    if (it->is_regular_file()) out[rel] = slurp(it->path());
+  }
+  return out;
+}
+
+class NodeAgentTest : public ::testing::Test {
+ protected:
+  static inline TempDir* dir = nullptr;
+  static inline testsupport::Kubelite* kubelite = nullptr;
+  static inline ChildProcess* server = nullptr;
+  static inline std::map<std::string, std::unique_ptr<ChildProcess>>* agents = nullptr;
+  static inline int agent_runs = 0;
+
+  static void SetUpTestSuite() {
+    dir = new TempDir();
+    testsupport::KubeliteOptions options;
+    options.extra_args = {"--kubelet-root", dir->file("kubelet"), "--csi-hostpath-dir", dir->file("csi"),
+                          "--restart-backoff", "1"};
+    kubelite = new testsupport::Kubelite(testsupport::start_kubelite(*dir, options));
+    ok(kubectl({"create", "namespace", "velero"}));
+    ok(kubectl({"create", "namespace", "app"}));
+    ok(arca({"install", "--crds-only"}));
+    fs::create_directories(dir->file("store/bucket"));
+    ok(arca({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
+             "root=" + dir->file("store"), "--default"}));
+    server = new ChildProcess({testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig, "server",
+                               "--metrics-address", "127.0.0.1:0"},
+                              dir->file("server.log"));
+    agents = new std::map<std::string, std::unique_ptr<ChildProcess>>();
+    for (const auto& node : kNodes) start_agent(node);
+  }
+
+  static void TearDownTestSuite() {
+    delete agents;
+    delete server;
+    delete kubelite;
+    delete dir;
+  }
+
+  static void start_agent(const std::string& node) {
+    (*agents)[node] = std::make_unique<ChildProcess>(
+        std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig, "node-agent",
+                                 "server", "--node-name", node},
+        dir->file("agent-" + node + "-" + std::to_string(agent_runs++) + ".log"));
+  }
+
+  static CommandResult kubectl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite->kubeconfig};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testsupport::run_command(argv, *dir);
+  }
+  static CommandResult arca(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testsupport::run_command(argv, *dir);
+  }
+  static std::string ok(const CommandResult& r) {
+    if (r.exit_code != 0) throw std::runtime_error("command failed (" + std::to_string(r.exit_code) + "): " + r.output);
+    return r.out;
+  }
+  static void apply(const json& object) {
+    static int n = 0;
+    std::string file = dir->file("manifest-" + std::to_string(n++) + ".json");
+    std::ofstream(file) << object.dump();
+    ok(kubectl({"apply", "-f", file}));
+  }
+  static json get(const std::string& resource, const std::string& ns, const std::string& name) {
+    auto r = ns.empty() ? kubectl({"get", resource, name, "-o", "json"})
+                        : kubectl({"-n", ns, "get", resource, name, "-o", "json"});
+    return r.exit_code == 0 ? json::parse(r.out) : json();
+  }
+  static std::string logs() {
+    std::string out = "--- server\n" + server->log();
+    for (const auto& [node, agent] : *agents) out += "--- agent " + node + "\n" + agent->log();
+    return out;
+  }
+
+  // A pod pinned to `node` whose container runs `script` with its volumes under /v/<name>; `claim` adds volume
+  // "data" on that PVC; `init` adds Velero's restore-wait init container running `init`.
+  static void create_pod(const std::string& name, const std::string& node, const std::string& script,
+                         const std::string& claim = "", const std::string& init = "") {
+    json volumes = json::array({{{"name", "scratch"}, {"emptyDir", json::object()}}});
+    json mounts = json::array({{{"name", "scratch"}, {"mountPath", "/v/scratch"}}});
+    if (!claim.empty()) {
+      volumes.push_back({{"name", "data"}, {"persistentVolumeClaim", {{"claimName", claim}}}});
+      mounts.push_back({{"name", "data"}, {"mountPath", "/v/data"}});
+    }
+    json spec = {{"nodeName", node},
+                 {"restartPolicy", "Never"},
+                 {"volumes", volumes},
+                 {"containers", {{{"name", "app"}, {"image", "busybox"}, {"command", {"sh", "-c", script}},
+                                  {"volumeMounts", mounts}}}}};
+    if (!init.empty())
+      spec["initContainers"] = {{{"name", "restore-wait"}, {"image", "busybox"}, {"command", {"sh", "-c", init}},
+                                 {"volumeMounts", mounts}}};
+    apply({{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"namespace", "app"}}}, {"spec", spec}});
+  }
+  static std::string kubelet_root(const std::string& node) {
+    return get("node", "", node)["metadata"]["annotations"].value("kubelite.dev/kubelet-root", "");
+  }
+  // The directory holding a pod volume's data on its node (a CSI mount resolved).
+  static std::string volume_dir(const json& pod, const std::string& volume) {
+    std::string base = kubelet_root(pod["spec"]["nodeName"]) + "/pods/" + pod["metadata"].value("uid", "") + "/volumes";
+    if (volume == "scratch") return base + "/kubernetes.io~empty-dir/scratch";
+    std::string pv = get("pvc", "app", "data")["spec"].value("volumeName", "");
+    return fs::canonical(base + "/kubernetes.io~csi/" + pv + "/mount").string();
+  }
+  static json wait_pod_file(const std::string& name, const std::string& volume, const std::string& file) {
+    json pod;
+    bool ready = testsupport::eventually(
+        [&] {
+          pod = get("pod", "app", name);
+          if (pod.is_null() || pod["spec"].value("nodeName", "").empty() || pod["metadata"].value("uid", "").empty())
+            return false;
+          std::error_code ec;
+          return fs::exists(volume_dir(pod, volume) + "/" + file, ec);
+        },
+        60s);
+    if (!ready) throw std::runtime_error("pod " + name + " did not write " + volume + "/" + file);
+    return pod;
+  }
+
+  static json pvb(const std::string& name, const json& pod, const std::string& volume, const std::string& backup,
+                  const std::string& uploader = "restic") {
+    std::string pod_name = pod["metadata"]["name"], uid = pod["metadata"]["uid"];
+    return {{"apiVersion", "velero.io/v1"},
+            {"kind", "PodVolumeBackup"},
+            {"metadata",
+             {{"name", name},
+              {"namespace", "velero"},
+              {"labels", {{"velero.io/backup-name", backup}, {"velero.io/backup-uid", backup + "-uid"}}}}},
+            {"spec",
+             {{"node", pod["spec"]["nodeName"]},
+              {"pod", {{"kind", "Pod"}, {"namespace", "app"}, {"name", pod_name}, {"uid", uid}}},
+              {"volume", volume},
+              {"backupStorageLocation", "default"},
+              {"repoIdentifier", dir->file("store") + "/bucket/restic/app"},
+              {"uploaderType", uploader},
+              {"tags",
+               {{"backup", backup}, {"backup-uid", backup + "-uid"}, {"ns", "app"}, {"pod", pod_name},
+                {"pod-uid", uid}, {"volume", volume}}}}}};
+  }
+  // A Backup object as Velero's server leaves one (Completed), so that maintenance keeps its snapshots.
+  static void completed_backup(const std::string& name) {
+    apply({{"apiVersion", "velero.io/v1"},
+           {"kind", "Backup"},
+           {"metadata", {{"name", name}, {"namespace", "velero"}}},
+           {"spec", {{"storageLocation", "default"}, {"includedNamespaces", {"app"}}}},
+           {"status", {{"phase", "Completed"}}}});
+  }
+  static json wait_phase(const std::string& resource, const std::string& name,
+                         const std::vector<std::string>& phases, std::chrono::seconds timeout = 60s) {
+    json object;
+    bool done = testsupport::eventually(
+        [&] {
+          object = get(resource, "velero", name);
+          if (object.is_null()) return false;
+          std::string phase = object.value("status", json::object()).value("phase", "");
+          return std::find(phases.begin(), phases.end(), phase) != phases.end();
+        },
+        timeout);
+    if (!done) throw std::runtime_error(resource + " " + name + " never reached the phase: " + object.dump() + "\n" + logs());
+    return object;
+  }
+  static std::string password_file() {
+    auto secret = get("secret", "velero", "velero-repo-credentials");
+    std::string file = dir->file("repo-password");
+    auto r = testsupport::run_command(
+        {"sh", "-c", "printf %s '" + secret["data"].value("repository-password", "") + "' | base64 -d > " + file}, *dir);
+    ok(r);
+    return file;
+  }
+  static std::string repo_path() { return dir->file("store") + "/bucket/restic/app"; }
+  static CommandResult restic(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"restic", "-r", repo_path(), "--password-file", password_file(), "--no-cache"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testsupport::run_command(argv, *dir, 120s);
+  }
+};
+
+// One pod on each node, an emptyDir and a CSI-provisioned claim: each node's agent backs up its own pod's
+// volumes; restic lists the snapshots with Velero's tags and restores them byte for byte.
+TEST_F(NodeAgentTest, BacksUpVolumesOnEachNodeAndResticReadsThem) {
+  apply({{"apiVersion", "v1"},
+         {"kind", "PersistentVolumeClaim"},
+         {"metadata", {{"name", "data"}, {"namespace", "app"}}},
+         {"spec", {{"accessModes", {"ReadWriteOnce"}}, {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
+  create_pod("writer", kNodes[0],
+             "mkdir -p /v/scratch/sub && echo hello > /v/scratch/a.txt && head -c 3000000 /dev/urandom > "
+             "/v/data/big.bin && printf 'x%.0s' $(seq 1 5000) > /v/scratch/sub/x && ln -s a.txt /v/scratch/link && "
+             "touch /v/data/ready /v/scratch/ready && sleep 3600",
+             "data");
+  create_pod("other", kNodes[1], "echo second node > /v/scratch/b.txt && touch /v/scratch/ready && sleep 3600");
+  json writer = wait_pod_file("writer", "data", "ready");
+  wait_pod_file("writer", "scratch", "ready");
+  json other = wait_pod_file("other", "scratch", "ready");
+  completed_backup("b1");
+
+  apply(pvb("b1-writer-data", writer, "data", "b1"));
+  apply(pvb("b1-writer-scratch", writer, "scratch", "b1"));
+  apply(pvb("b1-other-scratch", other, "scratch", "b1"));
+  std::map<std::string, std::pair<json, std::string>> done;  // name → (PVB, volume directory)
+  for (const auto& [name, pod, volume] : {std::tuple{"b1-writer-data", writer, "data"},
+                                          std::tuple{"b1-writer-scratch", writer, "scratch"},
+                                          std::tuple{"b1-other-scratch", other, "scratch"}}) {
+    json p = wait_phase("podvolumebackups", name, {"Completed", "Failed"});
+    ASSERT_EQ(p["status"].value("phase", ""), "Completed") << p.dump() << logs();
+    EXPECT_EQ(p["status"].value("snapshotID", "").size(), 64u);
+    EXPECT_NE(p["status"].value("path", "").find("/pods/" + pod["metadata"].value("uid", "") + "/volumes/"),
+              std::string::npos)
+        << p.dump();
+    EXPECT_TRUE(p["status"].contains("startTimestamp") && p["status"].contains("completionTimestamp")) << p.dump();
+    EXPECT_TRUE(p["status"].contains("acceptedTimestamp")) << p.dump();
+    done[name] = {p, volume_dir(pod, volume)};
+  }
+  auto progress = done["b1-writer-data"].first["status"]["progress"];
+  EXPECT_GE(progress.value("totalBytes", 0), 3000000) << progress.dump();
+  EXPECT_EQ(progress.value("bytesDone", 0), progress.value("totalBytes", -1)) << progress.dump();
+
+  // The repository of namespace app: a BackupRepository made Ready by the server, at Velero's identifier.
+  bool ready = testsupport::eventually([&] {
+    auto list = json::parse(ok(kubectl({"-n", "velero", "get", "backuprepositories.velero.io", "-o", "json"})));
+    return list["items"].size() == 1 && list["items"][0]["status"].value("phase", "") == "Ready";
+  }, 10s);
+  ASSERT_TRUE(ready) << logs();
+  auto repos = json::parse(ok(kubectl({"-n", "velero", "get", "backuprepositories.velero.io", "-o", "json"})));
+  EXPECT_EQ(repos["items"][0]["spec"].value("resticIdentifier", ""), repo_path());
+  EXPECT_EQ(repos["items"][0]["metadata"]["labels"].value("velero.io/volume-namespace", ""), "app");
+  EXPECT_EQ(repos["items"][0]["spec"].value("repositoryType", ""), "restic");
+  auto listed = arca({"repo", "get"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.out.find(repos["items"][0]["metadata"].value("name", "") + "   Ready"), std::string::npos) << listed.out;
+
+  // Debian's restic: the snapshots with Velero's tags, host "velero", restored byte for byte.
+  auto snapshots = json::parse(ok(restic({"snapshots", "--json"})));
+  ASSERT_EQ(snapshots.size(), 3u) << snapshots.dump();
+  for (const auto& [name, entry] : done) {
+    const auto& [p, volume_path] = entry;
+    std::string id = p["status"]["snapshotID"];
+    auto snap = std::find_if(snapshots.begin(), snapshots.end(), [&](const json& s) { return s["id"] == id; });
+    ASSERT_NE(snap, snapshots.end()) << name;
+    EXPECT_EQ((*snap)["hostname"], "velero");
+    auto tags = (*snap)["tags"].get<std::vector<std::string>>();
+    for (const auto& [k, v] : p["spec"]["tags"].items())
+      EXPECT_NE(std::find(tags.begin(), tags.end(), k + "=" + v.get<std::string>()), tags.end()) << k << " " << (*snap).dump();
+    std::string out = dir->file("restic-out-" + name);
+    ok(restic({"restore", id, "--target", out}));
+    auto want = tree(volume_path), got = tree(out);
+    EXPECT_FALSE(want.empty());
+    EXPECT_EQ(got, want) << name;
+    if (std::string(name) == "b1-writer-scratch") {
+      EXPECT_EQ(fs::read_symlink(out + "/link"), "a.txt");
+      EXPECT_EQ(got["a.txt"], "hello\n");
+    }
+  }
+  EXPECT_EQ(restic({"check", "--read-data"}).exit_code, 0);
+}
+
+// A fresh pod whose restore-wait init container waits for the done file: the agent of the pod's node (not the
+// node that backed the data up) restores the snapshot into the pod's volume, writes .velero/<restore-uid>, and the
+// app container's first read sees the restored file.
+TEST_F(NodeAgentTest, RestoresIntoAFreshPodAndWritesTheDoneFile) {
+  auto source = get("podvolumebackups.velero.io", "velero", "b1-writer-scratch");
+  if (source.is_null() || source["status"].value("phase", "") != "Completed") {
+    create_pod("writer2", kNodes[0], "echo hello > /v/scratch/a.txt && touch /v/scratch/ready && sleep 3600");
+    completed_backup("b1");
+    apply(pvb("b1-writer-scratch", wait_pod_file("writer2", "scratch", "ready"), "scratch", "b1"));
+    source = wait_phase("podvolumebackups", "b1-writer-scratch", {"Completed"});
+  }
+  apply({{"apiVersion", "velero.io/v1"},
+         {"kind", "Restore"},
+         {"metadata", {{"name", "r1"}, {"namespace", "velero"}}},
+         {"spec", {{"backupName", "b1"}}},
+         {"status", {{"phase", "InProgress"}}}});
+  std::string restore_uid = get("restores.velero.io", "velero", "r1")["metadata"]["uid"];
+  ASSERT_FALSE(restore_uid.empty());
+  create_pod("restored", kNodes[1], "cat /v/scratch/a.txt > /v/scratch/seen-by-app && sleep 3600", "",
+             "while [ ! -f /v/scratch/.velero/" + restore_uid + " ]; do sleep 0.1; done");
+  json pod;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    pod = get("pod", "app", "restored");
+    return !pod.is_null() && !pod["metadata"].value("uid", "").empty();
+  }, 30s));
+  apply({{"apiVersion", "velero.io/v1"},
+         {"kind", "PodVolumeRestore"},
+         {"metadata",
+          {{"name", "r1-restored-scratch"},
+           {"namespace", "velero"},
+           {"labels", {{"velero.io/restore-name", "r1"}, {"velero.io/pod-uid", pod["metadata"]["uid"]}}},
+           {"ownerReferences",
+            {{{"apiVersion", "velero.io/v1"}, {"kind", "Restore"}, {"name", "r1"}, {"uid", restore_uid},
+              {"controller", true}}}}}},
+         {"spec",
+          {{"pod", {{"kind", "Pod"}, {"namespace", "app"}, {"name", "restored"}, {"uid", pod["metadata"]["uid"]}}},
+           {"volume", "scratch"},
+           {"backupStorageLocation", "default"},
+           {"repoIdentifier", repo_path()},
+           {"uploaderType", "restic"},
+           {"snapshotID", source["status"]["snapshotID"]},
+           {"sourceNamespace", "app"}}}});
+  json pvr = wait_phase("podvolumerestores", "r1-restored-scratch", {"Completed", "Failed"});
+  ASSERT_EQ(pvr["status"].value("phase", ""), "Completed") << pvr.dump() << logs();
+  EXPECT_EQ(pvr["status"].value("node", ""), kNodes[1]);
+  EXPECT_GT(pvr["status"]["progress"].value("bytesDone", 0), 0) << pvr.dump();
+  std::string volume = volume_dir(pod, "scratch");
+  EXPECT_TRUE(fs::is_regular_file(volume + "/.velero/" + restore_uid));
+  EXPECT_EQ(fs::file_size(volume + "/.velero/" + restore_uid), 0u);
+  ASSERT_TRUE(testsupport::eventually([&] { return fs::exists(volume + "/seen-by-app"); }, 30s)) << logs();
+  EXPECT_EQ(slurp(volume + "/seen-by-app"), "hello\n");
+  auto restored = tree(volume);
+  restored.erase("seen-by-app");
+  std::string out = dir->file("restic-restore-check");
+  ok(restic({"restore", source["status"]["snapshotID"], "--target", out}));
+  EXPECT_EQ(restored, tree(out));
+}
+
+TEST_F(NodeAgentTest, KopiaObjectsFailNamingKopia) {
+  create_pod("kopia-pod", kNodes[0], "touch /v/scratch/ready && sleep 3600");
+  json pod = wait_pod_file("kopia-pod", "scratch", "ready");
+  apply(pvb("kopia-pvb", pod, "scratch", "b-kopia", "kopia"));
+  json p = wait_phase("podvolumebackups", "kopia-pvb", {"Completed", "Failed"});
+  EXPECT_EQ(p["status"].value("phase", ""), "Failed");
+  EXPECT_NE(p["status"].value("message", "").find("kopia"), std::string::npos) << p.dump();
+  EXPECT_NE(p["status"].value("message", "").find("restic"), std::string::npos) << p.dump();
+}
+
+}  // namespace
