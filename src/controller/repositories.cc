@@ -216,8 +216,6 @@ std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport,
       auto pvb = item.parse().get<api::PodVolumeBackup>();
       if (pvb.status.phase != api::VolumeOperationPhase::Completed || pvb.status.snapshot_id.empty()) return;
       if (pvb.spec.uploader_type == api::RepositoryType::kopia) return;  // never written by arca
-      auto uid = pvb.spec.tags.find("backup-uid");
-      if (uid != pvb.spec.tags.end() && !backup.metadata.uid.empty() && uid->second != backup.metadata.uid) return;
       by_repo[{pvb.spec.backup_storage_location, pvb.spec.pod.namespace_}].push_back(pvb.status.snapshot_id);
     });
   } catch (const std::exception& e) {

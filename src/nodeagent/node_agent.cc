@@ -316,16 +316,41 @@ bool in_flight(Phase p) { return p == Phase::Accepted || p == Phase::Prepared ||
 void fail_interrupted(Agent& a) {
   kube::DynamicClient client(a.transport);
   std::vector<std::pair<std::string, std::string>> pvbs, pvrs;  // name, phase
+  std::set<std::pair<std::string, std::string>> touched;         // (location, volume namespace)
   client.list(a.pvbs, a.options.namespace_name, {}, [&](const kube::ListItem& item) {
     auto pvb = item.parse().get<api::PodVolumeBackup>();
-    if (pvb.spec.node == a.node && in_flight(pvb.status.phase))
-      pvbs.emplace_back(pvb.metadata.name, std::string(api::to_string(pvb.status.phase)));
+    if (pvb.spec.node != a.node || !in_flight(pvb.status.phase)) return;
+    pvbs.emplace_back(pvb.metadata.name, std::string(api::to_string(pvb.status.phase)));
+    touched.emplace(pvb.spec.backup_storage_location, pvb.spec.pod.namespace_);
   });
   client.list(a.pvrs, a.options.namespace_name, {}, [&](const kube::ListItem& item) {
     auto pvr = item.parse().get<api::PodVolumeRestore>();
-    if (pvr.status.node == a.node && in_flight(pvr.status.phase))
-      pvrs.emplace_back(pvr.metadata.name, std::string(api::to_string(pvr.status.phase)));
+    if (pvr.status.node != a.node || !in_flight(pvr.status.phase)) return;
+    pvrs.emplace_back(pvr.metadata.name, std::string(api::to_string(pvr.status.phase)));
+    touched.emplace(pvr.spec.backup_storage_location,
+                    pvr.spec.source_namespace.empty() ? pvr.spec.pod.namespace_ : pvr.spec.source_namespace);
   });
+  // The interrupted transfers' repository locks first (so that a Failed phase means the repository is usable):
+  // stale for arca, but restic refuses an exclusive lock while they exist, and a restarted container may run with
+  // its predecessor's PID. Velero unlocks before using a repository.
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  for (const auto& [location_name, volume_namespace] : touched) {
+    try {
+      auto location = a.get(a.locations, a.options.namespace_name, location_name).get<api::BackupStorageLocation>();
+      std::string password = controller::ensure_repository_password(a.transport, a.secrets, a.options.namespace_name);
+      auto repository =
+          controller::open_volume_repository(a.transport, a.secrets, location, volume_namespace, password, false);
+      size_t removed = repo::unlock(repository, [&](const std::string& hostname, int64_t pid) {
+        return hostname == host && pid == static_cast<int64_t>(getpid());
+      });
+      if (removed) spdlog::info("removed {} stale lock(s) of the repository of namespace {} in location {}", removed,
+                                volume_namespace, location_name);
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot unlock the repository of namespace {} in location {}: {}", volume_namespace, location_name,
+                   e.what());
+    }
+  }
   for (const auto& [name, phase] : pvbs)
     a.fail(a.pvbs, name,
            "found a podvolumebackup with status \"" + phase + "\" during the server starting, mark it as \"Failed\"");

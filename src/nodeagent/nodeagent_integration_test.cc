@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/kubelite_process.h"
@@ -359,6 +360,144 @@ TEST_F(NodeAgentTest, KopiaObjectsFailNamingKopia) {
   EXPECT_EQ(p["status"].value("phase", ""), "Failed");
   EXPECT_NE(p["status"].value("message", "").find("kopia"), std::string::npos) << p.dump();
   EXPECT_NE(p["status"].value("message", "").find("restic"), std::string::npos) << p.dump();
+}
+
+
+// kill -9 of the node agent while it uploads: the PodVolumeBackup stays InProgress until the agent of that node
+// starts again and marks it Failed as Velero's does; the repository stays valid for restic (only whole packs are
+// written, the killed process's lock is stale) and the next backup of the volume completes.
+TEST_F(NodeAgentTest, KilledMidUploadFailsOnRestartAndTheRepositoryStaysValid) {
+  create_pod("big", kNodes[0], "head -c 268435456 /dev/urandom > /v/scratch/big.bin && touch /v/scratch/ready && sleep 3600");
+  json pod = wait_pod_file("big", "scratch", "ready");
+  completed_backup("b2");
+  completed_backup("b3");
+  apply(pvb("b2-big", pod, "scratch", "b2"));
+  json p;
+  bool uploading = testsupport::eventually([&] {
+    p = get("podvolumebackups.velero.io", "velero", "b2-big");
+    if (p.is_null()) return false;
+    const auto& status = p.value("status", json::object());
+    if (status.value("phase", "") == "Completed") throw std::runtime_error("the backup finished before the kill");
+    return status.value("phase", "") == "InProgress" && status.value("progress", json::object()).value("bytesDone", 0) > 0;
+  }, 60s, 20ms);
+  ASSERT_TRUE(uploading) << p.dump() << logs();
+  auto& agent = *(*agents)[kNodes[0]];
+  agent.signal(SIGKILL);
+  ASSERT_NE(agent.wait(10s), -1);
+  p = get("podvolumebackups.velero.io", "velero", "b2-big");
+  EXPECT_EQ(p["status"].value("phase", ""), "InProgress");  // nobody else touches another node's transfer
+  EXPECT_LT(p["status"]["progress"].value("bytesDone", 0), 268435456);
+
+  start_agent(kNodes[0]);
+  p = wait_phase("podvolumebackups", "b2-big", {"Failed", "Completed"});
+  EXPECT_EQ(p["status"].value("phase", ""), "Failed");
+  EXPECT_EQ(p["status"].value("message", ""),
+            "found a podvolumebackup with status \"InProgress\" during the server starting, mark it as \"Failed\"");
+  EXPECT_TRUE(p["status"].contains("completionTimestamp"));
+  auto check = restic({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+
+  apply(pvb("b3-big", pod, "scratch", "b3"));
+  p = wait_phase("podvolumebackups", "b3-big", {"Failed", "Completed"}, 120s);
+  ASSERT_EQ(p["status"].value("phase", ""), "Completed") << p.dump() << logs();
+  EXPECT_EQ(p["status"]["progress"].value("totalBytes", 0), 268435456 + 0);
+  check = restic({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
+// A file appended to while it is backed up: as restic, the snapshot holds what was read, and its recorded size
+// is the size of that content (restic restores it and checks it), never a size the content does not have: the
+// restored file is a prefix of the live one.
+TEST_F(NodeAgentTest, AFileChangingDuringTheBackupIsRecordedAsRead) {
+  create_pod("appender", kNodes[1],
+             "head -c 67108864 /dev/urandom > /v/scratch/a-static.bin; touch /v/scratch/ready; i=0; "
+             "while true; do echo \"line $i\" >> /v/scratch/log.txt; i=$((i+1)); done");
+  json pod = wait_pod_file("appender", "scratch", "ready");
+  std::string volume = volume_dir(pod, "scratch");
+  ASSERT_TRUE(testsupport::eventually([&] { return fs::exists(volume + "/log.txt") && fs::file_size(volume + "/log.txt") > 1000; }, 30s));
+  apply(pvb("b1-appender", pod, "scratch", "b1"));
+  json p = wait_phase("podvolumebackups", "b1-appender", {"Failed", "Completed"});
+  ASSERT_EQ(p["status"].value("phase", ""), "Completed") << p.dump() << logs();
+  std::string id = p["status"]["snapshotID"];
+  std::string out = dir->file("restic-appender");
+  ok(restic({"restore", id, "--target", out, "--include", "/log.txt"}));
+  std::string restored = slurp(out + "/log.txt");
+  ASSERT_FALSE(restored.empty());
+  std::string live = slurp(volume + "/log.txt");
+  EXPECT_GT(live.size(), restored.size());
+  EXPECT_EQ(live.compare(0, restored.size(), restored), 0) << "the restored file is not a prefix of the live file";
+  EXPECT_EQ(restored.rfind("line 0\n", 0), 0u);
+  // restic's record of the file: the size of what was stored.
+  auto listing = ok(restic({"ls", "--json", id, "/log.txt"}));
+  bool found = false;
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    auto node = json::parse(line);
+    if (node.value("path", "") == "/log.txt") {
+      found = true;
+      EXPECT_EQ(node.value("size", uint64_t{0}), restored.size());
+    }
+  }
+  EXPECT_TRUE(found) << listing;
+  ok(kubectl({"-n", "app", "delete", "pod", "appender", "--wait=false"}));
+}
+
+// Deleting backups forgets their snapshots (Velero's deletePodVolumeSnapshots); maintenance then forgets the
+// snapshots of backups that exist nowhere and prunes: the data of the deleted backups (and of the killed upload)
+// leaves the bucket, and restic still checks the repository.
+TEST_F(NodeAgentTest, ZDeletedBackupsAreForgottenAndMaintenanceFreesTheirData) {
+  json other = get("pod", "app", "other");
+  ASSERT_FALSE(other.is_null());
+  apply(pvb("ghost-other", other, "scratch", "ghost"));  // no Backup "ghost" anywhere
+  wait_phase("podvolumebackups", "ghost-other", {"Completed"});
+  auto tagged = [&](const std::string& backup) {
+    int n = 0;
+    for (const auto& s : json::parse(ok(restic({"snapshots", "--json"}))))
+      for (const auto& t : s.value("tags", json::array()))
+        if (t == "backup=" + backup) ++n;
+    return n;
+  };
+  ASSERT_GT(tagged("b1"), 0);
+  ASSERT_EQ(tagged("b3"), 1);
+  ASSERT_EQ(tagged("ghost"), 1);
+  auto du = [&] {
+    uint64_t total = 0;
+    for (const auto& e : fs::recursive_directory_iterator(repo_path()))
+      if (e.is_regular_file()) total += e.file_size();
+    return total;
+  };
+  uint64_t before = du();
+  for (const char* backup : {"b1", "b3"}) ok(arca({"backup", "delete", backup, "--confirm"}));
+  ASSERT_TRUE(testsupport::eventually([&] {
+    return get("backups.velero.io", "velero", "b1").is_null() && get("backups.velero.io", "velero", "b3").is_null();
+  }, 60s)) << logs();
+  EXPECT_EQ(tagged("b1"), 0) << logs();
+  EXPECT_EQ(tagged("b3"), 0);
+  EXPECT_EQ(tagged("ghost"), 1);  // forgetting is per backup; the ghost waits for maintenance
+
+  auto repos = json::parse(ok(kubectl({"-n", "velero", "get", "backuprepositories.velero.io", "-o", "json"})));
+  ASSERT_EQ(repos["items"].size(), 1u);
+  std::string name = repos["items"][0]["metadata"]["name"];
+  ok(kubectl({"-n", "velero", "patch", "backuprepositories.velero.io", name, "--type", "merge", "-p",
+              R"({"spec":{"maintenanceFrequency":"1s"}})"}));
+  json repo;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    repo = get("backuprepositories.velero.io", "velero", name);
+    return repo["status"].value("recentMaintenance", json::array()).size() > 0;
+  }, 60s)) << logs();
+  auto run = repo["status"]["recentMaintenance"][0];
+  EXPECT_EQ(run.value("result", ""), "Succeeded") << repo.dump();
+  EXPECT_EQ(tagged("ghost"), 0);
+  uint64_t after = du();
+  EXPECT_LT(after + 200 * 1024 * 1024, before) << "before " << before << " after " << after;
+  // Back to a long period; the run in flight may still hold its exclusive lock for a moment.
+  ok(kubectl({"-n", "velero", "patch", "backuprepositories.velero.io", name, "--type", "merge", "-p",
+              R"({"spec":{"maintenanceFrequency":"168h"}})"}));
+  CommandResult check;
+  EXPECT_TRUE(testsupport::eventually([&] {
+    check = restic({"check", "--read-data"});
+    return check.exit_code == 0;
+  }, 20s, 500ms)) << check.output;
 }
 
 }  // namespace

@@ -411,6 +411,28 @@ std::string RepoLock::conflict() {
   return "";
 }
 
+size_t unlock(Repository& repo, const std::function<bool(const std::string& hostname, int64_t pid)>& also_remove) {
+  auto& r = repo.impl();
+  Time now = Time::now();
+  std::string me = hostname();
+  size_t removed = 0;
+  for (const auto& f : r.backend->list("locks")) {
+    Lock l;
+    try {
+      l = parse_lock(r.load_unpacked("locks", f.name));
+    } catch (...) {
+      continue;  // removed meanwhile
+    }
+    bool stale = now.sec - l.time.sec > std::chrono::duration_cast<std::chrono::seconds>(kStaleAfter).count();
+    if (!stale && l.hostname == me && l.pid > 0 && ::kill(static_cast<pid_t>(l.pid), 0) != 0 && errno == ESRCH)
+      stale = true;
+    if (!stale && !(also_remove && also_remove(l.hostname, l.pid))) continue;
+    r.backend->remove(file_name("locks", f.name));
+    ++removed;
+  }
+  return removed;
+}
+
 // ---- snapshots ----------------------------------------------------------------------------------------------
 
 std::vector<SnapshotInfo> list_snapshots(Repository& repo) {

@@ -110,6 +110,11 @@ struct ForgetResult {
 };
 ForgetResult forget(Repository& repo, const ForgetPolicy& policy);
 
+// restic's `unlock`: removes the stale locks (older than 30 minutes, or taken on this host by a process that no
+// longer runs) and those `also_remove` accepts (hostname, PID): e.g. a restarted node agent knows its previous run's
+// locks are dead even when its new process got the same PID (PID 1 in a container). Returns how many went.
+size_t unlock(Repository& repo, const std::function<bool(const std::string& hostname, int64_t pid)>& also_remove = {});
+
 struct PruneResult {
   uint64_t packs_deleted = 0, packs_rewritten = 0, blobs_removed = 0, bytes_before = 0, bytes_after = 0;
 };
