@@ -156,18 +156,25 @@ TEST(Install, DryRunYamlGoesThroughKubectlApply) {
   auto deployment = c.kubectl({"-n", "velero", "get", "deployment", "velero", "-o",
                                "jsonpath={.spec.template.metadata.annotations.prometheus\\.io/port}"});
   EXPECT_EQ(deployment.output, "8085");
-  // --use-node-agent: Velero's DaemonSet, running arca's stand-in, and one line saying the agent is not built.
+  // --use-node-agent: Velero's DaemonSet (names, label, the kubelet's pods at /host_pods) running
+  // `arca node-agent server`; --uploader-type=kopia is accepted with one warning.
   auto with_agent = c.arca({"install", "--provider", "aws", "--bucket", "b", "--no-secret", "--use-node-agent",
-                            "--dry-run", "-o", "json"});
+                            "--uploader-type", "kopia", "--dry-run", "-o", "json"});
   ASSERT_EQ(with_agent.exit_code, 0) << with_agent.output;
-  EXPECT_NE(with_agent.output.find("Warning: --use-node-agent: the node-agent DaemonSet is created with Velero's names"),
-            std::string::npos);
+  EXPECT_NE(with_agent.err.find("Warning: --uploader-type=kopia: arca writes restic-format repositories"),
+            std::string::npos) << with_agent.err;
   auto list = nlohmann::json::parse(with_agent.out);
   bool daemonset = false;
   for (const auto& item : list["items"])
     if (item["kind"] == "DaemonSet" && item["metadata"]["name"] == "node-agent") {
       daemonset = true;
-      EXPECT_EQ(item["spec"]["template"]["spec"]["containers"][0]["args"], nlohmann::json::parse(R"(["node-agent","server"])"));
+      const auto& pod = item["spec"]["template"]["spec"];
+      EXPECT_EQ(item["spec"]["selector"]["matchLabels"]["name"], "node-agent");
+      EXPECT_EQ(pod["containers"][0]["command"], nlohmann::json::parse(R"(["/arca"])"));
+      EXPECT_EQ(pod["containers"][0]["args"], nlohmann::json::parse(R"(["node-agent","server"])"));
+      EXPECT_EQ(pod["volumes"][0]["hostPath"]["path"], "/var/lib/kubelet/pods");
+      EXPECT_EQ(pod["containers"][0]["volumeMounts"][0]["mountPath"], "/host_pods");
+      EXPECT_EQ(pod["containers"][0]["env"][1]["name"], "NODE_NAME");
     }
   EXPECT_TRUE(daemonset);
   // A real install, then --apply: what exists is updated to the new flags instead of left alone.

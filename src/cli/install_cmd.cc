@@ -71,6 +71,24 @@ void wait_for_deployment(Session& s, std::ostream& out) {
                            " describe deployment velero`");
 }
 
+// Velero's install --wait also waits for the node agent on every node it schedules to.
+void wait_for_daemonset(Session& s, std::ostream& out) {
+  out << "Waiting for node-agent daemonset to be ready.\n" << std::flush;
+  kube::DynamicClient client(s.transport());
+  auto daemonsets = s.discovery().lookup("apps", "v1", "daemonsets");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto d = client.get(daemonsets, s.ns(), "node-agent");
+    int desired = d.value("/status/desiredNumberScheduled"_json_pointer, -1);
+    if (desired >= 0 && d.value("/status/numberAvailable"_json_pointer, 0) >= desired &&
+        d.value("/status/observedGeneration"_json_pointer, 0) >= d.value("/metadata/generation"_json_pointer, 1))
+      return;
+    std::this_thread::sleep_for(500ms);
+  }
+  throw std::runtime_error("the node-agent DaemonSet is not available on every node after 10m; check `kubectl -n " +
+                           s.ns() + " describe daemonset node-agent`");
+}
+
 }  // namespace
 
 int install(Session& s, const InstallCommandOptions& o, std::ostream& out) {
@@ -105,8 +123,7 @@ int install(Session& s, const InstallCommandOptions& o, std::ostream& out) {
       create_or_keep(s, object, o.apply, out);
   if (o.wait) {
     wait_for_deployment(s, out);
-    if (o.resources.use_node_agent)
-      out << "Not waiting for the node-agent DaemonSet: the node agent is not built in arca yet.\n";
+    if (o.resources.use_node_agent) wait_for_daemonset(s, out);
   }
   if (o.secret_file.empty()) out << "\nNo secret file was specified, no Secret created.\n\n";
   // The Deployment keeps Velero's name (for compatibility); the message names the product the user ran.
@@ -224,10 +241,11 @@ void add_install_commands(CLI::App& root, Cli& cli) {
             "Optional.");
   bool_flag(cmd, "--use-node-agent", r.use_node_agent,
             "Create Velero node-agent daemonset. Optional. Velero node-agent hosts Velero modules that need to run in "
-            "one or more nodes(i.e. Restic, Kopia). (arca: the DaemonSet is created; the node agent itself is not "
-            "built yet)");
+            "one or more nodes(i.e. Restic, Kopia). (arca: its pods run `arca node-agent server`, which writes "
+            "restic-format repositories)");
   bool_flag(cmd, "--use-node-agent-windows", r.use_node_agent_windows,
-            "Create Velero node-agent-windows daemonset. Optional. (arca: the node agent is not built yet)");
+            "Create Velero node-agent-windows daemonset. Optional. (arca: its pods run `arca node-agent server`; "
+            "arca is built and tested on Linux nodes only)");
   bool_flag(cmd, "--privileged-node-agent", r.privileged_node_agent,
             "Use privileged mode for the node agent. Optional. Required to backup block devices.");
   bool_flag(cmd, "--wait", o.wait, "Wait for Velero deployment to be ready. Optional.");
@@ -292,7 +310,7 @@ void add_install_commands(CLI::App& root, Cli& cli) {
   string_flag(cmd, "--node-agent-priority-class-name", r.node_agent_priority_class_name,
               "Priority class name for the node agent daemonset. Optional.");
   add_output_flags(cmd, f.output, "");
-  cmd->callback([&f, &cli] {
+  cmd->callback([&f, &cli, cmd] {
     auto& o = f.options;
     auto& r = o.resources;
     r.backup_location_config = parse_map_flag(f.bsl_config, "--backup-location-config");
@@ -315,9 +333,9 @@ void add_install_commands(CLI::App& root, Cli& cli) {
       if (!d->empty() && parse_duration(*d) < Duration::zero())
         throw std::invalid_argument("--default-repo-maintain-frequency, --garbage-collection-frequency and "
                                     "--pod-volume-operation-timeout must be non-negative");
-    if ((r.use_node_agent || r.use_node_agent_windows) && !o.crds_only)
-      std::cerr << "Warning: --use-node-agent: the node-agent DaemonSet is created with Velero's names, but the node "
-                   "agent (file-system backup, data mover) is not built in arca yet; its pods only say so\n";
+    if (cmd->get_option("--uploader-type")->count() > 0 && f.server.uploader_type == "kopia" && !o.crds_only)
+      std::cerr << "Warning: --uploader-type=kopia: arca writes restic-format repositories; pod volume backups are made "
+                   "with uploaderType restic, and kopia repositories are neither read nor written\n";
     r.server_args = install::server_args(f.server);
     cli.run([&f](Session& s) { return install(s, f.options, std::cout); });
   });

@@ -32,8 +32,8 @@ struct InstallOptions {
   std::vector<std::string> server_args;
   std::string ca_cert;  // --cacert's contents: the BSL's objectStorage.caCert
   std::string server_priority_class_name;
-  // The node agent DaemonSet (Velero's pkg/install/daemonset.go names). arca has not built the node agent: its
-  // pods run `arca node-agent server`, which says so and waits.
+  // The node agent DaemonSet (Velero's pkg/install/daemonset.go names): its pods run `arca node-agent server`
+  // with the kubelet's pods directory mounted at /host_pods.
   bool use_node_agent = false, use_node_agent_windows = false, privileged_node_agent = false,
        node_agent_disable_host_path = false;
   std::string kubelet_root_dir = "/var/lib/kubelet";
