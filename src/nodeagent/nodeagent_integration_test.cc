@@ -360,6 +360,39 @@ TEST_F(NodeAgentTest, KopiaObjectsFailNamingKopia) {
   EXPECT_EQ(p["status"].value("phase", ""), "Failed");
   EXPECT_NE(p["status"].value("message", "").find("kopia"), std::string::npos) << p.dump();
   EXPECT_NE(p["status"].value("message", "").find("restic"), std::string::npos) << p.dump();
+  // Canceled before it started (Velero's spec.cancel): never transferred.
+  json canceled = pvb("canceled-pvb", pod, "scratch", "b-cancel");
+  canceled["spec"]["cancel"] = true;
+  apply(canceled);
+  p = wait_phase("podvolumebackups", "canceled-pvb", {"Canceled", "Completed", "Failed"});
+  EXPECT_EQ(p["status"].value("phase", ""), "Canceled");
+  EXPECT_FALSE(p["status"].contains("snapshotID"));
+}
+
+// A restore whose repository cannot be reached (its storage location is gone) fails that volume, saying why.
+TEST_F(NodeAgentTest, RestoreFromAMissingLocationFailsNamingIt) {
+  create_pod("lost", kNodes[1], "sleep 3600");
+  json pod;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    pod = get("pod", "app", "lost");
+    return !pod.is_null() && !pod["metadata"].value("uid", "").empty() && pod["status"].value("phase", "") == "Running";
+  }, 30s));
+  apply({{"apiVersion", "velero.io/v1"},
+         {"kind", "PodVolumeRestore"},
+         {"metadata", {{"name", "lost-scratch"}, {"namespace", "velero"}}},
+         {"spec",
+          {{"pod", {{"kind", "Pod"}, {"namespace", "app"}, {"name", "lost"}, {"uid", pod["metadata"]["uid"]}}},
+           {"volume", "scratch"},
+           {"backupStorageLocation", "gone"},
+           {"uploaderType", "restic"},
+           {"snapshotID", "0123456789abcdef"},
+           {"sourceNamespace", "app"}}}});
+  json pvr = wait_phase("podvolumerestores", "lost-scratch", {"Completed", "Failed"});
+  EXPECT_EQ(pvr["status"].value("phase", ""), "Failed");
+  std::string message = pvr["status"].value("message", "");
+  EXPECT_NE(message.find("backupstoragelocation gone not found"), std::string::npos) << message;
+  EXPECT_NE(message.find("volume scratch of pod app/lost"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(volume_dir(pod, "scratch") + "/.velero"));
 }
 
 
@@ -475,7 +508,8 @@ TEST_F(NodeAgentTest, ZDeletedBackupsAreForgottenAndMaintenanceFreesTheirData) {
   EXPECT_EQ(tagged("b3"), 0);
   EXPECT_EQ(tagged("ghost"), 1);  // forgetting is per backup; the ghost waits for maintenance
 
-  auto repos = json::parse(ok(kubectl({"-n", "velero", "get", "backuprepositories.velero.io", "-o", "json"})));
+  auto repos = json::parse(ok(kubectl({"-n", "velero", "get", "backuprepositories.velero.io", "-l",
+                                       "velero.io/storage-location=default", "-o", "json"})));
   ASSERT_EQ(repos["items"].size(), 1u);
   std::string name = repos["items"][0]["metadata"]["name"];
   ok(kubectl({"-n", "velero", "patch", "backuprepositories.velero.io", name, "--type", "merge", "-p",
