@@ -363,10 +363,10 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
   }
 }
 
-int backup_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const OutputFlags& output,
-               std::ostream& out) {
+std::vector<nlohmann::json> get_or_list(Session& s, const std::string& resource_name,
+                                        const std::vector<std::string>& names, const std::string& selector) {
   kube::DynamicClient client(s.transport());
-  auto resource = s.velero("backups");
+  auto resource = s.velero(resource_name);
   std::vector<nlohmann::json> objects;
   if (!names.empty()) {
     for (const auto& n : names) objects.push_back(client.get(resource, s.ns(), n));
@@ -375,6 +375,12 @@ int backup_get(Session& s, const std::vector<std::string>& names, const std::str
     options.label_selector = selector;
     client.list(resource, s.ns(), options, [&](const kube::ListItem& item) { objects.push_back(item.parse()); });
   }
+  return objects;
+}
+
+int backup_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const OutputFlags& output,
+               std::ostream& out) {
+  std::vector<nlohmann::json> objects = get_or_list(s, "backups", names, selector);
   if (output.output != "table" && !output.output.empty()) {
     out << format_objects(objects, output.output);
     return 0;

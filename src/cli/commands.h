@@ -61,6 +61,9 @@ struct BackupCreateOptions {
 };
 int backup_create(Session& session, const BackupCreateOptions& options, std::ostream& out);
 
+// `velero.io` objects of `resource` in the session's namespace: the named ones, else those matching `selector`.
+std::vector<nlohmann::json> get_or_list(Session& session, const std::string& resource,
+                                        const std::vector<std::string>& names, const std::string& selector);
 int backup_get(Session& session, const std::vector<std::string>& names, const std::string& selector,
                const OutputFlags& output, std::ostream& out);
 

@@ -13,8 +13,8 @@
 
 #include "api/types.h"
 #include "cli/app.h"
+#include "cli/commands.h"
 #include "cli/output.h"
-#include "kube/dynamic.h"
 #include "repo/repository.h"
 
 namespace arca::cli {
@@ -92,16 +92,7 @@ std::string json_escape(const std::string& s) {
 // time.String() form otherwise).
 int repo_get(Session& s, const std::vector<std::string>& names, const std::string& selector, const OutputFlags& output,
              std::ostream& out) {
-  kube::DynamicClient client(s.transport());
-  auto resource = s.velero("backuprepositories");
-  std::vector<nlohmann::json> objects;
-  if (!names.empty()) {
-    for (const auto& n : names) objects.push_back(client.get(resource, s.ns(), n));
-  } else {
-    kube::ListOptions options;
-    options.label_selector = selector;
-    client.list(resource, s.ns(), options, [&](const kube::ListItem& item) { objects.push_back(item.parse()); });
-  }
+  std::vector<nlohmann::json> objects = get_or_list(s, "backuprepositories", names, selector);
   if (output.output != "table") {
     out << format_objects(objects, output.output);
     return 0;

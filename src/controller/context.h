@@ -52,6 +52,9 @@ struct ServerContext {
   kube::ApiResource backups, locations, delete_requests, download_requests, secrets, namespaces;
 };
 
+// A v1 resource through discovery; a missing velero.io one says the CRDs are not installed, in one line.
+kube::ApiResource lookup_v1(kube::Discovery& discovery, const char* group, const char* resource);
+
 // Resolves the resources above; throws one line naming what is missing (e.g. CRDs not installed).
 ServerContext make_context(kube::Transport& transport, kube::Discovery& discovery, const Clock& clock,
                            ServerSettings settings);

@@ -31,6 +31,15 @@ const std::vector<std::string>& controller_names() {
   return names;
 }
 
+sigset_t block_termination_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
 void run_server(const ServerOptions& options, const Clock& clock) {
   for (const auto& name : options.disabled_controllers)
     if (std::find(controller_names().begin(), controller_names().end(), name) == controller_names().end())
@@ -41,11 +50,7 @@ void run_server(const ServerOptions& options, const Clock& clock) {
                                     return all;
                                   }());
   // Signals are taken by sigwait below, never by a worker thread in the middle of a backup.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = block_termination_signals();
 
   auto config = kube::load_config(options.kube);
   config.qps = options.client_qps;

@@ -1,5 +1,7 @@
 #pragma once
 // `arca server`: the controllers of velero.io objects in one namespace, until SIGTERM/SIGINT.
+#include <signal.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +36,9 @@ struct ServerOptions {
 // Velero's 14 controller names (pkg/cmd/server/config/config.go DisableableControllers), then arca's
 // backup-storage-location.
 const std::vector<std::string>& controller_names();
+
+// Blocks SIGTERM and SIGINT in this thread and those it starts (they are taken by sigwait on the returned set).
+sigset_t block_termination_signals();
 
 // Blocks SIGTERM/SIGINT, starts the controllers (after failing interrupted backups), waits for a signal,
 // then stops them gracefully: a running backup finishes first. Throws on start-up problems.

@@ -14,7 +14,9 @@
 
 #include "api/types.h"
 #include "controller/repositories.h"
+#include "controller/context.h"
 #include "controller/runtime.h"
+#include "controller/server.h"
 #include "kube/discovery.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
@@ -364,27 +366,14 @@ void fail_interrupted(Agent& a) {
 void run_node_agent(const Options& options) {
   if (options.node_name.empty())
     throw std::invalid_argument("the node name is required: --node-name or the NODE_NAME environment variable");
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = controller::block_termination_signals();
 
   auto config = kube::load_config(options.kube);
   config.qps = options.client_qps;
   config.burst = options.client_burst;
   kube::Transport transport(config);
   kube::Discovery discovery(transport);
-  auto lookup = [&](const char* group, const char* resource) {
-    try {
-      return discovery.lookup(group, "v1", resource);
-    } catch (const kube::KubeError& e) {
-      if (std::string(group) == "velero.io" && e.kind() == kube::ErrorKind::ResourceNotResolved)
-        throw std::runtime_error(std::string("the velero.io CRDs are not installed (no ") + resource +
-                                 ".velero.io); run `arca install --crds-only` first");
-      throw;
-    }
-  };
+  auto lookup = [&](const char* group, const char* resource) { return controller::lookup_v1(discovery, group, resource); };
   Agent a(options, transport);
   a.pvbs = lookup("velero.io", "podvolumebackups");
   a.pvrs = lookup("velero.io", "podvolumerestores");
