@@ -187,7 +187,19 @@ api::BackupRepository ensure_backup_repository(kube::Transport& transport, const
     body["apiVersion"] = "velero.io/v1";
     body["kind"] = "BackupRepository";
     name = kube::DynamicClient(transport).create(resources.repositories, ns, body)["metadata"]["name"];
-    spdlog::info("created backup repository {} for namespace {} in location {}", name, volume_namespace, location);
+    // Two node agents (or an agent and the server) may have created one at the same moment: everyone settles on
+    // the oldest (then first by name), and the others' copies go.
+    auto all = find_backup_repositories(transport, resources.repositories, ns, volume_namespace, location);
+    if (!all.empty() && all.front().metadata.name != name) {
+      try {
+        kube::DynamicClient(transport).remove(resources.repositories, ns, name);
+      } catch (const kube::KubeError& e) {
+        if (!kube::is_not_found(e)) throw;
+      }
+      name = all.front().metadata.name;
+    } else {
+      spdlog::info("created backup repository {} for namespace {} in location {}", name, volume_namespace, location);
+    }
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -75,11 +76,12 @@ class NodeAgentTest : public ::testing::Test {
     delete dir;
   }
 
-  static void start_agent(const std::string& node) {
-    (*agents)[node] = std::make_unique<ChildProcess>(
-        std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig, "node-agent",
-                                 "server", "--node-name", node},
-        dir->file("agent-" + node + "-" + std::to_string(agent_runs++) + ".log"));
+  static void start_agent(const std::string& node, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig, "node-agent",
+                                     "server", "--node-name", node};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    (*agents)[node] =
+        std::make_unique<ChildProcess>(argv, dir->file("agent-" + node + "-" + std::to_string(agent_runs++) + ".log"));
   }
 
   static CommandResult kubectl(const std::vector<std::string>& args) {
@@ -421,8 +423,20 @@ TEST_F(NodeAgentTest, KilledMidUploadFailsOnRestartAndTheRepositoryStaysValid) {
   EXPECT_EQ(p["status"].value("phase", ""), "InProgress");  // nobody else touches another node's transfer
   EXPECT_LT(p["status"]["progress"].value("bytesDone", 0), 268435456);
 
-  start_agent(kNodes[0]);
+  // Restarted with Velero's node-agent ConfigMap: the per-node rule matching this node's hostname label wins.
+  apply({{"apiVersion", "v1"},
+         {"kind", "ConfigMap"},
+         {"metadata", {{"name", "node-agent-config"}, {"namespace", "velero"}}},
+         {"data",
+          {{"node-agent-config.json",
+            json{{"loadConcurrency",
+                  {{"globalConfig", 2},
+                   {"perNodeConfig",
+                    {{{"nodeSelector", {{"matchLabels", {{"kubernetes.io/hostname", kNodes[0]}}}}}, {"number", 3}}}}}}}
+                .dump()}}}});
+  start_agent(kNodes[0], {"--node-agent-configmap", "node-agent-config"});
   p = wait_phase("podvolumebackups", "b2-big", {"Failed", "Completed"});
+  EXPECT_NE((*agents)[kNodes[0]]->log().find("concurrency 3)"), std::string::npos) << (*agents)[kNodes[0]]->log();
   EXPECT_EQ(p["status"].value("phase", ""), "Failed");
   EXPECT_EQ(p["status"].value("message", ""),
             "found a podvolumebackup with status \"InProgress\" during the server starting, mark it as \"Failed\"");
@@ -430,9 +444,13 @@ TEST_F(NodeAgentTest, KilledMidUploadFailsOnRestartAndTheRepositoryStaysValid) {
   auto check = restic({"check"});
   EXPECT_EQ(check.exit_code, 0) << check.output;
 
+  auto started = std::chrono::steady_clock::now();
   apply(pvb("b3-big", pod, "scratch", "b3"));
   p = wait_phase("podvolumebackups", "b3-big", {"Failed", "Completed"}, 120s);
   ASSERT_EQ(p["status"].value("phase", ""), "Completed") << p.dump() << logs();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << "256 MiB volume, PodVolumeBackup created -> Completed: " << seconds << " s, " << 256 / seconds
+            << " MiB/s\n";
   EXPECT_EQ(p["status"]["progress"].value("totalBytes", 0), 268435456 + 0);
   check = restic({"check"});
   EXPECT_EQ(check.exit_code, 0) << check.output;
@@ -443,7 +461,7 @@ TEST_F(NodeAgentTest, KilledMidUploadFailsOnRestartAndTheRepositoryStaysValid) {
 // restored file is a prefix of the live one.
 TEST_F(NodeAgentTest, AFileChangingDuringTheBackupIsRecordedAsRead) {
   create_pod("appender", kNodes[1],
-             "head -c 67108864 /dev/urandom > /v/scratch/a-static.bin; touch /v/scratch/ready; i=0; "
+             "head -c 16777216 /dev/urandom > /v/scratch/a-static.bin; touch /v/scratch/ready; i=0; "
              "while true; do echo \"line $i\" >> /v/scratch/log.txt; i=$((i+1)); done");
   json pod = wait_pod_file("appender", "scratch", "ready");
   std::string volume = volume_dir(pod, "scratch");
