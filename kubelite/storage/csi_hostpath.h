@@ -15,6 +15,8 @@
 //    dynamic VolumeSnapshotContents named snapcontent-<snapshot uid>, a point-in-time copy of the volume made off
 //    the API's request path, readyToUse once complete; pre-provisioned contents bind; deletionPolicy Delete removes
 //    the content and the data, Retain keeps them; errors in status.error with the real controller's messages.
+//  - Test knob (no real driver has it): a VolumeSnapshotClass with parameter `kubelite.dev/never-ready: "true"` gets
+//    contents that are never taken: no status, no error, never readyToUse (a driver stuck in CreateSnapshot).
 //
 // Everything runs inside kubelite's controller passes (the store lock held) through the small Cluster interface;
 // copies and removals run on a worker thread of their own, which wakes the controllers when done.
@@ -37,6 +39,8 @@
 namespace kubelite::storage {
 
 using json = nlohmann::json;
+
+inline constexpr const char* kNeverReadyParameter = "kubelite.dev/never-ready";
 
 // What the storage controllers need from the API server. Every call is made with the store lock held exclusively.
 // Resources are named by group and plural (all at version v1); keys are "<ns>/<name>" or "<name>".

@@ -298,6 +298,45 @@ class StorageTest(unittest.TestCase):
         self.kubectl("delete", "-n", ns, "pod", "writer", "reader", "--timeout=30s")
         self.assertEqual(read_tree(volume), {"f": b"changed-after\n"})  # the pod's going left the data alone
 
+    def test_i_never_ready_knob_and_deleting_an_unbound_pre_provisioned_content(self):
+        """The test-only class parameter kubelite.dev/never-ready leaves a snapshot without status for good; a
+        pre-provisioned content that no snapshot binds, deleted with policy Delete, still removes the snapshot's
+        data (the temporary content Velero's backup deletion creates)."""
+        ns = self.namespace("knobs")
+        self.apply("default", {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+                               "metadata": {"name": "stuck"}, "driver": DRIVER, "deletionPolicy": "Delete",
+                               "parameters": {"kubelite.dev/never-ready": "true"}})
+        self.apply(ns, claim("data"))
+        files = {"f": os.urandom(4096)}
+        write_tree(self.volume_dir(ns, "data"), files)
+        self.apply(ns, snapshot("stuck", pvc="data", cls="stuck"), snapshot("fine", pvc="data"))
+        self.wait(ns, "volumesnapshot/fine", ".status.readyToUse", "true")
+        stuck = self.get("volumesnapshot", "stuck", ns=ns)
+        content = self.get("volumesnapshotcontent", stuck["status"]["boundVolumeSnapshotContentName"])
+        self.assertNotIn("snapshotHandle", content.get("status", {}))
+        self.assertFalse(stuck["status"]["readyToUse"])
+        self.kubectl("delete", "-n", ns, "volumesnapshot", "stuck", "--timeout=20s")
+        self.assertIsNone(self.get("volumesnapshotcontent", content["metadata"]["name"], ok=False))
+
+        # Keep the fine snapshot's data (Retain), drop its objects, then delete it through an unbound content.
+        fine = self.get("volumesnapshot", "fine", ns=ns)
+        name = fine["status"]["boundVolumeSnapshotContentName"]
+        handle = self.get("volumesnapshotcontent", name)["status"]["snapshotHandle"]
+        self.kubectl("patch", "volumesnapshotcontent", name, "--type=merge", "-p", '{"spec":{"deletionPolicy":"Retain"}}')
+        self.kubectl("delete", "-n", ns, "volumesnapshot", "fine", "--timeout=20s")
+        self.kubectl("delete", "volumesnapshotcontent", name, "--timeout=20s")
+        self.assertEqual(read_tree(os.path.join(self.root, "snapshots", handle)), files)
+        self.apply("default", {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+                               "metadata": {"name": "temp-" + ns},
+                               "spec": {"deletionPolicy": "Delete", "driver": DRIVER,
+                                        "source": {"snapshotHandle": handle},
+                                        "volumeSnapshotRef": {"name": "name-x", "namespace": "ns-x"}}})
+        self.eventually(lambda: self.get("volumesnapshotcontent", "temp-" + ns)["metadata"].get("finalizers", []),
+                        lambda f: f == ["snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"],
+                        what="the content's finalizer")
+        self.kubectl("delete", "volumesnapshotcontent", "temp-" + ns, "--timeout=20s")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "snapshots", handle)))
+
     def test_g_bad_input_reports_the_snapshot_controllers_errors_and_changes_nothing(self):
         ns = self.namespace("bad")
         # A claim of a class no CSI driver provisions: a static hostPath volume.

@@ -278,6 +278,11 @@ class Run {
         continue;
       collect(*r);
     }
+    if (options_.volume_snapshotter)
+      options_.volume_snapshotter->finish([this](const std::string& group, const std::string& resource,
+                                                 const std::string& ns, const std::string& name, const std::string& json) {
+        if (const auto* r = preferred(group, resource)) back_up_item(*r, ns, name, json);
+      });
     back_up_namespaces();
     back_up_crds();
   }
@@ -446,6 +451,9 @@ class Run {
     auto handle = [&](std::string_view ns, std::string_view name, std::string_view json) {
       ++result_total_;
       if (!kept(item_ref(r, ns, name, json))) return;
+      if (options_.volume_snapshotter &&
+          options_.volume_snapshotter->defers(r.group, r.resource, std::string(ns), std::string(name)))
+        return;
       std::string key = item_key(r, ns, name);
       if (related ? !seen_related_.insert(key).second
                   : selectors_.size() > 1 && !seen_here.insert(key).second)
@@ -527,7 +535,13 @@ class Run {
       } else if (is_kind(r, "", "persistentvolumeclaims")) {
         auto pvc = nlohmann::json::parse(json);
         std::string pv;
-        if (apply_pvc_action(pvc, backup_.metadata.name, pv)) mutated = pvc.dump();
+        bool changed = apply_pvc_action(pvc, backup_.metadata.name, pv);
+        if (options_.volume_snapshotter) {
+          const auto* pvs = preferred("", "persistentvolumes");
+          auto pv_json = pvs && !pv.empty() ? spool_.get(item_key(*pvs, "", pv)) : std::nullopt;
+          changed |= options_.volume_snapshotter->on_pvc(pvc, pv_json ? nlohmann::json::parse(*pv_json) : nlohmann::json());
+        }
+        if (changed) mutated = pvc.dump();
         if (!pv.empty()) back_up_related({"", "persistentvolumes", "", pv});
       } else if (is_kind(r, "", "serviceaccounts")) {
         auto it = bindings_by_subject_.find(std::string(ns) + "/" + std::string(name));

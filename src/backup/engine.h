@@ -11,6 +11,8 @@
 #include "api/types.h"
 #include "archive/parallel_gzip.h"
 #include "backup/backup_log.h"
+#include "backup/volume_info.h"
+#include "backup/volume_snapshotter.h"
 #include "kube/discovery.h"
 
 namespace arca::kube {
@@ -27,6 +29,10 @@ struct RunOptions {
   bool all_group_versions = false;
   // Called after every backed-up item with (items seen so far, items backed up); the caller throttles.
   std::function<void(int total_items, int items_backed_up)> on_progress;
+  // The volume paths of the run (not owned): volume snapshots of PVCs (CSI, src/csi/) and the volume information
+  // they and the pod-volume path record.
+  VolumeSnapshotter* volume_snapshotter = nullptr;
+  VolumeInfoCollector* volume_info = nullptr;
 };
 
 struct RunResult {
