@@ -11,6 +11,8 @@
 #include "api/validation.h"
 #include "backup/engine.h"
 #include "backup/filters.h"
+#include "backup/volume_info.h"
+#include "controller/csi_snapshots.h"
 #include "controller/locations.h"
 #include "controller/protection.h"
 #include "kube/dynamic.h"
@@ -59,10 +61,12 @@ ClusterVersion cluster_version(ServerContext& ctx) {
 
 class BackupRun {
  public:
-  BackupRun(ServerContext& ctx, api::Backup backup, api::BackupSpec engine_spec)
+  BackupRun(ServerContext& ctx, api::Backup backup, api::BackupSpec engine_spec,
+            const std::optional<ResourcePolicies>& policies = std::nullopt)
       : ctx_(ctx),
         backup_(std::move(backup)),
         engine_spec_(std::move(engine_spec)),
+        policies_(policies),
         log_(backup_.metadata.namespace_ + "/" + backup_.metadata.name) {}
 
   void run(const api::BackupStorageLocation& location) {
@@ -94,6 +98,10 @@ class BackupRun {
       options.on_progress = [this](int total, int done) { report_progress(total, done); };
       api::Backup engine_backup = backup_;
       engine_backup.spec = engine_spec_;
+      snapshotter_ = make_csi_snapshotter(ctx_, engine_backup, log_, volume_info_, policies_,
+                                          [this](api::BackupPhase phase) { set_phase(phase); });
+      options.volume_snapshotter = snapshotter_.get();
+      options.volume_info = &volume_info_;
       result = backup::run_backup(
           engine_backup, ctx_.transport, ctx_.discovery,
           [&](const char* data, size_t size) {
@@ -117,6 +125,7 @@ class BackupRun {
       b.status.hook_status.reset();
       b.status.warnings = log_.warnings();
       b.status.errors = log_.errors();
+      if (snapshotter_) record_csi_counts(*snapshotter_, b);
     };
     if (fatal.empty())
       backup_ = update([&](api::Backup& b) {
@@ -145,6 +154,8 @@ class BackupRun {
         return std::fread(buffer, 1, capacity, file);
       };
     upload.results_json = log_.results().dump();
+    upload.volumeinfo_json = volume_info_.json_text();
+    if (snapshotter_) upload.itemoperations_json = snapshotter_->item_operations_json();
     try {
       persistence::put_backup(open->store(), open->layout(), upload, protection);
     } catch (const std::exception& e) {
@@ -185,6 +196,18 @@ class BackupRun {
                                       backup_.metadata.name, mutate);
   }
 
+  // The phases of the run's async operations (WaitingForPluginOperations, Finalizing), best effort.
+  void set_phase(api::BackupPhase phase) {
+    try {
+      update([&](api::Backup& b) {
+        b.status.phase = phase;
+        return true;
+      });
+    } catch (const std::exception& e) {
+      spdlog::warn("backup={} phase update failed: {}", backup_.metadata.name, e.what());
+    }
+  }
+
   // At most one progress patch per second (Velero's pkg/backup/backup.go); best effort.
   void report_progress(int total, int done) {
     auto now = std::chrono::steady_clock::now();
@@ -203,7 +226,10 @@ class BackupRun {
   ServerContext& ctx_;
   api::Backup backup_;
   api::BackupSpec engine_spec_;  // the spec plus what the resource policy adds; not persisted
+  std::optional<ResourcePolicies> policies_;
   backup::BackupLog log_;
+  backup::VolumeInfoCollector volume_info_;  // every volume path of the run records its volumes here
+  std::unique_ptr<csi::CsiSnapshotter> snapshotter_;
   std::chrono::steady_clock::time_point last_progress_{};
 };
 
@@ -435,7 +461,7 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     // The policy's include/exclude lists steer this run only: the stored spec stays as the user wrote it.
     api::BackupSpec engine_spec = backup.spec;
     if (policies && policies->include_exclude) apply_include_exclude_policy(engine_spec, *policies->include_exclude);
-    BackupRun(ctx, backup, engine_spec).run(checked);
+    BackupRun(ctx, backup, engine_spec, policies).run(checked);
     return {};
   };
 }

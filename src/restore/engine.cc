@@ -22,6 +22,7 @@
 #include "restore/diff.h"
 #include "restore/group_versions.h"
 #include "restore/hooks.h"
+#include "csi/csi.h"
 #include "restore/item_actions.h"
 #include "restore/spool.h"
 #include "restore/worker_pool.h"
@@ -316,6 +317,33 @@ class Run {
       }
     };
     actions_.service_accounts = [this](const std::string& ns) { return service_accounts(ns); };
+    load_csi_context();
+  }
+
+  // What the CSI restore actions (src/csi/) look up in the target cluster; safe to call from the workers.
+  void load_csi_context() {
+    csi_.restore_uid = restore_.metadata.uid;
+    csi_.namespace_mapping = spec_.namespace_mapping;
+    csi_.restore_pvs = spec_.restore_pvs.value_or(true);
+    csi_.class_for_driver = [this](const std::string& driver) -> std::string {
+      std::string found;
+      try {
+        client_.list(discovery_.lookup(csi::kSnapshotGroup, "v1", "volumesnapshotclasses"), "", {},
+                     [&](const kube::ListItem& item) {
+                       if (found.empty() && item.parse().value("driver", "") == driver) found = std::string(item.name);
+                     });
+      } catch (const std::exception&) {
+      }
+      return found;
+    };
+    csi_.restore_size_of = [this](const std::string& ns, const std::string& name) -> std::string {
+      try {
+        return csi::string_at(client_.get(discovery_.lookup(csi::kSnapshotGroup, "v1", "volumesnapshots"), ns, name),
+                              json::json_pointer(std::string("/metadata/annotations/") + "velero.io~1csi-volumesnapshot-restore-size"));
+      } catch (const std::exception&) {
+        return "";
+      }
+    };
   }
 
   std::vector<std::string> service_accounts(const std::string& ns) {
@@ -537,9 +565,18 @@ class Run {
         item["spec"]["claimRef"]["namespace"] = target_namespace(item["spec"]["claimRef"]["namespace"].get<std::string>());
     }
 
+    std::optional<json> csi_backed_up;  // the CSI restore actions read the backed-up status
+    if (csi::has_restore_action(resource)) csi_backed_up = item;
     json saved_status = restore_status ? std::move(item["status"]) : json();
     reset_metadata_and_status(item);
     ActionOutcome action = run_item_actions(resource, item, target_ns, actions_);
+    if (!action.error.empty()) {
+      add_error(target_ns, "error preparing " + id + ": " + action.error);
+      out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
+      return;
+    }
+    if (csi_backed_up && action.error.empty() && !action.skip)
+      action.error = csi::run_restore_action(resource, item, *csi_backed_up, target_ns, csi_, action.skip);
     if (!action.error.empty()) {
       add_error(target_ns, "error preparing " + id + ": " + action.error);
       out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
@@ -600,7 +637,14 @@ class Run {
       }
     }
     out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
-    after_create(api, resource, id, target_ns, spooled, std::move(saved_status), created);
+    const std::string created_name = item["metadata"].value("name", spooled.name);
+    if (created_name != spooled.name) {  // renamed by an action (the CSI snapshot objects)
+      SpooledItem renamed = spooled;
+      renamed.name = created_name;
+      after_create(api, resource, id, target_ns, renamed, std::move(saved_status), created);
+    } else {
+      after_create(api, resource, id, target_ns, spooled, std::move(saved_status), created);
+    }
     if (resource == "pods") report_exec_hooks(id, target_ns, item);
   }
 
@@ -645,7 +689,7 @@ class Run {
 
   static bool can_be_additional(const std::string& resource) {
     return resource == "persistentvolumeclaims" || resource == "persistentvolumes" ||
-           resource == "priorityclasses.scheduling.k8s.io";
+           resource == "priorityclasses.scheduling.k8s.io" || resource == "volumesnapshotcontents.snapshot.storage.k8s.io";
   }
   static std::string item_key(const std::string& resource, const std::string& ns, const std::string& name) {
     return resource + "/" + ns + "/" + name;
@@ -668,6 +712,9 @@ class Run {
       std::string volume = from_backup.value("/spec/volumeName"_json_pointer, std::string());
       if (!volume.empty() && from_backup.value("/status/phase"_json_pointer, std::string()) == "Bound")
         wanted.emplace_back("persistentvolumes", "", volume);
+    } else if (resource == "volumesnapshots.snapshot.storage.k8s.io") {  // the CSI action: its content
+      std::string content = from_backup.value("/status/boundVolumeSnapshotContentName"_json_pointer, std::string());
+      if (!content.empty()) wanted.emplace_back("volumesnapshotcontents.snapshot.storage.k8s.io", "", content);
     }
     return wanted;
   }
@@ -856,6 +903,7 @@ class Run {
   std::set<std::string> namespaces_in_backup_;                // of the namespaced items
   // item_key → spool offset of PVCs, PVs, PriorityClasses: their JSON stays on disk (34 MiB at 300k objects).
   std::map<std::string, long> additional_candidates_;
+  csi::RestoreContext csi_;
   std::map<std::string, SourceVersions> source_versions_;     // resource directory → its version directories
   std::mutex handled_mutex_;
   std::set<std::string> handled_;  // item_keys of those already processed

@@ -16,13 +16,14 @@ namespace integration {
 
 std::string gunzip(const std::string& data) { return arca::persistence::gunzip_bytes(data, "test file"); }
 
-Cluster::Cluster(const std::map<std::string, std::string>& manifests) {
+Cluster::Cluster(const std::map<std::string, std::string>& manifests, const std::vector<std::string>& kubelite_args) {
   std::string load = dir_.file("load");
   fs::create_directories(load);
   fs::copy(testsupport::fixtures_dir() + "/kubernetes/manifests", load + "/fixtures");
   for (const auto& [name, text] : manifests) std::ofstream(load + "/" + name) << text;
   testsupport::KubeliteOptions options;
   options.load_dir = load;
+  options.extra_args = kubelite_args;
   kubelite_ = testsupport::start_kubelite(dir_, options);
 
   store_root_ = dir_.file("store");

@@ -23,7 +23,9 @@ class Cluster {
  public:
   // Starts kubelite with the fixtures and `manifests` (file name → YAML), installs the CRDs through
   // `arca install --crds-only`, creates the `default` BSL (local store) and starts `arca server`.
-  explicit Cluster(const std::map<std::string, std::string>& manifests);
+  // `kubelite_args` are added to kubelite's command line (e.g. --csi-hostpath-dir DIR).
+  explicit Cluster(const std::map<std::string, std::string>& manifests,
+                   const std::vector<std::string>& kubelite_args = {});
   ~Cluster();
 
   CliResult arca(const std::vector<std::string>& args) const;
