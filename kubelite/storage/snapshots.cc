@@ -177,6 +177,10 @@ bool CsiHostPath::sync_snapshot(const std::string& key) {
         return report_snapshot_error(snapshot, "VolumeSnapshotContent [" + content_name + "] is bound to a different snapshot",
                                      true, "SnapshotContentMisbound") ||
                progress;
+    } else if (!str(snapshot, {"status", "boundVolumeSnapshotContentName"}).empty()) {
+      // syncReadySnapshot: a bound snapshot whose content went away is not taken again.
+      return report_snapshot_error(snapshot, "VolumeSnapshotContent is missing", true, "SnapshotContentMissing") ||
+             progress;
     } else {
       // createSnapshotContent.
       std::string ns = str(snapshot, {"metadata", "namespace"});

@@ -337,6 +337,19 @@ class StorageTest(unittest.TestCase):
         self.kubectl("delete", "volumesnapshotcontent", "temp-" + ns, "--timeout=20s")
         self.assertFalse(os.path.exists(os.path.join(self.root, "snapshots", handle)))
 
+        # A bound snapshot whose content is deleted is not taken again (syncReadySnapshot): it reports the loss.
+        self.apply(ns, snapshot("lost", pvc="data"))
+        self.wait(ns, "volumesnapshot/lost", ".status.readyToUse", "true")
+        name = self.get("volumesnapshot", "lost", ns=ns)["status"]["boundVolumeSnapshotContentName"]
+        snapshots_before = set(os.listdir(os.path.join(self.root, "snapshots")))
+        self.kubectl("patch", "volumesnapshotcontent", name, "--type=merge", "-p", '{"spec":{"deletionPolicy":"Retain"}}')
+        self.kubectl("delete", "volumesnapshotcontent", name, "--timeout=20s")
+        self.eventually(lambda: self.get("volumesnapshot", "lost", ns=ns)["status"],
+                        lambda st: st.get("error", {}).get("message") == "VolumeSnapshotContent is missing"
+                        and st["readyToUse"] is False, what="the snapshot's missing-content error")
+        self.assertIsNone(self.get("volumesnapshotcontent", name, ok=False))
+        self.assertEqual(set(os.listdir(os.path.join(self.root, "snapshots"))), snapshots_before)
+
     def test_g_bad_input_reports_the_snapshot_controllers_errors_and_changes_nothing(self):
         ns = self.namespace("bad")
         # A claim of a class no CSI driver provisions: a static hostPath volume.

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "kube/errors.h"
 #include "tests/integration/harness.h"
@@ -247,8 +248,13 @@ TEST_F(CsiIntegration, NeverReadySnapshotFailsItsVolumeAfterTheTimeoutAndLeavesN
   auto handles_before = fs::exists(csi_root->path() + "/snapshots")
                             ? std::distance(fs::directory_iterator(csi_root->path() + "/snapshots"), {})
                             : 0;
-  std::string listing_before;
-  for (const auto& e : fs::directory_iterator(csi_root->path() + "/snapshots")) listing_before += e.path().filename().string() + " ";
+  auto snapshot_dirs = [&] {
+    std::set<std::string> out;
+    if (fs::exists(csi_root->path() + "/snapshots"))
+      for (const auto& e : fs::directory_iterator(csi_root->path() + "/snapshots")) out.insert(e.path().filename().string());
+    return out;
+  };
+  const std::set<std::string> dirs_before = snapshot_dirs();
   auto created = cluster->arca(
       {"backup", "create", "stuck", "--include-namespaces", "csi-stuck", "--csi-snapshot-timeout", "3s"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
@@ -275,16 +281,21 @@ TEST_F(CsiIntegration, NeverReadySnapshotFailsItsVolumeAfterTheTimeoutAndLeavesN
   // Nothing left: no VolumeSnapshot, no content; only the good volume's snapshot is kept in the driver.
   EXPECT_TRUE(list(snap("volumesnapshots"), "csi-stuck").empty());
   EXPECT_TRUE(testsupport::eventually([&] { return contents_of_namespace("csi-stuck").empty(); }, std::chrono::seconds(10)));
-  std::string listing;
-  for (const auto& e : fs::directory_iterator(csi_root->path() + "/snapshots")) listing += e.path().filename().string() + " ";
-  EXPECT_EQ(std::distance(fs::directory_iterator(csi_root->path() + "/snapshots"), {}), handles_before + 1) << "BEFORE " << listing_before << " AFTER " << listing << [&] {
-        std::string all;
-        for (const auto& c : list(snap("volumesnapshotcontents"), ""))
-          all += c["metadata"]["name"].get<std::string>() + " " + c["spec"].dump() + " " + c.value("status", json()).dump() + "\n";
-        for (const auto& c : list(snap("volumesnapshots"), ""))
-          all += c["metadata"]["namespace"].get<std::string>() + "/" + c["metadata"]["name"].get<std::string>() + "\n";
-        return all;
-      }();
+  std::string ok_handle;
+  for (const auto& v : info)
+    if (v["pvcName"] == "ok-data") ok_handle = v["csiSnapshotInfo"]["snapshotHandle"];
+  std::set<std::string> new_dirs;
+  for (const auto& d : snapshot_dirs())
+    if (!dirs_before.count(d)) new_dirs.insert(d);
+  EXPECT_EQ(new_dirs, std::set<std::string>{ok_handle}) << [&] {
+    std::string all;
+    for (const auto& d : new_dirs) {
+      all += d + ":";
+      for (const auto& [f, _] : read_tree(csi_root->path() + "/snapshots/" + d)) all += " " + f;
+      all += "\n";
+    }
+    return all;
+  }();
   auto entries = cluster->tarball("stuck");
   int snapshots_in_tarball = 0;
   for (const auto& [path, _] : entries)
