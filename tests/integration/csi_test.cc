@@ -240,6 +240,16 @@ TEST_F(CsiIntegration, SnapshotBackupRestoresTheStatefulSetsDataByteForByte) {
     EXPECT_TRUE(handles.count(vsc["spec"]["source"]["snapshotHandle"].get<std::string>())) << vsc.dump();
     EXPECT_EQ(vsc["spec"]["deletionPolicy"], "Retain");
   }
+
+  // Restored again into another namespace, with a namespace filter: the contents come in as the snapshots'
+  // additional items, their references mapped to the new namespace.
+  auto copied = cluster->arca({"restore", "create", "copy", "--from-backup", "snap", "--include-namespaces", "csi-app",
+                               "--namespace-mappings", "csi-app:csi-copy", "--wait"});
+  ASSERT_EQ(copied.exit_code, 0) << copied.err;
+  EXPECT_NE(copied.out.find("Restore completed with status: Completed"), std::string::npos) << copied.out;
+  for (const std::string claim : {"data-db-0", "data-db-1"})
+    EXPECT_EQ(read_tree(volume_dir("csi-copy", claim)).at("pages/seq.txt"), before[claim].at("pages/seq.txt"));
+  EXPECT_EQ(contents_of_namespace("csi-copy").size(), 2u);
 }
 
 TEST_F(CsiIntegration, NeverReadySnapshotFailsItsVolumeAfterTheTimeoutAndLeavesNothing) {
