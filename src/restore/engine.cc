@@ -19,10 +19,10 @@
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
+#include "csi/csi.h"
 #include "restore/diff.h"
 #include "restore/group_versions.h"
 #include "restore/hooks.h"
-#include "csi/csi.h"
 #include "restore/item_actions.h"
 #include "restore/spool.h"
 #include "restore/worker_pool.h"
@@ -570,11 +570,6 @@ class Run {
     json saved_status = restore_status ? std::move(item["status"]) : json();
     reset_metadata_and_status(item);
     ActionOutcome action = run_item_actions(resource, item, target_ns, actions_);
-    if (!action.error.empty()) {
-      add_error(target_ns, "error preparing " + id + ": " + action.error);
-      out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
-      return;
-    }
     if (csi_backed_up && action.error.empty() && !action.skip)
       action.error = csi::run_restore_action(resource, item, *csi_backed_up, target_ns, csi_, action.skip);
     if (!action.error.empty()) {
@@ -637,14 +632,12 @@ class Run {
       }
     }
     out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::created);
-    const std::string created_name = item["metadata"].value("name", spooled.name);
-    if (created_name != spooled.name) {  // renamed by an action (the CSI snapshot objects)
-      SpooledItem renamed = spooled;
-      renamed.name = created_name;
-      after_create(api, resource, id, target_ns, renamed, std::move(saved_status), created);
-    } else {
-      after_create(api, resource, id, target_ns, spooled, std::move(saved_status), created);
+    std::optional<SpooledItem> renamed;  // by an action (the CSI snapshot objects): later calls use the new name
+    if (item["metadata"].value("name", spooled.name) != spooled.name) {
+      renamed = spooled;
+      renamed->name = item["metadata"]["name"].get<std::string>();
     }
+    after_create(api, resource, id, target_ns, renamed ? *renamed : spooled, std::move(saved_status), created);
     if (resource == "pods") report_exec_hooks(id, target_ns, item);
   }
 
