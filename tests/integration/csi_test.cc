@@ -9,6 +9,7 @@
 
 #include "kube/errors.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/manifests.h"
 #include "tests/support/process.h"
 
 using integration::Cluster;
@@ -20,10 +21,6 @@ namespace {
 // A StatefulSet on the CSI class whose containers write known data into their claims; a class whose snapshots are
 // never taken (kubelite's test knob); two namespaces of bare claims.
 constexpr const char* kManifest = R"(
-apiVersion: v1
-kind: Namespace
-metadata: {name: velero}
----
 apiVersion: v1
 kind: Namespace
 metadata: {name: csi-app}
@@ -92,7 +89,7 @@ class CsiIntegration : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     csi_root = new testsupport::TempDir();
-    cluster = new Cluster({{"50-csi.yaml", kManifest}}, {"--csi-hostpath-dir", csi_root->path()});
+    cluster = new Cluster({{"00-namespaces.yaml", testmanifests::kNamespaces}, {"50-csi.yaml", kManifest}}, {"--csi-hostpath-dir", csi_root->path()});
   }
   static void TearDownTestSuite() {
     delete cluster;
