@@ -310,6 +310,56 @@ TEST_F(CsiIntegration, NeverReadySnapshotFailsItsVolumeAfterTheTimeoutAndLeavesN
   EXPECT_EQ(snapshots_in_tarball, 1);
 }
 
+// --snapshot-volumes=false and a volume policy's skip action both leave the claim unsnapshotted, recorded as skipped
+// in the volume information; a policy's snapshot action wins over --snapshot-volumes=false (Velero's volumehelper).
+TEST_F(CsiIntegration, SnapshotVolumesFalseAndVolumePoliciesDecide) {
+  volume_dir("csi-del", "data");
+  auto configmaps = core("configmaps");
+  auto policy = [&](const std::string& name, const std::string& action) {
+    json cm = {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", {{"name", name}, {"namespace", "velero"}}},
+               {"data",
+                {{"policy.yaml", "version: v1\nvolumePolicies:\n- conditions:\n    storageClass: [standard]\n"
+                                 "    csi: {driver: hostpath.csi.k8s.io}\n  action:\n    type: " + action + "\n"}}}};
+    cluster->client().create(configmaps, "velero", cm);
+  };
+  policy("skip-standard", "skip");
+  policy("snapshot-standard", "snapshot");
+  struct Case {
+    std::string name;
+    std::vector<std::string> flags;
+    bool snapshotted;
+    std::string skipped_reason;
+  } cases[] = {{"no-snapshots", {"--snapshot-volumes=false"}, false, "skipped due to snapshotVolumes is false"},
+               {"policy-skip", {"--resource-policies-configmap", "skip-standard"}, false, "skipped due to resource policy"},
+               {"policy-snapshot", {"--snapshot-volumes=false", "--resource-policies-configmap", "snapshot-standard"}, true, ""}};
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"backup", "create", c.name, "--include-namespaces", "csi-del", "--wait"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    auto created = cluster->arca(args);
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+    EXPECT_NE(created.out.find("Backup completed with status: Completed"), std::string::npos) << c.name << created.out;
+    json info = cluster->gz_json(c.name, c.name + "-volumeinfo.json.gz");
+    ASSERT_EQ(info.size(), 1u) << c.name << info.dump();
+    EXPECT_EQ(info[0]["pvcName"], "data");
+    if (c.snapshotted) {
+      EXPECT_EQ(info[0]["backupMethod"], "CSISnapshot") << c.name;
+      EXPECT_EQ(info[0]["result"], "succeeded") << c.name;
+    } else {
+      EXPECT_EQ(info[0]["skipped"], true) << c.name;
+      EXPECT_EQ(info[0]["skippedReason"], c.skipped_reason) << c.name;
+      EXPECT_EQ(cluster->get_backup(c.name)["status"].value("csiVolumeSnapshotsAttempted", 0), 0) << c.name;
+      auto entries = cluster->tarball(c.name);
+      auto pvc = json::parse(entries.at("resources/persistentvolumeclaims/namespaces/csi-del/data.json"));
+      EXPECT_FALSE(pvc["metadata"].value("annotations", json::object()).contains("velero.io/volume-snapshot-name"));
+    }
+  }
+  // The snapshot kept by the policy's backup goes with it.
+  auto deleted = cluster->arca({"backup", "delete", "policy-snapshot", "--confirm"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+}
+
 TEST_F(CsiIntegration, DeletingTheBackupDeletesItsSnapshot) {
   std::ofstream(volume_dir("csi-del", "data") + "/f") << "to be deleted";
   auto created = cluster->arca({"backup", "create", "del", "--include-namespaces", "csi-del", "--wait"});
