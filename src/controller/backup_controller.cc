@@ -13,6 +13,7 @@
 #include "backup/filters.h"
 #include "backup/volume_info.h"
 #include "controller/csi_snapshots.h"
+#include "csi/cleanup.h"
 #include "controller/locations.h"
 #include "controller/protection.h"
 #include "kube/dynamic.h"
@@ -509,6 +510,10 @@ void fail_interrupted_backups(ServerContext& ctx) {
       o.status.completion_timestamp = ctx.clock.now();
       return true;
     });
+    // Its snapshots were never finalized: they go, with the driver's data (nothing in storage refers to them).
+    if (!finished)
+      for (const auto& problem : csi::delete_backup_snapshots(ctx.transport, ctx.discovery, b.metadata.name, {}))
+        spdlog::warn("backup={} cleanup of its CSI snapshots: {}", b.metadata.name, problem);
     if (finished)
       spdlog::warn("backup={} was {} when the server stopped, after its metadata was stored: kept the stored phase {}",
                    b.metadata.name, api::to_string(was), api::to_string(stored->status.phase));

@@ -112,7 +112,14 @@ std::vector<std::string> delete_backup_snapshots(kube::Transport& transport, kub
     client.list(vss, "", labelled, [&](const kube::ListItem& item) {
       if (!restored(item)) found.emplace_back(std::string(item.namespace_name), std::string(item.name));
     });
-    for (const auto& [ns, name] : found) client.remove(vss, ns, name);
+    // csi.CleanupVolumeSnapshot: the bound content is set to Delete first, so the driver's snapshot goes too.
+    for (const auto& [ns, name] : found) {
+      json vs = client.get(vss, ns, name);
+      std::string bound = string_at(vs, "/status/boundVolumeSnapshotContentName"_json_pointer);
+      if (!bound.empty() && exists(client, contents, bound))
+        client.patch(contents, "", bound, kube::PatchType::Merge, delete_patch);
+      client.remove(vss, ns, name);
+    }
     std::vector<std::string> names;
     client.list(contents, "", labelled, [&](const kube::ListItem& item) {
       if (!restored(item)) names.emplace_back(item.name);

@@ -18,7 +18,8 @@ struct KeptSnapshot {
 // The snapshots a backup kept, from its volume information (`<backup>-volumeinfo.json.gz` content).
 std::vector<KeptSnapshot> kept_snapshots(const std::string& volume_info_json);
 
-// Deletes them; returns one line per problem (the backup's deletion reports them as errors).
+// Deletes them, and the VolumeSnapshots and contents still labelled with the backup (with an empty `snapshots`, what
+// a run interrupted by a restart left); returns one line per problem (the backup's deletion reports them as errors).
 std::vector<std::string> delete_backup_snapshots(kube::Transport& transport, kube::Discovery& discovery,
                                                  const std::string& backup_name,
                                                  const std::vector<KeptSnapshot>& snapshots);

@@ -2,6 +2,7 @@
 // backup deletion's internal/delete/actions/csi): kubelite with its CSI host-path driver and real container
 // processes, `arca server` and the `arca` CLI as real processes; the driver's directories are read to compare data.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -358,6 +359,25 @@ TEST_F(CsiIntegration, SnapshotVolumesFalseAndVolumePoliciesDecide) {
   // The snapshot kept by the policy's backup goes with it.
   auto deleted = cluster->arca({"backup", "delete", "policy-snapshot", "--confirm"});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+}
+
+// The server is killed while a backup waits for its snapshots: after the restart the backup is Failed and its
+// VolumeSnapshot is gone with its content.
+TEST_F(CsiIntegration, SnapshotsOfARunInterruptedByARestartAreRemoved) {
+  volume_dir("csi-stuck", "stuck-data");
+  auto created = cluster->arca({"backup", "create", "cut", "--include-namespaces", "csi-stuck", "--csi-snapshot-timeout", "1h"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  json waiting = cluster->wait_for_phase("cut", {"WaitingForPluginOperations"});
+  ASSERT_EQ(waiting["status"]["phase"], "WaitingForPluginOperations");
+  ASSERT_EQ(list(snap("volumesnapshots"), "csi-stuck").size(), 2u);
+  cluster->server().signal(SIGKILL);
+  cluster->server().wait(std::chrono::seconds(10));
+  cluster->start_server();
+  json failed = cluster->wait_for_phase("cut", {"Failed"});
+  EXPECT_EQ(failed["status"]["phase"], "Failed");
+  EXPECT_TRUE(testsupport::eventually([&] {
+    return list(snap("volumesnapshots"), "csi-stuck").empty() && contents_of_namespace("csi-stuck").empty();
+  }, std::chrono::seconds(20))) << "the interrupted run's snapshots were left behind";
 }
 
 TEST_F(CsiIntegration, DeletingTheBackupDeletesItsSnapshot) {
