@@ -266,6 +266,7 @@ void CsiSnapshotter::record_volume_info(const Op& op, bool ok) {
   info.pvc_namespace = op.pvc_ns;
   info.pv_name = op.pv_name;
   info.backup_method = backup::kMethodCSISnapshot;
+  info.preserve_local_snapshot = true;  // the snapshot stays in the driver (no data movement)
   info.start_timestamp = string_at(op.vs, "/metadata/creationTimestamp"_json_pointer);
   if (ok) info.completion_timestamp = string_at(op.vs, "/status/creationTime"_json_pointer);
   info.result = ok ? backup::kVolumeSucceeded : backup::kVolumeFailed;

@@ -210,6 +210,8 @@ TEST_F(CsiIntegration, SnapshotBackupRestoresTheStatefulSetsDataByteForByte) {
   for (const auto& v : info) {
     EXPECT_EQ(v["backupMethod"], "CSISnapshot");
     EXPECT_EQ(v["result"], "succeeded");
+    EXPECT_EQ(v["preserveLocalSnapshot"], true);
+    EXPECT_EQ(v["snapshotDataMoved"], false);
     EXPECT_TRUE(handles.count(v["csiSnapshotInfo"]["snapshotHandle"].get<std::string>())) << v.dump();
     EXPECT_EQ(v["csiSnapshotInfo"]["driver"], "hostpath.csi.k8s.io");
     EXPECT_EQ(v["pvInfo"]["reclaimPolicy"], "Delete");
