@@ -100,7 +100,8 @@ class BackupRun {
       api::Backup engine_backup = backup_;
       engine_backup.spec = engine_spec_;
       snapshotter_ = make_csi_snapshotter(ctx_, engine_backup, log_, volume_info_, policies_,
-                                          [this](api::BackupPhase phase) { set_phase(phase); });
+                                          [this](api::BackupPhase phase) { set_phase(phase); },
+                                          !protection.recipients.empty());
       options.volume_snapshotter = snapshotter_.get();
       options.volume_info = &volume_info_;
       result = backup::run_backup(

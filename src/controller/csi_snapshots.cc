@@ -12,7 +12,8 @@ namespace arca::controller {
 std::unique_ptr<csi::CsiSnapshotter> make_csi_snapshotter(ServerContext& ctx, const api::Backup& backup,
                                                           backup::BackupLog& log, backup::VolumeInfoCollector& info,
                                                           const std::optional<ResourcePolicies>& policies,
-                                                          std::function<void(api::BackupPhase)> set_phase) {
+                                                          std::function<void(api::BackupPhase)> set_phase,
+                                                          bool encrypted) {
   csi::SnapshotterOptions options;
   if (backup.spec.csi_snapshot_timeout && backup.spec.csi_snapshot_timeout->count() > 0)
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*backup.spec.csi_snapshot_timeout);
@@ -20,6 +21,7 @@ std::unique_ptr<csi::CsiSnapshotter> make_csi_snapshotter(ServerContext& ctx, co
     for (const auto& p : policies->volume_policies) options.volume_policies.push_back({p.conditions, p.action});
   options.set_phase = std::move(set_phase);
   options.now = [&ctx] { return format_rfc3339(ctx.clock.now()); };
+  options.keep_contents = encrypted;
   return std::make_unique<csi::CsiSnapshotter>(ctx.transport, ctx.discovery, backup, log, &info, std::move(options));
 }
 

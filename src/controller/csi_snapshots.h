@@ -19,7 +19,8 @@ namespace arca::controller {
 std::unique_ptr<csi::CsiSnapshotter> make_csi_snapshotter(ServerContext& ctx, const api::Backup& backup,
                                                           backup::BackupLog& log, backup::VolumeInfoCollector& info,
                                                           const std::optional<ResourcePolicies>& policies,
-                                                          std::function<void(api::BackupPhase)> set_phase);
+                                                          std::function<void(api::BackupPhase)> set_phase,
+                                                          bool encrypted);
 
 // Backup deletion: the driver's snapshots the backup kept (read from its volume information) and any VolumeSnapshot
 // or content still labelled with it. Returns the problems, one line each.

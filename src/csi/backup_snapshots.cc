@@ -317,7 +317,7 @@ void CsiSnapshotter::complete(Op& op, const AddItem& add) {
   op.record.post_operation_items = {{kSnapshotGroup, "volumesnapshots", op.pvc_ns, op.vs_name},
                                     {kSnapshotGroup, "volumesnapshotcontents", "", vsc_name}};
   try {
-    client_.remove(contents_, "", vsc_name);
+    if (!options_.keep_contents) client_.remove(contents_, "", vsc_name);
     client_.remove(snapshots_, op.pvc_ns, op.vs_name);
     log_.info("Deleted VolumeSnapshot " + op.pvc_ns + "/" + op.vs_name + " and VolumeSnapshotContent " + vsc_name +
                   " (retained: the snapshot " + string_at(op.vsc, "/status/snapshotHandle"_json_pointer) +

@@ -38,6 +38,9 @@ struct SnapshotterOptions {
   // their items (Finalizing[PartiallyFailed]), `partial` when errors were logged.
   std::function<void(api::BackupPhase phase)> set_phase;
   std::function<std::string()> now;  // RFC 3339
+  // The backup's files are encrypted (arca's age encryption), so its deletion cannot read which snapshots it kept:
+  // each content then stays in the cluster (Retain, labelled with the backup) for the deletion to find.
+  bool keep_contents = false;
 };
 
 class CsiSnapshotter : public backup::VolumeSnapshotter {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "crypt/age.h"
 #include "kube/errors.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/manifests.h"
@@ -380,6 +381,39 @@ TEST_F(CsiIntegration, SnapshotsOfARunInterruptedByARestartAreRemoved) {
   EXPECT_TRUE(testsupport::eventually([&] {
     return list(snap("volumesnapshots"), "csi-stuck").empty() && contents_of_namespace("csi-stuck").empty();
   }, std::chrono::seconds(20))) << "the interrupted run's snapshots were left behind";
+}
+
+// An encrypted backup's volume information cannot be read by the server: its content stays in the cluster (Retain,
+// labelled with the backup), and deleting the backup still deletes the driver's snapshot through it.
+TEST_F(CsiIntegration, EncryptedBackupsSnapshotIsDeletedWithIt) {
+  volume_dir("csi-del", "data");
+  auto key = arca::crypt::generate_age_identity();
+  fs::create_directories(cluster->store_root() + "/sealed");
+  auto bsl = cluster->arca({"backup-location", "create", "sealed", "--provider", "local", "--bucket", "sealed",
+                            "--config", "root=" + cluster->store_root() + ",encryptionRecipients=" + key.recipient});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto get = cluster->arca({"backup-location", "get", "sealed", "-o", "json"});
+    return get.exit_code == 0 && json::parse(get.out).value("/status/phase"_json_pointer, "") == "Available";
+  }, std::chrono::seconds(15)));
+  auto created = cluster->arca(
+      {"backup", "create", "sealed-snap", "--include-namespaces", "csi-del", "--storage-location", "sealed", "--wait"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  ASSERT_NE(created.out.find("Completed"), std::string::npos) << created.out;
+  std::string handle;
+  for (const auto& c : list(snap("volumesnapshotcontents"), ""))
+    if (c.value("/metadata/labels/velero.io~1backup-name"_json_pointer, std::string()) == "sealed-snap") {
+      EXPECT_EQ(c["spec"]["deletionPolicy"], "Retain");
+      handle = c["status"]["snapshotHandle"];
+    }
+  ASSERT_FALSE(handle.empty()) << "no content kept for the encrypted backup";
+  EXPECT_TRUE(list(snap("volumesnapshots"), "csi-del").empty());
+  std::string snapshot_dir = csi_root->path() + "/snapshots/" + handle;
+  ASSERT_TRUE(fs::is_directory(snapshot_dir));
+  auto deleted = cluster->arca({"backup", "delete", "sealed-snap", "--confirm"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_TRUE(testsupport::eventually([&] { return !fs::exists(snapshot_dir); }, std::chrono::seconds(20)))
+      << "the encrypted backup's snapshot outlived it";
 }
 
 TEST_F(CsiIntegration, DeletingTheBackupDeletesItsSnapshot) {
