@@ -69,6 +69,30 @@ spec: {accessModes: [ReadWriteOnce], storageClassName: standard, resources: {req
 ---
 apiVersion: v1
 kind: Namespace
+metadata: {name: csi-fs}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: opted-in, namespace: csi-fs}
+spec: {accessModes: [ReadWriteOnce], storageClassName: standard, resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: other, namespace: csi-fs}
+spec: {accessModes: [ReadWriteOnce], storageClassName: standard, resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: csi-fs, annotations: {backup.velero.io/backup-volumes: files}}
+spec:
+  containers: [{name: app, image: busybox, command: ["sleep", "1000"],
+                volumeMounts: [{name: files, mountPath: /files}, {name: more, mountPath: /more}]}]
+  volumes:
+  - {name: files, persistentVolumeClaim: {claimName: opted-in}}
+  - {name: more, persistentVolumeClaim: {claimName: other}}
+---
+apiVersion: v1
+kind: Namespace
 metadata: {name: csi-del}
 ---
 apiVersion: v1
@@ -414,6 +438,27 @@ TEST_F(CsiIntegration, EncryptedBackupsSnapshotIsDeletedWithIt) {
   ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
   EXPECT_TRUE(testsupport::eventually([&] { return !fs::exists(snapshot_dir); }, std::chrono::seconds(20)))
       << "the encrypted backup's snapshot outlived it";
+}
+
+// A volume a pod sends to file-system backup (opt-in annotation, or defaultVolumesToFsBackup less the opt-outs) is
+// not snapshotted (Velero's volumehelper); the pod's other claim is.
+TEST_F(CsiIntegration, VolumesGoingToFileSystemBackupAreNotSnapshotted) {
+  volume_dir("csi-fs", "opted-in");
+  volume_dir("csi-fs", "other");
+  auto snapshotted = [&](const std::string& backup) {
+    std::set<std::string> claims;
+    for (const auto& v : cluster->gz_json(backup, backup + "-volumeinfo.json.gz"))
+      if (v.value("backupMethod", "") == "CSISnapshot") claims.insert(v["pvcName"].get<std::string>());
+    return claims;
+  };
+  auto created = cluster->arca({"backup", "create", "fs-opt-in", "--include-namespaces", "csi-fs", "--wait"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(snapshotted("fs-opt-in"), std::set<std::string>{"other"});
+  // By default every pod volume goes to file-system backup: neither claim is snapshotted.
+  created = cluster->arca({"backup", "create", "fs-default", "--include-namespaces", "csi-fs",
+                           "--default-volumes-to-fs-backup", "--wait"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(snapshotted("fs-default"), std::set<std::string>{});
 }
 
 TEST_F(CsiIntegration, DeletingTheBackupDeletesItsSnapshot) {
