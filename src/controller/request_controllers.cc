@@ -177,7 +177,7 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
         forget_pod_volume_snapshots(ctx.transport, ctx.discovery, ctx.secrets, ns, backup);
     try {
       auto open = open_location(*location, ctx.transport, ctx.secrets);
-      errors = delete_csi_snapshots(ctx, *open, backup_name);
+      for (auto& problem : delete_csi_snapshots(ctx, *open, backup_name)) errors.push_back(std::move(problem));
       persistence::delete_backup(open->store(), open->layout(), backup_name);
     } catch (const std::exception& e) {
       errors.push_back(std::string("error deleting backup from backup storage: ") + e.what());
