@@ -557,6 +557,7 @@ class Run {
     // The listed version is the object's before any action ran (Velero's pkg/backup/backup.go and pkg/archive).
     tar_.add_item({archive::resource_dir(r.resource, r.group), std::string(ns), std::string(name)}, r.version,
                   is_preferred(r), mutated.empty() ? json : std::string_view(mutated));
+    if (options_.on_pod && is_kind(r, "", "pods")) options_.on_pod(json);
     std::string listed = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
     resource_list_.add(r.group_version() + "/" + r.kind, listed);
     ++result_.items_backed_up;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/types.h"
 #include "archive/parallel_gzip.h"
@@ -33,6 +34,9 @@ struct RunOptions {
   // they and the pod-volume path record.
   VolumeSnapshotter* volume_snapshotter = nullptr;
   VolumeInfoCollector* volume_info = nullptr;
+  // Called with each pod item after it was backed up (its PVCs already were): file-system backup of its volumes
+  // starts here (Velero's pkg/backup/item_backupper.go calls BackupPodVolumes at this point).
+  std::function<void(std::string_view pod_json)> on_pod;
 };
 
 struct RunResult {

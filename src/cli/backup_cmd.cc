@@ -13,8 +13,6 @@ void warn_not_built(const std::string& flag, const std::string& feature) {
 
 void warn_volume_flags(const BackupCreateOptions& o) {
   if (o.snapshot_move_data == true) warn_not_built("--snapshot-move-data", "the snapshot data mover");
-  if (o.default_volumes_to_fs_backup == true)
-    warn_not_built("--default-volumes-to-fs-backup", "file-system backup of pod volumes");
   if (!o.data_mover.empty() && o.data_mover != "velero") warn_not_built("--data-mover", "the data mover");
   // CSI snapshots are built (src/csi/); snapshots through a VolumeSnapshotLocation's provider plugin are not.
   if (!o.volume_snapshot_locations.empty())

@@ -11,6 +11,7 @@
 #include "cli/day2_commands.h"
 #include "console/console.h"
 #include "controller/server.h"
+#include "install/resources.h"
 #include "util/duration.h"
 #include "util/logging.h"
 
@@ -39,7 +40,6 @@ struct ServerFlags {
 void report_unbuilt(CLI::App* cmd, const ServerFlags& f) {
   auto given = [cmd](const char* name) { return cmd->get_option(name)->count() > 0; };
   const std::pair<const char*, const char*> volume_flags[] = {
-      {"--fs-backup-timeout", "file-system backup of pod volumes"},
       {"--volume-group-snapshot-label-key", "CSI volume group snapshots"},
       {"--item-operation-sync-frequency", "asynchronous plugin item operations"},
       {"--default-item-operation-timeout", "asynchronous plugin item operations"},
@@ -53,9 +53,6 @@ void report_unbuilt(CLI::App* cmd, const ServerFlags& f) {
   };
   for (const auto& [flag, feature] : volume_flags)
     if (given(flag)) spdlog::warn("{}: {} is not built in arca yet; the flag has no effect", flag, feature);
-  if (f.default_volumes_to_fs_backup)
-    spdlog::warn("--default-volumes-to-fs-backup: file-system backup of pod volumes is not built in arca yet; backups "
-                 "contain no volume data");
   if (f.default_snapshot_move_data)
     spdlog::warn("--default-snapshot-move-data: the snapshot data mover is not built in arca yet; the flag has no effect");
   if (given("--uploader-type") && f.uploader_type == "kopia")
@@ -209,6 +206,11 @@ void add_server_command(CLI::App& root, Cli& cli) {
     if (!f.restore_priorities.empty()) so.settings.restore_priorities = restore::parse_priorities(f.restore_priorities);
     so.settings.schedule_skip_immediately = f.schedule_skip_immediately;
     so.settings.default_resource_modifier_configmap = f.default_resource_modifier_configmap;
+    so.settings.default_volumes_to_fs_backup = f.default_volumes_to_fs_backup;
+    so.settings.restore_helper_image = install::default_image();
+    so.settings.fs_backup_timeout = parse_duration(f.fs_backup_timeout);
+    if (so.settings.fs_backup_timeout <= Duration::zero())
+      throw std::invalid_argument("--fs-backup-timeout must be positive");
     so.settings.default_volume_snapshot_locations =
         parse_map_flag(f.default_vsls, "--default-volume-snapshot-locations", ':');
     so.disabled_controllers = f.disabled;

@@ -20,6 +20,7 @@
 #include "kube/errors.h"
 #include "kube/transport.h"
 #include "persistence/backup_store.h"
+#include "podvolume/backupper.h"
 #include "util/glob.h"
 #include "util/names.h"
 
@@ -90,6 +91,20 @@ class BackupRun {
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     if (!tar) return fail("error creating temp file for backup");
     backup::RunResult result;
+    // File-system backup of pod volumes: PodVolumeBackups start as pods are backed up and are waited for below.
+    podvolume::BackupperOptions fsb;
+    fsb.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.fs_backup_timeout);
+    fsb.repository_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.resource_timeout);
+    if (policies_)
+      for (const auto& p : policies_->volume_policies) fsb.policies.push_back({p.conditions, p.action});
+    {
+      auto filters = backup::make_collection_filters(engine_spec_, {});
+      fsb.backup_excludes_pvcs = !backup::should_list_resource(filters, {"persistentvolumeclaims", true});
+    }
+    api::Backup stored_backup = backup_;
+    stored_backup.spec = engine_spec_;
+    podvolume::Backupper pod_volumes(ctx_.transport, ctx_.discovery, stored_backup, log_, fsb);
+    podvolume::BackupperResult fsb_result;
     std::string fatal;  // a failed run still uploads what it has, as Failed (Velero's pkg/persistence/object_store.go PutBackup; Velero's pkg/backup/backup.go)
     try {
       log_.info("Setting up backup log");
@@ -97,6 +112,7 @@ class BackupRun {
       options.page_size = ctx_.settings.client_page_size;
       options.all_group_versions = feature_enabled(ctx_.settings, kFeatureApiGroupVersions);
       options.on_progress = [this](int total, int done) { report_progress(total, done); };
+      options.on_pod = [&](std::string_view pod) { pod_volumes.back_up_pod(pod); };
       api::Backup engine_backup = backup_;
       engine_backup.spec = engine_spec_;
       snapshotter_ = make_csi_snapshotter(ctx_, engine_backup, log_, volume_info_, policies_,
@@ -114,6 +130,10 @@ class BackupRun {
     } catch (const std::exception& e) {
       fatal = e.what();
     }
+    // Velero's pkg/backup/backup.go: WaitAllPodVolumesProcessed once every item is backed up, even after a fatal
+    // error, so that no PodVolumeBackup is left running for a backup that is over.
+    fsb_result = pod_volumes.wait_all();
+    pod_volumes.add_volume_infos(volume_info_);
     if (!fatal.empty()) log_.error("backup failed", {}, fatal);
 
     bool partial = log_.errors() > 0;
@@ -158,6 +178,8 @@ class BackupRun {
     upload.results_json = log_.results().dump();
     upload.volumeinfo_json = volume_info_.json_text();
     if (snapshotter_) upload.itemoperations_json = snapshotter_->item_operations_json();
+    // Velero writes the list of PodVolumeBackups ("null" when there are none).
+    if (pod_volumes.any()) upload.podvolumebackups_json = nlohmann::json(fsb_result.pod_volume_backups).dump();
     try {
       persistence::put_backup(open->store(), open->layout(), upload, protection);
     } catch (const std::exception& e) {
@@ -313,7 +335,7 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
     spec.item_operation_timeout = std::chrono::hours(4);
   status.expiration = in.now + std::chrono::duration_cast<std::chrono::seconds>(*spec.ttl);
   if (spec.default_volumes_to_restic == true) spec.default_volumes_to_fs_backup = true;
-  if (!spec.default_volumes_to_fs_backup) spec.default_volumes_to_fs_backup = false;
+  if (!spec.default_volumes_to_fs_backup) spec.default_volumes_to_fs_backup = in.default_volumes_to_fs_backup;
   if (!spec.snapshot_move_data) spec.snapshot_move_data = false;
 
   // Namespaces labelled velero.io/exclude-from-backup=true join the excluded list before validation, as in
@@ -428,6 +450,7 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     in.resource_known = [&](const std::string& n) { return kube::resolve_resource(*data, n) != nullptr; };
     in.cluster_version = cluster_version(ctx);
     in.default_snapshot_locations = ctx.settings.default_volume_snapshot_locations;
+    in.default_volumes_to_fs_backup = ctx.settings.default_volumes_to_fs_backup;
     client.list(ctx.discovery.lookup("velero.io", "v1", "volumesnapshotlocations"), ns, {},
                 [&](const kube::ListItem& item) {
                   in.snapshot_locations.push_back(item.parse().get<api::VolumeSnapshotLocation>());

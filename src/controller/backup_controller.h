@@ -37,6 +37,7 @@ struct PreparationInputs {
   // The data of the ConfigMap spec.resourcePolicy names, nullopt when it does not exist. Only asked when
   // the spec names one.
   std::function<std::optional<std::map<std::string, std::string>>(const std::string& name)> config_map_data;
+  bool default_volumes_to_fs_backup = false;  // the server's --default-volumes-to-fs-backup
 };
 
 // Velero's pkg/controller/backup_controller.go prepareBackupRequest step 4: every named VSL must exist, at most one per provider; a provider the spec does not name

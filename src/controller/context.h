@@ -37,6 +37,12 @@ struct ServerSettings {
   std::string default_resource_modifier_configmap;
   // `--default-repo-maintain-frequency`: 0 means Velero's default for restic repositories, a week.
   Duration default_repo_maintain_frequency = Duration::zero();
+  // File-system backup of pod volumes (Velero's --default-volumes-to-fs-backup, --fs-backup-timeout).
+  bool default_volumes_to_fs_backup = false;  // for backups whose spec leaves it unset
+  Duration fs_backup_timeout = std::chrono::hours(4);
+  // The image of the restore-wait init container unless fs-restore-action-config names one (Velero defaults to
+  // its own server image): the server's image, as `arca install` deploys it.
+  std::string restore_helper_image;
 };
 
 // The feature flags arca acts on (Velero's pkg/features).

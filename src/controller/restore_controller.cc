@@ -12,6 +12,7 @@
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
+#include "podvolume/restorer.h"
 #include "persistence/backup_store.h"
 #include "persistence/protection.h"
 #include "restore/engine.h"
@@ -212,6 +213,31 @@ class RestoreRun {
     options.choose_group_versions =
         feature_enabled(ctx_.settings, kFeatureApiGroupVersions) && backup.status.format_version >= "1.1.0";
     options.on_progress = [this](int total, int done) { report_progress(total, done); };
+    // File-system restore of pod volumes from the backup's PodVolumeBackups (Velero's restore controller reads
+    // them from the backup store).
+    std::vector<json> pod_volume_backups;
+    try {
+      auto text = persistence::read_backup_gzip_file(open->store(), open->layout(), backup_name,
+                                                     persistence::BackupFile::PodVolumeBackups, identities);
+      if (text) {
+        json list = json::parse(*text);
+        if (list.is_array()) pod_volume_backups = list.get<std::vector<json>>();
+      }
+    } catch (const std::exception& e) {
+      return fail(std::string("error getting pod volume backups of backup ") + backup_name + ": " + e.what());
+    }
+    podvolume::RestorerOptions fsr;
+    fsr.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.fs_backup_timeout);
+    fsr.repository_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.resource_timeout);
+    fsr.default_image = ctx_.settings.restore_helper_image;
+    podvolume::Restorer pod_volumes(ctx_.transport, ctx_.discovery, restore_, std::move(pod_volume_backups),
+                                    backup.spec.storage_location, fsr);
+    options.prepare_pod = [&](json& pod, const std::string& original_ns) { pod_volumes.prepare_pod(pod, original_ns); };
+    options.pod_created = [&](const std::string& pod, const std::string& original_ns) {
+      pod_volumes.pod_created(pod, original_ns);
+    };
+    options.pv_has_pod_volume_backup = [&](const json& pv) { return pod_volumes.pv_has_pod_volume_backup(pv); };
+    podvolume::RestorerOutcome volumes_outcome;
     try {
       if (verification_warns) log.warning(verification);
       else log.info(verification);
@@ -220,7 +246,21 @@ class RestoreRun {
       log.info("starting restore of backup " + restore_.spec.backup_name);
       restore::run_restore(restore_, [&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tar.get()); },
                            ctx_.transport, ctx_.discovery, log, options, outcome);
+      // Velero's restore.go: wait for every pod's volume restores; their errors are Velero-level errors.
+      log.info("Waiting for all pod volume restores to complete");
+      volumes_outcome = pod_volumes.wait_all();
+      for (const auto& line : volumes_outcome.log) log.info(line);
+      for (const auto& w : volumes_outcome.warnings) {
+        log.warning(w);
+        outcome.warnings.velero.push_back(w);
+      }
+      for (const auto& e : volumes_outcome.errors) {
+        log.error(e);
+        outcome.errors.velero.push_back(e);
+      }
+      log.info("Done waiting for all pod volume restores to complete");
     } catch (const std::exception& e) {
+      pod_volumes.wait_all();
       std::remove(log_path.c_str());
       return fail(e.what());
     }
@@ -247,9 +287,9 @@ class RestoreRun {
     put(persistence::RestoreFile::Results, restore::results_json(outcome.errors, outcome.warnings));
     put(persistence::RestoreFile::ResourceList, outcome.resources.json());
     // Velero's restore controller uploads both always (pkg/controller/restore_controller.go); arca has no
-    // asynchronous restore item operations and restores no volume data yet, so both lists are empty.
+    // asynchronous restore item operations, so that list is empty.
     put(persistence::RestoreFile::ItemOperations, "[]");
-    put(persistence::RestoreFile::VolumeInfo, "[]");
+    put(persistence::RestoreFile::VolumeInfo, volumes_outcome.volume_infos.dump());
     std::remove(log_path.c_str());
     update([&](api::Restore& r) {
       r.status.phase = partial ? RestorePhase::PartiallyFailed : RestorePhase::Completed;

@@ -551,6 +551,16 @@ class Run {
 
     if (resource == "persistentvolumes") {
       // No volume snapshots here: a Delete-policy PV is left to dynamic provisioning, others are recreated as-is.
+      if (options_.pv_has_pod_volume_backup && options_.pv_has_pod_volume_backup(item)) {
+        {
+          std::lock_guard lock(dynamic_pvs_mutex_);
+          dynamic_pvs_.insert(spooled.name);
+        }
+        log_.info("Dynamically re-provisioning persistent volume " + id + " because it has a pod volume backup to be "
+                  "restored.");
+        out_.resources.record(kind_key, "", spooled.name, ItemAction::skipped);
+        return;
+      }
       if (item.value("/spec/persistentVolumeReclaimPolicy"_json_pointer, std::string()) == "Delete") {
         {
           std::lock_guard lock(dynamic_pvs_mutex_);
@@ -583,6 +593,7 @@ class Run {
       return;
     }
     restore_additional_items(additional_items, target_ns);
+    if (resource == "pods" && options_.prepare_pod) options_.prepare_pod(item, original_ns);
     if (resource == "persistentvolumeclaims" && item.contains("/spec/volumeName"_json_pointer)) {
       reset_volume_binding(item);
       std::lock_guard lock(dynamic_pvs_mutex_);
@@ -639,6 +650,7 @@ class Run {
     }
     after_create(api, resource, id, target_ns, renamed ? *renamed : spooled, std::move(saved_status), created);
     if (resource == "pods") report_exec_hooks(id, target_ns, item);
+    if (resource == "pods" && options_.pod_created) options_.pod_created(created, original_ns);
   }
 
   // Velero's internal/hook/wait_exec_hook_handler.go: exec hooks run in the containers of a newly created pod. arca cannot exec into pods, so each one a

@@ -6,6 +6,7 @@
 // per object what would happen.
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,13 @@ struct EngineOptions {
   const ResourceModifiers* modifiers = nullptr;  // already validated (the controller reads the ConfigMap)
   // Called after every processed item with (estimated total, processed so far); the caller throttles.
   std::function<void(int total_items, int items_restored)> on_progress;
+  // File-system restore of pod volumes, set by the controller (Velero's PodVolumeRestoreAction and
+  // restorePodVolumeBackups): `prepare_pod` edits a pod about to be created (the restore-wait init container;
+  // `original_ns` is its namespace in the backup), `pod_created` gets the created pod, and PVs for which
+  // `pv_has_pod_volume_backup` holds are provisioned afresh for the restored data instead of recreated.
+  std::function<void(nlohmann::json& pod, const std::string& original_ns)> prepare_pod;
+  std::function<void(const std::string& created_pod, const std::string& original_ns)> pod_created;
+  std::function<bool(const nlohmann::json& pv)> pv_has_pod_volume_backup;
 };
 
 enum class DryRunVerdict { would_create, identical, differs };
