@@ -482,7 +482,19 @@ int backup_describe(Session& s, const std::vector<std::string>& names, const std
       out << document.dump(4) << "\n";
       continue;
     }
-    out << describe_backup(b, details, resource_list, backup_retention(s, b));
+    // Velero lists them by the backup-name label (pkg/cmd/cli/backup/describe.go).
+    std::vector<api::PodVolumeBackup> pod_volume_backups;
+    try {
+      kube::ListOptions by_backup;
+      by_backup.label_selector = "velero.io/backup-name=" + valid_label_value(b.metadata.name);
+      kube::DynamicClient(s.transport()).list(s.velero("podvolumebackups"), s.ns(), by_backup,
+                                              [&](const kube::ListItem& item) {
+                                                pod_volume_backups.push_back(item.parse().get<api::PodVolumeBackup>());
+                                              });
+    } catch (const std::exception& e) {
+      out << "<error getting pod volume backups: " << e.what() << ">\n";
+    }
+    out << describe_backup(b, details, resource_list, backup_retention(s, b), pod_volume_backups);
   }
   return 0;
 }

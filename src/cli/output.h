@@ -33,8 +33,13 @@ std::string location_table(const std::vector<api::BackupStorageLocation>& locati
 
 // `backup describe`; `details` adds the resource list (given already decompressed, or "" when unavailable).
 // `retention`: arca's line on what garbage collection will do with the backup ("" leaves it out).
+// `pod_volume_backups`: the backup's PodVolumeBackups in the cluster (live progress while they run).
 std::string describe_backup(const api::Backup& backup, bool details, const std::string& resource_list_json,
-                            const std::string& retention = "");
+                            const std::string& retention = "",
+                            const std::vector<api::PodVolumeBackup>& pod_volume_backups = {});
+// The "Pod Volume Backups" part of `backup describe` (Velero's describePodVolumeBackups): grouped by phase
+// (Completed, Failed, In Progress with percentages, New), per pod with --details, counts without.
+std::string describe_pod_volume_backups(const std::vector<api::PodVolumeBackup>& backups, bool details);
 
 // kubectl-style columns: each as wide as its widest cell, three spaces apart, no trailing blanks.
 std::string text_table(const std::vector<std::vector<std::string>>& rows);

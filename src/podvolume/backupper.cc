@@ -60,7 +60,8 @@ Backupper::PVCFacts Backupper::pvc_facts(const std::string& ns, const json& pvc)
   if (!f.pv.empty()) {
     json pv = get_or_null(discovery_.lookup("", "v1", "persistentvolumes"), "", f.pv);
     f.reclaim_policy = string_at(pv, "/spec/persistentVolumeReclaimPolicy");
-    for (const auto& [k, v] : pv.value("/metadata/labels"_json_pointer, json::object()).items())
+    const json labels = pv.value("/metadata/labels"_json_pointer, json::object());  // named: items() keeps a reference
+    for (const auto& [k, v] : labels.items())
       if (v.is_string()) f.pv_labels[k] = v.get<std::string>();
   }
   (void)ns;

@@ -168,8 +168,8 @@ bool Restorer::prepare_pod(json& pod, const std::string& original_ns) {
         outcome_.warnings.push_back("found more than one ConfigMap matching label selector \"" +
                                     std::string(kRestoreHelperConfigSelector) + "\": using " +
                                     string_at(found[0], "/metadata/name"));
-      if (!found.empty())
-        for (const auto& [k, v] : found[0].value("data", json::object()).items())
+      const json data = found.empty() ? json::object() : found[0].value("data", json::object());
+      for (const auto& [k, v] : data.items())
           if (v.is_string()) config_->data[k] = v.get<std::string>();
     } catch (const kube::KubeError& e) {
       outcome_.warnings.push_back(std::string("cannot read the pod volume restore configuration: ") + e.what());
@@ -177,6 +177,9 @@ bool Restorer::prepare_pod(json& pod, const std::string& original_ns) {
   }
   json container = restore_wait_container(volumes, restore_.metadata.uid, *config_, options_.default_image,
                                            &outcome_.warnings);
+  outcome_.log.push_back("Using image \"" + container.value("image", "") + "\" for the restore-wait container of pod " +
+                         original_ns + "/" + string_at(pod, "/metadata/name") + " (configuration from " +
+                         std::to_string(config_->data.size()) + " ConfigMap keys)");
   add_restore_wait(pod, container);
   return true;
 }
