@@ -94,7 +94,7 @@ class Restorer {
 
   kube::Transport& transport_;
   kube::Discovery& discovery_;
-  const api::Restore& restore_;
+  const api::Restore restore_;  // a copy: the controller rewrites its own while the restore runs
   std::vector<nlohmann::json> pvbs_;
   std::string backup_location_;
   RestorerOptions options_;
