@@ -231,8 +231,23 @@ void Workloads::Impl::sync_replicaset(const std::string& key) {
   std::string uid = rs["metadata"].value("uid", "");
   int replicas = rs["spec"].value("replicas", 1);
   std::vector<json> active;
-  for (json& pod : cluster->list("/pods", ns))
+  const json selector = rs["spec"].value("selector", json::object());
+  for (json& pod : cluster->list("/pods", ns)) {
+    // The real controller's ClaimPods: an active orphan whose labels the selector matches is adopted (a pod
+    // restored from a backup comes back without its owner), rather than a new pod created beside it.
+    if (controller_uid(pod).empty() && pod_active(pod) && !is_terminating(pod) && !selector.empty() &&
+        selector_matches(selector, pod["metadata"].value("labels", json::object()))) {
+      json adopted = pod;
+      if (!adopted["metadata"].contains("ownerReferences")) adopted["metadata"]["ownerReferences"] = json::array();
+      adopted["metadata"]["ownerReferences"].push_back(controller_ref(rs));
+      try {
+        pod = cluster->update("/pods", pod, adopted);
+      } catch (const std::exception&) {
+        continue;  // changed meanwhile: looked at again on the next sync
+      }
+    }
     if (controller_uid(pod) == uid && pod_active(pod)) active.push_back(std::move(pod));
+  }
   int diff = static_cast<int>(active.size()) - replicas;
   if (diff < 0) {
     json tmpl = rs["spec"].value("template", json::object());

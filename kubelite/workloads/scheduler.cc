@@ -26,7 +26,8 @@ bool term_matches(const json& term, const json& node) {
 bool fits(const json& pod, const json& node) {
   const json& spec = pod["spec"];
   const json& labels = node["metadata"].value("labels", json::object());
-  for (const auto& [k, v] : spec.value("nodeSelector", json::object()).items())
+  const json node_selector = spec.value("nodeSelector", json::object());  // named: items() refers to it
+  for (const auto& [k, v] : node_selector.items())
     if (!labels.contains(k) || labels[k] != v) return false;
   const json& required = spec.value("affinity", json::object())
                              .value("nodeAffinity", json::object())

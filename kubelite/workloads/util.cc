@@ -50,7 +50,9 @@ bool selector_matches(const json& selector, const json& labels) {
     auto it = labels.find(k);
     return it == labels.end() ? nullptr : &*it;
   };
-  for (const auto& [k, v] : selector.value("matchLabels", json::object()).items()) {
+  // Named: items() refers to its object, which a temporary would not outlive (the loop read freed memory).
+  const json match_labels = selector.value("matchLabels", json::object());
+  for (const auto& [k, v] : match_labels.items()) {
     const json* l = label(k);
     if (!l || *l != v) return false;
   }
