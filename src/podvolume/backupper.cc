@@ -213,35 +213,23 @@ void Backupper::back_up_volumes(const json& pod, const std::vector<std::string>&
 
     // Velero's newPodVolumeBackup.
     const std::string pod_uid = string_at(pod, "/metadata/uid");
-    json pvb = {
-        {"apiVersion", "velero.io/v1"},
-        {"kind", "PodVolumeBackup"},
-        {"metadata",
-         {{"namespace", backup_.metadata.namespace_},
-          {"generateName", backup_.metadata.name + "-"},
-          {"ownerReferences",
-           json::array({{{"apiVersion", "velero.io/v1"},
-                         {"kind", "Backup"},
-                         {"name", backup_.metadata.name},
-                         {"uid", backup_.metadata.uid},
-                         {"controller", true}}})},
-          {"labels",
-           {{"velero.io/backup-name", valid_label_value(backup_.metadata.name)},
-            {"velero.io/backup-uid", backup_.metadata.uid}}}}},
-        {"spec",
-         {{"node", string_at(pod, "/spec/nodeName")},
-          {"pod", {{"kind", "Pod"}, {"namespace", ns}, {"name", name}, {"uid", pod_uid}}},
-          {"volume", volume},
-          {"tags",
-           {{"backup", backup_.metadata.name},
-            {"backup-uid", backup_.metadata.uid},
-            {"pod", name},
-            {"pod-uid", pod_uid},
-            {"ns", ns},
-            {"volume", volume}}},
-          {"backupStorageLocation", backup_.spec.storage_location},
-          {"repoIdentifier", repo_identifier},
-          {"uploaderType", options_.uploader_type}}}};
+    json pvb = owned_object("PodVolumeBackup", "Backup", backup_.metadata.namespace_, backup_.metadata.name,
+                            backup_.metadata.uid,
+                            {{"velero.io/backup-name", valid_label_value(backup_.metadata.name)},
+                             {"velero.io/backup-uid", backup_.metadata.uid}});
+    pvb["spec"] = {{"node", string_at(pod, "/spec/nodeName")},
+                   {"pod", {{"kind", "Pod"}, {"namespace", ns}, {"name", name}, {"uid", pod_uid}}},
+                   {"volume", volume},
+                   {"tags",
+                    {{"backup", backup_.metadata.name},
+                     {"backup-uid", backup_.metadata.uid},
+                     {"pod", name},
+                     {"pod-uid", pod_uid},
+                     {"ns", ns},
+                     {"volume", volume}}},
+                   {"backupStorageLocation", backup_.spec.storage_location},
+                   {"repoIdentifier", repo_identifier},
+                   {"uploaderType", options_.uploader_type}};
     if (backup_.spec.uploader_config && backup_.spec.uploader_config->parallel_files_upload > 0)
       pvb["spec"]["uploaderSettings"] = {
           {"ParallelFilesUpload", std::to_string(backup_.spec.uploader_config->parallel_files_upload)}};

@@ -185,6 +185,8 @@ bool Restorer::prepare_pod(json& pod, const std::string& original_ns) {
 }
 
 void Restorer::pod_created(const std::string& created_pod_json, const std::string& original_ns) {
+  // Most restores have nothing to do here: decided without parsing the pod.
+  if (pvbs_.empty() && created_pod_json.find(kPodSnapshotAnnotationPrefix) == std::string::npos) return;
   json pod = json::parse(created_pod_json);
   auto snapshots = snapshots_for_pod(pvbs_, pod, original_ns);
   if (snapshots.empty()) return;
@@ -239,29 +241,18 @@ void Restorer::restore_pod(json pod, std::vector<VolumeSnapshot> snapshots, std:
   std::map<std::string, std::string> pv_of_volume;
   for (const auto& s : restic) {
     // Velero's newPodVolumeRestore.
-    json pvr = {{"apiVersion", "velero.io/v1"},
-                {"kind", "PodVolumeRestore"},
-                {"metadata",
-                 {{"namespace", restore_.metadata.namespace_},
-                  {"generateName", restore_.metadata.name + "-"},
-                  {"ownerReferences",
-                   json::array({{{"apiVersion", "velero.io/v1"},
-                                 {"kind", "Restore"},
-                                 {"name", restore_.metadata.name},
-                                 {"uid", restore_.metadata.uid},
-                                 {"controller", true}}})},
-                  {"labels",
-                   {{"velero.io/restore-name", valid_label_value(restore_.metadata.name)},
-                    {"velero.io/restore-uid", restore_.metadata.uid},
-                    {"velero.io/pod-uid", pod_uid}}}}},
-                {"spec",
-                 {{"pod", {{"kind", "Pod"}, {"namespace", ns}, {"name", name}, {"uid", pod_uid}}},
-                  {"volume", s.volume},
-                  {"snapshotID", s.snapshot_id},
-                  {"backupStorageLocation", backup_location_},
-                  {"repoIdentifier", string_at(repo, "/spec/resticIdentifier")},
-                  {"uploaderType", s.uploader_type},
-                  {"sourceNamespace", original_ns}}}};
+    json pvr = owned_object("PodVolumeRestore", "Restore", restore_.metadata.namespace_, restore_.metadata.name,
+                            restore_.metadata.uid,
+                            {{"velero.io/restore-name", valid_label_value(restore_.metadata.name)},
+                             {"velero.io/restore-uid", restore_.metadata.uid},
+                             {"velero.io/pod-uid", pod_uid}});
+    pvr["spec"] = {{"pod", {{"kind", "Pod"}, {"namespace", ns}, {"name", name}, {"uid", pod_uid}}},
+                   {"volume", s.volume},
+                   {"snapshotID", s.snapshot_id},
+                   {"backupStorageLocation", backup_location_},
+                   {"repoIdentifier", string_at(repo, "/spec/resticIdentifier")},
+                   {"uploaderType", s.uploader_type},
+                   {"sourceNamespace", original_ns}};
     if (s.size > 0) pvr["spec"]["snapshotSize"] = s.size;
     if (restore_.spec.uploader_config) {
       json settings = json::object();

@@ -128,6 +128,21 @@ std::string string_at(const json& object, const char* pointer) {
   return object.at(p).get<std::string>();
 }
 
+json owned_object(const char* kind, const char* owner_kind, const std::string& owner_namespace,
+                  const std::string& owner_name, const std::string& owner_uid, json labels) {
+  return {{"apiVersion", "velero.io/v1"},
+          {"kind", kind},
+          {"metadata",
+           {{"namespace", owner_namespace},
+            {"generateName", owner_name + "-"},
+            {"ownerReferences", json::array({{{"apiVersion", "velero.io/v1"},
+                                              {"kind", owner_kind},
+                                              {"name", owner_name},
+                                              {"uid", owner_uid},
+                                              {"controller", true}}})},
+            {"labels", std::move(labels)}}}};
+}
+
 std::optional<long double> parse_quantity(std::string_view text) {
   if (text.empty()) return std::nullopt;
   size_t i = 0;
@@ -171,6 +186,15 @@ std::optional<long double> parse_quantity(std::string_view text) {
   return (negative ? -number : number) * factor;
 }
 
+// The nfs and csi sources, alike in a PV's spec and a pod volume.
+static void read_nfs_and_csi(const json& source, VolumeFacts& f) {
+  if (has(source, "nfs")) f.nfs = std::make_pair(source["nfs"].value("server", ""), source["nfs"].value("path", ""));
+  if (has(source, "csi")) {
+    f.csi_driver = source["csi"].value("driver", "");
+    f.csi_volume_attributes = string_map(source["csi"].value("volumeAttributes", json::object()));
+  }
+}
+
 VolumeFacts facts_from_pv(const json& pv, const json& pvc) {
   VolumeFacts f;
   if (pv.is_object() && pv.contains("spec")) {
@@ -178,12 +202,7 @@ VolumeFacts facts_from_pv(const json& pv, const json& pvc) {
     std::string capacity = string_at(spec, "/capacity/storage");
     f.capacity = parse_quantity(capacity).value_or(0);
     f.storage_class = spec.value("storageClassName", "");
-    if (has(spec, "nfs"))
-      f.nfs = std::make_pair(spec["nfs"].value("server", ""), spec["nfs"].value("path", ""));
-    if (has(spec, "csi")) {
-      f.csi_driver = spec["csi"].value("driver", "");
-      f.csi_volume_attributes = string_map(spec["csi"].value("volumeAttributes", json::object()));
-    }
+    read_nfs_and_csi(spec, f);
     for (const char* source : kPVSources)
       if (has(spec, source)) {
         f.volume_type = supported_volume_name(source);
@@ -199,11 +218,7 @@ VolumeFacts facts_from_pv(const json& pv, const json& pvc) {
 
 VolumeFacts facts_from_pod_volume(const json& volume) {
   VolumeFacts f;
-  if (has(volume, "nfs")) f.nfs = std::make_pair(volume["nfs"].value("server", ""), volume["nfs"].value("path", ""));
-  if (has(volume, "csi")) {
-    f.csi_driver = volume["csi"].value("driver", "");
-    f.csi_volume_attributes = string_map(volume["csi"].value("volumeAttributes", json::object()));
-  }
+  read_nfs_and_csi(volume, f);
   for (const char* source : kPodVolumeSources)
     if (has(volume, source)) {
       f.volume_type = supported_volume_name(source);

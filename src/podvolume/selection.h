@@ -27,6 +27,11 @@ inline constexpr const char* kPodSnapshotAnnotationPrefix = "snapshot.velero.io/
 // The string at a JSON pointer of an object, "" when absent or not a string.
 std::string string_at(const json& object, const char* pointer);
 
+// A velero.io/v1 object that a Backup or Restore creates and owns (Velero's newPodVolumeBackup/Restore): in the
+// owner's namespace, generateName "<owner>-", the owner as its controller reference, `labels` set.
+json owned_object(const char* kind, const char* owner_kind, const std::string& owner_namespace,
+                  const std::string& owner_name, const std::string& owner_uid, json labels);
+
 // One entry of the resource policy's volumePolicies: its conditions as written, and the action type.
 struct VolumePolicyRule {
   json conditions;
