@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo (README's first command): build kubelite and arca, start kubelite, install arca with the embedded
-# `local` store, run `arca server` locally, deploy a sample application from the fixtures, back it up, delete
-# its namespace, restore it, and compare before/after. Exits non-zero if anything did not come back.
+# `local` store, run `arca server` and a node agent per kubelite node locally, deploy a sample application from
+# the fixtures and a stateful pod writing to a PVC, back them up (the PVC's files by file-system backup), delete
+# its namespace, restore it, and compare before/after (objects, and the files' checksums). Exits non-zero if anything did not come back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,11 +13,12 @@ step "dependencies"
 bash scripts/install-deps.sh --no-test-servers
 step "build (kubelite and arca only, in the build directory scripts/test.sh then reuses)"
 build=${ARCA_BUILD_DIR:-build}
-bash scripts/build.sh kubelite arca
+bash scripts/build.sh kubelite arca arca-restore-helper
 built=$(date +%s)
 echo "  built in $((built - started)) s"
 arca=$(cd "$build" && pwd)/src/cli/arca
 kubelite_bin=$(cd "$build" && pwd)/kubelite/kubelite
+restore_helper=$(cd "$build" && pwd)/src/podvolume/arca-restore-helper
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/arca-demo.XXXXXX")
 pids=()
@@ -57,6 +59,40 @@ kubectl -n demo apply -f "$manifests/secret-basic-auth.yaml"
 kubectl -n demo apply -f "$manifests/pv-claim.yaml"
 kubectl -n demo apply -f "$manifests/crd-shirt-resources.yaml"
 
+step "deploy a stateful pod in 'demo' writing files to its PVC (annotated for file-system backup)"
+# On its first start it writes random and text files; on every start it records what its first read of the seed
+# found, so after the restore it shows that it started on restored data.
+kubectl -n demo apply -f - <<'EOF'
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: journal-data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: journal
+  annotations: {backup.velero.io/backup-volumes: data}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: busybox
+    command:
+    - /bin/sh
+    - -c
+    - |
+      if [ -f /data/seed ]; then echo "saw $(cat /data/seed)" > /data/first-read
+      else echo fresh > /data/first-read; echo "seed $(date +%s%N)" > /data/seed
+        head -c 2000000 /dev/urandom > /data/blob; mkdir -p /data/log; seq 1 50000 > /data/log/entries; fi
+      exec sleep 86400
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - {name: data, persistentVolumeClaim: {claimName: journal-data}}
+EOF
+
 step "install arca with the embedded local store ($work/store)"
 mkdir -p "$work/store/demo-bucket"
 "$arca" install --provider local --bucket demo-bucket --backup-location-config "root=$work/store" --no-secret \
@@ -71,6 +107,35 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 "$arca" backup-location get
+
+step "start a node agent per kubelite node (what Velero's node-agent DaemonSet runs)"
+for node in $(kubectl get nodes -o 'jsonpath={.items[*].metadata.name}'); do
+  "$arca" node-agent server --node-name "$node" >"$work/node-agent-$node.log" 2>&1 &
+  pids+=($!)
+  echo "  arca node-agent server --node-name $node"
+done
+# kubelite runs containers on this machine's filesystem: restore-wait runs the built helper (Velero's
+# fs-restore-action-config sets the init container's command).
+kubectl -n velero apply -f - <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: fs-restore-action-config
+  labels: {velero.io/plugin-config: "", velero.io/pod-volume-restore: RestoreItemAction}
+data: {command: "$restore_helper"}
+EOF
+
+# The stateful pod's files as checksums (its first-read marker left out).
+volume_sums() {
+  kubectl -n demo exec journal -c app -- sh -c \
+    'cd /data && find . -type f ! -name first-read ! -path "./.velero/*" | sort | xargs sha256sum'
+}
+for _ in $(seq 150); do
+  [ "$(kubectl -n demo exec journal -c app -- sh -c 'test -s /data/log/entries && echo ok' 2>/dev/null)" = ok ] && break
+  sleep 0.2
+done
+volume_sums >"$work/volume-before.txt" || fail "the stateful pod did not write its files"
+echo "  journal's PVC: $(wc -l <"$work/volume-before.txt") files"
 
 # One line per object that should come back, with the fields that matter to the application. Secret values
 # are compared through a checksum, never printed.
@@ -91,6 +156,7 @@ step "back up namespace demo"
 "$arca" backup get demo-backup
 phase=$(kubectl -n velero get backups demo-backup -o 'jsonpath={.status.phase}')
 [ "$phase" = Completed ] || fail "backup phase is $phase, expected Completed"
+"$arca" backup describe demo-backup --details | sed -n '/^Backup Volumes:/,$p' | sed '/^HooksAttempted/,$d'
 
 step "disaster: delete namespace demo"
 kubectl delete namespace demo --wait=true --timeout=60s
@@ -101,12 +167,30 @@ step "restore from demo-backup"
 "$arca" restore create demo-restore --from-backup demo-backup --wait || fail "restore create"
 phase=$(kubectl -n velero get restores demo-restore -o 'jsonpath={.status.phase}')
 [ "$phase" = Completed ] || fail "restore phase is $phase, expected Completed"
+for _ in $(seq 150); do
+  [ "$(kubectl -n demo get pod journal -o 'jsonpath={.status.phase}' 2>/dev/null)" = Running ] && break
+  sleep 0.2
+done
+echo "  journal's init containers: $(kubectl -n demo get pod journal -o 'jsonpath={.spec.initContainers[*].name}')"
 
 step "before / after"
 snapshot | sort >"$work/after.txt"
 printf '%-60s %s\n' BEFORE AFTER
 paste -d '|' "$work/before.txt" "$work/after.txt" | awk -F'|' '{printf "%-60s %s\n", $1, $2}'
 if ! diff -u "$work/before.txt" "$work/after.txt"; then fail "the restored namespace differs from the original"; fi
+echo
+echo "journal's PVC files, sha256 before / after:"
+volume_sums >"$work/volume-after.txt" || fail "cannot read the restored pod's files"
+paste -d '|' "$work/volume-before.txt" "$work/volume-after.txt" |
+  awk -F'|' '{split($1, b, "  "); split($2, a, "  "); printf "  %-16s %.16s  %.16s\n", b[2], b[1], a[1]}'
+if ! diff -u "$work/volume-before.txt" "$work/volume-after.txt"; then fail "the restored volume's files differ"; fi
+for _ in $(seq 50); do
+  first_read=$(kubectl -n demo exec journal -c app -- cat /data/first-read 2>/dev/null || true)
+  case "$first_read" in "saw "*) break ;; esac
+  sleep 0.2
+done
+echo "  the restored app's first read: $first_read"
+case "$first_read" in "saw seed"*) ;; *) fail "the restored pod started before its data was in place" ;; esac
 metrics_url=$(grep -o 'http://[^ "]*/metrics' "$work/server.log" | head -1)
 if [ -n "$metrics_url" ]; then
   echo

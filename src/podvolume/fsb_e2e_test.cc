@@ -1,0 +1,295 @@
+// File-system backup end to end, through real processes only: kubelite running pods as sandboxed processes on two
+// nodes, `arca server`, one `arca node-agent server` per node, the `arca` CLI and kubectl. A StatefulSet and a
+// Deployment write known files into their claims and emptyDirs; a backup by annotation and one with
+// --default-volumes-to-fs-backup copy them (their PodVolumeBackups complete); the namespace is deleted and restored;
+// the restored pods start only once restore-wait saw every volume's done file (the app's first read finds its seed),
+// and every file comes back byte for byte.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "tests/support/kubelite_process.h"
+#include "tests/support/process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testsupport::ChildProcess;
+using testsupport::CommandResult;
+using testsupport::TempDir;
+
+const std::vector<std::string> kNodes = {"kubelite-node-1", "kubelite-node-2"};
+
+// The app: on its first start it writes random and text files into every volume; whenever it starts it records in
+// each volume what its first read of the seed found, so a restored pod proves it started on restored data.
+std::string app_script(const std::vector<std::string>& mounts) {
+  std::string s;
+  for (const auto& m : mounts)
+    s += "if [ -f " + m + "/seed ]; then echo \"saw $(cat " + m + "/seed)\" > " + m + "/first-read; else " +
+         "echo fresh > " + m + "/first-read; echo \"seed of " + m + " $HOSTNAME\" > " + m + "/seed; " +
+         "head -c 300000 /dev/urandom > " + m + "/blob; mkdir -p " + m + "/sub/deeper; seq 1 20000 > " + m +
+         "/sub/numbers; echo tiny > " + m + "/sub/deeper/tiny; fi; ";
+  return s + "exec sleep 3600";
+}
+
+json app_manifests() {
+  json sts = json::parse(R"({
+    "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "app"},
+    "spec": {"serviceName": "db", "replicas": 1, "selector": {"matchLabels": {"app": "db"}},
+      "template": {"metadata": {"labels": {"app": "db"},
+                                "annotations": {"backup.velero.io/backup-volumes": "data,cache"}},
+        "spec": {"terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "db", "image": "busybox", "command": ["/bin/sh", "-c", ""],
+                   "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "cache", "mountPath": "/cache"}]}],
+                 "volumes": [{"name": "cache", "emptyDir": {}}]}},
+      "volumeClaimTemplates": [{"metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})");
+  sts["spec"]["template"]["spec"]["containers"][0]["command"][2] = app_script({"/data", "/cache"});
+  json pvc = json::parse(R"({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+    "metadata": {"name": "web-data", "namespace": "app"},
+    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})");
+  json deploy = json::parse(R"({
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "app"},
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+      "template": {"metadata": {"labels": {"app": "web"}},
+        "spec": {"terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "web", "image": "busybox", "command": ["/bin/sh", "-c", ""],
+                   "volumeMounts": [{"name": "www", "mountPath": "/www"}, {"name": "scratch", "mountPath": "/scratch"}]}],
+                 "volumes": [{"name": "www", "persistentVolumeClaim": {"claimName": "web-data"}},
+                             {"name": "scratch", "emptyDir": {}}]}}}})");
+  deploy["spec"]["template"]["spec"]["containers"][0]["command"][2] = app_script({"/www", "/scratch"});
+  return json::array({{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "app"}}}}, sts, pvc, deploy});
+}
+
+class FsbEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testsupport::KubeliteOptions options;
+    options.extra_args = {"--kubelet-root", dir_.file("kubelet"), "--csi-hostpath-dir", dir_.file("csi"),
+                          "--restart-backoff", "1"};
+    kubelite_ = std::make_unique<testsupport::Kubelite>(testsupport::start_kubelite(dir_, options));
+    ok(kubectl({"create", "namespace", "velero"}));
+    ok(arca({"install", "--crds-only"}));
+    fs::create_directories(dir_.file("store/bucket"));
+    ok(arca({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
+             "root=" + dir_.file("store"), "--default"}));
+    // kubelite's containers see the host's filesystem: restore-wait runs the built helper.
+    apply({{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+           {"metadata", {{"name", "fs-restore-action-config"}, {"namespace", "velero"},
+                         {"labels", {{"velero.io/plugin-config", ""}, {"velero.io/pod-volume-restore", "RestoreItemAction"}}}}},
+           {"data", {{"command", testsupport::build_dir() + "/src/podvolume/arca-restore-helper"}}}});
+    server_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "server",
+                                 "--metrics-address", "127.0.0.1:0", "--fs-backup-timeout", "60s"},
+        dir_.file("server.log"));
+    for (const auto& node : kNodes)
+      agents_.push_back(std::make_unique<ChildProcess>(
+          std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "node-agent",
+                                   "server", "--node-name", node},
+          dir_.file("agent-" + node + ".log")));
+  }
+
+  CommandResult kubectl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite_->kubeconfig};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testsupport::run_command(argv, dir_);
+  }
+  CommandResult arca(const std::vector<std::string>& args, std::chrono::seconds timeout = 60s) {
+    std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testsupport::run_command(argv, dir_, timeout);
+  }
+  std::string ok(const CommandResult& r) {
+    if (r.exit_code != 0) throw std::runtime_error("command failed (" + std::to_string(r.exit_code) + "): " + r.output);
+    return r.out;
+  }
+  void apply(const json& object) {
+    std::string file = dir_.file("manifest-" + std::to_string(manifests_++) + ".json");
+    std::ofstream(file) << object.dump();
+    ok(kubectl({"apply", "-f", file}));
+  }
+  std::string logs() {
+    std::string out;
+    for (const auto& f : fs::directory_iterator(dir_.path()))
+      if (f.path().extension() == ".log") {
+        std::ifstream in(f.path());
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::string text = ss.str();
+        out += "---- " + f.path().filename().string() + "\n" + text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
+      }
+    return out;
+  }
+  std::vector<json> pods() {
+    auto r = kubectl({"-n", "app", "get", "pods", "-o", "json"});
+    if (r.exit_code != 0) return {};
+    return json::parse(r.out)["items"].get<std::vector<json>>();
+  }
+  // The app's own mounts (the service-account token kubelite adds is not the app's data).
+  static std::vector<std::string> app_mounts(const json& pod) {
+    std::vector<std::string> out;
+    for (const auto& m : pod["spec"]["containers"][0]["volumeMounts"])
+      if (m["name"].get<std::string>().rfind("kube-api-access-", 0) != 0) out.push_back(m["name"]);
+    return out;
+  }
+  bool app_running() {
+    auto list = pods();
+    int running = 0;
+    for (const auto& p : list)
+      if (p.value("/status/phase"_json_pointer, std::string()) == "Running" &&
+          !p["metadata"].contains("deletionTimestamp"))
+        ++running;
+    return running == 2;
+  }
+  // Where the kubelet keeps a pod volume on the host: <kubelet-root>/<node>/pods/<uid>/volumes/<plugin>/<dir>,
+  // the directory named after the volume (emptyDir) or its PV with /mount (CSI).
+  std::string volume_dir(const json& pod, const std::string& volume) {
+    std::string dir_name = volume;
+    for (const auto& v : pod["spec"]["volumes"])
+      if (v["name"] == volume && v.contains("persistentVolumeClaim")) {
+        auto pvc = json::parse(ok(kubectl({"-n", "app", "get", "pvc", v["persistentVolumeClaim"]["claimName"], "-o",
+                                           "json"})));
+        dir_name = pvc["spec"]["volumeName"].get<std::string>() + "/mount";
+      }
+    fs::path pods = fs::path(dir_.file("kubelet")) / pod["spec"]["nodeName"].get<std::string>() / "pods" /
+                    pod["metadata"]["uid"].get<std::string>() / "volumes";
+    for (const auto& plugin : fs::directory_iterator(pods))
+      if (fs::exists(plugin.path() / dir_name)) return fs::canonical(plugin.path() / dir_name).string();
+    throw std::runtime_error("no directory for volume " + volume + " under " + pods.string());
+  }
+  // Relative path → content of every regular file, but the app's first-read marker and Velero's .velero.
+  static std::map<std::string, std::string> files(const std::string& root) {
+    std::map<std::string, std::string> out;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+      std::string rel = fs::relative(it->path(), root).string();
+      if (rel == ".velero" || rel == "first-read") {
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file()) continue;
+      std::ifstream in(it->path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      out[rel] = ss.str();
+    }
+    return out;
+  }
+  std::string first_read(const std::string& volume_root) {
+    std::ifstream in(volume_root + "/first-read");
+    std::string line;
+    std::getline(in, line);
+    return line;
+  }
+  // pod name prefix ("db-0", "web-") + volume → files
+  std::map<std::string, std::map<std::string, std::string>> snapshot_app() {
+    std::map<std::string, std::map<std::string, std::string>> out;
+    for (const auto& p : pods()) {
+      std::string app = p["metadata"]["labels"].value("app", "");
+      for (const auto& volume : app_mounts(p)) {
+        out[app + "/" + volume] = files(volume_dir(p, volume));
+      }
+    }
+    return out;
+  }
+  std::vector<std::string> pvb_volumes(const std::string& backup, std::string* phases) {
+    auto list = json::parse(ok(kubectl({"-n", "velero", "get", "podvolumebackups", "-l",
+                                        "velero.io/backup-name=" + backup, "-o", "json"})));
+    std::vector<std::string> out;
+    for (const auto& p : list["items"]) {
+      std::string pod = p["spec"]["pod"]["name"];
+      out.push_back(pod.substr(0, pod.find('-')) + "/" + p["spec"]["volume"].get<std::string>());
+      *phases += p.value("/status/phase"_json_pointer, std::string()) + " ";
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<testsupport::Kubelite> kubelite_;
+  std::unique_ptr<ChildProcess> server_;
+  std::vector<std::unique_ptr<ChildProcess>> agents_;
+  int manifests_ = 0;
+};
+
+TEST_F(FsbEndToEnd, BackUpDeleteRestoreEveryFileBackBeforeTheAppStarts) {
+  for (const auto& m : app_manifests()) apply(m);
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        if (!app_running()) return false;
+        for (const auto& p : pods())
+          for (const auto& v : app_mounts(p))
+            if (!fs::exists(volume_dir(p, v) + "/sub/deeper/tiny")) return false;
+        return true;
+      },
+      40s))
+      << ok(kubectl({"-n", "app", "get", "pods,pvc", "-o", "wide"})) << kubectl({"-n", "app", "logs", "db-0"}).output
+      << [&] {
+           std::string out;
+           for (const auto& p : pods())
+             for (const auto& v : app_mounts(p)) {
+               std::string d = volume_dir(p, v);
+               out += d + ": " + testsupport::run_command({"find", d + "/"}, dir_).out + "\n";
+             }
+           return out;
+         }() << logs();
+  auto before = snapshot_app();
+  ASSERT_EQ(before.size(), 4u);
+  for (const auto& [volume, content] : before) {
+    EXPECT_EQ(content.size(), 4u) << volume;  // seed, blob, sub/numbers, sub/deeper/tiny
+    EXPECT_EQ(content.at("blob").size(), 300000u) << volume;
+  }
+
+  // By annotation: only the StatefulSet's pod asks, for both its volumes.
+  auto annotated = arca({"backup", "create", "annotated", "--include-namespaces", "app", "--wait"}, 90s);
+  ASSERT_EQ(annotated.exit_code, 0) << annotated.output << logs();
+  std::string phases;
+  EXPECT_EQ(pvb_volumes("annotated", &phases), (std::vector<std::string>{"db/cache", "db/data"}));
+  EXPECT_EQ(phases, "Completed Completed ");
+  EXPECT_NE(ok(arca({"backup", "get", "annotated"})).find("Completed"), std::string::npos);
+
+  // Opt-out: every volume of both pods.
+  auto all = arca({"backup", "create", "all", "--include-namespaces", "app", "--default-volumes-to-fs-backup",
+                   "--wait"},
+                  90s);
+  ASSERT_EQ(all.exit_code, 0) << all.output << logs();
+  phases.clear();
+  EXPECT_EQ(pvb_volumes("all", &phases),
+            (std::vector<std::string>{"db/cache", "db/data", "web/scratch", "web/www"}));
+  EXPECT_EQ(phases, "Completed Completed Completed Completed ");
+  auto describe = ok(arca({"backup", "describe", "all", "--details"}));
+  EXPECT_NE(describe.find("Phase:  Completed"), std::string::npos) << describe;
+  EXPECT_NE(describe.find("Pod Volume Backups - restic:"), std::string::npos) << describe;
+
+  ok(kubectl({"delete", "namespace", "app", "--wait=true", "--timeout=60s"}));
+  auto restored = arca({"restore", "create", "back", "--from-backup", "all", "--wait"}, 120s);
+  ASSERT_EQ(restored.exit_code, 0) << restored.output << logs();
+  auto restore = json::parse(ok(kubectl({"-n", "velero", "get", "restore", "back", "-o", "json"})));
+  EXPECT_EQ(restore["status"]["phase"], "Completed") << ok(arca({"restore", "describe", "back"})) << logs();
+
+  ASSERT_TRUE(testsupport::eventually([&] { return app_running(); }, 40s))
+      << ok(kubectl({"-n", "app", "get", "pods", "-o", "yaml"})) << logs();
+  for (const auto& p : pods()) {
+    // restore-wait came first and let the app start only once the data was in place.
+    EXPECT_EQ(p["spec"]["initContainers"][0]["name"], "restore-wait");
+    for (const auto& v : app_mounts(p)) {
+      std::string root = volume_dir(p, v);
+      std::string seed = before.at(p["metadata"]["labels"].value("app", "") + "/" + v).at("seed");
+      // The backup holds "fresh" from the first start; the restored app replaces it on its first read.
+      ASSERT_TRUE(testsupport::eventually([&] { return first_read(root).rfind("saw ", 0) == 0; }, 20s))
+          << root << ": " << first_read(root);
+      EXPECT_EQ(first_read(root) + "\n", "saw " + seed) << root;
+      EXPECT_FALSE(fs::exists(root + "/.velero")) << "restore-wait removes the done files";
+    }
+  }
+  auto after = snapshot_app();
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [volume, content] : before) EXPECT_TRUE(after[volume] == content) << volume << " differs";
+}
+
+}  // namespace
