@@ -128,7 +128,7 @@ EOF
 # The stateful pod's files as checksums (its first-read marker left out).
 volume_sums() {
   kubectl -n demo exec journal -c app -- sh -c \
-    'cd /data && find . -type f ! -name first-read ! -path "./.velero/*" | sort | xargs sha256sum'
+    'cd /data && find . -type f ! -name first-read ! -path "./.velero/*" | sort | xargs sha256sum' 2>/dev/null
 }
 for _ in $(seq 150); do
   [ "$(kubectl -n demo exec journal -c app -- sh -c 'test -s /data/log/entries && echo ok' 2>/dev/null)" = ok ] && break
