@@ -1,6 +1,7 @@
 // The server side of file-system backup through real processes (kubelite, `arca server`, the `arca` CLI), with a
-// test double in place of the node agent: FakeNodeAgentForTests marks BackupRepositories Ready and
-// PodVolumeBackups/Restores Completed or Failed as each case asks, moving no data. It checks what the server
+// test double in place of the node agent: FakeNodeAgentForTests marks PodVolumeBackups/Restores Completed or Failed
+// as each case asks, moving no data (the BackupRepositories are made Ready by arca server's own backup-repo
+// controller). It checks what the server
 // creates (Velero's PodVolumeBackup/Restore and BackupRepository objects), waits for, and reports: backup phases,
 // errors naming pod and volume, the timeout, <backup>-podvolumebackups.json.gz and -volumeinfo.json.gz, describe
 // --details, and the restore-wait init container of restored pods.
@@ -50,17 +51,10 @@ class FakeNodeAgentForTests {
 
  private:
   void loop() {
-    auto repos = client_.discovery.lookup("velero.io", "v1", "backuprepositories");
     auto pvbs = client_.discovery.lookup("velero.io", "v1", "podvolumebackups");
     auto pvrs = client_.discovery.lookup("velero.io", "v1", "podvolumerestores");
     while (!stop_) {
       try {
-        for_each(repos, [&](const json& repo) {
-          if (repo.value("/status/phase"_json_pointer, std::string()) == "Ready") return;
-          json spec = {{"spec", {{"resticIdentifier", "fake-repo:" + repo["spec"].value("volumeNamespace", "")}}}};
-          patch(repos, repo, spec.dump());
-          patch(repos, repo, R"({"status":{"phase":"Ready"}})");
-        });
         for (const auto* r : {&pvbs, &pvrs})
           for_each(*r, [&](const json& o) {
             if (!o.value("/status/phase"_json_pointer, std::string()).empty() || handled_.count(uid(o))) return;
@@ -218,7 +212,8 @@ TEST(PodVolumeBackups, OptInAndOptOutCreateVelerosObjectsAndTheBackupWaitsForThe
   EXPECT_EQ(data["spec"]["pod"]["kind"], "Pod");
   EXPECT_FALSE(data["spec"]["node"].get<std::string>().empty());
   EXPECT_EQ(data["spec"]["backupStorageLocation"], "default");
-  EXPECT_EQ(data["spec"]["repoIdentifier"], "fake-repo:app");
+  EXPECT_EQ(data["spec"]["repoIdentifier"], f.c.items("backuprepositories").at(0)["spec"]["resticIdentifier"]);
+  EXPECT_NE(data["spec"]["repoIdentifier"].get<std::string>().find("/bucket/restic/app"), std::string::npos);
   EXPECT_EQ(data["spec"]["uploaderType"], "restic");
   EXPECT_EQ(data["spec"]["tags"]["ns"], "app");
   EXPECT_EQ(data["spec"]["tags"]["backup"], "b1");
@@ -382,7 +377,7 @@ data:
       EXPECT_EQ(p["spec"]["pod"]["uid"], pod["metadata"]["uid"]);
       EXPECT_EQ(p["spec"]["snapshotID"], "snap-" + p["spec"]["volume"].get<std::string>());
       EXPECT_EQ(p["spec"]["sourceNamespace"], "app");
-      EXPECT_EQ(p["spec"]["repoIdentifier"], "fake-repo:app");
+      EXPECT_NE(p["spec"]["repoIdentifier"].get<std::string>().find("/bucket/restic/app"), std::string::npos);
       EXPECT_EQ(p["metadata"]["ownerReferences"][0]["name"], restore);
     }
     if (std::string(restore) == "r1") {
