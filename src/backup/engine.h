@@ -11,6 +11,7 @@
 #include "api/types.h"
 #include "archive/parallel_gzip.h"
 #include "backup/backup_log.h"
+#include "hooks/pod_exec.h"
 #include "kube/discovery.h"
 
 namespace arca::kube {
@@ -27,6 +28,8 @@ struct RunOptions {
   bool all_group_versions = false;
   // Called after every backed-up item with (items seen so far, items backed up); the caller throttles.
   std::function<void(int total_items, int items_backed_up)> on_progress;
+  // Runs a hook's command in a pod; unset: kube::exec_in_pod on the run's transport.
+  hooks::Executor exec;
 };
 
 struct RunResult {
@@ -35,9 +38,10 @@ struct RunResult {
   std::string fatal_error;
   int total_items = 0;  // items seen, including those the filters then skipped
   int items_backed_up = 0;
-  // Hooks the spec or a pod's annotations asked for and that did not run (there is no exec into pods): logged as
-  // warnings, never counted as attempted, since a hook that did not run was not attempted.
-  int hooks_not_run = 0;
+  // hooksAttempted / hooksFailed of the pods' exec hooks (Velero's hook tracker); `hooks_ran` says whether any hook
+  // was attempted, as Velero records status.hookStatus only then.
+  api::HookStatus hook_status;
+  bool hooks_ran = false;
   // `B-resource-list.json.gz` content before gzip: {"<apiVersion>/<Kind>": ["ns/name", ...sorted]}, compact,
   // in a temporary file positioned at its start (it grows with the item count, so it is not held in memory).
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> resource_list{nullptr, &std::fclose};

@@ -111,10 +111,11 @@ class BackupRun {
       b.status.progress.emplace();
       b.status.progress->items_backed_up = result.items_backed_up;
       b.status.progress->total_items = fatal.empty() ? result.items_backed_up : result.total_items;
-      // No hook is executed (there is no exec into pods), so none was attempted; like Velero, which records a
-      // hookStatus only when hooks ran (pkg/backup/backup.go), the status then has none. The hooks that were
-      // asked for are in the warnings.
-      b.status.hook_status.reset();
+      // Velero's pkg/backup/backup.go records hookStatus only when a hook was attempted.
+      if (result.hooks_ran)
+        b.status.hook_status = result.hook_status;
+      else
+        b.status.hook_status.reset();
       b.status.warnings = log_.warnings();
       b.status.errors = log_.errors();
     };
