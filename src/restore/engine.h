@@ -12,6 +12,7 @@
 
 #include "api/types.h"
 #include "archive/tarball_reader.h"
+#include "hooks/pod_exec.h"
 #include "kube/discovery.h"
 #include "restore/modifiers.h"
 #include "restore/priorities.h"
@@ -39,6 +40,8 @@ struct EngineOptions {
   const ResourceModifiers* modifiers = nullptr;  // already validated (the controller reads the ConfigMap)
   // Called after every processed item with (estimated total, processed so far); the caller throttles.
   std::function<void(int total_items, int items_restored)> on_progress;
+  // Runs a post-restore exec hook's command; unset: kube::exec_in_pod on the run's transport.
+  hooks::Executor exec;
 };
 
 enum class DryRunVerdict { would_create, identical, differs };
@@ -56,6 +59,9 @@ struct RestoreOutcome {
   int total_items = 0;
   int items_restored = 0;
   std::vector<DryRunItem> dry_run;  // sorted by resource id
+  // The post-restore exec hooks' counts (Velero's hook tracker); `hooks_ran`: any was attempted.
+  api::HookStatus hook_status;
+  bool hooks_ran = false;
 };
 
 // Restores the tarball read from `tarball` as `restore.spec` says (the controller has validated the spec and
