@@ -62,18 +62,14 @@ class BackupHooks : public ::testing::Test {
     for (auto [ns, name] : std::vector<std::pair<std::string, std::string>>{
              {"hk-marker", "db"}, {"hk-unselected", "bystander"}, {"hk-fail", "broken"}, {"hk-continue", "lenient"},
              {"hk-timeout", "slow"}})
-      ASSERT_TRUE(testsupport::eventually(
-          [&] { return kubectl({"-n", ns, "get", "pod", name, "-o", "jsonpath={.status.phase}"}).out == "Running"; },
-          30s, 200ms))
-          << ns << "/" << name;
+      ASSERT_TRUE(testsupport::wait_for_pod_running(kubelite_->kubeconfig, ns, name, *dir_)) << ns << "/" << name;
   }
   static void TearDownTestSuite() {
     delete kubelite_;
     delete dir_;
   }
-  static testsupport::CommandResult kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", kubelite_->kubeconfig});
-    return testsupport::run_command(args, *dir_, 60s);
+  static testsupport::CommandResult kubectl(const std::vector<std::string>& args) {
+    return testsupport::kubectl(kubelite_->kubeconfig, args, *dir_);
   }
   // Whether `path` exists in the pod's container `app`, asked through kubectl (the reference client).
   static bool file_exists(const std::string& ns, const std::string& pod, const std::string& path) {

@@ -36,18 +36,15 @@ spec:
   - {name: side, image: busybox, command: ["sleep", "1000"]}
 )";
     kubectl_ok({"apply", "-f", manifest});
-    bool running = testsupport::eventually(
-        [] { return kubectl({"-n", "ex", "get", "pod", "box", "-o", "jsonpath={.status.phase}"}).out == "Running"; },
-        30s, 200ms);
-    ASSERT_TRUE(running) << kubectl({"-n", "ex", "get", "pod", "box", "-o", "yaml"}).output;
+    ASSERT_TRUE(testsupport::wait_for_pod_running(kubelite_->kubeconfig, "ex", "box", *dir_))
+        << kubectl({"-n", "ex", "get", "pod", "box", "-o", "yaml"}).output;
   }
   static void TearDownTestSuite() {
     delete kubelite_;
     delete dir_;
   }
-  static testsupport::CommandResult kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", kubelite_->kubeconfig});
-    return testsupport::run_command(args, *dir_, 60s);
+  static testsupport::CommandResult kubectl(const std::vector<std::string>& args) {
+    return testsupport::kubectl(kubelite_->kubeconfig, args, *dir_);
   }
   static void kubectl_ok(const std::vector<std::string>& args) {
     auto r = kubectl(args);

@@ -20,14 +20,11 @@ using ::testing::HasSubstr;
 class RestoreHooks : public ::testing::Test {
  protected:
   void SetUp() override { cluster_ = std::make_unique<testsupport::KubeCluster>(dir_); }
-  testsupport::CommandResult kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", cluster_->kubelite.kubeconfig});
-    return testsupport::run_command(args, dir_, 60s);
+  testsupport::CommandResult kubectl(const std::vector<std::string>& args) {
+    return testsupport::kubectl(cluster_->kubelite.kubeconfig, args, dir_);
   }
   bool running(const std::string& ns, const std::string& pod) {
-    return testsupport::eventually(
-        [&] { return kubectl({"-n", ns, "get", "pod", pod, "-o", "jsonpath={.status.phase}"}).out == "Running"; }, 30s,
-        200ms);
+    return testsupport::wait_for_pod_running(cluster_->kubelite.kubeconfig, ns, pod, dir_);
   }
   std::string cat(const std::string& ns, const std::string& pod, const std::string& path) {
     return kubectl({"-n", ns, "exec", pod, "-c", "app", "--", "cat", path}).out;

@@ -59,14 +59,11 @@ class HooksEndToEnd : public ::testing::Test {
     delete cluster_;
     cluster_ = nullptr;
   }
-  static testsupport::CommandResult kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", cluster_->kubeconfig()});
-    return testsupport::run_command(args, dir_, 60s);
+  static testsupport::CommandResult kubectl(const std::vector<std::string>& args) {
+    return testsupport::kubectl(cluster_->kubeconfig(), args, dir_);
   }
   static bool running(const std::string& ns, const std::string& pod) {
-    return testsupport::eventually(
-        [&] { return kubectl({"-n", ns, "get", "pod", pod, "-o", "jsonpath={.status.phase}"}).out == "Running"; }, 30s,
-        200ms);
+    return testsupport::wait_for_pod_running(cluster_->kubeconfig(), ns, pod, dir_);
   }
   static Cluster* cluster_;
   static testsupport::TempDir dir_;
