@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <set>
@@ -239,10 +240,22 @@ class ProcessRuntime : public ContainerRuntime {
       env = it->second.env;
       wd = it->second.working_dir;
     }
-    // bwrap's child is the sandbox's first process: enter its mount and PID namespaces and its root.
-    std::ifstream children("/proc/" + std::to_string(sandbox) + "/task/" + std::to_string(sandbox) + "/children");
+    // bwrap's child is the sandbox's first process: enter its mount and PID namespaces and its root. It forks the
+    // container's command only once the sandbox's mounts and root are set up; until then (a container that has
+    // just started) exec would enter a half-built root, so wait for that child, as a real runtime's exec only
+    // reaches a started container.
+    auto first_child = [](pid_t pid) {
+      std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+      pid_t child = 0;
+      children >> child;
+      return child;
+    };
     pid_t inner = 0;
-    children >> inner;
+    for (int i = 0; i < 500; ++i) {  // at most 5 s
+      inner = first_child(sandbox);
+      if (inner > 0 && first_child(inner) > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     if (inner <= 0) {
       error = "container not running";
       return -1;

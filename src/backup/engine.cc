@@ -12,9 +12,11 @@
 #include "archive/paths.h"
 #include "archive/tarball_writer.h"
 #include "backup/filters.h"
+#include "backup/hooks.h"
 #include "backup/item_actions.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
+#include "kube/exec.h"
 #include "util/glob.h"
 #include "util/label_selector.h"
 
@@ -226,6 +228,7 @@ class Run {
       : backup_(backup),
         spec_(backup.spec),
         client_(transport),
+        transport_(transport),
         data_(discovery.data()),
         log_(log),
         options_(options),
@@ -247,6 +250,10 @@ class Run {
     if (result_.fatal_error.empty())
       log_.info("Backed up a total of " + std::to_string(result_.items_backed_up) + " items");
     result_.total_items = std::max(result_total_, result_.items_backed_up);
+    if (pod_hooks_) {
+      result_.hook_status = pod_hooks_->tracker().status();
+      result_.hooks_ran = pod_hooks_->tracker().any();
+    }
     result_.resource_list = resource_list_.finish();
     return std::move(result_);
   }
@@ -267,9 +274,13 @@ class Run {
       if (!has_glob_chars(ns) && std::find(existing.begin(), existing.end(), ns) == existing.end())
         log_.error("included namespace " + ns + " not found", {"namespaces", "", ns, false});
     selectors_ = list_label_selectors(filters_);
+    std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> hook_resources;
     for (const auto& hook : spec_.hooks.resources)
-      hook_resources_.push_back({resolve_names(hook.included_resources, *data_),
-                                 resolve_names(hook.excluded_resources, *data_)});
+      hook_resources.push_back({resolve_names(hook.included_resources, *data_),
+                                resolve_names(hook.excluded_resources, *data_)});
+    hooks::Executor exec = options_.exec;
+    if (!exec) exec = [this](const kube::ExecRequest& r) { return kube::exec_in_pod(transport_, r); };
+    pod_hooks_.emplace(spec_.hooks, std::move(hook_resources), log_, std::move(exec));
 
     auto resources = collection_order();
     build_indexes(resources);
@@ -531,7 +542,7 @@ class Run {
     std::string mutated;
     try {
       if (is_kind(r, "", "pods")) {
-        pod_actions(json, fields);
+        if (!back_up_pod(json, fields)) return;
       } else if (is_kind(r, "", "persistentvolumeclaims")) {
         auto pvc = nlohmann::json::parse(json);
         std::string pv;
@@ -557,7 +568,6 @@ class Run {
     // The listed version is the object's before any action ran (Velero's pkg/backup/backup.go and pkg/archive).
     tar_.add_item({archive::resource_dir(r.resource, r.group), std::string(ns), std::string(name)}, r.version,
                   is_preferred(r), mutated.empty() ? json : std::string_view(mutated));
-    if (options_.on_pod && is_kind(r, "", "pods")) options_.on_pod(json);
     std::string listed = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
     resource_list_.add(r.group_version() + "/" + r.kind, listed);
     ++result_.items_backed_up;
@@ -566,21 +576,39 @@ class Run {
     if (options_.on_progress) options_.on_progress(std::max(result_total_, result_.items_backed_up), result_.items_backed_up);
   }
 
-  void pod_actions(std::string_view json, const LogFields& fields) {
-    bool may_have_related = json.find("persistentVolumeClaim") != std::string_view::npos ||
-                            json.find("priorityClassName") != std::string_view::npos;
-    bool may_have_hooks = !spec_.hooks.resources.empty() || json.find("hook.backup.velero.io/") != std::string_view::npos;
-    if (!may_have_related && !may_have_hooks) return;
-    auto pod = nlohmann::json::parse(json);
-    if (may_have_hooks)
-      for (const auto& hook : pod_hooks(pod, spec_.hooks, hook_resources_)) {
-        ++result_.hooks_not_run;
-        log_.warning("backup " + hook.phase + " hook " + hook.name +
-                         " was requested but not run: exec into pods is not available (kubelite cannot exec)",
-                     fields);
+  // A pod in Velero's order (pkg/backup/item_backupper.go): pre hooks, the item actions (its PVCs, priority class),
+  // its file-system backups, then post hooks, once those have finished. False when a Fail-mode hook failed: the
+  // pod is then left out of the backup (unless its volumes were already being backed up: then it stays, and the
+  // hook's failure is an error of the backup).
+  bool back_up_pod(std::string_view json, const LogFields& fields) {
+    std::optional<nlohmann::json> pod;
+    if (pod_hooks_ && pod_hooks_->may_apply(json)) pod = nlohmann::json::parse(json);
+    if (pod) {
+      if (std::string error = pod_hooks_->run(*pod, "pre", fields); !error.empty()) {
+        log_.error("Error backing up item", fields, error);
+        return false;
       }
-    if (may_have_related)
-      for (const auto& item : pod_related_items(pod)) back_up_related(item);
+    }
+    pod_actions(json, fields);
+    bool volumes_started = options_.on_pod && options_.on_pod(json);
+    if (!pod) return true;
+    if (volumes_started && options_.wait_pod_volumes) options_.wait_pod_volumes(json);
+    return run_post_hooks(*pod, fields) || volumes_started;
+  }
+
+  bool run_post_hooks(const nlohmann::json& pod, const LogFields& fields) {
+    if (std::string error = pod_hooks_->run(pod, "post", fields); !error.empty()) {
+      log_.error("Error backing up item", fields, error);
+      return false;
+    }
+    return true;
+  }
+
+  void pod_actions(std::string_view json, const LogFields& fields) {
+    if (json.find("persistentVolumeClaim") == std::string_view::npos &&
+        json.find("priorityClassName") == std::string_view::npos)
+      return;
+    for (const auto& item : pod_related_items(nlohmann::json::parse(json))) back_up_related(item);
   }
 
   // Namespace objects come last, once it is known which namespaces hold backed-up items (Velero's pkg/backup/item_collector.go).
@@ -619,6 +647,7 @@ class Run {
   const api::Backup& backup_;
   const api::BackupSpec& spec_;
   kube::DynamicClient client_;
+  kube::Transport& transport_;
   std::shared_ptr<const kube::DiscoveryData> data_;
   BackupLog& log_;
   const RunOptions& options_;
@@ -627,7 +656,7 @@ class Run {
   std::vector<NamespaceObject> namespaces_;
   CollectionFilters filters_;
   std::vector<std::string> selectors_;
-  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> hook_resources_;
+  std::optional<PodHookRunner> pod_hooks_;
 
   Spool spool_;
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> bindings_by_subject_;

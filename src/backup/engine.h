@@ -14,6 +14,7 @@
 #include "backup/backup_log.h"
 #include "backup/volume_info.h"
 #include "backup/volume_snapshotter.h"
+#include "hooks/pod_exec.h"
 #include "kube/discovery.h"
 
 namespace arca::kube {
@@ -34,9 +35,13 @@ struct RunOptions {
   // they and the pod-volume path record.
   VolumeSnapshotter* volume_snapshotter = nullptr;
   VolumeInfoCollector* volume_info = nullptr;
-  // Called with each pod item after it was backed up (its PVCs already were): file-system backup of its volumes
-  // starts here (Velero's pkg/backup/item_backupper.go calls BackupPodVolumes at this point).
-  std::function<void(std::string_view pod_json)> on_pod;
+  // Called with each pod being backed up, after its pre hooks and item actions (its PVCs are backed up):
+  // file-system backup of its volumes starts here (Velero's pkg/backup/item_backupper.go calls BackupPodVolumes
+  // at this point); true when it started any. `wait_pod_volumes` then waits for them before the post hooks.
+  std::function<bool(std::string_view pod_json)> on_pod;
+  std::function<void(std::string_view pod_json)> wait_pod_volumes;
+  // Runs a hook's command in a pod; unset: kube::exec_in_pod on the run's transport.
+  hooks::Executor exec;
 };
 
 struct RunResult {
@@ -45,9 +50,10 @@ struct RunResult {
   std::string fatal_error;
   int total_items = 0;  // items seen, including those the filters then skipped
   int items_backed_up = 0;
-  // Hooks the spec or a pod's annotations asked for and that did not run (there is no exec into pods): logged as
-  // warnings, never counted as attempted, since a hook that did not run was not attempted.
-  int hooks_not_run = 0;
+  // hooksAttempted / hooksFailed of the pods' exec hooks (Velero's hook tracker); `hooks_ran` says whether any hook
+  // was attempted, as Velero records status.hookStatus only then.
+  api::HookStatus hook_status;
+  bool hooks_ran = false;
   // `B-resource-list.json.gz` content before gzip: {"<apiVersion>/<Kind>": ["ns/name", ...sorted]}, compact,
   // in a temporary file positioned at its start (it grows with the item count, so it is not held in memory).
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> resource_list{nullptr, &std::fclose};

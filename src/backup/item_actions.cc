@@ -1,5 +1,8 @@
 #include "backup/item_actions.h"
 
+#include <optional>
+
+#include "util/duration.h"
 #include "util/includes_excludes.h"
 #include "util/label_selector.h"
 
@@ -73,20 +76,45 @@ bool apply_pvc_action(nlohmann::json& pvc, const std::string& backup_name, std::
   return changed;
 }
 
+namespace {
+
+// getPodExecHookFromAnnotations: the hook of `prefix` ("pre.", "post." or "" for the legacy keys), if its command is set.
+std::optional<PodHook> annotation_hook(const nlohmann::json& pod, const std::string& prefix, const std::string& phase) {
+  auto annotation = [&](const char* key) {
+    return string_at(pod, {"metadata", "annotations", (prefix + "hook.backup.velero.io/" + key).c_str()});
+  };
+  std::string command = annotation("command");
+  if (command.empty()) return std::nullopt;
+  PodHook hook{"annotation", phase, {"<from-annotation>", annotation("container"), hooks::parse_hook_command(command)}, ""};
+  std::string on_error = annotation("on-error");
+  hook.exec.on_error = on_error == "Continue" ? api::HookErrorMode::Continue
+                       : on_error == "Fail"   ? api::HookErrorMode::Fail
+                                              : api::HookErrorMode::unset;
+  if (std::string timeout = annotation("timeout"); !timeout.empty()) {
+    try {
+      hook.exec.timeout = parse_duration(timeout);
+    } catch (const InvalidDuration& e) {
+      hook.warning = "Unable to parse provided timeout " + timeout + ", using default: " + e.what();
+    }
+  }
+  return hook;
+}
+
+}  // namespace
+
 std::vector<PodHook> pod_hooks(const nlohmann::json& pod, const api::BackupHooks& hooks,
                                const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>&
-                                   resolved_resources) {
+                                   resolved_resources,
+                               const std::string& phase) {
   std::vector<PodHook> out;
-  std::string phase = string_at(pod, {"status", "phase"});
-  if (phase == "Succeeded" || phase == "Failed") return out;
-  auto annotation = [&](const char* key) { return !string_at(pod, {"metadata", "annotations", key}).empty(); };
-  bool pre_annotation =
-      annotation("pre.hook.backup.velero.io/command") || annotation("hook.backup.velero.io/command");
-  bool post_annotation = annotation("post.hook.backup.velero.io/command");
-  if (pre_annotation) out.push_back({"<pod annotation>", "pre"});
-  if (post_annotation) out.push_back({"<pod annotation>", "post"});
-  if (hooks.resources.empty()) return out;
-
+  std::string pod_phase = string_at(pod, {"status", "phase"});
+  if (pod_phase == "Succeeded" || pod_phase == "Failed") return out;
+  auto from_annotation = annotation_hook(pod, phase + ".", phase);
+  if (!from_annotation && phase == "pre") from_annotation = annotation_hook(pod, "", phase);
+  if (from_annotation) {
+    out.push_back(std::move(*from_annotation));
+    return out;
+  }
   std::string ns = string_at(pod, {"metadata", "namespace"});
   Labels labels;
   if (const auto* l = path(pod, {"metadata", "labels"}); l && l->is_object())
@@ -97,10 +125,12 @@ std::vector<PodHook> pod_hooks(const nlohmann::json& pod, const api::BackupHooks
     if (!IncludesExcludes{spec.included_namespaces, spec.excluded_namespaces}.should_include(ns)) continue;
     if (!IncludesExcludes{resolved_resources[i].first, resolved_resources[i].second}.should_include("pods")) continue;
     if (spec.label_selector && !selector_matches(*spec.label_selector, labels)) continue;
-    if (!pre_annotation)
-      for (size_t n = 0; n < spec.pre.size(); ++n) out.push_back({spec.name, "pre"});
-    if (!post_annotation)
-      for (size_t n = 0; n < spec.post.size(); ++n) out.push_back({spec.name, "post"});
+    for (const auto& hook : phase == "pre" ? spec.pre : spec.post) {
+      if (!hook.exec) continue;
+      PodHook h{"spec", phase, {spec.name, hook.exec->container, hook.exec->command, hook.exec->on_error}, ""};
+      if (hook.exec->timeout) h.exec.timeout = *hook.exec->timeout;
+      out.push_back(std::move(h));
+    }
   }
   return out;
 }

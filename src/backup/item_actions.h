@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "hooks/pod_exec.h"
 
 namespace arca::backup {
 
@@ -24,17 +25,21 @@ std::vector<RelatedItem> pod_related_items(const nlohmann::json& pod);
 // bound PV's name.
 bool apply_pvc_action(nlohmann::json& pvc, const std::string& backup_name, std::string& pv);
 
-// One exec hook that applies to a pod: where it came from, for the warning that it was not run.
+// One exec hook that applies to a pod in one phase (Velero's internal/hook/item_hook_handler.go).
 struct PodHook {
-  std::string name;   // spec hook name, or "<annotation>" for pod annotations
-  std::string phase;  // "pre" | "post"
+  std::string source;  // "annotation" | "spec"
+  std::string phase;   // "pre" | "post"
+  hooks::ExecHook exec;
+  std::string warning;  // an annotation timeout that does not parse (the default is used), as Velero warns
 };
 
-// The hooks Velero would run for this pod: annotation hooks per phase, else every matching
-// spec.hooks.resources[] entry's pre/post list (`resolved_resources` holds that entry's resource lists
-// already resolved to `resource.group`). Pods that ended (Succeeded/Failed) have none.
+// The hooks Velero runs for this pod in `phase`: the pod's annotation hook for the phase (for "pre" also the
+// legacy unphased keys) if it has one, else every matching spec.hooks.resources[] entry's list for the phase, in
+// order (`resolved_resources` holds each entry's resource lists already resolved to `resource.group`). Pods that
+// ended (Succeeded/Failed) have none.
 std::vector<PodHook> pod_hooks(const nlohmann::json& pod, const api::BackupHooks& hooks,
                                const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>&
-                                   resolved_resources);
+                                   resolved_resources,
+                               const std::string& phase);
 
 }  // namespace arca::backup

@@ -55,29 +55,60 @@ TEST(PodAction, PriorityClassAndClaims) {
   EXPECT_EQ(items[1].name, "c1");
 }
 
-// Velero's internal/hook/item_hook_handler.go: annotation hooks replace spec hooks for their phase; ended pods have none.
+// Velero's internal/hook/item_hook_handler.go: annotation hooks replace spec hooks for their phase (pre also reads
+// the legacy unphased keys); spec hooks match by namespace and labels, in order; ended pods have none.
 TEST(PodHooks, AnnotationsWinPerPhaseAndSpecHooksMatchByNamespaceAndLabels) {
   json pod = json::parse(R"({"metadata": {"namespace": "ns", "labels": {"app": "db"},
-    "annotations": {"pre.hook.backup.velero.io/command": "[\"sync\"]"}}, "status": {"phase": "Running"}})");
+    "annotations": {"pre.hook.backup.velero.io/command": "[\"sync\", \"-f\"]",
+                    "pre.hook.backup.velero.io/container": "db", "pre.hook.backup.velero.io/on-error": "Continue",
+                    "pre.hook.backup.velero.io/timeout": "2m"}}, "status": {"phase": "Running"}})");
   api::BackupHooks hooks;
   api::BackupResourceHookSpec spec;
   spec.name = "freeze";
   spec.included_namespaces = {"ns"};
   spec.label_selector = parse_label_selector("app=db");
   spec.pre.resize(2);
+  spec.pre[0].exec = api::ExecHook{"db", {"fsfreeze", "-f", "/data"}, api::HookErrorMode::Fail, std::chrono::seconds(5), {}};
+  spec.pre[1].exec = api::ExecHook{"", {"true"}, api::HookErrorMode::unset, std::nullopt, {}};
   spec.post.resize(1);
+  spec.post[0].exec = api::ExecHook{"db", {"fsfreeze", "-u", "/data"}, api::HookErrorMode::Continue, std::nullopt, {}};
   hooks.resources.push_back(spec);
   std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> resolved = {{{"pods"}, {}}};
-  auto found = pod_hooks(pod, hooks, resolved);
-  ASSERT_EQ(found.size(), 2u);  // the annotation's pre hook, the spec's post hook
-  EXPECT_EQ(found[0].phase, "pre");
-  EXPECT_EQ(found[0].name, "<pod annotation>");
-  EXPECT_EQ(found[1].phase, "post");
-  EXPECT_EQ(found[1].name, "freeze");
+  auto pre = pod_hooks(pod, hooks, resolved, "pre");
+  ASSERT_EQ(pre.size(), 1u);  // the annotation's hook replaces both spec pre hooks
+  EXPECT_EQ(pre[0].source, "annotation");
+  EXPECT_EQ(pre[0].exec.name, "<from-annotation>");
+  EXPECT_EQ(pre[0].exec.container, "db");
+  EXPECT_EQ(pre[0].exec.command, (std::vector<std::string>{"sync", "-f"}));
+  EXPECT_EQ(pre[0].exec.on_error, api::HookErrorMode::Continue);
+  EXPECT_EQ(pre[0].exec.timeout, std::chrono::minutes(2));
+  auto post = pod_hooks(pod, hooks, resolved, "post");
+  ASSERT_EQ(post.size(), 1u);
+  EXPECT_EQ(post[0].source, "spec");
+  EXPECT_EQ(post[0].exec.name, "freeze");
+  EXPECT_EQ(post[0].exec.command, (std::vector<std::string>{"fsfreeze", "-u", "/data"}));
+
+  // The legacy keys (no phase) are pre hooks; a timeout that does not parse keeps the default, with a warning.
+  pod["metadata"]["annotations"] = {{"hook.backup.velero.io/command", "echo legacy"}, {"hook.backup.velero.io/timeout", "soon"}};
+  pre = pod_hooks(pod, hooks, resolved, "pre");
+  ASSERT_EQ(pre.size(), 1u);
+  EXPECT_EQ(pre[0].exec.command, std::vector<std::string>{"echo legacy"});
+  EXPECT_EQ(pre[0].exec.timeout.count(), 0);
+  EXPECT_NE(pre[0].warning.find("Unable to parse provided timeout soon"), std::string::npos);
+
+  pod["metadata"].erase("annotations");
+  pre = pod_hooks(pod, hooks, resolved, "pre");
+  ASSERT_EQ(pre.size(), 2u);  // both spec hooks, in order
+  EXPECT_EQ(pre[0].exec.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(pre[1].exec.command, std::vector<std::string>{"true"});
   pod["metadata"]["labels"]["app"] = "web";
-  EXPECT_EQ(pod_hooks(pod, hooks, resolved).size(), 1u);
+  EXPECT_TRUE(pod_hooks(pod, hooks, resolved, "pre").empty());
+  pod["metadata"]["labels"]["app"] = "db";
+  pod["metadata"]["namespace"] = "other";
+  EXPECT_TRUE(pod_hooks(pod, hooks, resolved, "pre").empty());
+  pod["metadata"]["namespace"] = "ns";
   pod["status"]["phase"] = "Succeeded";
-  EXPECT_TRUE(pod_hooks(pod, hooks, resolved).empty());
+  EXPECT_TRUE(pod_hooks(pod, hooks, resolved, "post").empty());
 }
 
 // Velero's pkg/persistence/object_store_layout.go: warnings/errors counted and bucketed by namespace, cluster or velero.

@@ -67,3 +67,51 @@ TEST(Output, YamlAndJsonOfOneObjectIsTheObject) {
   EXPECT_NE(cli::format_objects({o, o}, "json").find("\"List\""), std::string::npos);
   EXPECT_THROW(cli::format_objects({o}, "xml"), std::invalid_argument);
 }
+
+// Velero's pkg/cmd/util/output/backup_describer.go: the hook specs with their filters and exec hooks (the text of
+// Velero's own describer test for the same spec), and the hook results of the status.
+TEST(Describe, BackupHooksAndTheirResults) {
+  api::Backup b;
+  b.metadata.name = "b";
+  api::BackupResourceHookSpec hook;
+  hook.name = "hook-1";
+  hook.included_namespaces = {"hook-inc-ns-1", "hook-inc-ns-2"};
+  hook.excluded_namespaces = {"hook-exc-ns-1", "hook-exc-ns-2"};
+  hook.included_resources = {"hook-inc-res-1", "hook-inc-res-2"};
+  hook.excluded_resources = {"hook-exc-res-1", "hook-exc-res-2"};
+  hook.pre.resize(1);
+  hook.pre[0].exec = api::ExecHook{"hook-container-1", {"pre"}, api::HookErrorMode::Continue, std::nullopt, {}};
+  hook.post.resize(1);
+  hook.post[0].exec = api::ExecHook{"hook-container-1", {"post"}, api::HookErrorMode::Continue, std::nullopt, {}};
+  b.spec.hooks.resources.push_back(hook);
+  b.status.hook_status = api::HookStatus{3, 1, {}};
+  std::string text = cli::describe_backup(b, true, "{}");
+  EXPECT_NE(text.find(R"(Hooks:
+  Resources:
+    hook-1:
+      Namespaces:
+        Included:  hook-inc-ns-1, hook-inc-ns-2
+        Excluded:  hook-exc-ns-1, hook-exc-ns-2
+
+      Resources:
+        Included:  hook-inc-res-1, hook-inc-res-2
+        Excluded:  hook-exc-res-1, hook-exc-res-2
+
+      Label selector:  <none>
+
+      Pre Exec Hook:
+        Container:  hook-container-1
+        Command:    pre
+        On Error:   Continue
+        Timeout:    0s
+
+      Post Exec Hook:
+        Container:  hook-container-1
+        Command:    post
+        On Error:   Continue
+        Timeout:    0s
+)"), std::string::npos) << text;
+  EXPECT_NE(text.find("HooksAttempted:  3\nHooksFailed:     1\n"), std::string::npos) << text;
+  b.spec.hooks.resources.clear();
+  EXPECT_NE(cli::describe_backup(b, false, "").find("Hooks:  <none>\n"), std::string::npos);
+}

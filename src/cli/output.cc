@@ -255,6 +255,38 @@ std::string describe_pod_volume_backups(const std::vector<api::PodVolumeBackup>&
   return out.str();
 }
 
+namespace {
+// Velero's pkg/cmd/util/output/backup_describer.go describeBackupSpec: each resource hook spec with its filters
+// and its pre/post exec hooks.
+void describe_backup_hooks(std::ostringstream& out, const api::BackupHooks& hooks) {
+  if (hooks.resources.empty()) {
+    out << "Hooks:  <none>\n\n";
+    return;
+  }
+  out << "Hooks:\n  Resources:\n";
+  for (const auto& spec : hooks.resources) {
+    out << "    " << spec.name << ":\n";
+    out << "      Namespaces:\n        Included:  " << list_or(spec.included_namespaces, "*")
+        << "\n        Excluded:  " << list_or(spec.excluded_namespaces, "<none>") << "\n\n";
+    out << "      Resources:\n        Included:  " << list_or(spec.included_resources, "*")
+        << "\n        Excluded:  " << list_or(spec.excluded_resources, "<none>") << "\n\n";
+    out << "      Label selector:  " << format_label_selector(spec.label_selector ? &*spec.label_selector : nullptr) << "\n";
+    for (const auto* list : {&spec.pre, &spec.post})
+      for (const auto& hook : *list) {
+        if (!hook.exec) continue;
+        std::string command;
+        for (const auto& arg : hook.exec->command) command += (command.empty() ? "" : " ") + arg;
+        out << "\n      " << (list == &spec.pre ? "Pre" : "Post") << " Exec Hook:\n";
+        out << "        Container:  " << hook.exec->container << "\n";
+        out << "        Command:    " << command << "\n";
+        out << "        On Error:   " << api::to_string(hook.exec->on_error) << "\n";
+        out << "        Timeout:    " << format_duration(hook.exec->timeout.value_or(Duration{0})) << "\n";
+      }
+  }
+  out << "\n";
+}
+}  // namespace
+
 std::string describe_backup(const api::Backup& b, bool details, const std::string& resource_list_json,
                             const std::string& retention, const std::vector<api::PodVolumeBackup>& pod_volume_backups) {
   std::ostringstream out;
@@ -318,7 +350,7 @@ std::string describe_backup(const api::Backup& b, bool details, const std::strin
       << "\n";
   out << "ItemOperationTimeout:  "
       << (spec.item_operation_timeout ? format_duration(*spec.item_operation_timeout) : "0s") << "\n\n";
-  out << "Hooks:  " << (spec.hooks.resources.empty() ? "<none>" : std::to_string(spec.hooks.resources.size()) + " resource hook specs") << "\n\n";
+  describe_backup_hooks(out, spec.hooks);
   out << "Backup Format Version:  " << (st.format_version.empty() ? "<n/a>" : st.format_version) << "\n\n";
   auto opt_time = [](const std::optional<Timestamp>& t) { return t ? format_rfc3339(*t) : std::string("<n/a>"); };
   out << "Started:    " << opt_time(st.start_timestamp) << "\n";

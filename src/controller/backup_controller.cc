@@ -112,7 +112,8 @@ class BackupRun {
       options.page_size = ctx_.settings.client_page_size;
       options.all_group_versions = feature_enabled(ctx_.settings, kFeatureApiGroupVersions);
       options.on_progress = [this](int total, int done) { report_progress(total, done); };
-      options.on_pod = [&](std::string_view pod) { pod_volumes.back_up_pod(pod); };
+      options.on_pod = [&](std::string_view pod) { return pod_volumes.back_up_pod(pod); };
+      options.wait_pod_volumes = [&](std::string_view pod) { pod_volumes.wait_pod(pod); };
       api::Backup engine_backup = backup_;
       engine_backup.spec = engine_spec_;
       snapshotter_ = make_csi_snapshotter(ctx_, engine_backup, log_, volume_info_, policies_,
@@ -141,10 +142,11 @@ class BackupRun {
       b.status.progress.emplace();
       b.status.progress->items_backed_up = result.items_backed_up;
       b.status.progress->total_items = fatal.empty() ? result.items_backed_up : result.total_items;
-      // No hook is executed (there is no exec into pods), so none was attempted; like Velero, which records a
-      // hookStatus only when hooks ran (pkg/backup/backup.go), the status then has none. The hooks that were
-      // asked for are in the warnings.
-      b.status.hook_status.reset();
+      // Velero's pkg/backup/backup.go records hookStatus only when a hook was attempted.
+      if (result.hooks_ran)
+        b.status.hook_status = result.hook_status;
+      else
+        b.status.hook_status.reset();
       b.status.warnings = log_.warnings();
       b.status.errors = log_.errors();
       if (snapshotter_) record_csi_counts(*snapshotter_, b);

@@ -23,6 +23,11 @@ api::Schedule schedule(const std::string& cron) {
   s.metadata.annotations = {{"note", "x"}};
   s.spec.schedule = cron;
   s.spec.backup_template.included_namespaces = {"app"};
+  api::BackupResourceHookSpec hook;
+  hook.name = "freeze";
+  hook.pre.resize(1);
+  hook.pre[0].exec = api::ExecHook{"db", {"fsfreeze", "-f", "/data"}, api::HookErrorMode::Continue, std::chrono::seconds(9), {}};
+  s.spec.backup_template.hooks.resources.push_back(hook);
   return s;
 }
 
@@ -42,6 +47,12 @@ TEST(ScheduleController, BackupIsNamedByTimeAndCarriesTheTemplate) {
   EXPECT_EQ(b.metadata.name, "nightly-20240102030405");
   EXPECT_EQ(b.metadata.namespace_, "velero");
   EXPECT_EQ(b.spec.included_namespaces, std::vector<std::string>{"app"});
+  // The template's hooks go with it (Velero's schedule_controller.go getBackup copies the whole template).
+  ASSERT_EQ(b.spec.hooks.resources.size(), 1u);
+  EXPECT_EQ(b.spec.hooks.resources[0].name, "freeze");
+  ASSERT_TRUE(b.spec.hooks.resources[0].pre.at(0).exec);
+  EXPECT_EQ(b.spec.hooks.resources[0].pre[0].exec->command, (std::vector<std::string>{"fsfreeze", "-f", "/data"}));
+  EXPECT_EQ(b.spec.hooks.resources[0].pre[0].exec->timeout, std::chrono::seconds(9));
   EXPECT_EQ(b.metadata.labels.at("team"), "ops");  // no template labels: the schedule's
   EXPECT_EQ(b.metadata.labels.at("velero.io/schedule-name"), "nightly");
   EXPECT_EQ(b.metadata.annotations.at("note"), "x");

@@ -295,6 +295,8 @@ class RestoreRun {
       r.status.phase = partial ? RestorePhase::PartiallyFailed : RestorePhase::Completed;
       r.status.completion_timestamp = ctx_.clock.now();
       r.status.hook_status.emplace();
+      r.status.hook_status->hooks_attempted = outcome.hook_status.hooks_attempted;
+      r.status.hook_status->hooks_failed = outcome.hook_status.hooks_failed;
       return true;
     });
     spdlog::info("restore={} phase={} items={} warnings={} errors={}", name, partial ? "PartiallyFailed" : "Completed",

@@ -67,6 +67,10 @@ class Transport {
   HttpResponse stream(const HttpRequest& request, const std::function<bool(std::string_view)>& on_data);
 
   const RestConfig& config() const { return config_; }
+  // The credentials a request carries now, for the one exchange that does not go through libcurl (pods/exec
+  // over WebSocket, kube/exec.h), and the renewal after its 401.
+  Credentials current_credentials() { return credentials_.current(); }
+  void invalidate_credentials() { credentials_.invalidate(); }
 
  private:
   struct Attempt;

@@ -68,11 +68,12 @@ Backupper::PVCFacts Backupper::pvc_facts(const std::string& ns, const json& pvc)
   return f;
 }
 
-void Backupper::back_up_pod(std::string_view pod_json) {
+bool Backupper::back_up_pod(std::string_view pod_json) {
   // Most pods of most backups ask for nothing: decided without parsing them.
   if (!default_fs_backup_ && options_.policies.empty() &&
       pod_json.find(kVolumesToBackupAnnotation) == std::string_view::npos)
-    return;
+    return false;
+  const size_t created_before = created_.size();
   const json pod = json::parse(pod_json);
   const std::string ns = string_at(pod, "/metadata/namespace"), name = string_at(pod, "/metadata/name");
   backup::LogFields fields{"pods", ns, name, true};
@@ -104,6 +105,25 @@ void Backupper::back_up_pod(std::string_view pod_json) {
     back_up_volumes(pod, volumes);
   } catch (const std::exception& e) {
     log_.error("Error backing up pod volumes", fields, e.what());
+  }
+  return created_.size() > created_before;
+}
+
+void Backupper::wait_pod(std::string_view pod_json) {
+  const json pod = json::parse(pod_json);
+  const std::string ns = string_at(pod, "/metadata/namespace"), name = string_at(pod, "/metadata/name");
+  const auto pvb_resource = discovery_.lookup("velero.io", "v1", "podvolumebackups");
+  kube::DynamicClient client(transport_);
+  for (const auto& c : created_) {
+    if (c.pod_namespace != ns || c.pod_name != name) continue;
+    while (std::chrono::steady_clock::now() < deadline_) {
+      try {
+        if (is_terminal(string_at(client.get(pvb_resource, backup_.metadata.namespace_, c.name), "/status/phase"))) break;
+      } catch (const kube::KubeError& e) {
+        log_.warning("Error reading PodVolumeBackup " + c.name + ", retrying", {"pods", ns, name, true}, e.what());
+      }
+      std::this_thread::sleep_for(options_.poll_interval);
+    }
   }
 }
 

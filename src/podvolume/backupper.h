@@ -49,8 +49,14 @@ class Backupper {
   Backupper(kube::Transport& transport, kube::Discovery& discovery, const api::Backup& backup, backup::BackupLog& log,
             BackupperOptions options);
 
-  // Called by the engine after a pod item was backed up. Cheap for pods that ask for nothing.
-  void back_up_pod(std::string_view pod_json);
+  // Called by the engine for each pod it backs up. Cheap for pods that ask for nothing. True when it created
+  // PodVolumeBackups for the pod.
+  bool back_up_pod(std::string_view pod_json);
+
+  // Waits (within the backup's fs-backup timeout) until the pod's PodVolumeBackups are Completed or Failed: its
+  // post hooks run then, as Velero's item_backupper.go runs them once the pod's volumes are backed up. wait_all
+  // reports the results.
+  void wait_pod(std::string_view pod_json);
 
   // Waits until every PodVolumeBackup created is Completed or Failed, or the timeout (counted from construction,
   // as Velero starts it with the backup) passed: then the unfinished ones are canceled (spec.cancel) and reported.

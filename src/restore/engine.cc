@@ -20,7 +20,9 @@
 #include "kube/errors.h"
 #include "kube/transport.h"
 #include "csi/csi.h"
+#include "kube/exec.h"
 #include "restore/diff.h"
+#include "restore/exec_hooks.h"
 #include "restore/group_versions.h"
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
@@ -86,6 +88,7 @@ class Run {
       : restore_(restore),
         spec_(restore.spec),
         client_(transport),
+        transport_(transport),
         discovery_(discovery),
         log_(log),
         options_(options),
@@ -110,6 +113,13 @@ class Run {
     }
     for (const auto& resource : order)
       if (resource != kCrdResource) restore_resource(resource);
+    if (exec_hooks_) {
+      // Velero waits for the post-restore exec hooks before the restore completes.
+      log_.info("waiting for post-restore exec hooks");
+      exec_hooks_->wait();
+      out_.hook_status = exec_hooks_->tracker().status();
+      out_.hooks_ran = exec_hooks_->tracker().any();
+    }
 
     out_.items_restored = out_.total_items = static_cast<int>(out_.resources.size());
     std::sort(out_.dry_run.begin(), out_.dry_run.end(),
@@ -649,17 +659,29 @@ class Run {
       renamed->name = item["metadata"]["name"].get<std::string>();
     }
     after_create(api, resource, id, target_ns, renamed ? *renamed : spooled, std::move(saved_status), created);
-    if (resource == "pods") report_exec_hooks(id, target_ns, item);
+    if (resource == "pods") start_exec_hooks(target_ns, item);
     if (resource == "pods" && options_.pod_created) options_.pod_created(created, original_ns);
   }
 
-  // Velero's internal/hook/wait_exec_hook_handler.go: exec hooks run in the containers of a newly created pod. arca cannot exec into pods, so each one a
-  // pod asks for is a warning that says so, rather than a hook that silently never ran.
-  void report_exec_hooks(const std::string& id, const std::string& target_ns, const json& pod) {
-    for (const auto& hook : exec_hooks_for(pod, target_ns, spec_.hooks))
-      add_warning(target_ns, "exec hook " + hook.hook + " for " + id + " (container " + hook.container + ", command " +
-                                 json(hook.command).dump() + ") was requested but not run: arca cannot exec into pods");
+  // Velero's pkg/restore/restore.go waitExec: the exec hooks of a newly created pod wait for its containers on
+  // a thread of their own (restore/exec_hooks.h); hooks come only from the Restore's spec and the pod's own
+  // annotations, and only for pods this restore created.
+  void start_exec_hooks(const std::string& target_ns, const json& pod) {
+    auto requests = exec_hooks_for(pod, target_ns, spec_.hooks);
+    if (requests.empty()) return;
+    std::call_once(exec_hooks_once_, [&] {
+      hooks::Executor exec = options_.exec;
+      if (!exec) exec = [this](const kube::ExecRequest& r) { return kube::exec_in_pod(transport_, r); };
+      HookReporter reporter{[this](const std::string& m) { log_.info(m); },
+                            [this](const std::string& m) { log_.warning(m); },
+                            [this](const std::string& m) { log_.error(m); },
+                            [this](const std::string& ns, const std::string& m) { add_error(ns, m); }};
+      exec_hooks_ = std::make_unique<PostRestoreExecHooks>(transport_, std::move(exec), std::move(reporter),
+                                                           options_.resource_timeout);
+    });
+    exec_hooks_->start(pod, std::move(requests));
   }
+  std::once_flag exec_hooks_once_;
 
   // A create refused this way may go through when sent again: the server was unavailable, overloaded or the
   // connection failed. Whether the first one was applied does not matter: a retry that meets it gets 409, and
@@ -894,6 +916,7 @@ class Run {
   const api::Restore& restore_;
   const api::RestoreSpec& spec_;
   kube::DynamicClient client_;
+  kube::Transport& transport_;
   kube::Discovery& discovery_;
   RestoreLog& log_;
   const EngineOptions& options_;
@@ -919,6 +942,7 @@ class Run {
   std::atomic<int> processed_{0};
   int total_estimate_ = 0;
   std::atomic<bool> crds_changed_{false};
+  std::unique_ptr<PostRestoreExecHooks> exec_hooks_;  // declared last: its destructor waits for the hooks first
 };
 
 }  // namespace

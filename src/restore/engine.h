@@ -13,6 +13,7 @@
 
 #include "api/types.h"
 #include "archive/tarball_reader.h"
+#include "hooks/pod_exec.h"
 #include "kube/discovery.h"
 #include "restore/modifiers.h"
 #include "restore/priorities.h"
@@ -47,6 +48,8 @@ struct EngineOptions {
   std::function<void(nlohmann::json& pod, const std::string& original_ns)> prepare_pod;
   std::function<void(const std::string& created_pod, const std::string& original_ns)> pod_created;
   std::function<bool(const nlohmann::json& pv)> pv_has_pod_volume_backup;
+  // Runs a post-restore exec hook's command; unset: kube::exec_in_pod on the run's transport.
+  hooks::Executor exec;
 };
 
 enum class DryRunVerdict { would_create, identical, differs };
@@ -64,6 +67,9 @@ struct RestoreOutcome {
   int total_items = 0;
   int items_restored = 0;
   std::vector<DryRunItem> dry_run;  // sorted by resource id
+  // The post-restore exec hooks' counts (Velero's hook tracker); `hooks_ran`: any was attempted.
+  api::HookStatus hook_status;
+  bool hooks_ran = false;
 };
 
 // Restores the tarball read from `tarball` as `restore.spec` says (the controller has validated the spec and

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "restore/item_actions.h"
+#include "util/duration.h"
 #include "util/includes_excludes.h"
 #include "util/label_selector.h"
 
@@ -18,6 +19,9 @@ constexpr const char* kInitCommand = "init.hook.restore.velero.io/command";
 constexpr const char* kExecCommand = "post.hook.restore.velero.io/command";
 constexpr const char* kExecContainer = "post.hook.restore.velero.io/container";
 constexpr const char* kExecOnError = "post.hook.restore.velero.io/on-error";
+constexpr const char* kExecTimeout = "post.hook.restore.velero.io/exec-timeout";
+constexpr const char* kExecWaitTimeout = "post.hook.restore.velero.io/wait-timeout";
+constexpr const char* kExecWaitForReady = "post.hook.restore.velero.io/wait-for-ready";
 constexpr const char* kRestoreWait = "restore-wait";  // the pod-volume restore helper, which must run first
 
 std::string annotation(const json& pod, const char* key) {
@@ -65,15 +69,6 @@ std::vector<std::string> validate_restore_hooks(const api::RestoreHooks& hooks) 
   return errors;
 }
 
-std::vector<std::string> parse_hook_command(const std::string& text) {
-  if (!text.empty() && text[0] == '[') {
-    json parsed = json::parse(text, nullptr, false);
-    if (parsed.is_array() && std::all_of(parsed.begin(), parsed.end(), [](const json& e) { return e.is_string(); }))
-      return parsed.get<std::vector<std::string>>();
-  }
-  return {text};
-}
-
 std::string apply_init_hooks(json& pod, const std::string& target_ns, const api::RestoreHooks& hooks) {
   json hook_containers = json::array();
   if (std::string image = annotation(pod, kInitImage); !image.empty()) {
@@ -116,11 +111,31 @@ std::vector<ExecHookRequest> exec_hooks_for(const json& pod, const std::string& 
   std::vector<ExecHookRequest> requests;
   if (std::string command = annotation(pod, kExecCommand); !command.empty()) {
     std::string container = annotation(pod, kExecContainer), on_error = annotation(pod, kExecOnError);
-    requests.push_back({"<from-annotation>", container.empty() ? first_container : container,
-                        parse_hook_command(command),
-                        on_error == "Continue" ? api::HookErrorMode::Continue
-                        : on_error == "Fail"   ? api::HookErrorMode::Fail
-                                               : api::HookErrorMode::unset});
+    ExecHookRequest request{"<from-annotation>", "annotation", container.empty() ? first_container : container,
+                            parse_hook_command(command),
+                            on_error == "Continue" ? api::HookErrorMode::Continue
+                            : on_error == "Fail"   ? api::HookErrorMode::Fail
+                                                   : api::HookErrorMode::unset,
+                            {}, {}, false, {}};
+    auto duration = [&](const char* key, const char* what, std::chrono::nanoseconds& into) {
+      std::string text = annotation(pod, key);
+      if (text.empty()) return;
+      try {
+        into = parse_duration(text);
+      } catch (const InvalidDuration& e) {
+        request.warnings.push_back(std::string("Unable to parse ") + what + " " + text + ", ignoring: " + e.what());
+      }
+    };
+    duration(kExecTimeout, "exec timeout", request.exec_timeout);
+    duration(kExecWaitTimeout, "wait timeout", request.wait_timeout);
+    if (std::string ready = annotation(pod, kExecWaitForReady); !ready.empty()) {
+      // Go's strconv.ParseBool
+      if (ready == "1" || ready == "t" || ready == "T" || ready == "TRUE" || ready == "true" || ready == "True")
+        request.wait_for_ready = true;
+      else if (!(ready == "0" || ready == "f" || ready == "F" || ready == "FALSE" || ready == "false" || ready == "False"))
+        request.warnings.push_back("Unable to parse wait for ready " + ready + ", ignoring");
+    }
+    requests.push_back(std::move(request));
     return requests;
   }
   Labels labels = labels_of(pod);
@@ -128,8 +143,9 @@ std::vector<ExecHookRequest> exec_hooks_for(const json& pod, const std::string& 
     if (!applies_to(spec, target_ns, labels)) continue;
     for (const auto& hook : spec.post_hooks)
       if (hook.exec)
-        requests.push_back({spec.name, hook.exec->container.empty() ? first_container : hook.exec->container,
-                            hook.exec->command, hook.exec->on_error});
+        requests.push_back({spec.name, "spec", hook.exec->container.empty() ? first_container : hook.exec->container,
+                            hook.exec->command, hook.exec->on_error, hook.exec->exec_timeout.value_or(Duration{0}),
+                            hook.exec->wait_timeout.value_or(Duration{0}), hook.exec->wait_for_ready.value_or(false), {}});
   }
   return requests;
 }

@@ -82,7 +82,7 @@ inline std::vector<json> manifest_objects(const std::string& path) {
 }
 
 // A backup of `namespaces` (their objects and the Namespace objects) plus the cluster-scoped `cluster_resources`.
-inline std::string make_backup(Cluster& cluster, const std::vector<std::string>& namespaces,
+inline std::string make_backup(testsupport::KubeCluster& cluster, const std::vector<std::string>& namespaces,
                                const std::vector<std::string>& cluster_resources = {}) {
   std::string tarball;
   archive::TarballWriter writer([&](const char* data, size_t size) { tarball.append(data, size); });

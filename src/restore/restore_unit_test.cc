@@ -491,7 +491,8 @@ TEST(Hooks, ExecHooksFromAnnotationsWinOverTheSpec) {
   spec.name = "flush";
   spec.label_selector = parse_label_selector("app=db");
   api::RestoreResourceHook hook;
-  hook.exec = api::ExecRestoreHook{"", {"/bin/flush"}, api::HookErrorMode::Continue, {}, {}, {}, {}};
+  hook.exec = api::ExecRestoreHook{"", {"/bin/flush"}, api::HookErrorMode::Continue, std::chrono::seconds(7),
+                                   std::chrono::minutes(2), true, {}};
   spec.post_hooks = {hook};
   hooks.resources = {spec};
   json pod = json::parse(R"({"metadata":{"name":"p","labels":{"app":"db"}},
@@ -501,12 +502,25 @@ TEST(Hooks, ExecHooksFromAnnotationsWinOverTheSpec) {
   EXPECT_EQ(from_spec[0].hook, "flush");
   EXPECT_EQ(from_spec[0].container, "db");  // none named: the first container
   EXPECT_EQ(from_spec[0].on_error, api::HookErrorMode::Continue);
+  EXPECT_EQ(from_spec[0].source, "spec");
+  EXPECT_EQ(from_spec[0].exec_timeout, std::chrono::seconds(7));
+  EXPECT_EQ(from_spec[0].wait_timeout, std::chrono::minutes(2));
+  EXPECT_TRUE(from_spec[0].wait_for_ready);
 
   pod["metadata"]["annotations"] = {{"post.hook.restore.velero.io/command", "reload now"},
                                     {"post.hook.restore.velero.io/container", "side"},
-                                    {"post.hook.restore.velero.io/on-error", "Sometimes"}};
+                                    {"post.hook.restore.velero.io/on-error", "Sometimes"},
+                                    {"post.hook.restore.velero.io/exec-timeout", "45s"},
+                                    {"post.hook.restore.velero.io/wait-timeout", "later"},
+                                    {"post.hook.restore.velero.io/wait-for-ready", "True"}};
   auto from_annotation = exec_hooks_for(pod, "ns", hooks);
   ASSERT_EQ(from_annotation.size(), 1u);
+  EXPECT_EQ(from_annotation[0].source, "annotation");
+  EXPECT_EQ(from_annotation[0].exec_timeout, std::chrono::seconds(45));
+  EXPECT_EQ(from_annotation[0].wait_timeout.count(), 0);  // does not parse: ignored, with a warning
+  ASSERT_EQ(from_annotation[0].warnings.size(), 1u);
+  EXPECT_THAT(from_annotation[0].warnings[0], ::testing::HasSubstr("Unable to parse wait timeout later"));
+  EXPECT_TRUE(from_annotation[0].wait_for_ready);
   EXPECT_EQ(from_annotation[0].hook, "<from-annotation>");
   EXPECT_EQ(from_annotation[0].container, "side");
   EXPECT_EQ(from_annotation[0].command, (std::vector<std::string>{"reload now"}));

@@ -82,9 +82,7 @@ std::string Cluster::arca_ok(const std::vector<std::string>& args) {
 }
 
 CommandResult Cluster::kubectl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite_.kubeconfig};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_command(argv, dir_);
+  return testsupport::kubectl(kubelite_.kubeconfig, args, dir_);
 }
 
 size_t Cluster::start_server(const std::vector<std::string>& extra_args, const std::string& kubeconfig) {

@@ -46,4 +46,17 @@ Kubelite start_kubelite(const TempDir& dir, const KubeliteOptions& options) {
   return k;
 }
 
+CommandResult kubectl(const std::string& kubeconfig, const std::vector<std::string>& args, const TempDir& dir) {
+  std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, dir);
+}
+
+bool wait_for_pod_running(const std::string& kubeconfig, const std::string& ns, const std::string& pod,
+                          const TempDir& dir, std::chrono::seconds timeout) {
+  return eventually(
+      [&] { return kubectl(kubeconfig, {"-n", ns, "get", "pod", pod, "-o", "jsonpath={.status.phase}"}, dir).out == "Running"; },
+      timeout, std::chrono::milliseconds(200));
+}
+
 }  // namespace testsupport

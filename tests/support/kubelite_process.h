@@ -6,6 +6,7 @@
 // existence means "ready") with contexts:
 //   - "kubelite": the default; user with the bearer token (over --tls: CA data of the generated CA);
 //   - "kubelite-cert" (only with --tls): user with a client certificate and key signed by that CA.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,11 @@ struct Kubelite {
 // Starts kubelite from $ARCA_BUILD_DIR/kubelite/kubelite in `dir`; throws std::runtime_error with the
 // server's log if it is not ready within 10 s.
 Kubelite start_kubelite(const TempDir& dir, const KubeliteOptions& options = {});
+
+// `kubectl --kubeconfig KUBECONFIG ARGS` (the real kubectl) through run_command, its output kept under `dir`.
+CommandResult kubectl(const std::string& kubeconfig, const std::vector<std::string>& args, const TempDir& dir);
+// Polls with kubectl until the pod's phase is Running; false when `timeout` passed first.
+bool wait_for_pod_running(const std::string& kubeconfig, const std::string& ns, const std::string& pod,
+                          const TempDir& dir, std::chrono::seconds timeout = std::chrono::seconds(30));
 
 }  // namespace testsupport
