@@ -7,6 +7,8 @@
 // happens before then), so a new connection is where arca's own rule is what decides.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "kube/errors.h"
 #include "kube/kube_test_support.h"
 #include "tests/support/fault_proxy.h"
@@ -90,6 +92,34 @@ TEST_F(ReconnectTest, ARequestCutOffTwiceFailsWithOneLineNamingTheServer) {
   EXPECT_EQ(proxy_->failed_requests(), 2);
   proxy_->clear();
   EXPECT_THROW(client_->dynamic.get(configmaps, "rc", "never"), KubeError);
+}
+
+TEST_F(ReconnectTest, AnApiServerThatNeverAnswersEndsTheRequestInBoundedTimeSayingWhatItWaitedFor) {
+  // The drill's "304 s of silence": every attempt waited its whole timeout, and the idempotent GET was tried five
+  // times. Now a hung request is tried twice at most and the one line names what was waited for.
+  std::string kubeconfig = dir_.file("proxy.kubeconfig");
+  RestConfig config = config_from(kubeconfig);
+  config.request_timeout = std::chrono::milliseconds(1000);  // max_retries stays the default 4
+  Client client(config);
+  auto configmaps = client.discovery.resolve("configmaps");
+  proxy_->hold([](std::string_view method, std::string_view target) {
+    return method == "GET" && target.find("/configmaps/held") != std::string_view::npos;
+  });
+  auto start = std::chrono::steady_clock::now();
+  try {
+    client.dynamic.get(configmaps, "rc", "held");
+    FAIL() << "a held request answered";
+  } catch (const KubeError& e) {
+    std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_NE(message.find("timed out after 1 s waiting for the answer to GET /api/v1/namespaces/rc/configmaps/held"),
+              std::string::npos)
+        << message;
+  }
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(proxy_->failed_requests(), 2);
+  EXPECT_LT(elapsed, std::chrono::milliseconds(3500));  // two attempts of 1 s and one back-off (before: 5 + 4)
+  proxy_->release();
 }
 
 }  // namespace

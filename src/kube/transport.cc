@@ -129,6 +129,7 @@ struct Transport::Attempt {
   bool delivered = false;       // a chunk reached on_data: the request cannot be retried any more
   bool stopped_by_caller = false;
   bool sent_whole = false;      // every byte of the request (head and body) was handed to the connection
+  bool started = false;         // connected (and TLS done): the request could go out
   long retry_after_seconds = -1;
   CURLcode code = CURLE_OK;
   char error_text[CURL_ERROR_SIZE] = {};
@@ -327,6 +328,9 @@ void Transport::perform_once(void* raw_handle, const HttpRequest& request, const
   curl_easy_getinfo(handle, CURLINFO_REQUEST_SIZE, &head_size);
   head_bytes = head_size;
   attempt.sent_whole = head_bytes > 0 && uploaded >= static_cast<curl_off_t>(request.body.size());
+  curl_off_t pretransfer = 0;
+  curl_easy_getinfo(handle, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  attempt.started = pretransfer > 0;
   if (attempt.response.status == 0) {
     long code = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
@@ -342,6 +346,7 @@ HttpResponse Transport::perform(const HttpRequest& request, const std::function<
   bool idempotent = is_idempotent(request.method);
   bool fresh_connection = false;  // the previous attempt's connection failed
   bool resent_unreached = false;  // the one immediate resend of a request that never reached the server is spent
+  bool timed_out = false;         // an attempt already waited its whole timeout: one more at most
   for (int attempt_number = 0;; ++attempt_number) {
     limiter_.acquire();
     Credentials creds = credentials_.current();
@@ -356,6 +361,17 @@ HttpResponse Transport::perform(const HttpRequest& request, const std::function<
     if (attempt.code != CURLE_OK) {
       if (attempt.stopped_by_caller) return std::move(attempt.response);
       std::string cause = attempt.error_text[0] ? attempt.error_text : curl_easy_strerror(attempt.code);
+      if (attempt.code == CURLE_OPERATION_TIMEDOUT) {
+        // A server that never answers: say what was being waited for, and wait for it twice at most (each retry
+        // of a hung server multiplies the silence: five attempts of 60 s were five minutes without a word).
+        auto waited = !attempt.started ? config_.connect_timeout
+                                       : request.timeout.count() ? request.timeout : config_.request_timeout;
+        cause = "timed out after " + std::to_string((waited.count() + 999) / 1000) + " s waiting " +
+                (attempt.started ? "for the answer to " : "to connect for ") + request.method + " " +
+                request.path.substr(0, request.path.find('?'));
+        if (timed_out) throw connection_error(cause + " (server " + config_.cluster.server + ")");
+        timed_out = true;
+      }
       if (is_tls_failure(attempt.code)) throw tls_error("tls: " + cause + " (server " + config_.cluster.server + ")");
       if (attempt.delivered) {
         attempt.response.dropped = true;
