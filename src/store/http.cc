@@ -119,7 +119,8 @@ HttpResponse HttpClient::perform(const HttpRequest& request, const std::string& 
     bool delivered = false, retryable = false, timed_out = false;
     try {
       HttpResponse response = perform_once(request, what, delivered, retryable, timed_out);
-      bool transient = response.status == 429 || response.status >= 500;
+      // 501: the server does not implement the request (s3rver and ListMultipartUploads): asking again is no use.
+      bool transient = response.status == 429 || (response.status >= 500 && response.status != 501);
       if (!transient || delivered || attempt == kAttempts) return response;
     } catch (const StoreError&) {
       if (!retryable || delivered || attempt == kAttempts || (timed_out && waited_out)) throw;
