@@ -9,9 +9,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "tests/support/kubelite_process.h"
+#include "tests/support/process.h"
 
 namespace {
 
@@ -85,14 +87,9 @@ std::vector<json> watch_events(const std::string& body) {
   return events;
 }
 
-// Polls `done` every 50 ms for up to 10 s.
-template <typename Fn>
-bool eventually(Fn done) {
-  for (int i = 0; i < 200; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+// The harness's wait, with this suite's deadline: `done` polled every 50 ms for up to 10 s.
+bool eventually(const std::function<bool()>& done) {
+  return testsupport::eventually(done, std::chrono::seconds(10), std::chrono::milliseconds(50));
 }
 
 TEST(KubeliteServer, StateSurvivesKill9AndRestart) {

@@ -2,20 +2,28 @@
 // sandbox root is a tmpfs holding read-only binds of the host's directories, split down to each volume's
 // mountPath so that a volume can be mounted where the host has no such directory.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <thread>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
+#include <thread>
 
 #include "kubelite/workloads/runtime.h"
 
@@ -73,7 +81,27 @@ std::string resolve(const std::string& program, const std::string& path_var) {
   return "";
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, int fds[3]) {
+// A process's pid as its PID namespace's child namespace numbers it (NSpid's second field), 0 when unknown.
+pid_t pid_one_level_down(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("NSpid:", 0) == 0) {
+      std::istringstream fields(line.substr(6));
+      pid_t outer = 0, inner = 0;
+      fields >> outer >> inner;
+      return inner;
+    }
+  return 0;
+}
+
+// Forks and execs `argv` in a new session (its own process group, no controlling terminal); -1 and errno on
+// failure. `announce`, when not -1, is the watchdog's pipe: the child writes its process group there itself before
+// exec, so that the watchdog knows the group before any process of the sandbox exists. `own_proc`: the child is in
+// a PID namespace of kubelite's and gets a mount namespace with that namespace's /proc, because bwrap and nsenter
+// look up the pids they know in /proc.
+pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, int fds[3], int announce,
+            bool own_proc) {
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
@@ -81,14 +109,24 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   cenv.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid > 0) setpgid(pid, pid);  // also here: the watchdog must find the group before the child runs
   if (pid != 0) return pid;
-  // The child: dies with kubelite (even kill -9), in its own process group.
+  // The child: dies with kubelite (even kill -9). Its parent's pid reads 0 while kubelite, outside the child's PID
+  // namespace (the spawner's, below), lives; once kubelite is gone, it reads as whoever adopted the child.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);
-  setpgid(0, 0);
+  pid_t now = getppid();
+  if (now != parent && now != 0) _exit(127);
+  setsid();
+  pid_t self = getpid();
+  if (announce >= 0 && write(announce, &self, sizeof self) != static_cast<ssize_t>(sizeof self)) _exit(127);
   for (int i = 0; i < 3; ++i)
     if (fds[i] >= 0) dup2(fds[i], i);
+  if (own_proc && (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ||
+                   mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)) {
+    const char* what = "kubelite: cannot mount /proc for the container's PID namespace: ";
+    (void)!write(2, what, strlen(what));
+    (void)!write(2, strerror(errno), strlen(strerror(errno)));
+    _exit(127);
+  }
   for (int fd = 3; fd < 1024; ++fd) close(fd);
   sigset_t none;
   sigemptyset(&none);
@@ -98,20 +136,77 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   _exit(127);
 }
 
-// The sandboxes must not outlive kubelite, even when it is killed with SIGKILL. The parent-death signal reaches
-// bwrap, but not the first process of its PID namespace (a namespace's init ignores that signal), so a watchdog
-// process learns each sandbox's process group through a pipe and kills them all when the pipe closes, which
-// happens however kubelite ends. Forked before any thread starts; it only reads, kills and exits.
-class Watchdog {
+// The sandboxes must not outlive kubelite, even when it is killed with SIGKILL. Parent-death signals alone do not
+// do it: bwrap's first process inside the sandbox (its PID namespace's init) arms its own only at the end of the
+// sandbox's setup, so a kubelite killed during a setup left that process running, reparented to init, with the
+// container under it; and bwrap's --new-session had taken it out of the process group a watchdog would kill.
+//
+// So every process kubelite starts is forked by one spawner thread that has moved its children into a PID
+// namespace of their own (unshare(CLONE_NEWPID) applies to the calling thread's children; a thread that did it may
+// fork but not start threads, hence a thread of its own). The namespace's first process is a watchdog: when it
+// exits (its pipe from kubelite closes, however kubelite ends; or it is killed itself), the kernel kills every
+// process of the namespace, sandboxes nested in it included, with no window for any of them. Where kubelite may
+// not create a PID namespace (not root), the watchdog kills the process groups the sandboxes announce instead.
+// The spawner being one long-lived thread also matters for the parent-death signal, which fires when the thread
+// that forked ends, not the process.
+class Spawner {
  public:
-  Watchdog() {
+  Spawner() {
+    std::promise<void> ready;
+    thread_ = std::thread([this, &ready] {
+      setup();
+      ready.set_value();
+      serve();
+    });
+    ready.get_future().wait();
+  }
+  ~Spawner() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  // spawn() on the spawner thread; sandboxes announce their group to the watchdog where there is no namespace.
+  pid_t run(const std::vector<std::string>& argv, const std::vector<std::string>& env, int fds[3], bool sandbox,
+            std::string& error) {
+    std::promise<std::pair<pid_t, int>> result;
+    auto done = result.get_future();
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back([&] {
+        pid_t pid = spawn(argv, env, fds, sandbox && !namespaced_ ? watchdog_fd_ : -1, namespaced_);
+        result.set_value({pid, errno});
+      });
+    }
+    cv_.notify_all();
+    auto [pid, err] = done.get();
+    if (pid < 0) {
+      error = std::string("fork: ") + std::strerror(err);
+      if (namespaced_ && err == ENOMEM) error += " (the watchdog of kubelite's PID namespace for containers has exited)";
+    }
+    return pid;
+  }
+  // Whether spawned processes live in kubelite's PID namespace (one level below kubelite's own).
+  bool namespaced() const { return namespaced_; }
+  // A reaped sandbox: its group id may be reused.
+  void forget(pid_t pgid) {
+    if (watchdog_fd_ >= 0 && !namespaced_) (void)!write(watchdog_fd_, &pgid, sizeof pgid);
+  }
+
+ private:
+  void setup() {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return;
-    pid_t pid = fork();
+    namespaced_ = unshare(CLONE_NEWPID) == 0;
+    pid_t pid = fork();  // the namespace's init
     if (pid == 0) {
       close(fds[1]);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       signal(SIGTERM, SIG_IGN);
       signal(SIGINT, SIG_IGN);
+      signal(SIGCHLD, SIG_IGN);  // the namespace's orphans are reparented here: reap them
       pid_t groups[4096];
       size_t n = 0;
       pid_t pgid = 0;
@@ -126,24 +221,35 @@ class Watchdog {
     }
     close(fds[0]);
     if (pid > 0) {
-      fd_ = fds[1];
-      pid_ = pid;
+      watchdog_fd_ = fds[1];
+      watchdog_pid_ = pid;
     } else {
       close(fds[1]);
     }
   }
-  ~Watchdog() {
-    if (fd_ >= 0) close(fd_);
-    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  void serve() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) break;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+    if (watchdog_fd_ >= 0) close(watchdog_fd_);
+    if (watchdog_pid_ > 0) waitpid(watchdog_pid_, nullptr, 0);
   }
-  void watch(pid_t pgid) {
-    if (fd_ >= 0) (void)!write(fd_, &pgid, sizeof pgid);
-  }
-  void forget(pid_t pgid) { watch(-pgid); }
 
- private:
-  int fd_ = -1;
-  pid_t pid_ = -1;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  int watchdog_fd_ = -1;
+  pid_t watchdog_pid_ = -1;
+  bool namespaced_ = false;  // written by setup() before the constructor returns
 };
 
 class ProcessRuntime : public ContainerRuntime {
@@ -174,8 +280,9 @@ class ProcessRuntime : public ContainerRuntime {
       if (!ec && !resolved.empty()) m.container_path = resolved;
       mount_paths.push_back(m.container_path);
     }
+    // No --new-session: spawn() gives the sandbox a session of its own, and bwrap's init must stay in its group.
     std::vector<std::string> args = {"/usr/bin/bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
-                                     "--unshare-uts", "--new-session"};
+                                     "--unshare-uts"};
     add_tree("/", mount_paths, args);
     args.insert(args.end(), {"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"});
     for (const auto& m : mounts)
@@ -189,14 +296,10 @@ class ProcessRuntime : public ContainerRuntime {
     int log = open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     int null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int fds[3] = {null_in, log, log};
-    pid_t pid = spawn(args, env, fds);
+    pid_t pid = spawner_.run(args, env, fds, true, error);
     if (log >= 0) close(log);
     if (null_in >= 0) close(null_in);
-    if (pid < 0) {
-      error = std::string("fork: ") + std::strerror(errno);
-      return false;
-    }
-    watchdog_.watch(pid);  // the sandbox's process group (setpgid in spawn)
+    if (pid < 0) return false;
     std::lock_guard lock(mu_);
     containers_[spec.id] = {pid, std::nullopt, spec.env, spec.working_dir};
     return true;
@@ -211,7 +314,7 @@ class ProcessRuntime : public ContainerRuntime {
       int status = 0;
       if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
         c.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        watchdog_.forget(c.pid);
+        spawner_.forget(c.pid);
       }
     }
     return c.exit;
@@ -260,15 +363,14 @@ class ProcessRuntime : public ContainerRuntime {
       error = "container not running";
       return -1;
     }
+    if (spawner_.namespaced()) inner = pid_one_level_down(inner);
     std::vector<std::string> args = {"/usr/bin/nsenter", "-t", std::to_string(inner), "-m", "-p", "-u", "-i",
                                      "-r", "-w" + (wd.empty() ? std::string("/") : wd), "--"};
     args.insert(args.end(), argv.begin(), argv.end());
     bool has_path = false;
     for (const auto& e : env) has_path |= e.rfind("PATH=", 0) == 0;
     if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    pid_t pid = spawn(args, env, fds);
-    if (pid < 0) error = std::string("fork: ") + std::strerror(errno);
-    return pid;
+    return spawner_.run(args, env, fds, false, error);  // enters the sandbox's PID namespace: ends with it
   }
 
  private:
@@ -285,10 +387,10 @@ class ProcessRuntime : public ContainerRuntime {
     kill(c.pid, SIGKILL);
     int status = 0;
     waitpid(c.pid, &status, 0);
-    watchdog_.forget(c.pid);
+    spawner_.forget(c.pid);
     c.exit = 137;
   }
-  Watchdog watchdog_;
+  Spawner spawner_;
   std::mutex mu_;
   std::map<std::string, Container> containers_;
 };

@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <mutex>
+#include <set>
 
 #include "api/validation.h"
 #include "controller/protection.h"
@@ -12,6 +14,8 @@
 #include "persistence/backup_store.h"
 #include "store/location.h"
 #include "util/base64.h"
+
+#include <spdlog/spdlog.h>
 
 namespace arca::controller {
 namespace {
@@ -25,6 +29,25 @@ std::string write_private_file(const std::string& content) {
   ::close(fd);
   if (!ok) throw std::runtime_error("cannot write a temporary credentials file");
   return path;
+}
+
+// The first time this process finds a location usable: what killed runs left under its backups (S3 multipart
+// uploads never completed or aborted; the local driver's temporary files of processes that are gone). A failure
+// here is logged and never makes the location unusable.
+void clean_abandoned_uploads_once(const api::BackupStorageLocation& location, store::ObjectStore& store,
+                                  const persistence::Layout& layout) {
+  static std::mutex mutex;
+  static std::set<std::string> cleaned;
+  {
+    std::lock_guard lock(mutex);
+    if (!cleaned.insert(location.metadata.namespace_ + "/" + location.metadata.name).second) return;
+  }
+  try {
+    store.remove_abandoned_uploads(persistence::backups_dir(layout));
+  } catch (const std::exception& e) {
+    spdlog::warn("backup storage location {}: cleaning unfinished uploads under {} failed: {}",
+                 location.metadata.name, persistence::backups_dir(layout), e.what());
+  }
 }
 
 }  // namespace
@@ -75,6 +98,7 @@ std::string check_location(const api::BackupStorageLocation& location, kube::Tra
   try {
     auto open = open_location(location, transport, secrets);
     persistence::validate_location(open->store(), open->layout());
+    clean_abandoned_uploads_once(location, open->store(), open->layout());
     return "";
   } catch (const std::exception& e) {
     return e.what();

@@ -140,11 +140,10 @@ class RestoreRun {
   void run(const api::Backup& backup, const api::BackupStorageLocation& location) {
     const std::string& name = restore_.metadata.name;
     std::unique_ptr<OpenLocation> open;
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
+    persistence::TempFile tar(nullptr, &std::fclose);
     const std::string& backup_name = restore_.spec.backup_name;
     std::vector<std::string> identities, backup_recipients;
     try {
-      if (!tar) throw std::runtime_error("error creating temp file for the backup tarball");
       open = open_location(location, ctx_.transport, ctx_.secrets);
       // An encrypted backup needs a matching key before anything is downloaded or created.
       backup_recipients = persistence::backup_recipients(
@@ -163,13 +162,9 @@ class RestoreRun {
     }
     std::string tarball_digest;
     try {
-      persistence::get_backup_file(open->store(), open->layout(), backup_name, persistence::BackupFile::Tarball,
-                                   identities,
-                                   [&](const char* data, size_t size) {
-                                     if (std::fwrite(data, 1, size, tar.get()) != size)
-                                       throw std::runtime_error("error writing the backup tarball to a temp file");
-                                   },
-                                   &tarball_digest);
+      // The download itself is what the restore reads: the tarball is written to disk once.
+      tar = persistence::fetch_backup_file(open->store(), open->layout(), backup_name,
+                                           persistence::BackupFile::Tarball, identities, &tarball_digest);
     } catch (const std::exception& e) {
       return fail(std::string("error downloading backup tarball: ") + e.what());
     }

@@ -28,6 +28,23 @@ bool is_idempotent(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
 }
 
+// Failures after which the server cannot have acted on the request: no connection was made, or the connection
+// broke before all of the request was out and before any answer came (a server acts on a request only once it
+// has read all of it). libcurl reads while it sends, so a reset under a body shows as a send or a recv error.
+bool never_reached_server(CURLcode code, bool sent_whole, bool answered) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+      return true;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      return !sent_whole && !answered;
+    default:
+      return false;
+  }
+}
+
 bool is_tls_failure(CURLcode code) {
   switch (code) {
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -111,6 +128,8 @@ struct Transport::Attempt {
   HttpResponse response;
   bool delivered = false;       // a chunk reached on_data: the request cannot be retried any more
   bool stopped_by_caller = false;
+  bool sent_whole = false;      // every byte of the request (head and body) was handed to the connection
+  bool started = false;         // connected (and TLS done): the request could go out
   long retry_after_seconds = -1;
   CURLcode code = CURLE_OK;
   char error_text[CURL_ERROR_SIZE] = {};
@@ -222,7 +241,7 @@ void Transport::release_handle(void* handle) {
 }
 
 void Transport::perform_once(void* raw_handle, const HttpRequest& request, const Credentials& creds,
-                             Attempt& attempt) {
+                             Attempt& attempt, bool fresh_connection) {
   CURL* handle = static_cast<CURL*>(raw_handle);
   // reset keeps the handle's live connections and TLS session cache, which is the point of the pool.
   curl_easy_reset(handle);
@@ -234,6 +253,9 @@ void Transport::perform_once(void* raw_handle, const HttpRequest& request, const
   curl_easy_setopt(handle, CURLOPT_USERAGENT, user_agent_.c_str());
   curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "gzip");
   curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+  // After a connection failed, the next attempt must not take another pooled connection that the server may
+  // have closed as well (kubelite and kube-apiserver close idle keep-alive connections).
+  if (fresh_connection) curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, attempt.error_text);
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout.count()));
   long timeout_ms = static_cast<long>(request.timeout.count());
@@ -300,6 +322,15 @@ void Transport::perform_once(void* raw_handle, const HttpRequest& request, const
   }
 
   attempt.code = curl_easy_perform(handle);
+  curl_off_t uploaded = 0, head_bytes = 0;
+  curl_easy_getinfo(handle, CURLINFO_SIZE_UPLOAD_T, &uploaded);
+  long head_size = 0;
+  curl_easy_getinfo(handle, CURLINFO_REQUEST_SIZE, &head_size);
+  head_bytes = head_size;
+  attempt.sent_whole = head_bytes > 0 && uploaded >= static_cast<curl_off_t>(request.body.size());
+  curl_off_t pretransfer = 0;
+  curl_easy_getinfo(handle, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  attempt.started = pretransfer > 0;
   if (attempt.response.status == 0) {
     long code = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
@@ -313,6 +344,9 @@ void Transport::perform_once(void* raw_handle, const HttpRequest& request, const
 HttpResponse Transport::perform(const HttpRequest& request, const std::function<bool(std::string_view)>* on_data) {
   bool renewed_credentials = false;
   bool idempotent = is_idempotent(request.method);
+  bool fresh_connection = false;  // the previous attempt's connection failed
+  bool resent_unreached = false;  // the one immediate resend of a request that never reached the server is spent
+  bool timed_out = false;         // an attempt already waited its whole timeout: one more at most
   for (int attempt_number = 0;; ++attempt_number) {
     limiter_.acquire();
     Credentials creds = credentials_.current();
@@ -320,24 +354,46 @@ HttpResponse Transport::perform(const HttpRequest& request, const std::function<
     attempt.on_data = on_data;
     attempt.cancel = request.cancel;
     void* handle = acquire_handle();
-    perform_once(handle, request, creds, attempt);
+    perform_once(handle, request, creds, attempt, fresh_connection);
     release_handle(handle);
     bool can_retry = attempt_number < config_.max_retries && !attempt.delivered;
 
     if (attempt.code != CURLE_OK) {
       if (attempt.stopped_by_caller) return std::move(attempt.response);
       std::string cause = attempt.error_text[0] ? attempt.error_text : curl_easy_strerror(attempt.code);
+      if (attempt.code == CURLE_OPERATION_TIMEDOUT) {
+        // A server that never answers: say what was being waited for, and wait for it twice at most (each retry
+        // of a hung server multiplies the silence: five attempts of 60 s were five minutes without a word).
+        auto waited = !attempt.started ? config_.connect_timeout
+                                       : request.timeout.count() ? request.timeout : config_.request_timeout;
+        cause = "timed out after " + std::to_string((waited.count() + 999) / 1000) + " s waiting " +
+                (attempt.started ? "for the answer to " : "to connect for ") + request.method + " " +
+                request.path.substr(0, request.path.find('?'));
+        if (timed_out) throw connection_error(cause + " (server " + config_.cluster.server + ")");
+        timed_out = true;
+      }
       if (is_tls_failure(attempt.code)) throw tls_error("tls: " + cause + " (server " + config_.cluster.server + ")");
       if (attempt.delivered) {
         attempt.response.dropped = true;
         return std::move(attempt.response);
       }
-      if (can_retry && idempotent) {
+      fresh_connection = true;
+      // A request the server never saw is safe to send again whatever its verb: once at once on a fresh
+      // connection (the usual cause is a keep-alive connection the server closed while it was being sent:
+      // "Broken pipe"), then as the idempotent ones are.
+      bool unreached = never_reached_server(attempt.code, attempt.sent_whole, attempt.response.status != 0);
+      if (unreached && !resent_unreached) {
+        resent_unreached = true;
+        --attempt_number;
+        continue;
+      }
+      if (can_retry && (idempotent || unreached)) {
         std::this_thread::sleep_for(backoff(attempt_number));
         continue;
       }
       throw connection_error(cause + " (server " + config_.cluster.server + ")");
     }
+    fresh_connection = false;
 
     int status = attempt.response.status;
     if (status == 401 && !renewed_credentials && (config_.user.exec || !config_.user.token_file.empty())) {

@@ -56,7 +56,9 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
 
   // One request with the whole answer in memory. Retries 429 (honouring Retry-After) for every verb, and
-  // 5xx and connection errors for idempotent verbs (GET, HEAD, PUT, DELETE); after a 401 it renews
+  // 5xx and connection errors for idempotent verbs (GET, HEAD, PUT, DELETE); a request that never reached
+  // the server (no connection, or its sending failed part-way) goes again whatever its verb, the first time
+  // at once; every retry after a connection error takes a fresh connection. After a 401 it renews
   // exec/file credentials and tries once more. Returns every HTTP answer (the caller turns non-2xx into
   // KubeError); throws KubeError only when no answer arrived (connection, TLS, credentials).
   HttpResponse send(const HttpRequest& request);
@@ -77,7 +79,8 @@ class Transport {
   void* acquire_handle();
   void release_handle(void* handle);
   HttpResponse perform(const HttpRequest& request, const std::function<bool(std::string_view)>* on_data);
-  void perform_once(void* handle, const HttpRequest& request, const Credentials& creds, Attempt& attempt);
+  void perform_once(void* handle, const HttpRequest& request, const Credentials& creds, Attempt& attempt,
+                    bool fresh_connection);
 
   RestConfig config_;
   CredentialProvider credentials_;

@@ -3,7 +3,10 @@
 // velero-backup.json) if and only if every one of its files is there and complete.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -50,12 +53,12 @@ class S3BehindProxy : public ::testing::Test {
     testsupport::create_bucket(*s3_, "velero");
     proxy_ = std::make_unique<FaultProxy>(s3_->url);
     std::ofstream(dir_.file("aws")) << "[default]\naws_access_key_id=S3RVER\naws_secret_access_key=S3RVER\n";
-    auto config = [&](const std::string& url) {
-      return store::LocationConfig{
-          "aws", "velero", {{"region", "us-east-1"}, {"s3Url", url}, {"s3ForcePathStyle", "true"}}, dir_.file("aws")};
-    };
     faulty_ = store::open_store(config(proxy_->url()));
     direct_ = store::open_store(config(s3_->url));
+  }
+  store::LocationConfig config(const std::string& url) {
+    return store::LocationConfig{
+        "aws", "velero", {{"region", "us-east-1"}, {"s3Url", url}, {"s3ForcePathStyle", "true"}}, dir_.file("aws")};
   }
 
   // The invariant, checked directly against s3rver: every listed backup has its tarball with the bytes
@@ -85,6 +88,44 @@ class S3BehindProxy : public ::testing::Test {
   std::unique_ptr<store::ObjectStore> faulty_, direct_;
   Layout layout_ = make_layout("cluster");
 };
+
+// The drills' 304 s of silence, on the object-store side: a server that takes a request and never answers. Each
+// attempt waited its 60 s without a byte and three were made, ending in libcurl's "Operation too slow". Now a
+// stalled request is tried twice at most and the one line says what was waited for.
+TEST_F(S3BehindProxy, AStoreThatNeverAnswersEndsTheRequestInBoundedTimeSayingWhatItWaitedFor) {
+  ::setenv("ARCA_STORE_STALL_SECONDS", "1", 1);
+  auto stalling = store::open_store(config(proxy_->url()));
+  ::unsetenv("ARCA_STORE_STALL_SECONDS");
+  std::string key = backup_key(layout_, "held", BackupFile::Tarball);
+  store::put_string(*direct_, key, "tarball");
+  proxy_->hold([](std::string_view method, std::string_view target) {
+    return method == "GET" && contains(target, "held.tar.gz");
+  });
+  auto start = std::chrono::steady_clock::now();
+  try {
+    store::get_string(*stalling, key);
+    ADD_FAILURE() << "a held GET answered";
+  } catch (const store::StoreError& e) {
+    std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_TRUE(contains(message, "GET " + key)) << message;
+    EXPECT_TRUE(contains(message, "no byte moved for 1 s waiting for the server's answer")) << message;
+  }
+  // 1 s, a 0.4 s back-off, 1 s; before: three times 60 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(6000));
+  EXPECT_EQ(proxy_->failed_requests(), 2);
+  proxy_->release();
+  // A value that is no number of seconds is refused in one line when the store is opened.
+  ::setenv("ARCA_STORE_STALL_SECONDS", "soon", 1);
+  try {
+    store::open_store(config(proxy_->url()));
+    ADD_FAILURE() << "ARCA_STORE_STALL_SECONDS=soon was accepted";
+  } catch (const store::StoreError& e) {
+    EXPECT_EQ(e.kind(), store::ErrorKind::InvalidArgument);
+    EXPECT_TRUE(contains(e.what(), "ARCA_STORE_STALL_SECONDS")) << e.what();
+  }
+  ::unsetenv("ARCA_STORE_STALL_SECONDS");
+}
 
 // The drills' high finding: every answer to the velero-backup.json PUT lost, although s3rver stored it.
 // Before, arca failed the upload and removed the tarball, leaving a Completed velero-backup.json without data.

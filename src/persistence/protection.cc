@@ -81,10 +81,19 @@ std::string identity_mismatch(const std::string& backup, const std::vector<std::
          " decryption keys given matches (wrong key, or the backup predates a key rotation)";
 }
 
-void get_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
-                     const std::vector<std::string>& identities, const store::Writer& sink,
-                     std::string* stored_sha256) {
-  std::string key = backup_key(layout, backup, file);
+namespace {
+
+TempFile download_whole(store::ObjectStore& store, const std::string& key) {
+  TempFile raw(std::tmpfile(), &std::fclose);
+  if (!raw) throw StoreError(ErrorKind::Failed, "cannot create a temporary file to download " + key);
+  download_to_file(store, key, raw.get());
+  std::rewind(raw.get());
+  return raw;
+}
+
+// Feeds a whole downloaded file (`raw`, at its start) to `sink` as it was before encryption.
+void deliver_stored(std::FILE* raw, const std::string& what, const std::string& key,
+                    const std::vector<std::string>& identities, const store::Writer& sink, std::string* stored_sha256) {
   crypt::Sha256 hash;
   std::string head;  // the first bytes, until it is known whether the file is age-encrypted
   std::unique_ptr<crypt::AgeDecryptor> decryptor;
@@ -95,18 +104,11 @@ void get_backup_file(store::ObjectStore& store, const Layout& layout, const std:
   };
   auto decide = [&] {
     decided = true;
-    if (crypt::is_age(head))
-      decryptor = std::make_unique<crypt::AgeDecryptor>(identities, sink, store.describe() + "/" + key);
+    if (crypt::is_age(head)) decryptor = std::make_unique<crypt::AgeDecryptor>(identities, sink, what);
     deliver(head.data(), head.size());
   };
-  // Downloaded whole first, with download_to_file's retries: a truncated answer is then fetched again, where a
-  // decryptor or a caller's sink fed as it streams could not be rewound.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> raw(std::tmpfile(), &std::fclose);
-  if (!raw) throw StoreError(ErrorKind::Failed, "cannot create a temporary file to download " + key);
-  download_to_file(store, key, raw.get());
-  std::rewind(raw.get());
   std::vector<char> buffer(64 * 1024);
-  while (size_t size = std::fread(buffer.data(), 1, buffer.size(), raw.get())) {
+  while (size_t size = std::fread(buffer.data(), 1, buffer.size(), raw)) {
     const char* data = buffer.data();
     if (stored_sha256) hash.update(data, size);
     if (decided) {
@@ -116,10 +118,50 @@ void get_backup_file(store::ObjectStore& store, const Layout& layout, const std:
     head.append(data, size);
     if (head.size() >= crypt::kAgeMagic.size()) decide();
   }
-  if (std::ferror(raw.get())) throw StoreError(ErrorKind::Failed, "reading the download of " + key + " failed");
+  if (std::ferror(raw)) throw StoreError(ErrorKind::Failed, "reading the download of " + key + " failed");
   if (!decided) decide();
   if (decryptor) decryptor->finish();
   if (stored_sha256) *stored_sha256 = crypt::hex(hash.finish());
+}
+
+}  // namespace
+
+void get_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
+                     const std::vector<std::string>& identities, const store::Writer& sink,
+                     std::string* stored_sha256) {
+  std::string key = backup_key(layout, backup, file);
+  // Downloaded whole first, with download_to_file's retries: a truncated answer is then fetched again, where a
+  // decryptor or a caller's sink fed as it streams could not be rewound.
+  TempFile raw = download_whole(store, key);
+  deliver_stored(raw.get(), store.describe() + "/" + key, key, identities, sink, stored_sha256);
+}
+
+TempFile fetch_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup,
+                           BackupFile file, const std::vector<std::string>& identities, std::string* stored_sha256) {
+  std::string key = backup_key(layout, backup, file);
+  TempFile raw = download_whole(store, key);
+  std::string head(crypt::kAgeMagic.size(), '\0');
+  head.resize(std::fread(head.data(), 1, head.size(), raw.get()));
+  std::rewind(raw.get());
+  if (!crypt::is_age(head)) {
+    if (stored_sha256) {  // read back, not written again
+      deliver_stored(raw.get(), key, key, {}, [](const char*, size_t) {}, stored_sha256);
+      std::rewind(raw.get());
+    }
+    return raw;
+  }
+  TempFile plain(std::tmpfile(), &std::fclose);
+  if (!plain) throw StoreError(ErrorKind::Failed, "cannot create a temporary file to decrypt " + key);
+  deliver_stored(raw.get(), store.describe() + "/" + key, key, identities,
+                 [&](const char* data, size_t size) {
+                   if (std::fwrite(data, 1, size, plain.get()) != size)
+                     throw StoreError(ErrorKind::Failed, "writing the decryption of " + key + " to a temporary file failed");
+                 },
+                 stored_sha256);
+  if (std::fflush(plain.get()) != 0)
+    throw StoreError(ErrorKind::Failed, "writing the decryption of " + key + " to a temporary file failed");
+  std::rewind(plain.get());
+  return plain;
 }
 
 const char* to_string(VerifyReport::Outcome outcome) {
@@ -147,12 +189,7 @@ int count_tarball_items(store::ObjectStore& store, const Layout& layout, const s
                         const std::vector<std::string>& identities, std::vector<std::string>& problems) {
   // Decrypted and gunzipped through a pipe of bounded chunks would need a thread; a temporary file keeps
   // memory flat instead.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> tmp(std::tmpfile(), &std::fclose);
-  if (!tmp) throw StoreError(ErrorKind::Failed, "cannot create a temporary file for the deep verification");
-  get_backup_file(store, layout, backup, BackupFile::Tarball, identities, [&](const char* data, size_t size) {
-    if (std::fwrite(data, 1, size, tmp.get()) != size) throw StoreError(ErrorKind::Failed, "temporary file write failed");
-  });
-  std::rewind(tmp.get());
+  TempFile tmp = fetch_backup_file(store, layout, backup, BackupFile::Tarball, identities);
   archive::TarballReader reader([&](char* buffer, size_t capacity) { return std::fread(buffer, 1, capacity, tmp.get()); });
   int items = 0;
   while (auto entry = reader.next()) {

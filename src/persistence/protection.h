@@ -6,7 +6,9 @@
 // - signing: a manifest of the SHA-256 of every stored object (velero-backup.json included), signed with
 //   Ed25519, is stored before velero-backup.json; anyone holding the public key can verify the backup.
 // Unprotected backups are written exactly as before (byte-compatible with Velero).
+#include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +54,14 @@ std::string identity_mismatch(const std::string& backup, const std::vector<std::
 void get_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup, BackupFile file,
                      const std::vector<std::string>& identities, const store::Writer& sink,
                      std::string* stored_sha256 = nullptr);
+
+// The same landed in a temporary file, rewound for reading: the download itself when the file is not encrypted,
+// so that a restore writes the tarball to disk once (the download must be whole before it is used, for
+// download_to_file's retries of a truncated answer); an encrypted file is decrypted into a second one.
+using TempFile = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+TempFile fetch_backup_file(store::ObjectStore& store, const Layout& layout, const std::string& backup,
+                           BackupFile file, const std::vector<std::string>& identities,
+                           std::string* stored_sha256 = nullptr);
 
 struct VerifyOptions {
   std::string public_key;  // the location's signingPublicKey; empty: the signature cannot be checked

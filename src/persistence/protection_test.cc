@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "archive/tarball_writer.h"
@@ -161,6 +163,63 @@ TEST(Protection, KeyRotationKeepsOldBackupsReadableWithTheOldKey) {
   std::string mismatch = identity_mismatch("before", before, {new_key.identity});
   EXPECT_NE(mismatch.find(old_key.recipient), std::string::npos) << mismatch;
   EXPECT_NE(identity_mismatch("before", before, {}).find("--decryption-key-secret"), std::string::npos);
+}
+
+// Bytes this process has handed to write(2) and friends so far (/proc/self/io's wchar): files, not sockets.
+long long bytes_written() {
+  std::ifstream io("/proc/self/io");
+  std::string field;
+  long long value = 0;
+  while (io >> field >> value)
+    if (field == "wchar:") return value;
+  return -1;
+}
+
+TEST(Protection, AFetchedTarballIsWrittenToDiskOnce) {
+  Fixture f;
+  std::string big(24 << 20, '\0');
+  uint64_t x = 88172645463325252ull;  // xorshift: incompressible, so nothing on the way shrinks it
+  for (size_t i = 0; i < big.size(); i += 8) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::memcpy(&big[i], &x, 8);
+  }
+  f.tar = big;
+  f.put("plain", f.protection({}));
+  f.put("sealed", f.protection({f.age.recipient}));
+  auto read_all = [](std::FILE* file) {
+    std::string out(1 << 16, '\0'), all;
+    while (size_t n = std::fread(out.data(), 1, out.size(), file)) all.append(out.data(), n);
+    return all;
+  };
+  auto size = static_cast<long long>(big.size());
+
+  // The peer: what a restore did before, get_backup_file's download and then its own copy.
+  long long before = bytes_written();
+  {
+    TempFile copy(std::tmpfile(), &std::fclose);
+    get_backup_file(*f.store, f.layout, "plain", BackupFile::Tarball, {},
+                    [&](const char* d, size_t n) { ASSERT_EQ(std::fwrite(d, 1, n, copy.get()), n); });
+    std::fflush(copy.get());
+  }
+  long long twice = bytes_written() - before;
+
+  before = bytes_written();
+  std::string digest;
+  TempFile plain = fetch_backup_file(*f.store, f.layout, "plain", BackupFile::Tarball, {}, &digest);
+  long long once = bytes_written() - before;
+  std::cout << "tarball of " << size << " bytes: " << twice << " bytes written by download+copy, " << once
+            << " by fetch_backup_file\n";
+  EXPECT_GE(twice, 2 * size);
+  EXPECT_GE(once, size);
+  EXPECT_LT(once, size + size / 10);
+  EXPECT_TRUE(read_all(plain.get()) == big);
+  EXPECT_EQ(digest, crypt::hex(crypt::sha256(big)));
+
+  // Encrypted: the ciphertext and the plaintext, each once; the digest is of what is stored.
+  TempFile sealed = fetch_backup_file(*f.store, f.layout, "sealed", BackupFile::Tarball, {f.age.identity}, &digest);
+  EXPECT_TRUE(read_all(sealed.get()) == big);
+  std::string stored = testsupport::read_file(f.path_of(backup_key(f.layout, "sealed", BackupFile::Tarball)));
+  EXPECT_EQ(digest, crypt::hex(crypt::sha256(stored)));
 }
 
 TEST(Protection, VerifyPassesUntouchedAndNamesAnyChangedObject) {

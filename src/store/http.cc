@@ -69,7 +69,25 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)) {
+namespace {
+
+// How long a transfer may move no byte before it is given up (libcurl's low-speed limit of 1 byte/s):
+// $ARCA_STORE_STALL_SECONDS, else 60 s. A hung object store must end a backup with a message, not hold it.
+long stall_seconds() {
+  const char* text = std::getenv("ARCA_STORE_STALL_SECONDS");
+  if (!text || !*text) return 60;
+  char* end = nullptr;
+  long value = std::strtol(text, &end, 10);
+  if (*end != '\0' || value <= 0 || value > 86400)
+    throw StoreError(ErrorKind::InvalidArgument,
+                     std::string("ARCA_STORE_STALL_SECONDS must be a number of seconds from 1 to 86400, not \"") +
+                         text + "\"");
+  return value;
+}
+
+}  // namespace
+
+HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)), stall_seconds_(stall_seconds()) {
   static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
   (void)initialised;
 }
@@ -96,21 +114,24 @@ HttpResponse HttpClient::perform(const HttpRequest& request, const std::string& 
   // Transient failures (connection trouble, 429, 5xx) are retried, as the cloud SDKs Velero uses do, unless
   // part of a response body already went to the caller's sink.
   constexpr int kAttempts = 3;
+  bool waited_out = false;  // an attempt already waited its whole stall time: one more at most
   for (int attempt = 1;; ++attempt) {
-    bool delivered = false, retryable = false;
+    bool delivered = false, retryable = false, timed_out = false;
     try {
-      HttpResponse response = perform_once(request, what, delivered, retryable);
-      bool transient = response.status == 429 || response.status >= 500;
+      HttpResponse response = perform_once(request, what, delivered, retryable, timed_out);
+      // 501: the server does not implement the request (s3rver and ListMultipartUploads): asking again is no use.
+      bool transient = response.status == 429 || (response.status >= 500 && response.status != 501);
       if (!transient || delivered || attempt == kAttempts) return response;
     } catch (const StoreError&) {
-      if (!retryable || delivered || attempt == kAttempts) throw;
+      if (!retryable || delivered || attempt == kAttempts || (timed_out && waited_out)) throw;
+      waited_out = waited_out || timed_out;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));  // 400 ms, then 1.6 s
   }
 }
 
 HttpResponse HttpClient::perform_once(const HttpRequest& request, const std::string& what, bool& delivered,
-                                      bool& retryable) {
+                                      bool& retryable, bool& timed_out) {
   CURL* curl = static_cast<CURL*>(take_handle());
   HttpResponse response;
   Transfer transfer{&request, &response, curl, 0, &delivered};
@@ -128,7 +149,7 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, const std::str
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   // A stalled transfer (less than 1 byte/s for a minute) is a dead endpoint, not a slow one.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds_);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -169,6 +190,15 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, const std::str
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     std::string cause = error[0] ? error : curl_easy_strerror(rc);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      // Say what was waited for, not libcurl's "Operation too slow. Less than 1 bytes/sec transferred".
+      curl_off_t pretransfer = 0;
+      curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+      timed_out = true;
+      cause = pretransfer > 0 ? "timed out: no byte moved for " + std::to_string(stall_seconds_) +
+                                    " s waiting for the server's answer"
+                              : "timed out after 10 s waiting to connect";
+    }
     // Certificate, DNS and URL problems do not go away by asking again; dropped connections may.
     retryable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
                 rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||

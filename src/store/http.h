@@ -40,14 +40,18 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
   // Throws StoreError(Unreachable) when no HTTP answer came back; `what` names the target for the message.
+  // A transfer that moves no byte for $ARCA_STORE_STALL_SECONDS (default 60) is given up, and tried once more
+  // at most; the message says what was waited for.
   HttpResponse perform(const HttpRequest& request, const std::string& what);
 
  private:
-  HttpResponse perform_once(const HttpRequest& request, const std::string& what, bool& delivered, bool& retryable);
+  HttpResponse perform_once(const HttpRequest& request, const std::string& what, bool& delivered, bool& retryable,
+                            bool& timed_out);
   void* take_handle();
   void give_back(void* handle);
 
   TlsOptions tls_;
+  long stall_seconds_;  // $ARCA_STORE_STALL_SECONDS, default 60
   std::mutex mutex_;
   std::vector<void*> idle_;  // CURL* handles kept for connection reuse
 };

@@ -2,11 +2,13 @@
 
 #include <zlib.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "store/crypto.h"
@@ -20,6 +22,17 @@ const std::string kProvider = "aws";
 // Parts of a multipart upload; a streaming put holds two (one uploading, one filling). S3 needs at least
 // 5 MiB for all but the last.
 constexpr size_t kPartSize = 8 << 20;
+// How old an unfinished multipart upload must be before start-up cleaning aborts it: far beyond any backup's
+// tarball upload, since the store cannot say whether the server that started it still lives.
+constexpr std::chrono::hours kAbandonedUploadAge{24};
+
+// "2026-12-07T12:00:00.000Z" (S3's timestamps) as a time point; nothing when it is not one.
+std::optional<std::chrono::system_clock::time_point> parse_iso8601(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
 
 std::string trim(std::string s) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -240,6 +253,37 @@ class S3Store : public ObjectStore {
     k = hmac_sha256(k, "aws4_request");
     std::string signature = hex(hmac_sha256(k, string_to_sign));
     return public_endpoint_.scheme + "://" + authority + path + "?" + canonical + "&X-Amz-Signature=" + signature;
+  }
+
+  // Multipart uploads that a killed process never completed nor aborted: S3 keeps (and bills) their parts until
+  // they are aborted. Only those started over kAbandonedUploadAge ago go, so that a live upload of another
+  // server is never cut. Stores that do not list uploads (s3rver answers 501) have nothing to clean.
+  void remove_abandoned_uploads(const std::string& prefix) override {
+    auto cutoff = std::chrono::system_clock::now() - kAbandonedUploadAge;
+    std::string key_marker, id_marker;
+    for (;;) {
+      std::vector<std::pair<std::string, std::string>> query = {{"uploads", ""}, {"prefix", prefix}};
+      if (!key_marker.empty()) {
+        query.emplace_back("key-marker", key_marker);
+        query.emplace_back("upload-id-marker", id_marker);
+      }
+      auto r = send("GET", "", canonical_query(query), {}, {});
+      if (r.status == 501 || r.status == 405) return;
+      if (r.status != 200) throw error_for(r, "(list uploads " + prefix + ")");
+      for (auto upload : xml_elements(r.body, "Upload")) {
+        std::string key = xml_value(upload, "Key"), id = xml_value(upload, "UploadId");
+        auto initiated = parse_iso8601(xml_value(upload, "Initiated"));
+        if (key.empty() || id.empty() || !initiated || *initiated > cutoff) continue;
+        auto a = send("DELETE", key, canonical_query({{"uploadId", id}}), {}, {});
+        if (a.status != 204 && a.status != 200 && a.status != 404) throw error_for(a, key);
+      }
+      if (xml_value(r.body, "IsTruncated") != "true") return;
+      std::string next_key = xml_value(r.body, "NextKeyMarker"), next_id = xml_value(r.body, "NextUploadIdMarker");
+      if (next_key.empty() || (next_key == key_marker && next_id == id_marker))
+        throw StoreError(ErrorKind::Failed, describe() + ": truncated listing of uploads without a next marker");
+      key_marker = next_key;
+      id_marker = next_id;
+    }
   }
 
   std::string describe() const override { return "s3://" + bucket_; }

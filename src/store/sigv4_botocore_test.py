@@ -20,6 +20,8 @@ import time
 import urllib.parse
 import zlib
 
+import botocore.parsers
+import botocore.session
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -48,6 +50,43 @@ def wait_port(port, timeout=10):
 
 
 recorded = []
+aborted = []
+created = {}  # key path → UploadId s3rver gave
+
+# ListMultipartUploads as S3 answers it, two pages: s3rver does not implement it (501), so the proxy answers. Each
+# page is checked against botocore's model of the operation before it is served. An upload started minutes ago
+# (a live server's) must be left alone; the ones started years ago are aborted.
+RECENT = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 120))
+UPLOADS_PAGES = [
+    [("sig/backups/b1/b1.tar.gz", "old-1", "2020-01-01T00:00:00.000Z"),
+     ("sig/backups/b2/b2.tar.gz", "live-2", RECENT)],
+    [("sig/backups/a&b/a&b.tar.gz", "old-3", "2021-06-30T12:00:00.000Z")],
+]
+
+
+def uploads_page(number):
+    uploads = UPLOADS_PAGES[number]
+    truncated = number + 1 < len(UPLOADS_PAGES)
+    body = ['<?xml version="1.0" encoding="UTF-8"?>',
+            '<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+            "<Bucket>arca</Bucket><Prefix>sig/backups/</Prefix><MaxUploads>1000</MaxUploads>",
+            f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"]
+    if truncated:
+        body.append(f"<NextKeyMarker>{uploads[-1][0]}</NextKeyMarker>"
+                    f"<NextUploadIdMarker>{uploads[-1][1]}</NextUploadIdMarker>")
+    for key, upload_id, initiated in uploads:
+        body.append(f"<Upload><Key>{key.replace('&', '&amp;')}</Key><UploadId>{upload_id}</UploadId>"
+                    f"<Initiator><ID>x</ID><DisplayName>x</DisplayName></Initiator>"
+                    f"<Owner><ID>x</ID><DisplayName>x</DisplayName></Owner>"
+                    f"<StorageClass>STANDARD</StorageClass><Initiated>{initiated}</Initiated></Upload>")
+    body.append("</ListMultipartUploadsResult>")
+    xml = "".join(body).encode()
+    model = botocore.session.get_session().get_service_model("s3").operation_model("ListMultipartUploads")
+    parsed = botocore.parsers.create_parser("rest-xml").parse(
+        {"body": xml, "headers": {}, "status_code": 200}, model.output_shape)
+    assert [(u["Key"], u["UploadId"]) for u in parsed["Uploads"]] == [(k, i) for k, i, _ in uploads], parsed
+    assert parsed["IsTruncated"] == truncated, parsed
+    return xml
 
 
 def make_proxy(upstream_port):
@@ -61,11 +100,24 @@ def make_proxy(upstream_port):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             recorded.append((self.command, self.path, dict(self.headers.items()), body))
+            query = dict(urllib.parse.parse_qsl(self.path.partition("?")[2], keep_blank_values=True))
+            if self.command == "GET" and "uploads" in query:
+                assert query.get("prefix") == "sig/backups/", query
+                # The second page is asked for with the markers of the first.
+                page = 1 if query.get("key-marker") == "sig/backups/b2/b2.tar.gz" and \
+                    query.get("upload-id-marker") == "live-2" else 0
+                return self.answer(200, uploads_page(page))
+            if self.command == "DELETE" and "uploadId" in query:
+                aborted.append((urllib.parse.unquote(self.path.partition("?")[0]), query["uploadId"]))
+                return self.answer(204, b"")
             conn = http.client.HTTPConnection("127.0.0.1", upstream_port)
             headers = {k: v for k, v in self.headers.items()}
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            if self.command == "POST" and "uploads" in query:
+                created[urllib.parse.unquote(self.path.partition("?")[0])] = \
+                    data.decode().partition("<UploadId>")[2].partition("</UploadId>")[0]
             self.send_response(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -76,6 +128,14 @@ def make_proxy(upstream_port):
             if self.command != "HEAD":
                 self.wfile.write(data)
             conn.close()
+
+        def answer(self, status, data):
+            self.send_response(status)
+            if data:
+                self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
@@ -162,6 +222,7 @@ def main():
         kinds.add(method + (" " + "&".join(sorted(k for k, _ in urllib.parse.parse_qsl(query, True))) if query else ""))
     # Every kind of request was seen and checked, including paging and multipart.
     for kind in ["PUT", "HEAD", "GET", "DELETE", "POST uploads", "PUT partNumber&uploadId", "POST uploadId",
+                 "GET prefix&uploads", "GET key-marker&prefix&upload-id-marker&uploads", "DELETE uploadId",
                  "GET list-type&max-keys&prefix", "GET continuation-token&list-type&max-keys&prefix",
                  "GET delimiter&list-type&max-keys&prefix"]:
         assert kind in kinds, f"no {kind!r} request was made; saw {sorted(kinds)}"
@@ -186,6 +247,12 @@ def main():
         assert h.get("x-amz-checksum-crc32") == want, (h.get("x-amz-checksum-crc32"), want)
     creates = [h for m, p, h, _ in recorded if m == "POST" and p.endswith("?uploads=") and "/sig/crc/" in p]
     assert creates and creates[0].get("x-amz-checksum-algorithm") == "CRC32"
+    # Start-up cleaning aborted the uploads of years ago, the "&" key decoded from the XML, and not the live one.
+    # And the upload whose body broke was aborted with the UploadId s3rver gave it.
+    broken = "/arca/sig/broken upload.bin"
+    assert created.get(broken), created
+    assert sorted(aborted) == sorted([("/arca/sig/backups/a&b/a&b.tar.gz", "old-3"),
+                                      ("/arca/sig/backups/b1/b1.tar.gz", "old-1"), (broken, created[broken])]), aborted
     check_presigned(presigned)
     print(f"ok: {len(recorded)} requests and one presigned URL agree with botocore")
 

@@ -2,6 +2,8 @@
 // the requests on their way to s3rver and recomputes each signature with botocore.
 // Usage: sigv4_client S3URL VHOST_S3URL CREDENTIALS_FILE KEY... ; prints a presigned URL and the listed count.
 // VHOST_S3URL is used with virtual-hosted addressing (bucket in the host name).
+#include <algorithm>
+#include <cstring>
 #include <iostream>
 
 #include "store/location.h"
@@ -49,6 +51,23 @@ int main(int argc, char** argv) {
     put_string(*vhost_store, "sig/vhost key.json", "virtual");
     if (get_string(*vhost_store, "sig/vhost key.json") != "virtual") return 1;
     list_all(*vhost_store, "sig/vhost");
+    // A multipart upload whose body breaks after its first part is aborted (AbortMultipartUpload).
+    size_t produced = 0;
+    Reader breaking = [&](char* out, size_t capacity) -> size_t {
+      if (produced >= (9u << 20)) throw StoreError(ErrorKind::Failed, "the body broke");
+      size_t n = std::min<size_t>(capacity, 1 << 20);
+      std::memset(out, 'b', n);
+      produced += n;
+      return n;
+    };
+    try {
+      store->put("sig/broken upload.bin", breaking);
+      std::cerr << "a put whose body broke succeeded\n";
+      return 1;
+    } catch (const StoreError&) {
+    }
+    // Start-up cleaning: ListMultipartUploads (the test's proxy answers it, two pages) and AbortMultipartUpload.
+    store->remove_abandoned_uploads("sig/backups/");
     store->remove(argv[4]);
     std::cout << store->signed_get_url(argv[5], std::chrono::seconds(900)) << "\n" << listed << "\n";
   } catch (const StoreError& e) {

@@ -16,53 +16,26 @@ namespace integration {
 
 std::string gunzip(const std::string& data) { return arca::persistence::gunzip_bytes(data, "test file"); }
 
-Cluster::Cluster(const std::map<std::string, std::string>& manifests, const std::vector<std::string>& kubelite_args) {
-  std::string load = dir_.file("load");
-  fs::create_directories(load);
-  fs::copy(testsupport::fixtures_dir() + "/kubernetes/manifests", load + "/fixtures");
-  for (const auto& [name, text] : manifests) std::ofstream(load + "/" + name) << text;
-  testsupport::KubeliteOptions options;
-  options.load_dir = load;
-  options.extra_args = kubelite_args;
-  kubelite_ = testsupport::start_kubelite(dir_, options);
-
-  store_root_ = dir_.file("store");
-  fs::create_directories(bucket_dir());
-  auto install = arca({"install", "--crds-only"});
-  if (install.exit_code != 0) throw std::runtime_error("arca install failed: " + install.err);
-
+Cluster::Cluster(const std::map<std::string, std::string>& manifests, const std::vector<std::string>& kubelite_args)
+    : testsupport::Cluster(Loaded{manifests, kubelite_args}) {
   arca::kube::LoadOptions load_options;
-  load_options.kubeconfig = kubelite_.kubeconfig;
+  load_options.kubeconfig = kubeconfig();
   transport_ = std::make_unique<arca::kube::Transport>(arca::kube::load_config(load_options));
   discovery_ = std::make_unique<arca::kube::Discovery>(*transport_);
   client_ = std::make_unique<arca::kube::DynamicClient>(*transport_);
-
-  auto bsl = arca({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
-                   "root=" + store_root_, "--default"});
-  if (bsl.exit_code != 0) throw std::runtime_error("arca backup-location create failed: " + bsl.err);
   start_server();
 }
 
-Cluster::~Cluster() = default;
-
 void Cluster::start_server(const std::vector<std::string>& extra_args, const std::string& kubeconfig) {
-  std::vector<std::string> argv = {testsupport::build_dir() + "/src/cli/arca", "server", "--kubeconfig",
-                                   kubeconfig.empty() ? kubelite_.kubeconfig : kubeconfig,
-                                   "--store-validation-frequency", "1s"};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  server_ = testsupport::ChildProcess(argv, dir_.file("server-" + std::to_string(++server_starts_) + ".log"));
+  std::vector<std::string> args = {"--store-validation-frequency", "1s"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  server_ = testsupport::Cluster::start_server(args, kubeconfig);
   // Ready once the BSL is validated by this server.
   bool ready = testsupport::eventually([&] {
     auto get = arca({"backup-location", "get", "default", "-o", "json"});
     return get.exit_code == 0 && nlohmann::json::parse(get.out).value("/status/phase"_json_pointer, "") == "Available";
   }, std::chrono::seconds(10), std::chrono::milliseconds(100));
-  if (!ready) throw std::runtime_error("arca server did not validate the BSL: " + server_.log());
-}
-
-CliResult Cluster::arca(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite_.kubeconfig};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return testsupport::run_command(argv, dir_);
+  if (!ready) throw std::runtime_error("arca server did not validate the BSL: " + server().log());
 }
 
 std::string Cluster::backup_file(const std::string& backup, const std::string& file) const {

@@ -1,6 +1,6 @@
 #pragma once
-// One kubelite, one local object store and one `arca server` for a whole test binary (real processes,
-// real sockets), plus the `arca` CLI run as a process and readers for what ends up in the store.
+// One kubelite, one local object store and one `arca server` for a whole test binary (real processes, real
+// sockets, started by the shared harness), plus readers for what ends up in the store.
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -11,7 +11,7 @@
 #include "kube/discovery.h"
 #include "kube/dynamic.h"
 #include "kube/transport.h"
-#include "tests/support/kubelite_process.h"
+#include "tests/support/cluster.h"
 
 namespace integration {
 
@@ -19,24 +19,21 @@ namespace kube = arca::kube;
 
 using CliResult = testsupport::CommandResult;
 
-class Cluster {
+// The shared cluster (tests/support/cluster.h) loaded with the suite's manifests and running one `arca server`,
+// with readers of what a backup leaves in the local store and arca's own client to the API server.
+class Cluster : public testsupport::Cluster {
  public:
-  // Starts kubelite with the fixtures and `manifests` (file name → YAML), installs the CRDs through
-  // `arca install --crds-only`, creates the `default` BSL (local store) and starts `arca server`.
-  // `kubelite_args` are added to kubelite's command line (e.g. --csi-hostpath-dir DIR).
+  // Starts kubelite with the fixtures and `manifests` (file name → YAML), the CRDs, the `default` BSL (local
+  // store), and `arca server`. `kubelite_args` are added to kubelite's command line (e.g. --csi-hostpath-dir DIR).
   explicit Cluster(const std::map<std::string, std::string>& manifests,
                    const std::vector<std::string>& kubelite_args = {});
-  ~Cluster();
 
-  CliResult arca(const std::vector<std::string>& args) const;
+  // Starts the suite's `arca server` again (the previous one stopped) and waits until it has validated the BSL.
   // `kubeconfig` "": kubelite's own; another one lets a test put a proxy between the server and kubelite.
   void start_server(const std::vector<std::string>& extra_args = {}, const std::string& kubeconfig = "");
-  const std::string& kubeconfig() const { return kubelite_.kubeconfig; }
-  const std::string& api_server_url() const { return kubelite_.server; }
-  testsupport::ChildProcess& server() { return server_; }
+  testsupport::ChildProcess& server() { return testsupport::Cluster::server(server_); }
 
-  const std::string& store_root() const { return store_root_; }
-  std::string bucket_dir() const { return store_root_ + "/bucket"; }
+  std::string bucket_dir() const { return store_root() + "/bucket"; }
   std::string backup_file(const std::string& backup, const std::string& file) const;
   bool exists(const std::string& path) const;
   // Every file under the bucket, relative paths, sorted: "nothing else changed" checks compare these.
@@ -54,14 +51,10 @@ class Cluster {
   nlohmann::json wait_for_phase(const std::string& name, const std::vector<std::string>& phases, int seconds = 20);
 
  private:
-  testsupport::TempDir dir_;
-  testsupport::Kubelite kubelite_;
-  testsupport::ChildProcess server_;
-  std::string store_root_;
+  size_t server_ = 0;
   std::unique_ptr<kube::Transport> transport_;
   std::unique_ptr<kube::Discovery> discovery_;
   std::unique_ptr<kube::DynamicClient> client_;
-  int server_starts_ = 0;
 };
 
 std::string gunzip(const std::string& data);

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -21,7 +22,24 @@ KubeliteOptions cluster_kubelite_options() {
   options.extra_args = {"--no-processes"};
   return options;
 }
+Kubelite start_loaded(const TempDir& dir, const std::map<std::string, std::string>& manifests,
+                      const std::vector<std::string>& kubelite_args) {
+  std::string load = dir.file("load");
+  std::filesystem::create_directories(load);
+  std::filesystem::copy(fixtures_dir() + "/kubernetes/manifests", load + "/fixtures");
+  for (const auto& [name, text] : manifests) std::ofstream(load + "/" + name) << text;
+  KubeliteOptions options;
+  options.load_dir = load;
+  options.extra_args = kubelite_args;
+  return start_kubelite(dir, options);
+}
 }  // namespace
+
+Cluster::Cluster(const Loaded& loaded) : kubelite_(start_loaded(dir_, loaded.manifests, loaded.kubelite_args)), store_root_(dir_.file("store")) {
+  std::filesystem::create_directories(store_root_ + "/bucket");
+  install_crds();
+  create_default_location({"--provider", "local", "--bucket", "bucket", "--config", "root=" + store_root_});
+}
 
 Cluster::Cluster(std::string store_root, const std::vector<std::string>& location_flags) : kubelite_(start_kubelite(dir_, cluster_kubelite_options())), store_root_(std::move(store_root)) {
   if (store_root_.empty()) store_root_ = dir_.file("store");
@@ -48,7 +66,8 @@ Cluster::Cluster(const S3& s3, const std::vector<std::string>& location_flags)
 
 void Cluster::install_crds() {
   auto ns = kubectl({"create", "namespace", "velero"});
-  if (ns.exit_code != 0) throw std::runtime_error("kubectl create namespace: " + ns.output);
+  if (ns.exit_code != 0 && ns.output.find("AlreadyExists") == std::string::npos)  // a loaded manifest may hold it
+    throw std::runtime_error("kubectl create namespace: " + ns.output);
   arca_ok({"install", "--crds-only"});
 }
 

@@ -28,6 +28,14 @@ class Cluster {
     std::string url, bucket, prefix;
   };
   explicit Cluster(const S3& s3, const std::vector<std::string>& location_flags = {});
+  // kubelite loaded at start with the fixtures' manifests and `manifests` (file name → YAML) and running container
+  // processes (backup hooks exec into pods), then the CRDs and the default location on the local store as above:
+  // the source cluster of the backup tests.
+  struct Loaded {
+    std::map<std::string, std::string> manifests;
+    std::vector<std::string> kubelite_args;  // added to kubelite's command line
+  };
+  explicit Cluster(const Loaded& loaded);
   // Only kubelite: nothing installed (for `arca install` itself).
   struct Bare {};
   explicit Cluster(Bare);

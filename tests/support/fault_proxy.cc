@@ -55,6 +55,17 @@ int connect_to(const std::string& host, int port) {
   return fd;
 }
 
+// Resets the connection on `fd` (RST, as a server that closes a socket with unread data does) while the number
+// `fd` stays open, on an unconnected socket, for the threads that still write to or shut it down.
+void reset_connection(int fd) {
+  linger hard{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  int placeholder = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (placeholder < 0) return;
+  ::dup2(placeholder, fd);
+  ::close(placeholder);
+}
+
 // The value of header `name` in a request head, "" when absent.
 std::string header(std::string_view head, std::string_view name) {
   size_t pos = head.find("\r\n");
@@ -184,6 +195,7 @@ void FaultProxy::set_rule(Matcher matches, Action action) {
 
 void FaultProxy::drop_answers(Matcher matches) { set_rule(std::move(matches), Action::DropAnswer); }
 void FaultProxy::reset_requests(Matcher matches) { set_rule(std::move(matches), Action::Reset); }
+void FaultProxy::reset_while_sending(Matcher matches) { set_rule(std::move(matches), Action::ResetWhileSending); }
 void FaultProxy::truncate_answers(Matcher matches, size_t bytes) {
   std::lock_guard lock(mutex_);
   matches_ = std::move(matches);
@@ -209,9 +221,11 @@ void FaultProxy::clear() {
   release_cv_.notify_all();
 }
 
-FaultProxy::Action FaultProxy::action_for(std::string_view method, std::string_view target) {
+FaultProxy::Action FaultProxy::action_for(std::string_view method, std::string_view target, bool head_only) {
   std::unique_lock lock(mutex_);
-  if (!matches_ || action_ == Action::Answer || !matches_(method, target)) return Action::None;
+  if (!matches_ || action_ == Action::Answer || head_only != (action_ == Action::ResetWhileSending) ||
+      !matches_(method, target))
+    return Action::None;
   ++failed_;
   Action action = action_;
   if (action == Action::Hold) {
@@ -287,6 +301,7 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
 
   std::string pending;
   bool raw = false;  // a chunked request body: stop parsing and pass everything through
+  bool head_checked = false;  // the rule saw the current request's head while its body was still arriving
   char buffer[65536];
   for (;;) {
     ssize_t n = ::recv(c->client_fd, buffer, sizeof buffer, 0);
@@ -329,11 +344,22 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
           ok = write_all(c->client_fd, "HTTP/1.1 100 Continue\r\n\r\n");
         }
       }
-      if (pending.size() < total) break;
       std::string_view line = head.substr(0, head.find("\r\n"));
       std::string_view method = line.substr(0, line.find(' '));
       std::string_view target = line.substr(method.size() + 1);
       target = target.substr(0, target.find(' '));
+      if (pending.size() < total) {
+        if (!head_checked && action_for(method, target, true) == Action::ResetWhileSending) {
+          // A reset rather than a close: with the client's sending stalled on a full window, a FIN alone would
+          // leave it waiting for its request's answer until its timeout.
+          std::lock_guard lock(c->client_write);
+          reset_connection(c->client_fd);
+          ok = false;
+        }
+        head_checked = true;
+        break;
+      }
+      head_checked = false;
       std::string answer = answer_for(method, target);
       Action action = answer.empty() ? action_for(method, target) : Action::None;
       if (action == Action::Reset) {

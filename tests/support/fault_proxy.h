@@ -56,6 +56,11 @@ class FaultProxy {
   void drop_answers(Matcher matches);
   // The connection is closed before the request reaches the server.
   void reset_requests(Matcher matches);
+  // The connection is closed once the request's head has arrived and while its body is still coming: the server
+  // went away as the client was sending (a keep-alive connection closed by the server's idle timeout just as a
+  // request starts on it). Only bodies larger than the proxy's 64 KiB reads are cut; the client sees its send
+  // fail ("Broken pipe", "Connection reset by peer"), and the server never sees the request.
+  void reset_while_sending(Matcher matches);
   // The answer is cut after `bytes` bytes (status line and headers included) and the connection closed.
   void truncate_answers(Matcher matches, size_t bytes);
   // Matching requests wait (not forwarded) until release() or clear(); held_requests() counts the waiting.
@@ -69,9 +74,10 @@ class FaultProxy {
   void serve(std::shared_ptr<Connection> connection);
   // The canned answer for a request, or "" to forward it.
   std::string answer_for(std::string_view method, std::string_view target);
-  enum class Action { None, Answer, DropAnswer, Reset, Truncate, Hold };
-  // What the rule does with this request (None: forward it untouched).
-  Action action_for(std::string_view method, std::string_view target);
+  enum class Action { None, Answer, DropAnswer, Reset, ResetWhileSending, Truncate, Hold };
+  // What the rule does with this request (None: forward it untouched). `head_only`: asked when the head has
+  // arrived and the body has not (only ResetWhileSending acts then, and only then).
+  Action action_for(std::string_view method, std::string_view target, bool head_only = false);
   void set_rule(Matcher matches, Action action);
 
   std::string upstream_host_;
