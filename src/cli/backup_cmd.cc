@@ -19,7 +19,7 @@ void warn_volume_flags(const BackupCreateOptions& o) {
     warn_not_built("--volume-snapshot-locations", "taking volume snapshots through snapshot location plugins");
   if (!o.item_operation_timeout.empty())
     warn_not_built("--item-operation-timeout", "asynchronous plugin item operations");
-  if (o.parallel_files_upload > 0) warn_not_built("--parallel-files-upload", "file-system backup of pod volumes");
+  if (o.parallel_files_upload > 0) warn_not_built("--parallel-files-upload", "a per-backup upload parallelism (the node agent's concurrency applies)");
 }
 
 void BackupTemplateFlags::bind(CLI::App* cmd) {

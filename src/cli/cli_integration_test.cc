@@ -59,7 +59,7 @@ TEST(VeleroDeployment, EveryArgumentVeleroInstallWritesStartsArcaServer) {
   std::string log = read_text(c.dir().file("server-0.log"));
   // Each flag of a feature arca has not built says so, once, at start.
   for (const char* flag : {"--uploader-type=kopia: arca writes restic-format repositories",
-                           "--backup-repository-configmap: backup repositories is not built"})
+                           "--backup-repository-configmap: per-repository settings from a ConfigMap is not built"})
     EXPECT_NE(log.find(flag), std::string::npos) << flag << "\n" << log;
   // File-system backup is built: its flags no longer say otherwise.
   EXPECT_EQ(log.find("file-system backup of pod volumes is not built"), std::string::npos) << log;

@@ -43,7 +43,7 @@ void report_unbuilt(CLI::App* cmd, const ServerFlags& f) {
       {"--volume-group-snapshot-label-key", "CSI volume group snapshots"},
       {"--item-operation-sync-frequency", "asynchronous plugin item operations"},
       {"--default-item-operation-timeout", "asynchronous plugin item operations"},
-      {"--backup-repository-configmap", "backup repositories"},
+      {"--backup-repository-configmap", "per-repository settings from a ConfigMap"},
       {"--repo-maintenance-job-configmap", "backup repository maintenance"},
       {"--keep-latest-maintenance-jobs", "backup repository maintenance"},
       {"--maintenance-job-cpu-request", "backup repository maintenance"},
