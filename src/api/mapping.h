@@ -18,6 +18,7 @@ struct FieldOptions {
   bool default_empty = false;  // default: ""
   const char* format = nullptr;
   int min_items = 0;
+  const char* enum_values = nullptr;  // ';'-separated as in +kubebuilder:validation:Enum, `""` for the empty string
 };
 
 template <class T, class M>
@@ -147,6 +148,7 @@ template <> struct Describe<BackupUploaderConfig> {
 template <> struct Describe<BackupSpec> {
   using T = BackupSpec;
   static constexpr auto fields = std::tuple{
+      ARCA_F(T, "backupType", backup_type, FieldOptions{.enum_values = "Full;Incremental;\"\""}),
       ARCA_F(T, "csiSnapshotTimeout", csi_snapshot_timeout),
       ARCA_F(T, "datamover", datamover),
       ARCA_F(T, "defaultVolumesToFsBackup", default_volumes_to_fs_backup, kNullable),
@@ -290,6 +292,7 @@ template <> struct Describe<RestoreSpec> {
       ARCA_F(T, "orLabelSelectors", or_label_selectors, kNullable),
       ARCA_F(T, "preserveNodePorts", preserve_node_ports, kNullable),
       ARCA_F(T, "resourceModifier", resource_modifier, kNullable),
+      ARCA_F(T, "resourcePolicy", resource_policy, kNullable),
       ARCA_F(T, "restorePVs", restore_pvs, kNullable),
       ARCA_F(T, "restoreStatus", restore_status, kNullable),
       ARCA_F(T, "scheduleName", schedule_name),
@@ -895,6 +898,16 @@ json schema() {
       if (o.default_empty) s["default"] = "";
       if (o.format) s["format"] = o.format;
       if (o.min_items > 0) s["minItems"] = o.min_items;
+      if (o.enum_values) {
+        json values = json::array();
+        std::string_view rest = o.enum_values;
+        while (!rest.empty()) {
+          std::string_view value = rest.substr(0, rest.find(';'));
+          values.push_back(value == "\"\"" ? std::string() : std::string(value));
+          rest = value.size() < rest.size() ? rest.substr(value.size() + 1) : std::string_view();
+        }
+        s["enum"] = std::move(values);
+      }
       if (o.required) required.push_back(f.name);
       properties[std::string(f.name)] = std::move(s);
     };

@@ -242,6 +242,9 @@ struct BackupSpec {
   std::string datamover;
   std::optional<BackupUploaderConfig> uploader_config;
   std::string volume_group_snapshot_label_key;
+  // Velero 1.19 (pkg/apis/velero/v1/backup_types.go BackupType): "Full" makes the data movers (file-system backup,
+  // the CSI data mover) upload every volume without a parent snapshot; "" and "Incremental" use the last one.
+  std::string backup_type;
   json unknown;
 };
 
@@ -360,6 +363,9 @@ struct RestoreSpec {
   std::optional<RestoreUploaderConfig> uploader_config;
   // Velero 1.19 (pkg/apis/velero/v1/restore_types.go): true skips the server's --default-resource-modifier-configmap.
   std::optional<bool> skip_default_resource_modifier;
+  // Velero 1.19 (fine-grained restore filters design): a ConfigMap whose namespacedFilterPolicies and
+  // clusterScopedFilterPolicy narrow what is restored, per namespace and per kind.
+  std::optional<TypedLocalObjectReference> resource_policy;
   json unknown;
 };
 

@@ -57,6 +57,8 @@ std::vector<std::string> validate_backup_spec(const BackupSpec& spec) {
   append_prefixed(errors, "Invalid included/excluded namespace lists: ",
                   validate_namespace_includes_excludes(spec.included_namespaces, spec.excluded_namespaces));
   validate_selectors(errors, spec.label_selector, spec.or_label_selectors, "backup");
+  if (!spec.backup_type.empty() && spec.backup_type != "Full" && spec.backup_type != "Incremental")
+    errors.push_back("invalid backupType \"" + spec.backup_type + "\": must be Full, Incremental or empty");
   for (const auto& hook : spec.hooks.resources) {
     const std::string where = "hook \"" + hook.name + "\": ";
     if (hook.name.empty()) errors.push_back("backup hook spec is missing a name");

@@ -185,7 +185,7 @@ kube::ListOptions list_options(int page_size, const std::string& selector = "") 
   return options;
 }
 
-ResourceType type_of(const kube::ApiResource& r) { return {r.group_resource(), r.namespaced}; }
+ResourceType type_of(const kube::ApiResource& r) { return {r.group_resource(), r.namespaced, r.kind}; }
 
 // `resource.group` of each name (kubectl's resolution: short names, kinds, singulars); "*", globs and
 // names discovery does not know stay as given.
@@ -200,9 +200,11 @@ std::vector<std::string> resolve_names(const std::vector<std::string>& names, co
 
 // The parts of Velero's pkg/backup/item_backupper.go that need the object (the exclude label, a pending deletion) are read only when the
 // raw bytes mention them, so the common item is never parsed.
-ItemRef item_ref(const kube::ApiResource& r, std::string_view ns, std::string_view name, std::string_view json) {
+// Fine-grained filters need every item's labels (`all_labels`).
+ItemRef item_ref(const kube::ApiResource& r, std::string_view ns, std::string_view name, std::string_view json,
+                 bool all_labels) {
   ItemRef ref{type_of(r), std::string(ns), std::string(name), {}, false};
-  if (json.find(kExcludeFromBackupLabel) == std::string_view::npos &&
+  if (!all_labels && json.find(kExcludeFromBackupLabel) == std::string_view::npos &&
       json.find("\"deletionTimestamp\"") == std::string_view::npos)
     return ref;
   auto j = nlohmann::json::parse(json);
@@ -269,6 +271,7 @@ class Run {
                        &resolved.included_namespace_scoped_resources, &resolved.excluded_namespace_scoped_resources})
       *list = resolve_names(*list, *data_);
     filters_ = make_collection_filters(resolved, existing);
+    filters_.fine_grained = options_.fine_grained;
     for (const auto& warning : filters_.namespaces.warnings) log_.warning(warning);
     for (const auto& ns : filters_.namespaces.filter.includes)
       if (!has_glob_chars(ns) && std::find(existing.begin(), existing.end(), ns) == existing.end())
@@ -461,7 +464,8 @@ class Run {
     std::vector<Buffered> buffered;
     auto handle = [&](std::string_view ns, std::string_view name, std::string_view json) {
       ++result_total_;
-      if (!kept(item_ref(r, ns, name, json))) return;
+      ItemRef ref = item_ref(r, ns, name, json, !filters_.fine_grained.empty());
+      if (!listed_item_selected(filters_, ref) || !kept(ref)) return;
       if (options_.volume_snapshotter &&
           options_.volume_snapshotter->defers(r.group, r.resource, std::string(ns), std::string(name)))
         return;
@@ -532,7 +536,7 @@ class Run {
       return;
     }
     ++result_total_;
-    if (!kept(item_ref(*r, item.namespace_name, item.name, *json))) return;
+    if (!kept(item_ref(*r, item.namespace_name, item.name, *json, !filters_.fine_grained.empty()))) return;
     seen_related_.insert(key);
     back_up_item(*r, item.namespace_name, item.name, *json);
   }
@@ -618,7 +622,7 @@ class Run {
     for (const auto& ns : namespaces_) {
       if (!tracked_namespaces_.count(ns.name) && !should_track_namespace(filters_, ns.name, ns.labels, ns.active))
         continue;
-      if (!kept(item_ref(*r, "", ns.name, ns.json))) continue;
+      if (!kept(item_ref(*r, "", ns.name, ns.json, false))) continue;
       ++result_total_;
       back_up_item(*r, "", ns.name, ns.json);
     }
@@ -635,7 +639,7 @@ class Run {
       list(*r, "", list_options(options_.page_size), [&](const kube::ListItem& item) {
         std::string name(item.name);
         if (!groups_with_items_.count(name)) return;
-        if (!kept(item_ref(*r, "", name, item.json)) || !seen_related_.insert(item_key(*r, "", name)).second) return;
+        if (!kept(item_ref(*r, "", name, item.json, !filters_.fine_grained.empty())) || !seen_related_.insert(item_key(*r, "", name)).second) return;
         ++result_total_;
         back_up_item(*r, "", name, item.json);
       });

@@ -14,6 +14,7 @@
 #include "backup/backup_log.h"
 #include "backup/volume_info.h"
 #include "backup/volume_snapshotter.h"
+#include "util/fine_grained_filters.h"
 #include "hooks/pod_exec.h"
 #include "kube/discovery.h"
 
@@ -42,6 +43,8 @@ struct RunOptions {
   std::function<void(std::string_view pod_json)> wait_pod_volumes;
   // Runs a hook's command in a pod; unset: kube::exec_in_pod on the run's transport.
   hooks::Executor exec;
+  // Velero 1.19's namespacedFilterPolicies / clusterScopedFilterPolicy of the backup's resource policy.
+  FineGrainedFilters fine_grained;
 };
 
 struct RunResult {

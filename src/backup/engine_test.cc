@@ -59,7 +59,7 @@ class BackupEngine : public ::testing::Test {
   };
 
   Output run(api::BackupSpec spec, std::function<void(int, int)> on_progress = {},
-             const std::string& kubeconfig = kubelite_->kubeconfig) {
+             const std::string& kubeconfig = kubelite_->kubeconfig, const FineGrainedFilters& fine_grained = {}) {
     kube::testing::Client client(config_from(kubeconfig));
     api::Backup backup;
     backup.metadata.namespace_ = "velero";
@@ -70,6 +70,7 @@ class BackupEngine : public ::testing::Test {
     RunOptions options;
     options.page_size = 100;
     options.on_progress = std::move(on_progress);
+    options.fine_grained = fine_grained;
     Output out;
     out.result = run_backup(backup, *client.transport, client.discovery,
                             [&](const char* data, size_t size) { tarball.append(data, size); }, log, options);
@@ -127,6 +128,27 @@ TEST_F(BackupEngine, ResourceListIsSortedAndMatchesTheTarball) {
   auto items = std::count_if(out.entries.begin(), out.entries.end(),
                              [](const auto& entry) { return entry.first.rfind("resources/", 0) == 0; });
   EXPECT_EQ(out.result.items_backed_up * 2, items);
+}
+
+// Velero 1.19's fine-grained filters: namespace "a" has a policy (only the kinds and names it lists; its rules
+// replace the backup's label selector there), "b" has none (the global selector, which matches nothing, decides).
+TEST_F(BackupEngine, NamespacedFilterPoliciesKeepOnlyWhatTheyListAndOtherNamespacesUseTheGlobalSelector) {
+  api::BackupSpec spec;
+  spec.included_namespaces = {"a", "b"};
+  spec.label_selector = LabelSelector{};
+  spec.label_selector->match_labels["no-such-label"] = "x";
+  auto fine = parse_fine_grained_filters(json::parse(R"({"namespacedFilterPolicies":[{"namespaces":["a"],
+      "resourceFilters":[{"kinds":["ConfigMap"],"names":["cm-3","cm-9?"],"excludedNames":["cm-99"]},
+                         {"kinds":["persistentvolumeclaims"],"names":["z-*"]}]}]})"));
+  auto out = run(spec, {}, kubelite_->kubeconfig, fine);
+  std::vector<std::string> in_a, in_b;
+  for (const auto& name : out.resource_list["v1/ConfigMap"].get<std::vector<std::string>>())
+    (name.rfind("a/", 0) == 0 ? in_a : in_b).push_back(name);
+  EXPECT_EQ(in_a, (std::vector<std::string>{"a/cm-3", "a/cm-90", "a/cm-93", "a/cm-96"}));
+  EXPECT_TRUE(in_b.empty()) << "namespace b has no policy: the global selector (matching nothing) decides";
+  EXPECT_EQ(out.resource_list["v1/PersistentVolumeClaim"], json({"a/z-claim"}));
+  EXPECT_FALSE(out.resource_list.contains("v1/Pod")) << "pods are not listed in namespace a's policy";
+  EXPECT_EQ(out.resource_list["v1/Namespace"], json({"a", "b"}));
 }
 
 TEST_F(BackupEngine, ExpiredContinueTokenRestartsTheListWithoutDuplicates) {

@@ -134,18 +134,32 @@ ItemDecision check_item(const CollectionFilters& f, const ItemRef& item, bool mu
       return {false, "resource " + item.type.group_resource + " is cluster-scoped and excluded"};
     if (!item.namespace_.empty() && !should_list_resource(f, item.type))
       return {false, "resource " + item.type.group_resource + " is excluded"};
+    if (!f.fine_grained.empty() && item.type.group_resource != kNamespacesResource) {
+      auto decision = decide(f.fine_grained, item.type.group_resource, item.type.kind, item.namespace_, item.name,
+                             item.labels);
+      if (decision.verdict == FilterDecision::exclude) return {false, decision.reason};
+    }
   }
   if (item.being_deleted) return {false, "item is being deleted"};
   return {};
 }
 
 std::vector<std::string> list_label_selectors(const CollectionFilters& f) {
+  if (!f.fine_grained.empty()) return {std::string{}};
   if (!f.or_label_selectors.empty()) {
     std::vector<std::string> out;
     for (const auto& selector : f.or_label_selectors) out.push_back(to_selector_string(selector));
     return out;
   }
   return {f.label_selector ? to_selector_string(*f.label_selector) : std::string{}};
+}
+
+bool listed_item_selected(const CollectionFilters& f, const ItemRef& item) {
+  if (f.fine_grained.empty()) return true;  // the LIST's own selector already chose
+  auto decision =
+      decide(f.fine_grained, item.type.group_resource, item.type.kind, item.namespace_, item.name, item.labels);
+  return decision.verdict == FilterDecision::include ||
+         (decision.verdict == FilterDecision::global && matches_label_selectors(f, item.labels));
 }
 
 bool matches_label_selectors(const CollectionFilters& f, const Labels& labels) {

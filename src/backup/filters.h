@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "util/fine_grained_filters.h"
 #include "util/includes_excludes.h"
 #include "util/label_selector.h"
 
@@ -49,6 +50,7 @@ NamespaceScope resolve_namespace_scope(const std::vector<std::string>& includes,
 struct ResourceType {
   std::string group_resource;  // `pods`, `deployments.apps`, `persistentvolumes`
   bool namespaced = true;
+  std::string kind;  // `Pod`: fine-grained filters name types by kind or by resource
 };
 
 // Everything a backup filters on, built once per backup from its (defaulted) spec.
@@ -61,6 +63,9 @@ struct CollectionFilters {
   IncludesExcludes namespace_scoped;  // new mode
   std::optional<LabelSelector> label_selector;
   std::vector<LabelSelector> or_label_selectors;
+  // Velero 1.19: where a fine-grained rule speaks for an item it replaces the label selectors above, so LISTs
+  // carry no selector and check_item applies both (the item's labels must then be read).
+  FineGrainedFilters fine_grained;
 };
 
 CollectionFilters make_collection_filters(const api::BackupSpec& spec,
@@ -93,6 +98,10 @@ ItemDecision check_item(const CollectionFilters& filters, const ItemRef& item, b
 // Velero's pkg/backup/item_collector.go: the `labelSelector` query of each LIST: one empty string (no selector), the single selector, or one
 // per orLabelSelector (their results are concatenated and de-duplicated by the backed-up set).
 std::vector<std::string> list_label_selectors(const CollectionFilters& filters);
+
+// For an item a LIST returned: whether the label selectors choose it. Without fine-grained filters the LIST's own
+// selector did; with them the LIST had none, so a namespace policy's rule or else the global selectors decide.
+bool listed_item_selected(const CollectionFilters& filters, const ItemRef& item);
 
 // True when the labels satisfy the labelSelector, or any orLabelSelector, or no selector is set.
 bool matches_label_selectors(const CollectionFilters& filters, const Labels& labels);

@@ -85,11 +85,17 @@ void BackupTemplateFlags::bind(CLI::App* cmd) {
   int_flag(cmd, "--parallel-files-upload", o.parallel_files_upload,
            "Number of files uploads simultaneously when running a backup. This is only applicable for the kopia "
            "uploader");
+  string_flag(cmd, "--backup-type", o.backup_type,
+              "Specify how volume data is backed up, with possible values including Full and Incremental.");
   add_output_flags(cmd, output, "");
 }
 
 void BackupTemplateFlags::finish() {
   auto& o = options;
+  // Velero 1.19 checks the value in the CLI rather than leaving it to the API server's enum.
+  if (!o.backup_type.empty() && o.backup_type != "Full" && o.backup_type != "Incremental")
+    throw std::invalid_argument("invalid argument \"" + o.backup_type +
+                                "\" for \"--backup-type\" flag: must be Full or Incremental");
   o.include_namespaces = last_csv(inc_ns);
   o.exclude_namespaces = last_csv(exc_ns);
   o.include_resources = last_csv(inc_res);

@@ -49,6 +49,7 @@ const std::map<std::string, std::string> kAliases = {
       {P, "--default-volumes-to-fs-backup", "optionalBool[=true]", ""},                                             \
       {P, "--resource-policies-configmap", "string", ""}, {P, "--data-mover", "string", ""},                        \
       {P, "--parallel-files-upload", "int", "0"}, {P, "-o,--output", "string", ""},                                 \
+      {P, "--backup-type", "string", ""}, /* Velero 1.19 (pkg/cmd/cli/backup/create.go) */                          \
       {P, "-L,--label-columns", "stringArray", ""}, {P, "--show-labels", "bool", "false"}
 
 #define GET_FLAGS(P)                                                                                      \
@@ -94,6 +95,8 @@ const std::vector<VeleroFlag> kVeleroFlags = {
     {"restore create", "--resource-modifier-configmap", "string", ""},
     // Velero 1.19 (design: server default restore resource modifier)
     {"restore create", "--skip-default-resource-modifier", "bool", "false"},
+    // Velero 1.19 (design: fine-grained restore filters; issue #9937, the CLI for a restore's resource policy)
+    {"restore create", "--resource-policies-configmap", "string", ""},
     {"restore create", "--write-sparse-files", "optionalBool[=true]", ""},
     {"restore create", "--parallel-files-download", "int", "0"}, {"restore create", "-w,--wait", "bool", "false"},
     {"restore create", "-o,--output", "string", ""}, {"restore create", "-L,--label-columns", "stringArray", ""},
@@ -247,6 +250,7 @@ std::vector<std::string> use(const std::string& flag, const std::string& type, c
   if (name == "--access-mode") return {name, "ReadOnly"};
   if (name == "--image-pull-policy") return {name, "Always"};
   if (name == "--uploader-type") return {name, "restic"};
+  if (name == "--backup-type") return {name, "Full"};
   if (name == "--disable-controllers") return {name, "gc,schedule"};
   if (name == "--restore-resource-priorities") return {name, "namespaces,-,pods"};
   if (name == "--plugins") return {name, "velero/velero-plugin-for-aws:v1.13.0"};
@@ -341,10 +345,11 @@ TEST_F(VeleroParity, EveryVeleroFlagHasItsTypeAndDefault) {
       if (noun == f.path) check_flag(root, alias, f);
   }
   // The counts of Velero's flags the table holds (Velero 1.18's: backup create 30, schedule create 32, install 58,
-  // server 34; 1.19 adds one each to restore create, install and server: the default resource modifier).
-  EXPECT_EQ(per_path["backup create"], 30);
-  EXPECT_EQ(per_path["schedule create"], 32);
-  EXPECT_EQ(per_path["restore create"], 26 + 1);
+  // server 34; 1.19 adds one each to restore create, install and server: the default resource modifier; one to
+  // backup and schedule create: --backup-type; one more to restore create: its resource policy).
+  EXPECT_EQ(per_path["backup create"], 30 + 1);
+  EXPECT_EQ(per_path["schedule create"], 32 + 1);
+  EXPECT_EQ(per_path["restore create"], 26 + 2);
   EXPECT_EQ(per_path["install"], 58 + 1);
   EXPECT_EQ(per_path["server"], 34 + 1);
 }
@@ -360,6 +365,11 @@ TEST_F(VeleroParity, BadValuesFailInOneLineNamingTheFlag) {
   auto server = parse({"server", "--garbage-collection-frequency", "soon"});
   EXPECT_EQ(server.code, 1);
   EXPECT_NE(server.err.find("--garbage-collection-frequency"), std::string::npos) << server.err;
+  auto backup_type = parse({"schedule", "create", "s1", "--schedule", "@daily", "--backup-type", "Differential"});
+  EXPECT_EQ(backup_type.code, 1);
+  EXPECT_EQ(backup_type.err,
+            "An error occurred: invalid argument \"Differential\" for \"--backup-type\" flag: must be Full or "
+            "Incremental\n");
 }
 
 TEST_F(VeleroParity, BareNounsPrintHelpUnknownWordsAreNamed) {

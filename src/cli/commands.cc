@@ -271,6 +271,7 @@ int backup_create(Session& s, const BackupCreateOptions& o, std::ostream& out) {
     spec.datamover = o.data_mover;
     if (!o.resource_policies_configmap.empty())
       spec.resource_policy = api::TypedLocalObjectReference{"", "configmap", o.resource_policies_configmap, {}};
+    spec.backup_type = o.backup_type;
     if (o.parallel_files_upload > 0) spec.uploader_config = api::BackupUploaderConfig{o.parallel_files_upload, {}};
     if (!o.ttl.empty()) spec.ttl = parse_duration(o.ttl);
     if (!o.csi_snapshot_timeout.empty()) spec.csi_snapshot_timeout = parse_duration(o.csi_snapshot_timeout);

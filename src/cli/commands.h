@@ -54,6 +54,7 @@ struct BackupCreateOptions {
   std::string selector, or_selector, storage_location, ordered_resources, from_schedule, data_mover;
   std::string csi_snapshot_timeout, item_operation_timeout;
   std::string resource_policies_configmap;
+  std::string backup_type;  // Velero 1.19: "", Full or Incremental
   int parallel_files_upload = 0;
   bool wait = false;
   std::string output;  // "": submit; table|json|yaml: print only

@@ -344,7 +344,12 @@ std::string describe_backup(const api::Backup& b, bool details, const std::strin
   out << "File System Backup (Default):  " << (spec.default_volumes_to_fs_backup.value_or(false) ? "true" : "false")
       << "\n";
   out << "Snapshot Move Data:          " << (spec.snapshot_move_data.value_or(false) ? "true" : "false") << "\n";
-  out << "Data Mover:                  " << (spec.datamover.empty() ? "velero" : spec.datamover) << "\n\n";
+  out << "Data Mover:                  " << (spec.datamover.empty() ? "velero" : spec.datamover) << "\n";
+  // Velero 1.19 (block data mover design, "Backup Describe"): empty means incremental.
+  out << "Backup Type:                 " << (spec.backup_type.empty() ? "Incremental" : spec.backup_type) << "\n\n";
+  if (spec.resource_policy)  // Velero's DescribeResourcePolicies
+    out << "Resource policies:\n  Type:  " << spec.resource_policy->kind << "\n  Name:  " << spec.resource_policy->name
+        << "\n\n";
   out << "TTL:  " << (spec.ttl ? format_duration(*spec.ttl) : "0s") << "\n\n";
   out << "CSISnapshotTimeout:    " << (spec.csi_snapshot_timeout ? format_duration(*spec.csi_snapshot_timeout) : "0s")
       << "\n";

@@ -35,7 +35,8 @@ constexpr std::chrono::seconds kDescribeDownloadTimeout{5};
 
 struct RestoreFlags {
   std::string name, from_backup, from_schedule, existing_resource_policy, resource_modifier_configmap, selector,
-      or_selector, output, item_operation_timeout, decryption_key_secret, decryption_key_file;
+      or_selector, output, item_operation_timeout, decryption_key_secret, decryption_key_file,
+      resource_policies_configmap;
   std::vector<std::string> inc_ns, exc_ns, inc_res, exc_res, status_inc, status_exc, mappings, labels, annotations,
       icr, restore_volumes, preserve_nodeports, allow_partially_failed;
   bool wait = false, dry_run = false, skip_verify = false, skip_default_resource_modifier = false;
@@ -112,6 +113,8 @@ api::Restore build_restore(Session& s, const RestoreFlags& f) {
     spec.resource_modifier = api::TypedLocalObjectReference{"", "configmap", f.resource_modifier_configmap, {}};
   // Set only when given, as Velero's create.go does (boolptr.True()), so an older server's CRD never sees it.
   if (f.skip_default_resource_modifier) spec.skip_default_resource_modifier = true;
+  if (!f.resource_policies_configmap.empty())
+    spec.resource_policy = api::TypedLocalObjectReference{"", "configmap", f.resource_policies_configmap, {}};
   spec.uploader_config.emplace();
   if (f.parallel_files_download < 0) throw std::invalid_argument("parallel-files-download cannot be negative");
   return r;
@@ -371,6 +374,9 @@ int describe(Session& s, const RestoreFlags& f, std::ostream& out) {
       out << "\nResource modifier:\n  Type:  " << spec.resource_modifier->kind << "\n  Name:  " << spec.resource_modifier->name << "\n";
     else if (spec.skip_default_resource_modifier.value_or(false))
       out << "\nDefault Resource Modifier:  skipped (SkipDefaultResourceModifier=true)\n";
+    if (spec.resource_policy)
+      out << "\nResource policies:\n  Type:  " << spec.resource_policy->kind << "\n  Name:  " << spec.resource_policy->name
+          << "\n";
     if (r.status.hook_status)
       out << "\nHooksAttempted:   " << r.status.hook_status->hooks_attempted
           << "\nHooksFailed:      " << r.status.hook_status->hooks_failed << "\n";
@@ -480,6 +486,9 @@ void define_restore_create(CLI::App* cmd, Cli& cli) {
               "Reference to the resource modifier configmap that restore will use");
   bool_flag(cmd, "--skip-default-resource-modifier", f.skip_default_resource_modifier,
             "Skip applying the server-configured default resource modifier for this restore");
+  string_flag(cmd, "--resource-policies-configmap", f.resource_policies_configmap,
+              "Reference to the resource policies configmap (namespacedFilterPolicies, clusterScopedFilterPolicy) "
+              "that restore should use");
   optional_bool(cmd, "--write-sparse-files", f.write_sparse_files,
                 "Whether to write sparse files during restoring volumes");
   int_flag(cmd, "--parallel-files-download", f.parallel_files_download,

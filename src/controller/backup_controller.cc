@@ -121,6 +121,7 @@ class BackupRun {
                                           !protection.recipients.empty());
       options.volume_snapshotter = snapshotter_.get();
       options.volume_info = &volume_info_;
+      if (policies_) options.fine_grained = policies_->fine_grained;
       result = backup::run_backup(
           engine_backup, ctx_.transport, ctx_.discovery,
           [&](const char* data, size_t size) {
@@ -386,6 +387,10 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
         if (loaded.include_exclude && api::uses_old_resource_filters(spec))
           errors.push_back(what + ": its includeExcludePolicy cannot be used with the old resource filters "
                            "(includedResources, excludedResources, includeClusterResources)");
+        // Velero 1.19 refuses the same mix for the fine-grained sections (fine-grained backup filters design).
+        if (!loaded.fine_grained.empty() && api::uses_old_resource_filters(spec))
+          errors.push_back(what + ": include-resources, exclude-resources and include-cluster-resources cannot be "
+                           "used with namespace-scoped or cluster-scoped global filter policies");
         if (policies) *policies = std::move(loaded);
       } catch (const std::invalid_argument& e) {
         errors.push_back(what + ": " + e.what());

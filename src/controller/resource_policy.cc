@@ -77,7 +77,10 @@ ResourcePolicies parse_resource_policies(const std::map<std::string, std::string
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument("the policy is not valid YAML: " + e.msg);
   }
-  require_known_keys(doc, {"version", "volumePolicies", "includeExcludePolicy"}, "the policy");
+  require_known_keys(doc,
+                     {"version", "volumePolicies", "includeExcludePolicy", "namespacedFilterPolicies",
+                      "clusterScopedFilterPolicy"},
+                     "the policy");
   ResourcePolicies out;
   out.version =
       doc.is_object() && doc.contains("version") && doc["version"].is_string() ? doc["version"].get<std::string>() : "";
@@ -123,6 +126,7 @@ ResourcePolicies parse_resource_policies(const std::map<std::string, std::string
     check_include_exclude(ie.included_namespace_scoped_resources, ie.excluded_namespace_scoped_resources);
     out.include_exclude = std::move(ie);
   }
+  out.fine_grained = parse_fine_grained_filters(doc);
   return out;
 }
 

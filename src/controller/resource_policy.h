@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "util/fine_grained_filters.h"
 
 namespace arca::controller {
 
@@ -27,6 +28,7 @@ struct ResourcePolicies {
   std::string version;
   std::vector<VolumePolicy> volume_policies;
   std::optional<IncludeExcludePolicy> include_exclude;
+  FineGrainedFilters fine_grained;  // Velero 1.19: namespacedFilterPolicies, clusterScopedFilterPolicy
 };
 
 // Parses and validates the ConfigMap's data (exactly one key, strict YAML: unknown fields are errors,

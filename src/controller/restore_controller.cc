@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
@@ -116,7 +118,29 @@ class RestoreRun {
                !spec.skip_default_resource_modifier.value_or(false)) {
       load_default_modifiers(client);
     }
+    if (spec.resource_policy) load_resource_policy(client, *spec.resource_policy, errors);
     return errors;
+  }
+
+  // Velero 1.19's fine-grained restore filters: only namespacedFilterPolicies and clusterScopedFilterPolicy are
+  // read, so the ConfigMap a backup used (with volume policies) serves a restore too.
+  void load_resource_policy(kube::DynamicClient& client, const api::TypedLocalObjectReference& ref,
+                            std::vector<std::string>& errors) {
+    if (::strcasecmp(ref.kind.c_str(), "configmap") != 0) {
+      errors.push_back("resource policy kind " + ref.kind + " is not supported: only configmap");
+      return;
+    }
+    try {
+      json cm = client.get(resources_.config_maps, restore_.metadata.namespace_, ref.name);
+      const json data = cm.value("data", json::object());
+      if (data.size() != 1 || !data.begin()->is_string())
+        throw std::invalid_argument("the ConfigMap must have exactly one data key holding the policy YAML");
+      fine_grained_ = parse_fine_grained_filters(restore::yaml_to_json(data.begin()->get<std::string>()));
+    } catch (const kube::KubeError& e) {
+      errors.push_back("Error fetching resource policies ConfigMap " + ref.name + ": " + e.what());
+    } catch (const std::exception& e) {
+      errors.push_back("Error in resource policies ConfigMap " + ref.name + ": " + e.what());
+    }
   }
 
   // Velero 1.19's server default (pkg/controller/restore_controller.go loadResourceModifierConfigMap with
@@ -204,6 +228,7 @@ class RestoreRun {
     options.terminating_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.settings.terminating_resource_timeout);
     options.modifiers = modifiers_ ? &*modifiers_ : nullptr;
+    options.fine_grained = fine_grained_;
     // Velero's pkg/restore/restore.go execute step 4: a plain string comparison, as Velero's.
     options.choose_group_versions =
         feature_enabled(ctx_.settings, kFeatureApiGroupVersions) && backup.status.format_version >= "1.1.0";
@@ -336,6 +361,7 @@ class RestoreRun {
   const Resources& resources_;
   api::Restore restore_;
   std::optional<restore::ResourceModifiers> modifiers_;
+  FineGrainedFilters fine_grained_;
   std::string default_modifiers_note_, default_modifiers_warning_;  // for the restore's log
   std::mutex progress_mutex_;
   std::chrono::steady_clock::time_point last_progress_{};

@@ -41,7 +41,7 @@ struct Agent {
   Agent(const Options& o, kube::Transport& t) : options(o), transport(t) {}
   Options options;
   kube::Transport& transport;
-  kube::ApiResource pvbs, pvrs, pods, pvcs, pvs, secrets, repositories, locations;
+  kube::ApiResource pvbs, pvrs, pods, pvcs, pvs, secrets, repositories, locations, backups;
   std::string node, pods_dir;
   int limit = 1;
 
@@ -135,6 +135,20 @@ void advance(Agent& a, const kube::ApiResource& r, const std::string& name, json
   a.patch_status(r, name, {{"phase", "Prepared"}});
 }
 
+// Velero 1.19's backupType (block data mover design, "File System Data Mover"): a Full backup reads every file
+// again instead of trusting the parent snapshot's metadata (restic's --force); the owning Backup says which.
+bool full_backup_requested(Agent& a, const api::PodVolumeBackup& pvb) {
+  auto backup_name = pvb.metadata.labels.find("velero.io/backup-name");
+  if (backup_name == pvb.metadata.labels.end()) return false;
+  try {
+    return a.get(a.backups, a.options.namespace_name, backup_name->second)["spec"].value("backupType", "") == "Full";
+  } catch (const kube::KubeError& e) {
+    spdlog::warn("PodVolumeBackup {}: backup {} not readable ({}); backing up incrementally", pvb.metadata.name,
+                 backup_name->second, e.what());
+    return false;
+  }
+}
+
 void run_backup(Agent& a, api::PodVolumeBackup pvb) {
   const std::string& name = pvb.metadata.name;
   std::string where = "volume " + pvb.spec.volume + " of pod " + pvb.spec.pod.namespace_ + "/" + pvb.spec.pod.name;
@@ -157,6 +171,7 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
     o.host = kHostName;
     o.retry_lock = std::chrono::seconds(60);  // a maintenance holding the exclusive lock
     o.progress = a.progress(a.pvbs, name, last);
+    o.force = full_backup_requested(a, pvb);
     auto result = repo::backup(repository, o);
     int64_t total = static_cast<int64_t>(std::max(last.bytes_total, last.bytes_done));
     a.patch_status(a.pvbs, name,
@@ -383,6 +398,7 @@ void run_node_agent(const Options& options) {
   a.secrets = lookup("", "secrets");
   a.repositories = lookup("velero.io", "backuprepositories");
   a.locations = lookup("velero.io", "backupstoragelocations");
+  a.backups = lookup("velero.io", "backups");
   a.node = options.node_name;
   json node = json::object({{"metadata", json::object()}});
   try {

@@ -296,6 +296,32 @@ TEST_F(NodeAgentTest, BacksUpVolumesOnEachNodeAndResticReadsThem) {
   EXPECT_EQ(restic({"check", "--read-data"}).exit_code, 0);
 }
 
+// Velero 1.19's backupType: a PodVolumeBackup of a Backup whose spec says Full reads every file again (restic's
+// --force), where an incremental one finds the volume unchanged since its parent and reads nothing.
+TEST_F(NodeAgentTest, AFullBackupTypeRereadsUnchangedFiles) {
+  json writer = get("pod", "app", "writer");
+  ASSERT_FALSE(writer.is_null()) << "runs after BacksUpVolumesOnEachNodeAndResticReadsThem";
+  auto bytes_read = [&](const std::string& pvb_name) {
+    const std::string log = (*agents)[kNodes[0]]->log();
+    auto at = log.find("PodVolumeBackup " + pvb_name + " Completed: snapshot ");
+    if (at == std::string::npos) return std::string("missing");
+    auto open = log.find('(', at), space = log.find(' ', open);
+    return log.substr(open + 1, space - open - 1);
+  };
+  for (const auto& [backup, type] : {std::pair{"b-incr", ""}, std::pair{"b-full", "Full"}}) {
+    apply({{"apiVersion", "velero.io/v1"}, {"kind", "Backup"}, {"metadata", {{"name", backup}, {"namespace", "velero"}}},
+           {"spec", {{"storageLocation", "default"}, {"includedNamespaces", {"app"}}, {"backupType", type}}},
+           {"status", {{"phase", "Completed"}}}});
+    apply(pvb(std::string(backup) + "-writer-data", writer, "data", backup));
+    json p = wait_phase("podvolumebackups", std::string(backup) + "-writer-data", {"Completed", "Failed"});
+    ASSERT_EQ(p["status"].value("phase", ""), "Completed") << p.dump() << logs();
+  }
+  EXPECT_EQ(bytes_read("b-incr-writer-data"), "0") << logs();
+  std::string full = bytes_read("b-full-writer-data");
+  ASSERT_TRUE(!full.empty() && std::all_of(full.begin(), full.end(), ::isdigit)) << full << logs();
+  EXPECT_GE(std::stoll(full), 3000000) << logs();
+}
+
 // A fresh pod whose restore-wait init container waits for the done file: the agent of the pod's node (not the
 // node that backed the data up) restores the snapshot into the pod's volume, writes .velero/<restore-uid>, and the
 // app container's first read sees the restored file.

@@ -280,6 +280,17 @@ class Run {
     return resource == "datauploads.velero.io" || resource == "volumesnapshotcontents.snapshot.storage.k8s.io";
   }
 
+  // The restore's filters past namespace and type (Velero's getSelectedRestoreableItems): a fine-grained rule
+  // of the resource policy where one applies, else the label selectors.
+  bool selected(const std::string& resource, const std::string& original_ns, const std::string& name,
+                const json& item) const {
+    if (!options_.fine_grained.empty()) {
+      auto decision = decide(options_.fine_grained, resource, item.value("kind", ""), original_ns, name, labels_of(item));
+      if (decision.verdict != FilterDecision::global) return decision.verdict == FilterDecision::include;
+    }
+    return selected_by_labels(item);
+  }
+
   bool selected_by_labels(const json& item) const {
     if (spec_.label_selector) return selector_matches(*spec_.label_selector, labels_of(item));
     if (!spec_.or_label_selectors.empty()) {
@@ -533,7 +544,7 @@ class Run {
       add_error(target_ns, "error decoding " + id + ": not a JSON object");
       return;
     }
-    if (!bypass && !additional && !selected_by_labels(item)) return;
+    if (!bypass && !additional && !selected(resource, original_ns, spooled.name, item)) return;
     if (is_completed(resource, item)) return;
     if (can_be_additional(resource)) {  // de-duplication: the item may come as an additional item and in its tier
       std::lock_guard lock(handled_mutex_);

@@ -16,6 +16,7 @@
 #include "hooks/pod_exec.h"
 #include "kube/discovery.h"
 #include "restore/modifiers.h"
+#include "util/fine_grained_filters.h"
 #include "restore/priorities.h"
 #include "restore/results.h"
 
@@ -39,6 +40,9 @@ struct EngineOptions {
   // resource is then read from the version directory Velero's pkg/restore/prioritize_group_version.go chooses and restored in that version.
   bool choose_group_versions = false;
   const ResourceModifiers* modifiers = nullptr;  // already validated (the controller reads the ConfigMap)
+  // Velero 1.19's Restore.spec.resourcePolicy: per-namespace, per-kind rules looked up by the item's namespace in
+  // the backup (before mapping); where one speaks for an item it replaces the restore's label selectors.
+  FineGrainedFilters fine_grained;
   // Called after every processed item with (estimated total, processed so far); the caller throttles.
   std::function<void(int total_items, int items_restored)> on_progress;
   // File-system restore of pod volumes, set by the controller (Velero's PodVolumeRestoreAction and

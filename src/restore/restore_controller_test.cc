@@ -330,5 +330,53 @@ resourceModifierRules:
   cluster_->client->remove(cluster_->resource("configmaps"), "velero", kDefaultModifiers);
 }
 
+// Velero 1.19's Restore.spec.resourcePolicy (fine-grained restore filters design): the policy names namespaces as
+// they are in the backup, so a mapped restore still finds its rule; the namespace's unlisted kinds stay out; a
+// policy Velero would refuse fails validation naming the problem and restores nothing.
+TEST_F(RestoreControllerTest, ResourcePolicyRestoresOnlyWhatItsNamespaceRuleNames) {
+  cluster_->create_namespace("ctl-fine");
+  for (const char* name : {"app-config", "app-tmp", "monitoring"})
+    cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", {{"k", name}}}},
+                     "ctl-fine");
+  cluster_->create({{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "app-secret"}}},
+                    {"data", {{"k", "dg=="}}}},
+                   "ctl-fine");
+  add_backup("b-fine", "Completed", make_backup(*cluster_, {"ctl-fine"}));
+  put_modifiers("restore-filters", R"(version: v1
+namespacedFilterPolicies:
+- namespaces: [ctl-fine]
+  resourceFilters:
+  - kinds: [ConfigMap]
+    names: ["app-*"]
+    excludedNames: ["*-tmp"]
+)");
+  create_restore("r-fine", {{"backupName", "b-fine"},
+                            {"namespaceMapping", {{"ctl-fine", "r-fine"}}},
+                            {"resourcePolicy", {{"kind", "configmap"}, {"name", "restore-filters"}}}});
+  json done = wait_for_final_phase("r-fine");
+  EXPECT_EQ(done["status"]["phase"], "Completed") << done.dump();
+  auto config_maps = cluster_->resource("configmaps");
+  EXPECT_TRUE(cluster_->exists(config_maps, "r-fine", "app-config"));
+  EXPECT_FALSE(cluster_->exists(config_maps, "r-fine", "app-tmp")) << "excludedNames wins over names";
+  EXPECT_FALSE(cluster_->exists(config_maps, "r-fine", "monitoring")) << "not named by the rule";
+  EXPECT_FALSE(cluster_->exists(cluster_->resource("secrets"), "r-fine", "app-secret")) << "Secret is not listed";
+
+  put_modifiers("restore-filters", R"(version: v1
+namespacedFilterPolicies:
+- namespaces: [ctl-fine]
+  resourceFilters:
+  - kinds: ["*"]
+    names: ["app-*"]
+)");
+  create_restore("r-fine-bad", {{"backupName", "b-fine"},
+                                {"namespaceMapping", {{"ctl-fine", "r-fine-bad"}}},
+                                {"resourcePolicy", {{"kind", "configmap"}, {"name", "restore-filters"}}}});
+  done = wait_for_final_phase("r-fine-bad");
+  EXPECT_EQ(done["status"]["phase"], "FailedValidation") << done.dump();
+  EXPECT_THAT(done["status"]["validationErrors"].dump(),
+              HasSubstr("names or excludedNames cannot be specified for catch-all filters"));
+  EXPECT_FALSE(namespace_exists("r-fine-bad"));
+}
+
 }  // namespace
 }  // namespace arca::restore
