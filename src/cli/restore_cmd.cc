@@ -11,6 +11,7 @@
 
 #include "api/types.h"
 #include "cli/app.h"
+#include "controller/resource_policy.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/trust_cmd.h"
@@ -127,14 +128,54 @@ void download(Session& s, api::DownloadTargetKind kind, const std::string& name,
 }
 
 // ---- create ----
+// The server's --default-resource-modifier-configmap, read from the arguments of the `velero` Deployment that
+// `arca install` or `velero install` created; "" when there is none (a server run by hand keeps its flags).
+std::string server_default_modifier_configmap(Session& s) {
+  json deployment;
+  try {
+    deployment = kube::DynamicClient(s.transport()).get(s.discovery().lookup("apps", "v1", "deployments"), s.ns(), "velero");
+  } catch (const std::exception&) {
+    return "";
+  }
+  const std::string flag = "--default-resource-modifier-configmap";
+  for (const auto& container : deployment.value("/spec/template/spec/containers"_json_pointer, json::array())) {
+    const auto args = container.value("args", std::vector<std::string>());
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i].rfind(flag + "=", 0) == 0) return args[i].substr(flag.size() + 1);
+      if (args[i] == flag && i + 1 < args.size()) return args[i + 1];
+    }
+  }
+  return "";
+}
+
 int dry_run(Session& s, const api::Restore& restore, std::ostream& out) {
   api::Restore r = restore;
   if (r.spec.backup_name.empty())
     throw std::invalid_argument("--dry-run needs --from-backup (the schedule's backup is chosen by the server)");
+  kube::DynamicClient client(s.transport());
   std::optional<restore::ResourceModifiers> modifiers;
-  if (r.spec.resource_modifier)
+  if (r.spec.resource_modifier) {
     modifiers = restore::parse_modifiers_configmap(
-        kube::DynamicClient(s.transport()).get(s.core("configmaps"), s.ns(), r.spec.resource_modifier->name));
+        client.get(s.core("configmaps"), s.ns(), r.spec.resource_modifier->name));
+  } else if (!r.spec.skip_default_resource_modifier.value_or(false)) {
+    // What the server would apply (Velero 1.19's default modifier), found where an install puts the setting.
+    std::string name = server_default_modifier_configmap(s);
+    try {
+      if (!name.empty()) modifiers = restore::parse_modifiers_configmap(client.get(s.core("configmaps"), s.ns(), name));
+    } catch (const std::exception& e) {
+      std::cerr << "Warning: the server's default resource modifier configmap " << s.ns() << "/" << name
+                << " is skipped, as the server skips it: " << e.what() << "\n";
+    }
+  }
+  FineGrainedFilters fine_grained;
+  if (r.spec.resource_policy) {
+    json cm = client.get(s.core("configmaps"), s.ns(), r.spec.resource_policy->name);
+    try {
+      fine_grained = controller::parse_restore_resource_policy(cm.value("data", std::map<std::string, std::string>()));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("resource policies configmap " + r.spec.resource_policy->name + ": " + e.what());
+    }
+  }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
   if (!tar) throw std::runtime_error("cannot create a temporary file for the backup tarball");
   DownloadOptions options300;
@@ -149,6 +190,7 @@ int dry_run(Session& s, const api::Restore& restore, std::ostream& out) {
   options.dry_run = true;
   options.plugin_namespace = s.ns();
   options.modifiers = modifiers ? &*modifiers : nullptr;
+  options.fine_grained = std::move(fine_grained);
   restore::RestoreOutcome outcome;
   restore::run_restore(r, [&](char* b, size_t n) { return std::fread(b, 1, n, tar.get()); }, s.transport(),
                        s.discovery(), log, options, outcome);

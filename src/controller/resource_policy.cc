@@ -130,6 +130,17 @@ ResourcePolicies parse_resource_policies(const std::map<std::string, std::string
   return out;
 }
 
+FineGrainedFilters parse_restore_resource_policy(const std::map<std::string, std::string>& data) {
+  if (data.size() != 1)
+    throw std::invalid_argument("the ConfigMap must have exactly one data key holding the policy YAML, it has " +
+                                std::to_string(data.size()));
+  try {
+    return parse_fine_grained_filters(restore::yaml_to_json(data.begin()->second));
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument("the policy is not valid YAML: " + e.msg);
+  }
+}
+
 void apply_include_exclude_policy(api::BackupSpec& spec, const IncludeExcludePolicy& policy) {
   // Decided against the spec's own lists as they were, so an entry the policy both adds and the spec names
   // is never counted twice.

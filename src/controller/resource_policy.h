@@ -36,6 +36,11 @@ struct ResourcePolicies {
 // std::invalid_argument with one line naming the problem.
 ResourcePolicies parse_resource_policies(const std::map<std::string, std::string>& config_map_data);
 
+// A Restore's spec.resourcePolicy ConfigMap data (Velero 1.19, fine-grained restore filters design): only
+// namespacedFilterPolicies and clusterScopedFilterPolicy are read, so the ConfigMap a backup used serves a restore
+// too. Throws std::invalid_argument with one line.
+FineGrainedFilters parse_restore_resource_policy(const std::map<std::string, std::string>& config_map_data);
+
 // The policy's entries are added to the spec's scoped lists unless the spec already includes or excludes
 // that type: what the Backup says wins.
 void apply_include_exclude_policy(api::BackupSpec& spec, const IncludeExcludePolicy& policy);

@@ -11,6 +11,7 @@
 #include "api/validation.h"
 #include "controller/locations.h"
 #include "controller/protection.h"
+#include "controller/resource_policy.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
@@ -132,10 +133,7 @@ class RestoreRun {
     }
     try {
       json cm = client.get(resources_.config_maps, restore_.metadata.namespace_, ref.name);
-      const json data = cm.value("data", json::object());
-      if (data.size() != 1 || !data.begin()->is_string())
-        throw std::invalid_argument("the ConfigMap must have exactly one data key holding the policy YAML");
-      fine_grained_ = parse_fine_grained_filters(restore::yaml_to_json(data.begin()->get<std::string>()));
+      fine_grained_ = parse_restore_resource_policy(cm.value("data", std::map<std::string, std::string>()));
     } catch (const kube::KubeError& e) {
       errors.push_back("Error fetching resource policies ConfigMap " + ref.name + ": " + e.what());
     } catch (const std::exception& e) {

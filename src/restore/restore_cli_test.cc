@@ -150,6 +150,44 @@ TEST_F(RestoreCliTest, DryRunShowsWhatWouldHappenAndChangesNothing) {
   EXPECT_THROW(cluster_->client->get(cluster_->resource("restores.velero.io"), "velero", "cli-r2"), kube::KubeError);
 }
 
+// The local dry run reads what the server would: the restore's resource policy (Velero 1.19's fine-grained
+// filters) and, with no modifier of its own, the server's default modifier named in the velero Deployment's args.
+TEST_F(RestoreCliTest, DryRunAppliesTheResourcePolicyAndTheServersDefaultModifier) {
+  backup_and_delete("cli-b5", "cli-fine");
+  cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "only-alpha"}}},
+                    {"data", {{"policy.yaml", "version: v1\nnamespacedFilterPolicies:\n- namespaces: [cli-fine]\n"
+                                              "  resourceFilters:\n  - kinds: [ConfigMap]\n    names: [alpha]\n"}}}},
+                   "velero");
+  auto dry = arca({"restore", "create", "cli-r5", "--from-backup", "cli-b5", "--dry-run",
+                   "--resource-policies-configmap", "only-alpha"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_THAT(dry.output, HasSubstr("would create: configmaps/cli-fine/alpha\n"));
+  EXPECT_THAT(dry.output, ::testing::Not(HasSubstr("configmaps/cli-fine/beta")));
+
+  cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "default-mods"}}},
+                    {"data", {{"m.yaml", "version: v1\nresourceModifierRules:\n- conditions:\n    groupResource: configmaps\n"
+                                         "  mergePatches:\n  - patchData: |\n      data:\n        k: from-default\n"}}}},
+                   "velero");
+  cluster_->create({{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"metadata", {{"name", "velero"}}},
+                    {"spec", {{"selector", {{"matchLabels", {{"deploy", "velero"}}}}},
+                              {"template", {{"metadata", {{"labels", {{"deploy", "velero"}}}}},
+                                            {"spec", {{"containers", {{{"name", "velero"}, {"image", "arca"},
+                                                                       {"args", {"server", "--default-resource-modifier-configmap=default-mods"}}}}}}}}}}}},
+                   "velero");
+  cluster_->create_namespace("cli-fine");
+  cluster_->create({{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "alpha"}}}, {"data", {{"k", "alpha"}}}},
+                   "cli-fine");
+  auto modified = arca({"restore", "create", "cli-r6", "--from-backup", "cli-b5", "--dry-run"});
+  ASSERT_EQ(modified.exit_code, 0) << modified.output;
+  EXPECT_THAT(modified.output, HasSubstr("differs: configmaps/cli-fine/alpha"));
+  EXPECT_THAT(modified.output, HasSubstr("+    \"k\": \"from-default\"\n"));
+  auto skipped = arca({"restore", "create", "cli-r7", "--from-backup", "cli-b5", "--dry-run",
+                       "--skip-default-resource-modifier"});
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.output;
+  EXPECT_THAT(skipped.output, ::testing::Not(HasSubstr("from-default")));
+  cluster_->client->remove(cluster_->resource("deployments.apps"), "velero", "velero");
+}
+
 TEST_F(RestoreCliTest, BadInputIsOneLine) {
   auto neither = arca({"restore", "create", "x"});
   EXPECT_NE(neither.exit_code, 0);
