@@ -160,6 +160,19 @@ try {
   });
   check(download.status === 200 && download.gzip && download.size > 100, `download: ${JSON.stringify(download)}`);
   check(download.disposition.includes('first-data.tar.gz'), `download is named: ${download.disposition}`);
+  const sizeCell = await page.textContent('#backups-table tr[data-name="first"] .size');
+  check(/^[0-9.]+ (B|KiB|MiB)$/.test(sizeCell), `backup "first" shows no size: "${sizeCell}"`);
+
+  step('the size chart counts today\'s backups');
+  await page.goto(`${url}#overview`);
+  const today = new Date().toISOString().slice(0, 10);
+  await page.waitForSelector(`#size-chart g[data-date="${today}"]`);
+  const bars = await page.$$eval('#size-chart g', (gs) => gs.map((g) => [g.dataset.date, Number(g.dataset.bytes)]));
+  const todayBytes = (bars.find(([date]) => date === today) || [0, 0])[1];
+  check(bars.length === 30, `the chart has ${bars.length} bars, not 30`);
+  check(todayBytes >= download.size, `today's bar (${todayBytes} bytes) is smaller than backup "first" (${download.size})`);
+  check((await page.textContent('#size-note')).includes('older backups have no recorded size'),
+    'the note does not count the seeded backups without a size');
   await page.goto(`${url}#schedules`);
   await page.waitForSelector('#schedules-table tr[data-name="hourly"] .heatmap i.ok');
   const cells = await page.$$eval('#schedules-table tr[data-name="hourly"] .heatmap i', (is) => is.map((i) => i.className));

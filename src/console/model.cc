@@ -130,6 +130,14 @@ json backup_summary(const json& b) {
   out["verification"] = verification.value("result", "");
   out["verificationMessage"] = verification.value("message", "");
   out["verifiedAt"] = verification.value("time", "");
+  // What the backup stored (controller/backup_controller.h): null when it predates the annotations.
+  auto bytes = [&](const char* pointer) -> json {
+    std::string value = text(b, pointer);
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) return nullptr;
+    return std::stoll(value);
+  };
+  out["tarballBytes"] = bytes("/metadata/annotations/arca.dev~1tarball-bytes");
+  out["volumeBytes"] = bytes("/metadata/annotations/arca.dev~1volume-bytes");
   return out;
 }
 

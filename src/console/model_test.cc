@@ -79,6 +79,12 @@ TEST(ConsoleModel, SummariesCarryProgressAndNoLocationSecrets) {
   EXPECT_FALSE(s["signed"].get<bool>());
   EXPECT_EQ(s["verification"], "Failed");
   EXPECT_EQ(s["verificationMessage"], "b1-results.gz: digest differs");
+  EXPECT_TRUE(s["tarballBytes"].is_null()) << "no size recorded";
+  backup["metadata"]["annotations"]["arca.dev/tarball-bytes"] = "2048";
+  backup["metadata"]["annotations"]["arca.dev/volume-bytes"] = "not-a-number";
+  s = backup_summary(backup);
+  EXPECT_EQ(s["tarballBytes"], 2048);
+  EXPECT_TRUE(s["volumeBytes"].is_null());
 
   json restore = {{"metadata", {{"name", "r1"}}}, {"spec", {{"backupName", "b1"}}},
                   {"status", {{"phase", "InProgress"}, {"progress", {{"totalItems", 10}, {"itemsRestored", 4}}}}}};

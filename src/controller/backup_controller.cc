@@ -168,6 +168,7 @@ class BackupRun {
     final_backup.status.failure_reason = fatal;
     final_backup.status.completion_timestamp = ctx_.clock.now();
     annotate_protection(final_backup, protection);
+    annotate_sizes(final_backup, std::ftell(tar.get()), fsb_result.pod_volume_backups);
     persistence::BackupUpload upload;
     upload.name = name;
     upload.metadata_json = nlohmann::json(final_backup).dump(2);
@@ -191,6 +192,8 @@ class BackupRun {
     update([&](api::Backup& b) {
       record_counts(b);
       annotate_protection(b, protection);
+      for (const char* key : {kTarballBytesAnnotation, kVolumeBytesAnnotation})
+        if (final_backup.metadata.annotations.count(key)) b.metadata.annotations[key] = final_backup.metadata.annotations[key];
       b.status.phase = final_backup.status.phase;
       b.status.failure_reason = final_backup.status.failure_reason;
       b.status.completion_timestamp = final_backup.status.completion_timestamp;
@@ -399,6 +402,14 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
   }
   if (errors.empty()) backup::apply_default_filters(spec);
   return errors;
+}
+
+void annotate_sizes(api::Backup& backup, long tarball_bytes, const std::vector<nlohmann::json>& pod_volume_backups) {
+  if (tarball_bytes >= 0) backup.metadata.annotations[kTarballBytesAnnotation] = std::to_string(tarball_bytes);
+  int64_t volume_bytes = 0;
+  for (const auto& pvb : pod_volume_backups)
+    volume_bytes += pvb.value("/status/progress/totalBytes"_json_pointer, int64_t{0});
+  if (!pod_volume_backups.empty()) backup.metadata.annotations[kVolumeBytesAnnotation] = std::to_string(volume_bytes);
 }
 
 ReconcileFn backup_reconciler(ServerContext& ctx) {

@@ -14,6 +14,13 @@
 
 namespace arca::controller {
 
+// What a finished backup stored, on the Backup (and in its velero-backup.json, so a synced cluster has it too):
+// the tarball's bytes, and the volume data its PodVolumeBackups read (before deduplication). Velero records no
+// size; the console charts these.
+inline constexpr const char* kTarballBytesAnnotation = "arca.dev/tarball-bytes";
+inline constexpr const char* kVolumeBytesAnnotation = "arca.dev/volume-bytes";
+void annotate_sizes(api::Backup& backup, long tarball_bytes, const std::vector<nlohmann::json>& pod_volume_backups);
+
 // The API server's /version, recorded on every Backup (velero.io/source-cluster-k8s-* annotations) so a
 // restore into another cluster can tell where the objects came from.
 struct ClusterVersion {

@@ -185,6 +185,45 @@ function renderOverview() {
     `<tr data-name="${escapeHtml(b ? b.name : '')}"><td>${schedule ? escapeHtml(schedule) : '<i>manual</i>'}</td><td>${b ? escapeHtml(b.name) : '—'}</td>
       <td>${b ? badge(b.phase) : 'no backup yet'}</td><td>${b ? age(b.completed || b.started || b.created) : ''}</td></tr>`);
   $('#last-backups tbody').innerHTML = rows.join('') || `<tr><td colspan="4">${state.permissions.backup === false ? 'forbidden' : 'no backups'}</td></tr>`;
+  renderSizeChart();
+}
+
+function bytes(n) {
+  if (n === null || n === undefined) return '';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; ++i; }
+  return `${n.toFixed(i && n < 10 ? 1 : 0)} ${units[i]}`;
+}
+const backupSize = (b) => (b.tarballBytes === null && b.volumeBytes === null ? null : (b.tarballBytes || 0) + (b.volumeBytes || 0));
+
+// One bar a day, newest on the right: what that day's finished backups stored, the tarballs (resources) below
+// the volume data their PodVolumeBackups read. Backups that predate size recording are counted in the note.
+function renderSizeChart(days = 30) {
+  const today = new Date(); today.setUTCHours(0, 0, 0, 0);
+  const bars = Array.from({ length: days }, () => ({ resources: 0, volumes: 0, count: 0 }));
+  let unknown = 0, stored = 0;
+  for (const b of state.backup.values()) {
+    if (b.phase !== 'Completed' && b.phase !== 'PartiallyFailed') continue;
+    if (backupSize(b) === null) { ++unknown; continue; }
+    stored += backupSize(b);
+    const day = Math.floor((today - Date.parse((b.started || b.created).slice(0, 10))) / 86400000);
+    if (day < 0 || day >= days) continue;
+    const bar = bars[days - 1 - day];
+    bar.resources += b.tarballBytes || 0; bar.volumes += b.volumeBytes || 0; ++bar.count;
+  }
+  const most = Math.max(1, ...bars.map((b) => b.resources + b.volumes));
+  const width = 600 / days;
+  $('#size-chart').innerHTML = bars.map((b, i) => {
+    const date = new Date(today - (days - 1 - i) * 86400000).toISOString().slice(0, 10);
+    const r = (110 * b.resources) / most, v = (110 * b.volumes) / most;
+    const title = `<title>${date}: ${b.count} backups, ${bytes(b.resources)} resources, ${bytes(b.volumes)} volume data</title>`;
+    return `<g data-date="${date}" data-bytes="${b.resources + b.volumes}">${title}
+      <rect class="resources" x="${i * width + 1}" y="${120 - r}" width="${width - 2}" height="${r}"></rect>
+      <rect class="volumes" x="${i * width + 1}" y="${120 - r - v}" width="${width - 2}" height="${v}"></rect></g>`;
+  }).join('');
+  $('#size-note').textContent = `${bytes(stored)} in the listed backups (largest day ${bytes(most === 1 ? 0 : most)})` +
+    (unknown ? `; ${unknown} older backups have no recorded size` : '');
 }
 
 // Encryption, signature and the last verification of a backup, as one short cell.
@@ -204,7 +243,8 @@ function renderBackups() {
     (!filter || b.name.includes(filter) || b.schedule.includes(filter) || b.includedNamespaces.join(',').includes(filter)));
   const { key, descending } = sort;
   backups.sort((a, b) => {
-    const x = a[key], y = b[key];
+    const value = (o) => (key === 'size' ? backupSize(o) ?? -1 : o[key]);
+    const x = value(a), y = value(b);
     const order = typeof x === 'number' ? x - y : String(x).localeCompare(String(y));
     return descending ? -order : order;
   });
@@ -212,7 +252,7 @@ function renderBackups() {
   const rows = backups.map((b) => `<tr data-name="${escapeHtml(b.name)}"${b.name === selectedBackup ? ' class="selected"' : ''}>
     <td><a href="#backups" data-backup="${escapeHtml(b.name)}">${escapeHtml(b.name)}</a></td><td>${badge(b.phase)}</td>
     <td>${b.totalItems ? `${b.itemsBackedUp}/${b.totalItems}` : ''}</td><td>${b.warnings || ''}</td><td>${b.errors || ''}</td>
-    <td title="${escapeHtml(b.created)}">${age(b.created)}</td><td>${until(b.expiration)}</td><td>${escapeHtml(b.storageLocation)}</td><td class="trust">${trust(b)}</td></tr>`);
+    <td title="${escapeHtml(b.created)}">${age(b.created)}</td><td class="size">${bytes(backupSize(b))}</td><td>${until(b.expiration)}</td><td>${escapeHtml(b.storageLocation)}</td><td class="trust">${trust(b)}</td></tr>`);
   $('#backups-table tbody').innerHTML = forbiddenNote('backup') + rows.join('');
   if (selectedBackup) renderBackupDetail();
 }
