@@ -145,6 +145,11 @@ try {
   check(progress.length >= 1 && progress[progress.length - 1].startsWith('Completed'),
     `the restore row was not followed live to Completed: ${progress.join(' | ')}`);
   check(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
+  // Per tier: the finished restore names its last tier with a full count, and lists every tier in its title.
+  const tier = await page.$eval('#restores-table tbody tr .tiers', (t) => ({ text: t.textContent, all: t.title }));
+  console.log(`restore tiers: ${tier.text} (${tier.all.replaceAll('\n', ', ')})`);
+  check(/^tier \d+: \S+ (\d+)\/\1$/.test(tier.text), `the last tier is not shown complete: ${tier.text}`);
+  check(/(^|\n)configmaps (\d+)\/\2(\n|$)/.test(tier.all), `the tiers lack a complete configmaps tier: ${tier.all}`);
 
   step('trust, download and the schedule calendar');
   await page.goto(`${url}#backups`);

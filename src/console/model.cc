@@ -147,6 +147,13 @@ json restore_summary(const json& r) {
   out["schedule"] = text(r, "/spec/scheduleName");
   out["namespaceMapping"] = r.value("/spec/namespaceMapping"_json_pointer, json::object());
   out["itemsRestored"] = number(r, "/status/progress/itemsRestored");
+  // [[resource, done, total], ...] per priority tier (controller/restore_controller.h); [] when not recorded.
+  auto tiers = json::parse(text(r, "/metadata/annotations/arca.dev~1restore-tiers"), nullptr, false);
+  out["tiers"] = json::array();
+  if (tiers.is_array())
+    for (const auto& t : tiers)
+      if (t.is_array() && t.size() == 3 && t[0].is_string() && t[1].is_number_integer() && t[2].is_number_integer())
+        out["tiers"].push_back(t);
   return out;
 }
 

@@ -89,6 +89,9 @@ TEST(ConsoleModel, SummariesCarryProgressAndNoLocationSecrets) {
   json restore = {{"metadata", {{"name", "r1"}}}, {"spec", {{"backupName", "b1"}}},
                   {"status", {{"phase", "InProgress"}, {"progress", {{"totalItems", 10}, {"itemsRestored", 4}}}}}};
   EXPECT_EQ(restore_summary(restore)["itemsRestored"], 4);
+  EXPECT_EQ(restore_summary(restore)["tiers"], json::array());
+  restore["metadata"]["annotations"] = {{"arca.dev/restore-tiers", R"([["namespaces",1,1],["configmaps",3,9],"junk"])"}};
+  EXPECT_EQ(restore_summary(restore)["tiers"], json::parse(R"([["namespaces",1,1],["configmaps",3,9]])"));
 
   json location = {{"metadata", {{"name", "default"}}},
                    {"spec", {{"provider", "aws"}, {"objectStorage", {{"bucket", "b"}}},

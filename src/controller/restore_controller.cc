@@ -231,6 +231,12 @@ class RestoreRun {
     options.choose_group_versions =
         feature_enabled(ctx_.settings, kFeatureApiGroupVersions) && backup.status.format_version >= "1.1.0";
     options.on_progress = [this](int total, int done) { report_progress(total, done); };
+    options.on_tier_progress = [this](const std::string& resource, int done, int total) {
+      std::lock_guard lock(tiers_mutex_);
+      if (tiers_.empty() || tiers_.back()[0] != resource) tiers_.push_back({resource, 0, 0});
+      tiers_.back()[1] = done;
+      tiers_.back()[2] = total;
+    };
     // File-system restore of pod volumes from the backup's PodVolumeBackups (Velero's restore controller reads
     // them from the backup store).
     std::vector<json> pod_volume_backups;
@@ -290,6 +296,7 @@ class RestoreRun {
       r.status.progress->items_restored = outcome.items_restored;
       r.status.warnings = static_cast<int>(outcome.warnings.count());
       r.status.errors = static_cast<int>(outcome.errors.count());
+      r.metadata.annotations[kRestoreTiersAnnotation] = tiers_json();
       return true;
     });
     // Upload failures of the results and lists are only logged, as in Velero. A restore of an encrypted backup
@@ -345,7 +352,8 @@ class RestoreRun {
     auto now = std::chrono::steady_clock::now();
     if (now - last_progress_ < std::chrono::seconds(1)) return;
     last_progress_ = now;
-    json patch = {{"status", {{"progress", {{"totalItems", total}, {"itemsRestored", done}}}}}};
+    json patch = {{"status", {{"progress", {{"totalItems", total}, {"itemsRestored", done}}}}},
+                  {"metadata", {{"annotations", {{kRestoreTiersAnnotation, tiers_json()}}}}}};
     try {
       kube::DynamicClient(ctx_.transport)
           .patch(resources_.restores, restore_.metadata.namespace_, restore_.metadata.name, kube::PatchType::Merge,
@@ -361,8 +369,15 @@ class RestoreRun {
   std::optional<restore::ResourceModifiers> modifiers_;
   FineGrainedFilters fine_grained_;
   std::string default_modifiers_note_, default_modifiers_warning_;  // for the restore's log
+  std::string tiers_json() {
+    std::lock_guard lock(tiers_mutex_);
+    return json(tiers_).dump();
+  }
+
   std::mutex progress_mutex_;
   std::chrono::steady_clock::time_point last_progress_{};
+  std::mutex tiers_mutex_;
+  std::vector<json> tiers_;  // [resource, done, total] per tier started, in priority order
 };
 
 // Velero's pkg/controller/restore_finalizer_controller.go: a deleted Restore loses its files in object storage, then its finalizer.

@@ -14,6 +14,9 @@
 namespace arca::controller {
 
 inline constexpr const char* kRestoreFinalizer = "restores.velero.io/external-resources-finalizer";
+// arca's per-tier progress (Velero reports only the totals): a JSON list of [resource, done, total] for each
+// priority tier started so far, in order, updated with status.progress and final once the restore is.
+inline constexpr const char* kRestoreTiersAnnotation = "arca.dev/restore-tiers";
 
 // Velero's restore_controller.go validateAndComplete steps 1-5, 7 (pure): appends the non-restorable resources to spec.excludedResources and returns the
 // validation errors of the spec alone.

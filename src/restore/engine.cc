@@ -404,6 +404,8 @@ class Run {
   void item_done() {
     int done = ++processed_;
     if (options_.on_progress) options_.on_progress(std::max(total_estimate_, done), done);
+    int tier_done = ++tier_done_;
+    if (options_.on_tier_progress) options_.on_tier_progress(current_tier_, tier_done, tier_total_);
   }
 
   // ---- namespaces ----
@@ -498,6 +500,11 @@ class Run {
       return;
     }
     log_.info("restoring resource " + resource);
+    // Set before the tier's items are submitted and left alone until they are all done (wait_idle below).
+    current_tier_ = resource;
+    tier_total_ = static_cast<int>(spool_.items(resource));
+    tier_done_ = 0;
+    if (options_.on_tier_progress) options_.on_tier_progress(resource, 0, tier_total_);
     auto start = std::chrono::steady_clock::now();
     const bool namespaces = resource == "namespaces";
     spool_.read(resource, [&](SpooledItem&& item) {
@@ -951,6 +958,9 @@ class Run {
   std::map<std::string, std::vector<std::string>> service_accounts_;
   std::set<std::string> dynamic_pvs_;
   std::atomic<int> processed_{0};
+  std::string current_tier_;
+  int tier_total_ = 0;
+  std::atomic<int> tier_done_{0};
   int total_estimate_ = 0;
   std::atomic<bool> crds_changed_{false};
   std::unique_ptr<PostRestoreExecHooks> exec_hooks_;  // declared last: its destructor waits for the hooks first

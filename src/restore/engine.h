@@ -45,6 +45,9 @@ struct EngineOptions {
   FineGrainedFilters fine_grained;
   // Called after every processed item with (estimated total, processed so far); the caller throttles.
   std::function<void(int total_items, int items_restored)> on_progress;
+  // The same per priority tier (one resource type; tiers run one after another in priority order): called when a
+  // tier starts (0 done) and after each of its items.
+  std::function<void(const std::string& resource, int done, int total)> on_tier_progress;
   // File-system restore of pod volumes, set by the controller (Velero's PodVolumeRestoreAction and
   // restorePodVolumeBackups): `prepare_pod` edits a pod about to be created (the restore-wait init container;
   // `original_ns` is its namespace in the backup), `pod_created` gets the created pod, and PVs for which

@@ -301,12 +301,22 @@ function renderBackupDetail() {
   };
 }
 
+// Per priority tier (resource type, in the order restored): finished tiers are summed up in the title, the one
+// running is named with its count.
+function tiers(r) {
+  if (!r.tiers.length) return '';
+  const [resource, done, total] = r.tiers[r.tiers.length - 1];
+  const all = r.tiers.map(([name, d, t]) => `${name} ${d}/${t}`).join('\n');
+  return `<small class="tiers" title="${escapeHtml(all)}" data-tiers="${r.tiers.length}">tier ${r.tiers.length}: ${escapeHtml(resource)} ${done}/${total}</small>`;
+}
+
 function renderRestores() {
   const restores = [...state.restore.values()].sort((a, b) => String(b.created).localeCompare(String(a.created)));
   $('#restores-table tbody').innerHTML = forbiddenNote('restore') + restores.map((r) => {
     const percent = r.totalItems ? Math.round((100 * r.itemsRestored) / r.totalItems) : (r.phase === 'Completed' ? 100 : 0);
     return `<tr data-name="${escapeHtml(r.name)}"><td>${escapeHtml(r.name)}</td><td>${escapeHtml(r.backup || r.schedule)}</td><td>${badge(r.phase)}</td>
-      <td><progress max="100" value="${percent}"></progress> <span class="progress-text">${r.itemsRestored} of ${r.totalItems}</span></td>
+      <td><progress max="100" value="${percent}"></progress> <span class="progress-text">${r.itemsRestored} of ${r.totalItems}</span>
+        ${tiers(r)}</td>
       <td>${r.warnings || ''}</td><td>${r.errors || ''}</td><td>${age(r.started)}</td></tr>`;
   }).join('');
 }
