@@ -14,26 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-// Velero decodes with yaml.UnmarshalStrict: a misspelt key is an error, not a silently ignored rule.
-void require_known_keys(const json& object, std::initializer_list<const char*> known, const std::string& where) {
-  if (object.is_null()) return;
-  if (!object.is_object()) throw std::invalid_argument(where + " must be a mapping");
-  for (const auto& [key, _] : object.items())
-    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
-      throw std::invalid_argument("field " + key + " not found in " + where);
-}
-
-std::vector<std::string> string_list(const json& object, const char* key, const std::string& where) {
-  std::vector<std::string> out;
-  if (!object.contains(key) || object[key].is_null()) return out;
-  if (!object[key].is_array()) throw std::invalid_argument(where + "." + key + " must be a list");
-  for (const auto& v : object[key]) {
-    if (!v.is_string()) throw std::invalid_argument(where + "." + key + " must be a list of strings");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
 // "low,high" with either side empty: Kubernetes quantities such as 10Gi, 500M, 1.5.
 void check_capacity(const json& capacity) {
   static const std::regex quantity(R"(\s*([0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+|[KMGTPE]i?|[munkMGTPE])?)?\s*)");

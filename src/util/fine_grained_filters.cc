@@ -24,24 +24,6 @@ void check_glob(const std::string& pattern, const std::string& where) {
     throw std::invalid_argument("invalid glob pattern \"" + pattern + "\" in " + where);
 }
 
-std::vector<std::string> strings(const json& object, const char* key, const std::string& where) {
-  std::vector<std::string> out;
-  if (!object.contains(key) || object[key].is_null()) return out;
-  if (!object[key].is_array()) throw std::invalid_argument(where + "." + key + " must be a list");
-  for (const auto& v : object[key]) {
-    if (!v.is_string()) throw std::invalid_argument(where + "." + key + " must be a list of strings");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-void require_keys(const json& object, std::initializer_list<const char*> known, const std::string& where) {
-  if (!object.is_object()) throw std::invalid_argument(where + " must be a mapping");
-  for (const auto& [key, _] : object.items())
-    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
-      throw std::invalid_argument("field " + key + " not found in " + where);
-}
-
 LabelSelector selector(const json& j, const std::string& where) {
   LabelSelector s;
   try {
@@ -62,15 +44,15 @@ std::vector<ResourceFilter> resource_filters(const json& list, const std::string
   bool catch_all_seen = false;
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string at = where + ".resourceFilters[" + std::to_string(i) + "]";
-    require_keys(list[i], {"kinds", "labelSelector", "orLabelSelectors", "names", "excludedNames"}, at);
+    require_known_keys(list[i], {"kinds", "labelSelector", "orLabelSelectors", "names", "excludedNames"}, at);
     ResourceFilter f;
-    const auto raw_kinds = strings(list[i], "kinds", at);
+    const auto raw_kinds = string_list(list[i], "kinds", at);
     if (raw_kinds.size() > 1 && std::count(raw_kinds.begin(), raw_kinds.end(), "*") > 0)
       throw std::invalid_argument("\"*\" cannot be combined with other kinds in " + at);
     for (const auto& kind : raw_kinds)
       if (kind != "*") f.kinds.push_back(lower(kind));
-    f.names = strings(list[i], "names", at);
-    f.excluded_names = strings(list[i], "excludedNames", at);
+    f.names = string_list(list[i], "names", at);
+    f.excluded_names = string_list(list[i], "excludedNames", at);
     for (const auto* patterns : {&f.names, &f.excluded_names})
       for (const auto& p : *patterns) check_glob(p, at);
     const bool has_selector = list[i].contains("labelSelector") && !list[i]["labelSelector"].is_null();
@@ -137,6 +119,25 @@ const ResourceFilter* filter_for(const std::vector<ResourceFilter>& filters, con
 
 }  // namespace
 
+void require_known_keys(const json& object, std::initializer_list<const char*> known, const std::string& where) {
+  if (object.is_null()) return;
+  if (!object.is_object()) throw std::invalid_argument(where + " must be a mapping");
+  for (const auto& [key, _] : object.items())
+    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
+      throw std::invalid_argument("field " + key + " not found in " + where);
+}
+
+std::vector<std::string> string_list(const json& object, const char* key, const std::string& where) {
+  std::vector<std::string> out;
+  if (!object.contains(key) || object[key].is_null()) return out;
+  if (!object[key].is_array()) throw std::invalid_argument(where + "." + key + " must be a list");
+  for (const auto& v : object[key]) {
+    if (!v.is_string()) throw std::invalid_argument(where + "." + key + " must be a list of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
 const NamespacedFilterPolicy* FineGrainedFilters::policy_for(const std::string& ns) const {
   for (const auto& p : namespaced)
     if (std::find(p.namespaces.begin(), p.namespaces.end(), ns) != p.namespaces.end()) return &p;
@@ -171,9 +172,9 @@ FineGrainedFilters parse_fine_grained_filters(const json& policy) {
     for (size_t i = 0; i < it->size(); ++i) {
       const std::string where = "namespacedFilterPolicies[" + std::to_string(i) + "]";
       const json& entry = (*it)[i];
-      require_keys(entry, {"namespaces", "resourceFilters"}, where);
+      require_known_keys(entry, {"namespaces", "resourceFilters"}, where);
       NamespacedFilterPolicy p;
-      p.namespaces = strings(entry, "namespaces", where);
+      p.namespaces = string_list(entry, "namespaces", where);
       if (p.namespaces.empty()) throw std::invalid_argument("at least one namespace must be specified in " + where);
       for (const auto& ns : p.namespaces) {
         check_glob(ns, where + ".namespaces");
@@ -185,7 +186,7 @@ FineGrainedFilters parse_fine_grained_filters(const json& policy) {
     }
   }
   if (auto it = policy.find("clusterScopedFilterPolicy"); it != policy.end() && !it->is_null()) {
-    require_keys(*it, {"resourceFilters"}, "clusterScopedFilterPolicy");
+    require_known_keys(*it, {"resourceFilters"}, "clusterScopedFilterPolicy");
     out.cluster_scoped = resource_filters(it->value("resourceFilters", json()), "clusterScopedFilterPolicy", false);
   }
   return out;

@@ -9,6 +9,7 @@
 //   patterns, which replace the global label selector for that namespace;
 // - a cluster-scoped kind listed in clusterScopedFilterPolicy gets its rules; unlisted ones keep the global ones.
 #include <nlohmann/json.hpp>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,13 @@ struct FilterDecision {
 // cluster-scoped items.
 FilterDecision decide(const FineGrainedFilters& filters, const std::string& group_resource, const std::string& kind,
                       const std::string& ns, const std::string& name, const Labels& labels);
+
+// Strict decoding as Velero's yaml.UnmarshalStrict of a resource policy: a misspelt key is an error, not a silently
+// ignored rule ("field X not found in WHERE"); a null object passes. Shared by every reader of the policy.
+void require_known_keys(const nlohmann::json& object, std::initializer_list<const char*> known,
+                        const std::string& where);
+// object[key] as a list of strings ([] when absent or null); std::invalid_argument naming WHERE.key otherwise.
+std::vector<std::string> string_list(const nlohmann::json& object, const char* key, const std::string& where);
 
 // Reads and validates both sections from a parsed policy document (other keys are the caller's). Throws
 // std::invalid_argument with one line in Velero's words ("at least one namespace must be specified", "only one
