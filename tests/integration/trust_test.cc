@@ -355,4 +355,96 @@ TEST_F(Trust, ScheduleWithVerifyVerifiesEachBackup) {
   cluster->arca({"schedule", "delete", "verified", "--confirm"});
 }
 
+
+// `arca repo rotate-password`: the new password is added to every repository (made here by Debian's restic), the
+// Secret updated, the old key removed: restic then opens with the new password and no longer with the old one. A
+// repository the current password cannot open stops the rotation before the Secret changes, and the keys already
+// added are removed again.
+TEST_F(Trust, RepositoryPasswordRotation) {
+  testsupport::TempDir tmp;
+  fs::create_directories(cluster->store_root() + "/repos");
+  auto bsl = cluster->arca({"backup-location", "create", "repos", "--provider", "local", "--bucket", "repos",
+                            "--config", "root=" + cluster->store_root()});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  wait_available("repos");
+  std::ofstream(tmp.file("old")) << "old-password-1\n";
+  std::ofstream(tmp.file("new")) << "new-password-2\n";
+  std::ofstream(tmp.file("other")) << "unrelated-password\n";
+  fs::create_directories(tmp.file("data"));
+  std::ofstream(tmp.file("data/file.txt")) << "volume data\n";
+  auto restic = [&](const std::string& repo, const std::string& password, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"env", "RESTIC_PASSWORD_FILE=" + tmp.file(password),
+                                     "RESTIC_CACHE_DIR=" + tmp.file("cache"), "restic", "-r", repo};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testsupport::run_command(argv, tmp, std::chrono::seconds(60));
+  };
+  const std::string good = cluster->store_root() + "/repos/restic/rot-a", bad = cluster->store_root() + "/repos/restic/rot-b";
+  ASSERT_EQ(restic(good, "old", {"init"}).exit_code, 0);
+  auto backed_up = restic(good, "old", {"backup", tmp.file("data")});
+  ASSERT_EQ(backed_up.exit_code, 0) << backed_up.output;
+  ASSERT_EQ(restic(bad, "other", {"init"}).exit_code, 0);  // opens with no password the Secret knows
+  auto secrets = cluster->resource("", "secrets");
+  // The server made the Secret with a random password at start; the test sets the one its repositories know.
+  json credentials;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    try {
+      credentials = cluster->client().get(secrets, "velero", "velero-repo-credentials");
+      return true;
+    } catch (const arca::kube::KubeError&) {
+      return false;
+    }
+  }, std::chrono::seconds(10)));
+  credentials["data"]["repository-password"] = arca::crypt::base64_encode("old-password-1", true);
+  cluster->client().update(secrets, "velero", credentials);
+  auto repositories = cluster->resource("velero.io", "backuprepositories");
+  auto repository = [&](const std::string& name, const std::string& ns, const std::string& path) {
+    cluster->client().create(repositories, "velero",
+                             {{"apiVersion", "velero.io/v1"}, {"kind", "BackupRepository"},
+                              {"metadata", {{"name", name}, {"namespace", "velero"},
+                                            {"labels", {{"velero.io/volume-namespace", ns},
+                                                        {"velero.io/storage-location", "repos"},
+                                                        {"velero.io/repository-type", "restic"}}}}},
+                              {"spec", {{"volumeNamespace", ns}, {"backupStorageLocation", "repos"},
+                                        {"repositoryType", "restic"}, {"resticIdentifier", path}}}});
+  };
+  repository("rot-a-repos-restic-aaaaa", "rot-a", good);
+  repository("rot-b-repos-restic-bbbbb", "rot-b", bad);
+  auto secret_password = [&] {
+    auto secret = cluster->client().get(secrets, "velero", "velero-repo-credentials");
+    std::string decoded;
+    EXPECT_TRUE(arca::crypt::base64_decode(secret["data"]["repository-password"].get<std::string>(), true, decoded));
+    return decoded;
+  };
+  auto key_count = [&](const std::string& password) {
+    auto listed = restic(good, password, {"key", "list", "--json"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.output;
+    return json::parse(listed.output.substr(listed.output.find('['))).size();
+  };
+
+  auto refused = cluster->arca({"repo", "rotate-password", "--new-password-file", tmp.file("new")});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("rot-b-repos-restic-bbbbb"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("nothing rotated"), std::string::npos) << refused.err;
+  EXPECT_EQ(secret_password(), "old-password-1");
+  // rot-a (listed first) had the new key added before rot-b failed: it was removed again.
+  EXPECT_NE(refused.out.find("repository rot-a-repos-restic-aaaaa: new key"), std::string::npos) << refused.out;
+  EXPECT_EQ(key_count("old"), 1u) << "the key added to rot-a was not removed again";
+
+  cluster->client().remove(repositories, "velero", "rot-b-repos-restic-bbbbb");
+  auto rotated = cluster->arca({"repo", "rotate-password", "--new-password-file", tmp.file("new")});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err << rotated.out;
+  EXPECT_NE(rotated.out.find("rotated the password of 1 repositories"), std::string::npos) << rotated.out;
+  EXPECT_EQ(rotated.out.find("new-password-2"), std::string::npos) << "a password was printed";
+  EXPECT_EQ(secret_password(), "new-password-2");
+  auto with_new = restic(good, "new", {"snapshots", "--json", "-q"});
+  ASSERT_EQ(with_new.exit_code, 0) << with_new.output;
+  EXPECT_EQ(json::parse(with_new.output).size(), 1u);
+  auto with_old = restic(good, "old", {"snapshots"});
+  EXPECT_NE(with_old.exit_code, 0);
+  EXPECT_NE(with_old.output.find("wrong password"), std::string::npos) << with_old.output;
+  EXPECT_EQ(key_count("new"), 1u);
+  EXPECT_EQ(restic(good, "new", {"check"}).exit_code, 0);
+  cluster->client().remove(repositories, "velero", "rot-a-repos-restic-aaaaa");
+}
+
 }  // namespace
