@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "crypt/age.h"
@@ -445,6 +446,62 @@ TEST_F(Trust, RepositoryPasswordRotation) {
   EXPECT_EQ(key_count("new"), 1u);
   EXPECT_EQ(restic(good, "new", {"check"}).exit_code, 0);
   cluster->client().remove(repositories, "velero", "rot-a-repos-restic-aaaaa");
+}
+
+
+// `schedule create --restore-test-every N`: the server dry-run restores every Nth backup into NS-restore-test and
+// records the outcome on the Backup (describe shows it). An encrypted location's backups are decrypted with the
+// schedule's --decryption-key-secret; without one the test fails, saying what is missing.
+TEST_F(Trust, ScheduledRestoreTestEveryNthBackup) {
+  if (!vault_exists()) GTEST_SKIP() << "needs the vault namespace";
+  for (auto args : {std::vector<std::string>{"rt-keyed", "--restore-test-every", "2", "--decryption-key-secret", "backup-key"},
+                    std::vector<std::string>{"rt-keyless", "--restore-test-every", "1"}}) {
+    std::vector<std::string> argv = {"schedule", "create"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const char* a : {"--schedule", "@every 2s", "--storage-location", "sealed", "--include-namespaces", "vault"})
+      argv.push_back(a);
+    auto created = cluster->arca(argv);
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+  }
+  auto backups = cluster->resource("velero.io", "backups");
+  // schedule → ordinal → (backup name, restore test record)
+  std::map<std::string, std::map<int, std::pair<std::string, json>>> seen;
+  auto poll = [&] {
+    seen.clear();
+    cluster->client().list(backups, "velero", {}, [&](const arca::kube::ListItem& item) {
+      auto b = item.parse();
+      std::string schedule = b.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string());
+      auto text = b.value("/metadata/annotations"_json_pointer, json::object()).value("arca.dev/restore-test", "");
+      if (schedule.empty() || text.empty()) return;
+      auto record = json::parse(text);
+      seen[schedule][record.value("ordinal", 0)] = {b["metadata"]["name"].get<std::string>(), record};
+    });
+    return seen["rt-keyed"].count(2) && seen["rt-keyless"].count(1);
+  };
+  bool done = false;
+  for (int i = 0; i < 300 && !done; ++i) {
+    done = poll();
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  cluster->arca({"schedule", "delete", "rt-keyed", "--confirm"});
+  cluster->arca({"schedule", "delete", "rt-keyless", "--confirm"});
+  ASSERT_TRUE(done) << "restore tests seen: " << json(seen).dump() << cluster->server().log();
+
+  auto [first_name, first] = seen["rt-keyed"][1];
+  EXPECT_EQ(first["result"], "NotDue") << first.dump();
+  auto [tested_name, tested] = seen["rt-keyed"][2];
+  EXPECT_EQ(tested["result"], "Passed") << tested.dump();
+  EXPECT_EQ(tested["namespaces"], json({"vault-restore-test"})) << tested.dump();
+  EXPECT_NE(tested.value("message", "").find("would be created, no errors"), std::string::npos) << tested.dump();
+  auto keyless = seen["rt-keyless"][1].second;
+  EXPECT_EQ(keyless["result"], "Failed") << keyless.dump();
+  EXPECT_NE(keyless.value("message", "").find("no decryption key was given"), std::string::npos) << keyless.dump();
+  // A dry run: the mapped namespace was never made.
+  EXPECT_THROW(cluster->client().get(cluster->resource("", "namespaces"), "", "vault-restore-test"), std::exception);
+  auto described = cluster->arca({"backup", "describe", tested_name});
+  EXPECT_NE(described.out.find("Restore test:  Passed at "), std::string::npos) << described.out;
+  auto not_due = cluster->arca({"backup", "describe", first_name});
+  EXPECT_NE(not_due.out.find("Restore test:  not due (backup 1 of its schedule"), std::string::npos) << not_due.out;
 }
 
 }  // namespace
