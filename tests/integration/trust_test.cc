@@ -454,11 +454,17 @@ TEST_F(Trust, RepositoryPasswordRotation) {
 // schedule's --decryption-key-secret; without one the test fails, saying what is missing.
 TEST_F(Trust, ScheduledRestoreTestEveryNthBackup) {
   if (!vault_exists()) GTEST_SKIP() << "needs the vault namespace";
+  // A location of its own, encrypted to the key in Secret backup-key (the key rotation test moves "sealed" on).
+  fs::create_directories(cluster->store_root() + "/rtest");
+  auto bsl = cluster->arca({"backup-location", "create", "rtest", "--provider", "local", "--bucket", "rtest", "--config",
+                            "root=" + cluster->store_root() + ",encryptionRecipients=" + age_key->recipient});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  wait_available("rtest");
   for (auto args : {std::vector<std::string>{"rt-keyed", "--restore-test-every", "2", "--decryption-key-secret", "backup-key"},
                     std::vector<std::string>{"rt-keyless", "--restore-test-every", "1"}}) {
     std::vector<std::string> argv = {"schedule", "create"};
     argv.insert(argv.end(), args.begin(), args.end());
-    for (const char* a : {"--schedule", "@every 2s", "--storage-location", "sealed", "--include-namespaces", "vault"})
+    for (const char* a : {"--schedule", "@every 2s", "--storage-location", "rtest", "--include-namespaces", "vault"})
       argv.push_back(a);
     auto created = cluster->arca(argv);
     ASSERT_EQ(created.exit_code, 0) << created.err;
