@@ -26,6 +26,8 @@ struct ScheduleCreateOptions {
   // arca extension: grandfather-father-son retention, see controller/retention.h
   int keep_hourly = 0, keep_daily = 0, keep_weekly = 0, keep_monthly = 0, keep_yearly = 0;
   bool verify = false;  // arca extension: see kAnnotationScheduleVerify in controller/protection.h
+  int restore_test_every = 0;  // arca extension: see controller/restore_check.h
+  std::string decryption_key_secret;  // for the restore tests of an encrypted location's backups
 };
 int schedule_create(Session& session, const ScheduleCreateOptions& options, std::ostream& out);
 int schedule_get(Session& session, const std::vector<std::string>& names, const std::string& selector,

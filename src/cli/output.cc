@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "api/validation.h"
+#include "controller/restore_check.h"
 #include "util/label_selector.h"
 
 namespace arca::cli {
@@ -362,6 +363,9 @@ std::string describe_backup(const api::Backup& b, bool details, const std::strin
   out << "Completed:  " << opt_time(st.completion_timestamp) << "\n\n";
   out << "Expiration:  " << opt_time(st.expiration) << "\n\n";
   if (!retention.empty()) out << "Retention:  " << retention << "\n\n";
+  if (auto t = b.metadata.annotations.find(controller::kAnnotationRestoreTest); t != b.metadata.annotations.end())
+    if (auto line = controller::describe_restore_test(t->second); !line.empty())
+      out << "Restore test:  " << line << "\n\n";
   if (st.progress) {
     bool running = st.phase == api::BackupPhase::InProgress;
     out << (running ? "Estimated total items to be backed up:  " : "Total items to be backed up:  ")

@@ -1,4 +1,4 @@
-// `arca repo init|backup|restore|snapshots|forget|prune|check`: the volume data engine (src/repo) from the
+// `arca repo init|backup|restore|snapshots|forget|prune|check|key`: the volume data engine (src/repo) from the
 // command line, with restic's flag names (-r/--repo, --password-file, --target, --include, --read-data, ...).
 // The repository and password file may also come from RESTIC_REPOSITORY / RESTIC_PASSWORD_FILE, as for restic.
 // `arca repo get` is Velero's `velero repo get`: the BackupRepository objects of the cluster.
@@ -15,6 +15,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "controller/repositories.h"
 #include "repo/repository.h"
 
 namespace arca::cli {
@@ -261,6 +262,83 @@ void add_repo_commands(CLI::App& app, Cli& cli) {
       repo::prune(r, std::cout);
       return 0;
     };
+  });
+
+  // restic's `key list|add|remove` (cmd_key.go), with its flags.
+  struct KeyFlags {
+    std::string new_password_file, user, host, id;
+  };
+  auto& k = cli.make<KeyFlags>();
+  auto* key = group->add_subcommand("key", "Manage the repository's keys (passwords)")->require_subcommand(1);
+  auto* key_list = key->add_subcommand("list", "List the keys; * marks the one the password opened");
+  key_list->callback([&] {
+    action = [] {
+      auto r = repo::open_repository(backend(f), password(f));
+      auto keys = repo::list_keys(r);
+      if (f.json) {
+        std::cout << "[";
+        for (size_t i = 0; i < keys.size(); ++i)
+          std::cout << (i ? "," : "") << "{\"current\":" << (keys[i].current ? "true" : "false") << ",\"id\":\""
+                    << keys[i].id << "\",\"userName\":\"" << json_escape(keys[i].username) << "\",\"hostName\":\""
+                    << json_escape(keys[i].hostname) << "\",\"created\":\"" << keys[i].created << "\"}";
+        std::cout << "]\n";
+        return 0;
+      }
+      std::printf(" %-8s  %-10s  %-16s  %s\n", "ID", "User", "Host", "Created");
+      for (const auto& info : keys)
+        std::printf("%s%-8s  %-10s  %-16s  %s\n", info.current ? "*" : " ", info.id.substr(0, 8).c_str(),
+                    info.username.c_str(), info.hostname.c_str(), info.created.substr(0, 19).c_str());
+      return 0;
+    };
+  });
+  auto* key_add = key->add_subcommand("add", "Add a key: a new password for the same repository");
+  key_add->add_option("--new-password-file", k.new_password_file, "File with the new password (its first line)")
+      ->required();
+  key_add->add_option("--user", k.user, "Username recorded in the key (default: the current user)");
+  key_add->add_option("--host", k.host, "Hostname recorded in the key (default: this machine's)");
+  key_add->callback([&] {
+    action = [&k] {
+      auto r = repo::open_repository(backend(f), password(f));
+      RepoFlags from_file;
+      from_file.password_file = k.new_password_file;
+      std::string id = repo::add_key(r, password(from_file), k.user, k.host);
+      std::cout << "saved new key as <Key of " << (k.user.empty() ? "you" : k.user) << ", ID " << id.substr(0, 8)
+                << ">\n";
+      return 0;
+    };
+  });
+  auto* key_remove = key->add_subcommand("remove", "Remove a key (not the one the password opened)");
+  key_remove->add_option("ID", k.id, "Key ID (or a unique prefix)")->required();
+  key_remove->callback([&] {
+    action = [&k] {
+      auto r = repo::open_repository(backend(f), password(f));
+      repo::remove_key(r, k.id);
+      std::cout << "removed key " << k.id << "\n";
+      return 0;
+    };
+  });
+
+  // The cluster's repositories: a new password in velero-repo-credentials, added to every repository first.
+  auto& rotate_file = cli.make<std::string>();
+  auto* rotate = group->add_subcommand(
+      "rotate-password",
+      "Rotate the volume repositories' password (Secret velero-repo-credentials): add the new one as a key to every "
+      "repository, update the Secret, then remove the old key");
+  rotate->add_option("--new-password-file", rotate_file, "File with the new password (default: a random one)");
+  rotate->callback([&rotate_file, &cli] {
+    cli.run([&rotate_file](Session& s) {
+      std::string next;
+      if (!rotate_file.empty()) {
+        RepoFlags from_file;
+        from_file.password_file = rotate_file;
+        next = password(from_file);
+        if (next.empty()) throw std::invalid_argument("the new password file " + rotate_file + " is empty");
+      }
+      size_t n = controller::rotate_repository_password(s.transport(), s.discovery(), s.core("secrets"), s.ns(), next,
+                                                        std::cout);
+      std::cout << "rotated the password of " << n << " repositories\n";
+      return 0;
+    });
   });
 
   auto* ck = group->add_subcommand("check", "Check the repository for errors");

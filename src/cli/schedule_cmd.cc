@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "controller/gc_controller.h"
 #include "controller/protection.h"
+#include "controller/restore_check.h"
 #include "controller/retention.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
@@ -69,6 +70,11 @@ int schedule_create(Session& s, const ScheduleCreateOptions& o, std::ostream& ou
                             std::pair{controller::kKeepYearlyAnnotation, o.keep_yearly}})
     if (value > 0) schedule.metadata.annotations[key] = std::to_string(value);
   if (o.verify) schedule.metadata.annotations[controller::kAnnotationScheduleVerify] = "true";
+  if (o.restore_test_every < 0) throw std::invalid_argument("--restore-test-every must be a positive number of backups");
+  if (o.restore_test_every > 0)
+    schedule.metadata.annotations[controller::kAnnotationRestoreTestEvery] = std::to_string(o.restore_test_every);
+  if (!o.decryption_key_secret.empty())
+    schedule.metadata.annotations[persistence::kAnnotationDecryptionKeySecret] = o.decryption_key_secret;
   schedule.spec.backup_template = backup.spec;
   schedule.spec.schedule = o.schedule;
   schedule.spec.use_owner_references_in_backup = o.use_owner_references;
@@ -228,6 +234,12 @@ void define_schedule_create(CLI::App* cmd, Cli& cli) {
   bool_flag(cmd, "--verify", f.options.verify,
             "arca: verify each backup of this schedule once it has finished (signature and every stored digest), "
             "as `arca backup verify` does; the result is on the Backup and in arca_backup_verification_total");
+  int_flag(cmd, "--restore-test-every", f.options.restore_test_every,
+           "arca: after every Nth backup of this schedule, the server runs a dry-run restore of it into mapped "
+           "namespaces (NS-restore-test) and records the outcome on the Backup (describe) and in "
+           "arca_backup_verification_total");
+  string_flag(cmd, "--decryption-key-secret", f.options.decryption_key_secret,
+              "arca: Secret holding the age key the restore tests of an encrypted location's backups decrypt with");
   cmd->callback([&f, &cli] {
     f.backup.finish();
     f.options.template_options = f.backup.options;

@@ -14,10 +14,12 @@
 #include "console/model.h"
 #include "controller/context.h"
 #include "controller/locations.h"
+#include "controller/protection.h"
 #include "controller/server.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "persistence/backup_store.h"
+#include "persistence/protection.h"
 #include "restore/engine.h"
 #include "util/names.h"
 
@@ -391,14 +393,27 @@ class Console {
     if (backup->value("/status/phase"_json_pointer, std::string()) != "Completed" &&
         backup->value("/status/phase"_json_pointer, std::string()) != "PartiallyFailed")
       return error(res, 409, "backup \"" + restore.spec.backup_name + "\" has not completed");
+    // An encrypted backup is read as the restore would read it: decrypted with the key of the Secret the form
+    // names, and refused in one line without a matching one.
+    std::vector<std::string> identities;
+    if (auto recipients = persistence::backup_recipients(backup->dump()); !recipients.empty()) {
+      auto secret = restore.metadata.annotations.find(persistence::kAnnotationDecryptionKeySecret);
+      if (secret != restore.metadata.annotations.end()) {
+        try {
+          identities = controller::secret_identities(ctx_, ns_, secret->second);
+        } catch (const std::runtime_error& e) {
+          return error(res, 400, e.what());
+        }
+      }
+      if (auto problem = persistence::identity_mismatch(restore.spec.backup_name, recipients, identities);
+          !problem.empty())
+        return error(res, 400, problem);
+    }
     auto open = location_of(*backup);
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> tar(std::tmpfile(), &std::fclose);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(std::tmpfile(), &std::fclose);
-    if (!tar || !log_file) throw std::runtime_error("cannot create temporary files for the dry run");
-    persistence::download_to_file(
-        open->store(), persistence::backup_key(open->layout(), restore.spec.backup_name, persistence::BackupFile::Tarball),
-        tar.get());
-    std::rewind(tar.get());
+    if (!log_file) throw std::runtime_error("cannot create temporary files for the dry run");
+    persistence::TempFile tar = persistence::fetch_backup_file(open->store(), open->layout(), restore.spec.backup_name,
+                                                               persistence::BackupFile::Tarball, identities);
     restore::RestoreLog log("/proc/self/fd/" + std::to_string(fileno(log_file.get())), ns_ + "/" + restore.metadata.name);
     restore::EngineOptions options;
     options.dry_run = true;

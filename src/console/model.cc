@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "controller/gc_controller.h"
+#include "persistence/protection.h"
 #include "util/cron.h"
 #include "util/duration.h"
 #include "util/label_selector.h"
@@ -249,6 +250,13 @@ api::Restore restore_from_form(const json& form, const std::string& ns, Timestam
     throw std::invalid_argument("existingResourcePolicy must be none or update");
   spec.restore_pvs = bool_field(form, "restorePVs");
   spec.uploader_config.emplace();  // as `arca restore create` sends it
+  // `arca restore create --decryption-key-secret`: the Secret holding the age key of an encrypted backup.
+  std::string key_secret = string_field(form, "decryptionKeySecret");
+  if (!key_secret.empty()) {
+    if (!valid_name(key_secret))
+      throw std::invalid_argument("decryptionKeySecret: \"" + key_secret + "\" is not a Secret name");
+    r.metadata.annotations[persistence::kAnnotationDecryptionKeySecret] = key_secret;
+  }
   return r;
 }
 

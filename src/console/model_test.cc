@@ -141,3 +141,18 @@ TEST(ConsoleModel, Names) {
 
 }  // namespace
 }  // namespace arca::console
+
+namespace arca::console {
+namespace {
+
+TEST(ConsoleModel, RestoreFormNamesTheDecryptionKeySecret) {
+  auto r = restore_from_form({{"backup", "b"}, {"decryptionKeySecret", "backup-key"}}, "velero", now_seconds());
+  EXPECT_EQ(r.metadata.annotations.at("arca.dev/decryption-key-secret"), "backup-key");
+  EXPECT_FALSE(restore_from_form({{"backup", "b"}}, "velero", now_seconds()).metadata.annotations.count(
+      "arca.dev/decryption-key-secret"));
+  EXPECT_THROW(restore_from_form({{"backup", "b"}, {"decryptionKeySecret", "Bad/Name"}}, "velero", now_seconds()),
+               std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace arca::console

@@ -231,6 +231,27 @@ TEST(Metrics, VerificationResultsCountOncePerRequest) {
   EXPECT_NE(text.find("# TYPE arca_backup_verification_total counter\n"), std::string::npos) << text;
 }
 
+// A scheduled restore test counts once, as RestoreTestPassed/RestoreTestFailed; a backup not due counts nothing.
+TEST(Metrics, RestoreTestsCountOncePerBackup) {
+  MetricsRegistry r;
+  json plain = {{"metadata", {{"name", "b"}, {"labels", {{"velero.io/schedule-name", "daily"}}}}}};
+  auto tested = [&](const std::string& result) {
+    json b = plain;
+    b["metadata"]["annotations"]["arca.dev/restore-test"] = json{{"ordinal", 2}, {"result", result}}.dump();
+    return b;
+  };
+  record_verification_transition(r, plain, tested("NotDue"));
+  record_verification_transition(r, plain, tested("Passed"));
+  record_verification_transition(r, tested("Passed"), tested("Passed"));  // resync
+  record_verification_transition(r, plain, tested("Failed"));
+  auto text = r.exposition();
+  EXPECT_NE(text.find("arca_backup_verification_total{schedule=\"daily\",result=\"RestoreTestPassed\"} 1\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("arca_backup_verification_total{schedule=\"daily\",result=\"RestoreTestFailed\"} 1\n"),
+            std::string::npos) << text;
+  EXPECT_EQ(text.find("NotDue"), std::string::npos) << text;
+}
+
 TEST(Metrics, InitScheduleShowsZerosForEverySeriesVeleroInitialises) {
   MetricsRegistry r;
   r.init_schedule("nightly");

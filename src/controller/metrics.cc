@@ -10,6 +10,7 @@
 #include "api/types.h"
 #include "controller/locations.h"
 #include "controller/protection.h"
+#include "controller/restore_check.h"
 #include "kube/dynamic.h"
 #include "kube/informer.h"
 #include "persistence/backup_store.h"
@@ -29,7 +30,8 @@ struct MetricInfo {
 // arca takes no CSI snapshots. The node agent's podVolume_* metrics belong to a process arca does not have.
 constexpr MetricInfo kMetrics[] = {
     {"arca_backup_verification_total", "counter",
-     "arca: verifications of backups (signature and stored digests) by result: Verified, Unsigned or Failed"},
+     "arca: verifications of backups (signature and stored digests) by result: Verified, Unsigned or Failed; "
+     "scheduled dry-run restore tests: RestoreTestPassed or RestoreTestFailed"},
     {"velero_backup_attempt_total", "counter", "Total number of attempted backups"},
     {"velero_backup_deletion_attempt_total", "counter", "Total number of attempted backup deletions"},
     {"velero_backup_deletion_failure_total", "counter", "Total number of failed backup deletions"},
@@ -195,11 +197,21 @@ void record_verification_transition(MetricsRegistry& r, const nlohmann::json& ol
     auto parsed = nlohmann::json::parse(text.empty() ? "{}" : text, nullptr, false);
     return parsed.is_object() ? parsed : nlohmann::json::object();
   };
+  std::string schedule =
+      schedule_label(new_object.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string()));
   auto before = verification(old_object), after = verification(new_object);
-  if (after.empty() || after == before) return;
-  r.add("arca_backup_verification_total",
-        schedule_label(new_object.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string())) +
-            ",result=\"" + after.value("result", std::string()) + "\"");
+  if (!after.empty() && after != before)
+    r.add("arca_backup_verification_total", schedule + ",result=\"" + after.value("result", std::string()) + "\"");
+  // A scheduled restore test (restore_check.h), recorded once per backup: RestoreTestPassed or RestoreTestFailed.
+  auto restore_test = [](const nlohmann::json& backup) {
+    auto text = backup.value("/metadata/annotations"_json_pointer, nlohmann::json::object())
+                    .value(kAnnotationRestoreTest, std::string());
+    auto parsed = nlohmann::json::parse(text.empty() ? "{}" : text, nullptr, false);
+    return parsed.is_object() ? parsed.value("result", std::string()) : std::string();
+  };
+  std::string tested = restore_test(new_object);
+  if ((tested == "Passed" || tested == "Failed") && restore_test(old_object) != tested)
+    r.add("arca_backup_verification_total", schedule + ",result=\"RestoreTest" + tested + "\"");
 }
 
 void record_restore_transition(MetricsRegistry& r, const nlohmann::json& old_object, const nlohmann::json& new_object) {

@@ -8,6 +8,7 @@
 #include "crypt/sign.h"
 #include "kube/dynamic.h"
 #include "kube/errors.h"
+#include "store/location.h"
 #include "util/duration.h"
 #include "util/timestamp.h"
 
@@ -129,7 +130,7 @@ std::optional<Timestamp> object_lock_expiry(store::ObjectStore& store, const per
                                             const api::BackupStorageLocation& location, const std::string& backup) {
   auto retention = location.spec.config.find("objectLockRetention");
   if (retention == location.spec.config.end() || retention->second.empty()) return std::nullopt;
-  auto lock = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(retention->second));
+  auto lock = store::parse_lock_retention(retention->second);
   std::optional<Timestamp> newest;
   for (const auto& object : store::list_all(store, persistence::backup_dir(layout, backup)).objects) {
     if (object.last_modified.empty()) continue;

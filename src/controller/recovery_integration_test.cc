@@ -181,6 +181,55 @@ TEST_F(Recovery, SyncSkipsMetadataNamedDifferentlyFromItsDirectory) {
               HasSubstr("backup=junk skipped: its velero-backup.json names backup \\\"someone-else\\\", not its directory"));
 }
 
+// S3 Object Lock: a location with objectLockMode/objectLockRetention writes every object with the lock headers and
+// Content-MD5 (s3rver checks the MD5). When the bucket still refuses the deletion once arca's own lock has passed
+// (a longer default retention on the bucket), the DeleteBackupRequest waits saying why, logged once, and the
+// backup stays whole and Completed: no error loop, nothing half-deleted.
+TEST_F(Recovery, DeletionRefusedByAnObjectLockIsDeferredAndReportedOnce) {
+  auto& server = start_server();
+  cluster_->arca_ok({"backup-location", "create", "locked", "--provider", "aws", "--bucket", "velero", "--prefix", "c2",
+                     "--credential", "cloud-credentials=cloud", "--config",
+                     "region=us-east-1,s3ForcePathStyle=true,s3Url=" + proxy_->url() +
+                         ",objectLockMode=GOVERNANCE,objectLockRetention=1s"});
+  cluster_->arca_ok({"backup", "create", "bl", "--include-namespaces", "app", "--storage-location", "locked", "--wait"});
+  ASSERT_EQ(phase("backups", "bl"), "Completed") << server.log();
+  auto c2 = arca::persistence::make_layout("c2");
+  ASSERT_TRUE(arca::persistence::backup_exists(*direct_, c2, "bl"));
+  proxy_->fail([](std::string_view method, std::string_view target) {
+    return method == "DELETE" && contains(target, "/c2/backups/bl/");
+  }, 403, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied because "
+          "object protected by object lock.</Message></Error>");
+  std::this_thread::sleep_for(1100ms);  // arca's own 1 s lock has passed: only the bucket refuses now
+  cluster_->arca_ok({"backup", "delete", "bl", "--confirm"});
+  auto request = [&] {
+    for (const auto& r : cluster_->items("deletebackuprequests"))
+      if (r.value("/spec/backupName"_json_pointer, std::string()) == "bl") return r;
+    return nlohmann::json();
+  };
+  ASSERT_TRUE(eventually([&] {
+    auto r = request();
+    return !r.is_null() && contains(r.value("/status/errors/0"_json_pointer, std::string()), "refuses to delete");
+  }, 30s)) << request().dump() << server.log();
+  // The status update's own event brings one more try; then nothing until the retry period.
+  ASSERT_TRUE(eventually([&] { return proxy_->failed_requests() >= 2; }, 10s)) << server.log();
+  std::this_thread::sleep_for(1s);
+  int tries = proxy_->failed_requests();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(proxy_->failed_requests(), tries) << "the deletion is retried in a loop";
+  auto r = request();
+  EXPECT_EQ(r.value("/status/phase"_json_pointer, std::string()), "InProgress");
+  EXPECT_THAT(r.value("/status/errors/0"_json_pointer, std::string()), HasSubstr("object protected by object lock"));
+  std::string log = server.log();
+  size_t lines = 0;
+  for (size_t at = log.find("refuses to delete the backup while it is locked"); at != std::string::npos;
+       at = log.find("refuses to delete the backup while it is locked", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_EQ(phase("backups", "bl"), "Completed");
+  EXPECT_TRUE(arca::persistence::backup_exists(*direct_, c2, "bl"));
+  EXPECT_TRUE(direct_->head(arca::persistence::backup_key(c2, "bl", arca::persistence::BackupFile::Tarball)).exists);
+}
+
 // The drills' F7c: against an API server that cannot be reached, `arca server` said the CRDs were not installed.
 TEST(ServerStart, AnUnreachableApiServerIsReportedAsSuch) {
   testsupport::TempDir dir;

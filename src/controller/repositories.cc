@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ostream>
 #include <thread>
 
 #include "controller/locations.h"
@@ -261,6 +262,86 @@ std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport,
     }
   }
   return errors;
+}
+
+size_t rotate_repository_password(kube::Transport& transport, kube::Discovery& discovery, const kube::ApiResource& secrets,
+                                  const std::string& ns, std::string new_password, std::ostream& log) {
+  kube::DynamicClient client(transport);
+  nlohmann::json secret;
+  try {
+    secret = client.get(secrets, ns, kRepoCredentialsSecret);
+  } catch (const kube::KubeError& e) {
+    if (kube::is_not_found(e))
+      throw std::runtime_error(std::string("no Secret ") + ns + "/" + kRepoCredentialsSecret +
+                               ": no repository password to rotate (the server creates it with the first repository)");
+    throw;
+  }
+  const std::string old_password = read_password(secret);
+  if (new_password.empty()) new_password = random_password();
+  if (new_password == old_password) throw std::invalid_argument("the new password is the current one");
+
+  struct Rotating {
+    std::string name;
+    api::BackupStorageLocation location;
+    std::string volume_namespace, new_key, old_key;
+  };
+  std::vector<Rotating> repos;
+  auto locations = discovery.lookup("velero.io", "v1", "backupstoragelocations");
+  client.list(discovery.lookup("velero.io", "v1", "backuprepositories"), ns, {}, [&](const kube::ListItem& item) {
+    auto r = item.parse().get<api::BackupRepository>();
+    repos.push_back({r.metadata.name, {}, r.spec.volume_namespace, "", ""});
+    repos.back().location = client.get(locations, ns, r.spec.backup_storage_location).get<api::BackupStorageLocation>();
+  });
+  // (1) The new key everywhere, or nowhere.
+  auto undo = [&] {
+    for (auto& r : repos) {
+      if (r.new_key.empty()) continue;
+      try {
+        auto repository = open_volume_repository(transport, secrets, r.location, r.volume_namespace, old_password, false);
+        repo::remove_key(repository, r.new_key);
+      } catch (const std::exception& e) {
+        log << "repository " << r.name << ": could not remove the new key again: " << e.what() << "\n";
+      }
+    }
+  };
+  for (auto& r : repos) {
+    try {
+      auto repository = open_volume_repository(transport, secrets, r.location, r.volume_namespace, old_password, false);
+      for (const auto& key : repo::list_keys(repository))
+        if (key.current) r.old_key = key.id;
+      r.new_key = repo::add_key(repository, new_password);
+    } catch (const std::exception& e) {
+      undo();
+      throw std::runtime_error("repository " + r.name + ": " + e.what() + " (nothing rotated: the Secret and every "
+                               "repository keep the current password)");
+    }
+    log << "repository " << r.name << ": new key " << r.new_key.substr(0, 8) << " added\n";
+  }
+  // (2) The Secret: from now on every open uses the new password, which every repository accepts.
+  secret["data"][kRepoPasswordKey] = base64_encode(new_password);
+  try {
+    client.update(secrets, ns, secret);
+  } catch (const std::exception& e) {
+    undo();
+    throw std::runtime_error(std::string("updating Secret ") + kRepoCredentialsSecret + ": " + e.what() +
+                             " (the new keys were removed again; nothing rotated)");
+  }
+  log << "Secret " << ns << "/" << kRepoCredentialsSecret << " updated\n";
+  // (3) The old password's keys go; a failure here leaves an extra key, never a repository without one.
+  std::vector<std::string> failures;
+  for (auto& r : repos) {
+    try {
+      auto repository = open_volume_repository(transport, secrets, r.location, r.volume_namespace, new_password, false);
+      if (!r.old_key.empty()) repo::remove_key(repository, r.old_key);
+      log << "repository " << r.name << ": old key " << r.old_key.substr(0, 8) << " removed\n";
+    } catch (const std::exception& e) {
+      failures.push_back("repository " + r.name + ": the old key could not be removed: " + e.what());
+    }
+  }
+  if (!failures.empty())
+    throw std::runtime_error(failures.front() + " (the Secret holds the new password, which opens every repository; "
+                             "remove the old key with `arca repo key remove`)");
+  return repos.size();
 }
 
 }  // namespace arca::controller

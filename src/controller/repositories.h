@@ -4,6 +4,7 @@
 // BackupRepository object each, and one password for all of them in Secret velero-repo-credentials. Shared by the
 // server's backup-repo controller, the backup deletion and the node agent.
 #include <chrono>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,5 +71,14 @@ std::vector<api::BackupRepository> find_backup_repositories(kube::Transport& tra
 std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport, kube::Discovery& discovery,
                                                      const kube::ApiResource& secrets, const std::string& ns,
                                                      const api::Backup& backup);
+
+// Rotates the password in Secret velero-repo-credentials without a moment in which a repository cannot be opened
+// with the Secret's password: (1) the new password is added as a key (restic's `key add`) to the repository of every
+// BackupRepository in `ns`, each opened with the current password; (2) the Secret is updated; (3) each repository,
+// opened with the new password, loses the key the old one opened (restic's `key remove`). A failure in (1) removes
+// the keys already added and leaves the Secret as it was. `new_password` empty: a random one. Progress, one line per
+// repository, goes to `log` (never a password). Returns how many repositories were rotated.
+size_t rotate_repository_password(kube::Transport& transport, kube::Discovery& discovery, const kube::ApiResource& secrets,
+                                  const std::string& ns, std::string new_password, std::ostream& log);
 
 }  // namespace arca::controller

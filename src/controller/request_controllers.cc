@@ -19,6 +19,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// How often a deletion the store refused for an object lock is tried again: the lock's end is unknown (the
+// store did not say), and a try costs one request.
+constexpr std::chrono::milliseconds kLockedRetry = 10min;
+
 std::chrono::milliseconds until(Timestamp when, Timestamp now) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
 }
@@ -167,11 +171,35 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
     } catch (const std::exception& e) {
       return processed({std::string("error checking the object lock of the backup: ") + e.what()});
     }
-    patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}, {"errors", nlohmann::json::array()}});
     update_object<api::Backup>(ctx.transport, ctx.backups, ns, backup_name, [](api::Backup& b) {
       b.status.phase = P::Deleting;
       return true;
     });
+    // A lock the location's config does not name (an S3 bucket's default retention, a longer lock set by hand)
+    // shows only when the store refuses: velero-backup.json goes first, before any snapshot or file, so that a
+    // refusal leaves the backup whole. The request then waits, saying why once, and tries again later.
+    try {
+      auto open = open_location(*location, ctx.transport, ctx.secrets);
+      open->store().remove(persistence::backup_key(open->layout(), backup_name, persistence::BackupFile::Metadata));
+    } catch (const store::StoreError& e) {
+      if (store::is_object_lock_refusal(e)) {
+        std::string why = std::string("deferred: the object store refuses to delete the backup while it is locked (") +
+                          e.what() + ")";
+        if (request.status.phase != api::DeleteBackupRequestPhase::InProgress || request.status.errors != std::vector{why}) {
+          patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}, {"errors", {why}}});
+          spdlog::info("deletebackuprequest={} {}", key, why);
+        }
+        const auto was = backup.status.phase;  // the backup stays as it was: whole, restorable
+        update_object<api::Backup>(ctx.transport, ctx.backups, ns, backup_name, [was](api::Backup& b) {
+          b.status.phase = was;
+          return true;
+        });
+        return {kLockedRetry};
+      }
+      // Anything else: the deletion below meets it again and reports it.
+    } catch (const std::exception&) {
+    }
+    patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}, {"errors", nlohmann::json::array()}});
     // Velero's deletePodVolumeSnapshots: the next maintenance of each repository frees the data.
     std::vector<std::string> errors =
         forget_pod_volume_snapshots(ctx.transport, ctx.discovery, ctx.secrets, ns, backup);

@@ -14,6 +14,7 @@
 #include "controller/leader_election.h"
 #include "controller/metrics.h"
 #include "controller/protection.h"
+#include "controller/restore_check.h"
 #include "controller/repositories.h"
 #include "controller/schedule_controller.h"
 #include "controller/server_status_controller.h"
@@ -112,6 +113,9 @@ void run_server(const ServerOptions& options, const Clock& clock) {
                                                        download_request_reconciler(ctx)));
   if (enabled("backup"))  // arca backup verify: answered by the server, which holds the location credentials
     controllers.push_back(std::make_unique<Controller>("backup-verify", transport, ctx.backups, ns, verify_reconciler(ctx)));
+  if (enabled("backup") && enabled("restore"))  // scheduled restore tests (restore_check.h)
+    controllers.push_back(
+        std::make_unique<Controller>("backup-restore-test", transport, ctx.backups, ns, restore_check_reconciler(ctx)));
   if (enabled("restore")) controllers.push_back(make_restore_controller(ctx));
   if (enabled("schedule")) controllers.push_back(make_schedule_controller(ctx));
   if (enabled("gc")) controllers.push_back(make_gc_controller(ctx, ctx.settings.garbage_collection_frequency));

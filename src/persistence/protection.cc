@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 #include <memory>
+#include <set>
 
 #include "archive/tarball_reader.h"
 #include "crypt/age.h"
@@ -185,8 +186,12 @@ std::string stored_digest(store::ObjectStore& store, const std::string& key) {
 
 // The items of the tarball, each parsed as JSON; an unversioned path (resources/R/{cluster|namespaces/NS}/N.json)
 // is one backed-up item, as Velero counts them.
+// With `signed_items` (the manifest's item → SHA-256), each item's digest is checked too, naming the item.
 int count_tarball_items(store::ObjectStore& store, const Layout& layout, const std::string& backup,
-                        const std::vector<std::string>& identities, std::vector<std::string>& problems) {
+                        const std::vector<std::string>& identities, const nlohmann::json* signed_items,
+                        std::vector<std::string>& problems) {
+  const std::string tarball_key = backup_key(layout, backup, BackupFile::Tarball);
+  std::set<std::string> seen;
   // Decrypted and gunzipped through a pipe of bounded chunks would need a thread; a temporary file keeps
   // memory flat instead.
   TempFile tmp = fetch_backup_file(store, layout, backup, BackupFile::Tarball, identities);
@@ -194,6 +199,15 @@ int count_tarball_items(store::ObjectStore& store, const Layout& layout, const s
   int items = 0;
   while (auto entry = reader.next()) {
     std::string content = reader.read_content();
+    if (signed_items) {
+      seen.insert(entry->path);
+      auto expected = signed_items->find(entry->path);
+      if (expected == signed_items->end() || !expected->is_string())
+        problems.push_back(tarball_key + ": item " + entry->path + " is not in the signed manifest (added later)");
+      else if (expected->get<std::string>() != crypt::hex(crypt::sha256(content)))
+        problems.push_back(tarball_key + ": item " + entry->path +
+                           ": SHA-256 differs from the signed manifest (the item was changed)");
+    }
     if (!entry->path.starts_with("resources/")) continue;
     if (nlohmann::json::parse(content, nullptr, false).is_discarded()) {
       problems.push_back(backup_key(layout, backup, BackupFile::Tarball) + ": item " + entry->path + " is not JSON");
@@ -208,6 +222,9 @@ int count_tarball_items(store::ObjectStore& store, const Layout& layout, const s
     }
     if ((parts.size() == 4 && parts[2] == "cluster") || (parts.size() == 5 && parts[2] == "namespaces")) ++items;
   }
+  if (signed_items)
+    for (const auto& [path, digest] : signed_items->items())
+      if (!seen.count(path)) problems.push_back(tarball_key + ": item " + path + " of the signed manifest is missing");
   return items;
 }
 
@@ -303,7 +320,9 @@ VerifyReport verify_backup(store::ObjectStore& store, const Layout& layout, cons
   }
   if (options.deep && report.problems.empty()) {
     try {
-      report.items = count_tarball_items(store, layout, backup, options.identities, report.problems);
+      const nlohmann::json* signed_items =
+          manifest.contains("items") && manifest["items"].is_object() ? &manifest["items"] : nullptr;
+      report.items = count_tarball_items(store, layout, backup, options.identities, signed_items, report.problems);
       for (BackupFile file : {BackupFile::Logs, BackupFile::ItemOperations, BackupFile::ResourceList,
                               BackupFile::Results, BackupFile::VolumeInfo, BackupFile::PodVolumeBackups,
                               BackupFile::VolumeSnapshots}) {

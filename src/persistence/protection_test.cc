@@ -8,6 +8,9 @@
 #include <iostream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "archive/tarball_reader.h"
 #include "archive/tarball_writer.h"
 #include "crypt/age.h"
 #include "crypt/primitives.h"
@@ -261,6 +264,61 @@ TEST(Protection, VerifyPassesUntouchedAndNamesAnyChangedObject) {
   f.store->remove(backup_key(f.layout, "b1", BackupFile::Results));
   auto missing = verify_backup(*f.store, f.layout, "b1", options);
   EXPECT_NE(missing.message.find("b1-results.gz: missing"), std::string::npos) << missing.message;
+}
+
+// An item rewritten inside the tarball, the tarball re-gzipped and the manifest's per-object digest recomputed
+// and re-signed with the real key: the object digests all match, so only the per-item digests can tell, and
+// `verify --deep` names the item.
+TEST(Protection, DeepVerifyNamesAnItemChangedInsideARegzippedTarball) {
+  Fixture f;
+  f.put("b2", f.protection({}));  // signed, not encrypted: the tarball is plain gzip
+  const std::string tar_key = backup_key(f.layout, "b2", BackupFile::Tarball);
+  const std::string cfg_item = "resources/configmaps/namespaces/app/cfg.json";
+  std::string envelope_text = testsupport::read_file(f.path_of(manifest_key(f.layout, "b2")));
+  auto envelope = nlohmann::json::parse(envelope_text);
+  auto manifest = nlohmann::json::parse(envelope["manifest"].get<std::string>());
+  ASSERT_TRUE(manifest.contains("items")) << manifest.dump();
+  // Every file of the tarball has its digest, and it is the digest of its content.
+  std::string stored = testsupport::read_file(f.path_of(tar_key));
+  std::string tar = gunzip_bytes(stored, "tarball");
+  size_t files = 0;
+  archive::TarballReader reader([&, at = size_t{0}](char* out, size_t capacity) mutable {  // it gunzips itself
+    size_t n = stored.copy(out, capacity, at);
+    at += n;
+    return n;
+  });
+  while (auto entry = reader.next()) {
+    ++files;
+    EXPECT_EQ(manifest["items"].value(entry->path, ""), crypt::hex(crypt::sha256(reader.read_content()))) << entry->path;
+  }
+  EXPECT_EQ(manifest["items"].size(), files);
+  ASSERT_TRUE(manifest["items"].contains(cfg_item));
+
+  // The attack: same length, valid JSON, same item count.
+  size_t at = tar.find(kCanary);
+  ASSERT_NE(at, std::string::npos);
+  std::string forged = tar;
+  forged.replace(at, std::strlen(kCanary), std::string(std::strlen(kCanary), 'X'));
+  std::string forged_gz = gzip_bytes(forged);
+  std::ofstream(f.path_of(tar_key), std::ios::binary | std::ios::trunc) << forged_gz;
+  manifest["objects"][tar_key.substr(backup_dir(f.layout, "b2").size())] = {
+      {"sha256", crypt::hex(crypt::sha256(forged_gz))}, {"size", forged_gz.size()}};
+  std::string text = manifest.dump();
+  envelope["manifest"] = text;
+  envelope["signature"] = crypt::sign_ed25519(f.signing.private_key, text);
+  std::ofstream(f.path_of(manifest_key(f.layout, "b2")), std::ios::binary | std::ios::trunc) << envelope.dump(2);
+
+  VerifyOptions options;
+  options.public_key = f.signing.public_key;
+  auto shallow = verify_backup(*f.store, f.layout, "b2", options);
+  EXPECT_EQ(shallow.outcome, VerifyReport::Outcome::Verified) << "the object digests cannot see it: " << shallow.message;
+  options.deep = true;
+  auto deep = verify_backup(*f.store, f.layout, "b2", options);
+  EXPECT_EQ(deep.outcome, VerifyReport::Outcome::Failed) << deep.message;
+  EXPECT_NE(deep.message.find("item " + cfg_item + ": SHA-256 differs from the signed manifest"), std::string::npos)
+      << deep.message;
+  EXPECT_EQ(deep.items, 2) << "the count alone could not tell";
+  for (const auto& problem : deep.problems) EXPECT_EQ(problem.find("secrets"), std::string::npos) << problem;
 }
 
 TEST(Protection, UnsignedBackupsSayTheyCannotBeVerified) {

@@ -52,6 +52,7 @@ class Packer {
 struct RepositoryImpl {
   std::unique_ptr<Backend> backend;
   Key key;
+  std::string key_name;  // the key file (under keys/) the repository was opened with
   Config config;
   std::unique_ptr<ChunkerTables> tables;
 

@@ -232,6 +232,59 @@ TEST_F(RepoResticTest, WrongPasswordIsOneLine) {
   ok({"restic", "-r", repo, "snapshots"});
 }
 
+// restic's `key add/remove` in both directions: arca adds a password that restic opens with, removes the old one
+// so that restic no longer opens with it, and opens with a key restic added.
+TEST_F(RepoResticTest, KeysAddedAndRemovedByArcaAreRestics) {
+  std::string src = make_tree("src", 7), repo = dir.file("repo");
+  ok({"restic", "-r", repo, "init"});
+  ok({"restic", "-r", repo, "backup", "."}, src);
+  std::string pw2 = dir.file("pw2"), pw3 = dir.file("pw3");
+  write(pw2, "second password\n");
+  write(pw3, "third password\n");
+  auto keys = [&](const std::string& pw) {
+    Cmd r = run({arca, "repo", "key", "list", "--json", "-r", repo}, "", pw);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return json::parse(r.output.substr(r.output.find('[')));
+  };
+  auto before = keys(pwfile);
+  ASSERT_EQ(before.size(), 1u);
+  std::string old_id = before[0]["id"];
+  EXPECT_TRUE(before[0]["current"].get<bool>());
+
+  Cmd added = ok({arca, "repo", "key", "add", "-r", repo, "--new-password-file", pw2, "--user", "rotator"});
+  EXPECT_NE(added.output.find("saved new key"), std::string::npos) << added.output;
+  // restic opens with the new password and lists both keys.
+  Cmd snaps = run({"restic", "-r", repo, "snapshots", "--json", "-q"}, "", pw2);
+  ASSERT_EQ(snaps.status, 0) << snaps.output;
+  EXPECT_EQ(json::parse(snaps.output).size(), 1u);
+  Cmd listed = run({"restic", "-r", repo, "key", "list"}, "", pw2);
+  ASSERT_EQ(listed.status, 0) << listed.output;
+  EXPECT_NE(listed.output.find(old_id.substr(0, 8)), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("rotator"), std::string::npos) << listed.output;
+  auto both = keys(pw2);
+  ASSERT_EQ(both.size(), 2u);
+  for (const auto& k : both) EXPECT_EQ(k["current"].get<bool>(), k["id"] != old_id) << both.dump();
+
+  // The key the password opened cannot go (as restic refuses); through the other one it can.
+  Cmd refused = run({arca, "repo", "key", "remove", "-r", repo, old_id.substr(0, 10)});
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("refusing to remove key"), std::string::npos) << refused.output;
+  Cmd removed = run({arca, "repo", "key", "remove", "-r", repo, old_id.substr(0, 10)}, "", pw2);
+  EXPECT_EQ(removed.status, 0) << removed.output;
+  EXPECT_FALSE(fs::exists(repo + "/keys/" + old_id));
+  Cmd old = run({"restic", "-r", repo, "snapshots"});
+  EXPECT_NE(old.status, 0);
+  EXPECT_NE(old.output.find("wrong password"), std::string::npos) << old.output;
+  Cmd checked = run({"restic", "-r", repo, "check"}, "", pw2);
+  EXPECT_EQ(checked.status, 0) << checked.output;
+  Cmd restic_added = run({"restic", "-r", repo, "key", "add", "--new-password-file", pw3}, "", pw2);
+  EXPECT_EQ(restic_added.status, 0) << restic_added.output;
+  // A key restic added opens the repository for arca.
+  Cmd by_restic_key = run({arca, "repo", "snapshots", "-r", repo}, "", pw3);
+  EXPECT_EQ(by_restic_key.status, 0) << by_restic_key.output;
+  EXPECT_EQ(keys(pw3).size(), 2u);
+}
+
 TEST_F(RepoResticTest, BitFlippedPackIsReportedByName) {
   std::string src = make_tree("src", 5), repo = dir.file("repo");
   ok({arca, "repo", "init", "-r", repo});

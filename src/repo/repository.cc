@@ -67,7 +67,8 @@ Repository init_repository(std::unique_ptr<Backend> backend, const std::string& 
   Key user = derive_key(password, kf.salt, kf.n, kf.r, kf.p);
   kf.data = encrypt(user, master_key_json(impl->key));
   std::string key_json = key_file_json(kf);
-  backend->save("keys/" + sha256(key_json).hex(), key_json);
+  impl->key_name = sha256(key_json).hex();
+  backend->save("keys/" + impl->key_name, key_json);
   backend->save("config", encrypt(impl->key, config_json(impl->config)));
 
   impl->backend = std::move(backend);
@@ -100,6 +101,7 @@ Repository open_repository(std::unique_ptr<Backend> backend, const std::string& 
     } catch (const std::exception& e) {
       throw std::runtime_error(key_error_context("key file keys/" + keys[i].name, e));
     }
+    impl->key_name = keys[i].name;
     found = true;
   }
   if (!found) throw WrongPassword("wrong password or no key found for repository " + where);

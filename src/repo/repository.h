@@ -37,6 +37,21 @@ struct WrongPassword : std::runtime_error {
 Repository init_repository(std::unique_ptr<Backend> backend, const std::string& password);
 Repository open_repository(std::unique_ptr<Backend> backend, const std::string& password);
 
+// restic's `key list|add|remove`: each key file under keys/ holds the repository's master key encrypted with a
+// key derived (scrypt) from one password, so passwords are added and removed without touching the data.
+struct KeyInfo {
+  std::string id;  // the key file's name
+  bool current = false;  // the key the repository was opened with
+  std::string username, hostname, created;
+};
+std::vector<KeyInfo> list_keys(Repository& repo);  // sorted by creation time
+// A new key file for `new_password` (refused when empty); returns its ID. Empty username/hostname: this machine's.
+std::string add_key(Repository& repo, const std::string& new_password, const std::string& username = "",
+                    const std::string& hostname = "");
+// Removes the key `id` (a full ID or a unique prefix). Refuses, as restic does, the key the repository was opened
+// with, and an ID that names no key or several.
+void remove_key(Repository& repo, const std::string& id);
+
 // Progress of a long operation, reported about once a second and once at the end.
 struct Progress {
   double seconds = 0;

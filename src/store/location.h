@@ -1,5 +1,6 @@
 #pragma once
 // Opening a store from a BackupStorageLocation-like description, with the config keys Velero's providers use.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,5 +26,10 @@ struct LocationConfig {
 // Throws StoreError(InvalidArgument) for an unknown provider, unknown config keys or unusable credentials.
 // Nothing is contacted here: the first operation reports an unreachable endpoint or a missing bucket.
 std::unique_ptr<ObjectStore> open_store(const LocationConfig& location);
+
+// BSL config objectLockRetention: a Go duration ("720h") or whole days ("30d", or a bare "30" as S3's
+// DefaultRetention Days counts them). Throws StoreError(InvalidArgument) naming the value when it is neither or
+// is not positive.
+std::chrono::seconds parse_lock_retention(const std::string& text);
 
 }  // namespace arca::store

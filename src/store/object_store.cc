@@ -1,5 +1,6 @@
 #include "store/object_store.h"
 
+#include <cctype>
 #include <fstream>
 #include <istream>
 #include <ostream>
@@ -18,6 +19,13 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::Failed: return "Failed";
   }
   return "Failed";
+}
+
+bool is_object_lock_refusal(const StoreError& error) {
+  if (error.kind() != ErrorKind::AccessDenied) return false;
+  std::string text = error.what();
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text.find("object lock") != std::string::npos || text.find("object is locked") != std::string::npos;
 }
 
 Reader string_reader(std::string_view text) {

@@ -35,6 +35,11 @@ class StoreError : public std::runtime_error {
   ErrorKind kind_;
 };
 
+// A refusal to delete because the object is locked (S3 Object Lock's "Access Denied because object protected by
+// object lock", the local driver's immutable mode): it will pass once the retention ends, unlike a missing
+// permission.
+bool is_object_lock_refusal(const StoreError& error);
+
 // Pull-style source: fills up to `capacity` bytes and returns how many; 0 means the end.
 using Reader = std::function<size_t(char* buffer, size_t capacity)>;
 // Push-style sink for downloads.

@@ -13,6 +13,7 @@
 
 #include "store/crypto.h"
 #include "store/http.h"
+#include "store/location.h"
 #include "store/parts.h"
 
 namespace arca::store {
@@ -123,6 +124,15 @@ std::string utc_now(const char* format) {
   return buf;
 }
 
+std::string utc_iso8601(std::chrono::system_clock::time_point t) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 std::string crc32_base64(std::string_view data) {
   uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
   std::string be = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
@@ -160,6 +170,24 @@ class S3Store : public ObjectStore {
       throw StoreError(ErrorKind::InvalidArgument,
                        "aws: config \"checksumAlgorithm\" must be empty, CRC32 or SHA256, not \"" + checksum_ + "\"");
     if (bucket_.empty()) throw StoreError(ErrorKind::InvalidArgument, "aws: bucket is required");
+    // S3 Object Lock: each object is written with its own retention, so a backup stays undeletable for the
+    // configured time even in a bucket without a default retention rule.
+    lock_mode_ = get("objectLockMode");
+    if (!lock_mode_.empty() && lock_mode_ != "GOVERNANCE" && lock_mode_ != "COMPLIANCE")
+      throw StoreError(ErrorKind::InvalidArgument,
+                       "aws: config \"objectLockMode\" must be GOVERNANCE or COMPLIANCE, not \"" + lock_mode_ + "\"");
+    std::string retention = get("objectLockRetention");
+    if (lock_mode_.empty() != retention.empty())
+      throw StoreError(ErrorKind::InvalidArgument,
+                       "aws: config \"objectLockMode\" and \"objectLockRetention\" go together (e.g. "
+                       "objectLockMode=GOVERNANCE,objectLockRetention=30d)");
+    if (!retention.empty()) {
+      try {
+        lock_retention_ = parse_lock_retention(retention);
+      } catch (const StoreError& e) {
+        throw StoreError(ErrorKind::InvalidArgument, std::string("aws: ") + e.what());
+      }
+    }
   }
 
   void put(const std::string& key, const Reader& body) override {
@@ -313,12 +341,20 @@ class S3Store : public ObjectStore {
     if (!sse_.empty()) h.push_back("x-amz-server-side-encryption: " + sse_);
     if (!kms_key_id_.empty()) h.push_back("x-amz-server-side-encryption-aws-kms-key-id: " + kms_key_id_);
     if (!storage_class_.empty()) h.push_back("x-amz-storage-class: " + storage_class_);
+    if (!lock_mode_.empty()) {
+      h.push_back("x-amz-object-lock-mode: " + lock_mode_);
+      h.push_back("x-amz-object-lock-retain-until-date: " +
+                  utc_iso8601(std::chrono::system_clock::now() + lock_retention_));
+    }
     return h;
   }
 
+  // S3 refuses a PUT (object or part) carrying object-lock retention, or into a bucket with a default one,
+  // without an integrity checksum: Content-MD5 unless the location already sends an x-amz-checksum-*.
   std::vector<std::string> with_checksum(std::vector<std::string> headers, std::string_view body) const {
     if (checksum_ == "CRC32") headers.push_back("x-amz-checksum-crc32: " + crc32_base64(body));
     if (checksum_ == "SHA256") headers.push_back("x-amz-checksum-sha256: " + base64_encode(sha256(body)));
+    if (checksum_.empty() && !lock_mode_.empty()) headers.push_back("Content-MD5: " + base64_encode(md5(body)));
     return headers;
   }
 
@@ -424,6 +460,7 @@ class S3Store : public ObjectStore {
     std::string element =
         "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + xml_escape(r.headers["etag"]) + "</ETag>";
     for (const auto& h : part_headers) {
+      if (!h.starts_with("x-amz-checksum-")) continue;
       // "x-amz-checksum-crc32: V" → <ChecksumCRC32>V</ChecksumCRC32>
       std::string tag = checksum_ == "CRC32" ? "ChecksumCRC32" : "ChecksumSHA256";
       element += "<" + tag + ">" + h.substr(h.find(": ") + 2) + "</" + tag + ">";
@@ -454,6 +491,8 @@ class S3Store : public ObjectStore {
   Endpoint endpoint_, public_endpoint_;
   bool path_style_ = false;
   std::string sse_, kms_key_id_, storage_class_, checksum_;
+  std::string lock_mode_;  // "" when objects are written without a lock
+  std::chrono::seconds lock_retention_{0};
 };
 
 }  // namespace
@@ -475,7 +514,8 @@ std::unique_ptr<ObjectStore> open_s3_store(const LocationConfig& location) {
   reject_unknown_keys(
       location.config,
       {"region", "s3Url", "publicUrl", "s3ForcePathStyle", "insecureSkipTLSVerify", "caCert", "profile",
-       "serverSideEncryption", "kmsKeyId", "storageClass", "checksumAlgorithm", "bucket", "prefix", "credentialsFile"},
+       "serverSideEncryption", "kmsKeyId", "storageClass", "checksumAlgorithm", "objectLockMode",
+       "objectLockRetention", "bucket", "prefix", "credentialsFile"},
       kProvider);
   auto profile = location.config.count("profile") ? location.config.at("profile") : std::string();
   return std::make_unique<S3Store>(location, load_aws_credentials(location.credentials_file, profile));

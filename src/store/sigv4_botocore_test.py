@@ -167,6 +167,38 @@ def botocore_signature(method, raw_path, headers, body):
     return fields["Signature"], expected, canonical
 
 
+def signed_headers(headers):
+    auth = {k.lower(): v for k, v in headers.items()}["authorization"]
+    return auth.partition("SignedHeaders=")[2].partition(",")[0].split(";")
+
+
+def check_object_lock():
+    """objectLockMode/objectLockRetention: S3 wants the mode and retain-until date on the single PUT and on
+    CreateMultipartUpload, and Content-MD5 (the MD5 of exactly the bytes sent) on the PUT and on every part; all
+    of them signed (the signatures themselves were checked with botocore above)."""
+    now = time.time()
+    lock = [(m, p, {k.lower(): v for k, v in h.items()}, b) for m, p, h, b in recorded if "/sig/lock/" in p]
+    puts = [(p, h, b) for m, p, h, b in lock if m == "PUT"]
+    assert len(puts) == 3, [p for p, _, _ in puts]  # one small object, two parts
+    for p, h, body in puts:
+        want = base64.b64encode(hashlib.md5(body).digest()).decode()
+        assert h.get("content-md5") == want, (p, h.get("content-md5"), want)
+        assert "content-md5" in signed_headers(h), (p, signed_headers(h))
+    starts = [(p, h) for m, p, h, _ in lock if (m == "PUT" and "?" not in p) or (m == "POST" and p.endswith("?uploads="))]
+    assert len(starts) == 2, [p for p, _ in starts]
+    for p, h in starts:
+        assert h.get("x-amz-object-lock-mode") == "COMPLIANCE", (p, h)
+        until = h.get("x-amz-object-lock-retain-until-date", "")
+        # botocore's own timestamp parser; 30 days ahead of the request, give or take the test's run time.
+        parsed = botocore.parsers.DEFAULT_TIMESTAMP_PARSER(until).timestamp()
+        assert abs(parsed - (now + 30 * 86400)) < 600, (p, until)
+        for name in ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date"):
+            assert name in signed_headers(h), (p, name, signed_headers(h))
+    # Parts carry the checksum, not the lock (S3 refuses lock headers on UploadPart).
+    parts = [h for m, p, h, _ in lock if m == "PUT" and "partNumber=" in p]
+    assert len(parts) == 2 and all("x-amz-object-lock-mode" not in h for h in parts)
+
+
 def check_presigned(url):
     parts = urllib.parse.urlsplit(url)
     params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
@@ -247,6 +279,7 @@ def main():
         assert h.get("x-amz-checksum-crc32") == want, (h.get("x-amz-checksum-crc32"), want)
     creates = [h for m, p, h, _ in recorded if m == "POST" and p.endswith("?uploads=") and "/sig/crc/" in p]
     assert creates and creates[0].get("x-amz-checksum-algorithm") == "CRC32"
+    check_object_lock()
     # Start-up cleaning aborted the uploads of years ago, the "&" key decoded from the XML, and not the live one.
     # And the upload whose body broke was aborted with the UploadId s3rver gave it.
     broken = "/arca/sig/broken upload.bin"

@@ -45,6 +45,14 @@ int main(int argc, char** argv) {
     auto checksummed = open_store(location);
     put_string(*checksummed, "sig/crc/small.json", "{\"checksummed\":true}");
     put_string(*checksummed, "sig/crc/multi.bin", std::string((8 << 20) + 10, 'c'));
+    // S3 Object Lock: the lock headers on the single PUT and on CreateMultipartUpload, Content-MD5 on the PUT
+    // and on every part.
+    location.config.erase("checksumAlgorithm");
+    location.config["objectLockMode"] = "COMPLIANCE";
+    location.config["objectLockRetention"] = "30d";
+    auto locked = open_store(location);
+    put_string(*locked, "sig/lock/small.json", "{\"locked\":true}");
+    put_string(*locked, "sig/lock/multi.bin", std::string((8 << 20) + 20, 'l'));
     // Virtual-hosted addressing: the bucket moves into the Host header, which is signed.
     LocationConfig vhost{"aws", "arca", {{"region", "us-west-2"}, {"s3Url", argv[2]}}, argv[3]};
     auto vhost_store = open_store(vhost);

@@ -3,6 +3,9 @@
 
 #include "store/crypto.h"
 #include "store/http.h"
+#include "store/location.h"
+
+#include <cstdlib>
 
 namespace arca::store {
 namespace {
@@ -42,6 +45,50 @@ TEST(Sizes, ServerNumbersAreChecked) {
   EXPECT_THROW(parse_size("12abc", "x"), StoreError);
   EXPECT_THROW(parse_size("-1", "x"), StoreError);
   EXPECT_THROW(parse_size("99999999999999999999999", "x"), StoreError);
+}
+
+}  // namespace
+}  // namespace arca::store
+
+namespace arca::store {
+namespace {
+
+TEST(ObjectLock, RetentionIsADurationOrDays) {
+  EXPECT_EQ(parse_lock_retention("720h"), std::chrono::hours(720));
+  EXPECT_EQ(parse_lock_retention("30d"), std::chrono::hours(24 * 30));
+  EXPECT_EQ(parse_lock_retention("7"), std::chrono::hours(24 * 7));
+  for (const char* bad : {"", "0", "0d", "-1h", "1w", "d", "soon"}) {
+    try {
+      parse_lock_retention(bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("objectLockRetention"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(ObjectLock, AwsConfigIsChecked) {
+  auto problem = [](std::map<std::string, std::string> config) -> std::string {
+    config["s3Url"] = "http://127.0.0.1:1";
+    try {
+      LocationConfig l{"aws", "b", config, ""};
+      setenv("AWS_ACCESS_KEY_ID", "id", 1);
+      setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+      open_store(l);
+      return "";
+    } catch (const StoreError& e) {
+      return e.what();
+    }
+  };
+  EXPECT_EQ(problem({{"objectLockMode", "GOVERNANCE"}, {"objectLockRetention", "30d"}}), "");
+  EXPECT_EQ(problem({{"objectLockMode", "COMPLIANCE"}, {"objectLockRetention", "1h"}}), "");
+  EXPECT_NE(problem({{"objectLockMode", "governance"}, {"objectLockRetention", "1h"}}).find("GOVERNANCE or COMPLIANCE"),
+            std::string::npos);
+  EXPECT_NE(problem({{"objectLockMode", "GOVERNANCE"}}).find("go together"), std::string::npos);
+  EXPECT_NE(problem({{"objectLockRetention", "30d"}}).find("go together"), std::string::npos);
+  EXPECT_NE(problem({{"objectLockMode", "GOVERNANCE"}, {"objectLockRetention", "x"}}).find("objectLockRetention"),
+            std::string::npos);
 }
 
 }  // namespace

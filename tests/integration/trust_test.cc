@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "crypt/age.h"
@@ -353,6 +354,160 @@ TEST_F(Trust, ScheduleWithVerifyVerifiesEachBackup) {
   EXPECT_EQ(verification["result"], "Verified") << verification.dump();
   EXPECT_NE(verification.value("message", "").find("signature valid"), std::string::npos) << verification.dump();
   cluster->arca({"schedule", "delete", "verified", "--confirm"});
+}
+
+
+// `arca repo rotate-password`: the new password is added to every repository (made here by Debian's restic), the
+// Secret updated, the old key removed: restic then opens with the new password and no longer with the old one. A
+// repository the current password cannot open stops the rotation before the Secret changes, and the keys already
+// added are removed again.
+TEST_F(Trust, RepositoryPasswordRotation) {
+  testsupport::TempDir tmp;
+  fs::create_directories(cluster->store_root() + "/repos");
+  auto bsl = cluster->arca({"backup-location", "create", "repos", "--provider", "local", "--bucket", "repos",
+                            "--config", "root=" + cluster->store_root()});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  wait_available("repos");
+  std::ofstream(tmp.file("old")) << "old-password-1\n";
+  std::ofstream(tmp.file("new")) << "new-password-2\n";
+  std::ofstream(tmp.file("other")) << "unrelated-password\n";
+  fs::create_directories(tmp.file("data"));
+  std::ofstream(tmp.file("data/file.txt")) << "volume data\n";
+  auto restic = [&](const std::string& repo, const std::string& password, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"env", "RESTIC_PASSWORD_FILE=" + tmp.file(password),
+                                     "RESTIC_CACHE_DIR=" + tmp.file("cache"), "restic", "-r", repo};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testsupport::run_command(argv, tmp, std::chrono::seconds(60));
+  };
+  const std::string good = cluster->store_root() + "/repos/restic/rot-a", bad = cluster->store_root() + "/repos/restic/rot-b";
+  ASSERT_EQ(restic(good, "old", {"init"}).exit_code, 0);
+  auto backed_up = restic(good, "old", {"backup", tmp.file("data")});
+  ASSERT_EQ(backed_up.exit_code, 0) << backed_up.output;
+  ASSERT_EQ(restic(bad, "other", {"init"}).exit_code, 0);  // opens with no password the Secret knows
+  auto secrets = cluster->resource("", "secrets");
+  // The server made the Secret with a random password at start; the test sets the one its repositories know.
+  json credentials;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    try {
+      credentials = cluster->client().get(secrets, "velero", "velero-repo-credentials");
+      return true;
+    } catch (const arca::kube::KubeError&) {
+      return false;
+    }
+  }, std::chrono::seconds(10)));
+  credentials["data"]["repository-password"] = arca::crypt::base64_encode("old-password-1", true);
+  cluster->client().update(secrets, "velero", credentials);
+  auto repositories = cluster->resource("velero.io", "backuprepositories");
+  auto repository = [&](const std::string& name, const std::string& ns, const std::string& path) {
+    cluster->client().create(repositories, "velero",
+                             {{"apiVersion", "velero.io/v1"}, {"kind", "BackupRepository"},
+                              {"metadata", {{"name", name}, {"namespace", "velero"},
+                                            {"labels", {{"velero.io/volume-namespace", ns},
+                                                        {"velero.io/storage-location", "repos"},
+                                                        {"velero.io/repository-type", "restic"}}}}},
+                              {"spec", {{"volumeNamespace", ns}, {"backupStorageLocation", "repos"},
+                                        {"repositoryType", "restic"}, {"resticIdentifier", path}}}});
+  };
+  repository("rot-a-repos-restic-aaaaa", "rot-a", good);
+  repository("rot-b-repos-restic-bbbbb", "rot-b", bad);
+  auto secret_password = [&] {
+    auto secret = cluster->client().get(secrets, "velero", "velero-repo-credentials");
+    std::string decoded;
+    EXPECT_TRUE(arca::crypt::base64_decode(secret["data"]["repository-password"].get<std::string>(), true, decoded));
+    return decoded;
+  };
+  auto key_count = [&](const std::string& password) {
+    auto listed = restic(good, password, {"key", "list", "--json"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.output;
+    return json::parse(listed.output.substr(listed.output.find('['))).size();
+  };
+
+  auto refused = cluster->arca({"repo", "rotate-password", "--new-password-file", tmp.file("new")});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("rot-b-repos-restic-bbbbb"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("nothing rotated"), std::string::npos) << refused.err;
+  EXPECT_EQ(secret_password(), "old-password-1");
+  // rot-a (listed first) had the new key added before rot-b failed: it was removed again.
+  EXPECT_NE(refused.out.find("repository rot-a-repos-restic-aaaaa: new key"), std::string::npos) << refused.out;
+  EXPECT_EQ(key_count("old"), 1u) << "the key added to rot-a was not removed again";
+
+  cluster->client().remove(repositories, "velero", "rot-b-repos-restic-bbbbb");
+  auto rotated = cluster->arca({"repo", "rotate-password", "--new-password-file", tmp.file("new")});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err << rotated.out;
+  EXPECT_NE(rotated.out.find("rotated the password of 1 repositories"), std::string::npos) << rotated.out;
+  EXPECT_EQ(rotated.out.find("new-password-2"), std::string::npos) << "a password was printed";
+  EXPECT_EQ(secret_password(), "new-password-2");
+  auto with_new = restic(good, "new", {"snapshots", "--json", "-q"});
+  ASSERT_EQ(with_new.exit_code, 0) << with_new.output;
+  EXPECT_EQ(json::parse(with_new.output).size(), 1u);
+  auto with_old = restic(good, "old", {"snapshots"});
+  EXPECT_NE(with_old.exit_code, 0);
+  EXPECT_NE(with_old.output.find("wrong password"), std::string::npos) << with_old.output;
+  EXPECT_EQ(key_count("new"), 1u);
+  EXPECT_EQ(restic(good, "new", {"check"}).exit_code, 0);
+  cluster->client().remove(repositories, "velero", "rot-a-repos-restic-aaaaa");
+}
+
+
+// `schedule create --restore-test-every N`: the server dry-run restores every Nth backup into NS-restore-test and
+// records the outcome on the Backup (describe shows it). An encrypted location's backups are decrypted with the
+// schedule's --decryption-key-secret; without one the test fails, saying what is missing.
+TEST_F(Trust, ScheduledRestoreTestEveryNthBackup) {
+  if (!vault_exists()) GTEST_SKIP() << "needs the vault namespace";
+  // A location of its own, encrypted to the key in Secret backup-key (the key rotation test moves "sealed" on).
+  fs::create_directories(cluster->store_root() + "/rtest");
+  auto bsl = cluster->arca({"backup-location", "create", "rtest", "--provider", "local", "--bucket", "rtest", "--config",
+                            "root=" + cluster->store_root() + ",encryptionRecipients=" + age_key->recipient});
+  ASSERT_EQ(bsl.exit_code, 0) << bsl.err;
+  wait_available("rtest");
+  for (auto args : {std::vector<std::string>{"rt-keyed", "--restore-test-every", "2", "--decryption-key-secret", "backup-key"},
+                    std::vector<std::string>{"rt-keyless", "--restore-test-every", "1"}}) {
+    std::vector<std::string> argv = {"schedule", "create"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const char* a : {"--schedule", "@every 2s", "--storage-location", "rtest", "--include-namespaces", "vault"})
+      argv.push_back(a);
+    auto created = cluster->arca(argv);
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+  }
+  auto backups = cluster->resource("velero.io", "backups");
+  // schedule → ordinal → (backup name, restore test record)
+  std::map<std::string, std::map<int, std::pair<std::string, json>>> seen;
+  auto poll = [&] {
+    seen.clear();
+    cluster->client().list(backups, "velero", {}, [&](const arca::kube::ListItem& item) {
+      auto b = item.parse();
+      std::string schedule = b.value("/metadata/labels/velero.io~1schedule-name"_json_pointer, std::string());
+      auto text = b.value("/metadata/annotations"_json_pointer, json::object()).value("arca.dev/restore-test", "");
+      if (schedule.empty() || text.empty()) return;
+      auto record = json::parse(text);
+      seen[schedule][record.value("ordinal", 0)] = {b["metadata"]["name"].get<std::string>(), record};
+    });
+    return seen["rt-keyed"].count(2) && seen["rt-keyless"].count(1);
+  };
+  bool done = false;
+  for (int i = 0; i < 300 && !done; ++i) {
+    done = poll();
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  cluster->arca({"schedule", "delete", "rt-keyed", "--confirm"});
+  cluster->arca({"schedule", "delete", "rt-keyless", "--confirm"});
+  ASSERT_TRUE(done) << "restore tests seen: " << json(seen).dump() << cluster->server().log();
+
+  auto [first_name, first] = seen["rt-keyed"][1];
+  EXPECT_EQ(first["result"], "NotDue") << first.dump();
+  auto [tested_name, tested] = seen["rt-keyed"][2];
+  EXPECT_EQ(tested["result"], "Passed") << tested.dump();
+  EXPECT_EQ(tested["namespaces"], json({"vault-restore-test"})) << tested.dump();
+  EXPECT_NE(tested.value("message", "").find("would be created, no errors"), std::string::npos) << tested.dump();
+  auto keyless = seen["rt-keyless"][1].second;
+  EXPECT_EQ(keyless["result"], "Failed") << keyless.dump();
+  EXPECT_NE(keyless.value("message", "").find("no decryption key was given"), std::string::npos) << keyless.dump();
+  // A dry run: the mapped namespace was never made.
+  EXPECT_THROW(cluster->client().get(cluster->resource("", "namespaces"), "", "vault-restore-test"), std::exception);
+  auto described = cluster->arca({"backup", "describe", tested_name});
+  EXPECT_NE(described.out.find("Restore test:  Passed at "), std::string::npos) << described.out;
+  auto not_due = cluster->arca({"backup", "describe", first_name});
+  EXPECT_NE(not_due.out.find("Restore test:  not due (backup 1 of its schedule"), std::string::npos) << not_due.out;
 }
 
 }  // namespace

@@ -241,6 +241,11 @@ std::string FaultProxy::answer_for(std::string_view method, std::string_view tar
   if (!matches_ || action_ != Action::Answer || !matches_(method, target)) return "";
   ++failed_;
   std::string reason = reason_of(status_);
+  if (message_.starts_with("<")) {  // an object store's XML error, sent as it is
+    return "HTTP/1.1 " + std::to_string(status_) + " " + reason +
+           "\r\nContent-Type: application/xml\r\nContent-Length: " + std::to_string(message_.size()) + "\r\n\r\n" +
+           message_;
+  }
   std::string message;
   for (char ch : message_) {
     if (ch == '"' || ch == '\\') message += '\\';

@@ -29,7 +29,8 @@ class FaultProxy {
 
   using Matcher = std::function<bool(std::string_view method, std::string_view target)>;
   // From now on, requests `matches` accepts get `status` with a Kubernetes Status body carrying `message`
-  // instead of reaching the server. Replaces the previous rule.
+  // instead of reaching the server (a `message` starting with '<' is sent as it is, as XML: an S3 error). Replaces
+  // the previous rule.
   void fail(Matcher matches, int status, std::string message);
   void clear();
   // How many requests were answered by the rule so far.
