@@ -61,6 +61,19 @@ spec:
     return exec_in_pod(*transport, request);
   }
 
+  void expect_certificate_works_and_no_credentials_are_refused() {
+    Transport by_cert(config_from(kubelite_->kubeconfig, "kubelite-cert"));
+    ExecResult r = exec_in_pod(by_cert, {"ex", "box", "side", {"sh", "-c", "echo via cert"}, std::nullopt, 20s});
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.stdout_data, "via cert\n");
+
+    RestConfig no_token = config_from(kubelite_->kubeconfig);
+    no_token.user.token.clear();
+    Transport anonymous(no_token);
+    ExecResult refused = exec_in_pod(anonymous, {"ex", "box", "app", {"true"}, std::nullopt, 20s});
+    EXPECT_NE(refused.error.find("Unauthorized"), std::string::npos) << refused.error;
+  }
+
   static testsupport::TempDir* dir_;
   static testsupport::Kubelite* kubelite_;
   std::unique_ptr<Transport> transport;
@@ -136,16 +149,7 @@ TEST_F(ExecTest, ServerRefusalsComeBackAsOneLine) {
 }
 
 TEST_F(ExecTest, ClientCertificateAndTokenBothWorkAndAForeignCaIsRefused) {
-  Transport by_cert(config_from(kubelite_->kubeconfig, "kubelite-cert"));
-  ExecResult r = exec_in_pod(by_cert, {"ex", "box", "side", {"sh", "-c", "echo via cert"}, std::nullopt, 20s});
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.stdout_data, "via cert\n");
-
-  RestConfig no_token = config_from(kubelite_->kubeconfig);
-  no_token.user.token.clear();
-  Transport anonymous(no_token);
-  ExecResult refused = exec_in_pod(anonymous, {"ex", "box", "app", {"true"}, std::nullopt, 20s});
-  EXPECT_NE(refused.error.find("Unauthorized"), std::string::npos) << refused.error;
+  expect_certificate_works_and_no_credentials_are_refused();
 
   // A CA that did not sign kubelite's certificate: the handshake fails, nothing runs.
   testsupport::TempDir other_dir;
@@ -219,15 +223,7 @@ TEST_F(ExecOverSpdyTest, TimeoutRefusalsAndCredentials) {
   ExecRequest missing{"ex", "no-such-pod", "app", {"true"}, std::nullopt, 10s};
   EXPECT_NE(exec_in_pod(*transport, missing).error.find("NotFound"), std::string::npos);
 
-  Transport by_cert(config_from(kubelite_->kubeconfig, "kubelite-cert"));
-  ExecResult cert = exec_in_pod(by_cert, {"ex", "box", "side", {"sh", "-c", "echo via cert"}, std::nullopt, 20s});
-  ASSERT_TRUE(cert.ok()) << cert.error;
-  EXPECT_EQ(cert.stdout_data, "via cert\n");
-  RestConfig no_token = config_from(kubelite_->kubeconfig);
-  no_token.user.token.clear();
-  Transport anonymous(no_token);
-  ExecResult refused = exec_in_pod(anonymous, {"ex", "box", "app", {"true"}, std::nullopt, 20s});
-  EXPECT_NE(refused.error.find("Unauthorized"), std::string::npos) << refused.error;
+  expect_certificate_works_and_no_credentials_are_refused();
 }
 
 TEST(ExecCodec, ChannelMessagesAndStatuses) {

@@ -28,6 +28,14 @@ class RestoreHooks : public ::testing::Test {
   bool running(const std::string& ns, const std::string& pod) {
     return testsupport::wait_for_pod_running(cluster_->kubelite.kubeconfig, ns, pod, dir_);
   }
+  // Applies `manifest`, waits for `pods` of `ns` to run and backs the namespace up (backup "b").
+  std::string back_up(const std::string& manifest, const std::string& ns, const std::vector<std::string>& pods) {
+    std::ofstream(dir_.file("app.yaml")) << manifest;
+    auto applied = kubectl({"apply", "-f", dir_.file("app.yaml")});
+    EXPECT_EQ(applied.exit_code, 0) << applied.output;
+    for (const auto& pod : pods) EXPECT_TRUE(running(ns, pod)) << pod;
+    return make_backup(*cluster_, {ns});
+  }
   std::string cat(const std::string& ns, const std::string& pod, const std::string& path) {
     return kubectl({"-n", ns, "exec", pod, "-c", "app", "--", "cat", path}).out;
   }
@@ -38,7 +46,7 @@ class RestoreHooks : public ::testing::Test {
 
 TEST_F(RestoreHooks, InitAndExecHooksRunInTheRestoredPods) {
   // The backed-up namespace: pods as an application runs them (these hooks do not run at backup time).
-  std::ofstream(dir_.file("app.yaml")) << R"(apiVersion: v1
+  std::string backup = back_up(R"(apiVersion: v1
 kind: Namespace
 metadata: {name: rh}
 ---
@@ -78,11 +86,9 @@ metadata: {name: failing, namespace: rh, labels: {app: failing}}
 spec:
   containers:
   - {name: app, image: busybox, command: [sleep, '1000']}
-)";
-  auto applied = kubectl({"apply", "-f", dir_.file("app.yaml")});
-  ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  for (const char* pod : {"seeded", "annotated", "failing"}) ASSERT_TRUE(running("rh", pod)) << pod;
-  std::string backup = make_backup(*cluster_, {"rh"});
+)",
+                             "rh", {"seeded", "annotated", "failing"});
+  ASSERT_FALSE(HasFailure());
 
   auto restore = restore_named("r-hooks", "b");
   restore.spec.namespace_mapping = {{"rh", "rh-copy"}};
@@ -165,7 +171,7 @@ spec:
 // Velero's wait_exec_hook_handler.go: a hook without a wait-timeout has no deadline. It waits past the server's
 // --resource-timeout for a container that starts late, and for one that never starts until its pod is deleted.
 TEST_F(RestoreHooks, AHookWithoutWaitTimeoutWaitsAsLongAsThePodExists) {
-  std::ofstream(dir_.file("app.yaml")) << R"(apiVersion: v1
+  std::string backup = back_up(R"(apiVersion: v1
 kind: Namespace
 metadata: {name: rw}
 ---
@@ -183,11 +189,9 @@ metadata: {name: never, namespace: rw, labels: {app: never}}
 spec:
   containers:
   - {name: app, image: busybox, command: [sleep, '1000']}
-)";
-  auto applied = kubectl({"apply", "-f", dir_.file("app.yaml")});
-  ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  for (const char* pod : {"late", "never"}) ASSERT_TRUE(running("rw", pod)) << pod;
-  std::string backup = make_backup(*cluster_, {"rw"});
+)",
+                               "rw", {"late", "never"});
+  ASSERT_FALSE(HasFailure());
 
   // Restored, `late` starts its app after a 3 s init container and `never` after one that does not end.
   auto restore = restore_named("r-wait", "b");
