@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "kubelite/objects.h"
+#include "kubelite/spdy.h"
 #include "kubelite/websocket.h"
 
 namespace kubelite {
@@ -111,6 +112,23 @@ struct HttpServer::Impl {
     return user_of(cert);
   }
 
+  // Checks an exec request and runs it over the upgraded connection (`run`), or answers the refusal.
+  // `session_protocol` is the channel protocol whose semantics the session follows.
+  template <class Run>
+  void serve_exec(const httplib::Request& req, const ApiRequest& request, const std::string& protocol,
+                  const std::string& session_protocol, httplib::Response& res, Run run) {
+    ApiResponse refusal;
+    ExecSession session;
+    if (protocol.empty())
+      refusal = api.handle(request);  // no channel protocol kubelite speaks: the plain answer (an error)
+    else
+      session = api.exec(request, session_protocol, refusal);
+    if (session && run(req, protocol, session)) return;
+    if (session) refusal.status = 500, refusal.body = "cannot take over the connection";
+    res.status = refusal.status;
+    res.set_content(refusal.body, refusal.content_type);
+  }
+
   void serve(const httplib::Request& req, httplib::Response& res) {
     std::optional<UserInfo> user = authenticate(req);
     if (!user) {
@@ -120,19 +138,19 @@ struct HttpServer::Impl {
     }
     ApiRequest request = to_api_request(req);
     request.user = std::move(*user);
-    if (wants_websocket(req) && req.path.size() > 5 && req.path.compare(req.path.size() - 5, 5, "/exec") == 0) {
+    const bool exec = req.path.size() > 5 && req.path.compare(req.path.size() - 5, 5, "/exec") == 0;
+    // --no-exec-websocket: as an API server before 1.30, or a proxy that strips the upgrade, the request is served
+    // as a plain one (400 "Upgrade request required"), which makes clients fall back to SPDY.
+    if (exec && wants_websocket(req) && options.exec_websocket) {
       // pods/exec over WebSocket: checked like any request, then the connection is ours until the command ends.
       std::string protocol = choose_channel_protocol(req);
-      ApiResponse refusal;
-      ExecSession session;
-      if (protocol.empty())
-        refusal = api.handle(request);  // no channel protocol kubelite speaks: the plain answer (an error)
-      else
-        session = api.exec(request, protocol, refusal);
-      if (session && run_websocket(req, protocol, session)) return;
-      if (session) refusal.status = 500, refusal.body = "cannot take over the connection";
-      res.status = refusal.status;
-      res.set_content(refusal.body, refusal.content_type);
+      serve_exec(req, request, protocol, protocol, res, run_websocket);
+      return;
+    }
+    if (exec && wants_spdy(req)) {
+      // Over SPDY the stdin stream's end reads as v5's close message, so the session runs as for v5.
+      std::string protocol = choose_spdy_protocol(req);
+      serve_exec(req, request, protocol, "v5.channel.k8s.io", res, run_spdy);
       return;
     }
     ApiResponse out = api.handle(request);

@@ -17,6 +17,7 @@ struct HttpServerOptions {
   std::string token;         // accepted bearer token (checked over TLS; kubectl sends none over HTTP)
   std::map<std::string, UserInfo> users;  // --token-auth-file: more bearer tokens, each with its own user
   size_t threads = 128;
+  bool exec_websocket = true;  // false: pods/exec only over SPDY/3.1, as API servers before 1.30
 };
 
 class HttpServer {

@@ -1,6 +1,7 @@
 // kubelite: a Kubernetes-API-compatible server for tests, benchmarks and demos.
 //   kubelite --port 0 --kubeconfig-out FILE [--data-dir DIR] [--tls] [--token T] [--load DIR] [--bind ADDR]
 //            [--nodes N] [--no-processes] [--no-workloads] [--kubelet-root DIR] [--restart-backoff SECONDS]
+//            [--no-exec-websocket]
 // Start-up contract (tests/support/kubelite_process.h): listen first, then write the kubeconfig atomically,
 // then print the server URL on stdout.
 #include <CLI/CLI.hpp>
@@ -130,6 +131,10 @@ int main(int argc, char** argv) {
                  "where the nodes' kubelet roots go (<dir>/<node>; default: <data-dir>/kubelet, else a temp dir)");
   app.add_option("--restart-backoff", restart_backoff,
                  "seconds of the first crash-loop back-off (the kubelet's 10; doubles up to 300)")->check(CLI::PositiveNumber);
+  bool no_exec_websocket = false;
+  app.add_flag("--no-exec-websocket", no_exec_websocket,
+               "serve pods/exec over SPDY/3.1 only, refusing WebSocket upgrades as an API server before 1.30 (or a "
+               "proxy that strips them) does, so that clients' fallback to SPDY can be tested");
   CLI11_PARSE(app, argc, argv);
 
   // Signals are handled by one thread (sigwait) so that the server stops cleanly.
@@ -224,6 +229,7 @@ int main(int argc, char** argv) {
     http.tls = tls ? &pki : nullptr;
     http.token = token;
     http.users = std::move(users);
+    http.exec_websocket = !no_exec_websocket;
     kubelite::HttpServer server(api, http);
     int bound = server.bind();
     std::string host = bind_address == "0.0.0.0" ? "127.0.0.1" : bind_address;

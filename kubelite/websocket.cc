@@ -51,19 +51,7 @@ int find_socket(const httplib::Request& req) {
 
 class WebSocket : public StreamConnection {
  public:
-  WebSocket(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
-
-  bool send_raw(const std::string& data) {
-    std::lock_guard lock(write_mu_);
-    size_t off = 0;
-    while (off < data.size()) {
-      long n = ssl_ ? SSL_write(ssl_, data.data() + off, static_cast<int>(data.size() - off))
-                    : ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
+  explicit WebSocket(UpgradedSocket& socket) : socket_(socket) {}
 
   bool write_message(const std::string& payload) override { return send_frame(0x2, payload); }
 
@@ -71,25 +59,25 @@ class WebSocket : public StreamConnection {
     payload.clear();
     while (true) {
       unsigned char head[2];
-      if (!read_exact(head, 2)) return false;
+      if (!socket_.read_exact(head, 2)) return false;
       int opcode = head[0] & 0x0f;
       bool fin = head[0] & 0x80;
       uint64_t len = head[1] & 0x7f;
       if (len == 126) {
         unsigned char b[2];
-        if (!read_exact(b, 2)) return false;
+        if (!socket_.read_exact(b, 2)) return false;
         len = (uint64_t(b[0]) << 8) | b[1];
       } else if (len == 127) {
         unsigned char b[8];
-        if (!read_exact(b, 8)) return false;
+        if (!socket_.read_exact(b, 8)) return false;
         len = 0;
         for (unsigned char x : b) len = (len << 8) | x;
       }
       if (len > (64u << 20)) return false;
       unsigned char mask[4] = {0, 0, 0, 0};
-      if ((head[1] & 0x80) && !read_exact(mask, 4)) return false;
+      if ((head[1] & 0x80) && !socket_.read_exact(mask, 4)) return false;
       std::string data(len, '\0');
-      if (len && !read_exact(reinterpret_cast<unsigned char*>(data.data()), len)) return false;
+      if (len && !socket_.read_exact(reinterpret_cast<unsigned char*>(data.data()), len)) return false;
       for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(data[i] ^ mask[i % 4]);
       if (opcode == 0x8) {  // close: answer it
         send_frame(0x8, data.substr(0, 2));
@@ -108,8 +96,7 @@ class WebSocket : public StreamConnection {
   void close() override {
     std::call_once(closed_, [&] {
       send_frame(0x8, std::string("\x03\xe8", 2));  // 1000: normal closure
-      if (ssl_) SSL_shutdown(ssl_);
-      ::shutdown(fd_, SHUT_RDWR);
+      socket_.shutdown_both();
     });
   }
 
@@ -128,24 +115,54 @@ class WebSocket : public StreamConnection {
       for (int i = 7; i >= 0; --i) frame += static_cast<char>((uint64_t(payload.size()) >> (8 * i)) & 0xff);
     }
     frame += payload;
-    return send_raw(frame);
+    return socket_.send_all(frame);
   }
-  bool read_exact(unsigned char* out, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-      long r = ssl_ ? SSL_read(ssl_, out + got, static_cast<int>(n - got)) : ::recv(fd_, out + got, n - got, 0);
-      if (r <= 0) return false;
-      got += static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_;
-  SSL* ssl_;
-  std::mutex write_mu_;
+  UpgradedSocket& socket_;
   std::once_flag closed_;
 };
 
 }  // namespace
+
+UpgradedSocket::UpgradedSocket(const httplib::Request& req) {
+  ssl_ = const_cast<SSL*>(req.ssl);
+  fd_ = ssl_ ? SSL_get_fd(ssl_) : find_socket(req);
+}
+
+bool UpgradedSocket::send_all(const std::string& data) {
+  std::lock_guard lock(write_mu_);
+  size_t off = 0;
+  while (off < data.size()) {
+    long n = ssl_ ? SSL_write(ssl_, data.data() + off, static_cast<int>(data.size() - off))
+                  : ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool UpgradedSocket::read_exact(unsigned char* out, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    long r = ssl_ ? SSL_read(ssl_, out + got, static_cast<int>(n - got)) : ::recv(fd_, out + got, n - got, 0);
+    if (r <= 0) return false;
+    got += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+void UpgradedSocket::finish_writing(int linger_seconds) {
+  std::lock_guard lock(write_mu_);
+  if (ssl_) SSL_shutdown(ssl_);
+  ::shutdown(fd_, SHUT_WR);
+  timeval tv{linger_seconds, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void UpgradedSocket::shutdown_both() {
+  std::lock_guard lock(write_mu_);
+  if (ssl_) SSL_shutdown(ssl_);
+  ::shutdown(fd_, SHUT_RDWR);
+}
 
 bool wants_websocket(const httplib::Request& req) {
   return lower(req.get_header_value("Upgrade")) == "websocket" &&
@@ -168,18 +185,17 @@ std::string choose_channel_protocol(const httplib::Request& req) {
 }
 
 bool run_websocket(const httplib::Request& req, const std::string& protocol, const ExecSession& session) {
-  SSL* ssl = const_cast<SSL*>(req.ssl);
-  int fd = ssl ? SSL_get_fd(ssl) : find_socket(req);
-  if (fd < 0) return false;
+  UpgradedSocket socket(req);
+  if (socket.fd() < 0) return false;
   std::string key = req.get_header_value("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
-  WebSocket ws(fd, ssl);
+  WebSocket ws(socket);
   std::string response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Accept: " +
                          base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest)) +
                          "\r\nSec-WebSocket-Protocol: " + protocol + "\r\n\r\n";
-  if (!ws.send_raw(response)) return true;
+  if (!socket.send_all(response)) return true;
   session(ws);
   ws.close();
   return true;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "kube/errors.h"
+#include "kube/exec_spdy.h"
 #include "kube/transport.h"
 #include "util/base64.h"
 #include "util/version.h"
@@ -120,7 +121,10 @@ class Watchdog {
   std::thread thread_;
 };
 
-enum class Outcome { done, unauthorized };
+// declined: the WebSocket upgrade was answered with something else than 101 (and not a 401 worth renewing the
+// credentials for): as client-go's fallback.go does, the command is tried again over SPDY.
+enum class Outcome { done, unauthorized, declined };
+enum class Protocol { websocket, spdy };
 
 // The WebSocket exchange over an established (and, for TLS, handshaken) stream.
 template <class Stream>
@@ -142,9 +146,10 @@ Outcome converse(asio::io_context& ioc, websocket::stream<Stream>& ws, const End
   if (ec) {
     int status = res.result_int();
     if (status == 401 && !authorization.empty()) return Outcome::unauthorized;
-    if (ec == websocket::error::upgrade_declined)
+    if (ec == websocket::error::upgrade_declined) {
       out.error = status_error(status, res.body(), "exec " + r.namespace_name + "/" + r.pod).what();
-    else
+      return Outcome::declined;
+    } else
       out.error = "exec into pod " + r.namespace_name + "/" + r.pod + ": websocket handshake: " + ec.message();
     return Outcome::done;
   }
@@ -193,7 +198,33 @@ Outcome converse(asio::io_context& ioc, websocket::stream<Stream>& ws, const End
   return Outcome::done;
 }
 
-Outcome attempt(Transport& transport, const Endpoint& e, const ExecRequest& r, const Credentials& creds, ExecResult& out) {
+// The SPDY exchange over an established (and, for TLS, handshaken) stream.
+template <class Stream>
+Outcome converse_spdy(Stream& stream, const Endpoint& e, const ExecRequest& r, const std::string& authorization,
+                      ExecResult& out) {
+  SpdyConnection connection{
+      [&](char* buffer, size_t size) -> long {
+        beast::error_code ec;
+        size_t got = stream.read_some(asio::buffer(buffer, size), ec);
+        if (got > 0) return static_cast<long>(got);
+        return ec == asio::error::eof ? 0 : -1;
+      },
+      [&](std::string_view data) {
+        beast::error_code ec;
+        asio::write(stream, asio::buffer(data.data(), data.size()), ec);
+        return !ec;
+      }};
+  std::string refusal;
+  int status = exec_over_spdy(connection, {e.host_header, target_of(e, r), authorization, user_agent("arca")}, r, out,
+                              refusal);
+  if (status == 401 && !authorization.empty()) return Outcome::unauthorized;
+  if (status != 101 && status != 0)
+    out.error = status_error(status, refusal, "exec " + r.namespace_name + "/" + r.pod).what();
+  return Outcome::done;
+}
+
+Outcome attempt(Transport& transport, const Endpoint& e, const ExecRequest& r, const Credentials& creds, Protocol protocol,
+                ExecResult& out) {
   const RestConfig& config = transport.config();
   asio::io_context ioc;
   tcp::resolver resolver(ioc);
@@ -212,7 +243,9 @@ Outcome attempt(Transport& transport, const Endpoint& e, const ExecRequest& r, c
       return Outcome::done;
     }
     Watchdog watchdog(r.timeout, ws.next_layer().native_handle());
-    Outcome o = converse(ioc, ws, e, r, authorization, out);
+    // SPDY runs on the connection under the (then unused) WebSocket stream: one way to connect for both.
+    Outcome o = protocol == Protocol::spdy ? converse_spdy(ws.next_layer(), e, r, authorization, out)
+                                           : converse(ioc, ws, e, r, authorization, out);
     watchdog.stop();
     out.timed_out = watchdog.fired();
     return o;
@@ -257,7 +290,8 @@ Outcome attempt(Transport& transport, const Endpoint& e, const ExecRequest& r, c
     if (!out.timed_out) out.error = tls_error("tls: " + ec.message() + " (server " + config.cluster.server + ")").what();
     return Outcome::done;
   }
-  Outcome o = converse(ioc, ws, e, r, authorization, out);
+  Outcome o = protocol == Protocol::spdy ? converse_spdy(tls, e, r, authorization, out)
+                                         : converse(ioc, ws, e, r, authorization, out);
   watchdog.stop();
   out.timed_out = watchdog.fired();
   return o;
@@ -301,8 +335,12 @@ ExecResult exec_in_pod(Transport& transport, const ExecRequest& request) {
     endpoint = parse_server(transport.config().cluster.server);
     for (int tries = 0;; ++tries) {
       out = ExecResult{};
-      Outcome o = attempt(transport, endpoint, request, transport.current_credentials(), out);
-      if (o == Outcome::done) break;
+      Outcome o = attempt(transport, endpoint, request, transport.current_credentials(), Protocol::websocket, out);
+      if (o == Outcome::declined) {  // an API server before 1.30, or a proxy that strips the upgrade
+        out = ExecResult{};
+        o = attempt(transport, endpoint, request, transport.current_credentials(), Protocol::spdy, out);
+      }
+      if (o != Outcome::unauthorized) break;
       if (tries == 1) {
         out.error = "exec into pod " + request.namespace_name + "/" + request.pod + ": Unauthorized";
         break;

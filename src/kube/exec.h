@@ -5,7 +5,8 @@
 // server ends with a metav1.Status on channel 3 that carries the exit code. `v5.channel.k8s.io` is offered first,
 // `v4.channel.k8s.io` as the fallback (both send the status as JSON). libcurl in Debian 12 has no WebSocket
 // support, so this one request goes through Boost.Beast, with the same server address, CA, TLS settings and
-// credentials as the rest of the client (taken from the Transport).
+// credentials as the rest of the client (taken from the Transport). A WebSocket upgrade answered with anything but
+// 101 is tried again over SPDY/3.1 (kube/exec_spdy.h), as client-go's fallback.go does for API servers before 1.30.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -27,7 +28,7 @@ struct ExecRequest {
 };
 
 struct ExecResult {
-  std::string protocol;  // the negotiated subprotocol
+  std::string protocol;  // the negotiated subprotocol ("SPDY/3.1+v4.channel.k8s.io" after the fallback)
   std::string stdout_data, stderr_data;
   int exit_code = -1;  // from the final status; -1 when none arrived
   bool timed_out = false;

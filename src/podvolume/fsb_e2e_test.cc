@@ -3,7 +3,8 @@
 // Deployment write known files into their claims and emptyDirs; a backup by annotation and one with
 // --default-volumes-to-fs-backup copy them (their PodVolumeBackups complete); the namespace is deleted and restored;
 // the restored pods start only once restore-wait saw every volume's done file (the app's first read finds its seed),
-// and every file comes back byte for byte.
+// and every file comes back byte for byte. And a pod's backup hooks around its file-system backup: the pre hook's
+// marker is in the restic snapshot, the post hook removes it once the PodVolumeBackup has completed.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -290,6 +291,89 @@ TEST_F(FsbEndToEnd, BackUpDeleteRestoreEveryFileBackBeforeTheAppStarts) {
   auto after = snapshot_app();
   ASSERT_EQ(after.size(), before.size());
   for (const auto& [volume, content] : before) EXPECT_TRUE(after[volume] == content) << volume << " differs";
+}
+
+// Velero's backup-hooks.md: a pre hook freezes (here: writes a marker into the volume), the volume is copied, the
+// post hook thaws (removes it) only after the copy (item_backupper.go waits for the pod's PodVolumeBackups). The
+// snapshot is read with the real restic.
+TEST_F(FsbEndToEnd, PreHookMarkerIsInTheSnapshotAndThePostHookRemovesItAfterTheUpload) {
+  apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "hooked"}}}});
+  json pod = json::parse(R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db", "namespace": "hooked",
+    "annotations": {"backup.velero.io/backup-volumes": "data",
+      "pre.hook.backup.velero.io/container": "db",
+      "pre.hook.backup.velero.io/command": "[\"/bin/sh\", \"-c\", \"echo frozen > /data/marker\"]",
+      "post.hook.backup.velero.io/container": "db",
+      "post.hook.backup.velero.io/command":
+        "[\"/bin/sh\", \"-c\", \"rm /data/marker && date -u +%Y-%m-%dT%H:%M:%SZ >> /data/thawed-at\"]"}},
+    "spec": {"terminationGracePeriodSeconds": 1,
+      "containers": [{"name": "db", "image": "busybox",
+        "command": ["/bin/sh", "-c", "echo table > /data/table; exec sleep 3600"],
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+      "volumes": [{"name": "data", "emptyDir": {}}]}})");
+  apply(pod);
+  json live;
+  std::string volume;
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        auto r = kubectl({"-n", "hooked", "get", "pod", "db", "-o", "json"});
+        if (r.exit_code != 0) return false;
+        live = json::parse(r.out);
+        if (live.value("/status/phase"_json_pointer, std::string()) != "Running") return false;
+        volume = volume_dir(live, "data");
+        return fs::exists(volume + "/table");
+      },
+      40s))
+      << logs();
+  ASSERT_FALSE(fs::exists(volume + "/marker"));
+
+  auto backup = arca({"backup", "create", "hooked", "--include-namespaces", "hooked", "--wait"}, 90s);
+  ASSERT_EQ(backup.exit_code, 0) << backup.output << logs();
+  auto status = json::parse(ok(kubectl({"-n", "velero", "get", "backup", "hooked", "-o", "json"})))["status"];
+  EXPECT_EQ(status.value("phase", ""), "Completed") << status.dump();
+  EXPECT_EQ(status.value("/hookStatus/hooksAttempted"_json_pointer, 0), 2) << status.dump();
+  EXPECT_EQ(status.value("/hookStatus/hooksFailed"_json_pointer, 0), 0) << status.dump();
+
+  auto pvbs = json::parse(ok(kubectl({"-n", "velero", "get", "podvolumebackups", "-l",
+                                      "velero.io/backup-name=hooked", "-o", "json"})))["items"];
+  ASSERT_EQ(pvbs.size(), 1u) << pvbs.dump();
+  const json& pvb = pvbs[0];
+  ASSERT_EQ(pvb.value("/status/phase"_json_pointer, std::string()), "Completed") << pvb.dump();
+
+  // The snapshot, read by restic itself: the marker the pre hook wrote was there when the volume was read.
+  auto secret = json::parse(ok(kubectl({"-n", "velero", "get", "secret", "velero-repo-credentials", "-o", "json"})));
+  const std::string password_file = dir_.file("repo-password");
+  ok(testsupport::run_command({"sh", "-c", "printf %s '" + secret["data"].value("repository-password", "") +
+                                               "' | base64 -d > " + password_file},
+                              dir_));
+  auto restic = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"restic", "-r", pvb["spec"].value("repoIdentifier", ""), "--password-file",
+                                     password_file, "--no-cache"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return ok(testsupport::run_command(argv, dir_, 60s));
+  };
+  const std::string snapshot = pvb["status"].value("snapshotID", "");
+  std::string marker_path, table_path;
+  std::istringstream listing(restic({"ls", snapshot}));
+  for (std::string line; std::getline(listing, line);) {
+    if (line.ends_with("/marker")) marker_path = line;
+    if (line.ends_with("/table")) table_path = line;
+  }
+  ASSERT_FALSE(marker_path.empty()) << "the pre hook's marker is not in snapshot " << snapshot;
+  EXPECT_EQ(restic({"dump", snapshot, marker_path}), "frozen\n");
+  EXPECT_EQ(restic({"dump", snapshot, table_path}), "table\n");
+
+  // The post hook ran once, after the upload: the marker is gone from the live volume, and the hook's clock read
+  // no earlier than the PodVolumeBackup's completion (whole seconds, both UTC RFC 3339, so they compare as text).
+  EXPECT_FALSE(fs::exists(volume + "/marker"));
+  std::ifstream thawed(volume + "/thawed-at");
+  std::vector<std::string> runs;
+  for (std::string line; std::getline(thawed, line);) runs.push_back(line);
+  ASSERT_EQ(runs.size(), 1u) << "the post hook ran " << runs.size() << " times";
+  const std::string completed = pvb["status"].value("completionTimestamp", "");
+  ASSERT_EQ(completed.size(), runs[0].size()) << completed << " vs " << runs[0];
+  EXPECT_GE(runs[0], completed) << "the post hook ran before the PodVolumeBackup completed";
+  auto log = ok(arca({"backup", "logs", "hooked"}));
+  EXPECT_NE(log.find("running exec hook"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -694,8 +694,7 @@ class Run {
                             [this](const std::string& m) { log_.warning(m); },
                             [this](const std::string& m) { log_.error(m); },
                             [this](const std::string& ns, const std::string& m) { add_error(ns, m); }};
-      exec_hooks_ = std::make_unique<PostRestoreExecHooks>(transport_, std::move(exec), std::move(reporter),
-                                                           options_.resource_timeout);
+      exec_hooks_ = std::make_unique<PostRestoreExecHooks>(transport_, std::move(exec), std::move(reporter));
     });
     exec_hooks_->start(pod, std::move(requests));
   }

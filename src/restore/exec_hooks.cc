@@ -36,8 +36,8 @@ struct Pending {
 }  // namespace
 
 PostRestoreExecHooks::PostRestoreExecHooks(kube::Transport& transport, hooks::Executor exec, HookReporter reporter,
-                                           std::chrono::milliseconds max_wait, std::chrono::milliseconds poll)
-    : transport_(transport), exec_(std::move(exec)), report_(std::move(reporter)), max_wait_(max_wait), poll_(poll) {}
+                                           std::chrono::milliseconds poll)
+    : transport_(transport), exec_(std::move(exec)), report_(std::move(reporter)), poll_(poll) {}
 
 PostRestoreExecHooks::~PostRestoreExecHooks() {
   // Reached without wait() only when the restore stopped early: nothing is left to wait for.
@@ -86,7 +86,8 @@ void PostRestoreExecHooks::handle(const json& created, std::vector<ExecHookReque
   }
   if (pending.empty()) return;
 
-  // Velero watches for the longest wait-timeout of the pod's hooks, and without limit when one has none.
+  // Velero watches for the longest wait-timeout of the pod's hooks, and without limit when one has none
+  // (wait_exec_hook_handler.go's maxHookWait is then 0: no deadline on the context).
   std::chrono::nanoseconds max_wait{0};
   bool unlimited = false;
   for (const auto& p : pending)
@@ -94,7 +95,7 @@ void PostRestoreExecHooks::handle(const json& created, std::vector<ExecHookReque
       if (h.wait_timeout.count() <= 0) unlimited = true;
       max_wait = std::max(max_wait, h.wait_timeout);
     }
-  const auto deadline = started + (unlimited ? std::chrono::nanoseconds(max_wait_) : max_wait);
+  const auto deadline = started + max_wait;
 
   std::string stop_reason = "context deadline exceeded";
   std::vector<Pending> done;
@@ -104,7 +105,7 @@ void PostRestoreExecHooks::handle(const json& created, std::vector<ExecHookReque
       stop_reason = "context canceled";
       break;
     }
-    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (!unlimited && std::chrono::steady_clock::now() >= deadline) break;
     json pod;
     try {
       kube::HttpRequest get;

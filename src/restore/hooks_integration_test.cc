@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "restore/restore_test_support.h"
 #include "util/label_selector.h"
@@ -26,6 +28,14 @@ class RestoreHooks : public ::testing::Test {
   bool running(const std::string& ns, const std::string& pod) {
     return testsupport::wait_for_pod_running(cluster_->kubelite.kubeconfig, ns, pod, dir_);
   }
+  // Applies `manifest`, waits for `pods` of `ns` to run and backs the namespace up (backup "b").
+  std::string back_up(const std::string& manifest, const std::string& ns, const std::vector<std::string>& pods) {
+    std::ofstream(dir_.file("app.yaml")) << manifest;
+    auto applied = kubectl({"apply", "-f", dir_.file("app.yaml")});
+    EXPECT_EQ(applied.exit_code, 0) << applied.output;
+    for (const auto& pod : pods) EXPECT_TRUE(running(ns, pod)) << pod;
+    return make_backup(*cluster_, {ns});
+  }
   std::string cat(const std::string& ns, const std::string& pod, const std::string& path) {
     return kubectl({"-n", ns, "exec", pod, "-c", "app", "--", "cat", path}).out;
   }
@@ -36,7 +46,7 @@ class RestoreHooks : public ::testing::Test {
 
 TEST_F(RestoreHooks, InitAndExecHooksRunInTheRestoredPods) {
   // The backed-up namespace: pods as an application runs them (these hooks do not run at backup time).
-  std::ofstream(dir_.file("app.yaml")) << R"(apiVersion: v1
+  std::string backup = back_up(R"(apiVersion: v1
 kind: Namespace
 metadata: {name: rh}
 ---
@@ -76,11 +86,9 @@ metadata: {name: failing, namespace: rh, labels: {app: failing}}
 spec:
   containers:
   - {name: app, image: busybox, command: [sleep, '1000']}
-)";
-  auto applied = kubectl({"apply", "-f", dir_.file("app.yaml")});
-  ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  for (const char* pod : {"seeded", "annotated", "failing"}) ASSERT_TRUE(running("rh", pod)) << pod;
-  std::string backup = make_backup(*cluster_, {"rh"});
+)",
+                             "rh", {"seeded", "annotated", "failing"});
+  ASSERT_FALSE(HasFailure());
 
   auto restore = restore_named("r-hooks", "b");
   restore.spec.namespace_mapping = {{"rh", "rh-copy"}};
@@ -158,6 +166,76 @@ spec:
   EXPECT_EQ(failed.hook_status.hooks_failed, 1);
   ASSERT_TRUE(running("rh-fail", "annotated"));
   EXPECT_NE(kubectl({"-n", "rh-fail", "exec", "annotated", "-c", "app", "--", "test", "-e", "/data/hook-runs"}).exit_code, 0);
+}
+
+// Velero's wait_exec_hook_handler.go: a hook without a wait-timeout has no deadline. It waits past the server's
+// --resource-timeout for a container that starts late, and for one that never starts until its pod is deleted.
+TEST_F(RestoreHooks, AHookWithoutWaitTimeoutWaitsAsLongAsThePodExists) {
+  std::string backup = back_up(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: rw}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: late, namespace: rw, labels: {app: late}}
+spec:
+  volumes: [{name: data, emptyDir: {}}]
+  containers:
+  - {name: app, image: busybox, command: [sleep, '1000'], volumeMounts: [{name: data, mountPath: /data}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: never, namespace: rw, labels: {app: never}}
+spec:
+  containers:
+  - {name: app, image: busybox, command: [sleep, '1000']}
+)",
+                               "rw", {"late", "never"});
+  ASSERT_FALSE(HasFailure());
+
+  // Restored, `late` starts its app after a 3 s init container and `never` after one that does not end.
+  auto restore = restore_named("r-wait", "b");
+  restore.spec.namespace_mapping = {{"rw", "rw-copy"}};
+  auto spec_for = [](const std::string& app, const std::string& init_command, const std::string& hook_command) {
+    api::RestoreResourceHookSpec s;
+    s.name = app + "-hooks";
+    s.label_selector = parse_label_selector("app=" + app);
+    api::RestoreResourceHook init, exec;
+    init.init = api::InitRestoreHook{
+        {nlohmann::json{{"name", "hold"}, {"image", "busybox"}, {"command", {"sh", "-c", init_command}}}}, {}, {}};
+    // No wait-timeout (zero), onError Continue.
+    exec.exec = api::ExecRestoreHook{"app", {"sh", "-c", hook_command}, api::HookErrorMode::Continue,
+                                     std::chrono::seconds(10), std::chrono::seconds(0), {}, {}};
+    s.post_hooks = {init, exec};
+    return s;
+  };
+  restore.spec.hooks.resources = {spec_for("late", "sleep 3", "echo ran > /data/waited"),
+                                  spec_for("never", "sleep 1000", "echo should-not-run")};
+  EngineOptions options;
+  options.resource_timeout = 1s;  // what used to bound the wait
+  RestoreLog log(dir_.file("r-wait.log"), "velero/r-wait");
+  RestoreOutcome outcome;
+  std::atomic<bool> finished{false};
+  std::thread restoring([&] {
+    run_restore(restore, source_of(backup), *cluster_->transport, *cluster_->discovery, log, options, outcome);
+    finished = true;
+  });
+  // `late`'s hook ran once its container started, 3 s in, well past the 1 s resource timeout.
+  EXPECT_TRUE(testsupport::eventually(
+      [&] { return kubectl({"-n", "rw-copy", "exec", "late", "-c", "app", "--", "cat", "/data/waited"}).out == "ran\n"; },
+      30s));
+  // `never`'s hook is still waiting, and so is the restore, until the pod goes.
+  EXPECT_FALSE(finished);
+  EXPECT_THAT(log.text(), Not(HasSubstr("not executed")));
+  auto deleted = kubectl({"-n", "rw-copy", "delete", "pod", "never", "--grace-period=0", "--wait=false"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
+  restoring.join();
+  const std::string text = log.text();
+  EXPECT_THAT(text, HasSubstr("Pod rw-copy/never deleted before all hooks were executed"));
+  EXPECT_THAT(text, HasSubstr("Hook never-hooks in container app in pod rw-copy/never not executed"));
+  EXPECT_THAT(text, Not(HasSubstr("should-not-run")));
+  EXPECT_EQ(outcome.hook_status.hooks_attempted, 1);
+  EXPECT_EQ(outcome.hook_status.hooks_failed, 0);
 }
 
 }  // namespace
