@@ -248,7 +248,7 @@ metadata: {name: box}
 spec:
   containers:
   - {name: app, image: busybox, command: ["sleep", "1000"], volumeMounts: [{name: data, mountPath: /data}]}
-  - {name: side, image: busybox, command: ["sleep", "1000"]}
+  - {name: side, image: busybox, command: ["sleep", "1000"], workingDir: /usr/share}
   volumes: [{name: data, emptyDir: {}}]
 """
         self.apply(ns, manifest)
@@ -283,6 +283,13 @@ spec:
         self.kubectl("cp", "%s/box:/data/f" % ns, back, "-c", "app")
         with open(back) as f:
             self.assertEqual(f.read(), "hi\n")
+        # exec starts in the container's working directory, inside the sandbox (getcwd() used to fail there).
+        p = self.kubectl("exec", "-n", ns, "box", "-c", "app", "--", "sh", "-c", "pwd; /bin/pwd; ls -d data", ok=False)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "/\n/\ndata\n", ""))
+        p = self.kubectl("exec", "-n", ns, "box", "-c", "side", "--", "sh", "-c", "pwd; ls", ok=False)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertEqual(p.stdout.splitlines()[0], "/usr/share")
+        self.assertIn("doc", p.stdout.splitlines()[1:])
         # Errors as the API server gives them.
         p = self.kubectl("exec", "-n", ns, "box", "-c", "nope", "--", "true", ok=False)
         self.assertNotEqual(p.returncode, 0)
@@ -337,6 +344,43 @@ spec:
                         os.kill(pid, 9)
                     except OSError:
                         pass
+
+    def test_sigterm_stops_a_load(self):
+        """SIGTERM while kubelite loads manifests and settles their workloads ends it promptly (it used to be
+        blocked until the load had finished)."""
+        load = tempfile.mkdtemp(prefix="kubelite-load-")
+        try:
+            items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "big"}}]
+            for i in range(3000):
+                items.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d%d" % i,
+                                                                                          "namespace": "big"},
+                              "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "d%d" % i}},
+                                       "template": {"metadata": {"labels": {"app": "d%d" % i}},
+                                                    "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}})
+            with open(os.path.join(load, "objects.json"), "w") as f:
+                json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+            out = tempfile.mkdtemp(prefix="kubelite-sigterm-")
+            kubeconfig = os.path.join(out, "kubeconfig")
+            with open(os.path.join(out, "log"), "wb") as log:
+                proc = subprocess.Popen([os.path.join(os.environ["ARCA_BUILD_DIR"], "kubelite", "kubelite"), "--port",
+                                         "0", "--kubeconfig-out", kubeconfig, "--load", load, "--no-processes"],
+                                        stdout=log, stderr=subprocess.STDOUT)
+                try:
+                    time.sleep(1)  # inside the load: 9,000 pods take far longer than this to settle
+                    self.assertFalse(os.path.exists(kubeconfig), "the load ended before the signal: make it larger")
+                    proc.terminate()
+                    start = time.time()
+                    self.assertEqual(proc.wait(10), 0)
+                    self.assertLess(time.time() - start, 3)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+            with open(os.path.join(out, "log")) as f:
+                self.assertIn("kubelite: stopped by a signal while loading", f.read())
+            shutil.rmtree(out, ignore_errors=True)
+        finally:
+            shutil.rmtree(load, ignore_errors=True)
 
     def test_missing_command_crash_loops_and_logs_previous(self):
         ns = "wl-bad"

@@ -54,6 +54,9 @@ struct Workloads::Impl {
 
   // Guarded by `mu`: pods the kubelets must look at again by a time (back-off, running processes).
   std::map<std::string, std::chrono::steady_clock::time_point> pod_timers;
+  // Guarded by `mu`: pods held in ContainerCreating by a claim that is not Bound, by claim key; the claim's next
+  // write wakes them (polling each such pod every second kept a --load of unbound StatefulSet claims busy).
+  std::map<std::string, std::set<std::string>> claim_waiters;
   // Kubelet state by pod key; touched only by the loop thread (inside Cluster::run), and find_container under
   // `pods_mu`.
   std::mutex pods_mu;
@@ -86,6 +89,7 @@ struct Workloads::Impl {
   // kubelet.cc
   void sync_pod(const std::string& key);
   void stop_all_pods();
+  std::map<std::string, int> pods_per_node();  // the pods the kubelets run, by node
 };
 
 }  // namespace kubelite::workloads

@@ -83,6 +83,13 @@ void Workloads::Impl::stop_all_pods() {
   pods.clear();
 }
 
+std::map<std::string, int> Workloads::Impl::pods_per_node() {
+  std::lock_guard lock(pods_mu);
+  std::map<std::string, int> out;
+  for (const auto& [key, p] : pods) ++out[p->node];
+  return out;
+}
+
 void Workloads::Impl::sync_pod(const std::string& key) {
   json pod = cluster->get("/pods", key);
   // Held throughout: find_container (logs, exec) reads the same state from the HTTP threads.
@@ -138,7 +145,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   Clock::time_point next_timer = Clock::time_point::max();
 
   // Volumes: directories on disk; a claim that is not Bound yet holds the pod in ContainerCreating.
-  std::string volume_wait;
+  std::string volume_wait, waiting_for;
   if (!local->volumes_ready) {
     for (const auto& v : spec.value("volumes", json::array())) {
       std::string vname = v.value("name", "");
@@ -148,6 +155,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
         std::string claim_name = v["persistentVolumeClaim"].value("claimName", "");
         json claim = cluster->get("/persistentvolumeclaims", ns + "/" + claim_name);
         if (claim.is_null() || claim.value("status", json::object()).value("phase", "") != "Bound") {
+          waiting_for = ns + "/" + claim_name;
           volume_wait = claim.is_null() ? "persistentvolumeclaim \"" + claim_name + "\" not found"
                                         : "persistentvolumeclaim \"" + claim_name + "\" is not bound";
           break;
@@ -179,8 +187,12 @@ void Workloads::Impl::sync_pod(const std::string& key) {
       fs::create_directories(path, ec);
       local->volume_paths[vname] = path;
     }
-    if (volume_wait.empty()) local->volumes_ready = true;
-    else next_timer = now + std::chrono::seconds(1);
+    if (volume_wait.empty()) {
+      local->volumes_ready = true;
+    } else {
+      std::lock_guard lock(mu);
+      claim_waiters[waiting_for].insert(key);
+    }
   }
 
   std::string restart_policy = spec.value("restartPolicy", "Always");

@@ -61,8 +61,8 @@ void Workloads::start() {
   w.next_lease_renewal = std::chrono::steady_clock::now() + kLeaseRenewal;
 }
 
-void Workloads::settle() {
-  while (impl_->run_batch()) {
+void Workloads::settle(const std::atomic<bool>& stop) {
+  while (!stop && impl_->run_batch()) {
   }
 }
 
@@ -92,7 +92,10 @@ void Workloads::Impl::observe(const Change& c) {
   std::string ns = c.key.substr(0, c.key.find('/'));
   auto owners = [&] {
     if (c.object_json.find("\"ownerReferences\"") == std::string::npos) return;
-    json o = json::parse(c.object_json);
+    // Only the metadata is built (spec and status are skipped): this runs for every write of a pod.
+    json o = json::parse(c.object_json, [](int depth, json::parse_event_t event, json& parsed) {
+      return !(depth == 1 && event == json::parse_event_t::key && parsed != "metadata");
+    });
     for (const auto& ref : o["metadata"].value("ownerReferences", json::array()))
       if (auto work = owner_work(ref.value("kind", ""))) enqueue(*work, ns + "/" + ref.value("name", ""));
   };
@@ -111,7 +114,14 @@ void Workloads::Impl::observe(const Change& c) {
     enqueue(Work::ServicesOf, ns);
     if (c.deleted) enqueue(Work::ServiceDeleted, c.key);
   }
-  else if (sid == "/nodes") {
+  else if (sid == "/persistentvolumeclaims") {
+    std::lock_guard lock(mu);
+    if (auto it = claim_waiters.find(c.key); it != claim_waiters.end()) {
+      for (const auto& pod : it->second) queue.insert({Work::Pod, pod});
+      claim_waiters.erase(it);
+      cv.notify_all();
+    }
+  } else if (sid == "/nodes") {
     std::lock_guard lock(mu);
     if (!queue.count({Work::AllDaemonSets, ""})) queue.insert({Work::AllDaemonSets, ""});
   }

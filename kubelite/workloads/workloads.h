@@ -3,6 +3,7 @@
 // (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Endpoints/EndpointSlices), a scheduler and one kubelet
 // per node whose containers run through a ContainerRuntime. All of it works through a Cluster (the API as a
 // client sees it) and reacts to its change feed; with nothing changing it does nothing but renew node Leases.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -37,7 +38,8 @@ class Workloads {
   // Registers the nodes and queues what is stored already (objects of a --data-dir or --load).
   void start();
   // Reconciles until nothing is queued (after --load: the API is served settled); before start_loop().
-  void settle();
+  // Stops early once `stop` is set (a signal).
+  void settle(const std::atomic<bool>& stop);
   bool idle();  // nothing queued
   void start_loop();
   const std::vector<NodeInfo>& nodes() const;
