@@ -1,6 +1,7 @@
 // kubelite: a Kubernetes-API-compatible server for tests, benchmarks and demos.
 //   kubelite --port 0 --kubeconfig-out FILE [--data-dir DIR] [--tls] [--token T] [--load DIR] [--bind ADDR]
 //            [--nodes N] [--no-processes] [--no-workloads] [--kubelet-root DIR] [--restart-backoff SECONDS]
+//            [--cron-speed N]
 // Start-up contract (tests/support/kubelite_process.h): listen first, then write the kubeconfig atomically,
 // then print the server URL on stdout.
 #include <CLI/CLI.hpp>
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
   bool no_processes = false, no_workloads = false;
   std::string kubelet_root;
   double restart_backoff = 10;
+  double cron_speed = 1;
   app.add_option("--port", port, "TCP port (0: any free port)");
   app.add_option("--kubeconfig-out", kubeconfig_out, "where to write the kubeconfig once listening")->required();
   app.add_option("--data-dir", data_dir, "persist objects in this directory (default: memory only)");
@@ -136,6 +138,9 @@ int main(int argc, char** argv) {
                  "where the nodes' kubelet roots go (<dir>/<node>; default: <data-dir>/kubelet, else a temp dir)");
   app.add_option("--restart-backoff", restart_backoff,
                  "seconds of the first crash-loop back-off (the kubelet's 10; doubles up to 300)")->check(CLI::PositiveNumber);
+  app.add_option("--cron-speed", cron_speed,
+                 "how many times faster than real time the CronJob controller's clock runs (tests; default 1)")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   // Signals are handled by one thread (sigwait), from the start: a signal during a long --load stops the load
@@ -223,6 +228,7 @@ int main(int argc, char** argv) {
     workload_options.enabled = !no_workloads;
     workload_options.root = std::filesystem::absolute(kubelet_root).string();
     if (!no_csi) workload_options.csi_root = std::filesystem::absolute(csi_root).string();
+    workload_options.cron_speed = cron_speed;
     workload_options.restart_backoff = std::chrono::milliseconds(static_cast<long>(restart_backoff * 1000));
     kubelite::workloads::Workloads workloads(api.cluster(),
                                              no_processes ? kubelite::workloads::make_no_process_runtime()

@@ -13,7 +13,7 @@
 namespace kubelite::workloads {
 
 // What the queue holds: a kind of work and the key it applies to.
-enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ServicesOf, ServiceDeleted, Pod, AllDaemonSets };
+enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ServicesOf, ServiceDeleted, Pod, AllDaemonSets };
 
 // --- helpers (util.cc) ---
 std::string random_suffix(size_t n);
@@ -52,8 +52,11 @@ struct Workloads::Impl {
   std::thread loop_thread;
   std::chrono::steady_clock::time_point next_lease_renewal{};
 
-  // Guarded by `mu`: pods the kubelets must look at again by a time (back-off, running processes).
-  std::map<std::string, std::chrono::steady_clock::time_point> pod_timers;
+  // Guarded by `mu`: work to queue again at a time (a pod's back-off or running processes, a CronJob's next run).
+  std::map<std::pair<Work, std::string>, std::chrono::steady_clock::time_point> timers;
+  // The CronJob controller's clock: wall time at start, advancing options.cron_speed times as fast.
+  int64_t cron_epoch_wall = 0;
+  std::chrono::steady_clock::time_point cron_epoch_steady{};
   // Guarded by `mu`: pods held in ContainerCreating by a claim that is not Bound, by claim key; the claim's next
   // write wakes them (polling each such pod every second kept a --load of unbound StatefulSet claims busy).
   std::map<std::string, std::set<std::string>> claim_waiters;
@@ -85,6 +88,9 @@ struct Workloads::Impl {
   void sync_daemonset(const std::string& key);
   // jobs_endpoints.cc
   void sync_job(const std::string& key);
+  // cronjobs.cc
+  void sync_cronjob(const std::string& key);
+  int64_t cron_now();  // seconds since the epoch on the CronJob controller's clock
   void sync_services(const std::string& ns);
   // kubelet.cc
   void sync_pod(const std::string& key);

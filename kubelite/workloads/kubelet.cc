@@ -415,7 +415,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   }
   if (next_timer != Clock::time_point::max()) {
     std::lock_guard lock(mu);
-    auto& at = pod_timers[key];
+    auto& at = timers[{Work::Pod, key}];
     if (at == Clock::time_point{} || next_timer < at) at = next_timer;
   }
 }

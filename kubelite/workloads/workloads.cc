@@ -17,6 +17,7 @@ std::optional<Work> owner_work(const std::string& kind) {
   if (kind == "StatefulSet") return Work::StatefulSet;
   if (kind == "DaemonSet") return Work::DaemonSet;
   if (kind == "Job") return Work::Job;
+  if (kind == "CronJob") return Work::CronJob;
   return std::nullopt;
 }
 
@@ -27,6 +28,9 @@ Workloads::Workloads(std::unique_ptr<Cluster> cluster, std::unique_ptr<Container
   impl_->cluster = std::move(cluster);
   impl_->runtime = std::move(runtime);
   impl_->options = std::move(options);
+  impl_->cron_epoch_wall = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+  impl_->cron_epoch_steady = std::chrono::steady_clock::now();
   Impl* w = impl_.get();
   if (impl_->options.enabled) impl_->cluster->on_change([w](const Change& c) { w->observe(c); });
 }
@@ -52,6 +56,7 @@ void Workloads::start() {
                                                                            {"apps/statefulsets", Work::StatefulSet},
                                                                            {"apps/daemonsets", Work::DaemonSet},
                                                                            {"batch/jobs", Work::Job},
+                                                                           {"batch/cronjobs", Work::CronJob},
                                                                            {"/pods", Work::Pod}})
       for (const json& o : w.cluster->list(sid, "")) w.enqueue(work, key_of(o));
     std::set<std::string> namespaces;
@@ -105,7 +110,10 @@ void Workloads::Impl::observe(const Change& c) {
     owners();
   } else if (sid == "apps/statefulsets") enqueue(Work::StatefulSet, c.key);
   else if (sid == "apps/daemonsets") enqueue(Work::DaemonSet, c.key);
-  else if (sid == "batch/jobs") enqueue(Work::Job, c.key);
+  else if (sid == "batch/jobs") {
+    enqueue(Work::Job, c.key);
+    owners();
+  } else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
   else if (sid == "/pods") {
     enqueue(Work::Pod, c.key);
     enqueue(Work::ServicesOf, ns);
@@ -157,6 +165,7 @@ void Workloads::Impl::reconcile(Work w, const std::string& key) {
     case Work::StatefulSet: return sync_statefulset(key);
     case Work::DaemonSet: return sync_daemonset(key);
     case Work::Job: return sync_job(key);
+    case Work::CronJob: return sync_cronjob(key);
     case Work::ServicesOf: return sync_services(key);
     case Work::ServiceDeleted:
       // The Endpoints controller removes a deleted Service's Endpoints (and only then: restores create Endpoints
@@ -181,14 +190,14 @@ void Workloads::Impl::loop() {
     {
       std::unique_lock lock(mu);
       Clock::time_point wake = next_lease_renewal;
-      for (const auto& [key, at] : pod_timers) wake = std::min(wake, at);
+      for (const auto& [work, at] : timers) wake = std::min(wake, at);
       cv.wait_until(lock, wake, [&] { return stopping || !queue.empty(); });
       if (stopping) return;
       Clock::time_point now = Clock::now();
-      for (auto it = pod_timers.begin(); it != pod_timers.end();) {
+      for (auto it = timers.begin(); it != timers.end();) {
         if (it->second <= now) {
-          queue.insert({Work::Pod, it->first});
-          it = pod_timers.erase(it);
+          queue.insert(it->first);
+          it = timers.erase(it);
         } else {
           ++it;
         }

@@ -21,7 +21,9 @@ struct Options {
   // The CSI host-path driver's root (kubelite/storage/hostpath.h), "" when it is off: its volumes are what the
   // kubelet publishes at .../volumes/kubernetes.io~csi/<pv>/mount.
   std::string csi_root;
-  std::chrono::milliseconds restart_backoff{10000};  // the kubelet's first crash-loop back-off (doubles, max 5 min)
+  std::chrono::milliseconds restart_backoff{10000};
+  // How much faster than the real clock the CronJob controller's runs (tests: 60 makes a minute a second).
+  double cron_speed = 1;  // the kubelet's first crash-loop back-off (doubles, max 5 min)
 };
 
 struct NodeInfo {
