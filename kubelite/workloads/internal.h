@@ -86,6 +86,10 @@ struct Workloads::Impl {
   // stateful.cc
   void sync_statefulset(const std::string& key);
   void sync_daemonset(const std::string& key);
+  // revisions.cc: the ControllerRevision of `tmpl` (<owner>-<hash>), created or renumbered as the newest; the
+  // history beyond revisionHistoryLimit goes, except revisions named in `in_use`. Returns its name.
+  std::string sync_revisions(const json& owner, const json& tmpl, const std::string& hash,
+                             const std::set<std::string>& in_use);
   // jobs_endpoints.cc
   void sync_job(const std::string& key);
   // cronjobs.cc
