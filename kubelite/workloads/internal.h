@@ -38,6 +38,7 @@ void record_event(Workloads::Impl& w, const json& object, const std::string& typ
                   const std::string& message, const std::string& component);
 
 struct PodRuntime;  // kubelet.cc
+class Prober;       // probes.h
 
 struct Workloads::Impl {
   std::unique_ptr<Cluster> cluster;
@@ -68,6 +69,7 @@ struct Workloads::Impl {
   std::map<std::string, int> node_load;
   std::chrono::steady_clock::time_point node_load_built{};
   uint32_t next_pod_ip = 0;
+  std::unique_ptr<Prober> prober;  // runs the kubelets' probes off the loop thread
 
   void enqueue(Work w, const std::string& key);
   void observe(const Change& c);

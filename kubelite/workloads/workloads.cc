@@ -4,6 +4,7 @@
 
 #include "kubelite/semantics/errors.h"
 #include "kubelite/workloads/internal.h"
+#include "kubelite/workloads/probes.h"
 
 namespace kubelite::workloads {
 
@@ -31,6 +32,7 @@ Workloads::Workloads(std::unique_ptr<Cluster> cluster, std::unique_ptr<Container
   impl_->cron_epoch_wall = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
   impl_->cron_epoch_steady = std::chrono::steady_clock::now();
+  impl_->prober = std::make_unique<Prober>(2);
   Impl* w = impl_.get();
   if (impl_->options.enabled) impl_->cluster->on_change([w](const Change& c) { w->observe(c); });
 }
@@ -43,6 +45,7 @@ Workloads::~Workloads() {
   impl_->cv.notify_all();
   if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
   if (impl_->options.enabled) impl_->cluster->on_change([](const Change&) {});
+  impl_->prober.reset();  // probes under way end (each within its timeoutSeconds) before the containers go
   impl_->stop_all_pods();
 }
 
