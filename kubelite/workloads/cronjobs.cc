@@ -67,7 +67,7 @@ void Workloads::Impl::sync_cronjob(const std::string& key) {
     return;
   }
   std::vector<json> running, succeeded, failed;
-  for (json& job : cluster->list("batch/jobs", ns)) {
+  for (json& job : cluster->list_if("batch/jobs", ns, mentions(uid))) {
     if (controller_uid(job) != uid || is_terminating(job)) continue;
     std::string done = finished_as(job);
     (done.empty() ? running : done == "Complete" ? succeeded : failed).push_back(std::move(job));

@@ -28,6 +28,8 @@ bool pod_active(const json& pod);  // not terminating, neither Succeeded nor Fai
 bool pod_ready(const json& pod);
 int int_or_percent(const json& value, int total, bool round_up, int fallback);
 std::string key_of(const json& object);
+// A list_if filter: the stored text mentions `uid` (a controller's dependents name it in ownerReferences).
+std::function<bool(const std::string&)> mentions(const std::string& uid);
 // Sets a count in a status, omitting zero as the Go structs' omitempty does.
 void put_count(json& status, const char* name, int value);
 // Sets condition `type` in `conditions`, keeping lastTransitionTime when the status did not change.
@@ -69,12 +71,14 @@ struct Workloads::Impl {
   std::map<std::string, int> node_load;
   std::chrono::steady_clock::time_point node_load_built{};
   uint32_t next_pod_ip = 0;
+  bool seeding = false;  // settle() of a --load: no Events recorded
   std::unique_ptr<Prober> prober;  // runs the kubelets' probes off the loop thread
 
   void enqueue(Work w, const std::string& key);
   void observe(const Change& c);
   void loop();
-  bool run_batch();  // false when nothing was queued
+  // Reconciles up to `max` queued keys under one lock hold; false when nothing was queued.
+  bool run_batch(size_t max = 64);
   void reconcile(Work w, const std::string& key);
 
   // nodes.cc

@@ -38,7 +38,7 @@ void Workloads::Impl::sync_statefulset(const std::string& key) {
   json tmpl = spec.value("template", json::object());
   std::map<int, json> pods;  // by ordinal
   std::set<std::string> in_use;  // the revisions pods run
-  for (json& pod : cluster->list("/pods", ns)) {
+  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
     if (controller_uid(pod) != uid) continue;
     std::string pod_name = pod["metadata"].value("name", "");
     if (pod_name.rfind(name + "-", 0) != 0) continue;
@@ -153,7 +153,7 @@ void Workloads::Impl::sync_daemonset(const std::string& key) {
   std::map<std::string, std::vector<json>> by_node;
   std::set<std::string> in_use;  // the revisions pods run
   std::string prefix = ds["metadata"].value("name", "") + "-";
-  for (json& pod : cluster->list("/pods", ns)) {
+  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
     if (controller_uid(pod) != uid || is_terminating(pod)) continue;
     in_use.insert(prefix + pod["metadata"].value("labels", json::object()).value(kRevisionLabel, ""));
     // The node a pod is for: its binding, or the metadata.name affinity the controller gave it.
