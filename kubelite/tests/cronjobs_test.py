@@ -2,19 +2,13 @@
 """kubelite's CronJob controller judged by the real kubectl. kubelite runs with --cron-speed 60 (its CronJob
 clock passes a minute each second), so a `* * * * *` schedule fires every second and nothing sleeps a minute."""
 
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import Kubelite  # noqa: E402
-
-KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+from klclient import KubectlCase, wait_until  # noqa: E402
 
 CRONJOB = """apiVersion: batch/v1
 kind: CronJob
@@ -35,39 +29,8 @@ spec:
 """
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(0.1)
-
-
-class CronJobs(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Kubelite(extra_args=["--cron-speed", "60", "--nodes", "1"])
-        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
-        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.server.kubeconfig)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.home, ignore_errors=True)
-
-    def kubectl(self, *args, ok=True, stdin=None):
-        p = subprocess.run([KUBECTL, "--cache-dir", os.path.join(self.home, "cache")] + list(args),
-                           capture_output=True, text=True, env=self.env, input=stdin, timeout=60)
-        if ok and p.returncode != 0:
-            raise AssertionError("kubectl %s → rc=%d\n%s%s\nserver log tail:\n%s" % (
-                " ".join(args), p.returncode, p.stdout[-2000:], p.stderr[-2000:], self.server.read_log()[-2000:]))
-        return p.stdout if ok else p
-
-    def get_json(self, *args):
-        return json.loads(self.kubectl("get", "-o", "json", *args))
+class CronJobs(KubectlCase):
+    SERVER_ARGS = ("--cron-speed", "60", "--nodes", "1")
 
     def apply(self, ns, **fields):
         self.kubectl("create", "ns", ns, ok=False)

@@ -4,20 +4,14 @@ containers' real processes decide the pods' Ready condition, the containers' rea
 Deployment's availability (`kubectl rollout status`) and the Service's Endpoints. The sandboxes share the
 host's network, so each test picks a free port of its own."""
 
-import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
+import socket
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import Kubelite  # noqa: E402
-
-KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+from klclient import KubectlCase, wait_until  # noqa: E402
 
 
 def free_port():
@@ -26,43 +20,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(0.1)
-
-
 def condition(pod, kind):
     return next((c["status"] for c in pod["status"].get("conditions", []) if c["type"] == kind), None)
 
 
-class Probes(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Kubelite(extra_args=["--restart-backoff", "1", "--nodes", "1"])
-        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
-        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.server.kubeconfig)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.home, ignore_errors=True)
-
-    def kubectl(self, *args, ok=True, stdin=None):
-        p = subprocess.run([KUBECTL, "--cache-dir", os.path.join(self.home, "cache")] + list(args),
-                           capture_output=True, text=True, env=self.env, input=stdin, timeout=60)
-        if ok and p.returncode != 0:
-            raise AssertionError("kubectl %s → rc=%d\n%s%s\nserver log tail:\n%s" % (
-                " ".join(args), p.returncode, p.stdout[-2000:], p.stderr[-2000:], self.server.read_log()[-2000:]))
-        return p.stdout if ok else p
-
-    def get_json(self, *args):
-        return json.loads(self.kubectl("get", "-o", "json", *args))
+class Probes(KubectlCase):
+    SERVER_ARGS = ("--restart-backoff", "1", "--nodes", "1")
 
     def apply(self, ns, manifest):
         self.kubectl("create", "ns", ns, ok=False)

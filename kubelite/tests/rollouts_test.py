@@ -2,19 +2,12 @@
 """ControllerRevisions of StatefulSets and DaemonSets judged by the real kubectl: `kubectl rollout status`,
 `rollout history` (with --revision) and `rollout undo` read and apply them as against a real cluster."""
 
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import Kubelite  # noqa: E402
-
-KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+from klclient import KubectlCase, wait_until  # noqa: E402
 
 STATEFULSET = """apiVersion: apps/v1
 kind: StatefulSet
@@ -43,39 +36,8 @@ spec:
 """
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(0.1)
-
-
-class Rollouts(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Kubelite()
-        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
-        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.server.kubeconfig)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.home, ignore_errors=True)
-
-    def kubectl(self, *args, ok=True, stdin=None):
-        p = subprocess.run([KUBECTL, "--cache-dir", os.path.join(self.home, "cache")] + list(args),
-                           capture_output=True, text=True, env=self.env, input=stdin, timeout=90)
-        if ok and p.returncode != 0:
-            raise AssertionError("kubectl %s → rc=%d\n%s%s\nserver log tail:\n%s" % (
-                " ".join(args), p.returncode, p.stdout[-2000:], p.stderr[-2000:], self.server.read_log()[-2000:]))
-        return p.stdout if ok else p
-
-    def get_json(self, *args):
-        return json.loads(self.kubectl("get", "-o", "json", *args))
+class Rollouts(KubectlCase):
+    SERVER_ARGS = ()
 
     def images(self, ns, selector):
         return sorted(p["spec"]["containers"][0]["image"] for p in

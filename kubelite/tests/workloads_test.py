@@ -14,20 +14,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import Kubelite  # noqa: E402
+from klclient import KubectlCase, Kubelite, wait_until  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(0.1)
 
 
 def pids_with_marker(marker):
@@ -43,28 +32,8 @@ def pids_with_marker(marker):
     return found
 
 
-class Workloads(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Kubelite(extra_args=["--restart-backoff", "1"])
-        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
-        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.server.kubeconfig)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.home, ignore_errors=True)
-
-    def kubectl(self, *args, ok=True, stdin=None, timeout=60):
-        p = subprocess.run([KUBECTL, "--cache-dir", os.path.join(self.home, "cache")] + list(args),
-                           capture_output=True, text=True, env=self.env, input=stdin, timeout=timeout)
-        if ok and p.returncode != 0:
-            raise AssertionError("kubectl %s → rc=%d\nstdout: %s\nstderr: %s\nserver log tail:\n%s" % (
-                " ".join(args), p.returncode, p.stdout[-3000:], p.stderr[-3000:], self.server.read_log()[-2000:]))
-        return p.stdout if ok else p
-
-    def get_json(self, *args):
-        return json.loads(self.kubectl("get", "-o", "json", *args))
+class Workloads(KubectlCase):
+    SERVER_ARGS = ("--restart-backoff", "1")
 
     def apply(self, ns, manifest):
         self.kubectl("create", "ns", ns, ok=False)
