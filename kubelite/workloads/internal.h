@@ -78,7 +78,8 @@ struct Workloads::Impl {
   void observe(const Change& c);
   void loop();
   // Reconciles up to `max` queued keys under one lock hold; false when nothing was queued.
-  bool run_batch(size_t max = 64);
+  // A set `stop` ends the batch early (a signal during a --load).
+  bool run_batch(size_t max = 64, const std::atomic<bool>* stop = nullptr);
   void reconcile(Work w, const std::string& key);
 
   // nodes.cc

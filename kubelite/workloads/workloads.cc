@@ -75,7 +75,7 @@ void Workloads::settle(const std::atomic<bool>& stop) {
   // Loaded objects stand for a cluster that exists already: no Events about how their pods came to be (a
   // real cluster's expire after an hour, kube-apiserver's --event-ttl), which were a third of the writes.
   impl_->seeding = true;
-  while (!stop && impl_->run_batch(SIZE_MAX)) {
+  while (!stop && impl_->run_batch(SIZE_MAX, &stop)) {
   }
   impl_->seeding = false;
 }
@@ -144,7 +144,7 @@ void Workloads::Impl::observe(const Change& c) {
   }
 }
 
-bool Workloads::Impl::run_batch(size_t max) {
+bool Workloads::Impl::run_batch(size_t max, const std::atomic<bool>* stop) {
   std::vector<std::pair<Work, std::string>> batch;
   {
     std::lock_guard lock(mu);
@@ -154,6 +154,7 @@ bool Workloads::Impl::run_batch(size_t max) {
   if (batch.empty()) return false;
   cluster->run([&] {
     for (const auto& [work, key] : batch) {
+      if (stop && *stop) return;
       try {
         reconcile(work, key);
       } catch (const ApiError& e) {
