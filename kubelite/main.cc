@@ -1,7 +1,7 @@
 // kubelite: a Kubernetes-API-compatible server for tests, benchmarks and demos.
 //   kubelite --port 0 --kubeconfig-out FILE [--data-dir DIR] [--tls] [--token T] [--load DIR] [--bind ADDR]
 //            [--nodes N] [--no-processes] [--no-workloads] [--kubelet-root DIR] [--restart-backoff SECONDS]
-//            [--no-exec-websocket]
+//            [--no-exec-websocket] [--cron-speed N]
 // Start-up contract (tests/support/kubelite_process.h): listen first, then write the kubeconfig atomically,
 // then print the server URL on stdout.
 #include <CLI/CLI.hpp>
@@ -43,9 +43,14 @@ std::string random_token() {
   return out;
 }
 
+// SIGTERM or SIGINT while kubelite loads manifests or settles its controllers: it stops there and exits.
+struct Interrupted : std::exception {
+  const char* what() const noexcept override { return "stopped by a signal while loading"; }
+};
+
 // Loads every *.yaml, *.yml and *.json file of `dir` (sorted by name). Objects that already exist (a data
 // directory from an earlier run) are skipped; anything else wrong stops the start with one line.
-size_t load_manifests(kubelite::Api& api, const std::string& dir) {
+size_t load_manifests(kubelite::Api& api, const std::string& dir, const std::atomic<bool>& stop) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw std::runtime_error("--load: " + dir + " is not a directory");
   std::vector<fs::path> files;
@@ -66,6 +71,7 @@ size_t load_manifests(kubelite::Api& api, const std::string& dir) {
       throw std::runtime_error("--load: " + file.string() + ": " + e.what());
     }
     for (const auto& doc : docs) {
+      if (stop) throw Interrupted();
       try {
         api.create_from_manifest(doc);
         ++loaded;
@@ -103,6 +109,7 @@ int main(int argc, char** argv) {
   bool no_processes = false, no_workloads = false;
   std::string kubelet_root;
   double restart_backoff = 10;
+  double cron_speed = 1;
   app.add_option("--port", port, "TCP port (0: any free port)");
   app.add_option("--kubeconfig-out", kubeconfig_out, "where to write the kubeconfig once listening")->required();
   app.add_option("--data-dir", data_dir, "persist objects in this directory (default: memory only)");
@@ -135,15 +142,42 @@ int main(int argc, char** argv) {
   app.add_flag("--no-exec-websocket", no_exec_websocket,
                "serve pods/exec over SPDY/3.1 only, refusing WebSocket upgrades as an API server before 1.30 (or a "
                "proxy that strips them) does, so that clients' fallback to SPDY can be tested");
+  app.add_option("--cron-speed", cron_speed,
+                 "how many times faster than real time the CronJob controller's clock runs (tests; default 1)")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  // Signals are handled by one thread (sigwait) so that the server stops cleanly.
+  // Signals are handled by one thread (sigwait), from the start: a signal during a long --load stops the load
+  // (it used to wait for the load to end). Once serving, it stops the server; stop() is repeated until run()
+  // has returned, because the HTTP library ignores a stop() that comes before it is listening.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  std::atomic<bool> signalled{false}, served{false};
+  std::atomic<kubelite::HttpServer*> serving{nullptr};
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    signalled = true;
+    while (!served) {
+      if (kubelite::HttpServer* server = serving.load()) server->stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  // However main ends, the signal thread ends first: woken by a signal of our own when none came.
+  struct JoinSignalThread {
+    std::thread& thread;
+    std::atomic<bool>& signalled;
+    std::atomic<bool>& served;
+    ~JoinSignalThread() {
+      served = true;
+      if (!signalled) kill(getpid(), SIGTERM);
+      thread.join();
+    }
+  } join_signal_thread{signal_thread, signalled, served};
 
   try {
     if (token.empty()) token = random_token();
@@ -198,6 +232,7 @@ int main(int argc, char** argv) {
     workload_options.enabled = !no_workloads;
     workload_options.root = std::filesystem::absolute(kubelet_root).string();
     if (!no_csi) workload_options.csi_root = std::filesystem::absolute(csi_root).string();
+    workload_options.cron_speed = cron_speed;
     workload_options.restart_backoff = std::chrono::milliseconds(static_cast<long>(restart_backoff * 1000));
     kubelite::workloads::Workloads workloads(api.cluster(),
                                              no_processes ? kubelite::workloads::make_no_process_runtime()
@@ -206,14 +241,15 @@ int main(int argc, char** argv) {
     std::unique_ptr<kubelite::PodStreams> pod_streams = kubelite::workloads::make_pod_streams(workloads);
     api.set_pod_streams(pod_streams.get());
     auto load_start = std::chrono::steady_clock::now();
-    size_t loaded = load_dir.empty() ? 0 : load_manifests(api, load_dir);
+    size_t loaded = load_dir.empty() ? 0 : load_manifests(api, load_dir, signalled);
     workloads.start();
     for (const auto& node : workloads.nodes())
       std::cerr << "kubelite: node " << node.name << " kubelet root " << node.kubelet_root << "\n";
     if (!load_dir.empty()) {
       // What the controllers write about loaded objects (pods of workloads, volume binding) is part of seeding.
       do {
-        workloads.settle();
+        workloads.settle(signalled);
+        if (signalled) throw Interrupted();
         api.settle_controllers();
       } while (!workloads.idle());
       size_t n = loaded;
@@ -240,17 +276,13 @@ int main(int argc, char** argv) {
     kubelite::write_file_atomically(kubeconfig_out,
                                     kubelite::kubeconfig_yaml({url, token, tls ? &pki : nullptr}));
     std::cout << url << std::endl;
-    std::atomic<bool> signalled{false};
-    std::thread signal_thread([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      signalled = true;
-      server.stop();
-    });
+    if (signalled) throw Interrupted();
+    serving = &server;
     server.run();
-    // run() also returns when listening fails: wake the signal thread with a process-directed signal.
-    if (!signalled) kill(getpid(), SIGTERM);
-    signal_thread.join();
+    served = true;
+  } catch (const Interrupted& e) {
+    std::cerr << "kubelite: " << e.what() << std::endl;
+    return 0;
   } catch (const std::exception& e) {
     std::cerr << "kubelite: " << e.what() << std::endl;
     return 1;

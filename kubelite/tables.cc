@@ -195,6 +195,26 @@ json table_columns(const ResourceInfo& r) {
   if (r.is("batch", "jobs"))
     return {name, column("Status", "string", "", "Status of the job."), column("Completions", "string", "", "The completion status of the job"),
             column("Duration", "string", "", "Time required to complete the job."), age};
+  if (r.is("batch", "cronjobs"))
+    return {name, column("Schedule", "string", "", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+            column("Timezone", "string", "", "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones."),
+            column("Suspend", "boolean", "", "This flag tells the controller to suspend subsequent executions."),
+            column("Active", "integer", "", "A list of pointers to currently running jobs."),
+            column("Last Schedule", "string", "", "Information when was the last time the job was successfully scheduled."),
+            age, containers_column(), images_column(),
+            column("Selector", "string", "", "A label query over pods that should match the pod count.", 1)};
+  if (r.is("apps", "daemonsets"))
+    return {name, column("Desired", "integer", "", "The desired number of nodes that should be running the daemon pod."),
+            column("Current", "integer", "", "The number of nodes that are running at least 1 daemon pod."),
+            column("Ready", "integer", "", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."),
+            column("Up-to-date", "integer", "", "The total number of nodes that are running updated daemon pod"),
+            column("Available", "integer", "", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)"),
+            column("Node Selector", "string", "", "NodeSelector is a selector which must be true for the pod to fit on a node."),
+            age, containers_column(), images_column(),
+            column("Selector", "string", "", "A label query over pods that are managed by the daemon set.", 1)};
+  if (r.is("apps", "controllerrevisions"))
+    return {name, column("Controller", "string", "", "Controller of the object"),
+            column("Revision", "string", "", "Revision indicates the revision of the state represented by Data."), age};
   if (r.is("", "endpoints"))
     return {name, column("Endpoints", "string", "", "Endpoints of the service"), age};
   if (r.is("apps", "statefulsets"))
@@ -293,6 +313,33 @@ json table_row(const ResourceInfo& r, const json& object) {
                                : status.contains("startTime") ? human_age(seconds_since(status.value("startTime", ""))) : "";
     cells = {name, state, std::to_string(status.value("succeeded", 0)) + "/" + std::to_string(spec.value("completions", 1)),
              duration, age};
+  } else if (r.is("batch", "cronjobs")) {
+    json job_spec = spec.value("jobTemplate", json::object()).value("spec", json::object());
+    auto [names, images] = containers_and_images(job_spec);
+    std::string last = status.contains("lastScheduleTime") ? human_age(seconds_since(status.value("lastScheduleTime", "")))
+                                                           : "<none>";
+    cells = {name, spec.value("schedule", ""), spec.value("timeZone", "<none>"), spec.value("suspend", false) ? "True" : "False",
+             status.value("active", json::array()).size(), last, age, names, images,
+             job_spec.contains("selector") ? selector_string(job_spec["selector"]) : "<none>"};
+  } else if (r.is("apps", "daemonsets")) {
+    auto [names, images] = containers_and_images(spec);
+    std::string node_selector;
+    for (const auto& [k, v] : spec.value("template", json::object()).value("spec", json::object()).value("nodeSelector", json::object()).items())
+      node_selector += (node_selector.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    cells = {name, status.value("desiredNumberScheduled", 0), status.value("currentNumberScheduled", 0),
+             status.value("numberReady", 0), status.value("updatedNumberScheduled", 0), status.value("numberAvailable", 0),
+             node_selector.empty() ? "<none>" : node_selector, age, names, images, selector_string(spec.value("selector", json()))};
+  } else if (r.is("apps", "controllerrevisions")) {
+    std::string controller = "<none>";
+    for (const auto& ref : object["metadata"].value("ownerReferences", json::array()))
+      if (ref.value("controller", false)) {
+        std::string api_version = ref.value("apiVersion", ""), group;
+        if (size_t slash = api_version.find('/'); slash != std::string::npos) group = api_version.substr(0, slash);
+        std::string kind = ref.value("kind", "");
+        for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        controller = kind + (group.empty() ? "" : "." + group) + "/" + ref.value("name", "");
+      }
+    cells = {name, controller, object.value("revision", 0), age};
   } else if (r.is("", "endpoints")) {
     std::string list;
     for (const auto& subset : object.value("subsets", json::array()))

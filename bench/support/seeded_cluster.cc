@@ -42,6 +42,13 @@ json yaml_to_json(const YAML::Node& node) {
   return s;
 }
 
+size_t append_to_string(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
 // kubelite --load reads every file of the directory in name order; one file per 20,000 objects keeps the
 // JSON documents the benchmark builds small.
 void write_load_files(const std::string& dir, int objects) {
@@ -69,13 +76,6 @@ void write_load_files(const std::string& dir, int objects) {
     }
   }
 }
-
-size_t append_to_string(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-}  // namespace
 
 void use_build_defaults() {
   setenv("ARCA_BUILD_DIR", ARCA_BUILD_DIR_DEFAULT, 0);

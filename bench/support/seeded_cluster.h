@@ -22,6 +22,9 @@ void use_build_defaults();
 // The fixtures' namespaced objects (no namespace set), the templates every namespace gets copies of.
 std::vector<nlohmann::json> fixture_templates();
 
+// Writes the data set start_seeded loads into `dir` (files kubelite --load reads in name order).
+void write_load_files(const std::string& dir, int objects);
+
 struct SeededCluster {
   testsupport::TempDir dir;
   testsupport::ChildProcess kubelite;

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 import urllib.parse
 
 AGG_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
@@ -302,3 +303,44 @@ class Watch:
         except OSError:
             pass
         self.conn.close()
+
+
+def wait_until(predicate, timeout, what):
+    """Polls `predicate` until it returns something true (returned) or `timeout` seconds pass (AssertionError)."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+        time.sleep(0.1)
+
+
+class KubectlCase(unittest.TestCase):
+    """Tests driving the real kubectl against one kubelite per class, started with SERVER_ARGS."""
+    SERVER_ARGS = ()
+    KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Kubelite(extra_args=list(cls.SERVER_ARGS))
+        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
+        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.server.kubeconfig)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        shutil.rmtree(cls.home, ignore_errors=True)
+
+    def kubectl(self, *args, ok=True, stdin=None, timeout=90):
+        """kubectl's stdout; with ok=False the CompletedProcess, whatever the exit code."""
+        p = subprocess.run([self.KUBECTL, "--cache-dir", os.path.join(self.home, "cache")] + list(args),
+                           capture_output=True, text=True, env=self.env, input=stdin, timeout=timeout)
+        if ok and p.returncode != 0:
+            raise AssertionError("kubectl %s → rc=%d\nstdout: %s\nstderr: %s\nserver log tail:\n%s" % (
+                " ".join(args), p.returncode, p.stdout[-3000:], p.stderr[-3000:], self.server.read_log()[-2000:]))
+        return p.stdout if ok else p
+
+    def get_json(self, *args):
+        return json.loads(self.kubectl("get", "-o", "json", *args))

@@ -14,20 +14,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from klclient import Kubelite  # noqa: E402
+from klclient import KubectlCase, Kubelite, wait_until  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(0.1)
 
 
 def pids_with_marker(marker):
@@ -43,28 +32,8 @@ def pids_with_marker(marker):
     return found
 
 
-class Workloads(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Kubelite(extra_args=["--restart-backoff", "1"])
-        cls.home = tempfile.mkdtemp(prefix="kubectl-home-")
-        cls.env = dict(os.environ, HOME=cls.home, KUBECONFIG=cls.server.kubeconfig)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.home, ignore_errors=True)
-
-    def kubectl(self, *args, ok=True, stdin=None, timeout=60):
-        p = subprocess.run([KUBECTL, "--cache-dir", os.path.join(self.home, "cache")] + list(args),
-                           capture_output=True, text=True, env=self.env, input=stdin, timeout=timeout)
-        if ok and p.returncode != 0:
-            raise AssertionError("kubectl %s → rc=%d\nstdout: %s\nstderr: %s\nserver log tail:\n%s" % (
-                " ".join(args), p.returncode, p.stdout[-3000:], p.stderr[-3000:], self.server.read_log()[-2000:]))
-        return p.stdout if ok else p
-
-    def get_json(self, *args):
-        return json.loads(self.kubectl("get", "-o", "json", *args))
+class Workloads(KubectlCase):
+    SERVER_ARGS = ("--restart-backoff", "1")
 
     def apply(self, ns, manifest):
         self.kubectl("create", "ns", ns, ok=False)
@@ -248,7 +217,7 @@ metadata: {name: box}
 spec:
   containers:
   - {name: app, image: busybox, command: ["sleep", "1000"], volumeMounts: [{name: data, mountPath: /data}]}
-  - {name: side, image: busybox, command: ["sleep", "1000"]}
+  - {name: side, image: busybox, command: ["sleep", "1000"], workingDir: /usr/share}
   volumes: [{name: data, emptyDir: {}}]
 """
         self.apply(ns, manifest)
@@ -283,6 +252,13 @@ spec:
         self.kubectl("cp", "%s/box:/data/f" % ns, back, "-c", "app")
         with open(back) as f:
             self.assertEqual(f.read(), "hi\n")
+        # exec starts in the container's working directory, inside the sandbox (getcwd() used to fail there).
+        p = self.kubectl("exec", "-n", ns, "box", "-c", "app", "--", "sh", "-c", "pwd; /bin/pwd; ls -d data", ok=False)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "/\n/\ndata\n", ""))
+        p = self.kubectl("exec", "-n", ns, "box", "-c", "side", "--", "sh", "-c", "pwd; ls", ok=False)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertEqual(p.stdout.splitlines()[0], "/usr/share")
+        self.assertIn("doc", p.stdout.splitlines()[1:])
         # Errors as the API server gives them.
         p = self.kubectl("exec", "-n", ns, "box", "-c", "nope", "--", "true", ok=False)
         self.assertNotEqual(p.returncode, 0)
@@ -337,6 +313,43 @@ spec:
                         os.kill(pid, 9)
                     except OSError:
                         pass
+
+    def test_sigterm_stops_a_load(self):
+        """SIGTERM while kubelite loads manifests and settles their workloads ends it promptly (it used to be
+        blocked until the load had finished)."""
+        load = tempfile.mkdtemp(prefix="kubelite-load-")
+        try:
+            items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "big"}}]
+            for i in range(3000):
+                items.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d%d" % i,
+                                                                                          "namespace": "big"},
+                              "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "d%d" % i}},
+                                       "template": {"metadata": {"labels": {"app": "d%d" % i}},
+                                                    "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}})
+            with open(os.path.join(load, "objects.json"), "w") as f:
+                json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+            out = tempfile.mkdtemp(prefix="kubelite-sigterm-")
+            kubeconfig = os.path.join(out, "kubeconfig")
+            with open(os.path.join(out, "log"), "wb") as log:
+                proc = subprocess.Popen([os.path.join(os.environ["ARCA_BUILD_DIR"], "kubelite", "kubelite"), "--port",
+                                         "0", "--kubeconfig-out", kubeconfig, "--load", load, "--no-processes"],
+                                        stdout=log, stderr=subprocess.STDOUT)
+                try:
+                    time.sleep(1)  # inside the load: 9,000 pods take far longer than this to settle
+                    self.assertFalse(os.path.exists(kubeconfig), "the load ended before the signal: make it larger")
+                    proc.terminate()
+                    start = time.time()
+                    self.assertEqual(proc.wait(10), 0)
+                    self.assertLess(time.time() - start, 3)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+            with open(os.path.join(out, "log")) as f:
+                self.assertIn("kubelite: stopped by a signal while loading", f.read())
+            shutil.rmtree(out, ignore_errors=True)
+        finally:
+            shutil.rmtree(load, ignore_errors=True)
 
     def test_missing_command_crash_loops_and_logs_previous(self):
         ns = "wl-bad"

@@ -27,12 +27,17 @@ class ApiCluster : public workloads::Cluster {
   }
 
   std::vector<json> list(const std::string& storage_id, const std::string& ns) override {
+    return list_if(storage_id, ns, nullptr);
+  }
+
+  std::vector<json> list_if(const std::string& storage_id, const std::string& ns,
+                            const std::function<bool(const std::string&)>& keep) override {
     const ResourceInfo& r = resource(storage_id);
     const Collection& c = impl_.store.collection(storage_id);
     std::vector<json> out;
     std::string prefix = ns.empty() ? "" : ns + "/";
     for (auto it = c.lower_bound(prefix); it != c.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
-      out.push_back(with_kind(r, json::parse(it->second->json)));
+      if (!keep || keep(it->second->json)) out.push_back(with_kind(r, json::parse(it->second->json)));
     return out;
   }
 

@@ -29,6 +29,10 @@ class Cluster {
   virtual json get(const std::string& storage_id, const std::string& key) = 0;  // null when absent
   // Objects of a collection, of one namespace ("" : all), in key order.
   virtual std::vector<json> list(const std::string& storage_id, const std::string& ns) = 0;
+  // The same, parsing only the objects whose stored JSON text `keep` accepts: a controller looking for its own
+  // dependents among a namespace's pods skips the others without parsing them (their text lacks its uid).
+  virtual std::vector<json> list_if(const std::string& storage_id, const std::string& ns,
+                                    const std::function<bool(const std::string& text)>& keep) = 0;
   // Writes go through the API server's own pipeline (defaults, generation, managedFields, GC bookkeeping) and
   // return the stored object; they throw ApiError.
   virtual json create(const std::string& storage_id, const std::string& ns, json object) = 0;

@@ -46,7 +46,7 @@ void Workloads::Impl::sync_deployment(const std::string& key) {
   std::string uid = d["metadata"].value("uid", "");
   int replicas = spec.value("replicas", 1);
   std::vector<json> owned;
-  for (json& rs : cluster->list("apps/replicasets", ns))
+  for (json& rs : cluster->list_if("apps/replicasets", ns, mentions(uid)))
     if (controller_uid(rs) == uid) owned.push_back(std::move(rs));
   std::sort(owned.begin(), owned.end(), [](const json& a, const json& b) { return revision_of(a) < revision_of(b); });
   json tmpl = spec.value("template", json::object());
@@ -232,7 +232,11 @@ void Workloads::Impl::sync_replicaset(const std::string& key) {
   int replicas = rs["spec"].value("replicas", 1);
   std::vector<json> active;
   const json selector = rs["spec"].value("selector", json::object());
-  for (json& pod : cluster->list("/pods", ns)) {
+  // Its pods, and orphans it may adopt.
+  auto mine_or_orphan = [&](const std::string& text) {
+    return text.find(uid) != std::string::npos || text.find("\"ownerReferences\"") == std::string::npos;
+  };
+  for (json& pod : cluster->list_if("/pods", ns, mine_or_orphan)) {
     // The real controller's ClaimPods: an active orphan whose labels the selector matches is adopted (a pod
     // restored from a backup comes back without its owner), rather than a new pod created beside it.
     if (controller_uid(pod).empty() && pod_active(pod) && !is_terminating(pod) && !selector.empty() &&

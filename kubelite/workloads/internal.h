@@ -13,7 +13,7 @@
 namespace kubelite::workloads {
 
 // What the queue holds: a kind of work and the key it applies to.
-enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ServicesOf, ServiceDeleted, Pod, AllDaemonSets };
+enum class Work { Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ServicesOf, ServiceDeleted, Pod, AllDaemonSets };
 
 // --- helpers (util.cc) ---
 std::string random_suffix(size_t n);
@@ -28,6 +28,8 @@ bool pod_active(const json& pod);  // not terminating, neither Succeeded nor Fai
 bool pod_ready(const json& pod);
 int int_or_percent(const json& value, int total, bool round_up, int fallback);
 std::string key_of(const json& object);
+// A list_if filter: the stored text mentions `uid` (a controller's dependents name it in ownerReferences).
+std::function<bool(const std::string&)> mentions(const std::string& uid);
 // Sets a count in a status, omitting zero as the Go structs' omitempty does.
 void put_count(json& status, const char* name, int value);
 // Sets condition `type` in `conditions`, keeping lastTransitionTime when the status did not change.
@@ -38,6 +40,7 @@ void record_event(Workloads::Impl& w, const json& object, const std::string& typ
                   const std::string& message, const std::string& component);
 
 struct PodRuntime;  // kubelet.cc
+class Prober;       // probes.h
 
 struct Workloads::Impl {
   std::unique_ptr<Cluster> cluster;
@@ -52,8 +55,14 @@ struct Workloads::Impl {
   std::thread loop_thread;
   std::chrono::steady_clock::time_point next_lease_renewal{};
 
-  // Guarded by `mu`: pods the kubelets must look at again by a time (back-off, running processes).
-  std::map<std::string, std::chrono::steady_clock::time_point> pod_timers;
+  // Guarded by `mu`: work to queue again at a time (a pod's back-off or running processes, a CronJob's next run).
+  std::map<std::pair<Work, std::string>, std::chrono::steady_clock::time_point> timers;
+  // The CronJob controller's clock: wall time at start, advancing options.cron_speed times as fast.
+  int64_t cron_epoch_wall = 0;
+  std::chrono::steady_clock::time_point cron_epoch_steady{};
+  // Guarded by `mu`: pods held in ContainerCreating by a claim that is not Bound, by claim key; the claim's next
+  // write wakes them (polling each such pod every second kept a --load of unbound StatefulSet claims busy).
+  std::map<std::string, std::set<std::string>> claim_waiters;
   // Kubelet state by pod key; touched only by the loop thread (inside Cluster::run), and find_container under
   // `pods_mu`.
   std::mutex pods_mu;
@@ -62,11 +71,15 @@ struct Workloads::Impl {
   std::map<std::string, int> node_load;
   std::chrono::steady_clock::time_point node_load_built{};
   uint32_t next_pod_ip = 0;
+  bool seeding = false;  // settle() of a --load: no Events recorded
+  std::unique_ptr<Prober> prober;  // runs the kubelets' probes off the loop thread
 
   void enqueue(Work w, const std::string& key);
   void observe(const Change& c);
   void loop();
-  bool run_batch();  // false when nothing was queued
+  // Reconciles up to `max` queued keys under one lock hold; false when nothing was queued.
+  // A set `stop` ends the batch early (a signal during a --load).
+  bool run_batch(size_t max = 64, const std::atomic<bool>* stop = nullptr);
   void reconcile(Work w, const std::string& key);
 
   // nodes.cc
@@ -80,12 +93,20 @@ struct Workloads::Impl {
   // stateful.cc
   void sync_statefulset(const std::string& key);
   void sync_daemonset(const std::string& key);
+  // revisions.cc: the ControllerRevision of `tmpl` (<owner>-<hash>), created or renumbered as the newest; the
+  // history beyond revisionHistoryLimit goes, except revisions named in `in_use`. Returns its name.
+  std::string sync_revisions(const json& owner, const json& tmpl, const std::string& hash,
+                             const std::set<std::string>& in_use);
   // jobs_endpoints.cc
   void sync_job(const std::string& key);
+  // cronjobs.cc
+  void sync_cronjob(const std::string& key);
+  int64_t cron_now();  // seconds since the epoch on the CronJob controller's clock
   void sync_services(const std::string& ns);
   // kubelet.cc
   void sync_pod(const std::string& key);
   void stop_all_pods();
+  std::map<std::string, int> pods_per_node();  // the pods the kubelets run, by node
 };
 
 }  // namespace kubelite::workloads

@@ -29,7 +29,7 @@ void Workloads::Impl::sync_job(const std::string& key) {
   bool suspended = spec.value("suspend", false);
   int active = 0, succeeded = 0, failed = 0, ready = 0;
   std::vector<json> active_pods;
-  for (json& pod : cluster->list("/pods", ns)) {
+  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
     if (controller_uid(pod) != uid) continue;
     std::string phase = phase_of(pod);
     if (phase == "Succeeded") ++succeeded;
@@ -103,15 +103,28 @@ void Workloads::Impl::sync_job(const std::string& key) {
 }
 
 void Workloads::Impl::sync_services(const std::string& ns) {
-  std::vector<json> pods;  // read once for every Service of the namespace, and only when one selects pods
-  bool pods_read = false;
-  for (const json& svc : cluster->list("/services", ns)) {
+  std::vector<json> services = cluster->list("/services", ns);
+  // The pods are read once for every Service of the namespace, parsing only those whose text holds every label
+  // of some Service's selector (compact JSON: "key":"value").
+  std::vector<std::vector<std::string>> wanted;
+  for (const json& svc : services) {
     const json& selector = svc["spec"].value("selector", json());
     if (!selector.is_object() || selector.empty()) continue;
-    if (!pods_read) {
-      pods = cluster->list("/pods", ns);
-      pods_read = true;
-    }
+    std::vector<std::string> pairs;
+    for (const auto& [k, v] : selector.items()) pairs.push_back(json(k).dump() + ":" + v.dump());
+    wanted.push_back(std::move(pairs));
+  }
+  std::vector<json> pods;
+  if (!wanted.empty())
+    pods = cluster->list_if("/pods", ns, [&](const std::string& text) {
+      for (const auto& pairs : wanted)
+        if (std::all_of(pairs.begin(), pairs.end(), [&](const std::string& p) { return text.find(p) != std::string::npos; }))
+          return true;
+      return false;
+    });
+  for (const json& svc : services) {
+    const json& selector = svc["spec"].value("selector", json());
+    if (!selector.is_object() || selector.empty()) continue;
     std::string name = svc["metadata"].value("name", "");
     json ready_addrs = json::array(), not_ready = json::array(), slice_endpoints = json::array();
     std::vector<const json*> selected;
@@ -182,7 +195,7 @@ void Workloads::Impl::sync_services(const std::string& ns) {
     json slice_ports = json::array();
     for (const auto& p : ports) slice_ports.push_back({{"name", p.value("name", "")}, {"port", p["port"]}, {"protocol", p["protocol"]}});
     json existing;
-    for (json& s : cluster->list("discovery.k8s.io/endpointslices", ns))
+    for (json& s : cluster->list_if("discovery.k8s.io/endpointslices", ns, mentions(svc["metadata"].value("uid", ""))))
       if (s["metadata"].value("labels", json::object()).value("kubernetes.io/service-name", "") == name &&
           controller_uid(s) == svc["metadata"].value("uid", ""))
         existing = std::move(s);

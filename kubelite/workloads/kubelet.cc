@@ -9,6 +9,7 @@
 #include "kubelite/objects.h"
 #include "kubelite/storage/hostpath.h"
 #include "kubelite/workloads/internal.h"
+#include "kubelite/workloads/probes.h"
 
 namespace kubelite::workloads {
 
@@ -21,6 +22,14 @@ const std::chrono::seconds kMaxBackoff(300);
 
 }  // namespace
 
+// A probe's consecutive results and its run under way, for one run of a container.
+struct ProbeState {
+  int successes = 0, failures = 0;
+  Clock::time_point next{};
+  std::shared_ptr<ProbeOutcome> outcome;  // in flight on the Prober
+  std::string last_failure;  // a failure streak's events: one per distinct message, not one a period
+};
+
 struct ContainerState {
   std::string name, image, runtime_id;
   int restarts = 0;  // starts after the first
@@ -30,6 +39,8 @@ struct ContainerState {
   json state = json::object(), last_state = json::object();
   Clock::time_point next_start{};
   std::string log_dir;
+  bool ready = false;  // the readiness probe's verdict (true without one)
+  ProbeState readiness, liveness;
 };
 
 struct PodRuntime {
@@ -81,6 +92,13 @@ void Workloads::Impl::stop_all_pods() {
       for (auto& c : *list)
         if (!c.runtime_id.empty()) runtime->stop(c.runtime_id);
   pods.clear();
+}
+
+std::map<std::string, int> Workloads::Impl::pods_per_node() {
+  std::lock_guard lock(pods_mu);
+  std::map<std::string, int> out;
+  for (const auto& [key, p] : pods) ++out[p->node];
+  return out;
 }
 
 void Workloads::Impl::sync_pod(const std::string& key) {
@@ -138,7 +156,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   Clock::time_point next_timer = Clock::time_point::max();
 
   // Volumes: directories on disk; a claim that is not Bound yet holds the pod in ContainerCreating.
-  std::string volume_wait;
+  std::string volume_wait, waiting_for;
   if (!local->volumes_ready) {
     for (const auto& v : spec.value("volumes", json::array())) {
       std::string vname = v.value("name", "");
@@ -148,6 +166,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
         std::string claim_name = v["persistentVolumeClaim"].value("claimName", "");
         json claim = cluster->get("/persistentvolumeclaims", ns + "/" + claim_name);
         if (claim.is_null() || claim.value("status", json::object()).value("phase", "") != "Bound") {
+          waiting_for = ns + "/" + claim_name;
           volume_wait = claim.is_null() ? "persistentvolumeclaim \"" + claim_name + "\" not found"
                                         : "persistentvolumeclaim \"" + claim_name + "\" is not bound";
           break;
@@ -179,8 +198,12 @@ void Workloads::Impl::sync_pod(const std::string& key) {
       fs::create_directories(path, ec);
       local->volume_paths[vname] = path;
     }
-    if (volume_wait.empty()) local->volumes_ready = true;
-    else next_timer = now + std::chrono::seconds(1);
+    if (volume_wait.empty()) {
+      local->volumes_ready = true;
+    } else {
+      std::lock_guard lock(mu);
+      claim_waiters[waiting_for].insert(key);
+    }
   }
 
   std::string restart_policy = spec.value("restartPolicy", "Always");
@@ -262,6 +285,13 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     s.ran = true;
     s.started_at = now_rfc3339();
     s.state = {{"running", {{"startedAt", s.started_at}}}};
+    // Probes start over with each run: not ready until the readiness probe says so (ready at once without one,
+    // or without processes to probe), the first probes after initialDelaySeconds.
+    s.ready = !(c.contains("readinessProbe") && runtime->polled());
+    s.readiness = {};
+    s.liveness = {};
+    s.readiness.next = now + std::chrono::seconds(c.value("readinessProbe", json::object()).value("initialDelaySeconds", 0));
+    s.liveness.next = now + std::chrono::seconds(c.value("livenessProbe", json::object()).value("initialDelaySeconds", 0));
     if (s.restarts == 0) {
       record_event(*this, pod, "Normal", "Pulled", "Container image \"" + s.image + "\" already present on machine",
                    "kubelet");
@@ -293,10 +323,76 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     if (code != 0) record_event(*this, pod, "Warning", "BackOff", "Back-off restarting failed container " + s.name +
                                                                        " in pod " + name + "_" + ns + "(" + uid + ")", "kubelet");
   };
+  // Readiness and liveness probes of a running app container (k8s.io/kubernetes/pkg/kubelet/prober): an outcome
+  // that came in counts towards successThreshold/failureThreshold; a liveness failure streak kills the
+  // container, which restartPolicy then restarts; the next probe goes out periodSeconds later.
+  auto probe = [&](const json& c, ContainerState& s) {
+    if (!runtime->polled()) return;
+    for (bool liveness : {false, true}) {
+      const char* field = liveness ? "livenessProbe" : "readinessProbe";
+      if (!c.contains(field) || !s.running) continue;
+      const json& spec = c[field];
+      ProbeState& p = liveness ? s.liveness : s.readiness;
+      if (p.outcome) {
+        bool done = false, success = false;
+        std::string message;
+        {
+          std::lock_guard lock(p.outcome->mu);
+          done = p.outcome->done;
+          success = p.outcome->success;
+          message = p.outcome->message;
+        }
+        if (!done) continue;
+        p.outcome.reset();
+        p.next = now + std::chrono::seconds(std::max(1, spec.value("periodSeconds", 10)));
+        std::string previous_failure = p.last_failure;
+        if (success) {
+          ++p.successes;
+          p.failures = 0;
+          p.last_failure.clear();
+        } else {
+          ++p.failures;
+          p.successes = 0;
+          p.last_failure = message;
+        }
+        if (!liveness) {
+          if (success && p.successes >= std::max(1, spec.value("successThreshold", 1))) s.ready = true;
+          if (!success && p.failures >= std::max(1, spec.value("failureThreshold", 3))) s.ready = false;
+          if (!success && (p.failures == 1 || message != previous_failure))
+            record_event(*this, pod, "Warning", "Unhealthy", "Readiness probe failed: " + message, "kubelet");
+        } else if (!success) {
+          record_event(*this, pod, "Warning", "Unhealthy", "Liveness probe failed: " + message, "kubelet");
+          if (p.failures >= std::max(1, spec.value("failureThreshold", 3))) {
+            record_event(*this, pod, "Normal", "Killing",
+                         "Container " + s.name + " failed liveness probe, will be restarted", "kubelet");
+            finish(s, 137, false);  // stops the container; restartPolicy decides what follows
+            return;
+          }
+        }
+      }
+      if (!p.outcome && now >= p.next) {
+        auto outcome = std::make_shared<ProbeOutcome>();
+        p.outcome = outcome;
+        prober->submit([this, outcome, id = s.runtime_id, spec, c, key] {
+          std::string message;
+          bool ok = run_probe(*runtime, id, spec, c, message);
+          {
+            std::lock_guard lock(outcome->mu);
+            outcome->done = true;
+            outcome->success = ok;
+            outcome->message = message;
+          }
+          enqueue(Work::Pod, key);
+        });
+      }
+      if (!p.outcome) next_timer = std::min(next_timer, p.next);
+    }
+  };
   auto step = [&](const json& c, ContainerState& s, bool is_init) {
     if (s.running) {
       if (auto code = runtime->exit_code(s.runtime_id)) finish(s, *code, is_init);
     }
+    if (s.running && !is_init) probe(c, s);
     if (!s.running && !s.done && local->volumes_ready) {
       if (now >= s.next_start) {
         if (!start(c, s, is_init)) {
@@ -337,7 +433,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     all_done &= s.done;
     if (s.done && s.state["terminated"].value("exitCode", 0) != 0) all_zero = false;
     any_running |= s.running;
-    all_ready &= s.running;
+    all_ready &= s.running && s.ready;
   }
   std::string new_phase = "Pending";
   if (init_failed) new_phase = "Failed";
@@ -352,7 +448,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
       if (state.empty())
         state = {{"waiting", {{"reason", is_init || initialized ? "ContainerCreating" : "PodInitializing"}}}};
       if (!volume_wait.empty()) state = {{"waiting", {{"reason", "ContainerCreating"}}}};
-      json cs = {{"name", s.name}, {"state", state}, {"lastState", s.last_state}, {"ready", s.running && !is_init ? true : (is_init && s.done)},
+      json cs = {{"name", s.name}, {"state", state}, {"lastState", s.last_state}, {"ready", !is_init ? s.running && s.ready : s.done},
                  {"restartCount", s.restarts}, {"image", s.image}, {"imageID", ""}, {"started", s.running}};
       if (!s.runtime_id.empty() || s.ever_started) cs["containerID"] = "kubelite://" + (s.runtime_id.empty() ? uid + "/" + s.name : s.runtime_id);
       json volume_mounts = json::array();
@@ -403,7 +499,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   }
   if (next_timer != Clock::time_point::max()) {
     std::lock_guard lock(mu);
-    auto& at = pod_timers[key];
+    auto& at = timers[{Work::Pod, key}];
     if (at == Clock::time_point{} || next_timer < at) at = next_timer;
   }
 }

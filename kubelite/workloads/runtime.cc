@@ -304,7 +304,7 @@ class ProcessRuntime : public ContainerRuntime {
     if (null_in >= 0) close(null_in);
     if (pid < 0) return false;
     std::lock_guard lock(mu_);
-    containers_[spec.id] = {pid, std::nullopt, spec.env, spec.working_dir};
+    containers_[spec.id] = {pid, std::nullopt, spec.env};
     return true;
   }
 
@@ -334,7 +334,6 @@ class ProcessRuntime : public ContainerRuntime {
   int exec(const std::string& id, const std::vector<std::string>& argv, int fds[3], std::string& error) override {
     pid_t sandbox = 0;
     std::vector<std::string> env;
-    std::string wd;
     {
       std::lock_guard lock(mu_);
       auto it = containers_.find(id);
@@ -344,7 +343,6 @@ class ProcessRuntime : public ContainerRuntime {
       }
       sandbox = it->second.pid;
       env = it->second.env;
-      wd = it->second.working_dir;
     }
     // bwrap's child is the sandbox's first process: enter its mount and PID namespaces and its root. It forks the
     // container's command only once the sandbox's mounts and root are set up; until then (a container that has
@@ -367,8 +365,11 @@ class ProcessRuntime : public ContainerRuntime {
       return -1;
     }
     if (spawner_.namespaced()) inner = pid_one_level_down(inner);
+    // Root and working directory are the sandbox's own (bwrap's init has chdir'ed to the workingDir): nsenter's
+    // `-w<dir>` would open <dir> in kubelite's mount namespace, leaving exec in a directory outside the sandbox's
+    // root, where getcwd() fails.
     std::vector<std::string> args = {"/usr/bin/nsenter", "-t", std::to_string(inner), "-m", "-p", "-u", "-i",
-                                     "-r", "-w" + (wd.empty() ? std::string("/") : wd), "--"};
+                                     "-r", "-w", "--"};
     args.insert(args.end(), argv.begin(), argv.end());
     bool has_path = false;
     for (const auto& e : env) has_path |= e.rfind("PATH=", 0) == 0;
@@ -381,7 +382,6 @@ class ProcessRuntime : public ContainerRuntime {
     pid_t pid;
     std::optional<int> exit;
     std::vector<std::string> env;
-    std::string working_dir;
   };
   void kill_and_reap(Container& c) {
     if (c.exit) return;

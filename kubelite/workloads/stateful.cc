@@ -36,15 +36,16 @@ void Workloads::Impl::sync_statefulset(const std::string& key) {
   int replicas = spec.value("replicas", 1);
   bool parallel = spec.value("podManagementPolicy", "OrderedReady") == "Parallel";
   json tmpl = spec.value("template", json::object());
-  std::string revision = name + "-" + template_hash(tmpl);
-
   std::map<int, json> pods;  // by ordinal
-  for (json& pod : cluster->list("/pods", ns)) {
+  std::set<std::string> in_use;  // the revisions pods run
+  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
     if (controller_uid(pod) != uid) continue;
     std::string pod_name = pod["metadata"].value("name", "");
     if (pod_name.rfind(name + "-", 0) != 0) continue;
+    in_use.insert(pod["metadata"].value("labels", json::object()).value(kRevisionLabel, ""));
     pods[std::atoi(pod_name.c_str() + name.size() + 1)] = std::move(pod);
   }
+  std::string revision = sync_revisions(set, tmpl, template_hash(tmpl), in_use);
   // Pods that ended (Failed/Succeeded) are replaced, as the real controller does.
   for (auto it = pods.begin(); it != pods.end();) {
     if (!is_terminating(it->second) && !pod_active(it->second)) {
@@ -150,8 +151,11 @@ void Workloads::Impl::sync_daemonset(const std::string& key) {
   json tmpl = ds["spec"].value("template", json::object());
   std::string hash = template_hash(tmpl);
   std::map<std::string, std::vector<json>> by_node;
-  for (json& pod : cluster->list("/pods", ns)) {
+  std::set<std::string> in_use;  // the revisions pods run
+  std::string prefix = ds["metadata"].value("name", "") + "-";
+  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
     if (controller_uid(pod) != uid || is_terminating(pod)) continue;
+    in_use.insert(prefix + pod["metadata"].value("labels", json::object()).value(kRevisionLabel, ""));
     // The node a pod is for: its binding, or the metadata.name affinity the controller gave it.
     std::string node = pod["spec"].value("nodeName", "");
     if (node.empty())
@@ -161,6 +165,7 @@ void Workloads::Impl::sync_daemonset(const std::string& key) {
           if (!f.value("values", json::array()).empty()) node = f["values"][0];
     by_node[node].push_back(std::move(pod));
   }
+  sync_revisions(ds, tmpl, hash, in_use);
   int desired = 0, scheduled = 0, ready = 0, updated = 0;
   const json& node_selector = tmpl["spec"].value("nodeSelector", json::object());
   for (const json& node : cluster->list("/nodes", "")) {

@@ -97,6 +97,10 @@ std::string key_of(const json& object) {
   return ns.empty() ? m.value("name", "") : ns + "/" + m.value("name", "");
 }
 
+std::function<bool(const std::string&)> mentions(const std::string& uid) {
+  return [uid](const std::string& text) { return !uid.empty() && text.find(uid) != std::string::npos; };
+}
+
 void put_count(json& status, const char* name, int value) {
   if (value) status[name] = value;
   else status.erase(name);
@@ -119,6 +123,7 @@ void set_condition(json& conditions, json condition) {
 
 void record_event(Workloads::Impl& w, const json& object, const std::string& type, const std::string& reason,
                   const std::string& message, const std::string& component) {
+  if (w.seeding) return;
   const json& m = object["metadata"];
   std::string ns = m.value("namespace", "default");
   std::string now = now_rfc3339();

@@ -4,6 +4,7 @@
 
 #include "kubelite/semantics/errors.h"
 #include "kubelite/workloads/internal.h"
+#include "kubelite/workloads/probes.h"
 
 namespace kubelite::workloads {
 
@@ -17,6 +18,7 @@ std::optional<Work> owner_work(const std::string& kind) {
   if (kind == "StatefulSet") return Work::StatefulSet;
   if (kind == "DaemonSet") return Work::DaemonSet;
   if (kind == "Job") return Work::Job;
+  if (kind == "CronJob") return Work::CronJob;
   return std::nullopt;
 }
 
@@ -27,6 +29,10 @@ Workloads::Workloads(std::unique_ptr<Cluster> cluster, std::unique_ptr<Container
   impl_->cluster = std::move(cluster);
   impl_->runtime = std::move(runtime);
   impl_->options = std::move(options);
+  impl_->cron_epoch_wall = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+  impl_->cron_epoch_steady = std::chrono::steady_clock::now();
+  impl_->prober = std::make_unique<Prober>(2);
   Impl* w = impl_.get();
   if (impl_->options.enabled) impl_->cluster->on_change([w](const Change& c) { w->observe(c); });
 }
@@ -39,6 +45,7 @@ Workloads::~Workloads() {
   impl_->cv.notify_all();
   if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
   if (impl_->options.enabled) impl_->cluster->on_change([](const Change&) {});
+  impl_->prober.reset();  // probes under way end (each within its timeoutSeconds) before the containers go
   impl_->stop_all_pods();
 }
 
@@ -52,6 +59,7 @@ void Workloads::start() {
                                                                            {"apps/statefulsets", Work::StatefulSet},
                                                                            {"apps/daemonsets", Work::DaemonSet},
                                                                            {"batch/jobs", Work::Job},
+                                                                           {"batch/cronjobs", Work::CronJob},
                                                                            {"/pods", Work::Pod}})
       for (const json& o : w.cluster->list(sid, "")) w.enqueue(work, key_of(o));
     std::set<std::string> namespaces;
@@ -61,9 +69,15 @@ void Workloads::start() {
   w.next_lease_renewal = std::chrono::steady_clock::now() + kLeaseRenewal;
 }
 
-void Workloads::settle() {
-  while (impl_->run_batch()) {
+void Workloads::settle(const std::atomic<bool>& stop) {
+  // Before serving, nobody waits for the lock: each pass takes all that is queued, so that the writes one pass
+  // makes (all pods created, all bound, ...) are reconciled together by the next, once per owner and namespace.
+  // Loaded objects stand for a cluster that exists already: no Events about how their pods came to be (a
+  // real cluster's expire after an hour, kube-apiserver's --event-ttl), which were a third of the writes.
+  impl_->seeding = true;
+  while (!stop && impl_->run_batch(SIZE_MAX, &stop)) {
   }
+  impl_->seeding = false;
 }
 
 bool Workloads::idle() {
@@ -92,7 +106,10 @@ void Workloads::Impl::observe(const Change& c) {
   std::string ns = c.key.substr(0, c.key.find('/'));
   auto owners = [&] {
     if (c.object_json.find("\"ownerReferences\"") == std::string::npos) return;
-    json o = json::parse(c.object_json);
+    // Only the metadata is built (spec and status are skipped): this runs for every write of a pod.
+    json o = json::parse(c.object_json, [](int depth, json::parse_event_t event, json& parsed) {
+      return !(depth == 1 && event == json::parse_event_t::key && parsed != "metadata");
+    });
     for (const auto& ref : o["metadata"].value("ownerReferences", json::array()))
       if (auto work = owner_work(ref.value("kind", ""))) enqueue(*work, ns + "/" + ref.value("name", ""));
   };
@@ -102,7 +119,10 @@ void Workloads::Impl::observe(const Change& c) {
     owners();
   } else if (sid == "apps/statefulsets") enqueue(Work::StatefulSet, c.key);
   else if (sid == "apps/daemonsets") enqueue(Work::DaemonSet, c.key);
-  else if (sid == "batch/jobs") enqueue(Work::Job, c.key);
+  else if (sid == "batch/jobs") {
+    enqueue(Work::Job, c.key);
+    owners();
+  } else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
   else if (sid == "/pods") {
     enqueue(Work::Pod, c.key);
     enqueue(Work::ServicesOf, ns);
@@ -111,22 +131,30 @@ void Workloads::Impl::observe(const Change& c) {
     enqueue(Work::ServicesOf, ns);
     if (c.deleted) enqueue(Work::ServiceDeleted, c.key);
   }
-  else if (sid == "/nodes") {
+  else if (sid == "/persistentvolumeclaims") {
+    std::lock_guard lock(mu);
+    if (auto it = claim_waiters.find(c.key); it != claim_waiters.end()) {
+      for (const auto& pod : it->second) queue.insert({Work::Pod, pod});
+      claim_waiters.erase(it);
+      cv.notify_all();
+    }
+  } else if (sid == "/nodes") {
     std::lock_guard lock(mu);
     if (!queue.count({Work::AllDaemonSets, ""})) queue.insert({Work::AllDaemonSets, ""});
   }
 }
 
-bool Workloads::Impl::run_batch() {
+bool Workloads::Impl::run_batch(size_t max, const std::atomic<bool>* stop) {
   std::vector<std::pair<Work, std::string>> batch;
   {
     std::lock_guard lock(mu);
     // A small batch per lock hold, so that client requests do not wait behind a long catch-up.
-    while (!queue.empty() && batch.size() < 64) batch.push_back(queue.extract(queue.begin()).value());
+    while (!queue.empty() && batch.size() < max) batch.push_back(queue.extract(queue.begin()).value());
   }
   if (batch.empty()) return false;
   cluster->run([&] {
     for (const auto& [work, key] : batch) {
+      if (stop && *stop) return;
       try {
         reconcile(work, key);
       } catch (const ApiError& e) {
@@ -147,6 +175,7 @@ void Workloads::Impl::reconcile(Work w, const std::string& key) {
     case Work::StatefulSet: return sync_statefulset(key);
     case Work::DaemonSet: return sync_daemonset(key);
     case Work::Job: return sync_job(key);
+    case Work::CronJob: return sync_cronjob(key);
     case Work::ServicesOf: return sync_services(key);
     case Work::ServiceDeleted:
       // The Endpoints controller removes a deleted Service's Endpoints (and only then: restores create Endpoints
@@ -171,14 +200,14 @@ void Workloads::Impl::loop() {
     {
       std::unique_lock lock(mu);
       Clock::time_point wake = next_lease_renewal;
-      for (const auto& [key, at] : pod_timers) wake = std::min(wake, at);
+      for (const auto& [work, at] : timers) wake = std::min(wake, at);
       cv.wait_until(lock, wake, [&] { return stopping || !queue.empty(); });
       if (stopping) return;
       Clock::time_point now = Clock::now();
-      for (auto it = pod_timers.begin(); it != pod_timers.end();) {
+      for (auto it = timers.begin(); it != timers.end();) {
         if (it->second <= now) {
-          queue.insert({Work::Pod, it->first});
-          it = pod_timers.erase(it);
+          queue.insert(it->first);
+          it = timers.erase(it);
         } else {
           ++it;
         }

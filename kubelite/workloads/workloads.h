@@ -3,6 +3,7 @@
 // (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Endpoints/EndpointSlices), a scheduler and one kubelet
 // per node whose containers run through a ContainerRuntime. All of it works through a Cluster (the API as a
 // client sees it) and reacts to its change feed; with nothing changing it does nothing but renew node Leases.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -20,7 +21,9 @@ struct Options {
   // The CSI host-path driver's root (kubelite/storage/hostpath.h), "" when it is off: its volumes are what the
   // kubelet publishes at .../volumes/kubernetes.io~csi/<pv>/mount.
   std::string csi_root;
-  std::chrono::milliseconds restart_backoff{10000};  // the kubelet's first crash-loop back-off (doubles, max 5 min)
+  std::chrono::milliseconds restart_backoff{10000};
+  // How much faster than the real clock the CronJob controller's runs (tests: 60 makes a minute a second).
+  double cron_speed = 1;  // the kubelet's first crash-loop back-off (doubles, max 5 min)
 };
 
 struct NodeInfo {
@@ -37,7 +40,8 @@ class Workloads {
   // Registers the nodes and queues what is stored already (objects of a --data-dir or --load).
   void start();
   // Reconciles until nothing is queued (after --load: the API is served settled); before start_loop().
-  void settle();
+  // Stops early once `stop` is set (a signal).
+  void settle(const std::atomic<bool>& stop);
   bool idle();  // nothing queued
   void start_loop();
   const std::vector<NodeInfo>& nodes() const;

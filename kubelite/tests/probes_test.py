@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Readiness and liveness probes judged by the real kubectl: httpGet, tcpSocket and exec probes against the
+containers' real processes decide the pods' Ready condition, the containers' ready/restartCount, the
+Deployment's availability (`kubectl rollout status`) and the Service's Endpoints. The sandboxes share the
+host's network, so each test picks a free port of its own."""
+
+import os
+import sys
+import socket
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from klclient import KubectlCase, wait_until  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def condition(pod, kind):
+    return next((c["status"] for c in pod["status"].get("conditions", []) if c["type"] == kind), None)
+
+
+class Probes(KubectlCase):
+    SERVER_ARGS = ("--restart-backoff", "1", "--nodes", "1")
+
+    def apply(self, ns, manifest):
+        self.kubectl("create", "ns", ns, ok=False)
+        self.kubectl("apply", "-n", ns, "-f", "-", stdin=manifest)
+
+    def events(self, ns, reason):
+        return [e["message"] for e in self.get_json("events", "-n", ns)["items"] if e["reason"] == reason]
+
+    def test_http_readiness_drives_rollout_and_endpoints(self):
+        ns, port = "pr-http", free_port()
+        self.apply(ns, """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: python
+        command: ["sh", "-c", "cd /data && exec python3 -m http.server %(port)d --bind 127.0.0.1"]
+        ports: [{name: http, containerPort: %(port)d}]
+        readinessProbe: {httpGet: {path: /ready, port: http}, periodSeconds: 1, failureThreshold: 1}
+        volumeMounts: [{name: data, mountPath: /data}]
+      volumes: [{name: data, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+""" % {"port": port})
+        # Running but not ready: /ready answers 404.
+        wait_until(lambda: "Readiness probe failed: HTTP probe failed with statuscode: 404" in
+                   self.events(ns, "Unhealthy"), 20, "a readiness probe answered 404")
+        pod = self.get_json("pods", "-n", ns, "-l", "app=web")["items"][0]
+        name = pod["metadata"]["name"]
+        self.assertEqual(pod["status"]["phase"], "Running")
+        self.assertEqual(condition(pod, "Ready"), "False")
+        self.assertEqual(pod["status"]["containerStatuses"][0]["ready"], False)
+        self.assertNotIn("availableReplicas", self.get_json("deploy", "-n", ns, "web")["status"])
+        p = self.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=2s", ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("0 of 1 updated replicas are available", p.stdout)
+        ep = self.get_json("endpoints", "-n", ns, "web")
+        self.assertEqual([a["ip"] for a in ep["subsets"][0]["notReadyAddresses"]], [pod["status"]["podIP"]])
+        self.assertNotIn("addresses", ep["subsets"][0])
+
+        # The probe passes: Ready, available, rolled out, and listed as a ready address.
+        self.kubectl("exec", "-n", ns, name, "--", "touch", "/data/ready")
+        self.assertIn("successfully rolled out", self.kubectl("rollout", "status", "-n", ns, "deploy/web",
+                                                              "--timeout=20s"))
+        pod = self.get_json("pod", "-n", ns, name)
+        self.assertEqual((condition(pod, "Ready"), condition(pod, "ContainersReady")), ("True", "True"))
+        self.assertEqual(pod["status"]["containerStatuses"][0]["ready"], True)
+        ep = self.get_json("endpoints", "-n", ns, "web")
+        self.assertEqual([a["ip"] for a in ep["subsets"][0]["addresses"]], [pod["status"]["podIP"]])
+        self.assertRegex(self.kubectl("get", "pod", "-n", ns, name), r"%s\s+1/1\s+Running\s+0" % name)
+
+        # It fails again: not ready (failureThreshold 1), unavailable, back among the not-ready addresses.
+        self.kubectl("exec", "-n", ns, name, "--", "rm", "/data/ready")
+        wait_until(lambda: condition(self.get_json("pod", "-n", ns, name), "Ready") == "False", 15, "not Ready")
+        wait_until(lambda: "notReadyAddresses" in self.get_json("endpoints", "-n", ns, "web")["subsets"][0], 10,
+                   "the endpoint to be not ready")
+        wait_until(lambda: self.get_json("deploy", "-n", ns, "web")["status"].get("unavailableReplicas") == 1, 10,
+                   "the Deployment to count it unavailable")
+        self.assertEqual(self.get_json("pod", "-n", ns, name)["status"]["containerStatuses"][0]["restartCount"], 0)
+
+    def test_liveness_restarts_and_tcp_readiness_waits(self):
+        ns, port = "pr-live", free_port()
+        self.apply(ns, """apiVersion: v1
+kind: Pod
+metadata: {name: live}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "touch /tmp/healthy; exec sleep 1000"]
+    livenessProbe: {exec: {command: [cat, /tmp/healthy]}, periodSeconds: 1, failureThreshold: 2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tcp}
+spec:
+  containers:
+  - name: app
+    image: python
+    command: ["sh", "-c", "sleep 3; exec python3 -m http.server %(port)d --bind 127.0.0.1"]
+    readinessProbe: {tcpSocket: {port: %(port)d}, initialDelaySeconds: 1, periodSeconds: 1}
+""" % {"port": port})
+        # tcpSocket: Running at once, Ready only once the server listens (3 s in).
+        pod = wait_until(lambda: (lambda p: p if p["status"].get("phase") == "Running" else None)(
+            self.get_json("pod", "-n", ns, "tcp")), 15, "the tcp pod to run")
+        self.assertEqual(condition(pod, "Ready"), "False")
+        self.assertIn("condition met", self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/tcp",
+                                                    "--timeout=20s"))
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # the server the probe found is really there
+
+        # exec liveness: healthy while the file exists; without it, two failures kill the container, which
+        # restartPolicy Always restarts (its new /tmp has the file again).
+        self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/live", "--timeout=20s")
+        self.kubectl("exec", "-n", ns, "live", "--", "rm", "/tmp/healthy")
+        pod = wait_until(lambda: (lambda p: p if p["status"]["containerStatuses"][0]["restartCount"] >= 1 else None)(
+            self.get_json("pod", "-n", ns, "live")), 20, "the liveness probe to restart the container")
+        status = pod["status"]["containerStatuses"][0]
+        self.assertEqual(status["lastState"]["terminated"]["exitCode"], 137)
+        self.assertIn("Container app failed liveness probe, will be restarted", self.events(ns, "Killing"))
+        self.assertTrue(any(m.startswith("Liveness probe failed: cat: ") and "/tmp/healthy" in m
+                            for m in self.events(ns, "Unhealthy")), self.events(ns, "Unhealthy"))
+        self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/live", "--timeout=20s")
+        time.sleep(3)  # healthy again: no further restart
+        pod = self.get_json("pod", "-n", ns, "live")
+        self.assertEqual(pod["status"]["containerStatuses"][0]["restartCount"], 1)
+        self.assertIn("running", pod["status"]["containerStatuses"][0]["state"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
