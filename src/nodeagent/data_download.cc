@@ -185,10 +185,12 @@ controller::ReconcileResult reconcile_data_download(Agent& a, const kube::Object
     accepted["status"]["phase"] = "Accepted";
     accepted["status"]["acceptedByNode"] = a.node;
     accepted["status"]["acceptedTimestamp"] = now_text();
-    stored = kube::DynamicClient(a.transport).update(a.dds, a.options.namespace_name, accepted, {}, "status");
+    stored = kube::DynamicClient(a.transport).update(a.dds, a.options.namespace_name, accepted, {},
+                                                            a.dds.subresource("status") ? "status" : "");
   } catch (const kube::KubeError& e) {
     a.finish(key);
-    if (kube::is_conflict(e) || kube::is_not_found(e)) return {};
+    if (kube::is_conflict(e)) return {};  // another node accepted it
+    if (kube::is_not_found(e)) return {};
     throw;
   }
   spdlog::info("DataDownload {} accepted on node {}", name, a.node);

@@ -202,10 +202,12 @@ controller::ReconcileResult reconcile_data_upload(Agent& a, const kube::ObjectPt
     accepted["status"]["phase"] = "Accepted";
     accepted["status"]["acceptedByNode"] = a.node;
     accepted["status"]["acceptedTimestamp"] = now_text();
-    stored = kube::DynamicClient(a.transport).update(a.dus, a.options.namespace_name, accepted, {}, "status");
+    stored = kube::DynamicClient(a.transport).update(a.dus, a.options.namespace_name, accepted, {},
+                                                            a.dus.subresource("status") ? "status" : "");
   } catch (const kube::KubeError& e) {
     a.finish(key);
-    if (kube::is_conflict(e) || kube::is_not_found(e)) return {};
+    if (kube::is_conflict(e)) return {};  // another node accepted it
+    if (kube::is_not_found(e)) return {};
     throw;
   }
   spdlog::info("DataUpload {} accepted on node {}", name, a.node);
