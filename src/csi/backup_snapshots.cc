@@ -270,8 +270,7 @@ void CsiSnapshotter::wait_for_all() {
   }
 }
 
-void CsiSnapshotter::record_volume_info(const Op& op, bool ok) {
-  if (!volume_info_) return;
+backup::BackupVolumeInfo CsiSnapshotter::volume_info_of(const Op& op, bool ok) const {
   backup::BackupVolumeInfo info;
   info.pvc_name = op.pvc_name;
   info.pvc_namespace = op.pvc_ns;
@@ -296,7 +295,11 @@ void CsiSnapshotter::record_volume_info(const Op& op, bool ok) {
     for (const auto& [k, v] : op.pv["metadata"]["labels"].items())
       if (v.is_string()) pv_info.labels[k] = v.get<std::string>();
   info.pv_info = pv_info;
-  volume_info_->add(std::move(info));
+  return info;
+}
+
+void CsiSnapshotter::record_volume_info(const Op& op, bool ok) {
+  if (volume_info_) volume_info_->add(volume_info_of(op, ok));
 }
 
 // volumesnapshot_action.go Execute (annotations, the content labelled with the backup, class and content as additional

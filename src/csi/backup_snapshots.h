@@ -88,6 +88,7 @@ class CsiSnapshotter : public backup::VolumeSnapshotter {
   void poll(Op& op);
   void complete(Op& op, const AddItem& add);
   void clean_up_failed(Op& op);
+  backup::BackupVolumeInfo volume_info_of(const Op& op, bool ok) const;
   void record_volume_info(const Op& op, bool ok);
   void record_skipped(const json& pvc, const json& pv, const std::string& reason);
 

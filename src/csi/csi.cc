@@ -16,6 +16,16 @@ std::string string_at(const json& j, const json::json_pointer& p) {
   return v.is_string() ? v.get<std::string>() : "";
 }
 
+api::OwnerReference controller_owner(const std::string& kind, const std::string& name, const std::string& uid) {
+  api::OwnerReference owner;
+  owner.api_version = "velero.io/v1";
+  owner.kind = kind;
+  owner.name = name;
+  owner.uid = uid;
+  owner.controller = true;
+  return owner;
+}
+
 namespace {
 
 

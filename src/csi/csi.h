@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/types.h"
+
 namespace arca::csi {
 
 using nlohmann::json;
@@ -32,6 +34,9 @@ inline constexpr const char* kSnapshotGroup = "snapshot.storage.k8s.io";
 inline constexpr const char* kDataUploadNameAnnotation = "velero.io/data-upload-name";
 inline constexpr const char* kAsyncOperationIdLabel = "velero.io/async-operation-id";
 inline constexpr const char* kDynamicPVRestoreLabel = "velero.io/dynamic-pv-restore";
+
+// The controller owner reference velero.io/v1 `kind` `name` (`uid`) that DataUploads and DataDownloads carry.
+api::OwnerReference controller_owner(const std::string& kind, const std::string& name, const std::string& uid);
 
 // The string at `p`, "" when absent or not a string.
 std::string string_at(const json& j, const json::json_pointer& p);

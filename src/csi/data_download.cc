@@ -56,13 +56,7 @@ std::string DataDownloads::restore_pvc(json& pvc, const json& from_backup, const
   dd.metadata.labels = {{"velero.io/restore-name", valid_label_value(restore_.metadata.name)},
                         {"velero.io/restore-uid", restore_.metadata.uid},
                         {kAsyncOperationIdLabel, d.operation_id}};
-  api::OwnerReference owner;
-  owner.api_version = "velero.io/v1";
-  owner.kind = "Restore";
-  owner.name = restore_.metadata.name;
-  owner.uid = restore_.metadata.uid;
-  owner.controller = true;
-  dd.metadata.owner_references.push_back(owner);
+  dd.metadata.owner_references.push_back(controller_owner("Restore", restore_.metadata.name, restore_.metadata.uid));
   dd.spec.target_volume.pvc = name;
   dd.spec.target_volume.namespace_ = target_ns;
   dd.spec.backup_storage_location = string_at(du, "/spec/backupStorageLocation"_json_pointer);

@@ -31,13 +31,7 @@ void CsiSnapshotter::start_upload(Op& op) {
                         {"velero.io/backup-uid", backup_.metadata.uid},
                         {"velero.io/pvc-uid", op.pvc_uid},
                         {kAsyncOperationIdLabel, op.record.operation_id}};
-  api::OwnerReference owner;
-  owner.api_version = "velero.io/v1";
-  owner.kind = "Backup";
-  owner.name = backup_.metadata.name;
-  owner.uid = backup_.metadata.uid;
-  owner.controller = true;
-  du.metadata.owner_references.push_back(owner);
+  du.metadata.owner_references.push_back(controller_owner("Backup", backup_.metadata.name, backup_.metadata.uid));
   du.spec.snapshot_type = "CSI";
   du.spec.csi_snapshot.emplace();
   du.spec.csi_snapshot->volume_snapshot = op.vs_name;
@@ -113,22 +107,11 @@ void CsiSnapshotter::complete_moved(Op& op, const AddItem& add) {
 
 void CsiSnapshotter::record_moved_volume_info(const Op& op, bool ok) {
   if (!volume_info_) return;
-  backup::BackupVolumeInfo info;
-  info.pvc_name = op.pvc_name;
-  info.pvc_namespace = op.pvc_ns;
-  info.pv_name = op.pv_name;
-  info.backup_method = backup::kMethodCSISnapshot;
+  backup::BackupVolumeInfo info = volume_info_of(op, ok);
   info.snapshot_data_moved = true;
   info.preserve_local_snapshot = false;  // the node agent removed the snapshot once its data was moved
-  info.start_timestamp = string_at(op.vs, "/metadata/creationTimestamp"_json_pointer);
-  if (ok) info.completion_timestamp = string_at(op.du, "/status/completionTimestamp"_json_pointer);
-  info.result = ok ? backup::kVolumeSucceeded : backup::kVolumeFailed;
-  backup::CSISnapshotInfo csi;
-  csi.snapshot_handle = string_at(op.vsc, "/status/snapshotHandle"_json_pointer);
-  csi.size = op.vsc.is_object() ? op.vsc.value("/status/restoreSize"_json_pointer, int64_t{0}) : 0;
-  csi.driver = op.driver;
-  csi.vsc_name = string_at(op.vsc, "/metadata/name"_json_pointer);
-  info.csi_snapshot_info = csi;
+  info.completion_timestamp = ok ? string_at(op.du, "/status/completionTimestamp"_json_pointer) : "";
+  info.csi_snapshot_info->operation_id.clear();
   backup::SnapshotDataMovementInfo moved;
   moved.data_mover = backup_.spec.datamover.empty() ? "velero" : backup_.spec.datamover;
   moved.uploader_type = "restic";
@@ -138,12 +121,6 @@ void CsiSnapshotter::record_moved_volume_info(const Op& op, bool ok) {
   moved.size = op.du.is_object() ? op.du.value("/status/progress/totalBytes"_json_pointer, int64_t{0}) : 0;
   moved.phase = string_at(op.du, "/status/phase"_json_pointer);
   info.snapshot_data_movement_info = moved;
-  backup::PVInfo pv_info;
-  pv_info.reclaim_policy = string_at(op.pv, "/spec/persistentVolumeReclaimPolicy"_json_pointer);
-  if (op.pv.contains("/metadata/labels"_json_pointer))
-    for (const auto& [k, v] : op.pv["metadata"]["labels"].items())
-      if (v.is_string()) pv_info.labels[k] = v.get<std::string>();
-  info.pv_info = pv_info;
   volume_info_->add(std::move(info));
 }
 
