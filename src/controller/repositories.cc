@@ -250,7 +250,19 @@ std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport,
   } catch (const std::exception& e) {
     spdlog::warn("backup={} cannot list its DataUploads: {}", backup.metadata.name, e.what());
   }
-  if (by_repo.empty()) return errors;
+  auto delete_data_uploads = [&] {
+    for (const auto& name : data_uploads) {
+      try {
+        client.remove(dus, ns, name);
+      } catch (const kube::KubeError& e) {
+        if (!kube::is_not_found(e)) errors.push_back("error deleting DataUpload " + name + ": " + e.what());
+      }
+    }
+  };
+  if (by_repo.empty()) {
+    delete_data_uploads();
+    return errors;
+  }
   std::string password;
   try {
     password = ensure_repository_password(transport, secrets, ns);
@@ -277,14 +289,7 @@ std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport,
                        key.first + ": " + e.what());
     }
   }
-  if (errors.empty())
-    for (const auto& name : data_uploads) {
-      try {
-        client.remove(dus, ns, name);
-      } catch (const kube::KubeError& e) {
-        if (!kube::is_not_found(e)) errors.push_back("error deleting DataUpload " + name + ": " + e.what());
-      }
-    }
+  if (errors.empty()) delete_data_uploads();
   return errors;
 }
 

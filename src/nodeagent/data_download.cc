@@ -177,6 +177,7 @@ controller::ReconcileResult reconcile_data_download(Agent& a, const kube::Object
   if (!is_new(dd.status.phase)) return {};
   if (dd.spec.cancel) {
     a.patch_status(a.dds, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
+    spdlog::info("DataDownload {} Canceled before it started", name);
     return {};
   }
   if (!a.try_start(key)) return {1s};

@@ -193,6 +193,7 @@ controller::ReconcileResult reconcile_data_upload(Agent& a, const kube::ObjectPt
   if (!is_new(du.status.phase)) return {};
   if (du.spec.cancel) {
     a.patch_status(a.dus, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
+    spdlog::info("DataUpload {} Canceled before it started", name);
     return {};
   }
   if (!a.try_start(key)) return {1s};  // the node's loadConcurrency is used up: asked again

@@ -285,4 +285,49 @@ TEST_F(DataMoverEndToEnd, MovedSnapshotsRestoreByteForByteWithoutTheDriversSnaps
   expect_nothing_left("after the restore");
 }
 
+// `arca backup delete` of a backup waiting for its data movement cancels its DataUploads (spec.cancel): with no node
+// agent running the upload never starts; the agent that comes up marks it Canceled, the backup ends, its deletion
+// goes through, and neither the VolumeSnapshot nor any exposer pod or claim is left.
+TEST_F(DataMoverEndToEnd, DeletingABackupWaitingForItsUploadsCancelsThemAndLeavesNothing) {
+  for (auto& agent : agents_) agent->stop();
+  apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "cut"}}}});
+  apply({{"apiVersion", "v1"},
+         {"kind", "PersistentVolumeClaim"},
+         {"metadata", {{"name", "solo"}, {"namespace", "cut"}}},
+         {"spec",
+          {{"accessModes", {"ReadWriteOnce"}},
+           {"storageClassName", "standard"},
+           {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
+  std::string d;
+  ASSERT_TRUE(testsupport::eventually([&] { return !(d = claim_dir("cut", "solo")).empty() && fs::is_directory(d); }, 30s));
+  std::ofstream(d + "/f") << "payload";
+
+  ok(arca({"backup", "create", "cut", "--include-namespaces", "cut", "--snapshot-move-data"}));
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        auto r = kubectl({"-n", "velero", "get", "backup", "cut", "-o", "jsonpath={.status.phase}"});
+        return r.out == "WaitingForPluginOperations" && items("datauploads.velero.io", "velero").size() == 1;
+      },
+      60s))
+      << kubectl({"-n", "velero", "get", "backup,datauploads", "-o", "yaml"}).output << logs();
+  ok(arca({"backup", "delete", "cut", "--confirm"}));
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        auto du = items("datauploads.velero.io", "velero");
+        return du.size() == 1 && du[0].value("/spec/cancel"_json_pointer, false);
+      },
+      30s))
+      << kubectl({"-n", "velero", "get", "datauploads", "-o", "yaml"}).output << logs();
+  agents_.push_back(std::make_unique<ChildProcess>(
+      std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "node-agent",
+                               "server", "--node-name", kNodes[0]},
+      dir_.file("agent-restarted.log")));
+  EXPECT_TRUE(testsupport::eventually([&] { return kubectl({"-n", "velero", "get", "backup", "cut"}).exit_code != 0; },
+                                      60s))
+      << kubectl({"-n", "velero", "get", "backup,deletebackuprequests,datauploads", "-o", "yaml"}).output << logs();
+  EXPECT_NE(agents_.back()->log().find("Canceled before it started"), std::string::npos) << agents_.back()->log();
+  EXPECT_TRUE(items("datauploads.velero.io", "velero").empty());
+  expect_nothing_left("after the canceled backup's deletion");
+}
+
 }  // namespace
