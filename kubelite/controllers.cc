@@ -8,6 +8,10 @@
 #include "kubelite/semantics/patch.h"
 #include "kubelite/storage/util.h"
 
+namespace kubelite::workloads {
+bool selector_matches(const nlohmann::json& selector, const nlohmann::json& labels);  // workloads/util.cc
+}
+
 namespace kubelite {
 
 using storage::drop_finalizer;
@@ -471,6 +475,16 @@ bool Api::Impl::run_volume_binding() {
         continue;
       }
     }
+    // A volume pre-bound to a claim by name only (claimRef without uid: what an operator, or Velero's generic restore
+    // exposer rebinding a filled volume to its target claim, writes) is Available to that claim, as the PV
+    // controller's syncVolume makes it whatever its phase was.
+    if (phase == "Released" && ref.is_object() && ref_uid.empty() && !ref_key.empty()) {
+      json updated = pv;
+      updated["status"]["phase"] = "Available";
+      update_object(*pvs, pv, updated, sw);  // status only: `spec` above still refers into `pv`
+      phase = "Available";
+      progress = true;
+    }
     if (phase != "Available") continue;
     std::string cls = spec.value("storageClassName", "");
     double capacity = quantity_bytes(spec.value("capacity", json::object()).value("storage", "0"));
@@ -528,6 +542,12 @@ bool Api::Impl::run_volume_binding() {
           // without a class must not take the volume a pre-bound claim asked for).
           if (!prebound_to_claim && to_bind_names.count(pv_name)) continue;
           if (candidate.capacity < request) continue;
+          // A claim's label selector filters the volumes it may take, except one pre-bound to it (the PV
+          // controller's FindMatchingVolume checks pre-binding first).
+          if (!prebound_to_claim && spec.contains("selector") &&
+              !workloads::selector_matches(spec["selector"],
+                                           read_object(*pvs, pv_name)["metadata"].value("labels", json::object())))
+            continue;
           if (chosen.empty() || prebound_to_claim) chosen = pv_name;
           if (prebound_to_claim) break;
         }
@@ -539,7 +559,10 @@ bool Api::Impl::run_volume_binding() {
         json storage_class = sc ? json::parse(sc->json) : json();
         // WaitForFirstConsumer: provisioned once the scheduler has selected a node for the claim.
         bool node_selected = claim["metadata"].value("annotations", json::object()).contains("volume.kubernetes.io/selected-node");
-        if (!sc || (storage_class.value("volumeBindingMode", "Immediate") == "WaitForFirstConsumer" && !node_selected)) {
+        // A claim with a selector is never provisioned (external-provisioner: "claim Selector is not supported"):
+        // it waits for a matching or pre-bound volume.
+        if (!sc || spec.contains("selector") ||
+            (storage_class.value("volumeBindingMode", "Immediate") == "WaitForFirstConsumer" && !node_selected)) {
           wait_for(key, "class:" + cls, request);
           continue;
         }

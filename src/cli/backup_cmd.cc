@@ -12,8 +12,7 @@ void warn_not_built(const std::string& flag, const std::string& feature) {
 }
 
 void warn_volume_flags(const BackupCreateOptions& o) {
-  if (o.snapshot_move_data == true) warn_not_built("--snapshot-move-data", "the snapshot data mover");
-  if (!o.data_mover.empty() && o.data_mover != "velero") warn_not_built("--data-mover", "the data mover");
+  if (!o.data_mover.empty() && o.data_mover != "velero") warn_not_built("--data-mover", "a data mover other than the built-in one");
   // CSI snapshots are built (src/csi/); snapshots through a VolumeSnapshotLocation's provider plugin are not.
   if (!o.volume_snapshot_locations.empty())
     warn_not_built("--volume-snapshot-locations", "taking volume snapshots through snapshot location plugins");

@@ -495,7 +495,18 @@ int backup_describe(Session& s, const std::vector<std::string>& names, const std
     } catch (const std::exception& e) {
       out << "<error getting pod volume backups: " << e.what() << ">\n";
     }
-    out << describe_backup(b, details, resource_list, backup_retention(s, b), pod_volume_backups);
+    std::string volume_info;
+    if (details && (b.status.phase == P::Completed || b.status.phase == P::PartiallyFailed)) {
+      try {
+        DownloadOptions options = download;
+        options.timeout = 30s;
+        volume_info = download_document(s, api::DownloadTargetKind::BackupVolumeInfos, b.metadata.name, options,
+                                        "volume information");
+      } catch (const std::exception& e) {
+        out << "<error getting backup volume info: " << e.what() << ">\n";
+      }
+    }
+    out << describe_backup(b, details, resource_list, backup_retention(s, b), pod_volume_backups, volume_info);
   }
   return 0;
 }

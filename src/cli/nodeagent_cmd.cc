@@ -33,7 +33,7 @@ void add_node_agent_command(CLI::App& root, Cli& cli) {
   duration_flag(server, "--resource-timeout", f.resource_timeout,
                 "How long to wait for resource processes which are not covered by other specific timeout parameters.");
   duration_flag(server, "--data-mover-prepare-timeout", f.prepare_timeout,
-                "How long to wait for preparing a DataUpload/DataDownload (arca: accepted; it has no data mover).");
+                "How long to wait for preparing a DataUpload/DataDownload (arca: the exposer pod and volume, bounded by --resource-timeout).");
   string_flag(server, "--metrics-address", f.metrics_address,
               "The address to expose prometheus metrics (arca: accepted; the node agent serves no metrics yet)");
   string_flag(server, "--node-agent-configmap", f.options.node_agent_configmap,

@@ -36,7 +36,11 @@ std::string location_table(const std::vector<api::BackupStorageLocation>& locati
 // `pod_volume_backups`: the backup's PodVolumeBackups in the cluster (live progress while they run).
 std::string describe_backup(const api::Backup& backup, bool details, const std::string& resource_list_json,
                             const std::string& retention = "",
-                            const std::vector<api::PodVolumeBackup>& pod_volume_backups = {});
+                            const std::vector<api::PodVolumeBackup>& pod_volume_backups = {},
+                            const std::string& volume_info_json = "");
+// The "CSI Snapshots" part (Velero's describeCSISnapshots): from the backup's volume information, per PVC the
+// snapshot kept in the driver ("Snapshot:") or the data moved into the repository ("Data Movement:").
+std::string describe_csi_snapshots(const std::string& volume_info_json, bool details);
 // The "Pod Volume Backups" part of `backup describe` (Velero's describePodVolumeBackups): grouped by phase
 // (Completed, Failed, In Progress with percentages, New), per pod with --details, counts without.
 std::string describe_pod_volume_backups(const std::vector<api::PodVolumeBackup>& backups, bool details);

@@ -53,8 +53,6 @@ void report_unbuilt(CLI::App* cmd, const ServerFlags& f) {
   };
   for (const auto& [flag, feature] : volume_flags)
     if (given(flag)) spdlog::warn("{}: {} is not built in arca yet; the flag has no effect", flag, feature);
-  if (f.default_snapshot_move_data)
-    spdlog::warn("--default-snapshot-move-data: the snapshot data mover is not built in arca yet; the flag has no effect");
   if (given("--uploader-type") && f.uploader_type == "kopia")
     spdlog::warn("--uploader-type=kopia: arca writes restic-format repositories; pod volume backups are made with "
                  "uploaderType restic, and kopia repositories are neither read nor written");
@@ -207,6 +205,7 @@ void add_server_command(CLI::App& root, Cli& cli) {
     so.settings.schedule_skip_immediately = f.schedule_skip_immediately;
     so.settings.default_resource_modifier_configmap = f.default_resource_modifier_configmap;
     so.settings.default_volumes_to_fs_backup = f.default_volumes_to_fs_backup;
+    so.settings.default_snapshot_move_data = f.default_snapshot_move_data;
     so.settings.restore_helper_image = install::default_image();
     so.settings.fs_backup_timeout = parse_duration(f.fs_backup_timeout);
     if (so.settings.fs_backup_timeout <= Duration::zero())

@@ -342,7 +342,7 @@ std::vector<std::string> prepare_backup(api::Backup& b, const PreparationInputs&
   status.expiration = in.now + std::chrono::duration_cast<std::chrono::seconds>(*spec.ttl);
   if (spec.default_volumes_to_restic == true) spec.default_volumes_to_fs_backup = true;
   if (!spec.default_volumes_to_fs_backup) spec.default_volumes_to_fs_backup = in.default_volumes_to_fs_backup;
-  if (!spec.snapshot_move_data) spec.snapshot_move_data = false;
+  if (!spec.snapshot_move_data) spec.snapshot_move_data = in.default_snapshot_move_data;
 
   // Namespaces labelled velero.io/exclude-from-backup=true join the excluded list before validation, as in
   // Velero's backup controller (prepareBackupRequest), so naming one in includedNamespaces fails validation.
@@ -469,6 +469,7 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     in.cluster_version = cluster_version(ctx);
     in.default_snapshot_locations = ctx.settings.default_volume_snapshot_locations;
     in.default_volumes_to_fs_backup = ctx.settings.default_volumes_to_fs_backup;
+    in.default_snapshot_move_data = ctx.settings.default_snapshot_move_data;
     client.list(ctx.discovery.lookup("velero.io", "v1", "volumesnapshotlocations"), ns, {},
                 [&](const kube::ListItem& item) {
                   in.snapshot_locations.push_back(item.parse().get<api::VolumeSnapshotLocation>());

@@ -45,6 +45,7 @@ struct PreparationInputs {
   // the spec names one.
   std::function<std::optional<std::map<std::string, std::string>>(const std::string& name)> config_map_data;
   bool default_volumes_to_fs_backup = false;  // the server's --default-volumes-to-fs-backup
+  bool default_snapshot_move_data = false;    // the server's --default-snapshot-move-data
 };
 
 // Velero's pkg/controller/backup_controller.go prepareBackupRequest step 4: every named VSL must exist, at most one per provider; a provider the spec does not name

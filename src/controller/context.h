@@ -39,6 +39,7 @@ struct ServerSettings {
   Duration default_repo_maintain_frequency = Duration::zero();
   // File-system backup of pod volumes (Velero's --default-volumes-to-fs-backup, --fs-backup-timeout).
   bool default_volumes_to_fs_backup = false;  // for backups whose spec leaves it unset
+  bool default_snapshot_move_data = false;    // --default-snapshot-move-data, likewise
   Duration fs_backup_timeout = std::chrono::hours(4);
   // The image of the restore-wait init container unless fs-restore-action-config names one (Velero defaults to
   // its own server image): the server's image, as `arca install` deploys it.

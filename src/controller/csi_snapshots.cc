@@ -22,6 +22,11 @@ std::unique_ptr<csi::CsiSnapshotter> make_csi_snapshotter(ServerContext& ctx, co
   options.set_phase = std::move(set_phase);
   options.now = [&ctx] { return format_rfc3339(ctx.clock.now()); };
   options.keep_contents = encrypted;
+  options.move_data = backup.spec.snapshot_move_data.value_or(false);
+  options.velero_namespace = ctx.settings.namespace_name;
+  if (backup.spec.item_operation_timeout && backup.spec.item_operation_timeout->count() > 0)
+    options.operation_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*backup.spec.item_operation_timeout);
   return std::make_unique<csi::CsiSnapshotter>(ctx.transport, ctx.discovery, backup, log, &info, std::move(options));
 }
 

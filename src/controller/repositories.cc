@@ -234,7 +234,36 @@ std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport,
   } catch (const std::exception& e) {
     return {std::string("error listing the backup's pod volume backups: ") + e.what()};
   }
-  if (by_repo.empty()) return errors;
+  // The data mover's snapshots live in the same repositories (Velero's backup deletion deletes the moved snapshots
+  // and the backup's DataUploads).
+  std::vector<std::string> data_uploads;
+  kube::ApiResource dus;
+  try {
+    dus = discovery.lookup("velero.io", "v2alpha1", "datauploads");
+    kube::ListOptions options;
+    options.label_selector = "velero.io/backup-name=" + valid_label_value(backup.metadata.name);
+    client.list(dus, ns, options, [&](const kube::ListItem& item) {
+      auto du = item.parse().get<api::DataUpload>();
+      data_uploads.push_back(du.metadata.name);
+      if (du.status.phase != api::VolumeOperationPhase::Completed || du.status.snapshot_id.empty()) return;
+      by_repo[{du.spec.backup_storage_location, du.spec.source_namespace}].push_back(du.status.snapshot_id);
+    });
+  } catch (const std::exception& e) {
+    spdlog::warn("backup={} cannot list its DataUploads: {}", backup.metadata.name, e.what());
+  }
+  auto delete_data_uploads = [&] {
+    for (const auto& name : data_uploads) {
+      try {
+        client.remove(dus, ns, name);
+      } catch (const kube::KubeError& e) {
+        if (!kube::is_not_found(e)) errors.push_back("error deleting DataUpload " + name + ": " + e.what());
+      }
+    }
+  };
+  if (by_repo.empty()) {
+    delete_data_uploads();
+    return errors;
+  }
   std::string password;
   try {
     password = ensure_repository_password(transport, secrets, ns);
@@ -261,6 +290,7 @@ std::vector<std::string> forget_pod_volume_snapshots(kube::Transport& transport,
                        key.first + ": " + e.what());
     }
   }
+  if (errors.empty()) delete_data_uploads();
   return errors;
 }
 

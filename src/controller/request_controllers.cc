@@ -116,6 +116,35 @@ ReconcileFn location_reconciler(ServerContext& ctx) {
   };
 }
 
+namespace {
+
+// Sets spec.cancel on the backup's DataUploads that have not ended; the node agents stop them and clean up.
+void cancel_data_uploads(ServerContext& ctx, const std::string& ns, const std::string& backup_name) {
+  kube::DynamicClient client(ctx.transport);
+  try {
+    auto dus = ctx.discovery.lookup("velero.io", "v2alpha1", "datauploads");
+    kube::ListOptions options;
+    options.label_selector = "velero.io/backup-name=" + valid_label_value(backup_name);
+    std::vector<std::string> names;
+    client.list(dus, ns, options, [&](const kube::ListItem& item) {
+      auto du = item.parse().get<api::DataUpload>();
+      using Phase = api::VolumeOperationPhase;
+      if (du.spec.cancel || du.status.phase == Phase::Completed || du.status.phase == Phase::Failed ||
+          du.status.phase == Phase::Canceled)
+        return;
+      names.push_back(du.metadata.name);
+    });
+    for (const auto& du : names) {
+      client.patch(dus, ns, du, kube::PatchType::Merge, R"({"spec":{"cancel":true}})");
+      spdlog::info("backup={} DataUpload {} canceled for the backup's deletion", backup_name, du);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("backup={} cannot cancel its DataUploads: {}", backup_name, e.what());
+  }
+}
+
+}  // namespace
+
 ReconcileFn delete_request_reconciler(ServerContext& ctx) {
   return [&ctx](const std::string& key, const kube::ObjectPtr& cached) -> ReconcileResult {
     if (!cached) return {};
@@ -147,6 +176,21 @@ ReconcileFn delete_request_reconciler(ServerContext& ctx) {
       throw;
     }
     using P = api::BackupPhase;
+    // A backup waiting for its data movement: its DataUploads are canceled (spec.cancel, as Velero's pvc_action.go
+    // Cancel does) and the request waits, saying so, for the run to end before deleting what it stored.
+    const std::string canceling = "waiting for the backup's canceled data movement to end";
+    const bool was_canceling = request.status.phase == api::DeleteBackupRequestPhase::InProgress &&
+                               request.status.errors == std::vector{canceling};
+    if (backup.status.phase == P::WaitingForPluginOperations ||
+        backup.status.phase == P::WaitingForPluginOperationsPartiallyFailed ||
+        (was_canceling && (backup.status.phase == P::Finalizing || backup.status.phase == P::FinalizingPartiallyFailed))) {
+      cancel_data_uploads(ctx, ns, backup_name);
+      if (!was_canceling) {
+        patch_status(ctx, ctx.delete_requests, ns, name, {{"phase", "InProgress"}, {"errors", {canceling}}});
+        spdlog::info("deletebackuprequest={} {}", key, canceling);
+      }
+      return {std::chrono::seconds(1)};
+    }
     if (backup.status.phase == P::InProgress || backup.status.phase == P::Finalizing ||
         backup.status.phase == P::FinalizingPartiallyFailed)
       return processed({"backup is still in progress"});

@@ -15,6 +15,7 @@
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
+#include "csi/data_download.h"
 #include "podvolume/restorer.h"
 #include "persistence/backup_store.h"
 #include "persistence/protection.h"
@@ -261,6 +262,12 @@ class RestoreRun {
       pod_volumes.pod_created(pod, original_ns);
     };
     options.pv_has_pod_volume_backup = [&](const json& pv) { return pod_volumes.pv_has_pod_volume_backup(pv); };
+    csi::DataDownloads downloads(ctx_.transport, ctx_.discovery, restore_, ctx_.settings.namespace_name);
+    options.backup_moved_data = backup.spec.snapshot_move_data.value_or(false);
+    options.on_data_upload = [&](const json& du) { downloads.on_data_upload(du); };
+    options.restore_moved_pvc = [&](json& pvc, const json& from_backup, const std::string& target_ns) {
+      return downloads.restore_pvc(pvc, from_backup, target_ns);
+    };
     podvolume::RestorerOutcome volumes_outcome;
     try {
       if (verification_warns) log.warning(verification);
@@ -283,6 +290,26 @@ class RestoreRun {
         outcome.errors.velero.push_back(e);
       }
       log.info("Done waiting for all pod volume restores to complete");
+      // The restore operations controller's part: the DataDownloads the PVC action started.
+      if (downloads.any()) {
+        try {
+          restore_ = update([&](api::Restore& r) {
+            r.status.phase = outcome.errors.count() > 0 ? RestorePhase::WaitingForPluginOperationsPartiallyFailed
+                                                        : RestorePhase::WaitingForPluginOperations;
+            return true;
+          });
+        } catch (const std::exception& e) {
+          spdlog::warn("restore={} phase update failed: {}", name, e.what());
+        }
+        log.info("Waiting for the restore's DataDownloads to complete");
+        auto timeout = restore_.spec.item_operation_timeout && restore_.spec.item_operation_timeout->count() > 0
+                           ? std::chrono::duration_cast<std::chrono::milliseconds>(*restore_.spec.item_operation_timeout)
+                           : std::chrono::milliseconds(std::chrono::hours(4));
+        for (const auto& e : downloads.wait_all(timeout)) {
+          log.error(e);
+          outcome.errors.velero.push_back(e);
+        }
+      }
     } catch (const std::exception& e) {
       pod_volumes.wait_all();
       std::remove(log_path.c_str());
@@ -313,7 +340,7 @@ class RestoreRun {
     put(persistence::RestoreFile::ResourceList, outcome.resources.json());
     // Velero's restore controller uploads both always (pkg/controller/restore_controller.go); arca has no
     // asynchronous restore item operations, so that list is empty.
-    put(persistence::RestoreFile::ItemOperations, "[]");
+    put(persistence::RestoreFile::ItemOperations, downloads.item_operations_json());
     put(persistence::RestoreFile::VolumeInfo, volumes_outcome.volume_infos.dump());
     std::remove(log_path.c_str());
     update([&](api::Restore& r) {

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "kube/errors.h"
+#include "crypt/primitives.h"
 #include "util/names.h"
 
 namespace arca::csi {
@@ -57,6 +58,11 @@ CsiSnapshotter::CsiSnapshotter(kube::Transport& transport, kube::Discovery& disc
     classes_ = *cls;
     storage_classes_ = *sc;
     pods_ = *pods;
+  }
+  if (options_.move_data) {
+    const auto* dus = data->preferred("velero.io", "datauploads");
+    if (dus) data_uploads_ = *dus;
+    else options_.move_data = false;  // no DataUpload CRD: snapshots stay in the driver, as without the flag
   }
 }
 
@@ -169,6 +175,10 @@ bool CsiSnapshotter::on_pvc(json& pvc, const json& pv) {
     op.pv_name = string_at(pv, "/metadata/name"_json_pointer);
     op.class_name = string_at(*chosen, "/metadata/name"_json_pointer);
     op.driver = string_at(pv, "/spec/csi/driver"_json_pointer);
+    op.storage_class = storage_class_name;
+    op.pvc_uid = string_at(pvc, "/metadata/uid"_json_pointer);
+    if (options_.move_data)  // named now: the PVC written to the tarball names its DataUpload
+      op.du_name = valid_label_value(backup_.metadata.name + "-" + crypt::hex(crypt::random_bytes(3)).substr(0, 5));
     json labels = pvc["metadata"].value("labels", json::object());
     labels[kBackupNameLabel] = valid_label_value(backup_.metadata.name);
     json vs = {{"apiVersion", "snapshot.storage.k8s.io/v1"},
@@ -197,6 +207,7 @@ bool CsiSnapshotter::on_pvc(json& pvc, const json& pv) {
     pvc["metadata"]["labels"][kBackupNameLabel] = backup_.metadata.name;
     pvc["metadata"]["annotations"][kVolumeSnapshotLabel] = ops_.back().vs_name;
     pvc["metadata"]["annotations"][kMustIncludeAdditionalItems] = "true";
+    if (options_.move_data) pvc["metadata"]["annotations"][kDataUploadNameAnnotation] = ops_.back().du_name;
     return true;
   } catch (const std::exception& e) {
     log_.error("Error executing item actions", fields, std::string("error creating volume snapshot: ") + e.what());
@@ -259,8 +270,7 @@ void CsiSnapshotter::wait_for_all() {
   }
 }
 
-void CsiSnapshotter::record_volume_info(const Op& op, bool ok) {
-  if (!volume_info_) return;
+backup::BackupVolumeInfo CsiSnapshotter::volume_info_of(const Op& op, bool ok) const {
   backup::BackupVolumeInfo info;
   info.pvc_name = op.pvc_name;
   info.pvc_namespace = op.pvc_ns;
@@ -285,7 +295,11 @@ void CsiSnapshotter::record_volume_info(const Op& op, bool ok) {
     for (const auto& [k, v] : op.pv["metadata"]["labels"].items())
       if (v.is_string()) pv_info.labels[k] = v.get<std::string>();
   info.pv_info = pv_info;
-  volume_info_->add(std::move(info));
+  return info;
+}
+
+void CsiSnapshotter::record_volume_info(const Op& op, bool ok) {
+  if (volume_info_) volume_info_->add(volume_info_of(op, ok));
 }
 
 // volumesnapshot_action.go Execute (annotations, the content labelled with the backup, class and content as additional
@@ -372,12 +386,17 @@ void CsiSnapshotter::finish(const AddItem& add) {
       log_.error("Error waiting for the CSI snapshot of the PVC",
                  {"persistentvolumeclaims", op.pvc_ns, op.pvc_name, true}, op.error);
     }
+  if (options_.move_data) {
+    for (auto& op : ops_)
+      if (op.error.empty()) start_upload(op);
+    wait_for_uploads();
+  }
   phase(api::BackupPhase::Finalizing, api::BackupPhase::FinalizingPartiallyFailed);
   for (auto& op : ops_) {
     bool ok = op.error.empty();
     if (ok) {
       try {
-        complete(op, add);
+        options_.move_data ? complete_moved(op, add) : complete(op, add);
       } catch (const std::exception& e) {
         ok = false;
         op.error = e.what();
@@ -390,7 +409,7 @@ void CsiSnapshotter::finish(const AddItem& add) {
     op.record.error = op.error;
     op.record.updated = options_.now ? options_.now() : "";
     ok ? ++completed_ : ++failed_;
-    record_volume_info(op, ok);
+    options_.move_data ? record_moved_volume_info(op, ok) : record_volume_info(op, ok);
   }
 }
 

@@ -41,6 +41,12 @@ struct SnapshotterOptions {
   // The backup's files are encrypted (arca's age encryption), so its deletion cannot read which snapshots it kept:
   // each content then stays in the cluster (Retain, labelled with the backup) for the deletion to find.
   bool keep_contents = false;
+  // --snapshot-move-data (Velero's pkg/backup/actions/csi/pvc_action.go with SnapshotMoveData): each ready snapshot
+  // gets a DataUpload in `velero_namespace` that a node agent moves into the repository; the run waits for them
+  // within `operation_timeout` (the backup's itemOperationTimeout) and backs up each DataUpload in its final state.
+  bool move_data = false;
+  std::string velero_namespace = "velero";
+  std::chrono::milliseconds operation_timeout{std::chrono::hours(4)};
 };
 
 class CsiSnapshotter : public backup::VolumeSnapshotter {
@@ -68,13 +74,21 @@ class CsiSnapshotter : public backup::VolumeSnapshotter {
     bool done = false;
     std::string error;
     json vs, vsc;  // last seen
+    std::string storage_class, du_name, pvc_uid;
+    json du;        // the DataUpload, last seen (move_data)
+    bool du_done = false;
   };
+  void start_upload(Op& op);
+  void wait_for_uploads();
+  void complete_moved(Op& op, const AddItem& add);
+  void record_moved_volume_info(const Op& op, bool ok);
   bool goes_to_fs_backup(const json& pvc);
   std::vector<json>& snapshot_classes();
   void wait_for_all();
   void poll(Op& op);
   void complete(Op& op, const AddItem& add);
   void clean_up_failed(Op& op);
+  backup::BackupVolumeInfo volume_info_of(const Op& op, bool ok) const;
   void record_volume_info(const Op& op, bool ok);
   void record_skipped(const json& pvc, const json& pv, const std::string& reason);
 
@@ -84,7 +98,7 @@ class CsiSnapshotter : public backup::VolumeSnapshotter {
   backup::BackupLog& log_;
   backup::VolumeInfoCollector* volume_info_;
   SnapshotterOptions options_;
-  kube::ApiResource snapshots_, contents_, classes_, storage_classes_, pods_;
+  kube::ApiResource snapshots_, contents_, classes_, storage_classes_, pods_, data_uploads_;
   bool have_snapshot_api_ = false;
 
   std::vector<Op> ops_;

@@ -23,7 +23,8 @@ std::vector<KeptSnapshot> kept_snapshots(const std::string& volume_info_json) {
     } catch (const json::exception&) {
       continue;
     }
-    if (!info.csi_snapshot_info || info.csi_snapshot_info->snapshot_handle.empty() ||
+    // A moved snapshot was deleted by the node agent once its data was in the repository.
+    if (info.snapshot_data_moved || !info.csi_snapshot_info || info.csi_snapshot_info->snapshot_handle.empty() ||
         info.result == backup::kVolumeFailed)
       continue;
     out.push_back({info.csi_snapshot_info->vsc_name, info.csi_snapshot_info->snapshot_handle,

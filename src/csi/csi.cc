@@ -16,6 +16,16 @@ std::string string_at(const json& j, const json::json_pointer& p) {
   return v.is_string() ? v.get<std::string>() : "";
 }
 
+api::OwnerReference controller_owner(const std::string& kind, const std::string& name, const std::string& uid) {
+  api::OwnerReference owner;
+  owner.api_version = "velero.io/v1";
+  owner.kind = kind;
+  owner.name = name;
+  owner.uid = uid;
+  owner.controller = true;
+  return owner;
+}
+
 namespace {
 
 
@@ -202,7 +212,7 @@ json to_json(const BackupOperation& op) {
 bool has_restore_action(const std::string& group_resource) {
   return group_resource == "volumesnapshots.snapshot.storage.k8s.io" ||
          group_resource == "volumesnapshotcontents.snapshot.storage.k8s.io" ||
-         group_resource == "persistentvolumeclaims";
+         group_resource == "persistentvolumeclaims" || group_resource == "datauploads.velero.io";
 }
 
 namespace {
@@ -253,7 +263,9 @@ std::string restore_volume_snapshot_content(json& vsc, const json& from_backup, 
 // pkg/restore/actions/csi/pvc_action.go (snapshot case): the claim is provisioned from the restored VolumeSnapshot.
 std::string restore_pvc(json& pvc, const json& from_backup, const std::string& target_ns, const RestoreContext& context) {
   std::string vs_name = annotation(from_backup, kVolumeSnapshotLabel);
-  if (vs_name.empty()) return "";  // not snapshotted by CSI: unchanged
+  const bool moved = context.backup_moved_data && !annotation(from_backup, kDataUploadNameAnnotation).empty() &&
+                     context.restore_moved_pvc;
+  if (vs_name.empty() && !moved) return "";  // not snapshotted by CSI: unchanged
   if (pvc["metadata"].contains("annotations") && pvc["metadata"]["annotations"].is_object())
     for (const char* key : {"pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller",
                             "volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner",
@@ -266,6 +278,10 @@ std::string restore_pvc(json& pvc, const json& from_backup, const std::string& t
   if (!context.restore_pvs) {
     spec.erase("dataSource");
     return "";
+  }
+  if (moved) {
+    spec.erase("dataSource");
+    return context.restore_moved_pvc(pvc, from_backup, target_ns);
   }
   std::string generated = restored_snapshot_name(context.restore_uid, vs_name);
   // The larger of the claim's request and the snapshot's size: a claim smaller than its source cannot be provisioned.
@@ -288,6 +304,10 @@ std::string run_restore_action(const std::string& group_resource, json& item, co
   if (group_resource == "volumesnapshotcontents.snapshot.storage.k8s.io")
     return restore_volume_snapshot_content(item, from_backup, context, skip);
   if (group_resource == "persistentvolumeclaims") return restore_pvc(item, from_backup, target_ns, context);
+  if (group_resource == "datauploads.velero.io") {
+    if (context.on_data_upload) context.on_data_upload(from_backup);
+    skip = true;
+  }
   return "";
 }
 

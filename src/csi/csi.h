@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/types.h"
+
 namespace arca::csi {
 
 using nlohmann::json;
@@ -29,6 +31,12 @@ inline constexpr const char* kClassBackupAnnotationPrefix = "velero.io/csi-volum
 inline constexpr const char* kClassStorageClassAnnotation = "velero.io/csi-volumesnapshot-class";
 inline constexpr const char* kKubernetesDefaultClass = "snapshot.storage.kubernetes.io/is-default-class";
 inline constexpr const char* kSnapshotGroup = "snapshot.storage.k8s.io";
+inline constexpr const char* kDataUploadNameAnnotation = "velero.io/data-upload-name";
+inline constexpr const char* kAsyncOperationIdLabel = "velero.io/async-operation-id";
+inline constexpr const char* kDynamicPVRestoreLabel = "velero.io/dynamic-pv-restore";
+
+// The controller owner reference velero.io/v1 `kind` `name` (`uid`) that DataUploads and DataDownloads carry.
+api::OwnerReference controller_owner(const std::string& kind, const std::string& name, const std::string& uid);
 
 // The string at `p`, "" when absent or not a string.
 std::string string_at(const json& j, const json::json_pointer& p);
@@ -78,6 +86,13 @@ struct RestoreContext {
   std::function<std::string(const std::string& driver)> class_for_driver;
   // The velero.io/csi-volumesnapshot-restore-size annotation of a restored VolumeSnapshot, "" when unknown.
   std::function<std::string(const std::string& ns, const std::string& name)> restore_size_of;
+  // The data mover (Velero's restore pvc_action.go for a backup with snapshotMoveData): the backup's DataUploads
+  // are handed to `on_data_upload` (never restored themselves: Velero's dataupload_retrieve_action.go keeps their
+  // results for the PVC action), and a PVC naming one goes to `restore_moved_pvc`, which starts its DataDownload
+  // and returns the error that fails the item.
+  bool backup_moved_data = false;
+  std::function<void(const json& data_upload)> on_data_upload;
+  std::function<std::string(json& pvc, const json& from_backup, const std::string& target_ns)> restore_moved_pvc;
 };
 // Whether `group_resource` ("volumesnapshots.snapshot.storage.k8s.io", ...) has a CSI restore action.
 bool has_restore_action(const std::string& group_resource);

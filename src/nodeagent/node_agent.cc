@@ -21,6 +21,7 @@
 #include "kube/dynamic.h"
 #include "kube/errors.h"
 #include "kube/transport.h"
+#include "nodeagent/agent.h"
 #include "nodeagent/node_agent.h"
 #include "repo/repository.h"
 
@@ -35,97 +36,13 @@ using Phase = api::VolumeOperationPhase;
 constexpr const char* kRestoreWaitContainer = "restore-wait";  // Velero's restorehelper.WaitInitContainer
 constexpr const char* kHostName = "velero";  // the --host Velero's restic uploader records in snapshots
 
-std::string now_text() { return format_rfc3339(now_seconds()); }
 
-struct Agent {
-  Agent(const Options& o, kube::Transport& t) : options(o), transport(t) {}
-  Options options;
-  kube::Transport& transport;
-  kube::ApiResource pvbs, pvrs, pods, pvcs, pvs, secrets, repositories, locations, backups;
-  std::string node, pods_dir;
-  int limit = 1;
-
-  std::mutex mu;
-  std::set<std::string> running;  // "pvb/<name>", "pvr/<name>"
-  std::vector<std::thread> threads;
-
-  void patch_status(const kube::ApiResource& r, const std::string& name, const json& status) {
-    kube::DynamicClient(transport).patch(r, options.namespace_name, name, kube::PatchType::Merge,
-                                         json{{"status", status}}.dump(), {}, r.subresource("status") ? "status" : "");
-  }
-  bool try_start(const std::string& key) {
-    std::lock_guard l(mu);
-    if (running.count(key) || static_cast<int>(running.size()) >= limit) return false;
-    running.insert(key);
-    return true;
-  }
-  bool is_running(const std::string& key) {
-    std::lock_guard l(mu);
-    return running.count(key) > 0;
-  }
-  void finish(const std::string& key) {
-    std::lock_guard l(mu);
-    running.erase(key);
-  }
-  void spawn(std::function<void()> job) {
-    std::lock_guard l(mu);
-    threads.emplace_back(std::move(job));
-  }
-  json get(const kube::ApiResource& r, const std::string& ns, const std::string& name) {
-    return kube::DynamicClient(transport).get(r, ns, name);
-  }
-  Getter getter() {
-    return [this](const std::string& resource, const std::string& ns, const std::string& name) {
-      return get(resource == "persistentvolumes" ? pvs : pvcs, ns, name);
-    };
-  }
-  // The host path of a pod volume (as Velero reports it in status.path) and the directory it resolves to: a CSI
-  // volume's mount is a link to the driver's directory, whose content is what gets backed up.
-  std::pair<std::string, std::string> volume_paths(const json& pod, const std::string& volume) {
-    std::string host = find_volume_path(pods_dir, pod["metadata"].value("uid", ""), volume_directory(pod, volume, getter()));
-    std::error_code ec;
-    auto real = fs::canonical(host, ec);
-    if (ec) throw std::runtime_error("cannot resolve volume path " + host + ": " + ec.message());
-    if (!fs::is_directory(real)) throw std::runtime_error("volume path " + host + " is not a directory");
-    return {host, real.string()};
-  }
-  repo::Repository open_repository(const std::string& location_name, const std::string& volume_namespace) {
-    controller::ensure_backup_repository(transport, {repositories, locations, secrets}, options.namespace_name,
-                                         volume_namespace, location_name,
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(options.resource_timeout));
-    auto location = get(locations, options.namespace_name, location_name).get<api::BackupStorageLocation>();
-    std::string password = controller::ensure_repository_password(transport, secrets, options.namespace_name);
-    return controller::open_volume_repository(transport, secrets, location, volume_namespace, password, false);
-  }
-  // Velero's UpdatePVBStatusToFailed / UpdatePVRStatusToFailed.
-  void fail(const kube::ApiResource& r, const std::string& name, const std::string& message) {
-    try {
-      patch_status(r, name, {{"phase", "Failed"}, {"message", message}, {"completionTimestamp", now_text()}});
-    } catch (const std::exception& e) {
-      spdlog::error("{} {}: cannot mark Failed: {}", r.kind, name, e.what());
-    }
-    spdlog::warn("{} {} Failed: {}", r.kind, name, message);
-  }
-  // Progress about once a second (the engine's pace), as Velero's OnDataPathProgress patches it.
-  repo::ProgressFn progress(const kube::ApiResource& r, const std::string& name, repo::Progress& last) {
-    return [this, &r, name, &last](const repo::Progress& p) {
-      last = p;
-      if (p.final) return;
-      try {
-        patch_status(r, name, {{"progress", {{"totalBytes", p.bytes_total}, {"bytesDone", p.bytes_done}}}});
-      } catch (const std::exception& e) {
-        spdlog::warn("{} {}: cannot update progress: {}", r.kind, name, e.what());
-      }
-    };
-  }
-};
 
 std::string kopia_message(const std::string& what) {
   return "uploader type kopia is not supported: arca reads and writes restic-format repositories only, so this " +
          what + " (made for Velero's kopia uploader) cannot be processed";
 }
 
-bool is_new(Phase p) { return p == Phase::unset || p == Phase::New; }
 
 // Accepted, then Prepared (the volume is reachable on this node: arca needs no exposer pod), then InProgress.
 void advance(Agent& a, const kube::ApiResource& r, const std::string& name, json accepted_extra) {
@@ -399,6 +316,18 @@ void run_node_agent(const Options& options) {
   a.repositories = lookup("velero.io", "backuprepositories");
   a.locations = lookup("velero.io", "backupstoragelocations");
   a.backups = lookup("velero.io", "backups");
+  a.dus = discovery.lookup("velero.io", "v2alpha1", "datauploads");
+  a.dds = discovery.lookup("velero.io", "v2alpha1", "datadownloads");
+  {
+    auto data = discovery.data();
+    const auto* vs = data->preferred("snapshot.storage.k8s.io", "volumesnapshots");
+    const auto* vsc = data->preferred("snapshot.storage.k8s.io", "volumesnapshotcontents");
+    a.have_snapshots = vs && vsc;
+    if (a.have_snapshots) {
+      a.snapshots = *vs;
+      a.contents = *vsc;
+    }
+  }
   a.node = options.node_name;
   json node = json::object({{"metadata", json::object()}});
   try {
@@ -426,18 +355,22 @@ void run_node_agent(const Options& options) {
                                  [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_backup(a, o); });
   controller::Controller restores("podvolumerestore", transport, a.pvrs, options.namespace_name,
                                   [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_restore(a, o); });
+  controller::Controller uploads("dataupload", transport, a.dus, options.namespace_name,
+                                  [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_data_upload(a, o); });
+  controller::Controller downloads("datadownload", transport, a.dds, options.namespace_name,
+                                   [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_data_download(a, o); });
   backups.start();
   restores.start();
+  uploads.start();
+  downloads.start();
   spdlog::info("arca node agent started on node {} (pods directory {}, concurrency {}) in namespace {}", a.node,
                a.pods_dir, a.limit, options.namespace_name);
 
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received signal {}, shutting down", received);
-  backups.request_stop();
-  restores.request_stop();
-  backups.stop();
-  restores.stop();
+  for (auto* c : {&backups, &restores, &uploads, &downloads}) c->request_stop();
+  for (auto* c : {&backups, &restores, &uploads, &downloads}) c->stop();
   std::set<std::string> interrupted;
   {
     std::lock_guard l(a.mu);
@@ -446,9 +379,11 @@ void run_node_agent(const Options& options) {
   if (!interrupted.empty()) {
     // The engine cannot be interrupted mid-transfer; what it wrote so far is unreferenced data a prune removes.
     for (const auto& key : interrupted) {
-      bool backup = key.rfind("pvb/", 0) == 0;
-      a.fail(backup ? a.pvbs : a.pvrs, key.substr(4), "the node agent was stopped (signal " +
-                                                           std::to_string(received) + ") during the data transfer");
+      auto slash = key.find('/');
+      std::string kind = key.substr(0, slash);
+      const kube::ApiResource& r = kind == "pvb" ? a.pvbs : kind == "pvr" ? a.pvrs : kind == "du" ? a.dus : a.dds;
+      a.fail(r, key.substr(slash + 1), "the node agent was stopped (signal " + std::to_string(received) +
+                                           ") during the data transfer");
     }
     spdlog::info("arca node agent stopped");
     spdlog::default_logger()->flush();

@@ -346,6 +346,9 @@ class Run {
     csi_.restore_uid = restore_.metadata.uid;
     csi_.namespace_mapping = spec_.namespace_mapping;
     csi_.restore_pvs = spec_.restore_pvs.value_or(true);
+    csi_.backup_moved_data = options_.backup_moved_data;
+    csi_.on_data_upload = options_.on_data_upload;
+    csi_.restore_moved_pvc = options_.restore_moved_pvc;
     csi_.class_for_driver = [this](const std::string& driver) -> std::string {
       std::string found;
       try {

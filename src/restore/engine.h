@@ -55,6 +55,12 @@ struct EngineOptions {
   std::function<void(nlohmann::json& pod, const std::string& original_ns)> prepare_pod;
   std::function<void(const std::string& created_pod, const std::string& original_ns)> pod_created;
   std::function<bool(const nlohmann::json& pv)> pv_has_pod_volume_backup;
+  // The data mover (src/csi/data_download.h): the backup moved its CSI snapshots' data; its DataUploads go to
+  // `on_data_upload`, PVCs naming one to `restore_moved_pvc` (returns the item's error).
+  bool backup_moved_data = false;
+  std::function<void(const nlohmann::json& data_upload)> on_data_upload;
+  std::function<std::string(nlohmann::json& pvc, const nlohmann::json& from_backup, const std::string& target_ns)>
+      restore_moved_pvc;
   // Runs a post-restore exec hook's command; unset: kube::exec_in_pod on the run's transport.
   hooks::Executor exec;
 };
