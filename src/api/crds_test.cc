@@ -126,6 +126,7 @@ const std::vector<AddedField> kVelero119Fields = {
     {"restores.velero.io", json::json_pointer("/properties/spec/properties/resourcePolicy"), "object"},
     {"backups.velero.io", json::json_pointer("/properties/spec/properties/backupType"), "string"},
     {"schedules.velero.io", json::json_pointer("/properties/spec/properties/template/properties/backupType"), "string"},
+    {"datauploads.velero.io", json::json_pointer("/properties/spec/properties/parentSnapshot"), "string"},
 };
 
 TEST(VeleroCrds, SameNamesScopeVersionsAndSchemas) {

@@ -605,6 +605,7 @@ template <> struct Describe<DataUploadSpec> {
       ARCA_F(T, "dataMoverConfig", data_mover_config, kNullable),
       ARCA_F(T, "datamover", datamover),
       ARCA_F(T, "operationTimeout", operation_timeout, kRequired),
+      ARCA_F(T, "parentSnapshot", parent_snapshot),
       ARCA_F(T, "snapshotType", snapshot_type, kRequired),
       ARCA_F(T, "sourceNamespace", source_namespace, kRequired),
       ARCA_F(T, "sourcePVC", source_pvc, kRequired)};

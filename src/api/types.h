@@ -673,6 +673,9 @@ struct DataUploadSpec {
   StringMap data_mover_config;
   bool cancel = false;
   std::optional<Duration> operation_timeout;
+  // Velero 1.19 (block data mover design): "" or "auto" (the volume's latest snapshot is the parent), "none" (a
+  // full backup, set for a Backup whose backupType is Full) or a snapshot ID.
+  std::string parent_snapshot;
   json unknown;
 };
 

@@ -43,6 +43,9 @@ void CsiSnapshotter::start_upload(Op& op) {
   du.spec.datamover = backup_.spec.datamover;
   du.spec.backup_storage_location = backup_.spec.storage_location;
   du.spec.operation_timeout = backup_.spec.csi_snapshot_timeout;
+  // Velero 1.19's backupType, as its data mover controller hands it on (block data mover design).
+  if (backup_.spec.backup_type == "Full") du.spec.parent_snapshot = "none";
+  if (backup_.spec.backup_type == "Incremental") du.spec.parent_snapshot = "auto";
   try {
     op.du = client_.create(data_uploads_, options_.velero_namespace, json(du));
     op.started = std::chrono::steady_clock::now();

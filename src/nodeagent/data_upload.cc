@@ -138,6 +138,11 @@ void run_upload(Agent& a, api::DataUpload du, json du_json) {
     o.host = "velero";
     o.retry_lock = std::chrono::seconds(60);
     o.progress = a.progress(a.dus, name, last);
+    // parentSnapshot (Velero 1.19): "none" is a full backup, every file read again; an ID names the parent.
+    if (du.spec.parent_snapshot == "none")
+      o.force = true;
+    else if (!du.spec.parent_snapshot.empty() && du.spec.parent_snapshot != "auto")
+      o.parent = du.spec.parent_snapshot;
     auto result = repo::backup(repository, o);
     // The engine cannot stop half way: a cancel asked for meanwhile wins when it returns (the snapshot it wrote
     // is unreferenced and goes with the next forget/prune of the repository).
