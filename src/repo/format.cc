@@ -180,6 +180,13 @@ std::string zstd_decompress(std::string_view data, size_t expected_size) {
     }
     expected_size = static_cast<size_t>(declared);
   }
+  // The size comes from the input (the frame's header, or the index's uncompressed length): what the frame's
+  // blocks can really produce bounds the allocation — each block has a 3-byte header and yields at most 128 KiB
+  // (zstd's format, RFC 8878) — so 18 hostile bytes can no longer make the reader allocate 768 GiB.
+  constexpr uint64_t kBlockMax = 128 * 1024;
+  if (expected_size > (data.size() / 3 + 1) * kBlockMax)
+    throw std::runtime_error("zstd: the recorded size, " + std::to_string(expected_size) + " bytes, is more than " +
+                             std::to_string(data.size()) + " compressed bytes can hold (damaged)");
   std::string out(expected_size, '\0');
   size_t n = ZSTD_decompressDCtx(ctx.get(), out.data(), out.size(), data.data(), data.size());
   if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
@@ -238,6 +245,24 @@ std::vector<PackedBlob> decode_pack_header(std::string_view p) {
     i += need;
   }
   return blobs;
+}
+
+std::vector<PackedBlob> read_pack_header(const Key& key, std::string_view pack) {
+  if (pack.size() < 4 + kCryptoOverhead) throw std::runtime_error("too short for a header (truncated)");
+  uint64_t hlen = get_u32(pack.data() + pack.size() - 4);
+  if (hlen + 4 > pack.size()) throw std::runtime_error("header length past the start (truncated or damaged)");
+  std::string header;
+  if (!decrypt(key, pack.substr(pack.size() - 4 - hlen, hlen), header))
+    throw std::runtime_error("header MAC check failed (damaged)");
+  return decode_pack_header(header);
+}
+
+std::string open_blob(const Key& key, const PackedBlob& blob, std::string_view sealed) {
+  std::string plain;
+  if (!decrypt(key, sealed, plain)) throw std::runtime_error("MAC check failed (damaged data)");
+  if (blob.uncompressed_length) plain = zstd_decompress(plain, blob.uncompressed_length);
+  if (sha256(plain) != blob.id) throw std::runtime_error("content does not match its ID (damaged data)");
+  return plain;
 }
 
 std::string config_json(const Config& c) {
