@@ -122,7 +122,7 @@ TEST(RepoFormat, PackHeaderAndIndexRoundTrip) {
   EXPECT_EQ(encode_unpacked("{}", 2)[0], 2);
 }
 
-// Found by repo_readers_fuzz: an index file of 17 bytes (0x02, then a zstd frame header claiming 768 GiB and an
+// Found while writing repo_readers_fuzz (a hand-made input under its malloc limit): an index file of 17 bytes (0x02, then a zstd frame header claiming 768 GiB and an
 // empty last block) made the reader allocate the claimed size. A size no frame of that length can produce is
 // refused before anything is allocated; the most compressible data there is still decodes.
 TEST(RepoFormat, AZstdFrameClaimingMoreThanItsBlocksCanHoldIsRefused) {
