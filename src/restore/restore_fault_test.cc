@@ -169,6 +169,26 @@ TEST_F(RestoreFaults, ARerunFinishesWhatAnInterruptedRestoreOfTheSameBackupCreat
               ::testing::ElementsAre(HasSubstr("ConfigMap \"cm-5\" already exists. Warning: the in-cluster version is different")));
 }
 
+// The fault suite's seed 101: the patch that restores an object's managedFields lost its connection after it was
+// sent ("Empty reply from server") and the restore ended PartiallyFailed. It sets one value, so it is sent again.
+TEST_F(RestoreFaults, AManagedFieldsPatchWhoseConnectionBrokeIsSentAgain) {
+  auto seen = std::make_shared<int>(0);
+  proxy_->reset_requests([seen](std::string_view method, std::string_view) {
+    return method == "PATCH" && (*seen)++ % 2 == 0;  // every other one, so some are cut twice in a row
+  });
+  RestoreOutcome outcome;
+  restore_into("r-patch", "dst-patch", outcome);
+  EXPECT_GT(proxy_->failed_requests(), 10);
+  EXPECT_EQ(outcome.errors.count(), 0u) << all_errors(outcome);
+  expect_all_restored("dst-patch", "r-patch");
+  auto source = cluster_->objects_in("src");
+  auto restored = cluster_->objects_in("dst-patch");
+  for (int i = 0; i < kConfigMaps; ++i) {
+    std::string key = "configmaps/cm-" + std::to_string(i);
+    EXPECT_EQ(restored[key]["metadata"]["managedFields"], source[key]["metadata"]["managedFields"]) << key;
+  }
+}
+
 // A namespace that cannot be created at all: each of its items is reported by name, with the namespace.
 TEST_F(RestoreFaults, ItemsOfANamespaceThatCannotBeCreatedAreNamed) {
   proxy_->fail([](std::string_view method, std::string_view target) {
