@@ -119,6 +119,16 @@ class FaultSuite : public ::testing::Test {
       return std::string("(no results: ") + e.what() + ")";
     }
   }
+  // The lines of a server log that mention `what`, for failure messages.
+  static std::string lines_with(const std::string& log, const std::string& what) {
+    std::string out;
+    size_t start = 0;
+    for (size_t end; (end = log.find('\n', start)) != std::string::npos; start = end + 1) {
+      std::string_view line(log.data() + start, end - start);
+      if (contains(line, what)) out.append(line).append("\n");
+    }
+    return out;
+  }
   // The error and warning lines of a server log, for failure messages.
   static std::string errors_in(const std::string& log) {
     std::string out;
@@ -254,7 +264,7 @@ struct Faults {
 Faults inject(testsupport::FaultProxy& store, testsupport::FaultProxy& kube, unsigned seed) {
   auto rng = std::make_shared<std::mt19937>(seed);
   Faults f;
-  f.rate = std::uniform_real_distribution<>(0.05, 0.15)(*rng);
+  f.rate = std::uniform_real_distribution<>(0.1, 0.25)(*rng);
   auto hit = [rng, rate = f.rate](std::string_view, std::string_view) {
     return std::uniform_real_distribution<>(0, 1)(*rng) < rate;
   };
@@ -277,7 +287,7 @@ Faults inject(testsupport::FaultProxy& store, testsupport::FaultProxy& kube, uns
 
 TEST_F(FaultSuite, BackupsAndRestoresWithFaultsInFrontOfTheStoreAndTheApiServer) {
   wait_location_available();
-  for (unsigned seed : {101u, 202u, 303u, 404u}) {
+  for (unsigned seed : {101u, 202u, 303u, 404u, 505u, 606u}) {
     Faults f = inject(*store_proxy_, *kube_proxy_, seed);
     std::printf("seed %u: store %s, API server %s, %.0f %% of requests\n", seed, f.store.c_str(), f.kube.c_str(),
                 f.rate * 100);
@@ -289,13 +299,16 @@ TEST_F(FaultSuite, BackupsAndRestoresWithFaultsInFrontOfTheStoreAndTheApiServer)
     if (usable(backup_phase)) {
       cluster_->arca({"restore", "create", restore, "--from-backup", backup, "--namespace-mappings", "app:" + restore});
       std::string restore_phase = wait_phase("restores", restore, terminal_restore);
-      EXPECT_TRUE(terminal_restore(restore_phase)) << "seed " << seed << ": restore is " << restore_phase;
-      EXPECT_EQ(restore_phase, "Completed") << "seed " << seed << ": " << item("restores", restore)["status"].dump()
-                                            << "\n" << results(restore) << "\n" << errors_in(server().log());
-      if (restore_phase == "Completed") {
-        EXPECT_THAT(missing_in(*cluster_, restore), ::testing::IsEmpty()) << "seed " << seed;
-        restored_namespaces_.push_back(restore);
-      }
+      EXPECT_TRUE(terminal_restore(restore_phase)) << "seed " << seed << ": restore is " << restore_phase << "\n"
+                                                   << lines_with(server().log(), restore);
+      // Under faults a request may fail every one of its attempts (at 25 %, four 503s in a row come once in 250
+      // requests): the restore may end PartiallyFailed, but nothing is lost without an error naming it.
+      std::string said = results(restore);
+      for (const auto& name : missing_in(*cluster_, restore))
+        EXPECT_TRUE(contains(said, "/" + restore + "/" + name + ":"))
+            << "seed " << seed << ": " << name << " is missing and no error names it: " << said;
+      if (restore_phase != "Completed") std::printf("seed %u: %s\n", seed, said.c_str());
+      restored_namespaces_.push_back(restore);
       std::printf("seed %u: backup %s, restore %s\n", seed, backup_phase.c_str(), restore_phase.c_str());
     } else {
       std::printf("seed %u: backup %s\n", seed, backup_phase.c_str());
@@ -311,13 +324,32 @@ TEST_F(FaultSuite, BackupsAndRestoresWithFaultsInFrontOfTheStoreAndTheApiServer)
   record_uids();
 }
 
+// The suite's seed 606 (API server: lost answers): a restore stayed InProgress with nothing running it. The
+// update that moves a Backup or Restore to InProgress was applied, its answer lost, the PUT sent again met the
+// first as a conflict, and the run gave up. Here the first such PUT of each loses its answer: both complete.
+TEST_F(FaultSuite, BackupsAndRestoresWhoseClaimLostItsAnswerRun) {
+  wait_location_available();
+  auto seen = std::make_shared<std::set<std::string>>();
+  kube_proxy_->drop_answers([seen](std::string_view method, std::string_view target) {
+    std::string path(target.substr(0, target.find('?')));
+    return method == "PUT" && (path.ends_with("/backups/claimed") || path.ends_with("/restores/claimed")) &&
+           seen->insert(path).second;
+  });
+  cluster_->arca_ok({"backup", "create", "claimed", "--include-namespaces", "app"});
+  EXPECT_EQ(wait_phase("backups", "claimed", terminal_backup, 30s), "Completed") << lines_with(server().log(), "claimed");
+  cluster_->arca_ok({"restore", "create", "claimed", "--from-backup", "claimed", "--namespace-mappings", "app:claimed"});
+  EXPECT_EQ(wait_phase("restores", "claimed", terminal_restore, 30s), "Completed") << lines_with(server().log(), "claimed");
+  EXPECT_EQ(kube_proxy_->failed_requests(), 2);
+  EXPECT_THAT(missing_in(*cluster_, "claimed"), ::testing::IsEmpty());
+}
+
 TEST_F(FaultSuite, KillNineDuringABackupARestoreAndADeletionThenRestart) {
   wait_location_available();
   cluster_->arca_ok({"backup", "create", "base", "--include-namespaces", "app", "--wait"});
   ASSERT_EQ(phase("backups", "base"), "Completed") << server().log();
   // Every store request takes 40 ms more, so each operation spans about a second and the kill points fall inside.
   store_proxy_->delay([](std::string_view, std::string_view) { return true; }, 40ms);
-  for (unsigned seed : {7u, 8u}) {
+  for (unsigned seed : {7u, 8u, 9u}) {
     std::mt19937 rng(seed);
     auto point = [&] { return std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 1500)(rng)); };
 
