@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 namespace arca::repo {
 namespace {
@@ -61,10 +63,28 @@ std::optional<Id> opt_id(const json& j, const char* key) {
 }
 
 template <typename T>
+T get_or(const json& j, const char* key, T fallback);
+
+// An integer field read exactly: nlohmann's get<unsigned>() of -3.9e8 (a float, or a negative or too large
+// integer) is undefined behaviour (repo_readers_fuzz: a tree node's "mode"); such a value is refused by name.
+template <typename T>
+T integer(const json& j, const char* key) {
+  const json& v = j.at(key);
+  bool fits = false;
+  if (v.is_number_unsigned())
+    fits = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  else if (v.is_number_integer())
+    fits = std::is_signed_v<T> && v.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min());
+  if (!fits) throw std::runtime_error(std::string("\"") + key + "\" is not an integer in range: " + v.dump());
+  return v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>()) : static_cast<T>(v.get<int64_t>());
+}
+
+template <typename T>
 T get_or(const json& j, const char* key, T fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  return it->get<T>();
+  if constexpr (std::is_integral_v<T>) return integer<T>(j, key);
+  else return it->get<T>();
 }
 
 Time time_or(const json& j, const char* key) {
@@ -274,7 +294,7 @@ std::string config_json(const Config& c) {
 Config parse_config(std::string_view text) {
   json j = parse_json(text, "config");
   Config c;
-  c.version = j.at("version").get<int>();
+  c.version = integer<int>(j, "version");
   c.id = j.at("id").get<std::string>();
   c.chunker_polynomial = std::stoull(j.at("chunker_polynomial").get<std::string>(), nullptr, 16);
   return c;
@@ -293,9 +313,9 @@ KeyFile parse_key_file(std::string_view text) {
   k.username = get_or<std::string>(j, "username", "");
   k.hostname = get_or<std::string>(j, "hostname", "");
   k.kdf = j.at("kdf").get<std::string>();
-  k.n = j.at("N").get<uint64_t>();
-  k.r = j.at("r").get<uint32_t>();
-  k.p = j.at("p").get<uint32_t>();
+  k.n = integer<uint64_t>(j, "N");
+  k.r = integer<uint32_t>(j, "r");
+  k.p = integer<uint32_t>(j, "p");
   k.salt = base64_decode(j.at("salt").get<std::string>());
   k.data = base64_decode(j.at("data").get<std::string>());
   return k;
@@ -368,8 +388,8 @@ IndexFile parse_index(std::string_view text) {
       if (type == "tree") b.type = BlobType::Tree;
       else if (type == "data") b.type = BlobType::Data;
       else throw std::runtime_error("index: unknown blob type " + type);
-      b.offset = bj.at("offset").get<uint32_t>();
-      b.length = bj.at("length").get<uint32_t>();
+      b.offset = integer<uint32_t>(bj, "offset");
+      b.length = integer<uint32_t>(bj, "length");
       b.uncompressed_length = get_or<uint32_t>(bj, "uncompressed_length", 0);
       pack.blobs.push_back(b);
     }

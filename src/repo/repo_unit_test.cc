@@ -139,6 +139,15 @@ TEST(RepoFormat, AZstdFrameClaimingMoreThanItsBlocksCanHoldIsRefused) {
   EXPECT_EQ(zstd_decompress(zstd_compress(zeros, 19), zeros.size()), zeros);
 }
 
+// Found by repo_readers_fuzz (corpus/regress-tree-float-mode): a tree node's "mode" of -388888889.8 was converted
+// to an unsigned int, which is undefined behaviour. Integers out of range are refused by name.
+TEST(RepoFormat, NumbersOutOfRangeAreRefused) {
+  EXPECT_THROW(parse_tree(R"({"nodes":[{"name":"a","type":"dir","mode":-388888889.8}]})"), std::runtime_error);
+  EXPECT_THROW(parse_tree(R"({"nodes":[{"name":"a","type":"dir","uid":-1}]})"), std::runtime_error);
+  EXPECT_THROW(parse_tree(R"({"nodes":[{"name":"a","type":"dir","mode":4294967296}]})"), std::runtime_error);
+  EXPECT_EQ(parse_tree(R"({"nodes":[{"name":"a","type":"dir","mode":2147484141}]})")[0].mode, 2147484141u);
+}
+
 TEST(RepoFormat, TreeJsonKeepsEveryField) {
   Node f;
   f.name = "a \"q\"\n";
