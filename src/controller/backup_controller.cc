@@ -501,7 +501,7 @@ ReconcileFn backup_reconciler(ServerContext& ctx) {
     backup.status.phase = BackupPhase::InProgress;
     backup.status.start_timestamp = ctx.clock.now();
     // The resourceVersion makes this the one transition that wins if two servers race.
-    backup = client.update(ctx.backups, ns, nlohmann::json(backup)).get<api::Backup>();
+    backup = claim_with_update(ctx.transport, ctx.backups, ns, nlohmann::json(backup)).get<api::Backup>();
     // The policy's include/exclude lists steer this run only: the stored spec stays as the user wrote it.
     api::BackupSpec engine_spec = backup.spec;
     if (policies && policies->include_exclude) apply_include_exclude_policy(engine_spec, *policies->include_exclude);

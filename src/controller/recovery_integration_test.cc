@@ -27,7 +27,11 @@ bool contains(std::string_view text, std::string_view part) { return text.find(p
 
 class Recovery : public ::testing::Test {
  protected:
+  // s3rver or kubelite failing to start ends the test here, with their log; TearDown then has nothing to clear.
   void SetUp() override {
+    ASSERT_NO_THROW(start()) << "the servers did not start";
+  }
+  void start() {
     s3_ = std::make_unique<testsupport::S3rver>(testsupport::start_s3rver(dir_));
     testsupport::create_bucket(*s3_, "velero");
     proxy_ = std::make_unique<testsupport::FaultProxy>(s3_->url);
@@ -41,7 +45,7 @@ class Recovery : public ::testing::Test {
     std::filesystem::create_directories(dir_.file("tmp"));
   }
   void TearDown() override {
-    proxy_->clear();
+    if (proxy_) proxy_->clear();
     servers_.clear();
   }
 
@@ -67,6 +71,12 @@ class Recovery : public ::testing::Test {
     auto i = item(resource, name);
     return i.is_null() ? "" : i.value("/status/phase"_json_pointer, std::string());
   }
+  // A restore is refused while its location is not Available: the server checks it on start, and a restore
+  // created before that check says so fails (Velero's restore_controller.go validateAndComplete).
+  void wait_location_available() {
+    ASSERT_TRUE(eventually([&] { return phase("backupstoragelocations", "default") == "Available"; }, 30s))
+        << phase("backupstoragelocations", "default") << "\n" << servers_.back()->log();
+  }
   bool wait_held() {
     return eventually([&] { return proxy_->held_requests() > 0; }, 30s);
   }
@@ -88,6 +98,7 @@ TEST_F(Recovery, RestoreKilledWhileFinalizingEndsTerminalAfterRestart) {
   proxy_->hold([](std::string_view method, std::string_view target) {
     return method == "PUT" && contains(target, "/restores/");
   });
+  wait_location_available();
   cluster_->arca_ok({"restore", "create", "r1", "--from-backup", "b1", "--namespace-mappings", "app:app-r1"});
   ASSERT_TRUE(wait_held()) << first.log();
   ASSERT_EQ(phase("restores", "r1"), "Finalizing");
@@ -124,6 +135,7 @@ TEST_F(Recovery, BackupKilledAfterItsMetadataWasStoredKeepsTheStoredOutcome) {
   EXPECT_THAT(second.log(), HasSubstr("backup=b2 was Finalizing when the server stopped, after its metadata was stored"));
   EXPECT_THAT(second.log(), Not(HasSubstr("marked Failed")));
   // Restorable: the data is all there.
+  wait_location_available();
   cluster_->arca_ok({"restore", "create", "r2", "--from-backup", "b2", "--namespace-mappings", "app:app-r2", "--wait"});
   EXPECT_EQ(phase("restores", "r2"), "Completed") << second.log();
 }

@@ -485,7 +485,7 @@ ReconcileFn restore_reconciler(ServerContext& ctx, std::shared_ptr<Resources> re
     prepared.status.phase = RestorePhase::InProgress;
     prepared.status.start_timestamp = ctx.clock.now();
     // The resourceVersion makes this the one transition that wins if two servers race.
-    prepared = client.update(resources->restores, ns, json(prepared)).get<api::Restore>();
+    prepared = claim_with_update(ctx.transport, resources->restores, ns, json(prepared)).get<api::Restore>();
     run.run(backup, location);
     forget_transient_key(ctx, prepared);
     return {};

@@ -50,6 +50,22 @@ void Controller::work() {
   }
 }
 
+nlohmann::json claim_with_update(kube::Transport& transport, const kube::ApiResource& resource, const std::string& ns,
+                                 const nlohmann::json& object) {
+  kube::DynamicClient client(transport);
+  try {
+    return client.update(resource, ns, object);
+  } catch (const kube::KubeError& e) {
+    if (!kube::is_conflict(e)) throw;
+    const std::string name = object["metadata"].value("name", "");
+    nlohmann::json live = client.get(resource, ns, name);
+    if (live.value("status", nlohmann::json()) != object.value("status", nlohmann::json())) throw;
+    spdlog::info("{} {}/{}: the answer to its update was lost, and the stored object shows the update applied",
+                 resource.resource, ns, name);
+    return live;
+  }
+}
+
 nlohmann::json update_with_retry(kube::Transport& transport, const kube::ApiResource& resource, const std::string& ns,
                                  const std::string& name, const std::function<bool(nlohmann::json&)>& mutate,
                                  const std::string& subresource) {

@@ -51,6 +51,14 @@ nlohmann::json update_with_retry(kube::Transport& transport, const kube::ApiReso
                                  const std::string& name, const std::function<bool(nlohmann::json&)>& mutate,
                                  const std::string& subresource = "");
 
+// The update that claims an object for this run (a Backup or Restore from New to InProgress), carrying the
+// resourceVersion read so that only one of two racing servers wins. When the server applied it but the answer was
+// lost, the transport sends it again and that second PUT meets the first as a 409 Conflict; the claim then stayed
+// InProgress with nobody running it (the fault suite's seed 606). An object whose stored status is exactly the one
+// sent was claimed by this update: its stored version is returned. Any other conflict is thrown.
+nlohmann::json claim_with_update(kube::Transport& transport, const kube::ApiResource& resource, const std::string& ns,
+                                 const nlohmann::json& object);
+
 // Typed convenience over update_with_retry for velero.io objects.
 template <class T>
 T update_object(kube::Transport& transport, const kube::ApiResource& resource, const std::string& ns,

@@ -247,6 +247,14 @@ RestConfig load_config(const LoadOptions& options) {
     config = from_kubeconfig(merged, options);
   }
   if (!options.namespace_override.empty()) config.namespace_name = options.namespace_override;
+  if (const char* idle = std::getenv("ARCA_WATCH_IDLE_SECONDS"); idle && *idle) {
+    char* end = nullptr;
+    long seconds = std::strtol(idle, &end, 10);
+    if (*end != '\0' || seconds <= 0 || seconds > 86400)
+      throw config_error(std::string("ARCA_WATCH_IDLE_SECONDS must be a number of seconds from 1 to 86400, not \"") +
+                         idle + "\"");
+    config.watch_idle_timeout = std::chrono::seconds(seconds);
+  }
   return config;
 }
 

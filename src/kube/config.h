@@ -48,6 +48,11 @@ struct RestConfig {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds request_timeout{60000};  // for non-streaming requests
   int max_retries = 4;            // for 429, 5xx and connection errors on idempotent requests
+  // A watch stream that brings no byte for this long is given up and resumed on a new connection: an API
+  // server or a path to it that stopped answering, which the stream's own timeoutSeconds (5-10 minutes) would
+  // notice only at its end. kube-apiserver sends a bookmark to watchers that allow them about once a minute
+  // (its watch cache's bookmarkFrequency), so a live but quiet stream is never cut. $ARCA_WATCH_IDLE_SECONDS.
+  std::chrono::milliseconds watch_idle_timeout{150000};
 };
 
 struct LoadOptions {

@@ -7,9 +7,13 @@
 // happens before then), so a new connection is where arca's own rule is what decides.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "kube/errors.h"
+#include "kube/informer.h"
 #include "kube/kube_test_support.h"
 #include "tests/support/fault_proxy.h"
 
@@ -121,6 +125,44 @@ TEST_F(ReconnectTest, AnApiServerThatNeverAnswersEndsTheRequestInBoundedTimeSayi
   // Two attempts of 1 s and one back-off of at most 0.3 s; before, five attempts and four back-offs (~8 s).
   EXPECT_LT(elapsed, std::chrono::milliseconds(5000));
   proxy_->release();
+}
+
+// An API server that stops answering in the middle of a watch (the proxy swallows every byte of the open
+// connections, closing none): the stream's own timeoutSeconds is 5-10 minutes away, so before the idle bound the
+// informer saw nothing of what changed meanwhile for that long. Now the silent stream is given up after the idle
+// bound, resumed on a new connection, and the change arrives; a quiet stream that gets bookmarks is never cut.
+TEST_F(ReconnectTest, AWatchThatGoesSilentIsResumedAndTheInformerCatchesUp) {
+  RestConfig config = config_from(dir_.file("proxy.kubeconfig"));
+  config.watch_idle_timeout = std::chrono::seconds(2);
+  Transport transport(config);
+  auto configmaps = client_->discovery.resolve("configmaps");
+  auto watches = std::make_shared<std::atomic<int>>(0);
+  proxy_->delay([watches](std::string_view method, std::string_view target) {
+    if (method == "GET" && target.find("watch=true") != std::string_view::npos) ++*watches;
+    return false;
+  }, std::chrono::milliseconds(0));
+  Informer informer(transport, configmaps, "rc");
+  informer.start();
+  ASSERT_TRUE(informer.wait_for_sync(std::chrono::seconds(10)));
+  client_->dynamic.create(configmaps, "rc", config_map("rc", "before"));
+  ASSERT_TRUE(testsupport::eventually([&] { return informer.get("rc/before") != nullptr; }, std::chrono::seconds(10)));
+  // kubelite's bookmarks keep a quiet stream alive past the idle bound: no second watch.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(watches->load(), 1);
+
+  ASSERT_GE(proxy_->stall_open_connections(), 1);
+  // Straight to kubelite: the proxy's stalled connections see none of it.
+  Client direct(config_from(kubelite_->kubeconfig));
+  direct.dynamic.create(configmaps, "rc", config_map("rc", "during-stall"));
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(testsupport::eventually([&] { return informer.get("rc/during-stall") != nullptr; }, std::chrono::seconds(15)))
+      << "the informer did not notice its silent watch";
+  auto noticed = std::chrono::steady_clock::now() - start;
+  std::printf("the stall was noticed and caught up after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(noticed).count()));
+  EXPECT_GE(watches->load(), 2);
+  EXPECT_LT(noticed, std::chrono::seconds(6));
+  informer.stop();
 }
 
 }  // namespace

@@ -128,6 +128,10 @@ struct Transport::Attempt {
   HttpResponse response;
   bool delivered = false;       // a chunk reached on_data: the request cannot be retried any more
   bool stopped_by_caller = false;
+  // HttpRequest::idle_timeout: the last byte's arrival, and whether the silence after it ended the transfer.
+  std::chrono::milliseconds idle{0};
+  std::chrono::steady_clock::time_point last_byte = std::chrono::steady_clock::now();
+  bool went_idle = false;
   bool sent_whole = false;      // every byte of the request (head and body) was handed to the connection
   bool started = false;         // connected (and TLS done): the request could go out
   long retry_after_seconds = -1;
@@ -136,6 +140,7 @@ struct Transport::Attempt {
 
   static size_t on_header(char* data, size_t size, size_t count, void* user) {
     auto* a = static_cast<Attempt*>(user);
+    a->last_byte = std::chrono::steady_clock::now();
     std::string_view line(data, size * count);
     if (line.rfind("HTTP/", 0) == 0) {  // a new response (after 100 Continue): forget the previous headers
       a->response.content_type.clear();
@@ -157,6 +162,7 @@ struct Transport::Attempt {
 
   static size_t on_body(char* data, size_t size, size_t count, void* user) {
     auto* a = static_cast<Attempt*>(user);
+    a->last_byte = std::chrono::steady_clock::now();
     size_t length = size * count;
     if (a->response.status == 0) {
       long code = 0;
@@ -179,6 +185,11 @@ struct Transport::Attempt {
     auto* a = static_cast<Attempt*>(user);
     if (a->cancel && a->cancel->load()) {
       a->stopped_by_caller = true;
+      return 1;
+    }
+    // libcurl calls this about once a second even when nothing moves.
+    if (a->idle.count() > 0 && std::chrono::steady_clock::now() - a->last_byte > a->idle) {
+      a->went_idle = true;
       return 1;
     }
     return 0;
@@ -315,7 +326,9 @@ void Transport::perform_once(void* raw_handle, const HttpRequest& request, const
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, &attempt);
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Attempt::on_body);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &attempt);
-  if (request.cancel) {
+  attempt.idle = request.idle_timeout;
+  attempt.last_byte = std::chrono::steady_clock::now();
+  if (request.cancel || request.idle_timeout.count() > 0) {
     curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &Attempt::on_progress);
     curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &attempt);
@@ -361,14 +374,16 @@ HttpResponse Transport::perform(const HttpRequest& request, const std::function<
     if (attempt.code != CURLE_OK) {
       if (attempt.stopped_by_caller) return std::move(attempt.response);
       std::string cause = attempt.error_text[0] ? attempt.error_text : curl_easy_strerror(attempt.code);
-      if (attempt.code == CURLE_OPERATION_TIMEDOUT) {
+      if (attempt.code == CURLE_OPERATION_TIMEDOUT || attempt.went_idle) {
         // A server that never answers: say what was being waited for, and wait for it twice at most (each retry
         // of a hung server multiplies the silence: five attempts of 60 s were five minutes without a word).
         auto waited = !attempt.started ? config_.connect_timeout
                                        : request.timeout.count() ? request.timeout : config_.request_timeout;
-        cause = "timed out after " + std::to_string((waited.count() + 999) / 1000) + " s waiting " +
-                (attempt.started ? "for the answer to " : "to connect for ") + request.method + " " +
-                request.path.substr(0, request.path.find('?'));
+        bool idle = attempt.went_idle;
+        if (idle) waited = request.idle_timeout;
+        cause = (idle ? "no byte for " : "timed out after ") + std::to_string((waited.count() + 999) / 1000) + " s " +
+                (idle ? "from " : attempt.started ? "waiting for the answer to " : "waiting to connect for ") +
+                request.method + " " + request.path.substr(0, request.path.find('?'));
         if (timed_out) throw connection_error(cause + " (server " + config_.cluster.server + ")");
         timed_out = true;
       }

@@ -24,6 +24,9 @@ struct HttpRequest {
   std::string accept = "application/json";
   std::chrono::milliseconds timeout{0};       // 0: RestConfig::request_timeout (streams: no limit)
   const std::atomic<bool>* cancel = nullptr;  // set from another thread to end a stream (watch)
+  // Streams: given up when no byte arrives for this long (to about a second; 0: never). A stream that delivered
+  // part of its body comes back `dropped`; one that delivered nothing fails as a timeout would.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 struct HttpResponse {

@@ -55,6 +55,7 @@ std::string watch(Transport& transport, const ApiResource& resource, std::string
     request.path += "&timeoutSeconds=" + std::to_string(timeout);
     request.timeout = std::chrono::seconds(timeout + kStreamGraceSeconds);
     request.cancel = stop;
+    request.idle_timeout = options.idle_timeout.count() > 0 ? options.idle_timeout : transport.config().watch_idle_timeout;
 
     std::string pending;  // bytes of an event line not complete yet
     std::optional<KubeError> stream_error;

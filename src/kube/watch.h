@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ struct WatchOptions {
   // Server-side length of one stream; 0 picks 5-10 minutes at random like client-go, so that many
   // watchers do not reconnect at the same moment.
   int timeout_seconds = 0;
+  // A stream silent for this long is resumed on a new connection; 0: the transport's watch_idle_timeout.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 // Delivers events until on_event returns false or *stop becomes true (both return normally, with the

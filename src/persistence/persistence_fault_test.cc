@@ -89,6 +89,21 @@ class S3BehindProxy : public ::testing::Test {
   Layout layout_ = make_layout("cluster");
 };
 
+// The fault suite's seed 404: an answer to GET velero-backup.json cut part-way ("transfer closed with 1781 bytes
+// remaining to read") failed the restore that was reading it. A download kept in memory starts again.
+TEST_F(S3BehindProxy, AMetadataDownloadCutPartWayIsStartedAgain) {
+  // As large as a real one, so that the cut falls inside the body, after the headers.
+  std::string text = metadata("b1");
+  text.insert(text.find("\"status\""), "\"note\": \"" + std::string(4000, 'x') + "\",\n  ");
+  store::put_string(*direct_, backup_key(layout_, "b1", BackupFile::Metadata), text);
+  auto cut = std::make_shared<int>(0);
+  proxy_->truncate_answers([cut](std::string_view method, std::string_view target) {
+    return method == "GET" && contains(target, "velero-backup.json") && (*cut)++ < 2;
+  }, 2000);
+  EXPECT_EQ(read_backup_metadata(*faulty_, layout_, "b1"), text);
+  EXPECT_EQ(proxy_->failed_requests(), 2);
+}
+
 // The drills' 304 s of silence, on the object-store side: a server that takes a request and never answers. Each
 // attempt waited its 60 s without a byte and three were made, ending in libcurl's "Operation too slow". Now a
 // stalled request is tried twice at most and the one line says what was waited for.

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 namespace arca::repo {
 namespace {
@@ -61,10 +63,28 @@ std::optional<Id> opt_id(const json& j, const char* key) {
 }
 
 template <typename T>
+T get_or(const json& j, const char* key, T fallback);
+
+// An integer field read exactly: nlohmann's get<unsigned>() of -3.9e8 (a float, or a negative or too large
+// integer) is undefined behaviour (repo_readers_fuzz: a tree node's "mode"); such a value is refused by name.
+template <typename T>
+T integer(const json& j, const char* key) {
+  const json& v = j.at(key);
+  bool fits = false;
+  if (v.is_number_unsigned())
+    fits = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  else if (v.is_number_integer())
+    fits = std::is_signed_v<T> && v.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min());
+  if (!fits) throw std::runtime_error(std::string("\"") + key + "\" is not an integer in range: " + v.dump());
+  return v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>()) : static_cast<T>(v.get<int64_t>());
+}
+
+template <typename T>
 T get_or(const json& j, const char* key, T fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  return it->get<T>();
+  if constexpr (std::is_integral_v<T>) return integer<T>(j, key);
+  else return it->get<T>();
 }
 
 Time time_or(const json& j, const char* key) {
@@ -180,6 +200,13 @@ std::string zstd_decompress(std::string_view data, size_t expected_size) {
     }
     expected_size = static_cast<size_t>(declared);
   }
+  // The size comes from the input (the frame's header, or the index's uncompressed length): what the frame's
+  // blocks can really produce bounds the allocation — each block has a 3-byte header and yields at most 128 KiB
+  // (zstd's format, RFC 8878) — so 18 hostile bytes can no longer make the reader allocate 768 GiB.
+  constexpr uint64_t kBlockMax = 128 * 1024;
+  if (expected_size > (data.size() / 3 + 1) * kBlockMax)
+    throw std::runtime_error("zstd: the recorded size, " + std::to_string(expected_size) + " bytes, is more than " +
+                             std::to_string(data.size()) + " compressed bytes can hold (damaged)");
   std::string out(expected_size, '\0');
   size_t n = ZSTD_decompressDCtx(ctx.get(), out.data(), out.size(), data.data(), data.size());
   if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
@@ -240,6 +267,24 @@ std::vector<PackedBlob> decode_pack_header(std::string_view p) {
   return blobs;
 }
 
+std::vector<PackedBlob> read_pack_header(const Key& key, std::string_view pack) {
+  if (pack.size() < 4 + kCryptoOverhead) throw std::runtime_error("too short for a header (truncated)");
+  uint64_t hlen = get_u32(pack.data() + pack.size() - 4);
+  if (hlen + 4 > pack.size()) throw std::runtime_error("header length past the start (truncated or damaged)");
+  std::string header;
+  if (!decrypt(key, pack.substr(pack.size() - 4 - hlen, hlen), header))
+    throw std::runtime_error("header MAC check failed (damaged)");
+  return decode_pack_header(header);
+}
+
+std::string open_blob(const Key& key, const PackedBlob& blob, std::string_view sealed) {
+  std::string plain;
+  if (!decrypt(key, sealed, plain)) throw std::runtime_error("MAC check failed (damaged data)");
+  if (blob.uncompressed_length) plain = zstd_decompress(plain, blob.uncompressed_length);
+  if (sha256(plain) != blob.id) throw std::runtime_error("content does not match its ID (damaged data)");
+  return plain;
+}
+
 std::string config_json(const Config& c) {
   char poly[32];
   std::snprintf(poly, sizeof poly, "%llx", static_cast<unsigned long long>(c.chunker_polynomial));
@@ -249,7 +294,7 @@ std::string config_json(const Config& c) {
 Config parse_config(std::string_view text) {
   json j = parse_json(text, "config");
   Config c;
-  c.version = j.at("version").get<int>();
+  c.version = integer<int>(j, "version");
   c.id = j.at("id").get<std::string>();
   c.chunker_polynomial = std::stoull(j.at("chunker_polynomial").get<std::string>(), nullptr, 16);
   return c;
@@ -268,9 +313,9 @@ KeyFile parse_key_file(std::string_view text) {
   k.username = get_or<std::string>(j, "username", "");
   k.hostname = get_or<std::string>(j, "hostname", "");
   k.kdf = j.at("kdf").get<std::string>();
-  k.n = j.at("N").get<uint64_t>();
-  k.r = j.at("r").get<uint32_t>();
-  k.p = j.at("p").get<uint32_t>();
+  k.n = integer<uint64_t>(j, "N");
+  k.r = integer<uint32_t>(j, "r");
+  k.p = integer<uint32_t>(j, "p");
   k.salt = base64_decode(j.at("salt").get<std::string>());
   k.data = base64_decode(j.at("data").get<std::string>());
   return k;
@@ -343,8 +388,8 @@ IndexFile parse_index(std::string_view text) {
       if (type == "tree") b.type = BlobType::Tree;
       else if (type == "data") b.type = BlobType::Data;
       else throw std::runtime_error("index: unknown blob type " + type);
-      b.offset = bj.at("offset").get<uint32_t>();
-      b.length = bj.at("length").get<uint32_t>();
+      b.offset = integer<uint32_t>(bj, "offset");
+      b.length = integer<uint32_t>(bj, "length");
       b.uncompressed_length = get_or<uint32_t>(bj, "uncompressed_length", 0);
       pack.blobs.push_back(b);
     }

@@ -48,6 +48,13 @@ struct PackedBlob {
 // Header plaintext (before encryption): per blob the type byte, lengths and ID, little-endian.
 std::string encode_pack_header(const std::vector<PackedBlob>& blobs);
 std::vector<PackedBlob> decode_pack_header(std::string_view plaintext);  // offsets computed; throws on garbage
+// The header of a whole pack file (restic's design.rst, "Pack Format"): its encrypted length in the last 4 bytes,
+// the sealed header before that. Throws std::runtime_error saying what is wrong (truncated, MAC, garbage); the
+// entries' offsets are not checked against the pack here.
+std::vector<PackedBlob> read_pack_header(const Key& key, std::string_view pack);
+// A blob's plaintext from its sealed bytes: decrypted, decompressed to its recorded length, its ID checked.
+// Throws std::runtime_error saying which step failed.
+std::string open_blob(const Key& key, const PackedBlob& blob, std::string_view sealed);
 
 struct Config {
   int version = 2;

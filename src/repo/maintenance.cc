@@ -126,19 +126,14 @@ CheckResult check(Repository& repository, const CheckOptions& opt, std::ostream&
             return error("pack " + name + ": " + e.what());
           }
           if (sha256(pack) != pid) error("pack " + name + ": content does not match its name (damaged)");
-          if (pack.size() < 4 + kCryptoOverhead) return error("pack " + name + ": too short for a header (truncated)");
-          auto* t = reinterpret_cast<const uint8_t*>(pack.data() + pack.size() - 4);
-          uint64_t hlen = uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 | uint32_t(t[3]) << 24;
-          if (hlen + 4 > pack.size()) return error("pack " + name + ": header length past the start (truncated or damaged)");
-          std::string header;
-          if (!decrypt(repo.key, std::string_view(pack).substr(pack.size() - 4 - hlen, hlen), header))
-            return error("pack " + name + ": header MAC check failed (damaged)");
           std::vector<PackedBlob> entries;
           try {
-            entries = decode_pack_header(header);
+            entries = read_pack_header(repo.key, pack);
           } catch (const std::exception& e) {
             return error("pack " + name + ": " + e.what());
           }
+          auto* t = reinterpret_cast<const uint8_t*>(pack.data() + pack.size() - 4);  // read_pack_header checked it
+          uint64_t hlen = uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 | uint32_t(t[3]) << 24;
           auto idx = indexed.find(pid);
           if (idx != indexed.end()) {
             auto sorted = [](std::vector<PackedBlob> v) {
@@ -156,14 +151,8 @@ CheckResult check(Repository& repository, const CheckOptions& opt, std::ostream&
               error("pack " + name + ": blob " + e.id.hex() + " lies outside the pack");
               continue;
             }
-            std::string plain;
-            if (!decrypt(repo.key, std::string_view(pack).substr(e.offset, e.length), plain)) {
-              error("pack " + name + ": blob " + e.id.hex() + ": MAC check failed (damaged data)");
-              continue;
-            }
             try {
-              if (e.uncompressed_length) plain = zstd_decompress(plain, e.uncompressed_length);
-              if (sha256(plain) != e.id) error("pack " + name + ": blob " + e.id.hex() + ": content does not match its ID");
+              open_blob(repo.key, e, std::string_view(pack).substr(e.offset, e.length));
             } catch (const std::exception& ex) {
               error("pack " + name + ": blob " + e.id.hex() + ": " + ex.what());
             }

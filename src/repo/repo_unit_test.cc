@@ -1,4 +1,5 @@
 // Unit tests of the format primitives; compatibility with the real restic is in repo_restic_test.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -119,6 +120,32 @@ TEST(RepoFormat, PackHeaderAndIndexRoundTrip) {
   EXPECT_EQ(parsed.packs[0].blobs[0].id, sha256("a"));
   EXPECT_EQ(decode_unpacked(encode_unpacked("{\"a\":1}", 2)), "{\"a\":1}");
   EXPECT_EQ(encode_unpacked("{}", 2)[0], 2);
+}
+
+// Found while writing repo_readers_fuzz (a hand-made input under its malloc limit): an index file of 17 bytes (0x02, then a zstd frame header claiming 768 GiB and an
+// empty last block) made the reader allocate the claimed size. A size no frame of that length can produce is
+// refused before anything is allocated; the most compressible data there is still decodes.
+TEST(RepoFormat, AZstdFrameClaimingMoreThanItsBlocksCanHoldIsRefused) {
+  const std::string bomb("\x02\x28\xb5\x2f\xfd\xe0\x00\x00\x00\x00\xc0\x00\x00\x00\x01\x00\x00", 17);
+  try {
+    decode_unpacked(bomb);
+    FAIL() << "accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("is more than 16 compressed bytes can hold"));
+  }
+  EXPECT_THROW(zstd_decompress(zstd_compress("abc", 3), 0xF0000000u), std::runtime_error);  // an index's lie
+  std::string zeros(8 << 20, '\0');  // restic's largest chunk, of the most compressible data
+  EXPECT_EQ(zstd_decompress(zstd_compress(zeros, 3), zeros.size()), zeros);
+  EXPECT_EQ(zstd_decompress(zstd_compress(zeros, 19), zeros.size()), zeros);
+}
+
+// Found by repo_readers_fuzz (corpus/regress-tree-float-mode): a tree node's "mode" of -388888889.8 was converted
+// to an unsigned int, which is undefined behaviour. Integers out of range are refused by name.
+TEST(RepoFormat, NumbersOutOfRangeAreRefused) {
+  EXPECT_THROW(parse_tree(R"({"nodes":[{"name":"a","type":"dir","mode":-388888889.8}]})"), std::runtime_error);
+  EXPECT_THROW(parse_tree(R"({"nodes":[{"name":"a","type":"dir","uid":-1}]})"), std::runtime_error);
+  EXPECT_THROW(parse_tree(R"({"nodes":[{"name":"a","type":"dir","mode":4294967296}]})"), std::runtime_error);
+  EXPECT_EQ(parse_tree(R"({"nodes":[{"name":"a","type":"dir","mode":2147484141}]})")[0].mode, 2147484141u);
 }
 
 TEST(RepoFormat, TreeJsonKeepsEveryField) {

@@ -196,17 +196,12 @@ std::string RepositoryImpl::decode_blob(const Id& id, const IndexEntry& e, std::
     std::lock_guard lock(index_mu);
     where = "pack " + file_name("data", packs[e.pack].hex()) + ", blob " + id.hex();
   }
-  std::string plain;
-  if (!decrypt(key, sealed, plain)) throw std::runtime_error(where + ": MAC check failed (damaged data)");
-  if (e.uncompressed_length) {
-    try {
-      plain = zstd_decompress(plain, e.uncompressed_length);
-    } catch (const std::exception& ex) {
-      throw std::runtime_error(where + ": " + ex.what());
-    }
+  PackedBlob blob{id, e.type, e.offset, e.length, e.uncompressed_length};
+  try {
+    return open_blob(key, blob, sealed);
+  } catch (const std::exception& ex) {
+    throw std::runtime_error(where + ": " + ex.what());
   }
-  if (sha256(plain) != id) throw std::runtime_error(where + ": content does not match its ID (damaged data)");
-  return plain;
 }
 
 std::string RepositoryImpl::load_blob(const Id& id) {

@@ -134,6 +134,61 @@ TEST_F(RestoreFaults, CreatesWhoseAnswersWereLostCountAsCreated) {
   EXPECT_EQ(outcome.items_restored, outcome.total_items);
 }
 
+// The drills' F8b: a rerun of a restore that was killed between its creates and the patches that restore
+// managedFields met the objects the killed run had created and warned that each "already exists" and is
+// different. Here the first run's managedFields patches are refused (as if its server died before sending
+// them); the rerun, under another name, recognises those objects by their restore-name and backup-name labels,
+// finishes their managedFields, and warns about nothing.
+TEST_F(RestoreFaults, ARerunFinishesWhatAnInterruptedRestoreOfTheSameBackupCreated) {
+  proxy_->fail([](std::string_view method, std::string_view) { return method == "PATCH"; }, 403,
+               "injected by the fault proxy");
+  RestoreOutcome first;
+  restore_into("r-killed", "dst-rerun", first);
+  ASSERT_GT(proxy_->failed_requests(), 10) << "the backup's objects carry no managedFields to restore";
+  proxy_->clear();
+  auto source = cluster_->objects_in("src");
+  auto left = cluster_->objects_in("dst-rerun");
+  ASSERT_NE(left["configmaps/cm-3"]["metadata"]["managedFields"], source["configmaps/cm-3"]["metadata"]["managedFields"]);
+
+  RestoreOutcome again;
+  restore_into("r-again", "dst-rerun", again);
+  EXPECT_EQ(again.errors.count(), 0u) << all_errors(again);
+  EXPECT_THAT(unexpected_warnings(again), ::testing::IsEmpty());
+  auto restored = cluster_->objects_in("dst-rerun");
+  for (int i = 0; i < kConfigMaps; ++i) {
+    std::string key = "configmaps/cm-" + std::to_string(i);
+    EXPECT_EQ(restored[key]["data"]["k"], std::to_string(i));
+    EXPECT_EQ(restored[key]["metadata"]["managedFields"], source[key]["metadata"]["managedFields"]) << key;
+  }
+  // An object of that namespace changed since is still different, and said so.
+  cluster_->client->patch(cluster_->resource("configmaps"), "dst-rerun", "cm-5", kube::PatchType::Merge,
+                          R"({"data":{"k":"changed"}})");
+  RestoreOutcome third;
+  restore_into("r-third", "dst-rerun", third);
+  EXPECT_THAT(unexpected_warnings(third),
+              ::testing::ElementsAre(HasSubstr("ConfigMap \"cm-5\" already exists. Warning: the in-cluster version is different")));
+}
+
+// The fault suite's seed 101: the patch that restores an object's managedFields lost its connection after it was
+// sent ("Empty reply from server") and the restore ended PartiallyFailed. It sets one value, so it is sent again.
+TEST_F(RestoreFaults, AManagedFieldsPatchWhoseConnectionBrokeIsSentAgain) {
+  auto seen = std::make_shared<int>(0);
+  proxy_->reset_requests([seen](std::string_view method, std::string_view) {
+    return method == "PATCH" && (*seen)++ % 2 == 0;  // every other one, so some are cut twice in a row
+  });
+  RestoreOutcome outcome;
+  restore_into("r-patch", "dst-patch", outcome);
+  EXPECT_GT(proxy_->failed_requests(), 10);
+  EXPECT_EQ(outcome.errors.count(), 0u) << all_errors(outcome);
+  expect_all_restored("dst-patch", "r-patch");
+  auto source = cluster_->objects_in("src");
+  auto restored = cluster_->objects_in("dst-patch");
+  for (int i = 0; i < kConfigMaps; ++i) {
+    std::string key = "configmaps/cm-" + std::to_string(i);
+    EXPECT_EQ(restored[key]["metadata"]["managedFields"], source[key]["metadata"]["managedFields"]) << key;
+  }
+}
+
 // A namespace that cannot be created at all: each of its items is reported by name, with the namespace.
 TEST_F(RestoreFaults, ItemsOfANamespaceThatCannotBeCreatedAreNamed) {
   proxy_->fail([](std::string_view method, std::string_view target) {

@@ -24,6 +24,7 @@ struct FaultProxy::Connection {
   // A request was forwarded and no answer byte came back yet: a client that goes away meanwhile (killed)
   // must not abort it at the server, which would then store a partial body.
   std::atomic<bool> awaiting_answer{false};
+  std::atomic<bool> stalled{false};  // stall_open_connections(): both directions swallowed
   std::thread reader, pump;
   void shutdown_both() {
     ::shutdown(client_fd, SHUT_RDWR);
@@ -212,6 +213,14 @@ void FaultProxy::release() {
   release_cv_.notify_all();
 }
 
+int FaultProxy::stall_open_connections() {
+  std::lock_guard lock(mutex_);
+  int stalled = 0;
+  for (auto& c : connections_)
+    if (!c->stalled.exchange(true)) ++stalled;
+  return stalled;
+}
+
 void FaultProxy::clear() {
   {
     std::lock_guard lock(mutex_);
@@ -288,6 +297,7 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
     for (;;) {
       ssize_t n = ::recv(c->upstream_fd, buffer, sizeof buffer, 0);
       if (n <= 0) break;
+      if (c->stalled) continue;
       c->awaiting_answer = false;
       size_t pass = static_cast<size_t>(n);
       bool cut = false;
@@ -311,6 +321,7 @@ void FaultProxy::serve(std::shared_ptr<Connection> c) {
   for (;;) {
     ssize_t n = ::recv(c->client_fd, buffer, sizeof buffer, 0);
     if (n <= 0) break;
+    if (c->stalled) continue;
     pending.append(buffer, static_cast<size_t>(n));
     bool ok = true;
     while (ok && !pending.empty()) {

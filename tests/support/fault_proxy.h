@@ -68,6 +68,10 @@ class FaultProxy {
   void hold(Matcher matches);
   void release();
   int held_requests() const { return held_; }
+  // Every connection open now goes silent for good: what either side sends is swallowed, nothing is closed
+  // (a server or a path to it that stopped answering, e.g. a dead node behind a load balancer). Connections
+  // opened afterwards work. Returns how many were stalled.
+  int stall_open_connections();
 
  private:
   struct Connection;

@@ -3,17 +3,12 @@
 # hostile ones, and fuzzes for a bounded time. Usage: run_fuzz.sh [seconds, default 20]
 set -euo pipefail
 seconds=${1:-20}
-src=${ARCA_SOURCE_DIR:?run through ctest}/src
-out=${ARCA_BUILD_DIR:?run through ctest}/src/archive/fuzz
-mkdir -p "$out"
-fuzzer=$out/tarball_reader_fuzz
-sources=("$src/archive/fuzz/tarball_reader_fuzz.cc" "$src/archive/tarball_reader.cc" "$src/archive/paths.cc")
-# Rebuild only when a source or header is newer than the binary.
-if [[ ! -x $fuzzer ]] || [[ -n $(find "${sources[@]}" "$src/archive/tarball_reader.h" "$src/archive/paths.h" -newer "$fuzzer") ]]; then
-  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$src" "${sources[@]}" -lz -o "$fuzzer.tmp"
-  mv "$fuzzer.tmp" "$fuzzer"
-fi
+: "${ARCA_SOURCE_DIR:?run through ctest}" "${ARCA_BUILD_DIR:?run through ctest}"
+source "$ARCA_SOURCE_DIR/tests/support/fuzz.sh"
+src=$ARCA_SOURCE_DIR/src
+fuzzer=$ARCA_BUILD_DIR/src/archive/fuzz/tarball_reader_fuzz
+build_fuzzer "$fuzzer" "$src/archive/fuzz/tarball_reader_fuzz.cc $src/archive/tarball_reader.cc $src/archive/paths.cc" \
+  "$src/archive/tarball_reader.h $src/archive/paths.h" -lz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
@@ -37,5 +32,4 @@ make("dir", lambda t: (add(t, "resources/", type=tarfile.DIRTYPE), add(t, "resou
 make("symlink", lambda t: add(t, "resources/l", type=tarfile.SYMTYPE, link="/etc/passwd"))
 make("dotdot", lambda t: add(t, "../../evil.json"))
 PY
-cd "$work"
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -n 15
+run_fuzzer "$fuzzer" "$seconds" "$work/corpus"
