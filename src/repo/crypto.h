@@ -29,6 +29,19 @@ struct IdHash {
 };
 
 Id sha256(std::string_view data);
+// SHA-256 over data given in pieces (a pack is hashed as it is written).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::string_view data);
+  Id finish();  // the stream starts over afterwards
+
+ private:
+  void* ctx_;
+};
 void random_bytes(void* out, size_t size);
 std::string base64_encode(std::string_view raw);
 std::string base64_decode(std::string_view text);  // throws std::invalid_argument

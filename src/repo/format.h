@@ -92,6 +92,7 @@ struct Node {
   uint64_t device = 0;
   std::vector<Id> content;
   std::optional<Id> subtree;
+  bool operator==(const Node&) const = default;
 };
 // Go's os.FileMode bits.
 constexpr uint32_t kModeDir = 1u << 31, kModeSymlink = 1u << 27, kModeDevice = 1u << 26, kModeNamedPipe = 1u << 25,

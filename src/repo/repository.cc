@@ -246,47 +246,73 @@ Id RepositoryImpl::save_blob(BlobType type, const Id& id, std::string_view plain
   return id;
 }
 
-void Packer::add(const Id& id, std::string sealed, uint32_t uncompressed_length) {
-  std::string full;
-  std::vector<PackedBlob> blobs;
+Packer::~Packer() {
+  if (open_) repo_.backend->discard_temp(open_->file);
+}
+
+void Packer::add(const Id& id, std::string_view sealed, uint32_t uncompressed_length) {
+  std::optional<Open> full;
   {
     std::lock_guard lock(mu_);
-    PackedBlob b{id, type_, static_cast<uint32_t>(buf_.size()), static_cast<uint32_t>(sealed.size()),
-                 uncompressed_length};
-    if (buf_.empty()) buf_.reserve(kPackSize + (1 << 20));
-    buf_ += sealed;
-    blobs_.push_back(b);
-    if (buf_.size() < kPackSize) return;
-    full.swap(buf_);
-    blobs.swap(blobs_);
+    if (!open_) {
+      open_.emplace();
+      open_->file = repo_.backend->create_temp();
+    }
+    Open& p = *open_;
+    size_t done = 0;
+    while (done < sealed.size()) {
+      ssize_t n = ::pwrite(p.file.fd, sealed.data() + done, sealed.size() - done, static_cast<off_t>(p.size + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(sys_error("cannot write a temporary pack file", p.file.path.empty() ? "in $TMPDIR" : p.file.path));
+      done += static_cast<size_t>(n);
+    }
+    p.hash->update(sealed);
+    p.blobs.push_back({id, type_, static_cast<uint32_t>(p.size), static_cast<uint32_t>(sealed.size()), uncompressed_length});
+    p.size += sealed.size();
+    if (p.size < kPackSize) return;
+    full = std::move(open_);
+    open_.reset();
   }
-  repo_.uploads.submit([this, full = std::move(full), blobs = std::move(blobs)]() mutable {
-    repo_.write_pack(type_, std::move(full), std::move(blobs));
-  });
+  hand_over(std::move(*full));
 }
 
 void Packer::flush() {
-  std::string full;
-  std::vector<PackedBlob> blobs;
+  std::optional<Open> last;
   {
     std::lock_guard lock(mu_);
-    full.swap(buf_);
-    blobs.swap(blobs_);
+    last = std::move(open_);
+    open_.reset();
   }
-  if (!blobs.empty())
-    repo_.uploads.submit([this, full = std::move(full), blobs = std::move(blobs)]() mutable {
-      repo_.write_pack(type_, std::move(full), std::move(blobs));
-    });
+  if (last && !last->blobs.empty()) hand_over(std::move(*last));
+  else if (last) repo_.backend->discard_temp(last->file);
 }
 
-void RepositoryImpl::write_pack(BlobType type, std::string buf, std::vector<PackedBlob> blobs) {
-  std::string header = encrypt(key, encode_pack_header(blobs));
-  buf += header;
-  uint32_t n = static_cast<uint32_t>(header.size());
+void Packer::hand_over(Open pack) {
+  auto shared = std::make_shared<Open>(std::move(pack));
+  repo_.uploads.submit([this, shared] {
+    struct Discard {
+      Backend& b;
+      TempFile& f;
+      ~Discard() { b.discard_temp(f); }
+    } discard{*repo_.backend, shared->file};
+    repo_.finish_pack(shared->file, shared->size, *shared->hash, std::move(shared->blobs));
+  });
+}
+
+void RepositoryImpl::finish_pack(TempFile& file, uint64_t size, Sha256Stream& hash, std::vector<PackedBlob> blobs) {
+  std::string tail = encrypt(key, encode_pack_header(blobs));
+  uint32_t n = static_cast<uint32_t>(tail.size());
   char le[4] = {char(n), char(n >> 8), char(n >> 16), char(n >> 24)};
-  buf.append(le, 4);
-  Id pack_id = sha256(buf);
-  backend->save(file_name("data", pack_id.hex()), buf);
+  tail.append(le, 4);
+  for (size_t done = 0; done < tail.size();) {
+    ssize_t w = ::pwrite(file.fd, tail.data() + done, tail.size() - done, static_cast<off_t>(size + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) throw std::runtime_error(sys_error("cannot write a temporary pack file", file.path));
+    done += static_cast<size_t>(w);
+  }
+  hash.update(tail);
+  Id pack_id = hash.finish();
+  backend->save_temp(file_name("data", pack_id.hex()), file, size + tail.size());
   std::lock_guard lock(index_mu);
   auto [it, fresh] = pack_numbers.try_emplace(pack_id, static_cast<uint32_t>(packs.size()));
   if (fresh) packs.push_back(pack_id);
@@ -296,7 +322,6 @@ void RepositoryImpl::write_pack(BlobType type, std::string buf, std::vector<Pack
   }
   pending.packs.push_back({pack_id, std::move(blobs)});
   pending_blobs += pending.packs.back().blobs.size();
-  (void)type;
 }
 
 void RepositoryImpl::save_pending_index(bool force) {
