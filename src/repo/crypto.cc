@@ -144,6 +144,13 @@ std::string encrypt(const Key& key, std::string_view plaintext) {
   return out;
 }
 
+void seal_in_place(const Key& key, uint8_t* p, size_t size) {
+  sodium_once();
+  random_bytes(p, 16);
+  aes_ctr(key, p, p + 16, p + 16, size);
+  poly1305_aes(key, p, p + 16, size, p + 16 + size);
+}
+
 bool decrypt(const Key& key, std::string_view sealed, std::string& out) {
   sodium_once();
   if (sealed.size() < kCryptoOverhead) return false;

@@ -56,6 +56,9 @@ struct Key {
 constexpr size_t kCryptoOverhead = 32;  // 16-byte IV + 16-byte MAC
 // IV || AES-256-CTR(plaintext) || Poly1305-AES(ciphertext), with a fresh random IV.
 std::string encrypt(const Key& key, std::string_view plaintext);
+// In place: buf holds 16 spare bytes, the plaintext (`size` bytes) and 16 more; afterwards it is the sealed blob.
+// A backup compresses straight into such a buffer, so a chunk is never copied between buffers.
+void seal_in_place(const Key& key, uint8_t* buf, size_t size);
 // false when the MAC does not match (wrong key or damaged data); `out` is then unspecified.
 bool decrypt(const Key& key, std::string_view sealed, std::string& out);
 

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <chrono>
@@ -204,12 +205,21 @@ Time parse_time(std::string_view s) {
 }
 
 std::string zstd_compress(std::string_view data, int level) {
-  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  size_t n = ZSTD_compressCCtx(ctx.get(), out.data(), out.size(), data.data(), data.size(), level);
-  if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
-  out.resize(n);
+  std::string out(zstd_bound(data.size()), '\0');
+  out.resize(zstd_compress_to(data, level, out.data(), out.size()));
   return out;
+}
+
+size_t zstd_bound(size_t size) { return ZSTD_compressBound(size); }
+
+size_t zstd_compress_to(std::string_view data, int level, char* out, size_t capacity) {
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  size_t n = ZSTD_compressCCtx(ctx.get(), out, capacity, data.data(), data.size(), level);
+  if (ZSTD_isError(n)) {
+    if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall) return 0;
+    throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  }
+  return n;
 }
 
 std::string zstd_decompress(std::string_view data, size_t expected_size) {

@@ -23,7 +23,7 @@
 namespace arca::repo {
 
 constexpr size_t kPackSize = 16 << 20;       // restic 0.14's default target pack size
-constexpr size_t kIndexBlobsPerFile = 50000;  // keeps an index file well below restic's 8 MiB guideline
+constexpr size_t kIndexBlobsPerFile = 16384;  // written as packs complete; small files keep the last one cheap
 constexpr int kZstdLevel = 3;                 // zstd's default, close to restic's "auto" (klauspost SpeedDefault)
 
 struct IndexEntry {
@@ -74,6 +74,7 @@ struct RepositoryImpl {
   bool index_loaded = false;
   IndexFile pending;  // packs written by this process and not yet listed in an index file
   size_t pending_blobs = 0;
+  bool index_as_packs_complete = true;  // prune turns it off: it writes one superseding index of its own
   std::atomic<uint64_t> bytes_added{0}, blobs_added{0};
 
   void load_index();

@@ -229,20 +229,26 @@ Id RepositoryImpl::save_blob(BlobType type, const Id& id, std::string_view plain
     std::lock_guard lock(index_mu);
     if (index.count(id) || !inflight.insert(id).second) return id;
   }
+  // One per-thread buffer: the chunk is compressed straight into it and sealed in place, so a chunk (up to
+  // 8 MiB) is never held in two more copies.
+  thread_local std::string sealed;
   uint32_t ulen = 0;
-  std::string sealed;
-  if (config.version >= 2 && !plaintext.empty()) {
-    std::string z = zstd_compress(plaintext, kZstdLevel);
-    // Incompressible data stays uncompressed (valid in version 2): restoring it then costs no decompression.
-    if (z.size() < plaintext.size()) {
-      ulen = static_cast<uint32_t>(plaintext.size());
-      sealed = encrypt(key, z);
-    }
+  size_t size = plaintext.size();
+  sealed.resize(kCryptoOverhead + std::max(size, zstd_bound(size)));
+  char* payload = sealed.data() + 16;
+  if (config.version >= 2 && size > 0) {
+    // Compressed only when that makes it smaller (incompressible data is stored as it is, valid in version 2,
+    // and restoring it then costs no decompression).
+    size_t z = zstd_compress_to(plaintext, kZstdLevel, payload, size - 1);
+    if (z > 0) ulen = static_cast<uint32_t>(size), size = z;
   }
-  if (sealed.empty()) sealed = encrypt(key, plaintext);
+  if (ulen == 0) std::memcpy(payload, plaintext.data(), size);
+  sealed.resize(size + kCryptoOverhead);
+  seal_in_place(key, reinterpret_cast<uint8_t*>(sealed.data()), size);
   bytes_added += sealed.size();
   ++blobs_added;
-  (type == BlobType::Tree ? tree_packer : data_packer)->add(id, std::move(sealed), ulen);
+  (type == BlobType::Tree ? tree_packer : data_packer)->add(id, sealed, ulen);
+  if (sealed.capacity() > (4u << 20)) sealed = std::string();  // after a rare large chunk
   return id;
 }
 
@@ -313,15 +319,20 @@ void RepositoryImpl::finish_pack(TempFile& file, uint64_t size, Sha256Stream& ha
   hash.update(tail);
   Id pack_id = hash.finish();
   backend->save_temp(file_name("data", pack_id.hex()), file, size + tail.size());
-  std::lock_guard lock(index_mu);
-  auto [it, fresh] = pack_numbers.try_emplace(pack_id, static_cast<uint32_t>(packs.size()));
-  if (fresh) packs.push_back(pack_id);
-  for (const auto& b : blobs) {
-    index.try_emplace(b.id, IndexEntry{it->second, b.offset, b.length, b.uncompressed_length, b.type});
-    inflight.erase(b.id);
+  {
+    std::lock_guard lock(index_mu);
+    auto [it, fresh] = pack_numbers.try_emplace(pack_id, static_cast<uint32_t>(packs.size()));
+    if (fresh) packs.push_back(pack_id);
+    for (const auto& b : blobs) {
+      index.try_emplace(b.id, IndexEntry{it->second, b.offset, b.length, b.uncompressed_length, b.type});
+      inflight.erase(b.id);
+    }
+    pending.packs.push_back({pack_id, std::move(blobs)});
+    pending_blobs += pending.packs.back().blobs.size();
   }
-  pending.packs.push_back({pack_id, std::move(blobs)});
-  pending_blobs += pending.packs.back().blobs.size();
+  // Index files go out as they fill, not all at the end: the last one's JSON is then small, and a crashed
+  // backup's packs are already indexed.
+  if (index_as_packs_complete) save_pending_index(false);
 }
 
 void RepositoryImpl::save_pending_index(bool force) {
