@@ -238,15 +238,11 @@ class StoreBackend final : public Backend {
     });
   }
   std::string load(const std::string& name) override { return store::get_string(*store_, prefix_ + name); }
-  // The ObjectStore interface has no ranged GET: stream the object and keep only the range.
   std::string load_range(const std::string& name, uint64_t offset, uint64_t length) override {
     std::string out;
     out.reserve(length);
-    uint64_t pos = 0;
-    store_->get(prefix_ + name, [&](const char* data, size_t size) {
-      uint64_t begin = std::max(pos, offset), end = std::min(pos + size, offset + length);
-      if (begin < end) out.append(data + (begin - pos), end - begin);
-      pos += size;
+    store_->get_range(prefix_ + name, offset, length, [&](const char* data, size_t size) {
+      out.append(data, std::min<uint64_t>(size, length - out.size()));
     });
     if (out.size() != length) throw std::runtime_error("cannot read " + describe() + name + ": object is shorter than expected");
     return out;

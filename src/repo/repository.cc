@@ -189,21 +189,21 @@ bool RepositoryImpl::known(const Id& id) {
 }
 
 std::string RepositoryImpl::decode_blob(const Id& id, const IndexEntry& e, std::string_view sealed) {
-  std::string where;
-  {
+  // Named only on failure: building the name for every blob showed in restore profiles.
+  auto where = [&] {
     std::lock_guard lock(index_mu);
-    where = "pack " + file_name("data", packs[e.pack].hex()) + ", blob " + id.hex();
-  }
+    return "pack " + file_name("data", packs[e.pack].hex()) + ", blob " + id.hex();
+  };
   std::string plain;
-  if (!decrypt(key, sealed, plain)) throw std::runtime_error(where + ": MAC check failed (damaged data)");
+  if (!decrypt(key, sealed, plain)) throw std::runtime_error(where() + ": MAC check failed (damaged data)");
   if (e.uncompressed_length) {
     try {
       plain = zstd_decompress(plain, e.uncompressed_length);
     } catch (const std::exception& ex) {
-      throw std::runtime_error(where + ": " + ex.what());
+      throw std::runtime_error(where() + ": " + ex.what());
     }
   }
-  if (sha256(plain) != id) throw std::runtime_error(where + ": content does not match its ID (damaged data)");
+  if (sha256(plain) != id) throw std::runtime_error(where() + ": content does not match its ID (damaged data)");
   return plain;
 }
 

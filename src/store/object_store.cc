@@ -1,5 +1,7 @@
 #include "store/object_store.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <istream>
 #include <ostream>
@@ -18,6 +20,15 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::Failed: return "Failed";
   }
   return "Failed";
+}
+
+void ObjectStore::get_range(const std::string& key, uint64_t offset, uint64_t length, const Writer& sink) {
+  uint64_t pos = 0;
+  get(key, [&](const char* data, size_t size) {
+    uint64_t begin = std::max(pos, offset), end = std::min(pos + size, offset + length);
+    if (begin < end) sink(data + (begin - pos), static_cast<size_t>(end - begin));
+    pos += size;
+  });
 }
 
 Reader string_reader(std::string_view text) {
