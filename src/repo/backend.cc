@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -30,9 +31,75 @@ class FdCloser {
   int fd_;
 };
 
+// Reads `size` bytes at `offset` of `fd`; throws naming `what` when the file is short.
+void pread_all(int fd, char* out, uint64_t offset, uint64_t size, const std::string& what) {
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(sys_error("cannot read", what));
+    if (n == 0) throw std::runtime_error("cannot read " + what + ": file is shorter than expected (truncated?)");
+    done += static_cast<uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+TempFile Backend::create_temp() {
+  const char* dir = std::getenv("TMPDIR");
+  std::string base = dir && *dir ? dir : "/tmp";
+  TempFile f;
+  f.fd = ::open(base.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (f.fd >= 0) return f;
+  // Filesystems without O_TMPFILE: a named file, unlinked at once.
+  std::string templ = base + "/arca-pack-XXXXXX";
+  f.fd = ::mkostemp(templ.data(), O_CLOEXEC);
+  if (f.fd < 0) throw std::runtime_error(sys_error("cannot create a temporary file in", base));
+  ::unlink(templ.c_str());
+  return f;
+}
+
+void Backend::save_temp(const std::string& name, TempFile& file, uint64_t size) {
+  std::string data(size, '\0');
+  pread_all(file.fd, data.data(), 0, size, "temporary pack file");
+  save(name, data);
+}
+
+void Backend::discard_temp(TempFile& file) {
+  if (file.fd >= 0) ::close(file.fd);
+  if (!file.path.empty()) ::unlink(file.path.c_str());
+  file = TempFile{};
+}
+
+namespace {
+
 class LocalBackend final : public Backend {
  public:
   explicit LocalBackend(std::string root) : root_(std::move(root)) {}
+
+  // Next to the packs, so that saving it is a rename; the name has ".tmp-" so listings skip it.
+  TempFile create_temp() override {
+    std::string dir = root_ + "/data";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    uint64_t rnd;
+    random_bytes(&rnd, sizeof rnd);
+    TempFile f;
+    f.path = dir + "/pack.tmp-" + std::to_string(rnd);
+    f.fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (f.fd < 0) throw std::runtime_error(sys_error("cannot create", f.path));
+    return f;
+  }
+
+  void save_temp(const std::string& name, TempFile& file, uint64_t size) override {
+    std::string path = root_ + "/" + name;
+    std::error_code ec;
+    std::filesystem::create_directories(path.substr(0, path.rfind('/')), ec);
+    if (::ftruncate(file.fd, static_cast<off_t>(size)) != 0 || ::fdatasync(file.fd) != 0 ||
+        ::rename(file.path.c_str(), path.c_str()) != 0)
+      throw std::runtime_error(sys_error("cannot store", path));
+    file.path.clear();  // it is the pack now: discard_temp only closes it
+  }
 
   void save(const std::string& name, std::string_view data) override {
     std::string path = root_ + "/" + name;
@@ -160,16 +227,22 @@ class StoreBackend final : public Backend {
   void save(const std::string& name, std::string_view data) override {
     store_->put(prefix_ + name, store::string_reader(data));
   }
+  void save_temp(const std::string& name, TempFile& file, uint64_t size) override {
+    uint64_t pos = 0;
+    int fd = file.fd;
+    store_->put(prefix_ + name, [&, fd](char* buf, size_t capacity) -> size_t {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(capacity, size - pos));
+      pread_all(fd, buf, pos, n, "temporary pack file");
+      pos += n;
+      return n;
+    });
+  }
   std::string load(const std::string& name) override { return store::get_string(*store_, prefix_ + name); }
-  // The ObjectStore interface has no ranged GET: stream the object and keep only the range.
   std::string load_range(const std::string& name, uint64_t offset, uint64_t length) override {
     std::string out;
     out.reserve(length);
-    uint64_t pos = 0;
-    store_->get(prefix_ + name, [&](const char* data, size_t size) {
-      uint64_t begin = std::max(pos, offset), end = std::min(pos + size, offset + length);
-      if (begin < end) out.append(data + (begin - pos), end - begin);
-      pos += size;
+    store_->get_range(prefix_ + name, offset, length, [&](const char* data, size_t size) {
+      out.append(data, std::min<uint64_t>(size, length - out.size()));
     });
     if (out.size() != length) throw std::runtime_error("cannot read " + describe() + name + ": object is shorter than expected");
     return out;

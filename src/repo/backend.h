@@ -14,6 +14,13 @@ class ObjectStore;
 
 namespace arca::repo {
 
+// A pack being assembled on disk, so that no pack sits in memory whole (restic, too, writes packs to temporary
+// files): written through `fd`, then save_temp() makes it a repository file.
+struct TempFile {
+  int fd = -1;
+  std::string path;  // where it is, or "" for an unnamed file (O_TMPFILE)
+};
+
 struct FileInfo {
   std::string name;  // base name (the ID for everything but config)
   uint64_t size = 0;
@@ -31,6 +38,11 @@ class Backend {
   virtual std::vector<FileInfo> list(const std::string& type) = 0;
   virtual void remove(const std::string& name) = 0;
   virtual std::string describe() const = 0;
+  // Default: an unnamed file in $TMPDIR. The caller closes it (discard_temp) whatever happens.
+  virtual TempFile create_temp();
+  // The first `size` bytes of `file` become `name`, as atomically as save(). Default: streamed into save().
+  virtual void save_temp(const std::string& name, TempFile& file, uint64_t size);
+  virtual void discard_temp(TempFile& file);
   // A directory backend creates data/00..ff, keys, locks, ... as restic's local backend expects them.
   virtual void create_layout() {}
 };

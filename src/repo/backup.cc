@@ -142,7 +142,9 @@ struct Backup {
       case S_IFSOCK: n.type = "socket", n.links = st.st_nlink; break;
       default: n.type = "irregular"; break;
     }
-    if (n.type == "file" || n.type == "dir") read_xattrs(path, n);
+    // A file's extended attributes are read by the caller, once it knows the file changed: setting one changes
+    // the ctime, so an unchanged file keeps the parent's.
+    if (n.type == "dir") read_xattrs(path, n);
     return n;
   }
 
@@ -157,25 +159,29 @@ struct Backup {
     } closer{fd};
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     constexpr size_t kRead = 1 << 20;
-    thread_local std::string buf(kMaxChunk + kRead, '\0');
+    constexpr size_t kBuf = kMaxChunk + kRead;
+    // Not zero-filled: only the part reads reach counts in the resident set.
+    thread_local std::unique_ptr<char[]> buf(new char[kBuf]);
     thread_local std::unique_ptr<Chunker> chunker;
     if (!chunker) chunker = std::make_unique<Chunker>(*repo.tables);
     chunker->reset();
-    auto* p = reinterpret_cast<uint8_t*>(buf.data());
+    auto* p = reinterpret_cast<uint8_t*>(buf.get());
     size_t start = 0, scanned = 0, filled = 0;
     uint64_t total = 0;
     node.content.clear();
     auto emit = [&](size_t from, size_t to) {
-      std::string_view chunk(buf.data() + from, to - from);
+      std::string_view chunk(buf.get() + from, to - from);
       node.content.push_back(repo.save_blob(BlobType::Data, chunk));
       bytes_done += chunk.size();
     };
     while (true) {
-      if (filled == buf.size()) {
+      // The unfinished chunk moves to the front once a read's worth has been cut off, so that only the first
+      // few MiB of the buffer are touched unless a chunk really grows towards kMaxChunk.
+      if (start >= kRead || filled == kBuf) {
         std::memmove(p, p + start, filled - start);
         filled -= start, scanned -= start, start = 0;
       }
-      ssize_t n = ::read(fd, p + filled, std::min(kRead, buf.size() - filled));
+      ssize_t n = ::read(fd, p + filled, std::min(kRead, kBuf - filled));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw std::runtime_error(sys_error("cannot read", path));
       if (n == 0) break;
@@ -210,9 +216,11 @@ struct Backup {
   Id walk(const std::string& path, const std::optional<Id>& parent_tree) {
     ++dirs;
     std::vector<Node> before;
+    bool parent_loaded = false;
     if (parent_tree) {
       try {
         before = load_tree(*parent_tree);
+        parent_loaded = true;
       } catch (const std::exception&) {
         before.clear();  // an unreadable parent only costs re-reading
       }
@@ -260,9 +268,11 @@ struct Backup {
       } else if (node.type == "file") {
         if (unchanged(node, old)) {
           node.content = old->content;
+          node.xattrs = old->xattrs;
           ++files_unmodified, ++files_done;
           bytes_done += node.size;
         } else {
+          read_xattrs(child, node);
           ++(old && old->type == "file" ? files_changed : files_new);
           latch.add();
           pool.submit([this, child, &node, &latch] {
@@ -298,6 +308,9 @@ struct Backup {
     for (auto& [i, f] : pending) nodes[i].subtree = f.get();
     latch.wait();
     if (pool.failed()) pool.wait();  // rethrows the task's error
+    // Nothing changed below this directory: the parent's tree is this one (it is in the index, it was just
+    // loaded from it), so neither encoding nor hashing it again.
+    if (parent_loaded && nodes == before) return *parent_tree;
     return repo.save_blob(BlobType::Tree, tree_json(nodes));
   }
 };

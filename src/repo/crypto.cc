@@ -83,6 +83,22 @@ Id sha256(std::string_view data) {
   return id;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1) crypto_fail("SHA-256");
+}
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Sha256Stream::update(std::string_view data) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()) != 1) crypto_fail("SHA-256");
+}
+Id Sha256Stream::finish() {
+  Id id;
+  unsigned int len = 0;
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  if (EVP_DigestFinal_ex(ctx, id.bytes.data(), &len) != 1 || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+    crypto_fail("SHA-256");
+  return id;
+}
+
 void random_bytes(void* out, size_t size) {
   if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(size)) != 1) crypto_fail("random");
 }
@@ -126,6 +142,13 @@ std::string encrypt(const Key& key, std::string_view plaintext) {
   aes_ctr(key, p, reinterpret_cast<const uint8_t*>(plaintext.data()), p + 16, plaintext.size());
   poly1305_aes(key, p, p + 16, plaintext.size(), p + 16 + plaintext.size());
   return out;
+}
+
+void seal_in_place(const Key& key, uint8_t* p, size_t size) {
+  sodium_once();
+  random_bytes(p, 16);
+  aes_ctr(key, p, p + 16, p + 16, size);
+  poly1305_aes(key, p, p + 16, size, p + 16 + size);
 }
 
 bool decrypt(const Key& key, std::string_view sealed, std::string& out) {

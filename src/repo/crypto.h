@@ -29,6 +29,19 @@ struct IdHash {
 };
 
 Id sha256(std::string_view data);
+// SHA-256 over data given in pieces (a pack is hashed as it is written).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::string_view data);
+  Id finish();  // the stream starts over afterwards
+
+ private:
+  void* ctx_;
+};
 void random_bytes(void* out, size_t size);
 std::string base64_encode(std::string_view raw);
 std::string base64_decode(std::string_view text);  // throws std::invalid_argument
@@ -43,6 +56,9 @@ struct Key {
 constexpr size_t kCryptoOverhead = 32;  // 16-byte IV + 16-byte MAC
 // IV || AES-256-CTR(plaintext) || Poly1305-AES(ciphertext), with a fresh random IV.
 std::string encrypt(const Key& key, std::string_view plaintext);
+// In place: buf holds 16 spare bytes, the plaintext (`size` bytes) and 16 more; afterwards it is the sealed blob.
+// A backup compresses straight into such a buffer, so a chunk is never copied between buffers.
+void seal_in_place(const Key& key, uint8_t* buf, size_t size);
 // false when the MAC does not match (wrong key or damaged data); `out` is then unspecified.
 bool decrypt(const Key& key, std::string_view sealed, std::string& out);
 

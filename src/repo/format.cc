@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,8 @@
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+
+#include "repo/json_reader.h"
 
 namespace arca::repo {
 namespace {
@@ -87,10 +90,9 @@ T get_or(const json& j, const char* key, T fallback) {
   else return it->get<T>();
 }
 
-Time time_or(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  return parse_time(it->get<std::string>());
+uint32_t u32(const JsonReader& r, uint64_t v) {
+  if (v > UINT32_MAX) r.fail("number out of range");
+  return static_cast<uint32_t>(v);
 }
 
 std::vector<std::string> strings_or(const json& j, const char* key) {
@@ -116,13 +118,43 @@ Time Time::now() {
   return from(ts);
 }
 
+namespace {
+
+// Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian), cheaper than gmtime_r/strptime/timegm,
+// which showed up when tens of thousands of tree nodes are formatted or parsed.
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+}
+
+}  // namespace
+
 std::string format_time(Time t) {
-  time_t sec = static_cast<time_t>(t.sec);
-  struct tm tm;
-  gmtime_r(&sec, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
+  int64_t days = t.sec >= 0 ? t.sec / 86400 : -((-t.sec + 86399) / 86400);
+  int64_t secs = t.sec - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), m, d,
+                        static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+  std::string out(buf, static_cast<size_t>(n));
   if (t.nsec != 0) {
     char frac[16];
     std::snprintf(frac, sizeof frac, ".%09d", t.nsec);
@@ -134,47 +166,80 @@ std::string format_time(Time t) {
   return out;
 }
 
-Time parse_time(std::string_view text) {
-  auto bad = [&] { return std::invalid_argument("invalid time \"" + std::string(text) + "\""); };
-  struct tm tm {};
-  std::string s(text);
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) throw bad();
+Time parse_time(std::string_view s) {
+  auto bad = [&] { return std::invalid_argument("invalid time \"" + std::string(s) + "\""); };
+  size_t i = 0;
+  auto num = [&](size_t digits) {
+    int64_t v = 0;
+    for (size_t k = 0; k < digits; ++k, ++i) {
+      if (i >= s.size() || s[i] < '0' || s[i] > '9') throw bad();
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  auto sep = [&](char c) {
+    if (i >= s.size() || (s[i] != c && !(c == 'T' && (s[i] == 't' || s[i] == ' ')))) throw bad();
+    ++i;
+  };
+  int64_t year = num(4);
+  sep('-');
+  int64_t month = num(2);
+  sep('-');
+  int64_t day = num(2);
+  sep('T');
+  int64_t hh = num(2);
+  sep(':');
+  int64_t mm = num(2);
+  sep(':');
+  int64_t ss = num(2);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) throw bad();
   Time t;
-  t.sec = timegm(&tm);
-  if (*end == '.') {
-    ++end;
+  t.sec = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hh * 3600 +
+          mm * 60 + ss;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
     int digits = 0;
     int64_t ns = 0;
-    while (*end >= '0' && *end <= '9') {
-      if (digits < 9) ns = ns * 10 + (*end - '0'), ++digits;
-      ++end;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (digits < 9) ns = ns * 10 + (s[i] - '0'), ++digits;
+      ++i;
     }
+    if (digits == 0) throw bad();
     while (digits < 9) ns *= 10, ++digits;
     t.nsec = static_cast<int32_t>(ns);
   }
-  if (*end == 'Z' || *end == 'z') {
-    ++end;
-  } else if (*end == '+' || *end == '-') {
-    int sign = *end == '-' ? -1 : 1;
-    int hh = 0, mm = 0;
-    if (std::sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2) throw bad();
-    t.sec -= sign * (hh * 3600 + mm * 60);
-    end += 6;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i] == '-' ? -1 : 1;
+    ++i;
+    int64_t oh = num(2);
+    sep(':');
+    int64_t om = num(2);
+    t.sec -= sign * (oh * 3600 + om * 60);
   } else {
     throw bad();
   }
-  if (*end != '\0') throw bad();
+  if (i != s.size()) throw bad();
   return t;
 }
 
 std::string zstd_compress(std::string_view data, int level) {
-  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  size_t n = ZSTD_compressCCtx(ctx.get(), out.data(), out.size(), data.data(), data.size(), level);
-  if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
-  out.resize(n);
+  std::string out(zstd_bound(data.size()), '\0');
+  out.resize(zstd_compress_to(data, level, out.data(), out.size()));
   return out;
+}
+
+size_t zstd_bound(size_t size) { return ZSTD_compressBound(size); }
+
+size_t zstd_compress_to(std::string_view data, int level, char* out, size_t capacity) {
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  size_t n = ZSTD_compressCCtx(ctx.get(), out, capacity, data.data(), data.size(), level);
+  if (ZSTD_isError(n)) {
+    if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall) return 0;
+    throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  }
+  return n;
 }
 
 std::string zstd_decompress(std::string_view data, size_t expected_size) {
@@ -370,30 +435,60 @@ std::string index_json(const IndexFile& index) {
 }
 
 IndexFile parse_index(std::string_view text) {
-  json j = parse_json(text, "index");
+  JsonReader r(text, "index");
   IndexFile index;
-  const json* packs = &j;
-  if (j.is_object()) {
-    if (auto it = j.find("supersedes"); it != j.end() && it->is_array())
-      for (const auto& s : *it) index.supersedes.push_back(Id::parse(s.get<std::string>()));
-    packs = &j.at("packs");
-  }
-  for (const auto& pj : *packs) {
-    IndexPack pack;
-    pack.id = Id::parse(pj.at("id").get<std::string>());
-    for (const auto& bj : pj.at("blobs")) {
-      PackedBlob b;
-      b.id = Id::parse(bj.at("id").get<std::string>());
-      std::string type = bj.at("type").get<std::string>();
-      if (type == "tree") b.type = BlobType::Tree;
-      else if (type == "data") b.type = BlobType::Data;
-      else throw std::runtime_error("index: unknown blob type " + type);
-      b.offset = integer<uint32_t>(bj, "offset");
-      b.length = integer<uint32_t>(bj, "length");
-      b.uncompressed_length = get_or<uint32_t>(bj, "uncompressed_length", 0);
-      pack.blobs.push_back(b);
+  std::string scratch;
+  auto read_id = [&] { return Id::parse(r.string(scratch)); };
+  auto blob = [&](IndexPack& pack) {
+    PackedBlob b;
+    bool have_id = false, have_type = false, have_offset = false, have_length = false;
+    r.object([&](std::string_view key) {
+      if (key == "id") b.id = read_id(), have_id = true;
+      else if (key == "type") {
+        std::string_view type = r.string(scratch);
+        if (type == "tree") b.type = BlobType::Tree;
+        else if (type == "data") b.type = BlobType::Data;
+        else r.fail("unknown blob type " + std::string(type));
+        have_type = true;
+      } else if (key == "offset") b.offset = u32(r, r.uint()), have_offset = true;
+      else if (key == "length") b.length = u32(r, r.uint()), have_length = true;
+      else if (key == "uncompressed_length") b.uncompressed_length = r.null() ? 0 : u32(r, r.uint());
+      else r.skip();
+    });
+    if (!have_id || !have_type || !have_offset || !have_length) r.fail("a blob lacks id, type, offset or length");
+    pack.blobs.push_back(b);
+  };
+  auto packs = [&] {
+    if (r.null()) return;
+    r.array([&] {
+      IndexPack pack;
+      bool have_id = false;
+      r.object([&](std::string_view key) {
+        if (key == "id") pack.id = read_id(), have_id = true;
+        else if (key == "blobs") {
+          if (!r.null()) r.array([&] { blob(pack); });
+        } else r.skip();
+      });
+      if (!have_id) r.fail("a pack lacks its id");
+      index.packs.push_back(std::move(pack));
+    });
+  };
+  try {
+    // restic's old index format is the bare array of packs.
+    std::string_view t = text.substr(std::min(text.find_first_not_of(" \t\r\n"), text.size()));
+    if (!t.empty() && t[0] == '[') {
+      packs();
+    } else {
+      r.object([&](std::string_view key) {
+        if (key == "supersedes") {
+          if (!r.null()) r.array([&] { index.supersedes.push_back(read_id()); });
+        } else if (key == "packs") packs();
+        else r.skip();
+      });
     }
-    index.packs.push_back(std::move(pack));
+    r.finish();
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("invalid index JSON: ") + e.what());
   }
   return index;
 }
@@ -473,36 +568,65 @@ std::string tree_json(const std::vector<Node>& nodes) {
 }
 
 std::vector<Node> parse_tree(std::string_view text) {
-  json j = parse_json(text, "tree");
+  JsonReader r(text, "tree");
   std::vector<Node> nodes;
-  const json& arr = j.at("nodes");
-  if (arr.is_null()) return nodes;
-  nodes.reserve(arr.size());
-  for (const auto& nj : arr) {
+  std::string scratch;
+  auto str = [&] { return r.null() ? std::string() : std::string(r.string(scratch)); };
+  auto time = [&] { return r.null() ? Time{} : parse_time(r.string(scratch)); };
+  auto num = [&] { return r.null() ? 0 : r.uint(); };
+  auto node = [&] {
     Node n;
-    n.name = nj.at("name").get<std::string>();
-    n.type = nj.at("type").get<std::string>();
-    n.mode = get_or<uint32_t>(nj, "mode", 0);
-    n.mtime = time_or(nj, "mtime");
-    n.atime = time_or(nj, "atime");
-    n.ctime = time_or(nj, "ctime");
-    n.uid = get_or<uint32_t>(nj, "uid", 0);
-    n.gid = get_or<uint32_t>(nj, "gid", 0);
-    n.user = get_or<std::string>(nj, "user", "");
-    n.group = get_or<std::string>(nj, "group", "");
-    n.inode = get_or<uint64_t>(nj, "inode", 0);
-    n.device_id = get_or<uint64_t>(nj, "device_id", 0);
-    n.size = get_or<uint64_t>(nj, "size", 0);
-    n.links = get_or<uint64_t>(nj, "links", 0);
-    n.linktarget = get_or<std::string>(nj, "linktarget", "");
-    n.device = get_or<uint64_t>(nj, "device", 0);
-    if (auto it = nj.find("extended_attributes"); it != nj.end() && it->is_array())
-      for (const auto& x : *it)
-        n.xattrs.emplace_back(x.at("name").get<std::string>(), base64_decode(get_or<std::string>(x, "value", "")));
-    if (auto it = nj.find("content"); it != nj.end() && it->is_array())
-      for (const auto& c : *it) n.content.push_back(Id::parse(c.get<std::string>()));
-    n.subtree = opt_id(nj, "subtree");
+    bool have_name = false, have_type = false;
+    r.object([&](std::string_view key) {
+      if (key == "name") n.name = r.string(scratch), have_name = true;
+      else if (key == "type") n.type = r.string(scratch), have_type = true;
+      else if (key == "mode") n.mode = u32(r, num());
+      else if (key == "mtime") n.mtime = time();
+      else if (key == "atime") n.atime = time();
+      else if (key == "ctime") n.ctime = time();
+      else if (key == "uid") n.uid = u32(r, num());
+      else if (key == "gid") n.gid = u32(r, num());
+      else if (key == "user") n.user = str();
+      else if (key == "group") n.group = str();
+      else if (key == "inode") n.inode = num();
+      else if (key == "device_id") n.device_id = num();
+      else if (key == "size") n.size = num();
+      else if (key == "links") n.links = num();
+      else if (key == "linktarget") n.linktarget = str();
+      else if (key == "device") n.device = num();
+      else if (key == "extended_attributes") {
+        if (!r.null())
+          r.array([&] {
+            std::string name, value;
+            r.object([&](std::string_view k) {
+              if (k == "name") name = str();
+              else if (k == "value") value = base64_decode(str());
+              else r.skip();
+            });
+            n.xattrs.emplace_back(std::move(name), std::move(value));
+          });
+      } else if (key == "content") {
+        if (!r.null()) r.array([&] { n.content.push_back(Id::parse(r.string(scratch))); });
+      } else if (key == "subtree") {
+        if (r.null()) n.subtree.reset();
+        else n.subtree = Id::parse(r.string(scratch));
+      } else r.skip();
+    });
+    if (!have_name || !have_type) r.fail("a node lacks its name or type");
     nodes.push_back(std::move(n));
+  };
+  try {
+    bool have_nodes = false;
+    r.object([&](std::string_view key) {
+      if (key == "nodes") {
+        have_nodes = true;
+        if (!r.null()) r.array(node);
+      } else r.skip();
+    });
+    if (!have_nodes) r.fail("no \"nodes\"");
+    r.finish();
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("invalid tree JSON: ") + e.what());
   }
   return nodes;
 }

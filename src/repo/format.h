@@ -27,6 +27,9 @@ Time parse_time(std::string_view text);  // any RFC 3339 offset; throws std::inv
 
 // zstd: level as given (restic's "auto" is zstd's default speed).
 std::string zstd_compress(std::string_view data, int level);
+// Into out[0, capacity); returns the compressed size, or 0 when it does not fit.
+size_t zstd_compress_to(std::string_view data, int level, char* out, size_t capacity);
+size_t zstd_bound(size_t size);
 std::string zstd_decompress(std::string_view data, size_t expected_size);  // throws on corrupt data or size mismatch
 
 // Unpacked files (index, snapshots, locks): version 2 encoding is 0x02 || zstd(JSON); a plaintext starting with
@@ -99,6 +102,7 @@ struct Node {
   uint64_t device = 0;
   std::vector<Id> content;
   std::optional<Id> subtree;
+  bool operator==(const Node&) const = default;
 };
 // Go's os.FileMode bits.
 constexpr uint32_t kModeDir = 1u << 31, kModeSymlink = 1u << 27, kModeDevice = 1u << 26, kModeNamedPipe = 1u << 25,

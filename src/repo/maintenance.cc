@@ -272,6 +272,7 @@ PruneResult prune(Repository& repository, std::ostream& log) {
     std::lock_guard l(repo.index_mu);
     repo.pending = {};
     repo.pending_blobs = 0;
+    repo.index_as_packs_complete = false;
   }
   for (const auto& [pid, used] : repack) {
     std::string pack = repo.backend->load(file_name("data", pid.hex()));

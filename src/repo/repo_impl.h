@@ -23,7 +23,7 @@
 namespace arca::repo {
 
 constexpr size_t kPackSize = 16 << 20;       // restic 0.14's default target pack size
-constexpr size_t kIndexBlobsPerFile = 50000;  // keeps an index file well below restic's 8 MiB guideline
+constexpr size_t kIndexBlobsPerFile = 16384;  // written as packs complete; small files keep the last one cheap
 constexpr int kZstdLevel = 3;                 // zstd's default, close to restic's "auto" (klauspost SpeedDefault)
 
 struct IndexEntry {
@@ -34,19 +34,28 @@ struct IndexEntry {
 
 class RepoLock;
 
+// Assembles packs of one blob type in a temporary file (Backend::create_temp), hashing as it goes: a pack never
+// sits in memory whole, so a backup's memory does not grow with the pack size or the number of workers.
 class Packer {
  public:
   Packer(RepositoryImpl& repo, BlobType type) : repo_(repo), type_(type) {}
-  // Thread-safe. Writes the pack (outside the lock) when it reaches kPackSize.
-  void add(const Id& id, std::string sealed, uint32_t uncompressed_length);
+  ~Packer();
+  // Thread-safe. Hands the pack to the upload thread when it reaches kPackSize.
+  void add(const Id& id, std::string_view sealed, uint32_t uncompressed_length);
   void flush();
 
  private:
+  struct Open {
+    TempFile file;
+    uint64_t size = 0;
+    std::unique_ptr<Sha256Stream> hash = std::make_unique<Sha256Stream>();
+    std::vector<PackedBlob> blobs;
+  };
+  void hand_over(Open pack);
   RepositoryImpl& repo_;
   BlobType type_;
   std::mutex mu_;
-  std::string buf_;
-  std::vector<PackedBlob> blobs_;
+  std::optional<Open> open_;
 };
 
 struct RepositoryImpl {
@@ -66,6 +75,7 @@ struct RepositoryImpl {
   bool index_loaded = false;
   IndexFile pending;  // packs written by this process and not yet listed in an index file
   size_t pending_blobs = 0;
+  bool index_as_packs_complete = true;  // prune turns it off: it writes one superseding index of its own
   std::atomic<uint64_t> bytes_added{0}, blobs_added{0};
 
   void load_index();
@@ -80,10 +90,11 @@ struct RepositoryImpl {
   // Stores `plaintext` as a blob unless the repository has it; returns its ID.
   Id save_blob(BlobType type, std::string_view plaintext);
   Id save_blob(BlobType type, const Id& id, std::string_view plaintext);
-  void write_pack(BlobType type, std::string buf, std::vector<PackedBlob> blobs);
-  // Full packs are hashed and written by a background thread, so the workers keep chunking meanwhile; one
-  // waits in the queue at most, which bounds the memory packs take.
-  TaskPool uploads{1, 1};
+  // Appends the header to a pack file and stores it under its hash; then its blobs are in the index.
+  void finish_pack(TempFile& file, uint64_t size, Sha256Stream& hash, std::vector<PackedBlob> blobs);
+  // Full packs are finished (synced, renamed or uploaded) by a background thread, so the workers keep chunking
+  // meanwhile. A queued pack is a file, not memory; the queue limit bounds the temporary disk space.
+  TaskPool uploads{1, 2};
   void flush_packs();  // every blob added so far is in a written pack
   void save_pending_index(bool force);
   void flush();  // packs, then the index (restic's write order: packs, index, snapshot)

@@ -191,16 +191,16 @@ bool RepositoryImpl::known(const Id& id) {
 }
 
 std::string RepositoryImpl::decode_blob(const Id& id, const IndexEntry& e, std::string_view sealed) {
-  std::string where;
-  {
+  // Named only on failure: building the name for every blob showed in restore profiles.
+  auto where = [&] {
     std::lock_guard lock(index_mu);
-    where = "pack " + file_name("data", packs[e.pack].hex()) + ", blob " + id.hex();
-  }
+    return "pack " + file_name("data", packs[e.pack].hex()) + ", blob " + id.hex();
+  };
   PackedBlob blob{id, e.type, e.offset, e.length, e.uncompressed_length};
   try {
     return open_blob(key, blob, sealed);
   } catch (const std::exception& ex) {
-    throw std::runtime_error(where + ": " + ex.what());
+    throw std::runtime_error(where() + ": " + ex.what());
   }
 }
 
@@ -226,74 +226,110 @@ Id RepositoryImpl::save_blob(BlobType type, const Id& id, std::string_view plain
     std::lock_guard lock(index_mu);
     if (index.count(id) || !inflight.insert(id).second) return id;
   }
+  // One per-thread buffer: the chunk is compressed straight into it and sealed in place, so a chunk (up to
+  // 8 MiB) is never held in two more copies.
+  thread_local std::string sealed;
   uint32_t ulen = 0;
-  std::string sealed;
-  if (config.version >= 2 && !plaintext.empty()) {
-    std::string z = zstd_compress(plaintext, kZstdLevel);
-    // Incompressible data stays uncompressed (valid in version 2): restoring it then costs no decompression.
-    if (z.size() < plaintext.size()) {
-      ulen = static_cast<uint32_t>(plaintext.size());
-      sealed = encrypt(key, z);
-    }
+  size_t size = plaintext.size();
+  sealed.resize(kCryptoOverhead + std::max(size, zstd_bound(size)));
+  char* payload = sealed.data() + 16;
+  if (config.version >= 2 && size > 0) {
+    // Compressed only when that makes it smaller (incompressible data is stored as it is, valid in version 2,
+    // and restoring it then costs no decompression).
+    size_t z = zstd_compress_to(plaintext, kZstdLevel, payload, size - 1);
+    if (z > 0) ulen = static_cast<uint32_t>(size), size = z;
   }
-  if (sealed.empty()) sealed = encrypt(key, plaintext);
+  if (ulen == 0) std::memcpy(payload, plaintext.data(), size);
+  sealed.resize(size + kCryptoOverhead);
+  seal_in_place(key, reinterpret_cast<uint8_t*>(sealed.data()), size);
   bytes_added += sealed.size();
   ++blobs_added;
-  (type == BlobType::Tree ? tree_packer : data_packer)->add(id, std::move(sealed), ulen);
+  (type == BlobType::Tree ? tree_packer : data_packer)->add(id, sealed, ulen);
+  if (sealed.capacity() > (4u << 20)) sealed = std::string();  // after a rare large chunk
   return id;
 }
 
-void Packer::add(const Id& id, std::string sealed, uint32_t uncompressed_length) {
-  std::string full;
-  std::vector<PackedBlob> blobs;
+Packer::~Packer() {
+  if (open_) repo_.backend->discard_temp(open_->file);
+}
+
+void Packer::add(const Id& id, std::string_view sealed, uint32_t uncompressed_length) {
+  std::optional<Open> full;
   {
     std::lock_guard lock(mu_);
-    PackedBlob b{id, type_, static_cast<uint32_t>(buf_.size()), static_cast<uint32_t>(sealed.size()),
-                 uncompressed_length};
-    if (buf_.empty()) buf_.reserve(kPackSize + (1 << 20));
-    buf_ += sealed;
-    blobs_.push_back(b);
-    if (buf_.size() < kPackSize) return;
-    full.swap(buf_);
-    blobs.swap(blobs_);
+    if (!open_) {
+      open_.emplace();
+      open_->file = repo_.backend->create_temp();
+    }
+    Open& p = *open_;
+    size_t done = 0;
+    while (done < sealed.size()) {
+      ssize_t n = ::pwrite(p.file.fd, sealed.data() + done, sealed.size() - done, static_cast<off_t>(p.size + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(sys_error("cannot write a temporary pack file", p.file.path.empty() ? "in $TMPDIR" : p.file.path));
+      done += static_cast<size_t>(n);
+    }
+    p.hash->update(sealed);
+    p.blobs.push_back({id, type_, static_cast<uint32_t>(p.size), static_cast<uint32_t>(sealed.size()), uncompressed_length});
+    p.size += sealed.size();
+    if (p.size < kPackSize) return;
+    full = std::move(open_);
+    open_.reset();
   }
-  repo_.uploads.submit([this, full = std::move(full), blobs = std::move(blobs)]() mutable {
-    repo_.write_pack(type_, std::move(full), std::move(blobs));
-  });
+  hand_over(std::move(*full));
 }
 
 void Packer::flush() {
-  std::string full;
-  std::vector<PackedBlob> blobs;
+  std::optional<Open> last;
   {
     std::lock_guard lock(mu_);
-    full.swap(buf_);
-    blobs.swap(blobs_);
+    last = std::move(open_);
+    open_.reset();
   }
-  if (!blobs.empty())
-    repo_.uploads.submit([this, full = std::move(full), blobs = std::move(blobs)]() mutable {
-      repo_.write_pack(type_, std::move(full), std::move(blobs));
-    });
+  if (last && !last->blobs.empty()) hand_over(std::move(*last));
+  else if (last) repo_.backend->discard_temp(last->file);
 }
 
-void RepositoryImpl::write_pack(BlobType type, std::string buf, std::vector<PackedBlob> blobs) {
-  std::string header = encrypt(key, encode_pack_header(blobs));
-  buf += header;
-  uint32_t n = static_cast<uint32_t>(header.size());
+void Packer::hand_over(Open pack) {
+  auto shared = std::make_shared<Open>(std::move(pack));
+  repo_.uploads.submit([this, shared] {
+    struct Discard {
+      Backend& b;
+      TempFile& f;
+      ~Discard() { b.discard_temp(f); }
+    } discard{*repo_.backend, shared->file};
+    repo_.finish_pack(shared->file, shared->size, *shared->hash, std::move(shared->blobs));
+  });
+}
+
+void RepositoryImpl::finish_pack(TempFile& file, uint64_t size, Sha256Stream& hash, std::vector<PackedBlob> blobs) {
+  std::string tail = encrypt(key, encode_pack_header(blobs));
+  uint32_t n = static_cast<uint32_t>(tail.size());
   char le[4] = {char(n), char(n >> 8), char(n >> 16), char(n >> 24)};
-  buf.append(le, 4);
-  Id pack_id = sha256(buf);
-  backend->save(file_name("data", pack_id.hex()), buf);
-  std::lock_guard lock(index_mu);
-  auto [it, fresh] = pack_numbers.try_emplace(pack_id, static_cast<uint32_t>(packs.size()));
-  if (fresh) packs.push_back(pack_id);
-  for (const auto& b : blobs) {
-    index.try_emplace(b.id, IndexEntry{it->second, b.offset, b.length, b.uncompressed_length, b.type});
-    inflight.erase(b.id);
+  tail.append(le, 4);
+  for (size_t done = 0; done < tail.size();) {
+    ssize_t w = ::pwrite(file.fd, tail.data() + done, tail.size() - done, static_cast<off_t>(size + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) throw std::runtime_error(sys_error("cannot write a temporary pack file", file.path));
+    done += static_cast<size_t>(w);
   }
-  pending.packs.push_back({pack_id, std::move(blobs)});
-  pending_blobs += pending.packs.back().blobs.size();
-  (void)type;
+  hash.update(tail);
+  Id pack_id = hash.finish();
+  backend->save_temp(file_name("data", pack_id.hex()), file, size + tail.size());
+  {
+    std::lock_guard lock(index_mu);
+    auto [it, fresh] = pack_numbers.try_emplace(pack_id, static_cast<uint32_t>(packs.size()));
+    if (fresh) packs.push_back(pack_id);
+    for (const auto& b : blobs) {
+      index.try_emplace(b.id, IndexEntry{it->second, b.offset, b.length, b.uncompressed_length, b.type});
+      inflight.erase(b.id);
+    }
+    pending.packs.push_back({pack_id, std::move(blobs)});
+    pending_blobs += pending.packs.back().blobs.size();
+  }
+  // Index files go out as they fill, not all at the end: the last one's JSON is then small, and a crashed
+  // backup's packs are already indexed.
+  if (index_as_packs_complete) save_pending_index(false);
 }
 
 void RepositoryImpl::save_pending_index(bool force) {

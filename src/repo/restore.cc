@@ -86,7 +86,7 @@ struct Restorer {
     for (const auto& id : n.content) {
       std::string data = repo.load_blob(id);
       // All-zero blobs become holes: sparse files stay sparse.
-      bool zero = std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+      bool zero = !data.empty() && data[0] == 0 && std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
       size_t done = 0;
       while (!zero && done < data.size()) {
         ssize_t w = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));

@@ -73,6 +73,32 @@ class LocalStore : public ObjectStore {
     }
   }
 
+  void get_range(const std::string& key, uint64_t offset, uint64_t length, const Writer& sink) override {
+    fs::path path = path_of(key);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      require_bucket();
+      if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) throw not_found(key);
+      fail(key, std::string("cannot open: ") + std::strerror(errno));
+    }
+    std::vector<char> buffer(std::min<uint64_t>(length, 1 << 20));
+    try {
+      for (uint64_t done = 0; done < length;) {
+        ssize_t n = ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), length - done),
+                            static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(key, std::string("read failed: ") + std::strerror(errno));
+        if (n == 0) break;  // short: the caller sees fewer bytes than it asked for
+        sink(buffer.data(), static_cast<size_t>(n));
+        done += static_cast<uint64_t>(n);
+      }
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+  }
+
   void get(const std::string& key, const Writer& sink) override {
     fs::path path = path_of(key);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -1,5 +1,6 @@
 #include "store/object_store.h"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <thread>
@@ -29,6 +30,15 @@ bool is_object_lock_refusal(const StoreError& error) {
   std::string text = error.what();
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text.find("object lock") != std::string::npos || text.find("object is locked") != std::string::npos;
+}
+
+void ObjectStore::get_range(const std::string& key, uint64_t offset, uint64_t length, const Writer& sink) {
+  uint64_t pos = 0;
+  get(key, [&](const char* data, size_t size) {
+    uint64_t begin = std::max(pos, offset), end = std::min(pos + size, offset + length);
+    if (begin < end) sink(data + (begin - pos), static_cast<size_t>(end - begin));
+    pos += size;
+  });
 }
 
 Reader string_reader(std::string_view text) {

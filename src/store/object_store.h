@@ -79,6 +79,9 @@ class ObjectStore {
   virtual void put(const std::string& key, const Reader& body) = 0;
   // Streams the object to `sink`; throws NotFound when it does not exist.
   virtual void get(const std::string& key, const Writer& sink) = 0;
+  // Streams bytes [offset, offset + length) of the object (a blob in a restic pack). Default: the whole object
+  // streamed and cut; drivers that can read a range (local files, S3's Range header) do so.
+  virtual void get_range(const std::string& key, uint64_t offset, uint64_t length, const Writer& sink);
   virtual HeadResult head(const std::string& key) = 0;
   virtual ListPage list(const ListRequest& request) = 0;
   // Deleting a missing object is not an error (as in S3).

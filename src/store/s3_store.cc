@@ -216,6 +216,15 @@ class S3Store : public ObjectStore {
     if (r.status != 200) throw error_for(r, key);
   }
 
+  void get_range(const std::string& key, uint64_t offset, uint64_t length, const Writer& sink) override {
+    if (length == 0) return;
+    auto r = send("GET", key, "", {}, {"Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)},
+                  &sink);
+    if (r.status != 206 && r.status != 200) throw error_for(r, key);
+    if (r.status == 200 && offset != 0)
+      throw std::runtime_error(describe() + ": \"" + key + "\": the server ignored the Range header");
+  }
+
   HeadResult head(const std::string& key) override {
     auto r = send("HEAD", key, "", {}, {});
     if (r.status == 404) return {};
