@@ -16,8 +16,6 @@ void warn_volume_flags(const BackupCreateOptions& o) {
   // CSI snapshots are built (src/csi/); snapshots through a VolumeSnapshotLocation's provider plugin are not.
   if (!o.volume_snapshot_locations.empty())
     warn_not_built("--volume-snapshot-locations", "taking volume snapshots through snapshot location plugins");
-  if (!o.item_operation_timeout.empty())
-    warn_not_built("--item-operation-timeout", "asynchronous plugin item operations");
   if (o.parallel_files_upload > 0) warn_not_built("--parallel-files-upload", "a per-backup upload parallelism (the node agent's concurrency applies)");
 }
 

@@ -562,8 +562,6 @@ void define_restore_create(CLI::App* cmd, Cli& cli) {
       if (parse_optional_bool(f.write_sparse_files, "--write-sparse-files").has_value())
         warn_not_built("--write-sparse-files", "restoring pod volume data");
       if (f.parallel_files_download > 0) warn_not_built("--parallel-files-download", "restoring pod volume data");
-      if (!f.item_operation_timeout.empty())
-        warn_not_built("--item-operation-timeout", "asynchronous plugin item operations");
       return code;
     });
   });
