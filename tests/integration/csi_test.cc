@@ -280,9 +280,6 @@ TEST_F(CsiIntegration, SnapshotBackupRestoresTheStatefulSetsDataByteForByte) {
 TEST_F(CsiIntegration, NeverReadySnapshotFailsItsVolumeAfterTheTimeoutAndLeavesNothing) {
   std::ofstream(volume_dir("csi-stuck", "ok-data") + "/f") << "kept";
   volume_dir("csi-stuck", "stuck-data");
-  auto handles_before = fs::exists(csi_root->path() + "/snapshots")
-                            ? std::distance(fs::directory_iterator(csi_root->path() + "/snapshots"), {})
-                            : 0;
   auto snapshot_dirs = [&] {
     std::set<std::string> out;
     if (fs::exists(csi_root->path() + "/snapshots"))
