@@ -86,7 +86,7 @@ template <typename T>
 T get_or(const json& j, const char* key, T fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  if constexpr (std::is_integral_v<T>) return integer<T>(j, key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return integer<T>(j, key);
   else return it->get<T>();
 }
 
