@@ -24,7 +24,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${FSB_BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'echo "fsb_bench: terminated by a signal" >&2; exit 1' TERM INT HUP
@@ -107,7 +107,9 @@ for _ in $(seq 600); do
 done
 [ "$(find "$work/csi" -name done | wc -l)" -ge "$pods" ] || { echo "the pods did not write their data" >&2; exit 1; }
 dirs=$(dirname $(find "$work/csi" -name done) | sort)
-bytes=$(du -sb --apparent-size $dirs | awk '{s += $1} END {print s}')
+# Regular files' bytes (directories' own sizes differ between a writer and a restore), printed whole: mawk's
+# default print of a large sum is %.6g.
+bytes=$(find $dirs -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
 mb=$(echo "$bytes / 1000000" | bc -l)
 printf 'data: %d pods, %.1f MB in total (%d files per pod)\n' "$pods" "$mb" $((small_files + 2))
 
@@ -161,7 +163,7 @@ phase=$(kubectl -n velero get restore restore-full -o 'jsonpath={.status.phase}'
 rrest=$(echo "$t1 - $t0" | bc -l)
 rrest_cpu=$(echo "$c1 - $c0" | bc -l)
 restored=$(find "$work/csi" -name done | xargs -r dirname | sort | comm -13 <(echo "$dirs" | tr ' ' '\n' | sort) -)
-rbytes=$(du -sb --apparent-size --exclude=.velero $restored | awk '{s += $1} END {print s}')
+rbytes=$(find $restored -type f -not -path '*/.velero/*' -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
 [ "$rbytes" = "$bytes" ] || { echo "restored $rbytes bytes, backed up $bytes" >&2; exit 1; }
 printf 'arca   restore (create -> Completed):          %6.1f s  %6.1f MB/s  CPU %5.1f s  load %s\n' "$rrest" "$(rate "$rrest")" "$rrest_cpu" "$(load)"
 # ... and restic restores each directory's latest snapshot in turn.
