@@ -94,7 +94,7 @@ spec:
   containers:
   - name: w
     image: busybox
-    command: [/bin/sh, -c, 'cd /data && head -c ${half}M /dev/urandom > blob && mkdir -p small && for n in \$(seq $small_files); do seq \$((n * 1000000)) \$((n * 1000000 + $numbers)) > small/f\$n; done && touch done && exec sleep 86400']
+    command: [/bin/sh, -c, 'cd /data && if [ ! -e done ]; then head -c ${half}M /dev/urandom > blob && mkdir -p small && for n in \$(seq $small_files); do seq \$((n * 1000000)) \$((n * 1000000 + $numbers)) > small/f\$n; done && touch done; fi && exec sleep 86400']
     volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: data-$i}}]
 EOF
