@@ -5,7 +5,8 @@
 # scripts/debian-packages (sets build and runtime) through scripts/install-deps.sh, the list a developer machine
 # installs too; tests/packaging/image_deps_test.py checks those lists against the build and `ldd` of arca. Stage 1
 # builds the one way developers and CI do (scripts/build.sh, in /src/build); .dockerignore keeps a checkout's
-# build/ and node_modules/ out of the context.
+# build/ and node_modules/ out of the context. tests/packaging/dockerfile_test.py runs these instructions without a
+# docker engine (bubblewrap, a root per stage holding only the packages of its base image and its set).
 FROM debian:12 AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/debian-packages scripts/
