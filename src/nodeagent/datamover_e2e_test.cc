@@ -13,19 +13,16 @@
 #include <set>
 #include <sstream>
 
-#include "tests/support/kubelite_process.h"
 #include "tests/support/process.h"
+#include "tests/support/volume_cluster.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using testsupport::ChildProcess;
 using testsupport::CommandResult;
-using testsupport::TempDir;
-
-const std::vector<std::string> kNodes = {"kubelite-node-1", "kubelite-node-2"};
+using testsupport::tree;
 
 constexpr const char* kStatefulSet = R"({
   "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "app"},
@@ -39,78 +36,14 @@ constexpr const char* kStatefulSet = R"({
       "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
                "resources": {"requests": {"storage": "1Gi"}}}}]}})";
 
-std::map<std::string, std::string> tree(const std::string& root) {
-  std::map<std::string, std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-    if (!it->is_regular_file()) continue;
-    std::ifstream in(it->path(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    out[fs::relative(it->path(), root).string()] = ss.str();
-  }
-  return out;
-}
-
-class DataMoverEndToEnd : public ::testing::Test {
+class DataMoverEndToEnd : public ::testing::Test, public testsupport::VolumeCluster {
  protected:
-  void SetUp() override {
-    testsupport::KubeliteOptions options;
-    options.extra_args = {"--kubelet-root", dir_.file("kubelet"), "--csi-hostpath-dir", dir_.file("csi"),
-                          "--restart-backoff", "1"};
-    kubelite_ = std::make_unique<testsupport::Kubelite>(testsupport::start_kubelite(dir_, options));
-    ok(kubectl({"create", "namespace", "velero"}));
-    ok(arca({"install", "--crds-only"}));
-    fs::create_directories(dir_.file("store/bucket"));
-    ok(arca({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
-             "root=" + dir_.file("store"), "--default"}));
-    server_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "server",
-                                 "--metrics-address", "127.0.0.1:0"},
-        dir_.file("server.log"));
-    for (const auto& node : kNodes)
-      agents_.push_back(std::make_unique<ChildProcess>(
-          std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "node-agent",
-                                   "server", "--node-name", node},
-          dir_.file("agent-" + node + ".log")));
-  }
-
-  CommandResult kubectl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite_->kubeconfig};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testsupport::run_command(argv, dir_);
-  }
-  CommandResult arca(const std::vector<std::string>& args, std::chrono::seconds timeout = 60s) {
-    std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testsupport::run_command(argv, dir_, timeout);
-  }
-  std::string ok(const CommandResult& r) {
-    if (r.exit_code != 0) throw std::runtime_error("command failed (" + std::to_string(r.exit_code) + "): " + r.output);
-    return r.out;
-  }
-  void apply(const json& object) {
-    std::string file = dir_.file("manifest-" + std::to_string(manifests_++) + ".json");
-    std::ofstream(file) << object.dump();
-    ok(kubectl({"apply", "-f", file}));
-  }
   json items(const std::string& resource, const std::string& ns, const std::string& selector = "") {
     std::vector<std::string> args = {"get", resource, "-o", "json"};
     if (ns.empty()) args.push_back("-A");
     else args.insert(args.begin(), {"-n", ns});
     if (!selector.empty()) args.insert(args.end(), {"-l", selector});
     return json::parse(ok(kubectl(args)))["items"];
-  }
-  std::string logs() {
-    std::string out;
-    for (const auto& f : fs::directory_iterator(dir_.path()))
-      if (f.path().extension() == ".log") {
-        std::ifstream in(f.path());
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string text = ss.str();
-        out += "---- " + f.path().filename().string() + "\n" + text.substr(text.size() > 5000 ? text.size() - 5000 : 0);
-      }
-    return out;
   }
   // The driver's directory of a Bound claim's volume; "" while it is not bound.
   std::string claim_dir(const std::string& ns, const std::string& claim) {
@@ -119,20 +52,20 @@ class DataMoverEndToEnd : public ::testing::Test {
     json pvc = json::parse(r.out);
     if (pvc.value("/status/phase"_json_pointer, std::string()) != "Bound") return "";
     json pv = json::parse(ok(kubectl({"get", "pv", pvc["spec"]["volumeName"].get<std::string>(), "-o", "json"})));
-    return dir_.file("csi") + "/volumes/" + pv["spec"]["csi"]["volumeHandle"].get<std::string>();
+    return dir.file("csi") + "/volumes/" + pv["spec"]["csi"]["volumeHandle"].get<std::string>();
   }
   std::string password_file() {
     json secret = json::parse(ok(kubectl({"-n", "velero", "get", "secret", "velero-repo-credentials", "-o", "json"})));
-    std::string file = dir_.file("repo-password");
+    std::string file = dir.file("repo-password");
     ok(testsupport::run_command(
-        {"sh", "-c", "printf %s '" + secret["data"].value("repository-password", "") + "' | base64 -d > " + file}, dir_));
+        {"sh", "-c", "printf %s '" + secret["data"].value("repository-password", "") + "' | base64 -d > " + file}, dir));
     return file;
   }
   CommandResult restic(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"restic", "-r", dir_.file("store") + "/bucket/restic/app", "--password-file",
+    std::vector<std::string> argv = {"restic", "-r", dir.file("store") + "/bucket/restic/app", "--password-file",
                                      password_file(), "--no-cache"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return testsupport::run_command(argv, dir_, 120s);
+    return testsupport::run_command(argv, dir, 120s);
   }
   // No exposer pod or claim in the velero namespace, no VolumeSnapshot or content anywhere.
   void expect_nothing_left(const std::string& when) {
@@ -144,12 +77,6 @@ class DataMoverEndToEnd : public ::testing::Test {
         30s))
         << when << ": " << kubectl({"get", "pods,pvc,volumesnapshots,volumesnapshotcontents", "-A"}).output;
   }
-
-  TempDir dir_;
-  std::unique_ptr<testsupport::Kubelite> kubelite_;
-  std::unique_ptr<ChildProcess> server_;
-  std::vector<std::unique_ptr<ChildProcess>> agents_;
-  int manifests_ = 0;
 };
 
 TEST_F(DataMoverEndToEnd, MovedSnapshotsRestoreByteForByteWithoutTheDriversSnapshots) {
@@ -196,9 +123,9 @@ TEST_F(DataMoverEndToEnd, MovedSnapshotsRestoreByteForByteWithoutTheDriversSnaps
   expect_nothing_left("after the backup");
 
   // The tarball holds the DataUploads; the claims name theirs; volume info and item operations say what moved.
-  auto tar_dir = dir_.file("tar");
+  auto tar_dir = dir.file("tar");
   fs::create_directories(tar_dir);
-  ok(testsupport::run_command({"tar", "-xzf", dir_.file("store") + "/bucket/backups/moved/moved.tar.gz", "-C", tar_dir}, dir_));
+  ok(testsupport::run_command({"tar", "-xzf", dir.file("store") + "/bucket/backups/moved/moved.tar.gz", "-C", tar_dir}, dir));
   for (const auto& du : dus) {
     std::string path = tar_dir + "/resources/datauploads.velero.io/namespaces/velero/" +
                        du["metadata"]["name"].get<std::string>() + ".json";
@@ -213,7 +140,7 @@ TEST_F(DataMoverEndToEnd, MovedSnapshotsRestoreByteForByteWithoutTheDriversSnaps
   EXPECT_FALSE(fs::exists(tar_dir + "/resources/volumesnapshots.snapshot.storage.k8s.io"));
   auto gz = [&](const std::string& file) {
     return json::parse(ok(testsupport::run_command(
-        {"sh", "-c", "gzip -dc " + dir_.file("store") + "/bucket/backups/moved/" + file}, dir_)));
+        {"sh", "-c", "gzip -dc " + dir.file("store") + "/bucket/backups/moved/" + file}, dir)));
   };
   json info = gz("moved-volumeinfo.json.gz");
   ASSERT_EQ(info.size(), 2u) << info.dump();
@@ -242,7 +169,7 @@ TEST_F(DataMoverEndToEnd, MovedSnapshotsRestoreByteForByteWithoutTheDriversSnaps
   for (const auto& s : json::parse(listed.out)) ids.insert(s["id"].get<std::string>());
   for (const auto& [claim, id] : snapshot_of) {
     EXPECT_TRUE(ids.count(id)) << id << " " << listed.out;
-    std::string target = dir_.file("restic-" + claim);
+    std::string target = dir.file("restic-" + claim);
     auto restored = restic({"restore", id, "--target", target});
     ASSERT_EQ(restored.exit_code, 0) << restored.output;
     EXPECT_EQ(tree(target), before[claim]) << claim;
@@ -303,7 +230,7 @@ TEST_F(DataMoverEndToEnd, MovedSnapshotsRestoreByteForByteWithoutTheDriversSnaps
 // agent running the upload never starts; the agent that comes up marks it Canceled, the backup ends, its deletion
 // goes through, and neither the VolumeSnapshot nor any exposer pod or claim is left.
 TEST_F(DataMoverEndToEnd, DeletingABackupWaitingForItsUploadsCancelsThemAndLeavesNothing) {
-  for (auto& agent : agents_) agent->stop();
+  for (auto& [node, agent] : agents) agent->stop();
   apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "cut"}}}});
   apply({{"apiVersion", "v1"},
          {"kind", "PersistentVolumeClaim"},
@@ -332,14 +259,11 @@ TEST_F(DataMoverEndToEnd, DeletingABackupWaitingForItsUploadsCancelsThemAndLeave
       },
       30s))
       << kubectl({"-n", "velero", "get", "datauploads", "-o", "yaml"}).output << logs();
-  agents_.push_back(std::make_unique<ChildProcess>(
-      std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "node-agent",
-                               "server", "--node-name", kNodes[0]},
-      dir_.file("agent-restarted.log")));
+  start_agent(kNodes[0]);
   EXPECT_TRUE(testsupport::eventually([&] { return kubectl({"-n", "velero", "get", "backup", "cut"}).exit_code != 0; },
                                       60s))
       << kubectl({"-n", "velero", "get", "backup,deletebackuprequests,datauploads", "-o", "yaml"}).output << logs();
-  EXPECT_NE(agents_.back()->log().find("Canceled before it started"), std::string::npos) << agents_.back()->log();
+  EXPECT_NE(agents[kNodes[0]]->log().find("Canceled before it started"), std::string::npos) << agents[kNodes[0]]->log();
   EXPECT_TRUE(items("datauploads.velero.io", "velero").empty());
   expect_nothing_left("after the canceled backup's deletion");
 }

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/kubelite_process.h"
 #include "tests/support/process.h"
+#include "tests/support/volume_cluster.h"
 
 namespace {
 
@@ -24,7 +24,7 @@ using testsupport::ChildProcess;
 using testsupport::CommandResult;
 using testsupport::TempDir;
 
-const std::vector<std::string> kNodes = {"kubelite-node-1", "kubelite-node-2"};
+const std::vector<std::string>& kNodes = testsupport::VolumeCluster::kNodes;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -32,78 +32,35 @@ std::string slurp(const fs::path& p) {
 }
 
 // Every regular file under `root` (relative path → content), .velero left out.
-std::map<std::string, std::string> tree(const std::string& root) {
-  std::map<std::string, std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-    auto rel = fs::relative(it->path(), root).string();
-    if (rel.rfind(".velero", 0) == 0) continue;
-    if (it->is_regular_file()) out[rel] = slurp(it->path());
-  }
-  return out;
-}
+std::map<std::string, std::string> tree(const std::string& root) { return testsupport::tree(root, {".velero"}); }
 
 class NodeAgentTest : public ::testing::Test {
  protected:
+  // The cluster is the suite's: starting it costs seconds, and each test works in its own pods and backups.
+  static inline testsupport::VolumeCluster* cluster = nullptr;
   static inline TempDir* dir = nullptr;
   static inline testsupport::Kubelite* kubelite = nullptr;
   static inline ChildProcess* server = nullptr;
   static inline std::map<std::string, std::unique_ptr<ChildProcess>>* agents = nullptr;
-  static inline int agent_runs = 0;
 
   static void SetUpTestSuite() {
-    dir = new TempDir();
-    testsupport::KubeliteOptions options;
-    options.extra_args = {"--kubelet-root", dir->file("kubelet"), "--csi-hostpath-dir", dir->file("csi"),
-                          "--restart-backoff", "1"};
-    kubelite = new testsupport::Kubelite(testsupport::start_kubelite(*dir, options));
-    ok(kubectl({"create", "namespace", "velero"}));
+    cluster = new testsupport::VolumeCluster();
+    dir = &cluster->dir;
+    kubelite = cluster->kubelite.get();
+    server = cluster->server.get();
+    agents = &cluster->agents;
     ok(kubectl({"create", "namespace", "app"}));
-    ok(arca({"install", "--crds-only"}));
-    fs::create_directories(dir->file("store/bucket"));
-    ok(arca({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
-             "root=" + dir->file("store"), "--default"}));
-    server = new ChildProcess({testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig, "server",
-                               "--metrics-address", "127.0.0.1:0"},
-                              dir->file("server.log"));
-    agents = new std::map<std::string, std::unique_ptr<ChildProcess>>();
-    for (const auto& node : kNodes) start_agent(node);
   }
 
-  static void TearDownTestSuite() {
-    delete agents;
-    delete server;
-    delete kubelite;
-    delete dir;
-  }
+  static void TearDownTestSuite() { delete cluster; }
 
   static void start_agent(const std::string& node, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig, "node-agent",
-                                     "server", "--node-name", node};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    (*agents)[node] =
-        std::make_unique<ChildProcess>(argv, dir->file("agent-" + node + "-" + std::to_string(agent_runs++) + ".log"));
+    cluster->start_agent(node, extra);
   }
-
-  static CommandResult kubectl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite->kubeconfig};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testsupport::run_command(argv, *dir);
-  }
-  static CommandResult arca(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite->kubeconfig};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testsupport::run_command(argv, *dir);
-  }
-  static std::string ok(const CommandResult& r) {
-    if (r.exit_code != 0) throw std::runtime_error("command failed (" + std::to_string(r.exit_code) + "): " + r.output);
-    return r.out;
-  }
-  static void apply(const json& object) {
-    static int n = 0;
-    std::string file = dir->file("manifest-" + std::to_string(n++) + ".json");
-    std::ofstream(file) << object.dump();
-    ok(kubectl({"apply", "-f", file}));
-  }
+  static CommandResult kubectl(const std::vector<std::string>& args) { return cluster->kubectl(args); }
+  static CommandResult arca(const std::vector<std::string>& args) { return cluster->arca(args); }
+  static std::string ok(const CommandResult& r) { return testsupport::VolumeCluster::ok(r); }
+  static void apply(const json& object) { cluster->apply(object); }
   static json get(const std::string& resource, const std::string& ns, const std::string& name) {
     auto r = ns.empty() ? kubectl({"get", resource, name, "-o", "json"})
                         : kubectl({"-n", ns, "get", resource, name, "-o", "json"});

@@ -13,19 +13,15 @@
 #include <map>
 #include <sstream>
 
-#include "tests/support/kubelite_process.h"
 #include "tests/support/process.h"
+#include "tests/support/volume_cluster.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using testsupport::ChildProcess;
 using testsupport::CommandResult;
-using testsupport::TempDir;
-
-const std::vector<std::string> kNodes = {"kubelite-node-1", "kubelite-node-2"};
 
 // The app: on its first start it writes random and text files into every volume; whenever it starts it records in
 // each volume what its first read of the seed found, so a restored pod proves it started on restored data.
@@ -68,64 +64,21 @@ json app_manifests() {
   return json::array({{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "app"}}}}, sts, pvc, deploy});
 }
 
-class FsbEndToEnd : public ::testing::Test {
+class FsbEndToEnd : public ::testing::Test, public testsupport::VolumeCluster {
  protected:
-  void SetUp() override {
-    testsupport::KubeliteOptions options;
-    options.extra_args = {"--kubelet-root", dir_.file("kubelet"), "--csi-hostpath-dir", dir_.file("csi"),
-                          "--restart-backoff", "1"};
-    kubelite_ = std::make_unique<testsupport::Kubelite>(testsupport::start_kubelite(dir_, options));
-    ok(kubectl({"create", "namespace", "velero"}));
-    ok(arca({"install", "--crds-only"}));
-    fs::create_directories(dir_.file("store/bucket"));
-    ok(arca({"backup-location", "create", "default", "--provider", "local", "--bucket", "bucket", "--config",
-             "root=" + dir_.file("store"), "--default"}));
+  FsbEndToEnd() : VolumeCluster(options()) {}
+  static Options options() {
+    Options options;
+    options.server_args = {"--fs-backup-timeout", "60s"};
     // kubelite's containers see the host's filesystem: restore-wait runs the built helper.
-    apply({{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-           {"metadata", {{"name", "fs-restore-action-config"}, {"namespace", "velero"},
-                         {"labels", {{"velero.io/plugin-config", ""}, {"velero.io/pod-volume-restore", "RestoreItemAction"}}}}},
-           {"data", {{"command", testsupport::build_dir() + "/src/podvolume/arca-restore-helper"}}}});
-    server_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "server",
-                                 "--metrics-address", "127.0.0.1:0", "--fs-backup-timeout", "60s"},
-        dir_.file("server.log"));
-    for (const auto& node : kNodes)
-      agents_.push_back(std::make_unique<ChildProcess>(
-          std::vector<std::string>{testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig, "node-agent",
-                                   "server", "--node-name", node},
-          dir_.file("agent-" + node + ".log")));
-  }
-
-  CommandResult kubectl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubelite_->kubeconfig};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testsupport::run_command(argv, dir_);
-  }
-  CommandResult arca(const std::vector<std::string>& args, std::chrono::seconds timeout = 60s) {
-    std::vector<std::string> argv = {testsupport::arca_binary(), "--kubeconfig", kubelite_->kubeconfig};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testsupport::run_command(argv, dir_, timeout);
-  }
-  std::string ok(const CommandResult& r) {
-    if (r.exit_code != 0) throw std::runtime_error("command failed (" + std::to_string(r.exit_code) + "): " + r.output);
-    return r.out;
-  }
-  void apply(const json& object) {
-    std::string file = dir_.file("manifest-" + std::to_string(manifests_++) + ".json");
-    std::ofstream(file) << object.dump();
-    ok(kubectl({"apply", "-f", file}));
-  }
-  std::string logs() {
-    std::string out;
-    for (const auto& f : fs::directory_iterator(dir_.path()))
-      if (f.path().extension() == ".log") {
-        std::ifstream in(f.path());
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string text = ss.str();
-        out += "---- " + f.path().filename().string() + "\n" + text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
-      }
-    return out;
+    options.before_server = [](VolumeCluster& cluster) {
+      cluster.apply({{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                     {"metadata", {{"name", "fs-restore-action-config"}, {"namespace", "velero"},
+                                   {"labels", {{"velero.io/plugin-config", ""},
+                                               {"velero.io/pod-volume-restore", "RestoreItemAction"}}}}},
+                     {"data", {{"command", testsupport::build_dir() + "/src/podvolume/arca-restore-helper"}}}});
+    };
+    return options;
   }
   std::vector<json> pods() {
     auto r = kubectl({"-n", "app", "get", "pods", "-o", "json"});
@@ -158,28 +111,15 @@ class FsbEndToEnd : public ::testing::Test {
                                            "json"})));
         dir_name = pvc["spec"]["volumeName"].get<std::string>() + "/mount";
       }
-    fs::path pods = fs::path(dir_.file("kubelet")) / pod["spec"]["nodeName"].get<std::string>() / "pods" /
+    fs::path pods = fs::path(dir.file("kubelet")) / pod["spec"]["nodeName"].get<std::string>() / "pods" /
                     pod["metadata"]["uid"].get<std::string>() / "volumes";
     for (const auto& plugin : fs::directory_iterator(pods))
       if (fs::exists(plugin.path() / dir_name)) return fs::canonical(plugin.path() / dir_name).string();
     throw std::runtime_error("no directory for volume " + volume + " under " + pods.string());
   }
-  // Relative path → content of every regular file, but the app's first-read marker and Velero's .velero.
+  // Every file but the app's first-read marker and Velero's .velero.
   static std::map<std::string, std::string> files(const std::string& root) {
-    std::map<std::string, std::string> out;
-    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-      std::string rel = fs::relative(it->path(), root).string();
-      if (rel == ".velero" || rel == "first-read") {
-        if (it->is_directory()) it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_regular_file()) continue;
-      std::ifstream in(it->path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      out[rel] = ss.str();
-    }
-    return out;
+    return testsupport::tree(root, {".velero", "first-read"});
   }
   std::string first_read(const std::string& volume_root) {
     std::ifstream in(volume_root + "/first-read");
@@ -210,12 +150,6 @@ class FsbEndToEnd : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
-
-  TempDir dir_;
-  std::unique_ptr<testsupport::Kubelite> kubelite_;
-  std::unique_ptr<ChildProcess> server_;
-  std::vector<std::unique_ptr<ChildProcess>> agents_;
-  int manifests_ = 0;
 };
 
 TEST_F(FsbEndToEnd, BackUpDeleteRestoreEveryFileBackBeforeTheAppStarts) {
@@ -235,7 +169,7 @@ TEST_F(FsbEndToEnd, BackUpDeleteRestoreEveryFileBackBeforeTheAppStarts) {
            for (const auto& p : pods())
              for (const auto& v : app_mounts(p)) {
                std::string d = volume_dir(p, v);
-               out += d + ": " + testsupport::run_command({"find", d + "/"}, dir_).out + "\n";
+               out += d + ": " + testsupport::run_command({"find", d + "/"}, dir).out + "\n";
              }
            return out;
          }() << logs();
@@ -341,15 +275,15 @@ TEST_F(FsbEndToEnd, PreHookMarkerIsInTheSnapshotAndThePostHookRemovesItAfterTheU
 
   // The snapshot, read by restic itself: the marker the pre hook wrote was there when the volume was read.
   auto secret = json::parse(ok(kubectl({"-n", "velero", "get", "secret", "velero-repo-credentials", "-o", "json"})));
-  const std::string password_file = dir_.file("repo-password");
+  const std::string password_file = dir.file("repo-password");
   ok(testsupport::run_command({"sh", "-c", "printf %s '" + secret["data"].value("repository-password", "") +
                                                "' | base64 -d > " + password_file},
-                              dir_));
+                              dir));
   auto restic = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"restic", "-r", pvb["spec"].value("repoIdentifier", ""), "--password-file",
                                      password_file, "--no-cache"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return ok(testsupport::run_command(argv, dir_, 60s));
+    return ok(testsupport::run_command(argv, dir, 60s));
   };
   const std::string snapshot = pvb["status"].value("snapshotID", "");
   std::string marker_path, table_path;
