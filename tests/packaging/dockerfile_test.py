@@ -36,6 +36,8 @@ import tempfile
 import time
 import unittest
 
+from debian_packages import package_sets
+
 SOURCE = sys.argv[1]
 BASE_IMAGES = ("debian:12", "debian:12-slim")
 USR_MERGE_LINKS = ("bin", "lib", "lib64", "sbin")  # / → usr/ on Debian 12, as in its images
@@ -75,16 +77,6 @@ def stages(path):
 def exec_form(arg):
     """ENTRYPOINT/CMD's JSON array form."""
     return json.loads(arg)
-
-
-def package_sets():
-    sets = {}
-    with open(os.path.join(SOURCE, "scripts/debian-packages")) as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) == 2 and not line.startswith("#"):
-                sets.setdefault(fields[0], []).append(fields[1])
-    return sets
 
 
 class Packages:
@@ -250,7 +242,7 @@ class DockerfileSteps(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
 
     def test_the_stages_build_an_image_that_runs_with_only_its_packages(self):
-        packages, sets, cache = Packages(), package_sets(), ccache_dir()
+        packages, sets, cache = Packages(), package_sets(SOURCE), ccache_dir()
         roots, owned = {}, {}
         for name, base, steps in stages(os.path.join(SOURCE, "Dockerfile")):
             self.assertIn(base, BASE_IMAGES, "a base image this test knows the packages of")

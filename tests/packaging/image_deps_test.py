@@ -16,20 +16,12 @@ import subprocess
 import sys
 import unittest
 
+from debian_packages import package_sets
+
 SOURCE, BUILD = sys.argv[1], sys.argv[2]
 ARCA = os.path.join(BUILD, "src/cli/arca")
 # What debian:12-slim holds already (it runs apt and bash).
 SLIM_BASE = {"libc6", "libstdc++6", "libgcc-s1"}
-
-
-def package_sets():
-    sets = {}
-    with open(os.path.join(SOURCE, "scripts/debian-packages")) as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) == 2 and not line.startswith("#"):
-                sets.setdefault(fields[0], set()).add(fields[1])
-    return sets
 
 
 def run(*argv):
@@ -92,7 +84,7 @@ class ImageDependencies(unittest.TestCase):
         link = commands.strip().splitlines()[-1]
         system_files |= set(re.findall(r"(/usr/\S+\.(?:so|a)(?:\.[0-9.]+)?)\b", link))
         self.assertGreater(len(system_files), 50, "ninja's dependency log is empty; was arca built?")
-        build = package_sets()["build"]
+        build = package_sets(SOURCE)["build"]
         allowed = closure(build)
         missing = {}
         for path, package in owners(system_files).items():
@@ -108,7 +100,7 @@ class ImageDependencies(unittest.TestCase):
         loaded = owners(by_soname.values())
         unowned = sorted(set(by_soname.values()) - set(loaded))
         self.assertEqual(unowned, [], "shared libraries of arca that no Debian package owns")
-        runtime = package_sets()["runtime"]
+        runtime = package_sets(SOURCE)["runtime"]
         # The libraries arca links directly (ELF NEEDED) come from packages the runtime set names itself ...
         needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(\S+)\]", run("readelf", "-d", ARCA))
         direct = {loaded[by_soname[soname]] for soname in needed if soname in by_soname}
