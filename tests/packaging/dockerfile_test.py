@@ -226,11 +226,11 @@ def sandbox(root, workdir, argv, user=None, binds=(), env=(), timeout=1200):
            "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
     for src, dst in binds:
         cmd += ["--bind", src, dst]
-    if user:
+    if user:  # the real uid, as docker runs USER (a user namespace would map the files' owner to it)
         uid, _, gid = user.partition(":")
-        cmd += ["--unshare-user", "--uid", uid, "--gid", gid or uid]
-    cmd += ["--chdir", workdir, "--clearenv",
-            "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--setenv", "HOME", "/root"]
+        argv = ["/usr/bin/setpriv", "--reuid", uid, "--regid", gid or uid, "--clear-groups", *argv]
+    cmd += ["--chdir", workdir, "--clearenv", "--setenv", "HOME", "/root",
+            "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]  # docker's default
     for k, v in env:
         cmd += ["--setenv", k, v]
     return subprocess.run(cmd + list(argv), capture_output=True, text=True, timeout=timeout)
@@ -243,7 +243,7 @@ class DockerfileSteps(unittest.TestCase):
 
     def test_the_stages_build_an_image_that_runs_with_only_its_packages(self):
         packages, sets, cache = Packages(), package_sets(SOURCE), ccache_dir()
-        roots, owned = {}, {}
+        roots, owned, expose = {}, {}, None
         for name, base, steps in stages(os.path.join(SOURCE, "Dockerfile")):
             self.assertIn(base, BASE_IMAGES, "a base image this test knows the packages of")
             # The sets this stage installs (its `install-deps.sh --only SET`) decide what its root holds.
@@ -281,11 +281,13 @@ class DockerfileSteps(unittest.TestCase):
                     self.run_step(root, workdir, arg, cache)
                 elif keyword == "USER":
                     user = arg
+                elif keyword == "EXPOSE":
+                    expose = arg
                 elif keyword == "ENTRYPOINT":
                     entrypoint = exec_form(arg)
                 elif keyword == "CMD":
                     cmd = exec_form(arg)
-        self.check_image(root, owned[name], user, entrypoint, cmd)
+        self.check_image(root, owned[name], user, expose, entrypoint, cmd)
 
     def run_step(self, root, workdir, command, cache):
         started = time.monotonic()
@@ -304,7 +306,7 @@ class DockerfileSteps(unittest.TestCase):
                   f"{counters.count('cache_miss')} misses", flush=True)
             os.unlink(log)
 
-    def check_image(self, final, files, user, entrypoint, cmd):
+    def check_image(self, final, files, user, expose, entrypoint, cmd):
         self.assertEqual(user, "65532:65532", "the image runs unprivileged")
         self.assertTrue(os.path.isfile(os.path.join(final, "arca")))
         self.assertEqual(os.readlink(os.path.join(final, "velero")), "/arca")
@@ -335,6 +337,7 @@ class DockerfileSteps(unittest.TestCase):
         r = run(*entrypoint, *cmd, "--help")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("Usage: arca server", r.stdout, "CMD names the server")
+        self.assertIn(f"--metrics-address string=:{expose}", r.stdout, "EXPOSE: the server's metrics port")
         r = run(*entrypoint, *cmd, "--bogus-flag")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("--bogus-flag", r.stderr)
