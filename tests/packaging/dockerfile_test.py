@@ -41,6 +41,8 @@ from debian_packages import package_sets
 SOURCE = sys.argv[1]
 BASE_IMAGES = ("debian:12", "debian:12-slim")
 HANDLED = {"WORKDIR", "COPY", "RUN", "USER", "EXPOSE", "ENTRYPOINT", "CMD"}
+# Below ctest's TIMEOUT (tests/packaging/CMakeLists.txt), so that a slow build stage fails with its reason.
+RUN_TIMEOUT = 1100
 USR_MERGE_LINKS = ("bin", "lib", "lib64", "sbin")  # / → usr/ on Debian 12, as in its images
 
 
@@ -238,6 +240,18 @@ def sandbox(root, workdir, argv, user=None, binds=(), env=(), timeout=1200):
     return subprocess.run(cmd + list(argv), capture_output=True, text=True, timeout=timeout)
 
 
+def cache_stats(root):
+    """The compiles of the last RUN: ccache's stats log, a line per counter a compile bumped (then emptied)."""
+    log = os.path.join(root, "tmp/ccache-stats.log")
+    if not os.path.exists(log):
+        return "no compile"
+    with open(log) as f:
+        counters = f.read().split()
+    os.unlink(log)
+    hits = counters.count("direct_cache_hit") + counters.count("preprocessed_cache_hit")
+    return f"{hits} of {hits + counters.count('cache_miss')} compiles ccache hits"
+
+
 class DockerfileSteps(unittest.TestCase):
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="arca-dockerfile-")
@@ -299,16 +313,13 @@ class DockerfileSteps(unittest.TestCase):
         if cache:
             binds.append((cache, "/ccache"))
             env += [("CCACHE_DIR", "/ccache"), ("CCACHE_STATSLOG", "/tmp/ccache-stats.log")]
-        r = sandbox(root, workdir, ["/bin/sh", "-c", command], binds=binds, env=env)
-        print(f"RUN {command[:70]}: {time.monotonic() - started:.1f} s", flush=True)
+        try:
+            r = sandbox(root, workdir, ["/bin/sh", "-c", command], binds=binds, env=env, timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.fail(f"RUN {command}: not done after {RUN_TIMEOUT} s, {cache_stats(root)}; a cold cache compiles "
+                      "arca from scratch: build it in this checkout first (scripts/build.sh arca, as scripts/test.sh does)")
+        print(f"RUN {command[:70]}: {time.monotonic() - started:.1f} s, {cache_stats(root)}", flush=True)
         self.assertEqual(r.returncode, 0, f"RUN {command}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-        log = os.path.join(root, "tmp/ccache-stats.log")
-        if os.path.exists(log):  # one line per counter a compile bumped
-            with open(log) as f:
-                counters = f.read().split()
-            print(f"  ccache: {counters.count('direct_cache_hit') + counters.count('preprocessed_cache_hit')} hits, "
-                  f"{counters.count('cache_miss')} misses", flush=True)
-            os.unlink(log)
 
     def check_image(self, final, files, user, expose, entrypoint, cmd):
         self.assertEqual(user, "65532:65532", "the image runs unprivileged")
