@@ -2,7 +2,9 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <map>
 #include <random>
+#include <span>
 
 #include "archive/paths.h"
 #include "archive/tarball_reader.h"
@@ -37,7 +39,7 @@ std::vector<ReadEntry> read_all(const std::string& tarball, ReaderLimits limits 
 
 std::string write_tarball(const std::function<void(TarballWriter&)>& fill, GzipOptions gzip = {}) {
   std::string out;
-  TarballWriter writer([&](const char* d, size_t n) { out.append(d, n); }, {gzip, 1700000000});
+  TarballWriter writer([&](const char* d, size_t n) { out.append(d, n); }, {gzip, 1700000000, {}});
   fill(writer);
   writer.finish();
   return out;
@@ -112,6 +114,33 @@ TEST(Tarball, ParallelBlocksRoundTripByteForByte) {
     ASSERT_EQ(entries[i + 1].path, "resources/configmaps/v1/namespaces/ns/cm-" + std::to_string(i) + ".json");
     ASSERT_EQ(entries[i + 1].content, contents[i]);
   }
+}
+
+// The observer (a signed backup's per-item digests) sees every entry the reader finds, with its content, and an
+// item and its preferred-version copy in a single call.
+TEST(Tarball, ContentObserverSeesEveryEntryAndEachItemOnce) {
+  std::vector<std::vector<std::string>> calls;
+  std::map<std::string, std::string> observed;
+  TarballOptions options{{}, 1700000000, {}};
+  options.on_content = [&](std::span<const std::string_view> paths, std::string_view content) {
+    calls.emplace_back(paths.begin(), paths.end());
+    for (auto p : paths) observed[std::string(p)] = content;
+  };
+  std::string tarball;
+  TarballWriter w([&](const char* d, size_t n) { tarball.append(d, n); }, options);
+  w.add_item({"deployments.apps", "default", "web"}, "v1", true, R"({"kind":"Deployment"})");
+  w.add_item({"horizontalpodautoscalers.autoscaling", "default", "h"}, "v2", false, R"({"kind":"HPA"})");
+  w.add_item({"configmaps", "default", std::string(300, 'v')}, "v1", true, "{}");  // a PAX path
+  w.finish();
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[0], std::vector<std::string>{"metadata/version"});
+  EXPECT_EQ(calls[1], (std::vector<std::string>{"resources/deployments.apps/namespaces/default/web.json",
+                                                "resources/deployments.apps/v1-preferredversion/namespaces/default/web.json"}));
+  EXPECT_EQ(calls[2].size(), 1u);
+  EXPECT_EQ(calls[3].size(), 2u);
+  auto entries = read_all(tarball);
+  ASSERT_EQ(entries.size(), observed.size());
+  for (const auto& e : entries) EXPECT_EQ(observed[e.path], e.content) << e.path;
 }
 
 TEST(Tarball, WriterRefusesEscapingPaths) {

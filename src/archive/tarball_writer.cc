@@ -51,7 +51,9 @@ std::string pax_record(std::string_view key, std::string_view value) {
 }  // namespace
 
 TarballWriter::TarballWriter(ByteSink out, TarballOptions options)
-    : gzip_(std::move(out), options.gzip), mtime_(options.mtime ? options.mtime : std::time(nullptr)) {
+    : gzip_(std::move(out), options.gzip),
+      mtime_(options.mtime ? options.mtime : std::time(nullptr)),
+      on_content_(std::move(options.on_content)) {
   add_file(kVersionPath, std::string(kFormatVersion) + "\n");
 }
 
@@ -95,6 +97,11 @@ void TarballWriter::write_padded(std::string_view data) {
 }
 
 void TarballWriter::add_file(std::string_view path, std::string_view content) {
+  write_file(path, content);
+  if (on_content_) on_content_(std::span<const std::string_view>(&path, 1), content);
+}
+
+void TarballWriter::write_file(std::string_view path, std::string_view content) {
   if (path.empty() || path.front() == '/' || path.find('\0') != std::string_view::npos ||
       has_parent_component(path))
     throw std::invalid_argument("tarball: invalid entry path \"" + std::string(path) + "\"");
@@ -105,8 +112,11 @@ void TarballWriter::add_file(std::string_view path, std::string_view content) {
 void TarballWriter::add_item(const ItemLocation& item, std::string_view version, bool preferred,
                              std::string_view json) {
   if (preferred) {
-    add_file(item_path(item), json);
-    add_file(item_path(item, preferred_version_dir(version)), json);
+    std::string unversioned = item_path(item), copy = item_path(item, preferred_version_dir(version));
+    write_file(unversioned, json);
+    write_file(copy, json);
+    const std::string_view paths[] = {unversioned, copy};
+    if (on_content_) on_content_(paths, json);  // one content, hashed once
   } else {
     add_file(item_path(item, version), json);
   }

@@ -3,6 +3,8 @@
 // no directory entries, `metadata/version` first, preferred-version items twice. Streams: memory does not
 // grow with the number or size of entries.
 #include <ctime>
+#include <functional>
+#include <span>
 #include <string_view>
 
 #include "archive/parallel_gzip.h"
@@ -10,9 +12,15 @@
 
 namespace arca::archive {
 
+// Called once per content written, with every path it was stored under (an item and its preferred-version copy
+// in one call), after its entries went to the gzip stream: a signed backup hashes each content once here, while
+// its bytes are at hand, instead of reading the tarball back.
+using ContentObserver = std::function<void(std::span<const std::string_view> paths, std::string_view content)>;
+
 struct TarballOptions {
   GzipOptions gzip;
   std::time_t mtime = 0;  // 0: now (Velero stamps entries with the time of writing)
+  ContentObserver on_content;  // unset: nobody watches
 };
 
 class TarballWriter {
@@ -33,9 +41,11 @@ class TarballWriter {
  private:
   void write_header(std::string_view path, char type, size_t size);
   void write_padded(std::string_view data);
+  void write_file(std::string_view path, std::string_view content);
 
   ParallelGzip gzip_;
   std::time_t mtime_;
+  ContentObserver on_content_;
 };
 
 }  // namespace arca::archive

@@ -234,7 +234,7 @@ class Run {
         data_(discovery.data()),
         log_(log),
         options_(options),
-        tar_(tar_out, archive::TarballOptions{options.gzip}) {}
+        tar_(tar_out, archive::TarballOptions{options.gzip, 0, options.on_tar_content}) {}
 
   // A fatal error ends collection early, yet the tarball is still closed and the resource list written
   // (as Velero's deferred Close does), so a Failed backup stores a valid archive of what it collected.

@@ -11,6 +11,7 @@
 
 #include "api/types.h"
 #include "archive/parallel_gzip.h"
+#include "archive/tarball_writer.h"
 #include "backup/backup_log.h"
 #include "backup/volume_info.h"
 #include "backup/volume_snapshotter.h"
@@ -45,6 +46,8 @@ struct RunOptions {
   hooks::Executor exec;
   // Velero 1.19's namespacedFilterPolicies / clusterScopedFilterPolicy of the backup's resource policy.
   FineGrainedFilters fine_grained;
+  // Sees each content the tarball receives (a signed backup's per-item digests); unset: nothing watches.
+  archive::ContentObserver on_tar_content;
 };
 
 struct RunResult {

@@ -20,6 +20,7 @@
 #include "kube/errors.h"
 #include "kube/transport.h"
 #include "persistence/backup_store.h"
+#include "persistence/item_digests.h"
 #include "podvolume/backupper.h"
 #include "util/glob.h"
 #include "util/names.h"
@@ -105,6 +106,7 @@ class BackupRun {
     stored_backup.spec = engine_spec_;
     podvolume::Backupper pod_volumes(ctx_.transport, ctx_.discovery, stored_backup, log_, fsb);
     podvolume::BackupperResult fsb_result;
+    std::unique_ptr<persistence::ItemDigestList> item_digests;
     std::string fatal;  // a failed run still uploads what it has, as Failed (Velero's pkg/persistence/object_store.go PutBackup; Velero's pkg/backup/backup.go)
     try {
       log_.info("Setting up backup log");
@@ -122,6 +124,12 @@ class BackupRun {
       options.volume_snapshotter = snapshotter_.get();
       options.volume_info = &volume_info_;
       if (policies_) options.fine_grained = policies_->fine_grained;
+      // A signed backup lists each item's digest as the tarball is written (verify --deep names a changed item).
+      if (!protection.signing_private_key.empty()) {
+        item_digests = std::make_unique<persistence::ItemDigestList>();
+        options.on_tar_content = [list = item_digests.get()](std::span<const std::string_view> paths,
+                                                             std::string_view content) { list->add(paths, content); };
+      }
       result = backup::run_backup(
           engine_backup, ctx_.transport, ctx_.discovery,
           [&](const char* data, size_t size) {
@@ -185,6 +193,10 @@ class BackupRun {
     // Velero writes the list of PodVolumeBackups ("null" when there are none).
     if (pod_volumes.any()) upload.podvolumebackups_json = nlohmann::json(fsb_result.pod_volume_backups).dump();
     try {
+      if (item_digests)
+        upload.item_digests = [file = item_digests->finish()](char* buffer, size_t capacity) {
+          return std::fread(buffer, 1, capacity, file);
+        };
       persistence::put_backup(open->store(), open->layout(), upload, protection);
     } catch (const std::exception& e) {
       return fail(std::string("error uploading backup: ") + e.what());

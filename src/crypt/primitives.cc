@@ -225,8 +225,17 @@ bool bech32_decode(std::string_view text, std::string& hrp, std::string& data) {
   return convert_bits(values, 5, 8, false, data);
 }
 
+namespace {
+// Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up again on every initialisation, which
+// costs a fifth of hashing a 1.5 KB Kubernetes object.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md ? md : EVP_sha256();
+}
+}  // namespace
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
+  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) != 1)
     throw AgeError("SHA-256: initialisation failed");
 }
 Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
@@ -236,6 +245,13 @@ std::string Sha256::finish() {
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
+}
+void Sha256::digest(std::string_view data, unsigned char out[32]) {
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  unsigned int len = 0;
+  if (EVP_DigestInit_ex(ctx, sha256_md(), nullptr) != 1 || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32)
+    throw AgeError("SHA-256 failed");
 }
 
 }  // namespace arca::crypt

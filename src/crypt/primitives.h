@@ -34,6 +34,8 @@ class Sha256 {
   Sha256& operator=(const Sha256&) = delete;
   void update(const void* data, size_t size);
   std::string finish();  // raw 32 bytes
+  // The digest of `data` alone into `out`, starting afresh (many small inputs: one context, no allocation).
+  void digest(std::string_view data, unsigned char out[32]);
 
  private:
   void* ctx_;

@@ -17,7 +17,6 @@
 #include "crypt/age.h"
 #include "crypt/primitives.h"
 #include "crypt/sign.h"
-#include "persistence/item_digests.h"
 #include "persistence/protection.h"
 
 namespace arca::persistence {
@@ -151,19 +150,8 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
   const bool sign = !protection.signing_private_key.empty();
   nlohmann::json digests = nlohmann::json::object();  // stored file name → {sha256, size}: the signed manifest
   // Each file is encrypted (if the location asks and the file holds cluster data) and hashed as it streams.
-  std::optional<std::map<std::string, std::string>> item_digests;
   auto put_file = [&](BackupFile file, store::Reader body) {
     std::string key = backup_key(layout, b, file);
-    std::shared_ptr<ItemDigester> digester;
-    if (sign && file == BackupFile::Tarball) {
-      // Each item's digest, from the bytes as they go (before encryption), so that verify --deep names it.
-      digester = std::make_shared<ItemDigester>();
-      body = [inner = std::move(body), digester](char* buffer, size_t capacity) {
-        size_t n = inner(buffer, capacity);
-        digester->feed(buffer, n);
-        return n;
-      };
-    }
     if (!protection.recipients.empty() && is_encrypted_file(file))
       body = crypt::age_encrypt(std::move(body), protection.recipients);
     if (!sign) return store.put(key, body);
@@ -176,7 +164,6 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
       return n;
     });
     digests[key.substr(dir.size())] = {{"sha256", crypt::hex(hash->finish())}, {"size", *size}};
-    if (digester) item_digests = digester->finish();
   };
   std::vector<std::string> uploaded;
   try {
@@ -199,13 +186,16 @@ void put_backup(store::ObjectStore& store, const Layout& layout, const BackupUpl
     put_gzip(BackupFile::ResourceList, upload.resource_list ? upload.resource_list : store::string_reader("{}"));
     put_gzip(BackupFile::Results, store::string_reader(upload.results_json));
     put_gzip(BackupFile::VolumeInfo, store::string_reader(upload.volumeinfo_json));
+    if (sign && upload.item_digests) {  // signed through its digest in the manifest
+      put_file(BackupFile::ItemDigests, upload.item_digests);
+      uploaded.push_back(backup_key(layout, b, BackupFile::ItemDigests));
+    }
     if (sign) {
       // The manifest covers velero-backup.json too: its bytes are final before anything is written.
       digests[metadata_key.substr(dir.size())] = {{"sha256", crypt::hex(crypt::sha256(upload.metadata_json))},
                                                   {"size", upload.metadata_json.size()}};
       std::string public_key = crypt::signing_public_key_of(protection.signing_private_key);
       nlohmann::json body = {{"backup", b}, {"objects", digests}, {"signedBy", public_key}};
-      if (item_digests) body["items"] = *item_digests;
       std::string manifest = body.dump();
       std::string signed_manifest = nlohmann::json{{"apiVersion", "arca.dev/v1"}, {"kind", "BackupManifest"},
                                                    {"manifest", manifest},

@@ -25,6 +25,9 @@ struct BackupUpload {
   store::Reader resource_list;  // its JSON, streamed and gzip'd here (it grows with the backup); unset: {}
   std::string results_json = R"({"errors":{},"warnings":{}})";
   std::string volumeinfo_json = "null";
+  // A signed backup's per-item digests (persistence/item_digests.h), streamed; unset: none (verify
+  // --deep then checks the items' JSON and count only). Not stored for an unsigned backup.
+  store::Reader item_digests;
 };
 
 // Uploads every file of the backup. velero-backup.json goes LAST, so that a location never shows a backup

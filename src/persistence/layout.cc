@@ -31,6 +31,7 @@ std::string backup_key(const Layout& layout, std::string_view backup, BackupFile
     case BackupFile::ResourceList: return dir + b + "-resource-list.json.gz";
     case BackupFile::Results: return dir + b + "-results.gz";
     case BackupFile::VolumeInfo: return dir + b + "-volumeinfo.json.gz";
+    case BackupFile::ItemDigests: return dir + b + "-arca-item-digests.bin";
     case BackupFile::CsiVolumeSnapshots: return dir + b + "-csi-volumesnapshots.json.gz";
     case BackupFile::CsiVolumeSnapshotContents: return dir + b + "-csi-volumesnapshotcontents.json.gz";
     case BackupFile::CsiVolumeSnapshotClasses: return dir + b + "-csi-volumesnapshotclasses.json.gz";

@@ -21,6 +21,7 @@ enum class BackupFile {
   ResourceList,      // B-resource-list.json.gz
   Results,           // B-results.gz
   VolumeInfo,        // B-volumeinfo.json.gz
+  ItemDigests,       // B-arca-item-digests.bin: arca's, signed backups only (persistence/item_digests.h)
   // Read for backups written before Velero 1.17; never written.
   CsiVolumeSnapshots,
   CsiVolumeSnapshotContents,

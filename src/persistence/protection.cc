@@ -6,13 +6,13 @@
 #include <cstdio>
 #include <vector>
 #include <memory>
-#include <set>
 
 #include "archive/tarball_reader.h"
 #include "crypt/age.h"
 #include "crypt/primitives.h"
 #include "crypt/sign.h"
 #include "persistence/backup_store.h"
+#include "persistence/item_digests.h"
 
 namespace arca::persistence {
 
@@ -37,6 +37,7 @@ bool is_encrypted_file(BackupFile file) {
     case BackupFile::ResourceList:
     case BackupFile::Results:
     case BackupFile::VolumeInfo:
+    case BackupFile::ItemDigests:  // names every item
       return true;
     default:
       return false;
@@ -184,14 +185,28 @@ std::string stored_digest(store::ObjectStore& store, const std::string& key) {
   return crypt::hex(hash.finish());
 }
 
+// A list (item_digests.h) of what a manifest written before the list was a file of its own held inline:
+// "items", path → hex SHA-256. A value that is no digest is left out (its item is then reported).
+std::string item_digest_list_of(const nlohmann::json& items) {
+  std::string list = "arca-item-digests/1\n";
+  auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  for (const auto& [path, value] : items.items()) {
+    const std::string hex = value.is_string() ? value.get<std::string>() : "";
+    std::string raw;
+    for (size_t i = 0; hex.size() == 64 && i < 64 && nibble(hex[i]) >= 0 && nibble(hex[i + 1]) >= 0; i += 2)
+      raw.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
+    if (raw.size() == 32) list += raw + '\0' + path + '\0';
+  }
+  return list;
+}
+
 // The items of the tarball, each parsed as JSON; an unversioned path (resources/R/{cluster|namespaces/NS}/N.json)
 // is one backed-up item, as Velero counts them.
-// With `signed_items` (the manifest's item → SHA-256), each item's digest is checked too, naming the item.
+// With `signed_items` (the backup's per-item digests), each item's digest is checked too, naming the item.
 int count_tarball_items(store::ObjectStore& store, const Layout& layout, const std::string& backup,
-                        const std::vector<std::string>& identities, const nlohmann::json* signed_items,
+                        const std::vector<std::string>& identities, ItemDigestLookup* signed_items,
                         std::vector<std::string>& problems) {
   const std::string tarball_key = backup_key(layout, backup, BackupFile::Tarball);
-  std::set<std::string> seen;
   // Decrypted and gunzipped through a pipe of bounded chunks would need a thread; a temporary file keeps
   // memory flat instead.
   TempFile tmp = fetch_backup_file(store, layout, backup, BackupFile::Tarball, identities);
@@ -200,11 +215,10 @@ int count_tarball_items(store::ObjectStore& store, const Layout& layout, const s
   while (auto entry = reader.next()) {
     std::string content = reader.read_content();
     if (signed_items) {
-      seen.insert(entry->path);
-      auto expected = signed_items->find(entry->path);
-      if (expected == signed_items->end() || !expected->is_string())
+      auto expected = signed_items->take(entry->path);
+      if (!expected)
         problems.push_back(tarball_key + ": item " + entry->path + " is not in the signed manifest (added later)");
-      else if (expected->get<std::string>() != crypt::hex(crypt::sha256(content)))
+      else if (*expected != crypt::hex(crypt::sha256(content)))
         problems.push_back(tarball_key + ": item " + entry->path +
                            ": SHA-256 differs from the signed manifest (the item was changed)");
     }
@@ -223,8 +237,8 @@ int count_tarball_items(store::ObjectStore& store, const Layout& layout, const s
     if ((parts.size() == 4 && parts[2] == "cluster") || (parts.size() == 5 && parts[2] == "namespaces")) ++items;
   }
   if (signed_items)
-    for (const auto& [path, digest] : signed_items->items())
-      if (!seen.count(path)) problems.push_back(tarball_key + ": item " + path + " of the signed manifest is missing");
+    for (const auto& path : signed_items->untaken())
+      problems.push_back(tarball_key + ": item " + path + " of the signed manifest is missing");
   return items;
 }
 
@@ -320,9 +334,20 @@ VerifyReport verify_backup(store::ObjectStore& store, const Layout& layout, cons
   }
   if (options.deep && report.problems.empty()) {
     try {
-      const nlohmann::json* signed_items =
-          manifest.contains("items") && manifest["items"].is_object() ? &manifest["items"] : nullptr;
-      report.items = count_tarball_items(store, layout, backup, options.identities, signed_items, report.problems);
+      // The per-item digests: their own file, signed through its digest above (checked already); a manifest
+      // written before that held them inline as "items" (path → hex).
+      std::optional<ItemDigestLookup> signed_items;
+      const std::string digests_key = backup_key(layout, backup, BackupFile::ItemDigests);
+      if (objects.contains(digests_key.substr(dir.size()))) {
+        std::string list;
+        get_backup_file(store, layout, backup, BackupFile::ItemDigests, options.identities,
+                        [&](const char* data, size_t size) { list.append(data, size); });
+        signed_items.emplace(std::move(list), digests_key);
+      } else if (manifest.contains("items") && manifest["items"].is_object()) {
+        signed_items.emplace(item_digest_list_of(manifest["items"]), mkey);
+      }
+      report.items = count_tarball_items(store, layout, backup, options.identities,
+                                         signed_items ? &*signed_items : nullptr, report.problems);
       for (BackupFile file : {BackupFile::Logs, BackupFile::ItemOperations, BackupFile::ResourceList,
                               BackupFile::Results, BackupFile::VolumeInfo, BackupFile::PodVolumeBackups,
                               BackupFile::VolumeSnapshots}) {

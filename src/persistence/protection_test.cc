@@ -16,6 +16,7 @@
 #include "crypt/primitives.h"
 #include "crypt/sign.h"
 #include "persistence/backup_store.h"
+#include "persistence/item_digests.h"
 #include "persistence/protection.h"
 #include "store/location.h"
 #include "tests/support/process.h"
@@ -34,10 +35,19 @@ std::string metadata(const std::string& name, int items, const std::string& anno
          std::to_string(items) + "}}}";
 }
 
-// A real tarball holding a Secret (its value base64'd, as the API serves it) and a ConfigMap (plain).
-std::string tarball() {
-  std::string out;
-  archive::TarballWriter writer([&](const char* data, size_t size) { out.append(data, size); });
+// A real tarball holding a Secret (its value base64'd, as the API serves it) and a ConfigMap (plain), and its
+// per-item digests, listed as the backup engine lists them: while the tarball is written.
+struct Tarball {
+  std::string gz, item_digests;
+};
+Tarball tarball() {
+  Tarball out;
+  ItemDigestList list;
+  archive::TarballOptions options;
+  options.on_content = [&](std::span<const std::string_view> paths, std::string_view content) {
+    list.add(paths, content);
+  };
+  archive::TarballWriter writer([&](const char* data, size_t size) { out.gz.append(data, size); }, options);
   std::string b64 = crypt::base64_encode(kCanary, true);
   writer.add_item({"secrets", "app", "db"}, "v1", true,
                   R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","namespace":"app"},"data":{"password":")" +
@@ -46,6 +56,9 @@ std::string tarball() {
                   std::string(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg","namespace":"app"},"data":{"k":")") +
                       kCanary + R"("}})");
   writer.finish();
+  std::FILE* file = list.finish();
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, file)) out.item_digests.append(buffer, n);
   return out;
 }
 
@@ -55,7 +68,7 @@ struct Fixture {
   Layout layout = make_layout("pre");
   crypt::AgeKeyPair age = crypt::generate_age_identity();
   crypt::SigningKeyPair signing = crypt::generate_signing_key();
-  std::string tar = tarball();
+  Tarball tar = tarball();
 
   Fixture() {
     fs::create_directories(dir.file("root/bucket"));
@@ -75,7 +88,8 @@ struct Fixture {
       annotations += ",\"" + std::string(kAnnotationSignedBy) + "\":\"" + signing.public_key + "\"";
     annotations += "}";
     u.metadata_json = metadata(name, 2, annotations);
-    u.tarball = store::string_reader(tar);
+    u.tarball = store::string_reader(tar.gz);
+    u.item_digests = store::string_reader(tar.item_digests);
     u.log_text = std::string("level=info msg=\"backed up secret with ") + kCanary + "\"\n";
     u.results_json = std::string(R"({"errors":{},"warnings":{"namespaces":{"app":[")") + kCanary + "\"]}}}";
     std::string list = std::string(R"({"v1/Secret":["app/)") + kCanary + "\"]}";
@@ -111,8 +125,13 @@ TEST(Protection, EncryptedObjectsHoldNoPlaintextAndAgeCliDecryptsThem) {
     EXPECT_FALSE(gunzip_contains(bytes, b64)) << key;
     if (crypt::is_age(bytes)) ++encrypted;
   }
-  // tarball, logs, item operations, resource list, results, volume info
-  EXPECT_EQ(encrypted, 6);
+  // tarball, logs, item operations, resource list, results, volume info, item digests
+  EXPECT_EQ(encrypted, 7);
+  // The plaintext manifest signs the item digests' file, and names no item: the names are encrypted too.
+  std::string manifest = testsupport::read_file(f.path_of(manifest_key(f.layout, "b1")));
+  EXPECT_NE(manifest.find("b1-arca-item-digests.bin"), std::string::npos) << manifest;
+  EXPECT_EQ(manifest.find("cfg"), std::string::npos) << manifest;
+  EXPECT_EQ(manifest.find("resources/"), std::string::npos) << manifest;
   // The same data in a plain backup is found, so the search above could have failed.
   f.put("plain", {});
   std::string plain_tar = testsupport::read_file(f.path_of(backup_key(f.layout, "plain", BackupFile::Tarball)));
@@ -158,8 +177,8 @@ TEST(Protection, KeyRotationKeepsOldBackupsReadableWithTheOldKey) {
                     [&](const char* d, size_t n) { gz.append(d, n); });
     return gz;
   };
-  EXPECT_EQ(read("before", old_key.identity), f.tar);
-  EXPECT_EQ(read("after", new_key.identity), f.tar);
+  EXPECT_EQ(read("before", old_key.identity), f.tar.gz);
+  EXPECT_EQ(read("after", new_key.identity), f.tar.gz);
   EXPECT_THROW(read("before", new_key.identity), crypt::AgeError);
   auto before = backup_recipients(read_backup_metadata(*f.store, f.layout, "before"));
   EXPECT_EQ(identity_mismatch("before", before, {old_key.identity}), "");
@@ -186,7 +205,7 @@ TEST(Protection, AFetchedTarballIsWrittenToDiskOnce) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     std::memcpy(&big[i], &x, 8);
   }
-  f.tar = big;
+  f.tar.gz = big;  // its item digests no longer match: nothing here verifies deeply
   f.put("plain", f.protection({}));
   f.put("sealed", f.protection({f.age.recipient}));
   auto read_all = [](std::FILE* file) {
@@ -277,8 +296,11 @@ TEST(Protection, DeepVerifyNamesAnItemChangedInsideARegzippedTarball) {
   std::string envelope_text = testsupport::read_file(f.path_of(manifest_key(f.layout, "b2")));
   auto envelope = nlohmann::json::parse(envelope_text);
   auto manifest = nlohmann::json::parse(envelope["manifest"].get<std::string>());
-  ASSERT_TRUE(manifest.contains("items")) << manifest.dump();
+  const std::string digests_key = backup_key(f.layout, "b2", BackupFile::ItemDigests);
+  ASSERT_TRUE(manifest["objects"].contains(digests_key.substr(backup_dir(f.layout, "b2").size()))) << manifest.dump();
   // Every file of the tarball has its digest, and it is the digest of its content.
+  std::string listed = testsupport::read_file(f.path_of(digests_key));
+  ItemDigestLookup lookup(listed, "item digests");
   std::string stored = testsupport::read_file(f.path_of(tar_key));
   std::string tar = gunzip_bytes(stored, "tarball");
   size_t files = 0;
@@ -289,10 +311,12 @@ TEST(Protection, DeepVerifyNamesAnItemChangedInsideARegzippedTarball) {
   });
   while (auto entry = reader.next()) {
     ++files;
-    EXPECT_EQ(manifest["items"].value(entry->path, ""), crypt::hex(crypt::sha256(reader.read_content()))) << entry->path;
+    auto hex = lookup.take(entry->path);
+    ASSERT_TRUE(hex) << entry->path;
+    EXPECT_EQ(*hex, crypt::hex(crypt::sha256(reader.read_content()))) << entry->path;
   }
-  EXPECT_EQ(manifest["items"].size(), files);
-  ASSERT_TRUE(manifest["items"].contains(cfg_item));
+  EXPECT_EQ(files, 5u);  // metadata/version, two items and their preferred-version copies
+  EXPECT_TRUE(lookup.untaken().empty()) << listed;
 
   // The attack: same length, valid JSON, same item count.
   size_t at = tar.find(kCanary);
@@ -319,6 +343,53 @@ TEST(Protection, DeepVerifyNamesAnItemChangedInsideARegzippedTarball) {
       << deep.message;
   EXPECT_EQ(deep.items, 2) << "the count alone could not tell";
   for (const auto& problem : deep.problems) EXPECT_EQ(problem.find("secrets"), std::string::npos) << problem;
+}
+
+// The list holds one record per content (an item's preferred-version copy is implied), about 40 bytes an item
+// for realistic paths; its reader finds entries out of order, names what the tarball lacks, and refuses a list
+// cut short or of another format.
+TEST(Protection, ItemDigestListIsCompactAndItsReaderNamesWhatIsMissing) {
+  ItemDigestList list;
+  std::vector<std::string> paths;
+  for (int ns = 0; ns < 10; ++ns)
+    for (int i = 0; i < 100; ++i) {
+      std::string item = "resources/configmaps/namespaces/ns-" + std::to_string(ns) + "/config-" + std::to_string(i) + ".json";
+      std::string copy = "resources/configmaps/v1-preferredversion/namespaces/ns-" + std::to_string(ns) + "/config-" +
+                         std::to_string(i) + ".json";
+      const std::string_view both[] = {item, copy};
+      list.add(both, item + " content");
+      paths.push_back(item);
+    }
+  const std::string_view other[] = {"resources/a/cluster/x.json", "resources/b/cluster/x.json"};  // no copy
+  list.add(other, "same bytes");
+  std::string bytes;
+  std::FILE* file = list.finish();
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, file)) bytes.append(buffer, n);
+  EXPECT_LT(bytes.size(), 1002u * 48) << "about 40 bytes an item";
+
+  ItemDigestLookup lookup(bytes, "list");
+  EXPECT_EQ(lookup.take(paths[0]), crypt::hex(crypt::sha256(paths[0] + " content")));
+  EXPECT_EQ(lookup.take("resources/configmaps/v1-preferredversion/namespaces/ns-0/config-0.json"),
+            crypt::hex(crypt::sha256(paths[0] + " content")));
+  EXPECT_EQ(lookup.take(paths[500]), crypt::hex(crypt::sha256(paths[500] + " content")));  // ahead of order
+  EXPECT_EQ(lookup.take(paths[2]), crypt::hex(crypt::sha256(paths[2] + " content")));      // read past before
+  EXPECT_EQ(lookup.take("resources/b/cluster/x.json"), crypt::hex(crypt::sha256("same bytes")));
+  EXPECT_FALSE(lookup.take("resources/configmaps/namespaces/ns-0/not-listed.json"));
+  EXPECT_FALSE(lookup.take(paths[2])) << "each path once";
+  auto untaken = lookup.untaken();
+  EXPECT_EQ(untaken.size(), 1000u - 3 + 1);
+  EXPECT_EQ(untaken.front(), paths[1]);
+  EXPECT_EQ(untaken.back(), "resources/a/cluster/x.json");
+
+  EXPECT_THROW(ItemDigestLookup("something else", "list"), std::runtime_error);
+  ItemDigestLookup cut(bytes.substr(0, bytes.size() / 2), "list");
+  try {
+    cut.untaken();
+    FAIL() << "a list cut in half was read whole";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("list: record at byte"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Protection, UnsignedBackupsSayTheyCannotBeVerified) {
