@@ -31,6 +31,8 @@ std::string add_key(Repository& repo, const std::string& new_password, const std
                     const std::string& host) {
   if (new_password.empty()) throw std::invalid_argument("an empty password is not allowed");
   auto& impl = repo.impl();
+  // restic's cmd_key_add.go locks the repository (not exclusively) first: no key appears during a prune.
+  auto lock = impl.lock(false, std::chrono::seconds(0));
   KeyFile kf;
   kf.created = format_time(Time::now());
   kf.username = user.empty() ? username() : user;
@@ -48,6 +50,8 @@ std::string add_key(Repository& repo, const std::string& new_password, const std
 void remove_key(Repository& repo, const std::string& id) {
   auto& impl = repo.impl();
   if (id.empty()) throw std::invalid_argument("no key ID given");
+  // restic's cmd_key_remove.go locks exclusively: a key does not go while another process uses the repository.
+  auto lock = impl.lock(true, std::chrono::seconds(0));
   std::vector<std::string> matches;
   for (const auto& file : impl.backend->list("keys"))
     if (file.name.starts_with(id)) matches.push_back(file.name);

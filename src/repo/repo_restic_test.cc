@@ -285,6 +285,55 @@ TEST_F(RepoResticTest, KeysAddedAndRemovedByArcaAreRestics) {
   EXPECT_EQ(keys(pw3).size(), 2u);
 }
 
+// As restic's key commands: remove takes an exclusive lock, add a shared one. While restic itself holds a lock
+// (a backup reading stdin from a FIFO kept open), a key cannot be removed but can be added; once restic is
+// done, the removal goes through and leaves no lock behind.
+TEST_F(RepoResticTest, KeyRemoveWaitsForNoLockAndKeyAddForNoExclusiveOne) {
+  std::string repo = dir.file("repo"), pw2 = dir.file("pw2"), pw3 = dir.file("pw3"), fifo = dir.file("stdin");
+  write(pw2, "second password\n");
+  write(pw3, "third password\n");
+  ok({"restic", "-r", repo, "init"});
+  ok({arca, "repo", "key", "add", "-r", repo, "--new-password-file", pw2});
+  auto key_count = [&] { return std::distance(fs::directory_iterator(repo + "/keys"), fs::directory_iterator()); };
+  ASSERT_EQ(key_count(), 2);
+  std::string added_id;  // the key the second password opens
+  Cmd list = run({arca, "repo", "key", "list", "--json", "-r", repo}, "", pw2);
+  for (const auto& k : json::parse(list.output.substr(list.output.find('['))))
+    if (k["current"].get<bool>()) added_id = k["id"];
+  ASSERT_FALSE(added_id.empty());
+
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Read-write: opening does not wait for restic; close-on-exec: restic must not hold a writer itself.
+  int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  testsupport::ChildProcess restic({"sh", "-c", "exec restic -r '" + repo + "' backup --stdin < '" + fifo + "'"},
+                                   dir.file("restic-stdin.log"),
+                                   {{"RESTIC_PASSWORD_FILE", pwfile}, {"RESTIC_CACHE_DIR", dir.file("cache")}});
+  auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (fs::is_empty(repo + "/locks") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_FALSE(fs::is_empty(repo + "/locks")) << restic.log();
+
+  Cmd refused = run({arca, "repo", "key", "remove", "-r", repo, added_id.substr(0, 10)});
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("already locked"), std::string::npos) << refused.output;
+  EXPECT_EQ(key_count(), 2) << "nothing removed";
+  Cmd added = run({arca, "repo", "key", "add", "-r", repo, "--new-password-file", pw3});
+  EXPECT_EQ(added.status, 0) << added.output;
+  EXPECT_EQ(key_count(), 3);
+
+  ASSERT_EQ(::write(writer, "streamed\n", 9), 9);
+  ::close(writer);
+  int st = restic.wait(kTimeout);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << restic.log();
+  Cmd removed = run({arca, "repo", "key", "remove", "-r", repo, added_id.substr(0, 10)});
+  EXPECT_EQ(removed.status, 0) << removed.output;
+  EXPECT_EQ(key_count(), 2);
+  EXPECT_TRUE(fs::is_empty(repo + "/locks")) << "arca's locks are gone";
+  Cmd checked = run({"restic", "-r", repo, "check"}, "", pw3);
+  EXPECT_EQ(checked.status, 0) << checked.output;
+}
+
 TEST_F(RepoResticTest, BitFlippedPackIsReportedByName) {
   std::string src = make_tree("src", 5), repo = dir.file("repo");
   ok({arca, "repo", "init", "-r", repo});
