@@ -211,9 +211,16 @@ double plain_load(const std::string& tarball, int workers, long& created, long& 
 }
 
 // The restore log says how long each resource tier took ("restored resource R: N items in S s").
-void print_slowest_tiers(int objects, const std::string& log_gz) {
+// A restore's gzip'd file as stored; one restored from an encrypted backup is age-encrypted too.
+std::string stored_gzip(const std::string& path, const std::vector<std::string>& identities, const std::string& what) {
+  std::string bytes = testsupport::read_file(path);
+  if (crypt::is_age(bytes)) bytes = crypt::age_decrypt_string(bytes, identities, what);
+  return persistence::gunzip_bytes(bytes, what);
+}
+
+void print_slowest_tiers(int objects, const std::string& log_gz, const std::vector<std::string>& identities) {
   std::vector<std::pair<double, std::string>> tiers;
-  std::istringstream log(persistence::gunzip_bytes(testsupport::read_file(log_gz), "the restore log"));
+  std::istringstream log(stored_gzip(log_gz, identities, "the restore log"));
   for (std::string line; std::getline(log, line);) {
     const char* at = std::strstr(line.c_str(), "restored resource ");
     const char* in = at != nullptr ? std::strstr(at, " items in ") : nullptr;
@@ -234,9 +241,9 @@ void print_slowest_tiers(int objects, const std::string& log_gz) {
 
 // What the restore warned about, grouped by the message with names and namespaces cut off (the first 50
 // characters), most frequent first: a benchmark's warnings should be the expected ones.
-void print_warning_kinds(int objects, const std::string& results_gz) {
+void print_warning_kinds(int objects, const std::string& results_gz, const std::vector<std::string>& identities) {
   json results =
-      json::parse(persistence::gunzip_bytes(testsupport::read_file(results_gz), "the restore results"), nullptr, false);
+      json::parse(stored_gzip(results_gz, identities, "the restore results"), nullptr, false);
   if (!results.is_object()) return;
   std::map<std::string, int> kinds;
   const json warnings = results.value("warnings", json::object());
@@ -333,8 +340,10 @@ void run(int objects, int loader_workers, const std::vector<std::string>& server
     std::printf("[%d objects] arca server RSS: idle %.1f MiB, peak %.1f MiB; CPU: arca server %.1f s, kubelite %.1f s\n",
                 objects, idle_kib / 1024.0, peak_kib / 1024.0, server_cpu, kubelite_cpu);
     stop_server(server);
-    print_slowest_tiers(objects, store + "/" + location + "/restores/bench-restore/restore-bench-restore-logs.gz");
-    print_warning_kinds(objects, store + "/" + location + "/restores/bench-restore/restore-bench-restore-results.gz");
+    const std::vector<std::string> identities = {protection.age.identity};
+    print_slowest_tiers(objects, store + "/" + location + "/restores/bench-restore/restore-bench-restore-logs.gz", identities);
+    print_warning_kinds(objects, store + "/" + location + "/restores/bench-restore/restore-bench-restore-results.gz",
+                        identities);
     return std::pair{seconds, items};
   };
   std::tie(restore_s, restored) = restore_into_empty("bucket", "root=" + store, "bench", "");
