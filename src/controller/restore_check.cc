@@ -158,8 +158,14 @@ ReconcileFn restore_check_reconciler(ServerContext& ctx) {
                    kAnnotationRestoreTestEvery, every_text);
       return {};
     }
-    // This backup's place in the schedule's sequence: one past the highest of its siblings'.
+    // This backup's place in the schedule's sequence: one past the highest given, by the Schedule's record or by
+    // its siblings' (a record not written yet: the server stopped in between).
     int ordinal = 1;
+    try {
+      ordinal = std::max(ordinal, std::stoi(schedule.value("/metadata/annotations"_json_pointer, json::object())
+                                                .value(kAnnotationRestoreTestsNumbered, "0")) + 1);
+    } catch (const std::exception&) {
+    }
     kube::ListOptions options;
     options.label_selector = "velero.io/schedule-name=" + schedule_name;
     client.list(ctx.backups, ns, options, [&](const kube::ListItem& item) {
@@ -183,11 +189,31 @@ ReconcileFn restore_check_reconciler(ServerContext& ctx) {
       record["namespaces"] = outcome.namespaces;
       spdlog::info("backup={} restore test {}: {}", key, record["result"].get<std::string>(), outcome.message);
     }
+    bool recorded = false;
     update_with_retry(ctx.transport, ctx.backups, ns, backup.metadata.name, [&](json& j) {
       if (!restore_test_of(j).empty()) return false;  // another run recorded it first
       j["metadata"]["annotations"][kAnnotationRestoreTest] = record.dump();
-      return true;
+      return recorded = true;
     });
+    if (!recorded) return {};
+    try {
+      update_with_retry(ctx.transport, ctx.discovery.lookup("velero.io", "v1", "schedules"), ns, schedule_name,
+                        [&](json& j) {
+                          auto& annotations = j["metadata"]["annotations"];
+                          int numbered = 0;
+                          try {
+                            if (annotations.is_object())
+                              numbered = std::stoi(annotations.value(kAnnotationRestoreTestsNumbered, "0"));
+                          } catch (const std::exception&) {
+                          }
+                          if (numbered >= ordinal) return false;
+                          annotations[kAnnotationRestoreTestsNumbered] = std::to_string(ordinal);
+                          return true;
+                        });
+    } catch (const std::exception& e) {
+      // The siblings' records still number the next backup unless this one is deleted before it comes.
+      spdlog::warn("schedule={}: recording restore test number {} failed: {}", schedule_name, ordinal, e.what());
+    }
     return {};
   };
 }

@@ -14,8 +14,10 @@ namespace arca::controller {
 
 inline constexpr const char* kAnnotationRestoreTestEvery = "arca.dev/restore-test-every";  // on the Schedule
 // On each finished backup of such a schedule, JSON: {"ordinal": K, "result": "Passed"|"Failed"|"NotDue",
-// "message", "time", "namespaces"}. K counts the schedule's backups (1 + the highest K of its other backups).
+// "message", "time", "namespaces"}. K counts the schedule's backups: 1 + the highest K given so far, which the
+// Schedule keeps (kAnnotationRestoreTestsNumbered) so that deleting its newest backup does not hand K out again.
 inline constexpr const char* kAnnotationRestoreTest = "arca.dev/restore-test";
+inline constexpr const char* kAnnotationRestoreTestsNumbered = "arca.dev/restore-tests-numbered";  // on the Schedule
 inline constexpr const char* kRestoreTestSuffix = "-restore-test";
 
 // "NS-restore-test", cut to a valid namespace name (63 characters).

@@ -510,4 +510,44 @@ TEST_F(Trust, ScheduledRestoreTestEveryNthBackup) {
   EXPECT_NE(not_due.out.find("Restore test:  not due (backup 1 of its schedule"), std::string::npos) << not_due.out;
 }
 
+// The numbering of a schedule's backups survives deleting the newest one: the Schedule keeps the highest number
+// given, so the next backup is number 2 (due, every 2) and not number 1 again.
+TEST_F(Trust, RestoreTestNumberIsNotReusedAfterTheNewestBackupIsDeleted) {
+  if (!vault_exists()) GTEST_SKIP() << "needs the vault namespace";
+  auto created = cluster->arca({"schedule", "create", "rt-num", "--schedule", "@every 24h", "--restore-test-every", "2",
+                                "--include-namespaces", "vault"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto backups = cluster->resource("velero.io", "backups");
+  auto record_of = [&](const std::string& name) {
+    for (int i = 0; i < 600; ++i) {
+      auto b = cluster->client().get(backups, "velero", name);
+      auto text = b.value("/metadata/annotations"_json_pointer, json::object()).value("arca.dev/restore-test", "");
+      if (!text.empty()) return json::parse(text);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return json();
+  };
+  auto first = cluster->arca({"backup", "create", "rt-num-1", "--from-schedule", "rt-num", "--wait"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(record_of("rt-num-1").value("ordinal", 0), 1) << cluster->server().log();
+  auto deleted = cluster->arca({"backup", "delete", "rt-num-1", "--confirm"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  bool gone = false;
+  for (int i = 0; i < 600 && !gone; ++i) {
+    try {
+      cluster->client().get(backups, "velero", "rt-num-1");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } catch (const arca::kube::KubeError& e) {
+      gone = arca::kube::is_not_found(e);
+    }
+  }
+  ASSERT_TRUE(gone) << "the first backup was not deleted";
+  auto second = cluster->arca({"backup", "create", "rt-num-2", "--from-schedule", "rt-num", "--wait"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  json record = record_of("rt-num-2");
+  cluster->arca({"schedule", "delete", "rt-num", "--confirm"});
+  EXPECT_EQ(record.value("ordinal", 0), 2) << record.dump();
+  EXPECT_NE(record.value("result", ""), "NotDue") << record.dump();
+}
+
 }  // namespace
