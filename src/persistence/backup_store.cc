@@ -8,11 +8,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <optional>
-#include <nlohmann/json.hpp>
 #include <thread>
+#include <nlohmann/json.hpp>
 
 #include "crypt/age.h"
 #include "crypt/primitives.h"
