@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
   }
   const char* build = std::getenv("ARCA_BUILD_DIR");
   std::string arca = std::string(build ? build : ".") + "/src/cli/arca";
-  if (!fs::exists(arca)) arca = fs::absolute(fs::path(argv[0]).parent_path() / "../../src/cli/arca").string();
+  if (!fs::exists(arca)) arca = (fs::path(argv[0]).parent_path() / "../../src/cli/arca").string();
+  arca = fs::absolute(arca).lexically_normal().string();  // the backups run with the tree as working directory
   std::string work = base + "/arca-repo-bench-" + std::to_string(getpid());
   fs::create_directories(work);
   std::string src = work + "/src", pw = work + "/password";

@@ -11,12 +11,14 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "repo/pool.h"
 #include "repo/repo_impl.h"
@@ -59,19 +61,55 @@ void set_xattrs(const std::string& path, const Node& n) {
   for (const auto& [name, value] : n.xattrs) ::lsetxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0);
 }
 
+// A regular file being restored: its blobs arrive pack by pack, in any order; the last one written applies the
+// metadata. Created at its first write (a hard-linked one during the walk, so its other names can link to it).
+struct FileTarget {
+  std::string path;
+  Node node;  // without content: the plan holds where each blob goes
+  uint64_t size = 0;  // the sum of its blobs
+  std::mutex mu;
+  int fd = -1;
+  bool created = false;
+  size_t remaining = 0;  // blob writes still to come
+  uint64_t written_end = 0;  // all-zero blobs are skipped (holes), so the size is set at the end when needed
+  ~FileTarget() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// One blob to write into one file at one offset.
+struct BlobUse {
+  Id id;
+  IndexEntry entry;
+  uint32_t file;
+  uint64_t offset;
+};
+
+// Bytes read in one request: nearby blobs of a pack are fetched together (a gap costs less than another
+// request to an object store), but never more than this, so that a worker's buffer stays small.
+constexpr uint64_t kMaxRange = 4 << 20, kMaxGap = 256 << 10;
+// Files kept open between their blob writes; past it a file is closed after each write and opened again.
+constexpr int kMaxOpenFiles = 256;
+
+// restic's restorer (internal/restorer/filerestorer.go): the tree walk creates directories, links and special
+// files and plans every regular file's blobs by pack; then each pack is read once (its needed ranges) and every
+// blob in it written to all the places that use it, on all cores.
 struct Restorer {
   RepositoryImpl& repo;
   TaskPool pool;
-  std::mutex mu;  // result, hardlinks, dirs: shared by the directory walkers
+  std::mutex mu;  // result, hardlinks, dirs, files, plan: shared by the directory walkers
   RestoreResult result;
   const int max_walkers;
-  std::atomic<int> walkers{0};
+  std::atomic<int> walkers{0}, open_files{0};
   std::atomic<uint64_t> files_done{0}, bytes_done{0};
   std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks;  // (device, inode) → first path restored
   std::vector<std::pair<std::string, Node>> dirs;                  // metadata applied last, deepest first
+  std::deque<FileTarget> files;
+  std::unordered_map<uint32_t, std::vector<BlobUse>> plan;  // pack number → its blobs' uses
+  std::vector<uint32_t> pack_order;                          // in the order the walk first needed them
   bool is_root = ::geteuid() == 0;
 
-  Restorer(RepositoryImpl& r, int threads) : repo(r), pool(threads, 4 * threads), max_walkers(threads) {}
+  Restorer(RepositoryImpl& r, int threads) : repo(r), pool(threads, 2 * threads), max_walkers(threads) {}
 
   void metadata(const std::string& path, const Node& n, int fd) {
     if (is_root) (fd >= 0 ? ::fchown(fd, n.uid, n.gid) : ::lchown(path.c_str(), n.uid, n.gid));
@@ -81,26 +119,129 @@ struct Restorer {
     else ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
   }
 
-  void write_file(int fd, const std::string& path, const Node& n) {
-    uint64_t offset = 0;
-    for (const auto& id : n.content) {
-      std::string data = repo.load_blob(id);
-      // All-zero blobs become holes: sparse files stay sparse.
-      bool zero = !data.empty() && data[0] == 0 && std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
+  // Creates (or empties) the file at `path`, replacing a symlink or directory there, never following one.
+  static int create_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == ELOOP || errno == EISDIR)) {
+      clear_entry(path);
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }
+    if (fd < 0) throw std::runtime_error(sys_error("cannot create", path));
+    return fd;
+  }
+
+  // The file's size, extended attributes and metadata, once all its blobs are written. Called with f.mu held.
+  void finish_file(FileTarget& f) {
+    if (f.fd < 0) {
+      f.fd = f.created ? ::open(f.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : create_file(f.path);
+      if (f.fd < 0) throw std::runtime_error(sys_error("cannot open", f.path));
+      f.created = true;
+      ++open_files;
+    }
+    if (f.written_end != f.size && ::ftruncate(f.fd, static_cast<off_t>(f.size)) != 0)
+      throw std::runtime_error(sys_error("cannot size", f.path));
+    set_xattrs(f.path, f.node);
+    metadata(f.path, f.node, f.fd);
+    ::close(f.fd);
+    f.fd = -1;
+    --open_files;
+    ++files_done;
+  }
+
+  void write_blob(FileTarget& f, uint64_t offset, std::string_view data) {
+    // All-zero blobs become holes: sparse files stay sparse.
+    bool zero = !data.empty() && data[0] == 0 && std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
+    std::lock_guard l(f.mu);
+    if (!zero) {
+      if (f.fd < 0) {
+        f.fd = f.created ? ::open(f.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : create_file(f.path);
+        if (f.fd < 0) throw std::runtime_error(sys_error("cannot open", f.path));
+        f.created = true;
+        ++open_files;
+      }
       size_t done = 0;
-      while (!zero && done < data.size()) {
-        ssize_t w = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+      while (done < data.size()) {
+        ssize_t w = ::pwrite(f.fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0) throw std::runtime_error(sys_error("cannot write", path));
+        if (w < 0) throw std::runtime_error(sys_error("cannot write", f.path));
         done += static_cast<size_t>(w);
       }
-      offset += data.size();
-      bytes_done += data.size();
+      f.written_end = std::max(f.written_end, offset + data.size());
     }
-    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw std::runtime_error(sys_error("cannot size", path));
-    set_xattrs(path, n);
-    metadata(path, n, fd);
-    ++files_done;
+    bytes_done += data.size();
+    if (--f.remaining == 0) {
+      finish_file(f);
+    } else if (f.fd >= 0 && open_files > kMaxOpenFiles) {
+      ::close(f.fd);
+      f.fd = -1;
+      --open_files;
+    }
+  }
+
+  // Reads the needed ranges of one pack and writes each blob to every place that uses it.
+  void restore_pack(uint32_t pack, std::vector<BlobUse>& uses) {
+    std::sort(uses.begin(), uses.end(), [](const BlobUse& a, const BlobUse& b) { return a.entry.offset < b.entry.offset; });
+    std::string name;
+    {
+      std::lock_guard lock(repo.index_mu);
+      name = file_name("data", repo.packs[pack].hex());
+    }
+    for (size_t i = 0; i < uses.size() && !pool.failed();) {
+      uint64_t begin = uses[i].entry.offset, end = begin + uses[i].entry.length;
+      size_t j = i + 1;
+      for (; j < uses.size(); ++j) {
+        uint64_t b = uses[j].entry.offset, e = std::max<uint64_t>(end, b + uses[j].entry.length);
+        if (b > end + kMaxGap || e - begin > kMaxRange) break;
+        end = e;
+      }
+      std::string range = repo.backend->load_range(name, begin, end - begin);
+      for (size_t k = i; k < j;) {
+        const BlobUse& u = uses[k];
+        std::string plain = repo.decode_blob(
+            u.id, u.entry, std::string_view(range).substr(u.entry.offset - begin, u.entry.length));
+        for (; k < j && uses[k].id == u.id; ++k) write_blob(files[uses[k].file], uses[k].offset, plain);
+      }
+      i = j;
+    }
+  }
+
+  // Records a regular file's blobs in the plan; `fd`: the file, when already created.
+  void plan_file(const std::string& path, const Node& n, int fd) {
+    std::vector<std::pair<Id, IndexEntry>> blobs;
+    blobs.reserve(n.content.size());
+    for (const auto& id : n.content) {
+      auto e = repo.lookup(id);
+      if (!e) throw std::runtime_error("blob " + id.hex() + " of " + path + " is not in the index");
+      blobs.emplace_back(id, *e);
+    }
+    if (fd < 0 && blobs.empty()) fd = create_file(path);
+    std::lock_guard l(mu);
+    ++result.files;
+    result.bytes += n.size;
+    auto index = static_cast<uint32_t>(files.size());
+    FileTarget& f = files.emplace_back();
+    f.path = path;
+    f.node = n;
+    f.node.content.clear();
+    f.node.content.shrink_to_fit();
+    f.fd = fd;
+    f.created = fd >= 0;
+    if (fd >= 0) ++open_files;
+    f.remaining = blobs.size();
+    uint64_t offset = 0;
+    for (const auto& [id, e] : blobs) {
+      auto [it, fresh] = plan.try_emplace(e.pack);
+      if (fresh) pack_order.push_back(e.pack);
+      it->second.push_back({id, e, index, offset});
+      offset += e.uncompressed_length ? e.uncompressed_length : e.length - kCryptoOverhead;
+    }
+    f.size = offset;
+    if (blobs.empty()) finish_file(f);
+    else if (fd >= 0 && open_files > kMaxOpenFiles) {
+      ::close(f.fd);
+      f.fd = -1;
+      --open_files;
+    }
   }
 
   void restore_node(const std::string& parent, const Node& n, const std::string& where) {
@@ -115,10 +256,10 @@ struct Restorer {
       }
       if (n.subtree) restore_tree(path, *n.subtree, where == "/" ? "/" + n.name : where + "/" + n.name);
     } else if (n.type == "file") {
-      // A hard-linked file is created under the lock, so that a second name never links to a path not there yet.
-      std::unique_lock hl(mu, std::defer_lock);
       if (n.links > 1) {
-        hl.lock();
+        // The first name of a hard-linked file is created now, under the lock, so that a second name never
+        // links to a path not there yet.
+        std::unique_lock hl(mu);
         auto [it, fresh] = hardlinks.try_emplace({n.device_id, n.inode}, path);
         if (!fresh) {
           clear_entry(path);
@@ -126,26 +267,12 @@ struct Restorer {
           ++result.hardlinks;
           return;
         }
+        int fd = create_file(path);
+        hl.unlock();
+        plan_file(path, n, fd);
+        return;
       }
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (fd < 0 && (errno == ELOOP || errno == EISDIR)) {
-        clear_entry(path);
-        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-      }
-      if (fd < 0) throw std::runtime_error(sys_error("cannot create", path));
-      if (hl.owns_lock()) hl.unlock();
-      {
-        std::lock_guard l(mu);
-        ++result.files;
-        result.bytes += n.size;
-      }
-      pool.submit([this, fd, path, node = n] {
-        struct Closer {
-          int fd;
-          ~Closer() { ::close(fd); }
-        } closer{fd};
-        if (!pool.failed()) write_file(fd, path, node);
-      });
+      plan_file(path, n, -1);
     } else if (n.type == "symlink") {
       clear_entry(path);
       if (::symlink(n.linktarget.c_str(), path.c_str()) != 0) throw std::runtime_error(sys_error("cannot create symlink", path));
@@ -166,7 +293,7 @@ struct Restorer {
     for (const auto& n : nodes)
       if (!seen.insert(n.name).second)
         throw std::runtime_error("tree " + tree.hex() + " (" + where + ") lists \"" + n.name + "\" twice");
-    // Subdirectories go to another walker while one is free (as in backup); everything else happens here.
+    // Subdirectories go to another walker while one is free; everything else happens here.
     std::vector<std::future<void>> pending;
     for (const auto& n : nodes) {
       if (n.type == "dir" && walkers.fetch_add(1) < max_walkers) {
@@ -183,6 +310,18 @@ struct Restorer {
       restore_node(dir, n, where);
     }
     for (auto& f : pending) f.get();
+  }
+
+  // After the walk: every planned pack, read once each, on the pool.
+  void restore_packs() {
+    for (uint32_t pack : pack_order) {
+      auto* uses = &plan[pack];
+      pool.submit([this, pack, uses] {
+        if (!pool.failed()) restore_pack(pack, *uses);
+        std::vector<BlobUse>().swap(*uses);
+      });
+    }
+    pool.wait();
   }
 };
 
@@ -237,7 +376,7 @@ RestoreResult restore(Repository& repository, const RestoreOptions& opt) {
       tree = *it->subtree;
     }
   }
-  r.pool.wait();
+  r.restore_packs();
   // Directory times last, deepest first: creating entries inside a directory changes its mtime.
   std::stable_sort(r.dirs.begin(), r.dirs.end(), [](const auto& a, const auto& b) {
     return std::count(a.first.begin(), a.first.end(), '/') < std::count(b.first.begin(), b.first.end(), '/');
