@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -64,15 +65,24 @@ std::string Id::hex() const {
 }
 
 Id Id::parse(std::string_view hex) {
-  auto nibble = [&](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    throw std::invalid_argument("invalid ID \"" + std::string(hex) + "\": not hexadecimal");
-  };
+  // A table rather than branches: every blob ID of every index file and tree goes through here (5 % of an
+  // unchanged backup's CPU with branches).
+  static const std::array<int8_t, 256> nibbles = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<int8_t>(c);
+    for (int c = 0; c < 6; ++c) t['a' + c] = t['A' + c] = static_cast<int8_t>(10 + c);
+    return t;
+  }();
   if (hex.size() != 64) throw std::invalid_argument("invalid ID \"" + std::string(hex) + "\": not 64 hex digits");
   Id id;
-  for (size_t i = 0; i < 32; ++i) id.bytes[i] = static_cast<uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  int bad = 0;
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = nibbles[static_cast<uint8_t>(hex[2 * i])], lo = nibbles[static_cast<uint8_t>(hex[2 * i + 1])];
+    bad |= hi | lo;
+    id.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  if (bad < 0) throw std::invalid_argument("invalid ID \"" + std::string(hex) + "\": not hexadecimal");
   return id;
 }
 

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "repo/goquote.h"
 #include "repo/json_reader.h"
 
 namespace arca::repo {
@@ -524,7 +525,7 @@ std::string tree_json(const std::vector<Node>& nodes) {
     const Node& n = nodes[i];
     if (i) out += ',';
     out += "{\"name\":";
-    quote(out, n.name);
+    quote(out, go_quote_name(n.name));
     out += ",\"type\":";
     quote(out, n.type);
     if (n.mode) out += ",\"mode\":" + std::to_string(n.mode);
@@ -578,7 +579,14 @@ std::vector<Node> parse_tree(std::string_view text) {
     Node n;
     bool have_name = false, have_type = false;
     r.object([&](std::string_view key) {
-      if (key == "name") n.name = r.string(scratch), have_name = true;
+      if (key == "name") {
+        try {
+          n.name = go_unquote_name(r.string(scratch));
+        } catch (const std::invalid_argument& e) {
+          throw std::runtime_error(std::string("tree: ") + e.what());
+        }
+        have_name = true;
+      }
       else if (key == "type") n.type = r.string(scratch), have_type = true;
       else if (key == "mode") n.mode = u32(r, num());
       else if (key == "mtime") n.mtime = time();

@@ -491,6 +491,42 @@ TEST_F(RepoResticTest, RepositoryInAnObjectStoreUnderVelerosLayout) {
   EXPECT_EQ(describe(dir.file("out2")), describe(src));
 }
 
+// Root tree names as stored (JSON-decoded, still Go-quoted), via `restic cat blob`.
+TEST_F(RepoResticTest, OddFileNamesRoundTripBetweenResticAndArca) {
+  // Names restic 0.14 quotes with Go's strconv.Quote inside its trees: not UTF-8, backslash, quote, controls,
+  // non-printable and printable non-ASCII runes. Each tool restores the other's snapshot with the same bytes.
+  const std::vector<std::string> names = {"caf\xe9-\xff.txt", "back\\slash", "quo\"te", "new\nline", "tab\there",
+                                          "c1-\xc2\x85", "nbsp\xc2\xa0x", "na\xc3\xafve-\xe6\x97\xa5.txt", "del\x7f",
+                                          "emoji-\xf0\x9f\x98\x80", "pct%s\\x41"};
+  std::string src = dir.file("src");
+  for (size_t i = 0; i < names.size(); ++i) write(src + "/" + names[i], "content " + std::to_string(i));
+  write(src + "/dir-\xfe/inner-\x01", "inside");
+  auto restic_repo = dir.file("restic-repo"), arca_repo = dir.file("arca-repo");
+  ok({"restic", "-r", restic_repo, "init"});
+  ok({"restic", "-r", restic_repo, "backup", "."}, src);
+  ok({arca, "repo", "init", "-r", arca_repo});
+  ok({arca, "repo", "backup", "-q", "-r", arca_repo, src});
+  ok({arca, "repo", "restore", "-q", "latest", "--target", dir.file("arca-out"), "-r", restic_repo});
+  ok({"restic", "-r", arca_repo, "restore", "latest", "--target", dir.file("restic-out")});
+  auto expected = describe(src);
+  EXPECT_EQ(expected.size(), names.size() + 2);
+  EXPECT_EQ(describe(dir.file("arca-out")), expected);
+  EXPECT_EQ(describe(dir.file("restic-out")), expected);
+  // The stored form is restic's own: the root trees list the same quoted names.
+  auto stored_names = [&](const std::string& repo) {
+    auto snaps = json::parse(ok({"restic", "-r", repo, "snapshots", "--json", "-q"}).output);
+    std::string tree = snaps.at(0).at("tree");
+    std::vector<std::string> out;
+    json blob = json::parse(ok({"restic", "-r", repo, "cat", "blob", tree}).output);
+    for (const auto& n : blob.at("nodes")) out.push_back(n.at("name"));
+    return out;
+  };
+  auto from_restic = stored_names(restic_repo);
+  EXPECT_EQ(stored_names(arca_repo), from_restic);
+  EXPECT_EQ(from_restic.size(), names.size() + 1);
+  EXPECT_NE(std::find(from_restic.begin(), from_restic.end(), "caf\\xe9-\\xff.txt"), from_restic.end()) << json(from_restic).dump();
+}
+
 // Counts ranged reads of data packs, forwarding everything to a local directory backend.
 class CountingBackend final : public repo::Backend {
  public:

@@ -10,6 +10,7 @@
 #include "repo/chunker.h"
 #include "repo/crypto.h"
 #include "repo/format.h"
+#include "repo/goquote.h"
 
 using namespace arca::repo;
 
@@ -173,4 +174,35 @@ TEST(RepoFormat, TreeJsonKeepsEveryField) {
   EXPECT_EQ(nodes[1].linktarget, l.linktarget);
   EXPECT_EQ(posix_mode(nodes[1].mode), 0777u);
   EXPECT_EQ(go_mode(S_IFDIR | 0755), kModeDir | 0755);
+}
+
+// Go's strconv.Quote, as restic 0.14 applies it to every name in a tree (the expected strings are Go's output).
+TEST(RepoFormat, NamesAreGoQuotedAsResticDoes) {
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"plain.txt", "plain.txt"},
+      {"caf\xe9-\xff.txt", "caf\\xe9-\\xff.txt"},
+      {"a\"b\\c", "a\\\"b\\\\c"},
+      {"\n\t\x01\x7f\a", "\\n\\t\\x01\\x7f\\a"},
+      {"na\xc3\xafve-\xe6\x97\xa5", "na\xc3\xafve-\xe6\x97\xa5"},        // printable UTF-8 stays
+      {"\xc2\xa0\xc2\x85\xe2\x80\xa8", "\\u00a0\\u0085\\u2028"},      // NBSP, C1 NEL, line separator
+      {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},                            // an emoji is printable
+      {"\xf3\xb0\x80\x80", "\\U000f0000"},                                   // private use, plane 15
+      {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                                 // a surrogate is invalid UTF-8
+      {"\xc0\xaf", "\\xc0\\xaf"},                                             // overlong
+  };
+  for (const auto& [name, quoted] : cases) {
+    EXPECT_EQ(go_quote_name(name), quoted);
+    EXPECT_EQ(go_unquote_name(quoted), name);
+  }
+  EXPECT_EQ(go_unquote_name("\\101\\u00e9\\U0001F600"), "A\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_THROW(go_unquote_name("bad\\q"), std::invalid_argument);
+  EXPECT_THROW(go_unquote_name("cut\\x4"), std::invalid_argument);
+  EXPECT_THROW(go_unquote_name("\\ud800"), std::invalid_argument);
+  // A tree carries the quoted form and reads back the original bytes.
+  Node n;
+  n.name = "caf\xe9\\";
+  n.type = "file";
+  std::string json = tree_json({n});
+  EXPECT_NE(json.find("\"name\":\"caf\\\\xe9\\\\\\\\\""), std::string::npos) << json;
+  EXPECT_EQ(parse_tree(json).at(0).name, n.name);
 }

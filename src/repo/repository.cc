@@ -168,6 +168,9 @@ void RepositoryImpl::load_index() {
       throw std::runtime_error(std::string("index ") + f.name + ": " + e.what());
     }
     index_files.push_back(Id::parse(f.name));
+    size_t blobs = 0;
+    for (const auto& p : file.packs) blobs += p.blobs.size();
+    index.reserve(index.size() + blobs);  // one rehash per file at most, not one per doubling
     for (const auto& p : file.packs) {
       auto [it, fresh] = pack_numbers.try_emplace(p.id, static_cast<uint32_t>(packs.size()));
       if (fresh) packs.push_back(p.id);
