@@ -272,10 +272,11 @@ void add_repo_commands(CLI::App& app, Cli& cli) {
   });
 
   auto* pr = group->add_subcommand("prune", "Remove data that no snapshot references");
+  pr->add_flag("-n,--dry-run", f.dry_run, "Do not modify the repository, just print what would be done");
   pr->callback([&] {
     action = [] {
       auto r = repo::open_repository(backend(f), password(f));
-      repo::prune(r, std::cout);
+      repo::prune(r, std::cout, f.dry_run);
       return 0;
     };
   });

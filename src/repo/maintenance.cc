@@ -224,7 +224,7 @@ ForgetResult forget(Repository& repository, const ForgetPolicy& policy) {
   return r;
 }
 
-PruneResult prune(Repository& repository, std::ostream& log) {
+PruneResult prune(Repository& repository, std::ostream& log, bool dry_run) {
   RepositoryImpl& repo = repository.impl();
   auto lock = repo.lock(true, std::chrono::seconds(0));
   PruneResult r;
@@ -267,6 +267,22 @@ PruneResult prune(Repository& repository, std::ostream& log) {
   for (const auto& id : data)
     if (!kept.count(id)) throw std::runtime_error("blob " + id.hex() + " is used but in no pack: run check; nothing was removed");
 
+  r.packs_deleted = drop_packs.size();
+  r.packs_rewritten = repack.size();
+  if (dry_run) {
+    // restic's `prune --dry-run`: the plan and its outcome, nothing written or removed. The rewritten packs'
+    // size is their kept blobs plus a header entry each (restic's estimate too).
+    r.bytes_after = r.bytes_before;
+    for (const auto& pid : drop_packs) r.bytes_after -= on_disk[pid];
+    for (const auto& [pid, used] : repack) {
+      r.bytes_after -= on_disk[pid];
+      for (const auto& b : used) r.bytes_after += b.length + (b.uncompressed_length ? 41 : 37);
+    }
+    log << "would repack " << repack.size() << " pack(s), delete " << drop_packs.size() << " unused pack(s) and remove "
+        << r.blobs_removed << " blob(s); repository data " << r.bytes_before << " → about " << r.bytes_after
+        << " bytes\n";
+    return r;
+  }
   log << "repacking " << repack.size() << " pack(s), deleting " << drop_packs.size() << " unused pack(s)\n";
   {
     std::lock_guard l(repo.index_mu);
@@ -312,8 +328,6 @@ PruneResult prune(Repository& repository, std::ostream& log) {
     if (!new_index_files.count(id)) repo.backend->remove(file_name("index", id.hex()));
   for (const auto& pid : drop_packs) repo.backend->remove(file_name("data", pid.hex()));
   for (const auto& [pid, used] : repack) repo.backend->remove(file_name("data", pid.hex()));
-  r.packs_deleted = drop_packs.size();
-  r.packs_rewritten = repack.size();
   for (const auto& f : repo.backend->list("data")) r.bytes_after += f.size;
   log << "removed " << r.blobs_removed << " blob(s); repository data " << r.bytes_before << " → " << r.bytes_after
       << " bytes\n";

@@ -435,6 +435,18 @@ TEST_F(RepoResticTest, ForgetAndPruneRemoveOnlyUnreferencedData) {
     EXPECT_NE(waits.output.find("already locked exclusively"), std::string::npos) << waits.output;
   }
   ok({arca, "repo", "forget", first.substr(0, 10), "-r", repo});
+  // --dry-run tells what would go and leaves every file of the repository as it was, byte for byte.
+  auto contents = [&] {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(repo))
+      if (e.is_regular_file()) files[fs::relative(e.path(), repo).string()] = repo::sha256(testsupport::read_file(e.path())).hex();
+    return files;
+  };
+  auto untouched = contents();
+  Cmd dry = ok({arca, "repo", "prune", "--dry-run", "-r", repo});
+  EXPECT_EQ(contents(), untouched);
+  EXPECT_NE(dry.output.find("would repack"), std::string::npos) << dry.output;
+  EXPECT_EQ(dry.output.find("would repack 0 pack(s), delete 0 unused"), std::string::npos) << dry.output;
   ok({arca, "repo", "prune", "-r", repo});
   uint64_t after = dir_size(repo + "/data");
   EXPECT_LT(after + (5u << 20) - (64u << 10), before) << before << " → " << after;

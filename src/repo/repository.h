@@ -133,6 +133,7 @@ size_t unlock(Repository& repo, const std::function<bool(const std::string& host
 struct PruneResult {
   uint64_t packs_deleted = 0, packs_rewritten = 0, blobs_removed = 0, bytes_before = 0, bytes_after = 0;
 };
-PruneResult prune(Repository& repo, std::ostream& log);
+// `dry_run`: restic's `prune --dry-run`: prints what would be repacked and deleted, changes nothing.
+PruneResult prune(Repository& repo, std::ostream& log, bool dry_run = false);
 
 }  // namespace arca::repo
