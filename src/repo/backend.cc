@@ -308,10 +308,32 @@ std::unique_ptr<Backend> open_location(const std::string& location) {
     if (const char* region = std::getenv("AWS_DEFAULT_REGION")) config.config["region"] = region;
     return store_backend(std::shared_ptr<store::ObjectStore>(store::open_store(config)), prefix);
   }
+  if (location.rfind("azure:", 0) == 0) {
+    // restic's form: azure:CONTAINER:/PATH, the account in AZURE_ACCOUNT_NAME and its key in AZURE_ACCOUNT_KEY;
+    // the endpoint https://ACCOUNT.blob.core.windows.net, or .blob.$AZURE_ENDPOINT_SUFFIX (restic's), or
+    // $AZURE_ACCOUNT_URI whole (arca's, for emulators such as azurite: http://127.0.0.1:10000/ACCOUNT).
+    std::string rest = location.substr(6);
+    auto colon = rest.find(':');
+    if (colon == std::string::npos || colon == 0)
+      throw std::invalid_argument("repository \"" + location + "\": expected azure:container:/path");
+    std::string container = rest.substr(0, colon), prefix = rest.substr(colon + 1);
+    while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
+    const char* account = std::getenv("AZURE_ACCOUNT_NAME");
+    if (!account || !*account)
+      throw std::invalid_argument("repository \"" + location + "\": AZURE_ACCOUNT_NAME is not set");
+    store::LocationConfig config;
+    config.provider = "azure";
+    config.bucket = container;
+    config.config = {{"storageAccount", account}, {"storageAccountKeyEnvVar", "AZURE_ACCOUNT_KEY"}};
+    if (const char* uri = std::getenv("AZURE_ACCOUNT_URI"); uri && *uri) config.config["storageAccountURI"] = uri;
+    else if (const char* suffix = std::getenv("AZURE_ENDPOINT_SUFFIX"); suffix && *suffix)
+      config.config["storageAccountURI"] = std::string("https://") + account + ".blob." + suffix;
+    return store_backend(std::shared_ptr<store::ObjectStore>(store::open_store(config)), prefix);
+  }
   auto colon = location.find(':');
   auto slash = location.find('/');
   if (colon != std::string::npos && (slash == std::string::npos || colon < slash))
-    throw std::invalid_argument("repository \"" + location + "\": only local paths and s3: are supported so far");
+    throw std::invalid_argument("repository \"" + location + "\": only local paths, s3: and azure: are supported");
   return local_backend(location);
 }
 

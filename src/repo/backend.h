@@ -56,7 +56,7 @@ std::string velero_repo_prefix(const std::string& location_prefix, const std::st
 
 std::unique_ptr<Backend> local_backend(const std::string& dir);
 std::unique_ptr<Backend> store_backend(std::shared_ptr<store::ObjectStore> store, std::string prefix);
-// `-r` values: a path (or "local:PATH"). Throws std::invalid_argument for a scheme not supported yet.
+// `-r` values: a path (or "local:PATH"), s3:HOST/BUCKET[/PREFIX] or azure:CONTAINER:/PATH as restic takes them. Throws std::invalid_argument for a scheme not supported yet.
 std::unique_ptr<Backend> open_location(const std::string& location);
 
 }  // namespace arca::repo

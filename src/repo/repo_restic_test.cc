@@ -21,6 +21,7 @@
 #include "repo/repo_impl.h"
 #include "repo/repository.h"
 #include "store/local_store.h"
+#include "store/location.h"
 #include "store/object_store.h"
 #include "tests/support/object_servers.h"
 #include "tests/support/process.h"
@@ -611,6 +612,45 @@ TEST_F(RepoResticTest, CommandLineRepositoryInS3) {
   Cmd bad = run({arca, "repo", "snapshots", "-r", "s3:" + server.url + "/velero"}, "", "", env);
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.output.find("no repository"), std::string::npos) << bad.output;
+}
+
+TEST_F(RepoResticTest, CommandLineRepositoryInAzure) {
+  // azurite as Azure Blob Storage; restic's azure:CONTAINER:/PATH form and its AZURE_ACCOUNT_* variables.
+  auto server = testsupport::start_azurite(dir);
+  testsupport::create_container(server, "velero");
+  std::map<std::string, std::string> env = {{"AZURE_ACCOUNT_NAME", testsupport::Azurite::kAccount},
+                                            {"AZURE_ACCOUNT_KEY", testsupport::Azurite::kAccountKey},
+                                            {"AZURE_ACCOUNT_URI", server.account_uri}};
+  std::string src = make_tree("src", 11), repo = "azure:velero:/backups/restic/app";
+  auto arca_ok = [&](const std::vector<std::string>& args) {
+    Cmd r = run(args, "", "", env);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return r;
+  };
+  arca_ok({arca, "repo", "init", "-r", repo});
+  std::string id = json::parse(arca_ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output).at("snapshot_id");
+  arca_ok({arca, "repo", "check", "--read-data", "-r", repo});
+  auto listed = json::parse(arca_ok({arca, "repo", "snapshots", "--json", "-r", repo}).output);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].at("id"), id);
+  arca_ok({arca, "repo", "restore", "-q", "latest", "--target", dir.file("out"), "-r", repo});
+  EXPECT_EQ(describe(dir.file("out")), describe(src));
+  // The repository's files are under the path in the container, in restic's layout.
+  store::LocationConfig where;
+  where.provider = "azure";
+  where.bucket = "velero";
+  where.config = {{"storageAccount", testsupport::Azurite::kAccount}, {"storageAccountURI", server.account_uri}};
+  where.credentials_file = dir.file("azure-credentials");
+  write(where.credentials_file, std::string("AZURE_STORAGE_ACCOUNT_ACCESS_KEY=") + testsupport::Azurite::kAccountKey + "\n");
+  auto bucket = store::open_store(where);
+  EXPECT_TRUE(bucket->head("backups/restic/app/config").exists);
+  Cmd bad = run({arca, "repo", "snapshots", "-r", "azure:velero"}, "", "", env);
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("expected azure:container:/path"), std::string::npos) << bad.output;
+  env.erase("AZURE_ACCOUNT_NAME");
+  Cmd no_account = run({arca, "repo", "snapshots", "-r", repo}, "", "", env);
+  EXPECT_NE(no_account.status, 0);
+  EXPECT_NE(no_account.output.find("AZURE_ACCOUNT_NAME is not set"), std::string::npos) << no_account.output;
 }
 
 TEST_F(RepoResticTest, KilledBackupLeavesARepositoryResticAccepts) {
