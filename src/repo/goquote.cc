@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "repo/json_reader.h"
+
 namespace arca::repo {
 namespace {
 
@@ -45,24 +47,6 @@ bool printable(int32_t r) {
 void hex(std::string& out, uint32_t v, int digits) {
   static const char* digits_of = "0123456789abcdef";
   for (int k = digits - 1; k >= 0; --k) out += digits_of[(v >> (4 * k)) & 0xF];
-}
-
-void put_utf8(std::string& out, uint32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xC0 | r >> 6);
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xE0 | r >> 12);
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | r >> 18);
-    out += static_cast<char>(0x80 | (r >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  }
 }
 
 }  // namespace

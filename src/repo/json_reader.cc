@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 namespace arca::repo {
-namespace {
 
 void put_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -23,8 +22,6 @@ void put_utf8(std::string& out, uint32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 }
-
-}  // namespace
 
 void JsonReader::fail(const std::string& message) const {
   throw std::runtime_error(std::string("invalid ") + what_ + " JSON: " + message + " at offset " +

@@ -9,6 +9,9 @@
 
 namespace arca::repo {
 
+// Appends the UTF-8 encoding of code point `cp`.
+void put_utf8(std::string& out, uint32_t cp);
+
 class JsonReader {
  public:
   JsonReader(std::string_view text, const char* what) : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), what_(what) {}

@@ -126,6 +126,24 @@ class RepoResticTest : public ::testing::Test {
     return out;
   }
 
+  // init, backup, check --read-data, snapshots and restore through the command line at `repo` with `env`.
+  void cli_round_trip(const std::string& repo, const std::map<std::string, std::string>& env, uint64_t seed) {
+    std::string src = make_tree("src", seed);
+    auto arca_ok = [&](const std::vector<std::string>& args) {
+      Cmd r = run(args, "", "", env);
+      EXPECT_EQ(r.status, 0) << r.output;
+      return r;
+    };
+    arca_ok({arca, "repo", "init", "-r", repo});
+    std::string id = json::parse(arca_ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output).at("snapshot_id");
+    arca_ok({arca, "repo", "check", "--read-data", "-r", repo});
+    auto listed = json::parse(arca_ok({arca, "repo", "snapshots", "--json", "-r", repo}).output);
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].at("id"), id);
+    arca_ok({arca, "repo", "restore", "-q", "latest", "--target", dir.file("out"), "-r", repo});
+    EXPECT_EQ(describe(dir.file("out")), describe(src));
+  }
+
   std::vector<std::string> restic_snapshot_ids(const std::string& repo) {
     Cmd r = ok({"restic", "-r", repo, "snapshots", "--json", "-q"});
     std::vector<std::string> ids;
@@ -595,20 +613,7 @@ TEST_F(RepoResticTest, CommandLineRepositoryInS3) {
   testsupport::create_bucket(server, "velero");
   std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", testsupport::S3rver::kAccessKey},
                                             {"AWS_SECRET_ACCESS_KEY", testsupport::S3rver::kSecretKey}};
-  std::string src = make_tree("src", 10), repo = "s3:" + server.url + "/velero/backups/restic/app";
-  auto arca_ok = [&](const std::vector<std::string>& args) {
-    Cmd r = run(args, "", "", env);
-    EXPECT_EQ(r.status, 0) << r.output;
-    return r;
-  };
-  arca_ok({arca, "repo", "init", "-r", repo});
-  std::string id = json::parse(arca_ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output).at("snapshot_id");
-  arca_ok({arca, "repo", "check", "--read-data", "-r", repo});
-  auto listed = json::parse(arca_ok({arca, "repo", "snapshots", "--json", "-r", repo}).output);
-  ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].at("id"), id);
-  arca_ok({arca, "repo", "restore", "-q", "latest", "--target", dir.file("out"), "-r", repo});
-  EXPECT_EQ(describe(dir.file("out")), describe(src));
+  cli_round_trip("s3:" + server.url + "/velero/backups/restic/app", env, 10);
   Cmd bad = run({arca, "repo", "snapshots", "-r", "s3:" + server.url + "/velero"}, "", "", env);
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.output.find("no repository"), std::string::npos) << bad.output;
@@ -621,20 +626,8 @@ TEST_F(RepoResticTest, CommandLineRepositoryInAzure) {
   std::map<std::string, std::string> env = {{"AZURE_ACCOUNT_NAME", testsupport::Azurite::kAccount},
                                             {"AZURE_ACCOUNT_KEY", testsupport::Azurite::kAccountKey},
                                             {"AZURE_ACCOUNT_URI", server.account_uri}};
-  std::string src = make_tree("src", 11), repo = "azure:velero:/backups/restic/app";
-  auto arca_ok = [&](const std::vector<std::string>& args) {
-    Cmd r = run(args, "", "", env);
-    EXPECT_EQ(r.status, 0) << r.output;
-    return r;
-  };
-  arca_ok({arca, "repo", "init", "-r", repo});
-  std::string id = json::parse(arca_ok({arca, "repo", "backup", "-q", "--json", "-r", repo, src}).output).at("snapshot_id");
-  arca_ok({arca, "repo", "check", "--read-data", "-r", repo});
-  auto listed = json::parse(arca_ok({arca, "repo", "snapshots", "--json", "-r", repo}).output);
-  ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].at("id"), id);
-  arca_ok({arca, "repo", "restore", "-q", "latest", "--target", dir.file("out"), "-r", repo});
-  EXPECT_EQ(describe(dir.file("out")), describe(src));
+  std::string repo = "azure:velero:/backups/restic/app";
+  cli_round_trip(repo, env, 11);
   // The repository's files are under the path in the container, in restic's layout.
   store::LocationConfig where;
   where.provider = "azure";
