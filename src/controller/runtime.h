@@ -35,6 +35,8 @@ class Controller {
   void request_stop();
   void stop();
   const std::string& name() const { return name_; }
+  // Queues `key` ("namespace/name") now, as a change of its object would.
+  void enqueue(const std::string& key) { queue_.add(key); }
 
  private:
   void work();

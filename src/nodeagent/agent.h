@@ -20,6 +20,7 @@
 #include "kube/dynamic.h"
 #include "kube/transport.h"
 #include "nodeagent/node_agent.h"
+#include "nodeagent/slots.h"
 #include "repo/repository.h"
 #include "util/timestamp.h"
 
@@ -42,41 +43,25 @@ struct Agent {
   kube::ApiResource dus, dds, snapshots, contents;  // DataUploads/Downloads; snapshot.storage.k8s.io (may be unset)
   bool have_snapshots = false;
   std::string node, pods_dir;
-  int limit = 1;
+  Slots slots;
+  // Queues a transfer's key ("pvb/<name>", ...) in its controller again: a slot freed for it.
+  std::function<void(const std::string& key)> wake;
 
   std::mutex mu;
-  std::set<std::string> running;  // "pvb/<name>", "pvr/<name>", "du/<name>", "dd/<name>"
-  std::set<std::string> canceled;
   std::vector<std::thread> threads;
 
   void patch_status(const kube::ApiResource& r, const std::string& name, const json& status) {
     kube::DynamicClient(transport).patch(r, options.namespace_name, name, kube::PatchType::Merge,
                                          json{{"status", status}}.dump(), {}, r.subresource("status") ? "status" : "");
   }
-  bool try_start(const std::string& key) {
-    std::lock_guard l(mu);
-    if (running.count(key) || static_cast<int>(running.size()) >= limit) return false;
-    running.insert(key);
-    return true;
-  }
-  bool is_running(const std::string& key) {
-    std::lock_guard l(mu);
-    return running.count(key) > 0;
-  }
+  bool try_start(const std::string& key) { return slots.try_start(key); }
+  bool is_running(const std::string& key) { return slots.is_running(key); }
   void finish(const std::string& key) {
-    std::lock_guard l(mu);
-    running.erase(key);
-    canceled.erase(key);
+    for (const auto& waiting : slots.finish(key))
+      if (wake) wake(waiting);
   }
-  // spec.cancel seen on a transfer this node runs: its thread stops at its next step.
-  void request_cancel(const std::string& key) {
-    std::lock_guard l(mu);
-    if (running.count(key)) canceled.insert(key);
-  }
-  bool cancel_requested(const std::string& key) {
-    std::lock_guard l(mu);
-    return canceled.count(key) > 0;
-  }
+  void request_cancel(const std::string& key) { slots.request_cancel(key); }
+  bool cancel_requested(const std::string& key) { return slots.cancel_requested(key); }
   void spawn(std::function<void()> job) {
     std::lock_guard l(mu);
     threads.emplace_back(std::move(job));

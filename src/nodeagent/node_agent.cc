@@ -340,8 +340,8 @@ void run_node_agent(const Options& options) {
   if (!options.node_agent_configmap.empty()) {
     try {
       auto cm = a.get(lookup("", "configmaps"), options.namespace_name, options.node_agent_configmap);
-      a.limit = concurrency_for_node(parse_node_agent_config(cm),
-                                     node["metadata"].value("labels", std::map<std::string, std::string>{}));
+      a.slots.set_limit(concurrency_for_node(parse_node_agent_config(cm),
+                                     node["metadata"].value("labels", std::map<std::string, std::string>{})));
     } catch (const kube::KubeError& e) {
       if (!kube::is_not_found(e)) throw;
       spdlog::warn("node-agent ConfigMap {}/{} not found; concurrency 1", options.namespace_name,
@@ -359,23 +359,24 @@ void run_node_agent(const Options& options) {
                                   [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_data_upload(a, o); });
   controller::Controller downloads("datadownload", transport, a.dds, options.namespace_name,
                                    [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_data_download(a, o); });
+  a.wake = [&](const std::string& key) {
+    auto slash = key.find('/');
+    std::string kind = key.substr(0, slash), object = options.namespace_name + "/" + key.substr(slash + 1);
+    (kind == "pvb" ? backups : kind == "pvr" ? restores : kind == "du" ? uploads : downloads).enqueue(object);
+  };
   backups.start();
   restores.start();
   uploads.start();
   downloads.start();
   spdlog::info("arca node agent started on node {} (pods directory {}, concurrency {}) in namespace {}", a.node,
-               a.pods_dir, a.limit, options.namespace_name);
+               a.pods_dir, a.slots.limit(), options.namespace_name);
 
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received signal {}, shutting down", received);
   for (auto* c : {&backups, &restores, &uploads, &downloads}) c->request_stop();
   for (auto* c : {&backups, &restores, &uploads, &downloads}) c->stop();
-  std::set<std::string> interrupted;
-  {
-    std::lock_guard l(a.mu);
-    interrupted = a.running;
-  }
+  std::set<std::string> interrupted = a.slots.running();
   if (!interrupted.empty()) {
     // The engine cannot be interrupted mid-transfer; what it wrote so far is unreferenced data a prune removes.
     for (const auto& key : interrupted) {

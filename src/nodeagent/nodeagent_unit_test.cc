@@ -7,6 +7,7 @@
 #include "controller/backup_repository_controller.h"
 #include "controller/repositories.h"
 #include "nodeagent/node_agent.h"
+#include "nodeagent/slots.h"
 
 namespace arca::nodeagent {
 namespace {
@@ -150,6 +151,28 @@ TEST(Repositories, MaintenanceForgetsOnlyTaggedSnapshotsOfDeletedBackups) {
                                                snap("d", {"by-hand"}), snap("e", {})};
   auto stale = controller::snapshots_of_deleted_backups(snapshots, {"kept-in-cluster"}, {"kept-in-store"});
   EXPECT_EQ(stale, std::vector<std::string>{"c"});
+}
+
+TEST(NodeAgentSlots, ATransferTurnedAwayIsHandedBackWhenASlotFrees) {
+  Slots slots(2);
+  EXPECT_TRUE(slots.try_start("pvb/a"));
+  EXPECT_FALSE(slots.try_start("pvb/a"));  // running already: not a waiter
+  EXPECT_TRUE(slots.try_start("pvr/b"));
+  EXPECT_FALSE(slots.try_start("pvb/c"));  // full: waits
+  EXPECT_FALSE(slots.try_start("du/d"));
+  EXPECT_FALSE(slots.try_start("pvb/c"));  // asked again: still one waiter
+  EXPECT_EQ(slots.finish("pvb/a"), (std::vector<std::string>{"du/d", "pvb/c"}));
+  EXPECT_TRUE(slots.finish("pvr/b").empty());  // the waiters were handed back once
+  EXPECT_TRUE(slots.try_start("pvb/c"));
+  EXPECT_TRUE(slots.try_start("du/d"));
+  EXPECT_EQ(slots.running(), (std::set<std::string>{"du/d", "pvb/c"}));
+  slots.request_cancel("pvb/c");
+  slots.request_cancel("pvb/x");  // not running here: nothing to cancel
+  EXPECT_TRUE(slots.cancel_requested("pvb/c"));
+  EXPECT_FALSE(slots.cancel_requested("pvb/x"));
+  slots.finish("pvb/c");
+  EXPECT_FALSE(slots.cancel_requested("pvb/c"));
+  EXPECT_FALSE(slots.is_running("pvb/c"));
 }
 
 }  // namespace
