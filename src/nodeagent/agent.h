@@ -20,6 +20,7 @@
 #include "kube/dynamic.h"
 #include "kube/transport.h"
 #include "nodeagent/node_agent.h"
+#include "nodeagent/repository_pool.h"
 #include "nodeagent/slots.h"
 #include "repo/repository.h"
 #include "util/timestamp.h"
@@ -46,6 +47,8 @@ struct Agent {
   Slots slots;
   // Queues a transfer's key ("pvb/<name>", ...) in its controller again: a slot freed for it.
   std::function<void(const std::string& key)> wake;
+
+  RepositoryPool repositories_open;
 
   std::mutex mu;
   std::vector<std::thread> threads;
@@ -84,13 +87,19 @@ struct Agent {
     if (!fs::is_directory(real)) throw std::runtime_error("volume path " + host + " is not a directory");
     return {host, real.string()};
   }
-  repo::Repository open_repository(const std::string& location_name, const std::string& volume_namespace) {
+  // The repository of (location, volume namespace), from the pool when one is open; lease.keep() once the transfer
+  // succeeded. The location's spec is part of the key: a location edited to point elsewhere opens afresh.
+  RepositoryPool::Lease open_repository(const std::string& location_name, const std::string& volume_namespace) {
     controller::ensure_backup_repository(transport, {repositories, locations, secrets}, options.namespace_name,
                                          volume_namespace, location_name,
                                          std::chrono::duration_cast<std::chrono::milliseconds>(options.resource_timeout));
-    auto location = get(locations, options.namespace_name, location_name).get<api::BackupStorageLocation>();
-    std::string password = controller::ensure_repository_password(transport, secrets, options.namespace_name);
-    return controller::open_volume_repository(transport, secrets, location, volume_namespace, password, false);
+    json stored = get(locations, options.namespace_name, location_name);
+    std::string key = location_name + "\n" + volume_namespace + "\n" + stored.value("spec", json::object()).dump();
+    return repositories_open.take(key, [&] {
+      auto location = stored.get<api::BackupStorageLocation>();
+      std::string password = controller::ensure_repository_password(transport, secrets, options.namespace_name);
+      return controller::open_volume_repository(transport, secrets, location, volume_namespace, password, false);
+    });
   }
   // Velero's UpdatePVBStatusToFailed / UpdatePVRStatusToFailed.
   void fail(const kube::ApiResource& r, const std::string& name, const std::string& message) {

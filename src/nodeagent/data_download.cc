@@ -133,7 +133,8 @@ void run_download(Agent& a, api::DataDownload dd, json dd_json) {
     o.snapshot = dd.spec.snapshot_id;
     o.target = real;
     o.progress = a.progress(a.dds, name, last);
-    auto result = repo::restore(repository, o);
+    auto result = repo::restore(*repository, o);
+    repository.keep();
     if (canceled()) throw std::runtime_error("canceled");
     step = "error rebinding the restored volume to " + where;
     rebind(a, dd, target);

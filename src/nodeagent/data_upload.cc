@@ -143,14 +143,15 @@ void run_upload(Agent& a, api::DataUpload du, json du_json) {
       o.force = true;
     else if (!du.spec.parent_snapshot.empty() && du.spec.parent_snapshot != "auto")
       o.parent = du.spec.parent_snapshot;
-    auto result = repo::backup(repository, o);
+    auto result = repo::backup(*repository, o);
+    repository.keep();
     // The engine cannot stop half way: a cancel asked for meanwhile wins when it returns (the snapshot it wrote
     // is unreferenced and goes with the next forget/prune of the repository).
     if (canceled()) {
       repo::ForgetPolicy forget;
       forget.snapshot_ids = {result.snapshot_id};
       try {
-        repo::forget(repository, forget);
+        repo::forget(*repository, forget);
       } catch (const std::exception& e) {
         spdlog::warn("DataUpload {}: cannot forget the canceled snapshot: {}", name, e.what());
       }

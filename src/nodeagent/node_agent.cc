@@ -89,7 +89,8 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
     o.retry_lock = std::chrono::seconds(60);  // a maintenance holding the exclusive lock
     o.progress = a.progress(a.pvbs, name, last);
     o.force = full_backup_requested(a, pvb);
-    auto result = repo::backup(repository, o);
+    auto result = repo::backup(*repository, o);
+    repository.keep();
     int64_t total = static_cast<int64_t>(std::max(last.bytes_total, last.bytes_done));
     a.patch_status(a.pvbs, name,
                    {{"phase", "Completed"},
@@ -124,7 +125,8 @@ void run_restore(Agent& a, api::PodVolumeRestore pvr, json pod, std::string uid)
     o.snapshot = pvr.spec.snapshot_id;
     o.target = real;
     o.progress = a.progress(a.pvrs, name, last);
-    auto result = repo::restore(repository, o);
+    auto result = repo::restore(*repository, o);
+    repository.keep();
     step = "error writing done file";
     write_done_file(real, uid);
     int64_t total = static_cast<int64_t>(std::max<uint64_t>(last.bytes_done, result.bytes));

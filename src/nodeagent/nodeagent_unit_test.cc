@@ -3,11 +3,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 #include "controller/backup_repository_controller.h"
 #include "controller/repositories.h"
 #include "nodeagent/node_agent.h"
+#include "nodeagent/repository_pool.h"
 #include "nodeagent/slots.h"
+#include "repo/repository.h"
 
 namespace arca::nodeagent {
 namespace {
@@ -173,6 +177,88 @@ TEST(NodeAgentSlots, ATransferTurnedAwayIsHandedBackWhenASlotFrees) {
   slots.finish("pvb/c");
   EXPECT_FALSE(slots.cancel_requested("pvb/c"));
   EXPECT_FALSE(slots.is_running("pvb/c"));
+}
+
+void write_random(const fs::path& file, size_t size, unsigned seed) {
+  fs::create_directories(file.parent_path());
+  std::mt19937_64 rng(seed);
+  std::string data(size, '\0');
+  for (auto& c : data) c = static_cast<char>(rng());
+  std::ofstream(file, std::ios::binary) << data;
+}
+
+TEST(RepositoryPool, AKeptRepositoryIsReusedAndSeesOtherWritersAndPrunes) {
+  TempDir dir;
+  const std::string store = (dir.path / "repo").string();
+  repo::init_repository(repo::local_backend(store), "pw");
+  write_random(dir.path / "a" / "file", 1 << 20, 1);
+  write_random(dir.path / "b" / "file", 1 << 20, 2);
+  int opens = 0;
+  auto open = [&] {
+    ++opens;
+    return repo::open_repository(repo::local_backend(store), "pw");
+  };
+  auto backup = [&](repo::Repository& r, const fs::path& source) {
+    repo::BackupOptions o;
+    o.source = source.string();
+    o.host = "test";
+    return repo::backup(r, o);
+  };
+  RepositoryPool pool;
+  {
+    auto lease = pool.take("k", open);
+    EXPECT_FALSE(lease.reused());
+    EXPECT_GE(backup(*lease, dir.path / "a").bytes_added, 1u << 20);
+    lease.keep();
+  }
+  EXPECT_EQ(pool.idle(), 1u);
+  // Another writer (the other node's agent) stores b's data: the kept repository reads the index file it added.
+  auto other = open();
+  auto b_snapshot = backup(other, dir.path / "b").snapshot_id;
+  fs::copy(dir.path / "b", dir.path / "b2", fs::copy_options::recursive);
+  std::string b2_snapshot;
+  {
+    auto lease = pool.take("k", open);
+    EXPECT_TRUE(lease.reused());
+    auto result = backup(*lease, dir.path / "b2");
+    EXPECT_LT(result.bytes_added, 100000u) << "b's data was stored again: the other writer's index was not read";
+    b2_snapshot = result.snapshot_id;
+    lease.keep();
+  }
+  EXPECT_EQ(opens, 2);  // the first and `other`
+  // A prune removes b's data and supersedes every index file: the kept repository must not trust what it read.
+  repo::ForgetPolicy forget;
+  forget.snapshot_ids = {b_snapshot, b2_snapshot};
+  repo::forget(other, forget);
+  std::ostringstream log;
+  EXPECT_GT(repo::prune(other, log).packs_deleted + repo::prune(other, log).packs_rewritten, 0u) << log.str();
+  {
+    auto lease = pool.take("k", open);
+    EXPECT_TRUE(lease.reused());
+    EXPECT_GE(backup(*lease, dir.path / "b").bytes_added, 1u << 20) << "b's pruned data was taken as stored";
+    EXPECT_TRUE(repo::check(*lease, {true}, log).ok()) << log.str();
+    // A failed transfer does not give its repository back.
+  }
+  EXPECT_EQ(pool.idle(), 0u);
+  {
+    auto lease = pool.take("k", open);
+    EXPECT_FALSE(lease.reused());
+    EXPECT_EQ(opens, 3);
+    lease.keep();
+  }
+  // Another key (another namespace or location) never gets it; a repository replaced in the store is opened anew.
+  {
+    auto lease = pool.take("other", open);
+    EXPECT_FALSE(lease.reused());
+  }
+  fs::remove_all(store);
+  repo::init_repository(repo::local_backend(store), "pw");
+  {
+    auto lease = pool.take("k", open);
+    EXPECT_FALSE(lease.reused());
+    EXPECT_EQ(opens, 5);
+    EXPECT_TRUE(backup(*lease, dir.path / "a").bytes_added >= 1u << 20);
+  }
 }
 
 }  // namespace

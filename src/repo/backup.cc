@@ -340,6 +340,7 @@ BackupResult backup(Repository& repository, const BackupOptions& opt) {
 
   auto lock = repo.lock(false, opt.retry_lock);
   repo.load_index();
+  const uint64_t blobs_before = repo.blobs_added, bytes_before = repo.bytes_added;  // an open repository reused
   std::string host = opt.host.empty() ? hostname() : opt.host;
 
   std::optional<Id> parent_id, parent_tree;
@@ -394,7 +395,7 @@ BackupResult backup(Repository& repository, const BackupOptions& opt) {
   r.snapshot_id = sid.hex();
   r.files_new = b.files_new, r.files_changed = b.files_changed, r.files_unmodified = b.files_unmodified;
   r.dirs = b.dirs, r.bytes_read = b.bytes_read;
-  r.blobs_added = repo.blobs_added, r.bytes_added = repo.bytes_added;
+  r.blobs_added = repo.blobs_added - blobs_before, r.bytes_added = repo.bytes_added - bytes_before;
   return r;
 }
 

@@ -159,8 +159,24 @@ std::vector<std::pair<Id, Snapshot>> RepositoryImpl::load_snapshots() {
 
 void RepositoryImpl::load_index() {
   std::lock_guard lock(index_mu);
-  if (index_loaded) return;
-  for (const auto& f : backend->list("index")) {
+  // Loaded before (a repository kept open between operations): only the index files added since are read, unless
+  // one read before is gone (a prune superseded them, and its packs may be gone too): then all of them again.
+  auto listed = backend->list("index");
+  std::unordered_set<Id, IdHash> known;
+  if (index_loaded) {
+    std::unordered_set<Id, IdHash> present;
+    for (const auto& f : listed) present.insert(Id::parse(f.name));
+    if (std::all_of(index_files.begin(), index_files.end(), [&](const Id& id) { return present.count(id) > 0; })) {
+      known.insert(index_files.begin(), index_files.end());
+    } else {
+      packs.clear();
+      pack_numbers.clear();
+      index.clear();
+      index_files.clear();
+    }
+  }
+  for (const auto& f : listed) {
+    if (known.count(Id::parse(f.name))) continue;
     IndexFile file;
     try {
       file = parse_index(load_unpacked("index", f.name));
@@ -477,6 +493,17 @@ std::vector<SnapshotInfo> list_snapshots(Repository& repo) {
     out.push_back({id.hex(), format_time(s.time), s.hostname, s.paths, s.tags, s.tree.hex(),
                    s.parent ? s.parent->hex() : ""});
   return out;
+}
+
+bool reusable(Repository& repository) {
+  RepositoryImpl& r = repository.impl();
+  try {
+    std::string plain;
+    if (!decrypt(r.key, r.backend->load("config"), plain)) return false;
+    return parse_config(decode_unpacked(plain)).id == r.config.id;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 std::string find_snapshot(Repository& repo, const std::string& ref) {

@@ -36,6 +36,11 @@ struct WrongPassword : std::runtime_error {
 
 Repository init_repository(std::unique_ptr<Backend> backend, const std::string& password);
 Repository open_repository(std::unique_ptr<Backend> backend, const std::string& password);
+// For a repository kept open between operations (the node agent keeps one per volume namespace): true while its
+// store still holds the repository it opened (the same config ID, readable with its key). Each operation then
+// reads only the index files added since the previous one (all of them again when one it read is gone, as after a
+// prune). A repository whose operation failed is not reused: its in-memory state may name blobs never stored.
+bool reusable(Repository& repo);
 
 // restic's `key list|add|remove`: each key file under keys/ holds the repository's master key encrypted with a
 // key derived (scrypt) from one password, so passwords are added and removed without touching the data.
