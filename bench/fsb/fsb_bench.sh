@@ -59,7 +59,7 @@ mkdir -p "$work/store/bucket"
 pids+=($!)
 daemons=($!)
 for node in $(kubectl get nodes -o 'jsonpath={.items[*].metadata.name}'); do
-  "$arca" node-agent server --node-name "$node" >"$work/agent-$node.log" 2>&1 &
+  "$arca" node-agent server --node-name "$node" --metrics-address 127.0.0.1:0 >"$work/agent-$node.log" 2>&1 &
   pids+=($!)
   daemons+=($!)
 done

@@ -35,7 +35,7 @@ void add_node_agent_command(CLI::App& root, Cli& cli) {
   duration_flag(server, "--data-mover-prepare-timeout", f.prepare_timeout,
                 "How long to wait for preparing a DataUpload/DataDownload (arca: the exposer pod and volume, bounded by --resource-timeout).");
   string_flag(server, "--metrics-address", f.metrics_address,
-              "The address to expose prometheus metrics (arca: accepted; the node agent serves no metrics yet)");
+              "The address to expose prometheus metrics (arca: also /healthz, 200 while the agent runs)");
   string_flag(server, "--node-agent-configmap", f.options.node_agent_configmap,
               "The name of ConfigMap containing node-agent configurations.");
   string_flag(server, "--backup-repository-configmap", f.backup_repository_configmap,
@@ -53,6 +53,7 @@ void add_node_agent_command(CLI::App& root, Cli& cli) {
       f.options.kube.kubeconfig = cli.globals.kubeconfig;
       f.options.kube.context = cli.globals.kubecontext;
       f.options.namespace_name = cli.globals.namespace_name;
+      f.options.metrics_address = f.metrics_address;
       nodeagent::run_node_agent(f.options);
       return 0;
     };

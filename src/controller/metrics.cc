@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -27,7 +28,7 @@ struct MetricInfo {
 
 // Velero's metrics (pkg/metrics/metrics.go, ServerMetrics), in the name order its Prometheus client renders.
 // The CSI snapshot counters stay at their initial 0: Velero records them only with the EnableCSI feature, and
-// arca takes no CSI snapshots. The node agent's podVolume_* metrics belong to a process arca does not have.
+// arca takes no CSI snapshots. The node agent's podVolume_* metrics are kPodVolumeMetrics.
 constexpr MetricInfo kMetrics[] = {
     {"arca_backup_verification_total", "counter",
      "arca: verifications of backups (signature and stored digests) by result: Verified, Unsigned or Failed; "
@@ -60,6 +61,16 @@ constexpr MetricInfo kMetrics[] = {
     {"velero_volume_snapshot_attempt_total", "counter", "Total number of attempted volume snapshots"},
     {"velero_volume_snapshot_failure_total", "counter", "Total number of failed volume snapshots"},
     {"velero_volume_snapshot_success_total", "counter", "Total number of successful volume snapshots"},
+};
+
+// Velero's NewPodVolumeMetrics, served by the node agent.
+constexpr MetricInfo kPodVolumeMetrics[] = {
+    {"podVolume_pod_volume_backup_dequeue_count", "counter", "Total number of pod_volume_backup objects dequeued"},
+    {"podVolume_pod_volume_backup_enqueue_count", "counter", "Total number of pod_volume_backup objects enqueued"},
+    {"podVolume_pod_volume_operation_latency_seconds", "histogram",
+     "Time taken to complete pod volume operations, in seconds"},
+    {"podVolume_pod_volume_operation_latency_seconds_gauge", "gauge",
+     "Gauge metric indicating time taken, in seconds, to perform pod volume operations"},
 };
 
 // What Velero's InitSchedule sets to 0 for every schedule (label schedule only).
@@ -137,7 +148,9 @@ void MetricsRegistry::init_schedule(const std::string& schedule) {
 std::string MetricsRegistry::exposition() const {
   std::lock_guard lock(mutex_);
   std::string out;
-  for (const auto& m : kMetrics) {
+  std::span<const MetricInfo> catalog = kMetrics;
+  if (catalog_ == Catalog::node_agent) catalog = kPodVolumeMetrics;
+  for (const auto& m : catalog) {
     out += std::string("# HELP ") + m.name + " " + m.help + "\n# TYPE " + m.name + " " + m.type + "\n";
     if (std::string(m.type) == "histogram") {
       auto it = histograms_.find(m.name);
@@ -158,6 +171,28 @@ std::string MetricsRegistry::exposition() const {
       out += std::string(m.name) + (labels.empty() ? "" : "{" + labels + "}") + " " + number(value) + "\n";
   }
   return out;
+}
+
+void init_pod_volume_metrics(MetricsRegistry& r, const std::string& node) {
+  r.add("podVolume_pod_volume_backup_enqueue_count", "node=\"" + node + "\"", 0);
+  r.add("podVolume_pod_volume_backup_dequeue_count", "node=\"" + node + "\"", 0);
+}
+
+void record_pod_volume_backup_enqueue(MetricsRegistry& r, const std::string& node) {
+  r.add("podVolume_pod_volume_backup_enqueue_count", "node=\"" + node + "\"");
+}
+
+void record_pod_volume_backup_dequeue(MetricsRegistry& r, const std::string& node) {
+  r.add("podVolume_pod_volume_backup_dequeue_count", "node=\"" + node + "\"");
+}
+
+void record_pod_volume_backup_latency(MetricsRegistry& r, const std::string& node, const std::string& pvb,
+                                      const std::string& operation, const std::string& backup, double seconds) {
+  // Velero's label order: node, operation, backupName, pod_volume_backup.
+  std::string labels = "node=\"" + node + "\",operation=\"" + operation + "\",backupName=\"" + backup +
+                       "\",pod_volume_backup=\"" + pvb + "\"";
+  r.observe("podVolume_pod_volume_operation_latency_seconds", labels, seconds, kDurationBuckets);
+  r.set("podVolume_pod_volume_operation_latency_seconds_gauge", labels, seconds);
 }
 
 void record_backup_transition(MetricsRegistry& r, const nlohmann::json& old_object, const nlohmann::json& new_object) {
@@ -266,28 +301,9 @@ class MetricsServer {
     };
     schedules_.add_handlers({init, [init](const kube::ObjectPtr&, const kube::ObjectPtr& after) { init(after); }, {}});
     for (auto* informer : {&backups_, &restores_, &delete_requests_, &schedules_}) informer->start();
-    http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(registry_.exposition(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    auto colon = address.rfind(':');
-    std::string host = colon == std::string::npos || colon == 0 ? "0.0.0.0" : address.substr(0, colon);
-    int port = 0;
-    try {
-      port = std::stoi(address.substr(colon == std::string::npos ? 0 : colon + 1));
-    } catch (const std::exception&) {
-      throw std::invalid_argument("invalid --metrics-address \"" + address + "\": expected [host]:port");
-    }
-    port = port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
-    if (port < 0) {
-      spdlog::error("metrics: cannot listen on {}; metrics are not served", address);
-      return;
-    }
-    spdlog::info("metrics: serving http://{}:{}/metrics", host, port);
-    listener_ = std::thread([this] { http_.listen_after_bind(); });
-  }
-  ~MetricsServer() {
-    http_.stop();
-    if (listener_.joinable()) listener_.join();
+    endpoint_ = std::make_unique<TextEndpoint>(
+        address, std::map<std::string, TextEndpoint::Handler>{
+                     {"/metrics", [this] { return TextEndpoint::Answer{200, registry_.exposition()}; }}});
   }
 
  private:
@@ -343,9 +359,42 @@ class MetricsServer {
   MetricsRegistry registry_;
   kube::Informer backups_, restores_, delete_requests_, schedules_;
   std::map<std::string, std::string> deletion_schedules_;  // request key -> schedule; only the DBR handlers use it
-  httplib::Server http_;
-  std::thread listener_;
+  std::unique_ptr<TextEndpoint> endpoint_;  // last: it stops first
 };
+
+struct TextEndpoint::Impl {
+  httplib::Server http;
+  std::thread listener;
+};
+
+TextEndpoint::TextEndpoint(const std::string& address, std::map<std::string, Handler> handlers)
+    : impl_(std::make_unique<Impl>()) {
+  for (auto& [path, handler] : handlers)
+    impl_->http.Get(path, [handler = std::move(handler)](const httplib::Request&, httplib::Response& res) {
+      auto [status, body] = handler();
+      res.status = status;
+      res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
+    });
+  auto colon = address.rfind(':');
+  std::string host = colon == std::string::npos || colon == 0 ? "0.0.0.0" : address.substr(0, colon);
+  try {
+    port_ = std::stoi(address.substr(colon == std::string::npos ? 0 : colon + 1));
+  } catch (const std::exception&) {
+    throw std::invalid_argument("invalid --metrics-address \"" + address + "\": expected [host]:port");
+  }
+  port_ = port_ == 0 ? impl_->http.bind_to_any_port(host) : (impl_->http.bind_to_port(host, port_) ? port_ : -1);
+  if (port_ < 0) {
+    spdlog::error("metrics: cannot listen on {}; metrics are not served", address);
+    return;
+  }
+  spdlog::info("metrics: serving http://{}:{}/metrics", host, port_);
+  impl_->listener = std::thread([this] { impl_->http.listen_after_bind(); });
+}
+
+TextEndpoint::~TextEndpoint() {
+  impl_->http.stop();
+  if (impl_->listener.joinable()) impl_->listener.join();
+}
 
 std::shared_ptr<MetricsServer> serve_metrics(ServerContext& ctx, const std::string& address) {
   return std::make_shared<MetricsServer>(ctx, address);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/types.h"
+#include "controller/metrics.h"
 #include "controller/repositories.h"
 #include "controller/runtime.h"
 #include "kube/dynamic.h"
@@ -49,6 +50,7 @@ struct Agent {
   std::function<void(const std::string& key)> wake;
 
   RepositoryPool repositories_open;
+  controller::MetricsRegistry metrics{controller::MetricsRegistry::Catalog::node_agent};
 
   std::mutex mu;
   std::vector<std::thread> threads;

@@ -24,6 +24,7 @@
 #include "nodeagent/agent.h"
 #include "nodeagent/node_agent.h"
 #include "repo/repository.h"
+#include "util/timestamp.h"
 
 namespace arca::nodeagent {
 namespace {
@@ -69,7 +70,7 @@ bool full_backup_requested(Agent& a, const api::PodVolumeBackup& pvb) {
 void run_backup(Agent& a, api::PodVolumeBackup pvb) {
   const std::string& name = pvb.metadata.name;
   std::string where = "volume " + pvb.spec.volume + " of pod " + pvb.spec.pod.namespace_ + "/" + pvb.spec.pod.name;
-  std::string step = "error exposing host path for pod volume";
+  std::string step = "error exposing host path for pod volume", started;
   try {
     auto pod = a.get(a.pods, pvb.spec.pod.namespace_, pvb.spec.pod.name);
     if (!pvb.spec.pod.uid.empty() && pod["metadata"].value("uid", "") != pvb.spec.pod.uid)
@@ -78,7 +79,8 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
     auto [host, real] = a.volume_paths(pod, pvb.spec.volume);
     step = "error to initialize data path";
     auto repository = a.open_repository(pvb.spec.backup_storage_location, pvb.spec.pod.namespace_);
-    a.patch_status(a.pvbs, name, {{"phase", "InProgress"}, {"startTimestamp", now_text()}, {"path", host}});
+    started = now_text();
+    a.patch_status(a.pvbs, name, {{"phase", "InProgress"}, {"startTimestamp", started}, {"path", host}});
     spdlog::info("PodVolumeBackup {}: backing up {} ({})", name, where, real);
     step = "data path backup failed";
     repo::Progress last;
@@ -92,12 +94,22 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
     auto result = repo::backup(*repository, o);
     repository.keep();
     int64_t total = static_cast<int64_t>(std::max(last.bytes_total, last.bytes_done));
+    std::string completed = now_text();
     a.patch_status(a.pvbs, name,
                    {{"phase", "Completed"},
                     {"snapshotID", result.snapshot_id},
                     {"path", host},
                     {"progress", {{"totalBytes", total}, {"bytesDone", total}}},
-                    {"completionTimestamp", now_text()}});
+                    {"completionTimestamp", completed}});
+    // Velero's latency: startTimestamp (InProgress) to completionTimestamp, whole seconds.
+    auto backup_name = pvb.metadata.labels.find("velero.io/backup-name");
+    controller::record_pod_volume_backup_latency(
+        a.metrics, a.node, name,
+        name + "-" + pvb.spec.backup_storage_location + "-" + pvb.spec.pod.namespace_ + "-" +
+            std::string(api::to_string(pvb.spec.uploader_type)) + "-backup",
+        a.options.namespace_name + "/" +
+            (backup_name == pvb.metadata.labels.end() ? std::string() : backup_name->second),
+        double((parse_rfc3339(completed) - parse_rfc3339(started)).count()));
     spdlog::info("PodVolumeBackup {} Completed: snapshot {} ({} bytes read, {} added)", name,
                  result.snapshot_id.substr(0, 8), result.bytes_read, result.bytes_added);
   } catch (const std::exception& e) {
@@ -170,8 +182,10 @@ controller::ReconcileResult reconcile_backup(Agent& a, const kube::ObjectPtr& ca
     a.finish(key);
     throw;
   }
+  controller::record_pod_volume_backup_enqueue(a.metrics, a.node);
   a.spawn([&a, pvb, key] {
     run_backup(a, pvb);
+    controller::record_pod_volume_backup_dequeue(a.metrics, a.node);
     a.finish(key);
   });
   return {};
@@ -361,6 +375,15 @@ void run_node_agent(const Options& options) {
                                   [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_data_upload(a, o); });
   controller::Controller downloads("datadownload", transport, a.dds, options.namespace_name,
                                    [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_data_download(a, o); });
+  controller::init_pod_volume_metrics(a.metrics, a.node);
+  std::atomic<bool> running{false};
+  controller::TextEndpoint endpoint(
+      options.metrics_address,
+      {{"/metrics", [&a] { return controller::TextEndpoint::Answer{200, a.metrics.exposition()}; }},
+       {"/healthz", [&running] {
+          return running ? controller::TextEndpoint::Answer{200, "ok\n"}
+                         : controller::TextEndpoint::Answer{503, "the node agent is not running its controllers\n"};
+        }}});
   a.wake = [&](const std::string& key) {
     auto slash = key.find('/');
     std::string kind = key.substr(0, slash), object = options.namespace_name + "/" + key.substr(slash + 1);
@@ -370,12 +393,14 @@ void run_node_agent(const Options& options) {
   restores.start();
   uploads.start();
   downloads.start();
+  running = true;
   spdlog::info("arca node agent started on node {} (pods directory {}, concurrency {}) in namespace {}", a.node,
                a.pods_dir, a.slots.limit(), options.namespace_name);
 
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received signal {}, shutting down", received);
+  running = false;
   for (auto* c : {&backups, &restores, &uploads, &downloads}) c->request_stop();
   for (auto* c : {&backups, &restores, &uploads, &downloads}) c->stop();
   std::set<std::string> interrupted = a.slots.running();

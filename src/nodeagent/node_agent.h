@@ -26,6 +26,9 @@ struct Options {
   bool host_pods_dir_given = false;        // else a kubelite node's annotation may say where its pods are
   std::string node_agent_configmap;        // Velero's node-agent ConfigMap (loadConcurrency)
   Duration resource_timeout = std::chrono::minutes(10);  // waiting for a BackupRepository to be Ready
+  // Velero's node-agent --metrics-address: /metrics (Velero's podVolume_* metrics) and /healthz (200 while the
+  // agent's controllers run: a liveness probe's target).
+  std::string metrics_address = ":8085";
   double client_qps = 10000;
   int client_burst = 1000;
 };

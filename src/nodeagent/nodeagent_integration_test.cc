@@ -476,6 +476,48 @@ TEST_F(NodeAgentTest, AFileChangingDuringTheBackupIsRecordedAsRead) {
   ok(kubectl({"-n", "app", "delete", "pod", "appender", "--wait=false"}));
 }
 
+// Velero's node-agent metrics on --metrics-address (the pod volume backups this node took, finished, and how long
+// each took) and /healthz for a liveness probe, over real HTTP.
+TEST_F(NodeAgentTest, ServesPodVolumeMetricsAndHealth) {
+  start_agent(kNodes[1], {"--metrics-address", "127.0.0.1:0"});
+  auto& agent = *(*agents)[kNodes[1]];
+  std::string base;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    std::string log = agent.log();
+    auto at = log.find("metrics: serving http://");
+    if (at == std::string::npos || log.find("arca node agent started") == std::string::npos) return false;
+    at += std::string("metrics: serving ").size();
+    base = log.substr(at, log.find("/metrics", at) - at);
+    return true;
+  }, 30s)) << agent.log();
+  auto curl = [&](const std::string& path) {
+    return testsupport::run_command({"curl", "-s", "-w", "\n%{http_code}", base + path}, *dir);
+  };
+  auto health = curl("/healthz");
+  EXPECT_EQ(health.out, "ok\n\n200") << health.output;
+  std::string node_label = "{node=\"" + kNodes[1] + "\"}";
+  auto before = curl("/metrics").out;
+  EXPECT_NE(before.find("podVolume_pod_volume_backup_enqueue_count" + node_label + " 0\n"), std::string::npos) << before;
+
+  create_pod("measured", kNodes[1], "echo hello > /v/scratch/f && sleep 3600");
+  json pod = wait_pod_file("measured", "scratch", "f");
+  apply(pvb("b9-measured", pod, "scratch", "b9"));
+  json p = wait_phase("podvolumebackups", "b9-measured", {"Failed", "Completed"});
+  ASSERT_EQ(p["status"].value("phase", ""), "Completed") << p.dump() << logs();
+  std::string metrics;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    metrics = curl("/metrics").out;
+    return metrics.find("podVolume_pod_volume_backup_dequeue_count" + node_label + " 1\n") != std::string::npos;
+  }, 10s)) << metrics;
+  EXPECT_NE(metrics.find("podVolume_pod_volume_backup_enqueue_count" + node_label + " 1\n"), std::string::npos);
+  std::string labels = "node=\"" + kNodes[1] + "\",operation=\"b9-measured-default-app-restic-backup\",backupName=\"velero/b9\","
+                       "pod_volume_backup=\"b9-measured\"";
+  EXPECT_NE(metrics.find("podVolume_pod_volume_operation_latency_seconds_count{" + labels + "} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("podVolume_pod_volume_operation_latency_seconds_gauge{" + labels + "}"), std::string::npos);
+  EXPECT_EQ(metrics.find("velero_backup_total"), std::string::npos);  // the server's metrics are the server's
+}
+
 // Deleting backups forgets their snapshots (Velero's deletePodVolumeSnapshots); maintenance then forgets the
 // snapshots of backups that exist nowhere and prunes: the data of the deleted backups (and of the killed upload)
 // leaves the bucket, and restic still checks the repository.
