@@ -91,6 +91,7 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
     o.retry_lock = std::chrono::seconds(60);  // a maintenance holding the exclusive lock
     o.progress = a.progress(a.pvbs, name, last);
     o.force = full_backup_requested(a, pvb);
+    o.canceled = [&a, key = "pvb/" + name] { return a.cancel_requested(key); };
     auto result = repo::backup(*repository, o);
     repository.keep();
     int64_t total = static_cast<int64_t>(std::max(last.bytes_total, last.bytes_done));
@@ -113,7 +114,14 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
     spdlog::info("PodVolumeBackup {} Completed: snapshot {} ({} bytes read, {} added)", name,
                  result.snapshot_id.substr(0, 8), result.bytes_read, result.bytes_added);
   } catch (const std::exception& e) {
-    a.fail(a.pvbs, name, step + ": " + where + ": " + e.what());
+    if (!a.cancel_requested("pvb/" + name)) return a.fail(a.pvbs, name, step + ": " + where + ": " + e.what());
+    // Velero's OnDataPathCancelled: the upload stopped; what it stored is unreferenced until the next prune.
+    try {
+      a.patch_status(a.pvbs, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
+    } catch (const kube::KubeError& k) {
+      if (!kube::is_not_found(k)) spdlog::error("PodVolumeBackup {}: cannot mark Canceled: {}", name, k.what());
+    }
+    spdlog::info("PodVolumeBackup {} Canceled: the transfer of {} stopped", name, where);
   }
 }
 
@@ -152,12 +160,20 @@ void run_restore(Agent& a, api::PodVolumeRestore pvr, json pod, std::string uid)
   }
 }
 
-controller::ReconcileResult reconcile_backup(Agent& a, const kube::ObjectPtr& cached) {
-  if (!cached) return {};
+controller::ReconcileResult reconcile_backup(Agent& a, const std::string& object_key, const kube::ObjectPtr& cached) {
+  // Velero's pod_volume_backup_controller.go: spec.cancel on a running transfer, or its PodVolumeBackup deleted,
+  // stops the upload (the engine checks between files and chunks).
+  if (!cached) {
+    a.request_cancel("pvb/" + object_key.substr(object_key.find('/') + 1));
+    return {};
+  }
   auto pvb = cached->get<api::PodVolumeBackup>();
-  if (pvb.spec.node != a.node || !is_new(pvb.status.phase)) return {};
   std::string key = "pvb/" + pvb.metadata.name;
-  if (a.is_running(key)) return {};
+  if (a.is_running(key)) {
+    if (pvb.spec.cancel) a.request_cancel(key);
+    return {};
+  }
+  if (pvb.spec.node != a.node || !is_new(pvb.status.phase)) return {};
   // The informer may lag behind this agent's own writes: decide on the stored object.
   try {
     pvb = a.get(a.pvbs, a.options.namespace_name, pvb.metadata.name).get<api::PodVolumeBackup>();
@@ -368,7 +384,7 @@ void run_node_agent(const Options& options) {
   fail_interrupted(a);
 
   controller::Controller backups("podvolumebackup", transport, a.pvbs, options.namespace_name,
-                                 [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_backup(a, o); });
+                                 [&a](const std::string& key, const kube::ObjectPtr& o) { return reconcile_backup(a, key, o); });
   controller::Controller restores("podvolumerestore", transport, a.pvrs, options.namespace_name,
                                   [&a](const std::string&, const kube::ObjectPtr& o) { return reconcile_restore(a, o); });
   controller::Controller uploads("dataupload", transport, a.dus, options.namespace_name,

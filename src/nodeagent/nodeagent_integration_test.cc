@@ -476,6 +476,39 @@ TEST_F(NodeAgentTest, AFileChangingDuringTheBackupIsRecordedAsRead) {
   ok(kubectl({"-n", "app", "delete", "pod", "appender", "--wait=false"}));
 }
 
+// spec.cancel on a PodVolumeBackup whose upload runs (Velero's server sets it when the backup's fs-backup timeout
+// passes): the agent stops the transfer part way, marks it Canceled, frees its slot for the next one, and the
+// repository stays valid.
+TEST_F(NodeAgentTest, ACanceledPodVolumeBackupStopsItsUpload) {
+  create_pod("canceled", kNodes[1],
+             "head -c 268435456 /dev/urandom > /v/scratch/big.bin && touch /v/scratch/ready && sleep 3600");
+  json pod = wait_pod_file("canceled", "scratch", "ready");
+  completed_backup("b10");
+  apply(pvb("b10-canceled", pod, "scratch", "b10"));
+  json p;
+  bool uploading = testsupport::eventually([&] {
+    p = get("podvolumebackups.velero.io", "velero", "b10-canceled");
+    if (p.is_null()) return false;
+    const auto& status = p.value("status", json::object());
+    if (status.value("phase", "") == "Completed") throw std::runtime_error("the backup finished before the cancel");
+    return status.value("phase", "") == "InProgress" && status.value("progress", json::object()).value("bytesDone", 0) > 0;
+  }, 60s, 20ms);
+  ASSERT_TRUE(uploading) << p.dump() << logs();
+  ok(kubectl({"-n", "velero", "patch", "podvolumebackups.velero.io", "b10-canceled", "--type", "merge", "-p",
+              R"({"spec":{"cancel":true}})"}));
+  p = wait_phase("podvolumebackups", "b10-canceled", {"Canceled", "Completed", "Failed"});
+  EXPECT_EQ(p["status"].value("phase", ""), "Canceled") << p.dump() << logs();
+  EXPECT_LT(p["status"]["progress"].value("bytesDone", 0), 268435456);
+  EXPECT_TRUE(p["status"].value("snapshotID", "").empty());
+  EXPECT_TRUE(p["status"].contains("completionTimestamp"));
+  // The slot is free and the repository sound: the next transfer on this node completes.
+  apply(pvb("b10-after", pod, "scratch", "b10"));
+  p = wait_phase("podvolumebackups", "b10-after", {"Failed", "Completed"}, 120s);
+  EXPECT_EQ(p["status"].value("phase", ""), "Completed") << p.dump() << logs();
+  auto check = restic({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
 // Velero's node-agent metrics on --metrics-address (the pod volume backups this node took, finished, and how long
 // each took) and /healthz for a liveness probe, over real HTTP.
 TEST_F(NodeAgentTest, ServesPodVolumeMetricsAndHealth) {

@@ -110,6 +110,10 @@ struct Backup {
 
   std::vector<Node> load_tree(const Id& id) { return parse_tree(repo.load_blob(id)); }
 
+  void check_canceled() {
+    if (opt.canceled && opt.canceled()) throw Canceled("the backup of " + opt.source + " was canceled");
+  }
+
   Node stat_node(int dirfd, const std::string& name, const std::string& path, struct stat& st) {
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw std::runtime_error(sys_error("cannot stat", path));
     Node n;
@@ -170,6 +174,7 @@ struct Backup {
     uint64_t total = 0;
     node.content.clear();
     auto emit = [&](size_t from, size_t to) {
+      check_canceled();
       std::string_view chunk(buf.get() + from, to - from);
       node.content.push_back(repo.save_blob(BlobType::Data, chunk));
       bytes_done += chunk.size();
@@ -258,6 +263,7 @@ struct Backup {
     } guard{latch, dirfd};
     std::vector<size_t> subdirs;
     for (size_t i = 0; i < entries.size(); ++i) {
+      check_canceled();
       std::string child = path + "/" + entries[i];
       struct stat st;
       nodes[i] = stat_node(dirfd, entries[i], child, st);

@@ -77,6 +77,12 @@ struct BackupOptions {
   int threads = 0;                  // 0: one per core
   std::chrono::seconds retry_lock{0};  // wait this long for an exclusive lock (a prune) to go away
   ProgressFn progress;
+  // Asked between files and chunks: true stops the backup with Canceled (no snapshot; the data stored so far is
+  // unreferenced until a prune, as after any failed backup).
+  std::function<bool()> canceled;
+};
+struct Canceled : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 struct BackupResult {
   std::string snapshot_id;
