@@ -421,7 +421,8 @@ void run_node_agent(const Options& options) {
   for (auto* c : {&backups, &restores, &uploads, &downloads}) c->stop();
   std::set<std::string> interrupted = a.slots.running();
   if (!interrupted.empty()) {
-    // The engine cannot be interrupted mid-transfer; what it wrote so far is unreferenced data a prune removes.
+    // The transfers are not waited for (a restore cannot be interrupted mid-way); what they wrote so far is
+    // unreferenced data a prune removes.
     for (const auto& key : interrupted) {
       auto slash = key.find('/');
       std::string kind = key.substr(0, slash);
