@@ -35,14 +35,22 @@ class LocalStore : public ObjectStore {
       throw StoreError(ErrorKind::AccessDenied,
                        describe() + "/" + key + ": the object is locked (written once) and cannot be overwritten");
     }
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) fail(key, "cannot create directory: " + ec.message());
     static std::atomic<unsigned> counter{0};
     fs::path temp =
         target.parent_path() / (std::string(kTempPrefix) + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) fail(key, std::string("cannot create temporary file: ") + std::strerror(errno));
+    int fd = -1;
+    // Another writer's remove() takes an emptied directory away (as object storage has no empty "directories"):
+    // between creating it and the temporary file it may be gone again (two node agents' lock files in locks/).
+    for (int attempt = 0; fd < 0; ++attempt) {
+      std::error_code ec;
+      fs::create_directories(target.parent_path(), ec);
+      if (ec && (ec != std::errc::no_such_file_or_directory || attempt >= 100))
+        fail(key, "cannot create directory: " + ec.message());
+      if (ec) continue;
+      fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0 && (errno != ENOENT || attempt >= 100))
+        fail(key, std::string("cannot create temporary file: ") + std::strerror(errno));
+    }
     try {
       std::vector<char> buffer(1 << 20);
       while (size_t n = body(buffer.data(), buffer.size())) {

@@ -3,9 +3,14 @@
 
 #include "store/crypto.h"
 #include "store/http.h"
+#include "store/local_store.h"
 #include "store/location.h"
 
+#include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
 
 namespace arca::store {
 namespace {
@@ -89,6 +94,34 @@ TEST(ObjectLock, AwsConfigIsChecked) {
   EXPECT_NE(problem({{"objectLockRetention", "30d"}}).find("go together"), std::string::npos);
   EXPECT_NE(problem({{"objectLockMode", "GOVERNANCE"}, {"objectLockRetention", "x"}}).find("objectLockRetention"),
             std::string::npos);
+}
+
+// Two writers putting and removing their own objects under one prefix (two node agents' lock files in locks/): one's
+// remove() takes the emptied directory away while the other's put() is between creating it and its temporary file.
+TEST(LocalStore, PutsRaceRemovesThatEmptyTheirDirectory) {
+  std::string root = (std::filesystem::temp_directory_path() / "store-unit-XXXXXX").string();
+  ASSERT_NE(mkdtemp(root.data()), nullptr);
+  std::filesystem::create_directories(root + "/bucket");
+  auto store = open_local_store(root, "bucket");
+  std::atomic<int> failures{0};
+  std::string first_error;
+  std::mutex mu;
+  auto writer = [&](const std::string& key) {
+    for (int i = 0; i < 300; ++i) {
+      try {
+        put_string(*store, key, "lock");
+        store->remove(key);
+      } catch (const std::exception& e) {
+        std::lock_guard l(mu);
+        if (failures++ == 0) first_error = e.what();
+      }
+    }
+  };
+  std::thread a(writer, "repo/locks/a"), b(writer, "repo/locks/b");
+  a.join();
+  b.join();
+  std::filesystem::remove_all(root);
+  EXPECT_EQ(failures.load(), 0) << first_error;
 }
 
 }  // namespace
