@@ -159,6 +159,20 @@ class NodeAgentTest : public ::testing::Test {
     if (!done) throw std::runtime_error(resource + " " + name + " never reached the phase: " + object.dump() + "\n" + logs());
     return object;
   }
+  // Waits until the PodVolumeBackup `name` has uploaded some of its data, and not all of it.
+  static json wait_uploading(const std::string& name) {
+    json p;
+    bool uploading = testsupport::eventually([&] {
+      p = get("podvolumebackups.velero.io", "velero", name);
+      if (p.is_null()) return false;
+      const auto& status = p.value("status", json::object());
+      if (status.value("phase", "") == "Completed") throw std::runtime_error(name + " finished before it was stopped");
+      return status.value("phase", "") == "InProgress" && status.value("progress", json::object()).value("bytesDone", 0) > 0;
+    }, 60s, 20ms);
+    if (!uploading) throw std::runtime_error(name + " never uploaded: " + p.dump() + "\n" + logs());
+    return p;
+  }
+
   static std::string password_file() {
     auto secret = get("secret", "velero", "velero-repo-credentials");
     std::string file = dir->file("repo-password");
@@ -390,15 +404,7 @@ TEST_F(NodeAgentTest, KilledMidUploadFailsOnRestartAndTheRepositoryStaysValid) {
   completed_backup("b2");
   completed_backup("b3");
   apply(pvb("b2-big", pod, "scratch", "b2"));
-  json p;
-  bool uploading = testsupport::eventually([&] {
-    p = get("podvolumebackups.velero.io", "velero", "b2-big");
-    if (p.is_null()) return false;
-    const auto& status = p.value("status", json::object());
-    if (status.value("phase", "") == "Completed") throw std::runtime_error("the backup finished before the kill");
-    return status.value("phase", "") == "InProgress" && status.value("progress", json::object()).value("bytesDone", 0) > 0;
-  }, 60s, 20ms);
-  ASSERT_TRUE(uploading) << p.dump() << logs();
+  json p = wait_uploading("b2-big");
   auto& agent = *(*agents)[kNodes[0]];
   agent.signal(SIGKILL);
   ASSERT_NE(agent.wait(10s), -1);
@@ -485,18 +491,10 @@ TEST_F(NodeAgentTest, ACanceledPodVolumeBackupStopsItsUpload) {
   json pod = wait_pod_file("canceled", "scratch", "ready");
   completed_backup("b10");
   apply(pvb("b10-canceled", pod, "scratch", "b10"));
-  json p;
-  bool uploading = testsupport::eventually([&] {
-    p = get("podvolumebackups.velero.io", "velero", "b10-canceled");
-    if (p.is_null()) return false;
-    const auto& status = p.value("status", json::object());
-    if (status.value("phase", "") == "Completed") throw std::runtime_error("the backup finished before the cancel");
-    return status.value("phase", "") == "InProgress" && status.value("progress", json::object()).value("bytesDone", 0) > 0;
-  }, 60s, 20ms);
-  ASSERT_TRUE(uploading) << p.dump() << logs();
+  wait_uploading("b10-canceled");
   ok(kubectl({"-n", "velero", "patch", "podvolumebackups.velero.io", "b10-canceled", "--type", "merge", "-p",
               R"({"spec":{"cancel":true}})"}));
-  p = wait_phase("podvolumebackups", "b10-canceled", {"Canceled", "Completed", "Failed"});
+  json p = wait_phase("podvolumebackups", "b10-canceled", {"Canceled", "Completed", "Failed"});
   EXPECT_EQ(p["status"].value("phase", ""), "Canceled") << p.dump() << logs();
   EXPECT_LT(p["status"]["progress"].value("bytesDone", 0), 268435456);
   EXPECT_TRUE(p["status"].value("snapshotID", "").empty());
