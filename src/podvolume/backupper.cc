@@ -1,13 +1,10 @@
 #include "podvolume/backupper.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "kube/dynamic.h"
 #include "kube/errors.h"
-#include "kube/informer.h"
 #include "podvolume/repository.h"
 #include "util/duration.h"
 #include "util/names.h"
@@ -290,61 +287,26 @@ BackupperResult Backupper::wait_all() {
   const auto pvb_resource = discovery_.lookup("velero.io", "v1", "podvolumebackups");
   kube::ListOptions options;
   options.label_selector = "velero.io/backup-uid=" + backup_.metadata.uid;
-  // Velero's WaitAllPodVolumesProcessed waits on an informer: the backup goes on the moment the last
-  // PodVolumeBackup ends (polling every 250 ms was a quarter of an unchanged 20-volume backup). Should the watch
-  // not sync, the list is polled.
-  std::mutex mu;
-  std::condition_variable changed;
-  uint64_t changes = 0;
-  auto poke = [&] {
-    {
-      std::lock_guard l(mu);
-      ++changes;
-    }
-    changed.notify_all();
-  };
-  kube::InformerOptions watch_options;
-  watch_options.label_selector = options.label_selector;
-  kube::Informer informer(transport_, pvb_resource, backup_.metadata.namespace_, watch_options);
-  informer.add_handlers({[&](const kube::ObjectPtr&) { poke(); },
-                         [&](const kube::ObjectPtr&, const kube::ObjectPtr&) { poke(); },
-                         [&](const kube::ObjectPtr&) { poke(); }});
-  informer.start();
-  const bool watching = informer.wait_for_sync(std::chrono::seconds(10));
   std::map<std::string, json> latest;
   bool timed_out = false;
   while (true) {
-    uint64_t seen;
-    {
-      std::lock_guard l(mu);
-      seen = changes;
-    }
     latest.clear();
-    if (watching) {
-      for (const auto& object : informer.list()) latest[object->at("metadata").value("name", "")] = *object;
-    } else {
-      try {
-        kube::DynamicClient(transport_).list(pvb_resource, backup_.metadata.namespace_, options,
-                                             [&](const kube::ListItem& item) { latest[std::string(item.name)] = item.parse(); });
-      } catch (const kube::KubeError& e) {
-        log_.warning("Error listing pod volume backups, retrying", {}, e.what());
-      }
+    try {
+      kube::DynamicClient(transport_).list(pvb_resource, backup_.metadata.namespace_, options,
+                                           [&](const kube::ListItem& item) { latest[std::string(item.name)] = item.parse(); });
+    } catch (const kube::KubeError& e) {
+      log_.warning("Error listing pod volume backups, retrying", {}, e.what());
     }
     bool all_done = std::all_of(created_.begin(), created_.end(), [&](const Created& c) {
       auto it = latest.find(c.name);
       return it != latest.end() && is_terminal(string_at(it->second, "/status/phase"));
     });
     if (all_done) break;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline_) {
+    if (std::chrono::steady_clock::now() >= deadline_) {
       timed_out = true;
       break;
     }
-    std::unique_lock l(mu);
-    if (watching)
-      changed.wait_until(l, std::min(deadline_, now + std::chrono::seconds(5)), [&] { return changes != seen; });
-    else
-      changed.wait_until(l, std::min(deadline_, now + options_.poll_interval), [] { return false; });
+    std::this_thread::sleep_for(options_.poll_interval);
   }
   if (timed_out) log_.error("timed out waiting for all PodVolumeBackups to complete");
   for (const auto& c : created_) {
