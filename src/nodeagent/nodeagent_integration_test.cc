@@ -487,16 +487,22 @@ TEST_F(NodeAgentTest, AFileChangingDuringTheBackupIsRecordedAsRead) {
 // repository stays valid.
 TEST_F(NodeAgentTest, ACanceledPodVolumeBackupStopsItsUpload) {
   create_pod("canceled", kNodes[1],
-             "head -c 268435456 /dev/urandom > /v/scratch/big.bin && touch /v/scratch/ready && sleep 3600");
+             "head -c 671088640 /dev/urandom > /v/scratch/big.bin && touch /v/scratch/ready && sleep 3600");
   json pod = wait_pod_file("canceled", "scratch", "ready");
   completed_backup("b10");
   apply(pvb("b10-canceled", pod, "scratch", "b10"));
   wait_uploading("b10-canceled");
-  ok(kubectl({"-n", "velero", "patch", "podvolumebackups.velero.io", "b10-canceled", "--type", "merge", "-p",
-              R"({"spec":{"cancel":true}})"}));
+  // The agent is stopped while the cancel is written, so that the watch event is waiting for it when it goes on:
+  // on an idle machine the whole upload takes about 4 s, and kubectl's start alone could outlast what is left.
+  auto& agent = *(*agents)[kNodes[1]];
+  agent.signal(SIGSTOP);
+  auto cancel = kubectl({"-n", "velero", "patch", "podvolumebackups.velero.io", "b10-canceled", "--type", "merge",
+                         "-p", R"({"spec":{"cancel":true}})"});
+  agent.signal(SIGCONT);
+  ok(cancel);
   json p = wait_phase("podvolumebackups", "b10-canceled", {"Canceled", "Completed", "Failed"});
   EXPECT_EQ(p["status"].value("phase", ""), "Canceled") << p.dump() << logs();
-  EXPECT_LT(p["status"]["progress"].value("bytesDone", 0), 268435456);
+  EXPECT_LT(p["status"]["progress"].value("bytesDone", 0), 671088640);
   EXPECT_TRUE(p["status"].value("snapshotID", "").empty());
   EXPECT_TRUE(p["status"].contains("completionTimestamp"));
   // The slot is free and the repository sound: the next transfer on this node completes.
