@@ -31,7 +31,7 @@ struct WriteOptions {
   std::string manager;      // fieldManager, or derived from the User-Agent
   bool dry_run = false;
   bool managed_fields_done = false;  // server-side apply already computed managedFields
-  std::string subresource;           // "status" for status writes
+  std::string subresource;           // "status" for status writes, "binding" for the scheduler's (spec and status)
   std::string field_validation = "Warn";          // Ignore | Warn | Strict (unknown fields of custom resources)
   std::vector<std::string>* warnings = nullptr;   // Warning headers for the response
   ObjectPtr* stored = nullptr;  // receives what the write stored, whose compact JSON the response reuses

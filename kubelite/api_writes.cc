@@ -245,15 +245,32 @@ json Api::Impl::commit(const ResourceInfo& r, json object, ObjectPtr* stored_out
   return object;
 }
 
+// The text of metadata.ownerReferences in stored compact JSON, nullopt when there are none.
+static std::optional<std::string_view> owner_references_text(const std::string& text) {
+  if (text.find("\"ownerReferences\"") == std::string::npos) return std::nullopt;
+  auto meta = member_value(text, 0, "metadata");
+  auto refs = meta ? member_value(text, meta->begin, "ownerReferences") : std::nullopt;
+  if (!refs) return std::string_view(text);  // not found where expected: compare the whole text
+  return std::string_view(text).substr(refs->begin, refs->end - refs->begin);
+}
+
 ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv) {
   auto stored = std::make_shared<StoredObject>();
   stored->key = std::move(key);
   stored->json = std::move(text);
   stored->rv = rv;
+  // The garbage collector checks a dependent's owners when its ownerReferences are new or changed, not on every
+  // status write of a pod (which parsed the pod and its owner each time).
+  std::optional<std::string_view> refs = owner_references_text(stored->json);
+  bool verify = false;
+  if (refs) {
+    ObjectPtr previous = store.get(r.storage_id(), stored->key);
+    verify = !previous || owner_references_text(previous->json) != refs;
+  }
   store.put(r.storage_id(), stored);
   note_change(r, stored->key);
   if (write_observer) write_observer(r.storage_id(), *stored, false);
-  if (stored->json.find("\"ownerReferences\"") != std::string::npos) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
+  if (verify) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
   return stored;
 }
 
@@ -488,7 +505,7 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
     else updated["status"] = status;
     if (!managed.is_null()) updated["metadata"]["managedFields"] = managed;
     meta = &updated["metadata"];
-  } else if (r.subresource("status")) {
+  } else if (r.subresource("status") && w.subresource != "binding") {  // a binding sets PodScheduled
     if (old.contains("status")) updated["status"] = old["status"];
     else updated.erase("status");
   }

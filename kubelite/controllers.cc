@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "kubelite/api_impl.h"
+#include "kubelite/json_text.h"
 #include "kubelite/semantics/patch.h"
 #include "kubelite/storage/util.h"
 
@@ -169,6 +170,16 @@ bool Api::Impl::report_namespace_content(const ResourceInfo& namespaces, const j
 
 // Dependents whose owners do not exist (or exist with another uid, as after a restore) are deleted, like the
 // garbage collector does when it cannot find an owner.
+namespace {
+// metadata.uid of stored compact JSON, read without parsing the object (an owner may be a large one).
+std::string uid_of(const std::string& text) {
+  auto meta = member_value(text, 0, "metadata");
+  auto uid = meta ? member_value(text, meta->begin, "uid") : std::nullopt;
+  if (!uid) return json::parse(text)["metadata"].value("uid", "");
+  return json::parse(std::string_view(text).substr(uid->begin, uid->end - uid->begin)).get<std::string>();
+}
+}  // namespace
+
 bool Api::Impl::collect_orphaned_dependents(const std::vector<ResourcePtr>& resources) {
   bool progress = false;
   std::set<std::pair<std::string, std::string>> pending = std::move(gc_dependents_to_verify);
@@ -193,7 +204,7 @@ bool Api::Impl::collect_orphaned_dependents(const std::vector<ResourcePtr>& reso
       std::string owner_key = owner_type->namespaced ? object["metadata"].value("namespace", "") + "/" + ref.value("name", "")
                                                      : ref.value("name", "");
       ObjectPtr owner = store.get(owner_type->storage_id(), owner_key);
-      if (owner && json::parse(owner->json)["metadata"].value("uid", "") == ref.value("uid", "")) any_owner_present = true;
+      if (owner && uid_of(owner->json) == ref.value("uid", "")) any_owner_present = true;
     }
     if (any_owner_present) continue;
     DeleteOptions d;

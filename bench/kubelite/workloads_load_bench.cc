@@ -3,6 +3,7 @@
 // seconds until kubelite serves (it settles every controller before it writes its kubeconfig), loaded objects/s,
 // the objects the controllers wrote, peak RSS, and the server's CPU while nothing changes afterwards.
 //   workloads_load_bench [--objects 30000] [--idle-seconds 5] [--limit-minutes 10]
+//   workloads_load_bench --objects N --write-load DIR   (writes the data set only, for profiling kubelite by hand)
 #include <unistd.h>
 
 #include <chrono>
@@ -65,11 +66,13 @@ Figures run(const std::string& load_dir, bool workloads, int idle_seconds, int l
 
 int main(int argc, char** argv) {
   int objects = 30000, idle_seconds = 5, limit_minutes = 10;
+  std::string write_load;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--objects") objects = std::atoi(argv[i + 1]);
     else if (flag == "--idle-seconds") idle_seconds = std::atoi(argv[i + 1]);
     else if (flag == "--limit-minutes") limit_minutes = std::atoi(argv[i + 1]);
+    else if (flag == "--write-load") write_load = argv[i + 1];
     else {
       std::fprintf(stderr, "workloads_load_bench: unknown option %s\n", flag.c_str());
       return 2;
@@ -77,6 +80,10 @@ int main(int argc, char** argv) {
   }
   benchsupport::use_build_defaults();
   try {
+    if (!write_load.empty()) {
+      benchsupport::write_load_files(write_load, objects);
+      return 0;
+    }
     testsupport::TempDir dir;
     benchsupport::write_load_files(dir.file("load"), objects);
     for (bool workloads : {false, true}) {

@@ -50,6 +50,11 @@ class ApiCluster : public workloads::Cluster {
   json update_status(const std::string& storage_id, const json& old, json updated) override {
     return impl_.update_object(resource(storage_id), old, std::move(updated), writer("status"));
   }
+  json bind(const json& old, json updated) override {
+    WriteOptions w = writer("binding");
+    w.managed_fields_done = true;
+    return impl_.update_object(resource("/pods"), old, std::move(updated), w);
+  }
   void remove(const std::string& storage_id, const json& object) override {
     DeleteOptions d;
     d.propagation = "Background";

@@ -38,6 +38,9 @@ class Cluster {
   virtual json create(const std::string& storage_id, const std::string& ns, json object) = 0;
   virtual json update(const std::string& storage_id, const json& old, json updated) = 0;
   virtual json update_status(const std::string& storage_id, const json& old, json updated) = 0;
+  // The pods/binding subresource: `updated` carries spec.nodeName and the PodScheduled condition, stored in one
+  // write without a managedFields entry, as kube-apiserver's BindingREST assigns a pod.
+  virtual json bind(const json& old, json updated) = 0;
   // Background deletion (dependents go through the garbage collector).
   virtual void remove(const std::string& storage_id, const json& object) = 0;
   // Called with the write lock held, for every write (also the controllers' own): keep it cheap.

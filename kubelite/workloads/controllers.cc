@@ -230,28 +230,27 @@ void Workloads::Impl::sync_replicaset(const std::string& key) {
   std::string ns = rs["metadata"].value("namespace", "");
   std::string uid = rs["metadata"].value("uid", "");
   int replicas = rs["spec"].value("replicas", 1);
-  std::vector<json> active;
+  std::vector<PodInfo> active;
   const json selector = rs["spec"].value("selector", json::object());
-  // Its pods, and orphans it may adopt.
-  auto mine_or_orphan = [&](const std::string& text) {
-    return text.find(uid) != std::string::npos || text.find("\"ownerReferences\"") == std::string::npos;
-  };
-  for (json& pod : cluster->list_if("/pods", ns, mine_or_orphan)) {
-    // The real controller's ClaimPods: an active orphan whose labels the selector matches is adopted (a pod
-    // restored from a backup comes back without its owner), rather than a new pod created beside it.
-    if (controller_uid(pod).empty() && pod_active(pod) && !is_terminating(pod) && !selector.empty() &&
-        selector_matches(selector, pod["metadata"].value("labels", json::object()))) {
+  // The real controller's ClaimPods: an active orphan whose labels the selector matches is adopted (a pod
+  // restored from a backup comes back without its owner), rather than a new pod created beside it.
+  if (!selector.empty())
+    for (const PodInfo& p : pods_in_namespace(ns, [&](const PodInfo& p) {
+           return p.controller_uid.empty() && p.active() && selector_matches(selector, p.labels);
+         })) {
+      json pod = read_pod(p);
+      if (pod.is_null()) continue;
       json adopted = pod;
       if (!adopted["metadata"].contains("ownerReferences")) adopted["metadata"]["ownerReferences"] = json::array();
       adopted["metadata"]["ownerReferences"].push_back(controller_ref(rs));
       try {
-        pod = cluster->update("/pods", pod, adopted);
+        cluster->update("/pods", pod, adopted);  // indexed as ours by the change feed
       } catch (const std::exception&) {
-        continue;  // changed meanwhile: looked at again on the next sync
+        // changed meanwhile: looked at again on the next sync
       }
     }
-    if (controller_uid(pod) == uid && pod_active(pod)) active.push_back(std::move(pod));
-  }
+  for (PodInfo& p : pods_of_controller(uid))
+    if (p.active()) active.push_back(std::move(p));
   int diff = static_cast<int>(active.size()) - replicas;
   if (diff < 0) {
     json tmpl = rs["spec"].value("template", json::object());
@@ -267,29 +266,32 @@ void Workloads::Impl::sync_replicaset(const std::string& key) {
       json created = cluster->create("/pods", ns, pod);
       record_event(*this, rs, "Normal", "SuccessfulCreate", "Created pod: " + created["metadata"].value("name", ""),
                    "replicaset-controller");
-      active.push_back(created);
+      PodInfo p;
+      p.key = key_of(created);
+      active.push_back(p);  // new: neither scheduled nor ready
     }
   } else if (diff > 0) {
     // Unscheduled, then pending, then not ready, then the newest go first (controller.ActivePods' order).
-    auto rank = [](const json& p) {
-      if (p["spec"].value("nodeName", "").empty()) return 0;
-      if (p.value("status", json::object()).value("phase", "") == "Pending") return 1;
-      if (!pod_ready(p)) return 2;
+    auto rank = [](const PodInfo& p) {
+      if (p.node.empty()) return 0;
+      if (p.phase == "Pending") return 1;
+      if (!p.ready) return 2;
       return 3;
     };
-    std::stable_sort(active.begin(), active.end(), [&](const json& a, const json& b) {
+    std::stable_sort(active.begin(), active.end(), [&](const PodInfo& a, const PodInfo& b) {
       if (rank(a) != rank(b)) return rank(a) < rank(b);
-      return a["metadata"].value("creationTimestamp", "") > b["metadata"].value("creationTimestamp", "");
+      return a.created > b.created;
     });
     for (int i = 0; i < diff; ++i) {
-      cluster->remove("/pods", active[i]);
-      record_event(*this, rs, "Normal", "SuccessfulDelete", "Deleted pod: " + active[i]["metadata"].value("name", ""),
-                   "replicaset-controller");
+      json pod = read_pod(active[i]);
+      if (pod.is_null()) continue;
+      cluster->remove("/pods", pod);
+      record_event(*this, rs, "Normal", "SuccessfulDelete", "Deleted pod: " + active[i].name, "replicaset-controller");
     }
     active.erase(active.begin(), active.begin() + diff);
   }
   int ready = 0;
-  for (const json& p : active) ready += pod_ready(p);
+  for (const PodInfo& p : active) ready += p.ready;
   json status = status_or_empty(rs);
   status["replicas"] = static_cast<int>(active.size());
   put_count(status, "fullyLabeledReplicas", static_cast<int>(active.size()));

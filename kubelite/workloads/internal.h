@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "kubelite/objects.h"
 #include "kubelite/workloads/workloads.h"
@@ -38,6 +39,19 @@ void set_condition(json& conditions, json condition);
 // An Event about `object` as the real components record them (core/v1, with the legacy source fields).
 void record_event(Workloads::Impl& w, const json& object, const std::string& type, const std::string& reason,
                   const std::string& message, const std::string& component);
+
+// What the controllers read of a pod (pod_index.cc), kept from the change feed: each write of a pod is parsed
+// once there (its spec skipped), so that the ReplicaSet, StatefulSet, DaemonSet, Job and Endpoints controllers
+// look at their pods without parsing them again on every sync. Acting on a pod (deleting, adopting) reads it whole.
+struct PodInfo {
+  std::string key, name, uid, controller_uid, created, node, affinity_node, phase, ip;
+  json labels = json::object();
+  bool ready = false, terminating = false;
+  bool active() const { return !terminating && phase != "Succeeded" && phase != "Failed"; }
+  std::string label(const char* name) const;  // "" when absent
+  // Whether what a controller or the Endpoints controller reads of the pod is the same.
+  bool same_for_controllers(const PodInfo& other) const;
+};
 
 struct PodRuntime;  // kubelet.cc
 class Prober;       // probes.h
@@ -72,6 +86,12 @@ struct Workloads::Impl {
   std::chrono::steady_clock::time_point node_load_built{};
   uint32_t next_pod_ip = 0;
   bool seeding = false;  // settle() of a --load: no Events recorded
+  // Guarded by the API's write lock (the change feed and the controllers both run under it): pods by store key,
+  // and their keys by the uid of their controller.
+  std::map<std::string, PodInfo> pod_index;
+  std::unordered_map<std::string, std::set<std::string>> pods_by_controller;
+  // A pod key whose writes by the scheduler or its kubelet do not queue that pod again (they just synced it).
+  std::string writing_pod;
   std::unique_ptr<Prober> prober;  // runs the kubelets' probes off the loop thread
 
   void enqueue(Work w, const std::string& key);
@@ -82,11 +102,19 @@ struct Workloads::Impl {
   bool run_batch(size_t max = 64, const std::atomic<bool>* stop = nullptr);
   void reconcile(Work w, const std::string& key);
 
+  // pod_index.cc
+  // Indexes a pod's write; `summary` receives what was parsed of it (metadata, status, no spec). Returns whether
+  // anything a controller reads changed (always for a new or deleted pod).
+  bool index_pod(const Change& c, json& summary);
+  void rebuild_pod_index();
+  std::vector<PodInfo> pods_of_controller(const std::string& uid);
+  std::vector<PodInfo> pods_in_namespace(const std::string& ns, const std::function<bool(const PodInfo&)>& keep);
+  json read_pod(const PodInfo& p);  // the whole stored pod, null when gone
   // nodes.cc
   void register_nodes();
   void renew_leases();
   // scheduler.cc
-  void schedule(json pod);
+  bool schedule(json pod);  // false when no node fits
   // controllers.cc
   void sync_deployment(const std::string& key);
   void sync_replicaset(const std::string& key);

@@ -7,12 +7,6 @@
 
 namespace kubelite::workloads {
 
-namespace {
-
-std::string phase_of(const json& pod) { return pod.value("status", json::object()).value("phase", ""); }
-
-}  // namespace
-
 void Workloads::Impl::sync_job(const std::string& key) {
   json job = cluster->get("batch/jobs", key);
   if (job.is_null() || is_terminating(job)) return;
@@ -28,15 +22,13 @@ void Workloads::Impl::sync_job(const std::string& key) {
   int backoff_limit = spec.value("backoffLimit", 6);
   bool suspended = spec.value("suspend", false);
   int active = 0, succeeded = 0, failed = 0, ready = 0;
-  std::vector<json> active_pods;
-  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
-    if (controller_uid(pod) != uid) continue;
-    std::string phase = phase_of(pod);
-    if (phase == "Succeeded") ++succeeded;
-    else if (phase == "Failed") ++failed;
-    else if (!is_terminating(pod)) {
+  std::vector<PodInfo> active_pods;
+  for (PodInfo& pod : pods_of_controller(uid)) {
+    if (pod.phase == "Succeeded") ++succeeded;
+    else if (pod.phase == "Failed") ++failed;
+    else if (!pod.terminating) {
       ++active;
-      ready += pod_ready(pod);
+      ready += pod.ready;
       active_pods.push_back(std::move(pod));
     }
   }
@@ -66,7 +58,8 @@ void Workloads::Impl::sync_job(const std::string& key) {
     finished = true;
   }
   if (finished) {
-    for (const json& p : active_pods) cluster->remove("/pods", p);
+    for (const PodInfo& p : active_pods)
+      if (json pod = read_pod(p); !pod.is_null()) cluster->remove("/pods", pod);
     active = 0;
     ready = 0;
   } else if (!suspended) {
@@ -104,46 +97,39 @@ void Workloads::Impl::sync_job(const std::string& key) {
 
 void Workloads::Impl::sync_services(const std::string& ns) {
   std::vector<json> services = cluster->list("/services", ns);
-  // The pods are read once for every Service of the namespace, parsing only those whose text holds every label
-  // of some Service's selector (compact JSON: "key":"value").
-  std::vector<std::vector<std::string>> wanted;
+  // Only pods that carry every label of some Service's selector.
+  std::vector<json> selectors;
   for (const json& svc : services) {
     const json& selector = svc["spec"].value("selector", json());
-    if (!selector.is_object() || selector.empty()) continue;
-    std::vector<std::string> pairs;
-    for (const auto& [k, v] : selector.items()) pairs.push_back(json(k).dump() + ":" + v.dump());
-    wanted.push_back(std::move(pairs));
+    if (selector.is_object() && !selector.empty()) selectors.push_back(selector);
   }
-  std::vector<json> pods;
-  if (!wanted.empty())
-    pods = cluster->list_if("/pods", ns, [&](const std::string& text) {
-      for (const auto& pairs : wanted)
-        if (std::all_of(pairs.begin(), pairs.end(), [&](const std::string& p) { return text.find(p) != std::string::npos; }))
-          return true;
-      return false;
+  auto selected_by = [](const json& selector, const json& labels) {
+    for (const auto& [k, v] : selector.items()) {
+      auto l = labels.find(k);
+      if (l == labels.end() || *l != v) return false;
+    }
+    return true;
+  };
+  std::vector<PodInfo> pods;
+  if (!selectors.empty())
+    pods = pods_in_namespace(ns, [&](const PodInfo& p) {
+      return std::any_of(selectors.begin(), selectors.end(), [&](const json& s) { return selected_by(s, p.labels); });
     });
   for (const json& svc : services) {
     const json& selector = svc["spec"].value("selector", json());
     if (!selector.is_object() || selector.empty()) continue;
     std::string name = svc["metadata"].value("name", "");
     json ready_addrs = json::array(), not_ready = json::array(), slice_endpoints = json::array();
-    std::vector<const json*> selected;
-    for (const json& pod : pods) {
-      const json& labels = pod["metadata"].value("labels", json::object());
-      bool match = true;
-      for (const auto& [k, v] : selector.items())
-        if (!labels.contains(k) || labels[k] != v) match = false;
-      std::string ip = pod.value("status", json::object()).value("podIP", "");
-      if (!match || ip.empty() || is_terminating(pod) || !pod_active(pod)) continue;
+    std::vector<const PodInfo*> selected;
+    for (const PodInfo& pod : pods) {
+      if (!selected_by(selector, pod.labels) || pod.ip.empty() || !pod.active()) continue;
       selected.push_back(&pod);
-      bool ready = pod_ready(pod);
-      json target = {{"kind", "Pod"}, {"namespace", ns}, {"name", pod["metadata"].value("name", "")},
-                     {"uid", pod["metadata"].value("uid", "")}};
-      json address = {{"ip", ip}, {"nodeName", pod["spec"].value("nodeName", "")}, {"targetRef", target}};
-      (ready ? ready_addrs : not_ready).push_back(address);
-      slice_endpoints.push_back({{"addresses", {ip}},
-                                 {"conditions", {{"ready", ready}, {"serving", ready}, {"terminating", false}}},
-                                 {"nodeName", pod["spec"].value("nodeName", "")},
+      json target = {{"kind", "Pod"}, {"namespace", ns}, {"name", pod.name}, {"uid", pod.uid}};
+      json address = {{"ip", pod.ip}, {"nodeName", pod.node}, {"targetRef", target}};
+      (pod.ready ? ready_addrs : not_ready).push_back(address);
+      slice_endpoints.push_back({{"addresses", {pod.ip}},
+                                 {"conditions", {{"ready", pod.ready}, {"serving", pod.ready}, {"terminating", false}}},
+                                 {"nodeName", pod.node},
                                  {"targetRef", target}});
     }
     // Ports: a numeric targetPort as is, a named one resolved on the first selected pod's containers.
@@ -153,10 +139,15 @@ void Workloads::Impl::sync_services(const std::string& ns) {
       int port = target.is_number() ? target.get<int>() : 0;
       if (target.is_string()) {
         port = std::atoi(target.get<std::string>().c_str());
-        for (const json* pod : selected)
-          for (const auto& c : (*pod)["spec"].value("containers", json::array()))
+        // A named port is looked up in the pods' specs, which the index does not keep.
+        for (const PodInfo* info : selected) {
+          if (port != 0) break;
+          json pod = read_pod(*info);
+          if (pod.is_null()) continue;
+          for (const auto& c : pod["spec"].value("containers", json::array()))
             for (const auto& cp : c.value("ports", json::array()))
               if (cp.value("name", "") == target.get<std::string>() && port == 0) port = cp.value("containerPort", 0);
+        }
       }
       if (port == 0) continue;
       json out = {{"port", port}, {"protocol", p.value("protocol", "TCP")}};

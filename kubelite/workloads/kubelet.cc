@@ -147,7 +147,6 @@ void Workloads::Impl::sync_pod(const std::string& key) {
         s.name = c.value("name", "");
         s.image = c.value("image", "");
         s.log_dir = node->kubelet_root + "/logs/" + ns + "_" + name + "_" + uid + "/" + s.name;
-        fs::create_directories(s.log_dir);
         (std::string(kind) == "containers" ? local->app : local->init).push_back(s);
       }
     pods[key] = local;

@@ -296,6 +296,10 @@ class ProcessRuntime : public ContainerRuntime {
     bool has_path = false;
     for (const auto& e : env) has_path |= e.rfind("PATH=", 0) == 0;
     if (!has_path) env.push_back("PATH=" + path_var);
+    // The container's log directory is made here, where it is written: a runtime without processes writes none
+    // (and 100k pods' directories cost a --load of them a tenth of its time).
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(spec.log_path).parent_path(), ec);
     int log = open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     int null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int fds[3] = {null_in, log, log};

@@ -42,7 +42,7 @@ bool fits(const json& pod, const json& node) {
 
 }  // namespace
 
-void Workloads::Impl::schedule(json pod) {
+bool Workloads::Impl::schedule(json pod) {
   auto now = std::chrono::steady_clock::now();
   if (now - node_load_built > std::chrono::seconds(5)) {
     // Counted from the kubelets' pods now and then (no store scan: listing every pod per binding made a 30k
@@ -68,27 +68,26 @@ void Workloads::Impl::schedule(json pod) {
                                {"lastTransitionTime", now_rfc3339()}, {"reason", "Unschedulable"}, {"message", message}});
     updated["status"]["conditions"] = conditions;
     updated["status"]["phase"] = "Pending";
-    if (updated["status"] == pod.value("status", json())) return;
+    if (updated["status"] == pod.value("status", json())) return false;
     cluster->update_status("/pods", pod, updated);
     record_event(*this, pod, "Warning", "FailedScheduling", message, "default-scheduler");
-    return;
+    return false;
   }
-  // What the pods/binding subresource does: spec.nodeName and PodScheduled.
+  // What the pods/binding subresource does: spec.nodeName and PodScheduled, in one write.
   json bound = pod;
   bound["spec"]["nodeName"] = chosen;
-  bound = cluster->update("/pods", pod, bound);
-  json with_status = bound;
-  json conditions = with_status["status"].value("conditions", json::array());
+  json conditions = bound["status"].value("conditions", json::array());
   set_condition(conditions, {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
                              {"lastTransitionTime", now_rfc3339()}});
-  with_status["status"]["conditions"] = conditions;
-  with_status["status"]["phase"] = "Pending";
-  cluster->update_status("/pods", bound, with_status);
+  bound["status"]["conditions"] = conditions;
+  bound["status"]["phase"] = "Pending";
+  cluster->bind(pod, std::move(bound));
   ++node_load[chosen];
   record_event(*this, pod, "Normal", "Scheduled",
                "Successfully assigned " + pod["metadata"].value("namespace", "") + "/" +
                    pod["metadata"].value("name", "") + " to " + chosen,
                "default-scheduler");
+  return true;
 }
 
 }  // namespace kubelite::workloads

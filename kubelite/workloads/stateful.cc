@@ -20,9 +20,7 @@ void write_status(Cluster& cluster, const std::string& sid, const json& object, 
   cluster.update_status(sid, object, with_status);
 }
 
-bool running_and_ready(const json& pod) {
-  return pod.value("status", json::object()).value("phase", "") == "Running" && pod_ready(pod);
-}
+bool running_and_ready(const PodInfo& pod) { return pod.phase == "Running" && pod.ready; }
 
 }  // namespace
 
@@ -36,20 +34,23 @@ void Workloads::Impl::sync_statefulset(const std::string& key) {
   int replicas = spec.value("replicas", 1);
   bool parallel = spec.value("podManagementPolicy", "OrderedReady") == "Parallel";
   json tmpl = spec.value("template", json::object());
-  std::map<int, json> pods;  // by ordinal
+  std::map<int, PodInfo> pods;  // by ordinal
   std::set<std::string> in_use;  // the revisions pods run
-  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
-    if (controller_uid(pod) != uid) continue;
-    std::string pod_name = pod["metadata"].value("name", "");
-    if (pod_name.rfind(name + "-", 0) != 0) continue;
-    in_use.insert(pod["metadata"].value("labels", json::object()).value(kRevisionLabel, ""));
-    pods[std::atoi(pod_name.c_str() + name.size() + 1)] = std::move(pod);
+  for (PodInfo& pod : pods_of_controller(uid)) {
+    if (pod.name.rfind(name + "-", 0) != 0) continue;
+    in_use.insert(pod.label(kRevisionLabel));
+    int ordinal = std::atoi(pod.name.c_str() + name.size() + 1);
+    pods[ordinal] = std::move(pod);
   }
+  auto remove_pod = [&](const PodInfo& p) {
+    json pod = read_pod(p);
+    if (!pod.is_null()) cluster->remove("/pods", pod);
+  };
   std::string revision = sync_revisions(set, tmpl, template_hash(tmpl), in_use);
   // Pods that ended (Failed/Succeeded) are replaced, as the real controller does.
   for (auto it = pods.begin(); it != pods.end();) {
-    if (!is_terminating(it->second) && !pod_active(it->second)) {
-      cluster->remove("/pods", it->second);
+    if (!it->second.terminating && !it->second.active()) {
+      remove_pod(it->second);
       it = pods.erase(it);
     } else {
       ++it;
@@ -93,7 +94,11 @@ void Workloads::Impl::sync_statefulset(const std::string& key) {
                               {"ownerReferences", json::array({controller_ref(set)})}}},
                 {"spec", pod_spec}};
     if (tmpl.value("metadata", json::object()).contains("annotations")) pod["metadata"]["annotations"] = tmpl["metadata"]["annotations"];
-    pods[i] = cluster->create("/pods", ns, pod);
+    PodInfo created;
+    created.key = key_of(cluster->create("/pods", ns, pod));
+    created.name = pod_name;
+    created.labels = labels;
+    pods[i] = created;
     record_event(*this, set, "Normal", "SuccessfulCreate", "create Pod " + pod_name + " in StatefulSet " + name + " successful",
                  "statefulset-controller");
     if (!parallel) waiting = true;
@@ -101,10 +106,9 @@ void Workloads::Impl::sync_statefulset(const std::string& key) {
   // Scale down from the highest ordinal (one at a time unless Parallel).
   for (auto it = pods.rbegin(); it != pods.rend(); ++it) {
     if (it->first < replicas) break;
-    if (is_terminating(it->second)) continue;
-    cluster->remove("/pods", it->second);
-    record_event(*this, set, "Normal", "SuccessfulDelete",
-                 "delete Pod " + it->second["metadata"].value("name", "") + " in StatefulSet " + name + " successful",
+    if (it->second.terminating) continue;
+    remove_pod(it->second);
+    record_event(*this, set, "Normal", "SuccessfulDelete", "delete Pod " + it->second.name + " in StatefulSet " + name + " successful",
                  "statefulset-controller");
     if (!parallel) break;
   }
@@ -116,17 +120,17 @@ void Workloads::Impl::sync_statefulset(const std::string& key) {
   if (strategy == "RollingUpdate" && all_ready)
     for (auto it = pods.rbegin(); it != pods.rend(); ++it) {
       if (it->first >= replicas) continue;
-      if (it->second["metadata"].value("labels", json::object()).value(kRevisionLabel, "") == revision) continue;
-      cluster->remove("/pods", it->second);
+      if (it->second.label(kRevisionLabel) == revision) continue;
+      remove_pod(it->second);
       break;
     }
 
   int ready = 0, current = 0, total = 0;
   for (const auto& [i, p] : pods) {
-    if (is_terminating(p)) continue;
+    if (p.terminating) continue;
     ++total;
-    ready += pod_ready(p);
-    current += p["metadata"].value("labels", json::object()).value(kRevisionLabel, "") == revision;
+    ready += p.ready;
+    current += p.label(kRevisionLabel) == revision;
   }
   json status = set.value("status", json::object());
   status["observedGeneration"] = set["metadata"].value("generation", 1);
@@ -150,21 +154,20 @@ void Workloads::Impl::sync_daemonset(const std::string& key) {
   std::string uid = ds["metadata"].value("uid", "");
   json tmpl = ds["spec"].value("template", json::object());
   std::string hash = template_hash(tmpl);
-  std::map<std::string, std::vector<json>> by_node;
+  std::map<std::string, std::vector<PodInfo>> by_node;
   std::set<std::string> in_use;  // the revisions pods run
   std::string prefix = ds["metadata"].value("name", "") + "-";
-  for (json& pod : cluster->list_if("/pods", ns, mentions(uid))) {
-    if (controller_uid(pod) != uid || is_terminating(pod)) continue;
-    in_use.insert(prefix + pod["metadata"].value("labels", json::object()).value(kRevisionLabel, ""));
+  for (PodInfo& pod : pods_of_controller(uid)) {
+    if (pod.terminating) continue;
+    in_use.insert(prefix + pod.label(kRevisionLabel));
     // The node a pod is for: its binding, or the metadata.name affinity the controller gave it.
-    std::string node = pod["spec"].value("nodeName", "");
-    if (node.empty())
-      for (const auto& term : pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"].value(
-               "nodeSelectorTerms", json::array()))
-        for (const auto& f : term.value("matchFields", json::array()))
-          if (!f.value("values", json::array()).empty()) node = f["values"][0];
+    std::string node = pod.node.empty() ? pod.affinity_node : pod.node;
     by_node[node].push_back(std::move(pod));
   }
+  auto remove_pod = [&](const PodInfo& p) {
+    json pod = read_pod(p);
+    if (!pod.is_null()) cluster->remove("/pods", pod);
+  };
   sync_revisions(ds, tmpl, hash, in_use);
   int desired = 0, scheduled = 0, ready = 0, updated = 0;
   const json& node_selector = tmpl["spec"].value("nodeSelector", json::object());
@@ -179,8 +182,8 @@ void Workloads::Impl::sync_daemonset(const std::string& key) {
     auto& pods = by_node[node_name];
     // Failed pods are replaced; a pod of an old template is replaced (maxUnavailable 1: one node at a time).
     for (auto it = pods.begin(); it != pods.end();) {
-      if (!pod_active(*it)) {
-        cluster->remove("/pods", *it);
+      if (!it->active()) {
+        remove_pod(*it);
         it = pods.erase(it);
       } else {
         ++it;
@@ -202,17 +205,17 @@ void Workloads::Impl::sync_daemonset(const std::string& key) {
                    "daemonset-controller");
       continue;
     }
-    const json& pod = pods.front();
+    const PodInfo& pod = pods.front();
     ++scheduled;
-    ready += pod_ready(pod);
-    bool current = pod["metadata"].value("labels", json::object()).value(kRevisionLabel, "") == hash;
+    ready += pod.ready;
+    bool current = pod.label(kRevisionLabel) == hash;
     updated += current;
   }
   // Rolling update: replace one outdated pod once every other is ready.
   if (ready == scheduled)
     for (auto& [node, pods] : by_node)
-      if (!pods.empty() && pods.front()["metadata"].value("labels", json::object()).value(kRevisionLabel, "") != hash) {
-        cluster->remove("/pods", pods.front());
+      if (!pods.empty() && pods.front().label(kRevisionLabel) != hash) {
+        remove_pod(pods.front());
         break;
       }
   json status = ds.value("status", json::object());

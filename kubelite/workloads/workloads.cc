@@ -53,6 +53,7 @@ void Workloads::start() {
   Impl& w = *impl_;
   if (!w.options.enabled) return;
   w.cluster->run([&] {
+    w.rebuild_pod_index();
     w.register_nodes();
     for (const auto& [sid, work] : std::vector<std::pair<const char*, Work>>{{"apps/deployments", Work::Deployment},
                                                                            {"apps/replicasets", Work::ReplicaSet},
@@ -104,14 +105,16 @@ void Workloads::Impl::enqueue(Work w, const std::string& key) {
 void Workloads::Impl::observe(const Change& c) {
   const std::string& sid = c.storage_id;
   std::string ns = c.key.substr(0, c.key.find('/'));
-  auto owners = [&] {
-    if (c.object_json.find("\"ownerReferences\"") == std::string::npos) return;
-    // Only the metadata is built (spec and status are skipped): this runs for every write of a pod.
-    json o = json::parse(c.object_json, [](int depth, json::parse_event_t event, json& parsed) {
-      return !(depth == 1 && event == json::parse_event_t::key && parsed != "metadata");
-    });
+  auto owners_in = [&](const json& o) {
     for (const auto& ref : o["metadata"].value("ownerReferences", json::array()))
       if (auto work = owner_work(ref.value("kind", ""))) enqueue(*work, ns + "/" + ref.value("name", ""));
+  };
+  auto owners = [&] {
+    if (c.object_json.find("\"ownerReferences\"") == std::string::npos) return;
+    // Only the metadata is built (spec and status are skipped).
+    owners_in(json::parse(c.object_json, [](int depth, json::parse_event_t event, json& parsed) {
+      return !(depth == 1 && event == json::parse_event_t::key && parsed != "metadata");
+    }));
   };
   if (sid == "apps/deployments") enqueue(Work::Deployment, c.key);
   else if (sid == "apps/replicasets") {
@@ -124,9 +127,15 @@ void Workloads::Impl::observe(const Change& c) {
     owners();
   } else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
   else if (sid == "/pods") {
-    enqueue(Work::Pod, c.key);
-    enqueue(Work::ServicesOf, ns);
-    owners();
+    json summary;
+    bool changed = index_pod(c, summary);
+    // The scheduler's and the kubelet's own writes of the pod they just synced do not sync it again.
+    if (c.key != writing_pod || c.deleted) enqueue(Work::Pod, c.key);
+    // Its controller and the Endpoints of its namespace look again only when what they read of it changed.
+    if (changed) {
+      enqueue(Work::ServicesOf, ns);
+      owners_in(summary);
+    }
   } else if (sid == "/services") {
     enqueue(Work::ServicesOf, ns);
     if (c.deleted) enqueue(Work::ServiceDeleted, c.key);
@@ -184,8 +193,17 @@ void Workloads::Impl::reconcile(Work w, const std::string& key) {
         if (json ep = cluster->get("/endpoints", key); !ep.is_null()) cluster->remove("/endpoints", ep);
       return;
     case Work::Pod: {
+      // The pod's own writes below do not queue it again: a pod the scheduler binds goes straight to its
+      // kubelet, and what the kubelet writes is what it just computed.
+      struct Writing {
+        std::string& slot;
+        ~Writing() { slot.clear(); }
+      } writing{writing_pod};
+      writing_pod = key;
       json pod = cluster->get("/pods", key);
-      if (!pod.is_null() && pod["spec"].value("nodeName", "").empty() && !is_terminating(pod)) return schedule(pod);
+      if (!pod.is_null() && pod["spec"].value("nodeName", "").empty() && !is_terminating(pod)) {
+        if (!schedule(pod)) return;
+      }
       return sync_pod(key);
     }
     case Work::AllDaemonSets:

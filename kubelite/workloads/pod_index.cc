@@ -1,0 +1,130 @@
+// The controllers' pod index (internal.h's PodInfo): one filtered parse per pod write, in the change feed.
+// A controller that parsed every pod of its namespace on each sync made a 30k-object --load quadratic in the
+// pods per namespace (kube-controller-manager's informers keep a cache indexed by namespace for the same reason).
+#include <optional>
+
+#include "kubelite/workloads/internal.h"
+
+namespace kubelite::workloads {
+
+namespace {
+
+// The members a PodInfo needs; the spec (but nodeName and affinity), managedFields, annotations and container
+// statuses are skipped while parsing.
+json parse_pod_summary(const std::string& text) {
+  std::string top;
+  return json::parse(text, [&top](int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key) return true;
+    if (depth == 1) {
+      top = parsed.get<std::string>();
+      return top == "metadata" || top == "spec" || top == "status";
+    }
+    if (depth != 2) return true;
+    const std::string& k = parsed.get_ref<const std::string&>();
+    if (top == "metadata") return k != "managedFields" && k != "annotations";
+    if (top == "spec") return k == "nodeName" || k == "affinity";
+    return k == "phase" || k == "podIP" || k == "conditions";
+  });
+}
+
+PodInfo summary_of(const std::string& key, const json& pod) {
+  PodInfo p;
+  p.key = key;
+  const json& meta = pod["metadata"];
+  p.name = meta.value("name", "");
+  p.uid = meta.value("uid", "");
+  p.created = meta.value("creationTimestamp", "");
+  p.terminating = meta.contains("deletionTimestamp");
+  p.labels = meta.value("labels", json::object());
+  for (const auto& ref : meta.value("ownerReferences", json::array()))
+    if (ref.value("controller", false)) p.controller_uid = ref.value("uid", "");
+  const json& spec = pod.value("spec", json::object());
+  p.node = spec.value("nodeName", "");
+  // The node a DaemonSet made the pod for: the metadata.name match field of its required node affinity.
+  if (spec.contains("affinity")) {
+    const json& required = spec["affinity"].value("nodeAffinity", json::object())
+                               .value("requiredDuringSchedulingIgnoredDuringExecution", json::object());
+    for (const auto& term : required.value("nodeSelectorTerms", json::array()))
+      for (const auto& f : term.value("matchFields", json::array()))
+        if (f.value("key", "") == "metadata.name" && !f.value("values", json::array()).empty() && p.affinity_node.empty())
+          p.affinity_node = f["values"][0].get<std::string>();
+  }
+  const json& status = pod.value("status", json::object());
+  p.phase = status.value("phase", "");
+  p.ip = status.value("podIP", "");
+  for (const auto& c : status.value("conditions", json::array()))
+    if (c.value("type", "") == "Ready") p.ready = c.value("status", "") == "True";
+  return p;
+}
+
+}  // namespace
+
+std::string PodInfo::label(const char* name) const {
+  auto it = labels.find(name);
+  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool PodInfo::same_for_controllers(const PodInfo& o) const {
+  return uid == o.uid && controller_uid == o.controller_uid && node == o.node && phase == o.phase && ip == o.ip &&
+         ready == o.ready && terminating == o.terminating && labels == o.labels;
+}
+
+bool Workloads::Impl::index_pod(const Change& c, json& summary) {
+  auto old = pod_index.find(c.key);
+  std::optional<PodInfo> before;
+  if (old != pod_index.end()) {
+    before = old->second;
+    if (!old->second.controller_uid.empty()) {
+      auto owned = pods_by_controller.find(old->second.controller_uid);
+      if (owned != pods_by_controller.end()) {
+        owned->second.erase(c.key);
+        if (owned->second.empty()) pods_by_controller.erase(owned);
+      }
+    }
+    if (c.deleted) pod_index.erase(old);
+  }
+  summary = parse_pod_summary(c.object_json);
+  if (c.deleted) return true;
+  PodInfo p = summary_of(c.key, summary);
+  bool changed = !before || !before->same_for_controllers(p);
+  if (!p.controller_uid.empty()) pods_by_controller[p.controller_uid].insert(c.key);
+  pod_index[c.key] = std::move(p);
+  return changed;
+}
+
+void Workloads::Impl::rebuild_pod_index() {
+  pod_index.clear();
+  pods_by_controller.clear();
+  for (const json& pod : cluster->list("/pods", "")) {
+    PodInfo p = summary_of(key_of(pod), pod);
+    if (!p.controller_uid.empty()) pods_by_controller[p.controller_uid].insert(p.key);
+    pod_index[p.key] = std::move(p);
+  }
+}
+
+std::vector<PodInfo> Workloads::Impl::pods_of_controller(const std::string& uid) {
+  std::vector<PodInfo> out;
+  auto it = pods_by_controller.find(uid);
+  if (uid.empty() || it == pods_by_controller.end()) return out;
+  for (const std::string& key : it->second)
+    if (auto p = pod_index.find(key); p != pod_index.end()) out.push_back(p->second);
+  return out;
+}
+
+std::vector<PodInfo> Workloads::Impl::pods_in_namespace(const std::string& ns,
+                                                        const std::function<bool(const PodInfo&)>& keep) {
+  std::vector<PodInfo> out;
+  std::string prefix = ns + "/";
+  for (auto it = pod_index.lower_bound(prefix); it != pod_index.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it)
+    if (keep(it->second)) out.push_back(it->second);
+  return out;
+}
+
+json Workloads::Impl::read_pod(const PodInfo& p) {
+  json pod = cluster->get("/pods", p.key);
+  if (!pod.is_null() && pod["metadata"].value("uid", "") != p.uid) return nullptr;
+  return pod;
+}
+
+}  // namespace kubelite::workloads
