@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Readiness and liveness probes judged by the real kubectl: httpGet, tcpSocket and exec probes against the
+"""Startup, readiness and liveness probes judged by the real kubectl: httpGet, tcpSocket and exec probes against the
 containers' real processes decide the pods' Ready condition, the containers' ready/restartCount, the
 Deployment's availability (`kubectl rollout status`) and the Service's Endpoints. The sandboxes share the
 host's network, so each test picks a free port of its own."""
@@ -144,6 +144,53 @@ spec:
         pod = self.get_json("pod", "-n", ns, "live")
         self.assertEqual(pod["status"]["containerStatuses"][0]["restartCount"], 1)
         self.assertIn("running", pod["status"]["containerStatuses"][0]["state"])
+
+    def test_startup_probe_holds_liveness_then_restarts_when_it_fails(self):
+        ns = "pr-startup"
+        self.apply(ns, """apiVersion: v1
+kind: Pod
+metadata: {name: slow}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "sleep 3; touch /tmp/started; exec sleep 1000"]
+    startupProbe: {exec: {command: [cat, /tmp/started]}, periodSeconds: 1, failureThreshold: 20}
+    livenessProbe: {exec: {command: [cat, /tmp/started]}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: never}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "1000"]
+    startupProbe: {exec: {command: [cat, /tmp/never]}, periodSeconds: 1, failureThreshold: 2}
+""")
+        # Before the startup probe succeeds: running, not started, not ready; the liveness probe, which would
+        # fail now and kill the container at its first failure, is held.
+        pod = wait_until(lambda: (lambda p: p if "Startup probe failed" in " ".join(self.events(ns, "Unhealthy"))
+                                  else None)(self.get_json("pod", "-n", ns, "slow")), 15, "a startup probe failure")
+        status = pod["status"]["containerStatuses"][0]
+        self.assertEqual(pod["status"]["phase"], "Running")
+        self.assertIn("running", status["state"])
+        self.assertFalse(status["started"])
+        self.assertFalse(status["ready"])
+        self.assertEqual(condition(pod, "Ready"), "False")
+        self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/slow", "--timeout=20s")
+        status = self.get_json("pod", "-n", ns, "slow")["status"]["containerStatuses"][0]
+        self.assertTrue(status["started"])
+        self.assertEqual(status["restartCount"], 0)
+        self.assertFalse(any(m.startswith("Liveness probe failed") for m in self.events(ns, "Unhealthy")))
+
+        # A startup probe that never succeeds: failureThreshold failures kill the container, which restarts.
+        pod = wait_until(lambda: (lambda p: p if p["status"]["containerStatuses"][0]["restartCount"] >= 1 else None)(
+            self.get_json("pod", "-n", ns, "never")), 20, "the startup probe to restart the container")
+        status = pod["status"]["containerStatuses"][0]
+        self.assertEqual(status["lastState"]["terminated"]["exitCode"], 137)
+        self.assertFalse(status["started"])
+        self.assertIn("Container app failed startup probe, will be restarted", self.events(ns, "Killing"))
 
 
 if __name__ == "__main__":

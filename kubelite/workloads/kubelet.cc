@@ -40,7 +40,8 @@ struct ContainerState {
   Clock::time_point next_start{};
   std::string log_dir;
   bool ready = false;  // the readiness probe's verdict (true without one)
-  ProbeState readiness, liveness;
+  bool started = false;  // the startup probe has succeeded (true without one)
+  ProbeState startup, readiness, liveness;
 };
 
 struct PodRuntime {
@@ -287,8 +288,11 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     // Probes start over with each run: not ready until the readiness probe says so (ready at once without one,
     // or without processes to probe), the first probes after initialDelaySeconds.
     s.ready = !(c.contains("readinessProbe") && runtime->polled());
+    s.started = !(c.contains("startupProbe") && runtime->polled());
+    s.startup = {};
     s.readiness = {};
     s.liveness = {};
+    s.startup.next = now + std::chrono::seconds(c.value("startupProbe", json::object()).value("initialDelaySeconds", 0));
     s.readiness.next = now + std::chrono::seconds(c.value("readinessProbe", json::object()).value("initialDelaySeconds", 0));
     s.liveness.next = now + std::chrono::seconds(c.value("livenessProbe", json::object()).value("initialDelaySeconds", 0));
     if (s.restarts == 0) {
@@ -322,16 +326,20 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     if (code != 0) record_event(*this, pod, "Warning", "BackOff", "Back-off restarting failed container " + s.name +
                                                                        " in pod " + name + "_" + ns + "(" + uid + ")", "kubelet");
   };
-  // Readiness and liveness probes of a running app container (k8s.io/kubernetes/pkg/kubelet/prober): an outcome
-  // that came in counts towards successThreshold/failureThreshold; a liveness failure streak kills the
-  // container, which restartPolicy then restarts; the next probe goes out periodSeconds later.
+  // Startup, readiness and liveness probes of a running app container (k8s.io/kubernetes/pkg/kubelet/prober): an
+  // outcome that came in counts towards successThreshold/failureThreshold; a liveness or startup failure streak
+  // kills the container, which restartPolicy then restarts; the next probe goes out periodSeconds later. Until
+  // the startup probe succeeds, the other two do not run (the prober's workers skip them while not started).
   auto probe = [&](const json& c, ContainerState& s) {
     if (!runtime->polled()) return;
-    for (bool liveness : {false, true}) {
-      const char* field = liveness ? "livenessProbe" : "readinessProbe";
+    enum Kind { Startup, Readiness, Liveness };
+    for (Kind kind : {Startup, Readiness, Liveness}) {
+      const char* field = kind == Startup ? "startupProbe" : kind == Liveness ? "livenessProbe" : "readinessProbe";
       if (!c.contains(field) || !s.running) continue;
+      if (kind == Startup ? s.started : !s.started) continue;
+      bool liveness = kind == Liveness;
       const json& spec = c[field];
-      ProbeState& p = liveness ? s.liveness : s.readiness;
+      ProbeState& p = kind == Startup ? s.startup : liveness ? s.liveness : s.readiness;
       if (p.outcome) {
         bool done = false, success = false;
         std::string message;
@@ -354,7 +362,19 @@ void Workloads::Impl::sync_pod(const std::string& key) {
           p.successes = 0;
           p.last_failure = message;
         }
-        if (!liveness) {
+        if (kind == Startup) {
+          if (success) {
+            s.started = true;  // the readiness and liveness probes start now
+            continue;
+          }
+          record_event(*this, pod, "Warning", "Unhealthy", "Startup probe failed: " + message, "kubelet");
+          if (p.failures >= std::max(1, spec.value("failureThreshold", 3))) {
+            record_event(*this, pod, "Normal", "Killing",
+                         "Container " + s.name + " failed startup probe, will be restarted", "kubelet");
+            finish(s, 137, false);
+            return;
+          }
+        } else if (!liveness) {
           if (success && p.successes >= std::max(1, spec.value("successThreshold", 1))) s.ready = true;
           if (!success && p.failures >= std::max(1, spec.value("failureThreshold", 3))) s.ready = false;
           if (!success && (p.failures == 1 || message != previous_failure))
@@ -432,7 +452,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     all_done &= s.done;
     if (s.done && s.state["terminated"].value("exitCode", 0) != 0) all_zero = false;
     any_running |= s.running;
-    all_ready &= s.running && s.ready;
+    all_ready &= s.running && s.ready && s.started;
   }
   std::string new_phase = "Pending";
   if (init_failed) new_phase = "Failed";
@@ -447,8 +467,9 @@ void Workloads::Impl::sync_pod(const std::string& key) {
       if (state.empty())
         state = {{"waiting", {{"reason", is_init || initialized ? "ContainerCreating" : "PodInitializing"}}}};
       if (!volume_wait.empty()) state = {{"waiting", {{"reason", "ContainerCreating"}}}};
-      json cs = {{"name", s.name}, {"state", state}, {"lastState", s.last_state}, {"ready", !is_init ? s.running && s.ready : s.done},
-                 {"restartCount", s.restarts}, {"image", s.image}, {"imageID", ""}, {"started", s.running}};
+      json cs = {{"name", s.name}, {"state", state}, {"lastState", s.last_state},
+                 {"ready", !is_init ? s.running && s.ready && s.started : s.done}, {"restartCount", s.restarts},
+                 {"image", s.image}, {"imageID", ""}, {"started", s.running && s.started}};
       if (!s.runtime_id.empty() || s.ever_started) cs["containerID"] = "kubelite://" + (s.runtime_id.empty() ? uid + "/" + s.name : s.runtime_id);
       json volume_mounts = json::array();
       for (const auto& m : specs[i].value("volumeMounts", json::array()))
