@@ -4,6 +4,7 @@
 
 #include "kubelite/objects.h"
 #include "kubelite/semantics/validation.h"
+#include "kubelite/workloads/cron.h"  // spec.timeZone: the zone names the CronJob controller can load
 
 namespace kubelite {
 
@@ -370,6 +371,12 @@ void validate(const ResourceInfo& r, const json& object) {
                             "for validation is '[-._a-zA-Z0-9]+')"});
       }
     }
+  }
+  if (!r.custom && r.is("batch", "cronjobs") && object.contains("spec") && object["spec"].is_object() &&
+      object["spec"].contains("timeZone") && object["spec"]["timeZone"].is_string()) {
+    std::string zone = object["spec"]["timeZone"].get<std::string>();
+    for (const std::string& problem : workloads::time_zone_problems(zone))
+      causes.push_back({"FieldValueInvalid", "spec.timeZone", "Invalid value: " + json(zone).dump() + ": " + problem});
   }
   if (!r.custom && r.group == "apps" && object.contains("spec") && object["spec"].is_object()) {
     const json& spec = object["spec"];

@@ -152,6 +152,30 @@ class CronJobs(KubectlCase):
         time.sleep(1.5)
         self.assertEqual(self.jobs(ns, "bad"), [])
 
+    def test_time_zone_is_validated_and_schedules_in_wall_clock_time(self):
+        ns = "cj-tz"
+        self.kubectl("create", "ns", ns, ok=False)
+        manifest = (CRONJOB % {"name": "NAME", "schedule": "*/10 * * * *", "policy": "Allow", "command": "true"}).replace(
+            "spec:\n  schedule:", "spec:\n  timeZone: ZONE\n  schedule:", 1)
+        # A zone the system's tzdata does not have is refused as the real apiserver refuses it; nothing is stored.
+        p = self.kubectl("apply", "-n", ns, "-f", "-", ok=False,
+                         stdin=manifest.replace("NAME", "mars").replace("ZONE", "Mars/Olympus_Mons"))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('spec.timeZone: Invalid value: "Mars/Olympus_Mons": unknown time zone Mars/Olympus_Mons', p.stderr)
+        self.assertNotEqual(self.kubectl("get", "cronjob", "-n", ns, "mars", ok=False).returncode, 0)
+        p = self.kubectl("apply", "-n", ns, "-f", "-", ok=False,
+                         stdin=manifest.replace("NAME", "local").replace("ZONE", "Local"))
+        self.assertIn('spec.timeZone: Invalid value: "Local": timeZone must be an explicit time zone', p.stderr)
+
+        # Asia/Kathmandu is UTC+05:45: "*/10" of its wall clock falls on UTC minutes ending in 5 (in UTC: in 0).
+        self.kubectl("apply", "-n", ns, "-f", "-", stdin=manifest.replace("NAME", "ktm").replace("ZONE", "Asia/Kathmandu"))
+        self.assertIn("Asia/Kathmandu", self.kubectl("get", "cronjob", "-n", ns, "ktm"))
+        jobs = wait_until(lambda: self.jobs(ns, "ktm"), 25, "a Job of the Kathmandu schedule")
+        minute = int(jobs[0]["metadata"]["name"][len("ktm-"):])  # the scheduled time, in minutes since the epoch
+        self.assertEqual(minute % 10, 5, jobs[0]["metadata"]["name"])
+        self.assertEqual(jobs[0]["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"],
+                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(minute * 60)))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,6 +1,11 @@
 #include "kubelite/workloads/cron.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 namespace kubelite::workloads {
@@ -180,6 +185,107 @@ int64_t cron_next(const CronSchedule& s, int64_t after) {
       continue;
     }
     return t;
+  }
+  return -1;
+}
+
+}  // namespace kubelite::workloads
+
+namespace kubelite::workloads {
+
+int32_t TimeZone::offset_at(int64_t utc) const {
+  auto it = std::upper_bound(transitions.begin(), transitions.end(), utc);
+  if (it == transitions.begin()) return initial;
+  return offsets[it - transitions.begin() - 1];
+}
+
+namespace {
+
+int64_t big_endian(const unsigned char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = v << 8 | p[i];
+  if (bytes == 4) return static_cast<int32_t>(static_cast<uint32_t>(v));
+  return static_cast<int64_t>(v);
+}
+
+// RFC 8536: a header ("TZif", version, counts) and a data block of 4-byte times, then (version 2 on) the same
+// again with 8-byte times, which is the one read when present.
+bool parse_tzif(const std::string& data, TimeZone& out) {
+  auto u = reinterpret_cast<const unsigned char*>(data.data());
+  size_t at = 0;
+  for (int block = 0; block < 2; ++block) {
+    if (data.size() < at + 44 || data.compare(at, 4, "TZif") != 0) return false;
+    int64_t count[6];
+    for (int i = 0; i < 6; ++i) count[i] = big_endian(u + at + 20 + 4 * i, 4);
+    int64_t isut = count[0], isstd = count[1], leap = count[2], times = count[3], types = count[4], chars = count[5];
+    int time_size = block == 0 ? 4 : 8;
+    size_t body = at + 44;
+    size_t size = times * time_size + times + types * 6 + chars + leap * (time_size + 4) + isstd + isut;
+    if (times < 0 || types <= 0 || data.size() < body + size) return false;
+    if (block == 0 && data[at + 4] >= '2') {  // the 64-bit block follows
+      at = body + size;
+      continue;
+    }
+    out = TimeZone{};
+    const unsigned char* idx = u + body + times * time_size;
+    const unsigned char* info = idx + times;
+    out.initial = static_cast<int32_t>(big_endian(info, 4));
+    for (int64_t i = 0; i < times; ++i) {
+      if (idx[i] >= types) return false;
+      out.transitions.push_back(big_endian(u + body + i * time_size, time_size));
+      out.offsets.push_back(static_cast<int32_t>(big_endian(info + 6 * idx[i], 4)));
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool load_time_zone(const std::string& name, TimeZone& out, std::string& error) {
+  if (name.empty() || name == "UTC") {  // Go's LoadLocation needs no file for these
+    out = TimeZone{};
+    return true;
+  }
+  bool safe = name.front() != '/' && name.find("..") == std::string::npos && name.find('\0') == std::string::npos;
+  std::ifstream in(safe ? "/usr/share/zoneinfo/" + name : std::string(), std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!safe || !parse_tzif(data, out)) {
+    error = "unknown time zone " + name;
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> time_zone_problems(const std::string& name) {
+  if (name.empty()) return {"timeZone must be nil or non-empty string"};
+  // validTimeZoneCharacters: each part of the name is 1-14 of [A-Za-z.-_0-9+], neither . nor .. nor starting with -.
+  for (const std::string& part : split(name, '/', false)) {
+    bool ok = !part.empty() && part.size() <= 14 && part != "." && part != ".." && part[0] != '-';
+    for (char c : part) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || std::strchr(".-_+", c));
+    if (!ok) return {"unknown time zone " + name};
+  }
+  std::vector<std::string> problems;
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower == "local") return {"timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"};
+  TimeZone zone;
+  std::string error;
+  if (!load_time_zone(name, zone, error)) problems.push_back(error);
+  return problems;
+}
+
+int64_t cron_next(const CronSchedule& s, int64_t after, const TimeZone& zone) {
+  // The schedule is matched against wall-clock time: step in local time, then map each match back to UTC with
+  // the offset in effect then (a time a DST change skips or repeats resolves to one instant after `after`).
+  int32_t offset = zone.offset_at(after);
+  int64_t local = after + offset;
+  for (int i = 0; i < 8; ++i) {
+    local = cron_next(s, local);
+    if (local < 0) return -1;
+    int64_t utc = local - zone.offset_at(local - offset);
+    utc = local - zone.offset_at(utc);
+    if (utc > after) return utc;
   }
   return -1;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kubelite::workloads {
 
@@ -21,5 +22,22 @@ struct CronSchedule {
 std::optional<CronSchedule> parse_cron(const std::string& text, std::string& error);
 // The first time strictly after `after` (whole minutes) the schedule fires; -1 when none within five years.
 int64_t cron_next(const CronSchedule& s, int64_t after);
+
+// A CronJob's spec.timeZone: the UTC offsets of an IANA zone of the system's tzdata (/usr/share/zoneinfo, TZif
+// files), by transition time. Past the last transition a file lists (2037 in Debian's) the last offset holds.
+struct TimeZone {
+  std::vector<int64_t> transitions;  // seconds since the epoch, ascending
+  std::vector<int32_t> offsets;      // the offset from transitions[i] on
+  int32_t initial = 0;               // before the first transition
+  int32_t offset_at(int64_t utc) const;
+};
+// Loads zone `name` ("Europe/Berlin", "UTC"); false with `error` as Go's time.LoadLocation words it, which the
+// real apiserver returns ("unknown time zone Foo/Bar").
+bool load_time_zone(const std::string& name, TimeZone& out, std::string& error);
+// The problems of spec.timeZone as k8s.io/kubernetes/pkg/apis/batch/validation's validateTimeZone reports them
+// (empty when valid).
+std::vector<std::string> time_zone_problems(const std::string& name);
+// cron_next with the schedule read in `zone`'s wall-clock time.
+int64_t cron_next(const CronSchedule& s, int64_t after, const TimeZone& zone);
 
 }  // namespace kubelite::workloads

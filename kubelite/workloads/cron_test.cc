@@ -76,5 +76,36 @@ TEST(Cron, BadSchedulesSayWhatIsWrong) {
   EXPECT_EQ(cron_next(*never, at(2026, 12, 7, 10, 0)), -1);
 }
 
+// spec.timeZone: the system's tzdata, its DST changes, and the names the real apiserver refuses.
+TEST(Cron, TimeZones) {
+  std::string error;
+  auto s = parse_cron("0 9 * * *", error);
+  ASSERT_TRUE(s);
+  TimeZone berlin, new_york, utc;
+  ASSERT_TRUE(load_time_zone("Europe/Berlin", berlin, error)) << error;
+  ASSERT_TRUE(load_time_zone("America/New_York", new_york, error)) << error;
+  ASSERT_TRUE(load_time_zone("UTC", utc, error)) << error;
+  EXPECT_EQ(berlin.offset_at(at(2026, 12, 7, 12, 0)), 3600);       // CET
+  EXPECT_EQ(berlin.offset_at(at(2026, 7, 7, 12, 0)), 7200);        // CEST
+  EXPECT_EQ(cron_next(*s, at(2026, 12, 7, 0, 0), berlin), at(2026, 12, 7, 8, 0));     // 09:00 CET
+  EXPECT_EQ(cron_next(*s, at(2026, 7, 7, 0, 0), berlin), at(2026, 7, 7, 7, 0));       // 09:00 CEST
+  EXPECT_EQ(cron_next(*s, at(2026, 12, 7, 0, 0), new_york), at(2026, 12, 7, 14, 0));  // 09:00 EST
+  EXPECT_EQ(cron_next(*s, at(2026, 12, 7, 0, 0), utc), at(2026, 12, 7, 9, 0));
+  // Across the spring change (2026-03-08 in New York): 09:00 EST on the 7th, then 09:00 EDT on the 8th.
+  EXPECT_EQ(cron_next(*s, at(2026, 3, 7, 14, 0), new_york), at(2026, 3, 8, 13, 0));
+
+  TimeZone z;
+  EXPECT_FALSE(load_time_zone("Mars/Olympus_Mons", z, error));
+  EXPECT_EQ(error, "unknown time zone Mars/Olympus_Mons");
+  EXPECT_TRUE(time_zone_problems("Europe/Berlin").empty());
+  EXPECT_EQ(time_zone_problems("Mars/Olympus_Mons"), std::vector<std::string>{"unknown time zone Mars/Olympus_Mons"});
+  EXPECT_EQ(time_zone_problems("../etc/passwd"), std::vector<std::string>{"unknown time zone ../etc/passwd"});
+  EXPECT_EQ(time_zone_problems("America/Far_Too_Long_A_Name"),
+            std::vector<std::string>{"unknown time zone America/Far_Too_Long_A_Name"});
+  EXPECT_EQ(time_zone_problems(""), std::vector<std::string>{"timeZone must be nil or non-empty string"});
+  EXPECT_EQ(time_zone_problems("Local"),
+            std::vector<std::string>{"timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"});
+}
+
 }  // namespace
 }  // namespace kubelite::workloads

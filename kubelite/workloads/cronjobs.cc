@@ -66,6 +66,15 @@ void Workloads::Impl::sync_cronjob(const std::string& key) {
                  "unparseable schedule: \"" + spec.value("schedule", "") + "\" : " + error, "cronjob-controller");
     return;
   }
+  // spec.timeZone (validated when written; a zone gone from the system's tzdata since stops the schedule, with
+  // the real controller's event).
+  TimeZone zone;
+  if (spec.contains("timeZone") && spec["timeZone"].is_string() &&
+      !load_time_zone(spec["timeZone"].get<std::string>(), zone, error)) {
+    record_event(*this, cj, "Warning", "UnknownTimeZone",
+                 "invalid timeZone: \"" + spec["timeZone"].get<std::string>() + "\": " + error, "cronjob-controller");
+    return;
+  }
   std::vector<json> running, succeeded, failed;
   for (json& job : cluster->list_if("batch/jobs", ns, mentions(uid))) {
     if (controller_uid(job) != uid || is_terminating(job)) continue;
@@ -101,7 +110,7 @@ void Workloads::Impl::sync_cronjob(const std::string& key) {
     int64_t from = parse_time(status.value("lastScheduleTime", cj["metadata"].value("creationTimestamp", "")));
     if (from < 0) from = now;
     int64_t scheduled = -1;
-    for (int64_t t = cron_next(*schedule, from); t >= 0 && t <= now; t = cron_next(*schedule, t)) {
+    for (int64_t t = cron_next(*schedule, from, zone); t >= 0 && t <= now; t = cron_next(*schedule, t, zone)) {
       scheduled = t;
       if (now - t > 3600 * 24 * 7) t = now - 3600 * 24 * 7;  // a long gap: skip ahead rather than walk it
     }
@@ -143,7 +152,7 @@ void Workloads::Impl::sync_cronjob(const std::string& key) {
       status["lastScheduleTime"] = format_time(scheduled);
     }
     // Wake at the next scheduled time, on the controller's clock.
-    if (int64_t next = cron_next(*schedule, now); next >= 0) {
+    if (int64_t next = cron_next(*schedule, now, zone); next >= 0) {
       auto wait = std::chrono::duration<double>((next - now) / options.cron_speed);
       std::lock_guard lock(mu);
       timers[{Work::CronJob, key}] =
