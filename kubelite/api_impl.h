@@ -8,7 +8,9 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "kubelite/api.h"
@@ -188,6 +190,9 @@ struct Api::Impl {
   uint64_t namespaces_writes_scanned = UINT64_MAX;  // store.writes("/namespaces") at the last scan for Terminating
 };
 
+// The text of metadata.ownerReferences in stored compact JSON (the whole text when it mentions ownerReferences
+// elsewhere only), nullopt when there are none.
+std::optional<std::string_view> owner_references_text(const std::string& text);
 // "{"apiVersion":...,"kind":...,<stored fields>}" — stored objects omit both, the serving version adds them.
 std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored_json);
 std::string manager_from(const ApiRequest& req);

@@ -245,8 +245,7 @@ json Api::Impl::commit(const ResourceInfo& r, json object, ObjectPtr* stored_out
   return object;
 }
 
-// The text of metadata.ownerReferences in stored compact JSON, nullopt when there are none.
-static std::optional<std::string_view> owner_references_text(const std::string& text) {
+std::optional<std::string_view> owner_references_text(const std::string& text) {
   if (text.find("\"ownerReferences\"") == std::string::npos) return std::nullopt;
   auto meta = member_value(text, 0, "metadata");
   auto refs = meta ? member_value(text, meta->begin, "ownerReferences") : std::nullopt;

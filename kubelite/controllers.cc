@@ -261,9 +261,22 @@ bool Api::Impl::run_garbage_collection() {
   if (deleted.empty() && owners.empty()) return progress;
   std::set<std::string> blocked;  // foreground owners that still have dependents
   for (const ResourcePtr& r : resources) {
+    // Only objects whose ownerReferences name a deleted owner or an owner being deleted are parsed: a Job that a
+    // CronJob's history limit removes must not make the collector parse every dependent of the cluster.
     std::vector<ObjectPtr> dependents;
-    for (const auto& [key, o] : store.collection(r->storage_id()))
-      if (o->json.find("\"ownerReferences\"") != std::string::npos) dependents.push_back(o);
+    for (const auto& [key, o] : store.collection(r->storage_id())) {
+      std::optional<std::string_view> refs = owner_references_text(o->json);
+      if (!refs) continue;
+      bool named = false;
+      static const std::string_view kUid = "\"uid\":\"";
+      for (size_t at = refs->find(kUid); at != std::string_view::npos && !named; at = refs->find(kUid, at + 1)) {
+        size_t begin = at + kUid.size(), end = refs->find('"', begin);
+        if (end == std::string_view::npos) break;
+        std::string uid(refs->substr(begin, end - begin));
+        named = deleted.count(uid) || owners.count(uid);
+      }
+      if (named) dependents.push_back(o);
+    }
     for (const ObjectPtr& o : dependents) {
       json object = json::parse(o->json);
       const json& refs = object["metadata"].value("ownerReferences", json::array());
