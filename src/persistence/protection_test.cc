@@ -392,6 +392,28 @@ TEST(Protection, ItemDigestListIsCompactAndItsReaderNamesWhatIsMissing) {
   }
 }
 
+// The hashing runs on its own thread, a batch of contents at a time: over many batches (and a content larger
+// than a batch) every record still comes out in order, with the digest of its own content.
+TEST(Protection, ItemDigestListKeepsOrderAcrossItsHashingThread) {
+  ItemDigestList list;
+  std::vector<std::string> paths, contents;
+  for (int i = 0; i < 20000; ++i) {
+    paths.push_back("resources/secrets/namespaces/ns-" + std::to_string(i % 7) + "/s-" + std::to_string(i) + ".json");
+    contents.push_back(std::string(i % 300, 'x') + std::to_string(i));
+    if (i == 12345) contents.back() = std::string(3 << 20, 'y');  // 3 MiB: a batch of its own
+    const std::string_view one[] = {paths.back()};
+    list.add(one, contents.back());
+  }
+  std::string bytes;
+  std::FILE* file = list.finish();
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, file)) bytes.append(buffer, n);
+  ItemDigestLookup lookup(bytes, "list");
+  for (size_t i = 0; i < paths.size(); ++i)
+    ASSERT_EQ(lookup.take(paths[i]), crypt::hex(crypt::sha256(contents[i]))) << paths[i];
+  EXPECT_TRUE(lookup.untaken().empty()) << "nothing out of order, nothing extra";
+}
+
 TEST(Protection, UnsignedBackupsSayTheyCannotBeVerified) {
   Fixture f;
   f.put("velero-written", {});
