@@ -131,19 +131,30 @@ int arca(const SeededCluster& cluster, const std::string& args) {
 }
 
 std::string http_get(const SeededCluster& cluster, const std::string& path) {
+  return http_request(cluster, "GET", path);
+}
+
+std::string http_request(const SeededCluster& cluster, const std::string& method, const std::string& path,
+                         const std::string& merge_patch) {
   std::string body;
   CURL* curl = curl_easy_init();
   std::string auth = "Authorization: Bearer " + cluster.token;
   curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+  if (method == "PATCH") headers = curl_slist_append(headers, "Content-Type: application/merge-patch+json");
   std::string url = cluster.server + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "PATCH") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, merge_patch.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to_string);
   CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) throw std::runtime_error("GET " + url + ": " + curl_easy_strerror(rc));
+  if (rc != CURLE_OK) throw std::runtime_error(method + " " + url + ": " + curl_easy_strerror(rc));
+  if (status >= 400) throw std::runtime_error(method + " " + url + ": HTTP " + std::to_string(status) + ": " + body);
   return body;
 }
 

@@ -40,6 +40,9 @@ int arca(const SeededCluster& cluster, const std::string& args);
 
 // GET SERVER+path with the cluster's token; the body (throws when the request fails).
 std::string http_get(const SeededCluster& cluster, const std::string& path);
+// METHOD SERVER+path; a PATCH sends `merge_patch` as a JSON merge patch. Throws on a failure or an HTTP error.
+std::string http_request(const SeededCluster& cluster, const std::string& method, const std::string& path,
+                         const std::string& merge_patch = "");
 
 // User + system CPU seconds a process has used so far (/proc/PID/stat).
 double cpu_seconds(pid_t pid);

@@ -1,5 +1,6 @@
 #include "repo/chunker.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -80,53 +81,112 @@ ChunkerTables::ChunkerTables(Pol p) : pol(p), shift(pol_deg(p) - 8) {
   for (int b = 0; b < 256; ++b) mod[b] = pol_mod(Pol(b) << k, pol) | Pol(b) << k;
 }
 
-void Chunker::reset() {
-  window_.fill(0);
-  // restic slides a single 1 byte in before each chunk.
-  window_[0] = 1;
-  digest_ = (t_.out[0] << 8 | 1) ^ t_.mod[t_.out[0] >> t_.shift];
-  wpos_ = 1;
-  count_ = 0;
-  pre_ = kMinChunk - kWindow;  // the first bytes of a chunk cannot end it: skip hashing them
-}
-
-size_t Chunker::next_split(const uint8_t* data, size_t size) {
-  size_t idx = 0;
-  if (pre_ > 0) {
-    if (pre_ >= size) {
-      pre_ -= size;
-      count_ += size;
-      return npos;
-    }
-    idx = pre_;
-    count_ += pre_;
-    pre_ = 0;
-  }
-  // Locals, not members: `data` is a byte pointer that may alias anything, which would otherwise force the
-  // compiler to reload the state on every byte.
-  uint64_t digest = digest_;
-  size_t wpos = wpos_, add = count_;
+size_t Chunker::scan_one(const uint8_t* p, size_t from, size_t to) const {
   const int shift = t_.shift;
   const uint64_t* out = t_.out.data();
   const uint64_t* mod = t_.mod.data();
-  uint8_t window[kWindow];
-  std::memcpy(window, window_.data(), kWindow);
-  for (size_t i = idx; i < size; ++i) {
-    uint8_t b = data[i];
-    digest ^= out[window[wpos]];
-    window[wpos] = b;
-    wpos = (wpos + 1) & (kWindow - 1);
-    digest = (digest << 8 | b) ^ mod[digest >> shift];
-    ++add;
-    if (((digest & kSplitMask) == 0 || add >= kMaxChunk) && add >= kMinChunk) {
-      reset();
-      return i + 1;
+  // Starts from a window of zeros (digest 0, and removing a zero changes nothing): 64 bytes in, it holds
+  // p[from-63..from].
+  uint64_t d = 0;
+  for (size_t j = from - 63; j <= from; ++j) d = (d << 8 | p[j]) ^ mod[d >> shift];
+  if ((d & kSplitMask) == 0) return from;
+  for (size_t i = from + 1; i < to; ++i) {
+    d ^= out[p[i - 64]];
+    d = (d << 8 | p[i]) ^ mod[d >> shift];
+    if ((d & kSplitMask) == 0) return i;
+  }
+  return npos;
+}
+
+size_t Chunker::scan(const uint8_t* p, size_t from, size_t to) const {
+  constexpr size_t kLanes = 4;
+  if (to - from < 4096) return scan_one(p, from, to);
+  const int shift = t_.shift;
+  const uint64_t* out = t_.out.data();
+  const uint64_t* mod = t_.mod.data();
+  // Lane k scans [s[k], s[k] + len) (the last one a little less); each lane's first cut is kept, and the
+  // first lane with one wins, since lanes are in input order.
+  const size_t len = (to - from + kLanes - 1) / kLanes;
+  const uint8_t* q[kLanes];
+  uint64_t d[kLanes];
+  size_t found[kLanes];
+  for (size_t k = 0; k < kLanes; ++k) {
+    size_t start = from + k * len;
+    q[k] = p + start;
+    found[k] = npos;
+    d[k] = 0;
+    for (size_t j = start - 63; j < start; ++j) d[k] = (d[k] << 8 | p[j]) ^ mod[d[k] >> shift];
+  }
+  const size_t common = to - (from + (kLanes - 1) * len);  // the last lane's length: every lane has this many
+  // Locals, not the arrays: the byte loads may alias anything, which would force every digest through memory.
+  const uint8_t *q0 = q[0], *q1 = q[1], *q2 = q[2], *q3 = q[3];
+  uint64_t d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3];
+  // The first byte of each lane pushes out a zero of the starting window: no removal.
+  d0 = (d0 << 8 | q0[0]) ^ mod[d0 >> shift];
+  d1 = (d1 << 8 | q1[0]) ^ mod[d1 >> shift];
+  d2 = (d2 << 8 | q2[0]) ^ mod[d2 >> shift];
+  d3 = (d3 << 8 | q3[0]) ^ mod[d3 >> shift];
+  for (size_t i = 0;;) {
+    if (((d0 & kSplitMask) == 0) | ((d1 & kSplitMask) == 0) | ((d2 & kSplitMask) == 0) | ((d3 & kSplitMask) == 0)) {
+      const uint64_t now[kLanes] = {d0, d1, d2, d3};
+      for (size_t k = 0; k < kLanes; ++k)
+        if (found[k] == npos && (now[k] & kSplitMask) == 0) found[k] = static_cast<size_t>(q[k] - p) + i;
+      if (found[0] != npos) return found[0];
+    }
+    if (++i == common) break;
+    d0 ^= out[q0[i - 64]];
+    d1 ^= out[q1[i - 64]];
+    d2 ^= out[q2[i - 64]];
+    d3 ^= out[q3[i - 64]];
+    d0 = (d0 << 8 | q0[i]) ^ mod[d0 >> shift];
+    d1 = (d1 << 8 | q1[i]) ^ mod[d1 >> shift];
+    d2 = (d2 << 8 | q2[i]) ^ mod[d2 >> shift];
+    d3 = (d3 << 8 | q3[i]) ^ mod[d3 >> shift];
+  }
+  d[0] = d0, d[1] = d1, d[2] = d2, d[3] = d3;
+  // The rest of the longer lanes, each on its own (a few bytes), in order.
+  for (size_t k = 0; k < kLanes; ++k) {
+    if (found[k] != npos) return found[k];
+    size_t start = static_cast<size_t>(q[k] - p), end = std::min(to, start + len);
+    for (size_t i = start + common; i < end; ++i) {
+      d[k] ^= out[p[i - 64]];
+      d[k] = (d[k] << 8 | p[i]) ^ mod[d[k] >> shift];
+      if ((d[k] & kSplitMask) == 0) return i;
     }
   }
-  std::memcpy(window_.data(), window, kWindow);
-  digest_ = digest;
-  wpos_ = wpos;
-  count_ = add;
+  return npos;
+}
+
+size_t Chunker::next_split(const uint8_t* data, size_t size) {
+  // Index in `data` of the first byte a chunk may end with (its kMinChunk-th), and the bound kMaxChunk sets.
+  size_t first = count_ >= kMinChunk - 1 ? 0 : kMinChunk - 1 - count_;
+  size_t limit = kMaxChunk - count_;  // the byte at limit - 1 ends the chunk at the latest
+  size_t last = std::min(size, limit);
+  size_t cut = npos;
+  if (first < last) {
+    // The first 64 bytes' windows reach back into earlier calls: scanned from a copy joined to the tail.
+    if (first < kWindow) {
+      uint8_t joined[2 * kWindow];
+      std::memcpy(joined, tail_.data(), kWindow);
+      size_t head = std::min(last, kWindow);
+      std::memcpy(joined + kWindow, data, head);
+      size_t i = scan_one(joined, kWindow + first, kWindow + head);
+      if (i != npos) cut = i - kWindow;
+    }
+    if (cut == npos && last > kWindow) cut = scan(data, std::max(first, kWindow), last);
+  }
+  if (cut == npos && last == limit) cut = limit - 1;  // kMaxChunk reached
+  if (cut != npos) {
+    reset();
+    return cut + 1;
+  }
+  if (size >= kWindow) {
+    std::memcpy(tail_.data(), data + size - kWindow, kWindow);
+  } else {
+    std::memmove(tail_.data(), tail_.data() + size, kWindow - size);
+    std::memcpy(tail_.data() + kWindow - size, data, size);
+  }
+  count_ += size;
   return npos;
 }
 

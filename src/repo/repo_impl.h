@@ -40,7 +40,10 @@ class Packer {
  public:
   Packer(RepositoryImpl& repo, BlobType type) : repo_(repo), type_(type) {}
   ~Packer();
-  // Thread-safe. Hands the pack to the upload thread when it reaches kPackSize.
+  // Thread-safe. Hands the pack to the upload thread when it reaches kPackSize. Each caller fills a pack of
+  // its own (taken from the open ones not in use, or a new one), so blobs are written and hashed in parallel:
+  // one shared pack serialized every chunk's write and hash behind one lock (as restic's packer manager
+  // keeps several packs open for the same reason).
   void add(const Id& id, std::string_view sealed, uint32_t uncompressed_length);
   void flush();
 
@@ -55,7 +58,7 @@ class Packer {
   RepositoryImpl& repo_;
   BlobType type_;
   std::mutex mu_;
-  std::optional<Open> open_;
+  std::vector<Open> idle_;  // open packs no caller is writing to
 };
 
 struct RepositoryImpl {

@@ -93,6 +93,58 @@ TEST(RepoChunker, CutsAreContentDefinedAndWithinBounds) {
   EXPECT_GE(common, a.size() - 2);
 }
 
+// restic's chunker (github.com/restic/chunker, chunker.go) byte at a time: a rolling 64-byte window whose first
+// byte is a 1, the first kMinChunk-64 bytes of a chunk not hashed. The interleaved scan must cut where it does.
+std::vector<size_t> rolling_cuts(const ChunkerTables& t, std::string_view data) {
+  std::vector<size_t> cuts;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    uint8_t window[64] = {1};
+    uint64_t digest = (t.out[0] << 8 | 1) ^ t.mod[t.out[0] >> t.shift];
+    size_t wpos = 1, count = std::min(kMinChunk - 64, data.size() - pos), end = data.size();
+    for (size_t i = pos + count; i < data.size(); ++i) {
+      uint8_t b = static_cast<uint8_t>(data[i]);
+      digest ^= t.out[window[wpos]];
+      window[wpos] = b;
+      wpos = (wpos + 1) % 64;
+      digest = (digest << 8 | b) ^ t.mod[digest >> t.shift];
+      if (++count >= kMinChunk && ((digest & ((1u << 20) - 1)) == 0 || count >= kMaxChunk)) {
+        end = i + 1;
+        break;
+      }
+    }
+    cuts.push_back(end - pos);
+    pos = end;
+  }
+  return cuts;
+}
+
+TEST(RepoChunker, CutsWhereResticsRollingHashCuts) {
+  ChunkerTables tables(0x3DA3358B4DC173);
+  std::mt19937_64 rng(11);
+  std::string data(40 << 20, '\0');
+  for (auto& c : data) c = static_cast<char>(rng());
+  std::fill(data.begin() + (20 << 20), data.begin() + (30 << 20), 'z');  // no cut: kMaxChunk ends the chunks
+  auto expected = rolling_cuts(tables, data);
+  ASSERT_GE(expected.size(), 15u);
+  EXPECT_NE(std::find(expected.begin(), expected.end(), kMaxChunk), expected.end());
+  for (size_t step : {size_t(1) << 20, size_t(8191), size_t(64), size_t(63), size_t(5000000)}) {
+    Chunker c(tables);
+    std::vector<size_t> got;
+    size_t pos = 0, start = 0;
+    while (pos < data.size()) {
+      size_t n = std::min(step, data.size() - pos);
+      size_t k = c.next_split(reinterpret_cast<const uint8_t*>(data.data()) + pos, n);
+      pos += k == Chunker::npos ? n : k;
+      if (k != Chunker::npos || pos == data.size()) {
+        got.push_back(pos - start);
+        start = pos;
+      }
+    }
+    EXPECT_EQ(got, expected) << "fed " << step << " bytes at a time";
+  }
+}
+
 TEST(RepoFormat, TimesRoundTripLikeGo) {
   EXPECT_EQ(format_time({1418222879, 912418701}), "2014-12-10T14:47:59.912418701Z");
   EXPECT_EQ(format_time({1418222879, 500000000}), "2014-12-10T14:47:59.5Z");

@@ -269,44 +269,59 @@ Id RepositoryImpl::save_blob(BlobType type, const Id& id, std::string_view plain
 }
 
 Packer::~Packer() {
-  if (open_) repo_.backend->discard_temp(open_->file);
+  for (auto& p : idle_) repo_.backend->discard_temp(p.file);
 }
 
 void Packer::add(const Id& id, std::string_view sealed, uint32_t uncompressed_length) {
-  std::optional<Open> full;
+  std::optional<Open> open;
   {
     std::lock_guard lock(mu_);
-    if (!open_) {
-      open_.emplace();
-      open_->file = repo_.backend->create_temp();
+    if (!idle_.empty()) {
+      open = std::move(idle_.back());
+      idle_.pop_back();
     }
-    Open& p = *open_;
-    size_t done = 0;
-    while (done < sealed.size()) {
-      ssize_t n = ::pwrite(p.file.fd, sealed.data() + done, sealed.size() - done, static_cast<off_t>(p.size + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(sys_error("cannot write a temporary pack file", p.file.path.empty() ? "in $TMPDIR" : p.file.path));
-      done += static_cast<size_t>(n);
-    }
-    p.hash->update(sealed);
-    p.blobs.push_back({id, type_, static_cast<uint32_t>(p.size), static_cast<uint32_t>(sealed.size()), uncompressed_length});
-    p.size += sealed.size();
-    if (p.size < kPackSize) return;
-    full = std::move(open_);
-    open_.reset();
   }
-  hand_over(std::move(*full));
+  if (!open) {
+    open.emplace();
+    open->file = repo_.backend->create_temp();
+  }
+  Open& p = *open;
+  // Back among the idle packs whatever happens, so that a failed write still has its temporary file removed.
+  struct Return {
+    Packer& packer;
+    std::optional<Open>& open;
+    ~Return() {
+      if (!open) return;
+      std::lock_guard lock(packer.mu_);
+      packer.idle_.push_back(std::move(*open));
+    }
+  } give_back{*this, open};
+  size_t done = 0;
+  while (done < sealed.size()) {
+    ssize_t n = ::pwrite(p.file.fd, sealed.data() + done, sealed.size() - done, static_cast<off_t>(p.size + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(sys_error("cannot write a temporary pack file", p.file.path.empty() ? "in $TMPDIR" : p.file.path));
+    done += static_cast<size_t>(n);
+  }
+  p.hash->update(sealed);
+  p.blobs.push_back({id, type_, static_cast<uint32_t>(p.size), static_cast<uint32_t>(sealed.size()), uncompressed_length});
+  p.size += sealed.size();
+  if (p.size < kPackSize) return;
+  Open full = std::move(p);
+  open.reset();
+  hand_over(std::move(full));
 }
 
 void Packer::flush() {
-  std::optional<Open> last;
+  std::vector<Open> open;
   {
     std::lock_guard lock(mu_);
-    last = std::move(open_);
-    open_.reset();
+    open.swap(idle_);
   }
-  if (last && !last->blobs.empty()) hand_over(std::move(*last));
-  else if (last) repo_.backend->discard_temp(last->file);
+  for (auto& p : open) {
+    if (!p.blobs.empty()) hand_over(std::move(p));
+    else repo_.backend->discard_temp(p.file);
+  }
 }
 
 void Packer::hand_over(Open pack) {
