@@ -66,7 +66,8 @@ Figures run(const std::string& load_dir, bool workloads, int idle_seconds, int l
   if (workloads) {
     // The seeded CronJobs run every minute, so "nothing changes" needs them suspended (a merge patch each, as
     // `kubectl patch cronjob X -p '{"spec":{"suspend":true}}'` sends), then their running Jobs to finish.
-    for (const auto& cj : json::parse(benchsupport::http_get(c, "/apis/batch/v1/cronjobs"))["items"]) {
+    const json cronjobs = json::parse(benchsupport::http_get(c, "/apis/batch/v1/cronjobs"));
+    for (const auto& cj : cronjobs["items"]) {
       const auto& m = cj["metadata"];
       benchsupport::http_request(c, "PATCH",
                                  "/apis/batch/v1/namespaces/" + m["namespace"].get<std::string>() + "/cronjobs/" +
@@ -76,8 +77,8 @@ Figures run(const std::string& load_dir, bool workloads, int idle_seconds, int l
     }
     auto active_jobs = [&] {
       size_t n = 0;
-      for (const auto& job : json::parse(benchsupport::http_get(c, "/apis/batch/v1/jobs"))["items"])
-        n += job.value("/status/active"_json_pointer, 0) > 0;
+      const json jobs = json::parse(benchsupport::http_get(c, "/apis/batch/v1/jobs"));
+      for (const auto& job : jobs["items"]) n += job.value("/status/active"_json_pointer, 0) > 0;
       return n;
     };
     for (auto until = Clock::now() + std::chrono::minutes(2); active_jobs() > 0 && Clock::now() < until;)
@@ -121,12 +122,12 @@ int main(int argc, char** argv) {
       double load[3] = {0, 0, 0};
       getloadavg(load, 3);
       std::printf("%-28s %d objects loaded and settled in %.2f s (%.0f objects/s; %.1f s of kubelite CPU), peak RSS "
-                  "%.1f MiB, idle CPU %.1f%% over %d s; pods %zu, replicasets %zu, events %zu (load average %.2f)\n",
+                  "%.1f MiB, idle CPU %.2f%% over %d s; pods %zu, replicasets %zu, events %zu (load average %.2f)\n",
                   workloads ? "workloads (--no-processes):" : "API alone (--no-workloads):", objects, f.load_s,
                   objects / f.load_s, f.load_cpu_s, f.peak_kib / 1024.0, f.idle_cpu_percent, idle_seconds, f.pods, f.replicasets,
                   f.events, load[0]);
       if (f.quiet_cpu_percent >= 0)
-        std::printf("%-28s %.1f%% CPU over %d s with its %zu CronJobs suspended and their Jobs done\n",
+        std::printf("%-28s %.2f%% CPU over %d s with its %zu CronJobs suspended and their Jobs done\n",
                     "  nothing changing:", f.quiet_cpu_percent, idle_seconds, f.cronjobs);
       std::fflush(stdout);
     }
