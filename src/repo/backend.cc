@@ -138,15 +138,23 @@ class LocalBackend final : public Backend {
     FdCloser closer(fd);
     struct stat st;
     if (::fstat(fd, &st) != 0) throw std::runtime_error(sys_error("cannot stat", path));
-    return read_at(fd, path, 0, static_cast<uint64_t>(st.st_size));
+    std::string out;
+    read_at(fd, path, 0, static_cast<uint64_t>(st.st_size), out);
+    return out;
   }
 
   std::string load_range(const std::string& name, uint64_t offset, uint64_t length) override {
+    std::string out;
+    load_range_into(name, offset, length, out);
+    return out;
+  }
+
+  void load_range_into(const std::string& name, uint64_t offset, uint64_t length, std::string& out) override {
     std::string path = root_ + "/" + name;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw std::runtime_error(sys_error("cannot open", path));
     FdCloser closer(fd);
-    return read_at(fd, path, offset, length);
+    read_at(fd, path, offset, length, out);
   }
 
   bool exists(const std::string& name) override {
@@ -202,8 +210,8 @@ class LocalBackend final : public Backend {
   }
 
  private:
-  static std::string read_at(int fd, const std::string& path, uint64_t offset, uint64_t length) {
-    std::string out(length, '\0');
+  static void read_at(int fd, const std::string& path, uint64_t offset, uint64_t length, std::string& out) {
+    out.resize(length);
     size_t done = 0;
     while (done < length) {
       ssize_t n = ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
@@ -212,7 +220,6 @@ class LocalBackend final : public Backend {
       if (n == 0) throw std::runtime_error("cannot read " + path + ": file is shorter than expected (truncated?)");
       done += static_cast<size_t>(n);
     }
-    return out;
   }
 
   std::string root_;

@@ -266,18 +266,24 @@ std::string zstd_decompress(std::string_view data, size_t expected_size) {
     }
     expected_size = static_cast<size_t>(declared);
   }
+  std::string out;
+  zstd_decompress_into(data, expected_size, out);
+  return out;
+}
+
+void zstd_decompress_into(std::string_view data, size_t expected_size, std::string& out) {
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   // The size comes from the input (the frame's header, or the index's uncompressed length): what the frame's
-  // blocks can really produce bounds the allocation — each block has a 3-byte header and yields at most 128 KiB
-  // (zstd's format, RFC 8878) — so 18 hostile bytes can no longer make the reader allocate 768 GiB.
+  // blocks can really produce bounds the allocation — each block has a 3-byte header and yields
+  // at most 128 KiB (zstd's format, RFC 8878) — so 18 hostile bytes cannot make the reader allocate 768 GiB.
   constexpr uint64_t kBlockMax = 128 * 1024;
   if (expected_size > (data.size() / 3 + 1) * kBlockMax)
     throw std::runtime_error("zstd: the recorded size, " + std::to_string(expected_size) + " bytes, is more than " +
                              std::to_string(data.size()) + " compressed bytes can hold (damaged)");
-  std::string out(expected_size, '\0');
+  out.resize(expected_size);
   size_t n = ZSTD_decompressDCtx(ctx.get(), out.data(), out.size(), data.data(), data.size());
   if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != expected_size) throw std::runtime_error("zstd: decompressed size differs from the recorded one");
-  return out;
 }
 
 std::string encode_unpacked(std::string_view json_text, int version) {
@@ -344,11 +350,17 @@ std::vector<PackedBlob> read_pack_header(const Key& key, std::string_view pack) 
 }
 
 std::string open_blob(const Key& key, const PackedBlob& blob, std::string_view sealed) {
-  std::string plain;
-  if (!decrypt(key, sealed, plain)) throw std::runtime_error("MAC check failed (damaged data)");
-  if (blob.uncompressed_length) plain = zstd_decompress(plain, blob.uncompressed_length);
-  if (sha256(plain) != blob.id) throw std::runtime_error("content does not match its ID (damaged data)");
+  std::string plain, scratch;
+  open_blob_into(key, blob, sealed, plain, scratch);
   return plain;
+}
+
+void open_blob_into(const Key& key, const PackedBlob& blob, std::string_view sealed, std::string& plain,
+                    std::string& scratch) {
+  if (!decrypt(key, sealed, blob.uncompressed_length ? scratch : plain))
+    throw std::runtime_error("MAC check failed (damaged data)");
+  if (blob.uncompressed_length) zstd_decompress_into(scratch, blob.uncompressed_length, plain);
+  if (sha256(plain) != blob.id) throw std::runtime_error("content does not match its ID (damaged data)");
 }
 
 std::string config_json(const Config& c) {

@@ -31,6 +31,8 @@ std::string zstd_compress(std::string_view data, int level);
 size_t zstd_compress_to(std::string_view data, int level, char* out, size_t capacity);
 size_t zstd_bound(size_t size);
 std::string zstd_decompress(std::string_view data, size_t expected_size);  // throws on corrupt data or size mismatch
+// A frame of known size (> 0) into `out`, reusing its memory.
+void zstd_decompress_into(std::string_view data, size_t expected_size, std::string& out);
 
 // Unpacked files (index, snapshots, locks): version 2 encoding is 0x02 || zstd(JSON); a plaintext starting with
 // '{' or '[' is plain JSON (repository version 1, and what restic accepts from anyone).
@@ -58,6 +60,9 @@ std::vector<PackedBlob> read_pack_header(const Key& key, std::string_view pack);
 // A blob's plaintext from its sealed bytes: decrypted, decompressed to its recorded length, its ID checked.
 // Throws std::runtime_error saying which step failed.
 std::string open_blob(const Key& key, const PackedBlob& blob, std::string_view sealed);
+// The same into `plain`, with `scratch` for the compressed plaintext: a restore reuses both for every blob.
+void open_blob_into(const Key& key, const PackedBlob& blob, std::string_view sealed, std::string& plain,
+                    std::string& scratch);
 
 struct Config {
   int version = 2;

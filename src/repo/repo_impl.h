@@ -58,7 +58,12 @@ class Packer {
   RepositoryImpl& repo_;
   BlobType type_;
   std::mutex mu_;
+  std::condition_variable changed_;
   std::vector<Open> idle_;  // open packs no caller is writing to
+  int busy_ = 0;            // packs being written to
+  // A flush waits until no pack is being written to (a blob whose add returned must be in what it uploads, even
+  // while another backup of the same repository adds more) and holds new adds off meanwhile.
+  int flushing_ = 0;
 };
 
 struct RepositoryImpl {
@@ -87,6 +92,9 @@ struct RepositoryImpl {
   // Plaintext of a blob, decrypted, decompressed and checked against its ID; errors name the pack.
   std::string load_blob(const Id& id);
   std::string decode_blob(const Id& id, const IndexEntry& e, std::string_view sealed);
+  // The same into `plain` (format.h's open_blob_into), for callers that reuse their buffers.
+  void decode_blob_into(const Id& id, const IndexEntry& e, std::string_view sealed, std::string& plain,
+                        std::string& scratch);
 
   // ---- writing ----
   std::unique_ptr<Packer> data_packer, tree_packer;

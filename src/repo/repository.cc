@@ -210,6 +210,13 @@ bool RepositoryImpl::known(const Id& id) {
 }
 
 std::string RepositoryImpl::decode_blob(const Id& id, const IndexEntry& e, std::string_view sealed) {
+  std::string plain, scratch;
+  decode_blob_into(id, e, sealed, plain, scratch);
+  return plain;
+}
+
+void RepositoryImpl::decode_blob_into(const Id& id, const IndexEntry& e, std::string_view sealed, std::string& plain,
+                                      std::string& scratch) {
   // Named only on failure: building the name for every blob showed in restore profiles.
   auto where = [&] {
     std::lock_guard lock(index_mu);
@@ -217,7 +224,7 @@ std::string RepositoryImpl::decode_blob(const Id& id, const IndexEntry& e, std::
   };
   PackedBlob blob{id, e.type, e.offset, e.length, e.uncompressed_length};
   try {
-    return open_blob(key, blob, sealed);
+    open_blob_into(key, blob, sealed, plain, scratch);
   } catch (const std::exception& ex) {
     throw std::runtime_error(where() + ": " + ex.what());
   }
@@ -275,27 +282,33 @@ Packer::~Packer() {
 void Packer::add(const Id& id, std::string_view sealed, uint32_t uncompressed_length) {
   std::optional<Open> open;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return flushing_ == 0; });
     if (!idle_.empty()) {
       open = std::move(idle_.back());
       idle_.pop_back();
     }
+    ++busy_;
   }
+  // Back among the idle packs whatever happens (a failed write's temporary file is still removed), once it is
+  // handed over when full.
+  struct Return {
+    Packer& packer;
+    std::optional<Open>& open;
+    ~Return() {
+      {
+        std::lock_guard lock(packer.mu_);
+        if (open) packer.idle_.push_back(std::move(*open));
+        --packer.busy_;
+      }
+      packer.changed_.notify_all();
+    }
+  } give_back{*this, open};
   if (!open) {
     open.emplace();
     open->file = repo_.backend->create_temp();
   }
   Open& p = *open;
-  // Back among the idle packs whatever happens, so that a failed write still has its temporary file removed.
-  struct Return {
-    Packer& packer;
-    std::optional<Open>& open;
-    ~Return() {
-      if (!open) return;
-      std::lock_guard lock(packer.mu_);
-      packer.idle_.push_back(std::move(*open));
-    }
-  } give_back{*this, open};
   size_t done = 0;
   while (done < sealed.size()) {
     ssize_t n = ::pwrite(p.file.fd, sealed.data() + done, sealed.size() - done, static_cast<off_t>(p.size + done));
@@ -315,9 +328,13 @@ void Packer::add(const Id& id, std::string_view sealed, uint32_t uncompressed_le
 void Packer::flush() {
   std::vector<Open> open;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    ++flushing_;
+    changed_.wait(lock, [&] { return busy_ == 0; });
     open.swap(idle_);
+    --flushing_;
   }
+  changed_.notify_all();
   for (auto& p : open) {
     if (!p.blobs.empty()) hand_over(std::move(p));
     else repo_.backend->discard_temp(p.file);
