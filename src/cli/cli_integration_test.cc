@@ -175,6 +175,10 @@ TEST(Install, DryRunYamlGoesThroughKubectlApply) {
       EXPECT_EQ(pod["volumes"][0]["hostPath"]["path"], "/var/lib/kubelet/pods");
       EXPECT_EQ(pod["containers"][0]["volumeMounts"][0]["mountPath"], "/host_pods");
       EXPECT_EQ(pod["containers"][0]["env"][1]["name"], "NODE_NAME");
+      // The agent's /healthz (served beside its metrics) is what the kubelet probes.
+      EXPECT_EQ(pod["containers"][0]["livenessProbe"]["httpGet"]["path"], "/healthz");
+      EXPECT_EQ(pod["containers"][0]["livenessProbe"]["httpGet"]["port"], "metrics");
+      EXPECT_EQ(pod["containers"][0]["ports"][0]["containerPort"], 8085);
     }
   EXPECT_TRUE(daemonset);
   // A real install, then --apply: what exists is updated to the new flags instead of left alone.

@@ -60,7 +60,15 @@ json node_agent_daemonset(const InstallOptions& o, const std::string& service_ac
                                          {{"name", "NODE_NAME"},
                                           {"valueFrom", {{"fieldRef", {{"fieldPath", "spec.nodeName"}}}}}}})},
                     {"resources", resources(o.node_agent_cpu_request, o.node_agent_memory_request,
-                                            o.node_agent_cpu_limit, o.node_agent_memory_limit)}};
+                                            o.node_agent_cpu_limit, o.node_agent_memory_limit)},
+                    {"ports", json::array({{{"name", "metrics"}, {"containerPort", 8085}}})},
+                    // arca's agent answers /healthz beside its metrics while its controllers run, so a wedged
+                    // agent is restarted instead of leaving every volume transfer on its node waiting.
+                    {"livenessProbe",
+                     {{"httpGet", {{"path", "/healthz"}, {"port", "metrics"}}},
+                      {"initialDelaySeconds", 10},
+                      {"periodSeconds", 30},
+                      {"failureThreshold", 3}}}};
   json volumes = json::array();
   json mounts = json::array();
   if (!o.node_agent_disable_host_path && !windows) {

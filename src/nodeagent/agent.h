@@ -103,6 +103,17 @@ struct Agent {
       return controller::open_volume_repository(transport, secrets, location, volume_namespace, password, false);
     });
   }
+  // The end of a transfer that succeeded (Velero's PVB/PVR/DataUpload/DataDownload status updates on completion):
+  // phase, full progress and completion time, with the kind's own `fields`. Returns the completion time.
+  std::string complete(const kube::ApiResource& r, const std::string& name, int64_t total,
+                       json fields = json::object()) {
+    std::string completed = now_text();
+    fields["phase"] = "Completed";
+    fields["progress"] = {{"totalBytes", total}, {"bytesDone", total}};
+    fields["completionTimestamp"] = completed;
+    patch_status(r, name, fields);
+    return completed;
+  }
   // Velero's UpdatePVBStatusToFailed / UpdatePVRStatusToFailed.
   void fail(const kube::ApiResource& r, const std::string& name, const std::string& message) {
     try {

@@ -139,10 +139,7 @@ void run_download(Agent& a, api::DataDownload dd, json dd_json) {
     step = "error rebinding the restored volume to " + where;
     rebind(a, dd, target);
     int64_t total = static_cast<int64_t>(std::max<uint64_t>(last.bytes_done, result.bytes));
-    a.patch_status(a.dds, name,
-                   {{"phase", "Completed"},
-                    {"progress", {{"totalBytes", total}, {"bytesDone", total}}},
-                    {"completionTimestamp", now_text()}});
+    a.complete(a.dds, name, total);
     spdlog::info("DataDownload {} Completed: {} files, {} bytes into {}", name, result.files, result.bytes, where);
   } catch (const std::exception& e) {
     clean_up();

@@ -160,12 +160,7 @@ void run_upload(Agent& a, api::DataUpload du, json du_json) {
     int64_t total = static_cast<int64_t>(std::max(last.bytes_total, last.bytes_done));
     step = "error cleaning up the exposer";
     clean_up(a, du);
-    a.patch_status(a.dus, name,
-                   {{"phase", "Completed"},
-                    {"snapshotID", result.snapshot_id},
-                    {"path", host},
-                    {"progress", {{"totalBytes", total}, {"bytesDone", total}}},
-                    {"completionTimestamp", now_text()}});
+    a.complete(a.dus, name, total, {{"snapshotID", result.snapshot_id}, {"path", host}});
     spdlog::info("DataUpload {} Completed: snapshot {} ({} bytes read, {} added)", name,
                  result.snapshot_id.substr(0, 8), result.bytes_read, result.bytes_added);
   } catch (const std::exception& e) {

@@ -95,13 +95,7 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
     auto result = repo::backup(*repository, o);
     repository.keep();
     int64_t total = static_cast<int64_t>(std::max(last.bytes_total, last.bytes_done));
-    std::string completed = now_text();
-    a.patch_status(a.pvbs, name,
-                   {{"phase", "Completed"},
-                    {"snapshotID", result.snapshot_id},
-                    {"path", host},
-                    {"progress", {{"totalBytes", total}, {"bytesDone", total}}},
-                    {"completionTimestamp", completed}});
+    std::string completed = a.complete(a.pvbs, name, total, {{"snapshotID", result.snapshot_id}, {"path", host}});
     // Velero's latency: startTimestamp (InProgress) to completionTimestamp, whole seconds.
     auto backup_name = pvb.metadata.labels.find("velero.io/backup-name");
     controller::record_pod_volume_backup_latency(
@@ -150,10 +144,7 @@ void run_restore(Agent& a, api::PodVolumeRestore pvr, json pod, std::string uid)
     step = "error writing done file";
     write_done_file(real, uid);
     int64_t total = static_cast<int64_t>(std::max<uint64_t>(last.bytes_done, result.bytes));
-    a.patch_status(a.pvrs, name,
-                   {{"phase", "Completed"},
-                    {"progress", {{"totalBytes", total}, {"bytesDone", total}}},
-                    {"completionTimestamp", now_text()}});
+    a.complete(a.pvrs, name, total);
     spdlog::info("PodVolumeRestore {} Completed: {} files, {} bytes", name, result.files, result.bytes);
   } catch (const std::exception& e) {
     a.fail(a.pvrs, name, step + ": " + where + ": " + e.what());
