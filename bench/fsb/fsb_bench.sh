@@ -11,58 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 pods=${1:-20}
 mib=${2:-100}
-build=${ARCA_BUILD_DIR:-build}
-arca=$(cd "$build" && pwd)/src/cli/arca
-kubelite=$(cd "$build" && pwd)/kubelite/kubelite
+source bench/support/volume_cluster.sh
 restore_helper=$(cd "$build" && pwd)/src/podvolume/arca-restore-helper
-for f in "$arca" "$kubelite" "$restore_helper"; do
-  [ -x "$f" ] || { echo "build $f first (bash scripts/build.sh arca kubelite arca-restore-helper)" >&2; exit 1; }
-done
-command -v restic >/dev/null || { echo "restic is needed (scripts/install-deps.sh)" >&2; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/fsb-bench.XXXXXX")
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "${FSB_BENCH_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "fsb_bench: terminated by a signal" >&2; exit 1' TERM INT HUP
-now() { date +%s.%N; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-# user+system CPU seconds of the daemons (server, node agents), read from /proc.
-daemon_cpu() {
-  local total=0 pid t
-  for pid in "${daemons[@]}"; do
-    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
-    total=$((total + t))
-  done
-  echo "$total / $(getconf CLK_TCK)" | bc -l
-}
-# Runs "$@" and prints "wall cpu" (CPU of the command and its children).
+# user+system CPU of a command and its children: "wall cpu".
 timed() {
   local out
   out=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 | tail -1)
   echo "$out" | awk '{printf "%.2f %.2f\n", $1, $2 + $3}'
 }
-
-"$kubelite" --port 0 --kubeconfig-out "$work/kubeconfig" --kubelet-root "$work/kubelet" --csi-hostpath-dir "$work/csi" \
-  >"$work/kubelite.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
-export KUBECONFIG=$work/kubeconfig
-kubectl create namespace velero >/dev/null
-"$arca" install --crds-only >/dev/null
-mkdir -p "$work/store/bucket"
-"$arca" backup-location create default --provider local --bucket bucket --config "root=$work/store" --default >/dev/null
-"$arca" server --metrics-address 127.0.0.1:0 --fs-backup-timeout 30m >"$work/server.log" 2>&1 &
-pids+=($!)
-daemons=($!)
-for node in $(kubectl get nodes -o 'jsonpath={.items[*].metadata.name}'); do
-  "$arca" node-agent server --node-name "$node" --metrics-address 127.0.0.1:0 >"$work/agent-$node.log" 2>&1 &
-  pids+=($!)
-  daemons+=($!)
-done
+vc_start_cluster "$restore_helper"
 
 # kubelite runs containers on this machine's filesystem: restore-wait runs the built helper (Velero's
 # fs-restore-action-config sets the init container's command), as scripts/demo.sh does.
@@ -74,44 +31,7 @@ metadata:
   labels: {velero.io/plugin-config: "", velero.io/pod-volume-restore: RestoreItemAction}
 data: {command: "$restore_helper"}
 EOF
-kubectl create namespace bench >/dev/null
-half=$((mib / 2))
-small_files=200
-numbers=$((half * 1048576 / small_files / 6))  # seq writes about 6 bytes per number at these sizes
-for i in $(seq "$pods"); do
-  cat <<EOF
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data-$i, namespace: bench}
-spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: writer-$i, namespace: bench, annotations: {backup.velero.io/backup-volumes: data}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: w
-    image: busybox
-    command: [/bin/sh, -c, 'cd /data && if [ ! -e done ]; then head -c ${half}M /dev/urandom > blob && mkdir -p small && for n in \$(seq $small_files); do seq \$((n * 1000000)) \$((n * 1000000 + $numbers)) > small/f\$n; done && touch done; fi && exec sleep 86400']
-    volumeMounts: [{name: data, mountPath: /data}]
-  volumes: [{name: data, persistentVolumeClaim: {claimName: data-$i}}]
-EOF
-done | kubectl apply -f - >/dev/null
-echo "waiting for $pods pods to write ${mib} MiB each..."
-for _ in $(seq 600); do
-  ready=$(find "$work/csi" -name done 2>/dev/null | wc -l)
-  [ "$ready" -ge "$pods" ] && break
-  sleep 0.5
-done
-[ "$(find "$work/csi" -name done | wc -l)" -ge "$pods" ] || { echo "the pods did not write their data" >&2; exit 1; }
-dirs=$(dirname $(find "$work/csi" -name done) | sort)
-# Regular files' bytes (directories' own sizes differ between a writer and a restore), printed whole: mawk's
-# default print of a large sum is %.6g.
-bytes=$(find $dirs -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
-mb=$(echo "$bytes / 1000000" | bc -l)
-printf 'data: %d pods, %.1f MB in total (%d files per pod)\n' "$pods" "$mb" $((small_files + 2))
+vc_write_data "$pods" "$mib" "{backup.velero.io/backup-volumes: data}"
 
 backup() {
   local t0 t1 c0 c1
