@@ -62,7 +62,7 @@ void set_xattrs(const std::string& path, const Node& n) {
 }
 
 // A regular file being restored: its blobs arrive pack by pack, in any order; the last one written applies the
-// metadata. Created at its first write (a hard-linked one during the walk, so its other names can link to it).
+// metadata. Created during the walk, by the walker of its directory (plan_file), then closed until its blobs come.
 struct FileTarget {
   std::string path;
   // What the end applies: a Node's fields, not a Node, as a restore holds one of these per file (100k files:
@@ -73,7 +73,6 @@ struct FileTarget {
   uint64_t size = 0;  // the sum of its blobs
   std::mutex mu;
   int fd = -1;
-  bool created = false;
   size_t remaining = 0;  // blob writes still to come
   uint64_t written_end = 0;  // all-zero blobs are skipped (holes), so the size is set at the end when needed
   ~FileTarget() {
@@ -137,9 +136,8 @@ struct Restorer {
   // The file's size, extended attributes and metadata, once all its blobs are written. Called with f.mu held.
   void finish_file(FileTarget& f) {
     if (f.fd < 0) {
-      f.fd = f.created ? ::open(f.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : create_file(f.path);
+      f.fd = ::open(f.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
       if (f.fd < 0) throw std::runtime_error(sys_error("cannot open", f.path));
-      f.created = true;
       ++open_files;
     }
     if (f.written_end != f.size && ::ftruncate(f.fd, static_cast<off_t>(f.size)) != 0)
@@ -161,9 +159,8 @@ struct Restorer {
     std::lock_guard l(f.mu);
     if (!zero) {
       if (f.fd < 0) {
-        f.fd = f.created ? ::open(f.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : create_file(f.path);
+        f.fd = ::open(f.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         if (f.fd < 0) throw std::runtime_error(sys_error("cannot open", f.path));
-        f.created = true;
         ++open_files;
       }
       size_t done = 0;
@@ -214,7 +211,8 @@ struct Restorer {
     }
   }
 
-  // Records a regular file's blobs in the plan; `fd`: the file, when already created.
+  // Creates a regular file and records its blobs in the plan; `fd`: the file, when a hard link's first name
+  // already created it.
   void plan_file(const std::string& path, const Node& n, int fd) {
     std::vector<std::pair<Id, IndexEntry>> blobs;
     blobs.reserve(n.content.size());
@@ -226,10 +224,8 @@ struct Restorer {
     // Created here, by the walker of its directory, not at its first blob: pack workers creating files in
     // one directory at once serialize on its lock (spinning on it cost a tenth of a restore's CPU); later
     // opens take no directory lock.
-    bool created = fd >= 0;
     if (fd < 0) {
       fd = create_file(path);
-      created = true;
       if (!blobs.empty()) {
         ::close(fd);
         fd = -1;
@@ -243,7 +239,6 @@ struct Restorer {
     f.path = path;
     f.mode = n.mode, f.uid = n.uid, f.gid = n.gid, f.atime = n.atime, f.mtime = n.mtime, f.xattrs = n.xattrs;
     f.fd = fd;
-    f.created = created;
     if (fd >= 0) ++open_files;
     f.remaining = blobs.size();
     uint64_t offset = 0;
