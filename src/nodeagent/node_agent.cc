@@ -139,6 +139,7 @@ void run_restore(Agent& a, api::PodVolumeRestore pvr, json pod, std::string uid)
     o.snapshot = pvr.spec.snapshot_id;
     o.target = real;
     o.progress = a.progress(a.pvrs, name, last);
+    o.canceled = [&a, key = "pvr/" + name] { return a.cancel_requested(key); };
     auto result = repo::restore(*repository, o);
     repository.keep();
     step = "error writing done file";
@@ -147,7 +148,14 @@ void run_restore(Agent& a, api::PodVolumeRestore pvr, json pod, std::string uid)
     a.complete(a.pvrs, name, total);
     spdlog::info("PodVolumeRestore {} Completed: {} files, {} bytes", name, result.files, result.bytes);
   } catch (const std::exception& e) {
-    a.fail(a.pvrs, name, step + ": " + where + ": " + e.what());
+    if (!a.cancel_requested("pvr/" + name)) return a.fail(a.pvrs, name, step + ": " + where + ": " + e.what());
+    // Velero's OnDataPathCancelled: the volume keeps what was written; the restore helper is not released.
+    try {
+      a.patch_status(a.pvrs, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
+    } catch (const kube::KubeError& k) {
+      if (!kube::is_not_found(k)) spdlog::error("PodVolumeRestore {}: cannot mark Canceled: {}", name, k.what());
+    }
+    spdlog::info("PodVolumeRestore {} Canceled: the transfer into {} stopped", name, where);
   }
 }
 
@@ -213,9 +221,14 @@ bool has_init_container(const json& pod, const std::string& container) {
 controller::ReconcileResult reconcile_restore(Agent& a, const kube::ObjectPtr& cached) {
   if (!cached) return {};
   auto pvr = cached->get<api::PodVolumeRestore>();
-  if (!is_new(pvr.status.phase)) return {};
   std::string key = "pvr/" + pvr.metadata.name;
-  if (a.is_running(key)) return {};
+  // Velero's pod_volume_restore_controller.go: spec.cancel stops a running transfer (the engine checks between
+  // files and packs).
+  if (a.is_running(key)) {
+    if (pvr.spec.cancel) a.request_cancel(key);
+    return {};
+  }
+  if (!is_new(pvr.status.phase)) return {};
   json pod;
   try {
     pod = a.get(a.pods, pvr.spec.pod.namespace_, pvr.spec.pod.name);

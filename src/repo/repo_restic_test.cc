@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <thread>
@@ -605,6 +606,33 @@ TEST_F(RepoResticTest, RestoreReadsEachPackOnce) {
   }
   // Tree blobs are read one by one (one per directory, 11 here); data: about one read per 4 MiB.
   EXPECT_LE(reads, 11 + packs + bytes / (4 << 20) + 1) << reads << " ranged reads of " << packs << " packs";
+}
+
+// Velero's spec.cancel on a running PodVolumeRestore: the engine asks between files and packs, stops with
+// Canceled, and leaves the rest of the tree unwritten.
+TEST_F(RepoResticTest, ACanceledRestoreStopsPartWay) {
+  std::string src = make_tree("src", 1), repo = dir.file("repo");
+  for (int i = 0; i < 600; ++i)
+    write(src + "/small/d" + std::to_string(i % 6) + "/f" + std::to_string(i), "small file " + std::to_string(i));
+  ok({"restic", "-r", repo, "init"});
+  ok({"restic", "-r", repo, "backup", "."}, src);
+  auto r = repo::open_repository(repo::local_backend(repo), "correct horse battery staple");
+  repo::RestoreOptions ro;
+  ro.target = dir.file("out");
+  std::atomic<int> asked{0};
+  ro.canceled = [&] { return ++asked > 100; };
+  EXPECT_THROW(repo::restore(r, ro), repo::Canceled);
+  size_t restored = 0;
+  for (int i = 0; i < 600; ++i) {
+    std::ifstream in(dir.file("out/small/d" + std::to_string(i % 6) + "/f" + std::to_string(i)));
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    restored += content == "small file " + std::to_string(i);
+  }
+  EXPECT_LT(restored, 300u) << "the restore went on after it was canceled";
+  ro.canceled = [] { return false; };
+  ro.target = dir.file("again");
+  repo::restore(r, ro);
+  EXPECT_EQ(describe(dir.file("again")), describe(src)) << "asked and never canceled: the whole tree";
 }
 
 TEST_F(RepoResticTest, CommandLineRepositoryInS3) {

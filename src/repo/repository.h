@@ -98,6 +98,8 @@ struct RestoreOptions {
   std::string include;  // a path inside the snapshot ("/dir/file"): restore only it (and its parents)
   int threads = 0;
   ProgressFn progress;
+  // Asked between files and packs: true stops the restore with Canceled (what was written stays, partly).
+  std::function<bool()> canceled;
 };
 struct RestoreResult {
   uint64_t files = 0, dirs = 0, symlinks = 0, hardlinks = 0, bytes = 0;

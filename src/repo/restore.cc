@@ -111,8 +111,14 @@ struct Restorer {
   std::unordered_map<uint32_t, std::vector<BlobUse>> plan;  // pack number → its blobs' uses
   std::vector<uint32_t> pack_order;                          // in the order the walk first needed them
   bool is_root = ::geteuid() == 0;
+  std::function<bool()> canceled;
 
-  Restorer(RepositoryImpl& r, int threads) : repo(r), pool(threads, 2 * threads), max_walkers(threads) {}
+  Restorer(RepositoryImpl& r, int threads, std::function<bool()> canceled)
+      : repo(r), pool(threads, 2 * threads), max_walkers(threads), canceled(std::move(canceled)) {}
+
+  void check_canceled() {
+    if (canceled && canceled()) throw Canceled("the restore was canceled");
+  }
 
   void metadata(const std::string& path, const Node& n, int fd) {
     if (is_root) (fd >= 0 ? ::fchown(fd, n.uid, n.gid) : ::lchown(path.c_str(), n.uid, n.gid));
@@ -190,6 +196,7 @@ struct Restorer {
       std::lock_guard lock(repo.index_mu);
       name = file_name("data", repo.packs[pack].hex());
     }
+    check_canceled();
     for (size_t i = 0; i < uses.size() && !pool.failed();) {
       uint64_t begin = uses[i].entry.offset, end = begin + uses[i].entry.length;
       size_t j = i + 1;
@@ -258,6 +265,7 @@ struct Restorer {
   }
 
   void restore_node(const std::string& parent, const Node& n, const std::string& where) {
+    check_canceled();
     check_name(n.name, where);
     std::string path = parent + "/" + n.name;
     if (n.type == "dir") {
@@ -355,7 +363,7 @@ RestoreResult restore(Repository& repository, const RestoreOptions& opt) {
     throw std::runtime_error("restore target " + target + " is not a directory");
 
   int threads = opt.threads > 0 ? opt.threads : default_threads();
-  Restorer r(repo, threads);
+  Restorer r(repo, threads, opt.canceled);
   ProgressReporter reporter(opt.progress, [&](Progress& p) {
     p.files_done = r.files_done, p.bytes_done = r.bytes_done;
     std::lock_guard l(r.mu);
