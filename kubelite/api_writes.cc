@@ -734,9 +734,24 @@ ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req
     return object_response(201, success);
   }
   if (r.is("", "pods") && t.sub == "binding") {
+    // kube-apiserver's pkg/registry/core/pod/storage/storage.go (assignPod, setPodHostAndAnnotations): a pod is
+    // bound once; the binding sets spec.nodeName, adds its annotations and marks the pod PodScheduled=True.
+    std::string node = body.value("target", json::object()).value("name", "");
+    if (node.empty()) throw bad_request("Binding.target.name: Required value");
+    std::string bound = old.value("spec", json::object()).value("nodeName", "");
+    if (!bound.empty()) throw conflict(r, t.name, "pod " + t.name + " is already assigned to node \"" + bound + "\"");
     json updated = old;
-    updated["spec"]["nodeName"] = body.value("target", json::object()).value("name", "");
+    updated["spec"]["nodeName"] = node;
+    const json annotations = body.value("metadata", json::object()).value("annotations", json::object());
+    for (const auto& [k, v] : annotations.items()) updated["metadata"]["annotations"][k] = v;
+    json conditions = json::array();
+    for (const auto& c : old.value("status", json::object()).value("conditions", json::array()))
+      if (c.value("type", "") != "PodScheduled") conditions.push_back(c);
+    conditions.push_back({{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
+                          {"lastTransitionTime", now_rfc3339()}});
+    updated["status"]["conditions"] = conditions;
     WriteOptions w = write_options(req);
+    w.subresource = "binding";
     update_object(r, old, updated, w);
     return object_response(201, success);
   }

@@ -324,7 +324,9 @@ json table_row(const ResourceInfo& r, const json& object) {
   } else if (r.is("apps", "daemonsets")) {
     auto [names, images] = containers_and_images(spec);
     std::string node_selector;
-    for (const auto& [k, v] : spec.value("template", json::object()).value("spec", json::object()).value("nodeSelector", json::object()).items())
+    // Named: a range-for over items() of a temporary would read a destroyed object (C++20 extends only the proxy).
+    const json selector = spec.value("template", json::object()).value("spec", json::object()).value("nodeSelector", json::object());
+    for (const auto& [k, v] : selector.items())
       node_selector += (node_selector.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
     cells = {name, status.value("desiredNumberScheduled", 0), status.value("currentNumberScheduled", 0),
              status.value("numberReady", 0), status.value("updatedNumberScheduled", 0), status.value("numberAvailable", 0),

@@ -393,6 +393,43 @@ spec:
         self.assertNotEqual(err.returncode, 0)
         self.assertIn("container nope is not valid for pod flaky", err.stderr)
 
+    def test_another_schedulers_pod_waits_for_its_binding(self):
+        """kube-scheduler leaves a pod of another scheduler Pending; a POST to pods/binding (what that scheduler
+        sends) assigns it once (PodScheduled=True), a second binding is a Conflict, and the kubelet runs it."""
+        ns = "custom-scheduler"
+        self.apply(ns, """apiVersion: v1
+kind: Pod
+metadata: {name: waits}
+spec:
+  schedulerName: my-scheduler
+  containers: [{name: app, image: busybox, command: [sleep, "1000"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: control}
+spec:
+  containers: [{name: app, image: busybox, command: [sleep, "1000"]}]
+""")
+        # The default scheduler's pod, created after it, is scheduled and running: the other one was passed over.
+        self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/control", "--timeout=30s")
+        pod = self.get_json("pod", "-n", ns, "waits")
+        self.assertNotIn("nodeName", pod["spec"])
+        self.assertEqual(pod["status"].get("phase"), "Pending")
+        path = "/api/v1/namespaces/%s/pods/waits/binding" % ns
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "waits", "annotations": {"bound-by": "test"}},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": "kubelite-node-2"}}
+        r = self.server.post(path, binding)
+        self.assertEqual(r.status, 201, r.body)
+        again = self.server.post(path, dict(binding, target={"kind": "Node", "name": "kubelite-node-1"}))
+        self.assertEqual(again.status, 409, again.body)
+        self.assertIn('already assigned to node "kubelite-node-2"', again.json["message"])
+        self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/waits", "--timeout=30s")
+        pod = self.get_json("pod", "-n", ns, "waits")
+        self.assertEqual(pod["spec"]["nodeName"], "kubelite-node-2")
+        self.assertEqual(pod["metadata"]["annotations"]["bound-by"], "test")
+        scheduled = [c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"]
+        self.assertEqual([c["status"] for c in scheduled], ["True"])
+
     def test_statefulset_daemonset_job(self):
         ns = "wl-sets"
         manifest = """apiVersion: storage.k8s.io/v1

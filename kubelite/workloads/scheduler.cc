@@ -43,6 +43,9 @@ bool fits(const json& pod, const json& node) {
 }  // namespace
 
 bool Workloads::Impl::schedule(json pod) {
+  // kube-scheduler binds only the pods of its profiles (pkg/scheduler/scheduler.go); another scheduler's pods wait
+  // for that scheduler's pods/binding.
+  if (pod["spec"].value("schedulerName", "default-scheduler") != "default-scheduler") return false;
   auto now = std::chrono::steady_clock::now();
   if (now - node_load_built > std::chrono::seconds(5)) {
     // Counted from the kubelets' pods now and then (no store scan: listing every pod per binding made a 30k
