@@ -114,6 +114,15 @@ struct Agent {
     patch_status(r, name, fields);
     return completed;
   }
+  // Velero's OnDataPathCancelled: the transfer stopped part way (the object may be gone already).
+  void canceled(const kube::ApiResource& r, const std::string& name, const std::string& what) {
+    try {
+      patch_status(r, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
+    } catch (const kube::KubeError& e) {
+      if (!kube::is_not_found(e)) spdlog::error("{} {}: cannot mark Canceled: {}", r.kind, name, e.what());
+    }
+    spdlog::info("{} {} Canceled: {}", r.kind, name, what);
+  }
   // Velero's UpdatePVBStatusToFailed / UpdatePVRStatusToFailed.
   void fail(const kube::ApiResource& r, const std::string& name, const std::string& message) {
     try {

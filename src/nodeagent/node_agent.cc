@@ -109,13 +109,8 @@ void run_backup(Agent& a, api::PodVolumeBackup pvb) {
                  result.snapshot_id.substr(0, 8), result.bytes_read, result.bytes_added);
   } catch (const std::exception& e) {
     if (!a.cancel_requested("pvb/" + name)) return a.fail(a.pvbs, name, step + ": " + where + ": " + e.what());
-    // Velero's OnDataPathCancelled: the upload stopped; what it stored is unreferenced until the next prune.
-    try {
-      a.patch_status(a.pvbs, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
-    } catch (const kube::KubeError& k) {
-      if (!kube::is_not_found(k)) spdlog::error("PodVolumeBackup {}: cannot mark Canceled: {}", name, k.what());
-    }
-    spdlog::info("PodVolumeBackup {} Canceled: the transfer of {} stopped", name, where);
+    // What the upload stored is unreferenced until the next prune.
+    a.canceled(a.pvbs, name, "the transfer of " + where + " stopped");
   }
 }
 
@@ -149,13 +144,8 @@ void run_restore(Agent& a, api::PodVolumeRestore pvr, json pod, std::string uid)
     spdlog::info("PodVolumeRestore {} Completed: {} files, {} bytes", name, result.files, result.bytes);
   } catch (const std::exception& e) {
     if (!a.cancel_requested("pvr/" + name)) return a.fail(a.pvrs, name, step + ": " + where + ": " + e.what());
-    // Velero's OnDataPathCancelled: the volume keeps what was written; the restore helper is not released.
-    try {
-      a.patch_status(a.pvrs, name, {{"phase", "Canceled"}, {"completionTimestamp", now_text()}});
-    } catch (const kube::KubeError& k) {
-      if (!kube::is_not_found(k)) spdlog::error("PodVolumeRestore {}: cannot mark Canceled: {}", name, k.what());
-    }
-    spdlog::info("PodVolumeRestore {} Canceled: the transfer into {} stopped", name, where);
+    // The volume keeps what was written; the restore helper is not released.
+    a.canceled(a.pvrs, name, "the transfer into " + where + " stopped");
   }
 }
 
