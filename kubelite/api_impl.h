@@ -104,15 +104,19 @@ struct Api::Impl {
                                   const std::string& entries_text);
   void note_service_allocations_unchanged(const ResourceInfo& r);
   // Stores `text` (compact JSON whose metadata.resourceVersion is `rv`) under `key`.
-  ObjectPtr store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv);
+  // `parsed`: the same object parsed (without apiVersion/kind) when the writer has it, for the change feed.
+  ObjectPtr store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv,
+                       const json* parsed = nullptr);
   // Prunes a custom resource's unknown fields per fieldValidation (Strict: 400, Warn: Warning header).
   void enforce_schema(const ResourceInfo& r, json& object, const WriteOptions& w);
   void erase(const ResourceInfo& r, const json& last_state);
-  // Flags the controllers that care about this resource (`key`: the written object's store key).
-  void note_change(const ResourceInfo& r, const std::string& key);
+  // Flags the controllers that care about this resource (`o`: what was stored, or the last state removed).
+  void note_change(const ResourceInfo& r, const StoredObject& o);
   PodStreams* pod_streams = nullptr;
   // Told of every stored write and removal with the lock held (the workload controllers' change feed).
-  std::function<void(const std::string& storage_id, const StoredObject& object, bool deleted)> write_observer;
+  // `parsed`: the object's JSON without apiVersion/kind when the write had it parsed, else null.
+  std::function<void(const std::string& storage_id, const StoredObject& object, bool deleted, const json* parsed)>
+      write_observer;
   json read(const ResourceInfo& r, const std::string& key) const;  // null when absent
   ClusterState cluster_state();
   // Cluster IPs and node ports in use, derived from /services. Rebuilt only when /services changed other than

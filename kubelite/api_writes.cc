@@ -218,7 +218,8 @@ void Api::Impl::enforce_schema(const ResourceInfo& r, json& object, const WriteO
     for (const auto& field : removed) w.warnings->push_back("unknown field \"" + field + "\"");
 }
 
-void Api::Impl::note_change(const ResourceInfo& r, const std::string& key) {
+void Api::Impl::note_change(const ResourceInfo& r, const StoredObject& o) {
+  const std::string& key = o.key;
   if (r.is("", "persistentvolumeclaims")) volume_binding.claims_to_check.insert(key);
   if (r.is("", "persistentvolumes")) volume_binding.volumes_to_check.insert(key);
   if (r.is("storage.k8s.io", "storageclasses")) {
@@ -229,7 +230,11 @@ void Api::Impl::note_change(const ResourceInfo& r, const std::string& key) {
   }
   if (r.is("", "persistentvolumeclaims") || r.is("", "persistentvolumes") || r.is("storage.k8s.io", "storageclasses"))
     volumes_dirty = true;
-  if (csi) csi->note(r.storage_id(), key);
+  // The driver looks at the claims of pods bound to a node (WaitForFirstConsumer): other pods are not handed to
+  // it (it parsed every pod write of a --load).
+  if (csi && (!r.is("", "pods") || (o.json.find("\"persistentVolumeClaim\"") != std::string::npos &&
+                                    o.json.find("\"nodeName\"") != std::string::npos)))
+    csi->note(r.storage_id(), key);
 }
 
 json Api::Impl::commit(const ResourceInfo& r, json object, ObjectPtr* stored_out) {
@@ -238,7 +243,7 @@ json Api::Impl::commit(const ResourceInfo& r, json object, ObjectPtr* stored_out
   object["metadata"]["resourceVersion"] = std::to_string(rv);
   const json& meta = object["metadata"];
   std::string key = r.namespaced ? meta.value("namespace", "") + "/" + meta.value("name", "") : meta.value("name", "");
-  ObjectPtr stored = store_text(r, std::move(key), object.dump(), rv);
+  ObjectPtr stored = store_text(r, std::move(key), object.dump(), rv, &object);
   if (stored_out) *stored_out = stored;
   object["apiVersion"] = r.api_version();
   object["kind"] = r.kind;
@@ -253,7 +258,8 @@ std::optional<std::string_view> owner_references_text(const std::string& text) {
   return std::string_view(text).substr(refs->begin, refs->end - refs->begin);
 }
 
-ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv) {
+ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv,
+                                const json* parsed) {
   auto stored = std::make_shared<StoredObject>();
   stored->key = std::move(key);
   stored->json = std::move(text);
@@ -267,8 +273,8 @@ ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::str
     verify = !previous || owner_references_text(previous->json) != refs;
   }
   store.put(r.storage_id(), stored);
-  note_change(r, stored->key);
-  if (write_observer) write_observer(r.storage_id(), *stored, false);
+  note_change(r, *stored);
+  if (write_observer) write_observer(r.storage_id(), *stored, false, parsed);
   if (verify) gc_dependents_to_verify.insert({r.storage_id(), stored->key});
   return stored;
 }
@@ -283,8 +289,8 @@ void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
   stored->json = object.dump();
   stored->rv = rv;
   store.remove(r.storage_id(), stored);
-  note_change(r, stored->key);
-  if (write_observer) write_observer(r.storage_id(), *stored, true);
+  note_change(r, *stored);
+  if (write_observer) write_observer(r.storage_id(), *stored, true, &object);
   gc_deleted_uids.insert(meta.value("uid", ""));
   if (r.is("apiextensions.k8s.io", "customresourcedefinitions")) {
     const json& spec = object["spec"];
@@ -486,27 +492,30 @@ json Api::Impl::update_object(const ResourceInfo& r, const json& old, json updat
                        (r.namespaced ? old_meta.value("namespace", "") + "/" : "") + name +
                        ", ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: " +
                        body_uid + ", UID in object meta: " + old_meta.value("uid", ""));
-  for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
-                        "name", "namespace"}) {
-    if (old_meta.contains(k)) (*meta)[k] = old_meta[k];
-    else meta->erase(k);
-  }
-  (*meta)["resourceVersion"] = old_meta["resourceVersion"];
   const bool body_managed_fields = meta->contains("managedFields");
-  if (!body_managed_fields && old_meta.contains("managedFields")) (*meta)["managedFields"] = old_meta["managedFields"];
-  meta->erase("selfLink");
   if (w.subresource == "status") {
-    // /status changes only the status (and the managedFields bookkeeping).
-    json status = updated.value("status", json());
-    json managed = meta->value("managedFields", json());
+    // /status changes only the status (and the managedFields bookkeeping): the rest of the body is not looked at,
+    // nor copied (the controllers' status writes are most of a --load's writes).
+    json status = updated.contains("status") ? std::move(updated["status"]) : json();
+    json managed = body_managed_fields ? std::move((*meta)["managedFields"]) : json();
     updated = old;
     if (status.is_null()) updated.erase("status");
-    else updated["status"] = status;
-    if (!managed.is_null()) updated["metadata"]["managedFields"] = managed;
+    else updated["status"] = std::move(status);
+    if (!managed.is_null()) updated["metadata"]["managedFields"] = std::move(managed);
     meta = &updated["metadata"];
-  } else if (r.subresource("status") && w.subresource != "binding") {  // a binding sets PodScheduled
-    if (old.contains("status")) updated["status"] = old["status"];
-    else updated.erase("status");
+  } else {
+    for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                          "name", "namespace"}) {
+      if (old_meta.contains(k)) (*meta)[k] = old_meta[k];
+      else meta->erase(k);
+    }
+    (*meta)["resourceVersion"] = old_meta["resourceVersion"];
+    if (!body_managed_fields && old_meta.contains("managedFields")) (*meta)["managedFields"] = old_meta["managedFields"];
+    meta->erase("selfLink");
+    if (r.subresource("status") && w.subresource != "binding") {  // a binding sets PodScheduled
+      if (old.contains("status")) updated["status"] = old["status"];
+      else updated.erase("status");
+    }
   }
   if (r.is("", "namespaces") && w.subresource != "finalize") {
     json& spec = updated["spec"];

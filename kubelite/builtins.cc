@@ -308,21 +308,27 @@ void check_types(const ResourceInfo& r, const json& object) {
     for (const auto& [k, v] : map.items())
       if (!v.is_string()) fail(field, "string", v);
   };
-  const json& meta = object.value("metadata", json::object());
-  strings_map(meta.value("labels", json()), "ObjectMeta.metadata.labels");
-  strings_map(meta.value("annotations", json()), "ObjectMeta.metadata.annotations");
-  for (const auto& f : meta.value("finalizers", json::array()))
+  // Members by reference (json::value() copies): this runs on every write.
+  static const json null_value;
+  auto member = [](const json& o, const char* key) -> const json& {
+    auto it = o.find(key);
+    return it == o.end() ? null_value : *it;
+  };
+  const json& meta = object_at(object, "metadata");
+  strings_map(member(meta, "labels"), "ObjectMeta.metadata.labels");
+  strings_map(member(meta, "annotations"), "ObjectMeta.metadata.annotations");
+  for (const auto& f : member(meta, "finalizers"))
     if (!f.is_string()) fail("ObjectMeta.metadata.finalizers", "string", f);
   if (r.custom) return;
   if (r.is("", "configmaps")) {
-    strings_map(object.value("data", json()), "ConfigMap.data");
-    strings_map(object.value("binaryData", json()), "ConfigMap.binaryData");
+    strings_map(member(object, "data"), "ConfigMap.data");
+    strings_map(member(object, "binaryData"), "ConfigMap.binaryData");
   }
   if (r.is("", "secrets")) {
-    strings_map(object.value("data", json()), "Secret.data");
-    strings_map(object.value("stringData", json()), "Secret.stringData");
+    strings_map(member(object, "data"), "Secret.data");
+    strings_map(member(object, "stringData"), "Secret.stringData");
   }
-  const json& spec = object.value("spec", json::object());
+  const json& spec = member(object, "spec");
   if (!spec.is_object()) return;
   if (spec.contains("replicas") && !spec["replicas"].is_null() && !spec["replicas"].is_number_integer())
     fail(r.kind + ".spec.replicas", "int32", spec["replicas"]);
@@ -331,17 +337,17 @@ void check_types(const ResourceInfo& r, const json& object) {
     pod_spec = &spec["template"]["spec"];
   if (pod_spec && pod_spec->is_object())
     for (const char* list : {"containers", "initContainers"})
-      for (const auto& c : pod_spec->value(list, json::array()))
+      for (const auto& c : array_at(*pod_spec, list))
         for (const char* field : {"name", "image"})
           if (c.contains(field) && !c[field].is_string()) fail(std::string("Container.spec.") + list + "." + field, "string", c[field]);
 }
 
 // Metadata and per-kind validation of the real server (422 Invalid with field causes).
 void validate(const ResourceInfo& r, const json& object) {
-  const json& meta = object.value("metadata", json::object());
+  const json& meta = object_at(object, "metadata");
   std::string name = meta.value("name", "");
   std::vector<FieldCause> causes;
-  const json labels = meta.value("labels", json::object());  // a named copy: items() must not outlive it
+  const json& labels = object_at(meta, "labels");  // a lasting reference: items() must not outlive it
   for (const auto& [key, value] : labels.items()) {
     std::vector<std::string> problems = is_qualified_name(key);
     if (!problems.empty())
@@ -351,7 +357,7 @@ void validate(const ResourceInfo& r, const json& object) {
       causes.push_back({"FieldValueInvalid", "metadata.labels",
                         "Invalid value: \"" + value.get<std::string>() + "\": " + join_problems(problems)});
   }
-  const json& finalizers = meta.value("finalizers", json::array());
+  const json& finalizers = array_at(meta, "finalizers");
   for (size_t i = 0; i < finalizers.size(); ++i) {
     std::vector<std::string> problems = is_qualified_name(finalizers[i].get<std::string>());
     if (!problems.empty())
@@ -360,7 +366,7 @@ void validate(const ResourceInfo& r, const json& object) {
   }
   if (!r.custom && (r.is("", "configmaps") || r.is("", "secrets"))) {
     for (const char* field : {"data", "binaryData", "stringData"}) {
-      const json entries = object.value(field, json::object());
+      const json& entries = object_at(object, field);
       for (const auto& [key, value] : entries.items()) {
         bool ok = !key.empty() && key.size() <= 253 && key != "." && key != "..";
         for (char c : key) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
@@ -380,8 +386,8 @@ void validate(const ResourceInfo& r, const json& object) {
   }
   if (!r.custom && r.group == "apps" && object.contains("spec") && object["spec"].is_object()) {
     const json& spec = object["spec"];
-    const json& selector = spec.value("selector", json::object()).value("matchLabels", json::object());
-    const json& labels = spec.value("template", json::object()).value("metadata", json::object()).value("labels", json::object());
+    const json& selector = object_at(object_at(spec, "selector"), "matchLabels");
+    const json& labels = object_at(object_at(object_at(spec, "template"), "metadata"), "labels");
     bool matches = true;
     for (const auto& [k, v] : selector.items()) matches = matches && labels.contains(k) && labels[k] == v;
     if (!matches) {
@@ -442,7 +448,7 @@ void check_update(const ResourceInfo& r, const json& old, json& object) {
     if (before != after)
       throw invalid(r, name, {{"FieldValueInvalid", field_path, "Invalid value: " + after.dump() + ": field is immutable"}});
   };
-  const json& old_spec = old.value("spec", json::object());
+  const json& old_spec = object_at(old, "spec");  // by reference: value() copied the whole spec per write
   json& spec = object["spec"];
   if (r.is("", "services")) {
     if (!spec.contains("clusterIP") || spec["clusterIP"] == "") {
@@ -497,9 +503,15 @@ bool changes_generation(const ResourceInfo& r, const json& old, const json& upda
     }
     return a != b;
   }
-  if (old.value("spec", json()) != updated.value("spec", json())) return true;
+  // By reference (json::value() would copy both specs on every write).
+  static const json null_value;
+  auto member = [](const json& o, const char* key) -> const json& {
+    auto it = o.find(key);
+    return it == o.end() ? null_value : *it;
+  };
+  if (member(old, "spec") != member(updated, "spec")) return true;
   if (r.is("apps", "deployments"))
-    return old["metadata"].value("annotations", json::object()) != updated["metadata"].value("annotations", json::object());
+    return object_at(old["metadata"], "annotations") != object_at(updated["metadata"], "annotations");
   return false;
 }
 

@@ -178,6 +178,17 @@ std::string uid_of(const std::string& text) {
   if (!uid) return json::parse(text)["metadata"].value("uid", "");
   return json::parse(std::string_view(text).substr(uid->begin, uid->end - uid->begin)).get<std::string>();
 }
+// What the collector reads of a dependent's metadata (deletionTimestamp, namespace, ownerReferences), found in
+// its stored compact JSON without parsing the rest (a pod's managedFields are half of it).
+json metadata_of(const std::string& text) {
+  auto meta = member_value(text, 0, "metadata");
+  if (!meta) return json::parse(text)["metadata"];
+  json out = json::object();
+  for (const char* key : {"deletionTimestamp", "namespace", "ownerReferences"})
+    if (auto value = member_value(text, meta->begin, key))
+      out[key] = json::parse(std::string_view(text).substr(value->begin, value->end - value->begin));
+  return out;
+}
 }  // namespace
 
 bool Api::Impl::collect_orphaned_dependents(const std::vector<ResourcePtr>& resources) {
@@ -191,9 +202,11 @@ bool Api::Impl::collect_orphaned_dependents(const std::vector<ResourcePtr>& reso
     for (const ResourcePtr& candidate : resources)
       if (candidate->storage_id() == storage_id) r = candidate;
     if (!r) continue;
-    json object = json::parse(o->json);
-    if (object["metadata"].contains("deletionTimestamp")) continue;
-    const json& refs = object["metadata"].value("ownerReferences", json::array());
+    // Only the metadata's deletionTimestamp, namespace and ownerReferences are read (a dependent is verified on
+    // every write of its ownerReferences: each pod a ReplicaSet creates); the object is parsed to delete it.
+    json meta = metadata_of(o->json);
+    if (meta.contains("deletionTimestamp")) continue;
+    const json& refs = meta.contains("ownerReferences") ? meta["ownerReferences"] : json::array();
     bool any_owner_present = refs.empty();
     for (const auto& ref : refs) {
       ResourcePtr owner_type = registry.find_kind(ref.value("apiVersion", ""), ref.value("kind", ""));
@@ -201,7 +214,7 @@ bool Api::Impl::collect_orphaned_dependents(const std::vector<ResourcePtr>& reso
         any_owner_present = true;  // an owner kind this server does not serve cannot be checked: keep
         continue;
       }
-      std::string owner_key = owner_type->namespaced ? object["metadata"].value("namespace", "") + "/" + ref.value("name", "")
+      std::string owner_key = owner_type->namespaced ? meta.value("namespace", "") + "/" + ref.value("name", "")
                                                      : ref.value("name", "");
       ObjectPtr owner = store.get(owner_type->storage_id(), owner_key);
       if (owner && uid_of(owner->json) == ref.value("uid", "")) any_owner_present = true;
@@ -210,7 +223,7 @@ bool Api::Impl::collect_orphaned_dependents(const std::vector<ResourcePtr>& reso
     DeleteOptions d;
     d.propagation = "Background";
     bool gone = false;
-    delete_object(*r, object, d, gone);
+    delete_object(*r, json::parse(o->json), d, gone);
     progress = true;
   }
   return progress;

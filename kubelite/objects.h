@@ -28,6 +28,21 @@ nlohmann::json decode_body(const std::string& body, const std::string& content_t
 // Every document of a YAML or JSON manifest file (multi-document YAML, `List` kinds flattened).
 std::vector<nlohmann::json> decode_manifests(const std::string& text);
 
+// A member by reference, without the copy json::value() makes of objects and arrays: `key` of `o` when it is an
+// object (an array), else an empty one that lives forever.
+inline const nlohmann::json& object_at(const nlohmann::json& o, const char* key) {
+  static const nlohmann::json empty = nlohmann::json::object();
+  if (!o.is_object()) return empty;
+  auto it = o.find(key);
+  return it != o.end() && it->is_object() ? *it : empty;
+}
+inline const nlohmann::json& array_at(const nlohmann::json& o, const char* key) {
+  static const nlohmann::json empty = nlohmann::json::array();
+  if (!o.is_object()) return empty;
+  auto it = o.find(key);
+  return it != o.end() && it->is_array() ? *it : empty;
+}
+
 // The metav1.Status body of an error.
 nlohmann::json status_of(const ApiError& error);
 

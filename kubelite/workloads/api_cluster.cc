@@ -64,8 +64,8 @@ class ApiCluster : public workloads::Cluster {
 
   void on_change(std::function<void(const workloads::Change&)> observer) override {
     impl_.write_observer = [observer = std::move(observer)](const std::string& storage_id, const StoredObject& o,
-                                                           bool deleted) {
-      observer(workloads::Change{storage_id, o.key, o.json, deleted});
+                                                           bool deleted, const json* parsed) {
+      observer(workloads::Change{storage_id, o.key, o.json, deleted, parsed});
     };
   }
 

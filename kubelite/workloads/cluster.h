@@ -18,6 +18,7 @@ struct Change {
   const std::string& key;
   const std::string& object_json;  // the stored compact JSON (the last state when deleted)
   bool deleted;
+  const json* object = nullptr;  // the same, parsed (without apiVersion/kind), when the writer had it: or null
 };
 
 class Cluster {
@@ -37,6 +38,8 @@ class Cluster {
   // return the stored object; they throw ApiError.
   virtual json create(const std::string& storage_id, const std::string& ns, json object) = 0;
   virtual json update(const std::string& storage_id, const json& old, json updated) = 0;
+  // The status subresource: only `updated`'s status (and managedFields, when set) is read, so a body of
+  // {"metadata": {}, "status": ...} does (the controllers do not copy the whole object into it).
   virtual json update_status(const std::string& storage_id, const json& old, json updated) = 0;
   // The pods/binding subresource: `updated` carries spec.nodeName and the PodScheduled condition, stored in one
   // write without a managedFields entry, as kube-apiserver's BindingREST assigns a pod.

@@ -218,9 +218,7 @@ void Workloads::Impl::sync_deployment(const std::string& key) {
                    [](const json& a, const json& b) { return a.value("type", "") == "Available" && b.value("type", "") != "Available"; });
   status["conditions"] = conditions;
   if (status != status_or_empty(d)) {
-    json with_status = d;
-    with_status["status"] = status;
-    cluster->update_status("apps/deployments", d, with_status);
+    cluster->update_status("apps/deployments", d, {{"metadata", json::object()}, {"status", status}});  // a /status body
   }
 }
 
@@ -299,9 +297,7 @@ void Workloads::Impl::sync_replicaset(const std::string& key) {
   put_count(status, "availableReplicas", ready);
   status["observedGeneration"] = rs["metadata"].value("generation", 1);
   if (status != status_or_empty(rs)) {
-    json with_status = rs;
-    with_status["status"] = status;
-    cluster->update_status("apps/replicasets", rs, with_status);
+    cluster->update_status("apps/replicasets", rs, {{"metadata", json::object()}, {"status", status}});  // a /status body
   }
 }
 

@@ -166,9 +166,7 @@ void Workloads::Impl::sync_cronjob(const std::string& key) {
   if (active.empty()) status.erase("active");
   else status["active"] = active;
   if (status != before) {
-    json with_status = cj;
-    with_status["status"] = status;
-    cluster->update_status("batch/cronjobs", cj, with_status);
+    cluster->update_status("batch/cronjobs", cj, {{"metadata", json::object()}, {"status", status}});  // a /status body
   }
 }
 

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -84,6 +85,9 @@ struct Workloads::Impl {
   // Scheduler: pods bound per node (rebuilt when stale).
   std::map<std::string, int> node_load;
   std::chrono::steady_clock::time_point node_load_built{};
+  // The Node objects the scheduler matches pods against, parsed once per change of /nodes (the change feed
+  // clears it) instead of once per binding.
+  std::optional<std::vector<json>> node_objects;
   uint32_t next_pod_ip = 0;
   bool seeding = false;  // settle() of a --load: no Events recorded
   // Guarded by the API's write lock (the change feed and the controllers both run under it): pods by store key,
@@ -101,11 +105,15 @@ struct Workloads::Impl {
   // A set `stop` ends the batch early (a signal during a --load).
   bool run_batch(size_t max = 64, const std::atomic<bool>* stop = nullptr);
   void reconcile(Work w, const std::string& key);
+  void reconcile_logged(Work w, const std::string& key);  // errors logged (or, for conflicts, left to the next change)
+  // Works the queue until it is empty (or `stop`), bottom-up: settle() of a --load.
+  void run_seeding(const std::atomic<bool>& stop);
 
   // pod_index.cc
-  // Indexes a pod's write; `summary` receives what was parsed of it (metadata, status, no spec). Returns whether
-  // anything a controller reads changed (always for a new or deleted pod).
-  bool index_pod(const Change& c, json& summary);
+  // Indexes a pod's write; `summary` points to the pod as written (Change::object) or to what was parsed of it
+  // into `scratch` (metadata, status, no spec). Returns whether anything a controller reads changed (always for
+  // a new or deleted pod).
+  bool index_pod(const Change& c, json& scratch, const json*& summary);
   void rebuild_pod_index();
   std::vector<PodInfo> pods_of_controller(const std::string& uid);
   std::vector<PodInfo> pods_in_namespace(const std::string& ns, const std::function<bool(const PodInfo&)>& keep);
@@ -114,7 +122,7 @@ struct Workloads::Impl {
   void register_nodes();
   void renew_leases();
   // scheduler.cc
-  bool schedule(json pod);  // false when no node fits
+  bool schedule(json& pod);  // false when no node fits; else `pod` becomes the bound pod as stored
   // controllers.cc
   void sync_deployment(const std::string& key);
   void sync_replicaset(const std::string& key);
@@ -132,7 +140,7 @@ struct Workloads::Impl {
   int64_t cron_now();  // seconds since the epoch on the CronJob controller's clock
   void sync_services(const std::string& ns);
   // kubelet.cc
-  void sync_pod(const std::string& key);
+  void sync_pod(const std::string& key, json pod);  // `pod`: as stored under `key` (null when absent)
   void stop_all_pods();
   std::map<std::string, int> pods_per_node();  // the pods the kubelets run, by node
 };

@@ -89,9 +89,7 @@ void Workloads::Impl::sync_job(const std::string& key) {
   if (active == 0) status.erase("active");
   if (!conditions.empty()) status["conditions"] = conditions;
   if (status != job.value("status", json::object())) {
-    json with_status = job;
-    with_status["status"] = status;
-    cluster->update_status("batch/jobs", job, with_status);
+    cluster->update_status("batch/jobs", job, {{"metadata", json::object()}, {"status", status}});  // a /status body
   }
 }
 

@@ -102,8 +102,7 @@ std::map<std::string, int> Workloads::Impl::pods_per_node() {
   return out;
 }
 
-void Workloads::Impl::sync_pod(const std::string& key) {
-  json pod = cluster->get("/pods", key);
+void Workloads::Impl::sync_pod(const std::string& key, json pod) {
   // Held throughout: find_container (logs, exec) reads the same state from the HTTP threads.
   std::lock_guard pods_lock(pods_mu);
   std::shared_ptr<PodRuntime> local;
@@ -126,7 +125,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   for (const NodeInfo& n : nodes)
     if (n.name == node_name) node = &n;
   if (!node) return;
-  std::string phase = pod.value("status", json::object()).value("phase", "");
+  std::string phase = object_at(pod, "status").value("phase", "");
   if (!local && (phase == "Succeeded" || phase == "Failed")) return;  // finished before (a restart of kubelite)
   std::string ns = pod["metadata"].value("namespace", "");
   std::string name = pod["metadata"].value("name", "");
@@ -143,7 +142,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     local->host_ip = node->internal_ip;
     local->start_time = now_rfc3339();
     for (const char* kind : {"initContainers", "containers"})
-      for (const auto& c : spec.value(kind, json::array())) {
+      for (const auto& c : array_at(spec, kind)) {
         ContainerState s;
         s.name = c.value("name", "");
         s.image = c.value("image", "");
@@ -158,7 +157,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   // Volumes: directories on disk; a claim that is not Bound yet holds the pod in ContainerCreating.
   std::string volume_wait, waiting_for;
   if (!local->volumes_ready) {
-    for (const auto& v : spec.value("volumes", json::array())) {
+    for (const auto& v : array_at(spec, "volumes")) {
       std::string vname = v.value("name", "");
       std::string base = local->dir + "/volumes/";
       std::string path;
@@ -218,7 +217,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     out.env.push_back("HOSTNAME=" + name);
     out.env.push_back("KUBERNETES_SERVICE_HOST=10.96.0.1");
     out.env.push_back("KUBERNETES_SERVICE_PORT=443");
-    for (const auto& e : c.value("env", json::array())) {
+    for (const auto& e : array_at(c, "env")) {
       std::string value = e.value("value", "");
       if (e.contains("valueFrom")) {
         const json& from = e["valueFrom"];
@@ -244,7 +243,7 @@ void Workloads::Impl::sync_pod(const std::string& key) {
       out.env.push_back(e.value("name", "") + "=" + value);
     }
     out.working_dir = c.value("workingDir", "");
-    for (const auto& m : c.value("volumeMounts", json::array())) {
+    for (const auto& m : array_at(c, "volumeMounts")) {
       auto v = local->volume_paths.find(m.value("name", ""));
       if (v == local->volume_paths.end()) continue;
       std::string host = v->second;
@@ -425,8 +424,8 @@ void Workloads::Impl::sync_pod(const std::string& key) {
     if (s.running && runtime->polled()) next_timer = std::min(next_timer, now + std::chrono::milliseconds(200));
   };
 
-  const json& init_specs = spec.value("initContainers", json::array());
-  const json& app_specs = spec.value("containers", json::array());
+  const json& init_specs = array_at(spec, "initContainers");
+  const json& app_specs = array_at(spec, "containers");
   bool initialized = true;
   bool init_failed = false;
   for (size_t i = 0; i < local->init.size(); ++i) {
@@ -472,15 +471,15 @@ void Workloads::Impl::sync_pod(const std::string& key) {
                  {"image", s.image}, {"imageID", ""}, {"started", s.running && s.started}};
       if (!s.runtime_id.empty() || s.ever_started) cs["containerID"] = "kubelite://" + (s.runtime_id.empty() ? uid + "/" + s.name : s.runtime_id);
       json volume_mounts = json::array();
-      for (const auto& m : specs[i].value("volumeMounts", json::array()))
+      for (const auto& m : array_at(specs[i], "volumeMounts"))
         volume_mounts.push_back({{"name", m.value("name", "")}, {"mountPath", m.value("mountPath", "")}});
       if (!volume_mounts.empty()) cs["volumeMounts"] = volume_mounts;
       out.push_back(cs);
     }
     return out;
   };
-  json status = pod.value("status", json::object());
-  json before = status;
+  const json& before = object_at(pod, "status");
+  json status = before;
   status["phase"] = new_phase;
   status["hostIP"] = local->host_ip;
   status["hostIPs"] = {{{"ip", local->host_ip}}};
@@ -507,9 +506,8 @@ void Workloads::Impl::sync_pod(const std::string& key) {
   if (!local->init.empty()) status["initContainerStatuses"] = statuses(local->init, init_specs, true);
   status["containerStatuses"] = statuses(local->app, app_specs, false);
   if (status != before) {
-    json with_status = pod;
-    with_status["status"] = status;
-    cluster->update_status("/pods", pod, with_status);
+    // Only the status is read of a /status body: the pod is not copied into it.
+    cluster->update_status("/pods", pod, {{"metadata", json::object()}, {"status", std::move(status)}});
   }
   if (new_phase == "Succeeded" || new_phase == "Failed") {
     for (auto* list : {&local->init, &local->app})

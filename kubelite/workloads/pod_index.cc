@@ -30,29 +30,30 @@ json parse_pod_summary(const std::string& text) {
 PodInfo summary_of(const std::string& key, const json& pod) {
   PodInfo p;
   p.key = key;
-  const json& meta = pod["metadata"];
+  // By reference throughout: `pod` may be the whole pod as written (json::value() would copy its spec).
+  const json& meta = object_at(pod, "metadata");
   p.name = meta.value("name", "");
   p.uid = meta.value("uid", "");
   p.created = meta.value("creationTimestamp", "");
   p.terminating = meta.contains("deletionTimestamp");
-  p.labels = meta.value("labels", json::object());
-  for (const auto& ref : meta.value("ownerReferences", json::array()))
+  p.labels = object_at(meta, "labels");
+  for (const auto& ref : array_at(meta, "ownerReferences"))
     if (ref.value("controller", false)) p.controller_uid = ref.value("uid", "");
-  const json& spec = pod.value("spec", json::object());
+  const json& spec = object_at(pod, "spec");
   p.node = spec.value("nodeName", "");
   // The node a DaemonSet made the pod for: the metadata.name match field of its required node affinity.
   if (spec.contains("affinity")) {
-    const json& required = spec["affinity"].value("nodeAffinity", json::object())
-                               .value("requiredDuringSchedulingIgnoredDuringExecution", json::object());
-    for (const auto& term : required.value("nodeSelectorTerms", json::array()))
-      for (const auto& f : term.value("matchFields", json::array()))
-        if (f.value("key", "") == "metadata.name" && !f.value("values", json::array()).empty() && p.affinity_node.empty())
+    const json& required = object_at(object_at(spec["affinity"], "nodeAffinity"),
+                                      "requiredDuringSchedulingIgnoredDuringExecution");
+    for (const auto& term : array_at(required, "nodeSelectorTerms"))
+      for (const auto& f : array_at(term, "matchFields"))
+        if (f.value("key", "") == "metadata.name" && !array_at(f, "values").empty() && p.affinity_node.empty())
           p.affinity_node = f["values"][0].get<std::string>();
   }
-  const json& status = pod.value("status", json::object());
+  const json& status = object_at(pod, "status");
   p.phase = status.value("phase", "");
   p.ip = status.value("podIP", "");
-  for (const auto& c : status.value("conditions", json::array()))
+  for (const auto& c : array_at(status, "conditions"))
     if (c.value("type", "") == "Ready") p.ready = c.value("status", "") == "True";
   return p;
 }
@@ -69,7 +70,7 @@ bool PodInfo::same_for_controllers(const PodInfo& o) const {
          ready == o.ready && terminating == o.terminating && labels == o.labels;
 }
 
-bool Workloads::Impl::index_pod(const Change& c, json& summary) {
+bool Workloads::Impl::index_pod(const Change& c, json& scratch, const json*& summary) {
   auto old = pod_index.find(c.key);
   std::optional<PodInfo> before;
   if (old != pod_index.end()) {
@@ -83,9 +84,14 @@ bool Workloads::Impl::index_pod(const Change& c, json& summary) {
     }
     if (c.deleted) pod_index.erase(old);
   }
-  summary = parse_pod_summary(c.object_json);
+  if (c.object) {
+    summary = c.object;
+  } else {
+    scratch = parse_pod_summary(c.object_json);
+    summary = &scratch;
+  }
   if (c.deleted) return true;
-  PodInfo p = summary_of(c.key, summary);
+  PodInfo p = summary_of(c.key, *summary);
   bool changed = !before || !before->same_for_controllers(p);
   if (!p.controller_uid.empty()) pods_by_controller[p.controller_uid].insert(c.key);
   pod_index[c.key] = std::move(p);

@@ -42,7 +42,7 @@ bool fits(const json& pod, const json& node) {
 
 }  // namespace
 
-bool Workloads::Impl::schedule(json pod) {
+bool Workloads::Impl::schedule(json& pod) {
   // kube-scheduler binds only the pods of its profiles (pkg/scheduler/scheduler.go); another scheduler's pods wait
   // for that scheduler's pods/binding.
   if (pod["spec"].value("schedulerName", "default-scheduler") != "default-scheduler") return false;
@@ -56,7 +56,8 @@ bool Workloads::Impl::schedule(json pod) {
   std::vector<json> candidates;
   std::string chosen;
   int nodes_total = 0;
-  for (const json& node : cluster->list("/nodes", "")) {
+  if (!node_objects) node_objects = cluster->list("/nodes", "");
+  for (const json& node : *node_objects) {
     ++nodes_total;
     if (!fits(pod, node)) continue;
     std::string name = node["metadata"].value("name", "");
@@ -84,12 +85,13 @@ bool Workloads::Impl::schedule(json pod) {
                              {"lastTransitionTime", now_rfc3339()}});
   bound["status"]["conditions"] = conditions;
   bound["status"]["phase"] = "Pending";
-  cluster->bind(pod, std::move(bound));
+  json stored = cluster->bind(pod, std::move(bound));
   ++node_load[chosen];
   record_event(*this, pod, "Normal", "Scheduled",
                "Successfully assigned " + pod["metadata"].value("namespace", "") + "/" +
                    pod["metadata"].value("name", "") + " to " + chosen,
                "default-scheduler");
+  pod = std::move(stored);
   return true;
 }
 

@@ -15,9 +15,7 @@ const char* kRevisionLabel = "controller-revision-hash";
 
 void write_status(Cluster& cluster, const std::string& sid, const json& object, const json& status) {
   if (status == object.value("status", json::object())) return;
-  json with_status = object;
-  with_status["status"] = status;
-  cluster.update_status(sid, object, with_status);
+  cluster.update_status(sid, object, {{"metadata", json::object()}, {"status", status}});  // only its status is read
 }
 
 bool running_and_ready(const PodInfo& pod) { return pod.phase == "Running" && pod.ready; }

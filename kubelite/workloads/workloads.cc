@@ -106,11 +106,12 @@ void Workloads::Impl::observe(const Change& c) {
   const std::string& sid = c.storage_id;
   std::string ns = c.key.substr(0, c.key.find('/'));
   auto owners_in = [&](const json& o) {
-    for (const auto& ref : o["metadata"].value("ownerReferences", json::array()))
+    for (const auto& ref : array_at(object_at(o, "metadata"), "ownerReferences"))
       if (auto work = owner_work(ref.value("kind", ""))) enqueue(*work, ns + "/" + ref.value("name", ""));
   };
   auto owners = [&] {
     if (c.object_json.find("\"ownerReferences\"") == std::string::npos) return;
+    if (c.object) return owners_in(*c.object);
     // Only the metadata is built (spec and status are skipped).
     owners_in(json::parse(c.object_json, [](int depth, json::parse_event_t event, json& parsed) {
       return !(depth == 1 && event == json::parse_event_t::key && parsed != "metadata");
@@ -127,14 +128,15 @@ void Workloads::Impl::observe(const Change& c) {
     owners();
   } else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
   else if (sid == "/pods") {
-    json summary;
-    bool changed = index_pod(c, summary);
+    json scratch;
+    const json* summary = nullptr;
+    bool changed = index_pod(c, scratch, summary);
     // The scheduler's and the kubelet's own writes of the pod they just synced do not sync it again.
     if (c.key != writing_pod || c.deleted) enqueue(Work::Pod, c.key);
     // Its controller and the Endpoints of its namespace look again only when what they read of it changed.
     if (changed) {
       enqueue(Work::ServicesOf, ns);
-      owners_in(summary);
+      owners_in(*summary);
     }
   } else if (sid == "/services") {
     enqueue(Work::ServicesOf, ns);
@@ -148,6 +150,7 @@ void Workloads::Impl::observe(const Change& c) {
       cv.notify_all();
     }
   } else if (sid == "/nodes") {
+    node_objects.reset();
     std::lock_guard lock(mu);
     if (!queue.count({Work::AllDaemonSets, ""})) queue.insert({Work::AllDaemonSets, ""});
   }
@@ -204,7 +207,7 @@ void Workloads::Impl::reconcile(Work w, const std::string& key) {
       if (!pod.is_null() && pod["spec"].value("nodeName", "").empty() && !is_terminating(pod)) {
         if (!schedule(pod)) return;
       }
-      return sync_pod(key);
+      return sync_pod(key, std::move(pod));
     }
     case Work::AllDaemonSets:
       for (const json& ds : cluster->list("apps/daemonsets", "")) sync_daemonset(key_of(ds));
