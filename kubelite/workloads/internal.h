@@ -101,9 +101,8 @@ struct Workloads::Impl {
   void enqueue(Work w, const std::string& key);
   void observe(const Change& c);
   void loop();
-  // Reconciles up to `max` queued keys under one lock hold; false when nothing was queued.
-  // A set `stop` ends the batch early (a signal during a --load).
-  bool run_batch(size_t max = 64, const std::atomic<bool>* stop = nullptr);
+  // Reconciles up to 64 queued keys under one lock hold; false when nothing was queued.
+  bool run_batch();
   void reconcile(Work w, const std::string& key);
   void reconcile_logged(Work w, const std::string& key);  // errors logged (or, for conflicts, left to the next change)
   // Works the queue until it is empty (or `stop`), bottom-up: settle() of a --load.
