@@ -127,7 +127,10 @@ class CronJobs(KubectlCase):
         self.kubectl("patch", "cronjob", "-n", ns, "fail", "--type=merge", "-p", '{"spec":{"suspend":true}}')
 
         # `kubectl create job --from=cronjob/...`: kubectl builds the Job from the CronJob it reads.
-        self.apply(ns, name="daily", schedule="@daily", policy="Allow", command="echo manual")
+        # Daily, twelve hours from now: at --cron-speed 60, "@daily" fired during runs in the half hour before
+        # midnight UTC.
+        hour = (time.gmtime().tm_hour + 12) % 24
+        self.apply(ns, name="daily", schedule="0 %d * * *" % hour, policy="Allow", command="echo manual")
         self.assertIn("job.batch/by-hand created", self.kubectl("create", "job", "-n", ns, "by-hand",
                                                                 "--from=cronjob/daily"))
         job = self.get_json("job", "-n", ns, "by-hand")
@@ -137,7 +140,7 @@ class CronJobs(KubectlCase):
                                                     "--timeout=20s"))
         pod = self.get_json("pods", "-n", ns, "-l", "job-name=by-hand")["items"][0]
         self.assertEqual(self.kubectl("logs", "-n", ns, pod["metadata"]["name"]), "manual\n")
-        # @daily has not come yet: the only Job is the manual one.
+        # Its time has not come yet: the only Job is the manual one.
         self.assertEqual([j["metadata"]["name"] for j in self.jobs(ns, "daily")], ["by-hand"])
         wait_until(lambda: self.get_json("cronjob", "-n", ns, "daily").get("status", {}).get("lastSuccessfulTime"),
                    10, "the manual run's completion in the CronJob's status")
