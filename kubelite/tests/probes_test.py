@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Startup, readiness and liveness probes judged by the real kubectl: httpGet, tcpSocket and exec probes against the
+"""Startup, readiness and liveness probes judged by the real kubectl: httpGet, tcpSocket, exec and grpc probes against the
 containers' real processes decide the pods' Ready condition, the containers' ready/restartCount, the
 Deployment's availability (`kubectl rollout status`) and the Service's Endpoints. The sandboxes share the
 host's network, so each test picks a free port of its own."""
 
+import json
 import os
 import sys
 import socket
@@ -18,6 +19,29 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# A gRPC server on grpcio (Debian's python3-grpcio, run by the system python the sandbox sees): the health
+# service answers SERVING once the file argv[2] exists, NOT_SERVING before, NOT_FOUND for a service other than ""
+# or "app" (as grpc's own health servicer does); with argv[2] "-" it serves no health service at all. The
+# messages are protobuf's encoding of HealthCheckRequest/Response (one string field 1; one enum field 1).
+GRPC_HEALTH_SERVER = r"""
+import os, sys, grpc
+from concurrent import futures
+port, ready_file = int(sys.argv[1]), sys.argv[2]
+def check(request, context):
+    service = request[2:].decode() if request[:1] == b"\x0a" else ""
+    if service not in ("", "app"):
+        context.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
+    return b"\x08" + bytes([1 if os.path.exists(ready_file) else 2])
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+if ready_file != "-":
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        "grpc.health.v1.Health", {"Check": grpc.unary_unary_rpc_method_handler(check)}),))
+server.add_insecure_port("127.0.0.1:%d" % port)
+server.start()
+server.wait_for_termination()
+"""
 
 
 def condition(pod, kind):
@@ -192,6 +216,49 @@ spec:
         self.assertFalse(status["started"])
         self.assertIn("Container app failed startup probe, will be restarted", self.events(ns, "Killing"))
 
+    def test_grpc_probes_ask_the_health_service(self):
+        ns, port, bare_port, closed_port = "pr-grpc", free_port(), free_port(), free_port()
+
+        def pod(name, probe, server_args=None):
+            # Only "health" and "bare" run a server; the others probe "health"'s (they share the host's network).
+            command = ["/usr/bin/python3", "-c", GRPC_HEALTH_SERVER] + server_args if server_args else ["sleep", "1000"]
+            return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                    "spec": {"containers": [{"name": "app", "image": "python", "command": command,
+                                             "readinessProbe": {"grpc": probe, "periodSeconds": 1,
+                                                                "failureThreshold": 1},
+                                             "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                             "volumes": [{"name": "data", "emptyDir": {}}]}}
+        self.apply(ns, json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+            pod("health", {"port": port}, [str(port), "/data/serving"]),
+            pod("app", {"port": port, "service": "app"}),
+            pod("nope", {"port": port, "service": "nope"}),
+            pod("bare", {"port": bare_port}, [str(bare_port), "-"]),
+            pod("closed", {"port": closed_port})]}))
+
+        def failures():
+            return {e["involvedObject"]["name"]: e["message"] for e in self.get_json("events", "-n", ns)["items"]
+                    if e["reason"] == "Unhealthy"}
+        expected = {
+            "health": 'Readiness probe failed: service unhealthy (responded with "NOT_SERVING")',
+            "app": 'Readiness probe failed: service unhealthy (responded with "NOT_SERVING")',
+            "nope": "Readiness probe failed: error: health rpc probe failed: rpc error: code = NotFound desc = "
+                    "unknown service",
+            "bare": "Readiness probe failed: error: this server does not implement the grpc health protocol "
+                    "(grpc.health.v1.Health): Method not found!",
+            "closed": 'Readiness probe failed: timeout: failed to connect service "127.0.0.1:%d" within 1s: '
+                      'context deadline exceeded' % closed_port,
+        }
+        wait_until(lambda: all(failures().get(k) == v for k, v in expected.items()), 30,
+                   "the gRPC probes' failures")
+        for name in expected:
+            self.assertEqual(condition(self.get_json("pod", "-n", ns, name), "Ready"), "False", name)
+
+        # The health service turns SERVING: the pods probing "" and "app" become Ready, the others stay not ready.
+        self.kubectl("exec", "-n", ns, "health", "--", "touch", "/data/serving")
+        for name in ("health", "app"):
+            self.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/" + name, "--timeout=20s")
+        for name in ("nope", "bare", "closed"):
+            self.assertEqual(condition(self.get_json("pod", "-n", ns, name), "Ready"), "False", name)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

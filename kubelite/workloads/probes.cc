@@ -1,5 +1,7 @@
 #include "kubelite/workloads/probes.h"
 
+#include "kubelite/workloads/grpc_probe.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -160,7 +162,11 @@ bool run_probe(ContainerRuntime& runtime, const std::string& runtime_id, const j
     message = "HTTP probe failed with statuscode: " + std::to_string(status);
     return false;
   }
-  message = "probe has no handler kubelite runs (exec, httpGet, tcpSocket)";
+  if (probe.contains("grpc")) {
+    const json& g = probe["grpc"];
+    return grpc_probe("127.0.0.1", g.value("port", 0), g.value("service", ""), timeout_s, message);
+  }
+  message = "probe has no handler (exec, httpGet, tcpSocket, grpc)";
   return false;
 }
 

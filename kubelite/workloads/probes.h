@@ -1,6 +1,6 @@
 #pragma once
 // Container probes as the kubelet runs them (k8s.io/kubernetes/pkg/kubelet/prober): exec inside the
-// container's sandbox, httpGet and tcpSocket against the pod's network, which for kubelite's sandboxes is the
+// container's sandbox, httpGet, tcpSocket and grpc against the pod's network, which for kubelite's sandboxes is the
 // host's (they share its network namespace), so the target is 127.0.0.1 unless the probe names a host. Probes
 // run on worker threads, never under the API's write lock; the kubelet collects their outcomes.
 #include <nlohmann/json.hpp>
