@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Startup, readiness and liveness probes judged by the real kubectl: httpGet, tcpSocket, exec and grpc probes against the
-containers' real processes decide the pods' Ready condition, the containers' ready/restartCount, the
-Deployment's availability (`kubectl rollout status`) and the Service's Endpoints. The sandboxes share the
-host's network, so each test picks a free port of its own."""
+"""Startup, readiness and liveness probes judged by the real kubectl: httpGet, tcpSocket, exec and grpc probes
+against the containers' real processes decide the pods' Ready condition, the containers' ready/restartCount, the
+Deployment's availability (`kubectl rollout status`) and the Service's Endpoints. The sandboxes share the host's
+network, so each test picks a free port of its own."""
 
 import json
 import os
