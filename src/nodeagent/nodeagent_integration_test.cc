@@ -527,6 +527,70 @@ TEST_F(NodeAgentTest, ACanceledPodVolumeBackupStopsItsUpload) {
   EXPECT_EQ(check.exit_code, 0) << check.output;
 }
 
+// spec.cancel on a PodVolumeRestore whose transfer runs: the agent stops writing part way, marks it Canceled,
+// and writes no done file, so the pod's restore-wait init container keeps the app from starting on partial data.
+TEST_F(NodeAgentTest, ACanceledPodVolumeRestoreStopsAndWritesNoDoneFile) {
+  create_pod("big-source", kNodes[0],
+             "head -c 671088640 /dev/urandom > /v/scratch/big.bin && touch /v/scratch/ready && sleep 3600");
+  json source_pod = wait_pod_file("big-source", "scratch", "ready");
+  completed_backup("b11");
+  apply(pvb("b11-big-source", source_pod, "scratch", "b11"));
+  json source = wait_phase("podvolumebackups", "b11-big-source", {"Completed", "Failed"}, 120s);
+  ASSERT_EQ(source["status"].value("phase", ""), "Completed") << source.dump() << logs();
+  apply({{"apiVersion", "velero.io/v1"},
+         {"kind", "Restore"},
+         {"metadata", {{"name", "r11"}, {"namespace", "velero"}}},
+         {"spec", {{"backupName", "b11"}}},
+         {"status", {{"phase", "InProgress"}}}});
+  std::string restore_uid = get("restores.velero.io", "velero", "r11")["metadata"]["uid"];
+  create_pod("big-restored", kNodes[1], "touch /v/scratch/app-started && sleep 3600", "",
+             "while [ ! -f /v/scratch/.velero/" + restore_uid + " ]; do sleep 0.1; done");
+  json pod;
+  ASSERT_TRUE(testsupport::eventually([&] {
+    pod = get("pod", "app", "big-restored");
+    return !pod.is_null() && !pod["metadata"].value("uid", "").empty() && !pod["spec"].value("nodeName", "").empty();
+  }, 30s));
+  apply({{"apiVersion", "velero.io/v1"},
+         {"kind", "PodVolumeRestore"},
+         {"metadata",
+          {{"name", "r11-big-restored-scratch"},
+           {"namespace", "velero"},
+           {"labels", {{"velero.io/restore-name", "r11"}, {"velero.io/pod-uid", pod["metadata"]["uid"]}}}}},
+         {"spec",
+          {{"pod", {{"kind", "Pod"}, {"namespace", "app"}, {"name", "big-restored"}, {"uid", pod["metadata"]["uid"]}}},
+           {"volume", "scratch"},
+           {"backupStorageLocation", "default"},
+           {"repoIdentifier", repo_path()},
+           {"uploaderType", "restic"},
+           {"snapshotID", source["status"]["snapshotID"]},
+           {"sourceNamespace", "app"}}}});
+  // Under way once the restored file holds data (the restore creates it first, then fills it pack by pack).
+  std::string big = volume_dir(pod, "scratch") + "/big.bin";
+  ASSERT_TRUE(testsupport::eventually([&] {
+    std::error_code ec;
+    auto p = get("podvolumerestores.velero.io", "velero", "r11-big-restored-scratch");
+    if (!p.is_null() && p.value("status", json::object()).value("phase", "") == "Completed")
+      throw std::runtime_error("the restore finished before it was canceled");
+    return fs::exists(big, ec) && fs::file_size(big, ec) > 0;
+  }, 60s, 10ms)) << logs();
+  // As for the backup: the agent waits while the cancel is written, so the event is there when it goes on.
+  auto& agent = *(*agents)[kNodes[1]];
+  agent.signal(SIGSTOP);
+  auto cancel = kubectl({"-n", "velero", "patch", "podvolumerestores.velero.io", "r11-big-restored-scratch", "--type",
+                         "merge", "-p", R"({"spec":{"cancel":true}})"});
+  agent.signal(SIGCONT);
+  ok(cancel);
+  json p = wait_phase("podvolumerestores", "r11-big-restored-scratch", {"Canceled", "Completed", "Failed"});
+  EXPECT_EQ(p["status"].value("phase", ""), "Canceled") << p.dump() << logs();
+  EXPECT_TRUE(p["status"].contains("completionTimestamp"));
+  EXPECT_LT(p["status"].value("progress", json::object()).value("bytesDone", 0), 671088640) << p.dump();
+  // No done file: the init container still waits and the app never started.
+  std::string volume = volume_dir(pod, "scratch");
+  EXPECT_FALSE(fs::exists(volume + "/.velero/" + restore_uid));
+  EXPECT_FALSE(fs::exists(volume + "/app-started"));
+  ok(kubectl({"-n", "app", "delete", "pod", "big-source", "big-restored", "--wait=false"}));
+}
+
 // Velero's node-agent metrics on --metrics-address (the pod volume backups this node took, finished, and how long
 // each took) and /healthz for a liveness probe, over real HTTP.
 TEST_F(NodeAgentTest, ServesPodVolumeMetricsAndHealth) {
