@@ -316,7 +316,8 @@ std::unique_ptr<Backend> open_location(const std::string& location) {
     return store_backend(std::shared_ptr<store::ObjectStore>(store::open_store(config)), prefix);
   }
   if (location.rfind("azure:", 0) == 0) {
-    // restic's form: azure:CONTAINER:/PATH, the account in AZURE_ACCOUNT_NAME and its key in AZURE_ACCOUNT_KEY;
+    // restic's form: azure:CONTAINER:/PATH, the account in AZURE_ACCOUNT_NAME and its key in AZURE_ACCOUNT_KEY
+    // or, without a key, a SAS token in AZURE_ACCOUNT_SAS (restic's internal/backend/azure/azure.go);
     // the endpoint https://ACCOUNT.blob.core.windows.net, or .blob.$AZURE_ENDPOINT_SUFFIX (restic's), or
     // $AZURE_ACCOUNT_URI whole (arca's, for emulators such as azurite: http://127.0.0.1:10000/ACCOUNT).
     std::string rest = location.substr(6);
@@ -332,6 +333,11 @@ std::unique_ptr<Backend> open_location(const std::string& location) {
     config.provider = "azure";
     config.bucket = container;
     config.config = {{"storageAccount", account}, {"storageAccountKeyEnvVar", "AZURE_ACCOUNT_KEY"}};
+    const char* key = std::getenv("AZURE_ACCOUNT_KEY");
+    const char* sas = std::getenv("AZURE_ACCOUNT_SAS");
+    if (!(key && *key) && sas && *sas) config.credentials["AZURE_STORAGE_SAS_TOKEN"] = sas;
+    else if (!(key && *key) && !std::getenv("AZURE_STORAGE_SAS_TOKEN"))
+      throw std::invalid_argument("repository \"" + location + "\": neither AZURE_ACCOUNT_KEY nor AZURE_ACCOUNT_SAS is set");
     if (const char* uri = std::getenv("AZURE_ACCOUNT_URI"); uri && *uri) config.config["storageAccountURI"] = uri;
     else if (const char* suffix = std::getenv("AZURE_ENDPOINT_SUFFIX"); suffix && *suffix)
       config.config["storageAccountURI"] = std::string("https://") + account + ".blob." + suffix;

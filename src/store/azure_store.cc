@@ -248,6 +248,7 @@ std::unique_ptr<ObjectStore> open_azure_store(const LocationConfig& location) {
   }
   auto file = read_env_file(location.credentials_file);
   auto lookup = [&](const std::string& name) {
+    if (auto it = location.credentials.find(name); it != location.credentials.end()) return it->second;
     if (auto it = file.find(name); it != file.end()) return it->second;
     const char* v = std::getenv(name.c_str());
     return std::string(v ? v : "");

@@ -21,6 +21,9 @@ struct LocationConfig {
   // The BSL credential (Velero's cloud-credentials secret, as a file). aws: shared-credentials INI with
   // profiles; azure: KEY=VALUE lines (AZURE_STORAGE_ACCOUNT_ACCESS_KEY, AZURE_STORAGE_SAS_TOKEN, ...).
   std::string credentials_file;
+  // Credential values handed over directly, looked up before credentials_file and the environment (`arca repo`
+  // passes restic's AZURE_ACCOUNT_SAS here as AZURE_STORAGE_SAS_TOKEN).
+  std::map<std::string, std::string> credentials;
 };
 
 // Throws StoreError(InvalidArgument) for an unknown provider, unknown config keys or unusable credentials.
