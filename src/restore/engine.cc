@@ -21,11 +21,14 @@
 #include "kube/transport.h"
 #include "csi/csi.h"
 #include "kube/exec.h"
-#include "restore/diff.h"
 #include "restore/exec_hooks.h"
+#include "restore/existing.h"
 #include "restore/group_versions.h"
 #include "restore/hooks.h"
 #include "restore/item_actions.h"
+#include "restore/namespaces.h"
+#include "restore/reporter.h"
+#include "restore/retry.h"
 #include "restore/spool.h"
 #include "restore/worker_pool.h"
 #include "util/includes_excludes.h"
@@ -151,14 +154,11 @@ class Run {
         index_item(resource, item);
       }
     } catch (const archive::ArchiveError& e) {
-      add_velero_error(std::string("error extracting backup tarball: ") + e.what());
+      report_.velero_error(std::string("error extracting backup tarball: ") + e.what());
       return false;
     }
     if (!saw_resources) {
-      std::string message = "zero items to be restored: the backup tarball has no resources directory";
-      log_.warning(message);
-      std::lock_guard lock(results_mutex_);
-      out_.warnings.velero.push_back(message);
+      report_.velero_warning("zero items to be restored: the backup tarball has no resources directory");
       return false;
     }
     return true;
@@ -195,7 +195,7 @@ class Run {
     try {
       user = user_version_priorities();
     } catch (const kube::KubeError& e) {
-      add_velero_error(std::string("choosing API version to restore: ") + e.what());
+      report_.velero_error(std::string("choosing API version to restore: ") + e.what());
       return false;
     }
     auto data = discovery_.data();
@@ -263,10 +263,7 @@ class Run {
                      std::any_of(backed_up_namespaces_.begin(), backed_up_namespaces_.end(),
                                  [&](const auto& entry) { return only.should_include(entry.first); });
       if (!matched) {
-        std::string message = "included namespace \"" + pattern + "\" matches no namespace in the backup";
-        log_.warning(message);
-        std::lock_guard lock(results_mutex_);
-        out_.warnings.velero.push_back(message);
+        report_.velero_warning("included namespace \"" + pattern + "\" matches no namespace in the backup");
       }
     }
   }
@@ -384,113 +381,12 @@ class Run {
     return service_accounts_[ns] = names;
   }
 
-  // ---- results ----
-  void add_error(const std::string& ns, const std::string& message) {
-    log_.error(message);
-    std::lock_guard lock(results_mutex_);
-    out_.errors.add(ns, message);
-  }
-  void add_warning(const std::string& ns, const std::string& message) {
-    log_.warning(message);
-    std::lock_guard lock(results_mutex_);
-    out_.warnings.add(ns, message);
-  }
-  void add_velero_error(const std::string& message) {
-    log_.error(message);
-    std::lock_guard lock(results_mutex_);
-    out_.errors.velero.push_back(message);
-  }
-  void add_dry_run(const std::string& id, DryRunVerdict verdict, std::string diff = {}) {
-    std::lock_guard lock(results_mutex_);
-    out_.dry_run.push_back({id, verdict, std::move(diff)});
-  }
+  // ---- progress ----
   void item_done() {
     int done = ++processed_;
     if (options_.on_progress) options_.on_progress(std::max(total_estimate_, done), done);
     int tier_done = ++tier_done_;
     if (options_.on_tier_progress) options_.on_tier_progress(current_tier_, tier_done, tier_total_);
-  }
-
-  // ---- namespaces ----
-  struct NamespaceState {
-    std::once_flag once;
-    std::string error;  // non-empty: items of this namespace fail with it
-  };
-
-  // Velero's EnsureNamespaceExistsAndIsReady: an existing namespace is used as is (after waiting out its
-  // termination); a missing one is created with the backed-up labels, annotations and spec.
-  std::string ensure_namespace(const std::string& original, const std::string& target) {
-    std::shared_ptr<NamespaceState> state;
-    {
-      std::lock_guard lock(namespaces_mutex_);
-      auto& slot = namespaces_[target];
-      if (!slot) slot = std::make_shared<NamespaceState>();
-      state = slot;
-    }
-    std::call_once(state->once, [&] {
-      try {
-        state->error = create_namespace_if_missing(original, target);
-      } catch (const kube::KubeError& e) {
-        state->error = "error ensuring namespace " + target + " exists: " + e.what();
-      }
-    });
-    return state->error;
-  }
-
-  std::string create_namespace_if_missing(const std::string& original, const std::string& target) {
-    kube::ApiResource namespaces = discovery_.lookup("", "v1", "namespaces");
-    json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", target}}}};
-    auto backed_up = backed_up_namespaces_.find(original);
-    if (backed_up != backed_up_namespaces_.end()) {
-      json from_backup = json::parse(backed_up->second, nullptr, false);
-      if (from_backup.is_object()) {
-        for (const char* field : {"labels", "annotations"})
-          if (from_backup["metadata"].contains(field)) ns["metadata"][field] = from_backup["metadata"][field];
-        if (from_backup.contains("spec")) ns["spec"] = from_backup["spec"];
-      }
-    }
-    // The create comes first: into an empty cluster that is one request per namespace instead of a GET that
-    // answers 404 and then the create. The namespace is read when the create is refused: it exists (wait out its
-    // termination), or the server refused for another reason (e.g. no RBAC to create namespaces) that matters
-    // only if the namespace is missing.
-    auto deadline = std::chrono::steady_clock::now() + options_.terminating_timeout;
-    for (;;) {
-      std::exception_ptr refused;
-      if (!options_.dry_run) {
-        for (int attempt = 1;; ++attempt) {
-          try {
-            client_.create(namespaces, "", ns);
-            out_.resources.record("v1/Namespace", "", target, ItemAction::created);
-            log_.info("created namespace " + target);
-            return {};
-          } catch (const kube::KubeError& e) {
-            // Every item of the namespace depends on this one create: a transient refusal is retried.
-            if (attempt < kCreateAttempts && may_succeed_again(e)) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-              continue;
-            }
-            if (!kube::is_already_exists(e)) refused = std::current_exception();
-            break;
-          }
-        }
-      }
-      try {
-        json live = client_.get(namespaces, "", target);
-        bool terminating = live.value("/status/phase"_json_pointer, std::string()) == "Terminating" ||
-                           live["metadata"].contains("deletionTimestamp");
-        if (!terminating || options_.dry_run) return {};  // an existing namespace is used as it is
-        if (std::chrono::steady_clock::now() > deadline)
-          return "timed out waiting for terminating namespace " + target + " to disappear before restoring";
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      } catch (const kube::KubeError& e) {
-        if (!kube::is_not_found(e)) throw;
-        if (refused) std::rethrow_exception(refused);
-        if (options_.dry_run) {
-          add_dry_run(resource_id("namespaces", "", target), DryRunVerdict::would_create);
-          return {};
-        }
-      }
-    }
   }
 
   // ---- tiers ----
@@ -518,11 +414,11 @@ class Run {
             restore_item(resource, *shared);
           } else if (cluster_scoped_allowed() && namespace_filter_.should_include(shared->name)) {
             // Only makes sure the (mapped) namespace exists (Velero's pkg/restore/restore.go).
-            std::string error = ensure_namespace(shared->name, target_namespace(shared->name));
-            if (!error.empty()) add_velero_error(error);
+            std::string error = namespaces_.ensure(shared->name, target_namespace(shared->name));
+            if (!error.empty()) report_.velero_error(error);
           }
         } catch (const std::exception& e) {
-          add_error(target_namespace(shared->ns),
+          report_.error(target_namespace(shared->ns),
                     "error restoring " + resource_id(resource, target_namespace(shared->ns), shared->name) + ": " +
                         e.what());
         }
@@ -551,7 +447,7 @@ class Run {
     }
     json item = json::parse(spooled.json, nullptr, false);
     if (!item.is_object()) {
-      add_error(target_ns, "error decoding " + id + ": not a JSON object");
+      report_.error(target_ns, "error decoding " + id + ": not a JSON object");
       return;
     }
     if (!bypass && !additional && !selected(resource, original_ns, spooled.name, item)) return;
@@ -566,9 +462,9 @@ class Run {
       return;
     }
     if (!original_ns.empty()) {
-      std::string error = ensure_namespace(original_ns, target_ns);
+      std::string error = namespaces_.ensure(original_ns, target_ns);
       if (!error.empty()) {
-        add_velero_error("error restoring " + id + ": its namespace " + target_ns + " is missing: " + error);
+        report_.velero_error("error restoring " + id + ": its namespace " + target_ns + " is missing: " + error);
         out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
         return;
       }
@@ -614,7 +510,7 @@ class Run {
     if (csi_backed_up && action.error.empty() && !action.skip)
       action.error = csi::run_restore_action(resource, item, *csi_backed_up, target_ns, csi_, action.skip);
     if (!action.error.empty()) {
-      add_error(target_ns, "error preparing " + id + ": " + action.error);
+      report_.error(target_ns, "error preparing " + id + ": " + action.error);
       out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
       return;
     }
@@ -632,14 +528,14 @@ class Run {
     }
     if (options_.modifiers != nullptr)
       for (const auto& error : apply_modifiers(*options_.modifiers, resource, *from_backup, original_ns, item))
-        add_error(target_ns, error);
+        report_.error(target_ns, error);
     if (!target_ns.empty()) item["metadata"]["namespace"] = target_ns;
     add_restore_labels(item, spec_.backup_name, restore_.metadata.name);
 
     auto [plural, group] = split_resource_dir(resource);
     kube::ApiResource api = discovery_.lookup(group, version_of(item.value("apiVersion", "")), plural);
     if (options_.dry_run) {
-      dry_run_item(api, id, target_ns, spooled.name, item);
+      report_dry_run(client_, {api, id, kind_key, target_ns, spooled.name, item}, report_);
       return;
     }
     std::string created;
@@ -661,14 +557,15 @@ class Run {
             created = live.dump();
             break;
           }
-          existing_item(api, id, kind_key, target_ns, spooled.name, item, live.is_null() ? nullptr : &live);
+          restore_over_existing(client_, {api, id, kind_key, target_ns, spooled.name, item},
+                                spec_.existing_resource_policy, live.is_null() ? nullptr : &live, report_);
           return;
         }
         if (attempt < kCreateAttempts && may_succeed_again(e)) {
           std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
           continue;
         }
-        add_error(target_ns, "error restoring " + id + ": " + e.what());
+        report_.error(target_ns, "error restoring " + id + ": " + e.what());
         out_.resources.record(kind_key, target_ns, spooled.name, ItemAction::failed);
         return;
       }
@@ -696,32 +593,13 @@ class Run {
       HookReporter reporter{[this](const std::string& m) { log_.info(m); },
                             [this](const std::string& m) { log_.warning(m); },
                             [this](const std::string& m) { log_.error(m); },
-                            [this](const std::string& ns, const std::string& m) { add_error(ns, m); }};
+                            [this](const std::string& ns, const std::string& m) { report_.error(ns, m); }};
       exec_hooks_ = std::make_unique<PostRestoreExecHooks>(transport_, std::move(exec), std::move(reporter));
     });
     exec_hooks_->start(pod, std::move(requests));
   }
   std::once_flag exec_hooks_once_;
 
-  // A create refused this way may go through when sent again: the server was unavailable, overloaded or the
-  // connection failed. Whether the first one was applied does not matter: a retry that meets it gets 409, and
-  // created_by_this_restore recognises it.
-  static constexpr int kCreateAttempts = 4;
-  static bool may_succeed_again(const kube::KubeError& e) {
-    switch (e.kind()) {
-      case kube::ErrorKind::InternalError:
-      case kube::ErrorKind::ServerTimeout:
-      case kube::ErrorKind::ServiceUnavailable:
-      case kube::ErrorKind::Timeout:
-      case kube::ErrorKind::TooManyRequests:
-      case kube::ErrorKind::Connection:
-        return true;
-      case kube::ErrorKind::UnknownServerError:
-        return e.http_code() >= 500 && e.http_code() != 501;
-      default:
-        return false;
-    }
-  }
   // The object carries this restore's name label and was made by this run: met on our own retry, or created
   // no earlier than the second this run started (an earlier restore of the same name, deleted and created
   // again, made its objects before).
@@ -771,7 +649,7 @@ class Run {
     for (const auto& [additional, ns, name] : wanted) {
       auto found = additional_candidates_.find(item_key(additional, ns, name));
       if (found == additional_candidates_.end()) {
-        add_warning(target_ns, "additional item " + resource_id(additional, ns, name) + " is not in the backup");
+        report_.warning(target_ns, "additional item " + resource_id(additional, ns, name) + " is not in the backup");
         continue;
       }
       restore_item(additional, spool_.read_at(additional, found->second), true);
@@ -794,7 +672,7 @@ class Run {
             created = client_.get(api, target_ns, spooled.name);
             continue;
           }
-          add_warning(target_ns, "could not restore status of " + id + ": " + e.what());
+          report_.warning(target_ns, "could not restore status of " + id + ": " + e.what());
           break;
         }
       }
@@ -818,9 +696,9 @@ class Run {
         }
       } catch (const kube::KubeError& e) {
         if (kube::is_not_found(e))
-          add_warning(target_ns, "could not restore managedFields of " + id + ": " + e.what());
+          report_.warning(target_ns, "could not restore managedFields of " + id + ": " + e.what());
         else
-          add_error(target_ns, "could not restore managedFields of " + id + ": " + e.what());
+          report_.error(target_ns, "could not restore managedFields of " + id + ": " + e.what());
       }
     }
     if (resource == kCrdResource) {
@@ -836,146 +714,15 @@ class Run {
         if (crd_ready(client_.get(api, "", name))) return;
       } catch (const kube::KubeError& e) {
         if (!kube::is_not_found(e)) {
-          add_error("", "error waiting for " + id + ": " + e.what());
+          report_.error("", "error waiting for " + id + ": " + e.what());
           return;
         }
       }
       if (std::chrono::steady_clock::now() > deadline) {
-        add_error("", "CRD " + name + " is not available to use for custom resources");
+        report_.error("", "CRD " + name + " is not available to use for custom resources");
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-
-  // Velero's restore.go restoreItem: an object of that name exists. Never replaced; patched only with existingResourcePolicy update.
-  void existing_item(const kube::ApiResource& api, const std::string& id, const std::string& kind_key,
-                     const std::string& target_ns, const std::string& name, const json& desired,
-                     const json* already_read = nullptr) {
-    json live_raw;
-    try {
-      live_raw = already_read != nullptr ? *already_read : client_.get(api, target_ns, name);
-    } catch (const kube::KubeError& e) {
-      add_warning(target_ns, "could not restore " + id + ": it already exists and cannot be read: " + e.what());
-      out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
-      return;
-    }
-    json live = normalized_live(live_raw, desired);
-    if (live != desired && finished_interrupted_restore(api, id, kind_key, target_ns, name, live_raw, live, desired))
-      return;
-    bool update = spec_.existing_resource_policy == "update";
-    auto patch = [&](const json& body) {
-      client_.patch(api, target_ns, name, kube::PatchType::Merge, body.dump());
-    };
-    json labels_only = {{"metadata", {{"labels", desired["metadata"]["labels"]}}}};
-    if (live == desired) {
-      if (update) {
-        try {
-          patch(labels_only);
-        } catch (const kube::KubeError& e) {
-          add_error(target_ns, "could not add restore labels to " + id + ": " + e.what());
-        }
-      }
-      log_.info("skipping " + id + ": identical to the backed-up version");
-      out_.resources.record(kind_key, target_ns, name, ItemAction::skipped);
-      return;
-    }
-    if (api.group_resource() == "serviceaccounts") {
-      json merged = live_raw;
-      for (const char* list : {"secrets", "imagePullSecrets"})
-        for (const auto& entry : desired.value(list, json::array())) {
-          json& into = merged[list];
-          if (!into.is_array()) into = json::array();
-          bool present = std::any_of(into.begin(), into.end(),
-                                     [&](const json& e) { return e.value("name", "") == entry.value("name", ""); });
-          if (!present) into.push_back(entry);
-        }
-      for (const char* field : {"labels", "annotations"}) {
-        const json wanted = desired["metadata"].value(field, json::object());
-        for (const auto& [key, value] : wanted.items())
-          if (!merged["metadata"].contains(field) || !merged["metadata"][field].contains(key))
-            merged["metadata"][field][key] = value;
-      }
-      try {
-        patch(merge_patch_between(live_raw, merged));
-        out_.resources.record(kind_key, target_ns, name, ItemAction::updated);
-      } catch (const kube::KubeError& e) {
-        add_warning(target_ns, "could not merge " + id + " into the existing service account: " + e.what());
-        out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
-      }
-      return;
-    }
-    if (update) {
-      json live_unlabelled = live;
-      for (const char* label : {"velero.io/backup-name", "velero.io/restore-name"})
-        if (live_unlabelled["metadata"].contains("labels")) live_unlabelled["metadata"]["labels"].erase(label);
-      try {
-        patch(merge_patch_between(live_unlabelled, desired));
-        log_.info("updated " + id + " to the backed-up version");
-        out_.resources.record(kind_key, target_ns, name, ItemAction::updated);
-        return;
-      } catch (const kube::KubeError& e) {
-        add_warning(target_ns, "could not update " + id + " to the backed-up version: " + e.what());
-      }
-      try {
-        patch(labels_only);
-      } catch (const kube::KubeError& e) {
-        add_error(target_ns, "could not add restore labels to " + id + ": " + e.what());
-      }
-      out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
-      return;
-    }
-    add_warning(target_ns, "could not restore, " + desired.value("kind", "") + " \"" + name +
-                               "\" already exists. Warning: the in-cluster version is different than the backed-up "
-                               "version");
-    out_.resources.record(kind_key, target_ns, name, ItemAction::failed);
-  }
-
-  // An object that a restore of this same backup created (its restore-name label says a restore made it, its
-  // backup-name label names our backup) and that differs from the backed-up version only in managedFields: that
-  // restore was stopped (its server killed) between the create and the patch that restores managedFields
-  // (after_create). A rerun finishes that patch rather than warning that the object "already exists, different".
-  bool finished_interrupted_restore(const kube::ApiResource& api, const std::string& id, const std::string& kind_key,
-                                    const std::string& target_ns, const std::string& name, const json& live_raw,
-                                    const json& live, const json& desired) {
-    const json labels = live_raw.value("/metadata/labels"_json_pointer, json::object());
-    const json wanted = desired.value("/metadata/labels"_json_pointer, json::object());
-    if (!labels.is_object() || !labels.contains(kRestoreLabel) || !labels[kRestoreLabel].is_string() ||
-        !labels.contains(kBackupLabel) || !wanted.contains(kBackupLabel) || labels[kBackupLabel] != wanted[kBackupLabel])
-      return false;
-    json live_rest = live, desired_rest = desired;
-    live_rest["metadata"].erase("managedFields");
-    desired_rest["metadata"].erase("managedFields");
-    if (live_rest != desired_rest) return false;
-    const std::string made_by = labels[kRestoreLabel].get<std::string>();
-    const json fields = desired["metadata"].value("managedFields", json::array());
-    if (!fields.empty()) {
-      try {
-        client_.patch(api, target_ns, name, kube::PatchType::Merge, json{{"metadata", {{"managedFields", fields}}}}.dump());
-      } catch (const kube::KubeError& e) {
-        add_warning(target_ns, "could not restore managedFields of " + id + " (created by restore " + made_by +
-                                   " of this backup): " + e.what());
-      }
-    }
-    log_.info("skipping " + id + ": restore " + made_by + " of this backup created it and stopped before restoring "
-              "its managedFields; they are restored now");
-    out_.resources.record(kind_key, target_ns, name, ItemAction::skipped);
-    return true;
-  }
-  static constexpr const char* kRestoreLabel = "velero.io/restore-name";
-  static constexpr const char* kBackupLabel = "velero.io/backup-name";
-
-  void dry_run_item(const kube::ApiResource& api, const std::string& id, const std::string& target_ns,
-                    const std::string& name, const json& desired) {
-    try {
-      json live = normalized_live(client_.get(api, target_ns, name), desired);
-      if (live == desired)
-        add_dry_run(id, DryRunVerdict::identical);
-      else
-        add_dry_run(id, DryRunVerdict::differs, unified_json_diff(live, desired));
-    } catch (const kube::KubeError& e) {
-      if (!kube::is_not_found(e)) throw;
-      add_dry_run(id, DryRunVerdict::would_create);
     }
   }
 
@@ -987,6 +734,7 @@ class Run {
   RestoreLog& log_;
   const EngineOptions& options_;
   RestoreOutcome& out_;
+  Reporter report_{log_, out_};
   Spool spool_;
   const std::string started_at_;  // RFC 3339, seconds: compared with the creationTimestamp of what we meet
   WorkerPool pool_{options_.workers, static_cast<size_t>(std::max(1, options_.workers)) * 4};
@@ -994,6 +742,7 @@ class Run {
   IncludesExcludes resource_filter_, namespace_filter_;
   ActionContext actions_;
   std::map<std::string, std::string> backed_up_namespaces_;  // original name → Namespace JSON
+  NamespaceEnsurer namespaces_{client_, discovery_, options_, report_, backed_up_namespaces_};
   std::set<std::string> namespaces_in_backup_;                // of the namespaced items
   // item_key → spool offset of PVCs, PVs, PriorityClasses: their JSON stays on disk (34 MiB at 300k objects).
   std::map<std::string, long> additional_candidates_;
@@ -1001,8 +750,7 @@ class Run {
   std::map<std::string, SourceVersions> source_versions_;     // resource directory → its version directories
   std::mutex handled_mutex_;
   std::set<std::string> handled_;  // item_keys of those already processed
-  std::mutex results_mutex_, namespaces_mutex_, service_accounts_mutex_, dynamic_pvs_mutex_;
-  std::map<std::string, std::shared_ptr<NamespaceState>> namespaces_;
+  std::mutex service_accounts_mutex_, dynamic_pvs_mutex_;
   std::map<std::string, std::vector<std::string>> service_accounts_;
   std::set<std::string> dynamic_pvs_;
   std::atomic<int> processed_{0};

@@ -23,7 +23,7 @@ struct LocationConfig {
   std::string credentials_file;
   // Credential values handed over directly, looked up before credentials_file and the environment (`arca repo`
   // passes restic's AZURE_ACCOUNT_SAS here as AZURE_STORAGE_SAS_TOKEN).
-  std::map<std::string, std::string> credentials;
+  std::map<std::string, std::string> credentials = {};
 };
 
 // Throws StoreError(InvalidArgument) for an unknown provider, unknown config keys or unusable credentials.
