@@ -1,6 +1,6 @@
 #pragma once
 // CustomResourceDefinitions (apiextensions.k8s.io/v1) for every velero.io kind, generated from the type
-// descriptions in api/mapping.h: same group, names, short names, scope, versions, printer columns and
+// descriptions in api/describe.h: same group, names, short names, scope, versions, printer columns and
 // property tree as Velero's published CRDs, so Velero's tools and arca can share a cluster and a bucket.
 #include <vector>
 

@@ -102,9 +102,11 @@ TEST(Retention, SummaryNamesTheKeepingRuleOrWhenTheBackupGoes) {
   std::set<std::string> kept;
   for (const auto& b : year) {
     std::string summary = retention_summary(b, gfs(), year);
-    if (summary.rfind("kept (", 0) == 0) kept.insert(b.metadata.name);
-    else if (b.status.phase == api::BackupPhase::Completed)
+    if (summary.rfind("kept (", 0) == 0) {
+      kept.insert(b.metadata.name);
+    } else if (b.status.phase == api::BackupPhase::Completed) {
       EXPECT_EQ(summary, "collected by the next garbage collection: no retention rule of its schedule keeps it");
+    }
   }
   EXPECT_EQ(kept, expected_year());
   EXPECT_EQ(retention_summary(year[180], gfs(), year), "kept (keep-monthly 2026-06), whatever its TTL");

@@ -8,5 +8,5 @@ src=$ARCA_SOURCE_DIR/src
 fuzzer=$ARCA_BUILD_DIR/src/api/fuzz/bucket_files_fuzz
 build_fuzzer "$fuzzer" \
   "$src/api/fuzz/bucket_files_fuzz.cc $src/api/types.cc $src/util/duration.cc $src/util/label_selector.cc $src/util/timestamp.cc" \
-  "$src/api/types.h $src/api/mapping.h $src/api/enum_names.h $src/util/duration.h $src/util/label_selector.h $src/util/timestamp.h"
+  "$src/api/types.h $src/api/describe.h $src/api/mapping.h $src/api/enum_names.h $src/util/duration.h $src/util/label_selector.h $src/util/timestamp.h"
 run_fuzzer "$fuzzer" "${1:-20}" "$src/api/fuzz/corpus"
