@@ -1,6 +1,7 @@
 #include "kubelite/workloads/grpc_probe.h"
 
-#include <netdb.h>
+#include "kubelite/workloads/probes.h"
+
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -168,29 +169,11 @@ int on_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* use
 // A connected non-blocking socket, retrying refused connections until the deadline as grpc-go's blocking dial
 // does; -1 when the deadline passed first.
 int connect_until(const std::string& host, int port, Clock::time_point deadline) {
-  while (Clock::now() < deadline) {
-    addrinfo hints{}, *res = nullptr;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) == 0 && res) {
-      int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      bool ok = false;
-      if (fd >= 0) {
-        int rc = connect(fd, res->ai_addr, res->ai_addrlen);
-        if (rc == 0) {
-          ok = true;
-        } else if (errno == EINPROGRESS) {
-          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-          pollfd p{fd, POLLOUT, 0};
-          int err = 0;
-          socklen_t len = sizeof err;
-          ok = left > 0 && poll(&p, 1, static_cast<int>(left)) > 0 &&
-               getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-        }
-      }
-      freeaddrinfo(res);
-      if (ok) return fd;
-      if (fd >= 0) close(fd);
-    }
+  std::string error;
+  for (auto now = Clock::now(); now < deadline; now = Clock::now()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    int fd = dial_tcp(host, port, static_cast<int>(left), error);
+    if (fd >= 0) return fd;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return -1;

@@ -92,33 +92,47 @@ bool exec_probe(ContainerRuntime& runtime, const std::string& id, const json& co
 }
 
 bool tcp_probe(const std::string& host, int port, int timeout_s, std::string& message) {
+  int fd = dial_tcp(host, port, timeout_s * 1000, message);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
+}  // namespace
+
+int dial_tcp(const std::string& host, int port, int timeout_ms, std::string& error) {
+  std::string address = "dial tcp " + host + ":" + std::to_string(port);
   addrinfo hints{}, *res = nullptr;
   hints.ai_socktype = SOCK_STREAM;
   if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) {
-    message = "dial tcp " + host + ":" + std::to_string(port) + ": no such host";
-    return false;
+    error = address + ": no such host";
+    return -1;
   }
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   bool ok = false;
   if (fd >= 0) {
-    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
-    if (rc == 0) {
+    if (connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
       ok = true;
     } else if (errno == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
       int err = 0;
       socklen_t len = sizeof err;
-      if (poll(&p, 1, timeout_s * 1000) > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) ok = true;
-      else errno = err ? err : ETIMEDOUT;
+      if (poll(&p, 1, std::max(0, timeout_ms)) > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+        ok = true;
+      else
+        errno = err ? err : ETIMEDOUT;
     }
-    if (!ok) message = "dial tcp " + host + ":" + std::to_string(port) + ": connect: " + strerror(errno);
-    close(fd);
+    if (!ok) {
+      error = address + ": connect: " + strerror(errno);
+      close(fd);
+      fd = -1;
+    }
+  } else {
+    error = address + ": socket: " + strerror(errno);
   }
   freeaddrinfo(res);
-  return ok;
+  return fd;
 }
-
-}  // namespace
 
 bool run_probe(ContainerRuntime& runtime, const std::string& runtime_id, const json& probe, const json& container,
                std::string& message) {

@@ -24,6 +24,10 @@ struct ProbeOutcome {
   std::string message;  // why it failed ("HTTP probe failed with statuscode: 404", the command's output...)
 };
 
+// A non-blocking TCP socket connected to host:port within `timeout_ms`, or -1 with `error` worded as Go's net
+// package words it ("dial tcp 127.0.0.1:80: connect: connection refused"). Shared by the tcpSocket and grpc probes.
+int dial_tcp(const std::string& host, int port, int timeout_ms, std::string& error);
+
 // Runs one probe to its end (blocking, bounded by timeoutSeconds). `container` resolves named ports.
 bool run_probe(ContainerRuntime& runtime, const std::string& runtime_id, const nlohmann::json& probe,
                const nlohmann::json& container, std::string& message);

@@ -137,6 +137,28 @@ class NodeAgentTest : public ::testing::Test {
                {{"backup", backup}, {"backup-uid", backup + "-uid"}, {"ns", "app"}, {"pod", pod_name},
                 {"pod-uid", uid}, {"volume", volume}}}}}};
   }
+  // A PodVolumeRestore of volume "scratch" into `pod` as Velero's server creates one for Restore `restore`.
+  static json pvr(const std::string& name, const json& pod, const std::string& restore, const std::string& restore_uid,
+                  const std::string& snapshot_id) {
+    return {{"apiVersion", "velero.io/v1"},
+            {"kind", "PodVolumeRestore"},
+            {"metadata",
+             {{"name", name},
+              {"namespace", "velero"},
+              {"labels", {{"velero.io/restore-name", restore}, {"velero.io/pod-uid", pod["metadata"]["uid"]}}},
+              {"ownerReferences",
+               {{{"apiVersion", "velero.io/v1"}, {"kind", "Restore"}, {"name", restore}, {"uid", restore_uid},
+                 {"controller", true}}}}}},
+            {"spec",
+             {{"pod",
+               {{"kind", "Pod"}, {"namespace", "app"}, {"name", pod["metadata"]["name"]}, {"uid", pod["metadata"]["uid"]}}},
+              {"volume", "scratch"},
+              {"backupStorageLocation", "default"},
+              {"repoIdentifier", repo_path()},
+              {"uploaderType", "restic"},
+              {"snapshotID", snapshot_id},
+              {"sourceNamespace", "app"}}}};
+  }
   // A Backup object as Velero's server leaves one (Completed), so that maintenance keeps its snapshots.
   static void completed_backup(const std::string& name) {
     apply({{"apiVersion", "velero.io/v1"},
@@ -328,27 +350,11 @@ TEST_F(NodeAgentTest, RestoresIntoAFreshPodAndWritesTheDoneFile) {
     pod = get("pod", "app", "restored");
     return !pod.is_null() && !pod["metadata"].value("uid", "").empty();
   }, 30s));
-  apply({{"apiVersion", "velero.io/v1"},
-         {"kind", "PodVolumeRestore"},
-         {"metadata",
-          {{"name", "r1-restored-scratch"},
-           {"namespace", "velero"},
-           {"labels", {{"velero.io/restore-name", "r1"}, {"velero.io/pod-uid", pod["metadata"]["uid"]}}},
-           {"ownerReferences",
-            {{{"apiVersion", "velero.io/v1"}, {"kind", "Restore"}, {"name", "r1"}, {"uid", restore_uid},
-              {"controller", true}}}}}},
-         {"spec",
-          {{"pod", {{"kind", "Pod"}, {"namespace", "app"}, {"name", "restored"}, {"uid", pod["metadata"]["uid"]}}},
-           {"volume", "scratch"},
-           {"backupStorageLocation", "default"},
-           {"repoIdentifier", repo_path()},
-           {"uploaderType", "restic"},
-           {"snapshotID", source["status"]["snapshotID"]},
-           {"sourceNamespace", "app"}}}});
-  json pvr = wait_phase("podvolumerestores", "r1-restored-scratch", {"Completed", "Failed"});
-  ASSERT_EQ(pvr["status"].value("phase", ""), "Completed") << pvr.dump() << logs();
-  EXPECT_EQ(pvr["status"].value("node", ""), kNodes[1]);
-  EXPECT_GT(pvr["status"]["progress"].value("bytesDone", 0), 0) << pvr.dump();
+  apply(pvr("r1-restored-scratch", pod, "r1", restore_uid, source["status"]["snapshotID"]));
+  json result = wait_phase("podvolumerestores", "r1-restored-scratch", {"Completed", "Failed"});
+  ASSERT_EQ(result["status"].value("phase", ""), "Completed") << result.dump() << logs();
+  EXPECT_EQ(result["status"].value("node", ""), kNodes[1]);
+  EXPECT_GT(result["status"]["progress"].value("bytesDone", 0), 0) << result.dump();
   std::string volume = volume_dir(pod, "scratch");
   EXPECT_TRUE(fs::is_regular_file(volume + "/.velero/" + restore_uid));
   EXPECT_EQ(fs::file_size(volume + "/.velero/" + restore_uid), 0u);
@@ -398,9 +404,9 @@ TEST_F(NodeAgentTest, RestoreFromAMissingLocationFailsNamingIt) {
            {"uploaderType", "restic"},
            {"snapshotID", "0123456789abcdef"},
            {"sourceNamespace", "app"}}}});
-  json pvr = wait_phase("podvolumerestores", "lost-scratch", {"Completed", "Failed"});
-  EXPECT_EQ(pvr["status"].value("phase", ""), "Failed");
-  std::string message = pvr["status"].value("message", "");
+  json result = wait_phase("podvolumerestores", "lost-scratch", {"Completed", "Failed"});
+  EXPECT_EQ(result["status"].value("phase", ""), "Failed");
+  std::string message = result["status"].value("message", "");
   EXPECT_NE(message.find("backupstoragelocation gone not found"), std::string::npos) << message;
   EXPECT_NE(message.find("volume scratch of pod app/lost"), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(volume_dir(pod, "scratch") + "/.velero"));
@@ -550,20 +556,7 @@ TEST_F(NodeAgentTest, ACanceledPodVolumeRestoreStopsAndWritesNoDoneFile) {
     pod = get("pod", "app", "big-restored");
     return !pod.is_null() && !pod["metadata"].value("uid", "").empty() && !pod["spec"].value("nodeName", "").empty();
   }, 30s));
-  apply({{"apiVersion", "velero.io/v1"},
-         {"kind", "PodVolumeRestore"},
-         {"metadata",
-          {{"name", "r11-big-restored-scratch"},
-           {"namespace", "velero"},
-           {"labels", {{"velero.io/restore-name", "r11"}, {"velero.io/pod-uid", pod["metadata"]["uid"]}}}}},
-         {"spec",
-          {{"pod", {{"kind", "Pod"}, {"namespace", "app"}, {"name", "big-restored"}, {"uid", pod["metadata"]["uid"]}}},
-           {"volume", "scratch"},
-           {"backupStorageLocation", "default"},
-           {"repoIdentifier", repo_path()},
-           {"uploaderType", "restic"},
-           {"snapshotID", source["status"]["snapshotID"]},
-           {"sourceNamespace", "app"}}}});
+  apply(pvr("r11-big-restored-scratch", pod, "r11", restore_uid, source["status"]["snapshotID"]));
   // Under way once the restored file holds data (the restore creates it first, then fills it pack by pack).
   std::string big = volume_dir(pod, "scratch") + "/big.bin";
   ASSERT_TRUE(testsupport::eventually([&] {
