@@ -1,7 +1,9 @@
 // arca's repository engine against Debian's restic on the same generated tree, in the same run: first backup
 // (MB/s, peak RSS), second unchanged backup, restore (MB/s, peak RSS) and repository size. Each tool runs as a
 // child process; peak RSS is the child's ru_maxrss. Both read the tree from the page cache (it was just written).
-// Usage: repo_bench [--size-mb 2048] [--small-files 100000] [--dir /tmp] [--keep]
+// Usage: repo_bench [--size-mb 2048] [--small-files 100000] [--dir /tmp] [--keep] [--src TREE]
+// --src reuses a tree (generated there on the first run, with the same sizes and seed): generating 100k small
+// files, and above all deleting them, slows ext4's inode allocation for minutes, which distorts the restores.
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -136,14 +138,16 @@ int main(int argc, char** argv) {
   uint64_t size_mb = 2048, small = 100000;
   std::string base = "/tmp";
   bool keep = false;
+  std::string given_src;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--size-mb" && i + 1 < argc) size_mb = std::stoull(argv[++i]);
     else if (a == "--small-files" && i + 1 < argc) small = std::stoull(argv[++i]);
     else if (a == "--dir" && i + 1 < argc) base = argv[++i];
     else if (a == "--keep") keep = true;
+    else if (a == "--src" && i + 1 < argc) given_src = fs::absolute(argv[++i]).lexically_normal().string();
     else {
-      std::fprintf(stderr, "usage: repo_bench [--size-mb N] [--small-files N] [--dir D] [--keep]\n");
+      std::fprintf(stderr, "usage: repo_bench [--size-mb N] [--small-files N] [--dir D] [--keep] [--src TREE]\n");
       return 2;
     }
   }
@@ -153,14 +157,18 @@ int main(int argc, char** argv) {
   arca = fs::absolute(arca).lexically_normal().string();  // the backups run with the tree as working directory
   std::string work = base + "/arca-repo-bench-" + std::to_string(getpid());
   fs::create_directories(work);
-  std::string src = work + "/src", pw = work + "/password";
+  std::string src = given_src.empty() ? work + "/src" : given_src, pw = work + "/password";
   std::ofstream(pw) << "benchmark password\n";
   setenv("RESTIC_PASSWORD_FILE", pw.c_str(), 1);
   setenv("RESTIC_CACHE_DIR", (work + "/restic-cache").c_str(), 1);
 
-  std::printf("generating %llu MiB with %llu small files in %s\n", (unsigned long long)size_mb,
-              (unsigned long long)small, src.c_str());
-  generate(src, size_mb << 20, small);
+  if (given_src.empty() || !fs::exists(src)) {
+    std::printf("generating %llu MiB with %llu small files in %s\n", (unsigned long long)size_mb,
+                (unsigned long long)small, src.c_str());
+    generate(src, size_mb << 20, small);
+  } else {
+    std::printf("reusing the tree in %s\n", src.c_str());
+  }
   double mb = static_cast<double>(tree_bytes(src)) / 1e6;
   std::string load = testsupport::read_file("/proc/loadavg");
   std::printf("tree: %.0f MB; load average before: %s", mb, load.c_str());
