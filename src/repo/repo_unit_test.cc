@@ -2,10 +2,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <random>
 #include <set>
-#include <sys/stat.h>
 
 #include "repo/chunker.h"
 #include "repo/crypto.h"
@@ -24,6 +28,94 @@ TEST(RepoCrypto, EncryptDecryptRoundTripAndTamperDetection) {
   sealed[20] ^= 1;
   EXPECT_FALSE(decrypt(key, sealed, plain));
   EXPECT_FALSE(decrypt(Key::random(), encrypt(key, "x"), plain));
+}
+
+// AES-256-CTR and Poly1305-AES computed from scratch with fresh OpenSSL contexts, for one sealed message.
+std::string open_from_scratch(const Key& key, std::string_view sealed, bool& mac_ok) {
+  auto* p = reinterpret_cast<const unsigned char*>(sealed.data());
+  size_t size = sealed.size() - kCryptoOverhead;
+  unsigned char one_time[32];
+  std::memcpy(one_time, key.mac_r.data(), 16);
+  one_time[3] &= 15, one_time[7] &= 15, one_time[11] &= 15, one_time[15] &= 15;
+  one_time[4] &= 252, one_time[8] &= 252, one_time[12] &= 252;
+  int n = 0;
+  EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+  EVP_EncryptInit_ex(ecb, EVP_aes_128_ecb(), nullptr, key.mac_k.data(), nullptr);
+  EVP_CIPHER_CTX_set_padding(ecb, 0);
+  EVP_EncryptUpdate(ecb, one_time + 16, &n, p, 16);
+  EVP_CIPHER_CTX_free(ecb);
+  EVP_MAC* poly = EVP_MAC_fetch(nullptr, "POLY1305", nullptr);
+  EVP_MAC_CTX* mac = EVP_MAC_CTX_new(poly);
+  unsigned char tag[16];
+  size_t len = 0;
+  EVP_MAC_init(mac, one_time, 32, nullptr);
+  EVP_MAC_update(mac, p + 16, size);
+  EVP_MAC_final(mac, tag, &len, sizeof tag);
+  EVP_MAC_CTX_free(mac);
+  EVP_MAC_free(poly);
+  mac_ok = len == 16 && std::memcmp(tag, p + 16 + size, 16) == 0;
+  std::string plain(size, '\0');
+  EVP_CIPHER_CTX* ctr = EVP_CIPHER_CTX_new();
+  EVP_DecryptInit_ex(ctr, EVP_aes_256_ctr(), nullptr, key.encrypt.data(), p);
+  EVP_DecryptUpdate(ctr, reinterpret_cast<unsigned char*>(plain.data()), &n, p + 16, static_cast<int>(size));
+  EVP_CIPHER_CTX_free(ctr);
+  return plain;
+}
+
+// The sealing code keeps its cipher contexts keyed between calls: messages of odd lengths (a CTR stream left
+// mid-block) and alternating keys must each still be what fresh contexts compute.
+TEST(RepoCrypto, SealingWithKeptContextsMatchesFreshOnes) {
+  Key a = Key::random(), b = Key::random();
+  std::mt19937 rng(7);
+  std::set<std::string> ivs;
+  for (size_t size : {0, 1, 15, 17, 2001, 100003, 33, 4096}) {
+    for (const Key* key : {&a, &b, &a}) {
+      std::string plain(size, '\0');
+      for (auto& c : plain) c = static_cast<char>(rng());
+      std::string sealed = encrypt(*key, plain);
+      std::string buf(16 + size + 16, '\0');
+      std::memcpy(buf.data() + 16, plain.data(), size);
+      seal_in_place(*key, reinterpret_cast<uint8_t*>(buf.data()), size);
+      for (const std::string& s : {sealed, buf}) {
+        bool mac_ok = false;
+        EXPECT_EQ(open_from_scratch(*key, s, mac_ok), plain) << size;
+        EXPECT_TRUE(mac_ok) << size;
+        std::string opened;
+        EXPECT_TRUE(decrypt(*key, s, opened));
+        EXPECT_EQ(opened, plain);
+        EXPECT_TRUE(ivs.insert(s.substr(0, 16)).second) << "an IV came twice";
+      }
+    }
+  }
+}
+
+// IVs are handed out from a per-thread buffer: a forked child must not seal with the ones its parent will use.
+TEST(RepoCrypto, AForkedChildGetsOtherIvsThanItsParent) {
+  Key key = Key::random();
+  encrypt(key, "fills this thread's buffer");
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string ivs;
+    for (int i = 0; i < 8; ++i) ivs += encrypt(key, "child").substr(0, 16);
+    _exit(::write(fds[1], ivs.data(), ivs.size()) == static_cast<ssize_t>(ivs.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string child(8 * 16, '\0');
+  size_t got = 0;
+  while (got < child.size()) {
+    ssize_t n = ::read(fds[0], child.data() + got, child.size() - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(got, child.size());
+  std::set<std::string> parent;
+  for (int i = 0; i < 8; ++i) parent.insert(encrypt(key, "parent").substr(0, 16));
+  for (size_t i = 0; i < child.size(); i += 16) EXPECT_EQ(parent.count(child.substr(i, 16)), 0u);
 }
 
 // RFC 7914's scrypt test vector ("password", "NaCl", N=1024, r=8, p=16): the first 64 bytes split as restic does.
