@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -93,6 +94,10 @@ class RepoResticTest : public ::testing::Test {
     fs::create_symlink("../big.bin", root + "/docs/link");
     fs::create_symlink("/nonexistent/absolute", root + "/docs/abs-link");
     fs::create_hard_link(root + "/docs/deeper/small.txt", root + "/docs/hard");
+    // Extended attributes on a large file, a small one and a directory (where the file system has user ones).
+    for (const char* p : {"/big.bin", "/many/f5", "/docs/deeper"})
+      ::setxattr((root + p).c_str(), "user.arca.test", p, std::strlen(p), 0);
+    ::setxattr((root + "/many/f5").c_str(), "user.second", "\0\1", 2, 0);
     ::chmod((root + "/docs/deeper").c_str(), 0750);
     ::chmod((root + "/big.bin").c_str(), 0600);
     ::chmod((root + "/many/f3").c_str(), 04755);
@@ -122,6 +127,15 @@ class RepoResticTest : public ::testing::Test {
         }
       }
       if (S_ISLNK(st.st_mode)) d += " -> " + fs::read_symlink(it->path()).string();
+      char names[1024];
+      ssize_t n = ::llistxattr(it->path().c_str(), names, sizeof names);
+      std::set<std::string> xattrs;
+      for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(std::strlen(names + i)) + 1) {
+        char value[256];
+        ssize_t v = ::lgetxattr(it->path().c_str(), names + i, value, sizeof value);
+        if (v >= 0) xattrs.insert(std::string(names + i) + "=" + std::string(value, static_cast<size_t>(v)));
+      }
+      for (const auto& x : xattrs) d += " xattr " + x;
       out[rel] = d;
     }
     return out;
