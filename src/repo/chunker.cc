@@ -99,6 +99,14 @@ size_t Chunker::scan_one(const uint8_t* p, size_t from, size_t to) const {
 }
 
 size_t Chunker::scan(const uint8_t* p, size_t from, size_t to) const {
+  for (size_t at = from; at < to; at += kScanBlock) {
+    size_t cut = scan_lanes(p, at, std::min(to, at + kScanBlock));
+    if (cut != npos) return cut;
+  }
+  return npos;
+}
+
+size_t Chunker::scan_lanes(const uint8_t* p, size_t from, size_t to) const {
   constexpr size_t kLanes = 4;
   if (to - from < 4096) return scan_one(p, from, to);
   const int shift = t_.shift;

