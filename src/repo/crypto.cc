@@ -214,16 +214,20 @@ Key Key::random() {
 
 std::string encrypt(const Key& key, std::string_view plaintext) {
   std::string out(plaintext.size() + kCryptoOverhead, '\0');
-  auto* p = reinterpret_cast<uint8_t*>(out.data());
-  random_iv(p);
-  aes_ctr(key, p, reinterpret_cast<const uint8_t*>(plaintext.data()), p + 16, plaintext.size());
-  poly1305_aes(key, p, p + 16, plaintext.size(), p + 16 + plaintext.size());
+  seal(key, plaintext, reinterpret_cast<uint8_t*>(out.data()));
   return out;
 }
 
 void seal_in_place(const Key& key, uint8_t* p, size_t size) {
   random_iv(p);
   aes_ctr(key, p, p + 16, p + 16, size);
+  poly1305_aes(key, p, p + 16, size, p + 16 + size);
+}
+
+void seal(const Key& key, std::string_view plaintext, uint8_t* p) {
+  size_t size = plaintext.size();
+  random_iv(p);
+  aes_ctr(key, p, reinterpret_cast<const uint8_t*>(plaintext.data()), p + 16, size);
   poly1305_aes(key, p, p + 16, size, p + 16 + size);
 }
 

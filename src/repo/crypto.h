@@ -59,6 +59,8 @@ std::string encrypt(const Key& key, std::string_view plaintext);
 // In place: buf holds 16 spare bytes, the plaintext (`size` bytes) and 16 more; afterwards it is the sealed blob.
 // A backup compresses straight into such a buffer, so a chunk is never copied between buffers.
 void seal_in_place(const Key& key, uint8_t* buf, size_t size);
+// The same from `plaintext` into `out` (plaintext.size() + kCryptoOverhead bytes), without copying it first.
+void seal(const Key& key, std::string_view plaintext, uint8_t* out);
 // false when the MAC does not match (wrong key or damaged data); `out` is then unspecified.
 bool decrypt(const Key& key, std::string_view sealed, std::string& out);
 

@@ -253,25 +253,37 @@ Id RepositoryImpl::save_blob(BlobType type, const Id& id, std::string_view plain
     if (index.count(id) || !inflight.insert(id).second) return id;
   }
   // One per-thread buffer: the chunk is compressed straight into it and sealed in place, so a chunk (up to
-  // 8 MiB) is never held in two more copies.
-  thread_local std::string sealed;
+  // 8 MiB) is never held in two more copies. Not a std::string: resizing one zero-filled it for every blob.
+  struct Buffer {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+  };
+  thread_local Buffer buf;
   uint32_t ulen = 0;
   size_t size = plaintext.size();
-  sealed.resize(kCryptoOverhead + std::max(size, zstd_bound(size)));
-  char* payload = sealed.data() + 16;
+  if (buf.capacity < size + kCryptoOverhead) {
+    // In steps of 1 MiB: chunks of every size between 512 KiB and a few MiB follow each other, and a new buffer
+    // for each larger one faulted its pages in again.
+    constexpr size_t kStep = 1 << 20;
+    buf.data.reset();
+    buf.capacity = (size + kCryptoOverhead + kStep - 1) / kStep * kStep;
+    buf.data.reset(new char[buf.capacity]);
+  }
+  auto* out = reinterpret_cast<uint8_t*>(buf.data.get());
   if (config.version >= 2 && size > 0) {
     // Compressed only when that makes it smaller (incompressible data is stored as it is, valid in version 2,
     // and restoring it then costs no decompression).
-    size_t z = zstd_compress_to(plaintext, kZstdLevel, payload, size - 1);
+    size_t z = zstd_compress_to(plaintext, kZstdLevel, buf.data.get() + 16, size - 1);
     if (z > 0) ulen = static_cast<uint32_t>(size), size = z;
   }
-  if (ulen == 0) std::memcpy(payload, plaintext.data(), size);
-  sealed.resize(size + kCryptoOverhead);
-  seal_in_place(key, reinterpret_cast<uint8_t*>(sealed.data()), size);
+  // Sealed where it lies when compressed; stored as it is, encrypted from the chunk straight into the buffer.
+  if (ulen != 0) seal_in_place(key, out, size);
+  else seal(key, plaintext, out);
+  std::string_view sealed(buf.data.get(), size + kCryptoOverhead);
   bytes_added += sealed.size();
   ++blobs_added;
   (type == BlobType::Tree ? tree_packer : data_packer)->add(id, sealed, ulen);
-  if (sealed.capacity() > (4u << 20)) sealed = std::string();  // after a rare large chunk
+  if (buf.capacity > (4u << 20)) buf = Buffer();  // after a rare large chunk
   return id;
 }
 
