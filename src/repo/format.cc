@@ -234,8 +234,12 @@ std::string zstd_compress(std::string_view data, int level) {
 size_t zstd_bound(size_t size) { return ZSTD_compressBound(size); }
 
 size_t zstd_compress_to(std::string_view data, int level, char* out, size_t capacity) {
-  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  size_t n = ZSTD_compressCCtx(ctx.get(), out, capacity, data.data(), data.size(), level);
+  // Separate contexts for small and large inputs (a backup compresses them at different levels): zstd frees a
+  // context's workspace after 128 calls that needed far less of it, and sets its tables up again.
+  using Ctx = std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)>;
+  thread_local Ctx small(ZSTD_createCCtx(), ZSTD_freeCCtx), large(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  ZSTD_CCtx* ctx = (data.size() < (128 << 10) ? small : large).get();
+  size_t n = ZSTD_compressCCtx(ctx, out, capacity, data.data(), data.size(), level);
   if (ZSTD_isError(n)) {
     if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall) return 0;
     throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));

@@ -25,6 +25,11 @@ namespace arca::repo {
 constexpr size_t kPackSize = 16 << 20;       // restic 0.14's default target pack size
 constexpr size_t kIndexBlobsPerFile = 16384;  // written as packs complete; small files keep the last one cheap
 constexpr int kZstdLevel = 3;                 // zstd's default, close to restic's "auto" (klauspost SpeedDefault)
+// Blobs under 128 KiB (whole small files, the tails of large ones) at level 1: on small inputs level 3 costs
+// 1.15-1.3x level 1's CPU on real text (/usr/include, a source tree: 1-4 % smaller output) and 2.2x on
+// repo_bench's small files (the same size), where it was 5 % of a first backup's CPU.
+constexpr int kZstdLevelSmall = 1;
+constexpr size_t kSmallBlob = 128 << 10;
 
 struct IndexEntry {
   uint32_t pack = 0;  // number in RepositoryImpl::packs

@@ -273,7 +273,7 @@ Id RepositoryImpl::save_blob(BlobType type, const Id& id, std::string_view plain
   if (config.version >= 2 && size > 0) {
     // Compressed only when that makes it smaller (incompressible data is stored as it is, valid in version 2,
     // and restoring it then costs no decompression).
-    size_t z = zstd_compress_to(plaintext, kZstdLevel, buf.data.get() + 16, size - 1);
+    size_t z = zstd_compress_to(plaintext, size < kSmallBlob ? kZstdLevelSmall : kZstdLevel, buf.data.get() + 16, size - 1);
     if (z > 0) ulen = static_cast<uint32_t>(size), size = z;
   }
   // Sealed where it lies when compressed; stored as it is, encrypted from the chunk straight into the buffer.
