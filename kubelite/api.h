@@ -112,8 +112,9 @@ class Api {
   // Starts the background controllers (namespace cleanup, garbage collection, volume binding, CRD
   // cleanup). Separate from construction so that bulk loading does not race them.
   void start_controllers();
-  // Runs the controllers until they have nothing left to do (after --load: the API is served settled).
-  void settle_controllers();
+  // Runs the controllers until they have nothing left to do (after --load: the API is served settled), or until
+  // `stop` is set (a signal: checked between passes).
+  void settle_controllers(const std::atomic<bool>& stop);
   void set_server_address(const std::string& address) { options_.server_address = address; }
   void set_pod_streams(PodStreams* streams);  // before serving
   Store& store() { return store_; }

@@ -57,8 +57,8 @@ bool Api::Impl::run_controllers_once() {
   }
 }
 
-void Api::settle_controllers() {
-  while (impl_->run_controllers_once()) {
+void Api::settle_controllers(const std::atomic<bool>& stop) {
+  while (!stop && impl_->run_controllers_once()) {
   }
 }
 

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <spawn.h>
 
 #include <unistd.h>
 
@@ -30,6 +31,30 @@
 #include "kubelite/workloads/workloads.h"
 
 namespace {
+
+// The temporary directories kubelite made for itself (the CSI driver's volumes, the kubelets' pod directories)
+// go when it exits, removed by an `rm -rf` in a session of its own that kubelite does not wait for: after a
+// large --load they hold hundreds of thousands of directories, whose removal took longer than a SIGTERM may
+// (and the kubelets' were never removed, leaving a directory per pod in /tmp for good).
+struct RemoveAtExit {
+  std::vector<std::string> paths;
+  ~RemoveAtExit() {
+    for (const std::string& path : paths) {
+      if (path.empty()) continue;
+      posix_spawnattr_t attr;
+      posix_spawnattr_init(&attr);
+      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+      std::vector<char*> argv = {const_cast<char*>("rm"), const_cast<char*>("-rf"), const_cast<char*>("--"),
+                                 const_cast<char*>(path.c_str()), nullptr};
+      pid_t pid = 0;
+      if (posix_spawnp(&pid, "rm", nullptr, &attr, argv.data(), environ) != 0) {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+      }
+      posix_spawnattr_destroy(&attr);
+    }
+  }
+};
 
 std::string random_token() {
   unsigned char bytes[24];
@@ -209,13 +234,7 @@ int main(int argc, char** argv) {
         csi_root = temporary_csi_root = pattern;
       }
     }
-    struct RemoveAtExit {
-      std::string path;
-      ~RemoveAtExit() {
-        std::error_code ec;
-        if (!path.empty()) std::filesystem::remove_all(path, ec);
-      }
-    } remove_at_exit{temporary_csi_root};
+    RemoveAtExit remove_at_exit{{temporary_csi_root}};
     if (!no_csi) options.csi_root = csi_root;
     kubelite::Api api(options);
     if (kubelet_root.empty()) {
@@ -225,6 +244,7 @@ int main(int argc, char** argv) {
         char tmpl[] = "/tmp/kubelite-kubelet-XXXXXX";
         if (!mkdtemp(tmpl)) throw std::runtime_error("cannot create a kubelet root under /tmp");
         kubelet_root = tmpl;
+        remove_at_exit.paths.push_back(kubelet_root);
       }
     }
     kubelite::workloads::Options workload_options;
@@ -250,7 +270,7 @@ int main(int argc, char** argv) {
       do {
         workloads.settle(signalled);
         if (signalled) throw Interrupted();
-        api.settle_controllers();
+        api.settle_controllers(signalled);
       } while (!workloads.idle());
       size_t n = loaded;
       auto start = load_start;

@@ -41,6 +41,11 @@ class ApiCluster : public workloads::Cluster {
     return out;
   }
 
+  void scan(const std::string& storage_id,
+            const std::function<void(const std::string&, const std::string&)>& fn) override {
+    for (const auto& [key, o] : impl_.store.collection(storage_id)) fn(key, o->json);
+  }
+
   json create(const std::string& storage_id, const std::string& ns, json object) override {
     return impl_.create_object(resource(storage_id), ns, std::move(object), writer(""));
   }

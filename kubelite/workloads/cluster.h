@@ -34,6 +34,10 @@ class Cluster {
   // dependents among a namespace's pods skips the others without parsing them (their text lacks its uid).
   virtual std::vector<json> list_if(const std::string& storage_id, const std::string& ns,
                                     const std::function<bool(const std::string& text)>& keep) = 0;
+  // Every object of a collection as stored, unparsed: its key and compact JSON (without apiVersion and kind), in
+  // key order. What the controllers index at start (every pod of a --data-dir) is read without building trees.
+  virtual void scan(const std::string& storage_id,
+                    const std::function<void(const std::string& key, const std::string& text)>& fn) = 0;
   // Writes go through the API server's own pipeline (defaults, generation, managedFields, GC bookkeeping) and
   // return the stored object; they throw ApiError.
   virtual json create(const std::string& storage_id, const std::string& ns, json object) = 0;

@@ -45,9 +45,7 @@ void Workloads::Impl::sync_deployment(const std::string& key) {
   std::string name = d["metadata"].value("name", "");
   std::string uid = d["metadata"].value("uid", "");
   int replicas = spec.value("replicas", 1);
-  std::vector<json> owned;
-  for (json& rs : cluster->list_if("apps/replicasets", ns, mentions(uid)))
-    if (controller_uid(rs) == uid) owned.push_back(std::move(rs));
+  std::vector<json> owned = owned_by("apps/replicasets", uid);
   std::sort(owned.begin(), owned.end(), [](const json& a, const json& b) { return revision_of(a) < revision_of(b); });
   json tmpl = spec.value("template", json::object());
   std::string hash = template_hash(template_without_hash(tmpl));
@@ -233,9 +231,8 @@ void Workloads::Impl::sync_replicaset(const std::string& key) {
   // The real controller's ClaimPods: an active orphan whose labels the selector matches is adopted (a pod
   // restored from a backup comes back without its owner), rather than a new pod created beside it.
   if (!selector.empty())
-    for (const PodInfo& p : pods_in_namespace(ns, [&](const PodInfo& p) {
-           return p.controller_uid.empty() && p.active() && selector_matches(selector, p.labels);
-         })) {
+    for (const PodInfo& p : orphan_pods_in(ns)) {
+      if (!p.active() || !selector_matches(selector, p.labels)) continue;
       json pod = read_pod(p);
       if (pod.is_null()) continue;
       json adopted = pod;

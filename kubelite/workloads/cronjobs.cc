@@ -76,8 +76,8 @@ void Workloads::Impl::sync_cronjob(const std::string& key) {
     return;
   }
   std::vector<json> running, succeeded, failed;
-  for (json& job : cluster->list_if("batch/jobs", ns, mentions(uid))) {
-    if (controller_uid(job) != uid || is_terminating(job)) continue;
+  for (json& job : owned_by("batch/jobs", uid)) {
+    if (is_terminating(job)) continue;
     std::string done = finished_as(job);
     (done.empty() ? running : done == "Complete" ? succeeded : failed).push_back(std::move(job));
   }

@@ -30,8 +30,8 @@ bool pod_active(const json& pod);  // not terminating, neither Succeeded nor Fai
 bool pod_ready(const json& pod);
 int int_or_percent(const json& value, int total, bool round_up, int fallback);
 std::string key_of(const json& object);
-// A list_if filter: the stored text mentions `uid` (a controller's dependents name it in ownerReferences).
-std::function<bool(const std::string&)> mentions(const std::string& uid);
+// An object's stored JSON with only its metadata built (spec, status, a slice's endpoints are skipped).
+json parse_metadata(const std::string& text);
 // Sets a count in a status, omitting zero as the Go structs' omitempty does.
 void put_count(json& status, const char* name, int value);
 // Sets condition `type` in `conditions`, keeping lastTransitionTime when the status did not change.
@@ -67,6 +67,7 @@ struct Workloads::Impl {
   std::condition_variable cv;
   std::set<std::pair<Work, std::string>> queue;
   bool stopping = false;
+  std::atomic<bool> stop_requested{false};  // the same, read without `mu` between the items of a batch
   std::thread loop_thread;
   std::chrono::steady_clock::time_point next_lease_renewal{};
 
@@ -94,6 +95,16 @@ struct Workloads::Impl {
   // and their keys by the uid of their controller.
   std::map<std::string, PodInfo> pod_index;
   std::unordered_map<std::string, std::set<std::string>> pods_by_controller;
+  std::set<std::string> orphan_pods;  // the keys of pods without a controller (a ReplicaSet may adopt them)
+  // Guarded by the same lock: the keys of the objects a controller owns (ReplicaSets of Deployments, Jobs of
+  // CronJobs, ControllerRevisions of StatefulSets and DaemonSets, EndpointSlices of Services), by collection and
+  // by the uid of their controller ownerReference, kept from the change feed. Scanning a namespace's objects for
+  // the owner's uid on every sync made a --load quadratic in the objects per namespace.
+  struct OwnedIndex {
+    std::unordered_map<std::string, std::set<std::string>> keys_by_uid;
+    std::unordered_map<std::string, std::string> uid_by_key;
+  };
+  std::map<std::string, OwnedIndex> owned_index;
   // A pod key whose writes by the scheduler or its kubelet do not queue that pod again (they just synced it).
   std::string writing_pod;
   std::unique_ptr<Prober> prober;  // runs the kubelets' probes off the loop thread
@@ -116,6 +127,13 @@ struct Workloads::Impl {
   void rebuild_pod_index();
   std::vector<PodInfo> pods_of_controller(const std::string& uid);
   std::vector<PodInfo> pods_in_namespace(const std::string& ns, const std::function<bool(const PodInfo&)>& keep);
+  std::vector<PodInfo> orphan_pods_in(const std::string& ns);  // pods of `ns` without a controller
+  // The owned-object index (owned_index): whether `storage_id` is indexed; a write of one of its objects; the
+  // objects whose controller has `uid`, parsed, in key order (as a list of the namespace would have them).
+  static bool owned_indexed(const std::string& storage_id);
+  void index_owned(const std::string& storage_id, const std::string& key, const std::string& controller_uid, bool deleted);
+  void rebuild_owned_index();
+  std::vector<json> owned_by(const std::string& storage_id, const std::string& uid);
   json read_pod(const PodInfo& p);  // the whole stored pod, null when gone
   // nodes.cc
   void register_nodes();

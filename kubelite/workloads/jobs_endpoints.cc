@@ -184,9 +184,8 @@ void Workloads::Impl::sync_services(const std::string& ns) {
     json slice_ports = json::array();
     for (const auto& p : ports) slice_ports.push_back({{"name", p.value("name", "")}, {"port", p["port"]}, {"protocol", p["protocol"]}});
     json existing;
-    for (json& s : cluster->list_if("discovery.k8s.io/endpointslices", ns, mentions(svc["metadata"].value("uid", ""))))
-      if (s["metadata"].value("labels", json::object()).value("kubernetes.io/service-name", "") == name &&
-          controller_uid(s) == svc["metadata"].value("uid", ""))
+    for (json& s : owned_by("discovery.k8s.io/endpointslices", svc["metadata"].value("uid", "")))
+      if (s["metadata"].value("labels", json::object()).value("kubernetes.io/service-name", "") == name)
         existing = std::move(s);
     if (existing.is_null()) {
       json slice = {{"metadata", {{"generateName", name + "-"}, {"namespace", ns}, {"labels", slice_labels},

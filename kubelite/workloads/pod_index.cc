@@ -27,6 +27,16 @@ json parse_pod_summary(const std::string& text) {
   });
 }
 
+}  // namespace
+
+json parse_metadata(const std::string& text) {
+  return json::parse(text, [](int depth, json::parse_event_t event, json& parsed) {
+    return !(depth == 1 && event == json::parse_event_t::key && parsed != "metadata");
+  });
+}
+
+namespace {
+
 PodInfo summary_of(const std::string& key, const json& pod) {
   PodInfo p;
   p.key = key;
@@ -84,6 +94,7 @@ bool Workloads::Impl::index_pod(const Change& c, json& scratch, const json*& sum
     }
     if (c.deleted) pod_index.erase(old);
   }
+  orphan_pods.erase(c.key);
   if (c.object) {
     summary = c.object;
   } else {
@@ -94,6 +105,7 @@ bool Workloads::Impl::index_pod(const Change& c, json& scratch, const json*& sum
   PodInfo p = summary_of(c.key, *summary);
   bool changed = !before || !before->same_for_controllers(p);
   if (!p.controller_uid.empty()) pods_by_controller[p.controller_uid].insert(c.key);
+  else orphan_pods.insert(c.key);
   pod_index[c.key] = std::move(p);
   return changed;
 }
@@ -101,11 +113,13 @@ bool Workloads::Impl::index_pod(const Change& c, json& scratch, const json*& sum
 void Workloads::Impl::rebuild_pod_index() {
   pod_index.clear();
   pods_by_controller.clear();
-  for (const json& pod : cluster->list("/pods", "")) {
-    PodInfo p = summary_of(key_of(pod), pod);
+  orphan_pods.clear();
+  cluster->scan("/pods", [&](const std::string& key, const std::string& text) {
+    PodInfo p = summary_of(key, parse_pod_summary(text));
     if (!p.controller_uid.empty()) pods_by_controller[p.controller_uid].insert(p.key);
+    else orphan_pods.insert(p.key);
     pod_index[p.key] = std::move(p);
-  }
+  });
 }
 
 std::vector<PodInfo> Workloads::Impl::pods_of_controller(const std::string& uid) {
@@ -124,6 +138,56 @@ std::vector<PodInfo> Workloads::Impl::pods_in_namespace(const std::string& ns,
   for (auto it = pod_index.lower_bound(prefix); it != pod_index.end() && it->first.compare(0, prefix.size(), prefix) == 0;
        ++it)
     if (keep(it->second)) out.push_back(it->second);
+  return out;
+}
+
+std::vector<PodInfo> Workloads::Impl::orphan_pods_in(const std::string& ns) {
+  std::vector<PodInfo> out;
+  std::string prefix = ns + "/";
+  for (auto it = orphan_pods.lower_bound(prefix); it != orphan_pods.end() && it->compare(0, prefix.size(), prefix) == 0;
+       ++it)
+    if (auto p = pod_index.find(*it); p != pod_index.end()) out.push_back(p->second);
+  return out;
+}
+
+bool Workloads::Impl::owned_indexed(const std::string& storage_id) {
+  return storage_id == "apps/replicasets" || storage_id == "batch/jobs" || storage_id == "apps/controllerrevisions" ||
+         storage_id == "discovery.k8s.io/endpointslices";
+}
+
+void Workloads::Impl::index_owned(const std::string& storage_id, const std::string& key,
+                                  const std::string& controller_uid, bool deleted) {
+  OwnedIndex& index = owned_index[storage_id];
+  if (auto old = index.uid_by_key.find(key); old != index.uid_by_key.end()) {
+    if (!deleted && old->second == controller_uid) return;
+    auto keys = index.keys_by_uid.find(old->second);
+    if (keys != index.keys_by_uid.end()) {
+      keys->second.erase(key);
+      if (keys->second.empty()) index.keys_by_uid.erase(keys);
+    }
+    index.uid_by_key.erase(old);
+  }
+  if (deleted || controller_uid.empty()) return;
+  index.keys_by_uid[controller_uid].insert(key);
+  index.uid_by_key[key] = controller_uid;
+}
+
+void Workloads::Impl::rebuild_owned_index() {
+  owned_index.clear();
+  for (const char* sid : {"apps/replicasets", "batch/jobs", "apps/controllerrevisions", "discovery.k8s.io/endpointslices"})
+    cluster->scan(sid, [&](const std::string& key, const std::string& text) {
+      if (text.find("\"ownerReferences\"") != std::string::npos) index_owned(sid, key, controller_uid(parse_metadata(text)), false);
+    });
+}
+
+std::vector<json> Workloads::Impl::owned_by(const std::string& storage_id, const std::string& uid) {
+  std::vector<json> out;
+  if (uid.empty()) return out;
+  const OwnedIndex& index = owned_index[storage_id];
+  auto keys = index.keys_by_uid.find(uid);
+  if (keys == index.keys_by_uid.end()) return out;
+  for (const std::string& key : keys->second)
+    if (json o = cluster->get(storage_id, key); !o.is_null() && controller_uid(o) == uid) out.push_back(std::move(o));
   return out;
 }
 

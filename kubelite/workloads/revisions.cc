@@ -15,8 +15,8 @@ std::string Workloads::Impl::sync_revisions(const json& owner, const json& tmpl,
   std::string ns = meta.value("namespace", ""), uid = meta.value("uid", "");
   std::string name = meta.value("name", "") + "-" + hash;
   std::vector<json> revisions;
-  for (json& r : cluster->list_if("apps/controllerrevisions", ns, mentions(uid)))
-    if (controller_uid(r) == uid && !is_terminating(r)) revisions.push_back(std::move(r));
+  for (json& r : owned_by("apps/controllerrevisions", uid))
+    if (!is_terminating(r)) revisions.push_back(std::move(r));
   std::sort(revisions.begin(), revisions.end(),
             [](const json& a, const json& b) { return a.value("revision", 0) < b.value("revision", 0); });
   int64_t newest = revisions.empty() ? 0 : revisions.back().value("revision", int64_t{0});

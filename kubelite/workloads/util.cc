@@ -97,10 +97,6 @@ std::string key_of(const json& object) {
   return ns.empty() ? m.value("name", "") : ns + "/" + m.value("name", "");
 }
 
-std::function<bool(const std::string&)> mentions(const std::string& uid) {
-  return [uid](const std::string& text) { return !uid.empty() && text.find(uid) != std::string::npos; };
-}
-
 void put_count(json& status, const char* name, int value) {
   if (value) status[name] = value;
   else status.erase(name);

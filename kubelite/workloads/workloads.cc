@@ -41,6 +41,7 @@ Workloads::~Workloads() {
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
+    impl_->stop_requested = true;
   }
   impl_->cv.notify_all();
   if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
@@ -54,6 +55,7 @@ void Workloads::start() {
   if (!w.options.enabled) return;
   w.cluster->run([&] {
     w.rebuild_pod_index();
+    w.rebuild_owned_index();
     w.register_nodes();
     for (const auto& [sid, work] : std::vector<std::pair<const char*, Work>>{{"apps/deployments", Work::Deployment},
                                                                            {"apps/replicasets", Work::ReplicaSet},
@@ -62,9 +64,11 @@ void Workloads::start() {
                                                                            {"batch/jobs", Work::Job},
                                                                            {"batch/cronjobs", Work::CronJob},
                                                                            {"/pods", Work::Pod}})
-      for (const json& o : w.cluster->list(sid, "")) w.enqueue(work, key_of(o));
+      w.cluster->scan(sid, [&](const std::string& key, const std::string&) { w.enqueue(work, key); });
     std::set<std::string> namespaces;
-    for (const json& s : w.cluster->list("/services", "")) namespaces.insert(s["metadata"].value("namespace", ""));
+    w.cluster->scan("/services", [&](const std::string& key, const std::string&) {
+      namespaces.insert(key.substr(0, key.find('/')));
+    });
     for (const auto& ns : namespaces) w.enqueue(Work::ServicesOf, ns);
   });
   w.next_lease_renewal = std::chrono::steady_clock::now() + kLeaseRenewal;
@@ -134,24 +138,22 @@ void Workloads::Impl::observe(const Change& c) {
     for (const auto& ref : array_at(object_at(o, "metadata"), "ownerReferences"))
       if (auto work = owner_work(ref.value("kind", ""))) enqueue(*work, ns + "/" + ref.value("name", ""));
   };
-  auto owners = [&] {
-    if (c.object_json.find("\"ownerReferences\"") == std::string::npos) return;
-    if (c.object) return owners_in(*c.object);
-    // Only the metadata is built (spec and status are skipped).
-    owners_in(json::parse(c.object_json, [](int depth, json::parse_event_t event, json& parsed) {
-      return !(depth == 1 && event == json::parse_event_t::key && parsed != "metadata");
-    }));
-  };
+  // Owned collections: the owned-object index learns the object's controller, and (for ReplicaSets and Jobs)
+  // its owners look again.
+  if (owned_indexed(sid)) {
+    json scratch;
+    const json* object = c.object;
+    if (!object && c.object_json.find("\"ownerReferences\"") != std::string::npos) {
+      scratch = parse_metadata(c.object_json);
+      object = &scratch;
+    }
+    index_owned(sid, c.key, object ? controller_uid(*object) : "", c.deleted);
+    if (object && (sid == "apps/replicasets" || sid == "batch/jobs")) owners_in(*object);
+  }
   if (sid == "apps/deployments") enqueue(Work::Deployment, c.key);
-  else if (sid == "apps/replicasets") {
-    enqueue(Work::ReplicaSet, c.key);
-    owners();
-  } else if (sid == "apps/statefulsets") enqueue(Work::StatefulSet, c.key);
+  else if (sid == "apps/replicasets") enqueue(Work::ReplicaSet, c.key); else if (sid == "apps/statefulsets") enqueue(Work::StatefulSet, c.key);
   else if (sid == "apps/daemonsets") enqueue(Work::DaemonSet, c.key);
-  else if (sid == "batch/jobs") {
-    enqueue(Work::Job, c.key);
-    owners();
-  } else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
+  else if (sid == "batch/jobs") enqueue(Work::Job, c.key); else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
   else if (sid == "/pods") {
     json scratch;
     const json* summary = nullptr;
@@ -190,7 +192,9 @@ bool Workloads::Impl::run_batch() {
   }
   if (batch.empty()) return false;
   cluster->run([&] {
+    // Stopping ends the batch at the next item: kubelite exits promptly on SIGTERM with work queued.
     for (const auto& [work, key] : batch) {
+      if (stop_requested) return;
       reconcile_logged(work, key);
     }
   });
