@@ -105,6 +105,9 @@ struct Workloads::Impl {
     std::unordered_map<std::string, std::string> uid_by_key;
   };
   std::map<std::string, OwnedIndex> owned_index;
+  // Guarded by the same lock: by Service key, a hash of what its Endpoints and EndpointSlice were last written
+  // from (sync_services); any write of either (or of the Service) clears it.
+  std::unordered_map<std::string, size_t> endpoints_synced;
   // A pod key whose writes by the scheduler or its kubelet do not queue that pod again (they just synced it).
   std::string writing_pod;
   std::unique_ptr<Prober> prober;  // runs the kubelets' probes off the loop thread

@@ -117,11 +117,24 @@ void Workloads::Impl::sync_services(const std::string& ns) {
     const json& selector = svc["spec"].value("selector", json());
     if (!selector.is_object() || selector.empty()) continue;
     std::string name = svc["metadata"].value("name", "");
-    json ready_addrs = json::array(), not_ready = json::array(), slice_endpoints = json::array();
+    // What the Endpoints and the EndpointSlice are made of: when it is what they were last written from (and
+    // nobody wrote them since), they are left alone without being read. Every pod change of a namespace syncs
+    // its Services; re-reading and rebuilding each one's endpoints made a --load quadratic in the pods per
+    // namespace.
+    std::string inputs = svc["metadata"].value("uid", "") + svc["metadata"].value("labels", json::object()).dump() +
+                         svc["spec"].value("ports", json::array()).dump() + selector.dump();
     std::vector<const PodInfo*> selected;
     for (const PodInfo& pod : pods) {
       if (!selected_by(selector, pod.labels) || pod.ip.empty() || !pod.active()) continue;
       selected.push_back(&pod);
+      inputs += "|" + pod.name + "," + pod.uid + "," + pod.ip + "," + pod.node + (pod.ready ? ",1" : ",0");
+    }
+    const std::string svc_key = ns + "/" + name;
+    size_t signature = std::hash<std::string>()(inputs);
+    if (auto done = endpoints_synced.find(svc_key); done != endpoints_synced.end() && done->second == signature) continue;
+    json ready_addrs = json::array(), not_ready = json::array(), slice_endpoints = json::array();
+    for (const PodInfo* selected_pod : selected) {
+      const PodInfo& pod = *selected_pod;
       json target = {{"kind", "Pod"}, {"namespace", ns}, {"name", pod.name}, {"uid", pod.uid}};
       json address = {{"ip", pod.ip}, {"nodeName", pod.node}, {"targetRef", target}};
       (pod.ready ? ready_addrs : not_ready).push_back(address);
@@ -199,6 +212,7 @@ void Workloads::Impl::sync_services(const std::string& ns) {
       updated["ports"] = slice_ports;
       cluster->update("discovery.k8s.io/endpointslices", existing, updated);
     }
+    endpoints_synced[svc_key] = signature;  // after the writes, whose changes cleared it
   }
 }
 

@@ -148,12 +148,17 @@ void Workloads::Impl::observe(const Change& c) {
       object = &scratch;
     }
     index_owned(sid, c.key, object ? controller_uid(*object) : "", c.deleted);
+    if (object && sid == "discovery.k8s.io/endpointslices")
+      endpoints_synced.erase(ns + "/" + object_at(object_at(*object, "metadata"), "labels")
+                                            .value("kubernetes.io/service-name", ""));
     if (object && (sid == "apps/replicasets" || sid == "batch/jobs")) owners_in(*object);
   }
   if (sid == "apps/deployments") enqueue(Work::Deployment, c.key);
-  else if (sid == "apps/replicasets") enqueue(Work::ReplicaSet, c.key); else if (sid == "apps/statefulsets") enqueue(Work::StatefulSet, c.key);
+  else if (sid == "apps/replicasets") enqueue(Work::ReplicaSet, c.key);
+  else if (sid == "apps/statefulsets") enqueue(Work::StatefulSet, c.key);
   else if (sid == "apps/daemonsets") enqueue(Work::DaemonSet, c.key);
-  else if (sid == "batch/jobs") enqueue(Work::Job, c.key); else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
+  else if (sid == "batch/jobs") enqueue(Work::Job, c.key);
+  else if (sid == "batch/cronjobs") enqueue(Work::CronJob, c.key);
   else if (sid == "/pods") {
     json scratch;
     const json* summary = nullptr;
@@ -165,7 +170,9 @@ void Workloads::Impl::observe(const Change& c) {
       enqueue(Work::ServicesOf, ns);
       owners_in(*summary);
     }
-  } else if (sid == "/services") {
+  } else if (sid == "/services" || sid == "/endpoints") {
+    endpoints_synced.erase(c.key);
+    if (sid == "/endpoints") return;
     enqueue(Work::ServicesOf, ns);
     if (c.deleted) enqueue(Work::ServiceDeleted, c.key);
   }
