@@ -155,6 +155,9 @@ struct Api::Impl {
   std::condition_variable controllers_cv;
   std::atomic<bool> controllers_dirty{false};
   std::atomic<bool> stopping{false};
+  // While settle_controllers() runs: the signal that ends it (a controller pass stops early); else null.
+  const std::atomic<bool>* interrupt = nullptr;
+  bool interrupted() const { return interrupt && *interrupt; }
   // Guarded by the store lock: uids of removed objects whose dependents the garbage collector must delete.
   std::set<std::string> gc_deleted_uids;
   // Guarded by the store lock: owners being deleted with a foregroundDeletion or orphan finalizer.

@@ -58,8 +58,10 @@ bool Api::Impl::run_controllers_once() {
 }
 
 void Api::settle_controllers(const std::atomic<bool>& stop) {
+  impl_->interrupt = &stop;
   while (!stop && impl_->run_controllers_once()) {
   }
+  impl_->interrupt = nullptr;
 }
 
 // Namespaces in Terminating: delete their content, then the "kubernetes" finalizer, then the namespace.
@@ -549,6 +551,10 @@ bool Api::Impl::run_volume_binding() {
   for (const auto& [wait_key, claims] : vb.waiting)
     if (wait_key.rfind("volume:", 0) == 0) to_bind_names.insert(wait_key.substr(7));
   for (auto& [key, claim] : to_bind) {
+    if (interrupted()) {  // a signal: what this pass did not reach is looked at by the next one
+      for (auto rest = to_bind.find(key); rest != to_bind.end(); ++rest) vb.claims_to_check.insert(rest->first);
+      return true;
+    }
     const json& spec = claim["spec"];
     std::string ns = claim["metadata"].value("namespace", "");
     std::string name = claim["metadata"].value("name", "");

@@ -52,6 +52,7 @@ void Api::Impl::start_storage() {
     volumes_dirty = true;
   };
   cluster.wake = [this] { wake_controllers(); };
+  cluster.interrupted = [this] { return interrupted(); };
   csi = std::make_unique<storage::CsiHostPath>(options.csi_root, std::move(cluster));
 }
 

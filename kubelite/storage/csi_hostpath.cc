@@ -215,7 +215,14 @@ bool CsiHostPath::run() {
   bool progress = false;
   // Each queue is taken whole: what a sync writes queues its object again for the next pass, which then finds
   // nothing to do.
-  for (const std::string& key : std::exchange(pods_, {})) progress |= sync_pod(key);
+  std::set<std::string> pods = std::exchange(pods_, {});
+  for (auto it = pods.begin(); it != pods.end(); ++it) {
+    if (cluster_.interrupted && cluster_.interrupted()) {
+      pods_.insert(it, pods.end());
+      return true;
+    }
+    progress |= sync_pod(*it);
+  }
   for (const std::string& key : std::exchange(snapshots_, {})) progress |= sync_snapshot(key);
   for (const std::string& name : std::exchange(contents_, {})) progress |= sync_content(name);
   for (const std::string& name : std::exchange(volumes_, {})) progress |= sync_volume(name);

@@ -58,6 +58,8 @@ struct Cluster {
   std::function<void(const std::string& claim_key)> recheck_claim;
   // Called from the worker thread when a copy or removal finished: run a controller pass soon.
   std::function<void()> wake;
+  // Whether a signal came while settling a --load: a pass ends early, what it did not reach stays queued.
+  std::function<bool()> interrupted;
 };
 
 class CsiHostPath {

@@ -110,6 +110,9 @@ struct Workloads::Impl {
   std::unordered_map<std::string, size_t> endpoints_synced;
   // A pod key whose writes by the scheduler or its kubelet do not queue that pod again (they just synced it).
   std::string writing_pod;
+  // The object a controller is syncing (reconcile): its own writes of it do not queue it again.
+  Work syncing_work = Work::Deployment;
+  std::string syncing_key;
   std::unique_ptr<Prober> prober;  // runs the kubelets' probes off the loop thread
 
   void enqueue(Work w, const std::string& key);
