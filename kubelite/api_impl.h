@@ -165,6 +165,16 @@ struct Api::Impl {
   bool gc_owners_scanned = false;
   // Guarded by the store lock: objects written with ownerReferences, whose owners the collector checks.
   std::set<std::pair<std::string, std::string>> gc_dependents_to_verify;
+  // Guarded by the store lock: (storage id, key) of the objects whose ownerReferences name a uid, by that uid,
+  // kept by every write (store_text, erase) once built from the whole store (on first use, which also covers a
+  // --data-dir's replayed objects). An entry may outlive the reference it was made for: the collector reads the
+  // object's references again. Scanning every object of the store for each pass with a deletion made a settle
+  // with CronJobs trimming their Jobs quadratic.
+  std::unordered_map<std::string, std::set<std::pair<std::string, std::string>>> gc_dependents;
+  bool gc_dependents_built = false;
+  // A write changed an object's ownerReferences from `before` to `after` (nullopt: none, or removed).
+  void index_dependents(const std::string& storage_id, const std::string& key, std::optional<std::string_view> before,
+                        std::optional<std::string_view> after);
   std::atomic<bool> volumes_dirty{true};    // a PV, PVC or StorageClass changed
   // Guarded by the store lock: what the volume binding controller works from, so that a pass reads only the
   // claims and volumes written since the last one (a restore creates tens of thousands of claims; re-reading
@@ -200,6 +210,8 @@ struct Api::Impl {
 // The text of metadata.ownerReferences in stored compact JSON (the whole text when it mentions ownerReferences
 // elsewhere only), nullopt when there are none.
 std::optional<std::string_view> owner_references_text(const std::string& text);
+// The uids named in an ownerReferences text (owner_references_text), as the collector matches them.
+std::vector<std::string> owner_uids(std::string_view refs);
 // "{"apiVersion":...,"kind":...,<stored fields>}" — stored objects omit both, the serving version adds them.
 std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored_json);
 std::string manager_from(const ApiRequest& req);

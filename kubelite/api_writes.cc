@@ -151,6 +151,30 @@ std::optional<std::string_view> owner_references_text(const std::string& text) {
   return std::string_view(text).substr(refs->begin, refs->end - refs->begin);
 }
 
+std::vector<std::string> owner_uids(std::string_view refs) {
+  std::vector<std::string> out;
+  static const std::string_view kUid = "\"uid\":\"";
+  for (size_t at = refs.find(kUid); at != std::string_view::npos; at = refs.find(kUid, at + 1)) {
+    size_t begin = at + kUid.size(), end = refs.find('"', begin);
+    if (end == std::string_view::npos) break;
+    out.emplace_back(refs.substr(begin, end - begin));
+  }
+  return out;
+}
+
+void Api::Impl::index_dependents(const std::string& storage_id, const std::string& key,
+                                 std::optional<std::string_view> before, std::optional<std::string_view> after) {
+  if (!gc_dependents_built || before == after) return;
+  if (before)
+    for (const std::string& uid : owner_uids(*before))
+      if (auto it = gc_dependents.find(uid); it != gc_dependents.end()) {
+        it->second.erase({storage_id, key});
+        if (it->second.empty()) gc_dependents.erase(it);
+      }
+  if (after)
+    for (std::string& uid : owner_uids(*after)) gc_dependents[std::move(uid)].insert({storage_id, key});
+}
+
 ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::string text, uint64_t rv,
                                 const json* parsed) {
   auto stored = std::make_shared<StoredObject>();
@@ -161,10 +185,10 @@ ObjectPtr Api::Impl::store_text(const ResourceInfo& r, std::string key, std::str
   // status write of a pod (which parsed the pod and its owner each time).
   std::optional<std::string_view> refs = owner_references_text(stored->json);
   bool verify = false;
-  if (refs) {
-    ObjectPtr previous = store.get(r.storage_id(), stored->key);
-    verify = !previous || owner_references_text(previous->json) != refs;
-  }
+  ObjectPtr previous = gc_dependents_built || refs ? store.get(r.storage_id(), stored->key) : nullptr;
+  std::optional<std::string_view> previous_refs = previous ? owner_references_text(previous->json) : std::nullopt;
+  if (refs) verify = !previous || previous_refs != refs;
+  index_dependents(r.storage_id(), stored->key, previous_refs, refs);
   store.put(r.storage_id(), stored);
   note_change(r, *stored);
   if (write_observer) write_observer(r.storage_id(), *stored, false, parsed);
@@ -181,6 +205,9 @@ void Api::Impl::erase(const ResourceInfo& r, const json& last_state) {
   stored->key = r.namespaced ? meta.value("namespace", "") + "/" + meta.value("name", "") : meta.value("name", "");
   stored->json = object.dump();
   stored->rv = rv;
+  if (gc_dependents_built)
+    if (ObjectPtr previous = store.get(r.storage_id(), stored->key))
+      index_dependents(r.storage_id(), stored->key, owner_references_text(previous->json), std::nullopt);
   store.remove(r.storage_id(), stored);
   note_change(r, *stored);
   if (write_observer) write_observer(r.storage_id(), *stored, true, &object);

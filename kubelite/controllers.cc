@@ -275,22 +275,36 @@ bool Api::Impl::run_garbage_collection() {
   }
   if (deleted.empty() && owners.empty()) return progress;
   std::set<std::string> blocked;  // foreground owners that still have dependents
+  if (!gc_dependents_built) {
+    gc_dependents_built = true;
+    for (const ResourcePtr& r : resources)
+      for (const auto& [key, o] : store.collection(r->storage_id()))
+        index_dependents(r->storage_id(), key, std::nullopt, owner_references_text(o->json));
+  }
+  // The objects whose ownerReferences name a deleted owner or an owner being deleted, by collection (from the
+  // index: a Job that a CronJob's history limit removes must not make the collector read every object).
+  std::map<std::string, std::set<std::string>> candidates;
+  for (const std::string& uid : deleted)
+    if (auto it = gc_dependents.find(uid); it != gc_dependents.end())
+      for (const auto& [sid, key] : it->second) candidates[sid].insert(key);
+  for (const auto& [uid, owner] : owners)
+    if (auto it = gc_dependents.find(uid); it != gc_dependents.end())
+      for (const auto& [sid, key] : it->second) candidates[sid].insert(key);
   for (const ResourcePtr& r : resources) {
-    // Only objects whose ownerReferences name a deleted owner or an owner being deleted are parsed: a Job that a
-    // CronJob's history limit removes must not make the collector parse every dependent of the cluster.
+    // Only objects whose ownerReferences name a deleted owner or an owner being deleted are parsed.
     std::vector<ObjectPtr> dependents;
-    for (const auto& [key, o] : store.collection(r->storage_id())) {
+    auto of_resource = candidates.find(r->storage_id());
+    if (of_resource == candidates.end()) continue;
+    for (const std::string& key : of_resource->second) {
+      ObjectPtr o = store.get(r->storage_id(), key);
+      if (!o) continue;
       std::optional<std::string_view> refs = owner_references_text(o->json);
       if (!refs) continue;
-      bool named = false;
-      static const std::string_view kUid = "\"uid\":\"";
-      for (size_t at = refs->find(kUid); at != std::string_view::npos && !named; at = refs->find(kUid, at + 1)) {
-        size_t begin = at + kUid.size(), end = refs->find('"', begin);
-        if (end == std::string_view::npos) break;
-        std::string uid(refs->substr(begin, end - begin));
-        named = deleted.count(uid) || owners.count(uid);
-      }
-      if (named) dependents.push_back(o);
+      for (const std::string& uid : owner_uids(*refs))
+        if (deleted.count(uid) || owners.count(uid)) {
+          dependents.push_back(o);
+          break;
+        }
     }
     for (const ObjectPtr& o : dependents) {
       json object = json::parse(o->json);
