@@ -24,13 +24,6 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-ApiResponse json_response(int status, const json& body) {
-  ApiResponse res;
-  res.status = status;
-  res.body = body.dump();
-  return res;
-}
-
 // Every answer is JSON: an Accept header that allows no JSON cannot be satisfied (406).
 bool accepts_json(const std::string& accept) {
   return accept.empty() || accept.find("json") != std::string::npos || accept.find("*/*") != std::string::npos ||
@@ -42,6 +35,13 @@ ApiError not_acceptable() {
 }
 
 }  // namespace
+
+ApiResponse json_response(int status, const json& body) {
+  ApiResponse res;
+  res.status = status;
+  res.body = body.dump();
+  return res;
+}
 
 std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored_json) {
   std::string out;

@@ -215,6 +215,8 @@ std::vector<std::string> owner_uids(std::string_view refs);
 // "{"apiVersion":...,"kind":...,<stored fields>}" — stored objects omit both, the serving version adds them.
 std::string serialize_with_kind(const ResourceInfo& r, const std::string& stored_json);
 std::string manager_from(const ApiRequest& req);
+// A response whose body is `body` serialized.
+ApiResponse json_response(int status, const nlohmann::json& body);
 // A query parameter's value, "" when absent.
 std::string query(const ApiRequest& req, const std::string& name);
 // Field selectors a resource accepts: the built-in lists, or a CRD version's selectableFields.

@@ -48,17 +48,10 @@ ApiResponse with_warnings(ApiResponse res, const std::vector<std::string>& warni
   return res;
 }
 
-ApiResponse object_response(int status, const json& object) {
-  ApiResponse res;
-  res.status = status;
-  res.body = object.dump();
-  return res;
-}
-
 // A write's response when it is the written object: the stored compact JSON when the write stored it (no second
 // serialization of the tree), else (dry run, no-op) the tree.
 ApiResponse written_response(int status, const ResourceInfo& r, const json& object, const ObjectPtr& stored) {
-  if (!stored) return object_response(status, object);
+  if (!stored) return json_response(status, object);
   ApiResponse res;
   res.status = status;
   res.body = serialize_with_kind(r, stored->json);
@@ -121,7 +114,7 @@ void set_replicas(const ResourceInfo& r, json& object, const json& replicas) {
 }  // namespace
 
 ApiResponse Api::Impl::create(const Target& t, const ApiRequest& req) {
-  if (is_review(*t.r)) return object_response(201, answer_review(*t.r, t.ns, decode_body(req.body, req.content_type), req.user,
+  if (is_review(*t.r)) return json_response(201, answer_review(*t.r, t.ns, decode_body(req.body, req.content_type), req.user,
                                                                  ReviewContext{store, options.tokens}));
   WriteOptions w = write_options(req);
   std::vector<std::string> warnings;
@@ -179,7 +172,7 @@ ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req
     bool gone = false;
     DeleteOptions d = delete_options(as_delete);
     delete_object(r, old, d, gone);
-    return object_response(201, success);
+    return json_response(201, success);
   }
   if (r.is("", "pods") && t.sub == "binding") {
     // kube-apiserver's pkg/registry/core/pod/storage/storage.go (assignPod, setPodHostAndAnnotations): a pod is
@@ -201,7 +194,7 @@ ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req
     WriteOptions w = write_options(req);
     w.subresource = "binding";
     update_object(r, old, updated, w);
-    return object_response(201, success);
+    return json_response(201, success);
   }
   if (r.is("", "serviceaccounts") && t.sub == "token") {
     long long seconds = body.value("spec", json::object()).value("expirationSeconds", 3600LL);
@@ -215,7 +208,7 @@ ApiResponse Api::Impl::create_subresource(const Target& t, const ApiRequest& req
     request["kind"] = "TokenRequest";
     request["metadata"] = {{"name", t.name}, {"namespace", t.ns}, {"creationTimestamp", nullptr}};
     request["status"] = {{"token", "kubelite-sa-" + new_uid()}, {"expirationTimestamp", stamp}};
-    return object_response(201, request);
+    return json_response(201, request);
   }
   throw method_not_allowed();
 }
@@ -428,7 +421,7 @@ ApiResponse Api::Impl::remove_collection(const Target& t, const ApiRequest& req)
                {"metadata", {{"resourceVersion", std::to_string(store.current_rv())}}},
                {"items", std::move(deleted)}};
   lock.unlock();
-  return object_response(200, list);
+  return json_response(200, list);
 }
 
 }  // namespace kubelite
